@@ -104,5 +104,6 @@ def check_action_names(
     if len(names) != len(num_actions):
         raise InvalidGameError(f"action_names: expected one list per player ({len(num_actions)}), got {len(names)}")
     return tuple(
-        check_names(f"action_names[{i}]", list(n), m, "a") for i, (n, m) in enumerate(zip(names, num_actions))
+        check_names(f"action_names[{i}]", list(n), m, "a")
+        for i, (n, m) in enumerate(zip(names, num_actions, strict=True))
     )

@@ -62,7 +62,9 @@ class NormalFormGame:
                 f"{payoffs.shape}; the first axis counts players, one further axis per player's actions"
             )
         if any(m < 1 for m in payoffs.shape[1:]):
-            raise InvalidGameError(f"payoffs: every player needs at least one action, got shape {payoffs.shape}")
+            raise InvalidGameError(
+                f"payoffs: every player needs at least one action, got shape {payoffs.shape}"
+            )
         object.__setattr__(self, "payoffs", payoffs)
         object.__setattr__(self, "player_names", check_names("player_names", self.player_names, n, "player"))
         object.__setattr__(self, "action_names", check_action_names(self.action_names, payoffs.shape[1:]))
@@ -83,7 +85,7 @@ class NormalFormGame:
         if len(profile) != self.n_players:
             raise InvalidGameError(f"profile: expected {self.n_players} mixed strategies, got {len(profile)}")
         checked = []
-        for i, (strategy, m) in enumerate(zip(profile, self.num_actions)):
+        for i, (strategy, m) in enumerate(zip(profile, self.num_actions, strict=True)):
             s = as_real_array(f"profile[{i}]", strategy, ndim=1)
             check_shape(f"profile[{i}]", s, (m,))
             check_distributions(f"profile[{i}]", s)
@@ -112,8 +114,10 @@ class NormalFormGame:
     def pure_utility(self, joint_action: Sequence[int]) -> np.ndarray:
         """Payoff vector ``[n]`` of one joint action."""
         if len(joint_action) != self.n_players:
-            raise InvalidGameError(f"joint_action: expected {self.n_players} actions, got {len(joint_action)}")
-        for i, (a, m) in enumerate(zip(joint_action, self.num_actions)):
+            raise InvalidGameError(
+                f"joint_action: expected {self.n_players} actions, got {len(joint_action)}"
+            )
+        for i, (a, m) in enumerate(zip(joint_action, self.num_actions, strict=True)):
             if not (0 <= int(a) < m):
                 raise InvalidGameError(f"joint_action[{i}]: expected an action in 0..{m - 1}, got {a}")
         return self.payoffs[(slice(None), *(int(a) for a in joint_action))].copy()
