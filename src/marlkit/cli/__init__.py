@@ -1,0 +1,73 @@
+"""The ``marlkit`` command (typer). Errors marlkit raises on purpose print one line and exit 2.
+
+Commands live in small modules (``games.py``, ``solve.py``); this module builds the app, the global options
+(``--version``, ``--debug``) and the error boundary.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from marlkit import __version__
+from marlkit.cli import games as games_commands
+from marlkit.cli import solve as solve_commands
+from marlkit.cli.context import STATE
+from marlkit.errors import MarlkitError
+
+app = typer.Typer(
+    name="marlkit",
+    help="Multi-agent RL where learning meets game theory: exact games, solution concepts and diagnostics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"marlkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show a full traceback when a command fails."),
+) -> None:
+    """marlkit: describe a game, solve it, and (soon) learn in it and diagnose convergence."""
+    STATE.debug = debug
+
+
+games_commands.register(app)
+solve_commands.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app; a MarlkitError prints ``error: <message>`` on one line and exits 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except MarlkitError as exc:
+        if STATE.debug:
+            traceback.print_exc()
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

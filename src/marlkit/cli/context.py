@@ -1,0 +1,67 @@
+"""Shared CLI state (the global options) and helpers every command uses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from marlkit.errors import InvalidGameError
+from marlkit.games import Game, load_game
+
+
+@dataclass
+class CliState:
+    debug: bool = False
+
+
+STATE = CliState()
+
+GameArgument = Annotated[str, typer.Argument(help="A catalog name (see `marlkit games`) or a .json/.npz game file.")]
+ParamOption = Annotated[
+    list[str] | None, typer.Option("--param", "-p", help="Catalog game parameter key=value (repeatable).")
+]
+
+
+def parse_params(items: list[str] | None) -> dict[str, object]:
+    """Parse ``key=value`` game parameters; values are read as JSON (numbers, lists) or kept as strings."""
+    params: dict[str, object] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise InvalidGameError(f"--param {item!r}: expected key=value, e.g. --param k=-20")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+def resolve_game(spec: str, params: list[str] | None = None) -> Game:
+    """A catalog name (with ``--param key=value``) or a path to a ``.json`` / ``.npz`` game file."""
+    path = Path(spec)
+    if path.suffix in (".json", ".npz") or path.exists():
+        if params:
+            raise InvalidGameError("--param applies to catalog games, not to game files")
+        return load_game(path)
+    from marlkit.games.catalog import make
+
+    return make(spec, **parse_params(params))
+
+
+def print_json(data: object) -> None:
+    """Print ``data`` as JSON on stdout (no rich markup, so it pipes into jq)."""
+    print(json.dumps(data, indent=2, default=_jsonable))
+
+
+def _jsonable(value: object) -> object:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

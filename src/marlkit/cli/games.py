@@ -1,0 +1,86 @@
+"""``marlkit games`` (the catalog as a table) and ``marlkit show GAME|FILE`` (payoff tables and properties)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from marlkit.cli.context import GameArgument, ParamOption, print_json, resolve_game
+from marlkit.cli.render import show_game
+from marlkit.games import NormalFormGame, game_to_dict
+
+
+def _sizes(game) -> str:
+    actions = "x".join(map(str, game.num_actions))
+    return actions if isinstance(game, NormalFormGame) else f"{actions}, {game.num_states} states"
+
+
+def _homogeneity(verdict: dict) -> str:
+    return {True: "yes", False: "no", None: "-"}[verdict["holds"]] + ("*" if verdict["method"] == "sampled" else "")
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")]
+
+
+def games(json_output: JsonFlag = False) -> None:
+    """List the game catalog: name, players, actions/states, class and homogeneity."""
+    from marlkit.games.catalog import CATALOG
+    from marlkit.games.properties import describe
+
+    rows = []
+    for name, entry in CATALOG.items():
+        game = entry.factory()
+        descriptor = describe(game).to_dict()
+        rows.append(
+            {
+                "name": name,
+                "description": entry.description,
+                "citation": entry.citation,
+                "parameters": dict(entry.parameters),
+                "sizes": _sizes(game),
+                **descriptor,
+            }
+        )
+    if json_output:
+        print_json({"games": rows})
+        return
+    table = Table(title=f"marlkit game catalog ({len(rows)} games)")
+    for column in ("name", "players", "actions / states", "kind", "class", "weakly hom.", "strongly hom."):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"],
+            str(row["n_players"]),
+            row["sizes"],
+            row["kind"],
+            f"{row['relation']} ({row['utility']})",
+            _homogeneity(row["weakly_homogeneous"]),
+            _homogeneity(row["strongly_homogeneous"]),
+        )
+    console = Console()
+    console.print(table)
+    console.print("* decided by sampling joint policies.  Details: marlkit show NAME")
+
+
+def show(
+    game: GameArgument,
+    param: ParamOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show a game's payoff tables (per state for stochastic games) and its properties."""
+    from marlkit.games.properties import describe
+
+    model = resolve_game(game, param)
+    descriptor = describe(model).to_dict()
+    if json_output:
+        print_json({"game": game_to_dict(model), "properties": descriptor})
+        return
+    show_game(Console(), model, descriptor)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("games")(games)
+    app.command("show")(show)

@@ -1,0 +1,101 @@
+"""Human-readable rendering of games and their properties (rich tables)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from marlkit.games import Game, NormalFormGame, StochasticGame
+
+MAX_STATES_SHOWN = 6
+
+
+def number(x: float) -> str:
+    """Compact number: integers without decimals, others with 4 significant digits."""
+    x = float(x)
+    return str(round(x)) if abs(x - round(x)) < 1e-12 and abs(x) < 1e15 else f"{x:.4g}"
+
+
+def payoff_tables(payoffs: np.ndarray, player_names, action_names, title: str) -> list[Table]:
+    """Bimatrix tables: rows are player 0's actions, columns player 1's; one table per action of players 2..n.
+
+    Each cell lists every player's payoff, in player order, separated by commas.
+    """
+    n = payoffs.shape[0]
+    if n == 1:
+        table = Table(title=title)
+        for name in action_names[0]:
+            table.add_column(name, justify="right")
+        table.add_row(*(number(v) for v in payoffs[0]))
+        return [table]
+    tables = []
+    for rest in itertools.product(*(range(len(a)) for a in action_names[2:])):
+        fixed = ", ".join(f"{player_names[2 + k]}={action_names[2 + k][a]}" for k, a in enumerate(rest))
+        table = Table(title=f"{title}" + (f" [{fixed}]" if fixed else ""), show_lines=True)
+        table.add_column(f"{player_names[0]} \\ {player_names[1]}", style="bold")
+        for name in action_names[1]:
+            table.add_column(name, justify="center")
+        for a0, row_name in enumerate(action_names[0]):
+            cells = [
+                ", ".join(number(payoffs[(i, a0, a1, *rest)]) for i in range(n)) for a1 in range(len(action_names[1]))
+            ]
+            table.add_row(row_name, *cells)
+        tables.append(table)
+    return tables
+
+
+def properties_table(descriptor: dict[str, object]) -> Table:
+    table = Table(title="properties", show_header=False)
+    table.add_column("property", style="bold")
+    table.add_column("value")
+    for key in ("kind", "utility", "relation"):
+        table.add_row(key, str(descriptor[key]))
+    for key in ("weakly_homogeneous", "strongly_homogeneous"):
+        verdict = descriptor[key]
+        holds = {True: "yes", False: "no", None: "not decided"}[verdict["holds"]]
+        how = f" ({verdict['method']})" if verdict["holds"] is not None else ""
+        table.add_row(key.replace("_", " "), f"{holds}{how}: {verdict['reason']}")
+    return table
+
+
+def _normal_form(console: Console, game: NormalFormGame) -> None:
+    for table in payoff_tables(game.payoffs, game.player_names, game.action_names, "payoffs"):
+        console.print(table)
+
+
+def _stochastic(console: Console, game: StochasticGame) -> None:
+    facts = [
+        f"{game.num_states} states, actions {' x '.join(map(str, game.num_actions))}, gamma = {game.gamma:g}",
+        f"terminal states: {int(np.sum(game.terminal))}; initial support: {int(np.sum(game.initial > 0))} state(s)",
+    ]
+    if game.is_constrained:
+        facts.append(f"constrained: {game.num_constraints} cost(s) per agent, limits {game.limits.tolist()}")
+    if game.is_partially_observable:
+        facts.append(f"partially observable: observations per agent {list(game.observations.num_observations)}")
+    for line in facts:
+        console.print(line)
+    live = [s for s in range(game.num_states) if not game.terminal[s]]
+    for s in live[:MAX_STATES_SHOWN]:
+        legal = game.legal_joint_actions()[s]
+        rewards = np.where(legal[None], game.rewards[:, s], np.nan)
+        title = f"expected rewards in state {game.state_names[s]}"
+        for table in payoff_tables(rewards, game.player_names, game.action_names, title):
+            console.print(table)
+    if len(live) > MAX_STATES_SHOWN:
+        console.print(f"... {len(live) - MAX_STATES_SHOWN} more non-terminal states (use --json for the full game)")
+
+
+_RENDERERS = {NormalFormGame: _normal_form, StochasticGame: _stochastic}
+
+
+def show_game(console: Console, game: Game, descriptor: dict[str, object]) -> None:
+    """Print a game's header, payoff tables (stage tables for stochastic games) and properties."""
+    console.print(f"[bold]{game.name or 'unnamed game'}[/bold]: {game.description}".rstrip(": "))
+    if game.citation:
+        console.print(f"source: {game.citation}")
+    console.print(f"players: {', '.join(game.player_names)}")
+    _RENDERERS[type(game)](console, game)
+    console.print(properties_table(descriptor))

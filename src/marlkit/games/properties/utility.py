@@ -1,0 +1,119 @@
+"""Utility classes (zero-sum, constant-sum, common-payoff, general-sum) and the cooperative/competitive/mixed relation.
+
+Definitions (Shoham & Leyton-Brown 2009, Defs. 3.2.2-3.2.3 for common-payoff and constant-sum games; Albrecht,
+Christianos & Schäfer 2024, *Multi-Agent Reinforcement Learning: Foundations and Modern Approaches*, §3.1 for the
+reward classes of stochastic games and the names *zero-sum*, *common-reward*, *general-sum*):
+
+* **zero-sum**: Σ_i u_i(a) = 0 for every joint action a (in every state);
+* **constant-sum**: Σ_i u_i(a) = c for a constant c != 0 (strategically equivalent to zero-sum);
+* **common-payoff** (identical interest, common reward): u_1(a) = ... = u_n(a) for every a;
+* **general-sum**: none of these.
+
+A stochastic game is classified by its expected rewards R_i(s, a) over the *legal joint actions of non-terminal
+states* only (no other entry can ever be paid). All comparisons are absolute, with tolerance 1e-9.
+
+The classes overlap exactly in *trivial* games in which every player receives the same constant payoff everywhere (for
+n >= 2, equal payoffs with a constant sum c force u_i = c/n). We then report common-payoff (no
+conflict of interest exists) and keep the constant in ``payoff_sum``, so solvers that need a (constant-)sum game still
+accept it. A one-player game is common-payoff, trivially.
+
+The relation of the agents follows the classes (Albrecht et al. 2024, §3.1; Zhang, Yang & Başar 2021, "Multi-agent
+reinforcement learning: a selective overview", §2.2): **cooperative** = common reward, **competitive** = zero-sum or
+constant-sum, **mixed** = general-sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from marlkit.games.properties._tabular import DEFAULT_TOLERANCE, Game, TabularView, tabular_view
+
+
+class Utility(StrEnum):
+    """How the players' payoffs relate (see the module docstring)."""
+
+    ZERO_SUM = "zero-sum"
+    CONSTANT_SUM = "constant-sum"
+    COMMON_PAYOFF = "common-payoff"
+    GENERAL_SUM = "general-sum"
+
+
+class Relation(StrEnum):
+    """The agents' relation in the MARL book's terms (Albrecht et al. 2024, §3.1)."""
+
+    COOPERATIVE = "cooperative"
+    COMPETITIVE = "competitive"
+    MIXED = "mixed"
+
+
+RELATION_OF: dict[Utility, Relation] = {
+    Utility.ZERO_SUM: Relation.COMPETITIVE,
+    Utility.CONSTANT_SUM: Relation.COMPETITIVE,
+    Utility.COMMON_PAYOFF: Relation.COOPERATIVE,
+    Utility.GENERAL_SUM: Relation.MIXED,
+}
+
+
+@dataclass(frozen=True)
+class UtilityClass:
+    """The utility class of a game.
+
+    Attributes:
+        utility: the class (common-payoff wins in trivial games that are also constant-sum).
+        payoff_sum: the constant Σ_i u_i when it is constant (0.0 for zero-sum), else ``None``.
+        common_payoff: all players' payoffs are equal at every legal joint action of every non-terminal state.
+    """
+
+    utility: Utility
+    payoff_sum: float | None
+    common_payoff: bool
+
+    @property
+    def relation(self) -> Relation:
+        return RELATION_OF[self.utility]
+
+    @property
+    def zero_sum(self) -> bool:
+        return self.payoff_sum is not None and self.payoff_sum == 0.0
+
+    @property
+    def constant_sum(self) -> bool:
+        """Zero-sum or constant-sum (a strategically zero-sum game)."""
+        return self.payoff_sum is not None
+
+
+def classify(view: TabularView, tol: float = DEFAULT_TOLERANCE) -> UtilityClass:
+    """Classify the payoffs of a :class:`TabularView` (see :func:`utility_class`)."""
+    payoffs = view.rewards[:, view.live]  # [n, number of live entries]
+    if payoffs.shape[1] == 0:  # no legal joint action anywhere: nothing is ever paid
+        return UtilityClass(Utility.COMMON_PAYOFF, 0.0, True)
+    common = bool(np.all(payoffs.max(axis=0) - payoffs.min(axis=0) <= tol))
+    totals = payoffs.sum(axis=0)
+    constant = bool(totals.max() - totals.min() <= tol)
+    payoff_sum = None
+    if constant:
+        mid = 0.5 * (float(totals.max()) + float(totals.min()))
+        payoff_sum = 0.0 if abs(mid) <= tol else mid
+    if common or view.n_players == 1:
+        utility = Utility.COMMON_PAYOFF
+    elif payoff_sum == 0.0:
+        utility = Utility.ZERO_SUM
+    elif payoff_sum is not None:
+        utility = Utility.CONSTANT_SUM
+    else:
+        utility = Utility.GENERAL_SUM
+    return UtilityClass(utility, payoff_sum, common or view.n_players == 1)
+
+
+def utility_class(game: Game, tol: float = DEFAULT_TOLERANCE) -> UtilityClass:
+    """The utility class of a normal-form or stochastic game (module docstring; tolerance ``tol``, absolute).
+
+    Example:
+        >>> from marlkit.games import NormalFormGame
+        >>> utility_class(NormalFormGame([[[1, -1], [-1, 1]], [[-1, 1], [1, -1]]])).utility
+        <Utility.ZERO_SUM: 'zero-sum'>
+    """
+    return classify(tabular_view(game, "utility_class"), tol)
