@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from marlkit.errors import InvalidGameError
 from marlkit.games import Game, load_game
@@ -24,6 +25,12 @@ GameArgument = Annotated[str, typer.Argument(help="A catalog name (see `marlkit 
 ParamOption = Annotated[
     list[str] | None, typer.Option("--param", "-p", help="Catalog game parameter key=value (repeatable).")
 ]
+
+
+def console() -> Console:
+    """A rich console; when output is not a terminal (a pipe, CI, a file) tables get 120 columns, not 80."""
+    plain = Console()
+    return plain if plain.is_terminal else Console(width=120)
 
 
 def parse_params(items: list[str] | None) -> dict[str, object]:

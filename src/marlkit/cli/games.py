@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from marlkit.cli.context import GameArgument, ParamOption, print_json, resolve_game
+from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
 from marlkit.cli.render import show_game
 from marlkit.games import NormalFormGame, game_to_dict
 
@@ -60,9 +59,9 @@ def games(json_output: JsonFlag = False) -> None:
             _homogeneity(row["weakly_homogeneous"]),
             _homogeneity(row["strongly_homogeneous"]),
         )
-    console = Console()
-    console.print(table)
-    console.print("* decided by sampling joint policies.  Details: marlkit show NAME")
+    out = console()
+    out.print(table)
+    out.print("* decided by sampling joint policies.  Details: marlkit show NAME")
 
 
 def show(
@@ -78,7 +77,7 @@ def show(
     if json_output:
         print_json({"game": game_to_dict(model), "properties": descriptor})
         return
-    show_game(Console(), model, descriptor)
+    show_game(console(), model, descriptor)
 
 
 def register(app: typer.Typer) -> None:
