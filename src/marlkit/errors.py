@@ -28,3 +28,7 @@ class GameFileError(MarlkitError, ValueError):
 
 class NotApplicableError(MarlkitError, ValueError):
     """A solution concept or learner that does not apply to the given game (and the message says what does)."""
+
+
+class CertificationError(MarlkitError, RuntimeError):
+    """A solver's answer failed its independent re-check (e.g. an incentive violation above the tolerance)."""
