@@ -46,26 +46,19 @@ solve_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app; a MarlkitError prints ``error: <message>`` on one line and exits 2."""
+    """Entry point: run the app; a MarlkitError prints ``error: <message>`` on one line and exits 2.
+
+    Usage errors (an unknown option, a missing argument) are reported by typer itself, also with exit code 2.
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except MarlkitError as exc:
         if STATE.debug:
             traceback.print_exc()
         typer.echo(f"error: {exc}", err=True)
         return 2
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        return 130
-    except Exception as exc:  # click usage errors and friends
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return 2
-        raise
     return 0
 
 

@@ -1,0 +1,87 @@
+"""`marlkit solve`: every concept on catalog games, --select with reasons, --json, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from marlkit.cli import main
+
+
+def solve_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    code = main(["solve", *args, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_nash_chicken_has_three_equilibria(capsys: pytest.CaptureFixture[str]) -> None:
+    data = solve_json(capsys, "chicken", "--concept", "nash")
+    assert data["complete"] is True
+    values = sorted(tuple(round(v, 9) for v in eq["values"]) for eq in data["equilibria"])
+    # Aumann (1974) chicken (6,6)/(2,7)/(7,2)/(0,0): two pure equilibria and the mixed one worth 14/3 each.
+    assert values == [(2.0, 7.0), (round(14 / 3, 9), round(14 / 3, 9)), (7.0, 2.0)]
+
+
+def test_nash_with_selection_explains_the_choice(capsys: pytest.CaptureFixture[str]) -> None:
+    data = solve_json(capsys, "stag-hunt", "--select", "risk")
+    # Harsanyi & Selten (1988): in the stag hunt [[4,0],[3,3]] (hare, hare) risk-dominates: 3*3 = 9 > 1*1.
+    assert data["selection"]["chosen"] == "(hare, hare)"
+    assert "9 > 1" in data["selection"]["ranked"][0]["reason"]
+    main(["solve", "stag-hunt", "--select", "payoff"])
+    out = capsys.readouterr().out
+    assert "payoff-dominates" in out
+
+
+def test_nash_three_players(capsys: pytest.CaptureFixture[str]) -> None:
+    data = solve_json(capsys, "minority-game")
+    assert data["equilibria"] and all(eq["epsilon"] <= 1e-9 for eq in data["equilibria"])
+
+
+def test_minimax_matrix_and_stochastic(capsys: pytest.CaptureFixture[str]) -> None:
+    data = solve_json(capsys, "biased-rps", "--concept", "minimax")
+    # OpenSpiel's golden test (Bošanský et al. 2016): unique equilibrium (1/16, 10/16, 5/16), value 0.
+    assert np.allclose(data["profile"][0], [1 / 16, 10 / 16, 5 / 16], atol=1e-8)
+    assert abs(data["values"][0]) < 1e-9
+    repeated = solve_json(capsys, "matching-pennies", "--concept", "minimax")
+    assert np.allclose(repeated["profile"][0], [0.5, 0.5])
+
+
+def test_ce_of_chicken_maximises_welfare(capsys: pytest.CaptureFixture[str]) -> None:
+    data = solve_json(capsys, "chicken", "--concept", "ce")
+    # Welfare-maximising CE of chicken (6,6)/(2,7)/(7,2)/(0,0): 1/2 on (swerve, swerve), 1/4 on each asymmetric
+    # outcome; welfare 10.5 (derivation in tests/solve/test_correlated.py).
+    assert data["objective_value"] == pytest.approx(10.5, abs=1e-8)
+    cce = solve_json(capsys, "chicken", "--concept", "cce")
+    assert cce["objective_value"] >= data["objective_value"] - 1e-9
+
+
+def test_pareto_and_welfare(capsys: pytest.CaptureFixture[str]) -> None:
+    data = solve_json(capsys, "prisoners-dilemma", "--concept", "pareto")
+    assert [1, 1] not in data["pure"]["joint_actions"]  # (D, D) is Pareto-dominated by (C, C)
+    welfare = solve_json(capsys, "prisoners-dilemma", "--concept", "welfare")
+    assert welfare["best"]["utilitarian"]["value"] == 6.0  # (C, C): 3 + 3
+
+
+def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", "battle-of-the-sexes"]) == 0
+    out = capsys.readouterr().out
+    assert "Nash equilibria" in out and "3 equilibria: all equilibria" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("prisoners-dilemma", "--concept", "minimax"), "nash"),
+        (("chicken", "--concept", "bargain"), "unknown concept"),
+        (("chicken", "--select", "vibes"), "pareto"),
+        (("chicken", "--concept", "ce", "--select", "risk"), "--select ranks Nash equilibria"),
+        (("grid-game-1", "--concept", "minimax"), "zero-sum"),
+    ],
+)
+def test_concepts_that_do_not_apply(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str) -> None:
+    code = main(["solve", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
