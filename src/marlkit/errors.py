@@ -32,3 +32,7 @@ class NotApplicableError(MarlkitError, ValueError):
 
 class CertificationError(MarlkitError, RuntimeError):
     """A solver's answer failed its independent re-check (e.g. an incentive violation above the tolerance)."""
+
+
+class LearnerConfigError(MarlkitError, ValueError):
+    """A learner's hyper-parameters are malformed (not a schedule, a negative rate, ...) or it cannot run here."""

@@ -1,0 +1,1 @@
+"""Learners as pure (init, act, update, policy) functions over explicit state; ``tabular`` for exact games."""

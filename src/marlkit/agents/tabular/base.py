@@ -1,0 +1,287 @@
+"""The tabular learner contract and the small pieces learners share: schedules, exploration, sampling.
+
+A **learner** is a frozen (hashable, static) dataclass of hyper-parameters with pure methods over an explicit
+state pytree (DESIGN.md, "Learner"):
+
+* ``init(key, spec: GroupSpec) -> state``
+* ``act(key, state, obs [k]) -> (actions [k] int32, aux)``
+* ``update(state, batch: Transition) -> (state, metrics)`` — ``metrics`` maps a name to a float32 ``[k]`` array
+  (one value per controlled agent; the loop averages them over each logging window);
+* ``policy(state, obs [k]) -> probs [k, A_max]`` — the distribution ``act`` samples from (the *behaviour*
+  policy, exploration included), zero on illegal actions; diagnostics read it.
+
+Fast path (optional, all learners here have it): ``act_uniform(u [k], state, obs) -> (actions, aux)`` draws the
+actions from given uniforms in [0, 1), one per controlled agent; ``act(key, ...)`` is then
+``act_uniform(uniform(key, [k]), ...)``. The loop draws every uniform of a logging window in one batched call
+and runs no PRNG inside a step: JAX lowers threefry on CPU to a rolled loop whose per-call cost (measured
+here: ~60% of a whole IQL step) dwarfs a tabular update. Learners without ``act_uniform`` get PRNG keys.
+
+Optional: ``average_policy(state, obs) -> probs [k, A_max]`` for learners that keep one (WoLF's π̄), and
+``check(game, agents)``, called at the Python edge before compiling, which raises
+:class:`~marlkit.errors.NotApplicableError` when the learner cannot run on the game.
+
+A learner **controls a group of k agents** (``spec.agents``). Class attributes say how:
+
+* ``joint = False`` (IQL, PHC, WoLF-PHC): the group members learn independently — the state has a leading
+  ``[k]`` axis and one learner object can run self-play for several agents at once;
+* ``joint = True`` (CQL): the group acts as one learner over its joint action space;
+* ``needs_policies = True``: the loop fills ``Transition.policies`` with every agent's current policy
+  ``[n, S, A_max]`` (full-information learners such as IGA, agent modelling); otherwise it is ``None`` and not
+  computed (it costs S policy evaluations per step).
+
+Step sizes and exploration parameters are :class:`Schedule` objects, called with the learner's update count
+``step`` and a visit ``count`` (each learner documents which count it passes: ``n(s, a)`` for step sizes,
+``n(s)`` for exploration and policy steps). Plain floats are accepted wherever a schedule is expected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from marlkit.errors import LearnerConfigError, NotApplicableError
+
+Array = jax.Array
+
+
+# --------------------------------------------------------------------------------------------- the contract
+
+
+@dataclass(frozen=True, eq=False)
+class GroupSpec:
+    """What a learner needs to know about its agents and the game at ``init`` (static except ``legal``).
+
+    Attributes:
+        agents: the indices of the agents the learner controls (``k = len(agents)``).
+        n_agents: number of agents in the game.
+        num_states: number of states S (tabular observations are state indices ``0..S-1``).
+        num_actions: the action count of each controlled agent.
+        max_actions: ``A_max`` of the game (the width of every policy row).
+        gamma: the game's discount.
+        legal: ``[k, S, A_max]`` bool, the controlled agents' action masks.
+    """
+
+    agents: tuple[int, ...]
+    n_agents: int
+    num_states: int
+    num_actions: tuple[int, ...]
+    max_actions: int
+    gamma: float
+    legal: Array
+
+
+class Transition(NamedTuple):
+    """One environment step as a learner sees it: its own agents' slice plus the joint context.
+
+    ``k`` is the group size, ``n`` the number of agents. Truncation (``max_episode_steps``) bootstraps as usual;
+    only ``terminated`` cuts the bootstrap (Pardo et al. 2018, "Time limits in reinforcement learning").
+    """
+
+    obs: Array  # [k] int32: observation before the step (tabular: the state index)
+    actions: Array  # [k] int32: actions taken (after the env replaced illegal ones)
+    rewards: Array  # [k] float32
+    next_obs: Array  # [k] int32: observation of s' (before any auto-reset)
+    terminated: Array  # [] bool: s' is terminal, its value is 0
+    truncated: Array  # [] bool: the episode was cut by the time limit
+    legal: Array  # [k, A_max] bool at s
+    next_legal: Array  # [k, A_max] bool at s'
+    joint_actions: Array  # [n] int32: every agent's action
+    joint_rewards: Array  # [n] float32: every agent's reward
+    policies: Array | None  # [n, S, A_max]: all agents' policies before the step (only if needs_policies)
+
+
+@runtime_checkable
+class Learner(Protocol):
+    """The tabular learner contract (see the module docstring; ``act_uniform`` is an optional fast path)."""
+
+    joint: ClassVar[bool]
+    needs_policies: ClassVar[bool]
+
+    def init(self, key: Array, spec: GroupSpec) -> Any: ...
+
+    def act(self, key: Array, state: Any, obs: Array) -> tuple[Array, Any]: ...
+
+    def update(self, state: Any, batch: Transition) -> tuple[Any, dict[str, Array]]: ...
+
+    def policy(self, state: Any, obs: Array) -> Array: ...
+
+
+# ----------------------------------------------------------------------------------------------- schedules
+
+
+class Schedule(Protocol):
+    """A step size or exploration parameter as a function of the update count and a visit count."""
+
+    def __call__(self, step: Array, count: Array) -> Array: ...
+
+
+@dataclass(frozen=True)
+class Constant:
+    """``x_t = value``."""
+
+    value: float
+
+    def __call__(self, step: Array, count: Array) -> Array:
+        return jnp.float32(self.value)
+
+
+@dataclass(frozen=True)
+class PowerCount:
+    """``x = scale / max(count, 1)^power``: with ``count = n(s, a)`` and ``power`` in (1/2, 1] it meets the
+    Robbins-Monro conditions Σ α = ∞, Σ α² < ∞ (Watkins & Dayan 1992; Even-Dar & Mansour 2003, polynomial
+    rates)."""
+
+    scale: float = 1.0
+    power: float = 1.0
+
+    def __call__(self, step: Array, count: Array) -> Array:
+        return jnp.float32(self.scale) / jnp.maximum(count, 1).astype(jnp.float32) ** jnp.float32(self.power)
+
+
+@dataclass(frozen=True)
+class ExponentialDecay:
+    """``x_t = max(floor, initial · rate^t)`` with ``t`` the update count."""
+
+    initial: float
+    rate: float
+    floor: float = 0.0
+
+    def __call__(self, step: Array, count: Array) -> Array:
+        value = jnp.float32(self.initial) * jnp.float32(self.rate) ** step.astype(jnp.float32)
+        return jnp.maximum(value, jnp.float32(self.floor))
+
+
+@dataclass(frozen=True)
+class InverseTime:
+    """``x_t = scale / (offset + t / stretch)``: the form Bowling & Veloso (2002, §5) use for α and δ."""
+
+    offset: float
+    stretch: float = 1.0
+    scale: float = 1.0
+
+    def __call__(self, step: Array, count: Array) -> Array:
+        return jnp.float32(self.scale) / (jnp.float32(self.offset) + step.astype(jnp.float32) / self.stretch)
+
+
+def as_schedule(value: Schedule | float | int, name: str) -> Schedule:
+    """Accept a plain number as a :class:`Constant`; reject anything that is not a schedule."""
+    if isinstance(value, bool):
+        raise LearnerConfigError(f"{name}: expected a number or a schedule, got {value!r}")
+    if isinstance(value, int | float | np.floating | np.integer):
+        return Constant(float(value))
+    if not callable(value):
+        raise LearnerConfigError(f"{name}: expected a number or a schedule (e.g. Constant(0.1)), got {value!r}")
+    try:
+        hash(value)
+    except TypeError:
+        raise LearnerConfigError(f"{name}: a schedule must be hashable (a frozen dataclass), got {value!r}") from None
+    return value
+
+
+# --------------------------------------------------------------------------------------------- exploration
+
+
+def masked_max(values: Array, legal: Array) -> Array:
+    """Max over the last axis restricted to legal entries."""
+    return jnp.max(jnp.where(legal, values, -jnp.inf), axis=-1)
+
+
+def uniform_over(legal: Array) -> Array:
+    """The uniform distribution over the legal entries of the last axis."""
+    weights = legal.astype(jnp.float32)
+    return weights / jnp.sum(weights, axis=-1, keepdims=True)
+
+
+def mix_uniform(probs: Array, legal: Array, epsilon: Array) -> Array:
+    """``(1 - ε) · probs + ε · uniform(legal)``."""
+    return (1.0 - epsilon) * probs + epsilon * uniform_over(legal)
+
+
+class Exploration(Protocol):
+    """Turns action values into a behaviour distribution over legal actions (last axis)."""
+
+    def __call__(self, values: Array, legal: Array, step: Array, count: Array) -> Array: ...
+
+
+@dataclass(frozen=True)
+class Greedy:
+    """Uniform over the legal maximisers (ties are split evenly, so zero-initialised tables do not bias)."""
+
+    def __call__(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
+        best = legal & (values >= masked_max(values, legal)[..., None])
+        return uniform_over(best)
+
+
+@dataclass(frozen=True)
+class EpsilonGreedy:
+    """``(1 - ε) · greedy + ε · uniform`` over legal actions (Sutton & Barto 2018, §2.2)."""
+
+    epsilon: Schedule = Constant(0.1)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epsilon", as_schedule(self.epsilon, "EpsilonGreedy.epsilon"))
+
+    def __call__(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
+        return mix_uniform(Greedy()(values, legal, step, count), legal, self.epsilon(step, count))
+
+
+@dataclass(frozen=True)
+class Boltzmann:
+    """``π(a) ∝ exp(Q(a) / τ)`` over legal actions (Sutton & Barto 2018, §13.1; Claus & Boutilier 1998)."""
+
+    temperature: Schedule = Constant(1.0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "temperature", as_schedule(self.temperature, "Boltzmann.temperature"))
+
+    def __call__(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
+        tau = jnp.maximum(self.temperature(step, count), jnp.float32(1e-8))
+        logits = jnp.where(legal, values / tau, -jnp.inf)
+        return jax.nn.softmax(logits, axis=-1)
+
+
+def check_exploration(value: object, name: str) -> Exploration:
+    if not callable(value):
+        raise LearnerConfigError(f"{name}: expected an exploration such as EpsilonGreedy(0.1), got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------------------------------------ sampling
+
+
+def sample(u: Array, probs: Array) -> Array:
+    """Draw one index per row of ``probs [..., A]`` by inverse CDF from uniforms ``u [...]`` in [0, 1) (int32).
+
+    Indices with probability 0 are never drawn: the draw is capped at the last positive entry, which guards
+    against float32 cumulative sums that end a hair below 1.
+    """
+    cdf = jnp.cumsum(probs, axis=-1)
+    index = jnp.sum(cdf <= (u * cdf[..., -1])[..., None], axis=-1)
+    width = probs.shape[-1]
+    last = width - 1 - jnp.argmax(jnp.flip(probs > 0, axis=-1), axis=-1)
+    return jnp.minimum(index, last).astype(jnp.int32)
+
+
+def check_initial_policy(initial: tuple[float, ...] | None, num_actions: tuple[int, ...], learner: str) -> None:
+    """An initial policy given as one probability per action must match every controlled agent's count."""
+    if initial is None:
+        return
+    for m in num_actions:
+        if len(initial) != m:
+            raise NotApplicableError(
+                f"{learner}.initial_policy has {len(initial)} entries but a controlled agent has {m} actions; "
+                f"give one probability per action or leave it None (uniform over legal actions)"
+            )
+    if any(p < 0 for p in initial) or abs(sum(initial) - 1.0) > 1e-6:
+        raise LearnerConfigError(f"{learner}.initial_policy must be a distribution (>= 0, sums to 1), got {initial}")
+
+
+class UniformActing:
+    """Mixin: ``act(key, ...)`` from ``act_uniform(u, ...)`` with one uniform per controlled agent."""
+
+    def act(self, key: Array, state: Any, obs: Array) -> tuple[Array, Any]:
+        return self.act_uniform(jax.random.uniform(key, obs.shape[:1]), state, obs)  # type: ignore[attr-defined]
