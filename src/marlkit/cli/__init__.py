@@ -13,6 +13,7 @@ import typer
 
 from marlkit import __version__
 from marlkit.cli import games as games_commands
+from marlkit.cli import learn as learn_commands
 from marlkit.cli import solve as solve_commands
 from marlkit.cli.context import STATE
 from marlkit.errors import MarlkitError
@@ -43,6 +44,7 @@ def _options(
 
 games_commands.register(app)
 solve_commands.register(app)
+learn_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

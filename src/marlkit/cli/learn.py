@@ -1,0 +1,105 @@
+"""``marlkit learn GAME --learner NAME [--vs NAME]``: train tabular learners on many seeds and judge the result.
+
+Prints each agent's final and average policy (mean over seeds; per state for small stochastic games), the mean
+episode return over the last 10% of the run, and the NashConv of the final and of the average policy.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
+from marlkit.cli.render import number
+from marlkit.errors import InvalidGameError
+
+MAX_STATES_SHOWN = 4
+
+
+def _policy_rows(game, policy: np.ndarray, label: str) -> list[tuple[str, ...]]:
+    rows = []
+    states = range(min(MAX_STATES_SHOWN, policy.shape[2]))
+    for i, name in enumerate(game.player_names):
+        for s in states:
+            probs = policy[:, i, s, : game.num_actions[i]].mean(axis=0)
+            text = ", ".join(f"{a}: {number(p)}" for a, p in zip(game.action_names[i], probs, strict=True))
+            where = "" if policy.shape[2] == 1 else f" @ {game.state_names[s]}"
+            rows.append((f"{name}{where}", label, text))
+    return rows
+
+
+def _spread(values: np.ndarray) -> str:
+    return f"{number(np.median(values))} (min {number(values.min())}, max {number(values.max())})"
+
+
+def learn(
+    game: GameArgument,
+    learner: Annotated[str, typer.Option("--learner", "-l", help="Learner of agent 0 (all agents without --vs).")],
+    vs: Annotated[str | None, typer.Option("--vs", help="Learner of every other agent.")] = None,
+    steps: Annotated[int, typer.Option("--steps", help="Environment steps per seed.")] = 20_000,
+    seeds: Annotated[int, typer.Option("--seeds", help="Independent seeds, run at once (vmapped).")] = 8,
+    key: Annotated[int, typer.Option("--key", help="Base PRNG key; seed i runs with fold_in(key, i).")] = 0,
+    log_every: Annotated[int | None, typer.Option("--log-every", help="Steps between History records.")] = None,
+    save_history: Annotated[str | None, typer.Option("--save-history", help="Write the History to this .npz.")] = None,
+    param: ParamOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
+) -> None:
+    """Train tabular learners on a game over many seeds; print policies, returns and NashConv."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    from marlkit.agents.tabular.registry import make_learner
+    from marlkit.diagnose import summarize
+    from marlkit.train import train
+
+    model = resolve_game(game, param)
+    if steps < 1 or seeds < 1:
+        raise InvalidGameError(f"--steps and --seeds must be >= 1, got {steps} and {seeds}")
+    if log_every is None:
+        log_every = next(k for k in (steps // 100, steps // 50, steps // 10, steps) if k >= 1 and steps % k == 0)
+    first = make_learner(learner)
+    assignment = first if vs is None else [first] + [make_learner(vs)] * (model.n_players - 1)
+    history = train(model, assignment, steps, seeds=seeds, key=key, log_every=log_every)
+    if save_history:
+        history.save(save_history)
+    summary = summarize(history, model)
+    names = [learner] * model.n_players if vs is None else [learner] + [vs] * (model.n_players - 1)
+    if json_output:
+        print_json(
+            {
+                "game": model.name,
+                "learners": names,
+                "steps": steps,
+                "seeds": seeds,
+                "key": key,
+                "log_every": log_every,
+                **summary.to_dict(),
+            }
+        )
+        return
+    _print(console(), model, names, steps, seeds, summary)
+
+
+def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary) -> None:
+    out.print(f"[bold]{game.name}[/bold]: {' vs '.join(names)}, {steps} steps x {seeds} seeds")
+    table = Table(title="policies (mean over seeds)")
+    for column in ("agent", "policy", "action probabilities"):
+        table.add_column(column)
+    for row in _policy_rows(game, summary.final_policy, "final"):
+        table.add_row(*row)
+    for row in _policy_rows(game, summary.average_policy, "average"):
+        table.add_row(*row)
+    out.print(table)
+    kinds = ", ".join(f"{n}: {k}" for n, k in zip(game.player_names, summary.average_kind, strict=True))
+    out.print(f"average policy = {kinds}")
+    returns = ", ".join(number(r) for r in np.nanmean(summary.tail_return, axis=0))
+    out.print(f"mean episode return over the last {summary.tail_fraction:.0%} of the run: {returns}")
+    out.print(f"NashConv of the final policy (median over seeds): {_spread(summary.nash_conv_final)}")
+    out.print(f"NashConv of the average policy (median over seeds): {_spread(summary.nash_conv_average)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("learn")(learn)
