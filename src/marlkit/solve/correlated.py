@@ -68,7 +68,6 @@ _HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_toler
 """HiGHS' tightest feasibility tolerances (its default is 1e-7); payoffs are scaled to max |u| = 1 first."""
 
 
-
 # ------------------------------------------------------------------------------------------- polytopes
 def _player_blocks(game: NormalFormGame, i: int) -> tuple[np.ndarray, np.ndarray]:
     """Player i's payoffs ``U [A_i, R]`` and flat joint indices ``J [A_i, R]`` with its own action first."""
