@@ -1,0 +1,75 @@
+"""Solution concepts on exact game models (NumPy, float64; LPs through SciPy's HiGHS).
+
+Metrics (utilities, best responses, NashConv, exploitability, CE/CCE gaps) are separate from solvers (Nash,
+minimax, Shapley value iteration, correlated equilibria, Pareto fronts), as in OpenSpiel. The jittable batched
+stage-game solvers for learners live in ``marlkit.solve.batched_support`` and ``marlkit.solve.batched_ce``.
+"""
+
+from marlkit.solve.best_response import (
+    PolicyBestResponse,
+    PureBestResponse,
+    best_response,
+    best_response_values,
+    deviation_payoffs,
+    exploitability,
+    nash_conv,
+    regrets,
+)
+from marlkit.solve.correlated import (
+    CorrelatedSolution,
+    cce_constraints,
+    ce_constraints,
+    coarse_correlated_equilibrium,
+    correlated_equilibrium,
+)
+from marlkit.solve.gaps import cce_gap, ce_gap
+from marlkit.solve.lemke_howson import lemke_howson, lemke_howson_all_labels
+from marlkit.solve.n_player import mixed_equilibrium, pure_equilibria
+from marlkit.solve.nash import nash_equilibria
+from marlkit.solve.pareto import is_pareto_dominated, pareto_front_correlated, pareto_front_pure
+from marlkit.solve.results import Equilibrium, EquilibriumSet
+from marlkit.solve.selection import CRITERIA, Selection, select_equilibrium
+from marlkit.solve.shapley import shapley_value_iteration
+from marlkit.solve.vertex_enumeration import all_equilibria
+from marlkit.solve.welfare import WELFARE, egalitarian, nash_product, utilitarian
+from marlkit.solve.zero_sum import maximin, security_strategies, solve_matrix_game
+
+__all__ = [
+    "CRITERIA",
+    "WELFARE",
+    "CorrelatedSolution",
+    "Equilibrium",
+    "EquilibriumSet",
+    "PolicyBestResponse",
+    "PureBestResponse",
+    "Selection",
+    "all_equilibria",
+    "best_response",
+    "best_response_values",
+    "cce_constraints",
+    "cce_gap",
+    "ce_constraints",
+    "ce_gap",
+    "coarse_correlated_equilibrium",
+    "correlated_equilibrium",
+    "deviation_payoffs",
+    "egalitarian",
+    "exploitability",
+    "is_pareto_dominated",
+    "lemke_howson",
+    "lemke_howson_all_labels",
+    "maximin",
+    "mixed_equilibrium",
+    "nash_conv",
+    "nash_equilibria",
+    "nash_product",
+    "pareto_front_correlated",
+    "pareto_front_pure",
+    "pure_equilibria",
+    "regrets",
+    "security_strategies",
+    "select_equilibrium",
+    "shapley_value_iteration",
+    "solve_matrix_game",
+    "utilitarian",
+]
