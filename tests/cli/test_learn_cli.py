@@ -57,7 +57,7 @@ def test_summary_matches_exact_nash_conv() -> None:
     from marlkit.train import train
 
     game = make("prisoners-dilemma")
-    history = train(game, make_learner("iql-eps"), 3000, seeds=3, key=1, log_every=300)
+    history = train(game, make_learner("iql-eps", game), 3000, seeds=3, key=1, log_every=300)
     summary = summarize(history, game)
     for seed in range(3):
         # float32 policies, renormalised in float64 as summarize does before the exact NashConv.

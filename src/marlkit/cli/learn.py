@@ -60,8 +60,8 @@ def learn(
         raise InvalidGameError(f"--steps and --seeds must be >= 1, got {steps} and {seeds}")
     if log_every is None:
         log_every = next(k for k in (steps // 100, steps // 50, steps // 10, steps) if k >= 1 and steps % k == 0)
-    first = make_learner(learner)
-    assignment = first if vs is None else [first] + [make_learner(vs)] * (model.n_players - 1)
+    first = make_learner(learner, model)
+    assignment = first if vs is None else [first] + [make_learner(vs, model)] * (model.n_players - 1)
     history = train(model, assignment, steps, seeds=seeds, key=key, log_every=log_every)
     if save_history:
         history.save(save_history)

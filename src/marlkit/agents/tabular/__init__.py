@@ -1,5 +1,6 @@
 """Tabular learners under one contract (see :mod:`marlkit.agents.tabular.base`)."""
 
+from marlkit.agents.tabular.agent_modelling import JALAM
 from marlkit.agents.tabular.base import (
     Boltzmann,
     Constant,
@@ -15,25 +16,53 @@ from marlkit.agents.tabular.base import (
     Schedule,
     Transition,
 )
+from marlkit.agents.tabular.fictitious_play import FictitiousPlay, SmoothFictitiousPlay
+from marlkit.agents.tabular.gradient_ascent import IGA, WoLFIGA, iga_trajectory, wolf_iga_trajectory
 from marlkit.agents.tabular.hill_climbing import PHC, WoLFPHC
+from marlkit.agents.tabular.no_regret import ConditionalRegretMatching, Hedge, RegretMatching
 from marlkit.agents.tabular.q_learning import CQL, IQL
+from marlkit.agents.tabular.registry import LEARNERS, make_learner
+from marlkit.agents.tabular.replicator import (
+    Replicator,
+    replicator_ode,
+    replicator_trajectory,
+    replicator_velocity,
+    symmetric_replicator_trajectory,
+)
 
 __all__ = [
     "CQL",
+    "IGA",
     "IQL",
+    "JALAM",
+    "LEARNERS",
     "PHC",
     "Boltzmann",
+    "ConditionalRegretMatching",
     "Constant",
     "EpsilonGreedy",
     "Exploration",
     "ExponentialDecay",
+    "FictitiousPlay",
     "Greedy",
     "GroupSpec",
+    "Hedge",
     "InverseTime",
     "Learner",
     "LearnerConfigError",
     "PowerCount",
+    "RegretMatching",
+    "Replicator",
     "Schedule",
+    "SmoothFictitiousPlay",
     "Transition",
+    "WoLFIGA",
     "WoLFPHC",
+    "iga_trajectory",
+    "make_learner",
+    "replicator_ode",
+    "replicator_trajectory",
+    "replicator_velocity",
+    "symmetric_replicator_trajectory",
+    "wolf_iga_trajectory",
 ]
