@@ -97,7 +97,7 @@ def _minimax(game: Game, options: SolveOptions) -> tuple[dict[str, object], Prin
         def show_stochastic(out: Console) -> None:
             value = float(result.values @ game.initial)
             out.print(
-                f"Shapley value iteration: {result.iterations} sweeps, error bound {result.error_bound:.1e}; "
+                f"Shapley value iteration: {result.iterations} sweeps, error bound {result.bound:.1e}; "
                 f"value of the initial distribution to {game.player_names[0]}: {number(value)}"
             )
             table = Table(title="state values (first 10 states)")
