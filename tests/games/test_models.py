@@ -184,8 +184,6 @@ def test_observation_model_forms() -> None:
     det = ObservationModel.deterministic([[1, 0]], [2])
     assert np.array_equal(det.matrices[0], [[0, 1], [1, 0]])
     with pytest.raises(InvalidGameError, match="observations"):
-        StochasticGame(
-            T, R, initial=[0.5, 0.5], gamma=0.9, observations=ObservationModel((np.ones((3, 2)) / 2,))
-        )
+        StochasticGame(T, R, initial=[0.5, 0.5], gamma=0.9, observations=ObservationModel((np.ones((3, 2)) / 2,)))
     with pytest.raises(InvalidGameError, match="sums to"):
         ObservationModel((np.ones((2, 2)),))

@@ -18,9 +18,7 @@ SOLVERS = ("batched", "lp")
 
 def zero_sum_game(R0: np.ndarray, T: np.ndarray, gamma: float, **kwargs) -> StochasticGame:
     S = T.shape[0]
-    return StochasticGame(
-        transitions=T, rewards=np.stack([R0, -R0]), initial=np.eye(S)[0], gamma=gamma, **kwargs
-    )
+    return StochasticGame(transitions=T, rewards=np.stack([R0, -R0]), initial=np.eye(S)[0], gamma=gamma, **kwargs)
 
 
 def check_optimal(game: StochasticGame, result, tol: float) -> None:

@@ -144,7 +144,7 @@ def test_maximin_constant_sum_shift():
 
 def test_maximin_refuses_general_sum_and_three_players():
     pd = NormalFormGame([[[3, 0], [5, 1]], [[3, 5], [0, 1]]], name="pd")
-    with pytest.raises(NotApplicableError, match="two-player zero-sum or constant-sum.*security_strategies"):
+    with pytest.raises(NotApplicableError, match=r"two-player zero-sum or constant-sum.*security_strategies"):
         maximin(pd)
     three = NormalFormGame(np.zeros((3, 2, 2, 2)))
     with pytest.raises(NotApplicableError, match="3 players"):

@@ -66,9 +66,7 @@ def decode_array(field: str, value: Any) -> np.ndarray:
     try:
         return np.array(value, dtype=np.float64 if not _is_bool_tree(value) else np.bool_)
     except (TypeError, ValueError) as exc:
-        raise GameFileError(
-            f"{field}: expected a (nested) list of numbers of a regular shape ({exc})"
-        ) from None
+        raise GameFileError(f"{field}: expected a (nested) list of numbers of a regular shape ({exc})") from None
 
 
 def _is_bool_tree(value: Any) -> bool:
@@ -115,11 +113,7 @@ def _normal_form_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> N
 
 
 def _stochastic_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> StochasticGame:
-    arrays = {
-        key: decode_array(key, data[key])
-        for key in _STOCHASTIC_ARRAYS
-        if key in data and data[key] is not None
-    }
+    arrays = {key: decode_array(key, data[key]) for key in _STOCHASTIC_ARRAYS if key in data and data[key] is not None}
     for key in ("transitions", "rewards", "initial"):
         _required(data, key)
     observations = None

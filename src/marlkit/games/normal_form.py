@@ -62,9 +62,7 @@ class NormalFormGame:
                 f"{payoffs.shape}; the first axis counts players, one further axis per player's actions"
             )
         if any(m < 1 for m in payoffs.shape[1:]):
-            raise InvalidGameError(
-                f"payoffs: every player needs at least one action, got shape {payoffs.shape}"
-            )
+            raise InvalidGameError(f"payoffs: every player needs at least one action, got shape {payoffs.shape}")
         object.__setattr__(self, "payoffs", payoffs)
         object.__setattr__(self, "player_names", check_names("player_names", self.player_names, n, "player"))
         object.__setattr__(self, "action_names", check_action_names(self.action_names, payoffs.shape[1:]))
@@ -114,9 +112,7 @@ class NormalFormGame:
     def pure_utility(self, joint_action: Sequence[int]) -> np.ndarray:
         """Payoff vector ``[n]`` of one joint action."""
         if len(joint_action) != self.n_players:
-            raise InvalidGameError(
-                f"joint_action: expected {self.n_players} actions, got {len(joint_action)}"
-            )
+            raise InvalidGameError(f"joint_action: expected {self.n_players} actions, got {len(joint_action)}")
         for i, (a, m) in enumerate(zip(joint_action, self.num_actions, strict=True)):
             if not (0 <= int(a) < m):
                 raise InvalidGameError(f"joint_action[{i}]: expected an action in 0..{m - 1}, got {a}")

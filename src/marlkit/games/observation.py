@@ -62,11 +62,7 @@ class ObservationModel:
         matrices = []
         for i, (mapping, count) in enumerate(zip(obs_of_state, num_observations, strict=True)):
             mapping = np.asarray(mapping)
-            if (
-                mapping.ndim != 1
-                or mapping.dtype.kind not in "iu"
-                or np.any((mapping < 0) | (mapping >= count))
-            ):
+            if mapping.ndim != 1 or mapping.dtype.kind not in "iu" or np.any((mapping < 0) | (mapping >= count)):
                 raise InvalidGameError(
                     f"observations[{i}]: a deterministic map must list one observation index in 0..{count - 1} "
                     "per state"
@@ -88,12 +84,8 @@ class ObservationModel:
     def check_against(self, n_players: int, num_states: int, num_actions: tuple[int, ...]) -> None:
         """Raise unless every matrix fits a game with these sizes."""
         if self.n_agents != n_players:
-            raise InvalidGameError(
-                f"observations: expected {n_players} agents' matrices, got {self.n_agents}"
-            )
+            raise InvalidGameError(f"observations: expected {n_players} agents' matrices, got {self.n_agents}")
         for i, m in enumerate(self.matrices):
             allowed = ((num_states, m.shape[-1]), (num_states, *num_actions, m.shape[-1]))
             if m.shape not in allowed:
-                raise InvalidGameError(
-                    f"observations[{i}]: expected shape {allowed[0]} or {allowed[1]}, got {m.shape}"
-                )
+                raise InvalidGameError(f"observations[{i}]: expected shape {allowed[0]} or {allowed[1]}, got {m.shape}")

@@ -71,9 +71,7 @@ class StochasticGame:
                 f"transitions: the last axis (next state) has {T.shape[-1]} entries but there are {S} states"
             )
         if any(m < 1 for m in shape):
-            raise InvalidGameError(
-                f"transitions: every player needs at least one action, got shape {T.shape}"
-            )
+            raise InvalidGameError(f"transitions: every player needs at least one action, got shape {T.shape}")
         R = as_real_array("rewards", self.rewards)
         if R.shape == (n, S, *shape, S):
             R = np.einsum("s...t,is...t->is...", T, R)
@@ -84,13 +82,9 @@ class StochasticGame:
         check_shape("initial", initial, (S,))
         check_distributions("initial", initial)
         gamma = check_gamma(self.gamma)
-        terminal = as_bool_array(
-            "terminal", np.zeros(S, bool) if self.terminal is None else self.terminal, (S,)
-        )
+        terminal = as_bool_array("terminal", np.zeros(S, bool) if self.terminal is None else self.terminal, (S,))
         if np.all(terminal):
-            raise InvalidGameError(
-                "terminal: every state is terminal; at least one state must be non-terminal"
-            )
+            raise InvalidGameError("terminal: every state is terminal; at least one state must be non-terminal")
         a_max = max(shape)
         if self.action_mask is None:
             mask = np.zeros((n, S, a_max), dtype=bool)
@@ -101,9 +95,7 @@ class StochasticGame:
         mask = as_bool_array("action_mask", mask, (n, S, a_max))
         for i, m in enumerate(shape):
             if np.any(mask[i, :, m:]):
-                raise InvalidGameError(
-                    f"action_mask[{i}]: player {i} has {m} actions; entries >= {m} must be False"
-                )
+                raise InvalidGameError(f"action_mask[{i}]: player {i} has {m} actions; entries >= {m} must be False")
             if not np.all(mask[i].any(axis=1)):
                 s = int(np.argmin(mask[i].any(axis=1)))
                 raise InvalidGameError(f"action_mask[{i}]: player {i} has no legal action in state {s}")
@@ -114,9 +106,7 @@ class StochasticGame:
         object.__setattr__(self, "gamma", gamma)
         object.__setattr__(self, "terminal", terminal)
         object.__setattr__(self, "action_mask", mask)
-        check_distributions(
-            "transitions", T, where=self.legal_joint_actions() & ~terminal.reshape((S,) + (1,) * n)
-        )
+        check_distributions("transitions", T, where=self.legal_joint_actions() & ~terminal.reshape((S,) + (1,) * n))
         self._check_constraints()
         if self.observations is not None:
             if not isinstance(self.observations, ObservationModel):
@@ -129,9 +119,7 @@ class StochasticGame:
 
     def _check_constraints(self) -> None:
         if (self.costs is None) != (self.limits is None):
-            raise InvalidGameError(
-                "costs/limits: a constrained game needs both costs [n, m, S, A..] and limits [n, m]"
-            )
+            raise InvalidGameError("costs/limits: a constrained game needs both costs [n, m, S, A..] and limits [n, m]")
         if self.costs is None:
             return
         C = as_real_array("costs", self.costs)
@@ -141,15 +129,11 @@ class StochasticGame:
                 f"costs: expected shape [n={n}, m, S={S}, {', '.join(map(str, shape))}], got {C.shape}"
             )
         if np.any(C < 0):
-            raise InvalidGameError(
-                "costs: costs must be >= 0 (constrained MARL convention); shift them if needed"
-            )
+            raise InvalidGameError("costs: costs must be >= 0 (constrained MARL convention); shift them if needed")
         limits = as_real_array("limits", self.limits)
         check_shape("limits", limits, C.shape[:2])
         if np.any(limits < 0):
-            raise InvalidGameError(
-                "limits: with costs >= 0 a negative limit can never be met; limits must be >= 0"
-            )
+            raise InvalidGameError("limits: with costs >= 0 a negative limit can never be met; limits must be >= 0")
         object.__setattr__(self, "costs", C)
         object.__setattr__(self, "limits", limits)
 
@@ -212,11 +196,7 @@ class StochasticGame:
         mu = as_real_array("joint policy", joint)
         check_shape("joint policy", mu, (self.num_states, *self.num_actions))
         live = ~self.terminal
-        if np.any(
-            (mu > PROBABILITY_TOLERANCE)
-            & ~self.legal_joint_actions()
-            & live.reshape(-1, *[1] * self.n_players)
-        ):
+        if np.any((mu > PROBABILITY_TOLERANCE) & ~self.legal_joint_actions() & live.reshape(-1, *[1] * self.n_players)):
             raise InvalidGameError("joint policy: puts probability on an illegal joint action")
         check_distributions("joint policy", mu.reshape(self.num_states, -1), where=live)
         return mu
@@ -261,9 +241,7 @@ class StochasticGame:
     def expected_costs(self, policy: np.ndarray) -> np.ndarray:
         """Discounted costs ``J[i, j] = μ_0 · V^{C_j^i}`` of a constrained game, shape ``[n, m]``."""
         if self.costs is None:
-            raise InvalidGameError(
-                f"game {self.name!r} has no costs; expected_costs needs a constrained game"
-            )
+            raise InvalidGameError(f"game {self.name!r} has no costs; expected_costs needs a constrained game")
         n, m = self.costs.shape[:2]
         values = self._solve_bellman(self.costs.reshape(n * m, *self.costs.shape[2:]), policy)
         return (values @ self.initial).reshape(n, m)

@@ -27,7 +27,7 @@ invariant to a common positive scale) and results are mapped back.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from itertools import combinations
 from typing import NamedTuple
 
@@ -96,21 +96,21 @@ def small_solve(M: jax.Array, b: jax.Array) -> jax.Array:
 
 
 # ------------------------------------------------------------------------------------- support pairs
-@lru_cache(maxsize=None)
+@cache
 def support_pairs(m: int, n: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """For each support size k = 1..min(m, n): index arrays ``I [P_k, k]`` and ``J [P_k, k]`` of all pairs."""
     groups = []
     for k in range(1, min(m, n) + 1):
         rows, cols = list(combinations(range(m), k)), list(combinations(range(n), k))
-        I = np.array([r for r in rows for _ in cols], dtype=np.int32).reshape(-1, k)
-        J = np.array([c for _ in rows for c in cols], dtype=np.int32).reshape(-1, k)
-        groups.append((I, J))
+        row_sets = np.array([r for r in rows for _ in cols], dtype=np.int32).reshape(-1, k)
+        col_sets = np.array([c for _ in rows for c in cols], dtype=np.int32).reshape(-1, k)
+        groups.append((row_sets, col_sets))
     return tuple(groups)
 
 
 def num_support_pairs(m: int, n: int) -> int:
     """``Σ_k C(m, k) C(n, k)``: how many equal-size support pairs an m x n game has."""
-    return sum(len(I) for I, _ in support_pairs(m, n))
+    return sum(len(row_sets) for row_sets, _ in support_pairs(m, n))
 
 
 def _bordered(M: jax.Array) -> jax.Array:
@@ -129,15 +129,15 @@ def _candidates(A: jax.Array, B: jax.Array) -> tuple[jax.Array, jax.Array, jax.A
     """
     m, n = A.shape[-2:]
     xs, ys = [], []
-    for I, J in support_pairs(m, n):
-        k = I.shape[1]
-        A_IJ = A[..., I[:, :, None], J[:, None, :]]  # [..., P_k, k, k]
-        B_IJ = B[..., I[:, :, None], J[:, None, :]]
+    for rs, cs in support_pairs(m, n):  # supports I (rows) and J (columns) of size k
+        k = rs.shape[1]
+        A_IJ = A[..., rs[:, :, None], cs[:, None, :]]  # [..., P_k, k, k]
+        B_IJ = B[..., rs[:, :, None], cs[:, None, :]]
         systems = jnp.stack([_bordered(jnp.swapaxes(B_IJ, -1, -2)), _bordered(A_IJ)], axis=-3)
         rhs = jnp.zeros(systems.shape[:-1], A.dtype).at[..., k].set(1.0)
         sol = small_solve(systems, rhs)  # [..., P_k, 2, k+1]
-        scatter_rows = jnp.asarray(np.eye(m, dtype=np.float64)[I], A.dtype)  # [P_k, k, m]
-        scatter_cols = jnp.asarray(np.eye(n, dtype=np.float64)[J], A.dtype)
+        scatter_rows = jnp.asarray(np.eye(m, dtype=np.float64)[rs], A.dtype)  # [P_k, k, m]
+        scatter_cols = jnp.asarray(np.eye(n, dtype=np.float64)[cs], A.dtype)
         xs.append(jnp.einsum("...pk,pkm->...pm", sol[..., 0, :k], scatter_rows))
         ys.append(jnp.einsum("...pk,pkn->...pn", sol[..., 1, :k], scatter_cols))
     x, y = jnp.concatenate(xs, axis=-2), jnp.concatenate(ys, axis=-2)
@@ -242,10 +242,7 @@ def bimatrix_nash(A: jax.Array, B: jax.Array, select: str = "utilitarian", tol: 
     tol = default_tolerance(A.dtype) if tol is None else float(tol)
     ok = violation <= tol
     values = jnp.stack([jnp.einsum("...pi,...ij,...pj->...p", x, M, y) for M in (A, B)], axis=-1)  # [..., P, 2]
-    if select == "first":
-        score = jnp.zeros(violation.shape, A.dtype)
-    else:
-        score = _welfare_scores(values)[select]
+    score = jnp.zeros(violation.shape, A.dtype) if select == "first" else _welfare_scores(values)[select]
     found = ok.any(axis=-1)
     best = jnp.where(found, jnp.argmax(jnp.where(ok, score, -jnp.inf), axis=-1), jnp.argmin(violation, axis=-1))
     row, col = _as_distribution(_pick(x, best)), _as_distribution(_pick(y, best))

@@ -18,7 +18,8 @@ in every state. The result reports ``bound = 2γδ / (1-γ)`` (<= tol on converg
 Stage games are solved by the batched exact support-enumeration solver
 (:func:`marlkit.solve.batched_support.zero_sum_value`, float64, all states of a sweep in one call) when every
 player has at most 5 actions, otherwise by one HiGHS LP per state (:func:`marlkit.solve.zero_sum.solve_matrix_game`).
-For Littman's 761-state soccer one sweep takes milliseconds with the batched solver and about a second with LPs.
+For Littman's 761-state soccer (5x5 stage games) one sweep took 0.33 s with the batched solver and 3.3 s with
+LPs on a shared 2-core CPU; value iteration converges to 1e-9 in 68 sweeps (about 40 s in all, jit compile included).
 """
 
 from __future__ import annotations

@@ -16,9 +16,13 @@ from marlkit.agents.tabular.base import (
     Schedule,
     Transition,
 )
+from marlkit.agents.tabular.ce_q import CEQ, CorrelatedStage
 from marlkit.agents.tabular.fictitious_play import FictitiousPlay, SmoothFictitiousPlay
 from marlkit.agents.tabular.gradient_ascent import IGA, WoLFIGA, iga_trajectory, wolf_iga_trajectory
 from marlkit.agents.tabular.hill_climbing import PHC, WoLFPHC
+from marlkit.agents.tabular.joint_action import JointActionQ, StageSolution, StageSolver
+from marlkit.agents.tabular.minimax_q import MinimaxQ, MinimaxStage
+from marlkit.agents.tabular.nash_q import NashQ, NashStage
 from marlkit.agents.tabular.no_regret import ConditionalRegretMatching, Hedge, RegretMatching
 from marlkit.agents.tabular.q_learning import CQL, IQL
 from marlkit.agents.tabular.registry import LEARNERS, make_learner
@@ -31,6 +35,7 @@ from marlkit.agents.tabular.replicator import (
 )
 
 __all__ = [
+    "CEQ",
     "CQL",
     "IGA",
     "IQL",
@@ -40,6 +45,7 @@ __all__ = [
     "Boltzmann",
     "ConditionalRegretMatching",
     "Constant",
+    "CorrelatedStage",
     "EpsilonGreedy",
     "Exploration",
     "ExponentialDecay",
@@ -48,13 +54,20 @@ __all__ = [
     "GroupSpec",
     "Hedge",
     "InverseTime",
+    "JointActionQ",
     "Learner",
     "LearnerConfigError",
+    "MinimaxQ",
+    "MinimaxStage",
+    "NashQ",
+    "NashStage",
     "PowerCount",
     "RegretMatching",
     "Replicator",
     "Schedule",
     "SmoothFictitiousPlay",
+    "StageSolution",
+    "StageSolver",
     "Transition",
     "WoLFIGA",
     "WoLFPHC",

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 
 from marlkit.agents.tabular.agent_modelling import JALAM
 from marlkit.agents.tabular.base import Boltzmann, EpsilonGreedy, ExponentialDecay, InverseTime, Learner
+from marlkit.agents.tabular.ce_q import CEQ
 from marlkit.agents.tabular.fictitious_play import FictitiousPlay, SmoothFictitiousPlay
 from marlkit.agents.tabular.gradient_ascent import IGA, WoLFIGA
 from marlkit.agents.tabular.hill_climbing import PHC, WoLFPHC
+from marlkit.agents.tabular.minimax_q import MinimaxQ
+from marlkit.agents.tabular.nash_q import NashQ
 from marlkit.agents.tabular.no_regret import ConditionalRegretMatching, Hedge, RegretMatching
 from marlkit.agents.tabular.q_learning import CQL, IQL
 from marlkit.agents.tabular.replicator import Replicator
@@ -78,6 +81,24 @@ LEARNERS: dict[str, LearnerEntry] = {
             lambda game: JALAM(step_size=0.1, exploration=_DECAYING_BOLTZMANN),
             "joint-action learning with empirical agent models (Albrecht et al. 2024, Alg. 6)",
             "α = 0.1, Boltzmann τ = 16 · 0.999^t, floor 0.05",
+        ),
+        LearnerEntry(
+            "minimax-q",
+            lambda game: MinimaxQ(),
+            "minimax-Q for two-player zero-sum games (Littman 1994, Fig. 1)",
+            "α = n(s,a)^-0.7, ε = 0.2 (Littman: explor = 0.2)",
+        ),
+        LearnerEntry(
+            "nash-q",
+            lambda game: NashQ(),
+            "Nash-Q for two-player general-sum games (Hu & Wellman 2003, Table 1)",
+            "α = n(s,a)^-0.7, ε = 0.2, stage equilibrium of max utilitarian welfare",
+        ),
+        LearnerEntry(
+            "ce-q",
+            lambda game: CEQ(),
+            "correlated-Q, utilitarian (Greenwald & Hall 2003)",
+            "α = n(s,a)^-0.7, ε = 0.2, 30 interior-point iterations per stage solve",
         ),
         LearnerEntry(
             "fp",

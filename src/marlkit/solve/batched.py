@@ -1,0 +1,60 @@
+"""Batched stage-game solvers for jitted learning loops (minimax-Q, Nash-Q, CE-Q): one import for all three.
+
+Tabular joint-action learners solve a small matrix game at every update inside ``jax.lax.scan``. These functions
+are pure JAX (``jit``, ``vmap`` and ``scan`` accept them, no host callbacks), take payoffs ``[..., m, n]`` with any
+leading batch axes, and are documented and tested for 2 <= m, n <= 5 (1-action players work too):
+
+* :func:`zero_sum_value` ``(A) -> ZeroSumSolution(value [...], row [..., m], col [..., n])``: exact value and
+  optimal strategies by support enumeration (Shapley & Snow 1950 guarantee an exact candidate, ties included);
+  see :mod:`marlkit.solve.batched_support`.
+* :func:`bimatrix_nash` ``(A, B, select="utilitarian") -> BimatrixNash(row, col, values [..., 2], nash_gap,
+  found)``: one Nash equilibrium by a selection rule among those found by equal-size support enumeration.
+* :func:`correlated_equilibrium` ``(A, B, objective="utilitarian") -> CorrelatedEquilibrium(distribution,
+  values [..., 2], incentive_violation, converged)``: a CE-Q correlated equilibrium (Greenwald & Hall 2003) by a
+  batched Mehrotra predictor-corrector interior point LP with a fixed iteration count
+  (:mod:`marlkit.solve.batched_ce`, :mod:`marlkit.solve.batched_lp`).
+
+Dtypes and accuracy. Computation is in the floating dtype of the input, which under JAX's default configuration is
+float32 (what the learners use); pass float64 arrays with ``jax.experimental.enable_x64`` / ``jax.enable_x64`` for
+exact-solver accuracy. Measured on seeded random and integer (tie-heavy) games, against SciPy HiGHS:
+
+* zero-sum value: float64 agrees within 1e-12 (certified gap max_i (Ay)_i - min_j (x^T A)_j below 1e-12);
+  float32 within about 1e-6 relative to the payoff scale.
+* bimatrix Nash: float64 equilibria have NashConv below 1e-9 and match the best-welfare equilibrium of nashpy's
+  vertex enumeration on non-degenerate games; float32 NashConv about 1e-5 relative.
+* correlated equilibrium: float64 objective within 1e-9 of HiGHS and incentive constraints met to 1e-9 (30
+  iterations; a few in a thousand 5x5 games need more and come back with ``converged=False``); float32 reaches
+  about 1e-5 relative, and about 1% of random 5x5 games stop short (ill-conditioned LPs where a violation of
+  ~1e-4 of the incentive constraints buys a much larger welfare): those carry ``converged=False`` and their
+  ``incentive_violation``, and are approximate (ε-)correlated equilibria.
+
+Speed (``python bench/stage_solvers.py``, shared 2-core CPU, batches of 1,000, float32, vs one HiGHS
+``linprog`` call per game at about 1.5 ms): zero-sum support enumeration 0.001 / 0.006 / 0.016 / 0.12 ms per game
+at 2x2 / 3x3 / 4x4 / 5x5 (1400x to 13x faster); the CE interior point solver 0.02 / 0.1-0.5 / 0.8 / 1.1-1.5 ms per
+game (85x at 2x2, but only 2.5x-5x at 3x3-5x5: the 10x target is not met there on this CPU). Compile times are
+1-6 s per shape and dtype.
+"""
+
+from marlkit.solve.batched_ce import OBJECTIVES, CorrelatedEquilibrium, correlated_equilibrium
+from marlkit.solve.batched_support import (
+    MAX_ACTIONS,
+    SELECTION_RULES,
+    BimatrixNash,
+    ZeroSumSolution,
+    bimatrix_nash,
+    num_support_pairs,
+    zero_sum_value,
+)
+
+__all__ = [
+    "MAX_ACTIONS",
+    "OBJECTIVES",
+    "SELECTION_RULES",
+    "BimatrixNash",
+    "CorrelatedEquilibrium",
+    "ZeroSumSolution",
+    "bimatrix_nash",
+    "correlated_equilibrium",
+    "num_support_pairs",
+    "zero_sum_value",
+]
