@@ -20,7 +20,7 @@ from marlkit.errors import MarlkitError
 
 app = typer.Typer(
     name="marlkit",
-    help="Multi-agent RL where learning meets game theory: exact games, solution concepts and diagnostics.",
+    help="Multi-agent RL where learning meets game theory: exact games, solution concepts and learners.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -38,7 +38,7 @@ def _options(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
     debug: bool = typer.Option(False, "--debug", help="Show a full traceback when a command fails."),
 ) -> None:
-    """marlkit: describe a game, solve it, and (soon) learn in it and diagnose convergence."""
+    """marlkit: describe a game, solve it, and learn in it."""
     STATE.debug = debug
 
 
