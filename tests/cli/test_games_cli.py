@@ -107,3 +107,12 @@ def test_bad_file_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     path.write_text('{"type": "normal-form", "payoffs": [[[1, "x"]]]}')
     code, _, err = run(capsys, "show", str(path))
     assert code == 2 and err.startswith("error: ") and "payoffs" in err
+
+
+def test_a_folder_named_like_a_game_does_not_shadow_the_catalog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "chicken").mkdir()
+    code, out, _ = run(capsys, "show", "chicken")
+    assert code == 0 and "swerve" in out

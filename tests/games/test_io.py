@@ -158,3 +158,12 @@ def test_dict_round_trip_keeps_metadata() -> None:
     again = game_from_dict(json.loads(json.dumps(game_to_dict(game))))
     assert again.metadata == {"seed": 3}
     assert again.state_names == ("start", "middle", "end")
+
+
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_numpy_metadata_is_written_as_json(tmp_path: Path, suffix: str) -> None:
+    game = NormalFormGame(np.zeros((2, 2, 2)), metadata={"seed": np.int64(7), "weights": np.array([0.5, 0.5])})
+    loaded = load_game(save_game(game, tmp_path / f"g{suffix}"))
+    assert loaded.metadata == {"seed": 7, "weights": [0.5, 0.5]}
+    with pytest.raises(GameFileError, match="metadata"):
+        save_game(NormalFormGame(np.zeros((2, 2, 2)), metadata={"bad": object()}), tmp_path / f"h{suffix}")

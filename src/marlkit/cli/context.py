@@ -50,7 +50,7 @@ def parse_params(items: list[str] | None) -> dict[str, object]:
 def resolve_game(spec: str, params: list[str] | None = None) -> Game:
     """A catalog name (with ``--param key=value``) or a path to a ``.json`` / ``.npz`` game file."""
     path = Path(spec)
-    if path.suffix in (".json", ".npz") or path.exists():
+    if path.suffix in (".json", ".npz") or path.is_file():
         if params:
             raise InvalidGameError("--param applies to catalog games, not to game files")
         return load_game(path)

@@ -69,6 +69,15 @@ def decode_array(field: str, value: Any) -> np.ndarray:
         raise GameFileError(f"{field}: expected a (nested) list of numbers of a regular shape ({exc})") from None
 
 
+def _to_json(value: Any) -> Any:
+    """``json`` fallback for NumPy values a user may put in ``metadata`` (scalars, arrays)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise GameFileError(f"metadata: {type(value).__name__} cannot be written as JSON; use numbers, strings, lists")
+
+
 def _is_bool_tree(value: Any) -> bool:
     while isinstance(value, list) and value:
         value = value[0]
@@ -192,7 +201,7 @@ def save_game(game: Game, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     data = game_to_dict(game)
     if path.suffix == ".json":
-        _atomic_write(path, lambda h: json.dump(data, h, indent=1), "w")
+        _atomic_write(path, lambda h: json.dump(data, h, indent=1, default=_to_json), "w")
     elif path.suffix == ".npz":
         arrays = _arrays_of(game)
         header = {k: v for k, v in data.items() if k not in arrays and k != "observations"}
@@ -201,7 +210,7 @@ def save_game(game: Game, path: str | os.PathLike[str]) -> Path:
                 "names": data["observations"]["names"],
                 "count": len(data["observations"]["names"]),
             }
-        arrays["__header__"] = np.array(json.dumps(header))
+        arrays["__header__"] = np.array(json.dumps(header, default=_to_json))
         _atomic_write(path, lambda h: np.savez_compressed(h, **arrays), "wb")
     else:
         raise GameFileError(f"{path}: unknown file type {path.suffix!r}; use .json or .npz")

@@ -96,10 +96,10 @@ def test_jalam_in_the_climbing_game_against_iql() -> None:
 
     jal_joint, iql_joint = joint_greedy(jal), joint_greedy(iql)
     optimum = 0
-    # IQL reproduces the other engineer's 6/64. JAL-AM's 0/64: a true rate of 5% would give 0/64 with
-    # probability 0.95^64 = 3.7%, so "<= 3/64" holds unless JAL-AM's behaviour really changed; and it is not
-    # above IQL's rate.
-    assert np.sum(iql_joint == optimum) == 6
+    # Measured with key 0: IQL 6/64 (8/64 with key 1), as in the IQL-vs-CQL test; that test's bound (optimum on at
+    # most 30% of seeds) applies here too. JAL-AM's 0/64: a true rate of 5% would give 0/64 with probability
+    # 0.95^64 = 3.7%, so "<= 3/64" holds unless JAL-AM's behaviour really changed; and it is not above IQL's rate.
+    assert np.sum(iql_joint == optimum) <= 0.3 * seeds
     assert np.sum(jal_joint == optimum) <= 3
     assert np.sum(jal_joint == optimum) <= np.sum(iql_joint == optimum)
     # Where JAL-AM ends: the joint actions around the safe action c ((b, c), (c, b), (c, c)), never a -30 cell.
