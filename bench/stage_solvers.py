@@ -28,8 +28,10 @@ import jax
 import numpy as np
 from scipy.optimize import linprog
 
+from marlkit.games import NormalFormGame
 from marlkit.solve.batched_ce import correlated_equilibrium
 from marlkit.solve.batched_support import zero_sum_value
+from marlkit.solve.correlated import ce_constraints
 
 SIZES = (2, 3, 4, 5)
 
@@ -49,32 +51,13 @@ def scipy_zero_sum(A: np.ndarray, B: np.ndarray) -> float:
     return -res.fun
 
 
-def ce_incentive_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """NumPy float64 incentive constraints (rows r with r · vec(μ) >= 0) of a bimatrix game."""
-    m, n = A.shape
-    rows = []
-    for i in range(m):
-        for k in range(m):
-            if k != i:
-                r = np.zeros((m, n))
-                r[i] = A[i] - A[k]
-                rows.append(r.ravel())
-    for j in range(n):
-        for k in range(n):
-            if k != j:
-                r = np.zeros((m, n))
-                r[:, j] = B[:, j] - B[:, k]
-                rows.append(r.ravel())
-    return np.array(rows)
-
-
 def scipy_ce(A: np.ndarray, B: np.ndarray) -> float:
     """One HiGHS call: the utilitarian correlated equilibrium's welfare."""
-    inc = ce_incentive_rows(A, B)
+    G, h = ce_constraints(NormalFormGame(np.stack([A, B])))
     res = linprog(
         -(A + B).ravel(),
-        A_ub=-inc,
-        b_ub=np.zeros(len(inc)),
+        A_ub=G,
+        b_ub=h,
         A_eq=np.ones((1, A.size)),
         b_eq=[1.0],
         bounds=[(0, None)] * A.size,
