@@ -1,0 +1,201 @@
+"""The functional multi-agent environment contract (DESIGN.md, "Env") that every marlkit simulator follows.
+
+An :class:`Env` is an immutable object (hashable, safe to close over in ``jax.jit``) with two pure functions:
+
+* ``reset(key) -> (obs, state)``;
+* ``step(key, state, actions) -> (obs, state, reward, done, info)``, which **auto-resets**: when the episode
+  ends (``done``) the returned ``obs``/``state`` already start the next episode, and ``info["final_obs"]`` holds
+  the observation the episode ended on (for bootstrapping on truncation).
+
+Agents are a leading array axis: ``obs [n, *obs_shape]`` (float32; agents whose observation is shorter are
+zero-padded to the common shape, their true size is ``spec.obs_sizes[i]``), ``actions [n]`` int32 (discrete
+actions; agents with fewer actions than ``spec.max_actions`` have the rest masked), ``reward [n]`` float32,
+``done []`` bool. ``info`` always holds:
+
+* ``terminated []`` / ``truncated []`` bool (``done = terminated | truncated``);
+* ``action_mask [n, A_max]`` bool — legal actions at the returned ``obs``;
+* ``global_state [G]`` float32 — the state a centralised critic sees (``spec.global_state_size``);
+* ``final_obs [n, *obs_shape]`` — the observation before any auto-reset;
+* ``illegal_action [n]`` bool — which actions were illegal and replaced (policy inside the compiled path:
+  an illegal or out-of-range action is replaced by the agent's first legal action and flagged here; the
+  Python edges — :func:`check_actions`, the PettingZoo bridge — raise instead);
+* ``cost [n, m]`` float32 in constrained tasks (``spec.num_constraints = m > 0``).
+
+The state is a pytree; ``jax.vmap(env.step)`` batches environments. Subclasses implement ``reset_env`` and
+``step_env`` (one episode, no auto-reset) and ``action_mask``; :meth:`Env.step` adds the auto-reset, the time
+limit and the illegal-action policy, so no task repeats them.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from marlkit.errors import InvalidGameError
+
+Array = jax.Array
+
+
+@dataclass(frozen=True)
+class AgentGroup:
+    """Agents that share a role (and so may share parameters): e.g. MPE simple tag's adversaries."""
+
+    name: str
+    agents: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MultiAgentSpec:
+    """Static facts about an env: hashable, so it can be a static argument of ``jax.jit``.
+
+    ``obs_shape`` is the common (padded) per-agent observation shape; ``obs_sizes[i]`` agent i's true flat
+    observation size (``<= prod(obs_shape)``); ``num_actions[i]`` agent i's number of discrete actions;
+    ``groups`` partition the agents by role; ``homogeneous`` says whether the agents are interchangeable
+    (same spaces and same role — the license for full parameter sharing).
+    """
+
+    name: str
+    n_agents: int
+    agent_names: tuple[str, ...]
+    obs_shape: tuple[int, ...]
+    obs_sizes: tuple[int, ...]
+    num_actions: tuple[int, ...]
+    global_state_size: int
+    max_episode_steps: int
+    num_constraints: int = 0
+    groups: tuple[AgentGroup, ...] = ()
+    obs_low: float = -np.inf
+    obs_high: float = np.inf
+    description: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        n = self.n_agents
+        if n < 1:
+            raise InvalidGameError(f"{self.name}: n_agents must be >= 1, got {n}")
+        for label, seq in (
+            ("agent_names", self.agent_names),
+            ("obs_sizes", self.obs_sizes),
+            ("num_actions", self.num_actions),
+        ):
+            if len(seq) != n:
+                raise InvalidGameError(f"{self.name}: {label} has {len(seq)} entries, expected n_agents={n}")
+        if min(self.num_actions) < 1:
+            raise InvalidGameError(f"{self.name}: every agent needs at least one action, got {self.num_actions}")
+        if not self.groups:
+            object.__setattr__(self, "groups", (AgentGroup("agents", tuple(range(n))),))
+
+    @property
+    def max_actions(self) -> int:
+        return max(self.num_actions)
+
+    @property
+    def homogeneous(self) -> bool:
+        return len(self.groups) == 1 and len(set(self.obs_sizes)) == 1 and len(set(self.num_actions)) == 1
+
+    def observation_space(self, agent: int):
+        """Agent ``agent``'s observation space as a gymnasium ``Box`` (flat, its true size)."""
+        from gymnasium import spaces
+
+        return spaces.Box(self.obs_low, self.obs_high, shape=(self.obs_sizes[agent],), dtype=np.float32)
+
+    def action_space(self, agent: int):
+        """Agent ``agent``'s action space as a gymnasium ``Discrete``."""
+        from gymnasium import spaces
+
+        return spaces.Discrete(self.num_actions[agent])
+
+
+class TimeState(NamedTuple):
+    """Wraps a task's state with the episode's step counter (for the time limit)."""
+
+    inner: Any
+    time: Array  # [] int32
+
+
+class Env(abc.ABC):
+    """Base class of the functional contract (see the module docstring). Subclasses are frozen dataclasses."""
+
+    spec: MultiAgentSpec
+
+    # -- what a task implements -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def reset_env(self, key: Array) -> tuple[Array, Any]:
+        """Start an episode: ``(obs [n, *obs_shape], task_state)``."""
+
+    @abc.abstractmethod
+    def step_env(self, key: Array, state: Any, actions: Array) -> tuple[Array, Any, Array, Array, dict]:
+        """One step from a legal joint action: ``(obs, task_state, reward [n], terminated [], info)``; ``info``
+        may hold ``cost [n, m]`` and other task-specific entries (same keys and shapes every step)."""
+
+    @abc.abstractmethod
+    def global_state(self, state: Any) -> Array:
+        """The centralised critic's input ``[spec.global_state_size]`` float32."""
+
+    def action_mask(self, state: Any) -> Array:
+        """Legal actions ``[n, A_max]`` (default: each agent's first ``num_actions[i]`` actions)."""
+        return jnp.asarray(np.arange(self.spec.max_actions)[None, :] < np.asarray(self.spec.num_actions)[:, None])
+
+    # -- the contract -----------------------------------------------------------------------------------------
+    def reset(self, key: Array) -> tuple[Array, TimeState]:
+        obs, inner = self.reset_env(key)
+        return obs, TimeState(inner, jnp.int32(0))
+
+    def legalise(self, state: TimeState, actions: Array) -> tuple[Array, Array]:
+        """Replace illegal or out-of-range actions by the agent's first legal action: ``(actions, illegal)``."""
+        mask = self.action_mask(state.inner)
+        actions = jnp.asarray(actions, jnp.int32)
+        in_range = (actions >= 0) & (actions < self.spec.max_actions)
+        safe = jnp.clip(actions, 0, self.spec.max_actions - 1)
+        legal = in_range & jnp.take_along_axis(mask, safe[:, None], axis=1)[:, 0]
+        first = jnp.argmax(mask, axis=1).astype(jnp.int32)
+        return jnp.where(legal, safe, first), ~legal
+
+    def step(self, key: Array, state: TimeState, actions: Array) -> tuple[Array, TimeState, Array, Array, dict]:
+        key_step, key_reset = jax.random.split(key)
+        actions, illegal = self.legalise(state, actions)
+        obs, inner, reward, terminated, extra = self.step_env(key_step, state.inner, actions)
+        time = state.time + 1
+        truncated = (time >= self.spec.max_episode_steps) & ~terminated
+        done = terminated | truncated
+        reset_obs, reset_inner = self.reset_env(key_reset)
+        next_inner = jax.tree_util.tree_map(lambda r, s: jnp.where(done, r, s), reset_inner, inner)
+        next_obs = jnp.where(done, reset_obs, obs)
+        next_state = TimeState(next_inner, jnp.where(done, 0, time).astype(jnp.int32))
+        info = dict(extra)
+        info.update(
+            terminated=terminated,
+            truncated=truncated,
+            action_mask=self.action_mask(next_inner),
+            global_state=self.global_state(next_inner),
+            final_obs=obs,
+            illegal_action=illegal,
+        )
+        return next_obs, next_state, reward.astype(jnp.float32), done, info
+
+
+def check_actions(spec: MultiAgentSpec, actions: object, mask: np.ndarray | None = None) -> np.ndarray:
+    """Validate actions at the Python edge: shape ``[n]``, integers in range, legal under ``mask [n, A_max]``."""
+    a = np.asarray(actions)
+    if a.shape != (spec.n_agents,):
+        raise InvalidGameError(f"{spec.name}: actions must have shape ({spec.n_agents},), got {a.shape}")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise InvalidGameError(f"{spec.name}: actions must be integers, got dtype {a.dtype}")
+    for i, (ai, k) in enumerate(zip(a.tolist(), spec.num_actions, strict=True)):
+        if not 0 <= ai < k:
+            raise InvalidGameError(
+                f"{spec.name}: agent {i} ({spec.agent_names[i]}) action {ai} is out of range 0..{k - 1}"
+            )
+        if mask is not None and not bool(mask[i, ai]):
+            legal = np.flatnonzero(mask[i]).tolist()
+            raise InvalidGameError(
+                f"{spec.name}: agent {i} ({spec.agent_names[i]}) action {ai} is illegal here; legal actions: {legal}"
+            )
+    return a.astype(np.int32)
+
+
+__all__ = ["AgentGroup", "Env", "MultiAgentSpec", "TimeState", "check_actions"]
