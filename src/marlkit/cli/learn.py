@@ -1,12 +1,15 @@
 """``marlkit learn GAME --learner NAME [--vs NAME]``: train tabular learners on many seeds and judge the result.
 
 Prints each agent's final and average policy (mean over seeds; per state for small stochastic games), the mean
-episode return over the last 10% of the run, and the NashConv of the final and of the average policy.
+episode return over the last 10% of the run, and the NashConv of the final and of the average policy; with
+``--diagnose`` also the verdict table of the six convergence criteria (``marlkit diagnose``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -14,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
+from marlkit.cli.context import GameArgument, ParamOption, console, parse_params, print_json, resolve_game
 from marlkit.cli.render import number
 from marlkit.errors import InvalidGameError
 
@@ -48,6 +51,9 @@ def learn(
     save_history: Annotated[str | None, typer.Option("--save-history", help="Write the History to this .npz.")] = None,
     param: ParamOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
+    diagnose: Annotated[
+        bool, typer.Option("--diagnose", help="Also judge the run on the six convergence criteria (Nash set).")
+    ] = False,
 ) -> None:
     """Train tabular learners on a game over many seeds; print policies, returns and NashConv."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
@@ -63,24 +69,45 @@ def learn(
     first = make_learner(learner, model)
     assignment = first if vs is None else [first] + [make_learner(vs, model)] * (model.n_players - 1)
     history = train(model, assignment, steps, seeds=seeds, key=key, log_every=log_every)
+    if _is_catalog_name(game):
+        # lets `marlkit diagnose` rebuild the exact game (random games and --param runs included)
+        history = dataclasses.replace(history, meta={**history.meta, "game_params": parse_params(param)})
     if save_history:
         history.save(save_history)
     summary = summarize(history, model)
+    report = None
+    if diagnose:
+        from marlkit.diagnose.report import diagnose as run_diagnosis
+
+        report = run_diagnosis(history, model)
     names = [learner] * model.n_players if vs is None else [learner] + [vs] * (model.n_players - 1)
     if json_output:
-        print_json(
-            {
-                "game": model.name,
-                "learners": names,
-                "steps": steps,
-                "seeds": seeds,
-                "key": key,
-                "log_every": log_every,
-                **summary.to_dict(),
-            }
-        )
+        payload = {
+            "game": model.name,
+            "learners": names,
+            "steps": steps,
+            "seeds": seeds,
+            "key": key,
+            "log_every": log_every,
+            **summary.to_dict(),
+        }
+        if report is not None:
+            payload["diagnosis"] = report.to_dict()
+        print_json(payload)
         return
-    _print(console(), model, names, steps, seeds, summary)
+    out = console()
+    _print(out, model, names, steps, seeds, summary)
+    if report is not None:
+        from marlkit.cli.diagnose import print_report
+
+        print_report(out, report)
+
+
+def _is_catalog_name(spec: str) -> bool:
+    """Whether the game argument named a catalog game (not a game file)."""
+    from marlkit.games.catalog import ALIASES, CATALOG
+
+    return (spec in CATALOG or spec in ALIASES) and not Path(spec).is_file()
 
 
 def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary) -> None:

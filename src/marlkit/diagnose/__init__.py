@@ -1,5 +1,106 @@
-"""Diagnostics of learning runs against exact solutions (reads a History and a game)."""
+"""Diagnostics of learning runs against exact solutions (reads a History and a game).
 
-from marlkit.diagnose.summary import LearningSummary, summarize
+:func:`diagnose` judges a run on the six convergence criteria of Albrecht, Christianos & Schäfer (2024),
+*Multi-Agent Reinforcement Learning*, §5.2, and returns a :class:`DiagnosisReport` (table, JSON, pictures); the
+parts are importable on their own: distances and state weights (``distances``), solution sets
+(``solution_sets``), the criteria (``criteria``), the verdict rule (``verdicts``), statistics across seeds
+(``seeds``), non-stationarity (``nonstationarity``) and the pictures (``plots``). ``docs/diagnostics.md``
+explains them.
 
-__all__ = ["LearningSummary", "summarize"]
+Every name below is loaded from its submodule on first use (PEP 562), so ``import marlkit.diagnose`` imports
+neither matplotlib nor scipy.stats, and ``marlkit learn`` without ``--diagnose`` does not pay for them. The
+function ``nonstationarity`` is not re-exported: bound on the package it would shadow its own submodule
+(``import marlkit.diagnose.nonstationarity as m`` would give the function); import it from the submodule.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "criteria": ("CRITERION_FUNCTIONS", "DEFAULT_EPS", "evaluate"),
+    "distances": (
+        "DISTANCES",
+        "STATE_WEIGHTS",
+        "joint_from_policy",
+        "resolve_distance",
+        "state_weights",
+        "weighted_distance",
+    ),
+    "nonstationarity": ("Nonstationarity",),
+    "plots": ("plot_criteria", "plot_criterion", "plot_nonstationarity", "plot_policy_trajectories", "plot_seed_fan"),
+    "report": ("REPORT_VERSION", "DiagnosisReport", "diagnose"),
+    "results": ("CRITERIA", "CRITERION_TITLES", "CriterionResult", "SeedVerdict", "TailEvidence", "Verdict"),
+    "seeds": ("SeedStatistics", "bootstrap_ci", "iqm", "seed_statistics", "wilson_interval"),
+    "solution_sets": (
+        "SOLUTION_CONCEPTS",
+        "FiniteSolutionSet",
+        "NashConvSet",
+        "PolytopeSolutionSet",
+        "SolutionSet",
+        "solution_set",
+    ),
+    "summary": ("LearningSummary", "summarize"),
+    "verdicts": ("VERDICT_RULE", "judge"),
+}
+"""Submodule -> the public names the package re-exports from it."""
+
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a re-exported name from its submodule on first use (and keep it on the package)."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})
+
+
+__all__ = [
+    "CRITERIA",
+    "CRITERION_FUNCTIONS",
+    "CRITERION_TITLES",
+    "DEFAULT_EPS",
+    "DISTANCES",
+    "REPORT_VERSION",
+    "SOLUTION_CONCEPTS",
+    "STATE_WEIGHTS",
+    "VERDICT_RULE",
+    "CriterionResult",
+    "DiagnosisReport",
+    "FiniteSolutionSet",
+    "LearningSummary",
+    "NashConvSet",
+    "Nonstationarity",
+    "PolytopeSolutionSet",
+    "SeedStatistics",
+    "SeedVerdict",
+    "SolutionSet",
+    "TailEvidence",
+    "Verdict",
+    "bootstrap_ci",
+    "diagnose",
+    "evaluate",
+    "iqm",
+    "joint_from_policy",
+    "judge",
+    "plot_criteria",
+    "plot_criterion",
+    "plot_nonstationarity",
+    "plot_policy_trajectories",
+    "plot_seed_fan",
+    "resolve_distance",
+    "seed_statistics",
+    "solution_set",
+    "state_weights",
+    "summarize",
+    "weighted_distance",
+    "wilson_interval",
+]

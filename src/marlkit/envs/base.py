@@ -16,6 +16,8 @@ actions; agents with fewer actions than ``spec.max_actions`` have the rest maske
 * ``action_mask [n, A_max]`` bool — legal actions at the returned ``obs``;
 * ``global_state [G]`` float32 — the state a centralised critic sees (``spec.global_state_size``);
 * ``final_obs [n, *obs_shape]`` — the observation before any auto-reset;
+* ``final_action_mask [n, A_max]`` bool — legal actions at ``final_obs`` (equal to ``action_mask`` unless
+  ``done``);
 * ``illegal_action [n]`` bool — which actions were illegal and replaced (policy inside the compiled path:
   an illegal or out-of-range action is replaced by the agent's first legal action and flagged here; the
   Python edges — :func:`check_actions`, the PettingZoo bridge — raise instead);
@@ -24,6 +26,12 @@ actions; agents with fewer actions than ``spec.max_actions`` have the rest maske
 The state is a pytree; ``jax.vmap(env.step)`` batches environments. Subclasses implement ``reset_env`` and
 ``step_env`` (one episode, no auto-reset) and ``action_mask``; :meth:`Env.step` adds the auto-reset, the time
 limit and the illegal-action policy, so no task repeats them.
+
+Two levels of class: :class:`MultiAgentEnv` is the contract itself (``spec``, ``reset``, ``step`` and
+``state_info``) and is what code that *uses* an env should accept; :class:`Env` is the base of *tasks* (it
+implements the contract from the ``*_env`` hooks above). Wrappers (:mod:`marlkit.envs.wrappers`) are
+``MultiAgentEnv`` s that hold another one. ``state_info(state)`` gives ``action_mask`` and ``global_state`` at
+any state returned by ``reset`` or ``step`` — what a loop needs before its first step.
 """
 
 from __future__ import annotations
@@ -86,6 +94,20 @@ class MultiAgentSpec:
                 raise InvalidGameError(f"{self.name}: {label} has {len(seq)} entries, expected n_agents={n}")
         if min(self.num_actions) < 1:
             raise InvalidGameError(f"{self.name}: every agent needs at least one action, got {self.num_actions}")
+        if len(set(self.agent_names)) != n:
+            raise InvalidGameError(f"{self.name}: agent_names must be distinct, got {list(self.agent_names)}")
+        flat = int(np.prod(self.obs_shape))
+        if min(self.obs_sizes) < 1 or max(self.obs_sizes) > flat:
+            raise InvalidGameError(
+                f"{self.name}: obs_sizes must lie in 1..prod(obs_shape)={flat}, got {self.obs_sizes}"
+            )
+        if self.max_episode_steps < 1:
+            raise InvalidGameError(f"{self.name}: max_episode_steps must be >= 1, got {self.max_episode_steps}")
+        if self.global_state_size < 0 or self.num_constraints < 0:
+            raise InvalidGameError(
+                f"{self.name}: global_state_size and num_constraints must be >= 0, got "
+                f"{self.global_state_size} and {self.num_constraints}"
+            )
         if not self.groups:
             object.__setattr__(self, "groups", (AgentGroup("agents", tuple(range(n))),))
 
@@ -117,8 +139,35 @@ class TimeState(NamedTuple):
     time: Array  # [] int32
 
 
-class Env(abc.ABC):
-    """Base class of the functional contract (see the module docstring). Subclasses are frozen dataclasses."""
+class MultiAgentEnv(abc.ABC):
+    """The functional contract (see the module docstring): what every task and every wrapper provides.
+
+    Accept this type in code that runs envs (loops, bridges, wrappers); subclass :class:`Env` to write a task.
+    """
+
+    spec: MultiAgentSpec
+
+    @abc.abstractmethod
+    def reset(self, key: Array) -> tuple[Array, Any]:
+        """Start an episode: ``(obs [n, *obs_shape], state)``."""
+
+    @abc.abstractmethod
+    def step(self, key: Array, state: Any, actions: Array) -> tuple[Array, Any, Array, Array, dict]:
+        """``(obs, state, reward [n], done [], info)`` with auto-reset (see the module docstring for ``info``)."""
+
+    @abc.abstractmethod
+    def state_info(self, state: Any) -> dict[str, Array]:
+        """``{"action_mask": [n, A_max], "global_state": [G]}`` at a state returned by ``reset`` or ``step`` (the
+        same values ``step`` put in ``info`` for it)."""
+
+    @property
+    def unwrapped(self) -> MultiAgentEnv:
+        """The task under any wrappers (the env itself for a task)."""
+        return self
+
+
+class Env(MultiAgentEnv):
+    """Base class of tasks (see the module docstring). Subclasses are frozen dataclasses."""
 
     spec: MultiAgentSpec
 
@@ -144,6 +193,9 @@ class Env(abc.ABC):
     def reset(self, key: Array) -> tuple[Array, TimeState]:
         obs, inner = self.reset_env(key)
         return obs, TimeState(inner, jnp.int32(0))
+
+    def state_info(self, state: TimeState) -> dict[str, Array]:
+        return {"action_mask": self.action_mask(state.inner), "global_state": self.global_state(state.inner)}
 
     def legalise(self, state: TimeState, actions: Array) -> tuple[Array, Array]:
         """Replace illegal or out-of-range actions by the agent's first legal action: ``(actions, illegal)``."""
@@ -173,6 +225,7 @@ class Env(abc.ABC):
             action_mask=self.action_mask(next_inner),
             global_state=self.global_state(next_inner),
             final_obs=obs,
+            final_action_mask=self.action_mask(inner),
             illegal_action=illegal,
         )
         return next_obs, next_state, reward.astype(jnp.float32), done, info
@@ -198,4 +251,4 @@ def check_actions(spec: MultiAgentSpec, actions: object, mask: np.ndarray | None
     return a.astype(np.int32)
 
 
-__all__ = ["AgentGroup", "Env", "MultiAgentSpec", "TimeState", "check_actions"]
+__all__ = ["AgentGroup", "Env", "MultiAgentEnv", "MultiAgentSpec", "TimeState", "check_actions"]

@@ -222,7 +222,40 @@ def _transition(
     )
 
 
-def _run_one(env: TabularEnv, key: Array, groups: tuple[Group, ...], num_logs: int, log_every: int) -> Record:
+def _group_spec(env: TabularEnv, group: Group) -> GroupSpec:
+    spec = env.spec
+    return GroupSpec(
+        agents=group.agents,
+        n_agents=spec.n_agents,
+        num_states=spec.num_states,
+        num_actions=tuple(spec.num_actions[a] for a in group.agents),
+        max_actions=spec.max_actions,
+        gamma=spec.gamma,
+        legal=env.action_mask[np.asarray(group.agents)],
+    )
+
+
+def _start_one(env: TabularEnv, key: Array, groups: tuple[Group, ...], num_logs: int) -> TrainState:
+    """One seed's initial state: learners and env initialised, and the keys of all ``num_logs`` windows."""
+    spec = env.spec
+    key_init, key_reset, key_loop = jax.random.split(key, 3)
+    obs, env_state = env.reset(key_reset)
+    init_keys = jax.random.split(key_init, len(groups))
+    states = tuple(g.learner.init(init_keys[i], _group_spec(env, g)) for i, g in enumerate(groups))
+    carry = Carry(
+        env_state=env_state,
+        obs=obs,
+        learners=states,
+        counts=jnp.zeros((spec.num_states, spec.num_joint_actions), dtype=jnp.int32),
+        episode_return=jnp.zeros(spec.n_agents, dtype=jnp.float32),
+    )
+    return TrainState(carry=carry, window_keys=jax.random.split(key_loop, num_logs))
+
+
+def _run_windows(
+    env: TabularEnv, carry: Carry, window_keys: Array, groups: tuple[Group, ...], log_every: int
+) -> tuple[Carry, Record]:
+    """One seed's windows ``window_keys [W]`` of ``log_every`` steps each, from ``carry``; one Record per window."""
     spec = env.spec
     n = spec.n_agents
     members = [np.asarray(g.agents) for g in groups]
@@ -240,24 +273,6 @@ def _run_one(env: TabularEnv, key: Array, groups: tuple[Group, ...], num_logs: i
             fast.append(None)
             keyed.append(n_keys)
             n_keys += 1
-    key_init, key_reset, key_loop = jax.random.split(key, 3)
-    obs, env_state = env.reset(key_reset)
-    init_keys = jax.random.split(key_init, len(groups))
-    states = tuple(
-        g.learner.init(
-            init_keys[i],
-            GroupSpec(
-                agents=g.agents,
-                n_agents=n,
-                num_states=spec.num_states,
-                num_actions=tuple(spec.num_actions[a] for a in g.agents),
-                max_actions=spec.max_actions,
-                gamma=spec.gamma,
-                legal=env.action_mask[members[i]],
-            ),
-        )
-        for i, g in enumerate(groups)
-    )
 
     def step(carry_window: tuple[Carry, Window], randomness: tuple[Array, Array]) -> tuple[tuple[Carry, Window], None]:
         carry, window = carry_window
@@ -298,13 +313,6 @@ def _run_one(env: TabularEnv, key: Array, groups: tuple[Group, ...], num_logs: i
         )
         return (new_carry, new_window), None
 
-    carry = Carry(
-        env_state=env_state,
-        obs=obs,
-        learners=states,
-        counts=jnp.zeros((spec.num_states, spec.num_joint_actions), dtype=jnp.int32),
-        episode_return=jnp.zeros(n, dtype=jnp.float32),
-    )
     reported = _reported_metrics(groups, members, carry, spec, needs_policies)
     empty = Window(
         return_sum=jnp.zeros(n, jnp.float32),
@@ -330,8 +338,7 @@ def _run_one(env: TabularEnv, key: Array, groups: tuple[Group, ...], num_logs: i
         )
         return carry, record
 
-    _, records = jax.lax.scan(window, carry, jax.random.split(key_loop, num_logs))
-    return records
+    return jax.lax.scan(window, carry, window_keys)
 
 
 def _reported_metrics(
@@ -368,16 +375,43 @@ def _reported_metrics(
     return reported
 
 
-def _run_seeds(
-    env: TabularEnv, keys: Array, groups: tuple[Group, ...], num_logs: int, log_every: int, chunk: int
-) -> Record:
-    """All seeds ``keys [m * chunk]``: vmapped in chunks of ``chunk`` seeds, the chunks one after another."""
-    run = jax.vmap(lambda key: _run_one(env, key, groups, num_logs, log_every))
-    records = jax.lax.map(run, keys.reshape(-1, chunk))
-    return jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), records)
+def _start_seeds(env: TabularEnv, keys: Array, groups: tuple[Group, ...], num_logs: int) -> TrainState:
+    """Every seed's initial state, ``keys [N]`` -> leaves ``[N, ...]``."""
+    return jax.vmap(lambda key: _start_one(env, key, groups, num_logs))(keys)
 
 
-_run = jax.jit(_run_seeds, static_argnames=("groups", "num_logs", "log_every", "chunk"))
+def _advance_seeds(
+    env: TabularEnv,
+    state: TrainState,
+    first_window: Array,
+    groups: tuple[Group, ...],
+    log_every: int,
+    num_windows: int,
+    chunk: int,
+) -> tuple[TrainState, Record]:
+    """Windows ``first_window .. first_window + num_windows - 1`` of every seed: vmapped in chunks of ``chunk``
+    seeds, the chunks one after another (``lax.map``); the seeds are padded to whole chunks with copies of the
+    last seed, whose results are dropped."""
+    n = state.window_keys.shape[0]
+    padded = -(-n // chunk) * chunk
+    keys = jax.lax.dynamic_slice_in_dim(state.window_keys, first_window, num_windows, axis=1)
+
+    def to_chunks(x: Array) -> Array:
+        if padded > n:
+            x = jnp.concatenate([x, jnp.repeat(x[-1:], padded - n, axis=0)])
+        return x.reshape(padded // chunk, chunk, *x.shape[1:])
+
+    def from_chunks(x: Array) -> Array:
+        return x.reshape(padded, *x.shape[2:])[:n]
+
+    run = jax.vmap(lambda carry, keys: _run_windows(env, carry, keys, groups, log_every))
+    carry, records = jax.lax.map(lambda xs: run(*xs), jax.tree_util.tree_map(to_chunks, (state.carry, keys)))
+    carry, records = jax.tree_util.tree_map(from_chunks, (carry, records))
+    return state._replace(carry=carry), records
+
+
+_start = jax.jit(_start_seeds, static_argnames=("groups", "num_logs"))
+_advance = jax.jit(_advance_seeds, static_argnames=("groups", "log_every", "num_windows", "chunk"))
 
 CHUNK_BYTES = 256 * 1024
 """Target size of one chunk's per-step working set (learner states + counts): about an L2 cache. Measured on
@@ -390,20 +424,7 @@ def _chunk_size(env: TabularEnv, groups: tuple[Group, ...], n_seeds: int) -> int
     spec = env.spec
     per_seed = 4 * spec.num_states * spec.num_joint_actions  # counts
     for g in groups:
-        shapes = jax.eval_shape(
-            lambda g=g: g.learner.init(
-                jax.random.key(0),
-                GroupSpec(
-                    g.agents,
-                    spec.n_agents,
-                    spec.num_states,
-                    tuple(spec.num_actions[a] for a in g.agents),
-                    spec.max_actions,
-                    spec.gamma,
-                    env.action_mask[np.asarray(g.agents)],
-                ),
-            )
-        )
+        shapes = jax.eval_shape(lambda g=g: g.learner.init(jax.random.key(0), _group_spec(env, g)))
         per_seed += sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
     target = int(np.clip(CHUNK_BYTES // max(per_seed, 1), 8, 256))
     chunks = -(-n_seeds // target)
@@ -413,7 +434,51 @@ def _chunk_size(env: TabularEnv, groups: tuple[Group, ...], n_seeds: int) -> int
 # ----------------------------------------------------------------------------------------------- public
 
 
-def train(
+@dataclass(frozen=True, eq=False)
+class TrainPlan:
+    """Everything static about a training run, checked at the edge (build it with :func:`prepare`).
+
+    Attributes:
+        game: the game as a stochastic game (a normal-form game is its one-state repeated game).
+        env: the compiled simulator of ``game``.
+        groups: the learners and the agents each controls.
+        seeds: the seed indices ``[N]``; seed ``seeds[i]`` runs with key ``fold_in(key, seeds[i])``.
+        keys: those per-seed PRNG keys ``[N]``.
+        steps: environment steps per seed.
+        log_every: steps per logging window (``num_logs = steps // log_every`` windows).
+        chunk: seeds vmapped together (results do not depend on it).
+        key: the key as the caller gave it (an integer is recorded in the History's ``meta``).
+    """
+
+    game: StochasticGame
+    env: TabularEnv
+    groups: tuple[Group, ...]
+    seeds: np.ndarray
+    keys: Array
+    steps: int
+    log_every: int
+    chunk: int
+    key: int | Array
+
+    @property
+    def num_logs(self) -> int:
+        """Logging windows of the whole run."""
+        return self.steps // self.log_every
+
+
+class TrainState(NamedTuple):
+    """Where every seed's run stands between windows (a pytree; leaves have a leading seed axis ``[N]``).
+
+    ``carry`` is the state the compiled step loop threads through (env, learners, counts, running return);
+    ``window_keys [N, num_logs]`` are the PRNG keys of every window of the run, drawn once by :func:`start`, so a
+    window's randomness does not depend on where a run was split into :func:`advance` calls.
+    """
+
+    carry: Carry
+    window_keys: Array
+
+
+def prepare(
     game: NormalFormGame | StochasticGame,
     learners: LearnerAssignment,
     steps: int,
@@ -423,29 +488,8 @@ def train(
     *,
     max_episode_steps: int | None = None,
     seed_chunk: int | None = None,
-) -> History:
-    """Train tabular learners on an exact game, compiled and vmapped over seeds; returns the :class:`History`.
-
-    Args:
-        game: a normal-form game (played repeatedly, ``gamma = 0``; use ``repeated_game`` for another discount)
-            or a fully observable stochastic game.
-        learners: one learner, one per agent, or ``(learner, agents)`` pairs (see the module docstring).
-        steps: environment steps per seed.
-        seeds: how many seeds (indices ``0..seeds-1``) or a list of seed indices; seed i uses
-            ``fold_in(key, i)``.
-        key: an integer or a JAX PRNG key.
-        log_every: steps per logging window; must divide ``steps``. Default: ``steps // 100`` when 100 divides
-            ``steps``, else ``steps`` (one logging point).
-        max_episode_steps: episode time limit (see :func:`marlkit.envs.make_env` for the default).
-        seed_chunk: seeds vmapped together; chunks run one after another. Default: as many as keep one chunk's
-            tables within :data:`CHUNK_BYTES` (results do not depend on it).
-
-    Raises:
-        InvalidGameError: bad game, steps, seeds, key or log_every.
-        LearnerConfigError: a malformed learner assignment.
-        NotApplicableError: a learner that cannot run on this game (e.g. CQL with ``team_reward="common"`` on a
-            game whose agents' rewards differ).
-    """
+) -> TrainPlan:
+    """Check a run's inputs and build its :class:`TrainPlan` (arguments and errors as :func:`train`)."""
     g = as_stochastic(game)
     groups = assign(learners, g.n_players)
     steps = _check_int("steps", steps, 1)
@@ -467,25 +511,101 @@ def train(
     env = make_env(g, max_episode_steps)
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
     chunk = _chunk_size(env, groups, len(ids)) if seed_chunk is None else _check_int("seed_chunk", seed_chunk, 1)
-    padded = -(-len(ids) // chunk) * chunk  # pad with copies of the last key; their results are dropped
-    keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], padded - len(ids))]) if padded > len(ids) else keys
-    records = _run(env, keys, groups=groups, num_logs=steps // log_every, log_every=log_every, chunk=chunk)
-    records = jax.tree_util.tree_map(lambda x: x[: len(ids)], records)
-    return _history(records, g, env, groups, ids, steps, log_every, key)
+    return TrainPlan(g, env, groups, ids, keys, steps, log_every, min(chunk, len(ids)), key)
 
 
-def _history(
-    records: Record,
-    game: StochasticGame,
-    env: TabularEnv,
-    groups: tuple[Group, ...],
-    ids: np.ndarray,
+def start(plan: TrainPlan) -> TrainState:
+    """Every seed's state before its first step (compiled; a second plan with the same shapes reuses it)."""
+    return _start(plan.env, plan.keys, groups=plan.groups, num_logs=plan.num_logs)
+
+
+def advance(plan: TrainPlan, state: TrainState, first_window: int, num_windows: int) -> tuple[TrainState, Record]:
+    """Run windows ``first_window .. first_window + num_windows - 1`` of every seed from ``state``.
+
+    Returns the new state and the windows' records (leaves ``[N, num_windows, ...]``). Concatenating the
+    records of consecutive calls that cover ``0 .. num_logs - 1`` gives exactly (bit for bit) the records of one
+    call over all windows: each window draws its randomness from its own key in ``state.window_keys``.
+    Compiled once per distinct ``num_windows`` (``first_window`` is traced).
+    """
+    first_window = _check_int("first_window", first_window, 0)
+    num_windows = _check_int("num_windows", num_windows, 1)
+    if first_window + num_windows > plan.num_logs:
+        raise InvalidGameError(
+            f"windows {first_window}..{first_window + num_windows - 1} run past the plan's {plan.num_logs} windows"
+        )
+    return _advance(
+        plan.env,
+        state,
+        jnp.int32(first_window),
+        groups=plan.groups,
+        log_every=plan.log_every,
+        num_windows=num_windows,
+        chunk=plan.chunk,
+    )
+
+
+def train(
+    game: NormalFormGame | StochasticGame,
+    learners: LearnerAssignment,
     steps: int,
-    log_every: int,
-    key: object,
+    seeds: int | Sequence[int] = 1,
+    key: int | Array = 0,
+    log_every: int | None = None,
+    *,
+    max_episode_steps: int | None = None,
+    seed_chunk: int | None = None,
 ) -> History:
-    spec = env.spec
-    num_logs = steps // log_every
+    """Train tabular learners on an exact game, compiled and vmapped over seeds; returns the :class:`History`.
+
+    One uninterrupted :func:`prepare` / :func:`start` / :func:`advance` over all windows; a caller that wants to
+    checkpoint (``marlkit.experiment``) splits the windows into several :func:`advance` calls and gets the same
+    History from :func:`to_history`.
+
+    Args:
+        game: a normal-form game (played repeatedly, ``gamma = 0``; use ``repeated_game`` for another discount)
+            or a fully observable stochastic game.
+        learners: one learner, one per agent, or ``(learner, agents)`` pairs (see the module docstring).
+        steps: environment steps per seed.
+        seeds: how many seeds (indices ``0..seeds-1``) or a list of seed indices; seed i uses
+            ``fold_in(key, i)``.
+        key: an integer or a JAX PRNG key.
+        log_every: steps per logging window; must divide ``steps``. Default: ``steps // 100`` when 100 divides
+            ``steps``, else ``steps`` (one logging point).
+        max_episode_steps: episode time limit (see :func:`marlkit.envs.make_env` for the default).
+        seed_chunk: seeds vmapped together; chunks run one after another. Default: as many as keep one chunk's
+            tables within :data:`CHUNK_BYTES` (results do not depend on it).
+
+    Raises:
+        InvalidGameError: bad game, steps, seeds, key or log_every.
+        LearnerConfigError: a malformed learner assignment.
+        NotApplicableError: a learner that cannot run on this game (e.g. CQL with ``team_reward="common"`` on a
+            game whose agents' rewards differ).
+    """
+    plan = prepare(
+        game, learners, steps, seeds, key, log_every, max_episode_steps=max_episode_steps, seed_chunk=seed_chunk
+    )
+    _, records = advance(plan, start(plan), 0, plan.num_logs)
+    return to_history(plan, records)
+
+
+def to_history(plan: TrainPlan, records: Record | Sequence[Record]) -> History:
+    """The :class:`History` of the windows ``0 .. W-1`` from their records (one :class:`Record`, or the records of
+    consecutive :func:`advance` calls in order; leaves ``[N, W_k, ...]``, JAX or NumPy arrays)."""
+    parts = [records] if isinstance(records, Record) else list(records)
+    if not parts:
+        raise InvalidGameError("to_history: no records given")
+    merged = jax.tree_util.tree_map(lambda *xs: np.concatenate([np.asarray(x) for x in xs], axis=1), *parts)
+    num_windows = int(merged.counts.shape[1])
+    if num_windows > plan.num_logs or merged.counts.shape[0] != len(plan.seeds):
+        raise InvalidGameError(
+            f"to_history: records of {merged.counts.shape[0]} seeds x {num_windows} windows do not fit a plan of "
+            f"{len(plan.seeds)} seeds x {plan.num_logs} windows"
+        )
+    return _history(merged, plan, num_windows)
+
+
+def _history(records: Record, plan: TrainPlan, num_windows: int) -> History:
+    spec, groups = plan.env.spec, plan.groups
     counts = np.asarray(records.counts, dtype=np.int64)
     per_agent = [""] * spec.n_agents
     for group in groups:
@@ -494,22 +614,23 @@ def _history(
     has_average = np.zeros(spec.n_agents, dtype=bool)
     for group in groups:
         has_average[list(group.agents)] = hasattr(group.learner, "average_policy")
+    key = plan.key
     meta = {
-        "game": game.name,
+        "game": plan.game.name,
         "n_agents": spec.n_agents,
         "num_states": spec.num_states,
         "num_actions": list(spec.num_actions),
         "gamma": spec.gamma,
         "max_episode_steps": None if spec.max_episode_steps == NO_TIME_LIMIT else spec.max_episode_steps,
-        "log_every": log_every,
-        "steps": steps,
+        "log_every": plan.log_every,
+        "steps": plan.steps,
         "learners": per_agent,
         "groups": [list(g.agents) for g in groups],
         "key": int(key) if isinstance(key, int | np.integer) else None,
     }
     return History(
-        steps=np.arange(1, num_logs + 1, dtype=np.int64) * log_every,
-        seeds=ids.astype(np.int64),
+        steps=np.arange(1, num_windows + 1, dtype=np.int64) * plan.log_every,
+        seeds=plan.seeds.astype(np.int64),
         policy=np.asarray(records.policy),
         average_policy=np.asarray(records.average_policy),
         has_average_policy=has_average,
@@ -522,4 +643,4 @@ def _history(
     )
 
 
-__all__ = ["Group", "assign", "train"]
+__all__ = ["Group", "Record", "TrainPlan", "TrainState", "advance", "assign", "prepare", "start", "to_history", "train"]

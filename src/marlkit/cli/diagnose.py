@@ -1,0 +1,105 @@
+"""``marlkit diagnose HISTORY.npz``: did a saved learning run converge, to what, from when, and how sure are we?
+
+Reads a History written by ``marlkit learn --save-history`` (or :meth:`History.save`), rebuilds the game it was
+recorded on (its catalog name and parameters are in the History's meta; ``--game`` overrides), runs the six
+criteria of Albrecht et al. (2024), §5.2 (:func:`marlkit.diagnose.report.diagnose`) and prints the verdict table,
+or JSON (schema: docs/cli-json.md), and optionally the pictures.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from marlkit.cli.context import ParamOption, console, parse_params, print_json, resolve_game
+from marlkit.errors import InvalidGameError, UnknownNameError
+from marlkit.games import Game
+
+# for the help text only: the library's registries (SOLUTION_CONCEPTS, DISTANCES, STATE_WEIGHTS) check the names
+CONCEPTS = ("nash", "ce", "cce", "minimax")
+DISTANCES = ("tv", "l1", "l2", "kl", "js")
+WEIGHTS = ("uniform", "visitation", "initial")
+
+
+def game_from_meta(meta: dict[str, object], params: list[str] | None = None) -> Game:
+    """The catalog game a History names in ``meta["game"]``, built with the parameters recorded in
+    ``meta["game_params"]`` (``marlkit learn`` records them) or with ``params`` (``--param``) when given.
+
+    Random catalog games are only rebuilt from recorded or given parameters: with defaults they could silently
+    be a different game of the same shape."""
+    from marlkit.games.catalog import ALIASES, CATALOG, make
+
+    name = meta.get("game")
+    if not isinstance(name, str) or not name:
+        raise InvalidGameError("the History does not name its game; pass it with --game NAME|FILE")
+    key = ALIASES.get(name, name)
+    if key not in CATALOG:
+        raise UnknownNameError(
+            f"the History names game {name!r}, which is not in the catalog (a game from a file?); "
+            "pass it with --game NAME|FILE"
+        )
+    recorded = meta.get("game_params")
+    if params:
+        chosen = parse_params(params)
+    elif isinstance(recorded, dict):
+        chosen = dict(recorded)
+    elif CATALOG[key].kind == "random":
+        raise InvalidGameError(
+            f"the History names the random game {name!r} but not the parameters it was drawn with; pass them "
+            f"with --game {name} --param seed=... (or a game file with --game FILE)"
+        )
+    else:
+        chosen = {}
+    return make(key, **chosen)
+
+
+def print_report(out: Console, report) -> None:
+    """The verdict table, the metrics, the notes, then the verdict rule on one line (in full: docs/diagnostics.md)."""
+    from marlkit.diagnose.report import VERDICT_SUMMARY
+
+    report.render(out)
+    out.print(f"rule: {VERDICT_SUMMARY}", markup=False)
+
+
+def diagnose(
+    history: Annotated[str, typer.Argument(help="A History .npz (marlkit learn --save-history).")],
+    game: Annotated[
+        str | None, typer.Option("--game", "-g", help="Catalog name or game file; default: the History's game.")
+    ] = None,
+    param: ParamOption = None,
+    concept: Annotated[str, typer.Option("--concept", "-c", help=f"One of: {', '.join(CONCEPTS)}.")] = "nash",
+    eps: Annotated[float | None, typer.Option("--eps", help="One threshold for every criterion.")] = None,
+    distance: Annotated[str, typer.Option("--distance", "-d", help=f"One of: {', '.join(DISTANCES)}.")] = "tv",
+    weights: Annotated[str, typer.Option("--weights", help=f"State weighting: {', '.join(WEIGHTS)}.")] = "uniform",
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
+    plots: Annotated[str | None, typer.Option("--plots", help="Write the PNG pictures into this folder.")] = None,
+) -> None:
+    """Judge a saved run against the six convergence criteria: verdicts per seed, fraction converged, z0."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    from marlkit.diagnose.report import diagnose as run_diagnosis
+    from marlkit.train.history import History
+
+    if eps is not None and not eps > 0:
+        raise InvalidGameError(f"--eps must be > 0, got {eps}")
+    run = History.load(history)
+    model = resolve_game(game, param) if game is not None else game_from_meta(run.meta, param)
+    report = run_diagnosis(run, model, concept=concept, eps=eps, distance=distance, weights=weights)
+    pictures = report.plots(Path(plots)) if plots else []
+    if json_output:
+        payload = report.to_dict()
+        if plots:
+            payload["plots"] = [str(p) for p in pictures]
+        print_json(payload)
+        return
+    out = console()
+    print_report(out, report)
+    for path in pictures:
+        out.print(f"wrote {path}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diagnose")(diagnose)

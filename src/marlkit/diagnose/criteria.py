@@ -1,0 +1,673 @@
+"""The six convergence criteria of a learning run, each as a metric over z with a verdict per seed.
+
+Albrecht, Christianos & Schäfer (2024), *Multi-Agent Reinforcement Learning: Foundations and Modern Approaches*,
+MIT Press, §5.2, list the ways "learning converges" is used in MARL (π^z is the joint policy after z steps, π* a
+solution, U_i the expected return). Each criterion below reads a :class:`~marlkit.train.history.History` and a
+game, measures a distance (or a return gap) at every logging point, and judges every seed with
+:func:`marlkit.diagnose.verdicts.judge`:
+
+1. ``joint_policy`` — lim π^z = π*. Metric: distance of the current joint policy (the product of the agents'
+   policy snapshots ``History.policy``) to the *target*, the member of the solution set nearest to it at the end
+   of the run (so a run that settles on the second of two equilibria reports target 1). For a polytope or a
+   NashConv set, whose members are not named, the metric is the distance to the set.
+2. ``expected_return`` — lim U_i(π^z) = U_i(π*) for all i. Metric: max_i |U_i(π^z) - U_i(π*)| with U_i exact
+   (the expected payoff of a normal-form game; exact policy evaluation of a stochastic game) and U_i(π*) the value
+   of criterion 1's target (``SolutionSet.values``). Not applicable where the set's values are unknown.
+3. ``empirical_distribution`` — lim π̄^z = π* with π̄^z = (1/z) Σ_{e<=z} π^e, the time-average of each agent's
+   policy; the joint is the product of the per-agent averages. Where the learner keeps its own running average
+   (``History.has_average_policy``: WoLF-PHC's π̄, regret matching's average strategy, fictitious play's frequency
+   of its own best responses) that exact average is used; otherwise π̄^z is computed from the snapshots, each
+   weighted by the length of the logging window it closes — exact when each policy is constant within a window,
+   but aliased when a policy switches on the scale of a window (fictitious play in matching pennies, logged every
+   100 steps over 10,000: up to 0.055 TV from the exact average's 0.005). The notes say which per agent.
+   Metric: distance to the member nearest π̄ at the end (or to the set).
+4. ``averaged_joint_policy`` — the same with the frequencies of the joint actions actually played up to z
+   (``History.empirical_joint``); in stochastic games the frequencies are conditioned on the state, and states
+   not yet visited are dropped from the state weighting.
+5. ``solution_set`` — for every eps there is z0 with min_{π* in the set} d(π̄^z, π*) < eps for all z > z0.
+   Metric: the distance of π̄^z (criterion 3's average by default; ``source="joint_frequency"`` for criterion 4's
+   frequencies) to the *set* at every z (min over members, projection on a polytope, or NashConv); the target
+   named is the member nearest at the end.
+6. ``average_return`` — lim Ū_i^z = U_i(π*) with Ū_i^z the mean return of the episodes finished up to z
+   (episode-count weighted). Metric: max_i |Ū_i^z - U_i(π*)| against criterion 5's target (or the set's one
+   value). Only one-state games, where every play of the stage game is an episode: in a multi-state game an
+   episode's undiscounted return is not the (discounted, from the initial state) U_i of the solution.
+
+Thresholds (:data:`DEFAULT_EPS`, used when ``eps`` is ``None``): policy distances 0.05 (absolute, in the chosen
+distance's units: TV 0.05 means 5% of probability mass misplaced); return gaps 0.05 times the payoff range of the
+game (max payoff - min payoff over legal joint actions; for the discounted U_i of a stochastic game that range
+divided by 1 - gamma); a NashConv set's metric is in payoff units too, so its eps is also 0.05 times the range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from marlkit.diagnose.distances import (
+    Distance,
+    joint_from_policy,
+    num_states,
+    resolve_distance,
+    state_weights,
+    weighted_distance,
+)
+from marlkit.diagnose.results import CRITERIA, CriterionResult, SeedVerdict, Verdict
+from marlkit.diagnose.solution_sets import FiniteSolutionSet, SolutionSet
+from marlkit.diagnose.verdicts import judge
+from marlkit.errors import InvalidGameError, UnknownNameError
+from marlkit.games import NormalFormGame, StochasticGame
+
+Game = NormalFormGame | StochasticGame
+
+DEFAULT_EPS: dict[str, float] = {
+    "joint_policy": 0.05,
+    "expected_return": 0.05,
+    "empirical_distribution": 0.05,
+    "averaged_joint_policy": 0.05,
+    "solution_set": 0.05,
+    "average_return": 0.05,
+}
+"""Default eps per criterion: absolute for policy distances, a fraction of the payoff range for return gaps (and
+for every criterion judged against a NashConv set); see the module docstring and :func:`default_eps`."""
+
+RETURN_CRITERIA = frozenset({"expected_return", "average_return"})
+"""Criteria whose metric is a return gap (payoff units)."""
+
+
+class HistoryLike(Protocol):
+    """What the criteria read of :class:`marlkit.train.history.History` (diagnose does not import train)."""
+
+    steps: np.ndarray
+    policy: np.ndarray
+    average_policy: np.ndarray
+    has_average_policy: np.ndarray
+    joint_counts: np.ndarray
+    episode_return: np.ndarray
+    episode_count: np.ndarray
+    reward_mean: np.ndarray
+    meta: dict
+
+    def empirical_joint(self, since: int = 0) -> np.ndarray: ...
+
+
+# ------------------------------------------------------------------------------------------ game facts
+def _legal(game: Game) -> np.ndarray:
+    """``[n, S, A_max]`` legal actions."""
+    if isinstance(game, StochasticGame):
+        return np.asarray(game.action_mask, dtype=bool)
+    mask = np.zeros((game.n_players, 1, max(game.num_actions)), dtype=bool)
+    for i, m in enumerate(game.num_actions):
+        mask[i, 0, :m] = True
+    return mask
+
+
+def payoff_range(game: Game, *, discounted: bool = True) -> float:
+    """max - min of the payoffs over legal joint actions of live states; divided by 1 - gamma for the discounted
+    return of a stochastic game (``discounted=True``); 1 when all payoffs are equal (so eps stays positive)."""
+    if isinstance(game, NormalFormGame):
+        values = game.payoffs.reshape(game.n_players, -1)
+    else:
+        live = game.legal_joint_actions() & ~game.terminal.reshape(-1, *[1] * game.n_players)
+        values = game.rewards[:, live]
+    spread = float(values.max() - values.min()) if values.size else 0.0
+    if isinstance(game, StochasticGame) and discounted:
+        spread /= 1.0 - game.gamma
+    return spread if spread > 0 else 1.0
+
+
+def default_eps(criterion: str, game: Game, solutions: SolutionSet) -> float:
+    """:data:`DEFAULT_EPS` made absolute for ``game``: return gaps (and NashConv) scale with the payoff range."""
+    base = DEFAULT_EPS[criterion]
+    if criterion == "average_return":
+        return base * payoff_range(game, discounted=False)  # per-play returns of a one-state game
+    if criterion in RETURN_CRITERIA or solutions.kind == "nash_conv":
+        return base * payoff_range(game)
+    return base
+
+
+# ------------------------------------------------------------------------------------------ run inputs
+def _check_history(history: HistoryLike, game: Game) -> None:
+    n, S = game.n_players, num_states(game)
+    policy, counts = np.shape(history.policy), np.shape(history.joint_counts)
+    if (
+        len(policy) != 5
+        or policy[2:4] != (n, S)
+        or policy[4] < max(game.num_actions)
+        or counts[2:] != (S, *game.num_actions)
+        or policy[1] != np.shape(history.steps)[0]
+    ):
+        raise InvalidGameError(
+            f"history: policy {policy} and joint_counts {counts} do not fit game {game.name or ''!r} ({n} players, "
+            f"{S} state(s), actions {'x'.join(map(str, game.num_actions))}); pass the game the run was recorded on"
+        )
+
+
+def _clean(policy: np.ndarray, legal: np.ndarray) -> np.ndarray:
+    """Snapshots as float64 distributions over legal actions: float32 rounding clipped and renormalised; a row
+    with no mass (a terminal state a learner never fills) stands in as uniform over the legal actions."""
+    p = np.where(legal, np.clip(np.nan_to_num(np.asarray(policy, dtype=np.float64)), 0.0, None), 0.0)
+    totals = p.sum(axis=-1, keepdims=True)
+    uniform = legal / legal.sum(axis=-1, keepdims=True)
+    return np.where(totals > 0, p / np.where(totals > 0, totals, 1.0), uniform)
+
+
+def _window_lengths(z: np.ndarray) -> np.ndarray:
+    return np.diff(np.concatenate([[0.0], np.asarray(z, dtype=np.float64)]))
+
+
+@dataclass(frozen=True, eq=False)
+class _Run:
+    """One History on one game, prepared once: the z axis, cleaned snapshots, state weights and the distance."""
+
+    game: Game
+    history: HistoryLike
+    z: np.ndarray  # [T]
+    policy: np.ndarray  # [N, T, n, S, A_max] cleaned snapshots
+    weights: np.ndarray  # [S]
+    distance_name: str
+    distance: Distance
+
+    @property
+    def num_actions(self) -> tuple[int, ...]:
+        return tuple(self.game.num_actions)
+
+    def learner_average(self) -> np.ndarray:
+        """``[n]`` bool: the agents whose learner keeps its own running average policy."""
+        return np.asarray(self.history.has_average_policy, dtype=bool)
+
+    def average_policy(self) -> np.ndarray:
+        """π̄^z per agent ``[N, T, n, S, A_max]``: the learner's own running average where it keeps one, else the
+        window-length-weighted running mean of the snapshots (see :data:`_AVERAGE_NOTE`)."""
+        lengths = _window_lengths(self.z)
+        cumulative = np.cumsum(self.policy * lengths[None, :, None, None, None], axis=1)
+        average = cumulative / np.cumsum(lengths)[None, :, None, None, None]
+        own = self.learner_average()
+        if not own.any():
+            return average
+        kept = _clean(self.history.average_policy, _legal(self.game))
+        return np.where(own[None, None, :, None, None], kept, average)
+
+    def average_note(self) -> str:
+        own = np.flatnonzero(self.learner_average()).tolist()
+        if not own:
+            return _AVERAGE_NOTE
+        return f"{_AVERAGE_NOTE}; agents {own} use their learner's own running average instead ({_OWN_AVERAGE})"
+
+    def joint_frequency(self) -> np.ndarray:
+        """Frequencies of the joint actions played up to z, per state ``[N, T, S, J]`` (NaN: state not visited)."""
+        freq = np.asarray(self.history.empirical_joint(), dtype=np.float64)
+        return freq.reshape(*freq.shape[:3], -1)
+
+
+def _prepare(history: HistoryLike, game: Game, distance: str | Distance, weights: str | np.ndarray | None) -> _Run:
+    _check_history(history, game)
+    name, fn = resolve_distance(distance)
+    z = np.asarray(history.steps, dtype=np.float64)
+    return _Run(
+        game=game,
+        history=history,
+        z=z,
+        policy=_clean(history.policy, _legal(game)),
+        weights=state_weights(game, "uniform" if weights is None else weights, history),
+        distance_name=name,
+        distance=fn,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- sources
+_AVERAGE_NOTE = (
+    "π̄^z = (1/z) Σ_e π^e per agent, from the snapshots at the logging points weighted by their window lengths "
+    "(exact when each policy is constant within a window); joint = product of the per-agent averages"
+)
+_OWN_AVERAGE = (
+    "exact at every step: the running mean of the policy, per visit of a state, or for fictitious play the "
+    "frequency of its own best responses"
+)
+_FREQUENCY_NOTE = "frequencies of the joint actions played up to z"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What a criterion compares with the set: joints ``[N, T, S, J]``, per-agent policies (None where the joint
+    is not a product), a description for the metric's name, and a note on how it was computed."""
+
+    joint: np.ndarray
+    policy: np.ndarray | None
+    what: str
+    note: str
+
+
+def _empirical_source(run: _Run) -> _Source:
+    average = run.average_policy()
+    return _Source(joint_from_policy(average, run.num_actions), average, "the average policy π̄^z", run.average_note())
+
+
+def _frequency_source(run: _Run) -> _Source:
+    return _Source(run.joint_frequency(), None, "the joint-action frequencies", _FREQUENCY_NOTE)
+
+
+SOURCES: dict[str, Callable[[_Run], _Source]] = {
+    "empirical": _empirical_source,
+    "joint_frequency": _frequency_source,
+}
+"""What criterion 5 measures against the set: ``"empirical"`` (criterion 3's π̄^z, the default) or
+``"joint_frequency"`` (criterion 4's frequencies of play)."""
+
+
+# ----------------------------------------------------------------------------------- distances to targets
+def _end_targets(run: _Run, solutions: SolutionSet, joint: np.ndarray, policy: np.ndarray | None) -> np.ndarray:
+    """Index ``[N]`` of the member nearest each seed's source at the last logging point (-1: no named member)."""
+    _, index = solutions.measure(joint[:, -1], run.weights, run.distance, None if policy is None else policy[:, -1])
+    return np.asarray(index, dtype=np.int64).reshape(-1)
+
+
+def _to_target(
+    run: _Run, solutions: SolutionSet, joint: np.ndarray, policy: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(metric ``[N, T]``, targets ``[N]``): the distance to the end target for a finite set, else to the set."""
+    if not isinstance(solutions, FiniteSolutionSet):
+        return _to_set(run, solutions, joint, policy)
+    targets = _end_targets(run, solutions, joint, policy)
+    metric = np.full(joint.shape[:2], np.nan)
+    for seed, k in enumerate(targets):
+        if k >= 0:
+            metric[seed] = weighted_distance(joint[seed], solutions.joints[k], run.weights, run.distance)
+    return metric, targets
+
+
+def _to_set(
+    run: _Run, solutions: SolutionSet, joint: np.ndarray, policy: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(distance to the set ``[N, T]``, member nearest at the end ``[N]``)."""
+    metric, index = solutions.measure(joint, run.weights, run.distance, policy)
+    return np.asarray(metric, dtype=np.float64), np.asarray(index, dtype=np.int64)[:, -1]
+
+
+def _metric_name(what: str, run: _Run, solutions: SolutionSet, to_target: bool) -> str:
+    if solutions.kind == "nash_conv":
+        return f"NashConv of {what}"
+    if to_target and isinstance(solutions, FiniteSolutionSet):
+        return f"{run.distance_name} distance of {what} to its end target"
+    return f"{run.distance_name} distance of {what} to the set"
+
+
+def _notes(run: _Run, solutions: SolutionSet, *extra: str) -> tuple[str, ...]:
+    notes = list(extra)
+    if num_states(run.game) > 1:
+        w = ", ".join(f"{x:.3g}" for x in run.weights)
+        notes.append(f"per-state distances averaged with state weights [{w}]")
+    if solutions.kind == "nash_conv":
+        notes.append("NashConv stands in for a distance (the set could not be enumerated); eps is in payoff units")
+    elif not isinstance(solutions, FiniteSolutionSet):
+        notes.append("the set has no named members: the metric is the distance to the set, targets are -1")
+    return tuple(notes)
+
+
+# ------------------------------------------------------------------------------------------- verdicts
+def _judged(
+    criterion: str,
+    run: _Run,
+    solutions: SolutionSet,
+    eps: float,
+    metric: np.ndarray,
+    targets: np.ndarray,
+    metric_name: str,
+    notes: tuple[str, ...],
+) -> CriterionResult:
+    verdicts = tuple(
+        replace(judge(run.z, metric[seed], eps), target=None if targets[seed] < 0 else int(targets[seed]))
+        for seed in range(metric.shape[0])
+    )
+    return CriterionResult(
+        criterion=criterion,
+        eps=float(eps),
+        z=run.z,
+        metric=metric,
+        metric_name=metric_name,
+        verdicts=verdicts,
+        solution_set=solutions.name,
+        distance=run.distance_name,
+        notes=notes,
+    )
+
+
+def _not_applicable(
+    criterion: str, run: _Run, solutions: SolutionSet, eps: float, metric_name: str, reason: str
+) -> CriterionResult:
+    n_seeds = run.policy.shape[0]
+    return CriterionResult(
+        criterion=criterion,
+        eps=float(eps),
+        z=run.z,
+        metric=np.full((n_seeds, run.z.size), np.nan),
+        metric_name=metric_name,
+        verdicts=tuple(SeedVerdict(Verdict.NOT_APPLICABLE, None, reason, None) for _ in range(n_seeds)),
+        solution_set=solutions.name,
+        distance=run.distance_name,
+        notes=(reason,),
+    )
+
+
+def _resolve_eps(criterion: str, eps: float | None, game: Game, solutions: SolutionSet) -> float:
+    if eps is None:
+        return default_eps(criterion, game, solutions)
+    eps = float(eps)
+    if not np.isfinite(eps) or eps <= 0:
+        raise InvalidGameError(f"eps for {criterion!r}: expected a finite number > 0, got {eps}")
+    return eps
+
+
+def _target_values(solutions: SolutionSet, targets: np.ndarray) -> np.ndarray | None:
+    """``[N, n]`` value U(π*) of each seed's target (the set's one value when it has one), None if unknown."""
+    if solutions.values is None:
+        return None
+    values = np.asarray(solutions.values, dtype=np.float64)
+    if values.shape[0] == 1:
+        return np.repeat(values, targets.size, axis=0)
+    out = np.full((targets.size, values.shape[1]), np.nan)
+    out[targets >= 0] = values[targets[targets >= 0]]
+    return out
+
+
+# ------------------------------------------------------------------------------------------- criteria
+def joint_policy(
+    history: HistoryLike,
+    game: Game,
+    solutions: SolutionSet,
+    *,
+    eps: float | None = None,
+    distance: str | Distance = "tv",
+    weights: str | np.ndarray | None = None,
+) -> CriterionResult:
+    """Criterion 1 (Albrecht et al. 2024, §5.2): lim π^z = π*. See the module docstring."""
+    run = _prepare(history, game, distance, weights)
+    joint = joint_from_policy(run.policy, run.num_actions)
+    metric, targets = _to_target(run, solutions, joint, run.policy)
+    return _judged(
+        "joint_policy",
+        run,
+        solutions,
+        _resolve_eps("joint_policy", eps, game, solutions),
+        metric,
+        targets,
+        _metric_name("the joint policy π^z", run, solutions, to_target=True),
+        _notes(
+            run, solutions, "π^z: the product of the agents' policy snapshots; target: the member nearest at the end"
+        ),
+    )
+
+
+def _expected_returns(run: _Run) -> np.ndarray:
+    """U_i(π^z) ``[N, T, n]``, exact: expected payoff (normal form) or policy evaluation (stochastic game)."""
+    game = run.game
+    if isinstance(game, NormalFormGame):
+        joint = joint_from_policy(run.policy, run.num_actions)[..., 0, :]  # [N, T, J]
+        return joint @ game.payoffs.reshape(game.n_players, -1).T
+    flat = run.policy.reshape(-1, *run.policy.shape[2:])
+    returns = np.array([game.expected_return(pi) for pi in flat])
+    return returns.reshape(*run.policy.shape[:2], game.n_players)
+
+
+def expected_return(
+    history: HistoryLike,
+    game: Game,
+    solutions: SolutionSet,
+    *,
+    eps: float | None = None,
+    distance: str | Distance = "tv",
+    weights: str | np.ndarray | None = None,
+) -> CriterionResult:
+    """Criterion 2 (Albrecht et al. 2024, §5.2): lim U_i(π^z) = U_i(π*) for every agent i.
+
+    The target is criterion 1's (the member nearest the current joint policy at the end); the metric is
+    max_i |U_i(π^z) - U_i(π*)| with both returns exact on ``game``.
+    """
+    run = _prepare(history, game, distance, weights)
+    criterion = "expected_return"
+    eps = _resolve_eps(criterion, eps, game, solutions)
+    name = "max_i |U_i(π^z) - U_i(π*)|"
+    joint = joint_from_policy(run.policy, run.num_actions)
+    targets = _end_targets(run, solutions, joint, run.policy)
+    values = _target_values(solutions, targets)
+    if values is None:
+        return _not_applicable(
+            criterion, run, solutions, eps, name, f"the values U_i(π*) of {solutions.name!r} are not known"
+        )
+    metric = np.abs(_expected_returns(run) - values[:, None, :]).max(axis=-1)
+    return _judged(
+        criterion,
+        run,
+        solutions,
+        eps,
+        metric,
+        targets,
+        name,
+        _notes(run, solutions, "U_i exact on the game; π* is criterion 1's target (nearest member at the end)"),
+    )
+
+
+def empirical_distribution(
+    history: HistoryLike,
+    game: Game,
+    solutions: SolutionSet,
+    *,
+    eps: float | None = None,
+    distance: str | Distance = "tv",
+    weights: str | np.ndarray | None = None,
+) -> CriterionResult:
+    """Criterion 3 (Albrecht et al. 2024, §5.2): lim π̄^z = π* for the time-averaged policy π̄^z."""
+    run = _prepare(history, game, distance, weights)
+    source = _empirical_source(run)
+    metric, targets = _to_target(run, solutions, source.joint, source.policy)
+    return _judged(
+        "empirical_distribution",
+        run,
+        solutions,
+        _resolve_eps("empirical_distribution", eps, game, solutions),
+        metric,
+        targets,
+        _metric_name(source.what, run, solutions, to_target=True),
+        _notes(run, solutions, source.note, "target: the member nearest π̄ at the end"),
+    )
+
+
+def averaged_joint_policy(
+    history: HistoryLike,
+    game: Game,
+    solutions: SolutionSet,
+    *,
+    eps: float | None = None,
+    distance: str | Distance = "tv",
+    weights: str | np.ndarray | None = None,
+) -> CriterionResult:
+    """Criterion 4 (Albrecht et al. 2024, §5.2): the empirical joint-action frequencies converge to π*."""
+    run = _prepare(history, game, distance, weights)
+    source = _frequency_source(run)
+    metric, targets = _to_target(run, solutions, source.joint, source.policy)
+    extra = [source.note, "target: the member nearest the frequencies at the end"]
+    if num_states(game) > 1:
+        extra.append("conditioned on the state; states not yet visited are dropped from the state weighting")
+    return _judged(
+        "averaged_joint_policy",
+        run,
+        solutions,
+        _resolve_eps("averaged_joint_policy", eps, game, solutions),
+        metric,
+        targets,
+        _metric_name(source.what, run, solutions, to_target=True),
+        _notes(run, solutions, *extra),
+    )
+
+
+def set_of_solutions(
+    history: HistoryLike,
+    game: Game,
+    solutions: SolutionSet,
+    *,
+    eps: float | None = None,
+    distance: str | Distance = "tv",
+    weights: str | np.ndarray | None = None,
+    source: str = "empirical",
+) -> CriterionResult:
+    """Criterion 5 (Albrecht et al. 2024, §5.2): min_{π* in the set} d(π̄^z, π*) -> 0."""
+    if source not in SOURCES:
+        raise UnknownNameError(f"source: unknown {source!r}; choose one of {', '.join(SOURCES)}")
+    run = _prepare(history, game, distance, weights)
+    chosen = SOURCES[source](run)
+    metric, targets = _to_set(run, solutions, chosen.joint, chosen.policy)
+    return _judged(
+        "solution_set",
+        run,
+        solutions,
+        _resolve_eps("solution_set", eps, game, solutions),
+        metric,
+        targets,
+        _metric_name(chosen.what, run, solutions, to_target=False),
+        _notes(
+            run, solutions, chosen.note, "distance to the nearest member at every z; target: the nearest at the end"
+        ),
+    )
+
+
+def _average_returns(run: _Run) -> tuple[np.ndarray, str]:
+    """Ū_i^z ``[N, T, n]``: mean return per play up to z, and a note on how it was computed."""
+    history = run.history
+    if history.meta.get("max_episode_steps", 1) == 1:
+        returns = np.asarray(history.episode_return, dtype=np.float64)
+        counts = np.asarray(history.episode_count, dtype=np.float64)[..., None] * np.isfinite(returns)
+        note = "Ū^z: episode-count-weighted mean of the episode returns up to z (one play per episode)"
+    else:  # several plays per episode: per-play means, weighted by the steps in each window
+        returns = np.asarray(history.reward_mean, dtype=np.float64)
+        counts = np.broadcast_to(_window_lengths(run.z)[None, :, None], returns.shape)
+        note = "Ū^z: mean reward per play up to z (episodes span several plays, so each play counts as one)"
+    total = np.cumsum(np.where(counts > 0, np.nan_to_num(returns) * counts, 0.0), axis=1)
+    weight = np.cumsum(counts, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan), note
+
+
+def average_return(
+    history: HistoryLike,
+    game: Game,
+    solutions: SolutionSet,
+    *,
+    eps: float | None = None,
+    distance: str | Distance = "tv",
+    weights: str | np.ndarray | None = None,
+) -> CriterionResult:
+    """Criterion 6 (Albrecht et al. 2024, §5.2): lim Ū_i^z = U_i(π*), on one-state games (module docstring)."""
+    run = _prepare(history, game, distance, weights)
+    criterion = "average_return"
+    eps = _resolve_eps(criterion, eps, game, solutions)
+    name = "max_i |Ū_i^z - U_i(π*)|"
+    if num_states(game) > 1:
+        return _not_applicable(
+            criterion,
+            run,
+            solutions,
+            eps,
+            name,
+            "episode returns are undiscounted sums over multi-step episodes, not comparable with the discounted "
+            f"value U_i from the initial state (gamma={game.gamma}); criterion 2 compares exact returns",
+        )
+    source = _empirical_source(run)
+    targets = _end_targets(run, solutions, source.joint, source.policy)
+    values = _target_values(solutions, targets)
+    if values is None:
+        return _not_applicable(
+            criterion, run, solutions, eps, name, f"the values U_i(π*) of {solutions.name!r} are not known"
+        )
+    stage = values * (1.0 - game.gamma) if isinstance(game, StochasticGame) else values  # U = u / (1 - γ)
+    averages, note = _average_returns(run)
+    metric = np.abs(averages - stage[:, None, :]).max(axis=-1)
+    return _judged(
+        criterion,
+        run,
+        solutions,
+        eps,
+        metric,
+        targets,
+        name,
+        _notes(run, solutions, note, "π* is criterion 5's target (the member nearest π̄ at the end)"),
+    )
+
+
+class CriterionFunction(Protocol):
+    def __call__(
+        self,
+        history: HistoryLike,
+        game: Game,
+        solutions: SolutionSet,
+        *,
+        eps: float | None = None,
+        distance: str | Distance = "tv",
+        weights: str | np.ndarray | None = None,
+    ) -> CriterionResult: ...
+
+
+CRITERION_FUNCTIONS: dict[str, CriterionFunction] = {
+    "joint_policy": joint_policy,
+    "expected_return": expected_return,
+    "empirical_distribution": empirical_distribution,
+    "averaged_joint_policy": averaged_joint_policy,
+    "solution_set": set_of_solutions,
+    "average_return": average_return,
+}
+"""The criteria by name, in the book's order (:data:`marlkit.diagnose.results.CRITERIA`)."""
+
+
+def evaluate(
+    history: HistoryLike,
+    game: Game,
+    solutions: SolutionSet,
+    *,
+    eps: float | Mapping[str, float] | None = None,
+    distance: str | Distance = "tv",
+    weights: str | np.ndarray | None = None,
+    criteria: Sequence[str] | None = None,
+) -> dict[str, CriterionResult]:
+    """Run the criteria (default: all six) on ``history``; returns ``{criterion: CriterionResult}`` in order.
+
+    Args:
+        eps: ``None`` for :func:`default_eps` per criterion, one absolute number for every criterion, or a dict
+            ``{criterion: eps}`` (criteria not in it get their default).
+        distance: a name of :data:`marlkit.diagnose.distances.DISTANCES` or a callable ``d(learned, target)``.
+        weights: state weighting (``"uniform"`` when ``None``), a name or an array ``[S]``.
+        criteria: names from :data:`marlkit.diagnose.results.CRITERIA`.
+    """
+    chosen = tuple(CRITERIA if criteria is None else criteria)
+    unknown = [c for c in chosen if c not in CRITERION_FUNCTIONS]
+    if unknown:
+        raise UnknownNameError(f"criteria: unknown {unknown}; choose from {', '.join(CRITERIA)}")
+    if isinstance(eps, Mapping):
+        stray = [c for c in eps if c not in CRITERION_FUNCTIONS]
+        if stray:
+            raise UnknownNameError(f"eps: unknown criteria {stray}; choose from {', '.join(CRITERIA)}")
+    per_criterion = dict(eps) if isinstance(eps, Mapping) else dict.fromkeys(chosen, eps)
+    return {
+        c: CRITERION_FUNCTIONS[c](
+            history, game, solutions, eps=per_criterion.get(c), distance=distance, weights=weights
+        )
+        for c in chosen
+    }
+
+
+__all__ = [
+    "CRITERION_FUNCTIONS",
+    "DEFAULT_EPS",
+    "RETURN_CRITERIA",
+    "SOURCES",
+    "average_return",
+    "averaged_joint_policy",
+    "default_eps",
+    "empirical_distribution",
+    "evaluate",
+    "expected_return",
+    "joint_policy",
+    "payoff_range",
+    "set_of_solutions",
+]

@@ -1,0 +1,486 @@
+"""Pictures of the convergence diagnostics, each readable without a caption (title, axis labels, legend).
+
+* :func:`plot_criterion` — one criterion's metric over z: a thin line per seed coloured by its verdict, the
+  median over seeds in bold, the eps band, each converged seed's z0 marked, the verdict counts in the title;
+* :func:`plot_criteria` — the same for several criteria in a grid;
+* :func:`plot_seed_fan` — the spread over seeds: median with 25-75 and 5-95 percentile bands;
+* :func:`plot_policy_trajectories` — the learners' policies moving over z: in the unit square for two-player
+  2x2 games (x = P(agent 0 plays its first action), y = the same for agent 1) and on one probability simplex
+  per agent (a barycentric triangle) when every agent has three actions; coloured by time, start and end
+  marked, equilibria drawn as stars;
+* :func:`plot_nonstationarity` — per agent, how fast the *other* agents' policies move (the agent's environment
+  is non-stationary; Albrecht, Christianos & Schäfer 2024, *Multi-Agent Reinforcement Learning*, §5.4.1)
+  beside how fast its own policy moves and its own learning curve.
+
+Only Matplotlib's object API is used (``Figure`` drawn by the Agg canvas), never ``pyplot``'s global state, so
+plotting is safe in threads and never opens a window. Files are written atomically (temp file in the same
+folder, then ``os.replace``); every function returns the :class:`~pathlib.Path` it wrote.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon
+
+from marlkit.diagnose.results import CRITERION_TITLES, CriterionResult, Verdict
+from marlkit.diagnose.seeds import member_label
+from marlkit.diagnose.summary import _empirical_marginals
+from marlkit.errors import NotApplicableError
+from marlkit.games import NormalFormGame, StochasticGame
+
+Game = NormalFormGame | StochasticGame
+Profile = Sequence[np.ndarray | Sequence[float]]
+
+DPI = 110
+VERDICT_COLOURS = {  # ColorBrewer "Dark2": distinguishable with the common colour-vision deficiencies
+    Verdict.CONVERGED: "#1b9e77",
+    Verdict.INCONCLUSIVE: "#7570b3",
+    Verdict.NOT_CONVERGED: "#d95f02",
+    Verdict.NOT_APPLICABLE: "#999999",
+}
+EPS_COLOUR = "#66a61e"
+TIME_COLOURMAP = "viridis"
+Z_LABEL = "environment steps z"
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _save(fig: Figure, path: str | os.PathLike) -> Path:
+    """Render ``fig`` with the Agg canvas to ``path`` as PNG, atomically; returns the path.
+
+    The temp file is created with mode 0o666 less the umask (as ``open`` would), not ``mkstemp``'s 0o600, so the
+    picture ends up as readable as any other file the user writes.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    try:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as handle:
+            fig.savefig(handle, format="png", dpi=DPI)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _seed_quantiles(values: np.ndarray, percents: Sequence[float]) -> np.ndarray:
+    """Percentiles over the seed axis, ``[N, T] -> [len(percents), T]``; NaN where no seed has a value (without
+    NumPy's all-NaN warning)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full((len(percents), values.shape[1]), np.nan)
+    defined = np.isfinite(values).any(axis=0)
+    if defined.any():
+        out[:, defined] = np.nanpercentile(values[:, defined], percents, axis=0)
+    return out
+
+
+def _check_criterion(result: CriterionResult) -> tuple[np.ndarray, np.ndarray]:
+    z = np.asarray(result.z, dtype=np.float64).ravel()
+    metric = np.asarray(result.metric, dtype=np.float64)
+    if metric.ndim != 2 or metric.shape[1] != z.size or metric.shape[0] != len(result.verdicts):
+        raise NotApplicableError(
+            f"{result.criterion}: metric must be [seeds, T] with T = len(z) = {z.size} and one verdict per seed "
+            f"({len(result.verdicts)}), got metric of shape {metric.shape}"
+        )
+    return z, metric
+
+
+def _verdict_line(result: CriterionResult, labels: Sequence[str]) -> str:
+    """'3 converged, 1 not converged of 4 seeds' and, on a second line, 'converged to NE1 x3' (verdicts with no
+    seeds left out)."""
+    counts = Counter(v.verdict for v in result.verdicts)
+    parts = [f"{counts[v]} {v.value}" for v in VERDICT_COLOURS if counts[v]]
+    line = f"{', '.join(parts)} of {len(result.verdicts)} seeds"
+    targets = Counter(
+        member_label(v.target, labels)
+        for v in result.verdicts
+        if v.verdict is Verdict.CONVERGED and v.target is not None and v.target >= 0
+    )
+    if targets:
+        line += "\nconverged to " + ", ".join(f"{label} x{k}" for label, k in targets.most_common())
+    return line
+
+
+def _title(result: CriterionResult) -> str:
+    return f"criterion {CRITERION_TITLES.get(result.criterion, result.criterion)} (eps = {result.eps:g})"
+
+
+def _criterion_handles(results: Sequence[CriterionResult], eps_label: str) -> list[Any]:
+    """Legend entries for criterion panels: the verdicts that occur (in a fixed order), the median, z0 where a
+    seed converged, and the eps band."""
+    verdicts = [s for r in results for s in r.verdicts]
+    present = [v for v in VERDICT_COLOURS if any(s.verdict is v for s in verdicts)]
+    handles: list[Any] = [Line2D([], [], color=VERDICT_COLOURS[v], lw=1.2, label=f"seed: {v.value}") for v in present]
+    handles.append(Line2D([], [], color="black", lw=2.4, label="median over seeds"))
+    if any(s.verdict is Verdict.CONVERGED and s.z0 is not None for s in verdicts):
+        handles.append(
+            Line2D([], [], ls="", marker="v", ms=8, mfc=VERDICT_COLOURS[Verdict.CONVERGED], mec="black", label="z0")
+        )
+    handles.append(Patch(facecolor=EPS_COLOUR, alpha=0.18, edgecolor=EPS_COLOUR, label=eps_label))
+    return handles
+
+
+def _draw_criterion(ax: Axes, result: CriterionResult, labels: Sequence[str]) -> None:
+    z, metric = _check_criterion(result)
+    finite = metric[np.isfinite(metric)]
+    floor = min(0.0, float(finite.min())) if finite.size else 0.0
+    ax.axhspan(floor, result.eps, color=EPS_COLOUR, alpha=0.18, lw=0)
+    ax.axhline(result.eps, color=EPS_COLOUR, ls="--", lw=1.2)
+    for row, verdict in zip(metric, result.verdicts, strict=True):
+        ax.plot(z, row, color=VERDICT_COLOURS[verdict.verdict], lw=0.9, alpha=0.7)
+    ax.plot(z, _seed_quantiles(metric, [50])[0], color="black", lw=2.4)
+    for row, verdict in zip(metric, result.verdicts, strict=True):
+        if verdict.verdict is Verdict.CONVERGED and verdict.z0 is not None:
+            at = int(np.argmin(np.abs(z - verdict.z0)))
+            value = row[at] if np.isfinite(row[at]) else result.eps
+            ax.plot([z[at]], [value], ls="", marker="v", ms=8, mfc=VERDICT_COLOURS[Verdict.CONVERGED], mec="black")
+    ax.set_xlabel(Z_LABEL)
+    ax.set_ylabel(result.metric_name)
+    ax.set_title(f"{_title(result)}\n{_verdict_line(result, labels)}", fontsize=10)
+    ax.grid(alpha=0.3)
+
+
+def _solution_line(results: Sequence[CriterionResult]) -> str:
+    sets = sorted({r.solution_set for r in results})
+    distances = sorted({r.distance for r in results})
+    return f"solutions: {'; '.join(sets)}  |  distance: {', '.join(distances)}"
+
+
+# ----------------------------------------------------------------------------------------------- criteria
+def plot_criterion(result: CriterionResult, path: str | os.PathLike, labels: Sequence[str] = ()) -> Path:
+    """One criterion's metric over z for every seed (see the module docstring); ``labels`` name the solution-set
+    members the converged seeds reached (``SolutionSet.labels``)."""
+    fig = Figure(figsize=(8.0, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    _draw_criterion(ax, result, labels)
+    handles = _criterion_handles([result], f"below eps = {result.eps:g}")
+    ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.85)
+    fig.suptitle(_solution_line([result]), fontsize=8, color="0.3")
+    return _save(fig, path)
+
+
+def plot_criteria(
+    results: dict[str, CriterionResult], path: str | os.PathLike, labels: Sequence[str] = (), columns: int = 3
+) -> Path:
+    """The criteria of ``results`` in a grid (``columns`` wide), one panel each as in :func:`plot_criterion`,
+    with one legend for all panels."""
+    if not results:
+        raise NotApplicableError("plot_criteria: no criterion results to draw; evaluate at least one criterion")
+    columns = max(1, min(int(columns), len(results)))
+    rows = math.ceil(len(results) / columns)
+    fig = Figure(figsize=(5.0 * columns, 3.9 * rows + 0.9), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, result in zip(axes, results.values(), strict=False):
+        _draw_criterion(ax, result, labels)
+    for ax in axes[len(results) :]:
+        ax.set_visible(False)
+    handles = _criterion_handles(list(results.values()), "below eps (each panel's eps in its title)")
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
+    fig.suptitle(f"Convergence criteria over z\n{_solution_line(list(results.values()))}", fontsize=11)
+    return _save(fig, path)
+
+
+def plot_seed_fan(result: CriterionResult, path: str | os.PathLike, labels: Sequence[str] = ()) -> Path:
+    """The spread of one criterion's metric over seeds: median, 25-75 and 5-95 percentile bands, and eps;
+    ``labels`` name the solution-set members in the title."""
+    z, metric = _check_criterion(result)
+    q05, q25, q50, q75, q95 = _seed_quantiles(metric, [5, 25, 50, 75, 95])
+    fig = Figure(figsize=(8.0, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    colour = "#1f78b4"
+    ax.fill_between(z, q05, q95, color=colour, alpha=0.18, lw=0, label="5-95th percentile of seeds")
+    ax.fill_between(z, q25, q75, color=colour, alpha=0.38, lw=0, label="25-75th percentile of seeds")
+    ax.plot(z, q50, color=colour, lw=2.2, label="median over seeds")
+    ax.axhline(result.eps, color=EPS_COLOUR, ls="--", lw=1.4, label=f"eps = {result.eps:g}")
+    ax.set_xlabel(Z_LABEL)
+    ax.set_ylabel(result.metric_name)
+    ax.set_title(f"{_title(result)}: spread over {metric.shape[0]} seeds\n{_verdict_line(result, labels)}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    fig.suptitle(_solution_line([result]), fontsize=8, color="0.3")
+    return _save(fig, path)
+
+
+# ------------------------------------------------------------------------------------ policy trajectories
+SIMPLEX_CORNERS = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3.0) / 2.0]])
+"""Corners of the equilateral triangle a distribution over three actions is drawn in: p ↦ p @ corners
+(barycentric coordinates; the uniform policy is the centroid)."""
+
+
+def _trajectory_kind(history: Any, game: Game) -> str:
+    """ "square" (two players, two actions each) or "simplex" (three actions each); checks the History fits."""
+    states = 1 if isinstance(game, NormalFormGame) else game.num_states
+    actions = tuple(int(a) for a in game.num_actions)
+    supported = "one-state games with two players of two actions (unit square) or three actions per player (simplex)"
+    if states != 1:
+        raise NotApplicableError(f"policy trajectories: {game.name!r} has {states} states; drawn only for {supported}")
+    if game.n_players == 2 and actions == (2, 2):
+        kind = "square"
+    elif set(actions) == {3}:
+        kind = "simplex"
+    else:
+        raise NotApplicableError(
+            f"policy trajectories: {game.name!r} has actions {'x'.join(map(str, actions))}; drawn only for {supported}"
+        )
+    policy = np.asarray(history.policy)
+    recorded = tuple(int(a) for a in np.shape(history.joint_counts)[3:])
+    if policy.ndim != 5 or policy.shape[2] != game.n_players or policy.shape[3] != 1 or recorded != actions:
+        raise NotApplicableError(
+            f"policy trajectories: the History (policy {policy.shape}, joint actions {recorded}) was not recorded on "
+            f"{game.name!r} ({game.n_players} players, actions {actions}, one state); pass the game the run used"
+        )
+    return kind
+
+
+def _trajectory_policies(history: Any, game: Game, average: bool) -> tuple[np.ndarray, str]:
+    """Per seed, logging point and agent the distribution drawn, ``[N, T, n, 3 or 2]`` float64, and what it is."""
+    m = int(game.num_actions[0])
+    if not average:
+        policy = np.asarray(history.policy, dtype=np.float64)[:, :, :, 0, :m]
+        return policy / policy.sum(axis=-1, keepdims=True), "current policy"
+    current = np.asarray(history.policy, dtype=np.float64)
+    n_seeds, num_logs = current.shape[:2]
+    flat_counts = np.asarray(history.joint_counts).reshape(n_seeds * num_logs, *np.shape(history.joint_counts)[2:])
+    empirical = _empirical_marginals(flat_counts, current.reshape(n_seeds * num_logs, *current.shape[2:]))
+    empirical = empirical.reshape(current.shape)
+    has_average = np.asarray(history.has_average_policy, dtype=bool)
+    learner = np.nan_to_num(np.asarray(history.average_policy, dtype=np.float64))
+    chosen = np.where(has_average[None, None, :, None, None], learner, empirical)[:, :, :, 0, :m]
+    kinds = sorted({"learner's average" if a else "empirical action frequency" for a in has_average})
+    return chosen / chosen.sum(axis=-1, keepdims=True), "average policy (" + " / ".join(kinds) + ")"
+
+
+def _equilibrium_profiles(game: Game, equilibria: Sequence[Any] | None) -> list[list[np.ndarray]]:
+    """Per-player strategies of each equilibrium: given (profiles or :class:`~marlkit.solve.results.Equilibrium`
+    objects), or — when ``None`` — all Nash equilibria of a normal-form game by enumeration."""
+    if equilibria is None:
+        if not isinstance(game, NormalFormGame):
+            return []
+        from marlkit.solve.nash import nash_equilibria
+
+        equilibria = list(nash_equilibria(game))
+    profiles = []
+    for k, item in enumerate(equilibria):
+        profile = [np.asarray(p, dtype=np.float64).ravel() for p in getattr(item, "profile", item)]
+        sizes = [p.size for p in profile]
+        if sizes != list(game.num_actions):
+            raise NotApplicableError(
+                f"policy trajectories: equilibrium {k} has strategies of sizes {sizes}; the game's players have "
+                f"{list(game.num_actions)} actions"
+            )
+        profiles.append(profile)
+    return profiles
+
+
+def _time_segments(ax: Axes, points: np.ndarray, z: np.ndarray, norm: Normalize) -> None:
+    """Draw a trajectory ``[T, 2]`` as segments coloured by z (the segment from point t-1 to point t has the
+    colour of z[t])."""
+    if len(points) > 1:
+        segments = np.stack([points[:-1], points[1:]], axis=1)
+        lines = LineCollection(segments, cmap=TIME_COLOURMAP, norm=norm, lw=1.6, alpha=0.9, zorder=3)
+        lines.set_array(z[1:])
+        ax.add_collection(lines)
+    ax.plot(*points[0], ls="", marker="o", ms=7, mfc="white", mec="black", mew=1.3, zorder=4)
+    ax.plot(
+        *points[-1],
+        ls="",
+        marker="s",
+        ms=7,
+        mfc=ScalarMappable(norm, TIME_COLOURMAP).to_rgba(z[-1]),
+        mec="black",
+        zorder=4,
+    )
+
+
+def _trajectory_legend(ax: Axes, with_equilibria: bool) -> None:
+    handles = [
+        Line2D([], [], ls="", marker="o", ms=7, mfc="white", mec="black", label="first logging point"),
+        Line2D([], [], ls="", marker="s", ms=7, mfc="0.6", mec="black", label="last logging point"),
+    ]
+    if with_equilibria:
+        handles.append(Line2D([], [], ls="", marker="*", ms=14, mfc="gold", mec="black", label="Nash equilibrium"))
+    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+
+
+def _draw_square(
+    fig: Figure, game: Game, policies: np.ndarray, z: np.ndarray, norm: Normalize, equilibria: list[list[np.ndarray]]
+) -> list[Axes]:
+    ax = fig.add_subplot()
+    for seed in policies:
+        _time_segments(ax, seed[:, :, 0], z, norm)
+    for profile in equilibria:
+        ax.plot(profile[0][0], profile[1][0], ls="", marker="*", ms=20, mfc="gold", mec="black", alpha=0.85, zorder=2)
+    ax.set_xlim(-0.03, 1.03)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_aspect("equal")
+    players, actions = game.player_names, game.action_names
+    ax.set_xlabel(f"P({players[0]} plays {actions[0][0]})")
+    ax.set_ylabel(f"P({players[1]} plays {actions[1][0]})")
+    ax.grid(alpha=0.3)
+    _trajectory_legend(ax, bool(equilibria))
+    return [ax]
+
+
+def _draw_triangle(ax: Axes, names: Sequence[str]) -> None:
+    ax.add_patch(Polygon(SIMPLEX_CORNERS, closed=True, fill=False, ec="black", lw=1.0))
+    centre = SIMPLEX_CORNERS.mean(axis=0)
+    for corner, name in zip(SIMPLEX_CORNERS, names, strict=True):
+        offset = (corner - centre) * 0.12
+        ax.text(*(corner + offset), f"{name}\n(prob. 1)", ha="center", va="center", fontsize=9)
+    ax.plot(*centre, ls="", marker="+", ms=8, color="0.5")
+    ax.text(centre[0], centre[1] - 0.05, "uniform", ha="center", va="top", fontsize=7, color="0.4")
+    ax.set_xlim(-0.18, 1.18)
+    ax.set_ylim(-0.15, 1.02)
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+
+def _draw_simplices(
+    fig: Figure, game: Game, policies: np.ndarray, z: np.ndarray, norm: Normalize, equilibria: list[list[np.ndarray]]
+) -> list[Axes]:
+    axes = fig.subplots(1, game.n_players, squeeze=False)[0]
+    for i, ax in enumerate(axes):
+        _draw_triangle(ax, game.action_names[i])
+        for seed in policies:
+            _time_segments(ax, seed[:, i] @ SIMPLEX_CORNERS, z, norm)
+        for profile in equilibria:
+            ax.plot(
+                *(profile[i] @ SIMPLEX_CORNERS), ls="", marker="*", ms=20, mfc="gold", mec="black", alpha=0.85, zorder=2
+            )
+        ax.set_title(f"{game.player_names[i]}'s policy", fontsize=10)
+    _trajectory_legend(axes[-1], bool(equilibria))
+    return list(axes)
+
+
+def _learner_names(history: Any) -> str:
+    """' of WoLFPHC (every agent)' or ' of FictitiousPlay vs IQL' from ``history.meta["learners"]`` (reprs; the
+    class name is kept), or '' when the History does not say."""
+    meta = getattr(history, "meta", None)
+    learners = meta.get("learners") if isinstance(meta, dict) else None
+    if not learners:
+        return ""
+    names = [str(learner).split("(", 1)[0] for learner in learners]
+    if len(set(names)) == 1:
+        return f" of {names[0]}" + (" (every agent)" if len(names) > 1 else "")
+    return " of " + " vs ".join(names)
+
+
+TRAJECTORY_DRAWERS = {"square": _draw_square, "simplex": _draw_simplices}
+
+
+def plot_policy_trajectories(
+    history: Any,
+    game: Game,
+    path: str | os.PathLike,
+    *,
+    average: bool = False,
+    equilibria: Sequence[Any] | None = None,
+    max_seeds: int = 8,
+) -> Path:
+    """The learners' policies over z (see the module docstring for the two layouts).
+
+    ``average=False`` draws the behaviour policy at each logging point (criterion 1's object); ``average=True``
+    the learner's own average policy where it keeps one, else the agent's empirical action frequency since the
+    start (criteria 3 and 4's objects; the title says which). ``equilibria``: profiles (one strategy per player)
+    or :class:`~marlkit.solve.results.Equilibrium` objects to draw as stars; ``None`` (default) enumerates the
+    Nash equilibria of a normal-form game; ``()`` draws none. The first ``max_seeds`` seeds are drawn.
+
+    Raises:
+        NotApplicableError: a game that is neither a one-state 2x2 two-player game nor 3 actions per player, a
+            History recorded on another game, or an equilibrium of the wrong shape.
+    """
+    kind = _trajectory_kind(history, game)
+    profiles = _equilibrium_profiles(game, equilibria)
+    policies, what = _trajectory_policies(history, game, average)
+    shown = policies[: max(1, int(max_seeds))]
+    z = np.asarray(history.steps, dtype=np.float64)
+    norm = Normalize(vmin=float(z[0]), vmax=float(z[-1]) if z[-1] > z[0] else float(z[0]) + 1.0)
+    size = (6.4, 6.0) if kind == "square" else (4.6 * game.n_players + 0.8, 4.9)
+    fig = Figure(figsize=size, layout="constrained")
+    axes = TRAJECTORY_DRAWERS[kind](fig, game, shown, z, norm, profiles)
+    colourbar = fig.colorbar(ScalarMappable(norm, TIME_COLOURMAP), ax=axes, shrink=0.8, pad=0.02)
+    colourbar.set_label(f"{Z_LABEL} (colour = time)")
+    who = _learner_names(history)
+    fig.suptitle(
+        f"{game.name or 'game'}: {what}{who}\n{len(shown)} of {policies.shape[0]} seeds, "
+        f"{len(z)} logging points up to z = {z[-1]:g}",
+        fontsize=11,
+    )
+    return _save(fig, path)
+
+
+# ------------------------------------------------------------------------------------- non-stationarity
+def _check_nonstationarity(ns: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    z = np.asarray(ns.z, dtype=np.float64).ravel()
+    arrays = [np.asarray(getattr(ns, name), dtype=np.float64) for name in ("others_movement", "own_movement")]
+    arrays.append(np.asarray(ns.own_return, dtype=np.float64))
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1 or arrays[0].ndim != 3 or arrays[0].shape[1] != z.size:
+        raise NotApplicableError(
+            f"plot_nonstationarity: others_movement, own_movement and own_return must share one shape "
+            f"[seeds, T, agents] with T = len(z) = {z.size}; got {[a.shape for a in arrays]}"
+        )
+    return z, *arrays
+
+
+def _band(ax: Axes, z: np.ndarray, values: np.ndarray, colour: str, label: str, ls: str = "-") -> None:
+    q25, q50, q75 = _seed_quantiles(values, [25, 50, 75])
+    ax.fill_between(z, q25, q75, color=colour, alpha=0.2, lw=0)
+    ax.plot(z, q50, color=colour, lw=2.0, ls=ls, label=f"{label} (median, 25-75% of seeds)")
+
+
+def plot_nonstationarity(ns: Any, path: str | os.PathLike) -> Path:
+    """Per agent (one row each): left, how far the other agents' joint policy moved between successive logging
+    points beside how far the agent's own policy moved; right, the agent's episode return. Takes a
+    :class:`~marlkit.diagnose.nonstationarity.Nonstationarity` (fields ``z``, ``others_movement``,
+    ``own_movement``, ``own_return`` of shape [seeds, T, agents], and ``distance``)."""
+    z, others, own, returns = _check_nonstationarity(ns)
+    n_agents = others.shape[2]
+    fig = Figure(figsize=(11.0, 2.9 * n_agents + 0.8), layout="constrained")
+    axes = fig.subplots(n_agents, 2, squeeze=False)
+    distance = getattr(ns, "distance", "distance")
+    for i, (left, right) in enumerate(axes):
+        _band(left, z, others[:, :, i], "#d95f02", "other agents' policy")
+        _band(left, z, own[:, :, i], "#1b9e77", "own policy", ls="--")
+        left.set_ylabel(f"movement per log ({distance})")
+        left.set_title(f"agent {i}: how fast its environment (the others) moves", fontsize=10)
+        _band(right, z, returns[:, :, i], "#1f78b4", "episode return")
+        right.set_ylabel("episode return")
+        right.set_title(f"agent {i}: its own learning curve", fontsize=10)
+        for ax in (left, right):
+            ax.grid(alpha=0.3)
+            ax.set_xlabel(Z_LABEL)
+            ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    fig.suptitle(
+        f"Non-stationarity over {others.shape[0]} seeds: movement = {distance} distance between successive "
+        "logged policies",
+        fontsize=11,
+    )
+    return _save(fig, path)
+
+
+__all__ = [
+    "SIMPLEX_CORNERS",
+    "VERDICT_COLOURS",
+    "plot_criteria",
+    "plot_criterion",
+    "plot_nonstationarity",
+    "plot_policy_trajectories",
+    "plot_seed_fan",
+]

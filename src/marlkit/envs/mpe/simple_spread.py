@@ -1,0 +1,154 @@
+"""Cooperative navigation ("simple spread"; Lowe et al. 2017, Sec. 5 and Appendix) as a marlkit :class:`Env`.
+
+Reference: mpe2's ``simple_spread_v3`` (``N`` agents and ``N`` landmarks, ``local_ratio = 0.5``,
+``max_cycles = 25``, discrete actions); observations and rewards here equal its, step by step, from the same
+state (``tests/envs/test_mpe.py``). Physics: :mod:`marlkit.envs.mpe.core`.
+
+* **World**: ``n_agents`` agents (radius 0.15, acceleration 5, no speed limit, colliding with each other) and
+  ``n_landmarks`` landmarks (radius 0.05, no collisions). Reset: every position ``U(-1, 1)^2``, velocities 0.
+* **Actions**: ``Discrete(5)`` per agent — no-op, move -x, +x, -y, +y.
+* **Observation** of agent ``i`` (size ``4 + 2L + 4(n - 1)``), in mpe2's order: own velocity (2), own position
+  (2), each landmark's position minus own (``2L``, landmark order), each other agent's position minus own
+  (``2(n - 1)``, agent order), the other agents' communication (``2(n - 1)`` zeros: the agents are silent, and
+  mpe2 keeps their 2-dimensional channel in the observation).
+* **Reward** (at the positions after the step): ``r_i = (1 - local_ratio) G + local_ratio C_i`` with the shared
+  coverage ``G = -Σ_l min_j |p_j - q_l|`` and the local collision term ``C_i = -#{j ≠ i : |p_i - p_j| < 0.3}``.
+* **Episodes** never terminate; they are truncated after ``max_episode_steps``.
+* **global_state**: every agent's observation, concatenated in agent order (``n · obs_size``; mpe2's
+  ``state()``, MAPPO's "concatenation of local observations").
+
+**Constrained variant** (``constrained=True``; registry name ``constrained_spread``): ``info["cost"] [n, 1]`` is
+agent ``i``'s collision count ``#{j ≠ i : |p_i - p_j| < 0.3}`` and ``spec.num_constraints = 1``. As in the
+constrained-MARL formulation (Gu et al. 2023, "Safe multi-agent reinforcement learning for multi-robot control",
+MACPO), the cost is kept apart from the reward: the reward drops the collision term, ``r_i = (1 - local_ratio)
+G``, so ``reward(unconstrained) = reward(constrained) - local_ratio · cost``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from marlkit.envs.base import Env, MultiAgentSpec
+from marlkit.envs.mpe.core import (
+    NUM_MOVES,
+    ParticleWorld,
+    Particles,
+    draw_uniform,
+    lengths,
+    offsets,
+    physics_step,
+    require_count,
+    touching,
+    without_self,
+)
+from marlkit.errors import InvalidGameError
+
+Array = jax.Array
+
+AGENT_SIZE = 0.15
+LANDMARK_SIZE = 0.05
+
+
+@dataclass(frozen=True)
+class SimpleSpread(Env):
+    """Cooperative navigation: ``n_agents`` agents cover ``n_landmarks`` landmarks (module docstring)."""
+
+    n_agents: int = 3
+    n_landmarks: int | None = None  # None: as many landmarks as agents (mpe2's N)
+    local_ratio: float = 0.5
+    max_episode_steps: int = 25
+    constrained: bool = False
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        require_count(name, "n_agents", self.n_agents, 1)
+        landmarks = self.n_agents if self.n_landmarks is None else self.n_landmarks
+        object.__setattr__(self, "n_landmarks", require_count(name, "n_landmarks", landmarks, 1))
+        require_count(name, "max_episode_steps", self.max_episode_steps, 1)
+        if not 0.0 <= float(self.local_ratio) <= 1.0:
+            raise InvalidGameError(f"{name}: local_ratio is a weight in [0, 1], got {self.local_ratio}")
+
+    @cached_property
+    def world(self) -> ParticleWorld:
+        n, lm = self.n_agents, self.n_landmarks
+        return ParticleWorld(
+            size=(AGENT_SIZE,) * n,
+            accel=(5.0,) * n,
+            max_speed=(np.inf,) * n,
+            collide=(True,) * n,
+            landmark_size=(LANDMARK_SIZE,) * lm,
+            landmark_collide=(False,) * lm,
+        )
+
+    @cached_property
+    def spec(self) -> MultiAgentSpec:
+        n = self.n_agents
+        size = 4 + 2 * self.n_landmarks + 4 * (n - 1)
+        return MultiAgentSpec(
+            name="constrained_spread" if self.constrained else "simple_spread",
+            n_agents=n,
+            agent_names=tuple(f"agent_{i}" for i in range(n)),
+            obs_shape=(size,),
+            obs_sizes=(size,) * n,
+            num_actions=(NUM_MOVES,) * n,
+            global_state_size=n * size,
+            max_episode_steps=self.max_episode_steps,
+            num_constraints=1 if self.constrained else 0,
+            description={
+                "source": "Lowe et al. 2017 (cooperative navigation); reference: mpe2 simple_spread_v3",
+                "observation": "[vel, pos, landmark - pos (L), other - pos (n-1), zeros (2(n-1), silent comm)]",
+                "action": "no-op, -x, +x, -y, +y",
+                "reward": "(1 - local_ratio) * coverage + local_ratio * (-collisions)",
+                "cost": "collisions per agent" if self.constrained else None,
+            },
+        )
+
+    # -- the task -----------------------------------------------------------------------------------------------
+    def reset_env(self, key: Array) -> tuple[Array, Particles]:
+        n = self.n_agents
+        pos = draw_uniform(key, (n + self.n_landmarks, 2))
+        particles = Particles(pos[:n], jnp.zeros((n, 2), jnp.float32), pos[n:])
+        return self._observe(particles, *self._offsets(particles)), particles
+
+    def step_env(self, key: Array, state: Particles, actions: Array) -> tuple[Array, Particles, Array, Array, dict]:
+        particles = physics_step(self.world, state, actions)
+        to_landmarks, to_agents = self._offsets(particles)
+        coverage = -jnp.sum(jnp.min(lengths(to_landmarks), axis=0))
+        world = self.world
+        collisions = jnp.sum(touching(to_agents, world.agent_radii, world.agent_contacts), axis=1)
+        collisions = collisions.astype(jnp.float32)
+        shared = (1.0 - self.local_ratio) * coverage
+        if self.constrained:
+            reward, info = jnp.broadcast_to(shared, (self.n_agents,)), {"cost": collisions[:, None]}
+        else:
+            reward, info = shared - self.local_ratio * collisions, {}
+        return self._observe(particles, to_landmarks, to_agents), particles, reward, jnp.bool_(False), info
+
+    def global_state(self, state: Particles) -> Array:
+        return self._observe(state, *self._offsets(state)).reshape(-1)
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _offsets(particles: Particles) -> tuple[Array, Array]:
+        return offsets(particles.pos, particles.landmark_pos), offsets(particles.pos, particles.pos)
+
+    def _observe(self, particles: Particles, to_landmarks: Array, to_agents: Array) -> Array:
+        n = self.n_agents
+        return jnp.concatenate(
+            [
+                particles.vel,
+                particles.pos,
+                to_landmarks.reshape(n, 2 * self.n_landmarks),
+                without_self(to_agents).reshape(n, 2 * (n - 1)),
+                jnp.zeros((n, 2 * (n - 1)), jnp.float32),
+            ],
+            axis=1,
+        )
+
+
+__all__ = ["SimpleSpread"]

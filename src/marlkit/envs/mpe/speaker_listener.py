@@ -1,0 +1,132 @@
+"""Cooperative communication ("speaker-listener"; Lowe et al. 2017, Sec. 5 and Appendix) as a marlkit
+:class:`Env`.
+
+Reference: mpe2's ``simple_speaker_listener_v4`` (``max_cycles = 25``, discrete actions); observations and
+rewards here equal its, step by step, from the same state (``tests/envs/test_mpe.py``). Physics:
+:mod:`marlkit.envs.mpe.core`.
+
+* **Agents**: ``speaker_0`` (agent 0; cannot move, speaks) and ``listener_0`` (agent 1; moves, silent: radius
+  0.075, acceleration 5, no speed limit). Three landmarks (radius 0.04); nothing collides. Groups: ``speaker``
+  and ``listener``. Reset: the goal landmark uniform over the three, listener and landmark positions
+  ``U(-1, 1)^2``, velocity 0, no message yet (zeros). The speaker's position plays no part in the task and is
+  not kept.
+* **Actions**: the speaker has ``Discrete(3)`` — say message 0, 1 or 2 (the message is that one-hot vector,
+  mpe2's ``dim_c = 3``); the listener has ``Discrete(5)`` — no-op, move -x, +x, -y, +y. The speaker's actions
+  3 and 4 are masked (``info["action_mask"]``).
+* **Observation**: the speaker sees the goal landmark's colour (3: red ``(0.65, 0.15, 0.15)``, green, blue for
+  landmarks 0, 1, 2), zero-padded to 11; the listener sees, in mpe2's order, its velocity (2), each landmark's
+  position minus its own (6), and the speaker's message of this step (3).
+* **Reward** (shared by both, after the step): minus the squared distance from the listener to the goal landmark.
+* **Episodes** never terminate; they are truncated after ``max_episode_steps``.
+* **global_state**: the speaker's 3 and the listener's 11 observation entries, concatenated (mpe2's ``state()``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from marlkit.envs.base import AgentGroup, Env, MultiAgentSpec
+from marlkit.envs.mpe.core import (
+    NUM_MOVES,
+    ParticleWorld,
+    Particles,
+    draw_uniform,
+    offsets,
+    physics_step,
+    require_count,
+    true_concat,
+)
+
+Array = jax.Array
+
+N_LANDMARKS = 3
+N_MESSAGES = 3
+LANDMARK_COLOURS = np.array([[0.65, 0.15, 0.15], [0.15, 0.65, 0.15], [0.15, 0.15, 0.65]], np.float32)
+LISTENER = ParticleWorld(
+    size=(0.075,),
+    accel=(5.0,),
+    max_speed=(np.inf,),
+    collide=(False,),
+    landmark_size=(0.04,) * N_LANDMARKS,
+    landmark_collide=(False,) * N_LANDMARKS,
+)
+SPEAKER_OBS, LISTENER_OBS = 3, 2 + 2 * N_LANDMARKS + N_MESSAGES
+
+
+class SpeakerListenerState(NamedTuple):
+    """The listener's particle world, the goal landmark and the message the speaker said last."""
+
+    particles: Particles  # one particle: the listener
+    goal: Array  # [] int32 in 0..2
+    message: Array  # [3] float32, one-hot (zeros before the first step)
+
+
+@dataclass(frozen=True)
+class SpeakerListener(Env):
+    """The speaker knows the goal, the listener moves to it; only the message links them (module docstring)."""
+
+    max_episode_steps: int = 25
+
+    def __post_init__(self) -> None:
+        require_count(type(self).__name__, "max_episode_steps", self.max_episode_steps, 1)
+
+    @cached_property
+    def spec(self) -> MultiAgentSpec:
+        return MultiAgentSpec(
+            name="speaker_listener",
+            n_agents=2,
+            agent_names=("speaker_0", "listener_0"),
+            obs_shape=(LISTENER_OBS,),
+            obs_sizes=(SPEAKER_OBS, LISTENER_OBS),
+            num_actions=(N_MESSAGES, NUM_MOVES),
+            global_state_size=SPEAKER_OBS + LISTENER_OBS,
+            max_episode_steps=self.max_episode_steps,
+            groups=(AgentGroup("speaker", (0,)), AgentGroup("listener", (1,))),
+            description={
+                "source": "Lowe et al. 2017 (cooperative communication); reference: mpe2 simple_speaker_listener_v4",
+                "observation": "speaker: goal colour (3, padded); listener: [vel, landmark - pos (3), message (3)]",
+                "action": "speaker: message 0..2; listener: no-op, -x, +x, -y, +y",
+                "reward": "-|listener - goal landmark|^2, shared",
+            },
+        )
+
+    # -- the task -----------------------------------------------------------------------------------------------
+    def reset_env(self, key: Array) -> tuple[Array, SpeakerListenerState]:
+        u = draw_uniform(key, (1 + 2 * (1 + N_LANDMARKS),), 0.0, 1.0)  # one PRNG call: goal, then positions
+        goal = jnp.minimum(jnp.floor(u[0] * N_LANDMARKS), N_LANDMARKS - 1).astype(jnp.int32)
+        pos = (2.0 * u[1:] - 1.0).reshape(1 + N_LANDMARKS, 2)
+        state = SpeakerListenerState(
+            Particles(pos[:1], jnp.zeros((1, 2), jnp.float32), pos[1:]), goal, jnp.zeros(N_MESSAGES, jnp.float32)
+        )
+        return self._observe(state), state
+
+    def step_env(
+        self, key: Array, state: SpeakerListenerState, actions: Array
+    ) -> tuple[Array, SpeakerListenerState, Array, Array, dict]:
+        message = (jnp.arange(N_MESSAGES) == actions[0]).astype(jnp.float32)
+        particles = physics_step(LISTENER, state.particles, actions[1:])
+        state = SpeakerListenerState(particles, state.goal, message)
+        gap = particles.pos[0] - particles.landmark_pos[state.goal]
+        reward = jnp.broadcast_to(-jnp.sum(gap * gap), (2,))
+        return self._observe(state), state, reward, jnp.bool_(False), {}
+
+    def global_state(self, state: SpeakerListenerState) -> Array:
+        return true_concat(self._observe(state), self.spec.obs_sizes)
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _observe(state: SpeakerListenerState) -> Array:
+        p = state.particles
+        colour = jnp.asarray(LANDMARK_COLOURS)[state.goal]
+        speaker = jnp.concatenate([colour, jnp.zeros(LISTENER_OBS - SPEAKER_OBS, jnp.float32)])
+        listener = jnp.concatenate([p.vel[0], offsets(p.pos, p.landmark_pos).reshape(-1), state.message])
+        return jnp.stack([speaker, listener])
+
+
+__all__ = ["SpeakerListener", "SpeakerListenerState"]
