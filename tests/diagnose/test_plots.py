@@ -56,14 +56,14 @@ def test_rps_trajectories_on_the_simplex(rps, tmp_path: Path) -> None:
     for average in (False, True):
         path = plots.plot_policy_trajectories(history, game, tmp_path / f"rps-{average}.png", average=average)
         assert path == tmp_path / f"rps-{average}.png"
-        assert_png(path, (4.6 * 2 + 0.8, 4.9))  # one triangle per agent
+        assert_png(path, (4.6 * 2 + 0.8, 5.2))  # one triangle per agent
 
 
 def test_pennies_trajectories_in_the_unit_square(pennies, tmp_path: Path) -> None:
     game, history = pennies
-    with_star = assert_png(plots.plot_policy_trajectories(history, game, tmp_path / "mp.png"), (6.4, 6.0))
+    with_star = assert_png(plots.plot_policy_trajectories(history, game, tmp_path / "mp.png"), (6.4, 6.4))
     without = assert_png(
-        plots.plot_policy_trajectories(history, game, tmp_path / "mp-bare.png", equilibria=()), (6.4, 6.0)
+        plots.plot_policy_trajectories(history, game, tmp_path / "mp-bare.png", equilibria=()), (6.4, 6.4)
     )
     assert np.abs(with_star - without).max() > 100  # the equilibrium star is drawn (and only it differs)
 
@@ -223,7 +223,7 @@ def test_trajectories_refuse_stochastic_games_and_mismatched_histories(rps, penn
 def test_three_players_with_three_actions_get_three_simplices(tmp_path: Path) -> None:
     game = NormalFormGame(np.random.default_rng(np.random.SeedSequence(2)).normal(size=(3, 3, 3, 3)), name="3p")
     path = plots.plot_policy_trajectories(_history_for(game), game, tmp_path / "3p.png", equilibria=())
-    assert_png(path, (4.6 * 3 + 0.8, 4.9))
+    assert_png(path, (4.6 * 3 + 0.8, 5.2))
 
 
 def test_criterion_and_nonstationarity_pictures_refuse_bad_shapes(tmp_path: Path) -> None:

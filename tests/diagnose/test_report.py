@@ -105,6 +105,13 @@ def test_unknown_distance_is_refused_with_the_known_names(run) -> None:
         diagnose(history, game, distance="hellinger")
 
 
+def test_the_docs_state_the_verdict_rule_word_for_word() -> None:
+    from marlkit.diagnose.verdicts import VERDICT_RULE
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
+    assert " ".join(VERDICT_RULE.split()) in " ".join(docs.read_text().split())
+
+
 def test_importing_the_package_does_not_import_matplotlib() -> None:
     code = (
         "import sys, marlkit.diagnose as d; assert 'matplotlib' not in sys.modules, 'matplotlib imported'; "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.console import Console
 from marlkit.cli.context import ParamOption, console, parse_params, print_json, resolve_game
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games import Game
+
+if TYPE_CHECKING:  # pragma: no cover
+    from marlkit.diagnose.report import DiagnosisReport
 
 # for the help text only: the library's registries (SOLUTION_CONCEPTS, DISTANCES, STATE_WEIGHTS) check the names
 CONCEPTS = ("nash", "ce", "cce", "minimax")
@@ -57,7 +60,7 @@ def game_from_meta(meta: dict[str, object], params: list[str] | None = None) -> 
     return make(key, **chosen)
 
 
-def print_report(out: Console, report) -> None:
+def print_report(out: Console, report: DiagnosisReport) -> None:
     """The verdict table, the metrics, the notes, then the verdict rule on one line (in full: docs/diagnostics.md)."""
     from marlkit.diagnose.report import VERDICT_SUMMARY
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
+from matplotlib.ticker import EngFormatter
 
 from marlkit.diagnose.results import CRITERION_TITLES, CriterionResult, Verdict
 from marlkit.diagnose.seeds import member_label
@@ -90,6 +92,21 @@ def _seed_quantiles(values: np.ndarray, percents: Sequence[float]) -> np.ndarray
     return out
 
 
+def _draw_eps_band(ax: Axes, eps: float, metric: np.ndarray) -> None:
+    """Shade the band below eps (from 0, or from the lowest value when the metric goes negative) and draw eps
+    dashed; the band is where the criterion's metric has to stay."""
+    finite = metric[np.isfinite(metric)]
+    floor = min(0.0, float(finite.min())) if finite.size else 0.0
+    ax.axhspan(floor, eps, color=EPS_COLOUR, alpha=0.18, lw=0)
+    ax.axhline(eps, color=EPS_COLOUR, ls="--", lw=1.2)
+
+
+def _z_axis(ax: Axes) -> None:
+    """Label the x axis as environment steps, with compact ticks (2k, 12.5k, 1M)."""
+    ax.set_xlabel(Z_LABEL)
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+
+
 def _check_criterion(result: CriterionResult) -> tuple[np.ndarray, np.ndarray]:
     z = np.asarray(result.z, dtype=np.float64).ravel()
     metric = np.asarray(result.metric, dtype=np.float64)
@@ -138,10 +155,7 @@ def _criterion_handles(results: Sequence[CriterionResult], eps_label: str) -> li
 
 def _draw_criterion(ax: Axes, result: CriterionResult, labels: Sequence[str]) -> None:
     z, metric = _check_criterion(result)
-    finite = metric[np.isfinite(metric)]
-    floor = min(0.0, float(finite.min())) if finite.size else 0.0
-    ax.axhspan(floor, result.eps, color=EPS_COLOUR, alpha=0.18, lw=0)
-    ax.axhline(result.eps, color=EPS_COLOUR, ls="--", lw=1.2)
+    _draw_eps_band(ax, result.eps, metric)
     for row, verdict in zip(metric, result.verdicts, strict=True):
         ax.plot(z, row, color=VERDICT_COLOURS[verdict.verdict], lw=0.9, alpha=0.7)
     ax.plot(z, _seed_quantiles(metric, [50])[0], color="black", lw=2.4)
@@ -150,8 +164,8 @@ def _draw_criterion(ax: Axes, result: CriterionResult, labels: Sequence[str]) ->
             at = int(np.argmin(np.abs(z - verdict.z0)))
             value = row[at] if np.isfinite(row[at]) else result.eps
             ax.plot([z[at]], [value], ls="", marker="v", ms=8, mfc=VERDICT_COLOURS[Verdict.CONVERGED], mec="black")
-    ax.set_xlabel(Z_LABEL)
-    ax.set_ylabel(result.metric_name)
+    _z_axis(ax)
+    ax.set_ylabel(textwrap.fill(result.metric_name, 42))
     ax.set_title(f"{_title(result)}\n{_verdict_line(result, labels)}", fontsize=10)
     ax.grid(alpha=0.3)
 
@@ -207,12 +221,14 @@ def plot_seed_fan(result: CriterionResult, path: str | os.PathLike, labels: Sequ
     ax.fill_between(z, q05, q95, color=colour, alpha=0.18, lw=0, label="5-95th percentile of seeds")
     ax.fill_between(z, q25, q75, color=colour, alpha=0.38, lw=0, label="25-75th percentile of seeds")
     ax.plot(z, q50, color=colour, lw=2.2, label="median over seeds")
-    ax.axhline(result.eps, color=EPS_COLOUR, ls="--", lw=1.4, label=f"eps = {result.eps:g}")
-    ax.set_xlabel(Z_LABEL)
-    ax.set_ylabel(result.metric_name)
+    _draw_eps_band(ax, result.eps, metric)
+    _z_axis(ax)
+    ax.set_ylabel(textwrap.fill(result.metric_name, 42))
     ax.set_title(f"{_title(result)}: spread over {metric.shape[0]} seeds\n{_verdict_line(result, labels)}", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    handles, _ = ax.get_legend_handles_labels()
+    handles.append(Patch(facecolor=EPS_COLOUR, alpha=0.18, edgecolor=EPS_COLOUR, label=f"below eps = {result.eps:g}"))
+    ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.85)
     fig.suptitle(_solution_line([result]), fontsize=8, color="0.3")
     return _save(fig, path)
 
@@ -248,13 +264,19 @@ def _trajectory_kind(history: Any, game: Game) -> str:
     return kind
 
 
+def _normalised(rows: np.ndarray) -> np.ndarray:
+    """Rows scaled to sum to 1; a row without mass (e.g. an average not yet defined) becomes uniform."""
+    totals = rows.sum(axis=-1, keepdims=True)
+    uniform = np.full_like(rows, 1.0 / rows.shape[-1])
+    return np.where(totals > 0, rows / np.where(totals > 0, totals, 1.0), uniform)
+
+
 def _trajectory_policies(history: Any, game: Game, average: bool) -> tuple[np.ndarray, str]:
     """Per seed, logging point and agent the distribution drawn, ``[N, T, n, 3 or 2]`` float64, and what it is."""
     m = int(game.num_actions[0])
-    if not average:
-        policy = np.asarray(history.policy, dtype=np.float64)[:, :, :, 0, :m]
-        return policy / policy.sum(axis=-1, keepdims=True), "current policy"
     current = np.asarray(history.policy, dtype=np.float64)
+    if not average:
+        return _normalised(current[:, :, :, 0, :m]), "current policy"
     n_seeds, num_logs = current.shape[:2]
     flat_counts = np.asarray(history.joint_counts).reshape(n_seeds * num_logs, *np.shape(history.joint_counts)[2:])
     empirical = _empirical_marginals(flat_counts, current.reshape(n_seeds * num_logs, *current.shape[2:]))
@@ -263,7 +285,7 @@ def _trajectory_policies(history: Any, game: Game, average: bool) -> tuple[np.nd
     learner = np.nan_to_num(np.asarray(history.average_policy, dtype=np.float64))
     chosen = np.where(has_average[None, None, :, None, None], learner, empirical)[:, :, :, 0, :m]
     kinds = sorted({"learner's average" if a else "empirical action frequency" for a in has_average})
-    return chosen / chosen.sum(axis=-1, keepdims=True), "average policy (" + " / ".join(kinds) + ")"
+    return _normalised(chosen), "average policy (" + " / ".join(kinds) + ")"
 
 
 def _equilibrium_profiles(game: Game, equilibria: Sequence[Any] | None) -> list[list[np.ndarray]]:
@@ -308,14 +330,29 @@ def _time_segments(ax: Axes, points: np.ndarray, z: np.ndarray, norm: Normalize)
     )
 
 
-def _trajectory_legend(ax: Axes, with_equilibria: bool) -> None:
+def _draw_equilibria(ax: Axes, points: Sequence[np.ndarray]) -> None:
+    """Stars at the equilibria's points; with several equilibria each is numbered (1, 2, ...; one label "1,3"
+    where members coincide in this picture) so the strategies of one equilibrium can be matched across agents."""
+    at: dict[tuple[float, float], list[int]] = {}
+    for k, point in enumerate(points, start=1):
+        at.setdefault((round(float(point[0]), 6), round(float(point[1]), 6)), []).append(k)
+    for (x, y), members in at.items():
+        ax.plot(x, y, ls="", marker="*", ms=20, mfc="gold", mec="black", alpha=0.85, zorder=2)
+        if len(points) > 1:
+            label = ",".join(map(str, members))
+            ax.annotate(label, (x, y), xytext=(9, -4), textcoords="offset points", fontsize=8, weight="bold", zorder=5)
+
+
+def _trajectory_legend(fig: Figure, equilibria: int) -> None:
+    """One legend below the picture (outside the axes, so it never hides a corner of the square or simplex)."""
     handles = [
         Line2D([], [], ls="", marker="o", ms=7, mfc="white", mec="black", label="first logging point"),
         Line2D([], [], ls="", marker="s", ms=7, mfc="0.6", mec="black", label="last logging point"),
     ]
-    if with_equilibria:
-        handles.append(Line2D([], [], ls="", marker="*", ms=14, mfc="gold", mec="black", label="Nash equilibrium"))
-    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    if equilibria:
+        label = "Nash equilibrium" if equilibria == 1 else f"Nash equilibria (numbered 1-{equilibria})"
+        handles.append(Line2D([], [], ls="", marker="*", ms=14, mfc="gold", mec="black", label=label))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
 
 
 def _draw_square(
@@ -324,8 +361,7 @@ def _draw_square(
     ax = fig.add_subplot()
     for seed in policies:
         _time_segments(ax, seed[:, :, 0], z, norm)
-    for profile in equilibria:
-        ax.plot(profile[0][0], profile[1][0], ls="", marker="*", ms=20, mfc="gold", mec="black", alpha=0.85, zorder=2)
+    _draw_equilibria(ax, [np.array([profile[0][0], profile[1][0]]) for profile in equilibria])
     ax.set_xlim(-0.03, 1.03)
     ax.set_ylim(-0.03, 1.03)
     ax.set_aspect("equal")
@@ -333,7 +369,7 @@ def _draw_square(
     ax.set_xlabel(f"P({players[0]} plays {actions[0][0]})")
     ax.set_ylabel(f"P({players[1]} plays {actions[1][0]})")
     ax.grid(alpha=0.3)
-    _trajectory_legend(ax, bool(equilibria))
+    _trajectory_legend(fig, len(equilibria))
     return [ax]
 
 
@@ -341,12 +377,12 @@ def _draw_triangle(ax: Axes, names: Sequence[str]) -> None:
     ax.add_patch(Polygon(SIMPLEX_CORNERS, closed=True, fill=False, ec="black", lw=1.0))
     centre = SIMPLEX_CORNERS.mean(axis=0)
     for corner, name in zip(SIMPLEX_CORNERS, names, strict=True):
-        offset = (corner - centre) * 0.12
+        offset = (corner - centre) * 0.16
         ax.text(*(corner + offset), f"{name}\n(prob. 1)", ha="center", va="center", fontsize=9)
     ax.plot(*centre, ls="", marker="+", ms=8, color="0.5")
     ax.text(centre[0], centre[1] - 0.05, "uniform", ha="center", va="top", fontsize=7, color="0.4")
-    ax.set_xlim(-0.18, 1.18)
-    ax.set_ylim(-0.15, 1.02)
+    ax.set_xlim(-0.2, 1.2)
+    ax.set_ylim(-0.17, 1.06)
     ax.set_aspect("equal")
     ax.axis("off")
 
@@ -359,26 +395,23 @@ def _draw_simplices(
         _draw_triangle(ax, game.action_names[i])
         for seed in policies:
             _time_segments(ax, seed[:, i] @ SIMPLEX_CORNERS, z, norm)
-        for profile in equilibria:
-            ax.plot(
-                *(profile[i] @ SIMPLEX_CORNERS), ls="", marker="*", ms=20, mfc="gold", mec="black", alpha=0.85, zorder=2
-            )
+        _draw_equilibria(ax, [profile[i] @ SIMPLEX_CORNERS for profile in equilibria])
         ax.set_title(f"{game.player_names[i]}'s policy", fontsize=10)
-    _trajectory_legend(axes[-1], bool(equilibria))
+    _trajectory_legend(fig, len(equilibria))
     return list(axes)
 
 
 def _learner_names(history: Any) -> str:
-    """' of WoLFPHC (every agent)' or ' of FictitiousPlay vs IQL' from ``history.meta["learners"]`` (reprs; the
-    class name is kept), or '' when the History does not say."""
+    """'learner: WoLFPHC (every agent)' or 'learners: FictitiousPlay vs IQL' from ``history.meta["learners"]``
+    (reprs; the class name is kept), or '' when the History does not say."""
     meta = getattr(history, "meta", None)
     learners = meta.get("learners") if isinstance(meta, dict) else None
     if not learners:
         return ""
     names = [str(learner).split("(", 1)[0] for learner in learners]
     if len(set(names)) == 1:
-        return f" of {names[0]}" + (" (every agent)" if len(names) > 1 else "")
-    return " of " + " vs ".join(names)
+        return f"learner: {names[0]}" + (" (every agent)" if len(names) > 1 else "")
+    return "learners: " + " vs ".join(names)
 
 
 TRAJECTORY_DRAWERS = {"square": _draw_square, "simplex": _draw_simplices}
@@ -411,17 +444,16 @@ def plot_policy_trajectories(
     shown = policies[: max(1, int(max_seeds))]
     z = np.asarray(history.steps, dtype=np.float64)
     norm = Normalize(vmin=float(z[0]), vmax=float(z[-1]) if z[-1] > z[0] else float(z[0]) + 1.0)
-    size = (6.4, 6.0) if kind == "square" else (4.6 * game.n_players + 0.8, 4.9)
+    size = (6.4, 6.4) if kind == "square" else (4.6 * game.n_players + 0.8, 5.2)
     fig = Figure(figsize=size, layout="constrained")
     axes = TRAJECTORY_DRAWERS[kind](fig, game, shown, z, norm, profiles)
     colourbar = fig.colorbar(ScalarMappable(norm, TIME_COLOURMAP), ax=axes, shrink=0.8, pad=0.02)
     colourbar.set_label(f"{Z_LABEL} (colour = time)")
     who = _learner_names(history)
-    fig.suptitle(
-        f"{game.name or 'game'}: {what}{who}\n{len(shown)} of {policies.shape[0]} seeds, "
-        f"{len(z)} logging points up to z = {z[-1]:g}",
-        fontsize=11,
-    )
+    extent = f"{len(shown)} of {policies.shape[0]} seeds, {len(z)} logging points up to z = {z[-1]:g}"
+    lines = [f"{game.name or 'game'}: {what}", who, extent]
+    width = int(size[0] * 10)  # characters that fit the figure's width at this font size
+    fig.suptitle("\n".join(textwrap.fill(line, width) for line in lines if line), fontsize=10)
     return _save(fig, path)
 
 
@@ -465,7 +497,7 @@ def plot_nonstationarity(ns: Any, path: str | os.PathLike) -> Path:
         right.set_title(f"agent {i}: its own learning curve", fontsize=10)
         for ax in (left, right):
             ax.grid(alpha=0.3)
-            ax.set_xlabel(Z_LABEL)
+            _z_axis(ax)
             ax.legend(loc="best", fontsize=8, framealpha=0.85)
     fig.suptitle(
         f"Non-stationarity over {others.shape[0]} seeds: movement = {distance} distance between successive "

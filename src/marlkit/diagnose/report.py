@@ -24,7 +24,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from marlkit.diagnose.criteria import evaluate
+from marlkit.diagnose.criteria import HistoryLike, evaluate
 from marlkit.diagnose.distances import resolve_distance, state_weights
 from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
 from marlkit.diagnose.results import CRITERIA, CRITERION_TITLES, CriterionResult, Verdict, _float_or_none
@@ -84,7 +84,9 @@ def _tail_mean(values: np.ndarray, tail: float) -> np.ndarray:
     return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
 
 
-def movement_summary(ns: Nonstationarity, agents: Sequence[str], tail: float = NONSTATIONARITY_TAIL):
+def movement_summary(
+    ns: Nonstationarity, agents: Sequence[str], tail: float = NONSTATIONARITY_TAIL
+) -> tuple[AgentMovement, ...]:
     """Per agent :class:`AgentMovement` over the last ``tail`` of the run."""
     others = _tail_mean(ns.others_movement, tail)
     own = _tail_mean(ns.own_movement, tail)
@@ -120,7 +122,7 @@ class DiagnosisReport:
     movement: tuple[AgentMovement, ...]
     notes: tuple[str, ...]
     meta: dict[str, object]
-    history: object = field(default=None, repr=False)
+    history: HistoryLike | None = field(default=None, repr=False)
     model: Game | None = field(default=None, repr=False)
     solutions: SolutionSet | None = field(default=None, repr=False)
 
@@ -296,14 +298,15 @@ class DiagnosisReport:
         return profiles
 
 
-def check_compatible(history, game: Game) -> None:
+def check_compatible(history: HistoryLike, game: Game) -> None:
     """Raise :class:`InvalidGameError` when ``history`` was not recorded on a game of ``game``'s shape."""
     recorded = tuple(int(a) for a in history.joint_counts.shape[3:])
     states = int(history.policy.shape[3])
     expected_states = 1 if isinstance(game, NormalFormGame) else game.num_states
-    if history.n_agents != game.n_players or recorded != tuple(game.num_actions) or states != expected_states:
+    agents = int(history.policy.shape[2])
+    if agents != game.n_players or recorded != tuple(game.num_actions) or states != expected_states:
         raise InvalidGameError(
-            f"the History was recorded on a game with {history.n_agents} agents, actions "
+            f"the History was recorded on a game with {agents} agents, actions "
             f"{'x'.join(map(str, recorded))} and {states} state(s), but {game.name or 'the given game'!r} has "
             f"{game.n_players} players, actions {'x'.join(map(str, game.num_actions))} and {expected_states} "
             "state(s); pass the game the run used (marlkit diagnose --game NAME|FILE)"
@@ -323,7 +326,7 @@ def _report_notes(game: Game, solutions: SolutionSet, weights: str) -> tuple[str
 
 
 def diagnose(
-    history,
+    history: HistoryLike,
     game: Game,
     *,
     concept: str = "nash",
@@ -340,7 +343,7 @@ def diagnose(
         history: the :class:`marlkit.train.history.History` of a run on ``game``.
         game: the game the run was on (shapes are checked against the History).
         concept: the solution concept the solution set is built from (``nash``, ``ce``, ``cce``, ``minimax``);
-            ignored when ``solutions`` is given.
+            ignored (and reported as ``"user-given"``) when ``solutions`` is given.
         eps: one threshold for every criterion, a dict per criterion, or ``None`` for
             :data:`marlkit.diagnose.criteria.DEFAULT_EPS`.
         distance: a name of :data:`marlkit.diagnose.distances.DISTANCES` or a callable ``d(p, q) -> [...]``.
@@ -353,10 +356,11 @@ def diagnose(
     distance_name, _ = resolve_distance(distance)  # fails early, with the known names, on a bad name
     if solutions is None:
         solutions = solution_set(game, concept)
+    else:
+        concept = "user-given"
     weight_vector = state_weights(game, weights, history)
     chosen = tuple(CRITERIA if criteria is None else criteria)
     results = evaluate(history, game, solutions, eps=eps, distance=distance, weights=weight_vector, criteria=chosen)
-    results = {name: results[name] for name in chosen if name in results}
     labels = tuple(solutions.labels)
     statistics = {
         name: seed_statistics(result, labels=labels, confidence=confidence) for name, result in results.items()

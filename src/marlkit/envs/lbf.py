@@ -80,6 +80,9 @@ ACTION_DELTAS = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1], [0, 0]], dty
 # The four neighbouring cells in lbforaging's search order (north, south, west, east).
 NEIGHBOUR_DELTAS = ACTION_DELTAS[1:5]
 FOOD_MIN_DISTANCE = 3  # Manhattan distance between food at spawn (lbforaging's 3x3 block + distance-2 cross)
+_OFFSETS = np.abs(np.arange(-2, 3))
+FOOD_STAMP = (_OFFSETS[:, None] + _OFFSETS[None, :]) < FOOD_MIN_DISTANCE  # [5, 5]: the cells one food blocks
+SCORE_BLOCKED = np.uint32(2**32 - 1)  # spawn score of a cell food may not take (priorities are < 2**31)
 
 
 class LBFState(NamedTuple):
@@ -220,28 +223,33 @@ class LevelBasedForaging(Env):
         key_cells, key_agent_levels, key_food_levels = jax.random.split(key, 3)
         # One random priority per cell: the agents take the n lowest (distinct cells, uniform), then each food
         # takes the lowest-priority cell still valid, i.e. a uniform draw from the valid cells.
-        priority = jax.random.bits(key_cells, (g * g,), jnp.uint32) >> 1  # < 2**31: never the "invalid" key
+        priority = jax.random.bits(key_cells, (g * g,), jnp.uint32) >> 1  # < SCORE_BLOCKED
         agent_cells = jnp.argsort(priority)[:n].astype(jnp.int32)
         agent_pos = jnp.stack([agent_cells // g, agent_cells % g], axis=1)
         agent_level = jax.random.randint(
             key_agent_levels, (n,), self.min_player_level, self.max_player_level + 1, jnp.int32
         )
 
+        # Food: a score grid, padded by 2, holding each cell's priority where food may go and SCORE_BLOCKED
+        # elsewhere; each food takes the lowest score, then blocks the cells within Manhattan distance 2.
         rows, cols = np.divmod(np.arange(g * g), g)
         interior = jnp.asarray((rows > 0) & (rows < g - 1) & (cols > 0) & (cols < g - 1))
         free = interior & ~jnp.zeros(g * g, bool).at[agent_cells].set(True)
-        rows, cols = jnp.asarray(rows), jnp.asarray(cols)
+        score = jnp.where(free, priority, SCORE_BLOCKED).reshape(g, g)
+        score = jnp.pad(score, 2, constant_values=SCORE_BLOCKED)
+        width = g + 4
 
         def place(i: Array, carry: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
-            dist_to_food, cells, placed = carry
-            valid = free & (dist_to_food >= FOOD_MIN_DISTANCE)
-            cell = jnp.argmin(jnp.where(valid, priority, jnp.uint32(2**32 - 1))).astype(jnp.int32)
-            ok = valid[cell]
-            dist = jnp.abs(rows - cell // g) + jnp.abs(cols - cell % g)
-            dist_to_food = jnp.where(ok, jnp.minimum(dist_to_food, dist), dist_to_food)
-            return dist_to_food, cells.at[i].set(cell), placed.at[i].set(ok)
+            score, cells, placed = carry
+            cell = jnp.argmin(score).astype(jnp.int32)
+            row, col = cell // width, cell % width
+            ok = score[row, col] != SCORE_BLOCKED
+            window = jax.lax.dynamic_slice(score, (row - 2, col - 2), (5, 5))
+            window = jnp.where(jnp.asarray(FOOD_STAMP) & ok, SCORE_BLOCKED, window)
+            score = jax.lax.dynamic_update_slice(score, window, (row - 2, col - 2))
+            return score, cells.at[i].set((row - 2) * g + col - 2), placed.at[i].set(ok)
 
-        init = (jnp.full(g * g, 2 * g, jnp.int32), jnp.zeros(f, jnp.int32), jnp.zeros(f, bool))
+        init = (score, jnp.zeros(f, jnp.int32), jnp.zeros(f, bool))
         _, food_cells, food_alive = jax.lax.fori_loop(0, f, place, init)
         order = jnp.argsort(jnp.where(food_alive, food_cells, g * g + food_cells))
         food_cells, food_alive = food_cells[order], food_alive[order]
@@ -318,6 +326,10 @@ class LevelBasedForaging(Env):
     # -- observation ------------------------------------------------------------------------------------------
     def observe(self, state: LBFState) -> Array:
         """Every agent's observation ``[n, 3 * n_food + 3 * n_agents]`` (lbforaging's vector format)."""
+        return self._observe_all(state) if self.sees_everything else self._observe_windows(state)
+
+    def _observe_windows(self, state: LBFState) -> Array:
+        """:meth:`observe` for any sight: each observer compacts what its window shows."""
         s = self.view_radius
         n, f = self.n_agents, self.n_food
         pos = state.agent_pos
@@ -342,6 +354,25 @@ class LevelBasedForaging(Env):
         agent_block = jax.vmap(self._compact, in_axes=(0, 0, None))(agent_triples, agent_slot, n)
 
         return jnp.concatenate([food_block.reshape(n, 3 * f), agent_block.reshape(n, 3 * n)], axis=1)
+
+    @property
+    def sees_everything(self) -> bool:
+        """Whether every view window is the whole grid (``sight >= grid_size - 1``): then every agent sees all
+        agents and food in absolute coordinates."""
+        return self.view_radius >= self.grid_size - 1
+
+    def _observe_all(self, state: LBFState) -> Array:
+        """:meth:`observe` when everyone sees everything: one food list for all, and the agent list reordered
+        by a fixed permutation per observer (itself first) — no per-observer compaction."""
+        n, f = self.n_agents, self.n_food
+        food_triples = jnp.concatenate([state.food_pos, state.food_level[:, None]], axis=1).astype(jnp.float32)
+        food_block = self._compact(food_triples, jnp.where(state.food_alive, jnp.cumsum(state.food_alive) - 1, f), f)
+        agent_triples = jnp.concatenate([state.agent_pos, state.agent_level[:, None]], axis=1).astype(jnp.float32)
+        others = np.arange(n)[None, :] - 1 + (np.arange(n)[None, :] - 1 >= np.arange(n)[:, None])  # skip self
+        self_first = np.where(np.arange(n)[None, :] == 0, np.arange(n)[:, None], others)  # [n, n]
+        agent_block = agent_triples[jnp.asarray(self_first)]
+        food_block = jnp.broadcast_to(food_block.reshape(1, 3 * f), (n, 3 * f))
+        return jnp.concatenate([food_block, agent_block.reshape(n, 3 * n)], axis=1)
 
     @staticmethod
     def _compact(triples: Array, slots: Array, size: int) -> Array:
