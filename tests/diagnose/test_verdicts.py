@@ -74,6 +74,13 @@ def test_still_falling_toward_eps_at_the_end_is_inconclusive():
     assert v.z0 is None and v.evidence.slope < 0 and v.evidence.stayed_for == 0.0
 
 
+def test_falling_too_slowly_to_reach_eps_within_another_run_is_not_converged():
+    metric = 0.5 - 0.1 * Z / Z[-1]  # a clean fall, but its line reaches eps only after 3.5 more runs
+    v = judge(Z, metric, EPS)
+    assert v.verdict is Verdict.NOT_CONVERGED and "too slowly" in v.reason
+    assert v.evidence.slope == pytest.approx(-0.01)  # per 1,000 z
+
+
 def test_just_below_eps_at_the_last_point_is_inconclusive():
     metric = EPS + 0.3 * (Z[-2] - Z) / Z[-1]
     metric[-1] = 0.99 * EPS

@@ -27,11 +27,14 @@ game, measures a distance (or a return gap) at every logging point, and judges e
 5. ``solution_set`` — for every eps there is z0 with min_{π* in the set} d(π̄^z, π*) < eps for all z > z0.
    Metric: the distance of π̄^z (criterion 3's average by default; ``source="joint_frequency"`` for criterion 4's
    frequencies) to the *set* at every z (min over members, projection on a polytope, or NashConv); the target
-   named is the member nearest at the end.
+   named is the member nearest at the end. (The function is :func:`set_of_solutions`, so that it does not shadow
+   the builder :func:`marlkit.diagnose.solution_sets.solution_set`; its key is ``"solution_set"``.)
 6. ``average_return`` — lim Ū_i^z = U_i(π*) with Ū_i^z the mean return of the episodes finished up to z
    (episode-count weighted). Metric: max_i |Ū_i^z - U_i(π*)| against criterion 5's target (or the set's one
-   value). Only one-state games, where every play of the stage game is an episode: in a multi-state game an
-   episode's undiscounted return is not the (discounted, from the initial state) U_i of the solution.
+   value). Only one-state games, where every play of the stage game is an episode (a repeated game's discount is
+   ignored: its value U_i = u_i / (1 - gamma) is compared as the stage value u_i); in a multi-state game an
+   episode's undiscounted return is not the U_i of the solution (discounted, from the initial state; with
+   gamma = 0 only the first step), so the criterion is not applicable there.
 
 Thresholds (:data:`DEFAULT_EPS`, used when ``eps`` is ``None``): policy distances 0.05 (absolute, in the chosen
 distance's units: TV 0.05 means 5% of probability mass misplaced); return gaps 0.05 times the payoff range of the
