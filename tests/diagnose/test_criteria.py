@@ -25,7 +25,7 @@ from marlkit.diagnose.criteria import (
 from marlkit.diagnose.results import CRITERIA, Verdict
 from marlkit.diagnose.solution_sets import FiniteSolutionSet, NashConvSet, solution_set
 from marlkit.errors import InvalidGameError, UnknownNameError
-from marlkit.games import StochasticGame, catalog
+from marlkit.games import NormalFormGame, StochasticGame, catalog
 from marlkit.train.history import History
 
 T, EVERY = 100, 100
@@ -235,6 +235,17 @@ def test_stochastic_game_frequencies_are_conditioned_on_the_state_and_unvisited_
     na = average_return(history, game, member)
     assert na.verdicts[0].verdict is Verdict.NOT_APPLICABLE and "discounted" in na.verdicts[0].reason
     assert np.all(np.isnan(na.metric))
+
+
+def test_repeated_game_compares_per_play_returns_with_the_stage_value():
+    game = NormalFormGame(np.stack([np.ones((2, 2)), -np.ones((2, 2))])).to_stochastic(0.5)  # pays (1, -1) always
+    # a one-state zero-sum game's discounted value U = u / (1 - gamma) = (2, -2), as Shapley iteration reports it
+    member = FiniteSolutionSet(
+        joints=np.full((1, 1, 4), 0.25), labels=("uniform",), values=np.array([[2.0, -2.0]]), name="uniform"
+    )
+    history = _history(np.full((1, T), 0.5), returns=np.tile([1.0, -1.0], (1, T, 1)))
+    assert np.allclose(expected_return(history, game, member).metric, 0.0)  # exact U = 2 against 2
+    assert np.allclose(average_return(history, game, member).metric, 0.0)  # per play 1 against (1 - 0.5) * 2
 
 
 # ------------------------------------------------------------------------------------------- evaluate

@@ -82,6 +82,7 @@ NEIGHBOUR_DELTAS = ACTION_DELTAS[1:5]
 FOOD_MIN_DISTANCE = 3  # Manhattan distance between food at spawn (lbforaging's 3x3 block + distance-2 cross)
 _OFFSETS = np.abs(np.arange(-2, 3))
 FOOD_STAMP = (_OFFSETS[:, None] + _OFFSETS[None, :]) < FOOD_MIN_DISTANCE  # [5, 5]: the cells one food blocks
+AGENT_STAMP = (_OFFSETS[:, None] + _OFFSETS[None, :]) == 0  # [5, 5]: an agent blocks its own cell
 SCORE_BLOCKED = np.uint32(2**32 - 1)  # spawn score of a cell food may not take (priorities are < 2**31)
 
 
@@ -117,6 +118,34 @@ def min_grid_size(n_agents: int, n_food: int) -> int:
     while not food_fits(grid_size, n_agents, n_food):
         grid_size += 1
     return grid_size
+
+
+def claim_lowest(score: Array, count: int, stamp: np.ndarray) -> tuple[Array, Array, Array]:
+    """Claim ``count`` cells one after another, each the lowest score left, blocking the cells of ``stamp``
+    (``[5, 5]``, centred on the claimed cell) for later claims.
+
+    ``score`` is ``[W, W]`` uint32, padded by 2 cells of ``SCORE_BLOCKED``. A running row minimum makes each claim
+    ``O(W)`` instead of ``O(W^2)``. Returns ``(score, cells [count, 2] (row, col) without the padding,
+    claimed [count] bool)``; a claim finds nothing only when every cell is blocked.
+    """
+    width = score.shape[1]
+    stamp = jnp.asarray(stamp)
+
+    def claim(i: Array, carry: tuple[Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array]:
+        score, row_min, cells, claimed = carry
+        row = jnp.argmin(row_min).astype(jnp.int32)
+        col = jnp.argmin(score[row]).astype(jnp.int32)
+        found = row_min[row] != SCORE_BLOCKED
+        corner = (row - 2, col - 2)
+        window = jax.lax.dynamic_slice(score, corner, (5, 5))
+        score = jax.lax.dynamic_update_slice(score, jnp.where(stamp & found, SCORE_BLOCKED, window), corner)
+        band = jax.lax.dynamic_slice(score, (row - 2, 0), (5, width)).min(axis=1)
+        row_min = jax.lax.dynamic_update_slice(row_min, band, (row - 2,))
+        return score, row_min, cells.at[i].set(jnp.stack([row, col]) - 2), claimed.at[i].set(found)
+
+    init = (score, score.min(axis=1), jnp.zeros((count, 2), jnp.int32), jnp.zeros(count, bool))
+    score, _, cells, claimed = jax.lax.fori_loop(0, count, claim, init)
+    return score, cells, claimed
 
 
 def _check_int(name: str, value: object, low: int) -> None:
@@ -221,39 +250,17 @@ class LevelBasedForaging(Env):
     def reset_env(self, key: Array) -> tuple[Array, LBFState]:
         g, n, f = self.grid_size, self.n_agents, self.n_food
         key_cells, key_agent_levels, key_food_levels = jax.random.split(key, 3)
-        # One random priority per cell: the agents take the n lowest (distinct cells, uniform), then each food
-        # takes the lowest-priority cell still valid, i.e. a uniform draw from the valid cells.
-        priority = jax.random.bits(key_cells, (g * g,), jnp.uint32) >> 1  # < SCORE_BLOCKED
-        agent_cells = jnp.argsort(priority)[:n].astype(jnp.int32)
-        agent_pos = jnp.stack([agent_cells // g, agent_cells % g], axis=1)
+        # One random priority per cell: the agents take the n lowest (distinct cells, uniform, in random order),
+        # then each food the lowest-priority cell still open to it, i.e. a uniform draw from the valid cells.
+        priority = jax.random.bits(key_cells, (g, g), jnp.uint32) >> 1  # < SCORE_BLOCKED
+        score, agent_pos, _ = claim_lowest(jnp.pad(priority, 2, constant_values=SCORE_BLOCKED), n, AGENT_STAMP)
         agent_level = jax.random.randint(
             key_agent_levels, (n,), self.min_player_level, self.max_player_level + 1, jnp.int32
         )
-
-        # Food: a score grid, padded by 2, holding each cell's priority where food may go and SCORE_BLOCKED
-        # elsewhere; each food takes the lowest score, then blocks the cells within Manhattan distance 2.
-        rows, cols = np.divmod(np.arange(g * g), g)
-        interior = jnp.asarray((rows > 0) & (rows < g - 1) & (cols > 0) & (cols < g - 1))
-        free = interior & ~jnp.zeros(g * g, bool).at[agent_cells].set(True)
-        score = jnp.where(free, priority, SCORE_BLOCKED).reshape(g, g)
-        score = jnp.pad(score, 2, constant_values=SCORE_BLOCKED)
-        width = g + 4
-
-        def place(i: Array, carry: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
-            score, cells, placed = carry
-            cell = jnp.argmin(score).astype(jnp.int32)
-            row, col = cell // width, cell % width
-            ok = score[row, col] != SCORE_BLOCKED
-            window = jax.lax.dynamic_slice(score, (row - 2, col - 2), (5, 5))
-            window = jnp.where(jnp.asarray(FOOD_STAMP) & ok, SCORE_BLOCKED, window)
-            score = jax.lax.dynamic_update_slice(score, window, (row - 2, col - 2))
-            return score, cells.at[i].set((row - 2) * g + col - 2), placed.at[i].set(ok)
-
-        init = (score, jnp.zeros(f, jnp.int32), jnp.zeros(f, bool))
-        _, food_cells, food_alive = jax.lax.fori_loop(0, f, place, init)
-        order = jnp.argsort(jnp.where(food_alive, food_cells, g * g + food_cells))
-        food_cells, food_alive = food_cells[order], food_alive[order]
-        food_pos = jnp.stack([food_cells // g, food_cells % g], axis=1)
+        interior = np.pad(np.pad(np.ones((g - 2, g - 2), bool), 1), 2)  # off the border (and the padding)
+        _, food_pos, food_alive = claim_lowest(jnp.where(interior, score, SCORE_BLOCKED), f, FOOD_STAMP)
+        order = jnp.argsort(jnp.where(food_alive, food_pos[:, 0] * g + food_pos[:, 1], g * g))
+        food_pos, food_alive = food_pos[order], food_alive[order]
 
         if self.max_food_level is None:
             top = jnp.sum(jnp.sort(agent_level)[: min(n, 3)])
@@ -362,15 +369,16 @@ class LevelBasedForaging(Env):
         return self.view_radius >= self.grid_size - 1
 
     def _observe_all(self, state: LBFState) -> Array:
-        """:meth:`observe` when everyone sees everything: one food list for all, and the agent list reordered
-        by a fixed permutation per observer (itself first) — no per-observer compaction."""
+        """:meth:`observe` when everyone sees everything: one food list for all, and the agent list with the
+        observer moved to the front — no per-observer compaction."""
         n, f = self.n_agents, self.n_food
         food_triples = jnp.concatenate([state.food_pos, state.food_level[:, None]], axis=1).astype(jnp.float32)
         food_block = self._compact(food_triples, jnp.where(state.food_alive, jnp.cumsum(state.food_alive) - 1, f), f)
         agent_triples = jnp.concatenate([state.agent_pos, state.agent_level[:, None]], axis=1).astype(jnp.float32)
-        others = np.arange(n)[None, :] - 1 + (np.arange(n)[None, :] - 1 >= np.arange(n)[:, None])  # skip self
-        self_first = np.where(np.arange(n)[None, :] == 0, np.arange(n)[:, None], others)  # [n, n]
-        agent_block = agent_triples[jnp.asarray(self_first)]
+        # Observer a's slot k >= 1 holds agent k - 1 when k - 1 < a, else agent k (a select, not a gather).
+        before_self = (np.arange(1, n)[None, :] - 1 < np.arange(n)[:, None])[..., None]  # [n, n - 1, 1]
+        others = jnp.where(before_self, agent_triples[None, :-1], agent_triples[None, 1:])
+        agent_block = jnp.concatenate([agent_triples[:, None, :], others], axis=1)
         food_block = jnp.broadcast_to(food_block.reshape(1, 3 * f), (n, 3 * f))
         return jnp.concatenate([food_block, agent_block.reshape(n, 3 * n)], axis=1)
 
