@@ -208,7 +208,7 @@ def test_action_masks_come_from_the_game_and_illegal_actions_are_replaced() -> N
     env = GameEnv(game, max_episode_steps=100)
     state = TimeState(GameState(jnp.int32(1)), jnp.int32(0))
     np.testing.assert_array_equal(env.state_info(state)["action_mask"], mask[:, 1])
-    _, _, reward, _, info = env.step(jax.random.key(0), state, jnp.array([0, 1]))
+    _, _, reward, _, info = step_jit(env)(jax.random.key(0), state, jnp.array([0, 1]))
     np.testing.assert_array_equal(info["illegal_action"], [True, False])
     np.testing.assert_array_equal(reward, game.rewards[:, 1, 1, 1].astype(np.float32))  # played as (1, 1)
 

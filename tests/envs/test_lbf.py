@@ -256,46 +256,41 @@ def spawn_invariant_violations(env: LevelBasedForaging, state: LBFState) -> list
     return problems
 
 
-@pytest.mark.parametrize(
-    "env",
-    [
-        LevelBasedForaging(grid_size=6, n_agents=2, n_food=2),  # tight: the guarantee's boundary
-        LevelBasedForaging(grid_size=10, n_agents=5, n_food=4, max_player_level=3, force_coop=True),
-    ],
-    ids=["6x6-2p-2f", "10x10-5p-4f-coop"],
-)
-def test_spawn_respects_lbforaging_rules_over_256_envs(env):
-    obs, state = jax.jit(jax.vmap(env.reset))(jax.random.split(jax.random.key(0), 256))
-    assert obs.shape == (256, env.n_agents, *env.spec.obs_shape)
-    worlds = jax.tree_util.tree_map(np.asarray, state.inner)
-    for i in range(256):
-        problems = spawn_invariant_violations(env, jax.tree_util.tree_map(lambda x, i=i: x[i], worlds))
-        assert not problems, f"env {i}: {problems}"
-
-
 def rollout(env: LevelBasedForaging, key, steps: int, n_envs: int):
-    """Random actions for ``steps`` steps in ``n_envs`` vmapped envs through ``Env.step`` (auto-reset)."""
+    """Random actions for ``steps`` steps in ``n_envs`` vmapped envs through ``Env.step`` (auto-reset). Returns
+    the first worlds and, per step, ``obs, reward, done, action_mask, illegal`` and the share of the spawned food
+    collected in that step, read from the state change (NaN where truncation hides it)."""
     step = jax.vmap(env.step)
 
-    def body(carry, key):
-        state = carry
+    def body(state, key):
         key_act, key_step = jax.random.split(key)
         actions = jax.random.randint(key_act, (n_envs, env.n_agents), 0, 6)
-        obs, state, reward, done, info = step(jax.random.split(key_step, n_envs), state, actions)
-        return state, (obs, reward, done, info["action_mask"], info["illegal_action"])
+        obs, next_state, reward, done, info = step(jax.random.split(key_step, n_envs), state, actions)
+        before, after = state.inner, next_state.inner
+        # Not done: what disappeared; terminated: everything left; truncated only: unknown (the state was reset).
+        collected = jnp.where(info["terminated"][:, None], before.food_alive, before.food_alive & ~after.food_alive)
+        share = jnp.sum(jnp.where(collected, before.food_level, 0), axis=1) / before.food_spawned
+        share = jnp.where(done & ~info["terminated"], jnp.nan, share)
+        return next_state, (obs, reward, done, info["action_mask"], info["illegal_action"], share)
 
     key_reset, key_run = jax.random.split(key)
-    _, state = jax.vmap(env.reset)(jax.random.split(key_reset, n_envs))
-    return jax.lax.scan(body, state, jax.random.split(key_run, steps))
+    _, first = jax.vmap(env.reset)(jax.random.split(key_reset, n_envs))
+    return first.inner, jax.lax.scan(body, first, jax.random.split(key_run, steps))[1]
 
 
-ROLLOUT_ENV = LevelBasedForaging(grid_size=7, n_agents=3, n_food=2, sight=2, max_episode_steps=20)
+# 6x6 with 3 agents and 2 food is one cell from the spawn guarantee's limit; sight 2 takes the windowed path.
+ROLLOUT_ENV = LevelBasedForaging(grid_size=6, n_agents=3, n_food=2, sight=2, max_episode_steps=20)
 jit_rollout = jax.jit(rollout, static_argnums=(0, 2, 3))
+
+
+@functools.cache
+def rollout_256():
+    return jit_rollout(ROLLOUT_ENV, jax.random.key(0), 60, 256)
 
 
 def test_jit_vmap_rollout_over_256_envs():
     env = ROLLOUT_ENV
-    final, (obs, reward, done, mask, illegal) = jit_rollout(env, jax.random.key(0), 60, 256)
+    _, (obs, reward, done, mask, illegal, _) = rollout_256()
     assert obs.shape == (60, 256, 3, 15) and reward.shape == (60, 256, 3) and done.shape == (60, 256)
     assert mask.shape == (60, 256, 3, 6) and mask.dtype == bool and bool(jnp.all(mask[..., NONE]))
     assert np.isfinite(np.asarray(obs)).all() and float(obs.min()) >= env.spec.obs_low
@@ -303,43 +298,55 @@ def test_jit_vmap_rollout_over_256_envs():
     # 60 steps with a 20-step limit: every env ends at least 3 episodes (some by collecting all food).
     assert int(jnp.min(jnp.sum(done, axis=0))) >= 3
     assert int(jnp.sum(reward > 0)) > 0 and bool(jnp.any(illegal))
-    # Normalised rewards of one episode sum to at most 1 (all food collected); per env over 60 steps, at most
-    # the number of episodes.
-    assert float(jnp.max(jnp.sum(reward, axis=(0, 2)) - jnp.sum(done, axis=0))) <= 1e-5
-    assert final.inner.agent_pos.shape == (256, 3, 2)
 
 
 def test_rewards_equal_the_collected_share_of_food():
     """Per step, the summed reward is the collected food level over the spawned total (lbforaging's
-    normalisation), checked from the state change rather than from the env's reward code."""
-    env = ROLLOUT_ENV
+    normalisation), read from the state change rather than from the env's reward code."""
+    _, (_, reward, _, _, _, share) = rollout_256()
+    known = ~np.isnan(np.asarray(share))
+    np.testing.assert_allclose(np.asarray(reward.sum(-1))[known], np.asarray(share)[known], atol=1e-6)
+    assert known.mean() > 0.9 and float(jnp.nansum(share)) > 10  # the check compared many collections
 
-    def run(key):
-        _, state = env.reset_env(key)
 
-        def body(state, key):
-            ts = TimeState(state, jnp.int32(0))
-            actions, _ = env.legalise(ts, jax.random.randint(key, (3,), 0, 6))
-            _, next_state, reward, _, _ = env.step_env(key, state, actions)
-            collected = state.food_alive & ~next_state.food_alive
-            share = jnp.sum(jnp.where(collected, state.food_level, 0)) / state.food_spawned
-            return next_state, (jnp.sum(reward), share)
-
-        return jax.lax.scan(body, state, jax.random.split(key, 80))[1]
-
-    total, share = jax.jit(jax.vmap(run))(jax.random.split(jax.random.key(5), 64))
-    np.testing.assert_allclose(np.asarray(total), np.asarray(share), atol=1e-6)
-    assert float(jnp.sum(share)) > 1.0  # some food was collected, so the check had something to compare
+@pytest.mark.parametrize(
+    "env",
+    [ROLLOUT_ENV, LevelBasedForaging(grid_size=10, n_agents=5, n_food=4, max_player_level=3, force_coop=True)],
+    ids=["6x6-3p-2f-2s", "10x10-5p-4f-coop"],
+)
+def test_spawn_respects_lbforaging_rules_over_256_envs(env):
+    if env is ROLLOUT_ENV:
+        worlds = rollout_256()[0]  # already compiled
+    else:
+        worlds = jax.jit(jax.vmap(env.reset_env))(jax.random.split(jax.random.key(0), 256))[1]
+    worlds = jax.tree_util.tree_map(np.asarray, worlds)
+    for i in range(256):
+        problems = spawn_invariant_violations(env, jax.tree_util.tree_map(lambda x, i=i: x[i], worlds))
+        assert not problems, f"env {i}: {problems}"
 
 
 def test_same_key_same_episode_and_different_keys_differ():
-    env = ROLLOUT_ENV
-    first = jit_rollout(env, jax.random.key(11), 60, 256)  # the shapes of the test above: no new compile
-    again = jit_rollout(env, jax.random.key(11), 60, 256)
+    first = jit_rollout(ROLLOUT_ENV, jax.random.key(11), 60, 256)  # the shapes above: no new compile
+    again = jit_rollout(ROLLOUT_ENV, jax.random.key(11), 60, 256)
     for a, b in zip(jax.tree_util.tree_leaves(first), jax.tree_util.tree_leaves(again), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    other = jit_rollout(env, jax.random.key(12), 60, 256)
+    other = jit_rollout(ROLLOUT_ENV, jax.random.key(12), 60, 256)
     assert not np.array_equal(np.asarray(first[1][0]), np.asarray(other[1][0]))
+
+
+def test_full_view_shortcut_equals_the_windowed_observation():
+    """``sight >= grid_size - 1`` takes a shortcut (no per-observer compaction); it must equal the general path."""
+    env = LevelBasedForaging(grid_size=7, n_agents=5, n_food=2, sight=6)
+
+    @jax.jit
+    def both(keys):
+        _, worlds = jax.vmap(env.reset_env)(keys)
+        worlds = worlds._replace(food_alive=worlds.food_alive.at[::2, 0].set(False))
+        return jax.vmap(env._observe_all)(worlds), jax.vmap(env._observe_windows)(worlds)
+
+    assert env.sees_everything
+    shortcut, general = both(jax.random.split(jax.random.key(2), 16))
+    np.testing.assert_array_equal(np.asarray(shortcut), np.asarray(general))
 
 
 def test_env_is_hashable_and_usable_as_a_static_argument():
@@ -417,11 +424,11 @@ def state_of(ref, n_food: int) -> LBFState:
 
 
 REFERENCE_CONFIGS = {
-    "8x8-2p-2f": LevelBasedForaging(),
     "8x8-2p-2f-coop": LevelBasedForaging(force_coop=True),
     "10x10-3p-3f-2s": LevelBasedForaging(grid_size=10, n_agents=3, n_food=3, sight=2),
-    "7x7-4p-2f-1s-pen": LevelBasedForaging(grid_size=7, n_agents=4, n_food=2, sight=1, penalty=0.1),
-    "6x6-3p-1f-unnormalised": LevelBasedForaging(grid_size=6, n_agents=3, n_food=1, normalize_reward=False),
+    "7x7-4p-2f-1s-pen-unnormalised": LevelBasedForaging(
+        grid_size=7, n_agents=4, n_food=2, sight=1, penalty=0.1, normalize_reward=False
+    ),
 }
 
 
@@ -431,17 +438,18 @@ def test_steps_agree_with_lbforaging(name):
     observations, rewards, positions and episode ends must agree step by step."""
     env = REFERENCE_CONFIGS[name]
     ref = reference_env(env, env.penalty)
-    step, observe, action_mask = jax.jit(env.step), jax.jit(env.observe), jax.jit(env.action_mask)
+    step = jax.jit(env.step)
+    inspect = jax.jit(lambda world: (env.observe(world), env.action_mask(world)))
     rng = np.random.default_rng(np.random.SeedSequence(7))
     compared = 0
-    for episode in range(12):
+    for episode in range(10):
         ref_obs, _ = ref.reset(seed=episode)
         state = TimeState(state_of(ref, env.n_food), jnp.int32(0))
-        np.testing.assert_array_equal(np.asarray(observe(state.inner)), np.stack(ref_obs))
+        obs, mask = inspect(state.inner)
+        np.testing.assert_array_equal(np.asarray(obs), np.stack(ref_obs))
         while True:
-            mask = np.asarray(action_mask(state.inner))
-            valid = [[a.value for a in ref._valid_actions[p]] for p in ref.players]
-            assert [np.flatnonzero(row).tolist() for row in mask] == [sorted(v) for v in valid]
+            valid = [sorted(a.value for a in ref._valid_actions[p]) for p in ref.players]
+            assert [np.flatnonzero(row).tolist() for row in np.asarray(mask)] == valid
             actions = rng.integers(0, 6, env.n_agents)
             ref_obs, ref_reward, ref_done, _, _ = ref.step(actions.tolist())
             _, state, reward, done, info = step(jax.random.key(0), state, jnp.asarray(actions, jnp.int32))
@@ -452,17 +460,18 @@ def test_steps_agree_with_lbforaging(name):
             if ref_done:
                 break
             assert np.asarray(state.inner.agent_pos).tolist() == [list(p.position) for p in ref.players]
+            mask = info["action_mask"]
     assert compared > 100
 
 
 def test_spawn_distribution_agrees_with_lbforaging():
     """Food-cell frequencies, food-to-food distances and food levels over many resets: a two-sample chi-square
     homogeneity test must not reject at p = 1e-3 (fixed seeds, so the outcome is deterministic)."""
-    from scipy.stats import chi2_contingency
-
     env = LevelBasedForaging(grid_size=6, n_agents=2, n_food=2)
     ref = reference_env(env)
-    n = 3000
+    from scipy.stats import chi2_contingency
+
+    n = 2000
     ref_cells, ref_dist, ref_levels = [], [], []
     for seed in range(n):
         ref.reset(seed=seed)

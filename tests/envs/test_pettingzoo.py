@@ -125,6 +125,7 @@ def test_different_seeds_give_different_episodes_in_a_stochastic_game() -> None:
 
 
 # --------------------------------------------------------------------------------------------------- bad input
+@functools.cache
 def masked_game_env() -> GameEnv:
     """One state, 2 agents x 3 actions; agent 1 may not play action 2."""
     mask = np.ones((2, 1, 3), dtype=bool)
@@ -223,21 +224,22 @@ def test_host_loop_reproduces_the_functional_env_through_both_bridges() -> None:
     obs, info = host.reset()
     np.testing.assert_array_equal(info["action_mask"], [[True, True, True], [True, True, False]])  # from the obs dict
     # the functional env stepped with the bridge's key chain (see to_pettingzoo: split, use the second key)
+    reset, step = jax.jit(env.reset), jax.jit(env.step)
     key, sub = jax.random.split(jax.random.key(11))
-    f_obs, state = env.reset(sub)
+    f_obs, state = reset(sub)
     np.testing.assert_array_equal(obs, f_obs)
     rng = np.random.default_rng(0)
     for _ in range(7):
         actions = np.array([rng.integers(3), rng.integers(2)])
         obs, reward, done, info = host.step(actions)
         key, sub = jax.random.split(key)
-        f_obs, state, f_reward, f_done, f_info = env.step(sub, state, jnp.asarray(actions))
+        f_obs, state, f_reward, f_done, f_info = step(sub, state, jnp.asarray(actions))
         np.testing.assert_array_equal(reward, f_reward)
         assert done == bool(f_done)
         np.testing.assert_array_equal(info["final_obs"], f_info["final_obs"])
         if done:  # the host env resets its PettingZoo env, which continues the same key chain
             key, sub = jax.random.split(key)
-            f_obs, state = env.reset(sub)
+            f_obs, state = reset(sub)
         np.testing.assert_array_equal(obs, f_obs)
     with pytest.raises(InvalidGameError, match="illegal"):
         host.step(np.array([0, 2]))

@@ -150,7 +150,9 @@ def test_action_mask_round_trips_and_follows_the_state() -> None:
 
 def test_random_legal_actions_are_legal_and_uniform() -> None:
     mask = jnp.array([[True, False, True, True], [False, True, False, False]])
-    draws = np.asarray(jax.vmap(random_legal_actions, (0, None))(jax.random.split(jax.random.key(0), 6000), mask))
+    draws = np.asarray(
+        jax.jit(jax.vmap(random_legal_actions, (0, None)))(jax.random.split(jax.random.key(0), 6000), mask)
+    )
     assert np.all(draws[:, 1] == 1) and set(np.unique(draws[:, 0])) <= {0, 2, 3}
     counts = np.bincount(draws[:, 0], minlength=4)[[0, 2, 3]]
     assert stats.chisquare(counts).pvalue > 1e-4

@@ -38,11 +38,13 @@ from marlkit.envs.mpe.core import (
     NUM_MOVES,
     ParticleWorld,
     Particles,
+    column_minima,
     draw_uniform,
     lengths,
     offsets,
     physics_step,
     require_count,
+    row_sums,
     touching,
     without_self,
 )
@@ -118,10 +120,9 @@ class SimpleSpread(Env):
     def step_env(self, key: Array, state: Particles, actions: Array) -> tuple[Array, Particles, Array, Array, dict]:
         particles = physics_step(self.world, state, actions)
         to_landmarks, to_agents = self._offsets(particles)
-        coverage = -jnp.sum(jnp.min(lengths(to_landmarks), axis=0))
+        coverage = -jnp.sum(column_minima(lengths(to_landmarks)))
         world = self.world
-        collisions = jnp.sum(touching(to_agents, world.agent_radii, world.agent_contacts), axis=1)
-        collisions = collisions.astype(jnp.float32)
+        collisions = row_sums(touching(to_agents, world.agent_radii, world.agent_contacts).astype(jnp.float32))
         shared = (1.0 - self.local_ratio) * coverage
         if self.constrained:
             reward, info = jnp.broadcast_to(shared, (self.n_agents,)), {"cost": collisions[:, None]}

@@ -39,6 +39,7 @@ from marlkit.envs.mpe.core import (
     offsets,
     physics_step,
     require_count,
+    row_sums,
     touching,
     true_concat,
     without_self,
@@ -57,7 +58,8 @@ def boundary_penalty(pos: Array) -> Array:
     """mpe2 simple_tag's penalty for leaving the screen, summed over both axes: ``[n, 2] -> [n]``."""
     x = jnp.abs(pos)
     outside = jnp.minimum(jnp.exp(2.0 * x - 2.0), 10.0)
-    return jnp.sum(jnp.where(x < 0.9, 0.0, jnp.where(x < 1.0, (x - 0.9) * 10.0, outside)), axis=-1)
+    penalty = jnp.where(x < 0.9, 0.0, jnp.where(x < 1.0, (x - 0.9) * 10.0, outside))
+    return penalty[..., 0] + penalty[..., 1]
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,9 @@ class SimpleTag(Env):
         # [good, adversary] touches: the contact pairs between the two teams
         caught = touching(to_agents[a:, :a], world.agent_radii[a:, :a], world.agent_contacts[a:, :a])
         caught = caught.astype(jnp.float32)
-        adversary_reward = jnp.broadcast_to(TAG_REWARD * jnp.sum(caught), (a,))
-        good_reward = -TAG_REWARD * jnp.sum(caught, axis=1) - boundary_penalty(particles.pos[a:])
+        caught_by = row_sums(caught)  # [good]: adversaries touching each good agent
+        adversary_reward = jnp.broadcast_to(TAG_REWARD * jnp.sum(caught_by), (a,))
+        good_reward = -TAG_REWARD * caught_by - boundary_penalty(particles.pos[a:])
         reward = jnp.concatenate([adversary_reward, good_reward])
         return self._observe(particles, to_agents), particles, reward, jnp.bool_(False), {}
 
