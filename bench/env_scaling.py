@@ -7,10 +7,11 @@ For ``n`` agents in 3, 10, 30, 100, 300 it measures, for
   tasks keep food about equal to agents) and the smallest grid on which they always fit
   (:func:`marlkit.envs.lbf.min_grid_size`: 8x8 at n = 3, 67x67 at n = 300 — the grid's area grows with ``n``),
 
-* env-steps/s: ``--envs`` envs under ``jax.vmap(env.step)`` (auto-reset included) inside one ``jax.jit`` +
-  ``lax.scan`` rollout with uniformly random actions (illegal LBF actions are replaced by NONE, as the contract
-  says), the observations carried and the rewards summed so neither can be compiled away; best of ``--repeats``
-  timed runs after a compiling run; agent-steps/s = env-steps/s x n;
+* env-steps/s (wall clock, and per CPU-second of the process — steadier on a shared machine): ``--envs`` envs
+  under ``jax.vmap(env.step)`` (auto-reset included) inside one ``jax.jit`` + ``lax.scan`` rollout with
+  uniformly random actions (illegal LBF actions are replaced by NONE, as the contract says), the observations
+  carried and the rewards summed so neither can be compiled away; best of ``--repeats`` timed runs after a
+  compiling run; agent-steps/s = env-steps/s x n;
 * peak memory, two ways: XLA's compiled memory analysis of the rollout (``temp`` = the scratch buffers it
   allocates; ``args + out`` = its inputs and outputs), divided by the number of envs; and the worker process's
   peak resident set size (``ru_maxrss``) minus its resident size just before compiling. Each (task, n) runs in a
@@ -98,11 +99,12 @@ def run_worker(task: str, n: int, n_envs: int, steps: int, repeats: int, prng: s
     compiled = jax.jit(rollout).lower(key).compile()
     jax.block_until_ready(compiled(key))
     compile_s = time.perf_counter() - start
-    best = np.inf
+    best, best_cpu = np.inf, np.inf
     for r in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         jax.block_until_ready(compiled(jax.random.fold_in(key, r + 1)))
         best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
     memory = compiled.memory_analysis()
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     return {
@@ -112,6 +114,7 @@ def run_worker(task: str, n: int, n_envs: int, steps: int, repeats: int, prng: s
         "envs": n_envs,
         "steps": steps,
         "env_steps_per_s": n_envs * steps / best,
+        "env_steps_per_cpu_s": n_envs * steps / best_cpu,
         "compile_s": compile_s,
         "temp_bytes": getattr(memory, "temp_size_in_bytes", float("nan")),
         "io_bytes": getattr(memory, "argument_size_in_bytes", 0) + getattr(memory, "output_size_in_bytes", 0),
@@ -135,27 +138,28 @@ def slope(ns: list[int], costs: list[float]) -> float:
 def print_task(rows: list[dict]) -> None:
     print(f"\n{rows[0]['task']}")
     print(
-        f"{'n':>5} {'env':<34} {'env-steps/s':>12} {'agent-steps/s':>14} {'temp MB/env':>12} "
+        f"{'n':>5} {'env':<40} {'env-steps/s':>12} {'per CPU-s':>10} {'agent-steps/s':>14} {'temp MB/env':>12} "
         f"{'args+out MB/env':>16} {'RSS growth MB':>14} {'compile s':>10}"
     )
     for row in rows:
         per_env = 1 / (row["envs"] * 2**20)
         print(
-            f"{row['n']:>5} {row['env']:<34} {row['env_steps_per_s']:>12,.0f} "
+            f"{row['n']:>5} {row['env']:<40} {row['env_steps_per_s']:>12,.0f} {row['env_steps_per_cpu_s']:>10,.0f} "
             f"{row['env_steps_per_s'] * row['n']:>14,.0f} {row['temp_bytes'] * per_env:>12.3f} "
             f"{row['io_bytes'] * per_env:>16.3f} {row['rss_growth_bytes'] / 2**20:>14.0f} {row['compile_s']:>10.1f}"
         )
     ns = [row["n"] for row in rows]
     if len(ns) < 2:
         return
-    time_cost = [1 / row["env_steps_per_s"] for row in rows]
-    memory_cost = [row["temp_bytes"] + row["io_bytes"] for row in rows]
     tail = slice(-3, None) if len(ns) >= 3 else slice(None)
-    print(
-        f"growth exponent (log-log slope vs n): time per env-step {slope(ns, time_cost):.2f} over all n, "
-        f"{slope(ns[tail], time_cost[tail]):.2f} over the largest {len(ns[tail])}; compiled memory per env "
-        f"{slope(ns, memory_cost):.2f} / {slope(ns[tail], memory_cost[tail]):.2f}"
-    )
+    costs = {
+        "wall time per env-step": [1 / row["env_steps_per_s"] for row in rows],
+        "CPU time per env-step": [1 / row["env_steps_per_cpu_s"] for row in rows],
+        "compiled memory per env": [row["temp_bytes"] + row["io_bytes"] for row in rows],
+    }
+    print(f"growth exponent (log-log slope vs n; all n / the largest {len(ns[tail])}):")
+    for label, cost in costs.items():
+        print(f"  {label:<26} {slope(ns, cost):5.2f} / {slope(ns[tail], cost[tail]):5.2f}")
 
 
 def main() -> None:

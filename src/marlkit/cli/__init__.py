@@ -13,6 +13,7 @@ import typer
 
 from marlkit import __version__
 from marlkit.cli import diagnose as diagnose_commands
+from marlkit.cli import experiments as experiment_commands
 from marlkit.cli import games as games_commands
 from marlkit.cli import learn as learn_commands
 from marlkit.cli import solve as solve_commands
@@ -47,6 +48,7 @@ games_commands.register(app)
 solve_commands.register(app)
 learn_commands.register(app)
 diagnose_commands.register(app)
+experiment_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,6 +120,13 @@ def min_grid_size(n_agents: int, n_food: int) -> int:
     return grid_size
 
 
+def uniform_integers(bits: Array, low: Array | int, high: Array | int) -> Array:
+    """Integers uniform in ``[low, high]`` from uniform 32-bit words (by remainder: the bias is below
+    ``(high - low + 1) / 2**32``, far under any level range here)."""
+    span = (jnp.asarray(high, jnp.uint32) - jnp.asarray(low, jnp.uint32) + 1).astype(jnp.uint32)
+    return (jnp.asarray(low, jnp.int32) + (bits % span).astype(jnp.int32)).astype(jnp.int32)
+
+
 def claim_lowest(score: Array, count: int, stamp: np.ndarray) -> tuple[Array, Array, Array]:
     """Claim ``count`` cells one after another, each the lowest score left, blocking the cells of ``stamp``
     (``[5, 5]``, centred on the claimed cell) for later claims.
@@ -249,14 +256,13 @@ class LevelBasedForaging(Env):
     # -- the contract -----------------------------------------------------------------------------------------
     def reset_env(self, key: Array) -> tuple[Array, LBFState]:
         g, n, f = self.grid_size, self.n_agents, self.n_food
-        key_cells, key_agent_levels, key_food_levels = jax.random.split(key, 3)
+        # All randomness in one block (one threefry call compiles and runs far faster than several).
+        bits = jax.random.bits(key, (g * g + n + f,), jnp.uint32)
         # One random priority per cell: the agents take the n lowest (distinct cells, uniform, in random order),
         # then each food the lowest-priority cell still open to it, i.e. a uniform draw from the valid cells.
-        priority = jax.random.bits(key_cells, (g, g), jnp.uint32) >> 1  # < SCORE_BLOCKED
+        priority = (bits[: g * g] >> 1).reshape(g, g)  # < SCORE_BLOCKED
         score, agent_pos, _ = claim_lowest(jnp.pad(priority, 2, constant_values=SCORE_BLOCKED), n, AGENT_STAMP)
-        agent_level = jax.random.randint(
-            key_agent_levels, (n,), self.min_player_level, self.max_player_level + 1, jnp.int32
-        )
+        agent_level = uniform_integers(bits[g * g : g * g + n], self.min_player_level, self.max_player_level)
         interior = np.pad(np.pad(np.ones((g - 2, g - 2), bool), 1), 2)  # off the border (and the padding)
         _, food_pos, food_alive = claim_lowest(jnp.where(interior, score, SCORE_BLOCKED), f, FOOD_STAMP)
         order = jnp.argsort(jnp.where(food_alive, food_pos[:, 0] * g + food_pos[:, 1], g * g))
@@ -267,7 +273,7 @@ class LevelBasedForaging(Env):
         else:
             top = jnp.int32(self.max_food_level)
         low = top if self.force_coop else jnp.int32(self.min_food_level)
-        food_level = jax.random.randint(key_food_levels, (f,), low, top + 1, jnp.int32)
+        food_level = uniform_integers(bits[g * g + n :], low, top)
         food_spawned = jnp.sum(jnp.where(food_alive, food_level, 0)).astype(jnp.float32)
         state = LBFState(agent_pos, agent_level, food_pos, food_level, food_alive, food_spawned)
         return self.observe(state), state

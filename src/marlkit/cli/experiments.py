@@ -1,0 +1,179 @@
+"""``marlkit report RUN_DIR``, ``marlkit compare RUN_DIR...``, ``marlkit sweep CONFIG --grid ...`` and the default
+study that ``marlkit run`` runs without a config (:func:`run_default_study`).
+
+``report`` re-renders ``report.html`` of a run, study or sweep directory from its files, never re-training.
+``compare`` puts runs side by side: the config keys that differ, the fraction of seeds converged per criterion,
+the final NashConv and the tail returns. ``sweep`` runs a grid of configs on a local process pool or on Ray Tune.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from marlkit.cli.context import console, print_json
+from marlkit.errors import GameFileError, InvalidGameError
+
+
+def _kind(directory: Path) -> str:
+    """``study``, ``sweep`` or ``run``: what a directory's ``summary.json`` / ``config.yaml`` says it is."""
+    for name in ("summary.json", "config.yaml"):
+        path = directory / name
+        if path.is_file():
+            try:
+                import yaml
+
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except Exception:  # an unreadable file: the renderer reports it properly
+                continue
+            if isinstance(data, dict) and data.get("kind") in ("study", "sweep"):
+                return str(data["kind"])
+    return "run"
+
+
+def render_any(directory: str | Path) -> Path:
+    """Re-render ``report.html`` of a run, study or sweep directory (no training); returns the page's path."""
+    from marlkit.experiment.report import render_run_report
+    from marlkit.experiment.study import render_study_report
+    from marlkit.experiment.sweep import render_sweep_report
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise GameFileError(f"{directory}: no such run directory")
+    if not os.access(directory, os.W_OK):
+        raise GameFileError(f"{directory}: not writable, cannot write report.html there")
+    renderers = {"run": render_run_report, "study": render_study_report, "sweep": render_sweep_report}
+    return renderers[_kind(directory)](directory)
+
+
+def report(
+    run_dir: Annotated[str, typer.Argument(help="A run, study or sweep directory (under runs/).")],
+) -> None:
+    """Re-render a run directory's report.html from its files (history.npz, config.yaml); no re-training."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    console().print(f"wrote {render_any(run_dir)}", markup=False)
+
+
+def run_default_study(
+    out: str = "runs",
+    steps: int | None = None,
+    seeds: int | None = None,
+    games: list[str] | None = None,
+    learners: list[str] | None = None,
+) -> Path:
+    """The embedded default convergence study (``marlkit run`` with no config): a rich progress bar with ETA,
+    the game x learner table on the terminal, and ``<out>/default-study-<timestamp>/report.html``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from marlkit.experiment.study import StudyConfig, new_run_directory, run_study, study_table
+
+    overrides: dict[str, object] = {}
+    if steps is not None:
+        overrides["steps"] = steps
+        overrides["log_every"] = max(1, steps // 100) if steps % 100 == 0 else steps
+    if seeds is not None:
+        overrides["seeds"] = seeds
+    if games:
+        overrides["games"] = tuple(games)
+    if learners:
+        overrides["learners"] = tuple(learners)
+    config = StudyConfig(**overrides)  # validated here, before any compute
+    directory = new_run_directory(out, config.name)
+    out_console = console()
+    tic = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("cells"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=out_console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("convergence study", total=len(config.games) * len(config.learners))
+
+        def tick(game: str, learner: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, description=f"{game} x {learner}")
+
+        directory, cells = run_study(config, directory=directory, progress=tick)
+    out_console.print(study_table(cells, title=f"convergence study: {len(config.games)} games, {config.seeds} seeds"))
+    skipped = [c for c in cells if c.skipped]
+    for cell in skipped:
+        out_console.print(f"skipped {cell.game} x {cell.learner}: {cell.skipped}", markup=False)
+    out_console.print(f"wall time {time.perf_counter() - tic:.1f} s; wrote {directory / 'report.html'}", markup=False)
+    return directory
+
+
+def sweep(
+    config: Annotated[str, typer.Argument(help="A run config (YAML) to sweep over.")],
+    grid: Annotated[
+        list[str], typer.Option("--grid", help="key=v1,v2,... (a dotted config key; repeatable: the product).")
+    ],
+    seeds: Annotated[int | None, typer.Option("--seeds", help="Seeds per grid point (vmapped).")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="local (process pool) or ray (Ray Tune).")] = "local",
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster address (ray backend).")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Grid points run at once.")] = 2,
+    out: Annotated[str, typer.Option("--out", help="Folder the sweep's run directory is created in.")] = "runs",
+) -> None:
+    """Sweep a config over a grid of values: each point a run directory, plus a summary and report.html."""
+    import yaml
+
+    from marlkit.experiment.sweep import run_sweep
+
+    path = Path(config)
+    if not path.is_file():
+        raise GameFileError(f"{config}: no such config file")
+    try:
+        base = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise GameFileError(f"{config}: unreadable YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(base, dict):
+        raise GameFileError(f"{config}: expected a mapping at the top of the config")
+    if workers < 1:
+        raise InvalidGameError(f"--workers must be >= 1, got {workers}")
+    directory = run_sweep(base, grid, seeds=seeds, backend=backend, workers=workers, address=address, root=out)
+    console().print(f"wrote {directory / 'report.html'}", markup=False)
+
+
+def compare(
+    run_dirs: Annotated[list[str], typer.Argument(help="Two or more run directories.")],
+    html_out: Annotated[str | None, typer.Option("--html", help="Also write the comparison as a page here.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Runs side by side: the config keys that differ, fractions converged, final NashConv, tail returns."""
+    from marlkit.experiment.compare import compare_runs, comparison_page, comparison_table
+
+    comparison = compare_runs([Path(d) for d in run_dirs])
+    if html_out:
+        from marlkit.experiment.report import write_page
+
+        write_page(html_out, comparison_page(comparison))
+    if json_output:
+        print_json(comparison)
+        return
+    out = console()
+    out.print(comparison_table(comparison))
+    if html_out:
+        out.print(f"wrote {html_out}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.command("compare")(compare)
+    app.command("sweep")(sweep)
+
+
+__all__ = ["register", "render_any", "run_default_study"]

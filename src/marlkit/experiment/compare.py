@@ -1,0 +1,142 @@
+"""``marlkit compare RUN_DIR...``: runs side by side.
+
+For each run directory: the config keys whose values differ between the runs (configs flattened to dotted keys,
+list items by index), the fraction of seeds converged on each of the six criteria (Albrecht, Christianos &
+Schäfer 2024, §5.2), the median NashConv of the final policy and the mean tail return per agent. The numbers are
+read from the run's ``summary.json`` when it holds them (study cells and sweep points do) and otherwise computed
+from ``history.npz`` (no training either way).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from marlkit.errors import GameFileError
+from marlkit.experiment.report import (
+    SUMMARY_FILE,
+    diagnosis_options,
+    esc,
+    fraction_class,
+    game_of_run,
+    html_page,
+    html_table,
+    read_run,
+)
+
+_MISSING = "(absent)"
+
+
+def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": [1, 2]}}`` -> ``{"a.b.0": 1, "a.b.1": 2}``."""
+    if isinstance(config, dict):
+        items = config.items()
+    elif isinstance(config, list):
+        items = enumerate(config)
+    else:
+        return {prefix: config}
+    out: dict[str, Any] = {}
+    for key, value in items:
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    if not out and prefix:
+        out[prefix] = config
+    return out
+
+
+def differing_keys(configs: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The dotted keys whose values are not the same in every config (absent counts as a value)."""
+    flat = [flatten(c) for c in configs]
+    keys = sorted(set().union(*flat)) if flat else []
+    differ = {}
+    for key in keys:
+        values = [f.get(key, _MISSING) for f in flat]
+        if any(v != values[0] for v in values[1:]):
+            differ[key] = values
+    return differ
+
+
+def _run_metrics(directory: Path, run: Any) -> dict[str, Any]:
+    summary = run.summary
+    if isinstance(summary.get("fractions"), dict):
+        return {
+            "fractions": summary["fractions"],
+            "nash_conv_final": summary.get("nash_conv_final"),
+            "tail_return": summary.get("tail_return", []),
+        }
+    from marlkit.experiment.study import _cell_result
+
+    concept = diagnosis_options(run.config).get("concept", "nash")
+    cell = _cell_result("", "", run.history, game_of_run(run), concept, 0.0)
+    return {"fractions": cell.fractions, "nash_conv_final": cell.nash_conv_final, "tail_return": cell.tail_return}
+
+
+def compare_runs(directories: Sequence[Path]) -> dict[str, Any]:
+    """The comparison as JSON-ready data: ``runs``, ``differing_config`` (key -> value per run), ``metrics``."""
+    if len(directories) < 2:
+        raise GameFileError("compare needs at least two run directories")
+    runs = [read_run(d) for d in directories]  # every directory is checked before anything is computed
+    for d in directories:
+        summary = d / SUMMARY_FILE
+        if summary.is_file() and json.loads(summary.read_text(encoding="utf-8")).get("kind") in ("study", "sweep"):
+            raise GameFileError(f"{d}: a study or sweep directory; compare its cells/ or points/ folders instead")
+    return {
+        "runs": [str(d) for d in directories],
+        "differing_config": differing_keys([r.config for r in runs]),
+        "metrics": [_run_metrics(d, r) for d, r in zip(directories, runs, strict=True)],
+    }
+
+
+def _rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]], list[list[str]]]:
+    from marlkit.diagnose.results import CRITERIA
+    from marlkit.experiment.study import CRITERION_SHORT
+
+    header = ["", *(Path(r).name for r in comparison["runs"])]
+    rows: list[list[str]] = []
+    classes: list[list[str]] = []
+    for key, values in comparison["differing_config"].items():
+        rows.append([f"config: {key}", *(str(v) for v in values)])
+        classes.append([])
+    metrics = comparison["metrics"]
+    for criterion in CRITERIA:
+        fractions = [m["fractions"].get(criterion) for m in metrics]
+        rows.append(
+            [f"converged: {CRITERION_SHORT[criterion]}", *("-" if f is None else f"{f:.2f}" for f in fractions)]
+        )
+        classes.append(["", *(fraction_class(f) for f in fractions)])
+    rows.append(
+        [
+            "NashConv (final, median)",
+            *("-" if m["nash_conv_final"] is None else f"{m['nash_conv_final']:.3f}" for m in metrics),
+        ]
+    )
+    rows.append(
+        ["tail return", *(", ".join("-" if r is None else f"{r:.2f}" for r in m["tail_return"]) for m in metrics)]
+    )
+    return header, rows, classes
+
+
+def comparison_table(comparison: dict[str, Any]):  # -> rich.table.Table
+    """The comparison for the terminal: one column per run."""
+    from rich import box
+    from rich.table import Table
+
+    header, rows, _ = _rows(comparison)
+    table = Table(title="runs side by side", box=box.SIMPLE_HEAD)
+    for name in header:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def comparison_page(comparison: dict[str, Any]) -> str:
+    """The comparison as a self-contained HTML page."""
+    header, rows, classes = _rows(comparison)
+    runs = "".join(f"<li>{esc(r)}</li>" for r in comparison["runs"])
+    body = html_table(header, rows, classes)
+    return html_page("marlkit compare", [("runs", f"<ul>{runs}</ul>"), ("side by side", body)])
+
+
+__all__ = ["compare_runs", "comparison_page", "comparison_table", "differing_keys", "flatten"]

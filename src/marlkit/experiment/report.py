@@ -1,0 +1,353 @@
+"""``report.html``: one self-contained page per run directory (no external assets).
+
+The page holds the title, the verdict table of the six convergence criteria (Albrecht, Christianos & Schäfer
+2024, *Multi-Agent Reinforcement Learning*, §5.2; computed by :func:`marlkit.diagnose.report.diagnose`), the
+pictures of :meth:`marlkit.diagnose.report.DiagnosisReport.plots` embedded as base64 ``data:`` URIs (RFC 2397),
+the resolved config as YAML and the run's facts (marlkit version, wall time, steps, seeds). CSS is inline, so
+the file can be mailed or archived alone.
+
+Everything is rebuilt from the run directory's files (``config.yaml``, ``history.npz``, ``summary.json`` when
+present): :func:`render_run_report` never trains, which is what ``marlkit report RUN_DIR`` calls. The page is
+written atomically (temp file in the same folder, then ``os.replace``).
+
+The building blocks (:func:`html_page`, :func:`html_table`, :func:`embed_png`) are shared by the study and sweep
+pages (:mod:`marlkit.experiment.study`, :mod:`marlkit.experiment.sweep`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from marlkit import __version__
+from marlkit.errors import GameFileError, InvalidGameError, UnknownNameError
+from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games.io import _atomic_write
+
+if TYPE_CHECKING:  # pragma: no cover
+    from marlkit.diagnose.report import DiagnosisReport
+    from marlkit.train.history import History
+
+Game = NormalFormGame | StochasticGame
+
+REPORT_FILE = "report.html"
+CONFIG_FILE = "config.yaml"
+HISTORY_FILE = "history.npz"
+SUMMARY_FILE = "summary.json"
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
+       color: #222; line-height: 1.4; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { font-size: 1.2rem; margin-top: 2rem;
+     border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.88rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.good { background: #d9f0e3; } td.mid { background: #f3ecd2; } td.bad { background: #f7ddd0; }
+pre { background: #f7f7f7; border: 1px solid #e2e2e2; padding: 0.6rem; overflow-x: auto; font-size: 0.82rem; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.4rem 0; }
+.muted { color: #666; font-size: 0.85rem; } figure { margin: 0.8rem 0; } figcaption { font-size: 0.85rem; }
+"""
+
+
+# ---------------------------------------------------------------------------------------------- HTML pieces
+def esc(value: object) -> str:
+    """HTML-escaped text of ``value``."""
+    return html.escape(str(value), quote=True)
+
+
+def embed_png(path: str | Path) -> str:
+    """A PNG file as a ``data:image/png;base64,...`` URI (RFC 2397)."""
+    data = Path(path).read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def html_figure(path: str | Path, caption: str) -> str:
+    """An ``<img>`` with the picture embedded, and its caption."""
+    return f'<figure><img alt="{esc(caption)}" src="{embed_png(path)}"><figcaption>{esc(caption)}</figcaption></figure>'
+
+
+def fraction_class(fraction: float | None) -> str:
+    """CSS class of a fraction-converged cell: good (>= 0.75), mid (> 0.25), bad; empty for no value."""
+    if fraction is None:
+        return ""
+    return "good" if fraction >= 0.75 else ("mid" if fraction > 0.25 else "bad")
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[object]], classes: Sequence[Sequence[str]] = ()) -> str:
+    """A plain HTML table; ``classes[r][c]`` (optional) is the CSS class of a body cell."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = []
+    for r, row in enumerate(rows):
+        cells = []
+        for c, value in enumerate(row):
+            css = classes[r][c] if r < len(classes) and c < len(classes[r]) else ""
+            cells.append(f'<td class="{css}">{esc(value)}</td>' if css else f"<td>{esc(value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def html_page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "") -> str:
+    """A whole page: ``title``, an optional subtitle line, then ``(heading, html body)`` sections."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+    ]
+    if subtitle:
+        parts.append(f'<p class="muted">{esc(subtitle)}</p>')
+    for heading, body in sections:
+        parts.append(f"<h2>{esc(heading)}</h2>\n{body}")
+    parts.append(f'<p class="muted">written by marlkit {esc(__version__)}</p></body></html>')
+    return "\n".join(parts) + "\n"
+
+
+def write_page(path: str | Path, text: str) -> Path:
+    """Write an HTML page atomically (temp file in the same folder, then rename); returns the path."""
+    path = Path(path)
+    _atomic_write(path, lambda handle: handle.write(text), "w")
+    return path
+
+
+def yaml_block(config: dict[str, Any] | str) -> str:
+    """The config as a ``<pre>`` YAML block."""
+    text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False)
+    return f"<pre>{esc(text)}</pre>"
+
+
+# ----------------------------------------------------------------------------------------- the verdict table
+def verdict_rows(report: DiagnosisReport) -> tuple[list[str], list[list[object]], list[list[str]]]:
+    """Header, rows and cell classes of the verdict table: one row per criterion (the columns of
+    :meth:`DiagnosisReport.table`)."""
+    from marlkit.diagnose.report import _number
+
+    level = f"{report.confidence:.0%}"
+    header = [
+        "criterion",
+        "eps",
+        "converged / not / inconclusive",
+        f"fraction converged [{level} CI]",
+        "median z0",
+        "converged to (seeds)",
+        f"final metric IQM [{level} CI]",
+        "metric",
+    ]
+    rows, classes = [], []
+    for name, result in report.results.items():
+        row = report._summary_row(name)
+        counts = row["counts"]
+        low, high = row["fraction_ci"]
+        fraction = row["fraction"]
+        final_low, final_high = row["final_ci"]
+        rows.append(
+            [
+                row["title"],
+                _number(result.eps),
+                f"{counts['converged']} / {counts['not converged']} / {counts['inconclusive']} of "
+                f"{len(result.verdicts)}",
+                "-" if fraction is None else f"{_number(fraction, 2)} [{_number(low, 2)}, {_number(high, 2)}]",
+                "-" if row["z0_median"] is None else f"{row['z0_median']:.0f}",
+                ", ".join(f"{label} x{count}" for label, count in row["targets"].items()) or "-",
+                "-"
+                if row["final_iqm"] is None
+                else f"{_number(row['final_iqm'], 2)} [{_number(final_low, 2)}, {_number(final_high, 2)}]",
+                result.metric_name,
+            ]
+        )
+        classes.append(["", "", "", fraction_class(fraction)])
+    return header, rows, classes
+
+
+_PICTURE_CAPTIONS = {
+    "criteria": "the six criteria: metric per seed (coloured by verdict), median, eps band, z0",
+    "trajectories": "policy trajectories (current policy), equilibria as stars",
+    "trajectories-average": "policy trajectories (average policy), equilibria as stars",
+    "nonstationarity": "non-stationarity: how fast the other agents' policies move, per agent",
+}
+
+
+def _caption(stem: str) -> str:
+    if stem.startswith("fan-"):
+        return f"seed fan of criterion {stem[4:].replace('-', ' ')}: median, 25-75 and 5-95 percentile bands"
+    return _PICTURE_CAPTIONS.get(stem, stem)
+
+
+def diagnosis_sections(report: DiagnosisReport, pictures: bool = True) -> list[tuple[str, str]]:
+    """Page sections of one diagnosis: the verdict table with the notes, and (``pictures``) every picture of
+    :meth:`DiagnosisReport.plots`, drawn into a temporary folder and embedded."""
+    from marlkit.diagnose.report import VERDICT_SUMMARY
+
+    header, rows, classes = verdict_rows(report)
+    notes = "".join(f"<li>{esc(note)}</li>" for note in report.notes)
+    table = (
+        f'<p class="muted">convergence of {esc(report.game)} to {esc(report.solution_set)}; distance '
+        f"{esc(report.distance)}, state weights {esc(report.weights)}, {report.n_seeds} seeds</p>"
+        + html_table(header, rows, classes)
+        + f'<p class="muted">rule: {esc(VERDICT_SUMMARY)}</p><ul class="muted">{notes}</ul>'
+    )
+    sections = [("verdicts", table)]
+    if pictures:
+        with tempfile.TemporaryDirectory(prefix="marlkit-report-") as folder:
+            figures = [html_figure(path, _caption(Path(path).stem)) for path in report.plots(folder)]
+        sections.append(("pictures", "\n".join(figures)))
+    return sections
+
+
+# ------------------------------------------------------------------------------------------ run directories
+@dataclass(frozen=True, eq=False)
+class RunFiles:
+    """What a run directory holds for a report: the config (parsed and as text), the History, the summary."""
+
+    directory: Path
+    config: dict[str, Any]
+    config_text: str
+    history: History
+    summary: dict[str, Any]
+
+
+def read_run(directory: str | Path) -> RunFiles:
+    """Read ``config.yaml``, ``history.npz`` and (when present) ``summary.json`` of a run directory."""
+    from marlkit.train.history import History
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise GameFileError(f"{directory}: not a run directory (no such folder)")
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        raise GameFileError(f"{directory}: not a run directory (no {CONFIG_FILE}); pass a folder under runs/")
+    config_text = config_path.read_text(encoding="utf-8")
+    try:
+        config = yaml.safe_load(config_text) or {}
+    except yaml.YAMLError as exc:
+        raise GameFileError(f"{config_path}: unreadable YAML ({exc})") from None
+    if not isinstance(config, dict):
+        raise GameFileError(f"{config_path}: expected a mapping at the top, got {type(config).__name__}")
+    history_path = directory / HISTORY_FILE
+    if not history_path.is_file():
+        raise GameFileError(f"{directory}: no {HISTORY_FILE} yet (has the run finished? `marlkit resume` it)")
+    history = History.load(history_path)
+    summary: dict[str, Any] = {}
+    if (directory / SUMMARY_FILE).is_file():
+        try:
+            summary = json.loads((directory / SUMMARY_FILE).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise GameFileError(f"{directory / SUMMARY_FILE}: unreadable JSON ({exc})") from None
+    return RunFiles(directory, config, config_text, history, summary)
+
+
+def _game_spec(config: dict[str, Any], meta: dict[str, Any]) -> tuple[str | None, dict[str, Any], str | None]:
+    """(catalog name, parameters, file) of the run's game: from the config's ``game`` entry (a name, or a mapping
+    with ``name``/``params`` or ``file``/``path``), else from the History's ``meta``."""
+    entry = config.get("game")
+    if isinstance(entry, str):
+        return entry, dict(config.get("game_params") or {}), None
+    if isinstance(entry, dict):
+        file = entry.get("file") or entry.get("path")
+        return entry.get("name"), dict(entry.get("params") or {}), None if file is None else str(file)
+    name = meta.get("game")
+    params = meta.get("game_params")
+    return (name if isinstance(name, str) else None), dict(params) if isinstance(params, dict) else {}, None
+
+
+def game_of_run(run: RunFiles) -> Game:
+    """Rebuild the game a run trained on (catalog name and parameters, or a game file relative to the run)."""
+    from marlkit.games import load_game
+    from marlkit.games.catalog import make
+
+    name, params, file = _game_spec(run.config, dict(run.history.meta))
+    if file is not None:
+        path = Path(file)
+        return load_game(path if path.is_absolute() or path.exists() else run.directory / path)
+    if not name:
+        raise InvalidGameError(f"{run.directory}: neither {CONFIG_FILE} nor the History names the game")
+    try:
+        return make(name, **params)
+    except UnknownNameError as exc:
+        raise UnknownNameError(f"{run.directory}: {exc}") from None
+
+
+def diagnosis_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`marlkit.diagnose.report.diagnose` a config's ``diagnostics`` entry sets
+    (``concept``, ``eps``, ``distance``, ``weights``, ``criteria``, ``confidence``)."""
+    entry = config.get("diagnostics")
+    if not isinstance(entry, dict):
+        return {}
+    keys = ("concept", "eps", "distance", "weights", "criteria", "confidence")
+    return {key: entry[key] for key in keys if entry.get(key) is not None}
+
+
+def run_facts(run: RunFiles) -> list[tuple[str, str]]:
+    """(fact, value) rows: marlkit version, wall time, steps, seeds, logging points, learners, game, key."""
+    history, summary = run.history, run.summary
+    meta = dict(history.meta)
+    wall = summary.get("wall_time_s", summary.get("wall_time"))
+    facts = [
+        ("run directory", str(run.directory)),
+        ("marlkit version", str(summary.get("marlkit_version", summary.get("version", __version__)))),
+        ("game", str(meta.get("game", "-"))),
+        ("learners", ", ".join(map(str, meta.get("learners", []))) or "-"),
+        ("steps per seed", str(int(history.steps[-1]) if history.num_logs else 0)),
+        (
+            "seeds",
+            f"{history.n_seeds} ({', '.join(str(int(s)) for s in history.seeds[:16])}"
+            f"{', ...' if history.n_seeds > 16 else ''})",
+        ),
+        ("logging points", str(history.num_logs)),
+        ("key", str(meta.get("key", "-"))),
+        ("wall time", "-" if wall is None else f"{float(wall):.1f} s"),
+    ]
+    for key in ("created", "started", "finished", "status"):
+        if key in summary:
+            facts.append((key, str(summary[key])))
+    return facts
+
+
+def render_run_report(
+    directory: str | Path, *, report: DiagnosisReport | None = None, pictures: bool = True, title: str | None = None
+) -> Path:
+    """Write ``report.html`` of a run directory from its files (or from ``report`` when the caller has just
+    diagnosed the run) and return its path. Never trains."""
+    run = read_run(directory)
+    if report is None:
+        from marlkit.diagnose.report import diagnose
+
+        report = diagnose(run.history, game_of_run(run), **diagnosis_options(run.config))
+    name = title or str(run.config.get("name") or run.directory.name)
+    sections = diagnosis_sections(report, pictures=pictures)
+    sections.append(("config", yaml_block(run.config_text)))
+    sections.append(("run facts", html_table(["fact", "value"], run_facts(run))))
+    subtitle = f"{report.game}: {', '.join(map(str, run.history.meta.get('learners', [])))}"
+    return write_page(run.directory / REPORT_FILE, html_page(f"marlkit run {name}", sections, subtitle))
+
+
+__all__ = [
+    "CONFIG_FILE",
+    "HISTORY_FILE",
+    "REPORT_FILE",
+    "SUMMARY_FILE",
+    "RunFiles",
+    "diagnosis_options",
+    "diagnosis_sections",
+    "embed_png",
+    "fraction_class",
+    "game_of_run",
+    "html_figure",
+    "html_page",
+    "html_table",
+    "read_run",
+    "render_run_report",
+    "run_facts",
+    "verdict_rows",
+    "write_page",
+    "yaml_block",
+]

@@ -1,0 +1,383 @@
+"""The embedded default convergence study (``marlkit run`` with no config).
+
+A grid of catalog games x tabular learners in self-play x seeds. Each cell is trained with
+:func:`marlkit.train.train` (seeds vmapped) and judged on the six convergence criteria of Albrecht, Christianos &
+Schäfer (2024), *Multi-Agent Reinforcement Learning*, §5.2 (:func:`marlkit.diagnose.report.diagnose`, against the
+game's Nash equilibria). The study is a run directory::
+
+    runs/default-study-<timestamp>/
+      config.yaml      the grid (games, learners, steps, seeds, key, log_every)
+      summary.json     per cell: fraction of seeds converged per criterion, solutions reached, final NashConv
+      report.html      the game x learner table and the config, self-contained
+      cells/<game>--<learner>/  an ordinary run directory per cell: config.yaml, history.npz, metrics.jsonl,
+                                summary.json (``marlkit report`` renders its own page)
+
+A learner that does not apply to a game (minimax-Q on a general-sum game) is skipped with the reason its
+``check`` gives. Compiled code is reused where shapes repeat: cells are ordered learner-major, and the
+persistent JAX compilation cache (``~/.cache/marlkit/jax`` unless ``MARLKIT_JAX_CACHE`` says otherwise) makes a
+second study start without compiling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from marlkit import __version__
+from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.experiment.report import (
+    CONFIG_FILE,
+    HISTORY_FILE,
+    REPORT_FILE,
+    SUMMARY_FILE,
+    esc,
+    fraction_class,
+    html_page,
+    html_table,
+    write_page,
+    yaml_block,
+)
+from marlkit.games.io import _atomic_write
+
+DEFAULT_GAMES = (
+    "matching-pennies",
+    "rock-paper-scissors",
+    "shapley",
+    "climbing",
+    "prisoners-dilemma",
+    "stag-hunt",
+)
+DEFAULT_LEARNERS = ("iql", "fp", "wolf-phc", "regret-matching", "jal-am", "minimax-q")
+CRITERION_SHORT = {
+    "joint_policy": "1 policy",
+    "expected_return": "2 exp. return",
+    "empirical_distribution": "3 empirical",
+    "averaged_joint_policy": "4 avg policy",
+    "solution_set": "5 solution set",
+    "average_return": "6 avg return",
+}
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """The grid of a convergence study (defaults: the embedded study; ~20k steps so it ends in minutes)."""
+
+    name: str = "default-study"
+    games: tuple[str, ...] = DEFAULT_GAMES
+    learners: tuple[str, ...] = DEFAULT_LEARNERS
+    steps: int = 20_000
+    log_every: int = 200
+    seeds: int = 8
+    key: int = 0
+    concept: str = "nash"
+
+    def __post_init__(self) -> None:
+        from marlkit.agents.tabular.registry import LEARNERS
+        from marlkit.games.catalog import ALIASES, CATALOG
+
+        for game in self.games:
+            if game not in CATALOG and game not in ALIASES:
+                raise InvalidGameError(f"study: unknown game {game!r}; known: {', '.join(CATALOG)}")
+        for learner in self.learners:
+            if learner not in LEARNERS:
+                raise InvalidGameError(f"study: unknown learner {learner!r}; known: {', '.join(LEARNERS)}")
+        for key, minimum in (("steps", 1), ("log_every", 1), ("seeds", 1)):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                raise InvalidGameError(f"study: {key} must be an integer >= {minimum}, got {value!r}")
+        if self.steps % self.log_every:
+            raise InvalidGameError(f"study: log_every={self.log_every} must divide steps={self.steps}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["games"], data["learners"] = list(self.games), list(self.learners)
+        return {"kind": "study", **data}
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One game x learner cell: per criterion the fraction of seeds converged and the solutions reached
+    (label -> seeds), the median final NashConv of the final policy, the mean tail return per agent, or the
+    reason the learner does not apply."""
+
+    game: str
+    learner: str
+    fractions: dict[str, float | None] = field(default_factory=dict)
+    targets: dict[str, dict[str, int]] = field(default_factory=dict)
+    nash_conv_final: float | None = None
+    tail_return: list[float | None] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: str | None = None
+
+    @property
+    def folder(self) -> str:
+        return f"{self.game}--{self.learner}"
+
+
+def _json_float(x: object) -> float | None:
+    value = float(x)  # type: ignore[arg-type]
+    return value if np.isfinite(value) else None
+
+
+def _write_text(path: Path, text: str) -> None:
+    _atomic_write(path, lambda handle: handle.write(text), "w")
+
+
+def write_metrics_jsonl(path: Path, history: Any) -> None:
+    """One JSON line per logging point: steps, and per agent the mean over seeds of the episode return and the
+    reward per step in that window (NaN written as null)."""
+    with np.errstate(all="ignore"):
+        returns = np.nanmean(np.asarray(history.episode_return, dtype=np.float64), axis=0)
+        rewards = np.nanmean(np.asarray(history.reward_mean, dtype=np.float64), axis=0)
+    lines = [
+        json.dumps(
+            {
+                "step": int(step),
+                "episode_return": [_json_float(x) for x in returns[t]],
+                "reward_mean": [_json_float(x) for x in rewards[t]],
+            }
+        )
+        for t, step in enumerate(history.steps)
+    ]
+    _write_text(path, "\n".join(lines) + "\n")
+
+
+def _cell_result(game_name: str, learner: str, history: Any, game: Any, concept: str, seconds: float) -> CellResult:
+    from marlkit.diagnose import summarize
+    from marlkit.diagnose.report import diagnose
+
+    report = diagnose(history, game, concept=concept)
+    summary = summarize(history, game)
+    rows = {name: report._summary_row(name) for name in report.results}
+    return CellResult(
+        game=game_name,
+        learner=learner,
+        fractions={name: row["fraction"] for name, row in rows.items()},
+        targets={name: dict(row["targets"]) for name, row in rows.items()},
+        nash_conv_final=_json_float(np.median(summary.nash_conv_final)),
+        tail_return=[_json_float(x) for x in np.nanmean(summary.tail_return, axis=0)],
+        seconds=seconds,
+    )
+
+
+def _write_cell(
+    folder: Path, config: StudyConfig, game_name: str, learner: str, history: Any, cell: CellResult
+) -> None:
+    folder.mkdir(parents=True, exist_ok=False)
+    cell_config = {
+        "name": f"{config.name}/{game_name}--{learner}",
+        "game": {"name": game_name, "params": {}},
+        "learners": [{"name": learner}],
+        "steps": config.steps,
+        "log_every": config.log_every,
+        "seeds": config.seeds,
+        "key": config.key,
+        "diagnostics": {"concept": config.concept},
+    }
+    _write_text(folder / CONFIG_FILE, yaml.safe_dump(cell_config, sort_keys=False))
+    history.save(folder / HISTORY_FILE)
+    write_metrics_jsonl(folder / "metrics.jsonl", history)
+    summary = {"marlkit_version": __version__, "wall_time_s": cell.seconds, **asdict(cell)}
+    _write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=1))
+
+
+def enable_compilation_cache() -> None:
+    """Turn on JAX's persistent compilation cache (``MARLKIT_JAX_CACHE`` or ``~/.cache/marlkit/jax``) so a
+    second study reuses the compiled training loops; harmless where the cache cannot be written."""
+    import jax
+
+    folder = os.environ.get("MARLKIT_JAX_CACHE") or str(Path.home() / ".cache" / "marlkit" / "jax")
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", folder)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    except OSError:  # pragma: no cover - an unwritable home: compile as usual
+        pass
+
+
+def study_cells(config: StudyConfig) -> list[tuple[str, str]]:
+    """The (game, learner) cells, learner-major so a learner's compiled loop is reused across same-shape games."""
+    return [(game, learner) for learner in config.learners for game in config.games]
+
+
+def new_run_directory(root: str | Path, name: str, now: datetime | None = None) -> Path:
+    """``root/<name>-<UTC timestamp>``; refuses (before any compute) if it exists or ``root`` is not writable."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    root = Path(root)
+    directory = root / f"{name}-{stamp}"
+    if directory.exists():
+        raise InvalidGameError(f"run directory {directory} already exists; wait a second or choose another --out")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidGameError(f"cannot create the output folder {root}: {exc.strerror}") from None
+    if not os.access(root, os.W_OK):
+        raise InvalidGameError(f"output folder {root} is not writable; choose another with --out")
+    return directory
+
+
+Progress = Callable[[str, str, int, int], None]
+"""A callback ``(game, learner, done, total)`` told after every cell (the CLI drives a rich progress bar)."""
+
+
+def run_study(
+    config: StudyConfig | None = None,
+    root: str | Path = "runs",
+    *,
+    directory: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[Path, list[CellResult]]:
+    """Run the study into a new run directory under ``root`` and return it with the cell results."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    from marlkit.agents.tabular.registry import make_learner
+    from marlkit.games.catalog import make
+    from marlkit.train.loop import prepare, train
+
+    config = config or StudyConfig()
+    directory = directory or new_run_directory(root, config.name)
+    enable_compilation_cache()
+    directory.mkdir(parents=True, exist_ok=False)
+    _write_text(directory / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
+    started = time.perf_counter()
+    cells, results = study_cells(config), []
+    for done, (game_name, learner_name) in enumerate(cells, start=1):
+        game = make(game_name)
+        learner = make_learner(learner_name, game)
+        tic = time.perf_counter()
+        try:
+            prepare(game, learner, config.steps, config.seeds, config.key, config.log_every)
+        except NotApplicableError as exc:
+            results.append(CellResult(game_name, learner_name, skipped=str(exc).split(";")[0]))
+        else:
+            history = train(game, learner, config.steps, seeds=config.seeds, key=config.key, log_every=config.log_every)
+            history = dataclasses.replace(history, meta={**history.meta, "game_params": {}})
+            cell = _cell_result(game_name, learner_name, history, game, config.concept, time.perf_counter() - tic)
+            _write_cell(directory / "cells" / cell.folder, config, game_name, learner_name, history, cell)
+            results.append(cell)
+        if progress is not None:
+            progress(game_name, learner_name, done, len(cells))
+    wall = time.perf_counter() - started
+    summary = {
+        "kind": "study",
+        "marlkit_version": __version__,
+        "wall_time_s": wall,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": config.to_dict(),
+        "cells": [asdict(cell) for cell in results],
+    }
+    _write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
+    render_study_report(directory)
+    return directory, results
+
+
+# ------------------------------------------------------------------------------------------------ the table
+def cell_text(cell: CellResult, criterion: str) -> str:
+    """'0.88 NE1' — fraction of seeds converged, and the solution(s) most converged seeds reached."""
+    fraction = cell.fractions.get(criterion)
+    if fraction is None:
+        return "-"
+    targets = cell.targets.get(criterion) or {}
+    best = sorted(targets.items(), key=lambda item: -item[1])[:2]
+    return f"{fraction:.2f}" + (" " + "+".join(label for label, _ in best) if best else "")
+
+
+def study_rows(cells: Sequence[CellResult]) -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """Header, rows and CSS classes of the study table (one row per applicable cell)."""
+    from marlkit.diagnose.results import CRITERIA
+
+    header = ["game", "learner", *(CRITERION_SHORT[c] for c in CRITERIA), "NashConv (final)", "tail return"]
+    rows, classes = [], []
+    for cell in cells:
+        if cell.skipped:
+            continue
+        returns = ", ".join("-" if r is None else f"{r:.2f}" for r in cell.tail_return)
+        nash_conv = "-" if cell.nash_conv_final is None else f"{cell.nash_conv_final:.3f}"
+        rows.append([cell.game, cell.learner, *(cell_text(cell, c) for c in CRITERIA), nash_conv, returns])
+        classes.append(["", "", *(fraction_class(cell.fractions.get(c)) for c in CRITERIA)])
+    return header, rows, classes
+
+
+def study_table(cells: Sequence[CellResult], title: str = "convergence study"):  # -> rich.table.Table
+    """The study table for the terminal (rich)."""
+    from rich import box
+    from rich.table import Table
+
+    header, rows, classes = study_rows(cells)
+    table = Table(title=title, box=box.SIMPLE_HEAD, caption="fraction of seeds converged [solutions reached]")
+    for name in header:
+        table.add_column(name, no_wrap=name in ("game", "learner"))
+    colours = {"good": "green", "mid": "yellow", "bad": "red"}
+    for row, css in zip(rows, classes, strict=True):
+        styled = [f"[{colours[c]}]{v}[/]" if c in colours else v for v, c in zip(row, [*css, "", ""], strict=False)]
+        table.add_row(*styled)
+    return table
+
+
+def _load_cells(directory: Path) -> tuple[dict[str, Any], list[CellResult]]:
+    from marlkit.errors import GameFileError
+
+    path = directory / SUMMARY_FILE
+    if not path.is_file():
+        raise GameFileError(f"{directory}: no {SUMMARY_FILE}; the study has not finished")
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    return summary, [CellResult(**cell) for cell in summary.get("cells", [])]
+
+
+def render_study_report(directory: str | Path) -> Path:
+    """Write the study's ``report.html`` from its ``summary.json`` and ``config.yaml`` (no training)."""
+    directory = Path(directory)
+    summary, cells = _load_cells(directory)
+    header, rows, classes = study_rows(cells)
+    legend = (
+        '<p class="muted">each criterion cell: fraction of seeds converged (Albrecht et al. 2024, §5.2) and the '
+        "Nash equilibria most converged seeds reached; green >= 0.75, yellow > 0.25, red otherwise. Each cell is a "
+        "run directory under <code>cells/</code>: <code>marlkit report</code> renders its pictures.</p>"
+    )
+    skipped = [c for c in cells if c.skipped]
+    skipped_html = (
+        "<ul>" + "".join(f"<li>{esc(c.game)} x {esc(c.learner)}: {esc(c.skipped)}</li>" for c in skipped) + "</ul>"
+        if skipped
+        else "<p>none</p>"
+    )
+    config_text = (directory / CONFIG_FILE).read_text(encoding="utf-8")
+    facts = [
+        ("marlkit version", str(summary.get("marlkit_version", "-"))),
+        ("wall time", f"{float(summary.get('wall_time_s', 0.0)):.1f} s"),
+        ("cells run / skipped", f"{len(cells) - len(skipped)} / {len(skipped)}"),
+        ("finished", str(summary.get("finished", "-"))),
+    ]
+    sections = [
+        ("game x learner", legend + html_table(header, rows, classes)),
+        ("not applicable", skipped_html),
+        ("config", yaml_block(config_text)),
+        ("run facts", html_table(["fact", "value"], facts)),
+    ]
+    page = html_page("marlkit default convergence study", sections, subtitle=str(directory))
+    return write_page(directory / REPORT_FILE, page)
+
+
+__all__ = [
+    "DEFAULT_GAMES",
+    "DEFAULT_LEARNERS",
+    "CellResult",
+    "StudyConfig",
+    "cell_text",
+    "enable_compilation_cache",
+    "new_run_directory",
+    "render_study_report",
+    "run_study",
+    "study_cells",
+    "study_rows",
+    "study_table",
+    "write_metrics_jsonl",
+]

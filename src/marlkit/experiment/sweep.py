@@ -1,0 +1,436 @@
+"""Parameter sweeps: a grid over config keys, each point an ordinary run directory, on a local process pool or as
+Ray Tune trials.
+
+``--grid learners.0.params.step_size=0.05,0.1 --grid steps=1000,2000`` names a key of the config by its dotted
+path (list items by index) and the values to try; the grid is their Cartesian product. Every key must already
+exist in the config and every value must have its type (an integer where a float is expected is accepted), so a
+typo fails with a one-line error before anything runs. Seeds are not a grid axis: they are vmapped inside each
+point (``--seeds N`` sets the config's ``seeds``).
+
+Layout::
+
+    runs/<name>-<timestamp>/
+      config.yaml        the base config, the grid and the backend
+      summary.json       per point: overrides, folder, final metrics (fractions converged, NashConv, returns)
+      report.html        the points side by side
+      points/<k>-<key=value,...>/   an ordinary run directory (config.yaml, history.npz, metrics.jsonl,
+                                    summary.json)
+
+Backends (a dict registry, :data:`BACKENDS`):
+
+* ``local`` — one process per grid point from a ``spawn`` process pool (JAX is not fork-safe), each running
+  :func:`run_point`;
+* ``ray`` — the points as Ray Tune trials (``ray.tune.Tuner`` with a function trainable that calls the same
+  :func:`run_point` and reports its final metrics), on ``ray.init(address=...)`` when an address is given and a
+  local instance otherwise. Ray is the ``marlkit[ray]`` extra and is imported only here, lazily.
+
+A point's History depends only on its config (training is a pure function of config and key), so both backends
+give the same Histories, bit for bit, on one machine (``tests/experiment/test_sweep.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from marlkit import __version__
+from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError
+from marlkit.experiment.report import (
+    CONFIG_FILE,
+    HISTORY_FILE,
+    REPORT_FILE,
+    SUMMARY_FILE,
+    fraction_class,
+    html_page,
+    html_table,
+    write_page,
+    yaml_block,
+)
+
+POINTS_FOLDER = "points"
+
+
+# ------------------------------------------------------------------------------------------------ the grid
+@dataclass(frozen=True)
+class GridAxis:
+    """One ``--grid key=v1,v2`` axis: the dotted key and its parsed values."""
+
+    key: str
+    values: tuple[Any, ...]
+
+
+def _lookup(config: Any, key: str) -> Any:
+    """The value at dotted path ``key`` of ``config``; raises naming the part that does not exist."""
+    node, walked = config, []
+    for part in key.split("."):
+        if isinstance(node, dict):
+            if part not in node:
+                known = ", ".join(map(str, node)) or "(none)"
+                where = ".".join(walked) or "the config"
+                raise InvalidGameError(f"--grid {key}: {where} has no key {part!r}; known keys there: {known}")
+            node = node[part]
+        elif isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise InvalidGameError(
+                    f"--grid {key}: {'.'.join(walked)} is a list of {len(node)}; use an index 0..{len(node) - 1}"
+                )
+            node = node[int(part)]
+        else:
+            raise InvalidGameError(f"--grid {key}: {'.'.join(walked)} is a value, not a mapping or list")
+        walked.append(part)
+    return node
+
+
+def _assign(config: Any, key: str, value: Any) -> Any:
+    """A copy of ``config`` with ``value`` at dotted path ``key`` (the path exists: :func:`_lookup` checked)."""
+    head, _, rest = key.partition(".")
+    if isinstance(config, list):
+        copy = list(config)
+        copy[int(head)] = _assign(copy[int(head)], rest, value) if rest else value
+        return copy
+    copy = dict(config)
+    copy[head] = _assign(copy[head], rest, value) if rest else value
+    return copy
+
+
+def _same_type(current: Any, value: Any) -> bool:
+    if isinstance(current, bool) or isinstance(value, bool):
+        return isinstance(current, bool) and isinstance(value, bool)
+    if isinstance(current, float):
+        return isinstance(value, int | float)
+    if current is None:
+        return True
+    return isinstance(value, type(current))
+
+
+def parse_grid(config: dict[str, Any], items: Sequence[str]) -> tuple[GridAxis, ...]:
+    """Parse ``key=v1,v2,...`` items against ``config`` (values read as YAML scalars); one-line errors for a
+    malformed item, an unknown key, a repeated key, no values, or a value of the wrong type."""
+    axes: list[GridAxis] = []
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not raw.strip():
+            raise InvalidGameError(f"--grid {item!r}: expected key=v1,v2,... e.g. --grid steps=1000,2000")
+        if any(axis.key == key for axis in axes):
+            raise InvalidGameError(f"--grid {key} given twice; list all its values in one --grid")
+        current = _lookup(config, key)
+        if isinstance(current, dict | list):
+            raise InvalidGameError(f"--grid {key}: that key holds a {type(current).__name__}; sweep a scalar inside")
+        values = []
+        for text in raw.split(","):
+            try:
+                value = yaml.safe_load(text.strip())
+            except yaml.YAMLError:
+                value = text.strip()
+            if not _same_type(current, value):
+                raise InvalidGameError(
+                    f"--grid {key}: value {text.strip()!r} is a {type(value).__name__}, but the config's "
+                    f"{key} is a {type(current).__name__} ({current!r})"
+                )
+            values.append(float(value) if isinstance(current, float) else value)
+        axes.append(GridAxis(key, tuple(values)))
+    if not axes:
+        raise InvalidGameError("a sweep needs at least one --grid key=v1,v2,...")
+    return tuple(axes)
+
+
+def grid_points(config: dict[str, Any], axes: Sequence[GridAxis]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The Cartesian product of the axes: ``(overrides, config with them applied)`` per point, first axis slowest."""
+    points = []
+    for combination in itertools.product(*(axis.values for axis in axes)):
+        overrides = {axis.key: value for axis, value in zip(axes, combination, strict=True)}
+        point = config
+        for key, value in overrides.items():
+            point = _assign(point, key, value)
+        points.append((overrides, point))
+    return points
+
+
+def point_folder(index: int, overrides: dict[str, Any]) -> str:
+    """``<k>-<key=value,...>`` with characters that are unsafe in file names replaced by ``_``."""
+    label = ",".join(f"{key}={value}" for key, value in overrides.items())
+    return f"{index}-" + re.sub(r"[^A-Za-z0-9._=,+-]", "_", label)
+
+
+# ------------------------------------------------------------------------------------------- one point
+def _learner_specs(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    entry = config.get("learners", config.get("learner"))
+    items = entry if isinstance(entry, list) else [entry]
+    specs = []
+    for item in items:
+        if isinstance(item, str):
+            specs.append((item, {}))
+        elif isinstance(item, dict) and isinstance(item.get("name"), str):
+            specs.append((item["name"], dict(item.get("params") or {})))
+        else:
+            raise LearnerConfigError(f"learners: expected a name or {{name: ..., params: {{...}}}}, got {item!r}")
+    return specs
+
+
+def _setting(config: dict[str, Any], key: str, default: Any) -> Any:
+    """A training setting at the top level or under ``train:``."""
+    train = config.get("train") if isinstance(config.get("train"), dict) else {}
+    return config.get(key, train.get(key, default))
+
+
+def build_point(config: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """(game, learner assignment, train keyword arguments) of a point's config: ``game`` (a catalog name or
+    ``{name, params}``), ``learners`` (one — self-play — or one per agent; each a name or ``{name, params}``, the
+    params replacing the registry defaults' fields), ``steps``, ``seeds``, ``key``, ``log_every`` (top level or
+    under ``train``)."""
+    import dataclasses
+
+    from marlkit.agents.tabular.registry import make_learner
+    from marlkit.games.catalog import make
+
+    entry = config.get("game")
+    name, params = (entry, {}) if isinstance(entry, str) else ((entry or {}).get("name"), (entry or {}).get("params"))
+    if not isinstance(name, str):
+        raise InvalidGameError(f"game: expected a catalog name or {{name: ..., params: {{...}}}}, got {entry!r}")
+    game = make(name, **(params or {}))
+    learners = []
+    for learner_name, fields in _learner_specs(config):
+        learner = make_learner(learner_name, game)
+        try:
+            learners.append(dataclasses.replace(learner, **fields) if fields else learner)
+        except TypeError as exc:
+            raise LearnerConfigError(f"learner {learner_name!r}: {exc}") from None
+    assignment = learners[0] if len(learners) == 1 else learners
+    kwargs = {
+        "steps": int(_setting(config, "steps", 10_000)),
+        "seeds": int(_setting(config, "seeds", 8)),
+        "key": int(_setting(config, "key", 0)),
+        "log_every": _setting(config, "log_every", None),
+    }
+    return game, assignment, kwargs
+
+
+def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
+    """Train one grid point into ``directory`` (a new run directory) and return its final metrics (JSON-ready).
+
+    Runs in a worker process (local pool or Ray trial), so it takes and returns plain data."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    import dataclasses
+
+    from marlkit.experiment.study import _cell_result, _write_text, enable_compilation_cache, write_metrics_jsonl
+    from marlkit.train.loop import train
+
+    enable_compilation_cache()  # workers of one sweep (and later sweeps) share compiled loops through the disk
+
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=False)
+    _write_text(folder / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+    tic = time.perf_counter()
+    game, assignment, kwargs = build_point(config)
+    steps = kwargs.pop("steps")
+    history = train(game, assignment, steps, **kwargs)
+    history = dataclasses.replace(history, meta={**history.meta, "game_params": {}})
+    seconds = time.perf_counter() - tic
+    history.save(folder / HISTORY_FILE)
+    write_metrics_jsonl(folder / "metrics.jsonl", history)
+    concept = (config.get("diagnostics") or {}).get("concept", "nash")
+    cell = _cell_result(str(game.name), ",".join(n for n, _ in _learner_specs(config)), history, game, concept, seconds)
+    metrics = {
+        "fractions": cell.fractions,
+        "targets": cell.targets,
+        "nash_conv_final": cell.nash_conv_final,
+        "tail_return": cell.tail_return,
+        "train_seconds": seconds,
+    }
+    summary = {"marlkit_version": __version__, "wall_time_s": seconds, **metrics}
+    _write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=1))
+    return metrics
+
+
+PointRunner = Callable[[dict[str, Any], str], dict[str, Any]]
+
+
+# ---------------------------------------------------------------------------------------------- backends
+def run_local(jobs: Sequence[tuple[dict[str, Any], str]], workers: int, address: str | None = None) -> list[dict]:
+    """Run the points in a ``spawn`` process pool of ``workers`` processes (results in the order of ``jobs``)."""
+    if address is not None:
+        raise InvalidGameError("--address applies to --backend ray only")
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_point, config, folder) for config, folder in jobs]
+        return [future.result() for future in futures]
+
+
+def _ray_trial(params: dict[str, Any]) -> None:
+    """The Ray Tune function trainable: one grid point (config and folder passed in the param space)."""
+    from ray import tune
+
+    tune.report(run_point(params["config"], params["folder"]))
+
+
+def import_ray() -> Any:
+    """Import Ray, or raise a one-line error saying how to install the extra."""
+    try:
+        import ray
+        from ray import tune  # noqa: F401
+    except ImportError:
+        raise MarlkitError("the ray backend needs Ray Tune: pip install 'marlkit[ray]'") from None
+    return ray
+
+
+def run_ray(jobs: Sequence[tuple[dict[str, Any], str]], workers: int, address: str | None = None) -> list[dict]:
+    """Run the points as Ray Tune trials (one CPU each) on the cluster at ``address`` or a local instance."""
+    ray = import_ray()
+    from ray import tune
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+    try:
+        storage = Path(jobs[0][1]).parent.parent / ".ray"
+        space = {"index": tune.grid_search(list(range(len(jobs))))}
+        by_index = {
+            i: {"config": config, "folder": str(Path(folder).resolve())} for i, (config, folder) in enumerate(jobs)
+        }
+        trainable = tune.with_resources(lambda p: _ray_trial(by_index[p["index"]]), {"cpu": 1})
+        tuner = tune.Tuner(
+            trainable,
+            param_space=space,
+            tune_config=tune.TuneConfig(max_concurrent_trials=max(1, workers)),
+            run_config=tune.RunConfig(storage_path=str(storage.resolve()), name="tune", verbose=0),
+        )
+        grid = tuner.fit()
+        results: dict[int, dict] = {}
+        for result in grid:
+            if result.error is not None:
+                raise MarlkitError(f"a Ray trial failed: {str(result.error).splitlines()[0]}")
+            results[int(result.config["index"])] = {k: result.metrics[k] for k in _METRIC_KEYS}
+        return [results[i] for i in range(len(jobs))]
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+_METRIC_KEYS = ("fractions", "targets", "nash_conv_final", "tail_return", "train_seconds")
+
+BACKENDS: dict[str, Callable[..., list[dict]]] = {"local": run_local, "ray": run_ray}
+
+
+# -------------------------------------------------------------------------------------------------- sweep
+def run_sweep(
+    config: dict[str, Any],
+    grid: Sequence[str],
+    *,
+    seeds: int | None = None,
+    backend: str = "local",
+    workers: int = 2,
+    address: str | None = None,
+    root: str | Path = "runs",
+    name: str | None = None,
+) -> Path:
+    """Run a sweep (see the module docstring) and return its directory; every check happens before compute."""
+    from marlkit.experiment.study import _write_text, new_run_directory
+
+    if backend not in BACKENDS:
+        raise InvalidGameError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend == "ray":
+        import_ray()
+    if seeds is not None:
+        if seeds < 1:
+            raise InvalidGameError(f"--seeds must be >= 1, got {seeds}")
+        config = {**config, "seeds": int(seeds)}
+    axes = parse_grid(config, grid)
+    points = grid_points(config, axes)
+    for _, point in points:  # a bad game or learner name fails here, before any compute
+        build_point(point)
+    name = name or str(config.get("name") or "sweep")
+    directory = new_run_directory(root, name)
+    directory.mkdir(parents=True)
+    sweep_config = {"kind": "sweep", "backend": backend, "grid": {a.key: list(a.values) for a in axes}, "base": config}
+    _write_text(directory / CONFIG_FILE, yaml.safe_dump(sweep_config, sort_keys=False))
+    jobs = [
+        (point, str(directory / POINTS_FOLDER / point_folder(k, overrides)))
+        for k, (overrides, point) in enumerate(points)
+    ]
+    tic = time.perf_counter()
+    results = BACKENDS[backend](jobs, workers, address)
+    summary = {
+        "kind": "sweep",
+        "marlkit_version": __version__,
+        "backend": backend,
+        "wall_time_s": time.perf_counter() - tic,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "points": [
+            {"overrides": overrides, "folder": str(Path(folder).relative_to(directory)), "metrics": metrics}
+            for (overrides, _), (_, folder), metrics in zip(points, jobs, results, strict=True)
+        ],
+    }
+    _write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
+    render_sweep_report(directory)
+    return directory
+
+
+def render_sweep_report(directory: str | Path) -> Path:
+    """Write the sweep's ``report.html`` (one row per point) from its ``summary.json`` and ``config.yaml``."""
+    from marlkit.diagnose.results import CRITERIA
+    from marlkit.experiment.study import CRITERION_SHORT
+
+    directory = Path(directory)
+    summary = json.loads((directory / SUMMARY_FILE).read_text(encoding="utf-8"))
+    keys = list(summary["points"][0]["overrides"]) if summary["points"] else []
+    header = ["point", *keys, *(CRITERION_SHORT[c] for c in CRITERIA), "NashConv (final)", "tail return"]
+    rows, classes = [], []
+    for point in summary["points"]:
+        metrics = point["metrics"]
+        fractions = [metrics["fractions"].get(c) for c in CRITERIA]
+        returns = ", ".join("-" if r is None else f"{r:.2f}" for r in metrics["tail_return"])
+        nash_conv = metrics["nash_conv_final"]
+        rows.append(
+            [
+                point["folder"],
+                *(point["overrides"][k] for k in keys),
+                *("-" if f is None else f"{f:.2f}" for f in fractions),
+                "-" if nash_conv is None else f"{nash_conv:.3f}",
+                returns,
+            ]
+        )
+        classes.append(["", *([""] * len(keys)), *(fraction_class(f) for f in fractions)])
+    facts = [
+        ("backend", str(summary.get("backend"))),
+        ("points", str(len(summary["points"]))),
+        ("wall time", f"{float(summary.get('wall_time_s', 0.0)):.1f} s"),
+        ("marlkit version", str(summary.get("marlkit_version"))),
+    ]
+    sections = [
+        ("points (fraction of seeds converged per criterion)", html_table(header, rows, classes)),
+        ("config", yaml_block((directory / CONFIG_FILE).read_text(encoding="utf-8"))),
+        ("run facts", html_table(["fact", "value"], facts)),
+    ]
+    return write_page(directory / REPORT_FILE, html_page(f"marlkit sweep {directory.name}", sections))
+
+
+__all__ = [
+    "BACKENDS",
+    "POINTS_FOLDER",
+    "GridAxis",
+    "build_point",
+    "grid_points",
+    "import_ray",
+    "parse_grid",
+    "point_folder",
+    "render_sweep_report",
+    "run_local",
+    "run_point",
+    "run_ray",
+    "run_sweep",
+]
