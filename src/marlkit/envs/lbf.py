@@ -83,6 +83,7 @@ FOOD_MIN_DISTANCE = 3  # Manhattan distance between food at spawn (lbforaging's 
 _OFFSETS = np.abs(np.arange(-2, 3))
 FOOD_STAMP = (_OFFSETS[:, None] + _OFFSETS[None, :]) < FOOD_MIN_DISTANCE  # [5, 5]: the cells one food blocks
 AGENT_STAMP = (_OFFSETS[:, None] + _OFFSETS[None, :]) == 0  # [5, 5]: an agent blocks its own cell
+CLAIM_UNROLL = 8  # claims unrolled per loop iteration: halves the spawn time of small worlds at little compile cost
 SCORE_BLOCKED = np.uint32(2**32 - 1)  # spawn score of a cell food may not take (priorities are < 2**31)
 
 
@@ -151,7 +152,7 @@ def claim_lowest(score: Array, count: int, stamp: np.ndarray) -> tuple[Array, Ar
         return score, row_min, cells.at[i].set(jnp.stack([row, col]) - 2), claimed.at[i].set(found)
 
     init = (score, score.min(axis=1), jnp.zeros((count, 2), jnp.int32), jnp.zeros(count, bool))
-    score, _, cells, claimed = jax.lax.fori_loop(0, count, claim, init)
+    score, _, cells, claimed = jax.lax.fori_loop(0, count, claim, init, unroll=max(1, min(count, CLAIM_UNROLL)))
     return score, cells, claimed
 
 

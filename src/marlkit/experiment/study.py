@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,7 @@ from marlkit.experiment.report import (
     SUMMARY_FILE,
     esc,
     fraction_class,
+    html_figure,
     html_page,
     html_table,
     write_page,
@@ -59,13 +61,14 @@ DEFAULT_GAMES = (
 )
 DEFAULT_LEARNERS = ("iql", "fp", "wolf-phc", "regret-matching", "jal-am", "minimax-q")
 CRITERION_SHORT = {
-    "joint_policy": "1 policy",
+    "joint_policy": "1 joint policy",
     "expected_return": "2 exp. return",
-    "empirical_distribution": "3 empirical",
-    "averaged_joint_policy": "4 avg policy",
+    "empirical_distribution": "3 empirical dist.",
+    "averaged_joint_policy": "4 avg. policy",
     "solution_set": "5 solution set",
-    "average_return": "6 avg return",
+    "average_return": "6 avg. return",
 }
+"""Column titles of the six criteria (Albrecht et al. 2024, §5.2, in the book's order)."""
 
 
 @dataclass(frozen=True)
@@ -315,7 +318,7 @@ def study_table(cells: Sequence[CellResult], title: str = "convergence study"): 
     header, rows, classes = study_rows(cells)
     table = Table(title=title, box=box.SIMPLE_HEAD, caption="fraction of seeds converged [solutions reached]")
     for name in header:
-        table.add_column(name, no_wrap=name in ("game", "learner"))
+        table.add_column(name.replace(" ", "\n", 1), no_wrap=name in ("game", "learner"), min_width=8)
     colours = {"good": "green", "mid": "yellow", "bad": "red"}
     for row, css in zip(rows, classes, strict=True):
         styled = [f"[{colours[c]}]{v}[/]" if c in colours else v for v, c in zip(row, [*css, "", ""], strict=False)]
@@ -331,6 +334,45 @@ def _load_cells(directory: Path) -> tuple[dict[str, Any], list[CellResult]]:
         raise GameFileError(f"{directory}: no {SUMMARY_FILE}; the study has not finished")
     summary = json.loads(path.read_text(encoding="utf-8"))
     return summary, [CellResult(**cell) for cell in summary.get("cells", [])]
+
+
+def plot_study_heatmaps(cells: Sequence[CellResult], path: str | Path) -> Path:
+    """One heatmap per criterion: games (rows) x learners (columns), coloured by the fraction of seeds converged
+    (grey where the learner does not apply), the fraction written in each cell."""
+    from matplotlib.figure import Figure
+
+    from marlkit.diagnose.plots import _save
+    from marlkit.diagnose.results import CRITERIA
+
+    games = list(dict.fromkeys(c.game for c in cells))
+    learners = list(dict.fromkeys(c.learner for c in cells))
+    fig = Figure(figsize=(4.2 * 3, 0.45 * len(games) * 2 + 2.6), layout="constrained")
+    axes = fig.subplots(2, 3, sharex=True, sharey=True).ravel()
+    for ax, criterion in zip(axes, CRITERIA, strict=True):
+        grid = np.full((len(games), len(learners)), np.nan)
+        for cell in cells:
+            value = cell.fractions.get(criterion)
+            if not cell.skipped and value is not None:
+                grid[games.index(cell.game), learners.index(cell.learner)] = value
+        ax.set_facecolor("#dddddd")
+        image = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+        for (r, c), value in np.ndenumerate(grid):
+            if np.isfinite(value):
+                ax.text(
+                    c,
+                    r,
+                    f"{value:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value < 0.6 else "black",
+                )
+        ax.set_title(f"criterion {CRITERION_SHORT[criterion]}", fontsize=10)
+        ax.set_xticks(range(len(learners)), learners, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(games)), games, fontsize=8)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="fraction of seeds converged (grey: not applicable)")
+    fig.suptitle("which learner meets which convergence criterion on which game (Albrecht et al. 2024, §5.2)")
+    return _save(fig, path)
 
 
 def render_study_report(directory: str | Path) -> Path:
@@ -356,8 +398,12 @@ def render_study_report(directory: str | Path) -> Path:
         ("cells run / skipped", f"{len(cells) - len(skipped)} / {len(skipped)}"),
         ("finished", str(summary.get("finished", "-"))),
     ]
+    with tempfile.TemporaryDirectory(prefix="marlkit-study-") as folder:
+        heatmap = html_figure(
+            plot_study_heatmaps(cells, Path(folder) / "heatmap.png"), "fraction of seeds converged per criterion"
+        )
     sections = [
-        ("game x learner", legend + html_table(header, rows, classes)),
+        ("game x learner", legend + html_table(header, rows, classes) + heatmap),
         ("not applicable", skipped_html),
         ("config", yaml_block(config_text)),
         ("run facts", html_table(["fact", "value"], facts)),
@@ -374,6 +420,7 @@ __all__ = [
     "cell_text",
     "enable_compilation_cache",
     "new_run_directory",
+    "plot_study_heatmaps",
     "render_study_report",
     "run_study",
     "study_cells",

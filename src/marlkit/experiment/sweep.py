@@ -260,9 +260,8 @@ PointRunner = Callable[[dict[str, Any], str], dict[str, Any]]
 
 # ---------------------------------------------------------------------------------------------- backends
 def run_local(jobs: Sequence[tuple[dict[str, Any], str]], workers: int, address: str | None = None) -> list[dict]:
-    """Run the points in a ``spawn`` process pool of ``workers`` processes (results in the order of ``jobs``)."""
-    if address is not None:
-        raise InvalidGameError("--address applies to --backend ray only")
+    """Run the points in a ``spawn`` process pool of ``workers`` processes (results in the order of ``jobs``;
+    ``address`` is unused: :func:`run_sweep` rejects it for this backend)."""
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_point, config, folder) for config, folder in jobs]
         return [future.result() for future in futures]
@@ -295,7 +294,10 @@ def run_ray(jobs: Sequence[tuple[dict[str, Any], str]], workers: int, address: s
         if address:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+            # a local instance listens on the loopback interface only
+            ray.init(
+                num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
+            )
     try:
         storage = Path(jobs[0][1]).parent.parent / ".ray"
         space = {"index": tune.grid_search(list(range(len(jobs))))}
@@ -345,6 +347,8 @@ def run_sweep(
         raise InvalidGameError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     if backend == "ray":
         import_ray()
+    elif address is not None:
+        raise InvalidGameError("--address applies to --backend ray only")
     if seeds is not None:
         if seeds < 1:
             raise InvalidGameError(f"--seeds must be >= 1, got {seeds}")

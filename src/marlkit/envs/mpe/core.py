@@ -150,6 +150,13 @@ def without_self(pairs: Array) -> Array:
     return flat.reshape((n - 1, n + 1, *rest))[:, :n].reshape((n, n - 1, *rest))
 
 
+def compact(values: np.ndarray) -> float | np.ndarray:
+    """A constant array as one scalar when all its entries are equal: smaller programs and faster compiles with
+    many agents (an ``[n, n]`` constant becomes one number)."""
+    flat = np.asarray(values).reshape(-1)
+    return flat.dtype.type(flat[0]).item() if flat.size and np.all(flat == flat[0]) else values
+
+
 def pair_differences(origin: Array, target: Array) -> Array:
     """Flat ``[a * b]``: ``target[j] - origin[i]`` at index ``i * b + j``, for one coordinate."""
     return (target[None, :] - origin[:, None]).reshape(-1)
@@ -197,7 +204,7 @@ def _push(origin: tuple[Array, Array], target: tuple[Array, Array], radii: np.nd
     distinct discs does not collide.
     """
     dx, dy = pair_differences(origin[0], target[0]), pair_differences(origin[1], target[1])
-    weight = _contact_weights(jnp.sqrt(dx * dx + dy * dy), radii.reshape(-1))
+    weight = _contact_weights(jnp.sqrt(dx * dx + dy * dy), compact(radii.reshape(-1)))
     if not contacts.all():
         weight = weight * contacts.reshape(-1).astype(np.float32)
     a = origin[0].shape[0]
@@ -240,7 +247,8 @@ def physics_step(world: ParticleWorld, particles: Particles, moves: Array) -> Pa
 
 def touching(offset: Array, radii: np.ndarray, contacts: np.ndarray) -> Array:
     """``[a, b]`` bool: discs closer than their radii sum (mpe2's scenarios' ``is_collision``: strict ``<``)."""
-    return (lengths(offset) < radii) & contacts
+    touch = lengths(offset) < compact(radii)
+    return touch if contacts.all() else touch & contacts
 
 
 def draw_uniform(key: Array, shape: tuple[int, ...], low: float = -1.0, high: float = 1.0) -> Array:
@@ -280,6 +288,7 @@ __all__ = [
     "ParticleWorld",
     "Particles",
     "column_minima",
+    "compact",
     "contact_force",
     "draw_uniform",
     "integrate",

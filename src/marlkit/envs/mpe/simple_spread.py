@@ -119,16 +119,17 @@ class SimpleSpread(Env):
 
     def step_env(self, key: Array, state: Particles, actions: Array) -> tuple[Array, Particles, Array, Array, dict]:
         particles = physics_step(self.world, state, actions)
-        to_landmarks, to_agents = self._offsets(particles)
+        to_landmarks, others = self._offsets(particles)
         coverage = -jnp.sum(column_minima(lengths(to_landmarks)))
         world = self.world
-        collisions = row_sums(touching(to_agents, world.agent_radii, world.agent_contacts).astype(jnp.float32))
+        touch = touching(others, without_self(world.agent_radii), without_self(world.agent_contacts))
+        collisions = row_sums(touch.astype(jnp.float32))
         shared = (1.0 - self.local_ratio) * coverage
         if self.constrained:
             reward, info = jnp.broadcast_to(shared, (self.n_agents,)), {"cost": collisions[:, None]}
         else:
             reward, info = shared - self.local_ratio * collisions, {}
-        return self._observe(particles, to_landmarks, to_agents), particles, reward, jnp.bool_(False), info
+        return self._observe(particles, to_landmarks, others), particles, reward, jnp.bool_(False), info
 
     def global_state(self, state: Particles) -> Array:
         return self._observe(state, *self._offsets(state)).reshape(-1)
@@ -136,16 +137,17 @@ class SimpleSpread(Env):
     # -- helpers ------------------------------------------------------------------------------------------------
     @staticmethod
     def _offsets(particles: Particles) -> tuple[Array, Array]:
-        return offsets(particles.pos, particles.landmark_pos), offsets(particles.pos, particles.pos)
+        """Each landmark ``[n, L, 2]`` and each other agent ``[n, n - 1, 2]`` relative to each agent."""
+        return offsets(particles.pos, particles.landmark_pos), without_self(offsets(particles.pos, particles.pos))
 
-    def _observe(self, particles: Particles, to_landmarks: Array, to_agents: Array) -> Array:
+    def _observe(self, particles: Particles, to_landmarks: Array, others: Array) -> Array:
         n = self.n_agents
         return jnp.concatenate(
             [
                 particles.vel,
                 particles.pos,
                 to_landmarks.reshape(n, 2 * self.n_landmarks),
-                without_self(to_agents).reshape(n, 2 * (n - 1)),
+                others.reshape(n, 2 * (n - 1)),
                 jnp.zeros((n, 2 * (n - 1)), jnp.float32),
             ],
             axis=1,

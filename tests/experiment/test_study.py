@@ -1,0 +1,132 @@
+"""The embedded default convergence study: its grid, its run-directory layout, its table, its page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from marlkit.diagnose.report import diagnose
+from marlkit.errors import InvalidGameError
+from marlkit.experiment.study import (
+    DEFAULT_GAMES,
+    DEFAULT_LEARNERS,
+    StudyConfig,
+    new_run_directory,
+    run_study,
+    study_cells,
+)
+from marlkit.games.catalog import make
+from marlkit.train.history import History
+
+# shapes shared with the other modules here (2x2 games, IQL, 1000 steps logged every 10, 2 seeds): one compile
+SMALL = StudyConfig(
+    name="small-study",
+    games=("stag-hunt", "prisoners-dilemma"),
+    learners=("iql", "minimax-q"),
+    steps=1000,
+    log_every=10,
+    seeds=2,
+)
+
+
+def test_default_grid_covers_the_issue() -> None:
+    config = StudyConfig()
+    for game in ("matching-pennies", "rock-paper-scissors", "shapley", "climbing", "prisoners-dilemma", "stag-hunt"):
+        assert game in config.games
+    for learner in ("iql", "fp", "wolf-phc", "regret-matching", "jal-am", "minimax-q"):
+        assert learner in config.learners
+    assert config.seeds >= 8
+    cells = study_cells(config)
+    assert len(cells) == len(DEFAULT_GAMES) * len(DEFAULT_LEARNERS) == len(set(cells))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"games": ("no-such-game",)}, "unknown game"),
+        ({"learners": ("no-such-learner",)}, "unknown learner"),
+        ({"steps": 0}, "steps must be"),
+        ({"seeds": 1.5}, "seeds must be"),
+        ({"steps": 1000, "log_every": 300}, "must divide"),
+    ],
+)
+def test_bad_study_config_fails_before_compute(fields: dict, message: str) -> None:
+    with pytest.raises(InvalidGameError, match=message):
+        StudyConfig(**fields)
+
+
+def test_existing_or_unwritable_output_fails_before_compute(tmp_path: Path) -> None:
+    first = new_run_directory(tmp_path, "s")
+    first.mkdir()
+    stamp = first.name.removeprefix("s-")
+    from datetime import UTC, datetime
+
+    with pytest.raises(InvalidGameError, match="already exists"):
+        new_run_directory(tmp_path, "s", now=datetime.strptime(stamp, "%Y%m%d-%H%M%S").replace(tzinfo=UTC))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(InvalidGameError, match="cannot create"):
+        new_run_directory(blocker / "runs", "s")
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("study")
+    seen: list[tuple[str, str, int, int]] = []
+    directory, cells = run_study(SMALL, root, progress=lambda *args: seen.append(args))
+    return directory, cells, seen
+
+
+def test_study_layout_and_progress(study) -> None:
+    directory, _cells, seen = study
+    assert [s[2] for s in seen] == [1, 2, 3, 4] and all(s[3] == 4 for s in seen)
+    config = yaml.safe_load((directory / "config.yaml").read_text())
+    assert config["games"] == list(SMALL.games) and config["learners"] == list(SMALL.learners)
+    summary = json.loads((directory / "summary.json").read_text())
+    assert summary["wall_time_s"] > 0 and len(summary["cells"]) == 4
+    assert (directory / "report.html").read_text().startswith("<!DOCTYPE html>")
+    for game in SMALL.games:
+        cell = directory / "cells" / f"{game}--iql"
+        for name in ("config.yaml", "history.npz", "metrics.jsonl", "summary.json"):
+            assert (cell / name).is_file()
+        lines = (cell / "metrics.jsonl").read_text().splitlines()
+        assert len(lines) == SMALL.steps // SMALL.log_every
+        assert json.loads(lines[-1])["step"] == SMALL.steps
+
+
+def test_minimax_q_is_skipped_on_general_sum_games_with_the_reason(study) -> None:
+    directory, cells, _ = study
+    skipped = {(c.game, c.learner): c.skipped for c in cells if c.skipped}
+    assert set(skipped) == {(g, "minimax-q") for g in SMALL.games}
+    assert all("zero-sum" in reason for reason in skipped.values())
+    assert not (directory / "cells" / "stag-hunt--minimax-q").exists()
+
+
+def test_study_fractions_match_a_diagnosis_of_the_saved_history(study) -> None:
+    directory, cells, _ = study
+    for cell in (c for c in cells if not c.skipped):
+        history = History.load(directory / "cells" / cell.folder / "history.npz")
+        assert history.n_seeds == SMALL.seeds and int(history.steps[-1]) == SMALL.steps
+        report = diagnose(history, make(cell.game))
+        for name, stats in report.statistics.items():
+            assert cell.fractions[name] == pytest.approx(stats.fraction)
+
+
+def test_run_default_study_prints_the_table(tmp_path: Path, capsys) -> None:
+    from marlkit.cli.experiments import run_default_study
+
+    directory = run_default_study(
+        out=str(tmp_path), steps=1000, seeds=2, games=["prisoners-dilemma"], learners=["iql", "minimax-q"]
+    )
+    out = capsys.readouterr().out
+    assert directory.name.startswith("default-study-") and (directory / "report.html").is_file()
+    assert "prisoners-dilemma" in out and "NashConv" in out and "wall time" in out
+    assert "skipped prisoners-dilemma x minimax-q" in out
+    summary = json.loads((directory / "summary.json").read_text())
+    fractions = next(c["fractions"] for c in summary["cells"] if not c["skipped"])
+    assert all(f is None or 0.0 <= f <= 1.0 for f in fractions.values())
+    assert np.isfinite(summary["wall_time_s"])

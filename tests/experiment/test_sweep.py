@@ -1,0 +1,136 @@
+"""Sweeps: grid parsing and its errors, the run-directory layout, and the local and Ray backends giving the same
+Histories bit for bit (a real local Ray instance, loopback only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from marlkit.cli import main
+from marlkit.errors import InvalidGameError, UnknownNameError
+from marlkit.experiment.sweep import grid_points, parse_grid, point_folder, run_sweep
+from marlkit.train.history import History
+
+# shapes shared with the other modules here (2x2 games, IQL, 1000 steps logged every 10, 2 seeds): one compile
+CONFIG = {
+    "name": "sw",
+    "game": "matching-pennies",
+    "learners": [{"name": "iql", "params": {"step_size": 0.1}}],
+    "steps": 1000,
+    "log_every": 10,
+    "seeds": 2,
+    "key": 0,
+}
+GRID = ["key=0,1", "game=matching-pennies,prisoners-dilemma"]
+ARRAYS = (
+    "steps",
+    "seeds",
+    "policy",
+    "average_policy",
+    "joint_counts",
+    "episode_return",
+    "episode_count",
+    "reward_mean",
+)
+
+
+def test_grid_is_the_product_in_order() -> None:
+    axes = parse_grid(CONFIG, ["learners.0.params.step_size=0.05,0.1", "steps=1000,2000"])
+    points = grid_points(CONFIG, axes)
+    assert [o for o, _ in points] == [
+        {"learners.0.params.step_size": 0.05, "steps": 1000},
+        {"learners.0.params.step_size": 0.05, "steps": 2000},
+        {"learners.0.params.step_size": 0.1, "steps": 1000},
+        {"learners.0.params.step_size": 0.1, "steps": 2000},
+    ]
+    assert points[1][1]["steps"] == 2000 and points[1][1]["learners"][0]["params"]["step_size"] == 0.05
+    assert CONFIG["steps"] == 1000 and CONFIG["learners"][0]["params"]["step_size"] == 0.1  # not mutated
+    assert point_folder(3, {"a.b": 1, "c": "x/y"}) == "3-a.b=1,c=x_y"
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("stepz=1,2", "has no key 'stepz'"),
+        ("learners.3.params.step_size=0.1", "a list of 1"),
+        ("steps=1000,lots", "is a str, but the config's steps is a int"),
+        ("learners.0.params.step_size=true", "is a bool"),
+        ("steps", "expected key=v1,v2"),
+        ("learners=iql", "sweep a scalar inside"),
+    ],
+)
+def test_bad_grid_items_fail_in_one_line(item: str, message: str) -> None:
+    with pytest.raises(InvalidGameError, match=message):
+        parse_grid(CONFIG, [item])
+
+
+def test_bad_sweeps_fail_before_any_compute(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "sweep.yaml"
+    config.write_text(yaml.safe_dump(CONFIG))
+    out = tmp_path / "runs"
+    for args, message in [
+        (["--grid", "nope=1,2"], "has no key 'nope'"),
+        (["--grid", "steps=1,2", "--grid", "steps=3"], "given twice"),
+        (["--grid", "game=matching-pennies,no-such-game"], "no-such-game"),
+        (["--grid", "steps=1000", "--backend", "slurm"], "--backend 'slurm'"),
+        (["--grid", "steps=1000", "--address", "127.0.0.1:1"], "--address applies to --backend ray"),
+    ]:
+        assert main(["sweep", str(config), *args, "--out", str(out)]) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err, (args, err)
+    assert not out.exists() or not any(out.iterdir())  # nothing half written
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(InvalidGameError, match="cannot create"):
+        run_sweep(CONFIG, ["key=0"], root=blocker / "runs")
+    with pytest.raises(UnknownNameError):
+        run_sweep({**CONFIG, "learners": ["no-such-learner"]}, ["key=0"], root=out)
+
+
+def _histories(directory: Path) -> dict[str, History]:
+    return {p.name: History.load(p / "history.npz") for p in sorted((directory / "points").iterdir())}
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_sweep(CONFIG, GRID, backend="local", workers=2, root=tmp_path_factory.mktemp("local"))
+
+
+def test_local_sweep_layout(local_sweep: Path) -> None:
+    summary = json.loads((local_sweep / "summary.json").read_text())
+    assert [p["overrides"] for p in summary["points"]] == [
+        {"key": 0, "game": "matching-pennies"},
+        {"key": 0, "game": "prisoners-dilemma"},
+        {"key": 1, "game": "matching-pennies"},
+        {"key": 1, "game": "prisoners-dilemma"},
+    ]
+    for point in summary["points"]:
+        folder = local_sweep / point["folder"]
+        config = yaml.safe_load((folder / "config.yaml").read_text())
+        assert config["key"] == point["overrides"]["key"] and config["game"] == point["overrides"]["game"]
+        history = History.load(folder / "history.npz")
+        assert history.meta["game"] == point["overrides"]["game"] and history.n_seeds == CONFIG["seeds"]
+        assert json.loads((folder / "summary.json").read_text())["fractions"] == point["metrics"]["fractions"]
+    assert "report.html" in {p.name for p in local_sweep.iterdir()}
+    histories = list(_histories(local_sweep).values())
+    assert not np.array_equal(histories[0].joint_counts, histories[2].joint_counts)  # the key axis matters
+
+
+@pytest.mark.slow  # starts a real Ray instance (~15-30 s on 2 cores) and compiles in its workers
+def test_ray_sweep_matches_the_local_sweep_bit_for_bit(local_sweep: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    ray_sweep = run_sweep(CONFIG, GRID, backend="ray", workers=2, root=tmp_path)
+    local, remote = _histories(local_sweep), _histories(ray_sweep)
+    assert list(local) == list(remote) and len(local) == 4
+    for name, history in local.items():
+        for array in ARRAYS:
+            assert np.array_equal(getattr(history, array), getattr(remote[name], array), equal_nan=True), (name, array)
+    local_summary = json.loads((local_sweep / "summary.json").read_text())
+    ray_summary = json.loads((ray_sweep / "summary.json").read_text())
+    assert ray_summary["backend"] == "ray"
+    for a, b in zip(local_summary["points"], ray_summary["points"], strict=True):
+        assert a["overrides"] == b["overrides"] and a["metrics"]["fractions"] == b["metrics"]["fractions"]
