@@ -66,6 +66,7 @@ def jaxmarl_adapter() -> Adapter | None:
         import jaxmarl
     except ImportError:
         return None
+    print(f"jaxmarl {getattr(jaxmarl, '__version__', '?')} from {os.path.dirname(jaxmarl.__file__)}")
     env = jaxmarl.make("MPE_simple_spread_v3", num_agents=N_AGENTS, num_landmarks=N_AGENTS)
     agents = env.agents
 
@@ -156,7 +157,7 @@ def main() -> None:
     clock = CLOCKS[args.clock]
 
     print(f"load average {os.getloadavg()}, {os.cpu_count()} cores, jax {jax.__version__} on {jax.devices()[0]}")
-    print(f"PRNG {args.prng}; simple spread, {N_AGENTS} agents; env-steps/s ({args.clock} clock), best of {args.repeats}")
+    print(f"PRNG {args.prng}; spread, {N_AGENTS} agents; env-steps/s ({args.clock} clock), best of {args.repeats}")
     peers = {"marlkit": marlkit_adapter(), "jaxmarl": jaxmarl_adapter()}
     header = f"{'N':>6} {'marlkit':>12} {'jaxmarl':>12} {'ratio':>7} {'compile (s) marlkit/jaxmarl':>30}"
     print(header)

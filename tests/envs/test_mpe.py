@@ -20,7 +20,7 @@ from scipy import stats
 
 from marlkit.envs.base import TimeState
 from marlkit.envs.mpe import SimpleSpread, SimpleTag, SpeakerListener
-from marlkit.envs.mpe.core import Particles, without_self
+from marlkit.envs.mpe.core import MOVE_DIRECTIONS, Particles, move_force, without_self
 from marlkit.envs.mpe.speaker_listener import SpeakerListenerState
 from marlkit.errors import InvalidGameError
 
@@ -153,13 +153,16 @@ def test_matches_mpe2_from_the_same_state(case: str, seeds: int, episodes: int) 
             for rng in map(np.random.default_rng, range(seeds))
         ]
     ).astype(np.int32)
-    obs, reward, done, global_state = map(
-        np.asarray, compiled_rollouts(env)(keys, TimeState(inner, starts.time), jnp.asarray(actions))
-    )
-    contacts = 0
+    outputs = compiled_rollouts(env)(keys, TimeState(inner, starts.time), jnp.asarray(actions))
+    assert [x.dtype for x in outputs] == [jnp.float32, jnp.float32, jnp.bool_, jnp.float32]
+    obs, reward, done, global_state = map(np.asarray, outputs)
+    assert obs.shape == (seeds * episodes, spec.max_episode_steps, spec.n_agents, *spec.obs_shape)
+    assert global_state.shape == (seeds * episodes, spec.max_episode_steps, spec.global_state_size)
+    contacts, host = 0, jax.tree_util.tree_map(np.asarray, inner)
     for e in range(seeds * episodes):
-        start = jax.tree_util.tree_map(lambda x, e=e: x[e], inner)
+        start = jax.tree_util.tree_map(lambda x, e=e: x[e], host)
         ref = mpe2_episode(penv, setter, start, actions[e], spec.obs_sizes)
+        # mpe2's observations zero-padded to marlkit's common shape: this also checks marlkit's padding
         np.testing.assert_allclose(obs[e], ref["obs"], atol=TOL, rtol=0, err_msg=f"{case} episode {e}")
         np.testing.assert_allclose(reward[e], ref["reward"], atol=TOL, rtol=0, err_msg=f"{case} episode {e}")
         np.testing.assert_array_equal(done[e], ref["done"])
@@ -168,7 +171,7 @@ def test_matches_mpe2_from_the_same_state(case: str, seeds: int, episodes: int) 
         contacts += int(np.sum(ref["gap"] < 0))
     # the reset observation too: mpe2 observes the copied start state (episode 0 is not crowded)
     penv.reset(seed=0)
-    setter(penv.unwrapped.world, jax.tree_util.tree_map(lambda x: x[0], inner))
+    setter(penv.unwrapped.world, jax.tree_util.tree_map(lambda x: x[0], host))
     for i, name in enumerate(penv.possible_agents):
         reference = penv.unwrapped.observe(name)
         np.testing.assert_allclose(first_obs[0, i, : len(reference)], reference, atol=TOL, rtol=0)
@@ -241,6 +244,14 @@ def test_speed_limits_hold_in_simple_tag() -> None:
     assert speeds[:, 3:].max() > 1.0  # the prey's own limit is the one that binds, not the predators'
 
 
+def test_move_force_follows_the_direction_table() -> None:
+    world = SimpleTag().world  # accelerations 3 (adversaries) and 4 (good agents)
+    for moves in ([0, 1, 2, 3], [4, 4, 0, 1], [3, 2, 1, 0]):
+        fx, fy = move_force(world, jnp.array(moves))
+        expected = MOVE_DIRECTIONS[moves] * np.array([3.0, 3.0, 3.0, 4.0])[:, None]
+        np.testing.assert_array_equal(np.stack([fx, fy], -1), expected)
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
 def test_without_self_drops_the_diagonal(n: int) -> None:
     pairs = np.arange(n * n * 2, dtype=np.float32).reshape(n, n, 2)
@@ -279,21 +290,6 @@ def test_constrained_spread_separates_collision_cost_from_reward() -> None:
 # ------------------------------------------------------------------------------------ contract-level behaviour
 
 
-@pytest.mark.parametrize("env", [SimpleSpread(n_agents=4, n_landmarks=2), SimpleTag(), SpeakerListener()])
-def test_batched_step_shapes_and_padding(env) -> None:
-    spec = env.spec
-    keys = jax.random.split(jax.random.key(0), 4)
-    obs, state = compiled_resets(env)(keys)
-    actions = jnp.zeros((4, spec.n_agents), jnp.int32)
-    obs, state, reward, done, info = jax.jit(jax.vmap(env.step))(keys, state, actions)
-    assert obs.shape == (4, spec.n_agents, *spec.obs_shape) and obs.dtype == jnp.float32
-    assert reward.shape == (4, spec.n_agents) and reward.dtype == jnp.float32
-    assert done.shape == (4,) and info["global_state"].shape == (4, spec.global_state_size)
-    for i, size in enumerate(spec.obs_sizes):
-        assert not np.any(np.asarray(obs[:, i, size:]))  # padding is zeros
-    assert np.all(np.isfinite(np.asarray(obs)))
-
-
 def test_speaker_actions_are_masked_and_replaced() -> None:
     env = SpeakerListener()
     _, state = jax.jit(env.reset)(jax.random.key(0))
@@ -309,6 +305,7 @@ BAD_CONFIGS = [
     (SimpleSpread, {"n_agents": 2.5}),
     (SimpleSpread, {"local_ratio": 1.5}),
     (SimpleSpread, {"max_episode_steps": 0}),
+    (SimpleSpread, {"constrained": "yes"}),
     (SimpleTag, {"n_good": 0}),
     (SimpleTag, {"n_adversaries": -1}),
     (SimpleTag, {"n_obstacles": -2}),

@@ -52,7 +52,7 @@ def test_cli_table_json_and_page(runs: list[Path], tmp_path: Path, capsys) -> No
     page = tmp_path / "compare.html"
     assert main(["compare", *map(str, runs), "--html", str(page)]) == 0
     out = capsys.readouterr().out
-    assert "config: key" in out and "converged: 1 policy" in out
+    assert "config: key" in out and "converged: 1 joint policy" in out
     assert page.read_text().startswith("<!DOCTYPE html>")
     assert main(["compare", *map(str, runs), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["differing_config"] == {"key": [0, 1]}

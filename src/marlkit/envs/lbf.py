@@ -82,7 +82,7 @@ NEIGHBOUR_DELTAS = ACTION_DELTAS[1:5]
 FOOD_MIN_DISTANCE = 3  # Manhattan distance between food at spawn (lbforaging's 3x3 block + distance-2 cross)
 _OFFSETS = np.abs(np.arange(-2, 3))
 FOOD_STAMP = (_OFFSETS[:, None] + _OFFSETS[None, :]) < FOOD_MIN_DISTANCE  # [5, 5]: the cells one food blocks
-AGENT_STAMP = (_OFFSETS[:, None] + _OFFSETS[None, :]) == 0  # [5, 5]: an agent blocks its own cell
+AGENT_STAMP = np.ones((1, 1), bool)  # an agent blocks its own cell
 CLAIM_UNROLL = 8  # claims unrolled per loop iteration: halves the spawn time of small worlds at little compile cost
 SCORE_BLOCKED = np.uint32(2**32 - 1)  # spawn score of a cell food may not take (priorities are < 2**31)
 
@@ -129,14 +129,15 @@ def uniform_integers(bits: Array, low: Array | int, high: Array | int) -> Array:
 
 
 def claim_lowest(score: Array, count: int, stamp: np.ndarray) -> tuple[Array, Array, Array]:
-    """Claim ``count`` cells one after another, each the lowest score left, blocking the cells of ``stamp``
-    (``[5, 5]``, centred on the claimed cell) for later claims.
+    """Claim ``count`` cells one after another, each the lowest score left, blocking for later claims the cells
+    of ``stamp`` (a ``[2r + 1, 2r + 1]`` bool window centred on the claimed cell, ``r <= 2``).
 
     ``score`` is ``[W, W]`` uint32, padded by 2 cells of ``SCORE_BLOCKED``. A running row minimum makes each claim
     ``O(W)`` instead of ``O(W^2)``. Returns ``(score, cells [count, 2] (row, col) without the padding,
     claimed [count] bool)``; a claim finds nothing only when every cell is blocked.
     """
-    width = score.shape[1]
+    width, size = score.shape[1], stamp.shape[0]
+    r = size // 2
     stamp = jnp.asarray(stamp)
 
     def claim(i: Array, carry: tuple[Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array]:
@@ -144,11 +145,11 @@ def claim_lowest(score: Array, count: int, stamp: np.ndarray) -> tuple[Array, Ar
         row = jnp.argmin(row_min).astype(jnp.int32)
         col = jnp.argmin(score[row]).astype(jnp.int32)
         found = row_min[row] != SCORE_BLOCKED
-        corner = (row - 2, col - 2)
-        window = jax.lax.dynamic_slice(score, corner, (5, 5))
+        corner = (row - r, col - r)
+        window = jax.lax.dynamic_slice(score, corner, (size, size))
         score = jax.lax.dynamic_update_slice(score, jnp.where(stamp & found, SCORE_BLOCKED, window), corner)
-        band = jax.lax.dynamic_slice(score, (row - 2, 0), (5, width)).min(axis=1)
-        row_min = jax.lax.dynamic_update_slice(row_min, band, (row - 2,))
+        band = jax.lax.dynamic_slice(score, (row - r, 0), (size, width)).min(axis=1)
+        row_min = jax.lax.dynamic_update_slice(row_min, band, (row - r,))
         return score, row_min, cells.at[i].set(jnp.stack([row, col]) - 2), claimed.at[i].set(found)
 
     init = (score, score.min(axis=1), jnp.zeros((count, 2), jnp.int32), jnp.zeros(count, bool))

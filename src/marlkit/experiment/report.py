@@ -116,6 +116,7 @@ def write_page(path: str | Path, text: str) -> Path:
     """Write an HTML page atomically (temp file in the same folder, then rename); returns the path."""
     path = Path(path)
     _atomic_write(path, lambda handle: handle.write(text), "w")
+    path.chmod(0o644)  # mkstemp made it 0o600; a page is meant to be shared
     return path
 
 

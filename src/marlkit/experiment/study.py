@@ -284,18 +284,22 @@ def run_study(
 
 
 # ------------------------------------------------------------------------------------------------ the table
-def cell_text(cell: CellResult, criterion: str) -> str:
-    """'0.88 NE1' — fraction of seeds converged, and the solution(s) most converged seeds reached."""
+def cell_text(cell: CellResult, criterion: str, short: bool = False) -> str:
+    """'0.88 NE1 mixed' — fraction of seeds converged, and the solution(s) most converged seeds reached (at most
+    two; ``short``: each label's first word only, e.g. '0.88 NE1', for the terminal)."""
     fraction = cell.fractions.get(criterion)
     if fraction is None:
         return "-"
     targets = cell.targets.get(criterion) or {}
-    best = sorted(targets.items(), key=lambda item: -item[1])[:2]
-    return f"{fraction:.2f}" + (" " + "+".join(label for label, _ in best) if best else "")
+    best = [label for label, _ in sorted(targets.items(), key=lambda item: -item[1])[:2]]
+    if short:
+        best = [label.split()[0] for label in best]
+    return f"{fraction:.2f}" + (" " + "+".join(best) if best else "")
 
 
-def study_rows(cells: Sequence[CellResult]) -> tuple[list[str], list[list[str]], list[list[str]]]:
-    """Header, rows and CSS classes of the study table (one row per applicable cell)."""
+def study_rows(cells: Sequence[CellResult], short: bool = False) -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """Header, rows and CSS classes of the study table (one row per applicable cell; ``short`` labels as in
+    :func:`cell_text`)."""
     from marlkit.diagnose.results import CRITERIA
 
     header = ["game", "learner", *(CRITERION_SHORT[c] for c in CRITERIA), "NashConv (final)", "tail return"]
@@ -303,9 +307,9 @@ def study_rows(cells: Sequence[CellResult]) -> tuple[list[str], list[list[str]],
     for cell in cells:
         if cell.skipped:
             continue
-        returns = ", ".join("-" if r is None else f"{r:.2f}" for r in cell.tail_return)
+        returns = "/".join("-" if r is None else f"{r:.2f}" for r in cell.tail_return)
         nash_conv = "-" if cell.nash_conv_final is None else f"{cell.nash_conv_final:.3f}"
-        rows.append([cell.game, cell.learner, *(cell_text(cell, c) for c in CRITERIA), nash_conv, returns])
+        rows.append([cell.game, cell.learner, *(cell_text(cell, c, short) for c in CRITERIA), nash_conv, returns])
         classes.append(["", "", *(fraction_class(cell.fractions.get(c)) for c in CRITERIA)])
     return header, rows, classes
 
@@ -315,8 +319,13 @@ def study_table(cells: Sequence[CellResult], title: str = "convergence study"): 
     from rich import box
     from rich.table import Table
 
-    header, rows, classes = study_rows(cells)
-    table = Table(title=title, box=box.SIMPLE_HEAD, caption="fraction of seeds converged [solutions reached]")
+    header, rows, classes = study_rows(cells, short=True)
+    header, rows = header[:-1], [row[:-1] for row in rows]  # the tail returns are on the page; 120 columns here
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        caption="fraction of seeds converged and the Nash equilibria reached (labels in report.html)",
+    )
     for name in header:
         table.add_column(name.replace(" ", "\n", 1), no_wrap=name in ("game", "learner"), min_width=8)
     colours = {"good": "green", "mid": "yellow", "bad": "red"}

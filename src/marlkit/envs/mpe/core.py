@@ -27,6 +27,13 @@ zero distance and produces NaN).
 Arrays: agent positions and velocities ``[n, 2]``, landmark positions ``[L, 2]``, float32. Every function is
 pure and jit/vmap-able; the pairwise terms are ``[n, n]`` / ``[n, L]`` array expressions, no Python loop over
 agents runs in a step.
+
+Performance (XLA:CPU under ``vmap``, where every per-env axis is short; measured with ``bench/envs.py``): the
+pairwise physics works on one coordinate at a time with the pairs flattened (``[n * n]``), sums over a short
+axis are products with a vector of ones (a short-axis reduce is several times slower), the soft-contact
+transcendentals sit in their own small fusion (an optimisation barrier: fused with their neighbours the loop
+stops vectorising), and the uniform draws are flat: together about 2.5x faster per step than the direct
+transcription (8,192 envs).
 """
 
 from __future__ import annotations

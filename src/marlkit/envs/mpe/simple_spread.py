@@ -35,9 +35,10 @@ import numpy as np
 
 from marlkit.envs.base import Env, MultiAgentSpec
 from marlkit.envs.mpe.core import (
+    DEFAULT_ACCEL,
     NUM_MOVES,
-    ParticleWorld,
     Particles,
+    ParticleWorld,
     column_minima,
     draw_uniform,
     lengths,
@@ -74,13 +75,15 @@ class SimpleSpread(Env):
         require_count(name, "max_episode_steps", self.max_episode_steps, 1)
         if not 0.0 <= float(self.local_ratio) <= 1.0:
             raise InvalidGameError(f"{name}: local_ratio is a weight in [0, 1], got {self.local_ratio}")
+        if not isinstance(self.constrained, bool | np.bool_):
+            raise InvalidGameError(f"{name}: constrained must be True or False, got {self.constrained!r}")
 
     @cached_property
     def world(self) -> ParticleWorld:
         n, lm = self.n_agents, self.n_landmarks
         return ParticleWorld(
             size=(AGENT_SIZE,) * n,
-            accel=(5.0,) * n,
+            accel=(DEFAULT_ACCEL,) * n,
             max_speed=(np.inf,) * n,
             collide=(True,) * n,
             landmark_size=(LANDMARK_SIZE,) * lm,

@@ -33,8 +33,8 @@ import jax.numpy as jnp
 from marlkit.envs.base import AgentGroup, Env, MultiAgentSpec
 from marlkit.envs.mpe.core import (
     NUM_MOVES,
-    ParticleWorld,
     Particles,
+    ParticleWorld,
     draw_uniform,
     offsets,
     physics_step,

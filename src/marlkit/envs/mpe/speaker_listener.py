@@ -33,9 +33,10 @@ import numpy as np
 
 from marlkit.envs.base import AgentGroup, Env, MultiAgentSpec
 from marlkit.envs.mpe.core import (
+    DEFAULT_ACCEL,
     NUM_MOVES,
-    ParticleWorld,
     Particles,
+    ParticleWorld,
     draw_uniform,
     offsets,
     physics_step,
@@ -50,7 +51,7 @@ N_MESSAGES = 3
 LANDMARK_COLOURS = np.array([[0.65, 0.15, 0.15], [0.15, 0.65, 0.15], [0.15, 0.15, 0.65]], np.float32)
 LISTENER = ParticleWorld(
     size=(0.075,),
-    accel=(5.0,),
+    accel=(DEFAULT_ACCEL,),
     max_speed=(np.inf,),
     collide=(False,),
     landmark_size=(0.04,) * N_LANDMARKS,
