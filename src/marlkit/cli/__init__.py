@@ -16,6 +16,7 @@ from marlkit.cli import diagnose as diagnose_commands
 from marlkit.cli import experiments as experiment_commands
 from marlkit.cli import games as games_commands
 from marlkit.cli import learn as learn_commands
+from marlkit.cli import run as run_commands
 from marlkit.cli import solve as solve_commands
 from marlkit.cli.context import STATE
 from marlkit.errors import MarlkitError
@@ -47,6 +48,7 @@ def _options(
 games_commands.register(app)
 solve_commands.register(app)
 learn_commands.register(app)
+run_commands.register(app)
 diagnose_commands.register(app)
 experiment_commands.register(app)
 

@@ -42,6 +42,9 @@ lowest agent levels of the episode; ``force_coop=True`` sets every food to that 
 this needs all of them to load together). lbforaging gives up after 1,000 rejected draws and then spawns fewer
 food; here every configuration is checked at construction to always fit all ``n_food`` (see :func:`food_fits`),
 and placement draws from the exact set of valid cells, which is lbforaging's distribution conditioned on success.
+How: one random priority per cell; the agents take the ``n`` lowest, then each food the lowest still valid
+(:func:`claim_lowest`) — a uniform draw at every step, with no rejection loop. All randomness comes from one
+block of 32-bit words; levels are taken by remainder (bias below ``levels / 2**32``).
 
 **Observation** (lbforaging's vector format with ``observe_agent_levels=True``), per agent a float32 vector of
 ``3 * n_food + 3 * n_agents``: first the visible food as ``(y, x, level)`` triples in row-major order of their
@@ -52,9 +55,9 @@ absolute. Food is visible within Chebyshev distance ``sight``; an agent is visib
 in ``[0, 2 * sight]`` — lbforaging's test, which near the top or left edge also shows agents up to ``2 * sight``
 cells away; reproduced as is.
 
-**Global state** (for centralised critics): three ``grid_size x grid_size`` layers, flattened: agent levels, food
-levels, and accessibility (1 where a cell holds neither agent nor food) — lbforaging's grid-observation layers
-over the whole grid, without the sight padding.
+**Global state** (for centralised critics): three ``grid_size x grid_size`` layers, flattened: agent levels (the
+higher level where two agents share a cell), food levels, and accessibility (1 where a cell holds neither agent
+nor food) — lbforaging's grid-observation layers over the whole grid, without the sight padding.
 """
 
 from __future__ import annotations
@@ -88,7 +91,9 @@ SCORE_BLOCKED = np.uint32(2**32 - 1)  # spawn score of a cell food may not take 
 
 
 class LBFState(NamedTuple):
-    """One LBF world. Food is stored in row-major order of its cells (fixed for the episode)."""
+    """One LBF world. Invariants (kept by :meth:`LevelBasedForaging.reset_env`; keep them in hand-made states):
+    food sits on distinct cells, stored in row-major order of its cells, at Manhattan distance >= 3 from other
+    food (so no agent touches two food items)."""
 
     agent_pos: Array  # [n, 2] int32 (row, col)
     agent_level: Array  # [n] int32

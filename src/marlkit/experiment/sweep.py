@@ -341,7 +341,6 @@ def run_sweep(
     name: str | None = None,
 ) -> Path:
     """Run a sweep (see the module docstring) and return its directory; every check happens before compute."""
-    from marlkit.experiment.study import _write_text, new_run_directory
 
     if backend not in BACKENDS:
         raise InvalidGameError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
@@ -358,6 +357,29 @@ def run_sweep(
     for _, point in points:  # a bad game or learner name fails here, before any compute
         build_point(point)
     name = name or str(config.get("name") or "sweep")
+    ray = None
+    if backend == "ray" and address and not import_ray().is_initialized():
+        ray = import_ray()  # connect to the cluster before anything is written
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        return _sweep_into(config, axes, points, backend, workers, address, root, name)
+    finally:
+        if ray is not None:
+            ray.shutdown()
+
+
+def _sweep_into(
+    config: dict[str, Any],
+    axes: Sequence[GridAxis],
+    points: list[tuple[dict[str, Any], dict[str, Any]]],
+    backend: str,
+    workers: int,
+    address: str | None,
+    root: str | Path,
+    name: str,
+) -> Path:
+    from marlkit.experiment.study import _write_text, new_run_directory
+
     directory = new_run_directory(root, name)
     directory.mkdir(parents=True)
     sweep_config = {"kind": "sweep", "backend": backend, "grid": {a.key: list(a.values) for a in axes}, "base": config}

@@ -8,6 +8,14 @@ runs per step and every shape is static, so a second call with the same game sha
 ``log_every`` reuses the compiled code. Seed ``i`` runs with key ``jax.random.fold_in(key, i)``, so a seed's
 run does not depend on how many other seeds ran beside it.
 
+Resumable runs: :func:`prepare` checks the inputs and returns a static :class:`TrainPlan`; :func:`start` gives
+every seed's :class:`TrainState` (the carry, and the PRNG keys of all windows, split once from the seed's key);
+:func:`advance` runs any consecutive windows from a state and returns the new state and their records;
+:func:`to_history` assembles records into a History. Because window ``t`` always draws from key ``t`` of the
+state, records concatenated over any segmentation equal, bit for bit, those of :func:`train`, which is the
+same :func:`start` plus one :func:`advance` over all windows, compiled without returning the final state
+(``marlkit.experiment`` checkpoints the state between segments; ``tests/train/test_resume.py``).
+
 One step: every learner acts on its agents' observations, the env steps (auto-resetting), the joint action is
 counted, and every learner updates on the transition (``Transition``; ``policies`` is filled only if a learner
 sets ``needs_policies``).

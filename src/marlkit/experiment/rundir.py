@@ -1,0 +1,278 @@
+"""The run directory ``<root>/<name>-<YYYYmmdd-HHMMSS>/`` and the files in it.
+
+::
+
+    config.yaml      the resolved config (every default filled in); written last at creation, so its presence
+                     marks a run directory
+    game.npz         the game as it was when the run started (a resumed run trains on this copy)
+    metrics.jsonl    the source of truth: one JSON line per logging point per seed, in window order, then seed
+                     order — ``{"window", "step", "seed", "episode_return", "episode_count", "reward_mean",
+                     "metrics"}`` (NaN is written as null)
+    checkpoint.npz   the training state after the last completed segment (:mod:`marlkit.experiment.checkpoint`)
+    segments/        the records of each completed segment, ``windows-FIRST-END.npz`` (END exclusive); removed once
+                     ``history.npz`` is written
+    history.npz      the final :class:`marlkit.train.History`
+    summary.json     the run's summary; written last, so its presence marks a finished run
+
+Every file is written atomically (:mod:`marlkit.experiment.atomic`) except ``metrics.jsonl``, which is appended
+and fsynced once per segment; the checkpoint records its length, and a resumed run truncates it back to that
+length, so no line is lost or duplicated whatever moment a run was killed at.
+
+:func:`create` checks the output folder before any compute: it must be (or be creatable as) a writable folder
+with room for the run, and the run directory must not exist yet.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from marlkit.errors import MarlkitError
+from marlkit.experiment.atomic import sync_folder, write_with
+from marlkit.train.loop import Record
+
+CONFIG = "config.yaml"
+GAME = "game.npz"
+METRICS = "metrics.jsonl"
+CHECKPOINT = "checkpoint.npz"
+SEGMENTS = "segments"
+HISTORY = "history.npz"
+SUMMARY = "summary.json"
+
+SEGMENT_FORMAT = "marlkit.segment"
+SEGMENT_VERSION = 1
+_SEGMENT_NAME = re.compile(r"^windows-(\d{6})-(\d{6})\.npz$")
+_METRIC_PREFIX = "metric."
+TIMESTAMP = "%Y%m%d-%H%M%S"
+SPARE_BYTES = 16 * 2**20
+"""Free space asked for beyond the run's own estimate (temp files, the report)."""
+
+
+class RunDirError(MarlkitError, ValueError):
+    """A run directory that cannot be created or used: it exists, is not writable, the disk is too full, or it is
+    not (or no longer) a run directory."""
+
+
+# ------------------------------------------------------------------------------------------- preflight
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_output(root: str | os.PathLike[str], needed_bytes: int) -> None:
+    """Raise :class:`RunDirError` unless ``root`` is (or can be created as) a writable folder with room for a run
+    of about ``needed_bytes`` (plus :data:`SPARE_BYTES`)."""
+    root = Path(root)
+    existing = _nearest_existing(root)
+    if not existing.is_dir():
+        raise RunDirError(f"output.root: {root} cannot be created: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunDirError(f"output.root: {existing} is not writable; choose another output.root (or --root)")
+    free = shutil.disk_usage(existing).free
+    needed = needed_bytes + SPARE_BYTES
+    if free < needed:
+        raise RunDirError(
+            f"output.root: {existing} has {free / 2**20:.1f} MiB free but the run needs about {needed / 2**20:.1f} "
+            "MiB (history, segments, checkpoint, metrics); free space, choose another output.root, or log less "
+            "often (log_every)"
+        )
+
+
+def create(
+    root: str | os.PathLike[str], name: str, needed_bytes: int, *, path: str | os.PathLike[str] | None = None
+) -> Path:
+    """Create a new, empty run directory ``<root>/<name>-<timestamp>`` (or exactly ``path``) after
+    :func:`check_output`; an existing directory is an error."""
+    target = Path(path) if path is not None else Path(root) / f"{name}-{time.strftime(TIMESTAMP)}"
+    check_output(target.parent, needed_bytes)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.mkdir()
+    except FileExistsError:
+        raise RunDirError(
+            f"{target}: the run directory already exists; resume it with `marlkit resume {target}` or choose "
+            "another output.name"
+        ) from None
+    except OSError as exc:
+        raise RunDirError(f"{target}: cannot create the run directory ({exc.strerror or exc})") from None
+    sync_folder(target.parent)
+    return target
+
+
+def open_run(path: str | os.PathLike[str]) -> Path:
+    """An existing run directory (one with ``config.yaml``); :class:`RunDirError` otherwise."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunDirError(f"{path}: no such run directory")
+    if not (path / CONFIG).is_file():
+        raise RunDirError(
+            f"{path}: not a run directory (no {CONFIG}); a run killed while its directory was being created "
+            "left nothing to resume — start it again with `marlkit run`"
+        )
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise RunDirError(f"{path}: the run directory is not writable")
+    return path
+
+
+# ------------------------------------------------------------------------------------------- metrics
+
+
+def _number(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def metrics_lines(records: Record, first_window: int, log_every: int, seeds: Sequence[int]) -> list[str]:
+    """The ``metrics.jsonl`` lines of the windows in ``records`` (leaves ``[N, W, ...]``), window by window,
+    seeds in order within a window."""
+    returns = np.asarray(records.episode_return, dtype=np.float64)
+    counts = np.asarray(records.episode_count)
+    rewards = np.asarray(records.reward_mean, dtype=np.float64)
+    metrics = {name: np.asarray(value, dtype=np.float64) for name, value in records.metrics.items()}
+    lines = []
+    for w in range(counts.shape[1]):
+        window = first_window + w
+        for i, seed in enumerate(seeds):
+            entry = {
+                "window": window,
+                "step": (window + 1) * log_every,
+                "seed": int(seed),
+                "episode_return": [_number(x) for x in returns[i, w]],
+                "episode_count": int(counts[i, w]),
+                "reward_mean": [_number(x) for x in rewards[i, w]],
+                "metrics": {name: [_number(x) for x in value[i, w]] for name, value in metrics.items()},
+            }
+            lines.append(json.dumps(entry, separators=(",", ":"), allow_nan=False))
+    return lines
+
+
+def append_metrics(run: Path, lines: Iterable[str]) -> int:
+    """Append lines to ``metrics.jsonl`` durably (flush + fsync); returns the file's new length in bytes."""
+    with open(run / METRICS, "ab") as handle:
+        handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+        return handle.tell()
+
+
+def truncate_metrics(run: Path, length: int) -> None:
+    """Cut ``metrics.jsonl`` back to ``length`` bytes (the lines of the windows a checkpoint covers)."""
+    path = run / METRICS
+    size = path.stat().st_size if path.exists() else 0
+    if size < length:
+        raise RunDirError(
+            f"{path}: {size} bytes, but the checkpoint covers {length}; lines were lost, so this run cannot be "
+            "resumed consistently"
+        )
+    with open(path, "r+b" if path.exists() else "wb") as handle:
+        handle.truncate(length)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_metrics(run: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every line of a run's ``metrics.jsonl`` as a dict (null where the value was NaN)."""
+    path = Path(run) / METRICS
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+# ------------------------------------------------------------------------------------------- segments
+
+
+def _segment_path(run: Path, first: int, end: int) -> Path:
+    return run / SEGMENTS / f"windows-{first:06d}-{end:06d}.npz"
+
+
+def write_segment(run: Path, first: int, records: Record, config_hash: str) -> Path:
+    """Write the records of windows ``first .. first + W - 1`` atomically."""
+    end = first + int(np.shape(records.counts)[1])
+    arrays = {name: np.asarray(getattr(records, name)) for name in Record._fields if name != "metrics"}
+    arrays.update({_METRIC_PREFIX + k: np.asarray(v) for k, v in records.metrics.items()})
+    header = {"format": SEGMENT_FORMAT, "version": SEGMENT_VERSION, "config_hash": config_hash, "first": first}
+    arrays["__header__"] = np.array(json.dumps(header))
+    return write_with(_segment_path(run, first, end), lambda handle: np.savez(handle, **arrays))
+
+
+def _segments(run: Path) -> list[tuple[int, int, Path]]:
+    folder = run / SEGMENTS
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _SEGMENT_NAME.match(path.name)
+        if match:
+            found.append((int(match.group(1)), int(match.group(2)), path))
+    return sorted(found)
+
+
+def load_segments(run: Path, windows: int, config_hash: str) -> list[Record]:
+    """The records of windows ``0 .. windows - 1`` from the segment files, in order; :class:`RunDirError` if one
+    is missing, unreadable or from another config."""
+    records, covered = [], 0
+    for first, end, path in _segments(run):
+        if end > windows:
+            continue
+        if first != covered:
+            break
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                contents = {k: archive[k] for k in archive.files}
+            header = json.loads(str(contents.pop("__header__")))
+        except Exception as exc:  # any unreadable file is the same problem for the user
+            raise RunDirError(f"{path}: unreadable segment ({type(exc).__name__}: {exc})") from None
+        if header.get("format") != SEGMENT_FORMAT or header.get("config_hash") != config_hash:
+            raise RunDirError(f"{path}: a segment of another format or config; this run cannot use it")
+        metrics = {k[len(_METRIC_PREFIX) :]: v for k, v in contents.items() if k.startswith(_METRIC_PREFIX)}
+        records.append(Record(**{k: contents[k] for k in Record._fields if k != "metrics"}, metrics=metrics))
+        covered = end
+    if covered != windows:
+        raise RunDirError(
+            f"{run / SEGMENTS}: the segment files cover windows 0..{covered - 1}, not 0..{windows - 1}; the run's "
+            "records are incomplete"
+        )
+    return records
+
+
+def drop_segments(run: Path, after: int = 0) -> None:
+    """Delete the segment files of windows at or after ``after`` (``0``: all of them, and the folder)."""
+    for _first, end, path in _segments(run):
+        if end > after:
+            path.unlink(missing_ok=True)
+    folder = run / SEGMENTS
+    if after == 0 and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+__all__ = [
+    "CHECKPOINT",
+    "CONFIG",
+    "GAME",
+    "HISTORY",
+    "METRICS",
+    "SEGMENTS",
+    "SUMMARY",
+    "RunDirError",
+    "append_metrics",
+    "check_output",
+    "create",
+    "drop_segments",
+    "load_segments",
+    "metrics_lines",
+    "open_run",
+    "read_metrics",
+    "truncate_metrics",
+    "write_segment",
+]

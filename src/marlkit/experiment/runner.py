@@ -1,0 +1,351 @@
+"""Run an experiment config to a run directory, in checkpointed segments; resume one that was stopped.
+
+``run(config)`` checks everything first — the config (:func:`~marlkit.experiment.config.load_config`), the
+game and learners, the output folder and free disk space (:func:`~marlkit.experiment.rundir.check_output`) — and
+only then creates the run directory and trains. Training is :func:`marlkit.train.start` and then
+:func:`marlkit.train.advance` over segments of ``checkpoint_every`` logging windows; after each segment the
+runner writes, in this order, the segment's records, its ``metrics.jsonl`` lines, and the checkpoint. At the
+end it writes ``history.npz`` (:func:`marlkit.train.to_history` of the segments) and ``summary.json``.
+
+``resume(run_dir)`` reads the run's own ``config.yaml`` and ``game.npz``, loads the checkpoint (or starts over if
+the run died before its first one), cuts ``metrics.jsonl`` back to the checkpoint and drops later segment files,
+then carries on. Each window draws its randomness from its own key (:class:`marlkit.train.TrainState`), so the
+final History is bit-for-bit the one an uninterrupted run gives, however often the run was killed
+(``tests/experiment/test_runner.py`` kills one with SIGKILL).
+
+Ctrl-C (SIGINT) is honoured at the next segment boundary: the checkpoint is written and
+:class:`RunInterrupted` says how to resume; a second Ctrl-C stops at once (the last checkpoint stays valid).
+
+Extension points for the layers above (report, sweeps): :func:`run` takes ``run_dir`` to place a run exactly;
+:func:`diagnosis_for_summary` is where the convergence report enters ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from marlkit import __version__
+from marlkit.errors import NotApplicableError
+from marlkit.experiment import rundir
+from marlkit.experiment.atomic import write_text, write_with
+from marlkit.experiment.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
+from marlkit.experiment.config import (
+    ExperimentConfig,
+    build_game,
+    build_learners,
+    config_hash,
+    dump_config,
+    load_config,
+    with_output,
+)
+from marlkit.games import Game, load_game, save_game
+from marlkit.train import History, TrainPlan, TrainState, advance, prepare, start, to_history
+
+SUMMARY_FORMAT = "marlkit.run-summary"
+SUMMARY_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """A finished run: its directory, its History and the resolved config it ran."""
+
+    path: Path
+    history: History
+    config: ExperimentConfig
+
+
+class RunInterrupted(Exception):  # noqa: N818 (not an error: the user asked the run to stop)
+    """The run stopped on Ctrl-C after writing a checkpoint; ``str()`` says how to resume."""
+
+    def __init__(self, path: Path, windows_done: int, total: int) -> None:
+        self.path, self.windows_done, self.total = path, windows_done, total
+        super().__init__(
+            f"interrupted: checkpoint written after {windows_done} of {total} logging windows in {path}; "
+            f"continue with: marlkit resume {path}"
+        )
+
+
+# ------------------------------------------------------------------------------------------------- public
+
+
+def run(
+    config: ExperimentConfig | str | os.PathLike[str] | Mapping[str, Any],
+    root: str | os.PathLike[str] | None = None,
+    *,
+    progress: bool = True,
+    run_dir: str | os.PathLike[str] | None = None,
+) -> RunResult:
+    """Run an experiment into a new run directory and return its :class:`RunResult`.
+
+    Args:
+        config: an :class:`ExperimentConfig`, a YAML file path or a mapping (see ``docs/experiments.md``).
+        root: the folder the run directory goes in (default: the config's ``output.root``).
+        progress: show a progress bar with ETA on stderr.
+        run_dir: create exactly this directory instead of ``<root>/<name>-<timestamp>`` (for sweeps).
+
+    Raises:
+        MarlkitError: a bad config, game, learner or output folder — before anything is written or compiled.
+        RunInterrupted: Ctrl-C; the checkpoint is written and the run can be resumed.
+    """
+    if not isinstance(config, ExperimentConfig):
+        config = load_config(config)
+    if root is not None:
+        config = with_output(config, root=str(root))
+    _check_sinks(config)
+    game = build_game(config.game)
+    plan = _plan(config, game)
+    path = rundir.create(config.output.root, config.output.name or config.name, _needed_bytes(plan), path=run_dir)
+    try:
+        save_game(game, path / rundir.GAME)
+        write_text(path / rundir.METRICS, "")
+        dump_config(config, path / rundir.CONFIG)  # last: its presence marks a run directory
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)  # nothing trained yet: leave nothing half-written
+        raise
+    return _execute(path, config, game, plan, start(plan), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}, progress)
+
+
+def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResult:
+    """Continue a stopped run from its last checkpoint (or from the start if it had none) to the end.
+
+    Raises:
+        RunDirError: not a run directory, already finished, or its files are inconsistent.
+        CheckpointError: a corrupt, truncated or foreign checkpoint.
+    """
+    path = rundir.open_run(run_dir)
+    if (path / rundir.SUMMARY).is_file():
+        raise rundir.RunDirError(f"{path}: the run is already finished (summary.json exists); nothing to resume")
+    try:
+        game = load_game(path / rundir.GAME)
+    except Exception as exc:
+        raise rundir.RunDirError(f"{path / rundir.GAME}: cannot read the run's game ({exc})") from None
+    config = load_config(path / rundir.CONFIG, game=game)
+    _check_sinks(config)
+    plan = _plan(config, game)
+    digest = config_hash(config)
+    if (path / rundir.CHECKPOINT).is_file():
+        checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(lambda: start(plan)), config_hash=digest)
+        state, done, info = checkpoint.state, checkpoint.windows_done, dict(checkpoint.info)
+        if not 0 < done <= plan.num_logs or "metrics_bytes" not in info:
+            raise CheckpointError(f"{path / rundir.CHECKPOINT}: inconsistent header (windows_done={done})")
+    else:  # killed before the first checkpoint: start over
+        state, done, info = start(plan), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
+    rundir.truncate_metrics(path, int(info["metrics_bytes"]))
+    rundir.drop_segments(path, after=done)
+    return _execute(path, config, game, plan, state, done, info, progress)
+
+
+def diagnosis_for_summary(history: History, game: Game, config: ExperimentConfig) -> dict[str, Any] | None:
+    """HOOK: the convergence diagnosis that goes into ``summary.json`` under ``"diagnosis"``.
+
+    Returns None for now. When ``marlkit.diagnose.report.diagnose(history, game, concept=..., eps=...,
+    distance=...) -> DiagnosisReport`` is ready, this returns its ``to_dict()`` with the settings of
+    ``config.diagnostics`` — the one place the runner needs to change.
+    """
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- internals
+
+
+def _plan(config: ExperimentConfig, game: Game) -> TrainPlan:
+    seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
+    return prepare(
+        game,
+        build_learners(config.learners, game),
+        config.steps,
+        seeds=seeds,
+        key=config.key,
+        log_every=config.log_every,
+        max_episode_steps=config.max_episode_steps,
+    )
+
+
+def _check_sinks(config: ExperimentConfig) -> None:
+    enabled = config.sinks.enabled()
+    if enabled:
+        raise NotApplicableError(
+            f"sinks.{enabled[0]}: this marlkit writes metrics.jsonl only; set sinks.{enabled[0]}.enabled: false "
+            "(TensorBoard, W&B and MLflow sinks are planned as optional extras)"
+        )
+
+
+def _needed_bytes(plan: TrainPlan) -> int:
+    """Disk space the run will take at most: segments and history (both held at the end), the checkpoint and
+    its replacement, and ``metrics.jsonl`` (about 60 bytes per number)."""
+    spec = plan.env.spec
+    n, s, j = spec.n_agents, spec.num_states, spec.num_joint_actions
+    per_window = 2 * 4 * n * s * spec.max_actions + 12 * s * j + 4 * (2 * n + 1) + 4 * 4 * n  # 4 metrics assumed
+    records = len(plan.seeds) * plan.num_logs * per_window
+    state = sum(
+        math.prod(x.shape) * (8 if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x.dtype.itemsize)
+        for x in jax.tree_util.tree_leaves(jax.eval_shape(lambda: start(plan)))
+    )
+    metrics = len(plan.seeds) * plan.num_logs * (120 + 60 * n * 6)
+    return 2 * records + 2 * state + metrics
+
+
+@dataclass
+class _StopRequest:
+    requested: bool = False
+
+
+@contextlib.contextmanager
+def _checkpoint_on_sigint() -> Iterator[_StopRequest]:
+    """While training, the first SIGINT only sets a flag the loop reads at the next segment boundary; the second
+    one restores the previous handler (usually KeyboardInterrupt) and stops at once. Outside the main thread
+    (where handlers cannot be installed) Ctrl-C behaves as usual."""
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.requested = True
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, description: str, total: int, done: int) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("windows"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task(description, total=total, completed=done)
+        yield lambda completed: bar.update(task, completed=completed)
+
+
+def _execute(
+    path: Path,
+    config: ExperimentConfig,
+    game: Game,
+    plan: TrainPlan,
+    state: TrainState,
+    done: int,
+    info: dict[str, Any],
+    progress: bool,
+) -> RunResult:
+    digest, total, every = config_hash(config), plan.num_logs, config.checkpoint_every
+    elapsed = float(info.get("elapsed_s", 0.0))
+    description = f"{config.name}: {config.steps} steps x {len(plan.seeds)} seeds"
+    with _checkpoint_on_sigint() as stop, _progress_bar(progress, description, total, done) as update:
+        while done < total:
+            tic = time.perf_counter()
+            size = min(every, total - done)
+            state, records = advance(plan, state, done, size)
+            records = jax.tree_util.tree_map(np.asarray, records)
+            rundir.write_segment(path, done, records, digest)
+            lines = rundir.metrics_lines(records, done, plan.log_every, plan.seeds.tolist())
+            metrics_bytes = rundir.append_metrics(path, lines)
+            done += size
+            elapsed += time.perf_counter() - tic
+            save_checkpoint(
+                path / rundir.CHECKPOINT,
+                state,
+                config_hash=digest,
+                windows_done=done,
+                info={"metrics_bytes": metrics_bytes, "elapsed_s": elapsed, "total_windows": total},
+            )
+            if update is not None:
+                update(done)
+            if stop.requested and done < total:
+                raise RunInterrupted(path, done, total)
+    history = to_history(plan, rundir.load_segments(path, total, digest))
+    history.save(path / rundir.HISTORY)
+    _write_summary(path, config, game, history, digest, elapsed)
+    rundir.drop_segments(path)
+    return RunResult(path=path, history=history, config=config)
+
+
+def _write_summary(
+    path: Path, config: ExperimentConfig, game: Game, history: History, digest: str, elapsed: float
+) -> None:
+    from marlkit.diagnose.summary import summarize
+
+    summary = {
+        "format": SUMMARY_FORMAT,
+        "version": SUMMARY_VERSION,
+        "kind": "run",
+        "name": config.name,
+        "config_hash": digest,
+        "game": game.name,
+        "learners": history.meta["learners"],
+        "steps": config.steps,
+        "log_every": config.log_every,
+        "seeds": history.seeds.tolist(),
+        "windows": history.num_logs,
+        "training_seconds": elapsed,
+        "marlkit": __version__,
+        "learning": summarize(history, game).to_dict(),
+        "diagnosis": diagnosis_for_summary(history, game, config),
+    }
+    text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
+    write_with(path / rundir.SUMMARY, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: write undefined numbers (e.g. a return where no episode ended) as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def windows_done(run_dir: str | os.PathLike[str]) -> int:
+    """Logging windows a run directory's checkpoint covers (0 without one); cheap, for progress and tests."""
+    checkpoint = Path(run_dir) / rundir.CHECKPOINT
+    return int(read_header(checkpoint)["windows_done"]) if checkpoint.is_file() else 0
+
+
+__all__ = ["RunInterrupted", "RunResult", "diagnosis_for_summary", "resume", "run", "windows_done"]

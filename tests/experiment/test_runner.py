@@ -1,0 +1,275 @@
+"""The runner: a run killed at any point (SIGKILL, Ctrl-C, a crash between its writes) and resumed ends with the
+History and metrics.jsonl of an uninterrupted run, bit for bit; bad output folders fail before any compute.
+
+One config serves every test (one compile in this process). Its segments take a noticeable time (about 0.1 s
+or more: 40,000 steps x 2 seeds each), so a test that kills the run after its first checkpoint finds it mid-way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from marlkit.errors import MarlkitError, NotApplicableError
+from marlkit.experiment import runner
+from marlkit.experiment.checkpoint import CheckpointError
+from marlkit.experiment.rundir import METRICS, RunDirError, read_metrics
+from marlkit.experiment.runner import RunInterrupted, resume, run, windows_done
+from marlkit.train import History
+
+CONFIG = {
+    "name": "kill-test",
+    "game": "matching-pennies",
+    "learners": "wolf-phc",
+    "steps": 200_000,
+    "log_every": 20_000,
+    "checkpoint_every": 2,  # 5 segments of 2 windows
+    "seeds": 2,
+    "key": 5,
+}
+WINDOWS, SEEDS = 10, 2
+CLI = "import sys; from marlkit.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def config_at(root: Path) -> dict:
+    return {**CONFIG, "output": {"root": str(root)}}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted run of CONFIG."""
+    root = tmp_path_factory.mktemp("reference")
+    result = run(config_at(root), progress=False)
+    return result.path
+
+
+def history_bytes(path: Path) -> dict[str, tuple[str, tuple, bytes]]:
+    h = History.load(path / "history.npz")
+    arrays = {name: getattr(h, name) for name in ("steps", "seeds", "policy", "average_policy", "has_average_policy")}
+    arrays.update({name: getattr(h, name) for name in ("joint_counts", "episode_return", "episode_count")})
+    arrays.update({"reward_mean": h.reward_mean, **{f"metric.{k}": v for k, v in h.metrics.items()}})
+    return {name: (str(a.dtype), a.shape, np.ascontiguousarray(a).tobytes()) for name, a in arrays.items()}
+
+
+def assert_same_run(path: Path, reference: Path) -> None:
+    assert history_bytes(path) == history_bytes(reference)  # every array, bit for bit
+    assert History.load(path / "history.npz").meta == History.load(reference / "history.npz").meta
+    lines = read_metrics(path)
+    assert lines == read_metrics(reference)
+    assert [(line["window"], line["seed"]) for line in lines] == [(w, s) for w in range(WINDOWS) for s in range(SEEDS)]
+    assert (path / METRICS).read_bytes() == (reference / METRICS).read_bytes()
+    assert not (path / "segments").exists() and (path / "summary.json").is_file()
+
+
+def test_uninterrupted_run_writes_the_layout(reference: Path) -> None:
+    assert sorted(p.name for p in reference.iterdir()) == [
+        "checkpoint.npz",
+        "config.yaml",
+        "game.npz",
+        "history.npz",
+        "metrics.jsonl",
+        "summary.json",
+    ]
+    assert reference.name.startswith("kill-test-") and len(reference.name) == len("kill-test-YYYYmmdd-HHMMSS")
+    summary = json.loads((reference / "summary.json").read_text())
+    assert summary["kind"] == "run" and summary["windows"] == WINDOWS and summary["seeds"] == [0, 1]
+    assert len(summary["learning"]["nash_conv_final"]) == SEEDS and summary["diagnosis"] is None
+    assert yaml.safe_load((reference / "config.yaml").read_text())["checkpoint_every"] == 2
+    assert windows_done(reference) == WINDOWS
+    h = History.load(reference / "history.npz")
+    assert h.steps.tolist() == [20_000 * (w + 1) for w in range(WINDOWS)] and h.policy.shape == (2, 10, 2, 1, 2)
+    with pytest.raises(RunDirError, match="already finished"):
+        resume(reference, progress=False)
+
+
+def spawn(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for_first_checkpoint(root: Path, process: subprocess.Popen, timeout: float = 300.0) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in root.glob("kill-test-*/checkpoint.npz"):
+            return path.parent
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended before its first checkpoint: {process.communicate()}")
+        time.sleep(0.002)
+    process.kill()
+    raise AssertionError("no checkpoint within the timeout")
+
+
+def test_sigkill_then_resume_is_bit_identical(tmp_path: Path, reference: Path) -> None:
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config_at(tmp_path / "runs")))
+    process = spawn(["run", str(tmp_path / "cfg.yaml"), "--no-progress"])
+    path = wait_for_first_checkpoint(tmp_path / "runs", process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    done = windows_done(path)
+    assert 2 <= done < WINDOWS and not (path / "history.npz").exists(), "killed mid-way"
+    from marlkit.cli import main
+
+    assert main(["resume", str(path), "--no-progress"]) == 0
+    assert_same_run(path, reference)
+
+
+def test_ctrl_c_writes_a_checkpoint_and_exits_cleanly(tmp_path: Path, reference: Path) -> None:
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config_at(tmp_path / "runs")))
+    process = spawn(["run", str(tmp_path / "cfg.yaml"), "--no-progress"])
+    path = wait_for_first_checkpoint(tmp_path / "runs", process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert f"continue with: marlkit resume {path}" in stderr and "Traceback" not in stderr
+    done = windows_done(path)
+    assert 2 <= done < WINDOWS
+    assert len(read_metrics(path)) == done * SEEDS  # the checkpoint and metrics.jsonl agree
+    resume(path, progress=False)
+    assert_same_run(path, reference)
+
+
+class Killed(BaseException):
+    """Stands in for a kill at one exact point of the runner's write sequence."""
+
+
+def fail_on_call(n: int, function, before=None):
+    calls = {"count": 0}
+
+    def wrapper(*args, **kwargs):
+        calls["count"] += 1
+        if calls["count"] == n:
+            if before is not None:
+                before(*args, **kwargs)
+            raise Killed
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def torn_metrics(run: Path, lines) -> None:
+    with open(run / METRICS, "ab") as handle:  # half of the segment's lines, the last one cut mid-way
+        text = "".join(line + "\n" for line in lines)
+        handle.write(text[: len(text) // 2].encode())
+
+
+def torn_checkpoint(path: Path, *args, **kwargs) -> None:
+    (path.parent / ".checkpoint.npz.tmp-left-behind.tmp").write_bytes(b"PK\x03\x04 half a zip")
+
+
+@pytest.mark.parametrize(
+    ("target", "make_fault"),
+    [
+        ("rundir.write_segment", lambda f: fail_on_call(3, f)),  # before the 3rd segment's records are written
+        ("rundir.append_metrics", lambda f: fail_on_call(2, f, before=torn_metrics)),  # torn metrics lines
+        ("save_checkpoint", lambda f: fail_on_call(4, f, before=torn_checkpoint)),  # records and lines written
+    ],
+    ids=["before-records", "mid-metrics", "mid-checkpoint"],
+)
+def test_a_kill_between_writes_resumes_identically(
+    tmp_path: Path, reference: Path, monkeypatch: pytest.MonkeyPatch, target: str, make_fault
+) -> None:
+    owner = runner.rundir if target.startswith("rundir.") else runner
+    name = target.split(".")[-1]
+    monkeypatch.setattr(owner, name, make_fault(getattr(owner, name)))
+    with pytest.raises(Killed):
+        run(config_at(tmp_path), progress=False)
+    monkeypatch.undo()
+    (path,) = tmp_path.glob("kill-test-*")
+    resume(path, progress=False)
+    assert_same_run(path, reference)
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_over(tmp_path: Path, reference: Path, monkeypatch) -> None:
+    monkeypatch.setattr(runner.rundir, "write_segment", fail_on_call(1, runner.rundir.write_segment))
+    with pytest.raises(Killed):
+        run(config_at(tmp_path), progress=False)
+    monkeypatch.undo()
+    (path,) = tmp_path.glob("kill-test-*")
+    assert windows_done(path) == 0
+    resume(path, progress=False)
+    assert_same_run(path, reference)
+
+
+def test_a_foreign_checkpoint_is_refused_on_resume(tmp_path: Path, reference: Path) -> None:
+    (tmp_path / "run").mkdir()
+    for name in ("config.yaml", "game.npz", "checkpoint.npz"):
+        (tmp_path / "run" / name).write_bytes((reference / name).read_bytes())
+    (tmp_path / "run" / METRICS).write_text("")
+    config = yaml.safe_load((reference / "config.yaml").read_text())
+    config["key"] = 6  # another experiment now owns this folder's checkpoint
+    (tmp_path / "run" / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(CheckpointError, match="checkpoint of another config"):
+        resume(tmp_path / "run", progress=False)
+
+
+# ----------------------------------------------------------------------------------- bad output, before compute
+
+
+@pytest.fixture
+def no_compute(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started although the input was bad")
+
+    monkeypatch.setattr(runner, "advance", refuse)
+
+
+def test_existing_run_directory_is_an_error(tmp_path: Path, no_compute) -> None:
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(RunDirError, match=r"taken: the run directory already exists; resume it with"):
+        run(config_at(tmp_path), run_dir=tmp_path / "taken", progress=False)
+    assert list((tmp_path / "taken").iterdir()) == []
+
+
+def test_unwritable_or_full_output_is_an_error(tmp_path: Path, no_compute, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(RunDirError, match=r"output.root: .*a-file/runs cannot be created: .*a-file is a file"):
+        run(config_at(tmp_path / "a-file" / "runs"), progress=False)
+    full = tmp_path / "full"
+    full.mkdir()
+    usage = runner.rundir.shutil.disk_usage(full)
+    monkeypatch.setattr(runner.rundir.shutil, "disk_usage", lambda p: usage._replace(free=1000))
+    with pytest.raises(RunDirError, match=r"output.root: .*full has 0.0 MiB free but the run needs about"):
+        run(config_at(full), progress=False)
+    monkeypatch.undo()
+    assert list(full.iterdir()) == []
+    if os.geteuid() != 0:  # root writes anywhere: the permission check cannot fail there
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(RunDirError, match="is not writable"):
+            run(config_at(locked), progress=False)
+
+
+def test_bad_config_and_sinks_fail_before_anything_is_written(tmp_path: Path, no_compute) -> None:
+    with pytest.raises(MarlkitError, match="steps: expected an integer"):
+        run({**config_at(tmp_path), "steps": "many"}, progress=False)
+    with pytest.raises(NotApplicableError, match=r"sinks.tensorboard: .* set sinks.tensorboard.enabled: false"):
+        run({**config_at(tmp_path), "sinks": {"tensorboard": True}}, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RunDirError, match="no such run directory"):
+        resume(tmp_path / "nothing", progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunDirError, match=r"not a run directory \(no config.yaml\)"):
+        resume(tmp_path / "empty", progress=False)
+
+
+def test_cli_run_without_a_config_says_the_default_study_is_not_there_yet(capsys) -> None:
+    from marlkit.cli import main
+
+    assert main(["run"]) == 2
+    assert "default convergence study is not available yet" in capsys.readouterr().err
+
+
+def test_run_interrupted_message_names_the_command() -> None:
+    message = str(RunInterrupted(Path("runs/x-1"), 4, 10))
+    assert "after 4 of 10 logging windows" in message and "marlkit resume runs/x-1" in message
