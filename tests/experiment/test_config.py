@@ -3,6 +3,7 @@ the resolved config round-trips through YAML."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,12 @@ def test_game_files_are_read_relative_to_the_config(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({**BASE, "game": {"file": "games/missing.json"}}))
     with pytest.raises(MarlkitError, match=r"game.file: .*missing.json: no such file"):
         load_config(path)
+
+
+def test_the_examples_in_the_docs_load() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "experiments.md"
+    blocks = re.findall(r"```yaml\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        config = load_config(yaml.safe_load(block))
+        assert config.steps % config.log_every == 0
