@@ -201,6 +201,18 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over(tmp_path: Path, re
     assert_same_run(path, reference)
 
 
+def test_deleted_records_are_found_before_resuming(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner.rundir, "write_segment", fail_on_call(3, runner.rundir.write_segment))
+    with pytest.raises(Killed):
+        run(config_at(tmp_path), progress=False)
+    monkeypatch.undo()
+    (path,) = tmp_path.glob("kill-test-*")
+    (path / "segments" / "windows-000000-000002.npz").unlink()
+    monkeypatch.setattr(runner, "advance", fail_on_call(1, runner.advance))
+    with pytest.raises(RunDirError, match="records were deleted, so this run cannot be resumed"):
+        resume(path, progress=False)
+
+
 def test_a_foreign_checkpoint_is_refused_on_resume(tmp_path: Path, reference: Path) -> None:
     (tmp_path / "run").mkdir()
     for name in ("config.yaml", "game.npz", "checkpoint.npz"):

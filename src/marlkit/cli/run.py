@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 
 EXIT_INTERRUPTED = 130  # the shell's status for a command ended by SIGINT (128 + 2)
 
-DEFAULT_STUDY_MISSING = (
-    "marlkit run needs a CONFIG for now: the embedded default convergence study is not available yet. "
-    "Write an experiment YAML (see docs/experiments.md) and run `marlkit run experiment.yaml`."
-)
-
-
 def _report(result: RunResult, resumed: bool) -> None:
     out = console()
     history = result.history
@@ -53,11 +47,16 @@ def run_command(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar with ETA.")] = True,
 ) -> None:
-    """Run an experiment config into runs/<name>-<timestamp>/ (config, metrics.jsonl, history, summary)."""
-    if config is None:
-        typer.echo(f"error: {DEFAULT_STUDY_MISSING}", err=True)
-        raise typer.Exit(2)
+    """Run an experiment config into runs/<name>-<timestamp>/ (config, metrics.jsonl, history, summary, report).
+
+    Without CONFIG: the embedded default convergence study (catalog games x tabular learners x 8 seeds; which
+    learner meets which convergence criterion on which game, and to which solution)."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    if config is None:
+        from marlkit.cli.experiments import run_default_study
+
+        run_default_study(out=root or "runs")
+        return
     from marlkit.experiment.runner import RunInterrupted, run
 
     try:

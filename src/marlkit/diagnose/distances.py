@@ -87,10 +87,18 @@ DISTANCES: dict[str, Distance] = {
 """The built-in distances by name (see the module docstring for each one's definition and range)."""
 
 
+def builtin_name(name: str, fn: Distance) -> str | None:
+    """``name`` when ``fn`` is the built-in function registered under it (by identity), else ``None``."""
+    return name if DISTANCES.get(name) is fn else None
+
+
 def resolve_distance(distance: str | Distance) -> tuple[str, Distance]:
     """``(name, function)`` for a built-in name or a user callable ``f(learned [..., K], target [..., K]) -> [...]``.
 
-    A user callable is named by its ``__name__`` (or its ``repr`` when it has none); it must broadcast over
+    A built-in function object (e.g. :func:`total_variation`) is mapped back to its registry name by identity, so
+    solvers keyed on the name (the exact LP projection for ``"tv"`` / ``"l1"``) recognise it. A user callable is
+    named by its ``__name__`` (or its ``repr`` when it has none), with `` (user)`` appended when that collides with
+    a built-in name, so a user function called ``l1`` is never taken for the built-in; it must broadcast over
     leading axes like the built-ins.
     """
     if isinstance(distance, str):
@@ -102,7 +110,11 @@ def resolve_distance(distance: str | Distance) -> tuple[str, Distance]:
                 "f(learned, target) over the last axis"
             ) from None
     if callable(distance):
-        return str(getattr(distance, "__name__", repr(distance))), distance
+        for name, builtin in DISTANCES.items():
+            if distance is builtin:
+                return name, builtin
+        name = str(getattr(distance, "__name__", repr(distance)))
+        return (f"{name} (user)" if name in DISTANCES else name), distance
     raise UnknownNameError(
         f"distance: expected a name ({', '.join(DISTANCES)}) or a callable f(learned, target), "
         f"got {type(distance).__name__}"
@@ -222,6 +234,7 @@ __all__ = [
     "KL_FLOOR",
     "STATE_WEIGHTS",
     "Distance",
+    "builtin_name",
     "jensen_shannon",
     "joint_from_policy",
     "kl",

@@ -30,6 +30,7 @@ from scipy.special import rel_entr
 from marlkit.diagnose.distances import (
     KL_FLOOR,
     Distance,
+    builtin_name,
     jensen_shannon,
     joint_from_policy,
     resolve_distance,
@@ -315,17 +316,18 @@ class PolytopeSolutionSet(SolutionSet):
     def project(self, points: np.ndarray, distance: str | Distance = "tv") -> np.ndarray:
         """Distance ``[P]`` of each point ``[P, J]`` (finite, outside) to the polytope (see the class docstring)."""
         name, fn = resolve_distance(distance)
-        if name in ("l1", "tv"):
+        if builtin_name(name, fn) in ("l1", "tv"):  # by identity: a user callable never takes the exact LP
             l1 = _projection_l1(self.G, self.h, points)[0]
             return l1 if name == "l1" else 0.5 * l1
         euclidean = _EuclideanProjector(self.G, self.h)
         mu_l2 = [euclidean(p) for p in points]
-        if name == "l2" and all(mu is not None for mu in mu_l2):
+        is_l2 = builtin_name(name, fn) == "l2"
+        if is_l2 and all(mu is not None for mu in mu_l2):
             return np.sqrt(((np.array(mu_l2) - points) ** 2).sum(axis=1))
         mu_l1 = _projection_l1(self.G, self.h, points)[1]  # feasible starts (and a fallback) for SLSQP
         out = np.empty(points.shape[0])
         for k, p in enumerate(points):
-            if name == "l2" and mu_l2[k] is not None:
+            if is_l2 and mu_l2[k] is not None:
                 out[k] = float(np.sqrt(((mu_l2[k] - p) ** 2).sum()))
             else:
                 starts = (mu_l1[k],) if mu_l2[k] is None else (mu_l1[k], mu_l2[k])
@@ -335,7 +337,8 @@ class PolytopeSolutionSet(SolutionSet):
     def _convex(self, name: str, fn: Distance, p: np.ndarray, starts: tuple[np.ndarray, ...]) -> float:
         """min_μ d(p, μ) over the polytope by SLSQP from the feasible ``starts``; the best feasible candidate."""
         J = p.size
-        objective, gradient = _SMOOTH_OBJECTIVES.get(name, (lambda p, mu: float(fn(p, mu)), None))
+        builtin = builtin_name(name, fn)
+        objective, gradient = _SMOOTH_OBJECTIVES.get(builtin or "", (lambda p, mu: float(fn(p, mu)), None))
         feasible = [np.clip(x, 0.0, None) for x in starts if self.contains(x, FEASIBILITY_TOLERANCE)]
         res = minimize(
             lambda mu: objective(p, mu),

@@ -246,6 +246,20 @@ def load_segments(run: Path, windows: int, config_hash: str) -> list[Record]:
     return records
 
 
+def check_segments(run: Path, windows: int) -> None:
+    """Raise :class:`RunDirError` unless segment files cover windows ``0 .. windows - 1`` (checked by name
+    before a resumed run computes anything; the contents are checked when they are loaded)."""
+    covered = 0
+    for first, end, _ in _segments(run):
+        if first == covered and end <= windows:
+            covered = end
+    if covered != windows:
+        raise RunDirError(
+            f"{run / SEGMENTS}: the segment files cover windows 0..{covered - 1} but the checkpoint is at window "
+            f"{windows}; records were deleted, so this run cannot be resumed"
+        )
+
+
 def drop_segments(run: Path, after: int = 0) -> None:
     """Delete the segment files of windows at or after ``after`` (``0``: all of them, and the folder)."""
     for _first, end, path in _segments(run):
@@ -267,6 +281,7 @@ __all__ = [
     "RunDirError",
     "append_metrics",
     "check_output",
+    "check_segments",
     "create",
     "drop_segments",
     "load_segments",

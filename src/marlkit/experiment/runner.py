@@ -144,6 +144,7 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
             raise CheckpointError(f"{path / rundir.CHECKPOINT}: inconsistent header (windows_done={done})")
     else:  # killed before the first checkpoint: start over
         state, done, info = start(plan), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
+    rundir.check_segments(path, done)
     rundir.truncate_metrics(path, int(info["metrics_bytes"]))
     rundir.drop_segments(path, after=done)
     return _execute(path, config, game, plan, state, done, info, progress)
@@ -214,6 +215,8 @@ def _checkpoint_on_sigint() -> Iterator[_StopRequest]:
         yield stop
         return
     previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # a handler installed outside Python: fall back to the usual KeyboardInterrupt
+        previous = signal.default_int_handler
 
     def request_stop(signum: int, frame: object) -> None:
         stop.requested = True
