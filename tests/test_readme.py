@@ -17,4 +17,4 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_readme_main_command_is_present() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert "pip install -e . && marlkit" in readme
+    assert "pip install -e . && marlkit run\n" in readme  # the main job: the default convergence study

@@ -274,3 +274,40 @@ def test_evaluate_rejects_unknown_names_and_mismatched_games(pennies):
         joint_policy(history, catalog.make("rock-paper-scissors"), nash)
     with pytest.raises(InvalidGameError):
         joint_policy(history, game, nash, eps=-1.0)
+
+
+# ---------------------------------------------------------------- the exact LP is reached through the criteria
+@pytest.mark.parametrize("distance", ["tv", "l1"])
+def test_criteria_project_tv_and_l1_on_a_polytope_by_the_exact_lp(distance, monkeypatch):
+    """The criteria hand the resolved distance *function* to the set; before the fix the set saw the name
+    "total_variation" and ran SLSQP per point (14-26 s on an 8-seed RPS run instead of < 1 s)."""
+    from marlkit.diagnose.solution_sets import PolytopeSolutionSet
+
+    def no_slsqp(*args, **kwargs):
+        raise AssertionError("TV / L1 must be projected by the exact LP, not the convex program")
+
+    monkeypatch.setattr(PolytopeSolutionSet, "_convex", no_slsqp)
+    game = catalog.make("chicken")
+    ce = solution_set(game, "ce")
+    p = np.stack([_step_down(k, 0.95, 0.6) for k in (10, 30)])  # (0,0) mass 0.9025 -> 0.36: outside, then ...
+    results = evaluate(_history(p), game, ce, distance=distance, criteria=["joint_policy", "solution_set"])
+    assert all(np.isfinite(r.metric).all() for r in results.values())
+    assert results["joint_policy"].distance == distance
+
+
+def test_a_user_callable_named_like_a_builtin_is_not_replaced_by_the_lp():
+    """A user function called ``l1`` that is not the built-in must go through the generic convex program."""
+    from marlkit.diagnose.solution_sets import PolytopeSolutionSet
+
+    def l1(p, q):  # squared L1: a different distance with a colliding name
+        return np.abs(np.asarray(p) - np.asarray(q)).sum(axis=-1) ** 2
+
+    game = catalog.make("chicken")
+    ce = solution_set(game, "ce")
+    assert isinstance(ce, PolytopeSolutionSet)
+    point = np.array([[1.0, 0.0, 0.0, 0.0]])  # (0, 0): outside the CE polytope of chicken
+    lp = ce.project(point, "l1")[0]
+    user = ce.project(point, l1)[0]
+    assert user == pytest.approx(lp**2, rel=1e-5)  # min of a monotone transform: the square of the L1 projection
+    result = joint_policy(_history(np.full((1, T), 1.0)), game, ce, distance=l1)
+    assert result.distance == "l1 (user)"
