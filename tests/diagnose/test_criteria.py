@@ -305,8 +305,9 @@ def test_a_user_callable_named_like_a_builtin_is_not_replaced_by_the_lp():
     game = catalog.make("chicken")
     ce = solution_set(game, "ce")
     assert isinstance(ce, PolytopeSolutionSet)
-    point = np.array([[1.0, 0.0, 0.0, 0.0]])  # (0, 0): outside the CE polytope of chicken
+    point = np.array([[0.7, 0.1, 0.1, 0.1]])  # mostly (0, 0): outside the CE polytope of chicken
     lp = ce.project(point, "l1")[0]
+    assert 0.1 < lp < 0.9  # so that lp and lp² differ
     user = ce.project(point, l1)[0]
     assert user == pytest.approx(lp**2, rel=1e-5)  # min of a monotone transform: the square of the L1 projection
     result = joint_policy(_history(np.full((1, T), 1.0)), game, ce, distance=l1)

@@ -275,11 +275,15 @@ def test_bad_config_and_sinks_fail_before_anything_is_written(tmp_path: Path, no
         resume(tmp_path / "empty", progress=False)
 
 
-def test_cli_run_without_a_config_says_the_default_study_is_not_there_yet(capsys) -> None:
+def test_cli_run_without_a_config_runs_the_default_study(monkeypatch) -> None:
+    """`marlkit run` with no CONFIG hands over to the default study (its own tests: test_study.py)."""
+    import marlkit.cli.experiments as experiments
     from marlkit.cli import main
 
-    assert main(["run"]) == 2
-    assert "default convergence study is not available yet" in capsys.readouterr().err
+    calls = []
+    monkeypatch.setattr(experiments, "run_default_study", lambda **kwargs: calls.append(kwargs))
+    assert main(["run", "--root", "elsewhere"]) == 0
+    assert calls == [{"out": "elsewhere"}]
 
 
 def test_run_interrupted_message_names_the_command() -> None:
