@@ -102,15 +102,40 @@ def test_empirical_distribution_and_set_from_the_window_weighted_average(pennies
     game, nash = pennies
     k0 = 3
     history = _history(_step_down(k0, 0.9, 0.5)[None])
-    # the average of p over the first t + 1 equal windows is 0.5 + 0.4 k0 / (t + 1) once t >= k0
-    d = 0.4 * np.minimum(k0, np.arange(T) + 1) / (np.arange(T) + 1)
-    expected = d + d * d
+    # joint average: window t is played by snapshot t - 1 (window 0 by snapshot 0), so windows 0..k0 play the
+    # p = 0.9 product J and the rest the uniform joint U; TV(a J + (1 - a) U, U) = a TV(J, U) = a (d + d²), d = 0.4
+    a = np.minimum(k0 + 1, np.arange(T) + 1) / (np.arange(T) + 1)
+    expected = a * (0.4 + 0.4**2)
     for criterion in (empirical_distribution, set_of_solutions):
         result = criterion(history, game, nash)
         assert np.allclose(result.metric[0], expected, atol=1e-6)
         v = result.verdicts[0]
         assert v.verdict is Verdict.CONVERGED and v.z0 == STEPS[_first_below(expected, 0.05)] and v.target == 0
-    assert any("window" in note for note in empirical_distribution(history, game, nash).notes)
+    assert any("left end" in note for note in empirical_distribution(history, game, nash).notes)
+    # source="product": the product of the per-agent averages, p̄ = 0.5 + 0.4 k0 / (t + 1) once t >= k0 (snapshot
+    # t closes window t), so TV = d + d² with d = p̄ - 1/2
+    d = 0.4 * np.minimum(k0, np.arange(T) + 1) / (np.arange(T) + 1)
+    for criterion in (empirical_distribution, set_of_solutions):
+        product = criterion(history, game, nash, source="product")
+        assert np.allclose(product.metric[0], d + d * d, atol=1e-6)
+        assert any("deviation" in note for note in product.notes)
+
+
+def test_the_joint_average_is_correlated_where_the_product_of_averages_is_not():
+    """Both agents switch together between the pure equilibria (0, 0) and (1, 1) of stag hunt every window: the
+    time-average of the joint policy is ½ (0,0) + ½ (1,1), a correlated distribution inside the CE polytope (a mix
+    of equilibria), while the product of the per-agent averages is uniform over the four cells, outside it (TV 0.2
+    from the polytope by the LP). Review finding M1: a product of averages is never correlated."""
+    game = catalog.make("stag-hunt")
+    ce = solution_set(game, "ce")
+    assert ce.contains(np.array([0.5, 0.0, 0.0, 0.5])) and not ce.contains(np.full(4, 0.25))
+    p = np.where(np.arange(T) % 2 == 0, 1.0, 0.0)[None]  # both play 0 at even points, 1 at odd points
+    history = _history(p)
+    joint = empirical_distribution(history, game, ce)
+    product = empirical_distribution(history, game, ce, source="product")
+    assert joint.metric[0, -1] == pytest.approx(0.0, abs=1e-9)  # T even: equal weight on both profiles
+    uniform_distance = ce.measure(np.full((1, 1, 4), 0.25), np.ones(1), "tv")[0][0]
+    assert uniform_distance > 0.1 and product.metric[0, -1] == pytest.approx(uniform_distance, abs=1e-6)
 
 
 def test_empirical_distribution_reads_the_learners_own_average_where_kept(pennies):
@@ -118,10 +143,12 @@ def test_empirical_distribution_reads_the_learners_own_average_where_kept(pennie
     history = _history(np.full((1, T), 0.9))  # snapshots far from equilibrium at every point ...
     average = np.full(history.policy.shape, 0.5, dtype=np.float32)  # ... but the learner's own average is on it
     kept = History(**{**history.__dict__, "average_policy": average, "has_average_policy": np.ones(2, dtype=bool)})
-    assert empirical_distribution(history, game, nash).verdicts[0].verdict is Verdict.NOT_CONVERGED
-    result = empirical_distribution(kept, game, nash)
+    assert empirical_distribution(history, game, nash, source="product").verdicts[0].verdict is Verdict.NOT_CONVERGED
+    result = empirical_distribution(kept, game, nash, source="product")
     assert np.allclose(result.metric, 0.0, atol=1e-7) and result.verdicts[0].z0 == STEPS[0]
     assert any("own running average" in note for note in result.notes)
+    # the default joint average reads the snapshots, not the learner's per-agent average
+    assert empirical_distribution(kept, game, nash).verdicts[0].verdict is Verdict.NOT_CONVERGED
 
 
 def test_averaged_joint_policy_from_play_frequencies(pennies):
@@ -160,9 +187,10 @@ def test_oscillating_history_is_not_converged(pennies):
     for name in ("joint_policy", "expected_return"):
         v = results[name].verdicts[0]
         assert v.verdict is Verdict.NOT_CONVERGED and v.evidence.crossings >= 19, (name, v.reason)
-    # the average settles at p = 0.7, off the equilibrium: d = 0.2 gives TV 0.24
+    # the joint average mixes the uniform joint and the p = 0.9 product about half and half: TV ½ (0.4 + 0.4²)
+    # = 0.28 (at the end 49 of the 100 windows were played by p = 0.9 snapshots: 0.2744)
     v = results["empirical_distribution"].verdicts[0]
-    assert v.verdict is Verdict.NOT_CONVERGED and v.evidence.final == pytest.approx(0.24, abs=0.01)
+    assert v.verdict is Verdict.NOT_CONVERGED and v.evidence.final == pytest.approx(0.2744, abs=1e-6)
 
 
 # -------------------------------------------------------------------- the second of two equilibria
@@ -180,8 +208,9 @@ def test_converging_to_the_second_of_two_pure_equilibria_names_it():
     returns = results["expected_return"]  # U at p = 0.6: 0.36 * 4 + 0.24 * 3 + 0.16 * 3 = 2.64 against 3
     assert np.allclose(returns.metric[0, :k0], 0.36) and returns.verdicts[0].target == hare
     assert returns.eps == pytest.approx(0.2) and returns.verdicts[0].z0 == STEPS[k0]
-    average = 0.6 * np.minimum(k0, np.arange(T) + 1) / (np.arange(T) + 1)
-    expected = 1 - (1 - average) ** 2
+    # joint average: windows 0..k0 are played by the p = 0.6 product J (TV(J, hare) = 1 - 0.4² = 0.84), the rest by
+    # the point mass on hare, so TV = a 0.84 with a the share of the former
+    expected = 0.84 * np.minimum(k0 + 1, np.arange(T) + 1) / (np.arange(T) + 1)
     for name in ("empirical_distribution", "solution_set"):
         v = results[name].verdicts[0]
         assert v.target == hare and v.z0 == STEPS[_first_below(expected, 0.05)], name

@@ -8,8 +8,13 @@
 * WoLF-PHC in self-play in rock-paper-scissors: the policies themselves converge to the uniform equilibrium
   (Bowling & Veloso 2002, AIJ 136, §5), so criterion 1 converges — with a target that is the uniform profile.
 
-Measured here (8 seeds each, default eps 0.05 TV): FP matching pennies, 10,000 steps — criteria 3 and 5 end at
-TV 0.004-0.006 with z0 = 100-200 for all seeds; criterion 1 stays at 0.75 (a pure joint vs the uniform one).
+Measured here (8 seeds each, default eps 0.05 TV): FP matching pennies, 10,000 steps logged every 10 — criteria 3
+and 5 (the time-average of the *joint* policy, from the snapshots) end at TV 0.0025-0.009 with z0 = 240-950 for
+all seeds; criterion 1 stays at 0.75 (a pure joint vs the uniform one). The logging is fine on purpose: FP's
+current play is a pure best response that switches every few steps early on, and the joint average is computed
+from the snapshots, each standing for its whole window; logged every 100 steps the snapshots alias the switches
+(final TV up to 0.07, one seed of four "inconclusive"), logged every 10 they track the policy. That is the
+documented requirement of the snapshot average, not a weaker test.
 FP Shapley, 5,000 / 10,000 / 20,000 steps — criterion 5 ends at 0.22-0.26 and is "not converged" for 16 of 16
 seeds at each length. WoLF-PHC (settings below), 400,000 steps — criterion 1 converged for 8 of 8 seeds, z0
 16,000-128,000, final 0.009-0.027, at most 0.045 over the last 30% of the run; plain PHC with the same schedule
@@ -36,7 +41,7 @@ def _verdicts(result) -> list[Verdict]:
 @pytest.fixture(scope="module")
 def fp_pennies():
     game = catalog.make("matching-pennies")
-    history = train(game, make_learner("fp", game), 10_000, seeds=SEEDS, log_every=100)
+    history = train(game, make_learner("fp", game), 10_000, seeds=SEEDS, log_every=10)  # see the module docstring
     criteria = ["joint_policy", "empirical_distribution", "solution_set"]
     results = evaluate(history, game, solution_set(game), criteria=criteria)
     return history, results

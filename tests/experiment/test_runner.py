@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
+from marlkit.diagnose.results import CRITERIA
 from marlkit.errors import MarlkitError, NotApplicableError
 from marlkit.experiment import runner
 from marlkit.experiment.checkpoint import CheckpointError
@@ -77,12 +78,15 @@ def test_uninterrupted_run_writes_the_layout(reference: Path) -> None:
         "game.npz",
         "history.npz",
         "metrics.jsonl",
+        "report.html",
         "summary.json",
     ]
     assert reference.name.startswith("kill-test-") and len(reference.name) == len("kill-test-YYYYmmdd-HHMMSS")
     summary = json.loads((reference / "summary.json").read_text())
     assert summary["kind"] == "run" and summary["windows"] == WINDOWS and summary["seeds"] == [0, 1]
-    assert len(summary["learning"]["nash_conv_final"]) == SEEDS and summary["diagnosis"] is None
+    assert len(summary["learning"]["nash_conv_final"]) == SEEDS and set(summary["diagnosis"]["results"]) == set(
+        CRITERIA
+    )
     assert yaml.safe_load((reference / "config.yaml").read_text())["checkpoint_every"] == 2
     assert windows_done(reference) == WINDOWS
     h = History.load(reference / "history.npz")

@@ -13,20 +13,27 @@ game, measures a distance (or a return gap) at every logging point, and judges e
 2. ``expected_return`` — lim U_i(π^z) = U_i(π*) for all i. Metric: max_i |U_i(π^z) - U_i(π*)| with U_i exact
    (the expected payoff of a normal-form game; exact policy evaluation of a stochastic game) and U_i(π*) the value
    of criterion 1's target (``SolutionSet.values``). Not applicable where the set's values are unknown.
-3. ``empirical_distribution`` — lim π̄^z = π* with π̄^z = (1/z) Σ_{e<=z} π^e, the time-average of each agent's
-   policy; the joint is the product of the per-agent averages. Where the learner keeps its own running average
-   (``History.has_average_policy``: WoLF-PHC's π̄, regret matching's average strategy, fictitious play's frequency
-   of its own best responses) that exact average is used; otherwise π̄^z is computed from the snapshots, each
-   weighted by the length of the logging window it closes — exact when each policy is constant within a window,
-   but aliased when a policy switches on the scale of a window (fictitious play in matching pennies, logged every
-   100 steps over 10,000: up to 0.055 TV from the exact average's 0.005). The notes say which per agent.
-   Metric: distance to the member nearest π̄ at the end (or to the set).
+3. ``empirical_distribution`` — lim π̄^z = π* with π̄^z = (1/z) Σ_{e<=z} π^e, the time-average of the *joint*
+   policy π^e (issue 5's definition). Default (``source="empirical"``): the running mean over z of the joint
+   snapshots (``joint_from_policy`` of each logging point), each weighted by the length of the logging window in
+   which it *acted*: window t (steps z_{t-1}..z_t) is played by the snapshot logged at its left end, t - 1. The
+   History does not record the initial policy, so window 1 is stood in for by snapshot 1 (a bias of at most
+   z_1 / z in the mean, vanishing as z grows). A mean of joints can be correlated even when each π^e is a
+   product — it is what no-regret dynamics drive into the (coarse) correlated equilibrium set (Hart &
+   Mas-Colell 2000). Exact when each policy is constant within a window; aliased when a policy switches on the
+   scale of a window (fictitious play's pure best responses: log finely, e.g. every 10 steps). Option
+   ``source="product"``: the *product* of the per-agent averages — the learner's own exact running average where
+   it keeps one (``History.has_average_policy``: WoLF-PHC's π̄, regret matching's average strategy, fictitious
+   play's frequency of its own best responses), else the window-weighted mean of its snapshots. That is a
+   deviation from the definition (a product is never correlated), stated in the notes; it suits Nash targets
+   whose members are products. Metric: distance to the member nearest π̄ at the end (or to the set).
 4. ``averaged_joint_policy`` — the same with the frequencies of the joint actions actually played up to z
    (``History.empirical_joint``); in stochastic games the frequencies are conditioned on the state, and states
    not yet visited are dropped from the state weighting.
 5. ``solution_set`` — for every eps there is z0 with min_{π* in the set} d(π̄^z, π*) < eps for all z > z0.
-   Metric: the distance of π̄^z (criterion 3's average by default; ``source="joint_frequency"`` for criterion 4's
-   frequencies) to the *set* at every z (min over members, projection on a polytope, or NashConv); the target
+   Metric: the distance of π̄^z (criterion 3's joint average by default; ``source="product"`` for the product of
+   the per-agent averages, ``source="joint_frequency"`` for criterion 4's frequencies) to the *set* at every z
+   (min over members, projection on a polytope, or NashConv); the target
    named is the member nearest at the end. (The function is :func:`set_of_solutions`, so that it does not shadow
    the builder :func:`marlkit.diagnose.solution_sets.solution_set`; its key is ``"solution_set"``.)
 6. ``average_return`` — lim Ū_i^z = U_i(π*) with Ū_i^z the mean return of the episodes finished up to z
@@ -196,6 +203,14 @@ class _Run:
         kept = _clean(self.history.average_policy, _legal(self.game))
         return np.where(own[None, None, :, None, None], kept, average)
 
+    def joint_average(self) -> np.ndarray:
+        """π̄^z as a joint ``[N, T, S, J]``: the running mean of the joint snapshots, window t weighted by its length
+        and played by the snapshot of its left end (t - 1; window 1 by snapshot 1, see the module docstring)."""
+        joint = joint_from_policy(self.policy, self.num_actions)
+        acting = np.concatenate([joint[:, :1], joint[:, :-1]], axis=1)
+        lengths = _window_lengths(self.z)[None, :, None, None]
+        return np.cumsum(acting * lengths, axis=1) / np.cumsum(lengths, axis=1)
+
     def average_note(self) -> str:
         own = np.flatnonzero(self.learner_average()).tolist()
         if not own:
@@ -224,9 +239,14 @@ def _prepare(history: HistoryLike, game: Game, distance: str | Distance, weights
 
 
 # ---------------------------------------------------------------------------------------------- sources
+_JOINT_AVERAGE_NOTE = (
+    "π̄^z = (1/z) Σ_e π^e of the joint policy: running mean of the joint snapshots, each window weighted by its "
+    "length and played by the snapshot at its left end (window 1 by the first snapshot: the initial policy is not "
+    "recorded, a bias of at most z_1/z)"
+)
 _AVERAGE_NOTE = (
-    "π̄^z = (1/z) Σ_e π^e per agent, from the snapshots at the logging points weighted by their window lengths "
-    "(exact when each policy is constant within a window); joint = product of the per-agent averages"
+    "product of the per-agent averages π̄_i^z (deviation from the joint average of the definition: a product is "
+    "never correlated), each from the snapshots at the logging points weighted by their window lengths"
 )
 _OWN_AVERAGE = (
     "exact at every step: the running mean of the policy, per visit of a state, or for fictitious play the "
@@ -247,19 +267,31 @@ class _Source:
 
 
 def _empirical_source(run: _Run) -> _Source:
+    return _Source(run.joint_average(), None, "the average joint policy π̄^z", _JOINT_AVERAGE_NOTE)
+
+
+def _product_source(run: _Run) -> _Source:
     average = run.average_policy()
-    return _Source(joint_from_policy(average, run.num_actions), average, "the average policy π̄^z", run.average_note())
+    what = "the product of the average policies π̄_i^z"
+    return _Source(joint_from_policy(average, run.num_actions), average, what, run.average_note())
 
 
 def _frequency_source(run: _Run) -> _Source:
     return _Source(run.joint_frequency(), None, "the joint-action frequencies", _FREQUENCY_NOTE)
 
 
-SOURCES: dict[str, Callable[[_Run], _Source]] = {
+AVERAGE_SOURCES: dict[str, Callable[[_Run], _Source]] = {
     "empirical": _empirical_source,
+    "product": _product_source,
+}
+"""How criterion 3 forms π̄^z: ``"empirical"`` (the joint average of the definition, default) or ``"product"``
+(the product of the per-agent averages, the learner's own where it keeps one)."""
+
+SOURCES: dict[str, Callable[[_Run], _Source]] = {
+    **AVERAGE_SOURCES,
     "joint_frequency": _frequency_source,
 }
-"""What criterion 5 measures against the set: ``"empirical"`` (criterion 3's π̄^z, the default) or
+"""What criterion 5 measures against the set: criterion 3's π̄^z (``"empirical"``, default, or ``"product"``) or
 ``"joint_frequency"`` (criterion 4's frequencies of play)."""
 
 
@@ -463,11 +495,17 @@ def empirical_distribution(
     eps: float | None = None,
     distance: str | Distance = "tv",
     weights: str | np.ndarray | None = None,
+    source: str = "empirical",
 ) -> CriterionResult:
-    """Criterion 3 (Albrecht et al. 2024, §5.2): lim π̄^z = π* for the time-averaged policy π̄^z."""
+    """Criterion 3 (Albrecht et al. 2024, §5.2): lim π̄^z = π* for the time-averaged joint policy π̄^z.
+
+    ``source``: ``"empirical"`` (the joint average, default) or ``"product"`` (:data:`AVERAGE_SOURCES`).
+    """
+    if source not in AVERAGE_SOURCES:
+        raise UnknownNameError(f"source: unknown {source!r}; choose one of {', '.join(AVERAGE_SOURCES)}")
     run = _prepare(history, game, distance, weights)
-    source = _empirical_source(run)
-    metric, targets = _to_target(run, solutions, source.joint, source.policy)
+    chosen = AVERAGE_SOURCES[source](run)
+    metric, targets = _to_target(run, solutions, chosen.joint, chosen.policy)
     return _judged(
         "empirical_distribution",
         run,
@@ -475,8 +513,8 @@ def empirical_distribution(
         _resolve_eps("empirical_distribution", eps, game, solutions),
         metric,
         targets,
-        _metric_name(source.what, run, solutions, to_target=True),
-        _notes(run, solutions, source.note, "target: the member nearest π̄ at the end"),
+        _metric_name(chosen.what, run, solutions, to_target=True),
+        _notes(run, solutions, chosen.note, "target: the member nearest π̄ at the end"),
     )
 
 
@@ -662,6 +700,7 @@ def evaluate(
 
 
 __all__ = [
+    "AVERAGE_SOURCES",
     "CRITERION_FUNCTIONS",
     "DEFAULT_EPS",
     "RETURN_CRITERIA",

@@ -17,7 +17,7 @@ Ctrl-C (SIGINT) is honoured at the next segment boundary: the checkpoint is writ
 :class:`RunInterrupted` says how to resume; a second Ctrl-C stops at once (the last checkpoint stays valid).
 
 Extension points for the layers above (report, sweeps): :func:`run` takes ``run_dir`` to place a run exactly;
-:func:`diagnosis_for_summary` is where the convergence report enters ``summary.json``.
+:func:`diagnosis_for_summary` makes the convergence report that enters ``summary.json`` and ``report.html``.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 
 from marlkit import __version__
-from marlkit.errors import NotApplicableError
+from marlkit.errors import MarlkitError, NotApplicableError
 from marlkit.experiment import rundir
 from marlkit.experiment.atomic import write_text, write_with
 from marlkit.experiment.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
@@ -54,6 +54,9 @@ from marlkit.experiment.config import (
 )
 from marlkit.games import Game, load_game, save_game
 from marlkit.train import History, TrainPlan, TrainState, advance, prepare, start, to_history
+
+if TYPE_CHECKING:
+    from marlkit.diagnose.report import DiagnosisReport
 
 SUMMARY_FORMAT = "marlkit.run-summary"
 SUMMARY_VERSION = 1
@@ -150,14 +153,22 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     return _execute(path, config, game, plan, state, done, info, progress)
 
 
-def diagnosis_for_summary(history: History, game: Game, config: ExperimentConfig) -> dict[str, Any] | None:
-    """HOOK: the convergence diagnosis that goes into ``summary.json`` under ``"diagnosis"``.
+def diagnosis_for_summary(history: History, game: Game, config: ExperimentConfig) -> DiagnosisReport | None:
+    """The convergence diagnosis of a finished run with the settings of ``config.diagnostics`` (concept, eps,
+    distance); it goes into ``summary.json`` under ``"diagnosis"`` and into ``report.html``.
 
-    Returns None for now. When ``marlkit.diagnose.report.diagnose(history, game, concept=..., eps=...,
-    distance=...) -> DiagnosisReport`` is ready, this returns its ``to_dict()`` with the settings of
-    ``config.diagnostics`` — the one place the runner needs to change.
-    """
-    return None
+    A diagnosis that cannot be made (e.g. a concept that does not apply to the game) returns None and the run's
+    results stay written: the training is never lost to its report."""
+    from rich.console import Console
+
+    from marlkit.diagnose.report import diagnose
+
+    settings = config.diagnostics
+    try:
+        return diagnose(history, game, concept=settings.concept, eps=settings.eps, distance=settings.distance)
+    except MarlkitError as exc:
+        Console(stderr=True).print(f"warning: no diagnosis for this run: {exc}", markup=False)
+        return None
 
 
 # ---------------------------------------------------------------------------------------------- internals
@@ -295,13 +306,24 @@ def _execute(
                 raise RunInterrupted(path, done, total)
     history = to_history(plan, rundir.load_segments(path, total, digest))
     history.save(path / rundir.HISTORY)
-    _write_summary(path, config, game, history, digest, elapsed)
+    diagnosis = diagnosis_for_summary(history, game, config)
+    _write_summary(path, config, game, history, digest, elapsed, diagnosis)
     rundir.drop_segments(path)
+    if diagnosis is not None:
+        from marlkit.experiment.report import render_run_report
+
+        render_run_report(path, report=diagnosis)
     return RunResult(path=path, history=history, config=config)
 
 
 def _write_summary(
-    path: Path, config: ExperimentConfig, game: Game, history: History, digest: str, elapsed: float
+    path: Path,
+    config: ExperimentConfig,
+    game: Game,
+    history: History,
+    digest: str,
+    elapsed: float,
+    diagnosis: DiagnosisReport | None,
 ) -> None:
     from marlkit.diagnose.summary import summarize
 
@@ -320,7 +342,7 @@ def _write_summary(
         "training_seconds": elapsed,
         "marlkit": __version__,
         "learning": summarize(history, game).to_dict(),
-        "diagnosis": diagnosis_for_summary(history, game, config),
+        "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
     }
     text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
     write_with(path / rundir.SUMMARY, lambda handle: handle.write(text.encode("utf-8")))
