@@ -129,3 +129,32 @@ def test_a_random_game_is_rebuilt_from_its_recorded_parameters_or_refused(tmp_pa
     assert "random game" in err and "--param seed=" in err
     code, _, err = run_cli(["diagnose", str(bare_path), "--param", "seed=5"])
     assert code == 0, err
+
+
+def test_an_unusable_plots_folder_is_a_one_line_error_before_any_compute(
+    learned: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: `--plots /etc/passwd/x` printed a traceback after all the compute. The folder is now created and
+    checked first, so the report is never computed for a folder that cannot take the pictures."""
+    import marlkit.diagnose.report as report
+
+    def no_compute(*args, **kwargs):
+        raise AssertionError("the diagnosis ran before the --plots folder was checked")
+
+    monkeypatch.setattr(report, "diagnose", no_compute)
+    path, _ = learned
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    err = _one_line_error(["diagnose", str(path), "--plots", str(blocker / "x")])
+    assert "--plots" in err and "cannot create the folder" in err
+
+
+def test_the_option_help_lists_every_registered_name() -> None:
+    """The help text is built from the library's registries (it used to miss 'maximin')."""
+    from marlkit.cli.diagnose import CONCEPTS, DISTANCES, WEIGHTS
+    from marlkit.diagnose.distances import DISTANCES as DISTANCE_REGISTRY
+    from marlkit.diagnose.distances import STATE_WEIGHTS
+    from marlkit.diagnose.solution_sets import SOLUTION_CONCEPTS
+
+    assert "maximin" in CONCEPTS and set(CONCEPTS) == set(SOLUTION_CONCEPTS)
+    assert set(DISTANCES) == set(DISTANCE_REGISTRY) and set(WEIGHTS) == set(STATE_WEIGHTS)

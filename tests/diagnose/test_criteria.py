@@ -217,6 +217,38 @@ def test_converging_to_the_second_of_two_pure_equilibria_names_it():
     assert results["average_return"].verdicts[0].target == hare
 
 
+def test_a_run_on_a_non_extreme_equilibrium_of_a_degenerate_game_says_so():
+    """Review finding M2: the column player's L is strictly dominant and the row player is indifferent against L,
+    so every (x, 1 - x) x L is an equilibrium; vertex enumeration lists only the extreme ones, x = 0 and x = 1. A
+    run sitting on x = ½ (NashConv exactly 0) is at TV 0.5 from both: not converged against the listed set, and
+    its reason and the notes must say that NashConv is 0 (the verdict itself is kept)."""
+    game = NormalFormGame(np.stack([np.array([[1.0, 0.0], [1.0, 2.0]]), np.array([[2.0, 0.0], [2.0, 1.0]])]))
+    nash = solution_set(game)
+    assert len(nash.labels) == 2 and not nash.complete
+    policy = np.zeros((1, T, 2, 1, 2))
+    policy[..., 0, 0, :] = [0.5, 0.5]
+    policy[..., 1, 0, :] = [1.0, 0.0]
+    counts = np.zeros((1, T, 1, 2, 2), dtype=np.int64)
+    counts[0, :, 0, 0, 0] = counts[0, :, 0, 1, 0] = EVERY // 2
+    base = _history(np.full((1, T), 0.5))
+    history = History(**{**base.__dict__, "policy": policy.astype(np.float32), "joint_counts": np.cumsum(counts, 1)})
+    results = evaluate(history, game, nash, criteria=["joint_policy", "empirical_distribution", "solution_set"])
+    for name, result in results.items():
+        v = result.verdicts[0]
+        assert v.verdict is Verdict.NOT_CONVERGED and np.allclose(result.metric, 0.5), name
+        assert "NashConv at the end is 0" in v.reason, (name, v.reason)
+        assert any("lists only some equilibria" in note for note in result.notes), name
+    # a complete set gets no such note, and a run far from equilibrium gets no such reason
+    far = History(**{**history.__dict__, "policy": np.roll(policy, 1, axis=-1).astype(np.float32)})
+    v = joint_policy(far, game, nash).verdicts[0]
+    assert v.verdict is Verdict.NOT_CONVERGED and "NashConv" not in v.reason
+    pennies = catalog.make("matching-pennies")
+    assert not any(
+        "lists only some" in n
+        for n in joint_policy(_history(np.full((1, T), 0.9)), pennies, solution_set(pennies)).notes
+    )
+
+
 # ------------------------------------------------------------------------------ other kinds of set
 def test_polytope_set_gives_the_projection_distance_and_no_target(pennies):
     game, nash = pennies
@@ -257,13 +289,40 @@ def test_stochastic_game_frequencies_are_conditioned_on_the_state_and_unvisited_
         **{**base.__dict__, "policy": np.repeat(base.policy, 2, axis=3), "joint_counts": np.cumsum(counts, axis=1)}
     )
     history = History(**{**history.__dict__, "average_policy": np.full(history.policy.shape, np.nan)})
-    result = averaged_joint_policy(history, game, member)  # uniform weights over both states; s1 never visited
+    # the default visitation weights give s1 (never visited) weight 0; uniform ones would drop it as unvisited too
+    result = averaged_joint_policy(history, game, member)
     assert np.allclose(result.metric, 0.75)  # TV(point mass, uniform over 4) in state 0 alone
     assert any("conditioned on the state" in note for note in result.notes)
     assert expected_return(history, game, member).verdicts[0].verdict is Verdict.NOT_APPLICABLE
     na = average_return(history, game, member)
     assert na.verdicts[0].verdict is Verdict.NOT_APPLICABLE and "discounted" in na.verdicts[0].reason
     assert np.all(np.isnan(na.metric))
+
+
+def test_stochastic_games_weigh_states_by_visitation_by_default():
+    """Review finding M3: with uniform weights a policy that is an equilibrium where play happens but arbitrary in a
+    state that is never reached was judged far from the solution. The default for multi-state games is the
+    visitation weighting; one-state games keep uniform (trivially)."""
+    game = _two_state_game()  # state 1 is never reached
+    member = FiniteSolutionSet(joints=np.full((1, 2, 4), 0.25), labels=("uniform",), values=None, name="uniform")
+    base = _history(np.full((1, T), 0.5))  # uniform in state 0, where all play happens ...
+    policy = np.repeat(base.policy, 2, axis=3)
+    policy[:, :, :, 1] = [1.0, 0.0]  # ... and pure in the unreachable state 1
+    counts = np.zeros((1, T, 2, 2, 2), dtype=np.int64)
+    counts[0, :, 0] = EVERY // 4  # every joint action equally often, only in state 0
+    history = History(
+        **{
+            **base.__dict__,
+            "policy": policy,
+            "average_policy": np.full(policy.shape, np.nan, dtype=np.float32),
+            "joint_counts": np.cumsum(counts, axis=1),
+        }
+    )
+    default = joint_policy(history, game, member)
+    assert np.allclose(default.metric, 0.0) and default.verdicts[0].verdict is Verdict.CONVERGED
+    assert any("[1, 0]" in note for note in default.notes)  # the weights used are stated
+    uniform = joint_policy(history, game, member, weights="uniform")
+    assert np.allclose(uniform.metric, 0.5 * 0.75)  # half the weight on a state at TV 0.75 from the member
 
 
 def test_repeated_game_compares_per_play_returns_with_the_stage_value():

@@ -330,6 +330,9 @@ def test_bad_input() -> None:
         solution_set(game, "pareto")
     with pytest.raises(NotApplicableError, match="one-state"):
         solution_set(two_state_zero_sum(), "ce")
+    for concept in ("ce", "cce"):  # the message names the concept key a user types, not its label
+        with pytest.raises(NotApplicableError, match=f"concept '{concept}':"):
+            solution_set(two_state_zero_sum(), concept)
     with pytest.raises(NotApplicableError, match="zero-sum"):
         solution_set(game, "minimax")
     with pytest.raises(InvalidGameError, match=r"\[..., 1, 4\]"):

@@ -19,7 +19,7 @@ from marlkit.train.history import History
 CONFIG = {
     "name": "sw",
     "game": "matching-pennies",
-    "learners": [{"name": "iql", "params": {"step_size": 0.1}}],
+    "learners": {"name": "iql", "params": {"step_size": 0.1}},  # one learner for all agents
     "steps": 1000,
     "log_every": 10,
     "seeds": 2,
@@ -39,16 +39,16 @@ ARRAYS = (
 
 
 def test_grid_is_the_product_in_order() -> None:
-    axes = parse_grid(CONFIG, ["learners.0.params.step_size=0.05,0.1", "steps=1000,2000"])
+    axes = parse_grid(CONFIG, ["learners.params.step_size=0.05,0.1", "steps=1000,2000"])
     points = grid_points(CONFIG, axes)
     assert [o for o, _ in points] == [
-        {"learners.0.params.step_size": 0.05, "steps": 1000},
-        {"learners.0.params.step_size": 0.05, "steps": 2000},
-        {"learners.0.params.step_size": 0.1, "steps": 1000},
-        {"learners.0.params.step_size": 0.1, "steps": 2000},
+        {"learners.params.step_size": 0.05, "steps": 1000},
+        {"learners.params.step_size": 0.05, "steps": 2000},
+        {"learners.params.step_size": 0.1, "steps": 1000},
+        {"learners.params.step_size": 0.1, "steps": 2000},
     ]
-    assert points[1][1]["steps"] == 2000 and points[1][1]["learners"][0]["params"]["step_size"] == 0.05
-    assert CONFIG["steps"] == 1000 and CONFIG["learners"][0]["params"]["step_size"] == 0.1  # not mutated
+    assert points[1][1]["steps"] == 2000 and points[1][1]["learners"]["params"]["step_size"] == 0.05
+    assert CONFIG["steps"] == 1000 and CONFIG["learners"]["params"]["step_size"] == 0.1  # not mutated
     assert point_folder(3, {"a.b": 1, "c": "x/y"}) == "3-a.b=1,c=x_y"
 
 
@@ -56,9 +56,9 @@ def test_grid_is_the_product_in_order() -> None:
     ("item", "message"),
     [
         ("stepz=1,2", "has no key 'stepz'"),
-        ("learners.3.params.step_size=0.1", "a list of 1"),
+        ("learners.3.params.step_size=0.1", "learners has no key '3'"),
         ("steps=1000,lots", "is a str, but the config's steps is a int"),
-        ("learners.0.params.step_size=true", "is a bool"),
+        ("learners.params.step_size=true", "is a bool"),
         ("steps", "expected key=v1,v2"),
         ("learners=iql", "sweep a scalar inside"),
     ],
@@ -88,7 +88,7 @@ def test_bad_sweeps_fail_before_any_compute(tmp_path: Path, capsys) -> None:
     with pytest.raises(InvalidGameError, match="cannot create"):
         run_sweep(CONFIG, ["key=0"], root=blocker / "runs")
     with pytest.raises(UnknownNameError):
-        run_sweep({**CONFIG, "learners": ["no-such-learner"]}, ["key=0"], root=out)
+        run_sweep({**CONFIG, "learners": "no-such-learner"}, ["key=0"], root=out)
 
 
 def _histories(directory: Path) -> dict[str, History]:
@@ -111,10 +111,14 @@ def test_local_sweep_layout(local_sweep: Path) -> None:
     for point in summary["points"]:
         folder = local_sweep / point["folder"]
         config = yaml.safe_load((folder / "config.yaml").read_text())
-        assert config["key"] == point["overrides"]["key"] and config["game"] == point["overrides"]["game"]
+        assert config["key"] == point["overrides"]["key"] and config["game"]["name"] == point["overrides"]["game"]
         history = History.load(folder / "history.npz")
         assert history.meta["game"] == point["overrides"]["game"] and history.n_seeds == CONFIG["seeds"]
-        assert json.loads((folder / "summary.json").read_text())["fractions"] == point["metrics"]["fractions"]
+        run_summary = json.loads((folder / "summary.json").read_text())  # an ordinary run directory
+        assert run_summary["kind"] == "run" and set(run_summary["diagnosis"]["results"]) == set(
+            point["metrics"]["fractions"]
+        )
+        assert (folder / "report.html").is_file() and (folder / "metrics.jsonl").is_file()
     assert "report.html" in {p.name for p in local_sweep.iterdir()}
     histories = list(_histories(local_sweep).values())
     assert not np.array_equal(histories[0].joint_counts, histories[2].joint_counts)  # the key axis matters

@@ -16,16 +16,19 @@ import typer
 from rich.console import Console
 
 from marlkit.cli.context import ParamOption, console, parse_params, print_json, resolve_game
-from marlkit.errors import InvalidGameError, UnknownNameError
+from marlkit.diagnose.distances import DISTANCES as DISTANCE_REGISTRY
+from marlkit.diagnose.distances import STATE_WEIGHTS
+from marlkit.diagnose.solution_sets import SOLUTION_CONCEPTS
+from marlkit.errors import InvalidGameError, MarlkitError, UnknownNameError
 from marlkit.games import Game
 
 if TYPE_CHECKING:  # pragma: no cover
     from marlkit.diagnose.report import DiagnosisReport
 
-# for the help text only: the library's registries (SOLUTION_CONCEPTS, DISTANCES, STATE_WEIGHTS) check the names
-CONCEPTS = ("nash", "ce", "cce", "minimax")
-DISTANCES = ("tv", "l1", "l2", "kl", "js")
-WEIGHTS = ("uniform", "visitation", "initial")
+# the help text lists the library's registries, which also check the names (importing them costs ~20 ms here)
+CONCEPTS = tuple(SOLUTION_CONCEPTS)
+DISTANCES = tuple(DISTANCE_REGISTRY)
+WEIGHTS = tuple(STATE_WEIGHTS)
 
 
 def game_from_meta(meta: dict[str, object], params: list[str] | None = None) -> Game:
@@ -60,6 +63,18 @@ def game_from_meta(meta: dict[str, object], params: list[str] | None = None) -> 
     return make(key, **chosen)
 
 
+def _plots_folder(plots: str) -> Path:
+    """The ``--plots`` folder, created (with its parents) and checked writable before any compute."""
+    folder = Path(plots)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MarlkitError(f"--plots {plots}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MarlkitError(f"--plots {plots}: the folder is not writable; choose another folder")
+    return folder
+
+
 def print_report(out: Console, report: DiagnosisReport) -> None:
     """The verdict table, the metrics, the notes, then the verdict rule on one line (in full: docs/diagnostics.md)."""
     from marlkit.diagnose.report import VERDICT_SUMMARY
@@ -77,7 +92,13 @@ def diagnose(
     concept: Annotated[str, typer.Option("--concept", "-c", help=f"One of: {', '.join(CONCEPTS)}.")] = "nash",
     eps: Annotated[float | None, typer.Option("--eps", help="One threshold for every criterion.")] = None,
     distance: Annotated[str, typer.Option("--distance", "-d", help=f"One of: {', '.join(DISTANCES)}.")] = "tv",
-    weights: Annotated[str, typer.Option("--weights", help=f"State weighting: {', '.join(WEIGHTS)}.")] = "uniform",
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help=f"State weighting: {', '.join(WEIGHTS)}; default: visitation for multi-state games, else uniform.",
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
     plots: Annotated[str | None, typer.Option("--plots", help="Write the PNG pictures into this folder.")] = None,
 ) -> None:
@@ -88,10 +109,14 @@ def diagnose(
 
     if eps is not None and not eps > 0:
         raise InvalidGameError(f"--eps must be > 0, got {eps}")
+    folder = _plots_folder(plots) if plots else None  # before the compute: a bad folder fails in a second
     run = History.load(history)
     model = resolve_game(game, param) if game is not None else game_from_meta(run.meta, param)
     report = run_diagnosis(run, model, concept=concept, eps=eps, distance=distance, weights=weights)
-    pictures = report.plots(Path(plots)) if plots else []
+    try:
+        pictures = report.plots(folder) if folder else []
+    except OSError as exc:
+        raise MarlkitError(f"--plots {plots}: could not write the pictures ({exc.strerror or exc})") from None
     if json_output:
         payload = report.to_dict()
         if plots:

@@ -68,7 +68,7 @@ from marlkit.diagnose.distances import (
     weighted_distance,
 )
 from marlkit.diagnose.results import CRITERIA, CriterionResult, SeedVerdict, Verdict
-from marlkit.diagnose.solution_sets import FiniteSolutionSet, SolutionSet
+from marlkit.diagnose.solution_sets import FiniteSolutionSet, NashConvSet, SolutionSet
 from marlkit.diagnose.verdicts import judge
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
@@ -134,8 +134,6 @@ def payoff_range(game: Game, *, discounted: bool = True) -> float:
 def default_eps(criterion: str, game: Game, solutions: SolutionSet) -> float:
     """:data:`DEFAULT_EPS` made absolute for ``game``: return gaps (and NashConv) scale with the payoff range."""
     base = DEFAULT_EPS[criterion]
-    if criterion == "average_return":
-        return base * payoff_range(game, discounted=False)  # per-play returns of a one-state game
     if criterion in RETURN_CRITERIA or solutions.kind == "nash_conv":
         return base * payoff_range(game, discounted=False)  # one-step range (see the module docstring)
     return base
@@ -232,7 +230,7 @@ def _prepare(history: HistoryLike, game: Game, distance: str | Distance, weights
         history=history,
         z=z,
         policy=_clean(history.policy, _legal(game)),
-        weights=state_weights(game, "uniform" if weights is None else weights, history),
+        weights=state_weights(game, weights, history),  # None: default_weights (visitation if multi-state)
         distance_name=name,
         distance=fn,
     )
@@ -344,6 +342,46 @@ def _notes(run: _Run, solutions: SolutionSet, *extra: str) -> tuple[str, ...]:
     return tuple(notes)
 
 
+# ------------------------------------------------------------------------------- incomplete Nash sets
+NASH_CONV_TOLERANCE = 0.01
+"""NashConv tolerance, as a fraction of the game's one-step payoff range, under which a run measured far from
+every listed member of an incomplete Nash set is said to be at an (unlisted) equilibrium."""
+
+
+def _incomplete_set_check(
+    run: _Run, solutions: SolutionSet, joint: np.ndarray, policy: np.ndarray | None
+) -> Callable[[tuple[SeedVerdict, ...]], tuple[tuple[SeedVerdict, ...], str]] | None:
+    """For a Nash set that lists only some equilibria (``FiniteSolutionSet.complete`` False: a degenerate
+    two-player game lists the extreme equilibria of its equilibrium segments, an n-player enumeration may miss
+    some), a run on a non-extreme equilibrium is at a positive distance from every member. NashConv needs no
+    enumeration: where a seed is not converged but the NashConv of what was measured (the per-agent policies, or
+    the marginals of a joint) is at most :data:`NASH_CONV_TOLERANCE` of the payoff range at the end, its reason
+    says so. The verdict itself is not changed (it answers the question asked: distance to the listed set)."""
+    if not isinstance(solutions, FiniteSolutionSet) or solutions.complete or not isinstance(run.game, NormalFormGame):
+        return None
+    nash_conv = NashConvSet(run.game)
+    final, _ = nash_conv.measure(joint[:, -1], run.weights, run.distance, None if policy is None else policy[:, -1])
+    tolerance = NASH_CONV_TOLERANCE * payoff_range(run.game, discounted=False)
+
+    def annotate(verdicts: tuple[SeedVerdict, ...]) -> tuple[tuple[SeedVerdict, ...], str]:
+        out = []
+        for v, x in zip(verdicts, np.asarray(final, dtype=np.float64).reshape(-1), strict=True):
+            if v.verdict is not Verdict.CONVERGED and np.isfinite(x) and x <= tolerance:
+                reason = (
+                    f"{v.reason}; but NashConv at the end is {x:.3g} <= {tolerance:.3g}: likely an equilibrium the "
+                    "set does not list"
+                )
+                v = replace(v, reason=reason)
+            out.append(v)
+        note = (
+            f"the set lists only some equilibria ({solutions.name}); seeds not converged whose NashConv at the end "
+            f"is <= {tolerance:.3g} ({NASH_CONV_TOLERANCE:g} x payoff range) say so in their reason"
+        )
+        return tuple(out), note
+
+    return annotate
+
+
 # ------------------------------------------------------------------------------------------- verdicts
 def _judged(
     criterion: str,
@@ -354,11 +392,17 @@ def _judged(
     targets: np.ndarray,
     metric_name: str,
     notes: tuple[str, ...],
+    source: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> CriterionResult:
+    """Judge every seed; ``source`` = (joint, policy) measured, for the NashConv check of an incomplete set."""
     verdicts = tuple(
         replace(judge(run.z, metric[seed], eps), target=None if targets[seed] < 0 else int(targets[seed]))
         for seed in range(metric.shape[0])
     )
+    check = None if source is None else _incomplete_set_check(run, solutions, *source)
+    if check is not None:
+        verdicts, note = check(verdicts)
+        notes = (*notes, note)
     return CriterionResult(
         criterion=criterion,
         eps=float(eps),
@@ -435,6 +479,7 @@ def joint_policy(
         _notes(
             run, solutions, "π^z: the product of the agents' policy snapshots; target: the member nearest at the end"
         ),
+        source=(joint, run.policy),
     )
 
 
@@ -515,6 +560,7 @@ def empirical_distribution(
         targets,
         _metric_name(chosen.what, run, solutions, to_target=True),
         _notes(run, solutions, chosen.note, "target: the member nearest π̄ at the end"),
+        source=(chosen.joint, chosen.policy),
     )
 
 
@@ -543,6 +589,7 @@ def averaged_joint_policy(
         targets,
         _metric_name(source.what, run, solutions, to_target=True),
         _notes(run, solutions, *extra),
+        source=(source.joint, source.policy),
     )
 
 
@@ -573,6 +620,7 @@ def set_of_solutions(
         _notes(
             run, solutions, chosen.note, "distance to the nearest member at every z; target: the nearest at the end"
         ),
+        source=(chosen.joint, chosen.policy),
     )
 
 
@@ -679,7 +727,8 @@ def evaluate(
         eps: ``None`` for :func:`default_eps` per criterion, one absolute number for every criterion, or a dict
             ``{criterion: eps}`` (criteria not in it get their default).
         distance: a name of :data:`marlkit.diagnose.distances.DISTANCES` or a callable ``d(learned, target)``.
-        weights: state weighting (``"uniform"`` when ``None``), a name or an array ``[S]``.
+        weights: state weighting, a name or an array ``[S]``; ``None`` for
+            :func:`marlkit.diagnose.distances.default_weights` (uniform for one state, visitation otherwise).
         criteria: names from :data:`marlkit.diagnose.results.CRITERIA`.
     """
     chosen = tuple(CRITERIA if criteria is None else criteria)

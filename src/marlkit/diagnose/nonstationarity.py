@@ -78,10 +78,11 @@ def nonstationarity(
         game: the game.
         distance: a name of :data:`marlkit.diagnose.distances.DISTANCES` or a callable.
         weights: state weights (a name of :data:`~marlkit.diagnose.distances.STATE_WEIGHTS` or an array);
-            ``None`` means ``"uniform"`` over non-terminal states.
+            ``None`` means :func:`~marlkit.diagnose.distances.default_weights` (uniform for one state, visitation
+            for a multi-state game).
     """
     name, fn = resolve_distance(distance)
-    w = state_weights(game, "uniform" if weights is None else weights, history)
+    w = state_weights(game, weights, history)  # None: default_weights
     policy = np.asarray(history.policy, dtype=np.float64)  # [N, T, n, S, A_max]
     num_actions = tuple(game.num_actions)
     n = len(num_actions)

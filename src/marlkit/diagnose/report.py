@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from marlkit.diagnose.criteria import HistoryLike, evaluate
-from marlkit.diagnose.distances import resolve_distance, state_weights
+from marlkit.diagnose.distances import default_weights, resolve_distance, state_weights
 from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
 from marlkit.diagnose.results import CRITERIA, CRITERION_TITLES, CriterionResult, Verdict, _float_or_none
 from marlkit.diagnose.seeds import SeedStatistics, seed_statistics
@@ -332,7 +332,7 @@ def diagnose(
     concept: str = "nash",
     eps: float | dict[str, float] | None = None,
     distance: str | Callable[[np.ndarray, np.ndarray], np.ndarray] = "tv",
-    weights: str | np.ndarray = "uniform",
+    weights: str | np.ndarray | None = None,
     solutions: SolutionSet | None = None,
     criteria: Sequence[str] | None = None,
     confidence: float = 0.95,
@@ -347,7 +347,8 @@ def diagnose(
         eps: one threshold for every criterion, a dict per criterion, or ``None`` for
             :data:`marlkit.diagnose.criteria.DEFAULT_EPS`.
         distance: a name of :data:`marlkit.diagnose.distances.DISTANCES` or a callable ``d(p, q) -> [...]``.
-        weights: the state weighting (``uniform``, ``visitation``, ``initial`` or an array ``[S]``).
+        weights: the state weighting (``uniform``, ``visitation``, ``initial`` or an array ``[S]``); ``None``
+            for :func:`marlkit.diagnose.distances.default_weights` (visitation for multi-state games).
         solutions: a ready :class:`SolutionSet` (overrides ``concept``).
         criteria: a subset of :data:`CRITERIA` (default all six, in the book's order).
         confidence: level of the seed-statistics intervals.
@@ -358,6 +359,8 @@ def diagnose(
         solutions = solution_set(game, concept)
     else:
         concept = "user-given"
+    if weights is None:
+        weights = default_weights(game)
     weight_vector = state_weights(game, weights, history)
     chosen = tuple(CRITERIA if criteria is None else criteria)
     results = evaluate(history, game, solutions, eps=eps, distance=distance, weights=weight_vector, criteria=chosen)

@@ -84,12 +84,19 @@ class SolutionSet(ABC):
 # ------------------------------------------------------------------------------------------------ finite
 @dataclass(frozen=True, eq=False)
 class FiniteSolutionSet(SolutionSet):
-    """Finitely many joint policies ``joints [K, S, J]``: distance = min over members of the weighted distance."""
+    """Finitely many joint policies ``joints [K, S, J]``: distance = min over members of the weighted distance.
+
+    ``complete`` is ``False`` when the members are only some of the solutions (a degenerate two-player game, whose
+    Nash set contains segments of which only the extreme points are listed, or an n-player enumeration that may
+    have missed some): a run can then sit on a solution at a positive distance from every member, and the criteria
+    also report NashConv (see :mod:`marlkit.diagnose.criteria`).
+    """
 
     joints: np.ndarray
     labels: tuple[str, ...]
     values: np.ndarray | None
     name: str
+    complete: bool = True
     kind: ClassVar[str] = "finite"
 
     def __post_init__(self) -> None:
@@ -500,6 +507,7 @@ def _normal_form_nash(game: NormalFormGame, max_members: int) -> SolutionSet:
         labels=labels,
         values=np.stack([eq.values for eq in members]),
         name=f"Nash equilibria ({len(members)}; {', '.join(notes)})",
+        complete=bool(found.complete and not found.degenerate),
     )
 
 
@@ -541,9 +549,9 @@ def _stage_game(game: Game, concept: str) -> NormalFormGame:
     )
 
 
-def _polytope(constraints: Callable, label: str) -> Callable[[Game, int], SolutionSet]:
+def _polytope(constraints: Callable, concept: str, label: str) -> Callable[[Game, int], SolutionSet]:
     def build(game: Game, max_members: int) -> SolutionSet:
-        G, h = constraints(_stage_game(game, label))
+        G, h = constraints(_stage_game(game, concept))
         return PolytopeSolutionSet(G, h, name=f"{label} polytope (distance by projection)")
 
     return build
@@ -568,8 +576,8 @@ def _minimax(game: Game, max_members: int) -> SolutionSet:
 
 SOLUTION_CONCEPTS: dict[str, Callable[[Game, int], SolutionSet]] = {
     "nash": _nash,
-    "ce": _polytope(ce_constraints, "correlated equilibrium"),
-    "cce": _polytope(cce_constraints, "coarse correlated equilibrium"),
+    "ce": _polytope(ce_constraints, "ce", "correlated equilibrium"),
+    "cce": _polytope(cce_constraints, "cce", "coarse correlated equilibrium"),
     "minimax": _minimax,
     "maximin": _minimax,
 }

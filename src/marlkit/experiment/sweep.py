@@ -49,7 +49,6 @@ from marlkit import __version__
 from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError
 from marlkit.experiment.report import (
     CONFIG_FILE,
-    HISTORY_FILE,
     REPORT_FILE,
     SUMMARY_FILE,
     fraction_class,
@@ -180,79 +179,32 @@ def _learner_specs(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return specs
 
 
-def _setting(config: dict[str, Any], key: str, default: Any) -> Any:
-    """A training setting at the top level or under ``train:``."""
-    train = config.get("train") if isinstance(config.get("train"), dict) else {}
-    return config.get(key, train.get(key, default))
-
-
-def build_point(config: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    """(game, learner assignment, train keyword arguments) of a point's config: ``game`` (a catalog name or
-    ``{name, params}``), ``learners`` (one — self-play — or one per agent; each a name or ``{name, params}``, the
-    params replacing the registry defaults' fields), ``steps``, ``seeds``, ``key``, ``log_every`` (top level or
-    under ``train``)."""
-    import dataclasses
-
-    from marlkit.agents.tabular.registry import make_learner
-    from marlkit.games.catalog import make
-
-    entry = config.get("game")
-    name, params = (entry, {}) if isinstance(entry, str) else ((entry or {}).get("name"), (entry or {}).get("params"))
-    if not isinstance(name, str):
-        raise InvalidGameError(f"game: expected a catalog name or {{name: ..., params: {{...}}}}, got {entry!r}")
-    game = make(name, **(params or {}))
-    learners = []
-    for learner_name, fields in _learner_specs(config):
-        learner = make_learner(learner_name, game)
-        try:
-            learners.append(dataclasses.replace(learner, **fields) if fields else learner)
-        except TypeError as exc:
-            raise LearnerConfigError(f"learner {learner_name!r}: {exc}") from None
-    assignment = learners[0] if len(learners) == 1 else learners
-    kwargs = {
-        "steps": int(_setting(config, "steps", 10_000)),
-        "seeds": int(_setting(config, "seeds", 8)),
-        "key": int(_setting(config, "key", 0)),
-        "log_every": _setting(config, "log_every", None),
-    }
-    return game, assignment, kwargs
-
-
 def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
-    """Train one grid point into ``directory`` (a new run directory) and return its final metrics (JSON-ready).
+    """Train one grid point into ``directory`` — an ordinary run directory made by the experiment runner (config,
+    metrics, history, summary, report, checkpoints) — and return its final metrics (JSON-ready).
 
     Runs in a worker process (local pool or Ray trial), so it takes and returns plain data."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
-    import dataclasses
-
-    from marlkit.experiment.study import _cell_result, _write_text, enable_compilation_cache, write_metrics_jsonl
-    from marlkit.train.loop import train
+    from marlkit.experiment.config import build_game
+    from marlkit.experiment.runner import run
+    from marlkit.experiment.study import _cell_result, enable_compilation_cache
 
     enable_compilation_cache()  # workers of one sweep (and later sweeps) share compiled loops through the disk
-
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=False)
-    _write_text(folder / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
     tic = time.perf_counter()
-    game, assignment, kwargs = build_point(config)
-    steps = kwargs.pop("steps")
-    history = train(game, assignment, steps, **kwargs)
-    history = dataclasses.replace(history, meta={**history.meta, "game_params": {}})
+    result = run(config, progress=False, run_dir=directory)
     seconds = time.perf_counter() - tic
-    history.save(folder / HISTORY_FILE)
-    write_metrics_jsonl(folder / "metrics.jsonl", history)
-    concept = (config.get("diagnostics") or {}).get("concept", "nash")
-    cell = _cell_result(str(game.name), ",".join(n for n, _ in _learner_specs(config)), history, game, concept, seconds)
-    metrics = {
+    game = build_game(result.config.game)
+    concept = result.config.diagnostics.concept
+    cell = _cell_result(
+        str(game.name), ",".join(n for n, _ in _learner_specs(config)), result.history, game, concept, seconds
+    )
+    return {
         "fractions": cell.fractions,
         "targets": cell.targets,
         "nash_conv_final": cell.nash_conv_final,
         "tail_return": cell.tail_return,
         "train_seconds": seconds,
     }
-    summary = {"marlkit_version": __version__, "wall_time_s": seconds, **metrics}
-    _write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=1))
-    return metrics
 
 
 PointRunner = Callable[[dict[str, Any], str], dict[str, Any]]
@@ -354,8 +306,10 @@ def run_sweep(
         config = {**config, "seeds": int(seeds)}
     axes = parse_grid(config, grid)
     points = grid_points(config, axes)
-    for _, point in points:  # a bad game or learner name fails here, before any compute
-        build_point(point)
+    from marlkit.experiment.config import load_config
+
+    for _, point in points:  # a bad key, game, learner or combination fails here, before any compute
+        load_config(point)
     name = name or str(config.get("name") or "sweep")
     ray = None
     if backend == "ray" and address and not import_ray().is_initialized():
@@ -449,7 +403,6 @@ __all__ = [
     "BACKENDS",
     "POINTS_FOLDER",
     "GridAxis",
-    "build_point",
     "grid_points",
     "import_ray",
     "parse_grid",
