@@ -90,7 +90,7 @@ def test_states_are_weighted() -> None:
     p = 0.2 + STEP * np.arange(T)
     policy[0, :, 0, 1] = np.stack([p, 1 - p], axis=-1)
     h = history(policy)
-    uniform = nonstationarity(h, game)
+    uniform = nonstationarity(h, game, weights="uniform")  # the default for a multi-state game is visitation
     np.testing.assert_allclose(uniform.others_movement[0, 1:, 1], STEP / 2, atol=1e-6)
     np.testing.assert_allclose(uniform.weights, [0.5, 0.5])
     initial = nonstationarity(h, game, weights="initial")  # all weight on state 0, where nothing moves

@@ -46,9 +46,11 @@ def rps() -> tuple[NormalFormGame, History]:
 
 
 @pytest.fixture(scope="module")
-def pennies() -> tuple[NormalFormGame, History]:
-    game = catalog.make("matching-pennies")
-    return game, train(game, make_learner("wolf-phc", game), STEPS, seeds=SEEDS, key=0, log_every=LOG_EVERY)
+def pennies(fp_pennies_run) -> tuple[NormalFormGame, History]:
+    """Fictitious play on matching pennies, shared with the other diagnose tests (tests/diagnose/conftest.py);
+    two of its seeds suffice for the pictures."""
+    game, history = fp_pennies_run
+    return game, history.select_seeds(slice(0, SEEDS))
 
 
 def test_rps_trajectories_on_the_simplex(rps, tmp_path: Path) -> None:

@@ -15,18 +15,14 @@ from marlkit.diagnose.report import REPORT_VERSION, DiagnosisReport, diagnose
 from marlkit.diagnose.results import CRITERIA, CRITERION_TITLES, Verdict
 from marlkit.errors import InvalidGameError, UnknownNameError
 
-SEEDS = 4
+SEEDS = 8
 
 
 @pytest.fixture(scope="module")
-def run():
-    """Fictitious play in self-play on matching pennies: 4 seeds, 4,000 steps, 100 logging points."""
-    from marlkit.agents.tabular.registry import make_learner
-    from marlkit.games.catalog import make
-    from marlkit.train import train
-
-    game = make("matching-pennies")
-    history = train(game, make_learner("fp", game), 4000, seeds=SEEDS, key=0, log_every=40)
+def run(fp_pennies_run):
+    """Fictitious play in self-play on matching pennies: 8 seeds, 10,000 steps, 1,000 logging points (shared with
+    the other diagnose tests, tests/diagnose/conftest.py)."""
+    game, history = fp_pennies_run
     return history, game
 
 
@@ -43,7 +39,7 @@ def test_report_has_the_six_criteria_in_the_books_order(report: DiagnosisReport)
     assert report.n_seeds == SEEDS
     for result in report.results.values():
         assert len(result.verdicts) == SEEDS
-        assert result.metric.shape == (SEEDS, 100)
+        assert result.metric.shape == (SEEDS, 1000)  # 10,000 steps logged every 10
     # matching pennies has exactly one Nash equilibrium, the uniform mixed profile (von Neumann 1928)
     assert report.solution_kind == "finite" and len(report.solution_labels) == 1
 
@@ -85,7 +81,7 @@ def test_table_text_names_every_criterion(report: DiagnosisReport) -> None:
 def test_nonstationarity_summary_is_the_tail_mean_of_the_series(run, report: DiagnosisReport) -> None:
     _, game = run
     series = report.nonstationarity.others_movement  # [N, T, n]
-    tail = series[:, -25:]  # the last quarter of 100 logging points
+    tail = series[:, -(series.shape[1] // 4) :]  # the last quarter of the logging points (1,000 here)
     assert [m.agent for m in report.movement] == list(game.player_names)
     for i, movement in enumerate(report.movement):
         assert movement.others_movement == pytest.approx(float(np.nanmean(tail[:, :, i])))

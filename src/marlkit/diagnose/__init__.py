@@ -23,6 +23,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "distances": (
         "DISTANCES",
         "STATE_WEIGHTS",
+        "default_weights",
         "joint_from_policy",
         "resolve_distance",
         "state_weights",
@@ -86,6 +87,7 @@ __all__ = [
     "TailEvidence",
     "Verdict",
     "bootstrap_ci",
+    "default_weights",
     "diagnose",
     "evaluate",
     "iqm",

@@ -186,9 +186,9 @@ pooled over seeds and the whole run (from ``History.joint_counts``), ``"initial"
 def default_weights(game: NormalFormGame | StochasticGame) -> str:
     """The default state weighting: ``"uniform"`` for a one-state game, ``"visitation"`` for a multi-state one.
 
-    Uniform weights over all live states count states the run never reaches (and that no solution cares about):
-    a policy with NashConv 0 was measured at TV 0.5 from the Shapley policy on a game whose off-path states it
-    played arbitrarily. Visitation weights measure where the run actually played. (Per-state minimax polytopes,
+    Uniform weights over all live states count states the run never reaches, where any play is as good as any
+    other: a review found a policy with NashConv 0 measured at TV 0.5 from the Shapley policy because of its
+    arbitrary play off the path. Visitation weights measure where the run actually played. (Per-state minimax polytopes,
     which would make off-path states irrelevant by construction, are not implemented.)
     """
     return "uniform" if num_states(game) == 1 else "visitation"

@@ -86,9 +86,9 @@ class TailEvidence:
 @dataclass(frozen=True)
 class SeedVerdict:
     """One seed's verdict on one criterion at one eps: ``z0`` (the first logging point from which the metric
-    stays below eps to the end, as in :mod:`marlkit.diagnose.verdicts`; ``None`` unless converged), ``reason`` (one line a user can read), ``evidence`` and
-    ``target`` (index of the solution-set member the run converged to or ends nearest; ``None`` where the set
-    has no members to name, e.g. a polytope or the NashConv test)."""
+    stays below eps to the end, as in :mod:`marlkit.diagnose.verdicts`; ``None`` unless converged), ``reason``
+    (one line a user can read), ``evidence`` and ``target`` (index of the solution-set member the run converged
+    to or ends nearest; ``None`` where the set has no members to name, e.g. a polytope or the NashConv test)."""
 
     verdict: Verdict
     z0: float | None
