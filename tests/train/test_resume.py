@@ -49,38 +49,36 @@ def segmented(game, learners, sizes: list[int], **kw) -> History:
     return to_history(plan, records)
 
 
-# (learner, game, segmentations). Each distinct segment length is one more compile (~5 s of CPU here), so the
-# cases share lengths: 2 and 4 for WoLF-PHC (even and uneven splits), 3 for IQL on the stochastic game.
+def wolf_vs_regret_matching():
+    game = make("matching-pennies")
+    return game, [make_learner("wolf-phc", game), make_learner("regret-matching", game)]
+
+
+def iql_on_the_corridor():
+    game = corridor()
+    return game, make_learner("iql", game)
+
+
+# (players, segmentations, seed chunk). Each distinct segment length is one more compile (~5 s of CPU here), so
+# the segmentations share lengths. Two seeds per chunk pads 3 seeds to 4: the padded copy must not leak into the
+# state.
 CASES = [
-    ("wolf-phc", "matching-pennies", [[2, 2, 2], [4, 2]]),
-    ("iql", "corridor", [[3, 3]]),
+    (wolf_vs_regret_matching, [[2, 2, 2], [4, 2]], 2),
+    (iql_on_the_corridor, [[3, 3]], None),
 ]
 
 
-def build(learner: str, game_name: str):
-    game = corridor() if game_name == "corridor" else make(game_name)
-    return game, make_learner(learner, game)
-
-
-@pytest.mark.parametrize(("learner", "game", "segmentations"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
-def test_every_segmentation_gives_trains_history(learner, game, segmentations) -> None:
-    game, learner = build(learner, game)
-    whole = train(game, learner, STEPS, seeds=SEEDS, key=11, log_every=LOG)
+@pytest.mark.parametrize(("players", "segmentations", "chunk"), CASES, ids=["wolf-vs-rm", "iql-corridor"])
+def test_every_segmentation_gives_trains_history(players, segmentations, chunk) -> None:
+    game, learners = players()
+    whole = train(game, learners, STEPS, seeds=SEEDS, key=11, log_every=LOG, seed_chunk=chunk)
     for sizes in segmentations:
-        assert_identical(segmented(game, learner, sizes), whole)
-
-
-def test_mixed_learners_and_seed_chunks_resume_identically() -> None:
-    game = make("matching-pennies")
-    learners = [make_learner("wolf-phc", game), make_learner("regret-matching", game)]
-    whole = train(game, learners, STEPS, seeds=SEEDS, key=11, log_every=LOG)
-    # Two seeds per chunk pads 3 seeds to 4: the padded copy must not leak into the state.
-    assert_identical(segmented(game, learners, [2, 2, 2], seed_chunk=2), whole)
+        assert_identical(segmented(game, learners, sizes, seed_chunk=chunk), whole)
 
 
 def test_state_is_a_plain_pytree_with_a_seed_axis() -> None:
-    game = make("matching-pennies")
-    plan = prepare(game, make_learner("wolf-phc", game), STEPS, seeds=SEEDS, key=11, log_every=LOG)
+    game, learners = wolf_vs_regret_matching()
+    plan = prepare(game, learners, STEPS, seeds=SEEDS, key=11, log_every=LOG, seed_chunk=2)  # compiled above
     state = start(plan)
     assert state.window_keys.shape == (SEEDS, plan.num_logs)
     assert all(leaf.shape[0] == SEEDS for leaf in jax.tree_util.tree_leaves(state))

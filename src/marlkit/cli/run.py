@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_INTERRUPTED = 130  # the shell's status for a command ended by SIGINT (128 + 2)
 
+
 def _report(result: RunResult, resumed: bool) -> None:
     out = console()
     history = result.history

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from marlkit.errors import GameFileError
 from marlkit.experiment.report import (
     SUMMARY_FILE,
@@ -64,6 +66,15 @@ def _run_metrics(directory: Path, run: Any) -> dict[str, Any]:
             "fractions": summary["fractions"],
             "nash_conv_final": summary.get("nash_conv_final"),
             "tail_return": summary.get("tail_return", []),
+        }
+    diagnosis = summary.get("diagnosis")
+    if isinstance(diagnosis, dict) and isinstance(summary.get("learning"), dict):  # a run of the experiment runner
+        learning = summary["learning"]
+        tail = np.asarray(learning["tail_return"], dtype=np.float64)
+        return {
+            "fractions": {name: stats.get("fraction") for name, stats in diagnosis["statistics"].items()},
+            "nash_conv_final": float(np.median(learning["nash_conv_final"])),
+            "tail_return": [None if np.isnan(x) else float(x) for x in np.nanmean(tail, axis=0)],
         }
     from marlkit.experiment.study import _cell_result
 
