@@ -86,9 +86,12 @@ def test_metric_axioms(pqr: np.ndarray) -> None:
         d = DISTANCES[name]
         assert d(p, r) <= d(p, q) + d(q, r) + 1e-12, name
     root_js = lambda a, b: math.sqrt(max(DISTANCES["js"](a, b), 0.0))  # noqa: E731 (a metric: Endres & Schindelin)
-    assert root_js(p, r) <= root_js(p, q) + root_js(q, r) + 1e-9
-    assert DISTANCES["kl"](p, q) >= -1e-15  # Gibbs' inequality
-    if not np.allclose(p, q, atol=1e-9):
+    # float64 JS carries ~1e-16 absolute error and the square root amplifies it to ~1e-8 near 0
+    assert root_js(p, r) <= root_js(p, q) + root_js(q, r) + 3e-8
+    # Gibbs' inequality, up to the documented floor on the learned side: target mass t <= KL_FLOOR below a floored
+    # learned entry contributes t * ln(t / KL_FLOOR) >= -KL_FLOOR / e per action
+    assert DISTANCES["kl"](p, q) >= -len(p) * KL_FLOOR / math.e - 1e-15
+    if not np.allclose(p, q, atol=1e-6):  # closer than that, JS ~ sum (p-q)^2 / 8p is below float64 resolution
         assert all(DISTANCES[name](p, q) > 0.0 for name in SYMMETRIC)
 
 
