@@ -18,7 +18,7 @@ from marlkit.experiment.report import game_of_run, read_run, render_run_report
 from marlkit.experiment.sweep import run_point
 
 # shapes shared by every test module here (one compiled loop per process): 2x2 game, IQL, 1000 steps, 2 seeds
-CONFIG = {"name": "tiny", "game": "matching-pennies", "learners": ["iql"], "steps": 1000, "log_every": 10, "seeds": 2}
+CONFIG = {"name": "tiny", "game": "matching-pennies", "learners": "iql", "steps": 1000, "log_every": 10, "seeds": 2}
 
 
 class _Page(html.parser.HTMLParser):
