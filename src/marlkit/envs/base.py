@@ -18,6 +18,8 @@ actions; agents with fewer actions than ``spec.max_actions`` have the rest maske
 * ``final_obs [n, *obs_shape]`` — the observation before any auto-reset;
 * ``final_action_mask [n, A_max]`` bool — legal actions at ``final_obs`` (equal to ``action_mask`` unless
   ``done``);
+* ``final_global_state [G]`` float32 — the global state at ``final_obs`` (a centralised critic bootstraps a
+  truncated episode from it);
 * ``illegal_action [n]`` bool — which actions were illegal and replaced (policy inside the compiled path:
   an illegal or out-of-range action is replaced by the agent's first legal action and flagged here; the
   Python edges — :func:`check_actions`, the PettingZoo bridge — raise instead);
@@ -226,6 +228,7 @@ class Env(MultiAgentEnv):
             global_state=self.global_state(next_inner),
             final_obs=obs,
             final_action_mask=self.action_mask(inner),
+            final_global_state=self.global_state(inner),
             illegal_action=illegal,
         )
         return next_obs, next_state, reward.astype(jnp.float32), done, info
