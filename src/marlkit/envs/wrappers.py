@@ -243,7 +243,13 @@ class GlobalState(Wrapper):
         obs, env_state, reward, done, info = self.env.step(key, state.env_state, actions)
         g = self._global(obs, info["global_state"])
         final = self._global(info["final_obs"], info["final_global_state"])
-        return obs, GlobalStateState(env_state, g), reward, done, {**info, "global_state": g, "final_global_state": final}
+        return (
+            obs,
+            GlobalStateState(env_state, g),
+            reward,
+            done,
+            {**info, "global_state": g, "final_global_state": final},
+        )
 
     def state_info(self, state: GlobalStateState) -> dict[str, Array]:
         return {**self.env.state_info(state.env_state), "global_state": state.global_state}

@@ -1,0 +1,509 @@
+"""The compiled deep-MARL trainer: env + learner in one ``jax.jit``, ``lax.scan`` over steps, ``vmap`` over seeds.
+
+The shape is PureJaxRL's (Lu et al. 2022): each *update* runs ``E = num_envs`` environments for ``T =
+learner.rollout_length`` steps with :meth:`~marlkit.agents.deep.base.DeepLearner.act`, applies the reward
+transform (difference rewards, :mod:`marlkit.agents.credit`) step by step, hands the time-major
+:class:`~marlkit.agents.deep.base.Rollout` to ``learner.update``; a logging *window* is ``log_every / (E T)``
+updates; a run is ``steps / log_every`` windows. No Python runs per step.
+
+The API mirrors the tabular loop (:mod:`marlkit.train.loop`) so the experiment runner drives both the same way:
+:func:`prepare` -> :func:`start` -> :func:`advance` (any split into windows gives the same records, bit for bit:
+every window draws from its own key) -> :func:`to_history`; :func:`train` does it all at once.
+
+What the :class:`~marlkit.train.History` holds for a deep run (``N`` seeds, ``T`` logging points, ``n`` agents):
+``episode_return [N, T, n]`` (mean undiscounted env return of the episodes that finished in the window),
+``episode_count``, ``reward_mean [N, T, n]`` (mean env reward per step), ``metrics[name] [N, T, n]`` (window means
+of the learner's metrics — scalars are broadcast over agents — and, prefixed ``reward/``, the reward transform's).
+On an exact game's env (:class:`~marlkit.envs.games.GameEnv`, fully observable) it also holds what the
+convergence diagnostics read: ``policy [N, T, n, S, A]`` — ``learner.policy`` at each state's one-hot
+observation, read at the end of each window — and the cumulative ``joint_counts``; elsewhere those have
+``S = 0`` states (no table exists for a continuous observation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from marlkit.agents.deep.base import DeepLearner, Observation, RewardTransform, Rollout, StepContext
+from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_plan
+from marlkit.envs.base import MultiAgentEnv
+from marlkit.envs.games import GameEnv
+from marlkit.errors import InvalidGameError, LearnerConfigError
+from marlkit.train.history import History
+from marlkit.train.loop import Record, _base_key, _check_int, _seed_ids
+
+Array = jax.Array
+DEFAULT_LOGS = 100
+
+
+# ------------------------------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True, eq=False)
+class DeepPlan:
+    """Everything static about a deep run, checked at the edge (build it with :func:`prepare`).
+
+    Attributes:
+        env: the env (unbatched; the trainer vmaps it over ``num_envs``).
+        learner: the learner, with its ``sharing`` resolved (:func:`~marlkit.agents.deep.sharing.default_sharing`).
+        sharing: the resolved :class:`~marlkit.agents.deep.sharing.SharingPlan` (mode and reason).
+        reward: the reward transform, or ``None`` (learn from the env's reward).
+        seeds / keys: seed indices ``[N]`` and their keys ``fold_in(key, seed)``.
+        steps: env steps per seed (all ``num_envs`` envs together); ``log_every``: env steps per window.
+        num_envs: parallel envs per seed; ``updates_per_window = log_every / (num_envs * rollout_length)``.
+        tables: whether policy tables are recorded (a fully observable exact game).
+    """
+
+    env: MultiAgentEnv
+    learner: DeepLearner
+    sharing: SharingPlan
+    reward: RewardTransform | None
+    seeds: np.ndarray
+    keys: Array
+    steps: int
+    log_every: int
+    num_envs: int
+    tables: bool
+    key: int | Array
+
+    @property
+    def num_logs(self) -> int:
+        return self.steps // self.log_every
+
+    @property
+    def steps_per_update(self) -> int:
+        return self.num_envs * self.learner.rollout_length
+
+    @property
+    def updates_per_window(self) -> int:
+        return self.log_every // self.steps_per_update
+
+
+class DeepCarry(NamedTuple):
+    """What the compiled loop threads from step to step (one seed)."""
+
+    env_state: Any  # [E] batched env states
+    observation: Observation  # [E, ...]
+    memory: Any  # recurrent memory [E, ...]
+    learner: Any
+    reward_state: Any
+    counts: Array  # [S, J] int32 cumulative joint-action counts (S = 0 without tables)
+    running_return: Array  # [E, n]
+
+
+class DeepTrainState(NamedTuple):
+    """Every seed's run between windows (leaves have a leading seed axis ``[N]``); ``window_keys [N, num_logs]``."""
+
+    carry: DeepCarry
+    window_keys: Array
+
+
+class DeepResult(NamedTuple):
+    """A finished run: its History, the final learner states (leading seed axis) and the plan."""
+
+    history: History
+    states: Any
+    plan: DeepPlan
+
+
+def _check_learner(learner: object) -> None:
+    missing = [
+        m for m in ("init", "initial_memory", "act", "update", "policy") if not callable(getattr(learner, m, None))
+    ]
+    if missing or not hasattr(learner, "rollout_length"):
+        raise LearnerConfigError(
+            f"{learner!r} is not a deep learner (missing {missing or ['rollout_length']}); use one of "
+            "marlkit.agents.deep (IPPO, MAPPO, IDQN, VDN, QMIX, COMA)"
+        )
+    try:
+        hash(learner)
+    except TypeError:
+        raise LearnerConfigError(f"a learner must be hashable (a frozen dataclass), got {learner!r}") from None
+
+
+def _with_sharing(learner: DeepLearner, env: MultiAgentEnv) -> tuple[DeepLearner, SharingPlan]:
+    """Resolve a learner's ``sharing=None`` with the env's homogeneity (exact games included)."""
+    if not hasattr(learner, "sharing"):
+        return learner, learner_plan(env.spec, "none", reason="learner does not share parameters")
+    if learner.sharing is None:
+        plan = default_sharing(env)
+        agent_id = plan.agent_id if getattr(learner, "agent_id", None) is None else learner.agent_id
+        return dataclasses.replace(learner, sharing=plan.mode, agent_id=agent_id), plan
+    plan = learner_plan(env.spec, learner.sharing, getattr(learner, "agent_id", None))
+    return learner, plan
+
+
+def _has_tables(env: MultiAgentEnv) -> bool:
+    return isinstance(env, GameEnv) and as_game(env).observations is None
+
+
+def as_game(env: GameEnv) -> Any:
+    from marlkit.envs.tabular import as_stochastic
+
+    return as_stochastic(env.game)
+
+
+def _default_log_every(steps: int, per_update: int) -> int:
+    updates = steps // per_update
+    if updates <= DEFAULT_LOGS:
+        return per_update
+    per_window = max(d for d in range(1, updates // DEFAULT_LOGS + 1) if updates % d == 0)
+    return per_update * per_window
+
+
+def prepare(
+    env: MultiAgentEnv,
+    learner: DeepLearner,
+    steps: int,
+    seeds: int | Sequence[int] = 1,
+    key: int | Array = 0,
+    log_every: int | None = None,
+    *,
+    num_envs: int = 16,
+    reward: RewardTransform | None = None,
+) -> DeepPlan:
+    """Check a run's inputs and build its :class:`DeepPlan` (arguments and errors as :func:`train`)."""
+    if not isinstance(env, MultiAgentEnv):
+        raise InvalidGameError(f"env must be a marlkit MultiAgentEnv (marlkit.envs.make), got {type(env).__name__}")
+    _check_learner(learner)
+    if reward is not None and not all(callable(getattr(reward, m, None)) for m in ("init", "apply", "update")):
+        raise LearnerConfigError(f"reward must be a reward transform (init / apply / update), got {reward!r}")
+    steps = _check_int("steps", steps, 1)
+    num_envs = _check_int("num_envs", num_envs, 1)
+    per_update = num_envs * _check_int("rollout_length", learner.rollout_length, 1)
+    if steps % per_update:
+        raise InvalidGameError(
+            f"steps={steps} is not a multiple of num_envs x rollout_length = {num_envs} x {learner.rollout_length} "
+            f"= {per_update} env steps per update; use steps={max(1, round(steps / per_update)) * per_update}"
+        )
+    log_every = _default_log_every(steps, per_update) if log_every is None else _check_int("log_every", log_every, 1)
+    if log_every % per_update or steps % log_every:
+        raise InvalidGameError(
+            f"log_every={log_every} must be a multiple of the {per_update} env steps per update and divide "
+            f"steps={steps}"
+        )
+    learner, sharing = _with_sharing(learner, env)
+    ids = _seed_ids(seeds)
+    base = _base_key(key)
+    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
+    return DeepPlan(env, learner, sharing, reward, ids, keys, steps, log_every, num_envs, _has_tables(env), key)
+
+
+# ---------------------------------------------------------------------------------------------- compiled
+
+
+def _table_observation(env: GameEnv) -> tuple[Observation, int]:
+    """Every state's one-hot observation as a batch of ``S`` "envs" (for policy tables)."""
+    spec = env.spec
+    S = spec.global_state_size
+    eye = jnp.eye(S, dtype=jnp.float32)
+    obs = jnp.broadcast_to(eye[:, None, :], (S, spec.n_agents, S))
+    mask = jnp.asarray(np.moveaxis(as_game(env).action_mask, 0, 1))  # [S, n, A]
+    return Observation(obs, mask, eye, jnp.ones(S, dtype=bool)), S
+
+
+def _policy_table(plan: DeepPlan, learner_state: Any) -> Array:
+    spec = plan.env.spec
+    if not plan.tables:
+        return jnp.zeros((spec.n_agents, 0, spec.max_actions), jnp.float32)
+    observation, S = _table_observation(plan.env)
+    memory = plan.learner.initial_memory(spec, S)
+    probs = plan.learner.policy(learner_state, observation, memory)  # [S, n, A]
+    return jnp.moveaxis(probs, 0, 1).astype(jnp.float32)
+
+
+def _count_shape(plan: DeepPlan) -> tuple[int, int]:
+    if not plan.tables:
+        return (0, 0)
+    return (plan.env.spec.global_state_size, int(np.prod(plan.env.spec.num_actions)))
+
+
+def _start_one(plan: DeepPlan, key: Array) -> DeepTrainState:
+    spec, E = plan.env.spec, plan.num_envs
+    k_env, k_learner, k_reward, k_windows = jax.random.split(key, 4)
+    obs, env_state = jax.vmap(plan.env.reset)(jax.random.split(k_env, E))
+    info = jax.vmap(plan.env.state_info)(env_state)
+    observation = Observation(obs, info["action_mask"], info["global_state"], jnp.ones(E, dtype=bool))
+    reward_state = () if plan.reward is None else plan.reward.init(k_reward, spec)
+    carry = DeepCarry(
+        env_state=env_state,
+        observation=observation,
+        memory=plan.learner.initial_memory(spec, E),
+        learner=plan.learner.init(k_learner, spec, E),
+        reward_state=reward_state,
+        counts=jnp.zeros(_count_shape(plan), jnp.int32),
+        running_return=jnp.zeros((E, spec.n_agents), jnp.float32),
+    )
+    return DeepTrainState(carry, jax.random.split(k_windows, plan.num_logs))
+
+
+class _Transition(NamedTuple):
+    observation: Observation
+    actions: Array
+    aux: Any
+    reward: Array
+    env_reward: Array
+    done: Array
+    terminated: Array
+    final_obs: Array
+    final_action_mask: Array
+    final_global_state: Array
+    finished_return: Array  # [E, n] return of episodes that ended here (0 elsewhere)
+
+
+def _env_step(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, _Transition]:
+    env, learner, E = plan.env, plan.learner, plan.num_envs
+    k_act, k_env = jax.random.split(key)
+    observation = carry.observation
+    actions, aux, memory = learner.act(k_act, carry.learner, observation, carry.memory)
+    env_keys = jax.random.split(k_env, E)
+    obs, env_state, reward, done, info = jax.vmap(env.step)(env_keys, carry.env_state, actions)
+    learn_reward = reward
+    if plan.reward is not None:
+        probs = (
+            learner.policy(carry.learner, observation, carry.memory)
+            if getattr(plan.reward, "needs_probs", False)
+            else jnp.zeros((*actions.shape, env.spec.max_actions), jnp.float32)
+        )
+        context = StepContext(env_keys, carry.env_state, observation, actions, reward, info, probs)
+        learn_reward = plan.reward.apply(carry.reward_state, env, context).astype(jnp.float32)
+    counts = carry.counts
+    if plan.tables:
+        strides = np.cumprod((1, *env.spec.num_actions[:0:-1]))[::-1].astype(np.int32)
+        joint = jnp.sum(actions * strides, axis=-1)
+        counts = counts.at[carry.env_state.inner.state, joint].add(1)
+    running = carry.running_return + reward
+    finished = jnp.where(done[:, None], running, 0.0)
+    next_observation = Observation(obs, info["action_mask"], info["global_state"], done)
+    transition = _Transition(
+        observation=observation,
+        actions=actions,
+        aux=aux,
+        reward=learn_reward,
+        env_reward=reward,
+        done=done,
+        terminated=info["terminated"],
+        final_obs=info["final_obs"],
+        final_action_mask=info["final_action_mask"],
+        final_global_state=info.get("final_global_state", info["global_state"]),
+        finished_return=finished,
+    )
+    new_carry = carry._replace(
+        env_state=env_state,
+        observation=next_observation,
+        memory=memory,
+        counts=counts,
+        running_return=jnp.where(done[:, None], 0.0, running),
+    )
+    return new_carry, transition
+
+
+def _per_agent(value: Array, n: int) -> Array:
+    value = jnp.asarray(value, jnp.float32)
+    return jnp.broadcast_to(value if value.ndim else value[None], (n,))
+
+
+class _WindowSums(NamedTuple):
+    return_sum: Array  # [n]
+    episodes: Array  # []
+    reward_sum: Array  # [n]
+    metrics: dict[str, Array]  # [n]
+
+
+def _update(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, _WindowSums]:
+    """One rollout of ``T`` steps in ``E`` envs, then the learner's (and the reward transform's) update."""
+    n = plan.env.spec.n_agents
+    k_steps, k_learn, k_reward = jax.random.split(key, 3)
+    memory0 = carry.memory
+    carry, steps = jax.lax.scan(partial(_env_step, plan), carry, jax.random.split(k_steps, plan.learner.rollout_length))
+    rollout = Rollout(
+        observation=steps.observation,
+        actions=steps.actions,
+        aux=steps.aux,
+        reward=steps.reward,
+        env_reward=steps.env_reward,
+        done=steps.done,
+        terminated=steps.terminated,
+        final_obs=steps.final_obs,
+        final_action_mask=steps.final_action_mask,
+        final_global_state=steps.final_global_state,
+        next=carry.observation,
+        memory=memory0,
+        next_memory=carry.memory,
+    )
+    learner_state, metrics = plan.learner.update(k_learn, carry.learner, rollout)
+    metrics = {name: _per_agent(value, n) for name, value in metrics.items()}
+    reward_state = carry.reward_state
+    if plan.reward is not None:
+        reward_state, reward_metrics = plan.reward.update(k_reward, reward_state, rollout)
+        metrics.update({f"reward/{name}": _per_agent(v, n) for name, v in reward_metrics.items()})
+    sums = _WindowSums(
+        return_sum=steps.finished_return.sum(axis=(0, 1)),
+        episodes=steps.done.sum().astype(jnp.int32),
+        reward_sum=steps.env_reward.sum(axis=(0, 1)),
+        metrics=metrics,
+    )
+    return carry._replace(learner=learner_state, reward_state=reward_state), sums
+
+
+def _window(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, Record]:
+    updates = plan.updates_per_window
+    carry, sums = jax.lax.scan(partial(_update, plan), carry, jax.random.split(key, updates))
+    episodes = sums.episodes.sum()
+    return_sum = sums.return_sum.sum(axis=0)
+    policy = _policy_table(plan, carry.learner)
+    record = Record(
+        policy=policy,
+        average_policy=jnp.full_like(policy, jnp.nan),
+        counts=carry.counts,
+        episode_return=jnp.where(episodes > 0, return_sum / jnp.maximum(episodes, 1), jnp.nan),
+        episode_count=episodes,
+        reward_mean=sums.reward_sum.sum(axis=0) / float(updates * plan.steps_per_update),
+        metrics={name: value.mean(axis=0) for name, value in sums.metrics.items()},
+    )
+    return carry, record
+
+
+@partial(jax.jit, static_argnums=0)
+def _start(plan: DeepPlan, keys: Array) -> DeepTrainState:
+    return jax.vmap(partial(_start_one, plan))(keys)
+
+
+@partial(jax.jit, static_argnums=(0, 3))
+def _advance(
+    plan: DeepPlan, state: DeepTrainState, first_window: Array, num_windows: int
+) -> tuple[DeepTrainState, Record]:
+    def one(carry: DeepCarry, window_keys: Array) -> tuple[DeepCarry, Record]:
+        keys = jax.lax.dynamic_slice_in_dim(window_keys, first_window, num_windows)
+        return jax.lax.scan(partial(_window, plan), carry, keys)
+
+    carry, records = jax.vmap(one)(state.carry, state.window_keys)
+    return DeepTrainState(carry, state.window_keys), records
+
+
+# ----------------------------------------------------------------------------------------------- public
+
+
+def start(plan: DeepPlan) -> DeepTrainState:
+    """Every seed's state before its first step (compiled)."""
+    return _start(plan, plan.keys)
+
+
+def advance(
+    plan: DeepPlan, state: DeepTrainState, first_window: int, num_windows: int
+) -> tuple[DeepTrainState, Record]:
+    """Run windows ``first_window .. first_window + num_windows - 1`` of every seed (records ``[N, W, ...]``);
+    consecutive calls covering all windows give the records of one call, bit for bit."""
+    first_window = _check_int("first_window", first_window, 0)
+    num_windows = _check_int("num_windows", num_windows, 1)
+    if first_window + num_windows > plan.num_logs:
+        raise InvalidGameError(
+            f"windows {first_window}..{first_window + num_windows - 1} run past the plan's {plan.num_logs} windows"
+        )
+    return _advance(plan, state, jnp.int32(first_window), num_windows)
+
+
+def train(
+    env: MultiAgentEnv,
+    learner: DeepLearner,
+    steps: int,
+    seeds: int | Sequence[int] = 1,
+    key: int | Array = 0,
+    log_every: int | None = None,
+    *,
+    num_envs: int = 16,
+    reward: RewardTransform | None = None,
+) -> DeepResult:
+    """Train a deep learner on a marlkit env, compiled end to end and vmapped over seeds.
+
+    Args:
+        env: a marlkit env (``marlkit.envs.make(name)``; ``"game:<name>"`` for an exact game, whose History then
+            carries policy tables for the convergence diagnostics).
+        learner: a deep learner (:mod:`marlkit.agents.deep`); ``sharing=None`` is resolved from the env's
+            homogeneity (recorded in the History's ``meta``).
+        steps: env steps per seed, a multiple of ``num_envs * learner.rollout_length``.
+        seeds: how many seeds (indices ``0..seeds-1``) or a list of seed indices; seed i uses ``fold_in(key, i)``.
+        key: an integer or a JAX PRNG key.
+        log_every: env steps per logging window (a multiple of the steps per update that divides ``steps``);
+            default: about 100 windows.
+        num_envs: parallel envs per seed.
+        reward: a reward transform (e.g. :class:`marlkit.agents.credit.DifferenceRewards`) or ``None``.
+
+    Returns:
+        :class:`DeepResult` — ``history``, the final learner ``states`` (leading seed axis) and the ``plan``.
+
+    Raises:
+        InvalidGameError: bad env, steps, seeds, key or log_every.
+        LearnerConfigError: not a deep learner, bad sharing, bad reward transform.
+    """
+    plan = prepare(env, learner, steps, seeds, key, log_every, num_envs=num_envs, reward=reward)
+    state, records = advance(plan, start(plan), 0, plan.num_logs)
+    return DeepResult(to_history(plan, records), state.carry.learner, plan)
+
+
+def to_history(plan: DeepPlan, records: Record | Sequence[Record]) -> History:
+    """The :class:`History` of windows ``0 .. W-1`` from their records (one :class:`Record` or consecutive ones)."""
+    parts = [records] if isinstance(records, Record) else list(records)
+    if not parts:
+        raise InvalidGameError("to_history: no records given")
+    merged = jax.tree_util.tree_map(lambda *xs: np.concatenate([np.asarray(x) for x in xs], axis=1), *parts)
+    num_windows = int(merged.episode_count.shape[1])
+    if num_windows > plan.num_logs or merged.episode_count.shape[0] != len(plan.seeds):
+        raise InvalidGameError(
+            f"to_history: records of {merged.episode_count.shape[0]} seeds x {num_windows} windows do not fit a "
+            f"plan of {len(plan.seeds)} seeds x {plan.num_logs} windows"
+        )
+    spec = plan.env.spec
+    counts = np.asarray(merged.counts, dtype=np.int64)
+    key = plan.key
+    meta = {
+        "trainer": "deep",
+        "env": spec.name,
+        "game": plan.env.game.name if plan.tables else None,
+        "n_agents": spec.n_agents,
+        "num_states": spec.global_state_size if plan.tables else 0,
+        "num_actions": list(spec.num_actions),
+        "max_episode_steps": spec.max_episode_steps,
+        "log_every": plan.log_every,
+        "steps": plan.steps,
+        "num_envs": plan.num_envs,
+        "learners": [repr(plan.learner)] * spec.n_agents,
+        "learner": type(plan.learner).__name__,
+        "sharing": {"mode": plan.sharing.mode, "agent_id": plan.sharing.agent_id, "reason": plan.sharing.reason},
+        "reward_transform": None if plan.reward is None else repr(plan.reward),
+        "key": int(key) if isinstance(key, int | np.integer) else None,
+    }
+    return History(
+        steps=np.arange(1, num_windows + 1, dtype=np.int64) * plan.log_every,
+        seeds=plan.seeds.astype(np.int64),
+        policy=np.asarray(merged.policy),
+        average_policy=np.asarray(merged.average_policy),
+        has_average_policy=np.zeros(spec.n_agents, dtype=bool),
+        joint_counts=counts.reshape(*counts.shape[:3], *spec.num_actions),
+        episode_return=np.asarray(merged.episode_return),
+        episode_count=np.asarray(merged.episode_count),
+        reward_mean=np.asarray(merged.reward_mean),
+        metrics={name: np.asarray(value) for name, value in merged.metrics.items()},
+        meta=meta,
+    )
+
+
+__all__ = [
+    "DeepCarry",
+    "DeepPlan",
+    "DeepResult",
+    "DeepTrainState",
+    "advance",
+    "prepare",
+    "start",
+    "to_history",
+    "train",
+]
