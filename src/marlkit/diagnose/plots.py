@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 import textwrap
 from collections import Counter
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 from matplotlib.ticker import EngFormatter
 
+from marlkit.atomic import write_with
 from marlkit.diagnose.results import CRITERION_TITLES, CriterionResult, Verdict
 from marlkit.diagnose.seeds import member_label
 from marlkit.diagnose.summary import _empirical_marginals
@@ -62,23 +62,9 @@ Z_LABEL = "environment steps z"
 
 # ------------------------------------------------------------------------------------------------ helpers
 def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    """Render ``fig`` with the Agg canvas to ``path`` as PNG, atomically; returns the path.
-
-    The temp file is created with mode 0o666 less the umask (as ``open`` would), not ``mkstemp``'s 0o600, so the
-    picture ends up as readable as any other file the user writes.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Render ``fig`` with the Agg canvas to ``path`` as PNG, atomically (:mod:`marlkit.atomic`); returns the path."""
     FigureCanvasAgg(fig)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    try:
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as handle:
-            fig.savefig(handle, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_with(path, lambda handle: fig.savefig(handle, format="png", dpi=DPI))
 
 
 def _seed_quantiles(values: np.ndarray, percents: Sequence[float]) -> np.ndarray:

@@ -24,6 +24,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from marlkit.atomic import write_text
 from marlkit.diagnose.criteria import HistoryLike, evaluate
 from marlkit.diagnose.distances import default_weights, resolve_distance, state_weights
 from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
@@ -33,7 +34,6 @@ from marlkit.diagnose.solution_sets import SolutionSet, solution_set
 from marlkit.diagnose.verdicts import VERDICT_RULE
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.games.io import _atomic_write
 
 Game = NormalFormGame | StochasticGame
 
@@ -166,7 +166,7 @@ class DiagnosisReport:
         """Write :meth:`to_dict` as JSON atomically (temp file in the same folder, then rename); returns the path."""
         path = Path(path)
         text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        _atomic_write(path, lambda handle: handle.write(text), "w")
+        write_text(path, text)
         return path
 
     # -------------------------------------------------------------------------------------------- table

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from marlkit import __version__
+from marlkit.atomic import write_text
 from marlkit.errors import GameFileError, InvalidGameError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.games.io import _atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     from marlkit.diagnose.report import DiagnosisReport
@@ -115,8 +115,7 @@ def html_page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "
 def write_page(path: str | Path, text: str) -> Path:
     """Write an HTML page atomically (temp file in the same folder, then rename); returns the path."""
     path = Path(path)
-    _atomic_write(path, lambda handle: handle.write(text), "w")
-    path.chmod(0o644)  # mkstemp made it 0o600; a page is meant to be shared
+    write_text(path, text)
     return path
 
 

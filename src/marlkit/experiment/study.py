@@ -35,6 +35,7 @@ import numpy as np
 import yaml
 
 from marlkit import __version__
+from marlkit.atomic import write_text
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.experiment.report import (
     CONFIG_FILE,
@@ -49,7 +50,6 @@ from marlkit.experiment.report import (
     write_page,
     yaml_block,
 )
-from marlkit.games.io import _atomic_write
 
 DEFAULT_GAMES = (
     "matching-pennies",
@@ -132,10 +132,6 @@ def _json_float(x: object) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def _write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda handle: handle.write(text), "w")
-
-
 def write_metrics_jsonl(path: Path, history: Any) -> None:
     """One JSON line per logging point: steps, and per agent the mean over seeds of the episode return and the
     reward per step in that window (NaN written as null)."""
@@ -152,7 +148,7 @@ def write_metrics_jsonl(path: Path, history: Any) -> None:
         )
         for t, step in enumerate(history.steps)
     ]
-    _write_text(path, "\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def _cell_result(game_name: str, learner: str, history: Any, game: Any, concept: str, seconds: float) -> CellResult:
@@ -187,11 +183,11 @@ def _write_cell(
         "key": config.key,
         "diagnostics": {"concept": config.concept},
     }
-    _write_text(folder / CONFIG_FILE, yaml.safe_dump(cell_config, sort_keys=False))
+    write_text(folder / CONFIG_FILE, yaml.safe_dump(cell_config, sort_keys=False))
     history.save(folder / HISTORY_FILE)
     write_metrics_jsonl(folder / "metrics.jsonl", history)
     summary = {"marlkit_version": __version__, "wall_time_s": cell.seconds, **asdict(cell)}
-    _write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=1))
+    write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=1))
 
 
 def enable_compilation_cache() -> None:
@@ -250,7 +246,7 @@ def run_study(
     directory = directory or new_run_directory(root, config.name)
     enable_compilation_cache()
     directory.mkdir(parents=True, exist_ok=False)
-    _write_text(directory / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_text(directory / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
     started = time.perf_counter()
     cells, results = study_cells(config), []
     for done, (game_name, learner_name) in enumerate(cells, start=1):
@@ -278,7 +274,7 @@ def run_study(
         "config": config.to_dict(),
         "cells": [asdict(cell) for cell in results],
     }
-    _write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
+    write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
     render_study_report(directory)
     return directory, results
 

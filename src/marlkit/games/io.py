@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from marlkit.atomic import write_with
 from marlkit.errors import GameFileError, InvalidGameError
 from marlkit.games.normal_form import NormalFormGame
 from marlkit.games.observation import ObservationModel
@@ -182,26 +182,12 @@ def game_from_dict(data: Mapping[str, Any]) -> Game:
 
 
 # ----------------------------------------------------------------------------------------------- files
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_game(game: Game, path: str | os.PathLike[str]) -> Path:
     """Write ``game`` to ``path`` (``.json`` or ``.npz``) atomically and return the path."""
     path = Path(path)
     data = game_to_dict(game)
     if path.suffix == ".json":
-        _atomic_write(path, lambda h: json.dump(data, h, indent=1, default=_to_json), "w")
+        write_with(path, lambda h: json.dump(data, h, indent=1, default=_to_json), "w")
     elif path.suffix == ".npz":
         arrays = _arrays_of(game)
         header = {k: v for k, v in data.items() if k not in arrays and k != "observations"}
@@ -211,7 +197,7 @@ def save_game(game: Game, path: str | os.PathLike[str]) -> Path:
                 "count": len(data["observations"]["names"]),
             }
         arrays["__header__"] = np.array(json.dumps(header, default=_to_json))
-        _atomic_write(path, lambda h: np.savez_compressed(h, **arrays), "wb")
+        write_with(path, lambda h: np.savez_compressed(h, **arrays), "wb")
     else:
         raise GameFileError(f"{path}: unknown file type {path.suffix!r}; use .json or .npz")
     return path

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from marlkit.atomic import write_with
 from marlkit.errors import GameFileError
 
 FORMAT = "marlkit.history"
@@ -116,15 +116,7 @@ class History:
         arrays.update({_METRIC_PREFIX + k: np.asarray(v) for k, v in self.metrics.items()})
         header = {"format": FORMAT, "version": VERSION, "meta": self.meta}
         arrays["header"] = np.array(json.dumps(header))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_with(path, lambda handle: np.savez(handle, **arrays))
         return path
 
     @classmethod
