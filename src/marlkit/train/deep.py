@@ -38,7 +38,8 @@ from marlkit.envs.base import MultiAgentEnv
 from marlkit.envs.games import GameEnv
 from marlkit.errors import InvalidGameError, LearnerConfigError
 from marlkit.train.history import History
-from marlkit.train.loop import Record, _base_key, _check_int, _seed_ids
+from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids
+from marlkit.train.loop import Record
 
 Array = jax.Array
 DEFAULT_LOGS = 100
@@ -176,23 +177,23 @@ def prepare(
     _check_learner(learner)
     if reward is not None and not all(callable(getattr(reward, m, None)) for m in ("init", "apply", "update")):
         raise LearnerConfigError(f"reward must be a reward transform (init / apply / update), got {reward!r}")
-    steps = _check_int("steps", steps, 1)
-    num_envs = _check_int("num_envs", num_envs, 1)
-    per_update = num_envs * _check_int("rollout_length", learner.rollout_length, 1)
+    steps = check_int("steps", steps, 1)
+    num_envs = check_int("num_envs", num_envs, 1)
+    per_update = num_envs * check_int("rollout_length", learner.rollout_length, 1)
     if steps % per_update:
         raise InvalidGameError(
             f"steps={steps} is not a multiple of num_envs x rollout_length = {num_envs} x {learner.rollout_length} "
             f"= {per_update} env steps per update; use steps={max(1, round(steps / per_update)) * per_update}"
         )
-    log_every = _default_log_every(steps, per_update) if log_every is None else _check_int("log_every", log_every, 1)
+    log_every = _default_log_every(steps, per_update) if log_every is None else check_int("log_every", log_every, 1)
     if log_every % per_update or steps % log_every:
         raise InvalidGameError(
             f"log_every={log_every} must be a multiple of the {per_update} env steps per update and divide "
             f"steps={steps}"
         )
     learner, sharing = _with_sharing(learner, env)
-    ids = _seed_ids(seeds)
-    base = _base_key(key)
+    ids = seed_ids(seeds)
+    base = base_key(key)
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
     return DeepPlan(env, learner, sharing, reward, ids, keys, steps, log_every, num_envs, _has_tables(env), key)
 
@@ -402,12 +403,7 @@ def advance(
 ) -> tuple[DeepTrainState, Record]:
     """Run windows ``first_window .. first_window + num_windows - 1`` of every seed (records ``[N, W, ...]``);
     consecutive calls covering all windows give the records of one call, bit for bit."""
-    first_window = _check_int("first_window", first_window, 0)
-    num_windows = _check_int("num_windows", num_windows, 1)
-    if first_window + num_windows > plan.num_logs:
-        raise InvalidGameError(
-            f"windows {first_window}..{first_window + num_windows - 1} run past the plan's {plan.num_logs} windows"
-        )
+    first_window, num_windows = check_windows(first_window, num_windows, plan.num_logs)
     return _advance(plan, state, jnp.int32(first_window), num_windows)
 
 
@@ -451,16 +447,7 @@ def train(
 
 def to_history(plan: DeepPlan, records: Record | Sequence[Record]) -> History:
     """The :class:`History` of windows ``0 .. W-1`` from their records (one :class:`Record` or consecutive ones)."""
-    parts = [records] if isinstance(records, Record) else list(records)
-    if not parts:
-        raise InvalidGameError("to_history: no records given")
-    merged = jax.tree_util.tree_map(lambda *xs: np.concatenate([np.asarray(x) for x in xs], axis=1), *parts)
-    num_windows = int(merged.episode_count.shape[1])
-    if num_windows > plan.num_logs or merged.episode_count.shape[0] != len(plan.seeds):
-        raise InvalidGameError(
-            f"to_history: records of {merged.episode_count.shape[0]} seeds x {num_windows} windows do not fit a "
-            f"plan of {len(plan.seeds)} seeds x {plan.num_logs} windows"
-        )
+    merged, num_windows = merge_records(records, len(plan.seeds), plan.num_logs)
     spec = plan.env.spec
     counts = np.asarray(merged.counts, dtype=np.int64)
     key = plan.key

@@ -55,6 +55,7 @@ from marlkit.envs.tabular import NO_TIME_LIMIT, EnvSpec, TabularEnv, as_stochast
 from marlkit.errors import InvalidGameError
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.train.history import History
+from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids
 
 Array = jax.Array
 LearnerAssignment = Learner | Sequence[Learner] | Sequence[tuple[Learner, Sequence[int]]]
@@ -129,35 +130,6 @@ def assign(learners: LearnerAssignment, n_agents: int) -> tuple[Group, ...]:
             merged[learner] = [i]
             order.append(learner)
     return tuple(item if isinstance(item, Group) else Group(item, tuple(merged[item])) for item in order)
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < minimum:
-        raise InvalidGameError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _seed_ids(seeds: int | Sequence[int]) -> np.ndarray:
-    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
-        if int(seeds) < 1:
-            raise InvalidGameError(f"seeds: expected at least 1 seed, got {seeds}")
-        return np.arange(int(seeds), dtype=np.uint32)
-    ids = np.asarray(seeds)
-    if ids.ndim != 1 or ids.size == 0 or ids.dtype.kind not in "iu" or np.any(ids < 0) or np.any(ids >= 2**32):
-        raise InvalidGameError(f"seeds: expected a count >= 1 or a non-empty list of seed indices >= 0, got {seeds!r}")
-    if len(np.unique(ids)) != ids.size:
-        raise InvalidGameError(f"seeds: seed indices must be distinct, got {ids.tolist()}")
-    return ids.astype(np.uint32)
-
-
-def _base_key(key: int | Array) -> Array:
-    if isinstance(key, int | np.integer) and not isinstance(key, bool):
-        return jax.random.key(int(key))
-    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
-        return key
-    if isinstance(key, jax.Array) and key.dtype == jnp.uint32 and key.shape == (2,):
-        return jax.random.wrap_key_data(key)
-    raise InvalidGameError(f"key: expected an integer seed or a single JAX PRNG key, got {key!r}")
 
 
 # --------------------------------------------------------------------------------------- compiled core
@@ -528,25 +500,25 @@ def prepare(
     """Check a run's inputs and build its :class:`TrainPlan` (arguments and errors as :func:`train`)."""
     g = as_stochastic(game)
     groups = assign(learners, g.n_players)
-    steps = _check_int("steps", steps, 1)
+    steps = check_int("steps", steps, 1)
     if log_every is None:
         log_every = steps // 100 if steps % 100 == 0 else steps
-    log_every = _check_int("log_every", log_every, 1)
+    log_every = check_int("log_every", log_every, 1)
     if steps % log_every:
         divisors = [d for d in range(max(1, log_every // 2), min(steps, 2 * log_every) + 1) if steps % d == 0]
         raise InvalidGameError(
             f"log_every={log_every} does not divide steps={steps}; choose steps a multiple of log_every or a "
             f"log_every that divides steps (nearby: {divisors[:6]})"
         )
-    ids = _seed_ids(seeds)
-    base = _base_key(key)
+    ids = seed_ids(seeds)
+    base = base_key(key)
     for group in groups:
         check = getattr(group.learner, "check", None)
         if check is not None:
             check(g, group.agents)
     env = make_env(g, max_episode_steps)
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
-    chunk = _chunk_size(env, groups, len(ids)) if seed_chunk is None else _check_int("seed_chunk", seed_chunk, 1)
+    chunk = _chunk_size(env, groups, len(ids)) if seed_chunk is None else check_int("seed_chunk", seed_chunk, 1)
     return TrainPlan(g, env, groups, ids, keys, steps, log_every, min(chunk, len(ids)), key)
 
 
@@ -563,12 +535,7 @@ def advance(plan: TrainPlan, state: TrainState, first_window: int, num_windows: 
     call over all windows: each window draws its randomness from its own key in ``state.window_keys``.
     Compiled once per distinct ``num_windows`` (``first_window`` is traced).
     """
-    first_window = _check_int("first_window", first_window, 0)
-    num_windows = _check_int("num_windows", num_windows, 1)
-    if first_window + num_windows > plan.num_logs:
-        raise InvalidGameError(
-            f"windows {first_window}..{first_window + num_windows - 1} run past the plan's {plan.num_logs} windows"
-        )
+    first_window, num_windows = check_windows(first_window, num_windows, plan.num_logs)
     return _advance(
         plan.env,
         state,
@@ -629,16 +596,7 @@ def train(
 def to_history(plan: TrainPlan, records: Record | Sequence[Record]) -> History:
     """The :class:`History` of the windows ``0 .. W-1`` from their records (one :class:`Record`, or the records of
     consecutive :func:`advance` calls in order; leaves ``[N, W_k, ...]``, JAX or NumPy arrays)."""
-    parts = [records] if isinstance(records, Record) else list(records)
-    if not parts:
-        raise InvalidGameError("to_history: no records given")
-    merged = jax.tree_util.tree_map(lambda *xs: np.concatenate([np.asarray(x) for x in xs], axis=1), *parts)
-    num_windows = int(merged.counts.shape[1])
-    if num_windows > plan.num_logs or merged.counts.shape[0] != len(plan.seeds):
-        raise InvalidGameError(
-            f"to_history: records of {merged.counts.shape[0]} seeds x {num_windows} windows do not fit a plan of "
-            f"{len(plan.seeds)} seeds x {plan.num_logs} windows"
-        )
+    merged, num_windows = merge_records(records, len(plan.seeds), plan.num_logs)
     return _history(merged, plan, num_windows)
 
 

@@ -1,0 +1,349 @@
+"""The host loop: any deep learner on environments that are not JAX (PettingZoo), stepped by Python.
+
+:mod:`marlkit.train.deep` compiles env and learner into one program; a PettingZoo env
+(:func:`marlkit.envs.pettingzoo.from_pettingzoo` -> :class:`~marlkit.envs.pettingzoo.HostEnv`) cannot enter a
+``jit``, so here Python steps ``num_envs`` copies of it while the learner stays compiled (DESIGN.md, Performance:
+"a host loop with a jitted policy: slower, but they work"). One update is the same as in the compiled trainer:
+
+1. ``T = learner.rollout_length`` times: a jitted ``learner.act`` on the batch ``[E, n, ...]`` of observations,
+   one ``HostEnv.step`` per env (auto-reset), the reward transform (``apply(tstate, None, ctx)``: the host has no
+   counterfactual env, so transforms that need one must learn a critic instead);
+2. the time-major :class:`~marlkit.agents.deep.base.Rollout` assembled in NumPy, with the same fields;
+3. a jitted ``learner.update`` (and the transform's).
+
+Keys follow the compiled trainer's scheme (seed ``i`` runs from ``fold_in(key, i)``, every window from its own
+key), so a learner draws the same random numbers on either path; the env's randomness is PettingZoo's own,
+seeded at each seed's first reset from ``SeedSequence((key, seed, env index))``. Same key and seeds give the
+same History, bit for bit, on the same machine.
+
+The result is the compiled trainer's :class:`~marlkit.train.deep.DeepResult`: its History holds
+``episode_return``, ``episode_count``, ``reward_mean`` and the learner's ``metrics`` per logging window; no
+policy tables (``S = 0``: a PettingZoo env has no state enumeration). Seeds run one after another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from marlkit.agents.deep.base import DeepLearner, Observation, RewardTransform, Rollout, StepContext
+from marlkit.agents.deep.sharing import SharingPlan, learner_plan, spec_default
+from marlkit.envs.base import MultiAgentSpec
+from marlkit.envs.pettingzoo import HostEnv, from_pettingzoo
+from marlkit.errors import InvalidGameError, LearnerConfigError
+from marlkit.train.deep import DeepPlan, DeepResult, _check_learner, _default_log_every, to_history
+from marlkit.train.inputs import base_key, check_int, seed_ids
+from marlkit.train.loop import Record
+
+Array = jax.Array
+EnvSource = HostEnv | Callable[[], Any]
+"""A :class:`HostEnv` (``num_envs=1``) or a factory returning a PettingZoo ``ParallelEnv`` or a ``HostEnv``."""
+
+
+# ------------------------------------------------------------------------------------------------- edge
+
+
+def _make_envs(env: EnvSource, num_envs: int) -> list[HostEnv]:
+    if isinstance(env, HostEnv):
+        if num_envs != 1:
+            raise InvalidGameError(
+                f"num_envs={num_envs} needs that many env copies: pass a factory (e.g. lambda: "
+                "mpe2.simple_spread_v3.parallel_env(continuous_actions=False)) instead of one HostEnv"
+            )
+        return [env]
+    if not callable(env):
+        raise InvalidGameError(
+            f"env must be a HostEnv or a factory returning a PettingZoo ParallelEnv, got {type(env).__name__}"
+        )
+    envs = []
+    for _ in range(num_envs):
+        made = env()
+        envs.append(made if isinstance(made, HostEnv) else from_pettingzoo(lambda made=made: made))
+    spec = envs[0].spec
+    if any(e.spec != spec for e in envs[1:]):
+        raise InvalidGameError("the env factory returned envs with different agents or spaces; it must build copies")
+    return envs
+
+
+def _with_sharing(learner: DeepLearner, spec: MultiAgentSpec) -> tuple[DeepLearner, SharingPlan]:
+    """Resolve ``sharing=None`` from the spec (a host env has no exact game to read homogeneity from)."""
+    if not hasattr(learner, "sharing"):
+        return learner, learner_plan(spec, "none")
+    if learner.sharing is None:
+        plan = spec_default(spec)
+        agent_id = plan.agent_id if getattr(learner, "agent_id", None) is None else learner.agent_id
+        return dataclasses.replace(learner, sharing=plan.mode, agent_id=agent_id), plan
+    return learner, learner_plan(spec, learner.sharing, getattr(learner, "agent_id", None))
+
+
+def prepare(
+    env: HostEnv,
+    learner: DeepLearner,
+    steps: int,
+    seeds: int | Sequence[int] = 1,
+    key: int | Array = 0,
+    log_every: int | None = None,
+    *,
+    num_envs: int = 16,
+    reward: RewardTransform | None = None,
+) -> DeepPlan:
+    """The run's :class:`~marlkit.train.deep.DeepPlan` for a host env (the checks of the compiled trainer's
+    :func:`~marlkit.train.deep.prepare`; ``plan.env`` is the :class:`HostEnv` whose spec the run uses)."""
+    _check_learner(learner)
+    if reward is not None and not all(callable(getattr(reward, m, None)) for m in ("init", "apply", "update")):
+        raise LearnerConfigError(f"reward must be a reward transform (init / apply / update), got {reward!r}")
+    steps = check_int("steps", steps, 1)
+    num_envs = check_int("num_envs", num_envs, 1)
+    per_update = num_envs * check_int("rollout_length", learner.rollout_length, 1)
+    if steps % per_update:
+        raise InvalidGameError(
+            f"steps={steps} is not a multiple of num_envs x rollout_length = {num_envs} x {learner.rollout_length} "
+            f"= {per_update} env steps per update; use steps={max(1, round(steps / per_update)) * per_update}"
+        )
+    log_every = _default_log_every(steps, per_update) if log_every is None else check_int("log_every", log_every, 1)
+    if log_every % per_update or steps % log_every:
+        raise InvalidGameError(
+            f"log_every={log_every} must be a multiple of the {per_update} env steps per update and divide "
+            f"steps={steps}"
+        )
+    learner, sharing = _with_sharing(learner, env.spec)
+    ids = seed_ids(seeds)
+    keys = jax.vmap(lambda i: jax.random.fold_in(base_key(key), i))(jnp.asarray(ids))
+    return DeepPlan(env, learner, sharing, reward, ids, keys, steps, log_every, num_envs, False, key)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------- compiled parts
+
+
+@partial(jax.jit, static_argnums=(0, 2, 3))
+def _init(learner: DeepLearner, key: Array, spec: MultiAgentSpec, num_envs: int) -> Any:
+    return learner.init(key, spec, num_envs)
+
+
+@partial(jax.jit, static_argnums=(0, 2))
+def _init_reward(reward: RewardTransform, key: Array, spec: MultiAgentSpec) -> Any:
+    return reward.init(key, spec)
+
+
+@partial(jax.jit, static_argnums=(0, 5, 6))
+def _act(
+    learner: DeepLearner, key: Array, state: Any, observation: Observation, memory: Any, num_envs: int, probs: bool
+) -> tuple[Array, Any, Any, Array, Array]:
+    """One decision of every env: ``(actions, aux, memory, env_keys, policy)``; the acting ``policy [E, n, A]``
+    only where a reward transform needs it (zeros otherwise, as in the compiled trainer)."""
+    k_act, k_env = jax.random.split(key)
+    actions, aux, new_memory = learner.act(k_act, state, observation, memory)
+    if probs:
+        policy = learner.policy(state, observation, memory)
+    else:
+        policy = jnp.zeros((*actions.shape, observation.action_mask.shape[-1]), jnp.float32)
+    return actions, aux, new_memory, jax.random.split(k_env, num_envs), policy
+
+
+@partial(jax.jit, static_argnums=0)
+def _apply_reward(reward: RewardTransform, tstate: Any, ctx: StepContext) -> Array:
+    return reward.apply(tstate, None, ctx).astype(jnp.float32)
+
+
+@partial(jax.jit, static_argnums=0)
+def _update(learner: DeepLearner, key: Array, state: Any, rollout: Rollout) -> tuple[Any, dict[str, Array]]:
+    return learner.update(key, state, rollout)
+
+
+@partial(jax.jit, static_argnums=0)
+def _update_reward(reward: RewardTransform, key: Array, tstate: Any, rollout: Rollout) -> tuple[Any, dict]:
+    return reward.update(key, tstate, rollout)
+
+
+# -------------------------------------------------------------------------------------------------- host loop
+
+
+@dataclasses.dataclass
+class _Envs:
+    """``E`` host envs stepped together, with their current observation and running returns."""
+
+    envs: list[HostEnv]
+    observation: Observation  # NumPy arrays [E, ...]
+    running_return: np.ndarray  # [E, n]
+
+    @classmethod
+    def reset(cls, envs: list[HostEnv], seeds: list[int]) -> _Envs:
+        starts = [env.reset(seed=seed) for env, seed in zip(envs, seeds, strict=True)]
+        obs = np.stack([o for o, _ in starts])
+        mask = np.stack([info["action_mask"] for _, info in starts])
+        state = np.stack([info["global_state"] for _, info in starts])
+        observation = Observation(obs, mask, state.astype(np.float32), np.ones(len(envs), bool))
+        return cls(envs, observation, np.zeros((len(envs), envs[0].spec.n_agents), np.float32))
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Step every env: ``(reward [E, n], done [E], info {name: [E, ...]}, finished_return [E, n])``."""
+        results = [env.step(a) for env, a in zip(self.envs, actions, strict=True)]
+        reward = np.stack([r for _, r, _, _ in results]).astype(np.float32)
+        done = np.array([d for _, _, d, _ in results], bool)
+        info = {name: np.stack([np.asarray(i[name]) for _, _, _, i in results]) for name in results[0][3]}
+        info.setdefault("final_global_state", info["global_state"])  # HostEnv reports the state after any reset
+        obs = np.stack([o for o, _, _, _ in results])
+        self.observation = Observation(obs, info["action_mask"], info["global_state"].astype(np.float32), done)
+        running = self.running_return + reward
+        finished = np.where(done[:, None], running, np.float32(0))
+        self.running_return = np.where(done[:, None], np.float32(0), running)
+        return reward, done, info, finished
+
+
+def _stack(items: list[Any]) -> Any:
+    return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *items)
+
+
+def _rollout(
+    plan: DeepPlan, envs: _Envs, learner_state: Any, reward_state: Any, memory: Any, key: Array
+) -> tuple[Rollout, Any, np.ndarray]:
+    """``T`` steps of every env: ``(rollout, memory, finished_return [T, E, n])``."""
+    learner, E = plan.learner, plan.num_envs
+    needs_probs = plan.reward is not None and bool(getattr(plan.reward, "needs_probs", False))
+    memory0 = memory
+    steps: list[dict[str, Any]] = []
+    for step_key in jax.random.split(key, learner.rollout_length):
+        observation = envs.observation
+        actions, aux, memory, env_keys, probs = _act(
+            learner, step_key, learner_state, observation, memory, E, needs_probs
+        )
+        actions = np.asarray(actions)
+        env_reward, done, info, finished = envs.step(actions)
+        learn_reward = env_reward
+        if plan.reward is not None:
+            ctx = StepContext(env_keys, None, observation, actions, env_reward, info, probs)
+            learn_reward = np.asarray(_apply_reward(plan.reward, reward_state, ctx))
+        steps.append(
+            {
+                "observation": observation,
+                "actions": actions,
+                "aux": aux,
+                "reward": learn_reward,
+                "env_reward": env_reward,
+                "done": done,
+                "terminated": np.asarray(info["terminated"], bool),
+                "final_obs": info["final_obs"],
+                "final_action_mask": info["final_action_mask"],
+                "final_global_state": info["final_global_state"].astype(np.float32),
+                "finished": finished,
+            }
+        )
+    stacked = _stack(steps)
+    finished = stacked.pop("finished")
+    rollout = Rollout(**stacked, next=envs.observation, memory=memory0, next_memory=memory)
+    return rollout, memory, finished
+
+
+def _per_agent(value: Any, n: int) -> np.ndarray:
+    value = np.asarray(value, np.float32)
+    return np.broadcast_to(value if value.ndim else value[None], (n,))
+
+
+def _run_seed(plan: DeepPlan, envs: list[HostEnv], seed_key: Array, env_seeds: list[int]) -> tuple[Any, list[Record]]:
+    """One seed's whole run: its final learner state and one :class:`Record` per window."""
+    spec, learner, E = plan.env.spec, plan.learner, plan.num_envs
+    n, A = spec.n_agents, spec.max_actions
+    _, k_learner, k_reward, k_windows = jax.random.split(seed_key, 4)
+    learner_state = _init(learner, k_learner, spec, E)
+    reward_state = () if plan.reward is None else _init_reward(plan.reward, k_reward, spec)
+    memory = learner.initial_memory(spec, E)
+    batch = _Envs.reset(envs, env_seeds)
+    records = []
+    for window_key in jax.random.split(k_windows, plan.num_logs):
+        return_sum, episodes, reward_sum = np.zeros(n, np.float32), 0, np.zeros(n, np.float32)
+        metric_sums: dict[str, np.ndarray] = {}
+        for update_key in jax.random.split(window_key, plan.updates_per_window):
+            k_steps, k_learn, k_reward_update = jax.random.split(update_key, 3)
+            rollout, memory, finished = _rollout(plan, batch, learner_state, reward_state, memory, k_steps)
+            learner_state, metrics = _update(learner, k_learn, learner_state, rollout)
+            metrics = {name: _per_agent(value, n) for name, value in metrics.items()}
+            if plan.reward is not None:
+                reward_state, extra = _update_reward(plan.reward, k_reward_update, reward_state, rollout)
+                metrics.update({f"reward/{name}": _per_agent(value, n) for name, value in extra.items()})
+            for name, value in metrics.items():
+                metric_sums[name] = metric_sums.get(name, np.zeros(n, np.float32)) + value
+            return_sum += finished.sum(axis=(0, 1))
+            episodes += int(rollout.done.sum())
+            reward_sum += rollout.env_reward.sum(axis=(0, 1))
+        updates = plan.updates_per_window
+        policy = np.zeros((n, 0, A), np.float32)
+        records.append(
+            Record(
+                policy=policy,
+                average_policy=np.full_like(policy, np.nan),
+                counts=np.zeros((0, 0), np.int32),
+                episode_return=return_sum / episodes if episodes else np.full(n, np.nan, np.float32),
+                episode_count=np.int32(episodes),
+                reward_mean=reward_sum / np.float32(updates * plan.steps_per_update),
+                metrics={name: value / np.float32(updates) for name, value in metric_sums.items()},
+            )
+        )
+    return learner_state, records
+
+
+def _env_seeds(key: int | Array, seed: int, num_envs: int) -> list[int]:
+    """PettingZoo seeds of one seed's envs, from ``SeedSequence((key, seed, env index))``."""
+    base = [int(key)] if isinstance(key, int | np.integer) else np.asarray(jax.random.key_data(key)).ravel().tolist()
+    return [int(np.random.SeedSequence([*base, int(seed), e]).generate_state(1)[0]) for e in range(num_envs)]
+
+
+def train(
+    env: EnvSource,
+    learner: DeepLearner,
+    steps: int,
+    seeds: int | Sequence[int] = 1,
+    key: int | Array = 0,
+    log_every: int | None = None,
+    *,
+    num_envs: int = 16,
+    reward: RewardTransform | None = None,
+) -> DeepResult:
+    """Train a deep learner on a PettingZoo env through the host loop (see the module docstring).
+
+    Example::
+
+        from mpe2 import simple_spread_v3
+        from marlkit.agents.deep.registry import make_deep_learner
+        from marlkit.train import host
+
+        result = host.train(lambda: simple_spread_v3.parallel_env(continuous_actions=False),
+                            make_deep_learner("ippo"), 40_960, num_envs=16)
+        result.history.episode_return  # [seeds, windows, agents]
+
+    Args:
+        env: a factory returning a PettingZoo ``ParallelEnv`` (or a :class:`HostEnv`), called ``num_envs`` times;
+            or one :class:`HostEnv` with ``num_envs=1``. Discrete actions only.
+        learner, steps, seeds, key, log_every, num_envs: as :func:`marlkit.train.deep.train` (``steps`` per seed,
+            a multiple of ``num_envs * learner.rollout_length``).
+        reward: a reward transform, applied as ``apply(tstate, None, ctx)`` (no counterfactual env here).
+
+    Returns:
+        :class:`~marlkit.train.deep.DeepResult` — ``history`` (``meta["trainer"] == "host"``), the final learner
+        ``states`` (leading seed axis) and the ``plan``.
+
+    Raises:
+        InvalidGameError: bad env, steps, seeds, key, log_every or num_envs.
+        LearnerConfigError: not a deep learner, bad sharing, bad reward transform.
+        NotApplicableError: an env with non-Discrete actions.
+    """
+    num_envs = check_int("num_envs", num_envs, 1)
+    envs = _make_envs(env, num_envs)
+    plan = prepare(envs[0], learner, steps, seeds, key, log_every, num_envs=num_envs, reward=reward)
+    states, per_seed = [], []
+    for seed, seed_key in zip(plan.seeds.tolist(), plan.keys, strict=True):
+        state, records = _run_seed(plan, envs, seed_key, _env_seeds(key, seed, num_envs))
+        states.append(state)
+        per_seed.append(_stack(records))
+    records = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *per_seed)
+    history = to_history(plan, records)
+    history.meta.update(trainer="host", env=envs[0].spec.name)
+    return DeepResult(history, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states), plan)
+
+
+__all__ = ["EnvSource", "prepare", "train"]
