@@ -75,9 +75,23 @@ def test_summary_matches_exact_nash_conv() -> None:
         (("chicken", "--learner", "wolf-phk"), "did you mean 'wolf-phc'"),
         (("chicken", "--learner", "iql", "--steps", "0"), "--steps"),
         (("chicken", "--learner", "cql"), "common"),
+        (("chicken", "--learner", "ippo", "--vs", "iql"), "self-play"),
+        (("chicken", "--learner", "ippo", "--hp", "lrr=0.1"), "did you mean 'lr'"),
+        (("chicken", "--learner", "iql", "--hp", "lr=0.1"), "deep learners"),
     ],
 )
 def test_learn_errors(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str) -> None:
     code = main(["learn", *args])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and message in err
+
+
+def test_learn_deep_learner_is_judged_like_a_tabular_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """IPPO self-play on the prisoner's dilemma: defection strictly dominates, so every seed should end near the
+    unique equilibrium (D, D). A 64-unit PPO with entropy bonus 0.01 keeps a little mass on cooperation; NashConv
+    below 0.1 (a 2.5% cooperation probability costs 0.025 x 1 per player) is far from the uniform start (1.75)."""
+    args = ["learn", "prisoners-dilemma", "-l", "ippo", "--steps", "20480", "--seeds", "3", "--json"]
+    code = main([*args, "--hp", "rollout_length=16", "--num-envs", "16"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["steps"] == 20480 and payload["learners"] == ["ippo", "ippo"]
+    assert max(payload["nash_conv_final"]) < 0.1

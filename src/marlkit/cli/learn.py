@@ -1,4 +1,9 @@
-"""``marlkit learn GAME --learner NAME [--vs NAME]``: train tabular learners on many seeds and judge the result.
+"""``marlkit learn GAME --learner NAME [--vs NAME]``: train learners on many seeds and judge the result.
+
+Tabular learners (``marlkit.agents.tabular``) run in the tabular loop; a deep learner (``ippo``, ``mappo``,
+``idqn``, ``vdn``, ``qmix``, ``coma``; hyper-parameters with ``--hp key=value``) runs in the compiled deep trainer
+on the game as an env, one network shared as the game's homogeneity allows, and its policy is read back as a
+table — so the same NashConv and diagnosis judge it.
 
 Prints each agent's final and average policy (mean over seeds; per state for small stochastic games), the mean
 episode return over the last 10% of the run, and the NashConv of the final and of the average policy; with
@@ -17,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from marlkit.agents.deep.registry import is_deep_learner
 from marlkit.cli.context import GameArgument, ParamOption, console, parse_params, print_json, resolve_game
 from marlkit.cli.render import number
 from marlkit.errors import InvalidGameError
@@ -54,8 +60,12 @@ def learn(
     diagnose: Annotated[
         bool, typer.Option("--diagnose", help="Also judge the run on the six convergence criteria (Nash set).")
     ] = False,
+    hp: Annotated[
+        list[str] | None, typer.Option("--hp", help="Deep learner hyper-parameter key=value (repeatable).")
+    ] = None,
+    num_envs: Annotated[int, typer.Option("--num-envs", help="Parallel envs per seed (deep learners).")] = 16,
 ) -> None:
-    """Train tabular learners on a game over many seeds; print policies, returns and NashConv."""
+    """Train tabular or deep learners on a game over many seeds; print policies, returns and NashConv."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
     from marlkit.agents.tabular.registry import make_learner
     from marlkit.diagnose import summarize
@@ -66,9 +76,17 @@ def learn(
         raise InvalidGameError(f"--steps and --seeds must be >= 1, got {steps} and {seeds}")
     if log_every is None:
         log_every = next(k for k in (steps // 100, steps // 50, steps // 10, steps) if k >= 1 and steps % k == 0)
-    first = make_learner(learner, model)
-    assignment = first if vs is None else [first] + [make_learner(vs, model)] * (model.n_players - 1)
-    history = train(model, assignment, steps, seeds=seeds, key=key, log_every=log_every)
+    if is_deep_learner(learner):
+        if vs is not None:
+            raise InvalidGameError("--vs applies to tabular learners; a deep learner plays every agent (self-play)")
+        history = _train_deep(model, learner, parse_params(hp), steps, seeds, key, num_envs)
+        steps, log_every = int(history.meta["steps"]), int(history.meta["log_every"])
+    else:
+        if hp:
+            raise InvalidGameError("--hp sets deep learners' hyper-parameters; tabular learners take none here")
+        first = make_learner(learner, model)
+        assignment = first if vs is None else [first] + [make_learner(vs, model)] * (model.n_players - 1)
+        history = train(model, assignment, steps, seeds=seeds, key=key, log_every=log_every)
     if _is_catalog_name(game):
         # lets `marlkit diagnose` rebuild the exact game (random games and --param runs included)
         history = dataclasses.replace(history, meta={**history.meta, "game_params": parse_params(param)})
@@ -101,6 +119,18 @@ def learn(
         from marlkit.cli.diagnose import print_report
 
         print_report(out, report)
+
+
+def _train_deep(model, name: str, params: dict, steps: int, seeds: int, key: int, num_envs: int):
+    """Train deep learner ``name`` on ``model`` as an env; ``steps`` is rounded up to whole updates."""
+    from marlkit.agents.deep.registry import make_deep_learner
+    from marlkit.envs.games import GameEnv
+    from marlkit.train import deep
+
+    learner = make_deep_learner(name, **params)
+    per_update = num_envs * learner.rollout_length
+    steps = -(-steps // per_update) * per_update
+    return deep.train(GameEnv(model), learner, steps, seeds=seeds, key=key, num_envs=num_envs).history
 
 
 def _is_catalog_name(spec: str) -> bool:

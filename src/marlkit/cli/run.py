@@ -26,15 +26,26 @@ def _report(result: RunResult, resumed: bool) -> None:
     out = console()
     history = result.history
     verb = "resumed and finished" if resumed else "finished"
+    where = history.meta.get("game") or history.meta.get("env")
     out.print(
-        f"{verb} {result.config.name}: {history.meta['game']}, {history.meta['steps']} steps x {history.n_seeds} "
+        f"{verb} {result.config.name}: {where}, {history.meta['steps']} steps x {history.n_seeds} "
         f"seeds, {history.num_logs} logging windows",
         markup=False,
     )
+    if "sharing" in history.meta:  # a deep run: which agents shared a network, and why
+        sharing = history.meta["sharing"]
+        out.print(f"  parameter sharing: {sharing['mode']} ({sharing['reason']})", markup=False)
     final = history.policy[:, -1]
     for i, learner in enumerate(history.meta["learners"]):
-        probs = ", ".join(f"{p:.3f}" for p in np.nanmean(final[:, i, 0], axis=0))
         name = learner.split("(")[0]
+        if final.shape[2] == 0:  # no policy table (a deep run on a task): the last window's return
+            returns = history.episode_return[:, -1, i]
+            value = float(np.nanmean(returns)) if np.isfinite(returns).any() else float("nan")
+            out.print(
+                f"  agent {i} ({name}): episode return in the last window, mean over seeds {value:.3f}", markup=False
+            )
+            continue
+        probs = ", ".join(f"{p:.3f}" for p in np.nanmean(final[:, i, 0], axis=0))
         out.print(f"  agent {i} ({name}): final policy in state 0, mean over seeds [{probs}]", markup=False)
     out.print(f"run directory: {result.path}", markup=False)
 

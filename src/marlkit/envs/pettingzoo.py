@@ -238,7 +238,7 @@ class HostEnv:
     ``reset(seed=None) -> (obs [n, D], info)`` and ``step(actions [n]) -> (obs [n, D], reward [n], done, info)``
     with auto-reset; ``info`` mirrors the functional contract (``terminated``, ``truncated``, ``action_mask
     [n, A_max]``, ``global_state`` (``env.state()``, empty if the env has no ``state_space``), ``final_obs``,
-    ``final_action_mask``) and adds ``alive [n]`` (agents present in the returned observation) and the per-agent
+    ``final_action_mask``, ``final_global_state``) and adds ``alive [n]`` (agents present in the returned observation) and the per-agent
     ``agent_terminated [n]`` / ``agent_truncated [n]`` of this step. An absent agent (not yet born, or finished)
     observes zeros, gets reward 0, may choose any action, and is not stepped in the PettingZoo env.
     """
@@ -339,6 +339,7 @@ class HostEnv:
             "agent_truncated": agent_truncated,
             "final_obs": obs,
             "final_action_mask": mask,
+            "final_global_state": self._global_state(),
         }
         if done:
             obs, reset_info = self.reset()

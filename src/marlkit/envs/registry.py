@@ -57,6 +57,10 @@ _MPE = (
     "Lowe, Wu, Tamar, Harb, Abbeel & Mordatch 2017, Multi-Agent Actor-Critic for Mixed Cooperative-Competitive "
     "Environments (NeurIPS); Mordatch & Abbeel 2018 (AAAI); reference implementation: the mpe2 package (Farama)"
 )
+_BAR = (
+    "Wolpert & Tumer 2001, Optimal payoff functions for members of collectives (Advances in Complex Systems 4); "
+    "Agogino & Tumer 2004, Unifying temporal and structural credit assignment problems (AAMAS)"
+)
 _LBF = (
     "Albrecht & Ramamoorthy 2013 (AAMAS); Christianos, Schäfer & Albrecht 2020, Shared Experience Actor-Critic "
     "(NeurIPS); Papoudakis, Christianos, Schäfer & Albrecht 2021, Benchmarking Multi-Agent Deep RL Algorithms in "
@@ -84,6 +88,11 @@ TASKS: Mapping[str, TaskEntry] = MappingProxyType(
             "marlkit.envs.lbf:LevelBasedForaging",
             "level-based foraging: agents whose levels add up to a food's level collect it together",
             _LBF,
+        ),
+        "bar_problem": TaskEntry(
+            "marlkit.envs.bar:BarProblem",
+            "congestion: n agents pick one of K nights; all receive G = sum_k x_k exp(-x_k / c) (difference rewards)",
+            _BAR,
         ),
         "constrained_spread": TaskEntry(
             "marlkit.envs.mpe.simple_spread:SimpleSpread",

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -34,6 +34,9 @@ from marlkit.games import Game, NormalFormGame, StochasticGame, load_game
 from marlkit.games.catalog import lookup
 from marlkit.games.properties.descriptor import require_two_player_zero_sum
 from marlkit.train.loop import LearnerAssignment, assign
+
+if TYPE_CHECKING:
+    from marlkit.experiment.deep_config import DeepConfig
 
 # ------------------------------------------------------------------------------------------------ schema
 
@@ -116,10 +119,12 @@ class ExperimentConfig:
     ``seeds`` is a count (seeds ``0..seeds-1``) or a tuple of seed indices; seed i runs with key
     ``fold_in(key, i)`` (:func:`marlkit.train.train`). ``log_every`` steps make one logging window
     (``num_logs = steps // log_every``); a checkpoint is written every ``checkpoint_every`` windows.
+    ``deep`` holds a deep run's env, ``num_envs`` and reward transform (:mod:`marlkit.experiment.deep_config`;
+    ``game`` is None when its env is a task); None for tabular runs.
     """
 
     name: str
-    game: GameConfig
+    game: GameConfig | None
     learners: tuple[LearnerConfig, ...]
     steps: int
     seeds: int | tuple[int, ...] = 8
@@ -130,6 +135,7 @@ class ExperimentConfig:
     diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     sinks: SinksConfig = field(default_factory=SinksConfig)
+    deep: DeepConfig | None = None
 
     @property
     def num_logs(self) -> int:
@@ -161,6 +167,9 @@ TOP_KEYS = (
     "diagnostics",
     "output",
     "sinks",
+    "env",
+    "num_envs",
+    "reward",
 )
 REQUIRED_KEYS = {
     "game": "a catalog name such as matching-pennies, or {file: path/to/game.json}",
@@ -543,6 +552,10 @@ def _read_yaml(path: Path) -> Any:
 def _resolve(data: Any, base: Path, default_name: str, game: Game | None) -> ExperimentConfig:
     top = _mapping(data, "config", "the experiment's keys: " + ", ".join(TOP_KEYS))
     _only(top, TOP_KEYS, "", "top-level keys")
+    from marlkit.experiment import deep_config  # deep runs: env, one deep learner, num_envs, reward
+
+    if deep_config.is_deep(top):
+        return deep_config.resolve_deep(top, base, default_name, game)
     for key, example in REQUIRED_KEYS.items():
         if key not in top:
             raise ConfigError(f"{key}: missing (required): {example}")
@@ -590,30 +603,37 @@ def _plain(value: Any) -> Any:
 
 def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
     """The resolved config as plain data (what :func:`dump_config` writes; :func:`load_config` reads it back)."""
-    game: dict[str, Any] = (
-        {"file": config.game.file} if config.game.file else {"name": config.game.name, "params": config.game.params}
+    game: dict[str, Any] | None = (
+        None
+        if config.game is None
+        else {"file": config.game.file}
+        if config.game.file
+        else {"name": config.game.name, "params": config.game.params}
     )
     learners = [
         {"name": e.name, "params": e.params, **({"agents": e.agents} if e.agents is not None else {})}
         for e in config.learners
     ]
     sinks = {name: vars(getattr(config.sinks, name)) for name in SINKS}
-    return _plain(
-        {
-            "name": config.name,
-            "game": game,
-            "learners": learners[0] if config.assignment == "all" else learners,
-            "steps": config.steps,
-            "seeds": config.seeds,
-            "key": config.key,
-            "log_every": config.log_every,
-            "max_episode_steps": config.max_episode_steps,
-            "checkpoint_every": config.checkpoint_every,
-            "diagnostics": vars(config.diagnostics),
-            "output": vars(config.output),
-            "sinks": sinks,
-        }
-    )
+    data = {
+        "name": config.name,
+        "game": game,
+        "learners": learners[0] if config.assignment == "all" else learners,
+        "steps": config.steps,
+        "seeds": config.seeds,
+        "key": config.key,
+        "log_every": config.log_every,
+        "max_episode_steps": config.max_episode_steps,
+        "checkpoint_every": config.checkpoint_every,
+        "diagnostics": vars(config.diagnostics),
+        "output": vars(config.output),
+        "sinks": sinks,
+    }
+    if config.deep is not None:
+        from marlkit.experiment.deep_config import with_deep_keys
+
+        data = with_deep_keys(data, config.deep)
+    return _plain(data)
 
 
 def dump_config(config: ExperimentConfig, path: str | os.PathLike[str] | None = None) -> str:

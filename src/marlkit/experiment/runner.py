@@ -16,6 +16,11 @@ final History is bit-for-bit the one an uninterrupted run gives, however often t
 Ctrl-C (SIGINT) is honoured at the next segment boundary: the checkpoint is written and
 :class:`RunInterrupted` says how to resume; a second Ctrl-C stops at once (the last checkpoint stays valid).
 
+Deep runs (a config with a deep learner, :mod:`marlkit.experiment.deep_config`) go through the same steps with
+the compiled deep trainer (:mod:`marlkit.train.deep`: the same ``start`` / ``advance`` / ``to_history``); on a task
+(an env that is not an exact game) there is no ``game.npz``, diagnosis or report, and ``summary.json`` adds the
+env, the parameter sharing chosen and why, and the tail returns.
+
 Extension points for the layers above (report, sweeps): :func:`run` takes ``run_dir`` to place a run exactly;
 :func:`diagnosis_for_summary` makes the convergence report that enters ``summary.json`` and ``report.html``.
 """
@@ -53,7 +58,7 @@ from marlkit.experiment.config import (
     with_output,
 )
 from marlkit.games import Game, load_game, save_game
-from marlkit.train import History, TrainPlan, TrainState, advance, prepare, start, to_history
+from marlkit.train import History, TrainPlan, advance, prepare, start, to_history
 
 if TYPE_CHECKING:
     from marlkit.diagnose.report import DiagnosisReport
@@ -109,17 +114,17 @@ def run(
     if root is not None:
         config = with_output(config, root=str(root))
     _check_sinks(config)
-    game = build_game(config.game)
-    plan = _plan(config, game)
+    plan, game = _setup(config)
     path = rundir.create(config.output.root, config.output.name or config.name, _needed_bytes(plan), path=run_dir)
     try:
-        save_game(game, path / rundir.GAME)
+        if game is not None:  # a deep run on a task has no exact game
+            save_game(game, path / rundir.GAME)
         write_text(path / rundir.METRICS, "")
         dump_config(config, path / rundir.CONFIG)  # last: its presence marks a run directory
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)  # nothing trained yet: leave nothing half-written
         raise
-    return _execute(path, config, game, plan, start(plan), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}, progress)
+    return _execute(path, config, game, plan, _start(plan), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}, progress)
 
 
 def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResult:
@@ -132,21 +137,18 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     path = rundir.open_run(run_dir)
     if (path / rundir.SUMMARY).is_file():
         raise rundir.RunDirError(f"{path}: the run is already finished (summary.json exists); nothing to resume")
-    try:
-        game = load_game(path / rundir.GAME)
-    except Exception as exc:
-        raise rundir.RunDirError(f"{path / rundir.GAME}: cannot read the run's game ({exc})") from None
+    game = _run_game(path)
     config = load_config(path / rundir.CONFIG, game=game)
     _check_sinks(config)
-    plan = _plan(config, game)
+    plan, game = _setup(config, game)
     digest = config_hash(config)
     if (path / rundir.CHECKPOINT).is_file():
-        checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(lambda: start(plan)), config_hash=digest)
+        checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(lambda: _start(plan)), config_hash=digest)
         state, done, info = checkpoint.state, checkpoint.windows_done, dict(checkpoint.info)
         if not 0 < done <= plan.num_logs or "metrics_bytes" not in info:
             raise CheckpointError(f"{path / rundir.CHECKPOINT}: inconsistent header (windows_done={done})")
     else:  # killed before the first checkpoint: start over
-        state, done, info = start(plan), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
+        state, done, info = _start(plan), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
     rundir.check_segments(path, done)
     rundir.truncate_metrics(path, int(info["metrics_bytes"]))
     rundir.drop_segments(path, after=done)
@@ -174,6 +176,57 @@ def diagnosis_for_summary(history: History, game: Game, config: ExperimentConfig
 # ---------------------------------------------------------------------------------------------- internals
 
 
+def _setup(config: ExperimentConfig, game: Game | None = None) -> tuple[Any, Game | None]:
+    """The run's training plan and exact game: the tabular loop's, or the deep trainer's for a deep run (whose
+    game is None on a task)."""
+    if config.deep is not None:
+        from marlkit.experiment.deep_config import deep_plan
+
+        return deep_plan(config, game)
+    game = build_game(config.game) if game is None else game  # type: ignore[arg-type]
+    return _plan(config, game), game
+
+
+def _run_game(path: Path) -> Game | None:
+    """The game saved with a run; None where there is none to read and none is needed (a deep run on a task)."""
+    if not (path / rundir.GAME).is_file() and _is_task_run(path):
+        return None
+    try:
+        return load_game(path / rundir.GAME)
+    except Exception as exc:
+        raise rundir.RunDirError(f"{path / rundir.GAME}: cannot read the run's game ({exc})") from None
+
+
+def _is_task_run(path: Path) -> bool:
+    import yaml
+
+    try:
+        data = yaml.safe_load((path / rundir.CONFIG).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "env" in data and "game" not in data
+
+
+# The trainer of a plan: the tabular loop (looked up here, so tests can patch ``runner.advance``) or the deep one.
+def _start(plan: Any) -> Any:
+    return start(plan) if isinstance(plan, TrainPlan) else _deep().start(plan)
+
+
+def _advance(plan: Any, state: Any, first_window: int, num_windows: int) -> tuple[Any, Any]:
+    trainer = advance if isinstance(plan, TrainPlan) else _deep().advance
+    return trainer(plan, state, first_window, num_windows)
+
+
+def _to_history(plan: Any, records: Any) -> History:
+    return to_history(plan, records) if isinstance(plan, TrainPlan) else _deep().to_history(plan, records)
+
+
+def _deep() -> Any:
+    from marlkit.train import deep
+
+    return deep
+
+
 def _plan(config: ExperimentConfig, game: Game) -> TrainPlan:
     seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
     return prepare(
@@ -196,9 +249,13 @@ def _check_sinks(config: ExperimentConfig) -> None:
         )
 
 
-def _needed_bytes(plan: TrainPlan) -> int:
+def _needed_bytes(plan: Any) -> int:
     """Disk space the run will take at most: segments and history (both held at the end), the checkpoint and
     its replacement, and ``metrics.jsonl`` (about 60 bytes per number)."""
+    if not isinstance(plan, TrainPlan):
+        from marlkit.experiment.deep_config import needed_bytes
+
+        return needed_bytes(plan)
     spec = plan.env.spec
     n, s, j = spec.n_agents, spec.num_states, spec.num_joint_actions
     per_window = 2 * 4 * n * s * spec.max_actions + 12 * s * j + 4 * (2 * n + 1) + 4 * 4 * n  # 4 metrics assumed
@@ -272,9 +329,9 @@ def _progress_bar(enabled: bool, description: str, total: int, done: int) -> Ite
 def _execute(
     path: Path,
     config: ExperimentConfig,
-    game: Game,
-    plan: TrainPlan,
-    state: TrainState,
+    game: Game | None,
+    plan: Any,
+    state: Any,
     done: int,
     info: dict[str, Any],
     progress: bool,
@@ -286,7 +343,7 @@ def _execute(
         while done < total:
             tic = time.perf_counter()
             size = min(every, total - done)
-            state, records = advance(plan, state, done, size)
+            state, records = _advance(plan, state, done, size)
             records = jax.tree_util.tree_map(np.asarray, records)
             rundir.write_segment(path, done, records, digest)
             lines = rundir.metrics_lines(records, done, plan.log_every, plan.seeds.tolist())
@@ -304,10 +361,16 @@ def _execute(
                 update(done)
             if stop.requested and done < total:
                 raise RunInterrupted(path, done, total)
-    history = to_history(plan, rundir.load_segments(path, total, digest))
+    history = _to_history(plan, rundir.load_segments(path, total, digest))
     history.save(path / rundir.HISTORY)
-    diagnosis = diagnosis_for_summary(history, game, config)
-    _write_summary(path, config, game, history, digest, elapsed, diagnosis)
+    judged = game is not None and getattr(plan, "tables", True)  # a deep run records tables on full-info games
+    diagnosis = diagnosis_for_summary(history, game, config) if judged else None
+    extra = {}
+    if not isinstance(plan, TrainPlan):
+        from marlkit.experiment.deep_config import summary_fields
+
+        extra = summary_fields(plan, history)
+    _write_summary(path, config, game, history, digest, elapsed, diagnosis, extra)
     rundir.drop_segments(path)
     if diagnosis is not None:
         from marlkit.experiment.report import render_run_report
@@ -319,12 +382,15 @@ def _execute(
 def _write_summary(
     path: Path,
     config: ExperimentConfig,
-    game: Game,
+    game: Game | None,
     history: History,
     digest: str,
     elapsed: float,
     diagnosis: DiagnosisReport | None,
+    extra: Mapping[str, Any],
 ) -> None:
+    """``extra``: a deep run's fields (:func:`~marlkit.experiment.deep_config.summary_fields`); its ``learning``
+    replaces the tabular summary where no policy table exists."""
     from marlkit.diagnose.summary import summarize
 
     summary = {
@@ -333,7 +399,7 @@ def _write_summary(
         "kind": "run",
         "name": config.name,
         "config_hash": digest,
-        "game": game.name,
+        "game": None if game is None else game.name,
         "learners": history.meta["learners"],
         "steps": config.steps,
         "log_every": config.log_every,
@@ -341,8 +407,9 @@ def _write_summary(
         "windows": history.num_logs,
         "training_seconds": elapsed,
         "marlkit": __version__,
-        "learning": summarize(history, game).to_dict(),
+        "learning": extra["learning"] if "learning" in extra else summarize(history, game).to_dict(),
         "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
+        **{k: v for k, v in extra.items() if k != "learning"},
     }
     text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
     write_with(path / rundir.SUMMARY, lambda handle: handle.write(text.encode("utf-8")))

@@ -332,12 +332,13 @@ def _sweep_into(
     root: str | Path,
     name: str,
 ) -> Path:
-    from marlkit.experiment.study import _write_text, new_run_directory
+    from marlkit.atomic import write_text
+    from marlkit.experiment.study import new_run_directory
 
     directory = new_run_directory(root, name)
     directory.mkdir(parents=True)
     sweep_config = {"kind": "sweep", "backend": backend, "grid": {a.key: list(a.values) for a in axes}, "base": config}
-    _write_text(directory / CONFIG_FILE, yaml.safe_dump(sweep_config, sort_keys=False))
+    write_text(directory / CONFIG_FILE, yaml.safe_dump(sweep_config, sort_keys=False))
     jobs = [
         (point, str(directory / POINTS_FOLDER / point_folder(k, overrides)))
         for k, (overrides, point) in enumerate(points)
@@ -355,7 +356,7 @@ def _sweep_into(
             for (overrides, _), (_, folder), metrics in zip(points, jobs, results, strict=True)
         ],
     }
-    _write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
+    write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
     render_sweep_report(directory)
     return directory
 

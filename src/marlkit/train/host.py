@@ -26,19 +26,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.deep.base import DeepLearner, Observation, RewardTransform, Rollout, StepContext
-from marlkit.agents.deep.sharing import SharingPlan, learner_plan, spec_default
-from marlkit.envs.base import MultiAgentSpec
+from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.envs.pettingzoo import HostEnv, from_pettingzoo
-from marlkit.errors import InvalidGameError, LearnerConfigError
-from marlkit.train.deep import DeepPlan, DeepResult, _check_learner, _default_log_every, to_history
-from marlkit.train.inputs import base_key, check_int, seed_ids
+from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.train import deep
+from marlkit.train.deep import DeepPlan, DeepResult
+from marlkit.train.inputs import check_int
 from marlkit.train.loop import Record
 
 Array = jax.Array
@@ -71,15 +71,25 @@ def _make_envs(env: EnvSource, num_envs: int) -> list[HostEnv]:
     return envs
 
 
-def _with_sharing(learner: DeepLearner, spec: MultiAgentSpec) -> tuple[DeepLearner, SharingPlan]:
-    """Resolve ``sharing=None`` from the spec (a host env has no exact game to read homogeneity from)."""
-    if not hasattr(learner, "sharing"):
-        return learner, learner_plan(spec, "none")
-    if learner.sharing is None:
-        plan = spec_default(spec)
-        agent_id = plan.agent_id if getattr(learner, "agent_id", None) is None else learner.agent_id
-        return dataclasses.replace(learner, sharing=plan.mode, agent_id=agent_id), plan
-    return learner, learner_plan(spec, learner.sharing, getattr(learner, "agent_id", None))
+class HostSpec(MultiAgentEnv):
+    """A host env's spec as a :class:`~marlkit.envs.base.MultiAgentEnv` that cannot step: what the compiled
+    trainer's :func:`~marlkit.train.deep.prepare` checks and records (sharing from the spec, no policy tables),
+    so both loops validate a run the same way. ``plan.env`` of a host run is one of these."""
+
+    def __init__(self, spec: MultiAgentSpec) -> None:
+        self.spec = spec
+
+    def _host_only(self) -> NoReturn:
+        raise NotApplicableError(f"{self.spec.name} is a host env: marlkit.train.host steps it, not the compiler")
+
+    def reset(self, key: Array) -> tuple[Array, Any]:
+        self._host_only()
+
+    def step(self, key: Array, state: Any, actions: Array) -> tuple[Array, Any, Array, Array, dict]:
+        self._host_only()
+
+    def state_info(self, state: Any) -> dict[str, Array]:
+        self._host_only()
 
 
 def prepare(
@@ -93,29 +103,9 @@ def prepare(
     num_envs: int = 16,
     reward: RewardTransform | None = None,
 ) -> DeepPlan:
-    """The run's :class:`~marlkit.train.deep.DeepPlan` for a host env (the checks of the compiled trainer's
-    :func:`~marlkit.train.deep.prepare`; ``plan.env`` is the :class:`HostEnv` whose spec the run uses)."""
-    _check_learner(learner)
-    if reward is not None and not all(callable(getattr(reward, m, None)) for m in ("init", "apply", "update")):
-        raise LearnerConfigError(f"reward must be a reward transform (init / apply / update), got {reward!r}")
-    steps = check_int("steps", steps, 1)
-    num_envs = check_int("num_envs", num_envs, 1)
-    per_update = num_envs * check_int("rollout_length", learner.rollout_length, 1)
-    if steps % per_update:
-        raise InvalidGameError(
-            f"steps={steps} is not a multiple of num_envs x rollout_length = {num_envs} x {learner.rollout_length} "
-            f"= {per_update} env steps per update; use steps={max(1, round(steps / per_update)) * per_update}"
-        )
-    log_every = _default_log_every(steps, per_update) if log_every is None else check_int("log_every", log_every, 1)
-    if log_every % per_update or steps % log_every:
-        raise InvalidGameError(
-            f"log_every={log_every} must be a multiple of the {per_update} env steps per update and divide "
-            f"steps={steps}"
-        )
-    learner, sharing = _with_sharing(learner, env.spec)
-    ids = seed_ids(seeds)
-    keys = jax.vmap(lambda i: jax.random.fold_in(base_key(key), i))(jnp.asarray(ids))
-    return DeepPlan(env, learner, sharing, reward, ids, keys, steps, log_every, num_envs, False, key)  # type: ignore[arg-type]
+    """The run's :class:`~marlkit.train.deep.DeepPlan` for a host env: :func:`marlkit.train.deep.prepare` on its
+    :class:`HostSpec` (the same checks and errors; ``sharing=None`` resolved from the spec)."""
+    return deep.prepare(HostSpec(env.spec), learner, steps, seeds, key, log_every, num_envs=num_envs, reward=reward)
 
 
 # ---------------------------------------------------------------------------------------------- compiled parts
@@ -187,7 +177,7 @@ class _Envs:
         reward = np.stack([r for _, r, _, _ in results]).astype(np.float32)
         done = np.array([d for _, _, d, _ in results], bool)
         info = {name: np.stack([np.asarray(i[name]) for _, _, _, i in results]) for name in results[0][3]}
-        info.setdefault("final_global_state", info["global_state"])  # HostEnv reports the state after any reset
+        info.setdefault("final_global_state", info["global_state"])  # a host env without it: the state after reset
         obs = np.stack([o for o, _, _, _ in results])
         self.observation = Observation(obs, info["action_mask"], info["global_state"].astype(np.float32), done)
         running = self.running_return + reward
@@ -341,9 +331,9 @@ def train(
         states.append(state)
         per_seed.append(_stack(records))
     records = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *per_seed)
-    history = to_history(plan, records)
+    history = deep.to_history(plan, records)
     history.meta.update(trainer="host", env=envs[0].spec.name)
     return DeepResult(history, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states), plan)
 
 
-__all__ = ["EnvSource", "prepare", "train"]
+__all__ = ["EnvSource", "HostSpec", "prepare", "train"]

@@ -20,6 +20,7 @@ from marlkit.games.catalog import soccer
 from marlkit.games.catalog import grid
 from marlkit.games.catalog import posg
 from marlkit.games.catalog import constrained
+from marlkit.games.catalog import decomposition
 from marlkit.games.catalog.random_games import (
     random_common_payoff,
     random_general_sum,
@@ -34,6 +35,7 @@ __all__ = [
     "KINDS",
     "CatalogEntry",
     "constrained",
+    "decomposition",
     "grid",
     "lookup",
     "make",

@@ -1,0 +1,408 @@
+"""Proximal policy optimisation for many agents: IPPO (de Witt et al. 2020) and MAPPO (Yu et al. 2022).
+
+One learner, two critics. Every agent has a policy ``pi_i(a | o_i)`` and a value function; the two published
+variants differ only in what the value function sees:
+
+* :class:`IPPO` — "Is independent learning all you need in the StarCraft multi-agent challenge?" (de Witt et al.
+  2020): each agent's critic sees its own observation, ``V_i(o_i)``;
+* :class:`MAPPO` — "The surprising effectiveness of PPO in cooperative multi-agent games" (Yu et al. 2022): a
+  centralised critic on the env's global state, ``V_i(s)``, with the agent id appended where the critic is shared
+  (their §4, "agent-specific global state" in its simplest form). Each agent's critic learns that agent's own
+  reward, which is the team reward in the cooperative tasks MAPPO was written for and keeps the learner meaningful
+  in general-sum games.
+
+The update is PPO (Schulman et al. 2017) as in PureJaxRL / JaxMARL (Lu et al. 2022; Rutherford et al. 2024):
+
+* advantages by GAE(lambda) (Schulman et al. 2016, Eq. 16; :func:`marlkit.agents.deep.advantages.gae`), the
+  bootstrap of a truncated step read from ``Rollout.final_obs`` / ``final_global_state`` (zero after a true end);
+* the clipped surrogate ``L^CLIP = E[min(r A, clip(r, 1 - eps, 1 + eps) A)]``, ``r = pi / pi_old`` (Schulman et al.
+  2017, Eq. 7), with advantages normalised per minibatch, an entropy bonus (their Eq. 9) and a squared-error value
+  loss, optionally clipped around the old value (the PPO2 / JaxMARL form; Huang et al. 2022, detail 9);
+* ``update_epochs`` passes over the rollout in ``num_minibatches`` minibatches, Adam (eps 1e-5) after global
+  gradient-norm clipping, optionally a learning rate annealed linearly to 0.
+
+Defaults are JaxMARL's published IPPO hyper-parameters for MPE (``baselines/IPPO/config/ippo_ff_mpe.yaml``: LR
+2.5e-4, 128 steps per env per update, 4 epochs x 4 minibatches, gamma 0.99, GAE lambda 0.95, clip 0.2, entropy
+0.01, value 0.5, max grad norm 0.5, 64-unit tanh layers, anneal LR). Annealing needs the run's length, which a
+learner does not know: pass ``anneal_updates`` (JaxMARL's ``NUM_UPDATES = steps / (num_envs * rollout_length)``);
+``None`` keeps the learning rate constant.
+
+Parameter sharing (:mod:`marlkit.agents.deep.sharing`): the actor and the critic are each one parameter set per
+sharing group (leading ``[P]`` axis), applied together in one pass (one vmap over sets, or one call when shared).
+
+Recurrent policies (``recurrent=True``): actor and critic are :class:`~marlkit.agents.deep.networks.RecurrentMLP`
+(dense -> GRU -> dense), their memory reset where ``Observation.first``. The update re-runs both over the rollout
+from ``Rollout.memory``, so minibatches split the *envs* (whole ``T``-step sequences), not time; ``num_envs`` must
+then be a multiple of ``num_minibatches``. Feed-forward minibatches split the ``T x E`` (time, env) samples; an
+agent axis is never split (all agents of a sample stay together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from marlkit.agents.deep.advantages import gae
+from marlkit.agents.deep.base import Observation, Rollout
+from marlkit.agents.deep.networks import MLP, RecurrentMLP, activation, masked_logits
+from marlkit.agents.deep.sharing import SharingPlan, learner_plan
+from marlkit.envs.base import MultiAgentSpec
+from marlkit.errors import LearnerConfigError
+
+Array = jax.Array
+
+
+def _local_critic_input(obs: Array, global_state: Array) -> Array:
+    """IPPO: each agent's critic sees its own observation ``[*B, n, d]``."""
+    return obs
+
+
+def _global_critic_input(obs: Array, global_state: Array) -> Array:
+    """MAPPO: every agent's critic sees the global state ``[*B, G]`` (broadcast to ``[*B, n, G]``)."""
+    return jnp.broadcast_to(global_state[..., None, :], (*obs.shape[:-1], global_state.shape[-1]))
+
+
+CRITIC_INPUTS = {"local": _local_critic_input, "global": _global_critic_input}
+
+
+class PPOAux(NamedTuple):
+    """What :meth:`PPO.act` records per step: the behaviour log-probability and value of each agent ``[E, n]``."""
+
+    log_prob: Array
+    value: Array
+
+
+class PPOMemory(NamedTuple):
+    """Recurrent memory ``[E, n, H]`` of the actor's and the critic's GRU."""
+
+    actor: Array
+    critic: Array
+
+
+@struct.dataclass
+class PPOState:
+    """Learner state: ``params = {"actor": [P]..., "critic": [P]...}``, Adam's state, the update counter, and the
+    resolved sharing plan (static: not a leaf)."""
+
+    params: Any
+    opt_state: Any
+    updates: Array  # [] int32
+    plan: SharingPlan = struct.field(pytree_node=False)
+
+
+class _Batch(NamedTuple):
+    """Training samples, time-major ``[T', B, ...]`` (feed-forward: ``T' = 1`` and ``B = T x E``)."""
+
+    observation: Observation
+    actions: Array
+    old: PPOAux
+    advantages: Array
+    targets: Array
+    memory: Any  # [B, ...] memory before the first step (() feed-forward)
+
+
+@dataclass(frozen=True)
+class PPO:
+    """Multi-agent PPO; use :class:`IPPO` (``critic="local"``) or :class:`MAPPO` (``critic="global"``).
+
+    Attributes:
+        critic: what each agent's value function sees — ``"local"`` (its observation) or ``"global"`` (the global
+            state, plus the agent id when shared).
+        lr: Adam learning rate; ``anneal_updates``: anneal it linearly to 0 over this many updates (``None``: keep
+            it constant).
+        rollout_length: env steps per env per update (JaxMARL's ``NUM_STEPS``).
+        update_epochs / num_minibatches: passes over the rollout and minibatches per pass.
+        gamma / gae_lambda: discount and GAE lambda. clip_eps: the surrogate's clip range.
+        ent_coef / vf_coef: entropy bonus and value-loss weights. value_clip: clip the value update around the old
+            value by this much (``None``: plain squared error). max_grad_norm: global gradient-norm clip.
+        hidden / activation: layer widths and activation (the recurrent torso uses ``hidden[0]`` units).
+        recurrent: GRU actor and critic (see the module docstring).
+        sharing / agent_id: parameter sharing (:func:`~marlkit.agents.deep.sharing.learner_plan`).
+    """
+
+    name: ClassVar[str] = "ppo"
+
+    critic: str = "local"
+    lr: float = 2.5e-4
+    anneal_updates: int | None = None
+    rollout_length: int = 128
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    value_clip: float | None = 0.2
+    max_grad_norm: float = 0.5
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    recurrent: bool = False
+    sharing: str | None = None
+    agent_id: bool | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.critic not in CRITIC_INPUTS:
+            problems.append(f"critic must be one of {sorted(CRITIC_INPUTS)}, got {self.critic!r}")
+        try:
+            activation(self.activation)
+        except KeyError:
+            problems.append(f"activation must be 'tanh' or 'relu', got {self.activation!r}")
+        for field_name in ("rollout_length", "update_epochs", "num_minibatches"):
+            value = getattr(self, field_name)
+            if not isinstance(value, int) or value < 1:
+                problems.append(f"{field_name} must be a positive integer, got {value!r}")
+        if self.anneal_updates is not None and (not isinstance(self.anneal_updates, int) or self.anneal_updates < 1):
+            problems.append(f"anneal_updates must be None or a positive integer, got {self.anneal_updates!r}")
+        if not self.hidden or any(not isinstance(w, int) or w < 1 for w in self.hidden):
+            problems.append(f"hidden must be a non-empty tuple of positive widths, got {self.hidden!r}")
+        for field_name in ("gamma", "gae_lambda"):
+            if not 0.0 <= getattr(self, field_name) <= 1.0:
+                problems.append(f"{field_name} must lie in [0, 1], got {getattr(self, field_name)!r}")
+        for field_name in ("lr", "clip_eps", "max_grad_norm"):
+            if not getattr(self, field_name) > 0.0:
+                problems.append(f"{field_name} must be > 0, got {getattr(self, field_name)!r}")
+        for field_name in ("ent_coef", "vf_coef"):
+            if not getattr(self, field_name) >= 0.0:
+                problems.append(f"{field_name} must be >= 0, got {getattr(self, field_name)!r}")
+        if self.value_clip is not None and not self.value_clip > 0.0:
+            problems.append(f"value_clip must be None or > 0, got {self.value_clip!r}")
+        if problems:
+            raise LearnerConfigError(f"{type(self).__name__}: " + "; ".join(problems))
+
+    # ------------------------------------------------------------------------------------------ networks
+
+    def _networks(self, num_actions: int) -> tuple[nn.Module, nn.Module]:
+        """Actor (policy head gain 0.01) and critic (value head gain 1), Huang et al. 2022 details 2 and 3."""
+        if self.recurrent:
+            width = self.hidden[0]
+            return (
+                RecurrentMLP(width, num_actions, self.activation, head_gain=0.01),
+                RecurrentMLP(width, 1, self.activation, head_gain=1.0),
+            )
+        return (
+            MLP(self.hidden, num_actions, self.activation, head_gain=0.01),
+            MLP(self.hidden, 1, self.activation, head_gain=1.0),
+        )
+
+    def _inputs(self, plan: SharingPlan, observation: Observation) -> tuple[Array, Array]:
+        """Actor and critic inputs ``[*B, n, d]`` (flattened observation / critic view, agent ids appended)."""
+        batch_dims = observation.first.ndim
+        obs = observation.obs.reshape(*observation.obs.shape[: batch_dims + 1], -1).astype(jnp.float32)
+        critic_in = CRITIC_INPUTS[self.critic](obs, observation.global_state.astype(jnp.float32))
+        return plan.with_ids(obs), plan.with_ids(critic_in)
+
+    def _forward(
+        self, plan: SharingPlan, params: Any, memory: Any, observation: Observation
+    ) -> tuple[Any, Array, Array]:
+        """One decision step of every agent: ``(memory, masked logits [*B, n, A], values [*B, n])``."""
+        actor, critic = self._networks(observation.action_mask.shape[-1])
+        actor_in, critic_in = self._inputs(plan, observation)
+        batch_dims = observation.first.ndim
+        first = jnp.broadcast_to(observation.first[..., None], actor_in.shape[:-1])
+
+        def per_set(p: Any, mem: Any, a: Array, c: Array, f: Array) -> tuple[Any, Array, Array]:
+            if self.recurrent:
+                h_actor, logits = actor.apply(p["actor"], mem.actor, a, f)
+                h_critic, value = critic.apply(p["critic"], mem.critic, c, f)
+                return PPOMemory(h_actor, h_critic), logits, value[..., 0]
+            return mem, actor.apply(p["actor"], a), critic.apply(p["critic"], c)[..., 0]
+
+        memory, logits, value = plan.apply(per_set, params, memory, actor_in, critic_in, first, batch_dims=batch_dims)
+        return memory, masked_logits(logits, observation.action_mask), value
+
+    def _rerun(self, plan: SharingPlan, params: Any, memory: Any, observation: Observation) -> tuple[Array, Array]:
+        """Masked logits and values over a time-major ``[T', B, ...]`` batch (a GRU re-run from ``memory``)."""
+        if not self.recurrent:
+            _, logits, value = self._forward(plan, params, memory, observation)
+            return logits, value
+
+        def step(mem: Any, obs_t: Observation) -> tuple[Any, tuple[Array, Array]]:
+            mem, logits, value = self._forward(plan, params, mem, obs_t)
+            return mem, (logits, value)
+
+        _, (logits, value) = jax.lax.scan(step, memory, observation)
+        return logits, value
+
+    def _optimizer(self) -> optax.GradientTransformation:
+        """Adam (eps 1e-5) after global gradient-norm clipping; the learning rate optionally annealed to 0."""
+        lr: float | optax.Schedule = self.lr
+        if self.anneal_updates is not None:
+            lr = optax.linear_schedule(self.lr, 0.0, self.anneal_updates * self.update_epochs * self.num_minibatches)
+        return optax.chain(optax.clip_by_global_norm(self.max_grad_norm), optax.adam(lr, eps=1e-5))
+
+    # ------------------------------------------------------------------------------------------ contract
+
+    def init(self, key: Array, spec: MultiAgentSpec, num_envs: int) -> PPOState:
+        """Fresh actor and critic parameters (one set per sharing group) and Adam's state."""
+        samples = num_envs if self.recurrent else num_envs * self.rollout_length
+        if samples % self.num_minibatches:
+            unit = "num_envs" if self.recurrent else "num_envs x rollout_length"
+            raise LearnerConfigError(
+                f"{type(self).__name__}: num_minibatches={self.num_minibatches} must divide {unit} = {samples} "
+                "(a recurrent learner splits whole env sequences into minibatches)"
+            )
+        plan = learner_plan(spec, self.sharing, self.agent_id)
+        actor, critic = self._networks(spec.max_actions)
+        obs_size = int(np.prod(spec.obs_shape))
+        critic_size = obs_size if self.critic == "local" else spec.global_state_size
+        actor_x = jnp.zeros(plan.input_size(obs_size), jnp.float32)
+        critic_x = jnp.zeros(plan.input_size(critic_size), jnp.float32)
+
+        def init_one(k: Array) -> dict[str, Any]:
+            k_actor, k_critic = jax.random.split(k)
+            if self.recurrent:
+                h = jnp.zeros(self.hidden[0], jnp.float32)
+                first = jnp.zeros((), bool)
+                return {
+                    "actor": actor.init(k_actor, h, actor_x, first),
+                    "critic": critic.init(k_critic, h, critic_x, first),
+                }
+            return {"actor": actor.init(k_actor, actor_x), "critic": critic.init(k_critic, critic_x)}
+
+        params = plan.init(key, init_one)
+        return PPOState(params, self._optimizer().init(params), jnp.int32(0), plan)
+
+    def initial_memory(self, spec: MultiAgentSpec, num_envs: int) -> Any:
+        """Zero GRU memory ``[E, n, H]`` for actor and critic (``()`` when feed-forward)."""
+        if not self.recurrent:
+            return ()
+        zeros = jnp.zeros((num_envs, spec.n_agents, self.hidden[0]), jnp.float32)
+        return PPOMemory(zeros, zeros)
+
+    def act(self, key: Array, state: PPOState, observation: Observation, memory: Any) -> tuple[Array, PPOAux, Any]:
+        """Sample every agent's action from its masked policy; record log-probabilities and values."""
+        memory, logits, value = self._forward(state.plan, state.params, memory, observation)
+        actions = jax.random.categorical(key, logits).astype(jnp.int32)
+        log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), actions[..., None], axis=-1)[..., 0]
+        return actions, PPOAux(log_prob, value), memory
+
+    def policy(self, state: PPOState, observation: Observation, memory: Any) -> Array:
+        """The masked softmax ``act`` samples from, ``[E, n, A_max]`` (exactly 0 on illegal actions)."""
+        _, logits, _ = self._forward(state.plan, state.params, memory, observation)
+        return jnp.where(observation.action_mask, jax.nn.softmax(logits), 0.0)
+
+    def update(self, key: Array, state: PPOState, rollout: Rollout) -> tuple[PPOState, dict[str, Array]]:
+        """GAE on the rollout, then ``update_epochs x num_minibatches`` clipped-surrogate Adam steps."""
+        plan = state.plan
+        advantages, targets = gae(
+            rollout.reward.astype(jnp.float32),
+            rollout.aux.value,
+            self._next_values(plan, state.params, rollout),
+            rollout.done[..., None],
+            self.gamma,
+            self.gae_lambda,
+        )
+        batch = _Batch(rollout.observation, rollout.actions, rollout.aux, advantages, targets, rollout.memory)
+        if not self.recurrent:  # fold time into the sample axis: [1, T * E, ...]
+            batch = jax.tree_util.tree_map(lambda x: x.reshape(1, -1, *x.shape[2:]), batch)
+        optimizer = self._optimizer()
+        samples = batch.actions.shape[1]
+        size = samples // self.num_minibatches
+
+        def minibatch_step(carry: tuple[Any, Any], mb: _Batch) -> tuple[tuple[Any, Any], dict[str, Array]]:
+            params, opt_state = carry
+            grads, metrics = jax.grad(self._loss, argnums=1, has_aux=True)(plan, params, mb)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), metrics
+
+        def epoch(carry: tuple[Any, Any], k: Array) -> tuple[tuple[Any, Any], dict[str, Array]]:
+            order = jax.random.permutation(k, samples)
+
+            def split(x: Array, axis: int) -> Array:
+                x = jnp.take(x, order, axis=axis).reshape(
+                    *x.shape[:axis], self.num_minibatches, size, *x.shape[axis + 1 :]
+                )
+                return jnp.moveaxis(x, axis, 0)
+
+            sequences = batch._replace(memory=())
+            minibatches = jax.tree_util.tree_map(lambda x: split(x, 1), sequences)
+            minibatches = minibatches._replace(memory=jax.tree_util.tree_map(lambda x: split(x, 0), batch.memory))
+            return jax.lax.scan(minibatch_step, carry, minibatches)
+
+        (params, opt_state), metrics = jax.lax.scan(
+            epoch, (state.params, state.opt_state), jax.random.split(key, self.update_epochs)
+        )
+        metrics = {name: value.mean(axis=(0, 1)) for name, value in metrics.items()}
+        return PPOState(params, opt_state, state.updates + 1, plan), metrics
+
+    # ------------------------------------------------------------------------------------------ pieces
+
+    def _next_values(self, plan: SharingPlan, params: Any, rollout: Rollout) -> Array:
+        """``V(s_{t+1})`` of the observation each step ended on (``final_*``: before any auto-reset), 0 where the
+        episode terminated ``[T, E, n]``. Recurrent: the critic reads it from the memory after step t."""
+        final = Observation(
+            rollout.final_obs,
+            rollout.final_action_mask,
+            rollout.final_global_state,
+            jnp.zeros_like(rollout.done),
+        )
+        if self.recurrent:
+
+            def step(mem: Any, pair: tuple[Observation, Observation]) -> tuple[Any, Array]:
+                obs_t, final_t = pair
+                mem, _, _ = self._forward(plan, params, mem, obs_t)
+                _, _, value = self._forward(plan, params, mem, final_t)
+                return mem, value
+
+            _, next_value = jax.lax.scan(step, rollout.memory, (rollout.observation, final))
+        else:
+            _, _, next_value = self._forward(plan, params, (), final)
+        return jnp.where(rollout.terminated[..., None], 0.0, jax.lax.stop_gradient(next_value))
+
+    def _loss(self, plan: SharingPlan, params: Any, mb: _Batch) -> tuple[Array, dict[str, Array]]:
+        """PPO's loss on one minibatch ``[T', B', n]``: clipped surrogate (Schulman et al. 2017, Eq. 7) + ``vf_coef``
+        x value loss - ``ent_coef`` x entropy (their Eq. 9); per-agent metrics ``[n]``."""
+        logits, value = self._rerun(plan, params, mb.memory, mb.observation)
+        log_probs = jax.nn.log_softmax(logits)
+        log_prob = jnp.take_along_axis(log_probs, mb.actions[..., None], axis=-1)[..., 0]
+        log_ratio = log_prob - mb.old.log_prob
+        ratio = jnp.exp(log_ratio)
+        adv = (mb.advantages - mb.advantages.mean()) / (mb.advantages.std() + 1e-8)
+        surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - self.clip_eps, 1.0 + self.clip_eps) * adv)
+        value_error = jnp.square(value - mb.targets)
+        if self.value_clip is not None:
+            clipped = mb.old.value + jnp.clip(value - mb.old.value, -self.value_clip, self.value_clip)
+            value_error = jnp.maximum(value_error, jnp.square(clipped - mb.targets))
+        entropy = -jnp.sum(jnp.where(mb.observation.action_mask, jnp.exp(log_probs) * log_probs, 0.0), axis=-1)
+        policy_loss, value_loss = -surrogate.mean(), 0.5 * value_error.mean()
+        total = policy_loss + self.vf_coef * value_loss - self.ent_coef * entropy.mean()
+
+        def per_agent(x: Array) -> Array:
+            return x.reshape(-1, x.shape[-1]).mean(axis=0)
+
+        metrics = {
+            "loss/policy": per_agent(-surrogate),
+            "loss/value": per_agent(0.5 * value_error),
+            "entropy": per_agent(entropy),
+            "approx_kl": per_agent(jax.lax.stop_gradient((ratio - 1.0) - log_ratio)),
+            "clip_fraction": per_agent((jnp.abs(ratio - 1.0) > self.clip_eps).astype(jnp.float32)),
+        }
+        return total, metrics
+
+
+@dataclass(frozen=True)
+class IPPO(PPO):
+    """Independent PPO (de Witt et al. 2020): each agent's critic sees its own observation."""
+
+    name: ClassVar[str] = "ippo"
+    critic: str = "local"
+
+
+@dataclass(frozen=True)
+class MAPPO(PPO):
+    """Multi-agent PPO (Yu et al. 2022): a centralised critic on the global state (agent ids where shared)."""
+
+    name: ClassVar[str] = "mappo"
+    critic: str = "global"
+
+
+__all__ = ["CRITIC_INPUTS", "IPPO", "MAPPO", "PPO", "PPOAux", "PPOMemory", "PPOState"]
