@@ -72,6 +72,16 @@ def _nash_conv(game: Game, policy: np.ndarray) -> float:
     return float(nash_conv(game, clean))
 
 
+def tail_return(history, tail_fraction: float = 0.1) -> np.ndarray:
+    """Mean episode return per seed and agent ``[N, n]`` over the last ``tail_fraction`` of logging points, weighted
+    by the episodes each window finished (NaN where none did). Needs no game: deep runs on tasks report it too."""
+    tail = max(1, round(history.num_logs * tail_fraction))
+    returns = history.episode_return[:, -tail:]
+    weights = history.episode_count[:, -tail:, None] * np.isfinite(returns)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nansum(np.nan_to_num(returns) * weights, axis=1) / weights.sum(axis=1)
+
+
 def summarize(history, game: Game, tail_fraction: float = 0.1) -> LearningSummary:
     """Summarise a History of a run on ``game`` (see the module docstring)."""
     final = np.asarray(history.policy[:, -1], dtype=np.float64)
@@ -79,16 +89,11 @@ def summarize(history, game: Game, tail_fraction: float = 0.1) -> LearningSummar
     has_average = np.asarray(history.has_average_policy, dtype=bool)
     average = np.where(has_average[None, :, None, None], np.nan_to_num(history.average_policy[:, -1]), empirical)
     kinds = tuple("learner average" if flag else "empirical frequency" for flag in has_average)
-    tail = max(1, round(history.num_logs * tail_fraction))
-    returns = history.episode_return[:, -tail:]
-    weights = history.episode_count[:, -tail:, None] * np.isfinite(returns)
-    with np.errstate(invalid="ignore"):
-        tail_return = np.nansum(np.nan_to_num(returns) * weights, axis=1) / weights.sum(axis=1)
     return LearningSummary(
         final_policy=final,
         average_policy=average,
         average_kind=kinds,
-        tail_return=tail_return,
+        tail_return=tail_return(history, tail_fraction),
         nash_conv_final=np.array([_nash_conv(game, p) for p in final]),
         nash_conv_average=np.array([_nash_conv(game, p) for p in average]),
         tail_fraction=tail_fraction,

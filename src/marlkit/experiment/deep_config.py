@@ -32,9 +32,9 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import jax
-import numpy as np
 
 from marlkit.agents.deep.registry import DEEP_LEARNERS, deep_learner_class, is_deep_learner
+from marlkit.diagnose.summary import tail_return
 from marlkit.errors import MarlkitError, NotApplicableError, UnknownNameError
 from marlkit.experiment.config import (
     CHECKPOINTS_PER_RUN,
@@ -507,16 +507,6 @@ TAIL_FRACTION = 0.1
 """The share of logging windows a summary's ``tail_return`` averages (as :func:`marlkit.diagnose.summary`)."""
 
 
-def tail_return(history: History, tail_fraction: float = TAIL_FRACTION) -> np.ndarray:
-    """Mean episode return per seed and agent ``[N, n]`` over the last ``tail_fraction`` of logging windows,
-    weighted by the episodes each window finished (NaN where none did)."""
-    tail = max(1, round(history.num_logs * tail_fraction))
-    returns = history.episode_return[:, -tail:]
-    weights = history.episode_count[:, -tail:, None] * np.isfinite(returns)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nansum(np.nan_to_num(returns) * weights, axis=1) / weights.sum(axis=1)
-
-
 __all__ = [
     "DEEP_KEYS",
     "DEFAULT_NUM_ENVS",
@@ -531,6 +521,5 @@ __all__ = [
     "resolve_deep",
     "settable_fields_of",
     "summary_fields",
-    "tail_return",
     "with_deep_keys",
 ]

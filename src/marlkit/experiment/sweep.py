@@ -43,6 +43,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from marlkit import __version__
@@ -193,6 +194,17 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
     tic = time.perf_counter()
     result = run(config, progress=False, run_dir=directory)
     seconds = time.perf_counter() - tic
+    if result.config.game is None:  # a deep run on a task: no exact game, so no criteria, only returns
+        from marlkit.diagnose.summary import tail_return
+
+        returns = np.nanmean(tail_return(result.history), axis=0)
+        return {
+            "fractions": {},
+            "targets": {},
+            "nash_conv_final": None,
+            "tail_return": [None if np.isnan(r) else float(r) for r in returns],
+            "train_seconds": seconds,
+        }
     game = build_game(result.config.game)
     concept = result.config.diagnostics.concept
     cell = _cell_result(
