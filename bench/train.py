@@ -9,12 +9,13 @@ steps per update, 4 epochs x 4 minibatches, 64-unit tanh layers, LR 2.5e-4 annea
 
 Compared, side by side in one process:
 
-* ``marlkit``: ``marlkit.train.deep.train(env, IPPO(...), steps, num_envs=16, seeds=1)`` — env + learner in one
-  ``jax.jit``;
+* ``marlkit``: what ``marlkit.train.deep.train(env, IPPO(...), steps, num_envs=16, seeds=1)`` runs (``prepare``,
+  ``start``, ``advance``; env + learner in one ``jax.jit``), compiled once ahead of time so that compile and run
+  are timed apart, with one History window per update (as JaxMARL logs every update);
 * ``jaxmarl``: JaxMARL's own ``make_train`` from ``baselines/IPPO/ippo_ff_mpe.py`` (not part of its wheel: fetch
   that file from github.com/FLAIROx/JaxMARL and pass its path with ``--jaxmarl-ippo PATH``; JaxMARL itself must be
   importable, e.g. ``pip install --no-deps --target /tmp/jm jaxmarl jaxtyping chex gymnax safetensors
-  wadler_lindig toolz`` and ``PYTHONPATH=/tmp/jm``). Its script imports ``distrax``, ``hydra``, ``omegaconf`` and
+  wadler_lindig toolz six`` and ``PYTHONPATH=/tmp/jm``). Its script imports ``distrax``, ``hydra``, ``omegaconf`` and
   ``wandb``; those missing here are replaced by stand-ins before it is loaded: a categorical distribution with the
   same ``sample`` / ``log_prob`` / ``entropy`` (sampling by ``jax.random.categorical``, as distrax does), and
   no-op ``hydra.main`` / ``wandb.log`` (its per-update ``io_callback`` to ``wandb.log`` stays, it is part of its
@@ -26,15 +27,22 @@ steps (each seed's compiled run timed on its own), env-steps/s, and the learning
 logged ``returned_episode_returns`` — its ``MPELogWrapper`` multiplies every agent's reward by the number of agents
 ("as per on-policy codebase"), so the logged per-agent return, averaged over agents, equals the *sum over agents*
 of the episode's returns; its per-update figure is that averaged over the 16 x 128 steps of the update (the last
-finished episode of each env, 0 before an env's first episode ends) and its final figure is the last update's,
-averaged over seeds. marlkit's ``History.episode_return [N, T, n]`` is per agent, so the comparable figure is its
-sum over agents. The rewards are the same: marlkit's simple spread and JaxMARL's ``MPE_simple_spread_v3`` both give
+finished episode of each env, 0 before an env's first episode ends). marlkit's ``History.episode_return [N, T,
+n]`` is per agent (the mean return of the episodes that finished in the window), so the comparable figure is its sum
+over agents. Printed for both: the mean of the last 10 updates, averaged over seeds. *Time to a return threshold*:
+the first update at which the seed-mean return, smoothed over 10 updates, reaches ``--threshold``, converted to
+seconds as that share of the run's wall time (a compiled run cannot be clocked half-way).
+
+The rewards are the same: marlkit's simple spread and JaxMARL's ``MPE_simple_spread_v3`` both give
 ``r_i = 0.5 G - 0.5 C_i`` (coverage ``G``, agent i's collisions ``C_i``), checked here by stepping both from the
 same state with the same actions (``--check-reward``).
 
 Also printed: the issue's BenchMARL figure (1.5.2, MAPPO on VMAS navigation, 433 frames/s — a reference measured by
 whoever filed issue 8; BenchMARL needs torch and is not installed here) and marlkit's ratio to it; and the cost of
 parameter sharing ("full" vs "none") as the number of agents grows (``bench/sharing.py``).
+
+Wall times are only comparable between rows of one invocation, and only on an otherwise idle machine: on a shared
+one, the CPU-time column (this process's CPU seconds) is steadier, but contention inflates it too.
 
 Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false PYTHONPATH=/tmp/jm python bench/train.py --jaxmarl-ippo
 /tmp/jmippo/ippo_ff_mpe.py [--steps 1000000] [--seeds 3]``.
@@ -198,11 +206,12 @@ def run_jaxmarl(path: Path, steps: int, seeds: int) -> PeerRun:
     )
 
 
-def check_reward(steps: int = 200) -> tuple[float, float, float]:
+def check_reward(steps: int = 200) -> tuple[float, float, float, int]:
     """Step JaxMARL's and marlkit's simple spread from the same state with the same random actions; the largest
-    differences ``(reward, observation, position)``. Each step starts from JaxMARL's state copied into marlkit's
-    (so a physics difference cannot compound), and the rewards compared are JaxMARL's raw per-agent ones (before
-    its ``MPELogWrapper`` multiplies them by the number of agents)."""
+    differences ``(reward, observation, position)`` and how many steps had a collision (the agents' rewards
+    differ). Each step starts from JaxMARL's state copied into marlkit's (so a physics difference cannot compound);
+    every 10 steps the agents are regrouped within 0.2 of the origin so that collisions happen. The rewards compared
+    are JaxMARL's raw per-agent ones (before its ``MPELogWrapper`` multiplies them by the number of agents)."""
     import jaxmarl
 
     from marlkit.envs import make
@@ -213,15 +222,19 @@ def check_reward(steps: int = 200) -> tuple[float, float, float]:
     n = theirs.num_agents
     key = jax.random.PRNGKey(SEED)
     _, state = theirs.reset(key)
-    worst = np.zeros(3)
-    for _ in range(steps):
-        key, k_act, k_step = jax.random.split(key, 3)
+    worst, collided = np.zeros(3), 0
+    for t in range(steps):
+        key, k_act, k_step, k_group = jax.random.split(key, 4)
+        if t % 10 == 0:
+            grouped = jax.random.uniform(k_group, (n, 2), minval=-0.2, maxval=0.2)
+            state = state.replace(p_pos=state.p_pos.at[:n].set(grouped))
         actions = jax.random.randint(k_act, (n,), 0, 5)
         particles = Particles(state.p_pos[:n], state.p_vel[:n], state.p_pos[n:])
         obs_ours, after, reward_ours, _, _ = ours.step_env(k_step, particles, actions)
         obs, state, reward, _, _ = theirs.step_env(k_step, state, {a: actions[i] for i, a in enumerate(theirs.agents)})
         reward_theirs = np.array([reward[a] for a in theirs.agents])
         obs_theirs = np.stack([obs[a] for a in theirs.agents])
+        collided += int(np.ptp(reward_theirs) > 0)
         worst = np.maximum(
             worst,
             [
@@ -230,7 +243,7 @@ def check_reward(steps: int = 200) -> tuple[float, float, float]:
                 np.abs(np.asarray(after.pos) - np.asarray(state.p_pos[:n])).max(),
             ],
         )
-    return tuple(float(w) for w in worst)
+    return (*(float(w) for w in worst), collided)
 
 
 # ------------------------------------------------------------------------------------------------- marlkit
@@ -367,10 +380,10 @@ def main() -> None:
     print(f"load average {os.getloadavg()}, {os.cpu_count()} cores, jax {jax.__version__} on {jax.devices()[0]}")
     print(f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}")
     if args.check_reward:
-        reward, obs, pos = check_reward()
+        reward, obs, pos, collided = check_reward()
         print(
             f"simple spread, marlkit vs JaxMARL from the same states: max |diff| reward {reward:.1e}, "
-            f"observation {obs:.1e}, position {pos:.1e}"
+            f"observation {obs:.1e}, position {pos:.1e} (200 random steps, {collided} with a collision)"
         )
     print(
         f"IPPO on simple spread, {args.steps:,} env steps x {args.seeds} seed(s); times: best seed; return: summed "

@@ -95,6 +95,13 @@ def test_particle_env_has_no_tables_and_logs_episodes():
     assert h.meta["sharing"]["mode"] == "full"
 
 
+def test_a_huge_joint_action_space_needs_no_table():
+    """30 agents x 6 nights: 6^30 joint actions cannot even be described as an empty array's shape."""
+    h = deep.train(make("bar_problem"), UniformProbe(rollout_length=1), 64, num_envs=16, log_every=32).history
+    assert h.joint_counts.shape == (1, 2, 0) and h.policy.shape == (1, 2, 30, 0, 6)
+    assert np.all(h.episode_count == 32)  # one-week episodes
+
+
 def test_split_run_is_bit_identical_to_one_run():
     env = make("game:stag-hunt")
     plan = deep.prepare(env, UniformProbe(), 16 * 8 * 6, seeds=2, num_envs=16, log_every=16 * 8, reward=Doubled())

@@ -16,8 +16,8 @@ What the :class:`~marlkit.train.History` holds for a deep run (``N`` seeds, ``T`
 of the learner's metrics — scalars are broadcast over agents — and, prefixed ``reward/``, the reward transform's).
 On an exact game's env (:class:`~marlkit.envs.games.GameEnv`, fully observable) it also holds what the
 convergence diagnostics read: ``policy [N, T, n, S, A]`` — ``learner.policy`` at each state's one-hot
-observation, read at the end of each window — and the cumulative ``joint_counts``; elsewhere those have
-``S = 0`` states (no table exists for a continuous observation).
+observation, read at the end of each window — and the cumulative ``joint_counts``; elsewhere ``policy`` has
+``S = 0`` states (no table exists for a continuous observation) and ``joint_counts`` is empty ``[N, T, 0]``.
 """
 
 from __future__ import annotations
@@ -474,7 +474,11 @@ def to_history(plan: DeepPlan, records: Record | Sequence[Record]) -> History:
         policy=np.asarray(merged.policy),
         average_policy=np.asarray(merged.average_policy),
         has_average_policy=np.zeros(spec.n_agents, dtype=bool),
-        joint_counts=counts.reshape(*counts.shape[:3], *spec.num_actions),
+        # [N, T, S, A_1..A_n] on an exact game; [N, T, 0] elsewhere (no table: the joint action space of a task
+        # can be too large even to describe as an empty array, e.g. 6^30 in the bar problem)
+        joint_counts=counts.reshape(*counts.shape[:3], *spec.num_actions)
+        if plan.tables
+        else counts.reshape(counts.shape[:3]),
         episode_return=np.asarray(merged.episode_return),
         episode_count=np.asarray(merged.episode_count),
         reward_mean=np.asarray(merged.reward_mean),

@@ -14,9 +14,9 @@ Decentralised actors, one centralised critic, and a baseline that answers "what 
       A_i(s, u) = Q(s, u) - sum_{u_i'} pi_i(u_i' | tau_i) Q(s, (u_-i, u_i'))
 
   which marginalises out only agent i's action while the others' stay fixed: a baseline that does not depend on
-  ``u_i`` (so the gradient stays unbiased, their Lemma 1) and that isolates i's contribution to the team reward;
-* **actor gradient** ``E[sum_i A_i grad log pi_i(u_i | tau_i)]`` (their Eq. 5 in expectation), the advantage
-  held constant, plus an optional entropy bonus (``ent_coef``; 0 in the paper and PyMARL);
+  ``u_i`` (so the gradient stays unbiased, their §4) and that isolates i's contribution to the team reward;
+* **actor gradient** ``E[sum_i A_i grad log pi_i(u_i | tau_i)]`` (their §4), the advantage held constant, plus
+  an optional entropy bonus (``ent_coef``; 0 in the paper and PyMARL);
 * **critic training** by TD(lambda) (their §5, "the critic is trained ... using TD(lambda)"): lambda-returns of
   the *team* reward ``rollout.reward.mean(-1)`` built from a target critic updated every
   ``target_update_interval`` critic gradient steps, with one critic gradient step per rollout time step, walking
@@ -28,10 +28,11 @@ next (SARSA-style, as in the paper). Where no next action exists — after the l
 time limit, read from ``Rollout.final_*`` — it uses an expected target value ``sum_{u_i'} pi_i(u_i') Q̂(s', (u_-i',
 u_i'))`` with the others' actions ``u_-i'`` drawn from the current policy; a true termination bootstraps with 0.
 
-Exploration: actions are sampled from the epsilon-bounded softmax of the paper's §6, ``(1 - eps) softmax(z) + eps /
-|legal actions|`` (illegal actions masked with :func:`~marlkit.agents.deep.networks.masked_logits`), eps annealed
-linearly over env steps. That mixture *is* the policy: it is what :meth:`COMA.policy` returns, what the
-log-probabilities and the baseline use (as PyMARL's controller does).
+Exploration: actions are sampled from the epsilon-bounded softmax of the paper's experimental setup,
+``(1 - eps) softmax(z) + eps / |legal actions|`` (illegal actions masked with
+:func:`~marlkit.agents.deep.networks.masked_logits`), eps annealed linearly over env steps. That mixture *is*
+the policy: it is what :meth:`COMA.policy` returns, what the log-probabilities and the baseline use (as PyMARL's
+controller does).
 
 Defaults follow PyMARL (Samvelyan et al. 2019; ``src/config/algs/coma.yaml`` and ``default.yaml``): actor and
 critic learning rates 5e-4, RMSprop (alpha 0.99, eps 1e-5), gradient-norm clip 10, gamma 0.99, TD lambda 0.8,
@@ -90,8 +91,8 @@ class COMAState:
 
 
 def bounded_softmax(logits: Array, mask: Array, epsilon: Array | float) -> Array:
-    """The epsilon-bounded softmax of Foerster et al. (2018, §6): ``(1 - eps) softmax(z) + eps / |legal|`` on legal
-    actions, exactly 0 on illegal ones (``mask`` False). ``logits`` and ``mask`` are ``[..., A]``."""
+    """The epsilon-bounded softmax of Foerster et al. (2018, experimental setup): ``(1 - eps) softmax(z) + eps /
+    |legal|`` on legal actions, exactly 0 on illegal ones (``mask`` False). ``logits`` and ``mask`` are ``[..., A]``."""
     legal = mask.astype(jnp.float32)
     greedy = jax.nn.softmax(masked_logits(logits, mask))
     uniform = legal / jnp.maximum(legal.sum(axis=-1, keepdims=True), 1.0)
@@ -428,7 +429,7 @@ class COMA:
     def _train_actor(
         self, plan: SharingPlan, state: COMAState, rollout: Rollout, q_values: Array, eps: Array
     ) -> tuple[Any, Any, dict[str, Array]]:
-        """One actor step on ``-E[A_i log pi_i(u_i | tau_i)] - ent_coef H(pi_i)`` (Foerster et al. 2018, Eq. 4-5)."""
+        """One actor step on ``-E[A_i log pi_i(u_i | tau_i)] - ent_coef H(pi_i)`` (Foerster et al. 2018, Eq. 4, §4)."""
         mask = rollout.observation.action_mask
         optimizer = self._optimizer(self.lr)
 
