@@ -238,9 +238,10 @@ class HostEnv:
     ``reset(seed=None) -> (obs [n, D], info)`` and ``step(actions [n]) -> (obs [n, D], reward [n], done, info)``
     with auto-reset; ``info`` mirrors the functional contract (``terminated``, ``truncated``, ``action_mask
     [n, A_max]``, ``global_state`` (``env.state()``, empty if the env has no ``state_space``), ``final_obs``,
-    ``final_action_mask``, ``final_global_state``) and adds ``alive [n]`` (agents present in the returned observation) and the per-agent
-    ``agent_terminated [n]`` / ``agent_truncated [n]`` of this step. An absent agent (not yet born, or finished)
-    observes zeros, gets reward 0, may choose any action, and is not stepped in the PettingZoo env.
+    ``final_action_mask``, ``final_global_state``) and adds ``alive [n]`` (agents present in the returned
+    observation) and the per-agent ``agent_terminated [n]`` / ``agent_truncated [n]`` of this step. An absent agent
+    (not yet born, or finished) observes zeros, gets reward 0, may choose any action, and is not stepped in the
+    PettingZoo env.
     """
 
     def __init__(self, env: ParallelEnv, seed: int | None = None) -> None:
