@@ -179,8 +179,9 @@ NASH_CONV_EPS = 0.1
 JAXMARL_IPPO_RETURN = -71.6
 RANDOM_RETURN = -79.2
 JAXMARL_UPDATES = 488
-# Margin: the standard error of a 3-seed mean with JaxMARL's seed sd of 7 is 4; 6 allows 1.5 of those. Alone that
-# would accept -77.6, barely above random, so the test also asks for a clear gain over the random policy.
+# Margin: the standard error of a 2-seed mean with JaxMARL's seed sd of 7 is 5; 6 allows 1.2 of those. Alone that
+# would accept -77.6, barely above random, so the test also asks for a clear gain over the random policy. (marlkit's
+# own seeds are far tighter: -58.6, -58.3, -58.3 in bench/train.py's 3-seed run.)
 SPREAD_MARGIN, GAIN_OVER_RANDOM = 6.0, 3.0
 
 
@@ -196,10 +197,10 @@ SPREAD_MARGIN, GAIN_OVER_RANDOM = 6.0, 3.0
     ids=["ippo", "mappo"],
 )
 def test_simple_spread_matches_jaxmarl_ippo(learner) -> None:
-    """Same budget and hyper-parameters as the JaxMARL figure; 3 seeds vmapped in one compiled run (slow: 3M env
-    steps, about a minute on 2 cores)."""
+    """Same budget and hyper-parameters as the JaxMARL figure; 2 seeds vmapped in one compiled run (slow: 2M env
+    steps, about two minutes on 2 cores)."""
     per_update = 16 * learner.rollout_length
-    result = train(envs.make("simple_spread"), learner, JAXMARL_UPDATES * per_update, seeds=3, log_every=8 * per_update)
+    result = train(envs.make("simple_spread"), learner, JAXMARL_UPDATES * per_update, seeds=2, log_every=8 * per_update)
     team_return = result.history.episode_return.sum(axis=-1)  # [seeds, windows]
     final = team_return[:, -1]  # the last window: the last 8 updates
     assert final.mean() >= JAXMARL_IPPO_RETURN - SPREAD_MARGIN, f"per seed {final}"
