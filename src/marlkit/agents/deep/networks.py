@@ -4,7 +4,14 @@
   Huang et al. 2022: hidden gain sqrt(2), a policy head of gain 0.01, a value head of gain 1);
 * :class:`RecurrentMLP` — dense -> GRU (Cho et al. 2014) -> dense, with the memory reset where an episode starts
   (the DRQN / recurrent-PPO layout; Hausknecht & Stone 2015);
-* :func:`masked_logits` — illegal actions get a logit of ``-1e9`` (never sampled, zero probability).
+* :func:`masked_logits` — illegal actions get a logit of ``-1e9`` (never sampled, zero probability);
+* :func:`orthogonal` — the orthogonal initialiser, computed by modified Gram-Schmidt in plain JAX ops.
+
+Why not flax's ``nn.initializers.orthogonal``: it calls LAPACK's QR, and a *batched* LAPACK call (the trainer
+vmaps ``init`` over seeds and parameter sets) runs as a parallel batch map on XLA's CPU thread pool from inside
+the compiled program, which deadlocked here at random (every thread waiting in ``jax::ParallelBatchMap``, 0% CPU;
+seen in the CI dry run). Gram-Schmidt of a Gaussian matrix is the QR factorisation with a positive diagonal, so
+its Q is Haar-distributed exactly as the QR-based initialiser's (Mezzadri 2007, §5).
 """
 
 from __future__ import annotations
@@ -19,6 +26,34 @@ import numpy as np
 Array = jax.Array
 _ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu}
 ILLEGAL_LOGIT = -1e9
+
+
+def _gram_schmidt(a: Array) -> Array:
+    """Orthonormal columns of ``a [m, k]`` (``m >= k``) by Gram-Schmidt with re-orthogonalisation (Giraud et al.
+    2005): the Q of ``a = QR`` with diag(R) > 0."""
+
+    def column(j: int, q: Array) -> Array:
+        v = q[:, j]
+        earlier = jnp.arange(q.shape[1]) < j
+        for _ in range(2):  # remove the components along columns 0..j-1, twice ("twice is enough" in float32)
+            v = v - q @ jnp.where(earlier, q.T @ v, 0.0)
+        return q.at[:, j].set(v / jnp.linalg.norm(v))
+
+    return jax.lax.fori_loop(0, a.shape[1], column, a)
+
+
+def orthogonal(scale: float = 1.0):
+    """A flax kernel initialiser: ``scale`` x a Haar-random matrix with orthonormal rows or columns (Saxe et al.
+    2014), as ``nn.initializers.orthogonal`` but without LAPACK (see the module docstring)."""
+
+    def init(key: Array, shape: tuple[int, ...], dtype=jnp.float32) -> Array:
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        tall = (max(rows, cols), min(rows, cols))
+        q = _gram_schmidt(jax.random.normal(key, tall, jnp.float32))
+        q = q if rows >= cols else q.T
+        return (scale * q).reshape(shape).astype(dtype)
+
+    return init
 
 
 def activation(name: str):
@@ -49,8 +84,8 @@ class MLP(nn.Module):
     def __call__(self, x: Array) -> Array:
         fn = activation(self.act)
         for width in self.hidden:
-            x = fn(nn.Dense(width, kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)))(x))
-        return nn.Dense(self.out, kernel_init=nn.initializers.orthogonal(self.head_gain))(x)
+            x = fn(nn.Dense(width, kernel_init=orthogonal(np.sqrt(2.0)))(x))
+        return nn.Dense(self.out, kernel_init=orthogonal(self.head_gain))(x)
 
 
 class RecurrentMLP(nn.Module):
@@ -68,11 +103,11 @@ class RecurrentMLP(nn.Module):
     @nn.compact
     def __call__(self, memory: Array, x: Array, first: Array) -> tuple[Array, Array]:
         fn = activation(self.act)
-        x = fn(nn.Dense(self.hidden, kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)))(x))
+        x = fn(nn.Dense(self.hidden, kernel_init=orthogonal(np.sqrt(2.0)))(x))
         memory = jnp.where(first[..., None], jnp.zeros_like(memory), memory)
-        memory, x = nn.GRUCell(self.hidden)(memory, x)
-        x = fn(nn.Dense(self.hidden, kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)))(x))
-        return memory, nn.Dense(self.out, kernel_init=nn.initializers.orthogonal(self.head_gain))(x)
+        memory, x = nn.GRUCell(self.hidden, recurrent_kernel_init=orthogonal())(memory, x)
+        x = fn(nn.Dense(self.hidden, kernel_init=orthogonal(np.sqrt(2.0)))(x))
+        return memory, nn.Dense(self.out, kernel_init=orthogonal(self.head_gain))(x)
 
 
-__all__ = ["ILLEGAL_LOGIT", "MLP", "RecurrentMLP", "activation", "masked_argmax", "masked_logits"]
+__all__ = ["ILLEGAL_LOGIT", "MLP", "RecurrentMLP", "activation", "masked_argmax", "masked_logits", "orthogonal"]
