@@ -138,3 +138,17 @@ def test_ray_sweep_matches_the_local_sweep_bit_for_bit(local_sweep: Path, tmp_pa
     assert ray_summary["backend"] == "ray"
     for a, b in zip(local_summary["points"], ray_summary["points"], strict=True):
         assert a["overrides"] == b["overrides"] and a["metrics"]["fractions"] == b["metrics"]["fractions"]
+
+
+def test_recycled_local_workers_give_the_same_histories(
+    local_sweep: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one point per worker process (sweep.POINTS_PER_WORKER bounds the memory mappings compiled programs keep)
+    monkeypatch.setattr("marlkit.experiment.sweep.POINTS_PER_WORKER", 1)
+    recycled = _histories(run_sweep(CONFIG, GRID[:1], backend="local", workers=1, root=tmp_path))
+    local = _histories(local_sweep)
+    twins = {"0-key=0": "0-key=0,game=matching-pennies", "1-key=1": "2-key=1,game=matching-pennies"}
+    assert list(recycled) == list(twins)
+    for name, history in recycled.items():
+        for array in ARRAYS:
+            assert np.array_equal(getattr(history, array), getattr(local[twins[name]], array), equal_nan=True), array

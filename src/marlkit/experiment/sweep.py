@@ -223,10 +223,21 @@ PointRunner = Callable[[dict[str, Any], str], dict[str, Any]]
 
 
 # ---------------------------------------------------------------------------------------------- backends
+POINTS_PER_WORKER = 16
+"""A local worker process is replaced after this many points. Every compiled XLA:CPU program keeps hundreds to a few
+thousand memory mappings alive in JAX's caches, and Linux stops a process at 65,530 (``vm.max_map_count``; the test
+suite crossed it in one process, issue 8): a fresh worker now and then bounds that, at the cost of one JAX import."""
+
+
 def run_local(jobs: Sequence[tuple[dict[str, Any], str]], workers: int, address: str | None = None) -> list[dict]:
-    """Run the points in a ``spawn`` process pool of ``workers`` processes (results in the order of ``jobs``;
-    ``address`` is unused: :func:`run_sweep` rejects it for this backend)."""
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=get_context("spawn")) as pool:
+    """Run the points in a ``spawn`` process pool of ``workers`` processes, each replaced after
+    :data:`POINTS_PER_WORKER` points (results in the order of ``jobs``; ``address`` is unused: :func:`run_sweep`
+    rejects it for this backend)."""
+    with ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(jobs))),
+        mp_context=get_context("spawn"),
+        max_tasks_per_child=POINTS_PER_WORKER,
+    ) as pool:
         futures = [pool.submit(run_point, config, folder) for config, folder in jobs]
         return [future.result() for future in futures]
 
@@ -415,6 +426,7 @@ def render_sweep_report(directory: str | Path) -> Path:
 __all__ = [
     "BACKENDS",
     "POINTS_FOLDER",
+    "POINTS_PER_WORKER",
     "GridAxis",
     "grid_points",
     "import_ray",
