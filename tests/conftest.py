@@ -7,8 +7,8 @@ import os
 # must be set before JAX is first imported.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
-import jax  # noqa: E402  (after XLA_FLAGS)
-import pytest  # noqa: E402
+import jax  # after XLA_FLAGS
+import pytest
 
 
 @pytest.fixture(autouse=True, scope="module")
