@@ -14,6 +14,8 @@ from marlkit.agents.deep.base import Observation
 from marlkit.agents.deep.ppo import IPPO, MAPPO, PPOMemory
 from marlkit.errors import LearnerConfigError
 from marlkit.games.catalog import make as make_game
+from marlkit.games.observation import ObservationModel
+from marlkit.games.stochastic import StochasticGame
 from marlkit.solve import nash_conv
 from marlkit.train.deep import train
 
@@ -228,3 +230,60 @@ def test_recurrent_ppo_on_dec_tiger() -> None:
     returns = result.history.episode_return.mean(axis=-1)  # [seeds, windows], common payoff
     assert np.all(returns[:, 0] < TIGER_THRESHOLD), f"the first window should still be poor: {returns[:, 0]}"
     assert np.all(returns[:, -1] > TIGER_THRESHOLD), f"per seed {returns[:, -1]}"
+
+
+# ----------------------------------------------------------------------------------- recurrent: memory is used
+
+
+def cue_recall_game() -> StochasticGame:
+    """A two-step POSG that only an agent with memory can solve (a cooperative two-agent form of the classic "T-maze"
+    cue-recall probe of recurrent RL, Bakker 2002). Step 1: the state is cue 0 or cue 1 (uniform) and both agents
+    see it; any action moves on. Step 2: both see the same blank observation whatever the cue, and each earns half a
+    point for the action equal to the cue (common reward ``(1[a_1 = x] + 1[a_2 = x]) / 2``); then a terminal state.
+    A memoryless policy acts on the blank observation alone, so it earns 0.5 in expectation whatever it does; a
+    policy that remembers the cue earns 1."""
+    cue, recall, done, actions = 0, 2, 4, 2
+    transitions = np.zeros((5, actions, actions, 5))
+    rewards = np.zeros((2, 5, actions, actions))
+    for x in (0, 1):
+        transitions[cue + x, :, :, recall + x] = 1.0
+        transitions[recall + x, :, :, done] = 1.0
+        for a1 in range(actions):
+            for a2 in range(actions):
+                rewards[:, recall + x, a1, a2] = ((a1 == x) + (a2 == x)) / 2
+    transitions[done, :, :, done] = 1.0
+    seen = np.zeros((5, 3))  # observations: saw cue 0, saw cue 1, blank
+    seen[cue, 0] = seen[cue + 1, 1] = 1.0
+    seen[recall:, 2] = 1.0
+    return StochasticGame(
+        transitions,
+        rewards,
+        initial=np.array([0.5, 0.5, 0.0, 0.0, 0.0]),
+        gamma=0.9,  # the game's own discount (the learner below uses gamma 1: the episode has two steps)
+        terminal=np.arange(5) == done,
+        observations=ObservationModel((seen, seen.copy())),
+        name="cue-recall",
+    )
+
+
+@pytest.mark.parametrize("recurrent", [True, False], ids=["gru", "feed-forward"])
+def test_only_the_recurrent_policy_recalls_the_cue(recurrent: bool) -> None:
+    # 30 updates of 16 envs x 8 steps (4 episodes per env), 4 seeds, the last 10 updates as one window (1,280
+    # episodes x 2 agents, so a window mean has a standard deviation of ~0.01 around the policy's value). Measured
+    # with these settings: GRU-PPO 0.84-0.86 after 10 updates, 0.995-1.0 in the last window (4/4 seeds);
+    # feed-forward PPO 0.495-0.511, as it must be: 0.5 is the best a memoryless policy can earn.
+    learner = IPPO(
+        recurrent=recurrent,
+        rollout_length=8,
+        hidden=(32,) if recurrent else (32, 32),
+        lr=3e-3,
+        gamma=1.0,
+        gae_lambda=1.0,
+        num_minibatches=2,
+    )
+    result = train(envs.GameEnv(cue_recall_game()), learner, 16 * 8 * 30, seeds=4, log_every=16 * 8 * 10)
+    final = result.history.episode_return.mean(axis=-1)[:, -1]  # [seeds], common payoff
+    if recurrent:
+        assert np.all(final > 0.95), f"per seed {final}"
+    else:
+        assert np.all(final < 0.56), f"a memoryless policy cannot beat 0.5 (per seed {final})"
