@@ -68,12 +68,6 @@ def task_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run(at(TASK_RUN, tmp_path_factory.mktemp("task")), progress=False).path
 
 
-@pytest.fixture
-def skip_report(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The diagnosis and report are checked once, on the reference run; reruns skip them."""
-    monkeypatch.setattr(runner, "diagnosis_for_summary", lambda history, game, config: None)
-
-
 class Killed(Exception):  # noqa: N818 (a simulated kill, not an error)
     pass
 

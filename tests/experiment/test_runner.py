@@ -54,15 +54,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return result.path
 
 
-@pytest.fixture
-def skip_report():
-    """The convergence report (diagnosis, plots, report.html: seconds per run) is checked once, on the reference
-    run; the runs resumed in the other tests skip it through the runner's hook."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "diagnosis_for_summary", lambda history, game, config: None)
-        yield
-
-
 def history_bytes(path: Path) -> dict[str, tuple[str, tuple, bytes]]:
     h = History.load(path / "history.npz")
     arrays = {name: getattr(h, name) for name in ("steps", "seeds", "policy", "average_policy", "has_average_policy")}

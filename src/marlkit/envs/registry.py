@@ -15,7 +15,6 @@ catalog game's, plus ``max_episode_steps``.
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 
 from marlkit.envs.base import MultiAgentEnv
 from marlkit.errors import InvalidGameError, NotApplicableError, UnknownNameError
+from marlkit.targets import load_target
 
 GAME_PREFIX = "game:"
 
@@ -40,17 +40,7 @@ class TaskEntry:
     def load(self) -> type:
         """Import and return the task's class (``NotApplicableError`` chained to the ``ImportError`` if its
         module cannot be imported)."""
-        module_name, _, attr = self.target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise NotApplicableError(
-                f"the task's module {module_name!r} cannot be imported ({exc}); is it installed and complete?"
-            ) from exc
-        try:
-            return getattr(module, attr)
-        except AttributeError as exc:
-            raise NotApplicableError(f"module {module_name!r} has no task class {attr!r}") from exc
+        return load_target(self.target, "task")
 
 
 _MPE = (

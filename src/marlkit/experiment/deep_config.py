@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import inspect
 import json
 import math
@@ -57,6 +56,7 @@ from marlkit.experiment.config import (
 )
 from marlkit.experiment.params import ConfigError, convert, learner_params, unknown_key
 from marlkit.games import Game, NormalFormGame, StochasticGame
+from marlkit.targets import load_target
 
 if TYPE_CHECKING:
     from marlkit.envs.base import MultiAgentEnv
@@ -263,14 +263,6 @@ def _learner(value: Any) -> tuple[LearnerConfig, Any]:
     return LearnerConfig(name=name.lower(), params=MappingProxyType(learner_params(learner))), learner
 
 
-def _load_class(target: str, what: str) -> type:
-    module_name, _, attr = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise NotApplicableError(f"the {what} class {target!r} cannot be imported ({exc})") from exc
-
-
 def _reward(value: Any) -> tuple[RewardConfig | None, Any]:
     if value is None:
         return None, None
@@ -285,7 +277,7 @@ def _reward(value: Any) -> tuple[RewardConfig | None, Any]:
         )
     name = data["name"]
     try:
-        cls = _load_class(REWARD_TRANSFORMS[name], "reward transform")
+        cls = load_target(REWARD_TRANSFORMS[name], "reward transform")
     except NotApplicableError as exc:
         raise _prefixed(exc, "reward.name") from None
     params = _mapping(data.get("params", {}) or {}, "reward.params", f"parameters of {name}")
@@ -461,7 +453,7 @@ def _new_plan(config: ExperimentConfig, env: MultiAgentEnv) -> DeepPlan:
     reward = config.deep.reward
     transform = None
     if reward is not None:
-        cls = _load_class(REWARD_TRANSFORMS[reward.name], "reward transform")
+        cls = load_target(REWARD_TRANSFORMS[reward.name], "reward transform")
         transform = _build(cls, reward.params, "reward.params", reward.name)
     seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
     return deep.prepare(

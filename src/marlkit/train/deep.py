@@ -278,8 +278,7 @@ def _env_step(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, 
         learn_reward = plan.reward.apply(carry.reward_state, env, context).astype(jnp.float32)
     counts = carry.counts
     if plan.tables:
-        strides = np.cumprod((1, *env.spec.num_actions[:0:-1]))[::-1].astype(np.int32)
-        joint = jnp.sum(actions * strides, axis=-1)
+        joint = jax.vmap(env.joint_index)(actions)  # plan.tables: env is a GameEnv
         counts = counts.at[carry.env_state.inner.state, joint].add(1)
     running = carry.running_return + reward
     finished = jnp.where(done[:, None], running, 0.0)

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from marlkit.errors import LearnerConfigError, MarlkitError, NotApplicableError, UnknownNameError
+from marlkit.errors import LearnerConfigError, MarlkitError, UnknownNameError
+from marlkit.targets import load_target
 
 
 @dataclass(frozen=True)
@@ -32,17 +32,7 @@ class DeepLearnerEntry:
 
     def load(self) -> type:
         """Import and return the learner's class (:class:`NotApplicableError` if its module cannot be imported)."""
-        module_name, _, attr = self.target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise NotApplicableError(
-                f"the learner's module {module_name!r} cannot be imported ({exc}); is marlkit complete?"
-            ) from exc
-        try:
-            return getattr(module, attr)
-        except AttributeError as exc:
-            raise NotApplicableError(f"module {module_name!r} has no learner class {attr!r}") from exc
+        return load_target(self.target, "learner")
 
 
 DEEP_LEARNERS: Mapping[str, DeepLearnerEntry] = MappingProxyType(
