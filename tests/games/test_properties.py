@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marlkit.errors import InvalidGameError, NotApplicableError
-from marlkit.games import NormalFormGame, ObservationModel, StochasticGame
+from marlkit.games import NormalFormGame, ObservationModel, StochasticGame, repeated_game
 from marlkit.games.properties import (
     GameKind,
     Method,
@@ -93,7 +93,7 @@ def brute_force_symmetric(g: NormalFormGame) -> bool:
 
 
 def one_state(rewards, gamma=0.0) -> StochasticGame:
-    return game(rewards).to_stochastic(gamma)
+    return repeated_game(game(rewards), gamma)
 
 
 # ---------------------------------------------------------------------------------------------- utility
@@ -341,12 +341,12 @@ def test_symmetrised_stochastic_games_are_exactly_homogeneous(seed, S, m) -> Non
 
 
 def test_three_player_stochastic_games_use_both_generators() -> None:
-    repeated = public_goods().to_stochastic(0.9)
+    repeated = repeated_game(public_goods(), 0.9)
     assert (weakly_homogeneous(repeated).holds, weakly_homogeneous(repeated).method) == (True, Method.EXACT)
     payoffs = np.zeros((3, 2, 2, 2))
     for a in itertools.product((0, 1), repeat=3):
         payoffs[(0, *a)] = payoffs[(1, *a)] = a[2]
-    verdict = weakly_homogeneous(NormalFormGame(payoffs).to_stochastic(0.9))
+    verdict = weakly_homogeneous(repeated_game(NormalFormGame(payoffs), 0.9))
     assert (verdict.holds, verdict.method) == (False, Method.SAMPLED)
     assert verdict.counterexample["permutation"] == [1, 2, 0]  # only the cycle breaks it
 

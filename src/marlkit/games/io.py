@@ -19,10 +19,10 @@ from marlkit.errors import GameFileError, InvalidGameError
 from marlkit.games.normal_form import NormalFormGame
 from marlkit.games.observation import ObservationModel
 from marlkit.games.stochastic import StochasticGame
+from marlkit.games.views import Game
 
 FORMAT = "marlkit.game"
 VERSION = 1
-Game = NormalFormGame | StochasticGame
 
 _SPARSE_DENSITY = 0.1  # arrays with at most this fraction of non-zeros are written in the sparse form
 _STOCHASTIC_ARRAYS = ("transitions", "rewards", "initial", "terminal", "action_mask", "costs", "limits")

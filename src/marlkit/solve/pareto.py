@@ -28,9 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from marlkit.errors import InvalidGameError, NotApplicableError, UnknownNameError
+from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games._checks import as_real_array
 from marlkit.games.normal_form import NormalFormGame
+from marlkit.games.properties.descriptor import require_players
 
 DEFAULT_TOLERANCE = 1e-9
 """Payoff differences within this count as ties (DESIGN.md default)."""
@@ -268,11 +269,13 @@ def pareto_front_correlated(game: NormalFormGame, tol: float = DEFAULT_TOLERANCE
     ties), where every edge has negative slope and so every point of it is Pareto optimal.
     """
     game = _check_game(game, "pareto_front_correlated")
-    if game.n_players != 2:
-        raise NotApplicableError(
-            f"pareto_front_correlated: the ordered front is for two-player games, got {game.n_players} players; "
-            "use pareto_front_pure or is_pareto_dominated(..., over='correlated') for n players"
-        )
+    require_players(
+        game,
+        "pareto_front_correlated",
+        2,
+        applies_to="two-player games (the ordered front)",
+        instead="Use pareto_front_pure or is_pareto_dominated(..., over='correlated') for n players.",
+    )
     joint, points = pure_payoff_points(game)
     distinct = np.unique(points, axis=0)  # sorted by u_0, then u_1
     hull: list[np.ndarray] = []  # upper hull, left to right

@@ -34,8 +34,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from marlkit.errors import InvalidGameError, NotApplicableError, UnknownNameError
+from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games.normal_form import NormalFormGame
+from marlkit.games.properties.descriptor import require_players
 from marlkit.solve.best_response import nash_conv
 from marlkit.solve.pareto import dominance_matrix
 from marlkit.solve.results import Equilibrium, EquilibriumSet
@@ -210,11 +211,13 @@ def _deviation_loss(game: NormalFormGame, at: tuple[int, int], other: tuple[int,
 
 
 def _risk(game: NormalFormGame, entries: list[_Entry], tol: float) -> _Verdict:
-    if game.n_players != 2:
-        raise NotApplicableError(
-            f"risk dominance is implemented for two-player games (Harsanyi & Selten 1988, §3.9), got "
-            f"{game.n_players} players; use 'payoff', 'pareto' or a welfare criterion"
-        )
+    require_players(
+        game,
+        "risk dominance",
+        2,
+        applies_to="two-player games (Harsanyi & Selten 1988, §3.9)",
+        instead="Use 'payoff', 'pareto' or a welfare criterion.",
+    )
     pure = [k for k, e in enumerate(entries) if e.pure is not None]
     wins = {k: 0 for k in pure}
     notes: dict[int, list[str]] = {k: [] for k in range(len(entries))}
