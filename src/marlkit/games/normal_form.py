@@ -117,7 +117,8 @@ class NormalFormGame:
         for i, (a, m) in enumerate(zip(joint_action, self.num_actions, strict=True)):
             if not (0 <= int(a) < m):
                 raise InvalidGameError(f"joint_action[{i}]: expected an action in 0..{m - 1}, got {a}")
-        return self.payoffs[(slice(None), *(int(a) for a in joint_action))].copy()
+        index: tuple[slice | int, ...] = (slice(None), *(int(a) for a in joint_action))
+        return np.array(self.payoffs[index])
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""

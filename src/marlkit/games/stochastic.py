@@ -52,8 +52,8 @@ class StochasticGame:
     rewards: np.ndarray
     initial: np.ndarray
     gamma: float
-    terminal: np.ndarray | None = None
-    action_mask: np.ndarray | None = None
+    terminal: np.ndarray = None  # type: ignore[assignment]  # None: no terminal state; an array once built
+    action_mask: np.ndarray = None  # type: ignore[assignment]  # None: every action legal; an array once built
     costs: np.ndarray | None = None
     limits: np.ndarray | None = None
     observations: ObservationModel | None = None

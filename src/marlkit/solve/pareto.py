@@ -23,7 +23,9 @@ convex hull's upper-right boundary whose edges have negative slope, as an ordere
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.optimize import linprog
@@ -178,7 +180,8 @@ def _over_mixed(
 ) -> DominanceResult:
     pure = _over_pure(game, u, tol)
     if pure.dominated:
-        profile = tuple(np.eye(m)[a] for m, a in zip(game.num_actions, pure.witness, strict=True))
+        joint = cast(tuple[int, ...], pure.witness)  # a joint action when over="pure"
+        profile = tuple(np.eye(m)[a] for m, a in zip(game.num_actions, joint, strict=True))
         return DominanceResult(True, True, "mixed", profile, pure.witness_payoff, pure.improvement, pure.note)
     if not _over_correlated(game, u, tol).dominated:
         return _not_dominated("mixed", "undominated in the correlated region, which contains every mixed payoff")
@@ -202,7 +205,11 @@ def _over_mixed(
     )  # fmt: skip
 
 
-_OVER = {"pure": _over_pure, "mixed": _over_mixed, "correlated": _over_correlated}
+_OVER: dict[str, Callable[..., DominanceResult]] = {
+    "pure": _over_pure,
+    "mixed": _over_mixed,
+    "correlated": _over_correlated,
+}
 
 
 def is_pareto_dominated(

@@ -203,7 +203,7 @@ def _payoff(game: NormalFormGame, entries: list[_Entry], tol: float) -> _Verdict
     return _Verdict(scores, reasons, chosen, summary)
 
 
-def _deviation_loss(game: NormalFormGame, at: tuple[int, int], other: tuple[int, int]) -> np.ndarray:
+def _deviation_loss(game: NormalFormGame, at: tuple[int, ...], other: tuple[int, ...]) -> np.ndarray:
     """Each player's loss from switching to its action in ``other`` while the opponent stays at ``at``."""
     (a, b), (c, d) = at, other
     u = game.payoffs
@@ -225,6 +225,7 @@ def _risk(game: NormalFormGame, entries: list[_Entry], tol: float) -> _Verdict:
     for x, p in enumerate(pure):
         for q in pure[x + 1 :]:
             ep, eq = entries[p], entries[q]
+            assert ep.pure is not None and eq.pure is not None  # pure holds only entries with a joint action
             if ep.pure[0] == eq.pure[0] or ep.pure[1] == eq.pure[1]:
                 notes[p].append(f"not comparable with {eq.label} (they share an action)")
                 notes[q].append(f"not comparable with {ep.label} (they share an action)")
