@@ -88,7 +88,7 @@ class UtilityClass:
         return self.payoff_sum is not None
 
 
-def payoff_tolerance(view: TabularView, tol: float = DEFAULT_TOLERANCE) -> float:
+def payoff_tolerance(game: Game, tol: float = DEFAULT_TOLERANCE) -> float:
     """The absolute tolerance of every utility-class comparison: ``tol · max(1, M)``, M = max_{i,s,a} |R_i(s, a)|
     over the live entries (the payoff scale).
 
@@ -98,6 +98,10 @@ def payoff_tolerance(view: TabularView, tol: float = DEFAULT_TOLERANCE) -> float
     1e-9, once scaled by 1e6. Scaled by max(1, M) the class does not change with the unit for |payoffs| >= 1, and
     stays the absolute 1e-9 of DESIGN.md for payoffs of order 1 or less.
     """
+    return _tolerance(tabular_view(game, "payoff_tolerance"), tol)
+
+
+def _tolerance(view: TabularView, tol: float) -> float:
     payoffs = view.rewards[:, view.live]
     return tol * max(1.0, float(np.abs(payoffs).max(initial=0.0)))
 
@@ -139,7 +143,7 @@ def constant_sum_total(game: Game, tol: float = DEFAULT_TOLERANCE) -> float | No
         3.0
     """
     view = tabular_view(game, "constant_sum_total")
-    return _payoff_sum(view, payoff_tolerance(view, tol))
+    return _payoff_sum(view, _tolerance(view, tol))
 
 
 def classify(view: TabularView, tol: float = DEFAULT_TOLERANCE) -> UtilityClass:
@@ -147,7 +151,7 @@ def classify(view: TabularView, tol: float = DEFAULT_TOLERANCE) -> UtilityClass:
     payoffs = view.rewards[:, view.live]  # [n, number of live entries]
     if payoffs.shape[1] == 0:  # no legal joint action anywhere: nothing is ever paid
         return UtilityClass(Utility.COMMON_PAYOFF, 0.0, True)
-    tolerance = payoff_tolerance(view, tol)
+    tolerance = _tolerance(view, tol)
     common = bool(np.all(payoffs.max(axis=0) - payoffs.min(axis=0) <= tolerance))
     payoff_sum = _payoff_sum(view, tolerance)
     if common or view.n_players == 1:
