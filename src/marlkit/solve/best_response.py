@@ -29,7 +29,7 @@ import numpy as np
 
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games.normal_form import MixedProfile, NormalFormGame
-from marlkit.games.properties.descriptor import require_two_player_zero_sum
+from marlkit.games.properties import require_two_player_zero_sum
 from marlkit.games.stochastic import StochasticGame
 
 BEST_RESPONSE_TOLERANCE = 1e-9

@@ -36,7 +36,7 @@ import numpy as np
 
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games.normal_form import NormalFormGame
-from marlkit.games.properties.descriptor import require_players
+from marlkit.games.properties import require_players
 from marlkit.solve.best_response import nash_conv
 from marlkit.solve.pareto import dominance_matrix
 from marlkit.solve.results import Equilibrium, EquilibriumSet

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from marlkit.errors import InvalidGameError, NotApplicableError
-from marlkit.games.properties.descriptor import require_fully_observable, require_two_player_zero_sum
+from marlkit.games.properties import require_fully_observable, require_two_player_zero_sum
 from marlkit.games.stochastic import StochasticGame
 from marlkit.solve.zero_sum import solve_matrix_game
 

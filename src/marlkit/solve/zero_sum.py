@@ -31,7 +31,7 @@ from scipy.optimize import linprog
 
 from marlkit.errors import InvalidGameError
 from marlkit.games.normal_form import NormalFormGame
-from marlkit.games.properties.descriptor import require_normal_form, require_two_player_zero_sum
+from marlkit.games.properties import require_normal_form, require_two_player_zero_sum
 from marlkit.solve.results import Equilibrium
 
 DEFAULT_TOLERANCE = 1e-9
