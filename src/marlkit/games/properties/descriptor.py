@@ -215,7 +215,7 @@ def require_normal_form(game: object, what: str, *, instead: str | None = None) 
         what,
         "a normal-form game (a NormalFormGame)",
         view.game,
-        f"is a stochastic game ({type(game).__name__}, {view.num_states} states)",
+        f"is a stochastic game ({type(game).__name__}, {view.num_states} state{'' if view.num_states == 1 else 's'})",
         instead
         or "For a stochastic game analyse the stage game of a state (marlkit.games.stage_game(game, state)), or "
         "use a stochastic-game method.",
