@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from marlkit.errors import InvalidGameError
-from marlkit.games import NormalFormGame, ObservationModel, StochasticGame, policy_from_profile, repeated_game
+from marlkit.games import (
+    NormalFormGame,
+    ObservationModel,
+    StochasticGame,
+    as_stochastic,
+    policy_from_profile,
+    repeated_game,
+)
 
 MATCHING_PENNIES = np.array([[[1, -1], [-1, 1]], [[-1, 1], [1, -1]]], dtype=float)
 
@@ -98,7 +105,7 @@ def test_repeated_game_values_scale_by_horizon() -> None:
     g = repeated_game(pd, 0.9)
     cooperate = policy_from_profile(g, [[[1, 0]], [[1, 0]]])
     assert g.expected_return(cooperate) == pytest.approx([30.0, 30.0])
-    one_shot = pd.to_stochastic(0.0)
+    one_shot = as_stochastic(pd)
     assert one_shot.expected_return(cooperate) == pytest.approx([3.0, 3.0])
 
 

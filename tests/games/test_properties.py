@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marlkit.errors import InvalidGameError, NotApplicableError
-from marlkit.games import NormalFormGame, ObservationModel, StochasticGame
+from marlkit.games import NormalFormGame, ObservationModel, StochasticGame, repeated_game
 from marlkit.games.properties import (
     GameKind,
     Method,
@@ -93,7 +93,7 @@ def brute_force_symmetric(g: NormalFormGame) -> bool:
 
 
 def one_state(rewards, gamma=0.0) -> StochasticGame:
-    return game(rewards).to_stochastic(gamma)
+    return repeated_game(game(rewards), gamma)
 
 
 # ---------------------------------------------------------------------------------------------- utility
@@ -128,6 +128,61 @@ def test_tolerance_is_1e_minus_9_absolute() -> None:
     noisy = mp.copy()
     noisy[0, 0, 0] += 1e-6
     assert utility_class(game(noisy)).utility == Utility.GENERAL_SUM
+
+
+def scaled_pennies(scale: float, deviation: float, everywhere: bool) -> NormalFormGame:
+    """Matching pennies times ``scale`` with B = −A + ``deviation`` (at every outcome, or at outcome (0, 0) only)."""
+    A = scale * np.asarray(MATCHING_PENNIES[0], dtype=float)
+    shift = np.full((2, 2), deviation) if everywhere else np.array([[deviation, 0.0], [0.0, 0.0]])
+    return NormalFormGame(np.stack([A, -A + shift]), name="scaled pennies")
+
+
+@pytest.mark.parametrize("everywhere", [True, False])
+def test_scaled_matching_pennies_has_one_class_for_properties_cli_and_solvers(
+    everywhere: bool, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Matching pennies scaled by 1e6 with B = −A + 1e-4 is **zero-sum**, for every reader of the class (issue 13).
+
+    Why zero-sum: (1) a change of unit changes no strategic property, so the class must not depend on it; divided by
+    1e6 this game is matching pennies with B = −A + 1e-10, zero-sum under DESIGN.md's absolute 1e-9 by any rule.
+    (2) The deviation 1e-4 is 5e-11 of the payoff range 2e6, far below what the float64 LP behind minimax resolves
+    (~1e-9 relative), so no computation on the game can tell it from zero-sum: the minimax pair of the zero-sum
+    game is an ε-equilibrium of this one with ε <= 2e-4. The one rule (tolerance 1e-9 · max(1, largest |payoff|),
+    :func:`constant_sum_total`) says so; before, ``classify`` (absolute 1e-9) called the one-outcome variant
+    general-sum and the everywhere variant constant-sum (1e-4), while the minimax check (relative) accepted both
+    as constant-sum games. A deviation above the tolerance (1e-2 > 1e-3) is refused by all of them alike.
+    """
+    from marlkit.cli import main
+    from marlkit.games import save_game
+    from marlkit.games.properties import constant_sum_total
+    from marlkit.solve.zero_sum import maximin
+
+    g = scaled_pennies(1e6, 1e-4, everywhere)
+    unit = scaled_pennies(1.0, 1e-10, everywhere)
+    assert utility_class(g) == utility_class(unit) == utility_class(game(MATCHING_PENNIES))
+    assert (utility_class(g).utility, utility_class(g).payoff_sum) == (Utility.ZERO_SUM, 0.0)
+    assert describe(g).utility == Utility.ZERO_SUM and describe(g).payoff_sum == 0.0
+    assert constant_sum_total(g) == 0.0
+    assert require_two_player_zero_sum(g, "minimax", allow_constant_sum=True).utility == Utility.ZERO_SUM
+    eq = maximin(g)
+    np.testing.assert_allclose(eq.values, [0.0, 0.0], atol=1e-3)
+    path = save_game(g, tmp_path / "scaled.json")
+    assert main(["show", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["properties"]["utility"] == "zero-sum"
+    assert main(["solve", str(path), "--concept", "minimax", "--json"]) == 0
+    capsys.readouterr()
+
+    far = scaled_pennies(1e6, 1e-2, everywhere)  # above 1e-9 · 1e6
+    expected = Utility.CONSTANT_SUM if everywhere else Utility.GENERAL_SUM
+    assert utility_class(far).utility == describe(far).utility == expected
+    assert (constant_sum_total(far) is None) == (not everywhere)
+    if not everywhere:
+        with pytest.raises(NotApplicableError, match="general-sum"):
+            maximin(far)
+        path = save_game(far, tmp_path / "far.json")
+        assert main(["show", str(path), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["properties"]["utility"] == "general-sum"
+        assert main(["solve", str(path), "--concept", "minimax", "--json"]) == 2
 
 
 def test_one_player_and_trivial_games() -> None:
@@ -341,12 +396,12 @@ def test_symmetrised_stochastic_games_are_exactly_homogeneous(seed, S, m) -> Non
 
 
 def test_three_player_stochastic_games_use_both_generators() -> None:
-    repeated = public_goods().to_stochastic(0.9)
+    repeated = repeated_game(public_goods(), 0.9)
     assert (weakly_homogeneous(repeated).holds, weakly_homogeneous(repeated).method) == (True, Method.EXACT)
     payoffs = np.zeros((3, 2, 2, 2))
     for a in itertools.product((0, 1), repeat=3):
         payoffs[(0, *a)] = payoffs[(1, *a)] = a[2]
-    verdict = weakly_homogeneous(NormalFormGame(payoffs).to_stochastic(0.9))
+    verdict = weakly_homogeneous(repeated_game(NormalFormGame(payoffs), 0.9))
     assert (verdict.holds, verdict.method) == (False, Method.SAMPLED)
     assert verdict.counterexample["permutation"] == [1, 2, 0]  # only the cycle breaks it
 

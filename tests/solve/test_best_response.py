@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marlkit.errors import InvalidGameError, NotApplicableError
-from marlkit.games import NormalFormGame, ObservationModel, StochasticGame, repeated_game
+from marlkit.games import NormalFormGame, ObservationModel, StochasticGame, as_stochastic, repeated_game
+from marlkit.games.properties import constant_sum_total
 from marlkit.solve.best_response import (
     best_response,
     best_response_values,
-    constant_sum_total,
     deviation_payoffs,
     exploitability,
     nash_conv,
@@ -288,7 +288,7 @@ def test_one_shot_stochastic_game_agrees_with_normal_form(seed: int) -> None:
     policy = np.zeros((3, 1, 3))
     for i, p in enumerate(profile):
         policy[i, 0, : len(p)] = p
-    np.testing.assert_allclose(regrets(game.to_stochastic(0.0), policy), regrets(game, profile), atol=1e-12)
+    np.testing.assert_allclose(regrets(as_stochastic(game), policy), regrets(game, profile), atol=1e-12)
 
 
 def terminal_masked_game() -> StochasticGame:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from marlkit.errors import NotApplicableError
-from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games import NormalFormGame, StochasticGame, as_stochastic, repeated_game
 from marlkit.solve.best_response import best_response
 from marlkit.solve.shapley import shapley_value_iteration
 
@@ -76,7 +76,7 @@ def test_terminal_state_game_by_hand(solver):
 
 def test_repeated_matching_pennies():
     # the repeated zero-sum game's value is the stage value times 1/(1-γ): 0, with uniform play in every period
-    game = NormalFormGame([[[1, -1], [-1, 1]], [[-1, 1], [1, -1]]]).to_stochastic(0.9)
+    game = repeated_game(NormalFormGame([[[1, -1], [-1, 1]], [[-1, 1], [1, -1]]]), 0.9)
     result = shapley_value_iteration(game)
     np.testing.assert_allclose(result.values, [0.0], atol=1e-9)
     np.testing.assert_allclose(result.policy, 0.5, atol=1e-9)
@@ -87,11 +87,11 @@ def test_one_shot_game_gamma_zero_and_constant_sum():
     # γ = 0 is the one-shot game. A constant-sum game (u0 + u1 = 4) is shifted to zero-sum internally; with
     # u0 = A and val(A) = 2.5 (the 2x2 golden game of test_zero_sum) the values are (2.5, 4 - 2.5).
     A = np.array([[3.0, 1.0], [2.0, 4.0]])
-    game = NormalFormGame(np.stack([A, 4.0 - A])).to_stochastic(0.0)
+    game = as_stochastic(NormalFormGame(np.stack([A, 4.0 - A])))
     result = shapley_value_iteration(game)
     np.testing.assert_allclose(result.player_values[:, 0], [2.5, 1.5], atol=1e-12)
     assert result.bound == 0.0 and result.total == pytest.approx(4.0)
-    repeated = shapley_value_iteration(NormalFormGame(np.stack([A, 4.0 - A])).to_stochastic(0.5))
+    repeated = shapley_value_iteration(repeated_game(NormalFormGame(np.stack([A, 4.0 - A])), 0.5))
     np.testing.assert_allclose(repeated.player_values[:, 0], [5.0, 3.0], atol=1e-9)  # (2.5, 1.5) / (1 - γ)
 
 
@@ -141,8 +141,8 @@ def test_max_iter_reports_the_bound_reached():
 def test_not_applicable_games():
     with pytest.raises(NotApplicableError, match="Shapley value iteration applies to two-player zero-sum"):
         three = NormalFormGame(np.random.default_rng(1).normal(size=(3, 2, 2, 2)))
-        shapley_value_iteration(three.to_stochastic(0.5))
-    pd = NormalFormGame([[[3, 0], [5, 1]], [[3, 5], [0, 1]]], name="pd").to_stochastic(0.9)
+        shapley_value_iteration(repeated_game(three, 0.5))
+    pd = repeated_game(NormalFormGame([[[3, 0], [5, 1]], [[3, 5], [0, 1]]], name="pd"), 0.9)
     with pytest.raises(NotApplicableError, match="general-sum"):
         shapley_value_iteration(pd)
     with pytest.raises(NotApplicableError, match="NormalFormGame"):

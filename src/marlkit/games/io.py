@@ -19,10 +19,10 @@ from marlkit.errors import GameFileError, InvalidGameError
 from marlkit.games.normal_form import NormalFormGame
 from marlkit.games.observation import ObservationModel
 from marlkit.games.stochastic import StochasticGame
+from marlkit.games.views import Game
 
 FORMAT = "marlkit.game"
 VERSION = 1
-Game = NormalFormGame | StochasticGame
 
 _SPARSE_DENSITY = 0.1  # arrays with at most this fraction of non-zeros are written in the sparse form
 _STOCHASTIC_ARRAYS = ("transitions", "rewards", "initial", "terminal", "action_mask", "costs", "limits")
@@ -122,7 +122,9 @@ def _normal_form_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> N
 
 
 def _stochastic_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> StochasticGame:
-    arrays = {key: decode_array(key, data[key]) for key in _STOCHASTIC_ARRAYS if key in data and data[key] is not None}
+    arrays: dict[str, Any] = {
+        key: decode_array(key, data[key]) for key in _STOCHASTIC_ARRAYS if key in data and data[key] is not None
+    }
     for key in ("transitions", "rewards", "initial"):
         _required(data, key)
     observations = None
@@ -189,7 +191,7 @@ def save_game(game: Game, path: str | os.PathLike[str]) -> Path:
     if path.suffix == ".json":
         write_with(path, lambda h: json.dump(data, h, indent=1, default=_to_json), "w")
     elif path.suffix == ".npz":
-        arrays = _arrays_of(game)
+        arrays: dict[str, Any] = _arrays_of(game)
         header = {k: v for k, v in data.items() if k not in arrays and k != "observations"}
         if "observations" in data:
             header["observations"] = {

@@ -9,9 +9,8 @@ strategies (Shoham & Leyton-Brown 2009, Def. 3.2.7):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,9 +22,7 @@ from marlkit.games._checks import (
     check_names,
     check_shape,
 )
-
-if TYPE_CHECKING:
-    from marlkit.games.stochastic import StochasticGame
+from marlkit.games.metadata import FrozenDict, freeze_metadata
 
 MixedProfile = Sequence[np.ndarray]
 """One mixed strategy (a probability vector of length A_i) per player."""
@@ -34,6 +31,9 @@ MixedProfile = Sequence[np.ndarray]
 @dataclass(frozen=True, eq=False)
 class NormalFormGame:
     """An n-player normal-form game with payoffs ``[n, A_1, ..., A_n]`` (float64, read-only after construction).
+
+    ``metadata`` is frozen on construction (:mod:`marlkit.games.metadata`). The game as a one-state stochastic
+    game, its repeated game and its other views are in :mod:`marlkit.games.views`.
 
     Example:
         >>> g = NormalFormGame([[[1, -1], [-1, 1]], [[-1, 1], [1, -1]]], name="matching pennies")
@@ -47,7 +47,7 @@ class NormalFormGame:
     action_names: tuple[tuple[str, ...], ...] = ()
     description: str = ""
     citation: str = ""
-    metadata: dict[str, object] = field(default_factory=dict)
+    metadata: Mapping[str, object] = field(default_factory=FrozenDict)
 
     def __post_init__(self) -> None:
         payoffs = as_real_array("payoffs", self.payoffs)
@@ -67,6 +67,7 @@ class NormalFormGame:
         object.__setattr__(self, "player_names", check_names("player_names", self.player_names, n, "player"))
         object.__setattr__(self, "action_names", check_action_names(self.action_names, payoffs.shape[1:]))
         object.__setattr__(self, "name", str(self.name))
+        object.__setattr__(self, "metadata", freeze_metadata(self.metadata))
 
     # ----------------------------------------------------------------------------------------------- shape
     @property
@@ -116,26 +117,8 @@ class NormalFormGame:
         for i, (a, m) in enumerate(zip(joint_action, self.num_actions, strict=True)):
             if not (0 <= int(a) < m):
                 raise InvalidGameError(f"joint_action[{i}]: expected an action in 0..{m - 1}, got {a}")
-        return self.payoffs[(slice(None), *(int(a) for a in joint_action))].copy()
-
-    # ---------------------------------------------------------------------------------------- conversion
-    def to_stochastic(self, gamma: float = 0.0) -> StochasticGame:
-        """The repeated game: one state, every joint action returns to it; ``gamma = 0`` is the one-shot game."""
-        from marlkit.games.stochastic import StochasticGame
-
-        shape = self.num_actions
-        return StochasticGame(
-            transitions=np.ones((1, *shape, 1)),
-            rewards=self.payoffs[:, None, ...],
-            initial=np.ones(1),
-            gamma=gamma,
-            name=self.name if gamma == 0 else f"repeated {self.name}".strip(),
-            player_names=self.player_names,
-            action_names=self.action_names,
-            state_names=("s0",),
-            description=self.description,
-            citation=self.citation,
-        )
+        index: tuple[slice | int, ...] = (slice(None), *(int(a) for a in joint_action))
+        return np.array(self.payoffs[index])
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""

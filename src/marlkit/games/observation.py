@@ -60,8 +60,8 @@ class ObservationModel:
     ) -> ObservationModel:
         """Build the model from deterministic maps ``obs_of_state[i][s]`` (one per agent)."""
         matrices = []
-        for i, (mapping, count) in enumerate(zip(obs_of_state, num_observations, strict=True)):
-            mapping = np.asarray(mapping)
+        for i, (row, count) in enumerate(zip(obs_of_state, num_observations, strict=True)):
+            mapping = np.asarray(row)
             if mapping.ndim != 1 or mapping.dtype.kind not in "iu" or np.any((mapping < 0) | (mapping >= count)):
                 raise InvalidGameError(
                     f"observations[{i}]: a deterministic map must list one observation index in 0..{count - 1} "

@@ -20,7 +20,7 @@ with the rows of terminal states set to 0, and returns U_i(π) = μ_0 · V_i.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,19 +36,24 @@ from marlkit.games._checks import (
     check_names,
     check_shape,
 )
+from marlkit.games.metadata import FrozenDict, freeze_metadata
 from marlkit.games.observation import ObservationModel
 
 
 @dataclass(frozen=True, eq=False)
 class StochasticGame:
-    """An n-player stochastic game; see the module docstring for the meaning and shape of each field."""
+    """An n-player stochastic game; see the module docstring for the meaning and shape of each field.
+
+    ``metadata`` is frozen on construction (:mod:`marlkit.games.metadata`); a normal-form game is read as a
+    one-state stochastic game by :func:`marlkit.games.views.as_stochastic`.
+    """
 
     transitions: np.ndarray
     rewards: np.ndarray
     initial: np.ndarray
     gamma: float
-    terminal: np.ndarray | None = None
-    action_mask: np.ndarray | None = None
+    terminal: np.ndarray = None  # type: ignore[assignment]  # None: no terminal state; an array once built
+    action_mask: np.ndarray = None  # type: ignore[assignment]  # None: every action legal; an array once built
     costs: np.ndarray | None = None
     limits: np.ndarray | None = None
     observations: ObservationModel | None = None
@@ -58,7 +63,7 @@ class StochasticGame:
     state_names: tuple[str, ...] = ()
     description: str = ""
     citation: str = ""
-    metadata: dict[str, object] = field(default_factory=dict)
+    metadata: Mapping[str, object] = field(default_factory=FrozenDict)
 
     def __post_init__(self) -> None:
         T = as_real_array("transitions", self.transitions)
@@ -116,6 +121,7 @@ class StochasticGame:
         object.__setattr__(self, "action_names", check_action_names(self.action_names, shape))
         object.__setattr__(self, "state_names", check_names("state_names", self.state_names, S, "s"))
         object.__setattr__(self, "name", str(self.name))
+        object.__setattr__(self, "metadata", freeze_metadata(self.metadata))
 
     def _check_constraints(self) -> None:
         if (self.costs is None) != (self.limits is None):
@@ -266,15 +272,6 @@ class StochasticGame:
             f"<StochasticGame{label}: {self.n_players} players, {self.num_states} states, actions "
             f"{'x'.join(map(str, self.num_actions))}, gamma={self.gamma}{extras}>"
         )
-
-
-def repeated_game(stage: object, gamma: float) -> StochasticGame:
-    """The infinitely repeated game of a normal-form game with discount ``gamma`` (one state, self-loop)."""
-    from marlkit.games.normal_form import NormalFormGame
-
-    if not isinstance(stage, NormalFormGame):
-        raise InvalidGameError(f"repeated_game: expected a NormalFormGame, got {type(stage).__name__}")
-    return stage.to_stochastic(gamma)
 
 
 def policy_from_profile(game: StochasticGame, per_state: Sequence[Sequence[Sequence[float]]]) -> np.ndarray:

@@ -29,6 +29,7 @@ import numpy as np
 
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games.normal_form import MixedProfile, NormalFormGame
+from marlkit.games.properties import require_two_player_zero_sum
 from marlkit.games.stochastic import StochasticGame
 
 BEST_RESPONSE_TOLERANCE = 1e-9
@@ -36,9 +37,6 @@ BEST_RESPONSE_TOLERANCE = 1e-9
 
 _EINSUM_MAX_SIZE = 4096
 """Up to this many payoff entries one naive ``einsum`` beats a chain of ``tensordot`` calls (measured)."""
-
-CONSTANT_SUM_TOLERANCE = 1e-9
-"""Relative tolerance on ``u_0 + u_1`` being constant when a game is tested for constant sum."""
 
 
 class PureBestResponse(NamedTuple):
@@ -180,56 +178,23 @@ def nash_conv(game: NormalFormGame | StochasticGame, profile: MixedProfile | np.
 
 
 # ---------------------------------------------------------------------------------------- exploitability
-@singledispatch
-def _outcome_sums(game: object) -> tuple[np.ndarray, float]:
-    """``u_0 + u_1`` over every outcome that can occur, and the payoff scale (for the tolerance)."""
-    raise _unsupported("exploitability", game)
-
-
-@_outcome_sums.register
-def _(game: NormalFormGame) -> tuple[np.ndarray, float]:
-    return (game.payoffs[0] + game.payoffs[1]).ravel(), float(np.abs(game.payoffs).max())
-
-
-@_outcome_sums.register
-def _(game: StochasticGame) -> tuple[np.ndarray, float]:
-    live = game.legal_joint_actions() & ~game.terminal.reshape((-1,) + (1,) * game.n_players)
-    sums = (game.rewards[0] + game.rewards[1])[live]
-    if np.any(game.terminal):
-        # With terminal states the episode length depends on the policies, so a constant non-zero reward sum does
-        # not make the returns sum to a constant: only zero-sum rewards qualify (0 is appended as an outcome).
-        sums = np.append(sums, 0.0)
-    return sums, float(np.abs(game.rewards).max())
-
-
-def constant_sum_total(game: NormalFormGame | StochasticGame) -> float | None:
-    """The constant ``c`` with u_0 + u_1 = c at every outcome of a two-player game, or None if there is none.
-
-    For a stochastic game the per-step rewards must sum to a constant over the live, legal joint actions (and to 0
-    when the game has terminal states). Tolerance: ``CONSTANT_SUM_TOLERANCE`` relative to max(1, payoff scale).
-    """
-    if not isinstance(game, NormalFormGame | StochasticGame):
-        raise _unsupported("constant_sum_total", game)
-    if game.n_players != 2:
-        return None
-    sums, scale = _outcome_sums(game)
-    if float(sums.max() - sums.min()) > CONSTANT_SUM_TOLERANCE * max(1.0, scale):
-        return None
-    return float(sums.mean())
-
-
 def exploitability(game: NormalFormGame | StochasticGame, profile: MixedProfile | np.ndarray) -> float:
     """Exploitability of a profile in a two-player zero-sum (constant-sum) game: the mean gain NashConv / 2.
 
     Equals ``(BR_0(σ_1) + BR_1(σ_0) - c) / 2`` for constant sum c: how much a best-responding opponent wins, on
     average over the two seats, beyond the value (Lanctot et al. 2017, §3; OpenSpiel ``exploitability``). Raises
-    :class:`NotApplicableError` for other games.
+    :class:`NotApplicableError` for other games (the zero-/constant-sum rule is
+    :func:`marlkit.games.properties.constant_sum_total`).
     """
-    if constant_sum_total(game) is None:
-        raise NotApplicableError(
-            f"exploitability is defined for two-player zero-sum (constant-sum) games; game {game.name!r} has "
-            f"{game.n_players} players and is not constant-sum. Use nash_conv, which applies to any game."
-        )
+    if not isinstance(game, NormalFormGame | StochasticGame):
+        raise _unsupported("exploitability", game)
+    require_two_player_zero_sum(
+        game,
+        "exploitability",
+        allow_constant_sum=True,
+        applies_to="two-player zero-sum (constant-sum) games",
+        instead="Use nash_conv, which applies to any game.",
+    )
     return nash_conv(game, profile) / 2.0
 
 

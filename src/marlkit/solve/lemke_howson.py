@@ -177,7 +177,7 @@ def lemke_howson_all_labels(
             f"lemke_howson_all_labels: no path ended at a certified equilibrium on this {A.shape[0]}x{A.shape[1]} "
             "game (payoffs tied to within ~1e-8); round or rescale the payoffs"
         )
-    notes = (ALL_LABELS_NOTE,)
+    notes: tuple[str, ...] = (ALL_LABELS_NOTE,)
     if failed:
         notes += (f"the paths from labels {failed} ended at uncertified pairs (near-tied payoffs) and were left out",)
     return equilibrium_set(found, complete=False, degenerate=degenerate, method=METHOD, notes=notes)

@@ -84,7 +84,7 @@ def pure_equilibria(game: NormalFormGame, tol: float = 0.0) -> EquilibriumSet:
     for joint in np.argwhere(best):
         profile = tuple(np.eye(m)[a] for m, a in zip(game.num_actions, joint, strict=True))
         found.append(_equilibrium(game, profile, "pure-enumeration"))
-    notes = ("all pure equilibria; mixed equilibria are not searched (see mixed_equilibrium)",)
+    notes: tuple[str, ...] = ("all pure equilibria; mixed equilibria are not searched (see mixed_equilibrium)",)
     if degenerate:
         notes += ("degenerate: some player has tied pure best responses, so equilibria may form continua",)
     return EquilibriumSet(tuple(found), complete=True, degenerate=degenerate, method="pure-enumeration", notes=notes)
@@ -490,7 +490,9 @@ def equilibria(
         equilibrium = _equilibrium(game, candidate.profile, METHOD)
         if _is_new(equilibrium, found):
             found.append(equilibrium)
-    notes = (f"all {len(pure)} pure equilibria plus mixed ones from {starts} logit branches; others may exist",)
+    notes: tuple[str, ...] = (
+        f"all {len(pure)} pure equilibria plus mixed ones from {starts} logit branches; others may exist",
+    )
     if failed:
         notes += (f"{failed} of {starts} branches did not certify to NashConv <= {tol:g}",)
     return EquilibriumSet(

@@ -23,14 +23,17 @@ convex hull's upper-right boundary whose edges have negative slope, as an ordere
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.optimize import linprog
 
-from marlkit.errors import InvalidGameError, NotApplicableError, UnknownNameError
+from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games._checks import as_real_array
 from marlkit.games.normal_form import NormalFormGame
+from marlkit.games.properties import require_players
 
 DEFAULT_TOLERANCE = 1e-9
 """Payoff differences within this count as ties (DESIGN.md default)."""
@@ -177,7 +180,8 @@ def _over_mixed(
 ) -> DominanceResult:
     pure = _over_pure(game, u, tol)
     if pure.dominated:
-        profile = tuple(np.eye(m)[a] for m, a in zip(game.num_actions, pure.witness, strict=True))
+        joint = cast(tuple[int, ...], pure.witness)  # a joint action when over="pure"
+        profile = tuple(np.eye(m)[a] for m, a in zip(game.num_actions, joint, strict=True))
         return DominanceResult(True, True, "mixed", profile, pure.witness_payoff, pure.improvement, pure.note)
     if not _over_correlated(game, u, tol).dominated:
         return _not_dominated("mixed", "undominated in the correlated region, which contains every mixed payoff")
@@ -201,7 +205,11 @@ def _over_mixed(
     )  # fmt: skip
 
 
-_OVER = {"pure": _over_pure, "mixed": _over_mixed, "correlated": _over_correlated}
+_OVER: dict[str, Callable[..., DominanceResult]] = {
+    "pure": _over_pure,
+    "mixed": _over_mixed,
+    "correlated": _over_correlated,
+}
 
 
 def is_pareto_dominated(
@@ -268,11 +276,13 @@ def pareto_front_correlated(game: NormalFormGame, tol: float = DEFAULT_TOLERANCE
     ties), where every edge has negative slope and so every point of it is Pareto optimal.
     """
     game = _check_game(game, "pareto_front_correlated")
-    if game.n_players != 2:
-        raise NotApplicableError(
-            f"pareto_front_correlated: the ordered front is for two-player games, got {game.n_players} players; "
-            "use pareto_front_pure or is_pareto_dominated(..., over='correlated') for n players"
-        )
+    require_players(
+        game,
+        "pareto_front_correlated",
+        2,
+        applies_to="two-player games (the ordered front)",
+        instead="Use pareto_front_pure or is_pareto_dominated(..., over='correlated') for n players.",
+    )
     joint, points = pure_payoff_points(game)
     distinct = np.unique(points, axis=0)  # sorted by u_0, then u_1
     hull: list[np.ndarray] = []  # upper hull, left to right

@@ -34,8 +34,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from marlkit.errors import InvalidGameError, NotApplicableError, UnknownNameError
+from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games.normal_form import NormalFormGame
+from marlkit.games.properties import require_players
 from marlkit.solve.best_response import nash_conv
 from marlkit.solve.pareto import dominance_matrix
 from marlkit.solve.results import Equilibrium, EquilibriumSet
@@ -202,7 +203,7 @@ def _payoff(game: NormalFormGame, entries: list[_Entry], tol: float) -> _Verdict
     return _Verdict(scores, reasons, chosen, summary)
 
 
-def _deviation_loss(game: NormalFormGame, at: tuple[int, int], other: tuple[int, int]) -> np.ndarray:
+def _deviation_loss(game: NormalFormGame, at: tuple[int, ...], other: tuple[int, ...]) -> np.ndarray:
     """Each player's loss from switching to its action in ``other`` while the opponent stays at ``at``."""
     (a, b), (c, d) = at, other
     u = game.payoffs
@@ -210,11 +211,13 @@ def _deviation_loss(game: NormalFormGame, at: tuple[int, int], other: tuple[int,
 
 
 def _risk(game: NormalFormGame, entries: list[_Entry], tol: float) -> _Verdict:
-    if game.n_players != 2:
-        raise NotApplicableError(
-            f"risk dominance is implemented for two-player games (Harsanyi & Selten 1988, §3.9), got "
-            f"{game.n_players} players; use 'payoff', 'pareto' or a welfare criterion"
-        )
+    require_players(
+        game,
+        "risk dominance",
+        2,
+        applies_to="two-player games (Harsanyi & Selten 1988, §3.9)",
+        instead="Use 'payoff', 'pareto' or a welfare criterion.",
+    )
     pure = [k for k, e in enumerate(entries) if e.pure is not None]
     wins = {k: 0 for k in pure}
     notes: dict[int, list[str]] = {k: [] for k in range(len(entries))}
@@ -222,6 +225,7 @@ def _risk(game: NormalFormGame, entries: list[_Entry], tol: float) -> _Verdict:
     for x, p in enumerate(pure):
         for q in pure[x + 1 :]:
             ep, eq = entries[p], entries[q]
+            assert ep.pure is not None and eq.pure is not None  # pure holds only entries with a joint action
             if ep.pure[0] == eq.pure[0] or ep.pure[1] == eq.pure[1]:
                 notes[p].append(f"not comparable with {eq.label} (they share an action)")
                 notes[q].append(f"not comparable with {ep.label} (they share an action)")

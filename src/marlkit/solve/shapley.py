@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.games.properties import require_fully_observable, require_two_player_zero_sum
 from marlkit.games.stochastic import StochasticGame
-from marlkit.solve.best_response import constant_sum_total
 from marlkit.solve.zero_sum import solve_matrix_game
 
 DEFAULT_TOLERANCE = 1e-9
@@ -157,21 +157,22 @@ def _check_applicable(game: StochasticGame) -> float:
     if not isinstance(game, StochasticGame):
         raise NotApplicableError(
             f"shapley_value_iteration: expected a StochasticGame, got {type(game).__name__}; "
-            "for a NormalFormGame use maximin (or game.to_stochastic(gamma) for the repeated game)"
+            "for a NormalFormGame use maximin (or marlkit.games.repeated_game(game, gamma) for the repeated game)"
         )
-    total = constant_sum_total(game)
-    if total is None:
-        kind = f"has {game.n_players} players" if game.n_players != 2 else "is general-sum"
-        raise NotApplicableError(
-            "Shapley value iteration applies to two-player zero-sum stochastic games; "
-            f"game {game.name!r} {kind}. For general-sum or n-player games use Nash-Q / correlated-Q learners "
-            "and evaluate policies with nash_conv"
-        )
-    if game.is_partially_observable:
-        raise NotApplicableError(
-            f"Shapley value iteration assumes the state is observed; game {game.name!r} is partially observable "
-            "(a POSG). Solve the underlying fully observable game by dropping its observation model"
-        )
+    total = require_two_player_zero_sum(
+        game,
+        "Shapley value iteration",
+        allow_constant_sum=True,
+        applies_to="two-player zero-sum stochastic games",
+        instead="For general-sum or n-player games use Nash-Q / correlated-Q learners and evaluate policies with "
+        "nash_conv.",
+    ).payoff_sum
+    require_fully_observable(
+        game,
+        "Shapley value iteration (it assumes the state is observed)",
+        instead="Solve the underlying fully observable game by dropping its observation model.",
+    )
+    assert total is not None  # a (constant-)sum game has its constant
     return total
 
 

@@ -36,9 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.errors import InvalidGameError
 from marlkit.games._checks import as_real_array
 from marlkit.games.normal_form import NormalFormGame
+from marlkit.games.properties import require_players
 from marlkit.solve.results import Equilibrium, EquilibriumSet
 
 TOLERANCE = 1e-9
@@ -97,11 +98,14 @@ def game_bimatrix(game: NormalFormGame) -> tuple[np.ndarray, np.ndarray]:
             f"expected a two-player NormalFormGame, got {type(game).__name__}; build it with marlkit.games, or "
             "pass the payoff matrices A and B to the bimatrix functions"
         )
-    if game.n_players != 2:
-        raise NotApplicableError(
-            f"two-player Nash methods need exactly 2 players, {game!r} has {game.n_players}; n-player methods "
-            "apply instead: marlkit.solve.n_player (pure_equilibria, mixed_equilibrium, equilibria)"
-        )
+    require_players(
+        game,
+        "two-player Nash methods",
+        2,
+        applies_to="two-player games",
+        instead="n-player methods apply instead: marlkit.solve.n_player (pure_equilibria, mixed_equilibrium, "
+        "equilibria).",
+    )
     return game.payoffs[0], game.payoffs[1]
 
 

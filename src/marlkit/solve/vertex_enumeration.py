@@ -102,7 +102,10 @@ def enumerate_vertices(polytope: Polytope, max_vertices: int = MAX_VERTICES) -> 
     if math.comb(polytope.H.shape[0], polytope.dim) <= SMALL_BASES:
         return _vertices_by_bases(polytope)
     found = _search(polytope, max_vertices, lexicographic=False)
-    return found if found is not None else _search(polytope, max_vertices, lexicographic=True)
+    if found is None:
+        found = _search(polytope, max_vertices, lexicographic=True)
+    assert found is not None  # the lexicographic search always finishes
+    return found
 
 
 @functools.cache
@@ -242,7 +245,7 @@ def all_equilibria(A: object, B: object, tol: float = TOLERANCE, max_vertices: i
     ]
     bound = certificate_bound(A, B, tol)
     found = [e for e in candidates if e.epsilon <= bound]
-    notes = (DEGENERATE_NOTE,) if degenerate else ()
+    notes: tuple[str, ...] = (DEGENERATE_NOTE,) if degenerate else ()
     if len(found) < len(candidates):
         notes += (uncertified_note(len(candidates) - len(found), bound),)
     complete = not degenerate and len(found) == len(candidates)

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.errors import InvalidGameError
 from marlkit.games.normal_form import NormalFormGame
-from marlkit.solve.best_response import constant_sum_total
+from marlkit.games.properties import require_normal_form, require_two_player_zero_sum
 from marlkit.solve.results import Equilibrium
 
 DEFAULT_TOLERANCE = 1e-9
@@ -189,20 +189,18 @@ def maximin(game: NormalFormGame, tol: float = DEFAULT_TOLERANCE) -> Equilibrium
     The ``epsilon`` of the result is its certified NashConv (the gap of the LP certificate).
 
     Raises:
-        NotApplicableError: for a game that is not two-player constant-sum; the message says what applies instead.
+        NotApplicableError: for a game that is not two-player constant-sum (the one rule of
+            :func:`marlkit.games.properties.constant_sum_total`); the message says what applies instead.
     """
-    if not isinstance(game, NormalFormGame):
-        raise NotApplicableError(
-            f"maximin: expected a NormalFormGame, got {type(game).__name__}; "
-            "for a StochasticGame use shapley_value_iteration"
-        )
-    total = constant_sum_total(game)
-    if total is None:
-        raise NotApplicableError(
-            f"minimax applies to two-player zero-sum or constant-sum games; game {game.name!r} has "
-            f"{game.n_players} players{'' if game.n_players != 2 else ' and is general-sum'}. "
-            "For general-sum games use --concept nash or ce; security_strategies gives maximin values"
-        )
+    game = require_normal_form(game, "maximin", instead="For a StochasticGame use shapley_value_iteration.")
+    total = require_two_player_zero_sum(
+        game,
+        "minimax",
+        allow_constant_sum=True,
+        applies_to="two-player zero-sum or constant-sum games",
+        instead="For general-sum games use --concept nash or ce; security_strategies gives maximin values.",
+    ).payoff_sum
+    assert total is not None  # a (constant-)sum game has its constant
     sol = solve_matrix_game(game.payoffs[0] - total / 2.0, tol)
     profile = (sol.row_strategy, sol.col_strategy)
     return Equilibrium(
@@ -222,8 +220,7 @@ def security_strategies(game: NormalFormGame, tol: float = DEFAULT_TOLERANCE) ->
     level, and the column strategy the others' correlated punishment (see the module docstring for why the maximin
     value does not depend on whether the others may correlate).
     """
-    if not isinstance(game, NormalFormGame):
-        raise NotApplicableError(f"security_strategies: expected a NormalFormGame, got {type(game).__name__}")
+    game = require_normal_form(game, "security_strategies")
     values, strategies, punishments = [], [], []
     for i in range(game.n_players):
         own_first = np.moveaxis(game.payoffs[i], i, 0)

@@ -28,7 +28,7 @@ from marlkit.agents.tabular import (
 from marlkit.agents.tabular.base import sample
 from marlkit.agents.tabular.hill_climbing import hill_climb
 from marlkit.errors import NotApplicableError
-from marlkit.games import NormalFormGame
+from marlkit.games import NormalFormGame, as_stochastic
 
 
 def spec(k: int = 1, S: int = 2, A: int = 3, gamma: float = 0.9, legal: np.ndarray | None = None) -> GroupSpec:
@@ -125,10 +125,10 @@ def test_cql_learns_joint_values_and_reports_marginals() -> None:
 
 def test_cql_common_reward_needs_a_common_payoff_game() -> None:
     A = np.array([[1.0, 0.0], [0.0, 1.0]])
-    CQL().check(NormalFormGame(np.stack([A, A])).to_stochastic(), (0, 1))
+    CQL().check(as_stochastic(NormalFormGame(np.stack([A, A]))), (0, 1))
     with pytest.raises(NotApplicableError, match="team_reward='sum'"):
-        CQL().check(NormalFormGame(np.stack([A, -A])).to_stochastic(), (0, 1))
-    CQL(team_reward="sum").check(NormalFormGame(np.stack([A, -A])).to_stochastic(), (0, 1))
+        CQL().check(as_stochastic(NormalFormGame(np.stack([A, -A]))), (0, 1))
+    CQL(team_reward="sum").check(as_stochastic(NormalFormGame(np.stack([A, -A]))), (0, 1))
     with pytest.raises(LearnerConfigError, match="team_reward"):
         CQL(team_reward="max")
 
@@ -185,7 +185,7 @@ def test_phc_initial_policy_and_average() -> None:
     np.testing.assert_allclose(learner.average_policy(state, jnp.asarray([0])), [[0.8, 0.2]])
     np.testing.assert_allclose(learner.policy(state, jnp.asarray([0])), [[0.77, 0.23]], atol=1e-6)  # ε-mixed
     with pytest.raises(NotApplicableError, match="initial_policy has 2 entries"):
-        learner.check(NormalFormGame(np.zeros((2, 3, 3))).to_stochastic(), (0,))
+        learner.check(as_stochastic(NormalFormGame(np.zeros((2, 3, 3)))), (0,))
 
 
 def test_learner_config_errors() -> None:
@@ -196,7 +196,7 @@ def test_learner_config_errors() -> None:
     with pytest.raises(LearnerConfigError, match="gamma"):
         IQL(gamma=1.0)
     with pytest.raises(LearnerConfigError, match="distribution"):
-        PHC(initial_policy=(0.5, 0.6)).check(NormalFormGame(np.zeros((2, 2, 2))).to_stochastic(), (0,))
+        PHC(initial_policy=(0.5, 0.6)).check(as_stochastic(NormalFormGame(np.zeros((2, 2, 2)))), (0,))
 
 
 def test_learners_are_hashable_static_configs() -> None:

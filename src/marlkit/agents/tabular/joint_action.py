@@ -68,6 +68,7 @@ from marlkit.agents.tabular.base import (
 )
 from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame
+from marlkit.games.properties import require_players
 from marlkit.solve.batched_support import MAX_ACTIONS
 
 # ------------------------------------------------------------------------------------------- stage solvers
@@ -183,12 +184,13 @@ class JointActionQ(UniformActing):
         """Two players, at most :data:`~marlkit.solve.batched_support.MAX_ACTIONS` actions each, the stage
         solver's own conditions, and what a one-agent group needs (module docstring)."""
         name = type(self).__name__
-        if game.n_players != 2:
-            raise NotApplicableError(
-                f"{name} needs a two-player game (its stage games are bimatrix games solved by the batched "
-                f"two-player solvers), but game {game.name!r} has {game.n_players} players; for n players use "
-                "independent learners (IQL, WoLF-PHC) or a central learner (CQL)"
-            )
+        require_players(
+            game,
+            name,
+            2,
+            applies_to="two-player games (its stage games are bimatrix games solved by the batched two-player solvers)",
+            instead="For n players use independent learners (IQL, WoLF-PHC) or a central learner (CQL).",
+        )
         too_many = [m for m in game.num_actions if m > MAX_ACTIONS]
         if too_many:
             raise NotApplicableError(

@@ -34,9 +34,8 @@ from marlkit.agents.tabular.joint_action import (
     product_solution,
     zero_sum_payoffs,
 )
-from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame
-from marlkit.games.properties import utility_class
+from marlkit.games.properties import require_two_player_zero_sum
 from marlkit.solve.batched_support import zero_sum_value
 
 
@@ -77,13 +76,13 @@ class MinimaxStage:
         return product_solution(q, row, col, row_legal, col_legal, jnp.maximum(gap, 0.0))
 
     def check(self, game: StochasticGame, learner: str) -> None:
-        utility = utility_class(game)
-        if not utility.constant_sum:
-            raise NotApplicableError(
-                f"{learner} (minimax-Q) needs a two-player zero-sum (or constant-sum) game, but game {game.name!r} is "
-                f"{utility.utility}; for general-sum games use NashQ (a Nash equilibrium of the stage game) or CEQ "
-                "(a correlated equilibrium)"
-            )
+        require_two_player_zero_sum(
+            game,
+            f"{learner} (minimax-Q)",
+            allow_constant_sum=True,
+            instead="For general-sum games use NashQ (a Nash equilibrium of the stage game) or CEQ (a correlated "
+            "equilibrium).",
+        )
 
 
 @dataclass(frozen=True)

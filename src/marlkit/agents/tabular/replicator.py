@@ -65,6 +65,7 @@ from marlkit.agents.tabular.base import (
 )
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games.properties import require_normal_form
 
 PROFILE_TOLERANCE = 1e-5
 """How far from 1 a given strategy's sum may be (strategies are float32 here: ~1e-7 per entry)."""
@@ -77,9 +78,10 @@ def as_game(game: object, where: str = "game") -> NormalFormGame:
     if isinstance(game, NormalFormGame):
         return game
     if isinstance(game, StochasticGame):
-        raise NotApplicableError(
-            f"{where}: replicator and gradient dynamics act on a normal-form (stage) game, got the stochastic "
-            f"game {game.name!r}; pass the stage game as a NormalFormGame"
+        return require_normal_form(
+            game,
+            f"{where}: replicator and gradient dynamics",
+            instead="Pass the stage game as a NormalFormGame (marlkit.games.stage_game(game, state)).",
         )
     try:
         return NormalFormGame(np.asarray(game, dtype=np.float64))

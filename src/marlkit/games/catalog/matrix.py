@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from marlkit.games.catalog import _params as check
 from marlkit.games.catalog.registry import labels, register
@@ -19,8 +20,8 @@ ROW_COLUMN = ("row", "column")
 
 def bimatrix(
     name: str,
-    row: Sequence[Sequence[float]],
-    column: Sequence[Sequence[float]],
+    row: ArrayLike,
+    column: ArrayLike,
     action_names: Sequence[str],
     **parameters: object,
 ) -> NormalFormGame:

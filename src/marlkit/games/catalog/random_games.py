@@ -12,7 +12,9 @@ actions permutes the payoffs: ``u_{π(i)}(a ∘ π^{-1}) = u_i(a)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -123,5 +125,6 @@ def random_symmetric_game(*, seed: int = 0, actions: int = 3, players: int = 2) 
 def _seeded(generate: Callable[..., NormalFormGame], seed: int, **parameters: object) -> NormalFormGame:
     value = check.seed(seed)
     game = generate(np.random.default_rng(value), **parameters)
-    game.metadata["catalog"]["parameters"]["seed"] = value
-    return game
+    catalog: Mapping[str, Any] = game.metadata["catalog"]  # type: ignore[assignment]
+    recorded = {**catalog, "parameters": {**catalog["parameters"], "seed": value}}
+    return dataclasses.replace(game, metadata={**game.metadata, "catalog": recorded})  # metadata is read-only

@@ -1,13 +1,14 @@
 """One tabular view of any exact game, so that every property is computed by one code path.
 
-A normal-form game is read as a one-state game without transitions (its payoffs are exact: no discounting, no
-dynamics); a stochastic game as its reward, transition and action-mask tensors. Partially observable and
+The tensors come from :mod:`marlkit.games.views`. A normal-form game is read as a one-state game without
+transitions (its payoffs are exact: no discounting, no dynamics); a stochastic game as its reward, transition and
+action-mask tensors. Partially observable and
 constrained games are read through their underlying state-based game (observations and costs are ignored).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +16,7 @@ import numpy as np
 from marlkit.errors import InvalidGameError
 from marlkit.games.normal_form import NormalFormGame
 from marlkit.games.stochastic import StochasticGame
-
-Game = NormalFormGame | StochasticGame
+from marlkit.games.views import Game, action_mask, live_joint_actions, stage_rewards, terminal_states
 
 DEFAULT_TOLERANCE = 1e-9
 """Absolute tolerance for comparing payoffs (DESIGN.md: exact models, tolerance 1e-9)."""
@@ -80,50 +80,23 @@ class TabularView:
         return reached
 
 
-def _normal_form_view(game: NormalFormGame) -> TabularView:
-    n, shape = game.n_players, game.num_actions
-    mask = np.zeros((n, 1, max(shape)), dtype=bool)
-    for i, m in enumerate(shape):
-        mask[i, 0, :m] = True
-    return TabularView(
-        game=game,
-        rewards=game.payoffs[:, None, ...],
-        transitions=None,
-        initial=np.ones(1),
-        action_mask=mask,
-        live=np.ones((1, *shape), dtype=bool),
-        terminal=np.zeros(1, dtype=bool),
-    )
-
-
-def _stochastic_view(game: StochasticGame) -> TabularView:
-    live = game.legal_joint_actions() & ~game.terminal.reshape((-1,) + (1,) * game.n_players)
-    return TabularView(
-        game=game,
-        rewards=game.rewards,
-        transitions=game.transitions,
-        initial=game.initial,
-        action_mask=game.action_mask,
-        live=live,
-        terminal=game.terminal,
-    )
-
-
-_VIEWS: dict[type, Callable[..., TabularView]] = {
-    NormalFormGame: _normal_form_view,
-    StochasticGame: _stochastic_view,
-}
-
-
 def tabular_view(game: object, where: str) -> TabularView:
-    """The :class:`TabularView` of ``game``; raise a clear error for anything that is not an exact game."""
-    build = _VIEWS.get(type(game))
-    if build is None:
+    """The :class:`TabularView` of ``game`` (its tensors from :mod:`marlkit.games.views`); raise a clear error for
+    anything that is not an exact game."""
+    if not isinstance(game, NormalFormGame | StochasticGame):
         raise InvalidGameError(
             f"{where}: expected a NormalFormGame or StochasticGame, got {type(game).__name__}; build one from "
             "marlkit.games (or marlkit.games.catalog.make)"
         )
-    return build(game)
+    return TabularView(
+        game=game,
+        rewards=stage_rewards(game),
+        transitions=None if isinstance(game, NormalFormGame) else game.transitions,
+        initial=np.ones(1) if isinstance(game, NormalFormGame) else game.initial,
+        action_mask=action_mask(game),
+        live=live_joint_actions(game),
+        terminal=terminal_states(game),
+    )
 
 
 def game_label(game: Game) -> str:

@@ -22,6 +22,7 @@ from marlkit.games.properties.symmetry import weakly_homogeneous
 from marlkit.games.properties.team_optimum import strongly_homogeneous
 from marlkit.games.properties.utility import Relation, Utility, UtilityClass, classify, utility_class
 from marlkit.games.properties.verdict import Verdict
+from marlkit.games.stochastic import StochasticGame
 
 
 class GameKind(StrEnum):
@@ -82,19 +83,20 @@ def describe(game: Game, *, seed: int = 0, tol: float = DEFAULT_TOLERANCE) -> Ga
     Args:
         game: the game.
         seed: seed for the sampling fallback of the homogeneity tests (reproducible results).
-        tol: absolute payoff tolerance (1e-9).
+        tol: payoff tolerance (1e-9): absolute for the homogeneity tests, times max(1, largest absolute payoff)
+            for the utility class (:func:`~marlkit.games.properties.utility.constant_sum_total`).
     """
     view = tabular_view(game, "describe")
     utility = classify(view, tol)
     weak = weakly_homogeneous(game, seed=seed, tol=tol)
-    normal_form = isinstance(game, NormalFormGame)
+    stochastic = game if isinstance(game, StochasticGame) else None
     return GameType(
         n_players=view.n_players,
         num_actions=view.num_actions,
         num_states=view.num_states,
-        kind=GameKind.NORMAL_FORM if normal_form else GameKind.STOCHASTIC,
-        partially_observable=not normal_form and game.is_partially_observable,
-        constrained=not normal_form and game.is_constrained,
+        kind=GameKind.STOCHASTIC if stochastic else GameKind.NORMAL_FORM,
+        partially_observable=stochastic is not None and stochastic.is_partially_observable,
+        constrained=stochastic is not None and stochastic.is_constrained,
         utility=utility.utility,
         payoff_sum=utility.payoff_sum,
         relation=utility.relation,
@@ -104,8 +106,11 @@ def describe(game: Game, *, seed: int = 0, tol: float = DEFAULT_TOLERANCE) -> Ga
 
 
 # ------------------------------------------------------------------------------------------- requirements
-def _not_applicable(what: str, needs: str, game: Game, is_: str, instead: str) -> NotApplicableError:
-    return NotApplicableError(f"{what} needs {needs}; {game_label(game)} {is_}. {instead}")
+def _not_applicable(
+    what: str, needs: str, game: Game, is_: str, instead: str, applies_to: str | None = None
+) -> NotApplicableError:
+    head = f"{what} applies to {applies_to}" if applies_to else f"{what} needs {needs}"
+    return NotApplicableError(f"{head}; {game_label(game)} {is_}. {instead}".rstrip())
 
 
 _INSTEAD_OF_ZERO_SUM: dict[Utility, str] = {
@@ -119,36 +124,54 @@ _INSTEAD_OF_ZERO_SUM: dict[Utility, str] = {
 }
 
 
-def require_two_player_zero_sum(game: Game, what: str, *, allow_constant_sum: bool = False) -> UtilityClass:
+def require_two_player_zero_sum(
+    game: Game,
+    what: str,
+    *,
+    allow_constant_sum: bool = False,
+    applies_to: str | None = None,
+    instead: str | None = None,
+    tol: float = DEFAULT_TOLERANCE,
+) -> UtilityClass:
     """Raise :class:`NotApplicableError` unless ``game`` is a two-player zero-sum game (or constant-sum, if allowed).
+
+    The class is decided by the one rule of :func:`~marlkit.games.properties.utility.constant_sum_total`
+    (tolerance ``tol`` times max(1, largest absolute payoff)), so a solver accepts exactly the games that
+    ``describe`` and ``marlkit show`` call zero-sum (or constant-sum).
 
     Args:
         game: the game an algorithm is about to run on.
         what: the algorithm's name, for the message (e.g. ``"minimax-Q"``).
         allow_constant_sum: also accept a constant-sum game (Σ_i u_i = c != 0).
+        applies_to: the games the algorithm applies to, for the message (``"<what> applies to <applies_to>"``;
+            default ``"<what> needs a two-player zero-sum game"``).
+        instead: what applies instead, for the message (default: advice by the game's utility class).
+        tol: the relative payoff tolerance of :func:`~marlkit.games.properties.utility.payoff_tolerance`.
 
     Returns:
-        The game's :class:`UtilityClass` (its ``payoff_sum`` is the constant).
+        The game's :class:`UtilityClass` (its ``payoff_sum`` is the constant; exactly 0.0 for a zero-sum game).
     """
     view = tabular_view(game, what)
+    needs = "a two-player zero-sum or constant-sum game" if allow_constant_sum else "a two-player zero-sum game"
     if view.n_players != 2:
         raise _not_applicable(
             what,
-            "a two-player zero-sum game",
+            needs,
             game,
             f"has {view.n_players} players",
-            "For n-player games use n-player Nash solvers or (coarse) correlated equilibria.",
+            instead or "For n-player games use n-player Nash solvers or (coarse) correlated equilibria.",
+            applies_to,
         )
-    utility = classify(view)
+    utility = classify(view, tol)
     if utility.zero_sum or (allow_constant_sum and utility.constant_sum):
         return utility
     is_ = f"is {utility.utility} ({utility.relation})"
     if utility.payoff_sum is not None:
         is_ += f", payoffs summing to {utility.payoff_sum:g}"
-    raise _not_applicable(what, "a two-player zero-sum game", game, is_, _INSTEAD_OF_ZERO_SUM[utility.utility])
+    raise _not_applicable(what, needs, game, is_, instead or _INSTEAD_OF_ZERO_SUM[utility.utility], applies_to)
 
 
-def require_common_payoff(game: Game, what: str) -> UtilityClass:
+def require_common_payoff(game: Game, what: str, *, instead: str | None = None) -> UtilityClass:
     """Raise :class:`NotApplicableError` unless all players of ``game`` receive the same payoff (cooperative)."""
     utility = utility_class(game)
     if utility.common_payoff:
@@ -158,13 +181,19 @@ def require_common_payoff(game: Game, what: str) -> UtilityClass:
         "a common-payoff (fully cooperative) game",
         game,
         f"is {utility.utility} ({utility.relation})",
-        "With individual rewards use independent or equilibrium-seeking learners (e.g. Nash-Q, minimax-Q for "
+        instead
+        or "With individual rewards use independent or equilibrium-seeking learners (e.g. Nash-Q, minimax-Q for "
         "two-player zero-sum) and judge the result by NashConv rather than by the team return.",
     )
 
 
-def require_players(game: Game, what: str, n_players: int) -> None:
-    """Raise :class:`NotApplicableError` unless ``game`` has exactly ``n_players`` players."""
+def require_players(
+    game: Game, what: str, n_players: int, *, applies_to: str | None = None, instead: str | None = None
+) -> None:
+    """Raise :class:`NotApplicableError` unless ``game`` has exactly ``n_players`` players.
+
+    ``applies_to`` and ``instead`` word the message as in :func:`require_two_player_zero_sum`.
+    """
     n = tabular_view(game, what).n_players
     if n != n_players:
         raise _not_applicable(
@@ -172,30 +201,51 @@ def require_players(game: Game, what: str, n_players: int) -> None:
             f"a {n_players}-player game",
             game,
             f"has {n} players",
-            "Pick an algorithm for that number of players (n-player Nash solvers, correlated equilibria).",
+            instead or "Pick an algorithm for that number of players (n-player Nash solvers, correlated equilibria).",
+            applies_to,
         )
 
 
-def require_fully_observable(game: Game, what: str) -> None:
+def require_normal_form(game: object, what: str, *, instead: str | None = None) -> NormalFormGame:
+    """Raise :class:`NotApplicableError` unless ``game`` is a normal-form game; return it (typed) if it is."""
+    if isinstance(game, NormalFormGame):
+        return game
+    view = tabular_view(game, what)  # a clear InvalidGameError for anything that is not a game
+    raise _not_applicable(
+        what,
+        "a normal-form game (a NormalFormGame)",
+        view.game,
+        f"is a stochastic game ({type(game).__name__}, {view.num_states} state{'' if view.num_states == 1 else 's'})",
+        instead
+        or "For a stochastic game analyse the stage game of a state (marlkit.games.stage_game(game, state)), or "
+        "use a stochastic-game method.",
+    )
+
+
+def require_fully_observable(game: Game, what: str, *, instead: str | None = None) -> None:
     """Raise :class:`NotApplicableError` if ``game`` is partially observable (a POSG)."""
-    if not tabular_view(game, what).is_normal_form and game.is_partially_observable:
+    if isinstance(game, StochasticGame) and game.is_partially_observable:
         raise _not_applicable(
             what,
             "a fully observable game",
             game,
             "is partially observable",
-            "Use a learner that conditions on observation histories (recurrent policies), or analyse the "
+            instead
+            or "Use a learner that conditions on observation histories (recurrent policies), or analyse the "
             "underlying state-based game explicitly by dropping its observation model.",
         )
+    tabular_view(game, what)
 
 
-def require_unconstrained(game: Game, what: str) -> None:
+def require_unconstrained(game: Game, what: str, *, instead: str | None = None) -> None:
     """Raise :class:`NotApplicableError` if ``game`` has costs and limits (a constrained game)."""
-    if not tabular_view(game, what).is_normal_form and game.is_constrained:
+    if isinstance(game, StochasticGame) and game.is_constrained:
         raise _not_applicable(
             what,
             "an unconstrained game",
             game,
             f"has {game.num_constraints} cost constraint(s) per agent",
-            "Use a constrained (Lagrangian / safe-MARL) method, or drop the costs to study the reward alone.",
+            instead
+            or "Use a constrained (Lagrangian / safe-MARL) method, or drop the costs to study the reward alone.",
         )
+    tabular_view(game, what)

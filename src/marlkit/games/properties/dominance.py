@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from marlkit.errors import NotApplicableError
 from marlkit.games.normal_form import NormalFormGame
-from marlkit.games.properties._tabular import DEFAULT_TOLERANCE, game_label
+from marlkit.games.properties._tabular import DEFAULT_TOLERANCE
+from marlkit.games.properties.descriptor import require_normal_form
 
 
 def dominant_strategies(game: NormalFormGame, tol: float = DEFAULT_TOLERANCE) -> tuple[int | None, ...]:
@@ -23,11 +23,9 @@ def dominant_strategies(game: NormalFormGame, tol: float = DEFAULT_TOLERANCE) ->
         >>> dominant_strategies(g)
         (1, 1)
     """
-    if not isinstance(game, NormalFormGame):
-        raise NotApplicableError(
-            f"dominant_strategies: needs a NormalFormGame, got {type(game).__name__} ({game_label(game)}); for a "
-            "stochastic game, analyse a stage game (NormalFormGame(rewards[:, s])) instead"
-        )
+    game = require_normal_form(
+        game, "dominant_strategies", instead="For a stochastic game analyse a stage game (stage_game(game, s))."
+    )
     result: list[int | None] = []
     for i in range(game.n_players):
         u = np.moveaxis(game.payoffs[i], i, 0).reshape(game.num_actions[i], -1)  # [A_i, others' profiles]

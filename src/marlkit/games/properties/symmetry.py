@@ -47,6 +47,7 @@ costs are ignored; agents that act on their own observations may differ).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -89,12 +90,12 @@ def _mismatch(original: np.ndarray, permuted: np.ndarray, where: np.ndarray, tol
 
 def _reward_counterexample(
     view: TabularView, sigma: tuple[int, ...], index: tuple[int, ...], states: np.ndarray
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Spell out a reward mismatch R^σ[k, s, b] != R[k, s, b] as the pure-profile counterexample it is."""
     k, s, b = index[0], int(states[index[1]]), index[2:]
     i = inverse(sigma)[k]
     a = permute_joint_action(inverse(sigma), b)  # a^σ = b
-    example: dict[str, object] = {
+    example: dict[str, Any] = {
         "permutation": list(sigma),
         "player": i,
         "joint_action": list(a),
@@ -150,6 +151,7 @@ def _tensor_mismatch(view: TabularView, states: np.ndarray, tol: float) -> str |
 
     Works through blocks of about ``CHUNK_ENTRIES`` transition entries, so memory stays bounded.
     """
+    assert view.transitions is not None  # a stochastic game's view
     per_state = view.transitions[0].size
     blocks = max(1, -(-states.size * per_state // CHUNK_ENTRIES))
     for block in np.array_split(states, blocks):
@@ -160,6 +162,7 @@ def _tensor_mismatch(view: TabularView, states: np.ndarray, tol: float) -> str |
 
 
 def _block_mismatch(view: TabularView, states: np.ndarray, tol: float) -> str | None:
+    assert view.transitions is not None  # a stochastic game's view
     R, T, live = view.rewards[:, states], view.transitions[states], view.live[states]
     for sigma in generators(view.n_players):
         index = _mismatch(R, permute_players(R, sigma), live[None], tol)
@@ -249,6 +252,7 @@ def _stochastic(view: TabularView, samples: int | None, seed: int, tol: float, m
         return unswappable
     if samples is None:
         samples = DEFAULT_SAMPLES if view.num_states <= LARGE_STATE_COUNT else DEFAULT_SAMPLES // 4
+    assert view.transitions is not None  # a stochastic game's view
     if view.transitions.size > max_exact_entries:
         why = f"transition tensor too large for the exact test ({view.transitions.size} > {max_exact_entries} entries)"
         return _sampled(view, why, samples, seed, tol)

@@ -111,7 +111,7 @@ def _normal_form(view: TabularView, tol: float) -> Verdict:
 
 def _stochastic(view: TabularView, tol: float) -> Verdict:
     game = view.game
-    assert isinstance(game, StochasticGame)
+    assert isinstance(game, StochasticGame) and view.transitions is not None
     S = view.num_states
     R = view.rewards[0].reshape(S, -1)
     T = view.transitions.reshape(S, R.shape[1], S)

@@ -10,7 +10,10 @@ reward classes of stochastic games and the names *zero-sum*, *common-reward*, *g
 * **general-sum**: none of these.
 
 A stochastic game is classified by its expected rewards R_i(s, a) over the *legal joint actions of non-terminal
-states* only (no other entry can ever be paid). All comparisons are absolute, with tolerance 1e-9.
+states* only (no other entry can ever be paid); a game with terminal states is constant-sum only with sum 0, since
+its returns sum to a constant otherwise only if every episode lasts equally long. All comparisons use one rule
+(:func:`constant_sum_total`): tolerance 1e-9 times max(1, largest absolute payoff), so that the class does not
+depend on the payoffs' unit; for payoffs of order 1 it is the absolute 1e-9 of DESIGN.md.
 
 The classes overlap exactly in *trivial* games in which every player receives the same constant payoff everywhere (for
 n >= 2, equal payoffs with a constant sum c force u_i = c/n). We then report common-payoff (no
@@ -85,18 +88,72 @@ class UtilityClass:
         return self.payoff_sum is not None
 
 
+def payoff_tolerance(game: Game, tol: float = DEFAULT_TOLERANCE) -> float:
+    """The absolute tolerance of every utility-class comparison: ``tol · max(1, M)``, M = max_{i,s,a} |R_i(s, a)|
+    over the live entries (the payoff scale).
+
+    Float64 payoffs of magnitude M carry rounding errors proportional to M (an LP or Bellman solve on them is exact
+    only to ~1e-9 · M), so a fixed absolute tolerance would call the same game zero-sum or general-sum depending
+    on its unit: matching pennies with B = −A + ε is zero-sum for ε = 1e-10 but general-sum, under an absolute
+    1e-9, once scaled by 1e6. Scaled by max(1, M) the class does not change with the unit for |payoffs| >= 1, and
+    stays the absolute 1e-9 of DESIGN.md for payoffs of order 1 or less.
+    """
+    return _tolerance(tabular_view(game, "payoff_tolerance"), tol)
+
+
+def _tolerance(view: TabularView, tol: float) -> float:
+    payoffs = view.rewards[:, view.live]
+    return tol * max(1.0, float(np.abs(payoffs).max(initial=0.0)))
+
+
+def _payoff_sum(view: TabularView, tolerance: float) -> float | None:
+    payoffs = view.rewards[:, view.live]  # [n, number of live entries]
+    totals = payoffs.sum(axis=0)
+    if not view.is_normal_form and np.any(view.terminal):
+        # With terminal states the episode length depends on the policies, so a constant non-zero reward sum does
+        # not make the returns sum to a constant: only zero-sum rewards qualify (0 is added as an outcome).
+        totals = np.append(totals, 0.0)
+    if totals.size == 0:  # no legal joint action anywhere: nothing is ever paid
+        return 0.0
+    low, high = float(totals.min()), float(totals.max())
+    if high - low > tolerance:
+        return None
+    mid = 0.5 * (low + high)
+    return 0.0 if abs(mid) <= tolerance else mid
+
+
+def constant_sum_total(game: Game, tol: float = DEFAULT_TOLERANCE) -> float | None:
+    """The constant ``c`` with Σ_i u_i(a) = c at every outcome that can be paid, or ``None`` if there is none.
+
+    The one zero-/constant-sum rule of marlkit, used by :func:`classify` (so by :func:`utility_class`, the
+    descriptor, ``marlkit show`` and the config) and by the solvers through
+    :func:`~marlkit.games.properties.descriptor.require_two_player_zero_sum`:
+
+    * the outcomes are the live entries — every joint action of a normal-form game; the legal joint actions of
+      non-terminal states of a stochastic game, plus an outcome of sum 0 when the game has terminal states (the
+      returns of a game whose episodes end at a policy-dependent time sum to a constant only if the rewards sum
+      to 0);
+    * the sums are constant when ``max − min <= tol · max(1, M)``, M the largest absolute live payoff
+      (:func:`payoff_tolerance`), and ``c`` is their midrange;
+    * ``c`` is reported as exactly ``0.0`` (zero-sum) when ``|c| <= tol · max(1, M)``.
+
+    Example:
+        >>> from marlkit.games import NormalFormGame
+        >>> constant_sum_total(NormalFormGame([[[2, 0], [1, 3]], [[1, 3], [2, 0]]]))
+        3.0
+    """
+    view = tabular_view(game, "constant_sum_total")
+    return _payoff_sum(view, _tolerance(view, tol))
+
+
 def classify(view: TabularView, tol: float = DEFAULT_TOLERANCE) -> UtilityClass:
     """Classify the payoffs of a :class:`TabularView` (see :func:`utility_class`)."""
     payoffs = view.rewards[:, view.live]  # [n, number of live entries]
     if payoffs.shape[1] == 0:  # no legal joint action anywhere: nothing is ever paid
         return UtilityClass(Utility.COMMON_PAYOFF, 0.0, True)
-    common = bool(np.all(payoffs.max(axis=0) - payoffs.min(axis=0) <= tol))
-    totals = payoffs.sum(axis=0)
-    constant = bool(totals.max() - totals.min() <= tol)
-    payoff_sum = None
-    if constant:
-        mid = 0.5 * (float(totals.max()) + float(totals.min()))
-        payoff_sum = 0.0 if abs(mid) <= tol else mid
+    tolerance = _tolerance(view, tol)
+    common = bool(np.all(payoffs.max(axis=0) - payoffs.min(axis=0) <= tolerance))
+    payoff_sum = _payoff_sum(view, tolerance)
     if common or view.n_players == 1:
         utility = Utility.COMMON_PAYOFF
     elif payoff_sum == 0.0:
@@ -109,7 +166,8 @@ def classify(view: TabularView, tol: float = DEFAULT_TOLERANCE) -> UtilityClass:
 
 
 def utility_class(game: Game, tol: float = DEFAULT_TOLERANCE) -> UtilityClass:
-    """The utility class of a normal-form or stochastic game (module docstring; tolerance ``tol``, absolute).
+    """The utility class of a normal-form or stochastic game (module docstring; tolerance ``tol`` scaled by
+    max(1, largest absolute payoff), see :func:`constant_sum_total`).
 
     Example:
         >>> from marlkit.games import NormalFormGame
