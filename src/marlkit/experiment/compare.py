@@ -10,7 +10,7 @@ from ``history.npz`` (no training either way).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ _MISSING = "(absent)"
 
 def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
     """``{"a": {"b": [1, 2]}}`` -> ``{"a.b.0": 1, "a.b.1": 2}``."""
+    items: Iterable[tuple[object, Any]]
     if isinstance(config, dict):
         items = config.items()
     elif isinstance(config, list):
