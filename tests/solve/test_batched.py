@@ -103,7 +103,7 @@ def test_zero_sum_jit_vmap_scan():
 
 # --------------------------------------------------------------------------------------------- bimatrix
 def vertex_enumeration(A, B):
-    nashpy = pytest.importorskip("nashpy")
+    nashpy = pytest.importorskip("nashpy", reason="nashpy (an optional oracle, in the test extra) is not installed")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return list(nashpy.Game(A, B).vertex_enumeration())
