@@ -29,9 +29,8 @@ import numpy as np
 from scipy.optimize import linprog
 
 from marlkit.games import NormalFormGame
-from marlkit.solve.batched_ce import correlated_equilibrium
-from marlkit.solve.batched_support import zero_sum_value
 from marlkit.solve.correlated import ce_constraints
+from marlkit.solve.stage import batched_correlated_equilibrium, zero_sum_value
 
 SIZES = (2, 3, 4, 5)
 
@@ -71,7 +70,7 @@ def jax_zero_sum(A, B):
 
 
 def jax_ce(A, B):
-    return correlated_equilibrium(A, B).values.sum(axis=-1)
+    return batched_correlated_equilibrium(A, B).values.sum(axis=-1)
 
 
 SOLVERS: dict[str, tuple[Callable, Callable]] = {

@@ -23,7 +23,7 @@ def write_with(path: str | os.PathLike[str], write: Callable[[IO[Any]], None], m
     tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -37,7 +37,11 @@ def write_with(path: str | os.PathLike[str], write: Callable[[IO[Any]], None], m
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write UTF-8 text atomically."""
-    return write_with(path, lambda handle: handle.write(text.encode("utf-8")))
+
+    def write(handle: IO[Any]) -> None:
+        handle.write(text.encode("utf-8"))
+
+    return write_with(path, write)
 
 
 def sync_folder(folder: Path) -> None:

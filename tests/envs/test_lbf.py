@@ -389,7 +389,9 @@ def test_min_grid_size_is_the_smallest_that_fits():
 
 
 def reference_env(env: LevelBasedForaging, penalty: float = 0.0):
-    lbf = pytest.importorskip("lbforaging.foraging.environment")
+    lbf = pytest.importorskip(
+        "lbforaging.foraging.environment", reason="lbforaging, the reference implementation, is optional"
+    )
     return lbf.ForagingEnv(
         players=env.n_agents,
         min_player_level=env.min_player_level,

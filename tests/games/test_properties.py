@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marlkit.errors import InvalidGameError, NotApplicableError
-from marlkit.games import NormalFormGame, ObservationModel, StochasticGame, repeated_game
+from marlkit.games import NormalFormGame, ObservationModel, StochasticGame, catalog, repeated_game
 from marlkit.games.properties import (
     GameKind,
     Method,
@@ -560,7 +560,6 @@ def test_requirements_say_what_applies_instead() -> None:
 
 # -------------------------------------------------------------------------------------------- catalog
 def test_catalog_games_have_the_expected_types() -> None:
-    catalog = pytest.importorskip("marlkit.games.catalog")
     pd = describe(catalog.make("prisoners-dilemma"))
     assert pd.weakly_homogeneous.holds and pd.utility == Utility.GENERAL_SUM  # symmetric (Nash 1951)
     assert is_symmetric(catalog.make("prisoners-dilemma"))
@@ -574,7 +573,6 @@ def test_catalog_games_have_the_expected_types() -> None:
 
 
 def test_every_catalog_entry_can_be_described() -> None:
-    catalog = pytest.importorskip("marlkit.games.catalog")
     for name, entry in catalog.CATALOG.items():
         t = describe(entry.factory())
         json.dumps(t.to_dict())

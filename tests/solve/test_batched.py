@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from marlkit.solve.batched import (
+from marlkit.solve.stage import (
+    batched_correlated_equilibrium,
     bimatrix_nash,
-    correlated_equilibrium,
     num_support_pairs,
     zero_sum_value,
 )
@@ -24,7 +24,7 @@ FAST_SHAPES = [(3, 3), (5, 5)]
 
 jit_zero_sum = jax.jit(zero_sum_value)
 jit_nash = jax.jit(bimatrix_nash, static_argnames=("select",))
-jit_ce = jax.jit(correlated_equilibrium, static_argnames=("objective", "iterations"))
+jit_ce = jax.jit(batched_correlated_equilibrium, static_argnames=("objective", "iterations"))
 
 
 def sweep(shapes):
@@ -103,7 +103,7 @@ def test_zero_sum_jit_vmap_scan():
 
 # --------------------------------------------------------------------------------------------- bimatrix
 def vertex_enumeration(A, B):
-    nashpy = pytest.importorskip("nashpy")
+    nashpy = pytest.importorskip("nashpy", reason="nashpy (an optional oracle, in the test extra) is not installed")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return list(nashpy.Game(A, B).vertex_enumeration())
@@ -267,7 +267,7 @@ def test_ce_float32_and_jit_vmap():
     ok = converged[:40]
     np.testing.assert_allclose(np.asarray(result.values).sum(-1)[:40][ok], reference[ok], atol=1e-3)
     A2, B2 = A[:8, :2, :2].astype(np.float32), B[:8, :2, :2].astype(np.float32)
-    mapped = jax.jit(jax.vmap(correlated_equilibrium))(A2, B2)
+    mapped = jax.jit(jax.vmap(batched_correlated_equilibrium))(A2, B2)
     np.testing.assert_allclose(mapped.values, jit_ce(A2, B2).values, atol=1e-5)
     with pytest.raises(ValueError, match="objective"):
-        correlated_equilibrium(A, B, objective="fair")
+        batched_correlated_equilibrium(A, B, objective="fair")

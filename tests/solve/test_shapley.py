@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from marlkit.errors import NotApplicableError
-from marlkit.games import NormalFormGame, StochasticGame, as_stochastic, repeated_game
+from marlkit.games import NormalFormGame, StochasticGame, as_stochastic, catalog, repeated_game
 from marlkit.solve.best_response import best_response
 from marlkit.solve.shapley import shapley_value_iteration
 
@@ -151,7 +151,6 @@ def test_not_applicable_games():
 
 # ------------------------------------------------------------------------------------------------ soccer
 def _soccer():
-    catalog = pytest.importorskip("marlkit.games.catalog")
     return catalog.make("soccer")
 
 

@@ -274,7 +274,7 @@ def test_degenerate_integer_games_contain_nashpy(seed: int) -> None:
 
 @pytest.mark.parametrize("shape", [(5, 5), (6, 7)])  # one batched-solve polytope size, one searched by pivoting
 def test_degenerate_integer_games_equal_pygambit_enummixed(shape: tuple[int, int]) -> None:
-    gbt = pytest.importorskip("pygambit")
+    gbt = pytest.importorskip("pygambit", reason="pygambit is an optional oracle (not a test dependency)")
     rng = np.random.default_rng(11)
     for _ in range(10):
         A, B = rng.integers(0, 2, size=shape), rng.integers(0, 2, size=shape)

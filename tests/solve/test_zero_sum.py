@@ -92,7 +92,7 @@ def test_random_games_match_dual_lp(A):
 
 
 def test_small_random_games_match_nashpy_vertex_enumeration():
-    nashpy = pytest.importorskip("nashpy")
+    nashpy = pytest.importorskip("nashpy", reason="nashpy (an optional oracle, in the test extra) is not installed")
     for A in random_games(60, seed=7):
         if max(A.shape) > 5:
             continue

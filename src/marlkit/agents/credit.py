@@ -48,7 +48,7 @@ import numpy as np
 import optax
 
 from marlkit.agents.deep.base import Rollout, StepContext
-from marlkit.agents.deep.networks import MLP
+from marlkit.agents.deep.networks import MLP, forward
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import LearnerConfigError
 
@@ -216,10 +216,10 @@ class DifferenceRewards:
             team = jnp.asarray(ctx.reward, jnp.float32).mean(axis=-1)  # [E] — the real step's G
             counter = replay_team_rewards(env, ctx.key, ctx.env_state, candidates.joint)  # [E, n, C]
         else:
-            critic = self._critic()
+            critic, params = self._critic(), CriticState(*tstate).params
             state = jnp.asarray(ctx.observation.global_state)
-            team = critic.apply(tstate.params, critic_inputs(state, actions, A))[..., 0]  # [E]
-            counter = critic.apply(tstate.params, critic_inputs(state, candidates.joint, A))[..., 0]  # [E, n, C]
+            team = forward(critic, params, critic_inputs(state, actions, A))[..., 0]  # [E]
+            counter = forward(critic, params, critic_inputs(state, candidates.joint, A))[..., 0]  # [E, n, C]
         baseline = jnp.sum(candidates.weights * counter, axis=-1)  # [E, n]
         return (team[:, None] - baseline).astype(jnp.float32)
 
@@ -236,15 +236,15 @@ class DifferenceRewards:
         critic, optimizer = self._critic(), self._optimizer()
 
         def loss(params: Any) -> Array:
-            return jnp.mean(jnp.square(critic.apply(params, x)[..., 0] - y))
+            return jnp.mean(jnp.square(forward(critic, params, x)[..., 0] - y))
 
         def step(state: CriticState, _: None) -> tuple[CriticState, Array]:
             value, grads = jax.value_and_grad(loss)(state.params)
             updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
             return CriticState(optax.apply_updates(state.params, updates), opt_state), value
 
-        tstate, losses = jax.lax.scan(step, tstate, None, length=self.critic_steps)
-        return tstate, {"critic_loss": losses[0]}
+        trained, losses = jax.lax.scan(step, CriticState(*tstate), None, length=self.critic_steps)
+        return trained, {"critic_loss": losses[0]}
 
     # ------------------------------------------------------------------------------------------ pieces
 

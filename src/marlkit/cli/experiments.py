@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,7 +78,7 @@ def run_default_study(
 
     from marlkit.experiment.study import StudyConfig, new_run_directory, run_study, study_table
 
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}  # StudyConfig's keyword arguments, of their several types
     if steps is not None:
         overrides["steps"] = steps
         overrides["log_every"] = max(1, steps // 100) if steps % 100 == 0 else steps

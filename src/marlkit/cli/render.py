@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -47,7 +49,7 @@ def payoff_tables(payoffs: np.ndarray, player_names, action_names, title: str) -
     return tables
 
 
-def properties_table(descriptor: dict[str, object]) -> Table:
+def properties_table(descriptor: Mapping[str, Any]) -> Table:
     table = Table(title="properties", show_header=False)
     table.add_column("property", style="bold")
     table.add_column("value")
@@ -67,17 +69,18 @@ def _normal_form(console: Console, game: NormalFormGame) -> None:
 
 
 def _stochastic(console: Console, game: StochasticGame) -> None:
+    terminal = np.zeros(game.num_states, bool) if game.terminal is None else game.terminal
     facts = [
         f"{game.num_states} states, actions {' x '.join(map(str, game.num_actions))}, gamma = {game.gamma:g}",
-        f"terminal states: {int(np.sum(game.terminal))}; initial support: {int(np.sum(game.initial > 0))} state(s)",
+        f"terminal states: {int(np.sum(terminal))}; initial support: {int(np.sum(game.initial > 0))} state(s)",
     ]
-    if game.is_constrained:
+    if game.is_constrained and game.limits is not None:
         facts.append(f"constrained: {game.num_constraints} cost(s) per agent, limits {game.limits.tolist()}")
-    if game.is_partially_observable:
+    if game.observations is not None:
         facts.append(f"partially observable: observations per agent {list(game.observations.num_observations)}")
     for line in facts:
         console.print(line)
-    live = [s for s in range(game.num_states) if not game.terminal[s]]
+    live = [s for s in range(game.num_states) if not terminal[s]]
     for s in live[:MAX_STATES_SHOWN]:
         legal = game.legal_joint_actions()[s]
         rewards = np.where(legal[None], game.rewards[:, s], np.nan)
@@ -88,14 +91,14 @@ def _stochastic(console: Console, game: StochasticGame) -> None:
         console.print(f"... {len(live) - MAX_STATES_SHOWN} more non-terminal states (use --json for the full game)")
 
 
-_RENDERERS = {NormalFormGame: _normal_form, StochasticGame: _stochastic}
-
-
-def show_game(console: Console, game: Game, descriptor: dict[str, object]) -> None:
+def show_game(console: Console, game: Game, descriptor: Mapping[str, Any]) -> None:
     """Print a game's header, payoff tables (stage tables for stochastic games) and properties."""
     console.print(f"[bold]{game.name or 'unnamed game'}[/bold]: {game.description}".rstrip(": "))
     if game.citation:
         console.print(f"source: {game.citation}")
     console.print(f"players: {', '.join(game.player_names)}")
-    _RENDERERS[type(game)](console, game)
+    if isinstance(game, StochasticGame):
+        _stochastic(console, game)
+    else:
+        _normal_form(console, game)
     console.print(properties_table(descriptor))

@@ -9,6 +9,7 @@ the same results, bit for bit, as a run that was never stopped. The config schem
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
@@ -34,10 +35,12 @@ def _report(result: RunResult, resumed: bool) -> None:
     )
     if "sharing" in history.meta:  # a deep run: which agents shared a network, and why
         sharing = history.meta["sharing"]
-        out.print(f"  parameter sharing: {sharing['mode']} ({sharing['reason']})", markup=False)
+        if isinstance(sharing, Mapping):
+            out.print(f"  parameter sharing: {sharing['mode']} ({sharing['reason']})", markup=False)
     final = history.policy[:, -1]
-    for i, learner in enumerate(history.meta["learners"]):
-        name = learner.split("(")[0]
+    learners = history.meta["learners"]
+    for i, learner in enumerate(learners if isinstance(learners, list | tuple) else [learners]):
+        name = str(learner).split("(")[0]
         if final.shape[2] == 0:  # no policy table (a deep run on a task): the last window's return
             returns = history.episode_return[:, -1, i]
             value = float(np.nanmean(returns)) if np.isfinite(returns).any() else float("nan")

@@ -101,8 +101,12 @@ def _check_int(name: str, value: object, low: int) -> None:
 
 
 def _check_number(name: str, value: object, low: float, high: float, rule: str) -> None:
-    number = isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool)
-    if not number or not math.isfinite(value) or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | np.floating | np.integer)
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
         raise InvalidGameError(f"bar_problem: {name} must be {rule}, got {value!r}")
 
 

@@ -143,7 +143,7 @@ def claim_lowest(score: Array, count: int, stamp: np.ndarray) -> tuple[Array, Ar
     """
     width, size = score.shape[1], stamp.shape[0]
     r = size // 2
-    stamp = jnp.asarray(stamp)
+    blocks = jnp.asarray(stamp)
 
     def claim(i: Array, carry: tuple[Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array]:
         score, row_min, cells, claimed = carry
@@ -152,7 +152,7 @@ def claim_lowest(score: Array, count: int, stamp: np.ndarray) -> tuple[Array, Ar
         found = row_min[row] != SCORE_BLOCKED
         corner = (row - r, col - r)
         window = jax.lax.dynamic_slice(score, corner, (size, size))
-        score = jax.lax.dynamic_update_slice(score, jnp.where(stamp & found, SCORE_BLOCKED, window), corner)
+        score = jax.lax.dynamic_update_slice(score, jnp.where(blocks & found, SCORE_BLOCKED, window), corner)
         band = jax.lax.dynamic_slice(score, (row - r, 0), (size, width)).min(axis=1)
         row_min = jax.lax.dynamic_update_slice(row_min, band, (row - r,))
         return score, row_min, cells.at[i].set(jnp.stack([row, col]) - 2), claimed.at[i].set(found)

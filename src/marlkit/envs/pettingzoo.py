@@ -296,7 +296,13 @@ class HostEnv:
                 o = o["observation"]
             if agent_mask is None:
                 agent_mask = infos.get(agent, {}).get("action_mask")
-            obs[i, : self.spec.obs_sizes[i]] = gymnasium.spaces.flatten(self._obs_spaces[i], o)
+            flat = gymnasium.spaces.flatten(self._obs_spaces[i], o)
+            if not isinstance(flat, np.ndarray):  # Graph and Sequence spaces flatten to other types
+                raise NotApplicableError(
+                    f"from_pettingzoo: agent {agent!r}'s observation space {self._obs_spaces[i]} does not flatten to "
+                    "an array"
+                )
+            obs[i, : self.spec.obs_sizes[i]] = flat
             if agent_mask is not None:
                 mask[i, : self.spec.num_actions[i]] = np.asarray(agent_mask, bool).reshape(-1)
             alive[i] = True

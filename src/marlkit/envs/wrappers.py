@@ -258,7 +258,7 @@ class GlobalState(Wrapper):
 # -------------------------------------------------------------------------------------- observation normalisation
 class NormalizeObservationState(NamedTuple):
     env_state: Any
-    count: Array  # [] int32: observations seen
+    seen: Array  # [] int32: observations seen
     mean: Array  # [n, *obs_shape] float32
     m2: Array  # [n, *obs_shape] float32: sum of squared deviations (Welford)
 
@@ -283,14 +283,14 @@ class NormalizeObservation(Wrapper):
     @staticmethod
     def update(state: NormalizeObservationState, obs: Array) -> NormalizeObservationState:
         """Welford's update with one observation ``obs [n, *obs_shape]``."""
-        count = state.count + 1
+        count = state.seen + 1
         delta = obs - state.mean
         mean = state.mean + delta / count.astype(jnp.float32)
-        return state._replace(count=count, mean=mean, m2=state.m2 + delta * (obs - mean))
+        return state._replace(seen=count, mean=mean, m2=state.m2 + delta * (obs - mean))
 
     def normalise(self, state: NormalizeObservationState, obs: Array) -> Array:
         """Standardise ``obs`` with the statistics in ``state``."""
-        var = state.m2 / jnp.maximum(state.count, 1).astype(jnp.float32)
+        var = state.m2 / jnp.maximum(state.seen, 1).astype(jnp.float32)
         return jnp.clip((obs - state.mean) / jnp.sqrt(var + self.epsilon), -self.clip, self.clip)
 
     def reset(self, key: Array) -> tuple[Array, NormalizeObservationState]:

@@ -10,7 +10,7 @@ from ``history.npz`` (no training either way).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ _MISSING = "(absent)"
 
 def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
     """``{"a": {"b": [1, 2]}}`` -> ``{"a.b.0": 1, "a.b.1": 2}``."""
+    items: Iterable[tuple[object, Any]]
     if isinstance(config, dict):
         items = config.items()
     elif isinstance(config, list):
@@ -76,11 +77,22 @@ def _run_metrics(directory: Path, run: Any) -> dict[str, Any]:
             "nash_conv_final": float(np.median(learning["nash_conv_final"])),
             "tail_return": [None if np.isnan(x) else float(x) for x in np.nanmean(tail, axis=0)],
         }
-    from marlkit.experiment.study import _cell_result
+    from marlkit.diagnose import summarize
+    from marlkit.diagnose.report import diagnose
 
-    concept = diagnosis_options(run.config).get("concept", "nash")
-    cell = _cell_result("", "", run.history, game_of_run(run), concept, 0.0)
-    return {"fractions": cell.fractions, "nash_conv_final": cell.nash_conv_final, "tail_return": cell.tail_return}
+    game = game_of_run(run)
+    report = diagnose(run.history, game, concept=diagnosis_options(run.config).get("concept", "nash"))
+    learned = summarize(run.history, game)
+    return {  # the numbers a study writes for each of its cells
+        "fractions": {name: _finite_or_none(report.statistics[name].fraction) for name in report.results},
+        "nash_conv_final": _finite_or_none(np.median(learned.nash_conv_final)),
+        "tail_return": [_finite_or_none(x) for x in np.nanmean(learned.tail_return, axis=0)],
+    }
+
+
+def _finite_or_none(x: float | np.floating) -> float | None:
+    value = float(x)
+    return value if np.isfinite(value) else None
 
 
 def compare_runs(directories: Sequence[Path]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,9 +76,19 @@ def html_figure(path: str | Path, caption: str) -> str:
     return f'<figure><img alt="{esc(caption)}" src="{embed_png(path)}"><figcaption>{esc(caption)}</figcaption></figure>'
 
 
+def _missing(x: float | None) -> bool:
+    """No value: None or NaN (what the diagnosis summary writes as null)."""
+    return x is None or math.isnan(x)
+
+
+def number(x: float | None, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits, ``-`` for no value (None or not finite), as in the terminal table."""
+    return f"{float(x):.{digits}g}" if x is not None and math.isfinite(x) else "-"
+
+
 def fraction_class(fraction: float | None) -> str:
-    """CSS class of a fraction-converged cell: good (>= 0.75), mid (> 0.25), bad; empty for no value."""
-    if fraction is None:
+    """CSS class of a fraction-converged cell: good (>= 0.75), mid (> 0.25), bad; empty for no value (None, NaN)."""
+    if fraction is None or _missing(fraction):
         return ""
     return "good" if fraction >= 0.75 else ("mid" if fraction > 0.25 else "bad")
 
@@ -129,7 +140,7 @@ def yaml_block(config: dict[str, Any] | str) -> str:
 def verdict_rows(report: DiagnosisReport) -> tuple[list[str], list[list[object]], list[list[str]]]:
     """Header, rows and cell classes of the verdict table: one row per criterion (the columns of
     :meth:`DiagnosisReport.table`)."""
-    from marlkit.diagnose.report import _number
+    from marlkit.diagnose.results import CRITERION_TITLES
 
     level = f"{report.confidence:.0%}"
     header = [
@@ -142,29 +153,31 @@ def verdict_rows(report: DiagnosisReport) -> tuple[list[str], list[list[object]]
         f"final metric IQM [{level} CI]",
         "metric",
     ]
-    rows, classes = [], []
+    rows: list[list[object]] = []
+    classes: list[list[str]] = []
     for name, result in report.results.items():
-        row = report._summary_row(name)
-        counts = row["counts"]
-        low, high = row["fraction_ci"]
-        fraction = row["fraction"]
-        final_low, final_high = row["final_ci"]
+        stats = report.statistics[name]
+        counts = report.verdict_counts(name)
+        low, high = stats.fraction_ci
+        final_low, final_high = (None, None) if stats.final_ci is None else stats.final_ci
         rows.append(
             [
-                row["title"],
-                _number(result.eps),
+                CRITERION_TITLES.get(name, name),
+                number(result.eps),
                 f"{counts['converged']} / {counts['not converged']} / {counts['inconclusive']} of "
                 f"{len(result.verdicts)}",
-                "-" if fraction is None else f"{_number(fraction, 2)} [{_number(low, 2)}, {_number(high, 2)}]",
-                "-" if row["z0_median"] is None else f"{row['z0_median']:.0f}",
-                ", ".join(f"{label} x{count}" for label, count in row["targets"].items()) or "-",
                 "-"
-                if row["final_iqm"] is None
-                else f"{_number(row['final_iqm'], 2)} [{_number(final_low, 2)}, {_number(final_high, 2)}]",
+                if _missing(stats.fraction)
+                else f"{number(stats.fraction, 2)} [{number(low, 2)}, {number(high, 2)}]",
+                "-" if stats.z0_median is None or _missing(stats.z0_median) else f"{stats.z0_median:.0f}",
+                ", ".join(f"{label} x{count}" for label, count in stats.targets.items()) or "-",
+                "-"
+                if _missing(stats.final_iqm)
+                else f"{number(stats.final_iqm, 2)} [{number(final_low, 2)}, {number(final_high, 2)}]",
                 result.metric_name,
             ]
         )
-        classes.append(["", "", "", fraction_class(fraction)])
+        classes.append(["", "", "", fraction_class(stats.fraction)])
     return header, rows, classes
 
 
@@ -286,6 +299,12 @@ def diagnosis_options(config: dict[str, Any]) -> dict[str, Any]:
     return {key: entry[key] for key in keys if entry.get(key) is not None}
 
 
+def learner_names(meta: dict[str, object]) -> str:
+    """The History's ``meta["learners"]`` joined by commas (empty when absent)."""
+    learners = meta.get("learners", [])
+    return ", ".join(map(str, learners)) if isinstance(learners, list | tuple) else str(learners)
+
+
 def run_facts(run: RunFiles) -> list[tuple[str, str]]:
     """(fact, value) rows: marlkit version, wall time, steps, seeds, logging points, learners, game, key."""
     history, summary = run.history, run.summary
@@ -295,7 +314,7 @@ def run_facts(run: RunFiles) -> list[tuple[str, str]]:
         ("run directory", str(run.directory)),
         ("marlkit version", str(summary.get("marlkit_version", summary.get("version", __version__)))),
         ("game", str(meta.get("game", "-"))),
-        ("learners", ", ".join(map(str, meta.get("learners", []))) or "-"),
+        ("learners", learner_names(meta) or "-"),
         ("steps per seed", str(int(history.steps[-1]) if history.num_logs else 0)),
         (
             "seeds",
@@ -326,7 +345,7 @@ def render_run_report(
     sections = diagnosis_sections(report, pictures=pictures)
     sections.append(("config", yaml_block(run.config_text)))
     sections.append(("run facts", html_table(["fact", "value"], run_facts(run))))
-    subtitle = f"{report.game}: {', '.join(map(str, run.history.meta.get('learners', [])))}"
+    subtitle = f"{report.game}: {learner_names(run.history.meta)}"
     return write_page(run.directory / REPORT_FILE, html_page(f"marlkit run {name}", sections, subtitle))
 
 

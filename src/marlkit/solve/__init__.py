@@ -1,8 +1,8 @@
 """Solution concepts on exact game models (NumPy, float64; LPs through SciPy's HiGHS).
 
 Metrics (utilities, best responses, NashConv, exploitability, CE/CCE gaps) are separate from solvers (Nash,
-minimax, Shapley value iteration, correlated equilibria, Pareto fronts), as in OpenSpiel. The jittable batched
-stage-game solvers for learners live in ``marlkit.solve.batched_support`` and ``marlkit.solve.batched_ce``.
+minimax, Shapley value iteration, correlated equilibria, Pareto fronts), as in OpenSpiel. The jittable JAX
+stage-game solvers for learners (float32 by default) live in the sub-package :mod:`marlkit.solve.stage`.
 """
 
 from marlkit.solve.best_response import (

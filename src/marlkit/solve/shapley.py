@@ -16,7 +16,7 @@ whatever the opponent does, the row policy earns at least V* - tol and the colum
 in every state. The result reports ``bound = 2γδ / (1-γ)`` (<= tol on convergence).
 
 Stage games are solved by the batched exact support-enumeration solver
-(:func:`marlkit.solve.batched_support.zero_sum_value`, float64, all states of a sweep in one call) when every
+(:func:`marlkit.solve.stage.zero_sum_value`, float64, all states of a sweep in one call) when every
 player has at most 5 actions, otherwise by one HiGHS LP per state (:func:`marlkit.solve.zero_sum.solve_matrix_game`).
 For Littman's 761-state soccer (5x5 stage games) one sweep took 0.33 s with the batched solver and 3.3 s with
 LPs on a shared 2-core CPU; value iteration converges to 1e-9 in 68 sweeps (about 40 s in all, jit compile included).
@@ -132,7 +132,7 @@ def _jitted_zero_sum() -> Callable:
     if "zero_sum" not in _JIT_CACHE:
         import jax
 
-        from marlkit.solve.batched_support import zero_sum_value
+        from marlkit.solve.stage import zero_sum_value
 
         _JIT_CACHE["zero_sum"] = jax.jit(zero_sum_value)
     return _JIT_CACHE["zero_sum"]
@@ -143,7 +143,7 @@ STAGE_SOLVERS: dict[str, StageSolver] = {"batched": _stage_batched, "lp": _stage
 
 
 def _pick_solver(game: StochasticGame, solver: str) -> str:
-    from marlkit.solve.batched_support import MAX_ACTIONS
+    from marlkit.solve.stage import MAX_ACTIONS
 
     if solver == "auto":
         return "batched" if max(game.num_actions) <= MAX_ACTIONS else "lp"

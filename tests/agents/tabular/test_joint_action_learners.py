@@ -24,8 +24,8 @@ from marlkit.envs.tabular import make_env
 from marlkit.errors import NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, repeated_game
 from marlkit.games.catalog import make
-from marlkit.solve.batched_support import zero_sum_value
 from marlkit.solve.correlated import correlated_equilibrium
+from marlkit.solve.stage import zero_sum_value
 from marlkit.solve.zero_sum import solve_matrix_game
 from marlkit.train import train
 

@@ -1,1 +1,51 @@
-"""Deep MARL learners under the contract of :mod:`marlkit.agents.deep.base` (flax networks, optax optimisers)."""
+"""Deep MARL learners under the contract of :mod:`marlkit.agents.deep.base` (flax networks, optax optimisers).
+
+The learners:
+
+* :class:`IPPO` and :class:`MAPPO` — independent and centralised-critic PPO (de Witt et al. 2020; Yu et al. 2022);
+* :class:`IDQN`, :class:`VDN` and :class:`QMIX` — independent DQN (Tan 1993 with Mnih et al. 2015) and value
+  decomposition by a sum (Sunehag et al. 2018) or a monotonic mixing network (Rashid et al. 2018);
+* :class:`COMA` — counterfactual multi-agent policy gradients (Foerster et al. 2018).
+
+Each is loaded from its submodule on first use (PEP 562), so ``import marlkit.agents.deep`` imports neither flax
+nor optax; ``from marlkit.agents.deep import QMIX`` imports what QMIX needs. The pieces learners share live in
+their own modules: the contract (``base``), networks (``networks``), parameter sharing (``sharing``), mixers
+(``mixers``), replay buffers (``replay``) and advantage estimators (``advantages``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the type checker sees the classes; at run time they load on first use
+    from marlkit.agents.deep.coma import COMA
+    from marlkit.agents.deep.ppo import IPPO, MAPPO
+    from marlkit.agents.deep.value_based import IDQN, QMIX, VDN
+
+_HOME = {
+    "IPPO": "ppo",
+    "MAPPO": "ppo",
+    "IDQN": "value_based",
+    "VDN": "value_based",
+    "QMIX": "value_based",
+    "COMA": "coma",
+}
+"""Re-exported learner -> the submodule that defines it."""
+
+
+def __getattr__(name: str) -> Any:
+    """Load a re-exported learner from its submodule on first use (and keep it on the package)."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])
+
+
+__all__ = ["COMA", "IDQN", "IPPO", "MAPPO", "QMIX", "VDN"]

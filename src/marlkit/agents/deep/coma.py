@@ -56,7 +56,15 @@ from flax import struct
 
 from marlkit.agents.deep.advantages import gae
 from marlkit.agents.deep.base import Observation, Rollout
-from marlkit.agents.deep.networks import ILLEGAL_LOGIT, MLP, RecurrentMLP, activation, masked_logits
+from marlkit.agents.deep.networks import (
+    ILLEGAL_LOGIT,
+    MLP,
+    RecurrentMLP,
+    activation,
+    forward,
+    forward_recurrent,
+    masked_logits,
+)
 from marlkit.agents.deep.sharing import SharingPlan, learner_plan
 from marlkit.envs.base import MultiAgentSpec
 from marlkit.errors import LearnerConfigError
@@ -251,8 +259,8 @@ class COMA:
 
         def per_set(p: Any, mem: Any, xi: Array, fi: Array) -> tuple[Any, Array]:
             if self.recurrent:
-                return actor.apply(p, mem, xi, fi)
-            return mem, actor.apply(p, xi)
+                return forward_recurrent(actor, p, mem, xi, fi)
+            return mem, forward(actor, p, xi)
 
         return plan.apply(per_set, params, memory, x, first, batch_dims=batch_dims)
 
@@ -371,7 +379,7 @@ class COMA:
         """
         target_net = self._critic_net(rollout.final_action_mask.shape[-1])
         taken_q = jnp.take_along_axis(
-            target_net.apply(state.target_critic, critic_input(rollout.observation, rollout.actions)),
+            forward(target_net, state.target_critic, critic_input(rollout.observation, rollout.actions)),
             rollout.actions[..., None],
             axis=-1,
         )[..., 0]  # [T, E, n]
@@ -381,7 +389,7 @@ class COMA:
         )
         log_final = jnp.where(final_probs > 0, jnp.log(jnp.where(final_probs > 0, final_probs, 1.0)), ILLEGAL_LOGIT)
         next_actions = jax.random.categorical(key, log_final).astype(jnp.int32)
-        final_q = target_net.apply(state.target_critic, critic_input(_final_observation(rollout), next_actions))
+        final_q = forward(target_net, state.target_critic, critic_input(_final_observation(rollout), next_actions))
         expected_final = jnp.sum(final_probs * final_q, axis=-1)  # [T, E, n]
 
         length = rollout.actions.shape[0]
@@ -407,7 +415,7 @@ class COMA:
             x, actions, y = batch
 
             def loss(p: Any) -> tuple[Array, tuple[Array, Array]]:
-                q = critic_net.apply(p, x)
+                q = forward(critic_net, p, x)
                 error = jnp.take_along_axis(q, actions[..., None], axis=-1)[..., 0] - y
                 return jnp.mean(jnp.square(error)), (q, error)
 

@@ -17,6 +17,7 @@ its Q is Haar-distributed exactly as the QR-based initialiser's (Mezzadri 2007, 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import flax.linen as nn
 import jax
@@ -71,6 +72,22 @@ def masked_argmax(values: Array, mask: Array) -> Array:
     return jnp.argmax(jnp.where(mask, values, -jnp.inf), axis=-1).astype(jnp.int32)
 
 
+def forward(module: nn.Module, params: Any, *inputs: Any) -> Array:
+    """``module.apply(params, *inputs)`` of a module whose output is one array (no ``mutable`` collections).
+
+    flax annotates every ``Module.apply`` as returning ``Any | tuple[Any, FrozenDict]`` because a call with
+    ``mutable=...`` also returns the updated collections; a call without it returns the module's own output, so the
+    cast states what flax's annotation cannot.
+    """
+    return cast(Array, module.apply(params, *inputs))
+
+
+def forward_recurrent(module: nn.Module, params: Any, memory: Any, x: Array, first: Array) -> tuple[Any, Array]:
+    """``module.apply(params, memory, x, first) -> (memory, out)`` of a recurrent module such as
+    :class:`RecurrentMLP` (see :func:`forward` for why flax's annotation needs the cast)."""
+    return cast(tuple[Any, Array], module.apply(params, memory, x, first))
+
+
 class MLP(nn.Module):
     """``hidden`` dense layers (orthogonal init, gain sqrt 2) then a linear head of ``out`` units (gain
     ``head_gain``); biases start at zero."""
@@ -110,4 +127,14 @@ class RecurrentMLP(nn.Module):
         return memory, nn.Dense(self.out, kernel_init=orthogonal(self.head_gain))(x)
 
 
-__all__ = ["ILLEGAL_LOGIT", "MLP", "RecurrentMLP", "activation", "masked_argmax", "masked_logits", "orthogonal"]
+__all__ = [
+    "ILLEGAL_LOGIT",
+    "MLP",
+    "RecurrentMLP",
+    "activation",
+    "forward",
+    "forward_recurrent",
+    "masked_argmax",
+    "masked_logits",
+    "orthogonal",
+]

@@ -51,7 +51,7 @@ from flax import struct
 
 from marlkit.agents.deep.advantages import gae
 from marlkit.agents.deep.base import Observation, Rollout
-from marlkit.agents.deep.networks import MLP, RecurrentMLP, activation, masked_logits
+from marlkit.agents.deep.networks import MLP, RecurrentMLP, activation, forward, forward_recurrent, masked_logits
 from marlkit.agents.deep.sharing import SharingPlan, learner_plan
 from marlkit.envs.base import MultiAgentSpec
 from marlkit.errors import LearnerConfigError
@@ -211,10 +211,10 @@ class PPO:
 
         def per_set(p: Any, mem: Any, a: Array, c: Array, f: Array) -> tuple[Any, Array, Array]:
             if self.recurrent:
-                h_actor, logits = actor.apply(p["actor"], mem.actor, a, f)
-                h_critic, value = critic.apply(p["critic"], mem.critic, c, f)
+                h_actor, logits = forward_recurrent(actor, p["actor"], mem.actor, a, f)
+                h_critic, value = forward_recurrent(critic, p["critic"], mem.critic, c, f)
                 return PPOMemory(h_actor, h_critic), logits, value[..., 0]
-            return mem, actor.apply(p["actor"], a), critic.apply(p["critic"], c)[..., 0]
+            return mem, forward(actor, p["actor"], a), forward(critic, p["critic"], c)[..., 0]
 
         memory, logits, value = plan.apply(per_set, params, memory, actor_in, critic_in, first, batch_dims=batch_dims)
         return memory, masked_logits(logits, observation.action_mask), value

@@ -47,7 +47,7 @@ import optax
 
 from marlkit.agents.deep.base import Observation, Rollout
 from marlkit.agents.deep.mixers import QMixer, VDNMixer
-from marlkit.agents.deep.networks import MLP, masked_argmax, masked_logits
+from marlkit.agents.deep.networks import MLP, forward, masked_argmax, masked_logits
 from marlkit.agents.deep.replay import ReplayBuffer, replay_add, replay_init, replay_sample
 from marlkit.agents.deep.sharing import SHARING_MODES, SharingPlan, learner_plan
 from marlkit.envs.base import MultiAgentSpec
@@ -320,8 +320,8 @@ class ValueBasedLearner:
             bootstrap = self.gamma * continuing[:, None] * next_q
             y = batch.reward + bootstrap
         else:  # value decomposition: one TD error on Q_tot and the team reward
-            prediction = mixer.apply(params.mixer, q_taken, batch.global_state)
-            bootstrap = self.gamma * continuing * mixer.apply(target.mixer, next_q, batch.next_global_state)
+            prediction = forward(mixer, params.mixer, q_taken, batch.global_state)
+            bootstrap = self.gamma * continuing * forward(mixer, target.mixer, next_q, batch.next_global_state)
             y = batch.reward.mean(axis=-1) + bootstrap
         td = prediction - jax.lax.stop_gradient(y)
         loss = LOSSES[self.loss](td, self.huber_delta).mean(axis=0)  # [n] or []

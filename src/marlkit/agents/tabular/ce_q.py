@@ -13,7 +13,7 @@ with σ(s') ∈ CE(Q_1(s'), Q_2(s')) maximising
 * ``"libertarian"`` (lCE-Q): each player j its own — player j's value comes from its own CE σ^j; there is no
   common σ, so the agents act on their own marginals (player 1 of σ^1, player 2 of σ^2), independently.
 
-The CE is computed by :func:`marlkit.solve.batched_ce.correlated_equilibrium` (a fixed-iteration interior point LP,
+The CE is computed by :func:`marlkit.solve.stage.batched_correlated_equilibrium` (a fixed-iteration interior point LP,
 jittable; ``iterations`` is its static iteration count). For the first three objectives the joint action is drawn
 from σ(s) itself with one shared random number when the learner controls both agents (Greenwald & Hall assume such
 a randomisation device); ``History.joint_counts`` then shows the correlation. ``stage_error`` is the largest
@@ -40,7 +40,7 @@ from marlkit.agents.tabular.joint_action import (
     restrict,
 )
 from marlkit.games import StochasticGame
-from marlkit.solve.batched_ce import OBJECTIVES, correlated_equilibrium
+from marlkit.solve.stage import OBJECTIVES, batched_correlated_equilibrium
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class CorrelatedStage:
 
     def __call__(self, q: Array, row_legal: Array, col_legal: Array) -> StageSolution:
         A, B = dominated_payoffs(q, row_legal, col_legal)
-        ce = correlated_equilibrium(A, B, objective=self.objective, iterations=self.iterations)
+        ce = batched_correlated_equilibrium(A, B, objective=self.objective, iterations=self.iterations)
         if self.objective == "libertarian":  # σ^1 for player 1, σ^2 for player 2
             own = restrict(ce.distribution[0].sum(1), row_legal), restrict(ce.distribution[1].sum(0), col_legal)
             solution = product_solution(q, *own, row_legal, col_legal, ce.incentive_violation)

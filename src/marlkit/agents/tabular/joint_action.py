@@ -21,8 +21,8 @@ the stage game of s is re-solved right after Q(s, ·) changes and its solution �
 V(s') is then a table look-up, and it *is* the solution of the current Q(s') because Q(s') has not changed since it
 was last solved — the same values Hu & Wellman's "NashQ_j(s')" computed afresh. Tables start at ``initial_q``,
 V = ``initial_q`` and σ(s) uniform over legal joint actions (Littman: π[s, ·] = 1/|A|), which is a solution of the
-constant initial stage games. Solves use the batched, jittable solvers of :mod:`marlkit.solve.batched_support` and
-:mod:`marlkit.solve.batched_ce` inside the compiled loop (under ``vmap`` they are batched across seeds).
+constant initial stage games. Solves use the batched, jittable solvers of :mod:`marlkit.solve.stage` inside the
+compiled loop (under ``vmap`` they are batched across seeds).
 
 **Legal actions.** The stage game of s is restricted to the legal actions by giving each player's illegal actions a
 payoff below every legal entry (:func:`dominated_payoffs`): they are then strictly dominated, and no minimax,
@@ -69,7 +69,7 @@ from marlkit.agents.tabular.base import (
 from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame
 from marlkit.games.properties import require_players
-from marlkit.solve.batched_support import MAX_ACTIONS
+from marlkit.solve.stage import MAX_ACTIONS
 
 # ------------------------------------------------------------------------------------------- stage solvers
 
@@ -181,7 +181,7 @@ class JointActionQ(UniformActing):
 
     # ------------------------------------------------------------------------------------------ edge check
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
-        """Two players, at most :data:`~marlkit.solve.batched_support.MAX_ACTIONS` actions each, the stage
+        """Two players, at most :data:`~marlkit.solve.stage.MAX_ACTIONS` actions each, the stage
         solver's own conditions, and what a one-agent group needs (module docstring)."""
         name = type(self).__name__
         require_players(

@@ -7,7 +7,7 @@ For a two-player zero-sum stochastic game, after the joint action (a, o) in s wi
     V(s)       ← min_{o'} Σ_{a'} π(s, a') Q(s, a', o')
 
 with Q the row player's table (the column player's is −Q). Here the maximin π and the column player's minimax
-strategy come from :func:`marlkit.solve.batched_support.zero_sum_value` (exact support enumeration, jittable), each
+strategy come from :func:`marlkit.solve.stage.zero_sum_value` (exact support enumeration, jittable), each
 moved toward uniform as far as it stays optimal (:func:`toward_uniform`, the tie-break among optimal strategies),
 and the stored stage solution is their product; V_j(s) = π^T Q_j(s) y (= the game value of Q(s) at an exact solution).
 Both players' tables are learned from their own rewards (in a zero-sum game Q_2 = −Q_1 exactly, float negation
@@ -36,7 +36,7 @@ from marlkit.agents.tabular.joint_action import (
 )
 from marlkit.games import StochasticGame
 from marlkit.games.properties import require_two_player_zero_sum
-from marlkit.solve.batched_support import zero_sum_value
+from marlkit.solve.stage import zero_sum_value
 
 
 def toward_uniform(x: Array, A: Array, legal: Array) -> Array:

@@ -8,9 +8,9 @@ state s', updates
 where (π_1(s'), π_2(s')) is a Nash equilibrium of the stage game (Q_1(s'), Q_2(s')). Which equilibrium matters:
 the convergence theorem (Hu & Wellman 2003, Thm. 17) assumes every stage game met has a global optimum or a
 saddle point and all agents pick consistently; in practice the paper (§4.3, §6) selects one by a rule every agent
-shares. Here the rule is ``select`` (:data:`marlkit.solve.batched_support.SELECTION_RULES`): ``"utilitarian"``
+shares. Here the rule is ``select`` (:data:`marlkit.solve.stage.SELECTION_RULES`): ``"utilitarian"``
 (default: the equilibrium found with the largest payoff sum), ``"egalitarian"``, ``"row"``, ``"col"`` or
-``"first"``, applied to the equilibria that :func:`marlkit.solve.batched_support.bimatrix_nash` finds by support
+``"first"``, applied to the equilibria that :func:`marlkit.solve.stage.bimatrix_nash` finds by support
 enumeration on equal-size supports (all of them in a non-degenerate game; see its docstring for degenerate ones).
 Two players only (the batched solver is bimatrix).
 
@@ -35,7 +35,7 @@ from marlkit.agents.tabular.joint_action import (
     product_solution,
 )
 from marlkit.games import StochasticGame
-from marlkit.solve.batched_support import SELECTION_RULES, bimatrix_nash
+from marlkit.solve.stage import SELECTION_RULES, bimatrix_nash
 
 
 @dataclass(frozen=True)

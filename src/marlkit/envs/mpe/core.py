@@ -39,7 +39,7 @@ transcription (8,192 envs).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -48,6 +48,8 @@ import numpy as np
 from marlkit.errors import InvalidGameError
 
 Array = jax.Array
+PairsT = TypeVar("PairsT", jax.Array, np.ndarray)
+"""A pair table: traced (``jax.Array``) or a constant of the world (``np.ndarray``)."""
 
 DT = 0.1
 DAMPING = 0.25
@@ -144,7 +146,7 @@ def lengths(vectors: Array) -> Array:
     return jnp.sqrt(vectors[..., 0] * vectors[..., 0] + vectors[..., 1] * vectors[..., 1])
 
 
-def without_self(pairs: Array) -> Array:
+def without_self(pairs: PairsT) -> PairsT:
     """Drop the diagonal of an ``[n, n, ...]`` array: ``[n, n - 1, ...]``, others kept in index order.
 
     Flattened, the diagonal entries are every ``(n + 1)``-th element starting at 0; removing the first and
@@ -152,7 +154,7 @@ def without_self(pairs: Array) -> Array:
     reshapes only (no gather).
     """
     n = pairs.shape[0]
-    rest = pairs.shape[2:]
+    rest: tuple[int, ...] = pairs.shape[2:]
     flat = pairs.reshape((n * n, *rest))[1:]
     return flat.reshape((n - 1, n + 1, *rest))[:, :n].reshape((n, n - 1, *rest))
 
@@ -191,7 +193,7 @@ def move_force(world: ParticleWorld, moves: Array) -> tuple[Array, Array]:
     return x * accel, y * accel
 
 
-def _contact_weights(dist: Array, radii: np.ndarray) -> Array:
+def _contact_weights(dist: Array, radii: float | np.ndarray) -> Array:
     """Flat ``CONTACT_FORCE · penetration / distance`` per pair (module docstring), from flat distances.
 
     ``k log(1 + exp(x))`` is written as ``k (max(x, 0) + log(1 + exp(-|x|)))`` (exact up to float32 rounding

@@ -26,7 +26,7 @@ G``, so ``reward(unconstrained) = reward(constrained) - local_ratio · cost``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import jax
@@ -66,6 +66,7 @@ class SimpleSpread(Env):
     local_ratio: float = 0.5
     max_episode_steps: int = 25
     constrained: bool = False
+    spec: MultiAgentSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         name = type(self).__name__
@@ -77,10 +78,16 @@ class SimpleSpread(Env):
             raise InvalidGameError(f"{name}: local_ratio is a weight in [0, 1], got {self.local_ratio}")
         if not isinstance(self.constrained, bool | np.bool_):
             raise InvalidGameError(f"{name}: constrained must be True or False, got {self.constrained!r}")
+        object.__setattr__(self, "spec", self._make_spec())
+
+    @property
+    def num_landmarks(self) -> int:
+        """The landmark count: ``n_landmarks``, or ``n_agents`` where it was left ``None``."""
+        return self.n_agents if self.n_landmarks is None else self.n_landmarks
 
     @cached_property
     def world(self) -> ParticleWorld:
-        n, lm = self.n_agents, self.n_landmarks
+        n, lm = self.n_agents, self.num_landmarks
         return ParticleWorld(
             size=(AGENT_SIZE,) * n,
             accel=(DEFAULT_ACCEL,) * n,
@@ -90,10 +97,9 @@ class SimpleSpread(Env):
             landmark_collide=(False,) * lm,
         )
 
-    @cached_property
-    def spec(self) -> MultiAgentSpec:
+    def _make_spec(self) -> MultiAgentSpec:
         n = self.n_agents
-        size = 4 + 2 * self.n_landmarks + 4 * (n - 1)
+        size = 4 + 2 * self.num_landmarks + 4 * (n - 1)
         return MultiAgentSpec(
             name="constrained_spread" if self.constrained else "simple_spread",
             n_agents=n,
@@ -116,7 +122,7 @@ class SimpleSpread(Env):
     # -- the task -----------------------------------------------------------------------------------------------
     def reset_env(self, key: Array) -> tuple[Array, Particles]:
         n = self.n_agents
-        pos = draw_uniform(key, (n + self.n_landmarks, 2))
+        pos = draw_uniform(key, (n + self.num_landmarks, 2))
         particles = Particles(pos[:n], jnp.zeros((n, 2), jnp.float32), pos[n:])
         return self._observe(particles, *self._offsets(particles)), particles
 
@@ -149,7 +155,7 @@ class SimpleSpread(Env):
             [
                 particles.vel,
                 particles.pos,
-                to_landmarks.reshape(n, 2 * self.n_landmarks),
+                to_landmarks.reshape(n, 2 * self.num_landmarks),
                 others.reshape(n, 2 * (n - 1)),
                 jnp.zeros((n, 2 * (n - 1)), jnp.float32),
             ],

@@ -24,7 +24,7 @@ state (``tests/envs/test_mpe.py``). Physics: :mod:`marlkit.envs.mpe.core`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import jax
@@ -70,6 +70,7 @@ class SimpleTag(Env):
     n_adversaries: int = 3
     n_obstacles: int = 2
     max_episode_steps: int = 25
+    spec: MultiAgentSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         name = type(self).__name__
@@ -77,6 +78,7 @@ class SimpleTag(Env):
         require_count(name, "n_adversaries", self.n_adversaries, 1)
         require_count(name, "n_obstacles", self.n_obstacles, 0)
         require_count(name, "max_episode_steps", self.max_episode_steps, 1)
+        object.__setattr__(self, "spec", self._make_spec())
 
     @property
     def n_agents(self) -> int:
@@ -94,8 +96,7 @@ class SimpleTag(Env):
             landmark_collide=(True,) * self.n_obstacles,
         )
 
-    @cached_property
-    def spec(self) -> MultiAgentSpec:
+    def _make_spec(self) -> MultiAgentSpec:
         a, g = self.n_adversaries, self.n_good
         common = 4 + 2 * self.n_obstacles + 2 * (self.n_agents - 1)
         sizes = (common + 2 * g,) * a + (common + 2 * (g - 1),) * g

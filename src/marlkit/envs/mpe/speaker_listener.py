@@ -23,8 +23,7 @@ rewards here equal its, step by step, from the same state (``tests/envs/test_mpe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import jax
@@ -73,12 +72,13 @@ class SpeakerListener(Env):
     """The speaker knows the goal, the listener moves to it; only the message links them (module docstring)."""
 
     max_episode_steps: int = 25
+    spec: MultiAgentSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         require_count(type(self).__name__, "max_episode_steps", self.max_episode_steps, 1)
+        object.__setattr__(self, "spec", self._make_spec())
 
-    @cached_property
-    def spec(self) -> MultiAgentSpec:
+    def _make_spec(self) -> MultiAgentSpec:
         return MultiAgentSpec(
             name="speaker_listener",
             n_agents=2,

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit.solve.batched_support import small_solve
+from marlkit.solve.stage.support import small_solve
 
 STEP_FRACTION = 0.99
 """Fraction of the step to the boundary of s >= 0, z >= 0 taken each iteration."""

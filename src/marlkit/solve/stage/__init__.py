@@ -1,4 +1,8 @@
-"""Batched stage-game solvers for jitted learning loops (minimax-Q, Nash-Q, CE-Q): one import for all three.
+"""JAX stage-game solvers for jitted learning loops (minimax-Q, Nash-Q, CE-Q): one import for all three.
+
+These are the float32-by-default, fixed-iteration, jittable solvers; the exact float64 solvers (SciPy HiGHS,
+vertex enumeration) are :mod:`marlkit.solve`. Names differ where the concepts coincide: the CE-Q solver here is
+:func:`batched_correlated_equilibrium`, the exact LP :func:`marlkit.solve.correlated_equilibrium`.
 
 Tabular joint-action learners solve a small matrix game at every update inside ``jax.lax.scan``. These functions
 are pure JAX (``jit``, ``vmap`` and ``scan`` accept them, no host callbacks), take payoffs ``[..., m, n]`` with any
@@ -6,13 +10,13 @@ leading batch axes, and are documented and tested for 2 <= m, n <= 5 (1-action p
 
 * :func:`zero_sum_value` ``(A) -> ZeroSumSolution(value [...], row [..., m], col [..., n])``: exact value and
   optimal strategies by support enumeration (Shapley & Snow 1950 guarantee an exact candidate, ties included);
-  see :mod:`marlkit.solve.batched_support`.
+  see :mod:`marlkit.solve.stage.support`.
 * :func:`bimatrix_nash` ``(A, B, select="utilitarian") -> BimatrixNash(row, col, values [..., 2], nash_gap,
   found)``: one Nash equilibrium by a selection rule among those found by equal-size support enumeration.
-* :func:`correlated_equilibrium` ``(A, B, objective="utilitarian") -> CorrelatedEquilibrium(distribution,
+* :func:`batched_correlated_equilibrium` ``(A, B, objective="utilitarian") -> CorrelatedEquilibrium(distribution,
   values [..., 2], incentive_violation, converged)``: a CE-Q correlated equilibrium (Greenwald & Hall 2003) by a
   batched Mehrotra predictor-corrector interior point LP with a fixed iteration count
-  (:mod:`marlkit.solve.batched_ce`, :mod:`marlkit.solve.batched_lp`).
+  (:mod:`marlkit.solve.stage.ce`, :mod:`marlkit.solve.stage.lp`).
 
 Dtypes and accuracy. Computation is in the floating dtype of the input, which under JAX's default configuration is
 float32 (what the learners use); pass float64 arrays with ``jax.experimental.enable_x64`` / ``jax.enable_x64`` for
@@ -35,8 +39,8 @@ game (85x at 2x2, but only 2.5x-5x at 3x3-5x5: the 10x target is not met there o
 1-6 s per shape and dtype.
 """
 
-from marlkit.solve.batched_ce import OBJECTIVES, CorrelatedEquilibrium, correlated_equilibrium
-from marlkit.solve.batched_support import (
+from marlkit.solve.stage.ce import OBJECTIVES, CorrelatedEquilibrium, batched_correlated_equilibrium
+from marlkit.solve.stage.support import (
     MAX_ACTIONS,
     SELECTION_RULES,
     BimatrixNash,
@@ -53,8 +57,8 @@ __all__ = [
     "BimatrixNash",
     "CorrelatedEquilibrium",
     "ZeroSumSolution",
+    "batched_correlated_equilibrium",
     "bimatrix_nash",
-    "correlated_equilibrium",
     "num_support_pairs",
     "zero_sum_value",
 ]

@@ -35,6 +35,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from marlkit.solve.stage.payoffs import float_payoffs, payoff_scale
+
 MAX_ACTIONS = 5
 """Largest number of actions per player that the batched solvers document and test (251 support pairs at 5x5)."""
 
@@ -86,13 +88,13 @@ def small_solve(M: jax.Array, b: jax.Array) -> jax.Array:
         factor = jnp.where(rows > c, M[..., :, c] / M[..., c, c][..., None], 0.0)
         M = M - factor[..., :, None] * M[..., c, None, :]
         b = b - factor * b[..., c, None]
-    x = [None] * N
+    x: dict[int, jax.Array] = {}
     for c in reversed(range(N)):
         acc = b[..., c]
         for k in range(c + 1, N):
             acc = acc - M[..., c, k] * x[k]
         x[c] = acc / M[..., c, c]
-    return jnp.stack(x, axis=-1)
+    return jnp.stack([x[c] for c in range(N)], axis=-1)
 
 
 # ------------------------------------------------------------------------------------- support pairs
@@ -165,23 +167,6 @@ def _pick(array: jax.Array, index: jax.Array) -> jax.Array:
     return jnp.take_along_axis(array, index[..., None, None], axis=-2)[..., 0, :]
 
 
-def _float_inputs(*arrays: jax.Array) -> tuple[jax.Array, ...]:
-    """Payoff arrays as one floating dtype: the inputs' own (float64 only where x64 is enabled), else float32."""
-    arrays = tuple(jnp.asarray(a) for a in arrays)
-    dtype = jnp.result_type(*arrays, jnp.float32)
-    out = tuple(a.astype(dtype) for a in arrays)
-    shape = out[0].shape
-    if len(shape) < 2 or any(a.shape != shape for a in out):
-        raise ValueError(f"payoffs: expected matrices of one shape [..., m, n], got {[a.shape for a in out]}")
-    return out
-
-
-def _scale(*arrays: jax.Array) -> jax.Array:
-    """Largest payoff magnitude per game ``[..., 1, 1]`` (1 for an all-zero game)."""
-    s = jnp.max(jnp.stack([jnp.abs(a).max(axis=(-2, -1)) for a in arrays]), axis=0)
-    return jnp.where(s > 0, s, 1.0)[..., None, None]
-
-
 def default_tolerance(dtype: jnp.dtype) -> float:
     """Acceptance tolerance on the equilibrium test, relative to the payoff scale: sqrt(machine epsilon)."""
     return float(np.sqrt(np.finfo(dtype).eps))
@@ -199,8 +184,8 @@ def zero_sum_value(A: jax.Array) -> ZeroSumSolution:
     Returns:
         ``ZeroSumSolution(value [...], row [..., m], col [..., n])``, unpackable as a 3-tuple.
     """
-    (A,) = _float_inputs(A)
-    scale = _scale(A)
+    (A,) = float_payoffs(A)
+    scale = payoff_scale(A)
     An = A / scale
     x, y, violation = _candidates(An, -An)
     best = jnp.argmin(violation, axis=-1)
@@ -236,8 +221,8 @@ def bimatrix_nash(A: jax.Array, B: jax.Array, select: str = "utilitarian", tol: 
     """
     if select not in SELECTION_RULES:
         raise ValueError(f"select: unknown rule {select!r}; choose one of {', '.join(SELECTION_RULES)}")
-    A, B = _float_inputs(A, B)
-    scale = _scale(A, B)
+    A, B = float_payoffs(A, B)
+    scale = payoff_scale(A, B)
     x, y, violation = _candidates(A / scale, B / scale)
     tol = default_tolerance(A.dtype) if tol is None else float(tol)
     ok = violation <= tol

@@ -14,7 +14,7 @@ CE-Q (Greenwald & Hall 2003, "Correlated-Q learning", ICML, §3) selects one CE 
 * ``libertarian``: each player k maximises its own payoff; both CEs are returned (``distribution [..., 2, m, n]``,
   row k the CE player k uses, ``values[..., k]`` player k's payoff under it).
 
-The LPs are solved by :func:`marlkit.solve.batched_lp.lp_ipm` with a fixed iteration count, vmapped over the
+The LPs are solved by :func:`marlkit.solve.stage.lp.lp_ipm` with a fixed iteration count, vmapped over the
 batch. Payoffs are divided by their largest magnitude (and shifted by +1 for the egalitarian floor, which keeps
 t >= 0); the CE set is invariant to this common affine map and the objectives' maximisers are too.
 """
@@ -29,8 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit.solve.batched_lp import Constraints, lp_ipm
-from marlkit.solve.batched_support import _float_inputs, _scale
+from marlkit.solve.stage.lp import Constraints, lp_ipm
+from marlkit.solve.stage.payoffs import float_payoffs, payoff_scale
 
 
 class CorrelatedEquilibrium(NamedTuple):
@@ -181,7 +181,7 @@ OBJECTIVES: dict[str, tuple[Callable, Callable]] = {
 
 def _correlated_one(A, B, objective: str, iterations: int, tol):
     build, combine = OBJECTIVES[objective]
-    scale = _scale(A, B)
+    scale = payoff_scale(A, B)
     An, Bn = A / scale, B / scale
     costs, floor = build(An, Bn)
     mus, converged = jax.vmap(lambda c: _solve_ce_lp(c, An, Bn, floor, iterations, tol))(costs)
@@ -194,7 +194,7 @@ def _correlated_one(A, B, objective: str, iterations: int, tol):
     return CorrelatedEquilibrium(distribution, chosen, violation, converged.all())
 
 
-def correlated_equilibrium(
+def batched_correlated_equilibrium(
     A: jax.Array,
     B: jax.Array,
     objective: str = "utilitarian",
@@ -214,7 +214,7 @@ def correlated_equilibrium(
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective: unknown {objective!r}; choose one of {', '.join(OBJECTIVES)}")
-    A, B = _float_inputs(A, B)
+    A, B = float_payoffs(A, B)
     batch, (m, n) = A.shape[:-2], A.shape[-2:]
     solve = jax.vmap(lambda a, b: _correlated_one(a, b, objective, iterations, tol))
     out = solve(A.reshape(-1, m, n), B.reshape(-1, m, n))
