@@ -55,11 +55,11 @@ def test_catalog_has_at_least_20_entries_in_order() -> None:
 def test_every_entry_builds_with_defaults_and_is_labelled(name: str) -> None:
     entry = CATALOG[name]
     assert entry.name == name and entry.name == entry.name.lower() and " " not in entry.name
-    assert entry.kind in KINDS
+    assert entry.extra["kind"] in KINDS
     assert entry.description.strip() and "\n" not in entry.description
     assert entry.citation.strip()
     game = entry.factory()
-    assert isinstance(game, GAME_TYPES.get(entry.kind, StochasticGame))
+    assert isinstance(game, GAME_TYPES.get(entry.extra["kind"], StochasticGame))
     assert game.name == name
     assert game.description == entry.description and game.citation == entry.citation
     if isinstance(game, StochasticGame) and game.num_states > 1:
@@ -67,7 +67,7 @@ def test_every_entry_builds_with_defaults_and_is_labelled(name: str) -> None:
     # metadata records how to rebuild the game, and is JSON-friendly
     recorded = game.metadata["catalog"]
     assert recorded["name"] == name
-    assert set(recorded["parameters"]) == set(entry.parameters)
+    assert set(recorded["parameters"]) == set(entry.defaults)
     json.dumps(game.metadata)
     # building again with the recorded parameters gives the same game
     again = make(name, **recorded["parameters"])
@@ -77,11 +77,11 @@ def test_every_entry_builds_with_defaults_and_is_labelled(name: str) -> None:
 
 
 def test_parameters_are_read_off_the_factory_signature() -> None:
-    assert dict(CATALOG["penalty"].parameters) == {"k": -10.0}
-    assert dict(CATALOG["soccer"].parameters) == {"gamma": 0.9, "after_goal": "terminal"}
-    assert dict(CATALOG["random-general-sum"].parameters) == {"seed": 0, "actions": 3, "players": 2}
+    assert dict(CATALOG["penalty"].defaults) == {"k": -10.0}
+    assert dict(CATALOG["soccer"].defaults) == {"gamma": 0.9, "after_goal": "terminal"}
+    assert dict(CATALOG["random-general-sum"].defaults) == {"seed": 0, "actions": 3, "players": 2}
     with pytest.raises(TypeError):
-        CATALOG["penalty"].parameters["k"] = 0  # read-only view
+        CATALOG["penalty"].defaults["k"] = 0  # read-only view
 
 
 @pytest.mark.parametrize(
