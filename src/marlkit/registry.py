@@ -267,15 +267,24 @@ class Registry(Generic[T]):
         """
         entry = self.get(name)
         factory = entry.load(self.kind)
-        self.check_parameters(entry.name, factory, params)
+        self.check_parameters(entry.name, factory, params, defaults=entry.defaults)
         return factory(**{**entry.defaults, **params})
 
-    def check_parameters(self, owner: str, factory: Callable[..., Any], params: Mapping[str, Any]) -> None:
-        """Raise :attr:`param_error` (:func:`unknown_parameter`'s message) for a key of ``params`` that
-        ``factory`` does not take; nothing when its signature takes ``**kwargs`` or cannot be read."""
-        accepted = parameter_defaults(factory)
-        if accepted is None:
+    def check_parameters(
+        self,
+        owner: str,
+        factory: Callable[..., Any],
+        params: Mapping[str, Any],
+        *,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Raise :attr:`param_error` (:func:`unknown_parameter`'s message, listing the accepted keywords with
+        ``factory``'s defaults overridden by ``defaults``) for a key of ``params`` that ``factory`` does not take;
+        nothing when its signature takes ``**kwargs`` or cannot be read."""
+        found = parameter_defaults(factory)
+        if found is None:
             return
+        accepted = {k: (defaults or {}).get(k, v) for k, v in found.items()}
         for key in params:
             if key not in accepted:
                 raise self.param_error(unknown_parameter(owner, key, accepted, word=self.param_word))
