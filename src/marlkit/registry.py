@@ -108,9 +108,7 @@ def parameter_defaults(factory: Callable[..., Any]) -> dict[str, Any] | None:
     return found
 
 
-def unknown_parameter(
-    owner: str, key: object, accepted: Mapping[str, Any], *, word: str = "parameter"
-) -> str:
+def unknown_parameter(owner: str, key: object, accepted: Mapping[str, Any], *, word: str = "parameter") -> str:
     """The message for a keyword ``owner`` does not take: the key, a close match, and every accepted one with its
     default, e.g. ``penalty: unknown parameter 'kk' (did you mean 'k'?); allowed parameters: k=-10.0``."""
     hint = did_you_mean(key, accepted)
@@ -156,6 +154,14 @@ class Entry(Generic[T]):
     def factory(self) -> Callable[..., T]:
         """The callable behind the entry (:meth:`load`)."""
         return self.load()
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        """The keyword parameters the target takes, each with the default a build uses (the entry's ``defaults``
+        over the signature's; :data:`REQUIRED` where there is none), read-only; only ``defaults`` when the
+        signature takes ``**kwargs`` or cannot be read. Imports a lazy target."""
+        found = parameter_defaults(self.load()) or {}
+        return MappingProxyType({**found, **self.defaults})
 
 
 class Registry(Generic[T]):

@@ -67,7 +67,7 @@ def test_every_entry_builds_with_defaults_and_is_labelled(name: str) -> None:
     # metadata records how to rebuild the game, and is JSON-friendly
     recorded = game.metadata["catalog"]
     assert recorded["name"] == name
-    assert set(recorded["parameters"]) == set(entry.defaults)
+    assert set(recorded["parameters"]) == set(entry.parameters)
     json.dumps(game.metadata)
     # building again with the recorded parameters gives the same game
     again = make(name, **recorded["parameters"])
@@ -77,11 +77,11 @@ def test_every_entry_builds_with_defaults_and_is_labelled(name: str) -> None:
 
 
 def test_parameters_are_read_off_the_factory_signature() -> None:
-    assert dict(CATALOG["penalty"].defaults) == {"k": -10.0}
-    assert dict(CATALOG["soccer"].defaults) == {"gamma": 0.9, "after_goal": "terminal"}
-    assert dict(CATALOG["random-general-sum"].defaults) == {"seed": 0, "actions": 3, "players": 2}
+    assert dict(CATALOG["penalty"].parameters) == {"k": -10.0}
+    assert dict(CATALOG["soccer"].parameters) == {"gamma": 0.9, "after_goal": "terminal"}
+    assert dict(CATALOG["random-general-sum"].parameters) == {"seed": 0, "actions": 3, "players": 2}
     with pytest.raises(TypeError):
-        CATALOG["penalty"].defaults["k"] = 0  # read-only view
+        CATALOG["penalty"].parameters["k"] = 0  # read-only view
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,7 @@ from typing import Any
 from marlkit.errors import LearnerConfigError, MarlkitError
 from marlkit.registry import Registry
 
-DEEP_LEARNERS: Registry[Any] = Registry(
-    "deep learner", param_error=LearnerConfigError, param_word="hyper-parameter"
-)
+DEEP_LEARNERS: Registry[Any] = Registry("deep learner", param_error=LearnerConfigError, param_word="hyper-parameter")
 """Every deep learner by name (case and ``-`` / ``_`` forgiven)."""
 
 DEEP_LEARNERS.add(

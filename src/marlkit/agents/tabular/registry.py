@@ -37,9 +37,7 @@ BOWLING_VELOSO_ALPHA = InverseTime(10.0, 10000.0)
 DECAYING_BOLTZMANN = Boltzmann(ExponentialDecay(16.0, 0.999, 0.05))
 """Boltzmann exploration with τ = 16 · 0.999^t, floor 0.05 (Claus & Boutilier 1998 use a decaying τ)."""
 
-LEARNERS: Registry[Learner] = Registry(
-    "learner", param_error=LearnerConfigError, param_word="hyper-parameter"
-)
+LEARNERS: Registry[Learner] = Registry("learner", param_error=LearnerConfigError, param_word="hyper-parameter")
 """Every tabular learner by name, in a fixed order (the CLI lists them so)."""
 
 _Q = {"step_size": 0.1, "exploration": DECAYING_BOLTZMANN}

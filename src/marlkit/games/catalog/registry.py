@@ -23,9 +23,7 @@ from marlkit.registry import Entry, Registry, allowed
 Game = NormalFormGame | StochasticGame
 KINDS = ("normal-form", "stochastic", "posg", "constrained", "random")
 
-GAMES: Registry[Game] = Registry(
-    "game", param_error=InvalidGameError, hint="Run `marlkit games` to list the catalog."
-)
+GAMES: Registry[Game] = Registry("game", param_error=InvalidGameError, hint="Run `marlkit games` to list the catalog.")
 """Every catalog game by name, in registration order; ``GAMES[name]`` is its :class:`~marlkit.registry.Entry`."""
 
 CATALOG = GAMES
