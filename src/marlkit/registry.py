@@ -102,9 +102,9 @@ def parameter_defaults(factory: Callable[..., Any]) -> dict[str, Any] | None:
     for p in signature.parameters.values():
         if p.kind is inspect.Parameter.VAR_KEYWORD:
             return None
-        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
-            if not p.name.startswith("_"):
-                found[p.name] = p.default
+        keyword = p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        if keyword and not p.name.startswith("_"):
+            found[p.name] = p.default
     return found
 
 
@@ -338,8 +338,8 @@ class Registry(Generic[T]):
 __all__ = [
     "REQUIRED",
     "Entry",
-    "allowed",
     "Registry",
+    "allowed",
     "did_you_mean",
     "load_target",
     "normalise",
