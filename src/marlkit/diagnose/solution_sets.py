@@ -39,6 +39,8 @@ from marlkit.diagnose.distances import (
 from marlkit.errors import CertificationError, InvalidGameError, NotApplicableError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.solve.best_response import constant_sum_total
+from marlkit.registry import unknown_name
+from marlkit.solve.concepts import solution_set_builder, solution_set_concepts
 from marlkit.solve.correlated import cce_constraints, ce_constraints
 
 Game = NormalFormGame | StochasticGame
@@ -528,7 +530,8 @@ def _is_zero_sum_stochastic(game: StochasticGame) -> bool:
     return game.n_players == 2 and not game.is_partially_observable and constant_sum_total(game) is not None
 
 
-def _nash(game: Game, max_members: int) -> SolutionSet:
+def nash_set(game: Game, max_members: int) -> SolutionSet:
+    """The Nash set of ``game`` as the diagnostics judge it (see :data:`SOLUTION_CONCEPTS`)."""
     if isinstance(game, NormalFormGame):
         return _normal_form_nash(game, max_members)
     if _is_zero_sum_stochastic(game):
@@ -549,15 +552,24 @@ def _stage_game(game: Game, concept: str) -> NormalFormGame:
     )
 
 
-def _polytope(constraints: Callable, concept: str, label: str) -> Callable[[Game, int], SolutionSet]:
-    def build(game: Game, max_members: int) -> SolutionSet:
-        G, h = constraints(_stage_game(game, concept))
-        return PolytopeSolutionSet(G, h, name=f"{label} polytope (distance by projection)")
-
-    return build
+def _polytope(constraints: Callable, concept: str, label: str, game: Game) -> SolutionSet:
+    G, h = constraints(_stage_game(game, concept))
+    return PolytopeSolutionSet(G, h, name=f"{label} polytope (distance by projection)")
 
 
-def _minimax(game: Game, max_members: int) -> SolutionSet:
+def ce_set(game: Game, max_members: int) -> SolutionSet:
+    """The correlated equilibrium polytope of a one-state game (:func:`marlkit.solve.correlated.ce_constraints`)."""
+    return _polytope(ce_constraints, "ce", "correlated equilibrium", game)
+
+
+def cce_set(game: Game, max_members: int) -> SolutionSet:
+    """The coarse correlated equilibrium polytope of a one-state game."""
+    return _polytope(cce_constraints, "cce", "coarse correlated equilibrium", game)
+
+
+def minimax_set(game: Game, max_members: int) -> SolutionSet:
+    """The minimax pair (LP) of a two-player zero-sum normal-form game, or the Shapley policy of a stochastic one,
+    as a one-member set (other optimal pairs may exist)."""
     if isinstance(game, NormalFormGame):
         from marlkit.solve.zero_sum import maximin
 
@@ -574,21 +586,17 @@ def _minimax(game: Game, max_members: int) -> SolutionSet:
     return _shapley(game, "minimax equilibrium")
 
 
-SOLUTION_CONCEPTS: dict[str, Callable[[Game, int], SolutionSet]] = {
-    "nash": _nash,
-    "ce": _polytope(ce_constraints, "ce", "correlated equilibrium"),
-    "cce": _polytope(cce_constraints, "cce", "coarse correlated equilibrium"),
-    "minimax": _minimax,
-    "maximin": _minimax,
-}
-"""Concept name -> builder ``(game, max_members) -> SolutionSet``:
+SOLUTION_CONCEPTS: tuple[str, ...] = solution_set_concepts()
+"""The concepts :func:`solution_set` builds a set for (from :data:`marlkit.solve.concepts.CONCEPTS`):
 
-* ``"nash"``: normal-form games — the finite list from :func:`marlkit.solve.nash.nash_equilibria` (vertex
-  enumeration for two players; pure + certified mixed for n players), or :class:`NashConvSet` when it finds none
-  or more than ``max_members``; stochastic games — the Shapley minimax policy of a two-player zero-sum game as a
-  one-member set, else :class:`NashConvSet`;
-* ``"ce"`` / ``"cce"``: the (coarse) correlated equilibrium polytope of a one-state game;
-* ``"minimax"`` / ``"maximin"``: the minimax pair (LP) or Shapley policy of a two-player zero-sum game.
+* ``"nash"`` (:func:`nash_set`): normal-form games — the finite list from
+  :func:`marlkit.solve.nash.nash_equilibria` (vertex enumeration for two players; pure + certified mixed for n
+  players), or :class:`NashConvSet` when it finds none or more than ``max_members``; stochastic games — the Shapley
+  minimax policy of a two-player zero-sum game as a one-member set, else :class:`NashConvSet`;
+* ``"ce"`` / ``"cce"`` (:func:`ce_set`, :func:`cce_set`): the (coarse) correlated equilibrium polytope of a
+  one-state game;
+* ``"minimax"`` / ``"maximin"`` (:func:`minimax_set`): the minimax pair (LP) or Shapley policy of a two-player
+  zero-sum game.
 """
 
 
@@ -599,12 +607,11 @@ def solution_set(game: Game, concept: str = "nash", *, max_members: int = 64) ->
         UnknownNameError: for an unknown concept.
         NotApplicableError: when the concept does not apply (CE on a multi-state game, minimax on general-sum).
     """
-    try:
-        build = SOLUTION_CONCEPTS[concept]
-    except KeyError:
-        raise UnknownNameError(f"concept: unknown {concept!r}; choose one of {', '.join(SOLUTION_CONCEPTS)}") from None
+    if concept not in SOLUTION_CONCEPTS:
+        raise UnknownNameError(f"concept: {unknown_name('concept', concept, SOLUTION_CONCEPTS)}")
     if not isinstance(game, NormalFormGame | StochasticGame):
         raise InvalidGameError(f"game: expected a NormalFormGame or StochasticGame, got {type(game).__name__}")
+    build: Callable[[Game, int], SolutionSet] = solution_set_builder(concept)
     return build(game, int(max_members))
 
 
@@ -616,5 +623,9 @@ __all__ = [
     "NashConvSet",
     "PolytopeSolutionSet",
     "SolutionSet",
+    "cce_set",
+    "ce_set",
+    "minimax_set",
+    "nash_set",
     "solution_set",
 ]
