@@ -39,7 +39,8 @@ from matplotlib.patches import Patch, Polygon
 from matplotlib.ticker import EngFormatter
 
 from marlkit.atomic import write_with
-from marlkit.diagnose.results import CRITERION_TITLES, CriterionResult, Verdict
+from marlkit.diagnose.criteria_table import CRITERION_TITLES
+from marlkit.diagnose.results import CriterionResult, Verdict
 from marlkit.diagnose.seeds import member_label
 from marlkit.diagnose.summary import _empirical_marginals
 from marlkit.errors import NotApplicableError

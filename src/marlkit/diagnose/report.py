@@ -26,9 +26,10 @@ from rich.table import Table
 
 from marlkit.atomic import write_text
 from marlkit.diagnose.criteria import HistoryLike, evaluate
+from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_TITLES
 from marlkit.diagnose.distances import default_weights, resolve_distance, state_weights
 from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
-from marlkit.diagnose.results import CRITERIA, CRITERION_TITLES, CriterionResult, Verdict, _float_or_none
+from marlkit.diagnose.results import CriterionResult, Verdict, _float_or_none
 from marlkit.diagnose.seeds import SeedStatistics, seed_statistics
 from marlkit.diagnose.solution_sets import SolutionSet, solution_set
 from marlkit.diagnose.verdicts import VERDICT_RULE
@@ -100,7 +101,7 @@ def movement_summary(
 class DiagnosisReport:
     """The convergence diagnosis of one History on one game (see the module docstring).
 
-    ``results`` and ``statistics`` are keyed by the criterion names of :data:`marlkit.diagnose.results.CRITERIA`
+    ``results`` and ``statistics`` are keyed by the criterion names of :data:`marlkit.diagnose.criteria_table.CRITERIA`
     (in the book's order); ``eps`` holds the threshold each criterion was judged at; ``movement`` summarises
     ``nonstationarity`` per agent. ``history``, ``model`` and ``solutions`` keep the inputs for :meth:`plots`
     and are not written to JSON.

@@ -3,6 +3,8 @@
 These are plain frozen dataclasses with ``to_dict()`` (JSON-ready: lists, floats, strings, ``None``), so the
 criteria (:mod:`marlkit.diagnose.criteria`), the multi-seed statistics (:mod:`marlkit.diagnose.seeds`), the
 pictures (:mod:`marlkit.diagnose.plots`) and the report (:mod:`marlkit.diagnose.report`) share one vocabulary.
+The criteria's keys and titles (:data:`CRITERIA`, :data:`CRITERION_TITLES`) come from the one table,
+:mod:`marlkit.diagnose.criteria_table`, and are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_TITLES
+
 
 class Verdict(StrEnum):
     """What a finite run lets us say about a limit (see :mod:`marlkit.diagnose.verdicts` for the rule)."""
@@ -21,27 +25,6 @@ class Verdict(StrEnum):
     NOT_CONVERGED = "not converged"
     INCONCLUSIVE = "inconclusive"
     NOT_APPLICABLE = "not applicable"
-
-
-CRITERIA = (
-    "joint_policy",
-    "expected_return",
-    "empirical_distribution",
-    "averaged_joint_policy",
-    "solution_set",
-    "average_return",
-)
-"""The six criteria of Albrecht, Christianos & Schäfer (2024), *Multi-Agent Reinforcement Learning*, §5.2, in the
-book's order (1 .. 6)."""
-
-CRITERION_TITLES = {
-    "joint_policy": "1 joint policy",
-    "expected_return": "2 expected return",
-    "empirical_distribution": "3 empirical distribution",
-    "averaged_joint_policy": "4 averaged joint policy",
-    "solution_set": "5 set of solutions",
-    "average_return": "6 average return",
-}
 
 
 def _float_or_none(x: float | None) -> float | None:

@@ -38,8 +38,8 @@ from marlkit.diagnose.distances import (
 )
 from marlkit.errors import CertificationError, InvalidGameError, NotApplicableError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.solve.best_response import constant_sum_total
 from marlkit.registry import unknown_name
+from marlkit.solve.best_response import constant_sum_total
 from marlkit.solve.concepts import solution_set_builder, solution_set_concepts
 from marlkit.solve.correlated import cce_constraints, ce_constraints
 

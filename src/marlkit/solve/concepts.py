@@ -58,7 +58,7 @@ def minimax(game: Game) -> Any:
 
 
 def ce(game: NormalFormGame, *, objective: str = "utilitarian") -> Any:
-    """The correlated equilibrium that maximises ``objective`` (:func:`marlkit.solve.correlated.correlated_equilibrium`)."""
+    """The correlated equilibrium that maximises ``objective`` (:mod:`marlkit.solve.correlated`)."""
     from marlkit.solve.correlated import correlated_equilibrium
 
     return correlated_equilibrium(game, objective=objective)
