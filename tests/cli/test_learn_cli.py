@@ -116,3 +116,16 @@ def test_learn_unknown_tabular_hyper_parameter_suggests_one(capsys: pytest.Captu
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ")
     assert "unknown hyper-parameter 'detla'" in err and "did you mean 'delta'" in err
+
+
+def test_learners_lists_tabular_and_deep_learners(capsys: pytest.CaptureFixture[str]) -> None:
+    from marlkit.agents.deep.registry import DEEP_LEARNERS
+    from marlkit.agents.tabular.registry import LEARNERS
+
+    assert main(["learners", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["learners"]
+    assert [r["name"] for r in rows] == [*LEARNERS, *DEEP_LEARNERS]
+    assert all(r["description"] and r["citation"] for r in rows)
+    assert main(["learners"]) == 0
+    out = capsys.readouterr().out
+    assert "wolf-phc" in out and "Bowling & Veloso 2002" in out and "ippo" in out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -29,7 +29,7 @@ def games(json_output: JsonFlag = False) -> None:
     from marlkit.games.catalog import GAMES, make
     from marlkit.games.properties import describe
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for listed in GAMES.listing():
         name = listed["name"]
         game = make(name)

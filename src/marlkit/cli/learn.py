@@ -34,7 +34,7 @@ MAX_STATES_SHOWN = 4
 
 
 def _policy_rows(game, policy: np.ndarray, label: str) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     states = range(min(MAX_STATES_SHOWN, policy.shape[2]))
     for i, name in enumerate(game.player_names):
         for s in states:
@@ -176,5 +176,29 @@ def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary
     out.print(f"NashConv of the average policy (median over seeds): {_spread(summary.nash_conv_average)}")
 
 
+def learners(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
+) -> None:
+    """List the learners ``--learner`` takes: tabular and deep, each with what it is and where it comes from."""
+    from marlkit.agents.deep.registry import DEEP_LEARNERS
+    from marlkit.agents.tabular.registry import LEARNERS
+
+    rows = [
+        {"kind": kind, **row}
+        for kind, registry in (("tabular", LEARNERS), ("deep", DEEP_LEARNERS))
+        for row in registry.listing()
+    ]
+    if json_output:
+        print_json({"learners": rows})
+        return
+    table = Table(title=f"marlkit learners ({len(rows)}; hyper-parameters with --hp key=value)")
+    for column in ("name", "kind", "description", "source"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["kind"], row["description"], row["citation"])
+    console().print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("learn")(learn)
+    app.command("learners")(learners)

@@ -20,7 +20,7 @@ from rich.table import Table
 from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
 from marlkit.cli.render import number
 from marlkit.errors import NotApplicableError
-from marlkit.games import Game, NormalFormGame
+from marlkit.games import Game, NormalFormGame, StochasticGame
 from marlkit.solve.concepts import CONCEPTS, ParetoFronts, WelfareOptima, require_solver
 from marlkit.solve.correlated import CorrelatedSolution
 from marlkit.solve.results import Equilibrium, EquilibriumSet
@@ -70,6 +70,8 @@ def _(equilibria: EquilibriumSet, game: Game) -> tuple[dict[str, object], Printe
 
 @present.register
 def _(result: ShapleyResult, game: Game) -> tuple[dict[str, object], Printer]:
+    assert isinstance(game, StochasticGame)
+
     def show(out: Console) -> None:
         value = float(result.values @ game.initial)
         out.print(
@@ -137,8 +139,9 @@ def _(optima: WelfareOptima, game: Game) -> tuple[dict[str, object], Printer]:
         for column in ("welfare", "value", "joint actions"):
             table.add_column(column)
         for name, row in optima.best.items():
-            joints: list[list[int]] = row["joint_actions"]  # type: ignore[assignment]
-            labels = "; ".join("(" + ", ".join(game.action_names[i][a] for i, a in enumerate(j)) + ")" for j in joints)
+            labels = "; ".join(
+                "(" + ", ".join(game.action_names[i][a] for i, a in enumerate(j)) + ")" for j in row["joint_actions"]
+            )
             table.add_row(name, number(row["value"]), labels)
         out.print(table)
 
@@ -185,11 +188,11 @@ def solve(
     result = CONCEPTS.make(entry.name, game=model, **options)
     body, show = present(result, model)
     payload: dict[str, object] = {"concept": entry.name, **body}
+    shows = [show]
     if select is not None:
+        assert isinstance(model, NormalFormGame)  # require_solver: nash takes normal-form games
         payload["selection"], show_selection = _selection(model, result, select)
-        shows = (show, show_selection)
-    else:
-        shows = (show,)
+        shows.append(show_selection)
     if json_output:
         print_json({"game": model.name, **payload})
         return

@@ -84,15 +84,24 @@ Game = NormalFormGame | StochasticGame
 class HistoryLike(Protocol):
     """What the criteria read of :class:`marlkit.train.history.History` (diagnose does not import train)."""
 
-    steps: np.ndarray
-    policy: np.ndarray
-    average_policy: np.ndarray
-    has_average_policy: np.ndarray
-    joint_counts: np.ndarray
-    episode_return: np.ndarray
-    episode_count: np.ndarray
-    reward_mean: np.ndarray
-    meta: dict
+    @property
+    def steps(self) -> np.ndarray: ...
+    @property
+    def policy(self) -> np.ndarray: ...
+    @property
+    def average_policy(self) -> np.ndarray: ...
+    @property
+    def has_average_policy(self) -> np.ndarray: ...
+    @property
+    def joint_counts(self) -> np.ndarray: ...
+    @property
+    def episode_return(self) -> np.ndarray: ...
+    @property
+    def episode_count(self) -> np.ndarray: ...
+    @property
+    def reward_mean(self) -> np.ndarray: ...
+    @property
+    def meta(self) -> dict: ...
 
     def empirical_joint(self, since: int = 0) -> np.ndarray: ...
 
@@ -108,13 +117,17 @@ def _legal(game: Game) -> np.ndarray:
     return mask
 
 
+def _gamma(game: Game) -> float:
+    return game.gamma if isinstance(game, StochasticGame) else 0.0
+
+
 def payoff_range(game: Game, *, discounted: bool = True) -> float:
     """max - min of the payoffs over legal joint actions of live states; divided by 1 - gamma for the discounted
     return of a stochastic game (``discounted=True``); 1 when all payoffs are equal (so eps stays positive)."""
     if isinstance(game, NormalFormGame):
         values = game.payoffs.reshape(game.n_players, -1)
     else:
-        live = game.legal_joint_actions() & ~game.terminal.reshape(-1, *[1] * game.n_players)
+        live = game.legal_joint_actions() & ~np.asarray(game.terminal, dtype=bool).reshape(-1, *[1] * game.n_players)
         values = game.rewards[:, live]
     spread = float(values.max() - values.min()) if values.size else 0.0
     if isinstance(game, StochasticGame) and discounted:
@@ -654,7 +667,7 @@ def average_return(
             eps,
             name,
             "episode returns are undiscounted sums over multi-step episodes, not comparable with the discounted "
-            f"value U_i from the initial state (gamma={game.gamma}); criterion 2 compares exact returns",
+            f"value U_i from the initial state (gamma={_gamma(game)}); criterion 2 compares exact returns",
         )
     source = _empirical_source(run)
     targets = _end_targets(run, solutions, source.joint, source.policy)

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 from rich import box
@@ -95,6 +96,19 @@ def movement_summary(
     return tuple(
         AgentMovement(name, float(others[i]), float(own[i]), float(returns[i])) for i, name in enumerate(agents)
     )
+
+
+class SummaryRow(TypedDict):
+    """One criterion's line of the report's ``summary`` (JSON) and verdict table."""
+
+    title: str
+    counts: dict[str, int]
+    fraction: float | None
+    fraction_ci: list[float | None]
+    z0_median: float | None
+    targets: dict[str, int]
+    final_iqm: float | None
+    final_ci: list[float | None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,7 +190,7 @@ class DiagnosisReport:
         counts = Counter(v.verdict for v in self.results[criterion].verdicts)
         return {verdict.value: counts.get(verdict, 0) for verdict in Verdict}
 
-    def _summary_row(self, criterion: str) -> dict[str, object]:
+    def _summary_row(self, criterion: str) -> SummaryRow:
         stats = self.statistics[criterion]
         return {
             "title": CRITERION_TITLES.get(criterion, criterion),

@@ -42,6 +42,7 @@ from marlkit.registry import unknown_name
 from marlkit.solve.best_response import constant_sum_total
 from marlkit.solve.concepts import solution_set_builder, solution_set_concepts
 from marlkit.solve.correlated import cce_constraints, ce_constraints
+from marlkit.solve.results import Equilibrium
 
 Game = NormalFormGame | StochasticGame
 
@@ -123,12 +124,10 @@ class FiniteSolutionSet(SolutionSet):
         policy: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Min over members (one member at a time, so memory stays that of ``joint``); ``policy`` is unused."""
-        best = best_index = None
-        for k, member in enumerate(self.joints):
+        best = weighted_distance(joint, self.joints[0], weights, distance).copy()
+        best_index = np.zeros(best.shape, dtype=np.int64)
+        for k, member in enumerate(self.joints[1:], start=1):
             d = weighted_distance(joint, member, weights, distance)
-            if best is None:
-                best, best_index = d.copy(), np.zeros(d.shape, dtype=np.int64)
-                continue
             closer = d < best  # NaN never compares closer
             best = np.where(closer, d, best)
             best_index = np.where(closer, k, best_index)
@@ -339,7 +338,8 @@ class PolytopeSolutionSet(SolutionSet):
             if is_l2 and mu_l2[k] is not None:
                 out[k] = float(np.sqrt(((mu_l2[k] - p) ** 2).sum()))
             else:
-                starts = (mu_l1[k],) if mu_l2[k] is None else (mu_l1[k], mu_l2[k])
+                start_l2 = mu_l2[k]
+                starts = (mu_l1[k],) if start_l2 is None else (mu_l1[k], start_l2)
                 out[k] = self._convex(name, fn, p, starts)
         return out
 
@@ -461,6 +461,7 @@ class NashConvSet(SolutionSet):
         from marlkit.solve.best_response import nash_conv
 
         game = self.game
+        assert isinstance(game, StochasticGame)  # measure() takes normal-form games apart
         uniform = game.uniform_policy()
         clean = np.where(game.action_mask & np.isfinite(policies), np.clip(np.nan_to_num(policies), 0.0, None), 0.0)
         totals = clean.sum(axis=-1, keepdims=True)
@@ -475,7 +476,7 @@ def _pure_label(profile: tuple[np.ndarray, ...]) -> str:
     return "(" + ",".join(str(int(np.argmax(s))) for s in profile) + ")"
 
 
-def _member_order(eq: object) -> tuple:
+def _member_order(eq: Equilibrium) -> tuple:
     """Pure equilibria first in lexicographic order of the action profile, then mixed ones by support size and
     probabilities (a stable, readable order independent of the solver's)."""
     return (

@@ -65,7 +65,7 @@ def _nash_conv(game: Game, policy: np.ndarray) -> float:
     if isinstance(game, NormalFormGame):
         profile = [policy[i, 0, :m] / policy[i, 0, :m].sum() for i, m in enumerate(game.num_actions)]
         return float(nash_conv(game, profile))
-    clean = np.where(game.action_mask, np.clip(policy, 0.0, None), 0.0)
+    clean = np.where(np.asarray(game.action_mask, dtype=bool), np.clip(policy, 0.0, None), 0.0)
     totals = clean.sum(axis=-1, keepdims=True)
     # a row with no mass (e.g. a terminal state a learner never fills) stands in as uniform over legal actions
     clean = np.where(totals > 0, clean / np.where(totals > 0, totals, 1.0), game.uniform_policy())

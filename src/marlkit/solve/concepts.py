@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -93,12 +93,19 @@ def pareto(game: NormalFormGame) -> ParetoFronts:
     return ParetoFronts(pareto_front_pure(game), correlated)
 
 
+class WelfareBest(TypedDict):
+    """One welfare function's best value over the pure outcomes and the joint actions that reach it."""
+
+    value: float
+    joint_actions: list[list[int]]
+
+
 @dataclass(frozen=True)
 class WelfareOptima:
     """For each welfare function of :data:`marlkit.solve.welfare.WELFARE`: its best value over the pure outcomes
     and the joint actions that reach it (within 1e-9)."""
 
-    best: dict[str, dict[str, object]]
+    best: dict[str, WelfareBest]
 
     def to_dict(self) -> dict[str, object]:
         return {"over": "pure outcomes", "best": self.best}
@@ -110,11 +117,11 @@ def welfare(game: NormalFormGame) -> WelfareOptima:
     from marlkit.solve.welfare import WELFARE
 
     joints, payoffs = pure_payoff_points(game)
-    best: dict[str, dict[str, object]] = {}
+    best: dict[str, WelfareBest] = {}
     for name, function in WELFARE.items():
         scores = np.asarray(function(payoffs), dtype=float)
         top = np.flatnonzero(scores >= scores.max() - 1e-9)
-        best[name] = {"value": float(scores.max()), "joint_actions": joints[top].tolist()}
+        best[name] = WelfareBest(value=float(scores.max()), joint_actions=joints[top].tolist())
     return WelfareOptima(best)
 
 
@@ -246,6 +253,7 @@ def solution_set_builder(name: str) -> Callable[[Game, int], Any]:
 __all__ = [
     "CONCEPTS",
     "ParetoFronts",
+    "WelfareBest",
     "WelfareOptima",
     "any_game",
     "cce",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from marlkit.agents.tabular.agent_modelling import JALAM
-from marlkit.agents.tabular.base import Boltzmann, EpsilonGreedy, ExponentialDecay, InverseTime, Learner
+from marlkit.agents.tabular.base import Boltzmann, Constant, EpsilonGreedy, ExponentialDecay, InverseTime, Learner
 from marlkit.agents.tabular.ce_q import CEQ
 from marlkit.agents.tabular.fictitious_play import FictitiousPlay, SmoothFictitiousPlay
 from marlkit.agents.tabular.gradient_ascent import IGA, WoLFIGA
@@ -83,7 +83,7 @@ LEARNERS.add(
     IQL,
     description="independent Q-learning with constant ε-greedy exploration (α = 0.1, ε = 0.1)",
     citation="Tan 1993; Watkins & Dayan 1992",
-    defaults={"step_size": 0.1, "exploration": EpsilonGreedy(0.1)},
+    defaults={"step_size": 0.1, "exploration": EpsilonGreedy(Constant(0.1))},
 )
 LEARNERS.add(
     "jal-am",
