@@ -42,7 +42,7 @@ from marlkit.atomic import write_with
 from marlkit.diagnose.criteria_table import CRITERION_TITLES
 from marlkit.diagnose.results import CriterionResult, Verdict
 from marlkit.diagnose.seeds import member_label
-from marlkit.diagnose.summary import _empirical_marginals
+from marlkit.diagnose.summary import empirical_marginals
 from marlkit.errors import NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
 
@@ -266,7 +266,7 @@ def _trajectory_policies(history: Any, game: Game, average: bool) -> tuple[np.nd
         return _normalised(current[:, :, :, 0, :m]), "current policy"
     n_seeds, num_logs = current.shape[:2]
     flat_counts = np.asarray(history.joint_counts).reshape(n_seeds * num_logs, *np.shape(history.joint_counts)[2:])
-    empirical = _empirical_marginals(flat_counts, current.reshape(n_seeds * num_logs, *current.shape[2:]))
+    empirical = empirical_marginals(flat_counts, current.reshape(n_seeds * num_logs, *current.shape[2:]))
     empirical = empirical.reshape(current.shape)
     has_average = np.asarray(history.has_average_policy, dtype=bool)
     learner = np.nan_to_num(np.asarray(history.average_policy, dtype=np.float64))

@@ -30,7 +30,7 @@ from marlkit.diagnose.criteria import HistoryLike, evaluate
 from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_TITLES
 from marlkit.diagnose.distances import default_weights, resolve_distance, state_weights
 from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
-from marlkit.diagnose.results import CriterionResult, Verdict, _float_or_none
+from marlkit.diagnose.results import CriterionResult, Verdict, float_or_none
 from marlkit.diagnose.seeds import SeedStatistics, seed_statistics
 from marlkit.diagnose.solution_sets import SolutionSet, solution_set
 from marlkit.diagnose.verdicts import VERDICT_RULE
@@ -70,9 +70,9 @@ class AgentMovement:
     def to_dict(self) -> dict[str, object]:
         return {
             "agent": self.agent,
-            "others_movement": _float_or_none(self.others_movement),
-            "own_movement": _float_or_none(self.own_movement),
-            "own_return": _float_or_none(self.own_return),
+            "others_movement": float_or_none(self.others_movement),
+            "own_movement": float_or_none(self.own_movement),
+            "own_return": float_or_none(self.own_return),
         }
 
 
@@ -195,12 +195,12 @@ class DiagnosisReport:
         return {
             "title": CRITERION_TITLES.get(criterion, criterion),
             "counts": self.verdict_counts(criterion),
-            "fraction": _float_or_none(stats.fraction),
-            "fraction_ci": [_float_or_none(x) for x in stats.fraction_ci],
-            "z0_median": _float_or_none(stats.z0_median),
+            "fraction": float_or_none(stats.fraction),
+            "fraction_ci": [float_or_none(x) for x in stats.fraction_ci],
+            "z0_median": float_or_none(stats.z0_median),
             "targets": dict(stats.targets),
-            "final_iqm": _float_or_none(stats.final_iqm),
-            "final_ci": [None, None] if stats.final_ci is None else [_float_or_none(x) for x in stats.final_ci],
+            "final_iqm": float_or_none(stats.final_iqm),
+            "final_ci": [None, None] if stats.final_ci is None else [float_or_none(x) for x in stats.final_ci],
         }
 
     def table(self) -> Table:

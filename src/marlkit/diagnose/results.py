@@ -27,7 +27,8 @@ class Verdict(StrEnum):
     NOT_APPLICABLE = "not applicable"
 
 
-def _float_or_none(x: float | None) -> float | None:
+def float_or_none(x: float | None) -> float | None:
+    """``x`` as a float for JSON, ``None`` for ``None`` and NaN."""
     if x is None:
         return None
     x = float(x)
@@ -56,12 +57,12 @@ class TailEvidence:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "stayed_for": _float_or_none(self.stayed_for),
-            "stayed_fraction": _float_or_none(self.stayed_fraction),
-            "slope": _float_or_none(self.slope),
-            "fluctuation": _float_or_none(self.fluctuation),
-            "final": _float_or_none(self.final),
-            "tail_start": _float_or_none(self.tail_start),
+            "stayed_for": float_or_none(self.stayed_for),
+            "stayed_fraction": float_or_none(self.stayed_fraction),
+            "slope": float_or_none(self.slope),
+            "fluctuation": float_or_none(self.fluctuation),
+            "final": float_or_none(self.final),
+            "tail_start": float_or_none(self.tail_start),
             "crossings": int(self.crossings),
         }
 
@@ -82,7 +83,7 @@ class SeedVerdict:
     def to_dict(self) -> dict[str, object]:
         return {
             "verdict": self.verdict.value,
-            "z0": _float_or_none(self.z0),
+            "z0": float_or_none(self.z0),
             "reason": self.reason,
             "evidence": None if self.evidence is None else self.evidence.to_dict(),
             "target": self.target,
@@ -123,7 +124,7 @@ class CriterionResult:
             "distance": self.distance,
             "notes": list(self.notes),
             "z": np.asarray(self.z, dtype=np.float64).tolist(),
-            "metric": [[_float_or_none(x) for x in row] for row in np.asarray(self.metric, dtype=np.float64)],
+            "metric": [[float_or_none(x) for x in row] for row in np.asarray(self.metric, dtype=np.float64)],
             "verdicts": [v.to_dict() for v in self.verdicts],
         }
 
@@ -135,4 +136,5 @@ __all__ = [
     "SeedVerdict",
     "TailEvidence",
     "Verdict",
+    "float_or_none",
 ]

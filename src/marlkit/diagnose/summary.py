@@ -45,7 +45,7 @@ class LearningSummary:
         }
 
 
-def _empirical_marginals(joint_counts: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+def empirical_marginals(joint_counts: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """Per-agent action frequencies ``[N, n, S, A_max]`` from cumulative joint counts ``[N, S, A_1..A_n]``."""
     n = fallback.shape[1]
     out = fallback.copy()
@@ -85,7 +85,7 @@ def tail_return(history, tail_fraction: float = 0.1) -> np.ndarray:
 def summarize(history, game: Game, tail_fraction: float = 0.1) -> LearningSummary:
     """Summarise a History of a run on ``game`` (see the module docstring)."""
     final = np.asarray(history.policy[:, -1], dtype=np.float64)
-    empirical = _empirical_marginals(history.joint_counts[:, -1], final)
+    empirical = empirical_marginals(history.joint_counts[:, -1], final)
     has_average = np.asarray(history.has_average_policy, dtype=bool)
     average = np.where(has_average[None, :, None, None], np.nan_to_num(history.average_policy[:, -1]), empirical)
     kinds = tuple("learner average" if flag else "empirical frequency" for flag in has_average)
