@@ -82,17 +82,44 @@ def load_target(target: str, what: str) -> Any:
 def parameters(factory: Callable[..., Any]) -> list[str] | None:
     """The keyword parameters ``factory`` takes (a dataclass's ``init`` fields, or its signature's named
     parameters), or ``None`` when it takes ``**kwargs`` or has no readable signature."""
+    found = parameter_defaults(factory)
+    return None if found is None else list(found)
+
+
+REQUIRED = inspect.Parameter.empty
+"""The default :func:`parameter_defaults` reports for a parameter that has none."""
+
+
+def parameter_defaults(factory: Callable[..., Any]) -> dict[str, Any] | None:
+    """The keyword parameters ``factory`` takes and their defaults (:data:`REQUIRED` where there is none), in
+    signature order, or ``None`` when it takes ``**kwargs`` or has no readable signature. Names starting with
+    ``_`` are left out."""
     try:
         signature = inspect.signature(factory)
     except (TypeError, ValueError):
         return None
-    names = []
+    found: dict[str, Any] = {}
     for p in signature.parameters.values():
         if p.kind is inspect.Parameter.VAR_KEYWORD:
             return None
-        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
-            names.append(p.name)
-    return [n for n in names if not n.startswith("_")]
+        keyword = p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        if keyword and not p.name.startswith("_"):
+            found[p.name] = p.default
+    return found
+
+
+def unknown_parameter(owner: str, key: object, accepted: Mapping[str, Any], *, word: str = "parameter") -> str:
+    """The message for a keyword ``owner`` does not take: the key, a close match, and every accepted one with its
+    default, e.g. ``penalty: unknown parameter 'kk' (did you mean 'k'?); allowed parameters: k=-10.0``."""
+    hint = did_you_mean(key, accepted)
+    return f"{owner}: unknown {word} {str(key)[:100]!r}{hint}; allowed {word}s: {allowed(owner, accepted, word=word)}"
+
+
+def allowed(owner: str, accepted: Mapping[str, Any], *, word: str = "parameter") -> str:
+    """The keywords ``owner`` accepts with their defaults (``k=-10.0, n``), or ``none (...)`` when there are none."""
+    if not accepted:
+        return f"none ({owner} takes no {word}s)"
+    return ", ".join(k if v is REQUIRED else f"{k}={v!r}" for k, v in accepted.items())
 
 
 @dataclass(frozen=True)
@@ -123,6 +150,19 @@ class Entry(Generic[T]):
             return load_target(self.target, what)
         return self.target
 
+    @property
+    def factory(self) -> Callable[..., T]:
+        """The callable behind the entry (:meth:`load`)."""
+        return self.load()
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        """The keyword parameters the target takes, each with the default a build uses (the entry's ``defaults``
+        over the signature's; :data:`REQUIRED` where there is none), read-only; only ``defaults`` when the
+        signature takes ``**kwargs`` or cannot be read. Imports a lazy target."""
+        found = parameter_defaults(self.load()) or {}
+        return MappingProxyType({**found, **self.defaults})
+
 
 class Registry(Generic[T]):
     """Names -> :class:`Entry` records, with one lookup rule, did-you-mean errors, a listing and a factory.
@@ -132,14 +172,24 @@ class Registry(Generic[T]):
         plural: the plural for messages when it is not ``kind + "s"``.
         param_error: the error :meth:`make` raises for a keyword the target does not take (e.g.
             :class:`~marlkit.errors.LearnerConfigError` for learners, ``InvalidGameError`` for games).
+        param_word: what a keyword is called in that error (``"parameter"``, ``"hyper-parameter"``).
+        hint: a sentence appended to the unknown-name error (e.g. ``"Run `marlkit games` to list them."``).
     """
 
     def __init__(
-        self, kind: str, *, plural: str | None = None, param_error: type[MarlkitError] = UnknownNameError
+        self,
+        kind: str,
+        *,
+        plural: str | None = None,
+        param_error: type[MarlkitError] = UnknownNameError,
+        param_word: str = "parameter",
+        hint: str = "",
     ) -> None:
         self.kind = kind
         self.plural = plural or f"{kind}s"
         self.param_error = param_error
+        self.param_word = param_word
+        self.hint = hint
         self._entries: dict[str, Entry[T]] = {}
         self._keys: dict[str, str] = {}  # normalised name or alias -> display name
 
@@ -202,7 +252,12 @@ class Registry(Generic[T]):
 
     def _unknown(self, name: object, candidates: list[str]) -> str:
         hint = did_you_mean(name, candidates)
-        return f"unknown {self.kind} {str(name)[:200]!r}{hint}; known {self.plural}: {', '.join(self._entries)}"
+        text = f"unknown {self.kind} {str(name)[:200]!r}{hint}; known {self.plural}: {', '.join(self._entries)}"
+        return f"{text}. {self.hint}" if self.hint else text
+
+    def __getitem__(self, name: str) -> Entry[T]:
+        """``registry[name]``: the same as :meth:`get`."""
+        return self.get(name)
 
     def load(self, name: object) -> Callable[..., T]:
         """The callable registered under ``name`` (imported on first use)."""
@@ -218,15 +273,27 @@ class Registry(Generic[T]):
         """
         entry = self.get(name)
         factory = entry.load(self.kind)
-        accepted = parameters(factory)
-        if accepted is not None:
-            for key in params:
-                if key not in accepted:
-                    raise self.param_error(
-                        f"{entry.name}: unknown parameter {str(key)[:100]!r}{did_you_mean(key, accepted)}; "
-                        f"{entry.name} takes: {', '.join(accepted) or 'no parameters'}"
-                    )
+        self.check_parameters(entry.name, factory, params, defaults=entry.defaults)
         return factory(**{**entry.defaults, **params})
+
+    def check_parameters(
+        self,
+        owner: str,
+        factory: Callable[..., Any],
+        params: Mapping[str, Any],
+        *,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Raise :attr:`param_error` (:func:`unknown_parameter`'s message, listing the accepted keywords with
+        ``factory``'s defaults overridden by ``defaults``) for a key of ``params`` that ``factory`` does not take;
+        nothing when its signature takes ``**kwargs`` or cannot be read."""
+        found = parameter_defaults(factory)
+        if found is None:
+            return
+        accepted = {k: (defaults or {}).get(k, v) for k, v in found.items()}
+        for key in params:
+            if key not in accepted:
+                raise self.param_error(unknown_parameter(owner, key, accepted, word=self.param_word))
 
     # --------------------------------------------------------------------------------------------- listing
 
@@ -237,6 +304,14 @@ class Registry(Generic[T]):
     def entries(self) -> Mapping[str, Entry[T]]:
         """Every entry by display name, in registration order (read-only)."""
         return MappingProxyType(self._entries)
+
+    def items(self) -> list[tuple[str, Entry[T]]]:
+        """``(display name, entry)`` pairs, in registration order."""
+        return list(self._entries.items())
+
+    def aliases(self) -> dict[str, str]:
+        """Every alias and the display name it stands for."""
+        return {alias: e.name for e in self._entries.values() for alias in e.aliases}
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._entries))
@@ -260,4 +335,16 @@ class Registry(Generic[T]):
         return f"Registry({self.kind!r}, {len(self)} entries)"
 
 
-__all__ = ["Entry", "Registry", "did_you_mean", "load_target", "normalise", "parameters", "unknown_name"]
+__all__ = [
+    "REQUIRED",
+    "Entry",
+    "Registry",
+    "allowed",
+    "did_you_mean",
+    "load_target",
+    "normalise",
+    "parameter_defaults",
+    "parameters",
+    "unknown_name",
+    "unknown_parameter",
+]

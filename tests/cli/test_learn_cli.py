@@ -95,3 +95,37 @@ def test_learn_deep_learner_is_judged_like_a_tabular_one(capsys: pytest.CaptureF
     payload = json.loads(capsys.readouterr().out)
     assert code == 0 and payload["steps"] == 20480 and payload["learners"] == ["ippo", "ippo"]
     assert max(payload["nash_conv_final"]) < 0.1
+
+
+def test_learn_sets_tabular_hyper_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--hp`` reaches a tabular learner: values are read as JSON and converted by annotation (a number becomes a
+    constant schedule, a mapping an exploration), and the learner the run used records them."""
+    path = tmp_path / "h.npz"
+    args = ["learn", "matching-pennies", "-l", "iql", "--steps", "200", "--seeds", "2", "--save-history", str(path)]
+    hp = ["--hp", "step_size=0.5", "--hp", 'exploration={"type": "epsilon-greedy", "epsilon": 0.3}']
+    code = main([*args, *hp, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["learners"] == ["iql", "iql"]
+    used = History.load(path).meta["learners"]
+    assert all("step_size=Constant(value=0.5)" in u and "EpsilonGreedy(epsilon=Constant(value=0.3))" in u for u in used)
+
+
+def test_learn_unknown_tabular_hyper_parameter_suggests_one(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["learn", "matching-pennies", "-l", "wolf-phc", "--hp", "detla=0.1", "--steps", "100"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ")
+    assert "unknown hyper-parameter 'detla'" in err and "did you mean 'delta'" in err
+
+
+def test_learners_lists_tabular_and_deep_learners(capsys: pytest.CaptureFixture[str]) -> None:
+    from marlkit.agents.deep.registry import DEEP_LEARNERS
+    from marlkit.agents.tabular.registry import LEARNERS
+
+    assert main(["learners", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["learners"]
+    assert [r["name"] for r in rows] == [*LEARNERS, *DEEP_LEARNERS]
+    assert all(r["description"] and r["citation"] for r in rows)
+    assert main(["learners"]) == 0
+    out = capsys.readouterr().out
+    assert "wolf-phc" in out and "Bowling & Veloso 2002" in out and "ippo" in out

@@ -14,6 +14,7 @@ from marlkit.envs import registry
 from marlkit.envs.base import Env, MultiAgentEnv, MultiAgentSpec, TimeState, check_actions
 from marlkit.envs.games import GameEnv
 from marlkit.errors import InvalidGameError, NotApplicableError, UnknownNameError
+from marlkit.registry import Entry
 
 
 class Counter(NamedTuple):
@@ -234,9 +235,9 @@ def test_registry_forgives_case_and_dashes() -> None:
 
 
 def test_registry_reports_a_missing_module_clearly() -> None:
-    entry = registry.TaskEntry("marlkit.envs.no_such_module:Nothing", "missing", "none")
+    entry = Entry("missing", "marlkit.envs.no_such_module:Nothing", description="missing")
     with pytest.raises(NotApplicableError, match="no_such_module") as err:
-        entry.load()
+        entry.load("task")
     assert isinstance(err.value.__cause__, ImportError)
 
 

@@ -55,11 +55,11 @@ def test_catalog_has_at_least_20_entries_in_order() -> None:
 def test_every_entry_builds_with_defaults_and_is_labelled(name: str) -> None:
     entry = CATALOG[name]
     assert entry.name == name and entry.name == entry.name.lower() and " " not in entry.name
-    assert entry.kind in KINDS
+    assert entry.extra["kind"] in KINDS
     assert entry.description.strip() and "\n" not in entry.description
     assert entry.citation.strip()
     game = entry.factory()
-    assert isinstance(game, GAME_TYPES.get(entry.kind, StochasticGame))
+    assert isinstance(game, GAME_TYPES.get(entry.extra["kind"], StochasticGame))
     assert game.name == name
     assert game.description == entry.description and game.citation == entry.citation
     if isinstance(game, StochasticGame) and game.num_states > 1:

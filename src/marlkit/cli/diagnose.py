@@ -18,15 +18,15 @@ from rich.console import Console
 from marlkit.cli.context import ParamOption, console, parse_params, print_json, resolve_game
 from marlkit.diagnose.distances import DISTANCES as DISTANCE_REGISTRY
 from marlkit.diagnose.distances import STATE_WEIGHTS
-from marlkit.diagnose.solution_sets import SOLUTION_CONCEPTS
 from marlkit.errors import InvalidGameError, MarlkitError, UnknownNameError
 from marlkit.games import Game
+from marlkit.solve.concepts import solution_set_concepts
 
 if TYPE_CHECKING:  # pragma: no cover
     from marlkit.diagnose.report import DiagnosisReport
 
 # the help text lists the library's registries, which also check the names (importing them costs ~20 ms here)
-CONCEPTS = tuple(SOLUTION_CONCEPTS)
+CONCEPTS = solution_set_concepts()
 DISTANCES = tuple(DISTANCE_REGISTRY)
 WEIGHTS = tuple(STATE_WEIGHTS)
 
@@ -37,13 +37,12 @@ def game_from_meta(meta: dict[str, object], params: list[str] | None = None) -> 
 
     Random catalog games are only rebuilt from recorded or given parameters: with defaults they could silently
     be a different game of the same shape."""
-    from marlkit.games.catalog import ALIASES, CATALOG, make
+    from marlkit.games.catalog import GAMES, kind, make
 
     name = meta.get("game")
     if not isinstance(name, str) or not name:
         raise InvalidGameError("the History does not name its game; pass it with --game NAME|FILE")
-    key = ALIASES.get(name, name)
-    if key not in CATALOG:
+    if name not in GAMES:
         raise UnknownNameError(
             f"the History names game {name!r}, which is not in the catalog (a game from a file?); "
             "pass it with --game NAME|FILE"
@@ -53,14 +52,14 @@ def game_from_meta(meta: dict[str, object], params: list[str] | None = None) -> 
         chosen = parse_params(params)
     elif isinstance(recorded, dict):
         chosen = dict(recorded)
-    elif CATALOG[key].kind == "random":
+    elif kind(name) == "random":
         raise InvalidGameError(
             f"the History names the random game {name!r} but not the parameters it was drawn with; pass them "
             f"with --game {name} --param seed=... (or a game file with --game FILE)"
         )
     else:
         chosen = {}
-    return make(key, **chosen)
+    return make(name, **chosen)
 
 
 def _plots_folder(plots: str) -> Path:

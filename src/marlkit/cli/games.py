@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,19 +26,20 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs
 
 def games(json_output: JsonFlag = False) -> None:
     """List the game catalog: name, players, actions/states, class and homogeneity."""
-    from marlkit.games.catalog import CATALOG
+    from marlkit.games.catalog import GAMES, make
     from marlkit.games.properties import describe
 
-    rows = []
-    for name, entry in CATALOG.items():
-        game = entry.factory()
+    rows: list[dict[str, Any]] = []
+    for listed in GAMES.listing():
+        name = listed["name"]
+        game = make(name)
         descriptor = describe(game).to_dict()
         rows.append(
             {
                 "name": name,
-                "description": entry.description,
-                "citation": entry.citation,
-                "parameters": dict(entry.parameters),
+                "description": listed["description"],
+                "citation": listed["citation"],
+                "parameters": dict(GAMES[name].defaults),
                 "sizes": _sizes(game),
                 **descriptor,
             }

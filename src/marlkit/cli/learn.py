@@ -1,9 +1,11 @@
 """``marlkit learn GAME --learner NAME [--vs NAME]``: train learners on many seeds and judge the result.
 
 Tabular learners (``marlkit.agents.tabular``) run in the tabular loop; a deep learner (``ippo``, ``mappo``,
-``idqn``, ``vdn``, ``qmix``, ``coma``; hyper-parameters with ``--hp key=value``) runs in the compiled deep trainer
-on the game as an env, one network shared as the game's homogeneity allows, and its policy is read back as a
-table — so the same NashConv and diagnosis judge it.
+``idqn``, ``vdn``, ``qmix``, ``coma``) runs in the compiled deep trainer on the game as an env, one network shared
+as the game's homogeneity allows, and its policy is read back as a table — so the same NashConv and diagnosis
+judge it. ``--hp key=value`` sets a hyper-parameter of ``--learner`` (tabular or deep); a value is read as JSON
+(numbers, lists, ``{"type": "inverse-time", ...}`` schedules) or kept as text, and converted as a config's
+``learners.params`` are (:func:`marlkit.experiment.params.configure`).
 
 Prints each agent's final and average policy (mean over seeds; per state for small stochastic games), the mean
 episode return over the last 10% of the run, and the NashConv of the final and of the average policy; with
@@ -25,13 +27,14 @@ from rich.table import Table
 from marlkit.agents.deep.registry import is_deep_learner
 from marlkit.cli.context import GameArgument, ParamOption, console, parse_params, print_json, resolve_game
 from marlkit.cli.render import number
-from marlkit.errors import InvalidGameError
+from marlkit.errors import InvalidGameError, LearnerConfigError
+from marlkit.registry import unknown_parameter
 
 MAX_STATES_SHOWN = 4
 
 
 def _policy_rows(game, policy: np.ndarray, label: str) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     states = range(min(MAX_STATES_SHOWN, policy.shape[2]))
     for i, name in enumerate(game.player_names):
         for s in states:
@@ -61,7 +64,7 @@ def learn(
         bool, typer.Option("--diagnose", help="Also judge the run on the six convergence criteria (Nash set).")
     ] = False,
     hp: Annotated[
-        list[str] | None, typer.Option("--hp", help="Deep learner hyper-parameter key=value (repeatable).")
+        list[str] | None, typer.Option("--hp", help="Hyper-parameter key=value of --learner (repeatable).")
     ] = None,
     num_envs: Annotated[int, typer.Option("--num-envs", help="Parallel envs per seed (deep learners).")] = 16,
 ) -> None:
@@ -82,9 +85,7 @@ def learn(
         history = _train_deep(model, learner, parse_params(hp), steps, seeds, key, num_envs)
         steps, log_every = int(history.meta["steps"]), int(history.meta["log_every"])
     else:
-        if hp:
-            raise InvalidGameError("--hp sets deep learners' hyper-parameters; tabular learners take none here")
-        first = make_learner(learner, model)
+        first = _tabular(learner, model, parse_params(hp))
         assignment = first if vs is None else [first] + [make_learner(vs, model)] * (model.n_players - 1)
         history = train(model, assignment, steps, seeds=seeds, key=key, log_every=log_every)
     if _is_catalog_name(game):
@@ -121,6 +122,23 @@ def learn(
         print_report(out, report)
 
 
+def _tabular(name: str, model, params: dict[str, object]):
+    """The tabular learner ``name`` for ``model`` with the ``--hp`` values ``params`` (converted by annotation)."""
+    from marlkit.agents.deep.registry import DEEP_LEARNERS
+    from marlkit.agents.tabular.registry import make_learner
+    from marlkit.experiment.params import configure, learner_params
+
+    learner = make_learner(name, model)
+    settable = learner_params(learner)  # plain values, as --hp takes them
+    for key in params:
+        if key not in settable:
+            raise LearnerConfigError(
+                f"--hp {unknown_parameter(name, key, settable, word='hyper-parameter')} (the deep learners "
+                f"{', '.join(DEEP_LEARNERS)} take their own)"
+            )
+    return configure(learner, params, "--hp", name)
+
+
 def _train_deep(model, name: str, params: dict, steps: int, seeds: int, key: int, num_envs: int):
     """Train deep learner ``name`` on ``model`` as an env; ``steps`` is rounded up to whole updates."""
     from marlkit.agents.deep.registry import make_deep_learner
@@ -135,9 +153,9 @@ def _train_deep(model, name: str, params: dict, steps: int, seeds: int, key: int
 
 def _is_catalog_name(spec: str) -> bool:
     """Whether the game argument named a catalog game (not a game file)."""
-    from marlkit.games.catalog import ALIASES, CATALOG
+    from marlkit.games.catalog import GAMES
 
-    return (spec in CATALOG or spec in ALIASES) and not Path(spec).is_file()
+    return spec in GAMES and not Path(spec).is_file()
 
 
 def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary) -> None:
@@ -158,5 +176,29 @@ def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary
     out.print(f"NashConv of the average policy (median over seeds): {_spread(summary.nash_conv_average)}")
 
 
+def learners(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
+) -> None:
+    """List the learners ``--learner`` takes: tabular and deep, each with what it is and where it comes from."""
+    from marlkit.agents.deep.registry import DEEP_LEARNERS
+    from marlkit.agents.tabular.registry import LEARNERS
+
+    rows = [
+        {"kind": kind, **row}
+        for kind, registry in (("tabular", LEARNERS), ("deep", DEEP_LEARNERS))
+        for row in registry.listing()
+    ]
+    if json_output:
+        print_json({"learners": rows})
+        return
+    table = Table(title=f"marlkit learners ({len(rows)}; hyper-parameters with --hp key=value)")
+    for column in ("name", "kind", "description", "source"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["kind"], row["description"], row["citation"])
+    console().print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("learn")(learn)
+    app.command("learners")(learners)

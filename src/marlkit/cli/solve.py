@@ -1,14 +1,16 @@
 """``marlkit solve GAME|FILE --concept ...``: solution concepts on exact games, as tables or JSON.
 
-Each concept is a handler in the ``CONCEPTS`` registry: it takes the game and the options, and returns the JSON
-payload plus a function that prints it for a person. Concepts that do not apply raise NotApplicableError from
-the solver itself (its message says which concept applies instead).
+The concepts are those of :data:`marlkit.solve.concepts.CONCEPTS` (the one table: what each needs and its exact
+solver). This module only presents a solver's result: :func:`present` turns it into the JSON payload and a function
+that prints it for a person, by the result's type. Concepts that do not apply raise NotApplicableError from the
+table or from the solver itself (its message says which concept applies instead).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from functools import singledispatch
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -17,20 +19,14 @@ from rich.table import Table
 
 from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
 from marlkit.cli.render import number
-from marlkit.errors import NotApplicableError, UnknownNameError
+from marlkit.errors import NotApplicableError
 from marlkit.games import Game, NormalFormGame, StochasticGame
-from marlkit.solve.results import EquilibriumSet
+from marlkit.solve.concepts import CONCEPTS, ParetoFronts, WelfareOptima, require_solver
+from marlkit.solve.correlated import CorrelatedSolution
+from marlkit.solve.results import Equilibrium, EquilibriumSet
+from marlkit.solve.shapley import ShapleyResult
 
 Printer = Callable[[Console], None]
-Handler = Callable[[Game, "SolveOptions"], tuple[dict[str, object], Printer]]
-
-
-class SolveOptions:
-    """Options shared by the concept handlers."""
-
-    def __init__(self, select: str | None, objective: str) -> None:
-        self.select = select
-        self.objective = objective
 
 
 def _strategy_text(game: Game, player: int, strategy: np.ndarray) -> str:
@@ -52,22 +48,15 @@ def _equilibria_table(game: NormalFormGame, equilibria: EquilibriumSet) -> Table
     return table
 
 
-def _nash(game: Game, options: SolveOptions) -> tuple[dict[str, object], Printer]:
-    from marlkit.solve.nash import nash_equilibria
+@singledispatch
+def present(result: Any, game: Game) -> tuple[dict[str, object], Printer]:
+    """The JSON payload of a solver's ``result`` (without ``"concept"``) and a function that prints it."""
+    raise TypeError(f"no presentation for {type(result).__name__}")
 
-    if not isinstance(game, NormalFormGame):
-        raise NotApplicableError(
-            "--concept nash applies to normal-form games; for a two-player zero-sum stochastic game use "
-            "--concept minimax (Shapley value iteration)"
-        )
-    equilibria = nash_equilibria(game)
-    payload: dict[str, object] = {"concept": "nash", **equilibria.to_dict()}
-    selection = None
-    if options.select:
-        from marlkit.solve.selection import select_equilibrium
 
-        selection = select_equilibrium(game, equilibria, criterion=options.select)
-        payload["selection"] = selection.to_dict()
+@present.register
+def _(equilibria: EquilibriumSet, game: Game) -> tuple[dict[str, object], Printer]:
+    assert isinstance(game, NormalFormGame)
 
     def show(out: Console) -> None:
         out.print(_equilibria_table(game, equilibria))
@@ -75,84 +64,58 @@ def _nash(game: Game, options: SolveOptions) -> tuple[dict[str, object], Printer
             out.print(f"note: {note}")
         completeness = "all equilibria" if equilibria.complete else "the equilibria found (the set may be incomplete)"
         out.print(f"{len(equilibria)} equilibri{'um' if len(equilibria) == 1 else 'a'}: {completeness}")
-        if selection is not None:
-            table = Table(title=f"selection by {selection.criterion}")
-            for column in ("rank", "equilibrium", "score", "reason"):
-                table.add_column(column)
-            for r in selection.ranked:
-                table.add_row(str(r.rank), r.label, number(r.score), r.reason)
-            out.print(table)
-            out.print(selection.summary)
 
-    return payload, show
+    return equilibria.to_dict(), show
 
 
-def _minimax(game: Game, options: SolveOptions) -> tuple[dict[str, object], Printer]:
-    if isinstance(game, StochasticGame):
-        from marlkit.solve.shapley import shapley_value_iteration
+@present.register
+def _(result: ShapleyResult, game: Game) -> tuple[dict[str, object], Printer]:
+    assert isinstance(game, StochasticGame)
 
-        result = shapley_value_iteration(game)
-        payload = {"concept": "minimax", "method": "shapley-value-iteration", **result.to_dict()}
+    def show(out: Console) -> None:
+        value = float(result.values @ game.initial)
+        out.print(
+            f"Shapley value iteration: {result.iterations} sweeps, error bound {result.bound:.1e}; "
+            f"value of the initial distribution to {game.player_names[0]}: {number(value)}"
+        )
+        table = Table(title="state values (first 10 states)")
+        table.add_column("state")
+        table.add_column(f"V ({game.player_names[0]})", justify="right")
+        for s in range(min(10, game.num_states)):
+            table.add_row(game.state_names[s], number(result.values[s]))
+        out.print(table)
 
-        def show_stochastic(out: Console) -> None:
-            value = float(result.values @ game.initial)
-            out.print(
-                f"Shapley value iteration: {result.iterations} sweeps, error bound {result.bound:.1e}; "
-                f"value of the initial distribution to {game.player_names[0]}: {number(value)}"
-            )
-            table = Table(title="state values (first 10 states)")
-            table.add_column("state")
-            table.add_column(f"V ({game.player_names[0]})", justify="right")
-            for s in range(min(10, game.num_states)):
-                table.add_row(game.state_names[s], number(result.values[s]))
-            out.print(table)
+    return {"method": "shapley-value-iteration", **result.to_dict()}, show
 
-        return payload, show_stochastic
-    from marlkit.solve.zero_sum import maximin
 
-    equilibrium = maximin(game)
+@present.register
+def _(equilibrium: Equilibrium, game: Game) -> tuple[dict[str, object], Printer]:
+    assert isinstance(game, NormalFormGame)
     equilibria = EquilibriumSet((equilibrium,), complete=False, degenerate=False, method=equilibrium.method)
-    payload = {"concept": "minimax", **equilibrium.to_dict()}
-    return payload, lambda out: out.print(_equilibria_table(game, equilibria))
+    return equilibrium.to_dict(), lambda out: out.print(_equilibria_table(game, equilibria))
 
 
-def _correlated(concept: str) -> Handler:
-    def handler(game: Game, options: SolveOptions) -> tuple[dict[str, object], Printer]:
-        from marlkit.solve.correlated import coarse_correlated_equilibrium, correlated_equilibrium
+@present.register
+def _(solution: CorrelatedSolution, game: Game) -> tuple[dict[str, object], Printer]:
+    def show(out: Console) -> None:
+        table = Table(title=f"{solution.concept} equilibrium maximising {solution.objective}")
+        table.add_column("joint action")
+        table.add_column("probability", justify="right")
+        for joint in solution.support():
+            label = ", ".join(game.action_names[i][a] for i, a in enumerate(joint))
+            table.add_row(f"({label})", number(solution.distribution[joint]))
+        out.print(table)
+        out.print(
+            f"values: {', '.join(number(v) for v in solution.values)}; {solution.objective} = "
+            f"{number(solution.objective_value)}; largest incentive violation {solution.violation:.1e}"
+        )
 
-        solve = correlated_equilibrium if concept == "ce" else coarse_correlated_equilibrium
-        if not isinstance(game, NormalFormGame):
-            raise NotApplicableError(f"--concept {concept} applies to normal-form games")
-        solution = solve(game, objective=options.objective)
-
-        def show(out: Console) -> None:
-            table = Table(title=f"{solution.concept} equilibrium maximising {solution.objective}")
-            table.add_column("joint action")
-            table.add_column("probability", justify="right")
-            for joint in solution.support():
-                label = ", ".join(game.action_names[i][a] for i, a in enumerate(joint))
-                table.add_row(f"({label})", number(solution.distribution[joint]))
-            out.print(table)
-            out.print(
-                f"values: {', '.join(number(v) for v in solution.values)}; {solution.objective} = "
-                f"{number(solution.objective_value)}; largest incentive violation {solution.violation:.1e}"
-            )
-
-        return {"concept": concept, **solution.to_dict()}, show
-
-    return handler
+    return solution.to_dict(), show
 
 
-def _pareto(game: Game, options: SolveOptions) -> tuple[dict[str, object], Printer]:
-    from marlkit.solve.pareto import pareto_front_correlated, pareto_front_pure
-
-    if not isinstance(game, NormalFormGame):
-        raise NotApplicableError("--concept pareto applies to normal-form games")
-    front = pareto_front_pure(game)
-    payload: dict[str, object] = {"concept": "pareto", "pure": front.to_dict()}
-    correlated = pareto_front_correlated(game) if game.n_players == 2 else None
-    if correlated is not None:
-        payload["correlated"] = correlated.to_dict()
+@present.register
+def _(fronts: ParetoFronts, game: Game) -> tuple[dict[str, object], Printer]:
+    front, correlated = fronts.pure, fronts.correlated
 
     def show(out: Console) -> None:
         table = Table(title="Pareto-optimal pure outcomes")
@@ -166,44 +129,40 @@ def _pareto(game: Game, options: SolveOptions) -> tuple[dict[str, object], Print
             corners = " -> ".join(f"({', '.join(number(v) for v in vertex)})" for vertex in correlated.vertices)
             out.print(f"front of the correlated-payoff region (vertices joined by segments): {corners}")
 
-    return payload, show
+    return fronts.to_dict(), show
 
 
-def _welfare(game: Game, options: SolveOptions) -> tuple[dict[str, object], Printer]:
-    from marlkit.solve.pareto import pure_payoff_points
-    from marlkit.solve.welfare import WELFARE
-
-    if not isinstance(game, NormalFormGame):
-        raise NotApplicableError("--concept welfare applies to normal-form games")
-    joints, payoffs = pure_payoff_points(game)
-    best = {}
-    for name, function in WELFARE.items():
-        scores = np.asarray(function(payoffs), dtype=float)
-        top = np.flatnonzero(scores >= scores.max() - 1e-9)
-        best[name] = {"value": float(scores.max()), "joint_actions": joints[top].tolist()}
-
+@present.register
+def _(optima: WelfareOptima, game: Game) -> tuple[dict[str, object], Printer]:
     def show(out: Console) -> None:
         table = Table(title="welfare-maximising pure outcomes")
         for column in ("welfare", "value", "joint actions"):
             table.add_column(column)
-        for name, row in best.items():
+        for name, row in optima.best.items():
             labels = "; ".join(
                 "(" + ", ".join(game.action_names[i][a] for i, a in enumerate(j)) + ")" for j in row["joint_actions"]
             )
             table.add_row(name, number(row["value"]), labels)
         out.print(table)
 
-    return {"concept": "welfare", "over": "pure outcomes", "best": best}, show
+    return optima.to_dict(), show
 
 
-CONCEPTS: dict[str, Handler] = {
-    "nash": _nash,
-    "minimax": _minimax,
-    "ce": _correlated("ce"),
-    "cce": _correlated("cce"),
-    "pareto": _pareto,
-    "welfare": _welfare,
-}
+def _selection(game: NormalFormGame, equilibria: EquilibriumSet, criterion: str) -> tuple[dict[str, object], Printer]:
+    from marlkit.solve.selection import select_equilibrium
+
+    selection = select_equilibrium(game, equilibria, criterion=criterion)
+
+    def show(out: Console) -> None:
+        table = Table(title=f"selection by {selection.criterion}")
+        for column in ("rank", "equilibrium", "score", "reason"):
+            table.add_column(column)
+        for r in selection.ranked:
+            table.add_row(str(r.rank), r.label, number(r.score), r.reason)
+        out.print(table)
+        out.print(selection.summary)
+
+    return selection.to_dict(), show
 
 
 def solve(
@@ -220,18 +179,27 @@ def solve(
 ) -> None:
     """Solve a game: Nash (all equilibria for two players), minimax (Shapley VI for stochastic games), CE, CCE,
     Pareto front or welfare optimum; --select ranks equilibria and says why."""
-    if concept not in CONCEPTS:
-        raise UnknownNameError(f"unknown concept {concept!r}; choose one of: {', '.join(CONCEPTS)}")
-    if select is not None and concept != "nash":
+    entry = CONCEPTS.get(concept)
+    if select is not None and entry.name != "nash":
         raise NotApplicableError("--select ranks Nash equilibria; use it with --concept nash")
     model = resolve_game(game, param)
-    payload, show = CONCEPTS[concept](model, SolveOptions(select, objective))
+    require_solver(entry.name, model, f"--concept {entry.name}")
+    options = {"objective": objective} if "objective" in entry.defaults else {}
+    result = CONCEPTS.make(entry.name, game=model, **options)
+    body, show = present(result, model)
+    payload: dict[str, object] = {"concept": entry.name, **body}
+    shows = [show]
+    if select is not None:
+        assert isinstance(model, NormalFormGame)  # require_solver: nash takes normal-form games
+        payload["selection"], show_selection = _selection(model, result, select)
+        shows.append(show_selection)
     if json_output:
         print_json({"game": model.name, **payload})
         return
     out = console()
-    out.print(f"[bold]{model.name or game}[/bold]: {concept}")
-    show(out)
+    out.print(f"[bold]{model.name or game}[/bold]: {entry.name}")
+    for part in shows:
+        part(out)
 
 
 def register(app: typer.Typer) -> None:

@@ -43,6 +43,9 @@ game, measures a distance (or a return gap) at every logging point, and judges e
    episode's undiscounted return is not the U_i of the solution (discounted, from the initial state; with
    gamma = 0 only the first step), so the criterion is not applicable there.
 
+The keys, numbers, titles, default thresholds and the measure function of each criterion are the one table
+:data:`marlkit.diagnose.criteria_table.CRITERIA_TABLE`.
+
 Thresholds (:data:`DEFAULT_EPS`, used when ``eps`` is ``None``): policy distances 0.05 (absolute, in the chosen
 distance's units: TV 0.05 means 5% of probability mass misplaced); return gaps 0.05 times the payoff range of the
 game (max payoff - min payoff over legal joint actions of live states: the *one-step* range, also for the
@@ -59,6 +62,7 @@ from typing import Protocol
 
 import numpy as np
 
+from marlkit.diagnose.criteria_table import CRITERIA, CRITERIA_TABLE, DEFAULT_EPS, RETURN_CRITERIA
 from marlkit.diagnose.distances import (
     Distance,
     joint_from_policy,
@@ -67,41 +71,37 @@ from marlkit.diagnose.distances import (
     state_weights,
     weighted_distance,
 )
-from marlkit.diagnose.results import CRITERIA, CriterionResult, SeedVerdict, Verdict
+from marlkit.diagnose.results import CriterionResult, SeedVerdict, Verdict
 from marlkit.diagnose.solution_sets import FiniteSolutionSet, NashConvSet, SolutionSet
 from marlkit.diagnose.verdicts import judge
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.registry import unknown_name
 
 Game = NormalFormGame | StochasticGame
-
-DEFAULT_EPS: dict[str, float] = {
-    "joint_policy": 0.05,
-    "expected_return": 0.05,
-    "empirical_distribution": 0.05,
-    "averaged_joint_policy": 0.05,
-    "solution_set": 0.05,
-    "average_return": 0.05,
-}
-"""Default eps per criterion: absolute for policy distances, a fraction of the payoff range for return gaps (and
-for every criterion judged against a NashConv set); see the module docstring and :func:`default_eps`."""
-
-RETURN_CRITERIA = frozenset({"expected_return", "average_return"})
-"""Criteria whose metric is a return gap (payoff units)."""
 
 
 class HistoryLike(Protocol):
     """What the criteria read of :class:`marlkit.train.history.History` (diagnose does not import train)."""
 
-    steps: np.ndarray
-    policy: np.ndarray
-    average_policy: np.ndarray
-    has_average_policy: np.ndarray
-    joint_counts: np.ndarray
-    episode_return: np.ndarray
-    episode_count: np.ndarray
-    reward_mean: np.ndarray
-    meta: dict
+    @property
+    def steps(self) -> np.ndarray: ...
+    @property
+    def policy(self) -> np.ndarray: ...
+    @property
+    def average_policy(self) -> np.ndarray: ...
+    @property
+    def has_average_policy(self) -> np.ndarray: ...
+    @property
+    def joint_counts(self) -> np.ndarray: ...
+    @property
+    def episode_return(self) -> np.ndarray: ...
+    @property
+    def episode_count(self) -> np.ndarray: ...
+    @property
+    def reward_mean(self) -> np.ndarray: ...
+    @property
+    def meta(self) -> dict: ...
 
     def empirical_joint(self, since: int = 0) -> np.ndarray: ...
 
@@ -117,13 +117,17 @@ def _legal(game: Game) -> np.ndarray:
     return mask
 
 
+def _gamma(game: Game) -> float:
+    return game.gamma if isinstance(game, StochasticGame) else 0.0
+
+
 def payoff_range(game: Game, *, discounted: bool = True) -> float:
     """max - min of the payoffs over legal joint actions of live states; divided by 1 - gamma for the discounted
     return of a stochastic game (``discounted=True``); 1 when all payoffs are equal (so eps stays positive)."""
     if isinstance(game, NormalFormGame):
         values = game.payoffs.reshape(game.n_players, -1)
     else:
-        live = game.legal_joint_actions() & ~game.terminal.reshape(-1, *[1] * game.n_players)
+        live = game.legal_joint_actions() & ~np.asarray(game.terminal, dtype=bool).reshape(-1, *[1] * game.n_players)
         values = game.rewards[:, live]
     spread = float(values.max() - values.min()) if values.size else 0.0
     if isinstance(game, StochasticGame) and discounted:
@@ -663,7 +667,7 @@ def average_return(
             eps,
             name,
             "episode returns are undiscounted sums over multi-step episodes, not comparable with the discounted "
-            f"value U_i from the initial state (gamma={game.gamma}); criterion 2 compares exact returns",
+            f"value U_i from the initial state (gamma={_gamma(game)}); criterion 2 compares exact returns",
         )
     source = _empirical_source(run)
     targets = _end_targets(run, solutions, source.joint, source.policy)
@@ -700,15 +704,9 @@ class CriterionFunction(Protocol):
     ) -> CriterionResult: ...
 
 
-CRITERION_FUNCTIONS: dict[str, CriterionFunction] = {
-    "joint_policy": joint_policy,
-    "expected_return": expected_return,
-    "empirical_distribution": empirical_distribution,
-    "averaged_joint_policy": averaged_joint_policy,
-    "solution_set": set_of_solutions,
-    "average_return": average_return,
-}
-"""The criteria by name, in the book's order (:data:`marlkit.diagnose.results.CRITERIA`)."""
+CRITERION_FUNCTIONS: dict[str, CriterionFunction] = {c.key: c.load() for c in CRITERIA_TABLE}
+"""The criteria by key, in the book's order (:data:`marlkit.diagnose.criteria_table.CRITERIA_TABLE` names each
+measure function of this module)."""
 
 
 def evaluate(
@@ -734,11 +732,11 @@ def evaluate(
     chosen = tuple(CRITERIA if criteria is None else criteria)
     unknown = [c for c in chosen if c not in CRITERION_FUNCTIONS]
     if unknown:
-        raise UnknownNameError(f"criteria: unknown {unknown}; choose from {', '.join(CRITERIA)}")
+        raise UnknownNameError(f"criteria: {unknown_name('criterion', unknown[0], CRITERIA, plural='criteria')}")
     if isinstance(eps, Mapping):
         stray = [c for c in eps if c not in CRITERION_FUNCTIONS]
         if stray:
-            raise UnknownNameError(f"eps: unknown criteria {stray}; choose from {', '.join(CRITERIA)}")
+            raise UnknownNameError(f"eps: {unknown_name('criterion', stray[0], CRITERIA, plural='criteria')}")
     per_criterion = dict(eps) if isinstance(eps, Mapping) else dict.fromkeys(chosen, eps)
     return {
         c: CRITERION_FUNCTIONS[c](

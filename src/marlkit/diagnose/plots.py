@@ -39,9 +39,10 @@ from matplotlib.patches import Patch, Polygon
 from matplotlib.ticker import EngFormatter
 
 from marlkit.atomic import write_with
-from marlkit.diagnose.results import CRITERION_TITLES, CriterionResult, Verdict
+from marlkit.diagnose.criteria_table import CRITERION_TITLES
+from marlkit.diagnose.results import CriterionResult, Verdict
 from marlkit.diagnose.seeds import member_label
-from marlkit.diagnose.summary import _empirical_marginals
+from marlkit.diagnose.summary import empirical_marginals
 from marlkit.errors import NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
 
@@ -265,7 +266,7 @@ def _trajectory_policies(history: Any, game: Game, average: bool) -> tuple[np.nd
         return _normalised(current[:, :, :, 0, :m]), "current policy"
     n_seeds, num_logs = current.shape[:2]
     flat_counts = np.asarray(history.joint_counts).reshape(n_seeds * num_logs, *np.shape(history.joint_counts)[2:])
-    empirical = _empirical_marginals(flat_counts, current.reshape(n_seeds * num_logs, *current.shape[2:]))
+    empirical = empirical_marginals(flat_counts, current.reshape(n_seeds * num_logs, *current.shape[2:]))
     empirical = empirical.reshape(current.shape)
     has_average = np.asarray(history.has_average_policy, dtype=bool)
     learner = np.nan_to_num(np.asarray(history.average_policy, dtype=np.float64))
@@ -301,7 +302,7 @@ def _time_segments(ax: Axes, points: np.ndarray, z: np.ndarray, norm: Normalize)
     colour of z[t])."""
     if len(points) > 1:
         segments = np.stack([points[:-1], points[1:]], axis=1)
-        lines = LineCollection(segments, cmap=TIME_COLOURMAP, norm=norm, lw=1.6, alpha=0.9, zorder=3)
+        lines = LineCollection(list(segments), cmap=TIME_COLOURMAP, norm=norm, lw=1.6, alpha=0.9, zorder=3)
         lines.set_array(z[1:])
         ax.add_collection(lines)
     ax.plot(*points[0], ls="", marker="o", ms=7, mfc="white", mec="black", mew=1.3, zorder=4)
@@ -364,7 +365,8 @@ def _draw_triangle(ax: Axes, names: Sequence[str]) -> None:
     centre = SIMPLEX_CORNERS.mean(axis=0)
     for corner, name in zip(SIMPLEX_CORNERS, names, strict=True):
         offset = (corner - centre) * 0.16
-        ax.text(*(corner + offset), f"{name}\n(prob. 1)", ha="center", va="center", fontsize=9)
+        x, y = corner + offset
+        ax.text(float(x), float(y), f"{name}\n(prob. 1)", ha="center", va="center", fontsize=9)
     ax.plot(*centre, ls="", marker="+", ms=8, color="0.5")
     ax.text(centre[0], centre[1] - 0.05, "uniform", ha="center", va="top", fontsize=7, color="0.4")
     ax.set_xlim(-0.2, 1.2)
@@ -454,7 +456,7 @@ def _check_nonstationarity(ns: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray,
             f"plot_nonstationarity: others_movement, own_movement and own_return must share one shape "
             f"[seeds, T, agents] with T = len(z) = {z.size}; got {[a.shape for a in arrays]}"
         )
-    return z, *arrays
+    return z, arrays[0], arrays[1], arrays[2]
 
 
 def _band(ax: Axes, z: np.ndarray, values: np.ndarray, colour: str, label: str, ls: str = "-") -> None:

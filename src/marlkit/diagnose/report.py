@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 from rich import box
@@ -26,9 +27,10 @@ from rich.table import Table
 
 from marlkit.atomic import write_text
 from marlkit.diagnose.criteria import HistoryLike, evaluate
+from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_TITLES
 from marlkit.diagnose.distances import default_weights, resolve_distance, state_weights
 from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
-from marlkit.diagnose.results import CRITERIA, CRITERION_TITLES, CriterionResult, Verdict, _float_or_none
+from marlkit.diagnose.results import CriterionResult, Verdict, float_or_none
 from marlkit.diagnose.seeds import SeedStatistics, seed_statistics
 from marlkit.diagnose.solution_sets import SolutionSet, solution_set
 from marlkit.diagnose.verdicts import VERDICT_RULE
@@ -68,9 +70,9 @@ class AgentMovement:
     def to_dict(self) -> dict[str, object]:
         return {
             "agent": self.agent,
-            "others_movement": _float_or_none(self.others_movement),
-            "own_movement": _float_or_none(self.own_movement),
-            "own_return": _float_or_none(self.own_return),
+            "others_movement": float_or_none(self.others_movement),
+            "own_movement": float_or_none(self.own_movement),
+            "own_return": float_or_none(self.own_return),
         }
 
 
@@ -96,11 +98,24 @@ def movement_summary(
     )
 
 
+class SummaryRow(TypedDict):
+    """One criterion's line of the report's ``summary`` (JSON) and verdict table."""
+
+    title: str
+    counts: dict[str, int]
+    fraction: float | None
+    fraction_ci: list[float | None]
+    z0_median: float | None
+    targets: dict[str, int]
+    final_iqm: float | None
+    final_ci: list[float | None]
+
+
 @dataclass(frozen=True, eq=False)
 class DiagnosisReport:
     """The convergence diagnosis of one History on one game (see the module docstring).
 
-    ``results`` and ``statistics`` are keyed by the criterion names of :data:`marlkit.diagnose.results.CRITERIA`
+    ``results`` and ``statistics`` are keyed by the criterion names of :data:`marlkit.diagnose.criteria_table.CRITERIA`
     (in the book's order); ``eps`` holds the threshold each criterion was judged at; ``movement`` summarises
     ``nonstationarity`` per agent. ``history``, ``model`` and ``solutions`` keep the inputs for :meth:`plots`
     and are not written to JSON.
@@ -175,17 +190,17 @@ class DiagnosisReport:
         counts = Counter(v.verdict for v in self.results[criterion].verdicts)
         return {verdict.value: counts.get(verdict, 0) for verdict in Verdict}
 
-    def _summary_row(self, criterion: str) -> dict[str, object]:
+    def _summary_row(self, criterion: str) -> SummaryRow:
         stats = self.statistics[criterion]
         return {
             "title": CRITERION_TITLES.get(criterion, criterion),
             "counts": self.verdict_counts(criterion),
-            "fraction": _float_or_none(stats.fraction),
-            "fraction_ci": [_float_or_none(x) for x in stats.fraction_ci],
-            "z0_median": _float_or_none(stats.z0_median),
+            "fraction": float_or_none(stats.fraction),
+            "fraction_ci": [float_or_none(x) for x in stats.fraction_ci],
+            "z0_median": float_or_none(stats.z0_median),
             "targets": dict(stats.targets),
-            "final_iqm": _float_or_none(stats.final_iqm),
-            "final_ci": [None, None] if stats.final_ci is None else [_float_or_none(x) for x in stats.final_ci],
+            "final_iqm": float_or_none(stats.final_iqm),
+            "final_ci": [None, None] if stats.final_ci is None else [float_or_none(x) for x in stats.final_ci],
         }
 
     def table(self) -> Table:

@@ -3,6 +3,8 @@
 These are plain frozen dataclasses with ``to_dict()`` (JSON-ready: lists, floats, strings, ``None``), so the
 criteria (:mod:`marlkit.diagnose.criteria`), the multi-seed statistics (:mod:`marlkit.diagnose.seeds`), the
 pictures (:mod:`marlkit.diagnose.plots`) and the report (:mod:`marlkit.diagnose.report`) share one vocabulary.
+The criteria's keys and titles (:data:`CRITERIA`, :data:`CRITERION_TITLES`) come from the one table,
+:mod:`marlkit.diagnose.criteria_table`, and are re-exported here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
+
+from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_TITLES
 
 
 class Verdict(StrEnum):
@@ -23,28 +27,8 @@ class Verdict(StrEnum):
     NOT_APPLICABLE = "not applicable"
 
 
-CRITERIA = (
-    "joint_policy",
-    "expected_return",
-    "empirical_distribution",
-    "averaged_joint_policy",
-    "solution_set",
-    "average_return",
-)
-"""The six criteria of Albrecht, Christianos & Schäfer (2024), *Multi-Agent Reinforcement Learning*, §5.2, in the
-book's order (1 .. 6)."""
-
-CRITERION_TITLES = {
-    "joint_policy": "1 joint policy",
-    "expected_return": "2 expected return",
-    "empirical_distribution": "3 empirical distribution",
-    "averaged_joint_policy": "4 averaged joint policy",
-    "solution_set": "5 set of solutions",
-    "average_return": "6 average return",
-}
-
-
-def _float_or_none(x: float | None) -> float | None:
+def float_or_none(x: float | None) -> float | None:
+    """``x`` as a float for JSON, ``None`` for ``None`` and NaN."""
     if x is None:
         return None
     x = float(x)
@@ -73,12 +57,12 @@ class TailEvidence:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "stayed_for": _float_or_none(self.stayed_for),
-            "stayed_fraction": _float_or_none(self.stayed_fraction),
-            "slope": _float_or_none(self.slope),
-            "fluctuation": _float_or_none(self.fluctuation),
-            "final": _float_or_none(self.final),
-            "tail_start": _float_or_none(self.tail_start),
+            "stayed_for": float_or_none(self.stayed_for),
+            "stayed_fraction": float_or_none(self.stayed_fraction),
+            "slope": float_or_none(self.slope),
+            "fluctuation": float_or_none(self.fluctuation),
+            "final": float_or_none(self.final),
+            "tail_start": float_or_none(self.tail_start),
             "crossings": int(self.crossings),
         }
 
@@ -99,7 +83,7 @@ class SeedVerdict:
     def to_dict(self) -> dict[str, object]:
         return {
             "verdict": self.verdict.value,
-            "z0": _float_or_none(self.z0),
+            "z0": float_or_none(self.z0),
             "reason": self.reason,
             "evidence": None if self.evidence is None else self.evidence.to_dict(),
             "target": self.target,
@@ -140,7 +124,7 @@ class CriterionResult:
             "distance": self.distance,
             "notes": list(self.notes),
             "z": np.asarray(self.z, dtype=np.float64).tolist(),
-            "metric": [[_float_or_none(x) for x in row] for row in np.asarray(self.metric, dtype=np.float64)],
+            "metric": [[float_or_none(x) for x in row] for row in np.asarray(self.metric, dtype=np.float64)],
             "verdicts": [v.to_dict() for v in self.verdicts],
         }
 
@@ -152,4 +136,5 @@ __all__ = [
     "SeedVerdict",
     "TailEvidence",
     "Verdict",
+    "float_or_none",
 ]

@@ -38,8 +38,11 @@ from marlkit.diagnose.distances import (
 )
 from marlkit.errors import CertificationError, InvalidGameError, NotApplicableError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.registry import unknown_name
 from marlkit.solve.best_response import constant_sum_total
+from marlkit.solve.concepts import solution_set_builder, solution_set_concepts
 from marlkit.solve.correlated import cce_constraints, ce_constraints
+from marlkit.solve.results import Equilibrium
 
 Game = NormalFormGame | StochasticGame
 
@@ -121,12 +124,10 @@ class FiniteSolutionSet(SolutionSet):
         policy: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Min over members (one member at a time, so memory stays that of ``joint``); ``policy`` is unused."""
-        best = best_index = None
-        for k, member in enumerate(self.joints):
+        best = weighted_distance(joint, self.joints[0], weights, distance).copy()
+        best_index = np.zeros(best.shape, dtype=np.int64)
+        for k, member in enumerate(self.joints[1:], start=1):
             d = weighted_distance(joint, member, weights, distance)
-            if best is None:
-                best, best_index = d.copy(), np.zeros(d.shape, dtype=np.int64)
-                continue
             closer = d < best  # NaN never compares closer
             best = np.where(closer, d, best)
             best_index = np.where(closer, k, best_index)
@@ -337,7 +338,8 @@ class PolytopeSolutionSet(SolutionSet):
             if is_l2 and mu_l2[k] is not None:
                 out[k] = float(np.sqrt(((mu_l2[k] - p) ** 2).sum()))
             else:
-                starts = (mu_l1[k],) if mu_l2[k] is None else (mu_l1[k], mu_l2[k])
+                start_l2 = mu_l2[k]
+                starts = (mu_l1[k],) if start_l2 is None else (mu_l1[k], start_l2)
                 out[k] = self._convex(name, fn, p, starts)
         return out
 
@@ -459,6 +461,7 @@ class NashConvSet(SolutionSet):
         from marlkit.solve.best_response import nash_conv
 
         game = self.game
+        assert isinstance(game, StochasticGame)  # measure() takes normal-form games apart
         uniform = game.uniform_policy()
         clean = np.where(game.action_mask & np.isfinite(policies), np.clip(np.nan_to_num(policies), 0.0, None), 0.0)
         totals = clean.sum(axis=-1, keepdims=True)
@@ -473,7 +476,7 @@ def _pure_label(profile: tuple[np.ndarray, ...]) -> str:
     return "(" + ",".join(str(int(np.argmax(s))) for s in profile) + ")"
 
 
-def _member_order(eq: object) -> tuple:
+def _member_order(eq: Equilibrium) -> tuple:
     """Pure equilibria first in lexicographic order of the action profile, then mixed ones by support size and
     probabilities (a stable, readable order independent of the solver's)."""
     return (
@@ -528,7 +531,8 @@ def _is_zero_sum_stochastic(game: StochasticGame) -> bool:
     return game.n_players == 2 and not game.is_partially_observable and constant_sum_total(game) is not None
 
 
-def _nash(game: Game, max_members: int) -> SolutionSet:
+def nash_set(game: Game, max_members: int) -> SolutionSet:
+    """The Nash set of ``game`` as the diagnostics judge it (see :data:`SOLUTION_CONCEPTS`)."""
     if isinstance(game, NormalFormGame):
         return _normal_form_nash(game, max_members)
     if _is_zero_sum_stochastic(game):
@@ -549,15 +553,24 @@ def _stage_game(game: Game, concept: str) -> NormalFormGame:
     )
 
 
-def _polytope(constraints: Callable, concept: str, label: str) -> Callable[[Game, int], SolutionSet]:
-    def build(game: Game, max_members: int) -> SolutionSet:
-        G, h = constraints(_stage_game(game, concept))
-        return PolytopeSolutionSet(G, h, name=f"{label} polytope (distance by projection)")
-
-    return build
+def _polytope(constraints: Callable, concept: str, label: str, game: Game) -> SolutionSet:
+    G, h = constraints(_stage_game(game, concept))
+    return PolytopeSolutionSet(G, h, name=f"{label} polytope (distance by projection)")
 
 
-def _minimax(game: Game, max_members: int) -> SolutionSet:
+def ce_set(game: Game, max_members: int) -> SolutionSet:
+    """The correlated equilibrium polytope of a one-state game (:func:`marlkit.solve.correlated.ce_constraints`)."""
+    return _polytope(ce_constraints, "ce", "correlated equilibrium", game)
+
+
+def cce_set(game: Game, max_members: int) -> SolutionSet:
+    """The coarse correlated equilibrium polytope of a one-state game."""
+    return _polytope(cce_constraints, "cce", "coarse correlated equilibrium", game)
+
+
+def minimax_set(game: Game, max_members: int) -> SolutionSet:
+    """The minimax pair (LP) of a two-player zero-sum normal-form game, or the Shapley policy of a stochastic one,
+    as a one-member set (other optimal pairs may exist)."""
     if isinstance(game, NormalFormGame):
         from marlkit.solve.zero_sum import maximin
 
@@ -574,21 +587,17 @@ def _minimax(game: Game, max_members: int) -> SolutionSet:
     return _shapley(game, "minimax equilibrium")
 
 
-SOLUTION_CONCEPTS: dict[str, Callable[[Game, int], SolutionSet]] = {
-    "nash": _nash,
-    "ce": _polytope(ce_constraints, "ce", "correlated equilibrium"),
-    "cce": _polytope(cce_constraints, "cce", "coarse correlated equilibrium"),
-    "minimax": _minimax,
-    "maximin": _minimax,
-}
-"""Concept name -> builder ``(game, max_members) -> SolutionSet``:
+SOLUTION_CONCEPTS: tuple[str, ...] = solution_set_concepts()
+"""The concepts :func:`solution_set` builds a set for (from :data:`marlkit.solve.concepts.CONCEPTS`):
 
-* ``"nash"``: normal-form games — the finite list from :func:`marlkit.solve.nash.nash_equilibria` (vertex
-  enumeration for two players; pure + certified mixed for n players), or :class:`NashConvSet` when it finds none
-  or more than ``max_members``; stochastic games — the Shapley minimax policy of a two-player zero-sum game as a
-  one-member set, else :class:`NashConvSet`;
-* ``"ce"`` / ``"cce"``: the (coarse) correlated equilibrium polytope of a one-state game;
-* ``"minimax"`` / ``"maximin"``: the minimax pair (LP) or Shapley policy of a two-player zero-sum game.
+* ``"nash"`` (:func:`nash_set`): normal-form games — the finite list from
+  :func:`marlkit.solve.nash.nash_equilibria` (vertex enumeration for two players; pure + certified mixed for n
+  players), or :class:`NashConvSet` when it finds none or more than ``max_members``; stochastic games — the Shapley
+  minimax policy of a two-player zero-sum game as a one-member set, else :class:`NashConvSet`;
+* ``"ce"`` / ``"cce"`` (:func:`ce_set`, :func:`cce_set`): the (coarse) correlated equilibrium polytope of a
+  one-state game;
+* ``"minimax"`` / ``"maximin"`` (:func:`minimax_set`): the minimax pair (LP) or Shapley policy of a two-player
+  zero-sum game.
 """
 
 
@@ -599,12 +608,11 @@ def solution_set(game: Game, concept: str = "nash", *, max_members: int = 64) ->
         UnknownNameError: for an unknown concept.
         NotApplicableError: when the concept does not apply (CE on a multi-state game, minimax on general-sum).
     """
-    try:
-        build = SOLUTION_CONCEPTS[concept]
-    except KeyError:
-        raise UnknownNameError(f"concept: unknown {concept!r}; choose one of {', '.join(SOLUTION_CONCEPTS)}") from None
+    if concept not in SOLUTION_CONCEPTS:
+        raise UnknownNameError(f"concept: {unknown_name('concept', concept, SOLUTION_CONCEPTS)}")
     if not isinstance(game, NormalFormGame | StochasticGame):
         raise InvalidGameError(f"game: expected a NormalFormGame or StochasticGame, got {type(game).__name__}")
+    build: Callable[[Game, int], SolutionSet] = solution_set_builder(concept)
     return build(game, int(max_members))
 
 
@@ -616,5 +624,9 @@ __all__ = [
     "NashConvSet",
     "PolytopeSolutionSet",
     "SolutionSet",
+    "cce_set",
+    "ce_set",
+    "minimax_set",
+    "nash_set",
     "solution_set",
 ]

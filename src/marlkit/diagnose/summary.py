@@ -45,7 +45,7 @@ class LearningSummary:
         }
 
 
-def _empirical_marginals(joint_counts: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+def empirical_marginals(joint_counts: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """Per-agent action frequencies ``[N, n, S, A_max]`` from cumulative joint counts ``[N, S, A_1..A_n]``."""
     n = fallback.shape[1]
     out = fallback.copy()
@@ -65,7 +65,7 @@ def _nash_conv(game: Game, policy: np.ndarray) -> float:
     if isinstance(game, NormalFormGame):
         profile = [policy[i, 0, :m] / policy[i, 0, :m].sum() for i, m in enumerate(game.num_actions)]
         return float(nash_conv(game, profile))
-    clean = np.where(game.action_mask, np.clip(policy, 0.0, None), 0.0)
+    clean = np.where(np.asarray(game.action_mask, dtype=bool), np.clip(policy, 0.0, None), 0.0)
     totals = clean.sum(axis=-1, keepdims=True)
     # a row with no mass (e.g. a terminal state a learner never fills) stands in as uniform over legal actions
     clean = np.where(totals > 0, clean / np.where(totals > 0, totals, 1.0), game.uniform_policy())
@@ -85,7 +85,7 @@ def tail_return(history, tail_fraction: float = 0.1) -> np.ndarray:
 def summarize(history, game: Game, tail_fraction: float = 0.1) -> LearningSummary:
     """Summarise a History of a run on ``game`` (see the module docstring)."""
     final = np.asarray(history.policy[:, -1], dtype=np.float64)
-    empirical = _empirical_marginals(history.joint_counts[:, -1], final)
+    empirical = empirical_marginals(history.joint_counts[:, -1], final)
     has_average = np.asarray(history.has_average_policy, dtype=bool)
     average = np.where(has_average[None, :, None, None], np.nan_to_num(history.average_policy[:, -1]), empirical)
     kinds = tuple("learner average" if flag else "empirical frequency" for flag in has_average)

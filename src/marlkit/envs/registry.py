@@ -1,8 +1,10 @@
 """Tasks by name: ``make(name, **params) -> MultiAgentEnv`` and ``names()`` (issue 7, item 3).
 
-:data:`TASKS` maps a name to a :class:`TaskEntry` that names its class by module path (``"module:Class"``) and
-imports it only when the task is made, so the registry loads fast and lists tasks whose modules are still
-missing or broken (``make`` then says which module failed). ``"game:<catalog name>"`` builds the
+:data:`TASKS` is a :class:`~marlkit.registry.Registry` whose entries name their class by module path
+(``"module:Class"``), imported only when the task is made, so the registry loads fast and lists tasks whose modules
+are still missing or broken (``make`` then says which module failed). An entry's ``citation`` is its source and its
+``defaults`` are the constructor arguments the task *fixes* (``constrained_spread`` is ``simple_spread`` with
+``constrained=True``; they cannot be overridden). ``"game:<catalog name>"`` builds the
 :class:`~marlkit.envs.games.GameEnv` of any game in :mod:`marlkit.games.catalog`; its parameters are the
 catalog game's, plus ``max_episode_steps``.
 
@@ -14,34 +16,13 @@ catalog game's, plus ``max_episode_steps``.
 
 from __future__ import annotations
 
-import difflib
-import inspect
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from marlkit.envs.base import MultiAgentEnv
-from marlkit.errors import InvalidGameError, NotApplicableError, UnknownNameError
-from marlkit.targets import load_target
+from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.registry import Entry, Registry, normalise
 
 GAME_PREFIX = "game:"
-
-
-@dataclass(frozen=True)
-class TaskEntry:
-    """One task: where its class lives, fixed constructor arguments, a one-line description and its source."""
-
-    target: str  # "package.module:ClassName"
-    description: str
-    source: str
-    defaults: Mapping[str, Any] = field(default_factory=dict)
-
-    def load(self) -> type:
-        """Import and return the task's class (``NotApplicableError`` chained to the ``ImportError`` if its
-        module cannot be imported)."""
-        return load_target(self.target, "task")
-
 
 _MPE = (
     "Lowe, Wu, Tamar, Harb, Abbeel & Mordatch 2017, Multi-Agent Actor-Critic for Mixed Cooperative-Competitive "
@@ -57,50 +38,51 @@ _LBF = (
     "Cooperative Tasks (NeurIPS Datasets and Benchmarks); reference implementation: the lbforaging package"
 )
 
-TASKS: Mapping[str, TaskEntry] = MappingProxyType(
-    {
-        "simple_spread": TaskEntry(
-            "marlkit.envs.mpe.simple_spread:SimpleSpread",
-            "cooperative navigation: n agents cover n landmarks and avoid collisions (MPE)",
-            _MPE,
-        ),
-        "simple_tag": TaskEntry(
-            "marlkit.envs.mpe.simple_tag:SimpleTag",
-            "predator-prey: slower adversaries chase faster good agents around obstacles (MPE)",
-            _MPE,
-        ),
-        "speaker_listener": TaskEntry(
-            "marlkit.envs.mpe.speaker_listener:SpeakerListener",
-            "communication: a speaker tells a listener which landmark to reach (MPE)",
-            _MPE,
-        ),
-        "lbf": TaskEntry(
-            "marlkit.envs.lbf:LevelBasedForaging",
-            "level-based foraging: agents whose levels add up to a food's level collect it together",
-            _LBF,
-        ),
-        "bar_problem": TaskEntry(
-            "marlkit.envs.bar:BarProblem",
-            "congestion: n agents pick one of K nights; all receive G = sum_k x_k exp(-x_k / c) (difference rewards)",
-            _BAR,
-        ),
-        "constrained_spread": TaskEntry(
-            "marlkit.envs.mpe.simple_spread:SimpleSpread",
-            "cooperative navigation with collisions reported as a cost, info['cost'] [n, 1] (constrained MARL)",
-            _MPE + "; the cost turns it into a constrained Markov game (Altman 1999, Constrained Markov Decision "
-            "Processes, ch. 2)",
-            MappingProxyType({"constrained": True}),
-        ),
-    }
+TASKS: Registry[MultiAgentEnv] = Registry(
+    "task",
+    param_error=InvalidGameError,
+    hint="Any catalog game is a task as 'game:<name>' (run `marlkit games` to list them).",
+)
+TASKS.add(
+    "simple_spread",
+    "marlkit.envs.mpe.simple_spread:SimpleSpread",
+    description="cooperative navigation: n agents cover n landmarks and avoid collisions (MPE)",
+    citation=_MPE,
+)
+TASKS.add(
+    "simple_tag",
+    "marlkit.envs.mpe.simple_tag:SimpleTag",
+    description="predator-prey: slower adversaries chase faster good agents around obstacles (MPE)",
+    citation=_MPE,
+)
+TASKS.add(
+    "speaker_listener",
+    "marlkit.envs.mpe.speaker_listener:SpeakerListener",
+    description="communication: a speaker tells a listener which landmark to reach (MPE)",
+    citation=_MPE,
+)
+TASKS.add(
+    "lbf",
+    "marlkit.envs.lbf:LevelBasedForaging",
+    description="level-based foraging: agents whose levels add up to a food's level collect it together",
+    citation=_LBF,
+)
+TASKS.add(
+    "bar_problem",
+    "marlkit.envs.bar:BarProblem",
+    description="congestion: n agents pick one of K nights; all receive G = sum_k x_k exp(-x_k / c) "
+    "(difference rewards)",
+    citation=_BAR,
+)
+TASKS.add(
+    "constrained_spread",
+    "marlkit.envs.mpe.simple_spread:SimpleSpread",
+    description="cooperative navigation with collisions reported as a cost, info['cost'] [n, 1] (constrained MARL)",
+    citation=_MPE + "; the cost turns it into a constrained Markov game (Altman 1999, Constrained Markov Decision "
+    "Processes, ch. 2)",
+    defaults={"constrained": True},
 )
 """Every task by name (read-only); ``"game:<catalog name>"`` names are served besides these."""
-
-
-def _normalise(name: str) -> str:
-    name = str(name).strip()
-    if name.lower().startswith(GAME_PREFIX):
-        return name  # the catalog forgives case and separators itself
-    return name.lower().replace("-", "_").replace(" ", "_")
 
 
 def names(include_games: bool = True) -> tuple[str, ...]:
@@ -113,31 +95,13 @@ def names(include_games: bool = True) -> tuple[str, ...]:
     return tasks + tuple(GAME_PREFIX + g for g in catalog_names())
 
 
-def lookup(name: str) -> TaskEntry:
+def lookup(name: str) -> Entry[MultiAgentEnv]:
     """The entry of a task name (case, ``-`` and spaces forgiven); unknown names get close matches suggested."""
-    key = _normalise(name)
-    if key in TASKS:
-        return TASKS[key]
-    close = difflib.get_close_matches(key, list(TASKS), n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else "."
-    raise UnknownNameError(
-        f"unknown env {name!r}{hint} Known tasks: {', '.join(TASKS)}; any catalog game as 'game:<name>' "
-        "(run `marlkit games` to list them)."
-    )
+    return TASKS.get(name)
 
 
-def _check_parameters(name: str, cls: type, params: Mapping[str, Any]) -> None:
-    accepted = {
-        p.name: p.default
-        for p in inspect.signature(cls).parameters.values()
-        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    }
-    for key in params:
-        if key not in accepted:
-            close = difflib.get_close_matches(key, list(accepted), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            allowed = ", ".join(f"{k}={v!r}" for k, v in accepted.items()) or "none"
-            raise InvalidGameError(f"{name}: unknown parameter {key!r}{hint}; allowed parameters: {allowed}")
+def _is_game(name: str) -> bool:
+    return normalise(name).startswith(GAME_PREFIX)
 
 
 def make(name: str, **params: Any) -> MultiAgentEnv:
@@ -148,24 +112,25 @@ def make(name: str, **params: Any) -> MultiAgentEnv:
         InvalidGameError: an unknown parameter, or a value the task rejects.
         NotApplicableError: the task's module cannot be imported.
     """
-    key = _normalise(name)
-    if key.lower().startswith(GAME_PREFIX):
+    if _is_game(name):
         from marlkit.envs.games import GameEnv
         from marlkit.games import catalog
 
         game_params = {k: v for k, v in params.items() if k != "max_episode_steps"}
-        game = catalog.make(key[len(GAME_PREFIX) :], **game_params)
+        game = catalog.make(str(name).strip()[len(GAME_PREFIX) :], **game_params)
         return GameEnv(game, params.get("max_episode_steps"))
-    entry = lookup(key)
+    entry = lookup(name)
     try:
-        cls = entry.load()
+        cls = entry.load("task")
     except NotApplicableError as exc:
         raise NotApplicableError(f"env {name!r}: {exc}") from exc.__cause__
     fixed = [k for k in params if k in entry.defaults]
     if fixed:
-        raise InvalidGameError(f"{key}: parameter {fixed[0]!r} is fixed by this task to {entry.defaults[fixed[0]]!r}")
-    _check_parameters(key, cls, params)
+        raise InvalidGameError(
+            f"{entry.name}: parameter {fixed[0]!r} is fixed by this task to {entry.defaults[fixed[0]]!r}"
+        )
+    TASKS.check_parameters(entry.name, cls, params)
     return cls(**entry.defaults, **params)
 
 
-__all__ = ["GAME_PREFIX", "TASKS", "TaskEntry", "lookup", "make", "names"]
+__all__ = ["GAME_PREFIX", "TASKS", "lookup", "make", "names"]

@@ -112,8 +112,7 @@ def compare_runs(directories: Sequence[Path]) -> dict[str, Any]:
 
 
 def _rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]], list[list[str]]]:
-    from marlkit.diagnose.results import CRITERIA
-    from marlkit.experiment.study import CRITERION_SHORT
+    from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_SHORT
 
     header = ["", *(Path(r).name for r in comparison["runs"])]
     rows: list[list[str]] = []

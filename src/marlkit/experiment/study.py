@@ -36,6 +36,7 @@ import yaml
 
 from marlkit import __version__
 from marlkit.atomic import write_text
+from marlkit.diagnose.criteria_table import CRITERION_SHORT
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.experiment.report import (
     CONFIG_FILE,
@@ -60,15 +61,6 @@ DEFAULT_GAMES = (
     "stag-hunt",
 )
 DEFAULT_LEARNERS = ("iql", "fp", "wolf-phc", "regret-matching", "jal-am", "minimax-q")
-CRITERION_SHORT = {
-    "joint_policy": "1 joint policy",
-    "expected_return": "2 exp. return",
-    "empirical_distribution": "3 empirical dist.",
-    "averaged_joint_policy": "4 avg. policy",
-    "solution_set": "5 solution set",
-    "average_return": "6 avg. return",
-}
-"""Column titles of the six criteria (Albrecht et al. 2024, §5.2, in the book's order)."""
 
 
 @dataclass(frozen=True)

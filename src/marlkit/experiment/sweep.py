@@ -386,8 +386,7 @@ def _sweep_into(
 
 def render_sweep_report(directory: str | Path) -> Path:
     """Write the sweep's ``report.html`` (one row per point) from its ``summary.json`` and ``config.yaml``."""
-    from marlkit.diagnose.results import CRITERIA
-    from marlkit.experiment.study import CRITERION_SHORT
+    from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_SHORT
 
     directory = Path(directory)
     summary = json.loads((directory / SUMMARY_FILE).read_text(encoding="utf-8"))

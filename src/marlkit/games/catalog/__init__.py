@@ -7,13 +7,14 @@
 -50.0
 
 ``make(name, **params)`` builds a game (aliases such as ``"pd"``, ``"rps"``, ``"mp"`` are accepted), ``names()``
-lists the catalog, and ``CATALOG[name]`` holds each entry's factory, description, citation, parameters and kind.
+lists the catalog, and ``GAMES[name]`` (also ``CATALOG[name]``) is each game's :class:`~marlkit.registry.Entry`:
+factory, description, citation, parameter ``defaults`` and ``extra["kind"]``.
 The modules register their factories on import, in the order of the imports below (the catalog's order).
 """
 
 # isort: off
 # The modules register their games on import: this order is the catalog's order.
-from marlkit.games.catalog.registry import ALIASES, CATALOG, KINDS, CatalogEntry, lookup, make, names
+from marlkit.games.catalog.registry import ALIASES, CATALOG, GAMES, KINDS, kind, lookup, make, names
 from marlkit.games.catalog import matrix
 from marlkit.games.catalog import n_player
 from marlkit.games.catalog import soccer
@@ -32,11 +33,12 @@ from marlkit.games.catalog.random_games import (
 __all__ = [
     "ALIASES",
     "CATALOG",
+    "GAMES",
     "KINDS",
-    "CatalogEntry",
     "constrained",
     "decomposition",
     "grid",
+    "kind",
     "lookup",
     "make",
     "matrix",
