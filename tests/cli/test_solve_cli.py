@@ -88,12 +88,12 @@ def test_concepts_that_do_not_apply(capsys: pytest.CaptureFixture[str], args: tu
 
 
 def test_minimax_on_a_stochastic_game_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    from marlkit.games import save_game
+    from marlkit.games import repeated_game, save_game
     from marlkit.games.catalog import make
 
     # Repeated biased RPS with gamma = 0.5: the stationary minimax policy is the stage game's (1/16, 10/16, 5/16)
     # and the value is 0 / (1 - gamma) = 0 (Shapley 1953: the value of the repeated zero-sum game is v / (1 - γ)).
-    path = save_game(make("biased-rps").to_stochastic(0.5), tmp_path / "repeated.json")
+    path = save_game(repeated_game(make("biased-rps"), 0.5), tmp_path / "repeated.json")
     data = solve_json(capsys, str(path), "--concept", "minimax")
     assert data["values"][0] == pytest.approx(0.0, abs=1e-8)
     assert np.allclose(data["policy"][0][0], [1 / 16, 10 / 16, 5 / 16], atol=1e-6)

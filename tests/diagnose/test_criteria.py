@@ -25,7 +25,7 @@ from marlkit.diagnose.criteria import (
 from marlkit.diagnose.results import CRITERIA, Verdict
 from marlkit.diagnose.solution_sets import FiniteSolutionSet, NashConvSet, solution_set
 from marlkit.errors import InvalidGameError, UnknownNameError
-from marlkit.games import NormalFormGame, StochasticGame, catalog
+from marlkit.games import NormalFormGame, StochasticGame, catalog, repeated_game
 from marlkit.train.history import History
 
 T, EVERY = 100, 100
@@ -326,7 +326,7 @@ def test_stochastic_games_weigh_states_by_visitation_by_default():
 
 
 def test_repeated_game_compares_per_play_returns_with_the_stage_value():
-    game = NormalFormGame(np.stack([np.ones((2, 2)), -np.ones((2, 2))])).to_stochastic(0.5)  # pays (1, -1) always
+    game = repeated_game(NormalFormGame(np.stack([np.ones((2, 2)), -np.ones((2, 2))])), 0.5)  # pays (1, -1) always
     # a one-state zero-sum game's discounted value U = u / (1 - gamma) = (2, -2), as Shapley iteration reports it
     member = FiniteSolutionSet(
         joints=np.full((1, 1, 4), 0.25), labels=("uniform",), values=np.array([[2.0, -2.0]]), name="uniform"

@@ -20,7 +20,7 @@ from marlkit.diagnose.solution_sets import (
     solution_set,
 )
 from marlkit.errors import InvalidGameError, NotApplicableError, UnknownNameError
-from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games import NormalFormGame, StochasticGame, repeated_game
 from marlkit.games.catalog import make
 from marlkit.solve.best_response import nash_conv
 from marlkit.solve.correlated import ce_constraints, coarse_correlated_equilibrium, correlated_equilibrium
@@ -117,7 +117,7 @@ def test_nash_conv_set_matches_marlkit_nash_conv() -> None:
 
 
 def test_general_sum_stochastic_game_uses_nash_conv() -> None:
-    game = make("prisoners-dilemma").to_stochastic(0.9)
+    game = repeated_game(make("prisoners-dilemma"), 0.9)
     s = solution_set(game)
     assert isinstance(s, NashConvSet) and "general-sum stochastic" in s.name
     defect = np.zeros((2, 1, 2))

@@ -34,7 +34,7 @@ import numpy as np
 from scipy.special import rel_entr
 
 from marlkit.errors import InvalidGameError, UnknownNameError
-from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games import NormalFormGame, StochasticGame, num_states
 
 Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(learned [..., K], target [..., K]) -> [...]."""
@@ -141,11 +141,6 @@ def joint_from_policy(policy: np.ndarray, num_actions: Sequence[int]) -> np.ndar
 
 
 # --------------------------------------------------------------------------------------- state weights
-def num_states(game: NormalFormGame | StochasticGame) -> int:
-    """1 for a normal-form game, else the stochastic game's state count."""
-    return 1 if isinstance(game, NormalFormGame) else int(game.num_states)
-
-
 def _uniform(game: NormalFormGame | StochasticGame, history: object) -> np.ndarray:
     if isinstance(game, NormalFormGame):
         return np.ones(1)

@@ -44,7 +44,7 @@ from marlkit.diagnose.results import CriterionResult, Verdict
 from marlkit.diagnose.seeds import member_label
 from marlkit.diagnose.summary import empirical_marginals
 from marlkit.errors import NotApplicableError
-from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games import NormalFormGame, StochasticGame, num_states
 
 Game = NormalFormGame | StochasticGame
 Profile = Sequence[np.ndarray | Sequence[float]]
@@ -228,7 +228,7 @@ SIMPLEX_CORNERS = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3.0) / 2.0]]
 
 def _trajectory_kind(history: Any, game: Game) -> str:
     """ "square" (two players, two actions each) or "simplex" (three actions each); checks the History fits."""
-    states = 1 if isinstance(game, NormalFormGame) else game.num_states
+    states = num_states(game)
     actions = tuple(int(a) for a in game.num_actions)
     supported = "one-state games with two players of two actions (unit square) or three actions per player (simplex)"
     if states != 1:

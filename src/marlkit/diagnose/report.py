@@ -35,7 +35,7 @@ from marlkit.diagnose.seeds import SeedStatistics, seed_statistics
 from marlkit.diagnose.solution_sets import SolutionSet, solution_set
 from marlkit.diagnose.verdicts import VERDICT_RULE
 from marlkit.errors import InvalidGameError, NotApplicableError
-from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games import NormalFormGame, StochasticGame, num_states
 
 Game = NormalFormGame | StochasticGame
 
@@ -317,7 +317,7 @@ def check_compatible(history: HistoryLike, game: Game) -> None:
     """Raise :class:`InvalidGameError` when ``history`` was not recorded on a game of ``game``'s shape."""
     recorded = tuple(int(a) for a in history.joint_counts.shape[3:])
     states = int(history.policy.shape[3])
-    expected_states = 1 if isinstance(game, NormalFormGame) else game.num_states
+    expected_states = num_states(game)
     agents = int(history.policy.shape[2])
     if agents != game.n_players or recorded != tuple(game.num_actions) or states != expected_states:
         raise InvalidGameError(

@@ -37,9 +37,9 @@ from marlkit.diagnose.distances import (
     weighted_distance,
 )
 from marlkit.errors import CertificationError, InvalidGameError, NotApplicableError, UnknownNameError
-from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games import NormalFormGame, StochasticGame, is_one_shot, stage_game
+from marlkit.games.properties import constant_sum_total
 from marlkit.registry import unknown_name
-from marlkit.solve.best_response import constant_sum_total
 from marlkit.solve.concepts import solution_set_builder, solution_set_concepts
 from marlkit.solve.correlated import cce_constraints, ce_constraints
 from marlkit.solve.results import Equilibrium
@@ -543,10 +543,8 @@ def nash_set(game: Game, max_members: int) -> SolutionSet:
 
 
 def _stage_game(game: Game, concept: str) -> NormalFormGame:
-    if isinstance(game, NormalFormGame):
-        return game
-    if game.num_states == 1 and game.gamma == 0.0:
-        return NormalFormGame(game.rewards[:, 0], name=game.name)
+    if is_one_shot(game):
+        return stage_game(game)
     raise NotApplicableError(
         f"concept {concept!r}: the (coarse) correlated equilibrium polytope is defined here for one-state games; "
         f"game {game.name!r} has {game.num_states} states and gamma {game.gamma}. Use concept 'nash'"

@@ -52,7 +52,7 @@ from marlkit.agents.tabular.base import (
     sample,
 )
 from marlkit.errors import NotApplicableError
-from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games import NormalFormGame, StochasticGame, stage_rewards
 
 MAX_TABLE_ENTRIES = 2**26
 """Largest joint-action table (controlled agents x states x own actions x others' joint actions) accepted."""
@@ -77,14 +77,11 @@ class StagePayoffs:
     def of(cls, game: NormalFormGame | StochasticGame | StagePayoffs) -> StagePayoffs:
         if isinstance(game, StagePayoffs):
             return game
-        if isinstance(game, NormalFormGame):
-            rewards = game.payoffs[:, None]
-        elif isinstance(game, StochasticGame):
-            rewards = game.rewards
-        else:
+        if not isinstance(game, NormalFormGame | StochasticGame):
             raise LearnerConfigError(
                 f"payoffs: expected the game being played (a NormalFormGame or StochasticGame), got {game!r}"
             )
+        rewards = stage_rewards(game)
         rewards = np.array(rewards, dtype=np.float64)
         rewards.setflags(write=False)
         return cls(rewards, game.name)
