@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import re
 import types
 import typing
@@ -72,8 +73,8 @@ def setting(
     default: Any = dataclasses.MISSING,
     *,
     doc: str,
-    range: tuple[float | None, float | None] | None = None,  # noqa: A002 (the natural name in a declaration)
-    open: str = "",  # noqa: A002
+    range: tuple[float | None, float | None] | None = None,
+    open: str = "",
     choices: Sequence[str] | None = None,
     what: str = "",
     nonempty: bool = False,
@@ -151,7 +152,7 @@ class Form:
 Forms = Mapping[Any, Form]
 
 
-class _Mismatch(Exception):
+class _MismatchError(Exception):
     """The value is not of this annotation's form (another member of a union may accept it)."""
 
 
@@ -184,7 +185,7 @@ def _members(hint: Any) -> tuple[Any, ...]:
     return typing.get_args(hint) if union else (hint,)
 
 
-def describe(hint: Any, rules: Rules = Rules(), forms: Forms | None = None) -> str:  # noqa: B008 (frozen)
+def describe(hint: Any, rules: Rules = Rules(), forms: Forms | None = None) -> str:
     """What ``hint`` accepts, in words (``"an integer >= 1 or null"``)."""
     if rules.expected is not None:
         return rules.expected
@@ -292,7 +293,7 @@ def only(data: Mapping[str, Any], allowed: Sequence[str], path: str, what: str) 
             raise ConfigError(unknown_key(_join(path, key), key, allowed, what))
 
 
-def read(hint: Any, value: Any, path: str, rules: Rules = Rules(), forms: Forms | None = None) -> Any:  # noqa: B008
+def read(hint: Any, value: Any, path: str, rules: Rules = Rules(), forms: Forms | None = None) -> Any:
     """``value`` (plain data) as annotation ``hint``; :class:`ConfigError` naming ``path`` and what is accepted.
 
     Type only: :func:`check` applies the field's range and choices."""
@@ -300,7 +301,7 @@ def read(hint: Any, value: Any, path: str, rules: Rules = Rules(), forms: Forms 
     for member in _members(hint):
         try:
             return _read_one(member, value, path, rules, forms)
-        except _Mismatch:
+        except _MismatchError:
             continue
     raise ConfigError(f"{path}: expected {describe(hint, rules, forms)}, got {value!r}")
 
@@ -311,49 +312,49 @@ def _read_one(hint: Any, value: Any, path: str, rules: Rules, forms: Forms) -> A
     if hint is type(None):
         if value is None:
             return None
-        raise _Mismatch
+        raise _MismatchError
     if hint is bool:
         if isinstance(value, bool):
             return value
-        raise _Mismatch
+        raise _MismatchError
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise _Mismatch
+        raise _MismatchError
     if hint is float:
         if isinstance(value, str) and _SCIENTIFIC.match(value.strip()):
             return float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
-        raise _Mismatch
+        raise _MismatchError
     if hint is str:
         if isinstance(value, str):
             return value
-        raise _Mismatch
+        raise _MismatchError
     if hint in forms:
         return _read_form(forms[hint], value, path, forms)
     if is_section(hint):
         if isinstance(value, hint):
             return value
         shorthand = getattr(hint, "SHORTHAND", None)
-        if shorthand is not None and not isinstance(value, Mapping):
+        if shorthand is not None and value is not None and not isinstance(value, Mapping | list):
             value = {shorthand: value}
         if not isinstance(value, Mapping):
-            raise _Mismatch
+            raise _MismatchError
         return parse(hint, value, path, forms)  # type: ignore[arg-type]
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise _Mismatch
+            raise _MismatchError
         inner = Rules(range=rules.range, open=rules.open, what=rules.what)
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(read(args[0], v, f"{path}[{i}]", inner, forms) for i, v in enumerate(value))
         if len(value) != len(args):
-            raise _Mismatch
+            raise _MismatchError
         return tuple(read(a, v, f"{path}[{i}]", inner, forms) for i, (a, v) in enumerate(zip(args, value, strict=True)))
     if origin in (Mapping, dict):
         if not isinstance(value, Mapping):
-            raise _Mismatch
+            raise _MismatchError
         data = mapping(value, path, "a mapping")
         return MappingProxyType({k: read(args[1], v, _join(path, k), rules, forms) for k, v in data.items()})
     raise ConfigError(f"{path}: this field cannot be given in a config")
@@ -364,10 +365,10 @@ def _read_form(form: Form, value: Any, path: str, forms: Forms) -> Any:
         return form.number(float(value))
     if isinstance(value, str):
         if not form.bare:
-            raise _Mismatch  # a bare name is not accepted: every member has parameters
+            raise _MismatchError  # a bare name is not accepted: every member has parameters
         value = {"type": value}
     if not isinstance(value, Mapping):
-        raise _Mismatch
+        raise _MismatchError
     kind = value.get("type")
     if kind not in form.tags:
         raise ConfigError(
@@ -390,7 +391,9 @@ def check(rules: Rules, value: Any, path: str, hint: Any = None, forms: Forms | 
             f"{did_you_mean(value, rules.choices)}"
         )
     if rules.nonempty and isinstance(value, str | tuple) and not value:
-        raise ConfigError(f"{path}: expected a non-empty {'string' if isinstance(value, str) else 'list'}, got {value!r}")
+        raise ConfigError(
+            f"{path}: expected a non-empty {'string' if isinstance(value, str) else 'list'}, got {value!r}"
+        )
     if rules.range is not None:
         for where, x in _numbers(value, path):
             if not _within(x, rules):
@@ -469,10 +472,40 @@ def validate(obj: Any, error: type[MarlkitError] = ConfigError) -> None:
         rules = rules_of(f)
         if rules.range is None and rules.choices is None and not rules.nonempty and rules.check is None:
             continue
+        value, path = getattr(obj, f.name), f"{name}.{f.name}"
+        if not _conforms(hints[f.name], value):
+            raise error(f"{path}: expected {describe(hints[f.name], rules)}, got {value!r}")
         try:
-            check(rules, getattr(obj, f.name), f"{name}.{f.name}", hints[f.name])
+            check(rules, value, path, hints[f.name])
         except ConfigError as exc:
             raise error(str(exc)) from None
+
+
+def _conforms(hint: Any, value: Any) -> bool:
+    """Whether a Python value fits the annotation where it can be told (numbers, strings, tuples, None)."""
+    for member in _members(hint):
+        if member is type(None):
+            ok = value is None
+        elif member is bool:
+            ok = isinstance(value, bool)
+        elif member is int:
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        elif member is float:
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        elif member is str:
+            ok = isinstance(value, str)
+        elif typing.get_origin(member) is tuple:
+            args = typing.get_args(member)
+            ok = isinstance(value, tuple) and (
+                all(_conforms(args[0], v) for v in value)
+                if len(args) == 2 and args[1] is Ellipsis
+                else len(args) == len(value) and all(_conforms(a, v) for a, v in zip(args, value, strict=True))
+            )
+        else:
+            ok = True  # a protocol or class: the owner checks it
+        if ok:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------- writing

@@ -169,8 +169,11 @@ def _learners_plain(learners: tuple[LearnerConfig, ...]) -> Any:
 class DiagnosticsConfig:
     """How the run is judged: the solution ``concept``, the tolerance ``eps`` and the policy ``distance``."""
 
-    concept: str = setting("nash", doc="the solution concept (ce, cce: one-state games; minimax, maximin: "
-                           "two-player zero-sum games)", choices=tuple(CONCEPTS))
+    concept: str = setting(
+        "nash",
+        doc="the solution concept (ce, cce: one-state games; minimax, maximin: two-player zero-sum games)",
+        choices=tuple(CONCEPTS),
+    )
     eps: float | Mapping[str, float] | None = setting(
         None,
         doc="the tolerance: one number, one per criterion (" + ", ".join(CRITERIA) + "), or null (the defaults)",
@@ -219,13 +222,13 @@ class MlflowSink:
 class SinksConfig:
     """Optional metric sinks, each off unless ``enabled`` (``metrics.jsonl`` is always written)."""
 
-    tensorboard: TensorBoardSink = setting(
+    tensorboard: TensorBoardSink = setting(  # noqa: RUF009 (a field specifier)
         doc="`true` or {enabled, log_dir}", default_factory=TensorBoardSink, null_is_default=True
     )
-    wandb: WandbSink = setting(
+    wandb: WandbSink = setting(  # noqa: RUF009 (a field specifier)
         doc="`true` or {enabled, project, mode}", default_factory=WandbSink, null_is_default=True
     )
-    mlflow: MlflowSink = setting(
+    mlflow: MlflowSink = setting(  # noqa: RUF009 (a field specifier)
         doc="`true` or {enabled, tracking_uri, experiment}", default_factory=MlflowSink, null_is_default=True
     )
 
@@ -243,28 +246,51 @@ class Run:
     (``num_logs = steps // log_every``); a checkpoint is written every ``checkpoint_every`` windows.
     """
 
-    name: str = setting("experiment", doc="the experiment's name; names the run directory", nonempty=True,
-                        check=_safe_name, default_doc="the file's stem")
-    game: GameConfig | None = setting(None, doc="see [Game](#game)", omit_none=True,
-                                      default_doc="required (tabular runs)")
-    learners: tuple[LearnerConfig, ...] = setting(doc="see [Learners](#learners)", dump=_learners_plain,
-                                                  expected="a learner name, a mapping or a list")
+    name: str = setting(
+        "experiment",
+        doc="the experiment's name; names the run directory",
+        nonempty=True,
+        check=_safe_name,
+        default_doc="the file's stem",
+    )
+    game: GameConfig | None = setting(  # noqa: RUF009 (a field specifier)
+        None, doc="see [Game](#game)", omit_none=True, default_doc="required (tabular runs)"
+    )
+    learners: tuple[LearnerConfig, ...] = setting(
+        doc="see [Learners](#learners)", dump=_learners_plain, expected="a learner name, a mapping or a list"
+    )
     steps: int = setting(doc="environment steps per seed", range=(1, None))
-    seeds: int | tuple[int, ...] = setting(8, doc="a count (seeds `0..n-1`) or distinct seed indices", check=_seeds,
-                                           expected="a count >= 1 or a non-empty list of seed indices >= 0")
+    seeds: int | tuple[int, ...] = setting(
+        8,
+        doc="a count (seeds `0..n-1`) or distinct seed indices",
+        check=_seeds,
+        expected="a count >= 1 or a non-empty list of seed indices >= 0",
+    )
     key: int = setting(0, doc="base PRNG key; seed `i` runs with `fold_in(key, i)`", range=(0, 2**63 - 1))
-    log_every: int = setting(0, doc="steps per logging window; divides `steps`", range=(1, None),
-                             null_is_default=True, default_doc="`steps / 100` if 100 divides `steps`, else `steps`")
-    max_episode_steps: int | None = setting(None, doc="episode time limit (truncation); null: the env's",
-                                            range=(1, None))
-    checkpoint_every: int = setting(0, doc="logging windows per segment (capped at the run's windows)",
-                                    range=(1, None), null_is_default=True,
-                                    default_doc="about 10 per run (`ceil(num_logs / 10)`)")
-    diagnostics: DiagnosticsConfig = setting(doc="how the run is judged", default_factory=DiagnosticsConfig,
-                                             null_is_default=True)
-    output: OutputConfig = setting(doc="where the run goes", default_factory=OutputConfig, null_is_default=True)
-    sinks: SinksConfig = setting(doc="optional metric sinks (none implemented yet)", default_factory=SinksConfig,
-                                 null_is_default=True)
+    log_every: int = setting(
+        0,
+        doc="steps per logging window; divides `steps`",
+        range=(1, None),
+        null_is_default=True,
+        default_doc="`steps / 100` if 100 divides `steps`, else `steps`",
+    )
+    max_episode_steps: int | None = setting(
+        None, doc="episode time limit (truncation); null: the env's", range=(1, None)
+    )
+    checkpoint_every: int = setting(
+        0,
+        doc="logging windows per segment (capped at the run's windows)",
+        range=(1, None),
+        null_is_default=True,
+        default_doc="about 10 per run (`ceil(num_logs / 10)`)",
+    )
+    diagnostics: DiagnosticsConfig = setting(  # noqa: RUF009 (a field specifier)
+        doc="how the run is judged", default_factory=DiagnosticsConfig, null_is_default=True
+    )
+    output: OutputConfig = setting(doc="where the run goes", default_factory=OutputConfig, null_is_default=True)  # noqa: RUF009 (a field specifier)
+    sinks: SinksConfig = setting(  # noqa: RUF009 (a field specifier)
+        doc="optional metric sinks (none implemented yet)", default_factory=SinksConfig, null_is_default=True
+    )
 
     @property
     def num_logs(self) -> int:
@@ -300,9 +326,11 @@ class EnvConfig:
     SHORTHAND: ClassVar[str] = "name"
 
     name: str = setting(doc="a task (`simple_spread`, `lbf`, ...) or `game:<catalog name>`", nonempty=True)
-    params: Mapping[str, Any] = setting(doc="the task's parameters (for `game:`, the game's plus "
-                                        "`max_episode_steps`)", default_factory=lambda: MappingProxyType({}),
-                                        null_is_default=True)
+    params: Mapping[str, Any] = setting(
+        doc="the task's parameters (for `game:`, the game's plus `max_episode_steps`)",
+        default_factory=lambda: MappingProxyType({}),
+        null_is_default=True,
+    )
 
     @property
     def is_game(self) -> bool:
@@ -317,8 +345,11 @@ class RewardConfig:
     SHORTHAND: ClassVar[str] = "name"
 
     name: str = setting(doc="a reward transform", choices=tuple(REWARD_TRANSFORMS))
-    params: Mapping[str, Any] = setting(doc="its parameters (the fields of its class)",
-                                        default_factory=lambda: MappingProxyType({}), null_is_default=True)
+    params: Mapping[str, Any] = setting(
+        doc="its parameters (the fields of its class)",
+        default_factory=lambda: MappingProxyType({}),
+        null_is_default=True,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -329,10 +360,11 @@ class DeepRun(Run):
 
     KEY_ORDER: ClassVar[tuple[str, ...]] = ("name", "env", "game", "learners", "num_envs", "reward")
 
-    env: EnvConfig | None = setting(None, doc="a task or `game:<name>` (give exactly one of env and game)",
-                                    omit_none=True)
+    env: EnvConfig | None = setting(  # noqa: RUF009 (a field specifier)
+        None, doc="a task or `game:<name>` (give exactly one of env and game)", omit_none=True
+    )
     num_envs: int = setting(DEFAULT_NUM_ENVS, doc="parallel envs per seed", range=(1, None))
-    reward: RewardConfig | None = setting(None, doc="a reward transform: `difference`")
+    reward: RewardConfig | None = setting(None, doc="a reward transform: `difference`")  # noqa: RUF009 (a field specifier)
 
 
 ExperimentConfig = TabularRun | DeepRun
@@ -671,9 +703,13 @@ def _env(value: Any, base: Path) -> EnvConfig:
     config = parse(EnvConfig, data, "env")
     name, params = config.name.strip(), dict(config.params)
     if name.lower().startswith(GAME_ENV):
-        limit = read_field(Run, "max_episode_steps", params.pop("max_episode_steps", None), "env.params.max_episode_steps")
+        limit = read_field(
+            Run, "max_episode_steps", params.pop("max_episode_steps", None), "env.params.max_episode_steps"
+        )
         game = _game({"name": name[len(GAME_ENV) :], "params": params}, base, "env")
-        config = EnvConfig(GAME_ENV + str(game.name), MappingProxyType({**(game.params or {}), "max_episode_steps": limit}))
+        config = EnvConfig(
+            GAME_ENV + str(game.name), MappingProxyType({**(game.params or {}), "max_episode_steps": limit})
+        )
     else:
         try:
             canonical, defaults = _task_defaults(name)
