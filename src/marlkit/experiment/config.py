@@ -222,13 +222,13 @@ class MlflowSink:
 class SinksConfig:
     """Optional metric sinks, each off unless ``enabled`` (``metrics.jsonl`` is always written)."""
 
-    tensorboard: TensorBoardSink = setting(  # noqa: RUF009 (a field specifier)
+    tensorboard: TensorBoardSink = setting(
         doc="`true` or {enabled, log_dir}", default_factory=TensorBoardSink, null_is_default=True
     )
-    wandb: WandbSink = setting(  # noqa: RUF009 (a field specifier)
+    wandb: WandbSink = setting(
         doc="`true` or {enabled, project, mode}", default_factory=WandbSink, null_is_default=True
     )
-    mlflow: MlflowSink = setting(  # noqa: RUF009 (a field specifier)
+    mlflow: MlflowSink = setting(
         doc="`true` or {enabled, tracking_uri, experiment}", default_factory=MlflowSink, null_is_default=True
     )
 
@@ -253,7 +253,7 @@ class Run:
         check=_safe_name,
         default_doc="the file's stem",
     )
-    game: GameConfig | None = setting(  # noqa: RUF009 (a field specifier)
+    game: GameConfig | None = setting(
         None, doc="see [Game](#game)", omit_none=True, default_doc="required (tabular runs)"
     )
     learners: tuple[LearnerConfig, ...] = setting(
@@ -284,11 +284,11 @@ class Run:
         null_is_default=True,
         default_doc="about 10 per run (`ceil(num_logs / 10)`)",
     )
-    diagnostics: DiagnosticsConfig = setting(  # noqa: RUF009 (a field specifier)
+    diagnostics: DiagnosticsConfig = setting(
         doc="how the run is judged", default_factory=DiagnosticsConfig, null_is_default=True
     )
-    output: OutputConfig = setting(doc="where the run goes", default_factory=OutputConfig, null_is_default=True)  # noqa: RUF009 (a field specifier)
-    sinks: SinksConfig = setting(  # noqa: RUF009 (a field specifier)
+    output: OutputConfig = setting(doc="where the run goes", default_factory=OutputConfig, null_is_default=True)
+    sinks: SinksConfig = setting(
         doc="optional metric sinks (none implemented yet)", default_factory=SinksConfig, null_is_default=True
     )
 
@@ -360,11 +360,11 @@ class DeepRun(Run):
 
     KEY_ORDER: ClassVar[tuple[str, ...]] = ("name", "env", "game", "learners", "num_envs", "reward")
 
-    env: EnvConfig | None = setting(  # noqa: RUF009 (a field specifier)
+    env: EnvConfig | None = setting(
         None, doc="a task or `game:<name>` (give exactly one of env and game)", omit_none=True
     )
     num_envs: int = setting(DEFAULT_NUM_ENVS, doc="parallel envs per seed", range=(1, None))
-    reward: RewardConfig | None = setting(None, doc="a reward transform: `difference`")  # noqa: RUF009 (a field specifier)
+    reward: RewardConfig | None = setting(None, doc="a reward transform: `difference`")
 
 
 ExperimentConfig = TabularRun | DeepRun
