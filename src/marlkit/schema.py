@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import yaml
+
 from marlkit.errors import MarlkitError
 from marlkit.registry import did_you_mean
 
@@ -552,27 +554,22 @@ def rows(cls: type, prefix: str = "", forms: Forms | None = None) -> list[tuple[
     out = []
     for name, (f, hint) in settable(cls, forms).items():
         rules, key = rules_of(f), _join(prefix, name)
-        if f.default is not dataclasses.MISSING:
-            default = rules.default_doc or f"`{_yaml(plain(f.default, forms))}`"
-        elif f.default_factory is not dataclasses.MISSING:
-            default = rules.default_doc or "see below"
-        else:
-            default = rules.default_doc or "required"
-        out.append((f"`{key}`", describe(hint, rules, forms), default, rules.doc))
+        out.append((f"`{key}`", describe(hint, rules, forms), default_text(f, forms), rules.doc))
         members = [m for m in _members(hint) if is_section(m)]
         if len(members) == 1 and f.default_factory is not dataclasses.MISSING:
             out += rows(members[0], key, forms)  # type: ignore[arg-type]
     return out
 
 
-def _yaml(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict) and not value:
-        return "{}"
-    return str(value)
+def default_text(f: dataclasses.Field, forms: Forms | None = None) -> str:
+    """A field's default as the documentation writes it (``required`` for a key without one)."""
+    rules = rules_of(f)
+    if rules.default_doc is not None:
+        return rules.default_doc
+    if f.default is not dataclasses.MISSING:
+        text = yaml.safe_dump(plain(f.default, forms), default_flow_style=True, sort_keys=False, width=10_000)
+        return f"`{text.strip().removesuffix('...').strip()}`"
+    return "see below" if f.default_factory is not dataclasses.MISSING else "required"
 
 
 def table(cls: type, prefix: str = "", forms: Forms | None = None) -> str:
@@ -588,6 +585,7 @@ __all__ = [
     "Rules",
     "build",
     "check",
+    "default_text",
     "describe",
     "dump",
     "is_section",

@@ -254,7 +254,11 @@ class Run:
         default_doc="the file's stem",
     )
     game: GameConfig | None = setting(
-        None, doc="see [Game](#game)", omit_none=True, default_doc="required (tabular runs)"
+        None,
+        expected="a catalog name, a game file or {name, params} / {file}",
+        doc="see [Game](#game)",
+        omit_none=True,
+        default_doc="required (tabular runs)",
     )
     learners: tuple[LearnerConfig, ...] = setting(
         doc="see [Learners](#learners)", dump=_learners_plain, expected="a learner name, a mapping or a list"
@@ -361,10 +365,15 @@ class DeepRun(Run):
     KEY_ORDER: ClassVar[tuple[str, ...]] = ("name", "env", "game", "learners", "num_envs", "reward")
 
     env: EnvConfig | None = setting(
-        None, doc="a task or `game:<name>` (give exactly one of env and game)", omit_none=True
+        None,
+        expected="a task name or {name, params}",
+        doc="a task or `game:<name>` (give exactly one of env and game)",
+        omit_none=True,
     )
     num_envs: int = setting(DEFAULT_NUM_ENVS, doc="parallel envs per seed", range=(1, None))
-    reward: RewardConfig | None = setting(None, doc="a reward transform: `difference`")
+    reward: RewardConfig | None = setting(
+        None, expected="a reward transform name, {name, params} or null", doc="a reward transform: `difference`"
+    )
 
 
 ExperimentConfig = TabularRun | DeepRun

@@ -155,7 +155,8 @@ class CQLState(NamedTuple):
 class CQL(_QLearner):
     """Central Q-learning over the group's joint action space with a team reward (see the module docstring)."""
 
-    team_reward: str = "common"
+    team_reward: str = setting("common", doc="the team reward: common (the game's), sum or mean of the members'",
+                               choices=tuple(TEAM_REWARDS))  # fmt: skip
 
     joint: ClassVar[bool] = True
 
