@@ -378,7 +378,7 @@ def _read_form(form: Form, value: Any, path: str, forms: Forms) -> Any:
             f"{did_you_mean(kind, form.tags) if isinstance(kind, str) else ''}"
         )
     rest = {k: v for k, v in value.items() if k != "type"}
-    return parse(form.tags[kind], rest, path, forms, what=f"fields of {kind}")
+    return parse(form.tags[str(kind)], rest, path, forms, what=f"fields of {kind}")
 
 
 def check(rules: Rules, value: Any, path: str, hint: Any = None, forms: Forms | None = None) -> Any:
@@ -523,7 +523,7 @@ def plain(value: Any, forms: Forms | None = None) -> Any:
         return [plain(v, forms) for v in value]
     for form in (forms or {}).values():
         if form.number is not None and type(value) is form.number:
-            (only_field,) = dataclasses.fields(value)
+            (only_field,) = dataclasses.fields(form.number)  # type: ignore[arg-type]
             return float(getattr(value, only_field.name))
         for tag, cls in form.tags.items():
             if type(value) is cls:

@@ -608,8 +608,9 @@ def build_learners(learners: Sequence[LearnerConfig], game: Game) -> LearnerAssi
     """The learner assignment :func:`marlkit.train.train` takes: one learner, one per agent, or
     ``(learner, agents)`` groups — in the form the config used."""
     built = [_build_learner(e, game, f"learners[{i}]") for i, e in enumerate(learners)]
-    if any(e.agents is not None for e in learners):
-        return [(learner, e.agents) for learner, e in zip(built, learners, strict=True)]  # type: ignore[misc]
+    groups = [(learner, e.agents) for learner, e in zip(built, learners, strict=True) if e.agents is not None]
+    if groups:
+        return groups
     return built[0] if len(built) == 1 else built
 
 
@@ -672,7 +673,7 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
     except MarlkitError as exc:
         raise type(exc)(f"learners: {exc}") from None
     if plan.tables:
-        _concept(run.diagnostics, plan.env.game)
+        _concept(run.diagnostics, plan.env.game)  # tables are recorded on exact games only
     elif run.diagnostics != DiagnosticsConfig():
         raise ConfigError(
             f"diagnostics: the convergence diagnostics judge policy tables of an exact, fully observable game; "
@@ -782,6 +783,7 @@ def build_env(config: DeepRun, game: Game | None = None) -> tuple[Any, Game | No
     from marlkit.envs.games import GameEnv
     from marlkit.envs.registry import make
 
+    env: Any
     if config.env is None:
         env = GameEnv(build_game(config.game) if game is None else game, config.max_episode_steps)
     elif config.env.is_game and game is not None:

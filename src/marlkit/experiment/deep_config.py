@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 import jax
 
 from marlkit.diagnose.summary import tail_return
-from marlkit.experiment.config import DeepRun, build_deep_learner, build_env, build_reward, config_hash
+from marlkit.experiment.config import (
+    DeepRun,
+    ExperimentConfig,
+    build_deep_learner,
+    build_env,
+    build_reward,
+    config_hash,
+)
 from marlkit.games import Game
 
 if TYPE_CHECKING:
@@ -40,13 +47,16 @@ def _fingerprint(game: Game | None) -> str | None:
     return hashlib.sha256(json.dumps(game_to_dict(game), sort_keys=True).encode()).hexdigest()
 
 
-def deep_plan(config: DeepRun, game: Game | None = None) -> tuple[DeepPlan, Game | None]:
+def deep_plan(config: ExperimentConfig, game: Game | None = None) -> tuple[DeepPlan, Game | None]:
     """The compiled trainer's plan for a deep run (:func:`marlkit.train.deep.prepare`) and the run's exact game
     (None on a task).
 
     The trainer compiles once per plan *object*, so the same config and game (a resumed run, a repeated run in
     one process) get the same plan back from a small cache and reuse the compiled program."""
     from marlkit.train import deep
+
+    if not isinstance(config, DeepRun):
+        raise TypeError(f"deep_plan: {config.name} is a tabular run")
 
     env, model = build_env(config, game)
     key = (config_hash(config), _fingerprint(model))
