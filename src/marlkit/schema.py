@@ -55,7 +55,21 @@ class ConfigError(MarlkitError, ValueError):
 
 @dataclass(frozen=True)
 class Rules:
-    """What a field accepts beyond its annotation, and its one-line doc (see :func:`setting`)."""
+    """What a field accepts beyond its annotation, and its doc (the keywords of :func:`setting`).
+
+    Attributes:
+        doc: one line for the documentation.
+        range: ``(low, high)`` bounds of a number (or of each number of a tuple); ``None`` for no bound (a range
+            of ``(None, None)`` asks for a finite number).
+        open: which bounds are strict: ``"low"``, ``"high"`` or ``"both"`` (default: both inclusive).
+        choices: the strings the field may take. what: the noun in messages (``"a discount"``).
+        nonempty: a string or tuple must not be empty.
+        check: ``check(value, path) -> value`` for a rule the others cannot say (raises :class:`ConfigError`).
+        expected: what the field accepts, in words, in place of the generated description.
+        default_doc: the default as the documentation says it, where it is computed (``"steps / 100"``).
+        omit_none: :func:`dump` leaves the key out when it is None. null_is_default: ``null`` means the default.
+        dump: how :func:`dump` writes the value (default: plain data).
+    """
 
     doc: str = ""
     range: tuple[float | None, float | None] | None = None
@@ -72,54 +86,12 @@ class Rules:
 
 
 def setting(
-    default: Any = dataclasses.MISSING,
-    *,
-    doc: str,
-    range: tuple[float | None, float | None] | None = None,
-    open: str = "",
-    choices: Sequence[str] | None = None,
-    what: str = "",
-    nonempty: bool = False,
-    check: Callable[[Any, str], Any] | None = None,
-    expected: str | None = None,
-    default_doc: str | None = None,
-    omit_none: bool = False,
-    null_is_default: bool = False,
-    dump: Callable[[Any], Any] | None = None,
-    default_factory: Callable[[], Any] | None = None,
+    default: Any = dataclasses.MISSING, *, default_factory: Callable[[], Any] | None = None, **rules: Any
 ) -> Any:
-    """A dataclass field with its rules.
-
-    Args:
-        default / default_factory: as for :func:`dataclasses.field` (neither: the key is required).
-        doc: one line for the documentation.
-        range: ``(low, high)`` bounds of a number (or of each number of a tuple); ``None`` for no bound.
-        open: which bounds are strict: ``"low"``, ``"high"`` or ``"both"`` (default: both inclusive).
-        choices: the strings the field may take.
-        what: the noun in messages (``"a discount"`` reads "expected a discount in [0, 1)").
-        nonempty: a tuple or string must not be empty.
-        check: ``check(value, path) -> value``, a rule the others cannot say (raises :class:`ConfigError`).
-        expected: the description of accepted values in type errors, in place of the generated one.
-        default_doc: the default as the documentation says it, where it is computed (``"steps / 100"``).
-        omit_none: :func:`dump` leaves the key out when its value is None.
-        null_is_default: ``null`` in the data means the default (a section, or a default computed later).
-        dump: how :func:`dump` writes the value (default: plain data).
-    """
-    rules = Rules(
-        doc=doc,
-        range=range,
-        open=open,
-        choices=None if choices is None else tuple(choices),
-        what=what,
-        nonempty=nonempty,
-        check=check,
-        expected=expected,
-        default_doc=default_doc,
-        omit_none=omit_none,
-        null_is_default=null_is_default,
-        dump=dump,
-    )
-    metadata = MappingProxyType({KEY: rules})
+    """A dataclass field (``default`` or ``default_factory``; neither: a required key) with its :class:`Rules`."""
+    if rules.get("choices") is not None:
+        rules["choices"] = tuple(rules["choices"])
+    metadata = MappingProxyType({KEY: Rules(**rules)})
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

@@ -38,7 +38,7 @@ from marlkit.games import Game, NormalFormGame, StochasticGame, load_game
 from marlkit.games.catalog import lookup
 from marlkit.games.properties.descriptor import require_two_player_zero_sum
 from marlkit.registry import load_target, unknown_name
-from marlkit.schema import ConfigError, dump, mapping, only, parse, read_field, setting
+from marlkit.schema import ConfigError, dump, mapping, only, parse, read_field, settable, setting
 from marlkit.train.loop import LearnerAssignment, assign
 
 # ------------------------------------------------------------------------------------------------ tables
@@ -379,12 +379,10 @@ class DeepRun(Run):
 ExperimentConfig = TabularRun | DeepRun
 """A resolved experiment config: a tabular or a deep run."""
 
-TOP_KEYS = (
-    "name", "game", "learners", "steps", "seeds", "key", "log_every", "max_episode_steps", "checkpoint_every",
-    "diagnostics", "output", "sinks", "env", "num_envs", "reward",
-)  # fmt: skip
-DEEP_KEYS = ("env", "num_envs", "reward")
-"""Top-level keys that only deep runs have."""
+TOP_KEYS = tuple(dict.fromkeys([*settable(TabularRun), *settable(DeepRun)]))
+"""Every top-level key, in the order the messages list them."""
+DEEP_KEYS = tuple(key for key in settable(DeepRun) if key not in settable(TabularRun))
+"""Top-level keys that only deep runs have (``env``, ``num_envs``, ``reward``)."""
 
 REQUIRED_KEYS = {
     "game": "a catalog name such as matching-pennies, or {file: path/to/game.json}",
@@ -672,8 +670,9 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
         )
     except MarlkitError as exc:
         raise type(exc)(f"learners: {exc}") from None
-    if plan.tables:
-        _concept(run.diagnostics, plan.env.game)  # tables are recorded on exact games only
+    exact = getattr(plan.env, "game", None)  # a GameEnv's game: the trainer records tables on exact games
+    if plan.tables and exact is not None:
+        _concept(run.diagnostics, exact)
     elif run.diagnostics != DiagnosticsConfig():
         raise ConfigError(
             f"diagnostics: the convergence diagnostics judge policy tables of an exact, fully observable game; "
