@@ -272,7 +272,8 @@ def read(hint: Any, value: Any, path: str, rules: Rules = Rules(), forms: Forms 
 
     Type only: :func:`check` applies the field's range and choices."""
     forms = forms or {}
-    for member in _members(hint):
+    plain_first = sorted(_members(hint), key=lambda m: m not in (type(None), bool, int, float, str))
+    for member in plain_first:
         try:
             return _read_one(member, value, path, rules, forms)
         except _MismatchError:
