@@ -243,7 +243,8 @@ class Run:
 
     ``seeds`` is a count (seeds ``0..seeds-1``) or a tuple of seed indices; seed i runs with key
     ``fold_in(key, i)`` (:func:`marlkit.train.train`). ``log_every`` steps make one logging window
-    (``num_logs = steps // log_every``); a checkpoint is written every ``checkpoint_every`` windows.
+    (``num_logs = steps // log_every``); a checkpoint is written every ``checkpoint_every`` windows. Both
+    default to 0, "computed from the other keys", which :func:`load_config` fills in.
     """
 
     name: str = setting(
