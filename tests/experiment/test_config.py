@@ -196,3 +196,21 @@ def test_the_examples_in_the_docs_load() -> None:
     for block in blocks:
         config = load_config(yaml.safe_load(block))
         assert config.steps % config.log_every == 0
+
+
+def test_types_are_exact_and_yaml_1_1_exponents_are_numbers() -> None:
+    assert "steps: expected an integer >= 1, got 1000.0" in error(with_(steps=1000.0), ConfigError)
+    assert "seeds: expected a count >= 1" in error(with_(seeds="2"), ConfigError)
+    text = "game: matching-pennies\nlearners: {name: iql, params: {step_size: 1e-2, initial_q: '3'}}\nsteps: 100\n"
+    data = yaml.safe_load(text)
+    assert data["learners"]["params"]["step_size"] == "1e-2"  # YAML 1.1 (PyYAML) reads 1e-2 as a string
+    assert "learners.params.initial_q: expected a number, got '3'" in error(data, ConfigError)
+    del data["learners"]["params"]["initial_q"]
+    assert load_config(data).learners[0].params["step_size"] == 0.01
+
+
+def test_learner_ranges_come_from_the_field_declarations() -> None:
+    message = error(with_(learners={"name": "iql", "params": {"gamma": 1.0}}), LearnerConfigError)
+    assert message.startswith("config: learners.params: IQL.gamma: expected a discount in [0, 1) or null, got 1.0")
+    message = error(with_(learners={"name": "phc", "params": {"epsilon": 1.5}}), LearnerConfigError)
+    assert "PHC.epsilon: expected" in message and "in [0, 1]" in message

@@ -24,7 +24,7 @@ from marlkit.envs import make
 from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError, UnknownNameError
 from marlkit.experiment import runner
 from marlkit.experiment.config import ConfigError, config_hash, config_to_dict, dump_config, load_config
-from marlkit.experiment.deep_config import settable_fields_of
+from marlkit.experiment.params import settable_fields as settable_fields_of
 from marlkit.experiment.rundir import METRICS, read_metrics
 from marlkit.experiment.runner import resume, run, windows_done
 from marlkit.train import History

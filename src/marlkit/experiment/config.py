@@ -1,184 +1,47 @@
-"""Experiment configs: frozen dataclasses loaded from YAML (or a dict), every error naming its key.
+"""Experiment configs: frozen dataclasses that declare every key once, loaded from YAML (or a dict).
 
-:func:`load_config` reads a YAML file (``yaml.safe_load``) or a mapping, checks every key and value, builds the
-game and the learners and checks that each learner applies to the game — all before any training compiles —
-and returns an :class:`ExperimentConfig` with every default filled in (learner hyper-parameters included), so
-the config saved with a run (:func:`dump_config`) says exactly what ran. Errors are one line: the source, the key
-path (``learners[1].params.step_size``), what was wrong and the allowed values.
+A config is a tagged union, :data:`ExperimentConfig` = :class:`TabularRun` | :class:`DeepRun`, told apart by
+what the YAML already says (:func:`is_deep`: a deep learner, or one of the keys ``env``, ``num_envs``,
+``reward``). Every key's type, default, range, choices and doc sit in its field (:func:`marlkit.schema.setting`);
+:func:`marlkit.schema.parse` reads and checks them, and this module adds only what needs the game: resolving the
+game and the learners (their applicability included), the defaults computed from other keys (``log_every``,
+``checkpoint_every``) and, for deep runs, the env and the trainer's plan — all before any training compiles.
 
-The schema, with an example, is documented in ``docs/experiments.md``.
+:func:`load_config` returns the config with every default filled (learner hyper-parameters included), so the
+config saved with a run (:func:`dump_config`) says exactly what ran. Errors are one line: the source, the key
+path (``learners[1].params.step_size``), what was wrong and what is allowed. ``docs/experiments.md`` lists every
+key from these declarations (a test checks that it agrees).
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
+import inspect
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 
+from marlkit.agents.deep.registry import DEEP_LEARNERS, deep_learner_class, is_deep_learner
 from marlkit.agents.tabular.registry import LEARNERS, make_learner
+from marlkit.atomic import write_text
 from marlkit.envs.tabular import as_stochastic, make_env
 from marlkit.errors import LearnerConfigError, MarlkitError, NotApplicableError, UnknownNameError
-from marlkit.experiment.atomic import write_text
-from marlkit.experiment.params import ConfigError, configure, learner_params, unknown_key
+from marlkit.experiment.params import configure, learner_params
 from marlkit.games import Game, NormalFormGame, StochasticGame, load_game
 from marlkit.games.catalog import lookup
 from marlkit.games.properties.descriptor import require_two_player_zero_sum
+from marlkit.registry import load_target, unknown_name
+from marlkit.schema import ConfigError, dump, mapping, only, parse, read_field, settable, setting
 from marlkit.train.loop import LearnerAssignment, assign
 
-if TYPE_CHECKING:
-    from marlkit.experiment.deep_config import DeepConfig
-
-# ------------------------------------------------------------------------------------------------ schema
-
-
-@dataclass(frozen=True)
-class GameConfig:
-    """The game: a catalog ``name`` with ``params`` (every parameter, defaults filled) or a game ``file``
-    (an absolute path once resolved)."""
-
-    name: str | None = None
-    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    file: str | None = None
-
-
-@dataclass(frozen=True)
-class LearnerConfig:
-    """One learner: a registered ``name`` (``marlkit.agents.tabular.LEARNERS``), its hyper-parameters
-    ``params`` (all of them once resolved) and, for explicit groups, the ``agents`` it controls."""
-
-    name: str
-    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    agents: tuple[int, ...] | None = None
-
-
-@dataclass(frozen=True)
-class DiagnosticsConfig:
-    """How the run is judged: the solution ``concept``, the tolerance ``eps`` (a number, one per criterion, or
-    None for the criteria's defaults) and the policy ``distance``."""
-
-    concept: str = "nash"
-    eps: float | Mapping[str, float] | None = None
-    distance: str = "tv"
-
-
-@dataclass(frozen=True)
-class OutputConfig:
-    """Where runs go: ``<root>/<name>-<YYYYmmdd-HHMMSS>/`` (``name`` defaults to the experiment's name)."""
-
-    root: str = "runs"
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class TensorBoardSink:
-    enabled: bool = False
-    log_dir: str | None = None
-
-
-@dataclass(frozen=True)
-class WandbSink:
-    enabled: bool = False
-    project: str | None = None
-    mode: str = "offline"
-
-
-@dataclass(frozen=True)
-class MlflowSink:
-    enabled: bool = False
-    tracking_uri: str | None = None
-    experiment: str | None = None
-
-
-@dataclass(frozen=True)
-class SinksConfig:
-    """Optional metric sinks, each off unless ``enabled`` (``metrics.jsonl`` is always written)."""
-
-    tensorboard: TensorBoardSink = field(default_factory=TensorBoardSink)
-    wandb: WandbSink = field(default_factory=WandbSink)
-    mlflow: MlflowSink = field(default_factory=MlflowSink)
-
-    def enabled(self) -> list[str]:
-        """The names of the sinks switched on."""
-        return [name for name in SINKS if getattr(self, name).enabled]
-
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """A resolved experiment: what to train, for how long, on which seeds, how to judge it and where to write it.
-
-    ``seeds`` is a count (seeds ``0..seeds-1``) or a tuple of seed indices; seed i runs with key
-    ``fold_in(key, i)`` (:func:`marlkit.train.train`). ``log_every`` steps make one logging window
-    (``num_logs = steps // log_every``); a checkpoint is written every ``checkpoint_every`` windows.
-    ``deep`` holds a deep run's env, ``num_envs`` and reward transform (:mod:`marlkit.experiment.deep_config`;
-    ``game`` is None when its env is a task); None for tabular runs.
-    """
-
-    name: str
-    game: GameConfig | None
-    learners: tuple[LearnerConfig, ...]
-    steps: int
-    seeds: int | tuple[int, ...] = 8
-    key: int = 0
-    log_every: int = 1
-    max_episode_steps: int | None = None
-    checkpoint_every: int = 1
-    diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
-    output: OutputConfig = field(default_factory=OutputConfig)
-    sinks: SinksConfig = field(default_factory=SinksConfig)
-    deep: DeepConfig | None = None
-
-    @property
-    def num_logs(self) -> int:
-        """Logging windows of the run."""
-        return self.steps // self.log_every
-
-    @property
-    def n_seeds(self) -> int:
-        return self.seeds if isinstance(self.seeds, int) else len(self.seeds)
-
-    @property
-    def assignment(self) -> str:
-        """How the learners cover the agents: ``"all"`` (one learner), ``"per-agent"`` or ``"groups"``."""
-        if any(entry.agents is not None for entry in self.learners):
-            return "groups"
-        return "all" if len(self.learners) == 1 else "per-agent"
-
-
-TOP_KEYS = (
-    "name",
-    "game",
-    "learners",
-    "steps",
-    "seeds",
-    "key",
-    "log_every",
-    "max_episode_steps",
-    "checkpoint_every",
-    "diagnostics",
-    "output",
-    "sinks",
-    "env",
-    "num_envs",
-    "reward",
-)
-REQUIRED_KEYS = {
-    "game": "a catalog name such as matching-pennies, or {file: path/to/game.json}",
-    "learners": "a learner name such as wolf-phc, a list with one per agent, or groups with agents",
-    "steps": "environment steps per seed, e.g. steps: 20000",
-}
-DEFAULT_SEEDS = 8
-CHECKPOINTS_PER_RUN = 10
-"""Default ``checkpoint_every``: about this many checkpoints per run (``ceil(num_logs / 10)`` windows each)."""
+# ------------------------------------------------------------------------------------------------ tables
 
 
 def _any_game(game: Game) -> None:
@@ -186,10 +49,11 @@ def _any_game(game: Game) -> None:
 
 
 def _one_state(game: Game) -> None:
-    if as_stochastic(game).num_states != 1:
+    states = as_stochastic(game).num_states
+    if states != 1:
         raise NotApplicableError(
-            f"this concept is defined here for one-state (normal-form) games; {game.name!r} has "
-            f"{as_stochastic(game).num_states} states — use concept: nash"
+            f"this concept is defined here for one-state (normal-form) games; {game.name!r} has {states} states "
+            "— use concept: nash"
         )
 
 
@@ -220,289 +84,312 @@ CRITERIA = (
 """The six convergence criteria (Albrecht, Christianos & Schäfer 2024, §5.2) an ``eps`` mapping may name
 (the same names as ``marlkit.diagnose.results.CRITERIA``)."""
 
-SINKS: dict[str, type] = {"tensorboard": TensorBoardSink, "wandb": WandbSink, "mlflow": MlflowSink}
 WANDB_MODES = ("offline", "online", "disabled")
+REWARD_TRANSFORMS: Mapping[str, str] = MappingProxyType({"difference": "marlkit.agents.credit:DifferenceRewards"})
+"""Reward transforms by config name and where their class lives (imported when used)."""
+
+DEFAULT_NUM_ENVS = 16
+"""Parallel envs per seed: JaxMARL's IPPO setting for MPE (Rutherford et al. 2024), also the trainer's default."""
+
+CHECKPOINTS_PER_RUN = 10
+"""Default ``checkpoint_every``: about this many checkpoints per run (``ceil(num_logs / 10)`` windows each)."""
+
+GAME_ENV = "game:"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-# ------------------------------------------------------------------------------------------ small checks
-
-
-def _mapping(value: Any, path: str, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{path}: expected a mapping ({what}), got {value!r}")
-    for key in value:
-        if not isinstance(key, str):
-            raise ConfigError(f"{path}: keys must be strings, got {key!r}")
-    return value
-
-
-def _only(data: Mapping[str, Any], allowed: Sequence[str], path: str, what: str) -> None:
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(unknown_key(f"{path}.{key}" if path else key, key, list(allowed), what))
-
-
-def _integer(value: Any, path: str, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{path}: expected an integer >= {minimum}, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"{path}: expected an integer <= {maximum}, got {value!r}")
-    return value
-
-
-def _optional_integer(value: Any, path: str, minimum: int) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{path}: expected an integer >= {minimum} or null, got {value!r}")
-    return value
-
-
-def _positive(value: Any, path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{path}: expected a positive number, got {value!r}")
-    return float(value)
-
-
-def _text(value: Any, path: str, *, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{path}: expected a non-empty string{' or null' if optional else ''}, got {value!r}")
-    return value
-
-
-def _safe_name(value: Any, path: str) -> str:
-    text = _text(value, path)
-    assert text is not None
-    if not _SAFE_NAME.match(text):
+def _safe_name(value: str, path: str) -> str:
+    if not _SAFE_NAME.match(value):
         raise ConfigError(
-            f"{path}: {text!r} must start with a letter or digit and use only letters, digits, '.', '_' and '-' "
+            f"{path}: {value!r} must start with a letter or digit and use only letters, digits, '.', '_' and '-' "
             "(it names a folder)"
         )
-    return text
-
-
-def _choice(value: Any, path: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        close = difflib.get_close_matches(str(value), list(choices), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{path}: expected one of {', '.join(choices)}, got {value!r}{hint}")
     return value
 
 
-def _prefixed(exc: MarlkitError, path: str) -> MarlkitError:
-    """The same kind of error with the key path in front (the CLI prints it on one line)."""
-    return type(exc)(f"{path}: {exc}")
-
-
-# ---------------------------------------------------------------------------------------------- sections
-
-
-def _game(value: Any, base: Path) -> GameConfig:
-    if isinstance(value, str):
-        is_file = Path(value).suffix in (".json", ".npz") or (base / value).is_file()
-        value = {"file": value} if is_file else {"name": value}
-    data = _mapping(value, "game", "a catalog name, {name: NAME, params: {...}} or {file: PATH}")
-    _only(data, ("name", "params", "file"), "game", "keys of game")
-    if ("name" in data) == ("file" in data):
-        raise ConfigError("game: give either name (a catalog game) or file (a .json/.npz game file), not both")
-    if "file" in data:
-        if "params" in data:
-            raise ConfigError("game.params: parameters apply to catalog games, not to game files")
-        file = _text(data["file"], "game.file")
-        return GameConfig(file=str((base / file).resolve()))  # type: ignore[operator]
-    name = _text(data["name"], "game.name")
-    try:
-        entry = lookup(name)  # type: ignore[arg-type]
-    except UnknownNameError as exc:
-        raise _prefixed(exc, "game.name") from None
-    params = dict(_mapping(data.get("params", {}) or {}, "game.params", f"parameters of {entry.name}"))
-    _only(params, list(entry.parameters), "game.params", f"parameters of {entry.name}")
-    resolved = {k: list(v) if isinstance(v, tuple) else v for k, v in {**entry.parameters, **params}.items()}
-    return GameConfig(name=entry.name, params=MappingProxyType(resolved))
-
-
-def build_game(config: GameConfig) -> Game:
-    """The game a :class:`GameConfig` describes (catalog factory or game file)."""
-    if config.file is not None:
-        try:
-            return load_game(config.file)
-        except MarlkitError as exc:
-            raise _prefixed(exc, "game.file") from None
-    try:
-        return lookup(config.name).factory(**config.params)  # type: ignore[arg-type]
-    except MarlkitError as exc:
-        raise _prefixed(exc, "game.params") from None
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"game.params: {exc}") from None
-
-
-def _learner_entry(value: Any, path: str) -> tuple[str, Mapping[str, Any], Any]:
-    if isinstance(value, str):
-        value = {"name": value}
-    data = _mapping(value, path, "a learner name or {name: NAME, params: {...}, agents: [...]}")
-    _only(data, ("name", "params", "agents"), path, "keys of a learner")
-    if "name" not in data:
-        raise ConfigError(f"{path}.name: missing; known learners: {', '.join(LEARNERS)}")
-    name = _text(data["name"], f"{path}.name")
-    if name not in LEARNERS:
-        close = difflib.get_close_matches(str(name), list(LEARNERS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UnknownNameError(f"{path}.name: unknown learner {name!r}{hint}; known learners: {', '.join(LEARNERS)}")
-    params = _mapping(data.get("params", {}) or {}, f"{path}.params", f"hyper-parameters of {name}")
-    return name, params, data.get("agents")  # type: ignore[return-value]
-
-
-def _agents(value: Any, path: str, n_agents: int) -> tuple[int, ...]:
-    if (
-        not isinstance(value, list)
-        or not value
-        or any(isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < n_agents for a in value)
-    ):
-        raise ConfigError(f"{path}: expected a non-empty list of agent indices in 0..{n_agents - 1}, got {value!r}")
-    return tuple(value)
-
-
-def _learners(value: Any, game: Game) -> tuple[LearnerConfig, ...]:
-    n = game.n_players
-    single = not isinstance(value, list)
-    items = [value] if single else value
-    if not items:
-        raise ConfigError("learners: the list is empty; give one learner, one per agent, or groups with agents")
-    paths = ["learners"] if single else [f"learners[{i}]" for i in range(len(items))]
-    parsed = [_learner_entry(item, path) for item, path in zip(items, paths, strict=True)]
-    with_agents = [agents is not None for _, _, agents in parsed]
-    if single and with_agents[0]:
-        raise ConfigError("learners.agents: a single learner controls every agent; use a list of groups instead")
-    if any(with_agents) and not all(with_agents):
-        first = with_agents.index(not with_agents[0])
-        raise ConfigError(
-            f"learners[{first}].agents: give agents for every group or for none (one learner per agent, in order)"
-        )
-    if not single and not any(with_agents) and len(items) != n:
-        raise ConfigError(
-            f"learners: {len(items)} learners for a game of {n} agents; give one learner for all agents, one per "
-            "agent, or groups with agents: [...]"
-        )
-    entries = []
-    for (name, params, agents), path, index in zip(parsed, paths, range(len(items)), strict=True):
-        controlled = (
-            tuple(range(n)) if single else _agents(agents, f"{path}.agents", n) if agents is not None else (index,)
-        )
-        learner = _build_learner(name, params, game, path)
-        check = getattr(learner, "check", None)
-        if check is not None:
-            try:
-                check(as_stochastic(game), controlled)
-            except MarlkitError as exc:
-                raise _prefixed(exc, f"{path} ({name})") from None
-        entries.append(
-            LearnerConfig(
-                name=name,
-                params=MappingProxyType(learner_params(learner)),
-                agents=controlled if agents is not None else None,
-            )
-        )
-    resolved = tuple(entries)
-    try:
-        assign(build_learners(resolved, game), n)
-    except LearnerConfigError as exc:
-        raise _prefixed(exc, "learners") from None
-    return resolved
-
-
-def _build_learner(name: str, params: Mapping[str, Any], game: Game, path: str) -> Any:
-    try:
-        learner = make_learner(name, game)
-    except MarlkitError as exc:
-        raise _prefixed(exc, f"{path} ({name})") from None
-    return configure(learner, params, f"{path}.params", name)
-
-
-def build_learners(learners: Sequence[LearnerConfig], game: Game) -> LearnerAssignment:
-    """The learner assignment :func:`marlkit.train.train` takes: one learner, one per agent, or
-    ``(learner, agents)`` groups — in the form the config used."""
-    built = [_build_learner(e.name, e.params, game, f"learners[{i}]") for i, e in enumerate(learners)]
-    if any(e.agents is not None for e in learners):
-        return [(learner, e.agents) for learner, e in zip(built, learners, strict=True)]
-    return built[0] if len(built) == 1 else built
-
-
-def _seeds(value: Any) -> int | tuple[int, ...]:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+def _seeds(value: int | tuple[int, ...], path: str) -> int | tuple[int, ...]:
+    if isinstance(value, int):
+        if value < 1:
+            raise ConfigError(f"{path}: expected a count >= 1 or a non-empty list of seed indices >= 0, got {value}")
         return value
-    if isinstance(value, list) and value:
-        ids = tuple(_integer(v, f"seeds[{i}]", 0, 2**32 - 1) for i, v in enumerate(value))
-        if len(set(ids)) != len(ids):
-            raise ConfigError(f"seeds: seed indices must be distinct, got {list(ids)}")
-        return ids
-    raise ConfigError(f"seeds: expected a count >= 1 or a non-empty list of seed indices >= 0, got {value!r}")
+    if not value:
+        raise ConfigError(f"{path}: expected a count >= 1 or a non-empty list of seed indices >= 0, got []")
+    for i, seed in enumerate(value):
+        if not 0 <= seed <= 2**32 - 1:
+            raise ConfigError(f"{path}[{i}]: expected an integer >= 0 (and < 2**32), got {seed}")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{path}: seed indices must be distinct, got {list(value)}")
+    return value
 
 
-def _log_every(value: Any, steps: int) -> int:
-    if value is None:
-        return steps // 100 if steps % 100 == 0 else steps
-    log_every = _integer(value, "log_every", 1)
-    if steps % log_every:
-        nearby = [d for d in range(max(1, log_every // 2), min(steps, 2 * log_every) + 1) if steps % d == 0]
-        raise ConfigError(
-            f"log_every: {log_every} does not divide steps: {steps}; choose a divisor (nearby: {nearby[:6]}) or "
-            "change steps"
-        )
-    return log_every
+def _criteria(value: Any, path: str) -> Any:
+    if isinstance(value, Mapping):
+        only(value, CRITERIA, path, "criteria")
+    return value
 
 
-def _diagnostics(value: Any, game: Game) -> DiagnosticsConfig:
-    data = _mapping(value, "diagnostics", "concept, eps, distance")
-    _only(data, ("concept", "eps", "distance"), "diagnostics", "keys of diagnostics")
-    concept = _choice(data.get("concept", "nash"), "diagnostics.concept", list(CONCEPTS))
-    try:
-        CONCEPTS[concept](game)
-    except NotApplicableError as exc:
-        raise _prefixed(exc, f"diagnostics.concept ({concept})") from None
-    eps = data.get("eps")
-    if isinstance(eps, Mapping):
-        _only(eps, CRITERIA, "diagnostics.eps", "criteria")
-        eps = MappingProxyType({k: _positive(v, f"diagnostics.eps.{k}") for k, v in eps.items()})
-    elif eps is not None:
-        eps = _positive(eps, "diagnostics.eps")
-    distance = _choice(data.get("distance", "tv"), "diagnostics.distance", DISTANCES)
-    return DiagnosticsConfig(concept=concept, eps=eps, distance=distance)
+# ------------------------------------------------------------------------------------------------ schema
 
 
-def _output(value: Any) -> OutputConfig:
-    data = _mapping(value, "output", "root, name")
-    _only(data, ("root", "name"), "output", "keys of output")
-    root = _text(data.get("root", "runs"), "output.root")
-    name = None if data.get("name") is None else _safe_name(data["name"], "output.name")
-    return OutputConfig(root=root, name=name)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class GameConfig:
+    """The game: a catalog ``name`` with ``params`` (every parameter once resolved) or a game ``file``."""
+
+    name: str | None = setting(None, doc="a catalog game or alias (`marlkit games`)", omit_none=True)
+    params: Mapping[str, Any] | None = setting(
+        None, doc="the catalog game's parameters (all of them once resolved)", omit_none=True, null_is_default=True
+    )
+    file: str | None = setting(
+        None, doc="a game file (.json/.npz), relative to the config's folder", omit_none=True, nonempty=True
+    )
 
 
-def _sinks(value: Any) -> SinksConfig:
-    data = _mapping(value, "sinks", "tensorboard, wandb, mlflow")
-    _only(data, list(SINKS), "sinks", "sinks")
-    built = {}
-    for name, item in data.items():
-        path = f"sinks.{name}"
-        if isinstance(item, bool):
-            item = {"enabled": item}
-        options = _mapping(item, path, "true/false or {enabled: ..., ...}")
-        fields = list(SINKS[name].__dataclass_fields__)
-        _only(options, fields, path, f"options of {name}")
-        kwargs: dict[str, Any] = {}
-        for key, option in options.items():
-            if key == "enabled":
-                if not isinstance(option, bool):
-                    raise ConfigError(f"{path}.enabled: expected true or false, got {option!r}")
-                kwargs[key] = option
-            elif key == "mode":
-                kwargs[key] = _choice(option, f"{path}.mode", WANDB_MODES)
-            else:
-                kwargs[key] = _text(option, f"{path}.{key}", optional=True)
-        built[name] = SINKS[name](**kwargs)
-    return SinksConfig(**built)
+@dataclass(frozen=True)
+class LearnerConfig:
+    """One learner: a registered ``name``, its hyper-parameters ``params`` (all of them once resolved) and, for
+    explicit groups, the ``agents`` it controls."""
+
+    SHORTHAND: ClassVar[str] = "name"
+
+    name: str = setting(doc="a learner (`marlkit.agents.tabular.LEARNERS` or a deep learner)", nonempty=True)
+    params: Mapping[str, Any] = setting(
+        doc="hyper-parameters by field name", default_factory=lambda: MappingProxyType({}), null_is_default=True
+    )
+    agents: tuple[int, ...] | None = setting(
+        None, doc="the agents of an explicit group (tabular)", omit_none=True, range=(0, None)
+    )
+
+
+def _learners_plain(learners: tuple[LearnerConfig, ...]) -> Any:
+    entries = [dump(entry) for entry in learners]
+    return entries[0] if len(entries) == 1 and learners[0].agents is None else entries
+
+
+@dataclass(frozen=True)
+class DiagnosticsConfig:
+    """How the run is judged: the solution ``concept``, the tolerance ``eps`` and the policy ``distance``."""
+
+    concept: str = setting(
+        "nash",
+        doc="the solution concept (ce, cce: one-state games; minimax, maximin: two-player zero-sum games)",
+        choices=tuple(CONCEPTS),
+    )
+    eps: float | Mapping[str, float] | None = setting(
+        None,
+        doc="the tolerance: one number, one per criterion (" + ", ".join(CRITERIA) + "), or null (the defaults)",
+        range=(0, None),
+        open="low",
+        check=_criteria,
+    )
+    distance: str = setting("tv", doc="the policy distance", choices=DISTANCES)
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Where runs go: ``<root>/<name>-<YYYYmmdd-HHMMSS>/`` (``name`` defaults to the experiment's name)."""
+
+    root: str = setting("runs", doc="the run directory's parent (`--root` overrides it)", nonempty=True)
+    name: str | None = setting(None, doc="the run directory's name prefix (default: `name`)", check=_safe_name)
+
+
+@dataclass(frozen=True)
+class TensorBoardSink:
+    SHORTHAND: ClassVar[str] = "enabled"
+
+    enabled: bool = setting(False, doc="write TensorBoard events")
+    log_dir: str | None = setting(None, doc="their folder", nonempty=True)
+
+
+@dataclass(frozen=True)
+class WandbSink:
+    SHORTHAND: ClassVar[str] = "enabled"
+
+    enabled: bool = setting(False, doc="log to Weights & Biases")
+    project: str | None = setting(None, doc="the W&B project", nonempty=True)
+    mode: str = setting("offline", doc="the W&B mode", choices=WANDB_MODES)
+
+
+@dataclass(frozen=True)
+class MlflowSink:
+    SHORTHAND: ClassVar[str] = "enabled"
+
+    enabled: bool = setting(False, doc="log to MLflow")
+    tracking_uri: str | None = setting(None, doc="the MLflow tracking URI", nonempty=True)
+    experiment: str | None = setting(None, doc="the MLflow experiment", nonempty=True)
+
+
+@dataclass(frozen=True)
+class SinksConfig:
+    """Optional metric sinks, each off unless ``enabled`` (``metrics.jsonl`` is always written)."""
+
+    tensorboard: TensorBoardSink = setting(
+        doc="`true` or {enabled, log_dir}", default_factory=TensorBoardSink, null_is_default=True
+    )
+    wandb: WandbSink = setting(
+        doc="`true` or {enabled, project, mode}", default_factory=WandbSink, null_is_default=True
+    )
+    mlflow: MlflowSink = setting(
+        doc="`true` or {enabled, tracking_uri, experiment}", default_factory=MlflowSink, null_is_default=True
+    )
+
+    def enabled(self) -> list[str]:
+        """The names of the sinks switched on."""
+        return [name for name in ("tensorboard", "wandb", "mlflow") if getattr(self, name).enabled]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """What every run has: what to train, for how long, on which seeds, how to judge it and where to write it.
+
+    ``seeds`` is a count (seeds ``0..seeds-1``) or a tuple of seed indices; seed i runs with key
+    ``fold_in(key, i)`` (:func:`marlkit.train.train`). ``log_every`` steps make one logging window
+    (``num_logs = steps // log_every``); a checkpoint is written every ``checkpoint_every`` windows. Both
+    default to 0, "computed from the other keys", which :func:`load_config` fills in.
+    """
+
+    name: str = setting(
+        "experiment",
+        doc="the experiment's name; names the run directory",
+        nonempty=True,
+        check=_safe_name,
+        default_doc="the file's stem",
+    )
+    game: GameConfig | None = setting(
+        None,
+        expected="a catalog name, a game file or {name, params} / {file}",
+        doc="see [Game](#game)",
+        omit_none=True,
+        default_doc="required (tabular runs)",
+    )
+    learners: tuple[LearnerConfig, ...] = setting(
+        doc="see [Learners](#learners)", dump=_learners_plain, expected="a learner name, a mapping or a list"
+    )
+    steps: int = setting(doc="environment steps per seed", range=(1, None))
+    seeds: int | tuple[int, ...] = setting(
+        8,
+        doc="a count (seeds `0..n-1`) or distinct seed indices",
+        check=_seeds,
+        expected="a count >= 1 or a non-empty list of seed indices >= 0",
+    )
+    key: int = setting(0, doc="base PRNG key; seed `i` runs with `fold_in(key, i)`", range=(0, 2**63 - 1))
+    log_every: int = setting(
+        0,
+        doc="steps per logging window; divides `steps`",
+        range=(1, None),
+        null_is_default=True,
+        default_doc="`steps / 100` if 100 divides `steps`, else `steps`",
+    )
+    max_episode_steps: int | None = setting(
+        None, doc="episode time limit (truncation); null: the env's", range=(1, None)
+    )
+    checkpoint_every: int = setting(
+        0,
+        doc="logging windows per segment (capped at the run's windows)",
+        range=(1, None),
+        null_is_default=True,
+        default_doc="about 10 per run (`ceil(num_logs / 10)`)",
+    )
+    diagnostics: DiagnosticsConfig = setting(
+        doc="how the run is judged", default_factory=DiagnosticsConfig, null_is_default=True
+    )
+    output: OutputConfig = setting(doc="where the run goes", default_factory=OutputConfig, null_is_default=True)
+    sinks: SinksConfig = setting(
+        doc="optional metric sinks (none implemented yet)", default_factory=SinksConfig, null_is_default=True
+    )
+
+    @property
+    def num_logs(self) -> int:
+        """Logging windows of the run."""
+        return self.steps // self.log_every
+
+    @property
+    def n_seeds(self) -> int:
+        return self.seeds if isinstance(self.seeds, int) else len(self.seeds)
+
+    @property
+    def assignment(self) -> str:
+        """How the learners cover the agents: ``"all"`` (one learner), ``"per-agent"`` or ``"groups"``."""
+        if any(entry.agents is not None for entry in self.learners):
+            return "groups"
+        return "all" if len(self.learners) == 1 else "per-agent"
+
+    @property
+    def deep(self) -> DeepRun | None:
+        """The run itself if it is a deep run, else None (the runner's test; ``isinstance(config, DeepRun)``)."""
+        return self if isinstance(self, DeepRun) else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TabularRun(Run):
+    """A run of tabular learners (``marlkit.agents.tabular.LEARNERS``) on a game."""
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """A task of :func:`marlkit.envs.make` (or ``game:<catalog name>``) and its ``params`` (all, once resolved)."""
+
+    SHORTHAND: ClassVar[str] = "name"
+
+    name: str = setting(doc="a task (`simple_spread`, `lbf`, ...) or `game:<catalog name>`", nonempty=True)
+    params: Mapping[str, Any] = setting(
+        doc="the task's parameters (for `game:`, the game's plus `max_episode_steps`)",
+        default_factory=lambda: MappingProxyType({}),
+        null_is_default=True,
+    )
+
+    @property
+    def is_game(self) -> bool:
+        """Whether this is an exact catalog game as an env (``game:<name>``)."""
+        return self.name.startswith(GAME_ENV)
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    """A reward transform: a ``name`` of :data:`REWARD_TRANSFORMS` and its ``params`` (all, once resolved)."""
+
+    SHORTHAND: ClassVar[str] = "name"
+
+    name: str = setting(doc="a reward transform", choices=tuple(REWARD_TRANSFORMS))
+    params: Mapping[str, Any] = setting(
+        doc="its parameters (the fields of its class)",
+        default_factory=lambda: MappingProxyType({}),
+        null_is_default=True,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeepRun(Run):
+    """A run of one deep learner for all agents on an ``env`` (a task, or ``game:<name>``) or on the ``game``
+    section as a :class:`~marlkit.envs.games.GameEnv` (``env`` None), with ``num_envs`` parallel envs per seed
+    and an optional ``reward`` transform."""
+
+    KEY_ORDER: ClassVar[tuple[str, ...]] = ("name", "env", "game", "learners", "num_envs", "reward")
+
+    env: EnvConfig | None = setting(
+        None,
+        expected="a task name or {name, params}",
+        doc="a task or `game:<name>` (give exactly one of env and game)",
+        omit_none=True,
+    )
+    num_envs: int = setting(DEFAULT_NUM_ENVS, doc="parallel envs per seed", range=(1, None))
+    reward: RewardConfig | None = setting(
+        None, expected="a reward transform name, {name, params} or null", doc="a reward transform: `difference`"
+    )
+
+
+ExperimentConfig = TabularRun | DeepRun
+"""A resolved experiment config: a tabular or a deep run."""
+
+TOP_KEYS = tuple(dict.fromkeys([*settable(TabularRun), *settable(DeepRun)]))
+"""Every top-level key, in the order the messages list them."""
+DEEP_KEYS = tuple(key for key in settable(DeepRun) if key not in settable(TabularRun))
+"""Top-level keys that only deep runs have (``env``, ``num_envs``, ``reward``)."""
+
+REQUIRED_KEYS = {
+    "game": "a catalog name such as matching-pennies, or {file: path/to/game.json}",
+    "learners": "a learner name such as wolf-phc, a list with one per agent, or groups with agents",
+    "steps": "environment steps per seed, e.g. steps: 20000",
+}
 
 
 # -------------------------------------------------------------------------------------------------- load
@@ -528,9 +415,12 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any], *, game: Gam
         origin, base, default_name = str(path), path.resolve().parent, path.stem
         data = _read_yaml(path)
     try:
-        return _resolve(data, base, default_name, game)
+        top = mapping(data, "", "the experiment's keys: " + ", ".join(TOP_KEYS))
+        only(top, TOP_KEYS, "", "top-level keys")
+        top = {"name": default_name, **top}
+        return _deep(top, base, game) if is_deep(top) else _tabular(top, base, game)
     except MarlkitError as exc:
-        raise _prefixed(exc, origin) from None
+        raise type(exc)(f"{origin}: {exc}") from None
 
 
 def _read_yaml(path: Path) -> Any:
@@ -549,91 +439,373 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
 
 
-def _resolve(data: Any, base: Path, default_name: str, game: Game | None) -> ExperimentConfig:
-    top = _mapping(data, "config", "the experiment's keys: " + ", ".join(TOP_KEYS))
-    _only(top, TOP_KEYS, "", "top-level keys")
-    from marlkit.experiment import deep_config  # deep runs: env, one deep learner, num_envs, reward
+def _learner_names(value: Any) -> list[Any]:
+    items = value if isinstance(value, list) else [value]
+    return [item.get("name") if isinstance(item, Mapping) else item for item in items]
 
-    if deep_config.is_deep(top):
-        return deep_config.resolve_deep(top, base, default_name, game)
+
+def is_deep(top: Mapping[str, Any]) -> bool:
+    """The union's tag: whether a config's top-level mapping is a deep run (a deep learner, or a key of
+    :data:`DEEP_KEYS`); :class:`ConfigError` for one that mixes deep and tabular learners, or gives deep keys
+    to tabular learners."""
+    names = _learner_names(top.get("learners")) if "learners" in top else []
+    deep = [name for name in names if is_deep_learner(name)]
+    if deep and len(deep) != len(names):
+        other = next(name for name in names if not is_deep_learner(name))
+        raise ConfigError(
+            f"learners: mixes the deep learner {deep[0]!r} with {other!r}; a run trains either tabular learners "
+            "(on a game) or one deep learner for all agents (on an env or a game) — deep learners: "
+            f"{', '.join(DEEP_LEARNERS)}"
+        )
+    given = [key for key in DEEP_KEYS if key in top]
+    if given and names and not deep and all(isinstance(name, str) and name in LEARNERS for name in names):
+        raise ConfigError(
+            f"{given[0]}: only deep runs take {', '.join(DEEP_KEYS)}; the tabular learner {names[0]!r} trains "
+            f"on a game (game: NAME) — for an env choose a deep learner: {', '.join(DEEP_LEARNERS)}"
+        )
+    return bool(deep or given)
+
+
+R = TypeVar("R", bound=Run)
+
+
+def _windows(run: R, log_every: int, num_logs: int) -> R:
+    every = run.checkpoint_every or -(-num_logs // CHECKPOINTS_PER_RUN)
+    return replace(run, log_every=log_every, checkpoint_every=min(every, num_logs))
+
+
+# ------------------------------------------------------------------------------------------------ tabular
+
+
+def _tabular(top: dict[str, Any], base: Path, game: Game | None) -> TabularRun:
     for key, example in REQUIRED_KEYS.items():
         if key not in top:
             raise ConfigError(f"{key}: missing (required): {example}")
-    name = _safe_name(top.get("name", default_name), "name")
     game_config = _game(top["game"], base)
-    model = build_game(game_config) if game is None else game
+    model = _exact(build_game(game_config) if game is None else game)
+    run = parse(TabularRun, {**top, "game": game_config, "learners": ()})
+    log_every = run.log_every or (run.steps // 100 if run.steps % 100 == 0 else run.steps)
+    if run.steps % log_every:
+        nearby = [d for d in range(max(1, log_every // 2), min(run.steps, 2 * log_every) + 1) if run.steps % d == 0]
+        raise ConfigError(
+            f"log_every: {log_every} does not divide steps: {run.steps}; choose a divisor (nearby: {nearby[:6]}) "
+            "or change steps"
+        )
+    try:
+        make_env(model, run.max_episode_steps)  # rejects POSGs and bad time limits before any compile
+    except MarlkitError as exc:
+        raise type(exc)(f"game: {exc}") from None
+    run = replace(run, learners=_learners(top["learners"], model))
+    _concept(run.diagnostics, model)
+    return _windows(run, log_every, run.steps // log_every)
+
+
+def _exact(model: Game) -> Game:
     if not isinstance(model, NormalFormGame | StochasticGame):
         raise ConfigError(f"game: expected a normal-form or stochastic game, got {type(model).__name__}")
-    steps = _integer(top["steps"], "steps", 1)
-    log_every = _log_every(top.get("log_every"), steps)
-    max_episode_steps = _optional_integer(top.get("max_episode_steps"), "max_episode_steps", 1)
+    return model
+
+
+def _game(value: Any, base: Path, path: str = "game") -> GameConfig:
+    if isinstance(value, str):
+        is_file = Path(value).suffix in (".json", ".npz") or (base / value).is_file()
+        value = {"file": value} if is_file else {"name": value}
+    data = mapping(value, path, "a catalog name, {name: NAME, params: {...}} or {file: PATH}")
+    config = parse(GameConfig, data, path)
+    if (config.name is None) == (config.file is None):
+        raise ConfigError(f"{path}: give either name (a catalog game) or file (a .json/.npz game file), not both")
+    if config.file is not None:
+        if config.params is not None:
+            raise ConfigError(f"{path}.params: parameters apply to catalog games, not to game files")
+        return GameConfig(file=str((base / config.file).resolve()))
     try:
-        make_env(model, max_episode_steps)  # rejects POSGs and bad time limits before any compile
+        entry = lookup(config.name)
+    except UnknownNameError as exc:
+        raise UnknownNameError(f"{path}.name: {exc}") from None
+    params = dict(config.params or {})
+    only(params, list(entry.parameters), f"{path}.params", f"parameters of {entry.name}")
+    resolved = {k: list(v) if isinstance(v, tuple) else v for k, v in {**entry.parameters, **params}.items()}
+    return GameConfig(name=entry.name, params=MappingProxyType(resolved))
+
+
+def build_game(config: GameConfig | None) -> Game:
+    """The game a :class:`GameConfig` describes (catalog factory or game file)."""
+    if config is None:
+        raise ConfigError("game: this run has no game section")
+    if config.file is not None:
+        try:
+            return load_game(config.file)
+        except MarlkitError as exc:
+            raise type(exc)(f"game.file: {exc}") from None
+    try:
+        return lookup(str(config.name)).factory(**(config.params or {}))
     except MarlkitError as exc:
-        raise _prefixed(exc, "game") from None
-    num_logs = steps // log_every
-    every = top.get("checkpoint_every")
-    every = -(-num_logs // CHECKPOINTS_PER_RUN) if every is None else _integer(every, "checkpoint_every", 1)
-    return ExperimentConfig(
-        name=name,
-        game=game_config,
-        learners=_learners(top["learners"], model),
-        steps=steps,
-        seeds=_seeds(top.get("seeds", DEFAULT_SEEDS)),
-        key=_integer(top.get("key", 0), "key", 0, 2**63 - 1),
-        log_every=log_every,
-        max_episode_steps=max_episode_steps,
-        checkpoint_every=min(every, num_logs),
-        diagnostics=_diagnostics(top.get("diagnostics", {}) or {}, model),
-        output=_output(top.get("output", {}) or {}),
-        sinks=_sinks(top.get("sinks", {}) or {}),
+        raise type(exc)(f"game.params: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"game.params: {exc}") from None
+
+
+def _learners(value: Any, game: Game) -> tuple[LearnerConfig, ...]:
+    n = game.n_players
+    single = not isinstance(value, list)
+    items = [value] if single else value
+    if not items:
+        raise ConfigError("learners: the list is empty; give one learner, one per agent, or groups with agents")
+    paths = ["learners"] if single else [f"learners[{i}]" for i in range(len(items))]
+    parsed = [parse(LearnerConfig, _entry(item), path) for item, path in zip(items, paths, strict=True)]
+    with_agents = [entry.agents is not None for entry in parsed]
+    if single and with_agents[0]:
+        raise ConfigError("learners.agents: a single learner controls every agent; use a list of groups instead")
+    if any(with_agents) and not all(with_agents):
+        first = with_agents.index(not with_agents[0])
+        raise ConfigError(
+            f"learners[{first}].agents: give agents for every group or for none (one learner per agent, in order)"
+        )
+    if not single and not any(with_agents) and len(items) != n:
+        raise ConfigError(
+            f"learners: {len(items)} learners for a game of {n} agents; give one learner for all agents, one per "
+            "agent, or groups with agents: [...]"
+        )
+    entries = []
+    for index, (entry, path) in enumerate(zip(parsed, paths, strict=True)):
+        if entry.agents is not None and (not entry.agents or max(entry.agents) >= n):
+            raise ConfigError(
+                f"{path}.agents: expected a non-empty list of agent indices in 0..{n - 1}, got {list(entry.agents)}"
+            )
+        controlled = tuple(range(n)) if single else entry.agents if entry.agents is not None else (index,)
+        learner = _build_learner(entry, game, path)
+        check = getattr(learner, "check", None)
+        if check is not None:
+            try:
+                check(as_stochastic(game), controlled)
+            except MarlkitError as exc:
+                raise type(exc)(f"{path} ({entry.name}): {exc}") from None
+        entries.append(replace(entry, params=MappingProxyType(learner_params(learner))))
+    resolved = tuple(entries)
+    try:
+        assign(build_learners(resolved, game), n)
+    except LearnerConfigError as exc:
+        raise LearnerConfigError(f"learners: {exc}") from None
+    return resolved
+
+
+def _entry(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+def _build_learner(entry: LearnerConfig, game: Game, path: str) -> Any:
+    if entry.name not in LEARNERS:
+        raise UnknownNameError(f"{path}.name: {unknown_name('learner', entry.name, LEARNERS)}")
+    try:
+        learner = make_learner(entry.name, game)
+    except MarlkitError as exc:
+        raise type(exc)(f"{path} ({entry.name}): {exc}") from None
+    return configure(learner, entry.params, f"{path}.params", entry.name)
+
+
+def build_learners(learners: Sequence[LearnerConfig], game: Game) -> LearnerAssignment:
+    """The learner assignment :func:`marlkit.train.train` takes: one learner, one per agent, or
+    ``(learner, agents)`` groups — in the form the config used."""
+    built = [_build_learner(e, game, f"learners[{i}]") for i, e in enumerate(learners)]
+    groups = [(learner, e.agents) for learner, e in zip(built, learners, strict=True) if e.agents is not None]
+    if groups:
+        return groups
+    return built[0] if len(built) == 1 else built
+
+
+def _concept(diagnostics: DiagnosticsConfig, game: Game) -> None:
+    try:
+        CONCEPTS[diagnostics.concept](game)
+    except NotApplicableError as exc:
+        raise NotApplicableError(f"diagnostics.concept ({diagnostics.concept}): {exc}") from None
+
+
+# --------------------------------------------------------------------------------------------------- deep
+
+
+def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
+    from marlkit.envs.games import GameEnv
+    from marlkit.train import deep
+
+    for key, example in (("learners", "a deep learner, e.g. learners: ippo"), ("steps", "e.g. steps: 204800")):
+        if key not in top:
+            raise ConfigError(f"{key}: missing (required): {example}")
+    if ("env" in top) == ("game" in top):
+        raise ConfigError(
+            "env: a deep run needs exactly one of env (a task: {name: simple_spread}, or game:<catalog name>) and "
+            "game (an exact game as for tabular runs)"
+        )
+    if "env" in top and top.get("max_episode_steps") is not None:
+        raise ConfigError("max_episode_steps: with env, give it in env.params (when the task takes it)")
+    given = dict(top)
+    if "env" in top:
+        given["env"] = _env(top["env"], base)
+    else:
+        given["game"] = _game(top["game"], base)
+    learner_entry, learner = _deep_learner(top["learners"])
+    reward, transform = _reward(top.get("reward"))
+    run = parse(DeepRun, {**given, "learners": (learner_entry,), "reward": reward})
+    if run.env is not None:
+        env = build_env(run, game)[0]
+    else:
+        model = _exact(build_game(run.game) if game is None else game)
+        try:
+            env = GameEnv(model, run.max_episode_steps)
+        except MarlkitError as exc:
+            raise type(exc)(f"game: {exc}") from None
+    per_update = run.num_envs * learner.rollout_length
+    if run.steps % per_update:
+        raise ConfigError(
+            f"steps: {run.steps} is not a multiple of num_envs x rollout_length = {per_update} env steps per "
+            f"update; use steps: {max(1, round(run.steps / per_update)) * per_update}"
+        )
+    if run.log_every and (run.log_every % per_update or run.steps % run.log_every):
+        raise ConfigError(
+            f"log_every: {run.log_every} must be a multiple of the {per_update} env steps per update (num_envs x "
+            f"rollout_length) and divide steps: {run.steps}"
+        )
+    seeds = run.seeds if isinstance(run.seeds, int) else list(run.seeds)
+    try:
+        plan = deep.prepare(
+            env, learner, run.steps, seeds, run.key, run.log_every or None, num_envs=run.num_envs, reward=transform
+        )
+    except MarlkitError as exc:
+        raise type(exc)(f"learners: {exc}") from None
+    exact = getattr(plan.env, "game", None)  # a GameEnv's game: the trainer records tables on exact games
+    if plan.tables and exact is not None:
+        _concept(run.diagnostics, exact)
+    elif run.diagnostics != DiagnosticsConfig():
+        raise ConfigError(
+            f"diagnostics: the convergence diagnostics judge policy tables of an exact, fully observable game; "
+            f"{plan.env.spec.name} has none — remove diagnostics, or train on game: NAME"
+        )
+    return _windows(run, plan.log_every, plan.num_logs)
+
+
+def _task_defaults(name: str) -> tuple[str, dict[str, Any]]:
+    """A task's canonical name and its constructor's keyword defaults (fixed ones left out)."""
+    from marlkit.envs.registry import TASKS, lookup
+
+    entry = lookup(name)
+    canonical = next(key for key, value in TASKS.items() if value is entry)
+    try:
+        cls = entry.load()
+    except NotApplicableError:
+        return canonical, {}  # make() reports the broken module with the env's name
+    defaults = {
+        p.name: list(p.default) if isinstance(p.default, tuple) else p.default
+        for p in inspect.signature(cls).parameters.values()
+        if p.default is not inspect.Parameter.empty and p.name not in entry.defaults
+    }
+    return canonical, defaults
+
+
+def _env(value: Any, base: Path) -> EnvConfig:
+    from marlkit.envs.registry import make
+
+    data = mapping(
+        {"name": value} if isinstance(value, str) else value,
+        "env",
+        "a task name such as simple_spread, or {name: NAME, params: {...}}",
     )
+    if "name" not in data:
+        raise ConfigError("env.name: missing; e.g. env: {name: simple_spread, params: {n_agents: 3}}")
+    config = parse(EnvConfig, data, "env")
+    name, params = config.name.strip(), dict(config.params)
+    if name.lower().startswith(GAME_ENV):
+        limit = read_field(
+            Run, "max_episode_steps", params.pop("max_episode_steps", None), "env.params.max_episode_steps"
+        )
+        game = _game({"name": name[len(GAME_ENV) :], "params": params}, base, "env")
+        config = EnvConfig(
+            GAME_ENV + str(game.name), MappingProxyType({**(game.params or {}), "max_episode_steps": limit})
+        )
+    else:
+        try:
+            canonical, defaults = _task_defaults(name)
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"env.name: {exc}") from None
+        config = EnvConfig(canonical, MappingProxyType({**defaults, **params}))
+    try:
+        make(config.name, **config.params)
+    except MarlkitError as exc:
+        raise type(exc)(f"env.params: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"env.params: {exc}") from None
+    return config
+
+
+def _deep_learner(value: Any) -> tuple[LearnerConfig, Any]:
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise ConfigError(
+                f"learners: a deep run takes one learner for all agents, got {len(value)}; choose which agents "
+                "share a network with its sharing parameter (none, full or group)"
+            )
+        value = value[0]
+    data = mapping(_entry(value), "learners", "a deep learner name or {name: NAME, params: {...}}")
+    if "agents" in data:
+        raise ConfigError(
+            "learners.agents: a deep learner controls every agent; use its sharing parameter (none, full or group) "
+            "to choose which agents share a network"
+        )
+    only(data, ("name", "params"), "learners", "keys of a deep learner")
+    if "name" not in data:
+        raise ConfigError(f"learners.name: missing; deep learners: {', '.join(DEEP_LEARNERS)}")
+    entry = parse(LearnerConfig, data, "learners")
+    try:
+        cls = deep_learner_class(entry.name)
+    except MarlkitError as exc:
+        raise type(exc)(f"learners.name: {exc}") from None
+    learner = configure(cls, entry.params, "learners.params", entry.name)
+    return LearnerConfig(name=entry.name.lower(), params=MappingProxyType(learner_params(learner))), learner
+
+
+def _reward(value: Any) -> tuple[RewardConfig | None, Any]:
+    if value is None:
+        return None, None
+    config = parse(RewardConfig, {"name": value} if isinstance(value, str) else value, "reward")
+    transform = build_reward(config)
+    return RewardConfig(config.name, MappingProxyType(learner_params(transform))), transform
+
+
+def build_reward(config: RewardConfig) -> Any:
+    """The reward transform a :class:`RewardConfig` describes."""
+    try:
+        cls = load_target(REWARD_TRANSFORMS[config.name], "reward transform")
+    except NotApplicableError as exc:
+        raise NotApplicableError(f"reward.name: {exc}") from None
+    return configure(cls, config.params, "reward.params", config.name)
+
+
+def build_env(config: DeepRun, game: Game | None = None) -> tuple[Any, Game | None]:
+    """A deep run's env and its exact game (None for a task); ``game`` replaces the config's (a resumed run)."""
+    from marlkit.envs.games import GameEnv
+    from marlkit.envs.registry import make
+
+    env: Any
+    if config.env is None:
+        env = GameEnv(build_game(config.game) if game is None else game, config.max_episode_steps)
+    elif config.env.is_game and game is not None:
+        env = GameEnv(game, config.env.params.get("max_episode_steps"))
+    else:
+        env = make(config.env.name, **config.env.params)
+    return env, env.game if isinstance(env, GameEnv) else None
+
+
+def build_deep_learner(entry: LearnerConfig) -> Any:
+    """The deep learner a resolved :class:`LearnerConfig` describes."""
+    return configure(deep_learner_class(entry.name), entry.params, "learners.params", entry.name)
 
 
 # -------------------------------------------------------------------------------------------------- dump
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
     """The resolved config as plain data (what :func:`dump_config` writes; :func:`load_config` reads it back)."""
-    game: dict[str, Any] | None = (
-        None
-        if config.game is None
-        else {"file": config.game.file}
-        if config.game.file
-        else {"name": config.game.name, "params": config.game.params}
-    )
-    learners = [
-        {"name": e.name, "params": e.params, **({"agents": e.agents} if e.agents is not None else {})}
-        for e in config.learners
-    ]
-    sinks = {name: vars(getattr(config.sinks, name)) for name in SINKS}
-    data = {
-        "name": config.name,
-        "game": game,
-        "learners": learners[0] if config.assignment == "all" else learners,
-        "steps": config.steps,
-        "seeds": config.seeds,
-        "key": config.key,
-        "log_every": config.log_every,
-        "max_episode_steps": config.max_episode_steps,
-        "checkpoint_every": config.checkpoint_every,
-        "diagnostics": vars(config.diagnostics),
-        "output": vars(config.output),
-        "sinks": sinks,
-    }
-    if config.deep is not None:
-        from marlkit.experiment.deep_config import with_deep_keys
-
-        data = with_deep_keys(data, config.deep)
-    return _plain(data)
+    data = dump(config)
+    order = getattr(config, "KEY_ORDER", ())
+    return {**{k: data[k] for k in order if k in data}, **{k: v for k, v in data.items() if k not in order}}
 
 
 def dump_config(config: ExperimentConfig, path: str | os.PathLike[str] | None = None) -> str:
@@ -654,31 +826,43 @@ def with_output(config: ExperimentConfig, root: str | None = None, name: str | N
     """``config`` with another output root or run name (e.g. from the command line)."""
     output = config.output
     if root is not None:
-        output = replace(output, root=_text(root, "output.root"))
+        output = replace(output, root=root)
     if name is not None:
-        output = replace(output, name=_safe_name(name, "output.name"))
-    return replace(config, output=output)
+        output = replace(output, name=name)
+    return replace(config, output=parse(OutputConfig, dump(output), "output"))
 
 
 __all__ = [
     "CONCEPTS",
+    "CRITERIA",
+    "DEEP_KEYS",
+    "DEFAULT_NUM_ENVS",
     "DISTANCES",
-    "SINKS",
+    "REWARD_TRANSFORMS",
     "ConfigError",
+    "DeepRun",
     "DiagnosticsConfig",
+    "EnvConfig",
     "ExperimentConfig",
     "GameConfig",
     "LearnerConfig",
     "MlflowSink",
     "OutputConfig",
+    "RewardConfig",
+    "Run",
     "SinksConfig",
+    "TabularRun",
     "TensorBoardSink",
     "WandbSink",
+    "build_deep_learner",
+    "build_env",
     "build_game",
     "build_learners",
+    "build_reward",
     "config_hash",
     "config_to_dict",
     "dump_config",
+    "is_deep",
     "load_config",
     "with_output",
 ]

@@ -60,14 +60,14 @@ from marlkit.agents.deep.networks import (
     ILLEGAL_LOGIT,
     MLP,
     RecurrentMLP,
-    activation,
     forward,
     forward_recurrent,
     masked_logits,
 )
-from marlkit.agents.deep.sharing import SharingPlan, learner_plan
+from marlkit.agents.deep.sharing import SHARING_MODES, SharingPlan, learner_plan
 from marlkit.envs.base import MultiAgentSpec
 from marlkit.errors import LearnerConfigError
+from marlkit.schema import setting, validate
 
 Array = jax.Array
 
@@ -171,56 +171,29 @@ class COMA:
 
     name: ClassVar[str] = "coma"
 
-    lr: float = 5e-4
-    critic_lr: float = 5e-4
-    optim_alpha: float = 0.99
-    optim_eps: float = 1e-5
-    max_grad_norm: float = 10.0
-    rollout_length: int = 32
-    gamma: float = 0.99
-    td_lambda: float = 0.8
-    target_update_interval: int = 200
-    epsilon_start: float = 0.5
-    epsilon_finish: float = 0.01
-    epsilon_anneal_steps: int = 100_000
-    ent_coef: float = 0.0
-    hidden: tuple[int, ...] = (64, 64)
-    critic_hidden: tuple[int, ...] = (128, 128)
-    activation: str = "relu"
-    recurrent: bool = False
-    sharing: str | None = None
-    agent_id: bool | None = None
+    lr: float = setting(5e-4, doc="the actors' RMSprop learning rate", range=(0, None), open="low")
+    critic_lr: float = setting(5e-4, doc="the critic's RMSprop learning rate", range=(0, None), open="low")
+    optim_alpha: float = setting(0.99, doc="RMSprop decay", range=(0, 1))
+    optim_eps: float = setting(1e-5, doc="RMSprop epsilon", range=(0, None), open="low")
+    max_grad_norm: float = setting(10.0, doc="gradient-norm clip per network", range=(0, None), open="low")
+    rollout_length: int = setting(32, doc="env steps per env per update", range=(1, None))
+    gamma: float = setting(0.99, doc="discount", range=(0, 1))
+    td_lambda: float = setting(0.8, doc="the critic's TD(lambda)", range=(0, 1))
+    target_update_interval: int = setting(200, doc="critic steps between target copies", range=(1, None))
+    epsilon_start: float = setting(0.5, doc="initial bounded-softmax exploration", range=(0, 1))
+    epsilon_finish: float = setting(0.01, doc="final bounded-softmax exploration", range=(0, 1))
+    epsilon_anneal_steps: int = setting(100_000, doc="env steps of the linear anneal", range=(0, None))
+    ent_coef: float = setting(0.0, doc="entropy bonus on the actors", range=(0, None))
+    hidden: tuple[int, ...] = setting((64, 64), doc="actor layer widths", range=(1, None), nonempty=True)
+    critic_hidden: tuple[int, ...] = setting((128, 128), doc="critic layer widths", range=(1, None), nonempty=True)
+    activation: str = setting("relu", doc="hidden-layer activation", choices=("tanh", "relu"))
+    recurrent: bool = setting(False, doc="GRU actors")
+    sharing: str | None = setting(None, doc="actor parameter sharing (null: chosen from the env's homogeneity)",
+                                  choices=SHARING_MODES)  # fmt: skip
+    agent_id: bool | None = setting(None, doc="append a one-hot agent id to the actors' input (null: where shared)")
 
     def __post_init__(self) -> None:
-        problems = []
-        try:
-            activation(self.activation)
-        except KeyError:
-            problems.append(f"activation must be 'tanh' or 'relu', got {self.activation!r}")
-        for field_name in ("rollout_length", "target_update_interval"):
-            value = getattr(self, field_name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                problems.append(f"{field_name} must be a positive integer, got {value!r}")
-        if (
-            isinstance(self.epsilon_anneal_steps, bool)
-            or not isinstance(self.epsilon_anneal_steps, int)
-            or self.epsilon_anneal_steps < 0
-        ):
-            problems.append(f"epsilon_anneal_steps must be an integer >= 0, got {self.epsilon_anneal_steps!r}")
-        for field_name in ("hidden", "critic_hidden"):
-            widths = getattr(self, field_name)
-            if not widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
-                problems.append(f"{field_name} must be a non-empty tuple of positive widths, got {widths!r}")
-        for field_name in ("gamma", "td_lambda", "optim_alpha", "epsilon_start", "epsilon_finish"):
-            if not 0.0 <= getattr(self, field_name) <= 1.0:
-                problems.append(f"{field_name} must lie in [0, 1], got {getattr(self, field_name)!r}")
-        for field_name in ("lr", "critic_lr", "optim_eps", "max_grad_norm"):
-            if not getattr(self, field_name) > 0.0:
-                problems.append(f"{field_name} must be > 0, got {getattr(self, field_name)!r}")
-        if not self.ent_coef >= 0.0:
-            problems.append(f"ent_coef must be >= 0, got {self.ent_coef!r}")
-        if problems:
-            raise LearnerConfigError(f"{type(self).__name__}: " + "; ".join(problems))
+        validate(self, LearnerConfigError)
 
     # ------------------------------------------------------------------------------------------ networks
 

@@ -51,10 +51,11 @@ from flax import struct
 
 from marlkit.agents.deep.advantages import gae
 from marlkit.agents.deep.base import Observation, Rollout
-from marlkit.agents.deep.networks import MLP, RecurrentMLP, activation, forward, forward_recurrent, masked_logits
-from marlkit.agents.deep.sharing import SharingPlan, learner_plan
+from marlkit.agents.deep.networks import MLP, RecurrentMLP, forward, forward_recurrent, masked_logits
+from marlkit.agents.deep.sharing import SHARING_MODES, SharingPlan, learner_plan
 from marlkit.envs.base import MultiAgentSpec
 from marlkit.errors import LearnerConfigError
+from marlkit.schema import setting, validate
 
 Array = jax.Array
 
@@ -129,54 +130,31 @@ class PPO:
 
     name: ClassVar[str] = "ppo"
 
-    critic: str = "local"
-    lr: float = 2.5e-4
-    anneal_updates: int | None = None
-    rollout_length: int = 128
-    update_epochs: int = 4
-    num_minibatches: int = 4
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_eps: float = 0.2
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    value_clip: float | None = 0.2
-    max_grad_norm: float = 0.5
-    hidden: tuple[int, ...] = (64, 64)
-    activation: str = "tanh"
-    recurrent: bool = False
-    sharing: str | None = None
-    agent_id: bool | None = None
+    critic: str = setting("local", doc="what each value function sees: its observation or the global state",
+                          choices=tuple(CRITIC_INPUTS))  # fmt: skip
+    lr: float = setting(2.5e-4, doc="Adam learning rate", range=(0, None), open="low")
+    anneal_updates: int | None = setting(None, doc="anneal lr linearly to 0 over this many updates (null: "
+                                         "constant)", range=(1, None))  # fmt: skip
+    rollout_length: int = setting(128, doc="env steps per env per update", range=(1, None))
+    update_epochs: int = setting(4, doc="passes over each rollout", range=(1, None))
+    num_minibatches: int = setting(4, doc="minibatches per pass", range=(1, None))
+    gamma: float = setting(0.99, doc="discount", range=(0, 1))
+    gae_lambda: float = setting(0.95, doc="GAE lambda", range=(0, 1))
+    clip_eps: float = setting(0.2, doc="the surrogate's clip range", range=(0, None), open="low")
+    ent_coef: float = setting(0.01, doc="entropy bonus weight", range=(0, None))
+    vf_coef: float = setting(0.5, doc="value-loss weight", range=(0, None))
+    value_clip: float | None = setting(0.2, doc="clip the value update around the old value (null: plain squared "
+                                       "error)", range=(0, None), open="low")  # fmt: skip
+    max_grad_norm: float = setting(0.5, doc="global gradient-norm clip", range=(0, None), open="low")
+    hidden: tuple[int, ...] = setting((64, 64), doc="layer widths", range=(1, None), nonempty=True)
+    activation: str = setting("tanh", doc="hidden-layer activation", choices=("tanh", "relu"))
+    recurrent: bool = setting(False, doc="GRU actor and critic")
+    sharing: str | None = setting(None, doc="parameter sharing (null: chosen from the env's homogeneity)",
+                                  choices=SHARING_MODES)  # fmt: skip
+    agent_id: bool | None = setting(None, doc="append a one-hot agent id (null: where shared)")
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.critic not in CRITIC_INPUTS:
-            problems.append(f"critic must be one of {sorted(CRITIC_INPUTS)}, got {self.critic!r}")
-        try:
-            activation(self.activation)
-        except KeyError:
-            problems.append(f"activation must be 'tanh' or 'relu', got {self.activation!r}")
-        for field_name in ("rollout_length", "update_epochs", "num_minibatches"):
-            value = getattr(self, field_name)
-            if not isinstance(value, int) or value < 1:
-                problems.append(f"{field_name} must be a positive integer, got {value!r}")
-        if self.anneal_updates is not None and (not isinstance(self.anneal_updates, int) or self.anneal_updates < 1):
-            problems.append(f"anneal_updates must be None or a positive integer, got {self.anneal_updates!r}")
-        if not self.hidden or any(not isinstance(w, int) or w < 1 for w in self.hidden):
-            problems.append(f"hidden must be a non-empty tuple of positive widths, got {self.hidden!r}")
-        for field_name in ("gamma", "gae_lambda"):
-            if not 0.0 <= getattr(self, field_name) <= 1.0:
-                problems.append(f"{field_name} must lie in [0, 1], got {getattr(self, field_name)!r}")
-        for field_name in ("lr", "clip_eps", "max_grad_norm"):
-            if not getattr(self, field_name) > 0.0:
-                problems.append(f"{field_name} must be > 0, got {getattr(self, field_name)!r}")
-        for field_name in ("ent_coef", "vf_coef"):
-            if not getattr(self, field_name) >= 0.0:
-                problems.append(f"{field_name} must be >= 0, got {getattr(self, field_name)!r}")
-        if self.value_clip is not None and not self.value_clip > 0.0:
-            problems.append(f"value_clip must be None or > 0, got {self.value_clip!r}")
-        if problems:
-            raise LearnerConfigError(f"{type(self).__name__}: " + "; ".join(problems))
+        validate(self, LearnerConfigError)
 
     # ------------------------------------------------------------------------------------------ networks
 
@@ -394,7 +372,8 @@ class IPPO(PPO):
     """Independent PPO (de Witt et al. 2020): each agent's critic sees its own observation."""
 
     name: ClassVar[str] = "ippo"
-    critic: str = "local"
+    critic: str = setting("local", doc="each agent's value function sees its own observation",
+                          choices=tuple(CRITIC_INPUTS))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -402,7 +381,8 @@ class MAPPO(PPO):
     """Multi-agent PPO (Yu et al. 2022): a centralised critic on the global state (agent ids where shared)."""
 
     name: ClassVar[str] = "mappo"
-    critic: str = "global"
+    critic: str = setting("global", doc="a centralised value function on the global state",
+                          choices=tuple(CRITIC_INPUTS))  # fmt: skip
 
 
 __all__ = ["CRITIC_INPUTS", "IPPO", "MAPPO", "PPO", "PPOAux", "PPOMemory", "PPOState"]

@@ -52,6 +52,7 @@ from marlkit.agents.deep.replay import ReplayBuffer, replay_add, replay_init, re
 from marlkit.agents.deep.sharing import SHARING_MODES, SharingPlan, learner_plan
 from marlkit.envs.base import MultiAgentSpec
 from marlkit.errors import LearnerConfigError
+from marlkit.schema import setting, validate
 
 Array = jax.Array
 
@@ -119,21 +120,6 @@ class ValueState(NamedTuple):
 # ----------------------------------------------------------------------------------------------- learner
 
 
-def _positive_int(name: str, value: object, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise LearnerConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _unit(name: str, value: object, low_open: bool = False) -> None:
-    ok = (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and (0.0 < value <= 1.0 if low_open else 0.0 <= value <= 1.0)
-    )
-    if not ok:
-        raise LearnerConfigError(f"{name} must be a number in {'(0, 1]' if low_open else '[0, 1]'}, got {value!r}")
-
-
 @dataclass(frozen=True)
 class ValueBasedLearner:
     """The shared DQN-style learner (see the module docstring); :class:`IDQN`, :class:`VDN` and :class:`QMIX` differ
@@ -141,57 +127,32 @@ class ValueBasedLearner:
 
     name: ClassVar[str] = "value-based"
 
-    hidden: tuple[int, ...] = (64, 64)
-    activation: str = "relu"
-    gamma: float = 0.99
-    lr: float = 5e-4
-    max_grad_norm: float = 10.0
-    loss: str = "mse"
-    huber_delta: float = 1.0
-    double_q: bool = True
-    buffer_size: int = 50_000
-    batch_size: int = 128
-    learning_starts: int = 10_000
-    rollout_length: int = 1
-    updates_per_rollout: int = 1
-    target_update_interval: int = 200
-    tau: float = 1.0
-    epsilon_start: float = 1.0
-    epsilon_finish: float = 0.05
-    epsilon_anneal_steps: int = 50_000
-    sharing: str | None = None
-    agent_id: bool | None = None
+    hidden: tuple[int, ...] = setting((64, 64), doc="layer widths", range=(1, None), nonempty=True)
+    activation: str = setting("relu", doc="hidden-layer activation", choices=ACTIVATIONS)
+    gamma: float = setting(0.99, doc="discount", range=(0, 1))
+    lr: float = setting(5e-4, doc="Adam learning rate", range=(0, None), open="low")
+    max_grad_norm: float = setting(10.0, doc="global gradient-norm clip", range=(0, None), open="low")
+    loss: str = setting("mse", doc="TD loss", choices=tuple(LOSSES))
+    huber_delta: float = setting(1.0, doc="the Huber loss's threshold", range=(0, None), open="low")
+    double_q: bool = setting(True, doc="double-Q targets (van Hasselt et al. 2016)")
+    buffer_size: int = setting(50_000, doc="replay capacity in transitions", range=(1, None))
+    batch_size: int = setting(128, doc="transitions per gradient step", range=(1, None))
+    learning_starts: int = setting(10_000, doc="env steps before the first update", range=(0, None))
+    rollout_length: int = setting(1, doc="env steps per env per update", range=(1, None))
+    updates_per_rollout: int = setting(1, doc="gradient steps per rollout", range=(1, None))
+    target_update_interval: int = setting(200, doc="gradient steps between target updates", range=(1, None))
+    tau: float = setting(1.0, doc="target update rate (1: copy)", range=(0, 1), open="low")
+    epsilon_start: float = setting(1.0, doc="initial exploration probability", range=(0, 1))
+    epsilon_finish: float = setting(0.05, doc="final exploration probability", range=(0, 1))
+    epsilon_anneal_steps: int = setting(50_000, doc="env steps of the linear epsilon anneal", range=(1, None))
+    sharing: str | None = setting(None, doc="parameter sharing (null: chosen from the env's homogeneity)",
+                                  choices=SHARING_MODES)  # fmt: skip
+    agent_id: bool | None = setting(None, doc="append a one-hot agent id (null: where shared)")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-        for width in self.hidden:
-            _positive_int("hidden (each layer width)", width)
-        for name in (
-            "buffer_size",
-            "batch_size",
-            "rollout_length",
-            "updates_per_rollout",
-            "target_update_interval",
-            "epsilon_anneal_steps",
-        ):
-            _positive_int(name, getattr(self, name))
-        _positive_int("learning_starts", self.learning_starts, minimum=0)
-        _unit("gamma", self.gamma)
-        _unit("tau", self.tau, low_open=True)
-        _unit("epsilon_start", self.epsilon_start)
-        _unit("epsilon_finish", self.epsilon_finish)
-        for name in ("lr", "max_grad_norm", "huber_delta"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise LearnerConfigError(f"{name} must be a positive number, got {value!r}")
-        if self.loss not in LOSSES:
-            raise LearnerConfigError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
-        if self.activation not in ACTIVATIONS:
-            raise LearnerConfigError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if self.sharing is not None and self.sharing not in SHARING_MODES:
-            raise LearnerConfigError(
-                f"sharing must be one of {SHARING_MODES} or None (the default), got {self.sharing!r}"
-            )
+        if isinstance(self.hidden, list):
+            object.__setattr__(self, "hidden", tuple(self.hidden))
+        validate(self, LearnerConfigError)
         if self.batch_size > self.buffer_size:
             raise LearnerConfigError(
                 f"batch_size={self.batch_size} exceeds buffer_size={self.buffer_size}; raise buffer_size"
@@ -392,14 +353,9 @@ class QMIX(ValueBasedLearner):
 
     name: ClassVar[str] = "qmix"
 
-    mixing_embed: int = 32
-    hypernet_hidden: int | None = 64
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _positive_int("mixing_embed", self.mixing_embed)
-        if self.hypernet_hidden is not None:
-            _positive_int("hypernet_hidden", self.hypernet_hidden)
+    mixing_embed: int = setting(32, doc="the mixer's embedding width", range=(1, None))
+    hypernet_hidden: int | None = setting(64, doc="the hypernetworks' hidden width (null: one layer)",
+                                          range=(1, None))  # fmt: skip
 
     def mixer_module(self) -> nn.Module:
         return QMixer(self.mixing_embed, self.hypernet_hidden)

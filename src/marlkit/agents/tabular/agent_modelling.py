@@ -53,6 +53,7 @@ from marlkit.agents.tabular.base import (
 )
 from marlkit.errors import NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, stage_rewards
+from marlkit.schema import setting, validate
 
 MAX_TABLE_ENTRIES = 2**26
 """Largest joint-action table (controlled agents x states x own actions x others' joint actions) accepted."""
@@ -241,19 +242,18 @@ class JALAM(UniformActing):
     ``gamma=None`` takes the game's discount. Independent per controlled agent: one object runs self-play.
     """
 
-    step_size: Schedule | float = 0.1
-    exploration: Exploration = EpsilonGreedy(0.1)  # noqa: RUF009 (a frozen dataclass: immutable, safe to share)
-    initial_q: float = 0.0
-    gamma: float | None = None
+    step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, a_i, a_-i))", range=(0, None), open="low")
+    exploration: Exploration = setting(EpsilonGreedy(0.1), doc="the behaviour policy over the action values")
+    initial_q: float = setting(0.0, doc="initial Q-values", range=(None, None))
+    gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
 
     joint: ClassVar[bool] = False
     needs_policies: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
+        validate(self, LearnerConfigError)
         object.__setattr__(self, "step_size", as_schedule(self.step_size, "JALAM.step_size"))
         check_exploration(self.exploration, "JALAM.exploration")
-        if self.gamma is not None and not 0.0 <= float(self.gamma) < 1.0:
-            raise LearnerConfigError(f"JALAM.gamma: expected a discount in [0, 1) or None, got {self.gamma}")
 
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
         check_table_size("JALAM", game, agents)

@@ -44,6 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.errors import LearnerConfigError, NotApplicableError
+from marlkit.schema import setting
 
 Array = jax.Array
 
@@ -123,7 +124,7 @@ class Schedule(Protocol):
 class Constant:
     """``x_t = value``."""
 
-    value: float
+    value: float = setting(doc="the value")
 
     def __call__(self, step: Array, count: Array) -> Array:
         return jnp.float32(self.value)
@@ -135,8 +136,8 @@ class PowerCount:
     Robbins-Monro conditions Σ α = ∞, Σ α² < ∞ (Watkins & Dayan 1992; Even-Dar & Mansour 2003, polynomial
     rates)."""
 
-    scale: float = 1.0
-    power: float = 1.0
+    scale: float = setting(1.0, doc="the scale S")
+    power: float = setting(1.0, doc="the power P of the count")
 
     def __call__(self, step: Array, count: Array) -> Array:
         return jnp.float32(self.scale) / jnp.maximum(count, 1).astype(jnp.float32) ** jnp.float32(self.power)
@@ -146,9 +147,9 @@ class PowerCount:
 class ExponentialDecay:
     """``x_t = max(floor, initial · rate^t)`` with ``t`` the update count."""
 
-    initial: float
-    rate: float
-    floor: float = 0.0
+    initial: float = setting(doc="the value at t = 0")
+    rate: float = setting(doc="the factor per update")
+    floor: float = setting(0.0, doc="the lower bound")
 
     def __call__(self, step: Array, count: Array) -> Array:
         value = jnp.float32(self.initial) * jnp.float32(self.rate) ** step.astype(jnp.float32)
@@ -159,9 +160,9 @@ class ExponentialDecay:
 class InverseTime:
     """``x_t = scale / (offset + t / stretch)``: the form Bowling & Veloso (2002, §5) use for α and δ."""
 
-    offset: float
-    stretch: float = 1.0
-    scale: float = 1.0
+    offset: float = setting(doc="the offset O")
+    stretch: float = setting(1.0, doc="the stretch T of t")
+    scale: float = setting(1.0, doc="the scale S")
 
     def __call__(self, step: Array, count: Array) -> Array:
         return jnp.float32(self.scale) / (jnp.float32(self.offset) + step.astype(jnp.float32) / self.stretch)
@@ -220,7 +221,7 @@ class Greedy:
 class EpsilonGreedy:
     """``(1 - ε) · greedy + ε · uniform`` over legal actions (Sutton & Barto 2018, §2.2)."""
 
-    epsilon: Schedule = Constant(0.1)
+    epsilon: Schedule = setting(Constant(0.1), doc="ε, the uniform share")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "epsilon", as_schedule(self.epsilon, "EpsilonGreedy.epsilon"))
@@ -233,7 +234,7 @@ class EpsilonGreedy:
 class Boltzmann:
     """``π(a) ∝ exp(Q(a) / τ)`` over legal actions (Sutton & Barto 2018, §13.1; Claus & Boutilier 1998)."""
 
-    temperature: Schedule = Constant(1.0)
+    temperature: Schedule = setting(Constant(1.0), doc="τ")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "temperature", as_schedule(self.temperature, "Boltzmann.temperature"))

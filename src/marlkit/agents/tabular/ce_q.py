@@ -40,6 +40,7 @@ from marlkit.agents.tabular.joint_action import (
     restrict,
 )
 from marlkit.games import StochasticGame
+from marlkit.schema import setting
 from marlkit.solve.stage import OBJECTIVES, batched_correlated_equilibrium
 
 
@@ -85,8 +86,10 @@ class CEQ(JointActionQ):
     """CE-Q (Greenwald & Hall 2003) with a CE selection ``objective`` (module docstring)."""
 
     stage: StageSolver = field(default=None, init=False)  # type: ignore[assignment]  (set from ``objective``)
-    objective: str = "utilitarian"
-    iterations: int = 30
+    objective: str = setting(
+        "utilitarian", doc="the correlated equilibrium selected", choices=tuple(OBJECTIVES), what="objective"
+    )
+    iterations: int = setting(30, doc="iterations of the batched CE solver", range=(1, None))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stage", CorrelatedStage(self.objective, self.iterations))

@@ -58,6 +58,7 @@ from marlkit.agents.tabular.base import (
     sample,
 )
 from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.schema import setting
 
 
 class FPState(NamedTuple):
@@ -129,7 +130,7 @@ class FictitiousPlay(UniformActing):
 class SmoothFictitiousPlay(FictitiousPlay):
     """Smooth (stochastic) fictitious play: logit response with temperature τ to the empirical beliefs."""
 
-    temperature: Schedule | float = 0.1
+    temperature: Schedule | float = setting(0.1, doc="τ of the smoothed best response", range=(0, None), open="low")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -47,6 +47,7 @@ from marlkit.agents.tabular.base import Array, LearnerConfigError, Schedule, as_
 from marlkit.agents.tabular.replicator import DynamicsState, PolicyDynamics, as_game, population_fitness
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame
+from marlkit.schema import setting
 from marlkit.solve.vertex_enumeration import game_equilibria
 
 EQUILIBRIUM_TOLERANCE = 1e-9
@@ -268,7 +269,7 @@ class IGA(PolicyDynamics):
     the step), ``gradient`` (∂V_i/∂p_i).
     """
 
-    step_size: Schedule | float = 0.01
+    step_size: Schedule | float = setting(0.01, doc="η, the gradient step", range=(0, None), open="low")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -294,9 +295,11 @@ class WoLFIGA(IGA):
     those of :class:`IGA` plus ``winning`` (1 when the ℓ_min branch was taken).
     """
 
-    l_min: float = 1.0
-    l_max: float = 4.0
-    equilibrium: tuple[float, float] | None = None
+    l_min: float = setting(1.0, doc="the rate while winning", range=(0, None), open="low")
+    l_max: float = setting(4.0, doc="the rate while losing (> l_min)", range=(0, None), open="low")
+    equilibrium: tuple[float, float] | None = setting(
+        None, doc="the equilibrium strategies (null: computed)", range=(0, 1)
+    )
     _strategy: tuple[float, float] = field(init=False, repr=False, default=(0.5, 0.5))
 
     def __post_init__(self) -> None:

@@ -44,6 +44,7 @@ from marlkit.agents.tabular.base import (
 )
 from marlkit.agents.tabular.q_learning import QState, init_tables, q_update
 from marlkit.games import StochasticGame
+from marlkit.schema import setting, validate
 
 
 class PHCState(NamedTuple):
@@ -66,23 +67,22 @@ def hill_climb(pi: Array, q: Array, legal: Array, delta: Array) -> Array:
 class PHC(UniformActing):
     """Policy hill-climbing (Bowling & Veloso 2002, Table 1): Q-learning plus a δ-step of π toward greedy."""
 
-    step_size: Schedule | float = 0.1
-    delta: Schedule | float = 0.01
-    epsilon: Schedule | float = 0.0
-    initial_policy: tuple[float, ...] | None = None
-    gamma: float | None = None
+    step_size: Schedule | float = setting(0.1, doc="α for Q, called with (t, n(s, a))", range=(0, None), open="low")
+    delta: Schedule | float = setting(0.01, doc="δ, the policy step toward greedy", range=(0, None), open="low")
+    epsilon: Schedule | float = setting(0.0, doc="exploration probability", range=(0, 1))
+    initial_policy: tuple[float, ...] | None = setting(None, doc="one probability per action (null: uniform)")
+    gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
 
     joint: ClassVar[bool] = False
     needs_policies: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
+        validate(self, LearnerConfigError)
         name = type(self).__name__
         for field in ("step_size", "delta", "epsilon"):
             object.__setattr__(self, field, as_schedule(getattr(self, field), f"{name}.{field}"))
         if self.initial_policy is not None:
             object.__setattr__(self, "initial_policy", tuple(float(p) for p in self.initial_policy))
-        if self.gamma is not None and not 0.0 <= float(self.gamma) < 1.0:
-            raise LearnerConfigError(f"{name}.gamma: expected a discount in [0, 1) or None, got {self.gamma}")
 
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
         check_initial_policy(self.initial_policy, tuple(game.num_actions[i] for i in agents), type(self).__name__)
@@ -143,7 +143,9 @@ class PHC(UniformActing):
 class WoLFPHC(PHC):
     """WoLF-PHC (Bowling & Veloso 2002, Table 2): PHC whose δ is δ_w (``delta``) while winning, else δ_l."""
 
-    delta_lose: Schedule | float = 0.04
+    delta_lose: Schedule | float = setting(
+        0.04, doc="δ_l, the policy step while losing (> δ)", range=(0, None), open="low"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -69,6 +69,7 @@ from marlkit.agents.tabular.base import (
 from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame
 from marlkit.games.properties import require_players
+from marlkit.schema import setting, validate
 from marlkit.solve.stage import MAX_ACTIONS
 
 # ------------------------------------------------------------------------------------------- stage solvers
@@ -162,22 +163,21 @@ class JointActionQ(UniformActing):
     """
 
     stage: StageSolver
-    step_size: Schedule | float = PowerCount(1.0, 0.7)  # noqa: RUF009 (frozen dataclass: immutable)
-    epsilon: Schedule | float = 0.2
-    initial_q: float = 0.0
-    gamma: float | None = None
+    step_size: Schedule | float = setting(
+        PowerCount(1.0, 0.7), doc="α, called with (t, n(s, a))", range=(0, None), open="low"
+    )
+    epsilon: Schedule | float = setting(0.2, doc="exploration probability, called with (t, n(s))", range=(0, 1))
+    initial_q: float = setting(0.0, doc="initial Q-values (and V)", range=(None, None))
+    gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
 
     joint: ClassVar[bool] = True
     needs_policies: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
+        validate(self, LearnerConfigError)
         name = type(self).__name__
         for field in ("step_size", "epsilon"):
             object.__setattr__(self, field, as_schedule(getattr(self, field), f"{name}.{field}"))
-        if self.gamma is not None and not 0.0 <= float(self.gamma) < 1.0:
-            raise LearnerConfigError(f"{name}.gamma: expected a discount in [0, 1) or None, got {self.gamma}")
-        if not np.isfinite(float(self.initial_q)):
-            raise LearnerConfigError(f"{name}.initial_q: expected a finite number, got {self.initial_q}")
 
     # ------------------------------------------------------------------------------------------ edge check
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:

@@ -35,6 +35,7 @@ from marlkit.agents.tabular.joint_action import (
     product_solution,
 )
 from marlkit.games import StochasticGame
+from marlkit.schema import setting
 from marlkit.solve.stage import SELECTION_RULES, bimatrix_nash
 
 
@@ -68,7 +69,9 @@ class NashQ(JointActionQ):
     """Nash-Q (Hu & Wellman 2003, Table 1) with the equilibrium selection rule ``select`` (module docstring)."""
 
     stage: StageSolver = field(default=None, init=False)  # type: ignore[assignment]  (set from ``select``)
-    select: str = "utilitarian"
+    select: str = setting(
+        "utilitarian", doc="which stage equilibrium to follow", choices=SELECTION_RULES, what="selection rule"
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stage", NashStage(self.select))

@@ -74,6 +74,7 @@ from marlkit.agents.tabular.base import (
     uniform_over,
 )
 from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.schema import setting
 
 
 class RegretState(NamedTuple):
@@ -120,7 +121,7 @@ class _NoRegret(UniformActing):
     """Regret accumulation shared by regret matching and Hedge; subclasses map regrets to a policy."""
 
     payoffs: StagePayoffs | NormalFormGame | StochasticGame | None = None
-    feedback: str = "realised"
+    feedback: str = setting("realised", doc="which payoffs the regrets use", choices=tuple(FEEDBACK))
 
     joint: ClassVar[bool] = False
 
@@ -204,7 +205,9 @@ class RegretMatching(_NoRegret):
 class Hedge(_NoRegret):
     """Hedge / multiplicative weights (Freund & Schapire 1997): play ∝ exp(η · cumulative payoff)."""
 
-    learning_rate: Schedule | float | None = None
+    learning_rate: Schedule | float | None = setting(
+        None, doc="η (null: the rate for the run's length)", range=(0, None), open="low"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -242,7 +245,7 @@ class ConditionalRegretMatching(UniformActing):
     """
 
     payoffs: StagePayoffs | NormalFormGame | StochasticGame | None = None
-    inertia: float | None = None
+    inertia: float | None = setting(None, doc="μ, the inertia (null: from the payoffs)", range=(0, None), open="low")
 
     joint: ClassVar[bool] = False
     needs_policies: ClassVar[bool] = False

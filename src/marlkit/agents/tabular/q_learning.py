@@ -44,6 +44,7 @@ from marlkit.agents.tabular.base import (
 )
 from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame
+from marlkit.schema import setting, validate
 
 
 class QState(NamedTuple):
@@ -90,19 +91,20 @@ def q_update(
 class _QLearner(UniformActing):
     """Hyper-parameters shared by IQL and CQL (``gamma=None`` takes the game's discount)."""
 
-    step_size: Schedule | float = 0.1
-    exploration: Exploration = EpsilonGreedy(0.1)  # noqa: RUF009 (a frozen dataclass: immutable, safe to share)
-    initial_q: float = 0.0
-    gamma: float | None = None
+    step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, b))", range=(0, None), open="low")
+    exploration: Exploration = setting(
+        EpsilonGreedy(0.1), doc="the behaviour policy over Q(s, ·), called with (t, n(s))"
+    )
+    initial_q: float = setting(0.0, doc="initial Q-values", range=(None, None))
+    gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
 
     needs_policies: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
+        validate(self, LearnerConfigError)
         name = type(self).__name__
         object.__setattr__(self, "step_size", as_schedule(self.step_size, f"{name}.step_size"))
         check_exploration(self.exploration, f"{name}.exploration")
-        if self.gamma is not None and not 0.0 <= float(self.gamma) < 1.0:
-            raise LearnerConfigError(f"{name}.gamma: expected a discount in [0, 1) or None, got {self.gamma}")
 
     def _gamma(self, spec: GroupSpec) -> float:
         return spec.gamma if self.gamma is None else float(self.gamma)
@@ -153,7 +155,8 @@ class CQLState(NamedTuple):
 class CQL(_QLearner):
     """Central Q-learning over the group's joint action space with a team reward (see the module docstring)."""
 
-    team_reward: str = "common"
+    team_reward: str = setting("common", doc="the team reward: common (the game's), sum or mean of the members'",
+                               choices=tuple(TEAM_REWARDS))  # fmt: skip
 
     joint: ClassVar[bool] = True
 

@@ -66,6 +66,7 @@ from marlkit.agents.tabular.base import (
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.games.properties import require_normal_form
+from marlkit.schema import setting
 
 PROFILE_TOLERANCE = 1e-5
 """How far from 1 a given strategy's sum may be (strategies are float32 here: ~1e-7 per entry)."""
@@ -427,7 +428,7 @@ class PolicyDynamics(UniformActing):
     """
 
     game: NormalFormGame
-    initial_policy: InitialPolicy = None
+    initial_policy: InitialPolicy = setting(None, doc="one distribution, or one per player (null: uniform)")
 
     joint: ClassVar[bool] = False
     needs_policies: ClassVar[bool] = True
@@ -521,8 +522,10 @@ class Replicator(PolicyDynamics):
     discrete map (positive payoffs only; takes no step size). Metrics: ``expected_payoff`` u_i(x) before the step.
     """
 
-    method: str = "euler"
-    step_size: Schedule | float | None = None
+    method: str = setting("euler", doc="the integrator, or the discrete map", choices=tuple(LEARNER_MAPS))
+    step_size: Schedule | float | None = setting(
+        None, doc="dt (null: 0.01; none for the discrete map)", range=(0, None), open="low"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
