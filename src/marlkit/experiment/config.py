@@ -20,7 +20,7 @@ import inspect
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -29,65 +29,27 @@ from typing import Any, ClassVar, TypeVar
 import yaml
 
 from marlkit.agents.deep.registry import DEEP_LEARNERS, deep_learner_class, is_deep_learner
+from marlkit.agents.reward_transforms import REWARD_TRANSFORMS
 from marlkit.agents.tabular.registry import LEARNERS, make_learner
 from marlkit.atomic import write_text
+from marlkit.diagnose.criteria_table import CRITERIA
 from marlkit.envs.tabular import as_stochastic, make_env
 from marlkit.errors import LearnerConfigError, MarlkitError, NotApplicableError, UnknownNameError
 from marlkit.experiment.params import configure, learner_params
 from marlkit.games import Game, NormalFormGame, StochasticGame, load_game
 from marlkit.games.catalog import lookup
-from marlkit.games.properties.descriptor import require_two_player_zero_sum
-from marlkit.registry import load_target, unknown_name
+from marlkit.registry import unknown_name
 from marlkit.schema import ConfigError, dump, mapping, only, parse, read_field, settable, setting
+from marlkit.solve.concepts import require_solution_set, solution_set_concepts
 from marlkit.train.loop import LearnerAssignment, assign
 
 # ------------------------------------------------------------------------------------------------ tables
 
 
-def _any_game(game: Game) -> None:
-    return None
-
-
-def _one_state(game: Game) -> None:
-    states = as_stochastic(game).num_states
-    if states != 1:
-        raise NotApplicableError(
-            f"this concept is defined here for one-state (normal-form) games; {game.name!r} has {states} states "
-            "— use concept: nash"
-        )
-
-
-def _zero_sum(game: Game) -> None:
-    require_two_player_zero_sum(game, "this concept")
-
-
-CONCEPTS: dict[str, Callable[[Game], None]] = {
-    "nash": _any_game,
-    "ce": _one_state,
-    "cce": _one_state,
-    "minimax": _zero_sum,
-    "maximin": _zero_sum,
-}
-"""Solution concepts the diagnostics judge against, each with the check that it applies to the game."""
-
 DISTANCES = ("tv", "l1", "l2", "kl", "js")
 """Policy distances of the diagnostics (total variation, L1, L2, Kullback-Leibler, Jensen-Shannon)."""
 
-CRITERIA = (
-    "joint_policy",
-    "expected_return",
-    "empirical_distribution",
-    "averaged_joint_policy",
-    "solution_set",
-    "average_return",
-)
-"""The six convergence criteria (Albrecht, Christianos & Schäfer 2024, §5.2) an ``eps`` mapping may name
-(the same names as ``marlkit.diagnose.results.CRITERIA``)."""
-
 WANDB_MODES = ("offline", "online", "disabled")
-REWARD_TRANSFORMS: Mapping[str, str] = MappingProxyType({"difference": "marlkit.agents.credit:DifferenceRewards"})
-"""Reward transforms by config name and where their class lives (imported when used)."""
-
 DEFAULT_NUM_ENVS = 16
 """Parallel envs per seed: JaxMARL's IPPO setting for MPE (Rutherford et al. 2024), also the trainer's default."""
 
@@ -172,7 +134,7 @@ class DiagnosticsConfig:
     concept: str = setting(
         "nash",
         doc="the solution concept (ce, cce: one-state games; minimax, maximin: two-player zero-sum games)",
-        choices=tuple(CONCEPTS),
+        choices=solution_set_concepts(),
     )
     eps: float | Mapping[str, float] | None = setting(
         None,
@@ -349,7 +311,7 @@ class RewardConfig:
 
     SHORTHAND: ClassVar[str] = "name"
 
-    name: str = setting(doc="a reward transform", choices=tuple(REWARD_TRANSFORMS))
+    name: str = setting(doc="a reward transform", choices=tuple(REWARD_TRANSFORMS.names()))
     params: Mapping[str, Any] = setting(
         doc="its parameters (the fields of its class)",
         default_factory=lambda: MappingProxyType({}),
@@ -615,7 +577,7 @@ def build_learners(learners: Sequence[LearnerConfig], game: Game) -> LearnerAssi
 
 def _concept(diagnostics: DiagnosticsConfig, game: Game) -> None:
     try:
-        CONCEPTS[diagnostics.concept](game)
+        require_solution_set(diagnostics.concept, game)
     except NotApplicableError as exc:
         raise NotApplicableError(f"diagnostics.concept ({diagnostics.concept}): {exc}") from None
 
@@ -772,7 +734,7 @@ def _reward(value: Any) -> tuple[RewardConfig | None, Any]:
 def build_reward(config: RewardConfig) -> Any:
     """The reward transform a :class:`RewardConfig` describes."""
     try:
-        cls = load_target(REWARD_TRANSFORMS[config.name], "reward transform")
+        cls = REWARD_TRANSFORMS.load(config.name)
     except NotApplicableError as exc:
         raise NotApplicableError(f"reward.name: {exc}") from None
     return configure(cls, config.params, "reward.params", config.name)
@@ -833,12 +795,9 @@ def with_output(config: ExperimentConfig, root: str | None = None, name: str | N
 
 
 __all__ = [
-    "CONCEPTS",
-    "CRITERIA",
     "DEEP_KEYS",
     "DEFAULT_NUM_ENVS",
     "DISTANCES",
-    "REWARD_TRANSFORMS",
     "ConfigError",
     "DeepRun",
     "DiagnosticsConfig",
