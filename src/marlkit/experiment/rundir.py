@@ -38,7 +38,7 @@ import numpy as np
 
 from marlkit.errors import MarlkitError
 from marlkit.experiment.atomic import sync_folder, write_with
-from marlkit.train.loop import Record
+from marlkit.train.protocol import Record
 
 CONFIG = "config.yaml"
 GAME = "game.npz"
