@@ -24,6 +24,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +113,7 @@ class History:
     def save(self, path: str | os.PathLike) -> Path:
         """Write an NPZ file atomically (no pickle); returns the path."""
         path = Path(path)
-        arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAYS}
+        arrays: dict[str, Any] = {name: np.asarray(getattr(self, name)) for name in _ARRAYS}
         arrays.update({_METRIC_PREFIX + k: np.asarray(v) for k, v in self.metrics.items()})
         header = {"format": FORMAT, "version": VERSION, "meta": self.meta}
         arrays["header"] = np.array(json.dumps(header))

@@ -166,6 +166,7 @@ class GameEnv(Env):
 
     tables: GameTables
     spec: MultiAgentSpec
+    _static: _Static
 
     def __init__(
         self,
@@ -191,7 +192,8 @@ class GameEnv(Env):
         J = int(np.prod(shape))
         T = g.transitions.reshape(S, J, S).copy()
         # Rows never used (terminal states, illegal joint actions) need not be distributions: make them self-loops.
-        unused = ~g.legal_joint_actions().reshape(S, J) | g.terminal[:, None]
+        terminal = np.asarray(g.terminal, dtype=bool)
+        unused = ~g.legal_joint_actions().reshape(S, J) | terminal[:, None]
         rows, cols = np.nonzero(unused)
         T[rows, cols] = 0.0
         T[rows, cols, rows] = 1.0
@@ -203,7 +205,7 @@ class GameEnv(Env):
             "initial_support": init_support,
             "initial_cdf": init_cdf,
             "rewards": np.moveaxis(g.rewards.reshape(n, S, J), 0, -1).astype(np.float32),  # [S, J, n]
-            "terminal": np.asarray(g.terminal, dtype=bool),
+            "terminal": terminal,
             "mask": np.asarray(g.action_mask, dtype=bool),  # [n, S, A_max]
             "costs": None,
             "obs_cdf": None,
@@ -252,7 +254,8 @@ class GameEnv(Env):
             random_initial=init_support.shape[-1] > 1,
             digest=digest.hexdigest(),
         )
-        tables = GameTables(**{k: None if v is None else jnp.asarray(v) for k, v in arrays.items()})
+        device = {k: None if v is None else jnp.asarray(v) for k, v in arrays.items()}
+        tables = GameTables(*(device[name] for name in GameTables._fields))  # type: ignore[arg-type]
         self._set(static, tables)
 
     def _set(self, static: _Static, tables: GameTables) -> None:
@@ -389,10 +392,8 @@ class GameEnv(Env):
         s = state.inner.state
         actions, illegal = self.legalise(state, actions)
         j = self.joint_index(actions)
-        if static.random_transitions:
-            s_next = t.support[s, j, jnp.sum(t.cdf[s, j] <= u[0])]
-        else:  # static: every used row is a point mass; no uniform consumed
-            s_next = t.support[s, j, 0]
+        # static: where every used row is a point mass, no uniform is consumed
+        s_next = t.support[s, j, jnp.sum(t.cdf[s, j] <= u[0]) if static.random_transitions else 0]
         if static.random_initial:
             s_reset = t.initial_support[jnp.sum(t.initial_cdf <= u[self.num_uniforms - 1])]
         else:

@@ -48,7 +48,7 @@ import numpy as np
 from marlkit import __version__
 from marlkit.errors import MarlkitError, NotApplicableError
 from marlkit.experiment import rundir
-from marlkit.experiment.atomic import write_text, write_with
+from marlkit.atomic import write_text, write_with
 from marlkit.experiment.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
 from marlkit.experiment.config import ExperimentConfig, config_hash, dump_config, load_config, with_output
 from marlkit.experiment.trainers import plan_for

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.deep.base import DeepLearner, Observation, RewardTransform, Rollout, StepContext
-from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_plan
+from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_plan, plan_sharing
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.envs.games import GameEnv, as_stochastic
 from marlkit.errors import InvalidGameError, LearnerConfigError
@@ -230,12 +230,14 @@ def resolve_sharing(
     learner: DeepLearner, spec: MultiAgentSpec, default: SharingPlan
 ) -> tuple[DeepLearner, SharingPlan]:
     """Resolve a learner's ``sharing=None`` with ``default`` (the env's homogeneity, exact games included)."""
-    if not hasattr(learner, "sharing"):
-        return learner, learner_plan(spec, "none", reason="learner does not share parameters")
-    if learner.sharing is None:
-        agent_id = default.agent_id if getattr(learner, "agent_id", None) is None else learner.agent_id
-        return dataclasses.replace(learner, sharing=default.mode, agent_id=agent_id), default  # type: ignore[type-var]
-    return learner, learner_plan(spec, learner.sharing, getattr(learner, "agent_id", None))
+    sharing = getattr(learner, "sharing", "absent")
+    if sharing == "absent":
+        return learner, plan_sharing(spec, "none", reason="learner does not share parameters")
+    agent_id = getattr(learner, "agent_id", None)
+    if sharing is None:
+        resolved = default.agent_id if agent_id is None else agent_id
+        return dataclasses.replace(learner, sharing=default.mode, agent_id=resolved), default  # type: ignore[type-var]
+    return learner, learner_plan(spec, sharing, agent_id)
 
 
 def _has_tables(env: MultiAgentEnv) -> bool:
@@ -304,7 +306,7 @@ def _table_observation(env: GameEnv) -> tuple[Observation, int]:
     S = spec.global_state_size
     eye = jnp.eye(S, dtype=jnp.float32)
     obs = jnp.broadcast_to(eye[:, None, :], (S, spec.n_agents, S))
-    mask = jnp.asarray(np.moveaxis(as_stochastic(env.game).action_mask, 0, 1))  # [S, n, A]
+    mask = jnp.moveaxis(env.action_masks, 0, 1)  # [S, n, A]
     return Observation(obs, mask, eye, jnp.ones(S, dtype=bool)), S
 
 
@@ -312,7 +314,7 @@ def _policy_table(plan: DeepProgram, learner_state: Any) -> Array:
     spec = plan.env.spec
     if not plan.tables:
         return jnp.zeros((spec.n_agents, 0, spec.max_actions), jnp.float32)
-    observation, S = _table_observation(plan.env)
+    observation, S = _table_observation(plan.env)  # type: ignore[arg-type]  # plan.tables: a GameEnv
     memory = plan.learner.initial_memory(spec, S)
     probs = plan.learner.policy(learner_state, observation, memory)  # [S, n, A]
     return jnp.moveaxis(probs, 0, 1).astype(jnp.float32)
@@ -375,7 +377,7 @@ def _env_step(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarr
         learn_reward = plan.reward.apply(carry.reward_state, env, context).astype(jnp.float32)
     counts = carry.counts
     if plan.tables:
-        joint = jax.vmap(env.joint_index)(actions)  # plan.tables: env is a GameEnv
+        joint = jax.vmap(env.joint_index)(actions)  # type: ignore[attr-defined]  # plan.tables: a GameEnv
         counts = counts.at[carry.env_state.inner.state, joint].add(1)
     running = carry.running_return + reward
     finished = jnp.where(done[:, None], running, 0.0)
@@ -585,7 +587,7 @@ def history_of(
     merged, num_windows = merge_records(records, len(seeds), num_logs)
     tables = game_name is not None
     counts = np.asarray(merged.counts, dtype=np.int64)
-    meta = {
+    meta: dict[str, object] = {
         "trainer": trainer,
         "env": env_name,
         "game": game_name,

@@ -66,7 +66,7 @@ def _make_envs(env: EnvSource, num_envs: int) -> list[HostEnv]:
     envs = []
     for _ in range(num_envs):
         made = env()
-        envs.append(made if isinstance(made, HostEnv) else from_pettingzoo(lambda made=made: made))
+        envs.append(made if isinstance(made, HostEnv) else from_pettingzoo(_returning(made)))
     spec = envs[0].spec
     if any(e.spec != spec for e in envs[1:]):
         raise InvalidGameError("the env factory returned envs with different agents or spaces; it must build copies")
@@ -253,6 +253,17 @@ def _update_reward(reward: RewardTransform, key: Array, tstate: Any, rollout: Ro
 # -------------------------------------------------------------------------------------------------- host loop
 
 
+def _returning(env: Any) -> Callable[[], Any]:
+    """A factory of the one env ``env`` (what :func:`from_pettingzoo` takes)."""
+    return lambda: env
+
+
+def _observation(obs: np.ndarray, mask: np.ndarray, state: np.ndarray, first: np.ndarray) -> Observation:
+    """An :class:`Observation` of NumPy arrays (the host side; the jitted parts take them as JAX arrays)."""
+    fields: Any = (obs, mask, state, first)
+    return Observation(*fields)
+
+
 @dataclasses.dataclass
 class _Envs:
     """``E`` host envs stepped together, with their current observation and running returns."""
@@ -267,7 +278,7 @@ class _Envs:
         obs = np.stack([o for o, _ in starts])
         mask = np.stack([info["action_mask"] for _, info in starts])
         state = np.stack([info["global_state"] for _, info in starts])
-        observation = Observation(obs, mask, state.astype(np.float32), np.ones(len(envs), bool))
+        observation = _observation(obs, mask, state.astype(np.float32), np.ones(len(envs), bool))
         return cls(envs, observation, np.zeros((len(envs), envs[0].spec.n_agents), np.float32))
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
@@ -278,7 +289,7 @@ class _Envs:
         info = {name: np.stack([np.asarray(i[name]) for _, _, _, i in results]) for name in results[0][3]}
         info.setdefault("final_global_state", info["global_state"])  # a host env without it: the state after reset
         obs = np.stack([o for o, _, _, _ in results])
-        self.observation = Observation(obs, info["action_mask"], info["global_state"].astype(np.float32), done)
+        self.observation = _observation(obs, info["action_mask"], info["global_state"].astype(np.float32), done)
         running = self.running_return + reward
         finished = np.where(done[:, None], running, np.float32(0))
         self.running_return = np.where(done[:, None], np.float32(0), running)
@@ -306,7 +317,10 @@ def _rollout(
         env_reward, done, info, finished = envs.step(actions)
         learn_reward = env_reward
         if plan.reward is not None:
-            ctx = StepContext(env_keys, None, observation, actions, env_reward, info, probs)
+            host_actions: Any = actions  # NumPy where the compiled trainer has JAX arrays
+            host_reward: Any = env_reward
+            host_info: Any = info
+            ctx = StepContext(env_keys, None, observation, host_actions, host_reward, host_info, probs)
             learn_reward = np.asarray(_apply_reward(plan.reward, reward_state, ctx))
         steps.append(
             {

@@ -55,7 +55,7 @@ def check_windows(first_window: int, num_windows: int, num_logs: int) -> tuple[i
     return first_window, num_windows
 
 
-def merge_records(records: object, n_seeds: int, num_logs: int) -> tuple[object, int]:
+def merge_records(records: Any, n_seeds: int, num_logs: int) -> tuple[Any, int]:
     """Concatenate the records of consecutive windows (one record, or a sequence of them; leaves ``[N, W_k, ...]``)
     along the window axis; returns ``(merged, W)`` after checking they fit ``n_seeds`` x ``num_logs``."""
     parts = [records] if hasattr(records, "_fields") else list(records)  # a NamedTuple is one record

@@ -73,7 +73,8 @@ class Group:
 # ------------------------------------------------------------------------------------------- edge checks
 
 
-def _check_learner(learner: object, where: str) -> None:
+def _check_learner(learner: object, where: str) -> Learner:
+    """``learner`` if it is a hashable tabular learner; :class:`LearnerConfigError` otherwise."""
     if not isinstance(learner, Learner):
         raise LearnerConfigError(
             f"{where}: expected a tabular learner (with init/act/update/policy, e.g. IQL()), got {learner!r}"
@@ -84,6 +85,7 @@ def _check_learner(learner: object, where: str) -> None:
         raise LearnerConfigError(
             f"{where}: a learner must be hashable (a frozen dataclass of hyper-parameters), got {learner!r}"
         ) from None
+    return learner
 
 
 def assign(learners: LearnerAssignment, n_agents: int) -> tuple[Group, ...]:
@@ -97,8 +99,10 @@ def assign(learners: LearnerAssignment, n_agents: int) -> tuple[Group, ...]:
             f"(learner, agents) pairs, got {learners!r}"
         )
     if all(isinstance(item, tuple) and len(item) == 2 for item in learners):
-        groups, seen = [], []
-        for g, (learner, agents) in enumerate(learners):
+        groups: list[Group] = []
+        seen: list[int] = []
+        pairs: Sequence[tuple[Learner, Sequence[int]]] = learners  # type: ignore[assignment]
+        for g, (learner, agents) in enumerate(pairs):
             _check_learner(learner, f"learners[{g}]")
             members = tuple(int(a) for a in agents)
             if not members or any(not 0 <= a < n_agents for a in members):
@@ -120,8 +124,8 @@ def assign(learners: LearnerAssignment, n_agents: int) -> tuple[Group, ...]:
     merged: dict[Any, list[int]] = {}
     singles: list[Group] = []
     order: list[Any] = []
-    for i, learner in enumerate(learners):
-        _check_learner(learner, f"learners[{i}]")
+    for i, item in enumerate(learners):
+        learner = _check_learner(item, f"learners[{i}]")
         if learner.joint:
             singles.append(Group(learner, (i,)))
             order.append(singles[-1])

@@ -69,9 +69,20 @@ class Record(NamedTuple):
 class Plan(Protocol):
     """A prepared training run (see the module docstring); build one with a trainer's ``prepare``."""
 
-    seeds: np.ndarray
-    steps: int
-    log_every: int
+    @property
+    def seeds(self) -> np.ndarray:
+        """The seed indices ``[N]`` (seed ``i`` runs from ``fold_in(key, i)``)."""
+        ...
+
+    @property
+    def steps(self) -> int:
+        """Env steps per seed."""
+        ...
+
+    @property
+    def log_every(self) -> int:
+        """Env steps per logging window."""
+        ...
 
     @property
     def num_logs(self) -> int:
