@@ -20,7 +20,7 @@ a constrained one (Altman 1999; Gu et al. 2021) under the :mod:`marlkit.envs.bas
 * **terminated** when ``s'`` is a terminal state; **truncated** after ``max_episode_steps`` steps;
 * **action mask** ``game.action_mask[:, s]``; **cost** (constrained games) ``info["cost"][i, j] = C_j^i(s, a)``.
 
-Episode length: ``max_episode_steps=None`` follows the tabular env's rule (:func:`marlkit.envs.make_env`) — one
+Episode length: ``max_episode_steps=None`` means one
 step for a one-state game without terminal states (a repeated normal-form game: an episode is one play of the
 stage game, its return the stage payoff), no time limit otherwise (a game without terminal states then never
 ends an episode: pass ``max_episode_steps``, e.g. 100 for Dec-Tiger).
@@ -29,8 +29,14 @@ Sampling is inverse-CDF on the support of each distribution (zero-probability ou
 cumulative sums are taken in float64, cast to float32 with the last entry exactly 1). The transition table is
 kept compact — for each ``(s, joint action)`` only the ``K`` next states with positive probability, ``K`` the
 largest support — so a sparse game such as soccer (761 states) stays small enough to close over in ``jit``.
-Batched sampling is ``jax.vmap(env.step)``. Joint actions are flattened in C order, as in
-:mod:`marlkit.envs.tabular`.
+Batched sampling is ``jax.vmap(env.step)``. Joint actions are flattened in C order,
+``j = ravel_multi_index(a, (A_1, ..., A_n))``.
+
+The tabular learners' mode, ``observation="index"`` (:func:`make_env`; :mod:`marlkit.train.loop` runs on it):
+every agent observes the state index, and a step's randomness can be given as uniforms drawn in blocks
+(:meth:`GameEnv.step_uniform`); see :class:`GameEnv`. Illegal actions inside the compiled path are replaced by the
+agent's first legal action and flagged in ``info["illegal_action"]``; :meth:`GameEnv.check_actions` validates a
+joint action at the Python edge.
 """
 
 from __future__ import annotations
@@ -180,7 +186,7 @@ class GameEnv(Env):
         index = observation == "index"
         if index and g.is_partially_observable:
             raise NotApplicableError(
-                f"game {g.name!r} is partially observable; the tabular env gives agents the state index. "
+                f"game {g.name!r} is partially observable; the index mode gives agents the state index. "
                 "Drop the observation model to learn on the underlying stochastic game."
             )
         if np.any(g.initial[g.terminal] > 0):

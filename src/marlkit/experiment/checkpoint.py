@@ -34,8 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit import __version__
-from marlkit.errors import MarlkitError
 from marlkit.atomic import write_with
+from marlkit.errors import MarlkitError
 
 FORMAT = "marlkit.checkpoint"
 VERSION = 1

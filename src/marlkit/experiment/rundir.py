@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from marlkit.errors import MarlkitError
 from marlkit.atomic import sync_folder, write_with
+from marlkit.errors import MarlkitError
 from marlkit.train.protocol import Record
 
 CONFIG = "config.yaml"

@@ -40,15 +40,15 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 
 from marlkit import __version__
+from marlkit.atomic import write_text, write_with
 from marlkit.errors import MarlkitError, NotApplicableError
 from marlkit.experiment import rundir
-from marlkit.atomic import write_text, write_with
 from marlkit.experiment.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
 from marlkit.experiment.config import ExperimentConfig, config_hash, dump_config, load_config, with_output
 from marlkit.experiment.trainers import plan_for
@@ -163,7 +163,8 @@ def diagnosis_for_summary(history: History, game: Game, config: ExperimentConfig
 
     settings = config.diagnostics
     try:
-        return diagnose(history, game, concept=settings.concept, eps=settings.eps, distance=settings.distance)
+        eps = dict(settings.eps) if isinstance(settings.eps, Mapping) else settings.eps
+        return diagnose(history, game, concept=settings.concept, eps=eps, distance=settings.distance)
     except MarlkitError as exc:
         Console(stderr=True).print(f"warning: no diagnosis for this run: {exc}", markup=False)
         return None
@@ -334,12 +335,16 @@ def _write_summary(
         "windows": history.num_logs,
         "training_seconds": elapsed,
         "marlkit": __version__,
-        "learning": extra["learning"] if "learning" in extra else summarize(history, game).to_dict(),
+        "learning": extra["learning"] if "learning" in extra or game is None else summarize(history, game).to_dict(),
         "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
         **{k: v for k, v in extra.items() if k != "learning"},
     }
     text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
-    write_with(path / rundir.SUMMARY, lambda handle: handle.write(text.encode("utf-8")))
+    write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
+
+
+def _write(handle: IO[bytes], text: str) -> None:
+    handle.write(text.encode("utf-8"))
 
 
 def _finite(value: Any) -> Any:

@@ -157,7 +157,8 @@ def _cell_result(game_name: str, learner: str, history: Any, game: Any, concept:
 
     report = diagnose(history, game, concept=concept)
     summary = summarize(history, game)
-    rows = {name: report._summary_row(name) for name in report.results}
+    summary_rows: Any = report.to_dict()["summary"]
+    rows: dict[str, Any] = summary_rows
     return CellResult(
         game=game_name,
         learner=learner,
