@@ -16,9 +16,11 @@ key), so a learner draws the same random numbers on either path; the env's rando
 seeded at each seed's first reset from ``SeedSequence((key, seed, env index))``. Same key and seeds give the
 same History, bit for bit, on the same machine.
 
-The result is the compiled trainer's :class:`~marlkit.train.deep.DeepResult`: its History holds
-``episode_return``, ``episode_count``, ``reward_mean`` and the learner's ``metrics`` per logging window; no
-policy tables (``S = 0``: a PettingZoo env has no state enumeration). Seeds run one after another.
+:func:`prepare` gives a :class:`HostPlan`, the host loop's :class:`~marlkit.train.protocol.Plan` (``start`` /
+``advance`` / ``to_history`` / ``run``, as the other trainers). :func:`train` returns the compiled trainer's
+:class:`~marlkit.train.deep.DeepResult`: its History holds ``episode_return``, ``episode_count``, ``reward_mean``
+and the learner's ``metrics`` per logging window; no policy tables (``S = 0``: a PettingZoo env has no state
+enumeration). Seeds run one after another.
 """
 
 from __future__ import annotations
