@@ -506,7 +506,7 @@ class TrainPlan:
         """The :class:`History` of the windows ``0 .. W-1`` from their records (one :class:`Record`, or the
         records of consecutive :meth:`advance` calls in order; leaves ``[N, W_k, ...]``, JAX or NumPy arrays)."""
         merged, num_windows = merge_records(records, len(self.seeds), self.num_logs)
-        return _history(merged, self, num_windows)  # type: ignore[arg-type]
+        return _history(merged, self, num_windows)
 
     def run(self) -> History:
         """Every window of every seed in one compiled program (see :func:`_run_seeds`); the History equals, bit
