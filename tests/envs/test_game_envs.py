@@ -12,8 +12,7 @@ import pytest
 from scipy import stats
 
 from marlkit.envs.base import TimeState
-from marlkit.envs.games import GameEnv, GameState
-from marlkit.envs.tabular import NO_TIME_LIMIT
+from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, GameState
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, ObservationModel, StochasticGame
 from marlkit.games.catalog import make
@@ -243,7 +242,7 @@ def test_vmapped_over_1024_envs_matches_one_env_at_a_time() -> None:
 
 def test_soccer_builds_a_compact_transition_table() -> None:
     env = GameEnv(make("soccer"))
-    support = env._tables["support"]
+    support = env.tables.support
     assert support.shape[:2] == (761, 25) and support.shape[2] <= 4
 
 

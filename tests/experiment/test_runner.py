@@ -26,7 +26,7 @@ from marlkit.experiment import runner
 from marlkit.experiment.checkpoint import CheckpointError
 from marlkit.experiment.rundir import METRICS, RunDirError, read_metrics
 from marlkit.experiment.runner import RunInterrupted, resume, run, windows_done
-from marlkit.train import History
+from marlkit.train import History, TrainPlan
 
 CONFIG = {
     "name": "kill-test",
@@ -215,7 +215,7 @@ def test_deleted_records_are_found_before_resuming(tmp_path: Path, monkeypatch: 
     monkeypatch.undo()
     (path,) = tmp_path.glob("kill-test-*")
     (path / "segments" / "windows-000000-000002.npz").unlink()
-    monkeypatch.setattr(runner, "advance", fail_on_call(1, runner.advance))
+    monkeypatch.setattr(TrainPlan, "advance", fail_on_call(1, TrainPlan.advance))
     with pytest.raises(RunDirError, match="records were deleted, so this run cannot be resumed"):
         resume(path, progress=False)
 
@@ -240,7 +240,7 @@ def no_compute(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("training started although the input was bad")
 
-    monkeypatch.setattr(runner, "advance", refuse)
+    monkeypatch.setattr(TrainPlan, "advance", refuse)
 
 
 def test_existing_run_directory_is_an_error(tmp_path: Path, no_compute) -> None:

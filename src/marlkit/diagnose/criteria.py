@@ -2,7 +2,7 @@
 
 Albrecht, Christianos & Schäfer (2024), *Multi-Agent Reinforcement Learning: Foundations and Modern Approaches*,
 MIT Press, §5.2, list the ways "learning converges" is used in MARL (π^z is the joint policy after z steps, π* a
-solution, U_i the expected return). Each criterion below reads a :class:`~marlkit.train.history.History` and a
+solution, U_i the expected return). Each criterion below reads a :class:`~marlkit.history.History` and a
 game, measures a distance (or a return gap) at every logging point, and judges every seed with
 :func:`marlkit.diagnose.verdicts.judge`:
 
@@ -76,34 +76,10 @@ from marlkit.diagnose.solution_sets import FiniteSolutionSet, NashConvSet, Solut
 from marlkit.diagnose.verdicts import judge
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.history import History
 from marlkit.registry import unknown_name
 
 Game = NormalFormGame | StochasticGame
-
-
-class HistoryLike(Protocol):
-    """What the criteria read of :class:`marlkit.train.history.History` (diagnose does not import train)."""
-
-    @property
-    def steps(self) -> np.ndarray: ...
-    @property
-    def policy(self) -> np.ndarray: ...
-    @property
-    def average_policy(self) -> np.ndarray: ...
-    @property
-    def has_average_policy(self) -> np.ndarray: ...
-    @property
-    def joint_counts(self) -> np.ndarray: ...
-    @property
-    def episode_return(self) -> np.ndarray: ...
-    @property
-    def episode_count(self) -> np.ndarray: ...
-    @property
-    def reward_mean(self) -> np.ndarray: ...
-    @property
-    def meta(self) -> dict: ...
-
-    def empirical_joint(self, since: int = 0) -> np.ndarray: ...
 
 
 # ------------------------------------------------------------------------------------------ game facts
@@ -144,7 +120,7 @@ def default_eps(criterion: str, game: Game, solutions: SolutionSet) -> float:
 
 
 # ------------------------------------------------------------------------------------------ run inputs
-def _check_history(history: HistoryLike, game: Game) -> None:
+def _check_history(history: History, game: Game) -> None:
     n, S = game.n_players, num_states(game)
     policy, counts = np.shape(history.policy), np.shape(history.joint_counts)
     if (
@@ -178,7 +154,7 @@ class _Run:
     """One History on one game, prepared once: the z axis, cleaned snapshots, state weights and the distance."""
 
     game: Game
-    history: HistoryLike
+    history: History
     z: np.ndarray  # [T]
     policy: np.ndarray  # [N, T, n, S, A_max] cleaned snapshots
     weights: np.ndarray  # [S]
@@ -225,7 +201,7 @@ class _Run:
         return freq.reshape(*freq.shape[:3], -1)
 
 
-def _prepare(history: HistoryLike, game: Game, distance: str | Distance, weights: str | np.ndarray | None) -> _Run:
+def _prepare(history: History, game: Game, distance: str | Distance, weights: str | np.ndarray | None) -> _Run:
     _check_history(history, game)
     name, fn = resolve_distance(distance)
     z = np.asarray(history.steps, dtype=np.float64)
@@ -460,7 +436,7 @@ def _target_values(solutions: SolutionSet, targets: np.ndarray) -> np.ndarray | 
 
 # ------------------------------------------------------------------------------------------- criteria
 def joint_policy(
-    history: HistoryLike,
+    history: History,
     game: Game,
     solutions: SolutionSet,
     *,
@@ -499,7 +475,7 @@ def _expected_returns(run: _Run) -> np.ndarray:
 
 
 def expected_return(
-    history: HistoryLike,
+    history: History,
     game: Game,
     solutions: SolutionSet,
     *,
@@ -537,7 +513,7 @@ def expected_return(
 
 
 def empirical_distribution(
-    history: HistoryLike,
+    history: History,
     game: Game,
     solutions: SolutionSet,
     *,
@@ -569,7 +545,7 @@ def empirical_distribution(
 
 
 def averaged_joint_policy(
-    history: HistoryLike,
+    history: History,
     game: Game,
     solutions: SolutionSet,
     *,
@@ -598,7 +574,7 @@ def averaged_joint_policy(
 
 
 def set_of_solutions(
-    history: HistoryLike,
+    history: History,
     game: Game,
     solutions: SolutionSet,
     *,
@@ -646,7 +622,7 @@ def _average_returns(run: _Run) -> tuple[np.ndarray, str]:
 
 
 def average_return(
-    history: HistoryLike,
+    history: History,
     game: Game,
     solutions: SolutionSet,
     *,
@@ -694,7 +670,7 @@ def average_return(
 class CriterionFunction(Protocol):
     def __call__(
         self,
-        history: HistoryLike,
+        history: History,
         game: Game,
         solutions: SolutionSet,
         *,
@@ -710,7 +686,7 @@ measure function of this module)."""
 
 
 def evaluate(
-    history: HistoryLike,
+    history: History,
     game: Game,
     solutions: SolutionSet,
     *,

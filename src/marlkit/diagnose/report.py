@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from marlkit.atomic import write_text
-from marlkit.diagnose.criteria import HistoryLike, evaluate
+from marlkit.diagnose.criteria import evaluate
 from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_TITLES
 from marlkit.diagnose.distances import default_weights, resolve_distance, state_weights
 from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
@@ -36,6 +36,7 @@ from marlkit.diagnose.solution_sets import SolutionSet, solution_set
 from marlkit.diagnose.verdicts import VERDICT_RULE
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, num_states
+from marlkit.history import History
 
 Game = NormalFormGame | StochasticGame
 
@@ -137,7 +138,7 @@ class DiagnosisReport:
     movement: tuple[AgentMovement, ...]
     notes: tuple[str, ...]
     meta: dict[str, object]
-    history: HistoryLike | None = field(default=None, repr=False)
+    history: History | None = field(default=None, repr=False)
     model: Game | None = field(default=None, repr=False)
     solutions: SolutionSet | None = field(default=None, repr=False)
 
@@ -313,7 +314,7 @@ class DiagnosisReport:
         return profiles
 
 
-def check_compatible(history: HistoryLike, game: Game) -> None:
+def check_compatible(history: History, game: Game) -> None:
     """Raise :class:`InvalidGameError` when ``history`` was not recorded on a game of ``game``'s shape."""
     recorded = tuple(int(a) for a in history.joint_counts.shape[3:])
     states = int(history.policy.shape[3])
@@ -341,7 +342,7 @@ def _report_notes(game: Game, solutions: SolutionSet, weights: str) -> tuple[str
 
 
 def diagnose(
-    history: HistoryLike,
+    history: History,
     game: Game,
     *,
     concept: str = "nash",

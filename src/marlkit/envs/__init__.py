@@ -2,20 +2,18 @@
 
 * the contract: :class:`MultiAgentEnv` (what loops accept), :class:`Env` (the base of tasks),
   :class:`MultiAgentSpec` — :mod:`marlkit.envs.base`;
-* any exact game as an env: :class:`GameEnv` — :mod:`marlkit.envs.games`;
+* any exact game as an env: :class:`GameEnv` — :mod:`marlkit.envs.games`; with ``observation="index"``
+  (:func:`make_env`) it is the simulator the tabular training loop runs on;
 * tasks by name: :func:`make`, :func:`names` — :mod:`marlkit.envs.registry`;
 * wrappers: :mod:`marlkit.envs.wrappers`;
-* PettingZoo both ways: :func:`to_pettingzoo`, :func:`to_aec`, :func:`from_pettingzoo` — imported on first use;
-* the tabular simulator the tabular training loop runs on: :class:`TabularEnv`, :func:`make_env`
-  (``check_actions`` here is the tabular one; the contract's is :func:`marlkit.envs.base.check_actions`).
+* PettingZoo both ways: :func:`to_pettingzoo`, :func:`to_aec`, :func:`from_pettingzoo` — imported on first use.
 """
 
 from typing import Any
 
 from marlkit.envs.base import AgentGroup, Env, MultiAgentEnv, MultiAgentSpec, TimeState
-from marlkit.envs.games import GameEnv, GameState
+from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, GameState, GameTables, as_stochastic, make_env
 from marlkit.envs.registry import TASKS, make, names
-from marlkit.envs.tabular import EnvSpec, EnvState, TabularEnv, as_stochastic, check_actions, make_env
 from marlkit.envs.wrappers import (
     ActionMask,
     AgentId,
@@ -39,27 +37,25 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "NO_TIME_LIMIT",
     "TASKS",
     "ActionMask",
     "AgentGroup",
     "AgentId",
     "Env",
-    "EnvSpec",
-    "EnvState",
     "EpisodeStatistics",
     "GameEnv",
     "GameState",
+    "GameTables",
     "GlobalState",
     "HostEnv",
     "MarlkitParallelEnv",
     "MultiAgentEnv",
     "MultiAgentSpec",
     "NormalizeObservation",
-    "TabularEnv",
     "TimeState",
     "Wrapper",
     "as_stochastic",
-    "check_actions",
     "from_pettingzoo",
     "make",
     "make_env",

@@ -15,7 +15,7 @@ Layout of ``checkpoint.npz``: one array per leaf (``leaf_00000``, ... in the pyt
 :func:`load_checkpoint` checks all of it against the state the run expects (its tree structure, shapes and
 dtypes) and raises :class:`CheckpointError` with a one-line reason for a missing, corrupt, truncated or foreign
 (other format, version or config) checkpoint. One checkpoint is kept per run; the next one replaces it atomically
-(:func:`marlkit.experiment.atomic.write_with`), so a kill at any moment leaves the previous or the new one whole.
+(:func:`marlkit.atomic.write_with`), so a kill at any moment leaves the previous or the new one whole.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from marlkit import __version__
+from marlkit.atomic import write_with
 from marlkit.errors import MarlkitError
-from marlkit.experiment.atomic import write_with
 
 FORMAT = "marlkit.checkpoint"
 VERSION = 1
@@ -100,7 +101,7 @@ def save_checkpoint(
         "marlkit": __version__,
         "jax": jax.__version__,
     }
-    payload = {f"leaf_{i:05d}": array for i, array in enumerate(arrays)}
+    payload: dict[str, Any] = {f"leaf_{i:05d}": array for i, array in enumerate(arrays)}
     payload[HEADER] = np.array(json.dumps(header))
     return write_with(Path(path), lambda handle: np.savez(handle, **payload))
 
@@ -169,7 +170,7 @@ def load_checkpoint(path: str | os.PathLike[str], like: Any, *, config_hash: str
     for array, meta, impl in zip(arrays, expected, impls, strict=True):
         if impl is not None:
             try:
-                leaves.append(jax.random.wrap_key_data(array, impl=impl))
+                leaves.append(jax.random.wrap_key_data(jnp.asarray(array), impl=impl))
             except (TypeError, ValueError) as exc:
                 raise CheckpointError(f"{path}: corrupt checkpoint (key leaf {meta['path']}: {exc})") from None
             continue

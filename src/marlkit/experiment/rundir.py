@@ -14,7 +14,7 @@
     history.npz      the final :class:`marlkit.train.History`
     summary.json     the run's summary; written last, so its presence marks a finished run
 
-Every file is written atomically (:mod:`marlkit.experiment.atomic`) except ``metrics.jsonl``, which is appended
+Every file is written atomically (:mod:`marlkit.atomic`) except ``metrics.jsonl``, which is appended
 and fsynced once per segment; the checkpoint records its length, and a resumed run truncates it back to that
 length, so no line is lost or duplicated whatever moment a run was killed at.
 
@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from marlkit.atomic import sync_folder, write_with
 from marlkit.errors import MarlkitError
-from marlkit.experiment.atomic import sync_folder, write_with
-from marlkit.train.loop import Record
+from marlkit.train.protocol import Record
 
 CONFIG = "config.yaml"
 GAME = "game.npz"
@@ -199,7 +199,7 @@ def _segment_path(run: Path, first: int, end: int) -> Path:
 def write_segment(run: Path, first: int, records: Record, config_hash: str) -> Path:
     """Write the records of windows ``first .. first + W - 1`` atomically."""
     end = first + int(np.shape(records.counts)[1])
-    arrays = {name: np.asarray(getattr(records, name)) for name in Record._fields if name != "metrics"}
+    arrays: dict[str, Any] = {name: np.asarray(getattr(records, name)) for name in Record._fields if name != "metrics"}
     arrays.update({_METRIC_PREFIX + k: np.asarray(v) for k, v in records.metrics.items()})
     header = {"format": SEGMENT_FORMAT, "version": SEGMENT_VERSION, "config_hash": config_hash, "first": first}
     arrays["__header__"] = np.array(json.dumps(header))

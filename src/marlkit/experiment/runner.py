@@ -2,10 +2,10 @@
 
 ``run(config)`` checks everything first — the config (:func:`~marlkit.experiment.config.load_config`), the
 game and learners, the output folder and free disk space (:func:`~marlkit.experiment.rundir.check_output`) — and
-only then creates the run directory and trains. Training is :func:`marlkit.train.start` and then
-:func:`marlkit.train.advance` over segments of ``checkpoint_every`` logging windows; after each segment the
+only then creates the run directory and trains. Training is the plan's ``start`` and then its
+``advance`` over segments of ``checkpoint_every`` logging windows; after each segment the
 runner writes, in this order, the segment's records, its ``metrics.jsonl`` lines, and the checkpoint. At the
-end it writes ``history.npz`` (:func:`marlkit.train.to_history` of the segments) and ``summary.json``.
+end it writes ``history.npz`` (the plan's ``to_history`` of the segments) and ``summary.json``.
 
 ``resume(run_dir)`` reads the run's own ``config.yaml`` and ``game.npz``, loads the checkpoint (or starts over if
 the run died before its first one), cuts ``metrics.jsonl`` back to the checkpoint and drops later segment files,
@@ -16,10 +16,12 @@ final History is bit-for-bit the one an uninterrupted run gives, however often t
 Ctrl-C (SIGINT) is honoured at the next segment boundary: the checkpoint is written and
 :class:`RunInterrupted` says how to resume; a second Ctrl-C stops at once (the last checkpoint stays valid).
 
-Deep runs (a config with a deep learner, :mod:`marlkit.experiment.deep_config`) go through the same steps with
-the compiled deep trainer (:mod:`marlkit.train.deep`: the same ``start`` / ``advance`` / ``to_history``); on a task
-(an env that is not an exact game) there is no ``game.npz``, diagnosis or report, and ``summary.json`` adds the
-env, the parameter sharing chosen and why, and the tail returns.
+The runner drives any trainer through the one protocol (:class:`marlkit.train.protocol.Plan`: ``start`` /
+``advance`` / ``to_history``, ``needed_bytes``, ``judged``, ``summary_fields``); which trainer builds the plan is
+looked up in :data:`marlkit.experiment.trainers.TRAINERS`. Deep runs (a config with a deep learner,
+:mod:`marlkit.experiment.deep_config`) use the compiled deep trainer (:mod:`marlkit.train.deep`); on a task (an
+env that is not an exact game) there is no ``game.npz``, diagnosis or report, and ``summary.json`` adds the env,
+the parameter sharing chosen and why, and the tail returns.
 
 Extension points for the layers above (report, sweeps): :func:`run` takes ``run_dir`` to place a run exactly;
 :func:`diagnosis_for_summary` makes the convergence report that enters ``summary.json`` and ``report.html``.
@@ -38,27 +40,21 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 
 from marlkit import __version__
+from marlkit.atomic import write_text, write_with
 from marlkit.errors import MarlkitError, NotApplicableError
 from marlkit.experiment import rundir
-from marlkit.experiment.atomic import write_text, write_with
 from marlkit.experiment.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
-from marlkit.experiment.config import (
-    ExperimentConfig,
-    build_game,
-    build_learners,
-    config_hash,
-    dump_config,
-    load_config,
-    with_output,
-)
+from marlkit.experiment.config import ExperimentConfig, config_hash, dump_config, load_config, with_output
+from marlkit.experiment.trainers import plan_for
 from marlkit.games import Game, load_game, save_game
-from marlkit.train import History, TrainPlan, advance, prepare, start, to_history
+from marlkit.history import History
+from marlkit.train.protocol import Plan
 
 if TYPE_CHECKING:
     from marlkit.diagnose.report import DiagnosisReport
@@ -114,8 +110,8 @@ def run(
     if root is not None:
         config = with_output(config, root=str(root))
     _check_sinks(config)
-    plan, game = _setup(config)
-    path = rundir.create(config.output.root, config.output.name or config.name, _needed_bytes(plan), path=run_dir)
+    plan, game = plan_for(config)
+    path = rundir.create(config.output.root, config.output.name or config.name, plan.needed_bytes(), path=run_dir)
     try:
         if game is not None:  # a deep run on a task has no exact game
             save_game(game, path / rundir.GAME)
@@ -124,7 +120,7 @@ def run(
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)  # nothing trained yet: leave nothing half-written
         raise
-    return _execute(path, config, game, plan, _start(plan), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}, progress)
+    return _execute(path, config, game, plan, plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}, progress)
 
 
 def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResult:
@@ -140,15 +136,15 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     game = _run_game(path)
     config = load_config(path / rundir.CONFIG, game=game)
     _check_sinks(config)
-    plan, game = _setup(config, game)
+    plan, game = plan_for(config, game)
     digest = config_hash(config)
     if (path / rundir.CHECKPOINT).is_file():
-        checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(lambda: _start(plan)), config_hash=digest)
+        checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(plan.start), config_hash=digest)
         state, done, info = checkpoint.state, checkpoint.windows_done, dict(checkpoint.info)
         if not 0 < done <= plan.num_logs or "metrics_bytes" not in info:
             raise CheckpointError(f"{path / rundir.CHECKPOINT}: inconsistent header (windows_done={done})")
     else:  # killed before the first checkpoint: start over
-        state, done, info = _start(plan), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
+        state, done, info = plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
     rundir.check_segments(path, done)
     rundir.truncate_metrics(path, int(info["metrics_bytes"]))
     rundir.drop_segments(path, after=done)
@@ -167,24 +163,14 @@ def diagnosis_for_summary(history: History, game: Game, config: ExperimentConfig
 
     settings = config.diagnostics
     try:
-        return diagnose(history, game, concept=settings.concept, eps=settings.eps, distance=settings.distance)
+        eps = dict(settings.eps) if isinstance(settings.eps, Mapping) else settings.eps
+        return diagnose(history, game, concept=settings.concept, eps=eps, distance=settings.distance)
     except MarlkitError as exc:
         Console(stderr=True).print(f"warning: no diagnosis for this run: {exc}", markup=False)
         return None
 
 
 # ---------------------------------------------------------------------------------------------- internals
-
-
-def _setup(config: ExperimentConfig, game: Game | None = None) -> tuple[Any, Game | None]:
-    """The run's training plan and exact game: the tabular loop's, or the deep trainer's for a deep run (whose
-    game is None on a task)."""
-    if config.deep is not None:
-        from marlkit.experiment.deep_config import deep_plan
-
-        return deep_plan(config, game)
-    game = build_game(config.game) if game is None else game  # type: ignore[arg-type]
-    return _plan(config, game), game
 
 
 def _run_game(path: Path) -> Game | None:
@@ -207,39 +193,6 @@ def _is_task_run(path: Path) -> bool:
     return isinstance(data, dict) and "env" in data and "game" not in data
 
 
-# The trainer of a plan: the tabular loop (looked up here, so tests can patch ``runner.advance``) or the deep one.
-def _start(plan: Any) -> Any:
-    return start(plan) if isinstance(plan, TrainPlan) else _deep().start(plan)
-
-
-def _advance(plan: Any, state: Any, first_window: int, num_windows: int) -> tuple[Any, Any]:
-    trainer = advance if isinstance(plan, TrainPlan) else _deep().advance
-    return trainer(plan, state, first_window, num_windows)
-
-
-def _to_history(plan: Any, records: Any) -> History:
-    return to_history(plan, records) if isinstance(plan, TrainPlan) else _deep().to_history(plan, records)
-
-
-def _deep() -> Any:
-    from marlkit.train import deep
-
-    return deep
-
-
-def _plan(config: ExperimentConfig, game: Game) -> TrainPlan:
-    seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
-    return prepare(
-        game,
-        build_learners(config.learners, game),
-        config.steps,
-        seeds=seeds,
-        key=config.key,
-        log_every=config.log_every,
-        max_episode_steps=config.max_episode_steps,
-    )
-
-
 def _check_sinks(config: ExperimentConfig) -> None:
     enabled = config.sinks.enabled()
     if enabled:
@@ -247,25 +200,6 @@ def _check_sinks(config: ExperimentConfig) -> None:
             f"sinks.{enabled[0]}: this marlkit writes metrics.jsonl only; set sinks.{enabled[0]}.enabled: false "
             "(TensorBoard, W&B and MLflow sinks are planned as optional extras)"
         )
-
-
-def _needed_bytes(plan: Any) -> int:
-    """Disk space the run will take at most: segments and history (both held at the end), the checkpoint and
-    its replacement, and ``metrics.jsonl`` (about 60 bytes per number)."""
-    if not isinstance(plan, TrainPlan):
-        from marlkit.experiment.deep_config import needed_bytes
-
-        return needed_bytes(plan)
-    spec = plan.env.spec
-    n, s, j = spec.n_agents, spec.num_states, spec.num_joint_actions
-    per_window = 2 * 4 * n * s * spec.max_actions + 12 * s * j + 4 * (2 * n + 1) + 4 * 4 * n  # 4 metrics assumed
-    records = len(plan.seeds) * plan.num_logs * per_window
-    state = sum(
-        math.prod(x.shape) * (8 if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x.dtype.itemsize)
-        for x in jax.tree_util.tree_leaves(jax.eval_shape(lambda: start(plan)))
-    )
-    metrics = len(plan.seeds) * plan.num_logs * (120 + 60 * n * 6)
-    return 2 * records + 2 * state + metrics
 
 
 @dataclass
@@ -330,7 +264,7 @@ def _execute(
     path: Path,
     config: ExperimentConfig,
     game: Game | None,
-    plan: Any,
+    plan: Plan,
     state: Any,
     done: int,
     info: dict[str, Any],
@@ -343,7 +277,7 @@ def _execute(
         while done < total:
             tic = time.perf_counter()
             size = min(every, total - done)
-            state, records = _advance(plan, state, done, size)
+            state, records = plan.advance(state, done, size)
             records = jax.tree_util.tree_map(np.asarray, records)
             rundir.write_segment(path, done, records, digest)
             lines = rundir.metrics_lines(records, done, plan.log_every, plan.seeds.tolist())
@@ -361,16 +295,10 @@ def _execute(
                 update(done)
             if stop.requested and done < total:
                 raise RunInterrupted(path, done, total)
-    history = _to_history(plan, rundir.load_segments(path, total, digest))
+    history = plan.to_history(rundir.load_segments(path, total, digest))
     history.save(path / rundir.HISTORY)
-    judged = game is not None and getattr(plan, "tables", True)  # a deep run records tables on full-info games
-    diagnosis = diagnosis_for_summary(history, game, config) if judged else None
-    extra = {}
-    if not isinstance(plan, TrainPlan):
-        from marlkit.experiment.deep_config import summary_fields
-
-        extra = summary_fields(plan, history)
-    _write_summary(path, config, game, history, digest, elapsed, diagnosis, extra)
+    diagnosis = diagnosis_for_summary(history, game, config) if game is not None and plan.judged else None
+    _write_summary(path, config, game, history, digest, elapsed, diagnosis, plan.summary_fields(history))
     rundir.drop_segments(path)
     if diagnosis is not None:
         from marlkit.experiment.report import render_run_report
@@ -389,7 +317,7 @@ def _write_summary(
     diagnosis: DiagnosisReport | None,
     extra: Mapping[str, Any],
 ) -> None:
-    """``extra``: a deep run's fields (:func:`~marlkit.experiment.deep_config.summary_fields`); its ``learning``
+    """``extra``: the trainer's fields (:meth:`marlkit.train.protocol.Plan.summary_fields`); its ``learning``
     replaces the tabular summary where no policy table exists."""
     from marlkit.diagnose.summary import summarize
 
@@ -407,12 +335,16 @@ def _write_summary(
         "windows": history.num_logs,
         "training_seconds": elapsed,
         "marlkit": __version__,
-        "learning": extra["learning"] if "learning" in extra else summarize(history, game).to_dict(),
+        "learning": extra["learning"] if "learning" in extra or game is None else summarize(history, game).to_dict(),
         "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
         **{k: v for k, v in extra.items() if k != "learning"},
     }
     text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
-    write_with(path / rundir.SUMMARY, lambda handle: handle.write(text.encode("utf-8")))
+    write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
+
+
+def _write(handle: IO[bytes], text: str) -> None:
+    handle.write(text.encode("utf-8"))
 
 
 def _finite(value: Any) -> Any:

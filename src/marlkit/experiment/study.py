@@ -149,7 +149,8 @@ def _cell_result(game_name: str, learner: str, history: Any, game: Any, concept:
 
     report = diagnose(history, game, concept=concept)
     summary = summarize(history, game)
-    rows = {name: report._summary_row(name) for name in report.results}
+    summary_rows: Any = report.to_dict()["summary"]
+    rows: dict[str, Any] = summary_rows
     return CellResult(
         game=game_name,
         learner=learner,
@@ -232,7 +233,7 @@ def run_study(
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
     from marlkit.agents.tabular.registry import make_learner
     from marlkit.games.catalog import make
-    from marlkit.train.loop import prepare, train
+    from marlkit.train.loop import prepare
 
     config = config or StudyConfig()
     directory = directory or new_run_directory(root, config.name)
@@ -246,11 +247,11 @@ def run_study(
         learner = make_learner(learner_name, game)
         tic = time.perf_counter()
         try:
-            prepare(game, learner, config.steps, config.seeds, config.key, config.log_every)
+            plan = prepare(game, learner, config.steps, config.seeds, config.key, config.log_every)
         except NotApplicableError as exc:
             results.append(CellResult(game_name, learner_name, skipped=str(exc).split(";")[0]))
         else:
-            history = train(game, learner, config.steps, seeds=config.seeds, key=config.key, log_every=config.log_every)
+            history = plan.run()
             history = dataclasses.replace(history, meta={**history.meta, "game_params": {}})
             cell = _cell_result(game_name, learner_name, history, game, config.concept, time.perf_counter() - tic)
             _write_cell(directory / "cells" / cell.folder, config, game_name, learner_name, history, cell)

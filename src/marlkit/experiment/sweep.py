@@ -73,7 +73,8 @@ class GridAxis:
 
 def _lookup(config: Any, key: str) -> Any:
     """The value at dotted path ``key`` of ``config``; raises naming the part that does not exist."""
-    node, walked = config, []
+    node: Any = config
+    walked: list[str] = []
     for part in key.split("."):
         if isinstance(node, dict):
             if part not in node:
@@ -97,12 +98,12 @@ def _assign(config: Any, key: str, value: Any) -> Any:
     """A copy of ``config`` with ``value`` at dotted path ``key`` (the path exists: :func:`_lookup` checked)."""
     head, _, rest = key.partition(".")
     if isinstance(config, list):
-        copy = list(config)
-        copy[int(head)] = _assign(copy[int(head)], rest, value) if rest else value
-        return copy
-    copy = dict(config)
-    copy[head] = _assign(copy[head], rest, value) if rest else value
-    return copy
+        items = list(config)
+        items[int(head)] = _assign(items[int(head)], rest, value) if rest else value
+        return items
+    mapping = dict(config)
+    mapping[head] = _assign(mapping[head], rest, value) if rest else value
+    return mapping
 
 
 def _same_type(current: Any, value: Any) -> bool:
@@ -169,7 +170,7 @@ def point_folder(index: int, overrides: dict[str, Any]) -> str:
 def _learner_specs(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     entry = config.get("learners", config.get("learner"))
     items = entry if isinstance(entry, list) else [entry]
-    specs = []
+    specs: list[tuple[str, dict[str, Any]]] = []
     for item in items:
         if isinstance(item, str):
             specs.append((item, {}))
@@ -286,7 +287,7 @@ def run_ray(jobs: Sequence[tuple[dict[str, Any], str]], workers: int, address: s
             tune_config=tune.TuneConfig(max_concurrent_trials=max(1, workers)),
             run_config=tune.RunConfig(storage_path=str(storage.resolve()), name="tune", verbose=0),
         )
-        grid = tuner.fit()
+        grid: Any = tuner.fit()  # a ray.tune ResultGrid (iterable; its stubs say otherwise)
         results: dict[int, dict] = {}
         for result in grid:
             if result.error is not None:

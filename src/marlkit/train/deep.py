@@ -26,31 +26,55 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.deep.base import DeepLearner, Observation, RewardTransform, Rollout, StepContext
-from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_plan
-from marlkit.envs.base import MultiAgentEnv
-from marlkit.envs.games import GameEnv
+from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_plan, plan_sharing
+from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
+from marlkit.envs.games import GameEnv, as_stochastic
 from marlkit.errors import InvalidGameError, LearnerConfigError
-from marlkit.train.history import History
-from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids
-from marlkit.train.loop import Record
+from marlkit.history import History
+from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
+from marlkit.train.protocol import Record, default_log_every
+
+if TYPE_CHECKING:
+    from marlkit.train.host import HostPlan
 
 Array = jax.Array
-DEFAULT_LOGS = 100
+TAIL_FRACTION = 0.1
+"""The share of logging windows a summary's ``tail_return`` averages (as :func:`marlkit.diagnose.summary`)."""
 
 
 # ------------------------------------------------------------------------------------------------- plan
 
 
+@dataclass(frozen=True)
+class DeepProgram:
+    """The static part of a deep run — what the compiled programs depend on, compared and hashed by value (the env,
+    the learner and the reward transform are frozen dataclasses), so ``jax.jit`` reuses a program for a second plan
+    of the same run without any cache of plans."""
+
+    env: MultiAgentEnv
+    learner: DeepLearner
+    reward: RewardTransform | None
+    num_envs: int
+    tables: bool
+    num_logs: int
+    updates_per_window: int
+
+    @property
+    def steps_per_update(self) -> int:
+        return self.num_envs * self.learner.rollout_length
+
+
 @dataclass(frozen=True, eq=False)
 class DeepPlan:
-    """Everything static about a deep run, checked at the edge (build it with :func:`prepare`).
+    """Everything static about a deep run, checked at the edge (build it with :func:`prepare`); the compiled deep
+    trainer's :class:`~marlkit.train.protocol.Plan`.
 
     Attributes:
         env: the env (unbatched; the trainer vmaps it over ``num_envs``).
@@ -61,6 +85,7 @@ class DeepPlan:
         steps: env steps per seed (all ``num_envs`` envs together); ``log_every``: env steps per window.
         num_envs: parallel envs per seed; ``updates_per_window = log_every / (num_envs * rollout_length)``.
         tables: whether policy tables are recorded (a fully observable exact game).
+        key_seed: the key as the caller gave it when it was an integer (recorded in the History), else None.
     """
 
     env: MultiAgentEnv
@@ -73,7 +98,7 @@ class DeepPlan:
     log_every: int
     num_envs: int
     tables: bool
-    key: int | Array
+    key_seed: int | None
 
     @property
     def num_logs(self) -> int:
@@ -86,6 +111,75 @@ class DeepPlan:
     @property
     def updates_per_window(self) -> int:
         return self.log_every // self.steps_per_update
+
+    @property
+    def program(self) -> DeepProgram:
+        """The static part the compiled programs take (equal for equal runs)."""
+        return DeepProgram(
+            self.env, self.learner, self.reward, self.num_envs, self.tables, self.num_logs, self.updates_per_window
+        )
+
+    @property
+    def judged(self) -> bool:
+        """Diagnosed when the History holds policy tables (a fully observable exact game)."""
+        return self.tables
+
+    def start(self) -> DeepTrainState:
+        """Every seed's state before its first step (compiled)."""
+        return _start(self.program, self.keys)
+
+    def advance(self, state: DeepTrainState, first_window: int, num_windows: int) -> tuple[DeepTrainState, Record]:
+        """Run windows ``first_window .. first_window + num_windows - 1`` of every seed (records ``[N, W, ...]``);
+        consecutive calls covering all windows give the records of one call, bit for bit."""
+        first_window, num_windows = check_windows(first_window, num_windows, self.num_logs)
+        return _advance(self.program, state, jnp.int32(first_window), num_windows)
+
+    def to_history(self, records: Record | Sequence[Record]) -> History:
+        """The :class:`History` of windows ``0 .. W-1`` from their records (one :class:`Record` or consecutive
+        ones)."""
+        return _history(self, records, trainer="deep", env_name=self.env.spec.name)
+
+    def run(self) -> History:
+        """The whole run: :meth:`start`, :meth:`advance` over all windows, :meth:`to_history`."""
+        return self.to_history(self.advance(self.start(), 0, self.num_logs)[1])
+
+    def needed_bytes(self) -> int:
+        """Disk space a run directory takes at most (as the tabular estimate: records twice, the checkpoint twice,
+        about 60 bytes per number of ``metrics.jsonl``; 16 metrics assumed)."""
+        records, metrics = record_bytes(self.env.spec, self.tables, len(self.seeds), self.num_logs)
+        return 2 * records + 2 * state_bytes(jax.eval_shape(self.start)) + metrics
+
+    def summary_fields(self, history: History) -> dict[str, Any]:
+        """What ``summary.json`` adds for a deep run: the env, the trainer, the sharing mode and why, the reward
+        transform, and (on a task, where no policy table exists) the tail returns."""
+        return summary_fields(self.env.spec, self.num_envs, self.sharing, self.tables, history)
+
+
+def record_bytes(spec: MultiAgentSpec, tables: bool, n_seeds: int, num_logs: int) -> tuple[int, int]:
+    """Bytes of a deep run's records and of its ``metrics.jsonl`` (see :meth:`DeepPlan.needed_bytes`)."""
+    n, A = spec.n_agents, spec.max_actions
+    S = spec.global_state_size if tables else 0
+    J = int(np.prod(spec.num_actions)) if tables else 0
+    per_window = 2 * 4 * n * S * A + 4 * S * J + 4 * (2 * n + 1) + 4 * 16 * n
+    return n_seeds * num_logs * per_window, n_seeds * num_logs * (120 + 60 * n * 20)
+
+
+def summary_fields(
+    spec: MultiAgentSpec, num_envs: int, sharing: SharingPlan, tables: bool, history: History
+) -> dict[str, Any]:
+    """What ``summary.json`` adds for a deep or host run (see :meth:`DeepPlan.summary_fields`)."""
+    from marlkit.diagnose.summary import tail_return
+
+    fields: dict[str, Any] = {
+        "env": spec.name,
+        "trainer": history.meta.get("trainer", "deep"),
+        "num_envs": num_envs,
+        "sharing": {"mode": sharing.mode, "agent_id": sharing.agent_id, "reason": sharing.reason},
+        "reward_transform": history.meta.get("reward_transform"),
+    }
+    if not tables:
+        fields["learning"] = {"tail_return": tail_return(history).tolist(), "tail_fraction": TAIL_FRACTION}
+    return fields
 
 
 class DeepCarry(NamedTuple):
@@ -108,14 +202,16 @@ class DeepTrainState(NamedTuple):
 
 
 class DeepResult(NamedTuple):
-    """A finished run: its History, the final learner states (leading seed axis) and the plan."""
+    """A finished run: its History, the final learner states (leading seed axis) and the plan (a host run's
+    :class:`~marlkit.train.host.HostPlan` from :func:`marlkit.train.host.train`)."""
 
     history: History
     states: Any
-    plan: DeepPlan
+    plan: DeepPlan | HostPlan
 
 
-def _check_learner(learner: object) -> None:
+def check_learner(learner: object) -> None:
+    """Raise :class:`LearnerConfigError` unless ``learner`` is a hashable deep learner."""
     missing = [
         m for m in ("init", "initial_memory", "act", "update", "policy") if not callable(getattr(learner, m, None))
     ]
@@ -130,34 +226,52 @@ def _check_learner(learner: object) -> None:
         raise LearnerConfigError(f"a learner must be hashable (a frozen dataclass), got {learner!r}") from None
 
 
-def _with_sharing(learner: DeepLearner, env: MultiAgentEnv) -> tuple[DeepLearner, SharingPlan]:
-    """Resolve a learner's ``sharing=None`` with the env's homogeneity (exact games included)."""
-    if not hasattr(learner, "sharing"):
-        return learner, learner_plan(env.spec, "none", reason="learner does not share parameters")
-    if learner.sharing is None:
-        plan = default_sharing(env)
-        agent_id = plan.agent_id if getattr(learner, "agent_id", None) is None else learner.agent_id
-        return dataclasses.replace(learner, sharing=plan.mode, agent_id=agent_id), plan
-    plan = learner_plan(env.spec, learner.sharing, getattr(learner, "agent_id", None))
-    return learner, plan
+def resolve_sharing(
+    learner: DeepLearner, spec: MultiAgentSpec, default: SharingPlan
+) -> tuple[DeepLearner, SharingPlan]:
+    """Resolve a learner's ``sharing=None`` with ``default`` (the env's homogeneity, exact games included)."""
+    sharing = getattr(learner, "sharing", "absent")
+    if sharing == "absent":
+        return learner, plan_sharing(spec, "none", reason="learner does not share parameters")
+    agent_id = getattr(learner, "agent_id", None)
+    if sharing is None:
+        resolved = default.agent_id if agent_id is None else agent_id
+        return dataclasses.replace(learner, sharing=default.mode, agent_id=resolved), default  # type: ignore[type-var]
+    return learner, learner_plan(spec, sharing, agent_id)
 
 
 def _has_tables(env: MultiAgentEnv) -> bool:
-    return isinstance(env, GameEnv) and as_game(env).observations is None
+    return isinstance(env, GameEnv) and as_stochastic(env.game).observations is None
 
 
-def as_game(env: GameEnv) -> Any:
-    from marlkit.envs.tabular import as_stochastic
-
-    return as_stochastic(env.game)
-
-
-def _default_log_every(steps: int, per_update: int) -> int:
-    updates = steps // per_update
-    if updates <= DEFAULT_LOGS:
-        return per_update
-    per_window = max(d for d in range(1, updates // DEFAULT_LOGS + 1) if updates % d == 0)
-    return per_update * per_window
+def check_run(
+    learner: object,
+    steps: int,
+    log_every: int | None,
+    num_envs: int,
+    reward: object,
+) -> tuple[int, int, int]:
+    """The checks the deep trainers share (the compiled one and the host loop): ``(steps, log_every, num_envs)``
+    with ``log_every`` defaulted by :func:`~marlkit.train.protocol.default_log_every` per update."""
+    check_learner(learner)
+    if reward is not None and not all(callable(getattr(reward, m, None)) for m in ("init", "apply", "update")):
+        raise LearnerConfigError(f"reward must be a reward transform (init / apply / update), got {reward!r}")
+    steps = check_int("steps", steps, 1)
+    num_envs = check_int("num_envs", num_envs, 1)
+    rollout = check_int("rollout_length", learner.rollout_length, 1)  # type: ignore[attr-defined]
+    per_update = num_envs * rollout
+    if steps % per_update:
+        raise InvalidGameError(
+            f"steps={steps} is not a multiple of num_envs x rollout_length = {num_envs} x {rollout} "
+            f"= {per_update} env steps per update; use steps={max(1, round(steps / per_update)) * per_update}"
+        )
+    log_every = default_log_every(steps, per_update) if log_every is None else check_int("log_every", log_every, 1)
+    if log_every % per_update or steps % log_every:
+        raise InvalidGameError(
+            f"log_every={log_every} must be a multiple of the {per_update} env steps per update and divide "
+            f"steps={steps}"
+        )
+    return steps, log_every, num_envs
 
 
 def prepare(
@@ -174,28 +288,13 @@ def prepare(
     """Check a run's inputs and build its :class:`DeepPlan` (arguments and errors as :func:`train`)."""
     if not isinstance(env, MultiAgentEnv):
         raise InvalidGameError(f"env must be a marlkit MultiAgentEnv (marlkit.envs.make), got {type(env).__name__}")
-    _check_learner(learner)
-    if reward is not None and not all(callable(getattr(reward, m, None)) for m in ("init", "apply", "update")):
-        raise LearnerConfigError(f"reward must be a reward transform (init / apply / update), got {reward!r}")
-    steps = check_int("steps", steps, 1)
-    num_envs = check_int("num_envs", num_envs, 1)
-    per_update = num_envs * check_int("rollout_length", learner.rollout_length, 1)
-    if steps % per_update:
-        raise InvalidGameError(
-            f"steps={steps} is not a multiple of num_envs x rollout_length = {num_envs} x {learner.rollout_length} "
-            f"= {per_update} env steps per update; use steps={max(1, round(steps / per_update)) * per_update}"
-        )
-    log_every = _default_log_every(steps, per_update) if log_every is None else check_int("log_every", log_every, 1)
-    if log_every % per_update or steps % log_every:
-        raise InvalidGameError(
-            f"log_every={log_every} must be a multiple of the {per_update} env steps per update and divide "
-            f"steps={steps}"
-        )
-    learner, sharing = _with_sharing(learner, env)
+    steps, log_every, num_envs = check_run(learner, steps, log_every, num_envs, reward)
+    learner, sharing = resolve_sharing(learner, env.spec, default_sharing(env))
     ids = seed_ids(seeds)
     base = base_key(key)
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
-    return DeepPlan(env, learner, sharing, reward, ids, keys, steps, log_every, num_envs, _has_tables(env), key)
+    key_seed = int(key) if isinstance(key, int | np.integer) else None
+    return DeepPlan(env, learner, sharing, reward, ids, keys, steps, log_every, num_envs, _has_tables(env), key_seed)
 
 
 # ---------------------------------------------------------------------------------------------- compiled
@@ -207,27 +306,27 @@ def _table_observation(env: GameEnv) -> tuple[Observation, int]:
     S = spec.global_state_size
     eye = jnp.eye(S, dtype=jnp.float32)
     obs = jnp.broadcast_to(eye[:, None, :], (S, spec.n_agents, S))
-    mask = jnp.asarray(np.moveaxis(as_game(env).action_mask, 0, 1))  # [S, n, A]
+    mask = jnp.moveaxis(env.action_masks, 0, 1)  # [S, n, A]
     return Observation(obs, mask, eye, jnp.ones(S, dtype=bool)), S
 
 
-def _policy_table(plan: DeepPlan, learner_state: Any) -> Array:
+def _policy_table(plan: DeepProgram, learner_state: Any) -> Array:
     spec = plan.env.spec
     if not plan.tables:
         return jnp.zeros((spec.n_agents, 0, spec.max_actions), jnp.float32)
-    observation, S = _table_observation(plan.env)
+    observation, S = _table_observation(plan.env)  # type: ignore[arg-type]  # plan.tables: a GameEnv
     memory = plan.learner.initial_memory(spec, S)
     probs = plan.learner.policy(learner_state, observation, memory)  # [S, n, A]
     return jnp.moveaxis(probs, 0, 1).astype(jnp.float32)
 
 
-def _count_shape(plan: DeepPlan) -> tuple[int, int]:
+def _count_shape(plan: DeepProgram) -> tuple[int, int]:
     if not plan.tables:
         return (0, 0)
     return (plan.env.spec.global_state_size, int(np.prod(plan.env.spec.num_actions)))
 
 
-def _start_one(plan: DeepPlan, key: Array) -> DeepTrainState:
+def _start_one(plan: DeepProgram, key: Array) -> DeepTrainState:
     spec, E = plan.env.spec, plan.num_envs
     k_env, k_learner, k_reward, k_windows = jax.random.split(key, 4)
     obs, env_state = jax.vmap(plan.env.reset)(jax.random.split(k_env, E))
@@ -260,7 +359,7 @@ class _Transition(NamedTuple):
     finished_return: Array  # [E, n] return of episodes that ended here (0 elsewhere)
 
 
-def _env_step(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, _Transition]:
+def _env_step(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry, _Transition]:
     env, learner, E = plan.env, plan.learner, plan.num_envs
     k_act, k_env = jax.random.split(key)
     observation = carry.observation
@@ -278,7 +377,7 @@ def _env_step(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, 
         learn_reward = plan.reward.apply(carry.reward_state, env, context).astype(jnp.float32)
     counts = carry.counts
     if plan.tables:
-        joint = jax.vmap(env.joint_index)(actions)  # plan.tables: env is a GameEnv
+        joint = jax.vmap(env.joint_index)(actions)  # type: ignore[attr-defined]  # plan.tables: a GameEnv
         counts = counts.at[carry.env_state.inner.state, joint].add(1)
     running = carry.running_return + reward
     finished = jnp.where(done[:, None], running, 0.0)
@@ -318,7 +417,7 @@ class _WindowSums(NamedTuple):
     metrics: dict[str, Array]  # [n]
 
 
-def _update(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, _WindowSums]:
+def _update(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry, _WindowSums]:
     """One rollout of ``T`` steps in ``E`` envs, then the learner's (and the reward transform's) update."""
     n = plan.env.spec.n_agents
     k_steps, k_learn, k_reward = jax.random.split(key, 3)
@@ -354,7 +453,7 @@ def _update(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, _W
     return carry._replace(learner=learner_state, reward_state=reward_state), sums
 
 
-def _window(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, Record]:
+def _window(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry, Record]:
     updates = plan.updates_per_window
     carry, sums = jax.lax.scan(partial(_update, plan), carry, jax.random.split(key, updates))
     episodes = sums.episodes.sum()
@@ -373,13 +472,13 @@ def _window(plan: DeepPlan, carry: DeepCarry, key: Array) -> tuple[DeepCarry, Re
 
 
 @partial(jax.jit, static_argnums=0)
-def _start(plan: DeepPlan, keys: Array) -> DeepTrainState:
+def _start(plan: DeepProgram, keys: Array) -> DeepTrainState:
     return jax.vmap(partial(_start_one, plan))(keys)
 
 
 @partial(jax.jit, static_argnums=(0, 3))
 def _advance(
-    plan: DeepPlan, state: DeepTrainState, first_window: Array, num_windows: int
+    plan: DeepProgram, state: DeepTrainState, first_window: Array, num_windows: int
 ) -> tuple[DeepTrainState, Record]:
     def one(carry: DeepCarry, window_keys: Array) -> tuple[DeepCarry, Record]:
         keys = jax.lax.dynamic_slice_in_dim(window_keys, first_window, num_windows)
@@ -393,17 +492,15 @@ def _advance(
 
 
 def start(plan: DeepPlan) -> DeepTrainState:
-    """Every seed's state before its first step (compiled)."""
-    return _start(plan, plan.keys)
+    """Every seed's state before its first step (:meth:`DeepPlan.start`)."""
+    return plan.start()
 
 
 def advance(
     plan: DeepPlan, state: DeepTrainState, first_window: int, num_windows: int
 ) -> tuple[DeepTrainState, Record]:
-    """Run windows ``first_window .. first_window + num_windows - 1`` of every seed (records ``[N, W, ...]``);
-    consecutive calls covering all windows give the records of one call, bit for bit."""
-    first_window, num_windows = check_windows(first_window, num_windows, plan.num_logs)
-    return _advance(plan, state, jnp.int32(first_window), num_windows)
+    """Windows ``first_window .. first_window + num_windows - 1`` of every seed (:meth:`DeepPlan.advance`)."""
+    return plan.advance(state, first_window, num_windows)
 
 
 def train(
@@ -440,43 +537,83 @@ def train(
         LearnerConfigError: not a deep learner, bad sharing, bad reward transform.
     """
     plan = prepare(env, learner, steps, seeds, key, log_every, num_envs=num_envs, reward=reward)
-    state, records = advance(plan, start(plan), 0, plan.num_logs)
-    return DeepResult(to_history(plan, records), state.carry.learner, plan)
+    state, records = plan.advance(plan.start(), 0, plan.num_logs)
+    return DeepResult(plan.to_history(records), state.carry.learner, plan)
 
 
 def to_history(plan: DeepPlan, records: Record | Sequence[Record]) -> History:
-    """The :class:`History` of windows ``0 .. W-1`` from their records (one :class:`Record` or consecutive ones)."""
-    merged, num_windows = merge_records(records, len(plan.seeds), plan.num_logs)
-    spec = plan.env.spec
+    """The :class:`History` of windows ``0 .. W-1`` from their records (:meth:`DeepPlan.to_history`)."""
+    return plan.to_history(records)
+
+
+def _history(plan: DeepPlan, records: Record | Sequence[Record], *, trainer: str, env_name: str) -> History:
+    return history_of(
+        records,
+        spec=plan.env.spec,
+        seeds=plan.seeds,
+        num_logs=plan.num_logs,
+        log_every=plan.log_every,
+        steps=plan.steps,
+        num_envs=plan.num_envs,
+        learner=plan.learner,
+        sharing=plan.sharing,
+        reward=plan.reward,
+        game_name=plan.env.game.name if plan.tables else None,  # type: ignore[attr-defined]
+        key_seed=plan.key_seed,
+        trainer=trainer,
+        env_name=env_name,
+    )
+
+
+def history_of(
+    records: Record | Sequence[Record],
+    *,
+    spec: MultiAgentSpec,
+    seeds: np.ndarray,
+    num_logs: int,
+    log_every: int,
+    steps: int,
+    num_envs: int,
+    learner: DeepLearner,
+    sharing: SharingPlan,
+    reward: RewardTransform | None,
+    game_name: str | None,
+    key_seed: int | None,
+    trainer: str,
+    env_name: str,
+) -> History:
+    """The History of a deep learner's run (compiled or host) from its records; ``game_name`` is set where the
+    records hold policy tables (a fully observable exact game)."""
+    merged, num_windows = merge_records(records, len(seeds), num_logs)
+    tables = game_name is not None
     counts = np.asarray(merged.counts, dtype=np.int64)
-    key = plan.key
-    meta = {
-        "trainer": "deep",
-        "env": spec.name,
-        "game": plan.env.game.name if plan.tables else None,
+    meta: dict[str, object] = {
+        "trainer": trainer,
+        "env": env_name,
+        "game": game_name,
         "n_agents": spec.n_agents,
-        "num_states": spec.global_state_size if plan.tables else 0,
+        "num_states": spec.global_state_size if tables else 0,
         "num_actions": list(spec.num_actions),
         "max_episode_steps": spec.max_episode_steps,
-        "log_every": plan.log_every,
-        "steps": plan.steps,
-        "num_envs": plan.num_envs,
-        "learners": [repr(plan.learner)] * spec.n_agents,
-        "learner": type(plan.learner).__name__,
-        "sharing": {"mode": plan.sharing.mode, "agent_id": plan.sharing.agent_id, "reason": plan.sharing.reason},
-        "reward_transform": None if plan.reward is None else repr(plan.reward),
-        "key": int(key) if isinstance(key, int | np.integer) else None,
+        "log_every": log_every,
+        "steps": steps,
+        "num_envs": num_envs,
+        "learners": [repr(learner)] * spec.n_agents,
+        "learner": type(learner).__name__,
+        "sharing": {"mode": sharing.mode, "agent_id": sharing.agent_id, "reason": sharing.reason},
+        "reward_transform": None if reward is None else repr(reward),
+        "key": key_seed,
     }
     return History(
-        steps=np.arange(1, num_windows + 1, dtype=np.int64) * plan.log_every,
-        seeds=plan.seeds.astype(np.int64),
+        steps=np.arange(1, num_windows + 1, dtype=np.int64) * log_every,
+        seeds=seeds.astype(np.int64),
         policy=np.asarray(merged.policy),
         average_policy=np.asarray(merged.average_policy),
         has_average_policy=np.zeros(spec.n_agents, dtype=bool),
         # [N, T, S, A_1..A_n] on an exact game; [N, T, 0] elsewhere (no table: the joint action space of a task
         # can be too large even to describe as an empty array, e.g. 6^30 in the bar problem)
         joint_counts=counts.reshape(*counts.shape[:3], *spec.num_actions)
-        if plan.tables
+        if tables
         else counts.reshape(counts.shape[:3]),
         episode_return=np.asarray(merged.episode_return),
         episode_count=np.asarray(merged.episode_count),
@@ -487,13 +624,21 @@ def to_history(plan: DeepPlan, records: Record | Sequence[Record]) -> History:
 
 
 __all__ = [
+    "TAIL_FRACTION",
     "DeepCarry",
     "DeepPlan",
+    "DeepProgram",
     "DeepResult",
     "DeepTrainState",
     "advance",
+    "check_learner",
+    "check_run",
+    "history_of",
     "prepare",
+    "record_bytes",
+    "resolve_sharing",
     "start",
+    "summary_fields",
     "to_history",
     "train",
 ]

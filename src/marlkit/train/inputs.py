@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -53,7 +55,7 @@ def check_windows(first_window: int, num_windows: int, num_logs: int) -> tuple[i
     return first_window, num_windows
 
 
-def merge_records(records: object, n_seeds: int, num_logs: int) -> tuple[object, int]:
+def merge_records(records: Any, n_seeds: int, num_logs: int) -> tuple[Any, int]:
     """Concatenate the records of consecutive windows (one record, or a sequence of them; leaves ``[N, W_k, ...]``)
     along the window axis; returns ``(merged, W)`` after checking they fit ``n_seeds`` x ``num_logs``."""
     parts = [records] if hasattr(records, "_fields") else list(records)  # a NamedTuple is one record
@@ -69,4 +71,12 @@ def merge_records(records: object, n_seeds: int, num_logs: int) -> tuple[object,
     return merged, num_windows
 
 
-__all__ = ["base_key", "check_int", "check_windows", "merge_records", "seed_ids"]
+def state_bytes(shapes: Any) -> int:
+    """Bytes of a pytree of arrays (or their shapes); a PRNG key counts as its 8 bytes of key data."""
+    return sum(
+        math.prod(x.shape) * (8 if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x.dtype.itemsize)
+        for x in jax.tree_util.tree_leaves(shapes)
+    )
+
+
+__all__ = ["base_key", "check_int", "check_windows", "merge_records", "seed_ids", "state_bytes"]

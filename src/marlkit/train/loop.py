@@ -51,11 +51,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.tabular.base import GroupSpec, Learner, LearnerConfigError, Transition
-from marlkit.envs.tabular import NO_TIME_LIMIT, EnvSpec, TabularEnv, as_stochastic, make_env
+from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, as_stochastic, make_env
 from marlkit.errors import InvalidGameError
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.train.history import History
-from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids
+from marlkit.history import History
+from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
+from marlkit.train.protocol import Record, default_log_every
 
 Array = jax.Array
 LearnerAssignment = Learner | Sequence[Learner] | Sequence[tuple[Learner, Sequence[int]]]
@@ -72,7 +73,8 @@ class Group:
 # ------------------------------------------------------------------------------------------- edge checks
 
 
-def _check_learner(learner: object, where: str) -> None:
+def _check_learner(learner: object, where: str) -> Learner:
+    """``learner`` if it is a hashable tabular learner; :class:`LearnerConfigError` otherwise."""
     if not isinstance(learner, Learner):
         raise LearnerConfigError(
             f"{where}: expected a tabular learner (with init/act/update/policy, e.g. IQL()), got {learner!r}"
@@ -83,6 +85,7 @@ def _check_learner(learner: object, where: str) -> None:
         raise LearnerConfigError(
             f"{where}: a learner must be hashable (a frozen dataclass of hyper-parameters), got {learner!r}"
         ) from None
+    return learner
 
 
 def assign(learners: LearnerAssignment, n_agents: int) -> tuple[Group, ...]:
@@ -96,8 +99,10 @@ def assign(learners: LearnerAssignment, n_agents: int) -> tuple[Group, ...]:
             f"(learner, agents) pairs, got {learners!r}"
         )
     if all(isinstance(item, tuple) and len(item) == 2 for item in learners):
-        groups, seen = [], []
-        for g, (learner, agents) in enumerate(learners):
+        groups: list[Group] = []
+        seen: list[int] = []
+        pairs: Sequence[tuple[Learner, Sequence[int]]] = learners  # type: ignore[assignment]
+        for g, (learner, agents) in enumerate(pairs):
             _check_learner(learner, f"learners[{g}]")
             members = tuple(int(a) for a in agents)
             if not members or any(not 0 <= a < n_agents for a in members):
@@ -119,8 +124,8 @@ def assign(learners: LearnerAssignment, n_agents: int) -> tuple[Group, ...]:
     merged: dict[Any, list[int]] = {}
     singles: list[Group] = []
     order: list[Any] = []
-    for i, learner in enumerate(learners):
-        _check_learner(learner, f"learners[{i}]")
+    for i, item in enumerate(learners):
+        learner = _check_learner(item, f"learners[{i}]")
         if learner.joint:
             singles.append(Group(learner, (i,)))
             order.append(singles[-1])
@@ -150,16 +155,6 @@ class Window(NamedTuple):
     metrics: dict[str, Array]  # name -> [n] sums over the window
 
 
-class Record(NamedTuple):
-    policy: Array  # [n, S, A_max]
-    average_policy: Array  # [n, S, A_max]
-    counts: Array  # [S, J]
-    episode_return: Array  # [n]
-    episode_count: Array  # []
-    reward_mean: Array  # [n]
-    metrics: dict[str, Array]
-
-
 def _table(method: Any, state: Any, k: int, num_states: int) -> Array:
     """A learner's per-state distribution ``[k, S, A_max]`` from ``method(state, obs [k])``."""
     return jax.vmap(lambda s: method(state, jnp.full((k,), s, dtype=jnp.int32)), out_axes=1)(
@@ -167,18 +162,18 @@ def _table(method: Any, state: Any, k: int, num_states: int) -> Array:
     )
 
 
-def _snapshot(env: TabularEnv, groups: tuple[Group, ...], states: tuple, average: bool = False) -> Array:
+def _snapshot(env: GameEnv, groups: tuple[Group, ...], states: tuple, average: bool = False) -> Array:
     spec = env.spec
-    out = jnp.full((spec.n_agents, spec.num_states, spec.max_actions), jnp.nan, dtype=jnp.float32)
+    out = jnp.full((spec.n_agents, env.num_states, spec.max_actions), jnp.nan, dtype=jnp.float32)
     for group, state in zip(groups, states, strict=True):
         method = getattr(group.learner, "average_policy", None) if average else group.learner.policy
         if method is not None:
-            out = out.at[np.asarray(group.agents)].set(_table(method, state, len(group.agents), spec.num_states))
+            out = out.at[np.asarray(group.agents)].set(_table(method, state, len(group.agents), env.num_states))
     return out
 
 
 def _transition(
-    env: TabularEnv,
+    env: GameEnv,
     agents: np.ndarray,
     s: Array,
     s_next: Array,
@@ -194,28 +189,28 @@ def _transition(
         next_obs=info["final_obs"][agents],
         terminated=info["terminated"],
         truncated=info["truncated"],
-        legal=env.action_mask[agents, s],
-        next_legal=env.action_mask[agents, s_next],
+        legal=env.action_masks[agents, s],
+        next_legal=env.action_masks[agents, s_next],
         joint_actions=info["actions"],
         joint_rewards=reward,
         policies=policies,
     )
 
 
-def _group_spec(env: TabularEnv, group: Group) -> GroupSpec:
+def _group_spec(env: GameEnv, group: Group) -> GroupSpec:
     spec = env.spec
     return GroupSpec(
         agents=group.agents,
         n_agents=spec.n_agents,
-        num_states=spec.num_states,
+        num_states=env.num_states,
         num_actions=tuple(spec.num_actions[a] for a in group.agents),
         max_actions=spec.max_actions,
-        gamma=spec.gamma,
-        legal=env.action_mask[np.asarray(group.agents)],
+        gamma=env.gamma,
+        legal=env.action_masks[np.asarray(group.agents)],
     )
 
 
-def _start_one(env: TabularEnv, key: Array, groups: tuple[Group, ...], num_logs: int) -> TrainState:
+def _start_one(env: GameEnv, key: Array, groups: tuple[Group, ...], num_logs: int) -> TrainState:
     """One seed's initial state: learners and env initialised, and the keys of all ``num_logs`` windows."""
     spec = env.spec
     key_init, key_reset, key_loop = jax.random.split(key, 3)
@@ -226,14 +221,14 @@ def _start_one(env: TabularEnv, key: Array, groups: tuple[Group, ...], num_logs:
         env_state=env_state,
         obs=obs,
         learners=states,
-        counts=jnp.zeros((spec.num_states, spec.num_joint_actions), dtype=jnp.int32),
+        counts=jnp.zeros((env.num_states, env.num_joint_actions), dtype=jnp.int32),
         episode_return=jnp.zeros(spec.n_agents, dtype=jnp.float32),
     )
     return TrainState(carry=carry, window_keys=jax.random.split(key_loop, num_logs))
 
 
 def _run_windows(
-    env: TabularEnv, carry: Carry, window_keys: Array, groups: tuple[Group, ...], log_every: int
+    env: GameEnv, carry: Carry, window_keys: Array, groups: tuple[Group, ...], log_every: int
 ) -> tuple[Carry, Record]:
     """One seed's windows ``window_keys [W]`` of ``log_every`` steps each, from ``carry``; one Record per window."""
     spec = env.spec
@@ -243,7 +238,7 @@ def _run_windows(
     # Randomness per step: uniforms [env's + Σ k over act_uniform groups] and keys for the other groups.
     fast: list[np.ndarray | None] = []
     keyed: list[int | None] = []
-    width, n_keys = spec.num_uniforms, 0
+    width, n_keys = env.num_uniforms, 0
     for g in groups:
         if hasattr(g.learner, "act_uniform"):
             fast.append(np.arange(width, width + len(g.agents)))
@@ -267,9 +262,9 @@ def _run_windows(
                 chosen, _ = g.learner.act_uniform(uniforms[fast[i]], state, obs)
             actions = actions.at[members[i]].set(chosen)
         next_obs, env_state, reward, done, info = env.step_uniform(
-            uniforms[: spec.num_uniforms], carry.env_state, actions
+            uniforms[: env.num_uniforms], carry.env_state, actions
         )
-        s, s_next = carry.env_state.state, info["final_obs"][0]
+        s, s_next = carry.env_state.inner.state, info["final_obs"][0]
         new_states, sums = [], dict(window.metrics)
         for i, (g, state) in enumerate(zip(groups, carry.learners, strict=True)):
             batch = _transition(env, members[i], s, s_next, carry.obs, info, reward, policies)
@@ -293,7 +288,7 @@ def _run_windows(
         )
         return (new_carry, new_window), None
 
-    reported = _reported_metrics(groups, members, carry, spec, needs_policies)
+    reported = _reported_metrics(groups, members, carry, env, needs_policies)
     empty = Window(
         return_sum=jnp.zeros(n, jnp.float32),
         episodes=jnp.int32(0),
@@ -322,11 +317,11 @@ def _run_windows(
 
 
 def _reported_metrics(
-    groups: tuple[Group, ...], members: list[np.ndarray], carry: Carry, spec: EnvSpec, needs_policies: bool
+    groups: tuple[Group, ...], members: list[np.ndarray], carry: Carry, env: GameEnv, needs_policies: bool
 ) -> dict[str, np.ndarray]:
     """Which agents report which metric (static): traced abstractly from each learner's ``update``."""
-    n, a_max = spec.n_agents, spec.max_actions
-    policies = jnp.zeros((n, spec.num_states, a_max), jnp.float32) if needs_policies else None
+    n, a_max = env.spec.n_agents, env.spec.max_actions
+    policies = jnp.zeros((n, env.num_states, a_max), jnp.float32) if needs_policies else None
     reported: dict[str, np.ndarray] = {}
     for i, (g, state) in enumerate(zip(groups, carry.learners, strict=True)):
         k = len(g.agents)
@@ -355,13 +350,13 @@ def _reported_metrics(
     return reported
 
 
-def _start_seeds(env: TabularEnv, keys: Array, groups: tuple[Group, ...], num_logs: int) -> TrainState:
+def _start_seeds(env: GameEnv, keys: Array, groups: tuple[Group, ...], num_logs: int) -> TrainState:
     """Every seed's initial state, ``keys [N]`` -> leaves ``[N, ...]``."""
     return jax.vmap(lambda key: _start_one(env, key, groups, num_logs))(keys)
 
 
 def _advance_seeds(
-    env: TabularEnv,
+    env: GameEnv,
     state: TrainState,
     first_window: Array,
     groups: tuple[Group, ...],
@@ -391,7 +386,7 @@ def _advance_seeds(
 
 
 def _run_seeds(
-    env: TabularEnv, keys: Array, groups: tuple[Group, ...], num_logs: int, log_every: int, chunk: int
+    env: GameEnv, keys: Array, groups: tuple[Group, ...], num_logs: int, log_every: int, chunk: int
 ) -> Record:
     """Every window of every seed in one program (:func:`train`): the computation of :func:`_start_seeds` and
     then :func:`_advance_seeds` over all windows, with two differences that change only the speed:
@@ -417,6 +412,8 @@ def _run_seeds(
     return jax.tree_util.tree_map(lambda x: x.reshape(padded, *x.shape[2:])[:n], records)
 
 
+# Compiled once per distinct static part (the groups — learners are frozen dataclasses compared by value — the
+# window layout, and the env's spec); the env's tables and the keys are traced inputs, so no cache is needed.
 _start = jax.jit(_start_seeds, static_argnames=("groups", "num_logs"))
 _advance = jax.jit(_advance_seeds, static_argnames=("groups", "log_every", "num_windows", "chunk"))
 _run = jax.jit(_run_seeds, static_argnames=("groups", "num_logs", "log_every", "chunk"))
@@ -427,10 +424,9 @@ this 2-core CPU (IQL, 3x3 game, 1,000 seeds): chunks of 1,000 / 250 / 100 / 50 s
 CPU-ns per seed-step — one vmap over all seeds streams every table through memory at each step."""
 
 
-def _chunk_size(env: TabularEnv, groups: tuple[Group, ...], n_seeds: int) -> int:
+def _chunk_size(env: GameEnv, groups: tuple[Group, ...], n_seeds: int) -> int:
     """Seeds per vmapped chunk: as many as fit :data:`CHUNK_BYTES`, between 8 and 256."""
-    spec = env.spec
-    per_seed = 4 * spec.num_states * spec.num_joint_actions  # counts
+    per_seed = 4 * env.num_states * env.num_joint_actions  # counts
     for g in groups:
         shapes = jax.eval_shape(lambda g=g: g.learner.init(jax.random.key(0), _group_spec(env, g)))
         per_seed += sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
@@ -444,34 +440,95 @@ def _chunk_size(env: TabularEnv, groups: tuple[Group, ...], n_seeds: int) -> int
 
 @dataclass(frozen=True, eq=False)
 class TrainPlan:
-    """Everything static about a training run, checked at the edge (build it with :func:`prepare`).
+    """Everything static about a training run, checked at the edge (build it with :func:`prepare`); the tabular
+    loop's :class:`~marlkit.train.protocol.Plan`.
+
+    The compiled programs take the env (a pytree: its tables are traced inputs, its spec static), the keys and the
+    static part (groups of frozen learners, window layout) compared by value: a second plan of the same shapes
+    reuses them, with no cache of plans.
 
     Attributes:
-        game: the game as a stochastic game (a normal-form game is its one-state repeated game).
-        env: the compiled simulator of ``game``.
+        env: the compiled simulator of the game (a normal-form game is its one-state repeated game).
+        keys: the per-seed PRNG keys ``[N]``; seed ``seeds[i]`` runs with key ``fold_in(key, seeds[i])``.
+        seeds: the seed indices ``[N]``.
         groups: the learners and the agents each controls.
-        seeds: the seed indices ``[N]``; seed ``seeds[i]`` runs with key ``fold_in(key, seeds[i])``.
-        keys: those per-seed PRNG keys ``[N]``.
         steps: environment steps per seed.
         log_every: steps per logging window (``num_logs = steps // log_every`` windows).
         chunk: seeds vmapped together (results do not depend on it).
-        key: the key as the caller gave it (an integer is recorded in the History's ``meta``).
+        game_name: the game's name (recorded in the History's ``meta``).
+        key_seed: the key as the caller gave it when it was an integer (recorded in ``meta``), else None.
     """
 
-    game: StochasticGame
-    env: TabularEnv
-    groups: tuple[Group, ...]
-    seeds: np.ndarray
+    env: GameEnv
     keys: Array
+    seeds: np.ndarray
+    groups: tuple[Group, ...]
     steps: int
     log_every: int
     chunk: int
-    key: int | Array
+    game_name: str
+    key_seed: int | None
 
     @property
     def num_logs(self) -> int:
         """Logging windows of the whole run."""
         return self.steps // self.log_every
+
+    @property
+    def judged(self) -> bool:
+        """The tabular loop records policy tables on every game: its runs are diagnosed."""
+        return True
+
+    def start(self) -> TrainState:
+        """Every seed's state before its first step (compiled; a second plan with the same shapes reuses it)."""
+        return _start(self.env, self.keys, groups=self.groups, num_logs=self.num_logs)
+
+    def advance(self, state: TrainState, first_window: int, num_windows: int) -> tuple[TrainState, Record]:
+        """Run windows ``first_window .. first_window + num_windows - 1`` of every seed from ``state``.
+
+        Returns the new state and the windows' records (leaves ``[N, num_windows, ...]``). Concatenating the
+        records of consecutive calls that cover ``0 .. num_logs - 1`` gives exactly (bit for bit) the records of
+        one call over all windows: each window draws its randomness from its own key in ``state.window_keys``.
+        Compiled once per distinct ``num_windows`` (``first_window`` is traced).
+        """
+        first_window, num_windows = check_windows(first_window, num_windows, self.num_logs)
+        return _advance(
+            self.env,
+            state,
+            jnp.int32(first_window),
+            groups=self.groups,
+            log_every=self.log_every,
+            num_windows=num_windows,
+            chunk=self.chunk,
+        )
+
+    def to_history(self, records: Record | Sequence[Record]) -> History:
+        """The :class:`History` of the windows ``0 .. W-1`` from their records (one :class:`Record`, or the
+        records of consecutive :meth:`advance` calls in order; leaves ``[N, W_k, ...]``, JAX or NumPy arrays)."""
+        merged, num_windows = merge_records(records, len(self.seeds), self.num_logs)
+        return _history(merged, self, num_windows)
+
+    def run(self) -> History:
+        """Every window of every seed in one compiled program (see :func:`_run_seeds`); the History equals, bit
+        for bit, that of :meth:`start`, :meth:`advance` over all windows and :meth:`to_history`."""
+        records = _run(
+            self.env, self.keys, groups=self.groups, num_logs=self.num_logs, log_every=self.log_every, chunk=self.chunk
+        )
+        return self.to_history(records)
+
+    def needed_bytes(self) -> int:
+        """Disk space a run directory takes at most: segments and history (both held at the end), the
+        checkpoint and its replacement, and ``metrics.jsonl`` (about 60 bytes per number; 4 metrics assumed)."""
+        env = self.env
+        n, s, j = env.spec.n_agents, env.num_states, env.num_joint_actions
+        per_window = 2 * 4 * n * s * env.spec.max_actions + 12 * s * j + 4 * (2 * n + 1) + 4 * 4 * n
+        records = len(self.seeds) * self.num_logs * per_window
+        metrics = len(self.seeds) * self.num_logs * (120 + 60 * n * 6)
+        return 2 * records + 2 * state_bytes(jax.eval_shape(self.start)) + metrics
+
+    def summary_fields(self, history: History) -> dict[str, Any]:
+        """The tabular loop adds nothing to ``summary.json``."""
+        return {}
 
 
 class TrainState(NamedTuple):
@@ -501,9 +558,7 @@ def prepare(
     g = as_stochastic(game)
     groups = assign(learners, g.n_players)
     steps = check_int("steps", steps, 1)
-    if log_every is None:
-        log_every = steps // 100 if steps % 100 == 0 else steps
-    log_every = check_int("log_every", log_every, 1)
+    log_every = default_log_every(steps) if log_every is None else check_int("log_every", log_every, 1)
     if steps % log_every:
         divisors = [d for d in range(max(1, log_every // 2), min(steps, 2 * log_every) + 1) if steps % d == 0]
         raise InvalidGameError(
@@ -519,32 +574,18 @@ def prepare(
     env = make_env(g, max_episode_steps)
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
     chunk = _chunk_size(env, groups, len(ids)) if seed_chunk is None else check_int("seed_chunk", seed_chunk, 1)
-    return TrainPlan(g, env, groups, ids, keys, steps, log_every, min(chunk, len(ids)), key)
+    key_seed = int(key) if isinstance(key, int | np.integer) else None
+    return TrainPlan(env, keys, ids, groups, steps, log_every, min(chunk, len(ids)), g.name, key_seed)
 
 
 def start(plan: TrainPlan) -> TrainState:
-    """Every seed's state before its first step (compiled; a second plan with the same shapes reuses it)."""
-    return _start(plan.env, plan.keys, groups=plan.groups, num_logs=plan.num_logs)
+    """Every seed's state before its first step (:meth:`TrainPlan.start`)."""
+    return plan.start()
 
 
 def advance(plan: TrainPlan, state: TrainState, first_window: int, num_windows: int) -> tuple[TrainState, Record]:
-    """Run windows ``first_window .. first_window + num_windows - 1`` of every seed from ``state``.
-
-    Returns the new state and the windows' records (leaves ``[N, num_windows, ...]``). Concatenating the
-    records of consecutive calls that cover ``0 .. num_logs - 1`` gives exactly (bit for bit) the records of one
-    call over all windows: each window draws its randomness from its own key in ``state.window_keys``.
-    Compiled once per distinct ``num_windows`` (``first_window`` is traced).
-    """
-    first_window, num_windows = check_windows(first_window, num_windows, plan.num_logs)
-    return _advance(
-        plan.env,
-        state,
-        jnp.int32(first_window),
-        groups=plan.groups,
-        log_every=plan.log_every,
-        num_windows=num_windows,
-        chunk=plan.chunk,
-    )
+    """Run windows ``first_window .. first_window + num_windows - 1`` of every seed (:meth:`TrainPlan.advance`)."""
+    return plan.advance(state, first_window, num_windows)
 
 
 def train(
@@ -572,8 +613,8 @@ def train(
         seeds: how many seeds (indices ``0..seeds-1``) or a list of seed indices; seed i uses
             ``fold_in(key, i)``.
         key: an integer or a JAX PRNG key.
-        log_every: steps per logging window; must divide ``steps``. Default: ``steps // 100`` when 100 divides
-            ``steps``, else ``steps`` (one logging point).
+        log_every: steps per logging window; must divide ``steps``. Default:
+            :func:`~marlkit.train.protocol.default_log_every` (100 windows when 100 divides ``steps``).
         max_episode_steps: episode time limit (see :func:`marlkit.envs.make_env` for the default).
         seed_chunk: seeds vmapped together; chunks run one after another. Default: as many as keep one chunk's
             tables within :data:`CHUNK_BYTES` (results do not depend on it).
@@ -587,21 +628,16 @@ def train(
     plan = prepare(
         game, learners, steps, seeds, key, log_every, max_episode_steps=max_episode_steps, seed_chunk=seed_chunk
     )
-    records = _run(
-        plan.env, plan.keys, groups=plan.groups, num_logs=plan.num_logs, log_every=plan.log_every, chunk=plan.chunk
-    )
-    return to_history(plan, records)
+    return plan.run()
 
 
 def to_history(plan: TrainPlan, records: Record | Sequence[Record]) -> History:
-    """The :class:`History` of the windows ``0 .. W-1`` from their records (one :class:`Record`, or the records of
-    consecutive :func:`advance` calls in order; leaves ``[N, W_k, ...]``, JAX or NumPy arrays)."""
-    merged, num_windows = merge_records(records, len(plan.seeds), plan.num_logs)
-    return _history(merged, plan, num_windows)
+    """The :class:`History` of the windows ``0 .. W-1`` from their records (:meth:`TrainPlan.to_history`)."""
+    return plan.to_history(records)
 
 
 def _history(records: Record, plan: TrainPlan, num_windows: int) -> History:
-    spec, groups = plan.env.spec, plan.groups
+    env, spec, groups = plan.env, plan.env.spec, plan.groups
     counts = np.asarray(records.counts, dtype=np.int64)
     per_agent = [""] * spec.n_agents
     for group in groups:
@@ -610,19 +646,18 @@ def _history(records: Record, plan: TrainPlan, num_windows: int) -> History:
     has_average = np.zeros(spec.n_agents, dtype=bool)
     for group in groups:
         has_average[list(group.agents)] = hasattr(group.learner, "average_policy")
-    key = plan.key
     meta = {
-        "game": plan.game.name,
+        "game": plan.game_name,
         "n_agents": spec.n_agents,
-        "num_states": spec.num_states,
+        "num_states": env.num_states,
         "num_actions": list(spec.num_actions),
-        "gamma": spec.gamma,
+        "gamma": env.gamma,
         "max_episode_steps": None if spec.max_episode_steps == NO_TIME_LIMIT else spec.max_episode_steps,
         "log_every": plan.log_every,
         "steps": plan.steps,
         "learners": per_agent,
         "groups": [list(g.agents) for g in groups],
-        "key": int(key) if isinstance(key, int | np.integer) else None,
+        "key": plan.key_seed,
     }
     return History(
         steps=np.arange(1, num_windows + 1, dtype=np.int64) * plan.log_every,

@@ -1,0 +1,69 @@
+"""Which trainer runs an experiment config: a :class:`~marlkit.registry.Registry` of plan builders.
+
+An entry builds, from a resolved :class:`~marlkit.experiment.config.ExperimentConfig` and the run's exact game
+(a resumed run's saved copy, or None to build it from the config), the run's
+:class:`~marlkit.train.protocol.Plan` and its exact game (None on a task). The runner
+(:mod:`marlkit.experiment.runner`) looks the trainer up here by :func:`trainer_of` and calls only the plan's
+protocol methods, so a new trainer — a Lagrangian learner's, adversarial training, a human-model partner — is one
+``TRAINERS.add(name, "package.module:builder")`` and no change to the runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
+
+from marlkit.registry import Registry
+
+if TYPE_CHECKING:
+    from marlkit.experiment.config import ExperimentConfig
+    from marlkit.games import Game
+    from marlkit.train.protocol import Plan
+
+PlanBuilder: TypeAlias = "Callable[[ExperimentConfig, Game | None], tuple[Plan, Game | None]]"
+
+
+def tabular_plan(config: ExperimentConfig, game: Game | None = None) -> tuple[Plan, Game | None]:
+    """The tabular loop's plan (:func:`marlkit.train.loop.prepare`) for a tabular config and its game."""
+    from marlkit.experiment.config import build_game, build_learners
+    from marlkit.train.loop import prepare
+
+    game = build_game(config.game) if game is None else game  # type: ignore[arg-type]
+    seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
+    plan = prepare(
+        game,
+        build_learners(config.learners, game),
+        config.steps,
+        seeds=seeds,
+        key=config.key,
+        log_every=config.log_every,
+        max_episode_steps=config.max_episode_steps,
+    )
+    return plan, game
+
+
+TRAINERS: Registry[tuple[Plan, Game | None]] = Registry("trainer")
+TRAINERS.add(
+    "tabular",
+    tabular_plan,
+    description="the compiled tabular loop: tabular learners on an exact game (marlkit.train.loop)",
+)
+TRAINERS.add(
+    "deep",
+    "marlkit.experiment.deep_config:deep_plan",
+    description="the compiled deep trainer: a deep learner on a JAX env or an exact game (marlkit.train.deep)",
+)
+
+
+def trainer_of(config: ExperimentConfig) -> str:
+    """The trainer a config names: ``"deep"`` for a deep run (a config with a deep learner), else ``"tabular"``."""
+    return "deep" if config.deep is not None else "tabular"
+
+
+def plan_for(config: ExperimentConfig, game: Game | None = None) -> tuple[Plan, Game | None]:
+    """The run's plan and exact game, from the trainer :func:`trainer_of` names."""
+    builder: Callable[..., tuple[Plan, Game | None]] = TRAINERS.load(trainer_of(config))
+    return builder(config, game)
+
+
+__all__ = ["TRAINERS", "PlanBuilder", "plan_for", "tabular_plan", "trainer_of"]

@@ -1,0 +1,147 @@
+"""What a training run records, per seed and logging point, for the convergence diagnostics to read.
+
+Layout (``N`` seeds, ``T`` logging points, ``n`` agents, ``S`` states; logging point t is taken after
+``steps[t]`` environment steps, i.e. at the end of window t = steps ``(steps[t-1], steps[t]]``):
+
+* ``policy [N, T, n, S, A_max]`` float32 — each agent's behaviour policy (what ``act`` samples from), zero on
+  illegal actions; rows of terminal states are whatever the learner reports (no action is taken there);
+* ``average_policy [N, T, n, S, A_max]`` — the learner's average policy (WoLF's π̄) where it keeps one,
+  NaN for the agents whose learner has none (``has_average_policy [n]``);
+* ``joint_counts [N, T, S, A_1, ..., A_n]`` int64 — how often each joint action was played in each state since
+  the start (cumulative: difference two points for a window, divide for an empirical distribution);
+* ``episode_return [N, T, n]`` — mean undiscounted return of the episodes that *finished* in window t (NaN
+  where none did) and ``episode_count [N, T]``; ``reward_mean [N, T, n]`` — mean reward per step in window t;
+* ``metrics[name] [N, T, n]`` — window means of what the learners report (e.g. ``td_error``), NaN for agents
+  whose learner does not report that name;
+* ``steps [T]``, ``seeds [N]`` (seed i ran with key ``fold_in(key, i)``), ``meta`` (JSON: game, learners, ...).
+
+Files are NPZ without pickle, written atomically (temp file, then rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from marlkit.atomic import write_with
+from marlkit.errors import GameFileError
+
+FORMAT = "marlkit.history"
+VERSION = 1
+_METRIC_PREFIX = "metric."
+_ARRAYS = (
+    "steps",
+    "seeds",
+    "policy",
+    "average_policy",
+    "has_average_policy",
+    "joint_counts",
+    "episode_return",
+    "episode_count",
+    "reward_mean",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """Recorded training run (see the module docstring for every field's shape and meaning)."""
+
+    steps: np.ndarray
+    seeds: np.ndarray
+    policy: np.ndarray
+    average_policy: np.ndarray
+    has_average_policy: np.ndarray
+    joint_counts: np.ndarray
+    episode_return: np.ndarray
+    episode_count: np.ndarray
+    reward_mean: np.ndarray
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def n_seeds(self) -> int:
+        return int(self.policy.shape[0])
+
+    @property
+    def n_agents(self) -> int:
+        return int(self.policy.shape[2])
+
+    @property
+    def num_logs(self) -> int:
+        return int(self.steps.shape[0])
+
+    def window_counts(self) -> np.ndarray:
+        """Joint-action counts per window ``[N, T, S, A_1..A_n]`` (differences of the cumulative counts)."""
+        first = self.joint_counts[:, :1]
+        return np.concatenate([first, np.diff(self.joint_counts, axis=1)], axis=1)
+
+    def empirical_joint(self, since: int = 0) -> np.ndarray:
+        """Empirical joint-action distribution per state, ``[N, T, S, A_1..A_n]``, of play after logging point
+        ``since - 1`` (``since = 0``: from the start); NaN for states not yet visited."""
+        counts = self.joint_counts.astype(np.float64)
+        if since > 0:
+            counts = counts - counts[:, since - 1 : since]
+        axes = tuple(range(3, counts.ndim))
+        totals = counts.sum(axis=axes, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), np.nan)
+
+    def select_seeds(self, index: int | slice | np.ndarray) -> History:
+        """The History of a subset of seeds (``index`` into the seed axis)."""
+        pick = np.arange(self.n_seeds)[index]
+        pick = np.atleast_1d(pick)
+        return History(
+            steps=self.steps,
+            seeds=self.seeds[pick],
+            policy=self.policy[pick],
+            average_policy=self.average_policy[pick],
+            has_average_policy=self.has_average_policy,
+            joint_counts=self.joint_counts[pick],
+            episode_return=self.episode_return[pick],
+            episode_count=self.episode_count[pick],
+            reward_mean=self.reward_mean[pick],
+            metrics={k: v[pick] for k, v in self.metrics.items()},
+            meta=dict(self.meta),
+        )
+
+    # ------------------------------------------------------------------------------------------------- I/O
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write an NPZ file atomically (no pickle); returns the path."""
+        path = Path(path)
+        arrays: dict[str, Any] = {name: np.asarray(getattr(self, name)) for name in _ARRAYS}
+        arrays.update({_METRIC_PREFIX + k: np.asarray(v) for k, v in self.metrics.items()})
+        header = {"format": FORMAT, "version": VERSION, "meta": self.meta}
+        arrays["header"] = np.array(json.dumps(header))
+        write_with(path, lambda handle: np.savez(handle, **arrays))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> History:
+        """Read a History written by :meth:`save`."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                contents = {k: data[k] for k in data.files}
+        except FileNotFoundError:
+            raise GameFileError(f"{path}: no such file") from None
+        except (OSError, ValueError) as exc:
+            raise GameFileError(f"{path}: not a History NPZ file ({exc})") from None
+        try:
+            header = json.loads(str(contents.pop("header")))
+        except (KeyError, json.JSONDecodeError):
+            raise GameFileError(f"{path}: missing or unreadable History header") from None
+        if header.get("format") != FORMAT or header.get("version") != VERSION:
+            raise GameFileError(
+                f"{path}: expected format {FORMAT!r} version {VERSION}, got {header.get('format')!r} "
+                f"version {header.get('version')!r}"
+            )
+        missing = [name for name in _ARRAYS if name not in contents]
+        if missing:
+            raise GameFileError(f"{path}: History file lacks arrays {missing}")
+        metrics = {k[len(_METRIC_PREFIX) :]: v for k, v in contents.items() if k.startswith(_METRIC_PREFIX)}
+        return cls(**{name: contents[name] for name in _ARRAYS}, metrics=metrics, meta=header["meta"])

@@ -1,0 +1,122 @@
+"""The one trainer protocol: what the experiment runner, studies and sweeps call, whatever the trainer.
+
+A trainer turns a run's inputs into a :class:`Plan` — everything static about the run, checked at the edge —
+and the plan runs it:
+
+* ``plan.start()`` — every seed's state before its first step;
+* ``plan.advance(state, first_window, num_windows)`` — windows ``first_window .. first_window + num_windows - 1``
+  of every seed, returning the new state and their :class:`Record` s (leaves
+  ``[N, num_windows, ...]``); any split of a run into ``advance`` calls gives the same records, bit for bit
+  (every window draws its randomness from its own key);
+* ``plan.to_history(records)`` — the :class:`~marlkit.history.History` of consecutive windows' records;
+* ``plan.run()`` — the whole run at once (the same History as ``start`` / ``advance`` / ``to_history``);
+* what the runner needs besides: ``seeds``, ``steps``, ``log_every``, ``num_logs``, ``needed_bytes()`` (disk a
+  run directory takes at most), ``judged`` (whether the History holds the policy tables the convergence diagnosis
+  reads) and ``summary_fields(history)`` (what the trainer adds to ``summary.json``).
+
+The trainers: the tabular loop (:mod:`marlkit.train.loop`, :class:`~marlkit.train.loop.TrainPlan`), the compiled
+deep trainer (:mod:`marlkit.train.deep`, :class:`~marlkit.train.deep.DeepPlan`) and the host loop for PettingZoo
+envs (:mod:`marlkit.train.host`, :class:`~marlkit.train.host.HostPlan`). A new trainer (a Lagrangian learner's,
+adversarial training, a human-model partner) is one more class with these methods: the runner calls nothing else.
+
+Logging windows: every trainer takes ``log_every`` (env steps per window) or, when it is not given,
+:func:`default_log_every` — one rule for all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from marlkit.history import History
+
+DEFAULT_LOGS = 100
+"""The number of logging windows a run gets by default (:func:`default_log_every`), when its steps allow."""
+
+
+def default_log_every(steps: int, unit: int = 1) -> int:
+    """Env steps per logging window when none is given: about :data:`DEFAULT_LOGS` windows.
+
+    ``unit`` is the trainer's indivisible span of env steps (1 for the tabular loop; ``num_envs x rollout_length``
+    for an update of a deep learner), and ``steps`` a multiple of it. With ``u = steps / unit`` units: one unit per
+    window when ``u <= 100``; otherwise ``d`` units per window, ``d`` the largest divisor of ``u`` with ``d <= u /
+    100`` — exactly 100 windows whenever 100 divides ``u``, at least 100 otherwise.
+    """
+    units = steps // unit
+    if units <= DEFAULT_LOGS:
+        return unit
+    return unit * max(d for d in range(1, units // DEFAULT_LOGS + 1) if units % d == 0)
+
+
+class Record(NamedTuple):
+    """What every trainer records per seed and logging window (JAX or NumPy arrays; ``advance`` returns them with
+    leading axes ``[N, W]``); :meth:`Plan.to_history` turns them into a History (see :mod:`marlkit.history` for
+    each field's meaning). A trainer without policy tables records ``S = 0`` states."""
+
+    policy: Any  # [n, S, A_max]
+    average_policy: Any  # [n, S, A_max]
+    counts: Any  # [S, J] cumulative joint-action counts
+    episode_return: Any  # [n]
+    episode_count: Any  # []
+    reward_mean: Any  # [n]
+    metrics: dict[str, Any]  # name -> [n]
+
+
+@runtime_checkable
+class Plan(Protocol):
+    """A prepared training run (see the module docstring); build one with a trainer's ``prepare``."""
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """The seed indices ``[N]`` (seed ``i`` runs from ``fold_in(key, i)``)."""
+        ...
+
+    @property
+    def steps(self) -> int:
+        """Env steps per seed."""
+        ...
+
+    @property
+    def log_every(self) -> int:
+        """Env steps per logging window."""
+        ...
+
+    @property
+    def num_logs(self) -> int:
+        """Logging windows of the whole run (``steps // log_every``)."""
+        ...
+
+    @property
+    def judged(self) -> bool:
+        """Whether the run's History holds policy tables the convergence diagnosis reads."""
+        ...
+
+    def start(self) -> Any:
+        """Every seed's state before its first step (a pytree the runner checkpoints)."""
+        ...
+
+    def advance(self, state: Any, first_window: int, num_windows: int) -> tuple[Any, Record]:
+        """Run windows ``first_window .. first_window + num_windows - 1`` of every seed from ``state``."""
+        ...
+
+    def to_history(self, records: Record | Sequence[Record]) -> History:
+        """The History of windows ``0 .. W-1`` from the records of consecutive ``advance`` calls."""
+        ...
+
+    def run(self) -> History:
+        """The whole run at once (the History of ``start`` / ``advance`` over all windows / ``to_history``)."""
+        ...
+
+    def needed_bytes(self) -> int:
+        """Disk a run directory of this plan takes at most (segments, history, checkpoints, metrics)."""
+        ...
+
+    def summary_fields(self, history: History) -> dict[str, Any]:
+        """What this trainer adds to a run's ``summary.json`` (a ``"learning"`` entry replaces the tabular one)."""
+        ...
+
+
+__all__ = ["DEFAULT_LOGS", "Plan", "Record", "default_log_every"]
