@@ -12,7 +12,7 @@ import pytest
 
 from marlkit.cli import main
 from marlkit.diagnose.results import CRITERIA, CRITERION_TITLES
-from marlkit.train.history import History
+from marlkit.history import History
 
 SEEDS = 4
 LEARN = ["learn", "matching-pennies", "--learner", "fp", "--steps", "4000", "--seeds", str(SEEDS)]

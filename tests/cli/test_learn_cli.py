@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from marlkit.cli import main
-from marlkit.train.history import History
+from marlkit.history import History
 
 
 def test_learn_json_reports_nash_conv_per_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,7 +26,7 @@ from marlkit.diagnose.results import CRITERIA, Verdict
 from marlkit.diagnose.solution_sets import FiniteSolutionSet, NashConvSet, solution_set
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame, catalog, repeated_game
-from marlkit.train.history import History
+from marlkit.history import History
 
 T, EVERY = 100, 100
 STEPS = np.arange(1, T + 1) * EVERY

@@ -23,7 +23,7 @@ from marlkit.diagnose.distances import (
 )
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.train.history import History
+from marlkit.history import History
 
 # ------------------------------------------------------------------------------------------ strategies
 K = 4

@@ -10,7 +10,7 @@ import pytest
 from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
 from marlkit.errors import InvalidGameError
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.train.history import History
+from marlkit.history import History
 
 T = 6
 STEP = 0.1  # agent 0's probability of action 0 grows by this much per logging point

@@ -3,7 +3,7 @@ their errors, the run directory of a deep run on an exact game (diagnosis and re
 on a task, resume after an interruption (bit for bit), and ``marlkit run`` on a deep config.
 
 Each run config compiles once in this process: the runner hands the same plan to every run of one config
-(``deep_config.deep_plan``), so the interrupted, resumed and CLI runs reuse the reference run's program. The tests
+(plans compare by value, so JAX's jit cache serves them), so the interrupted, resumed and CLI runs reuse the reference run's program. The tests
 that run are marked slow: compiling the trainer for even a tiny IPPO takes 20-30 s of CPU here (``deep.start``
 and ``deep.advance``), the game run's report about 7 s more; the config tests compile nothing.
 """
@@ -23,7 +23,7 @@ from marlkit.diagnose.results import CRITERIA
 from marlkit.envs import make
 from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError, UnknownNameError
 from marlkit.experiment import runner
-from marlkit.experiment.config import ConfigError, config_hash, config_to_dict, dump_config, load_config
+from marlkit.experiment.config import ConfigError, DeepRun, config_hash, config_to_dict, dump_config, load_config
 from marlkit.experiment.params import settable_fields as settable_fields_of
 from marlkit.experiment.rundir import METRICS, read_metrics
 from marlkit.experiment.runner import resume, run, windows_done
@@ -126,7 +126,7 @@ def test_a_deep_run_on_a_game_is_diagnosed_like_a_tabular_run(game_run: Path) ->
     assert [(line["window"], line["seed"]) for line in lines] == [(w, s) for w in range(WINDOWS) for s in (0, 1)]
     assert {"loss/policy", "entropy"} <= set(lines[0]["metrics"])
     saved = load_config(game_run / "config.yaml")
-    assert saved.deep is not None and saved.deep.num_envs == 8 and saved.learners[0].params["hidden"] == [16]
+    assert isinstance(saved, DeepRun) and saved.num_envs == 8 and saved.learners[0].params["hidden"] == [16]
     assert config_hash(saved) == summary["config_hash"]
 
 

@@ -20,7 +20,7 @@ from marlkit.experiment.study import (
     study_cells,
 )
 from marlkit.games.catalog import make
-from marlkit.train.history import History
+from marlkit.history import History
 
 # shapes shared with the other modules here (2x2 games, IQL, 1000 steps logged every 10, 2 seeds): one compile
 SMALL = StudyConfig(

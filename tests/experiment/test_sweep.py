@@ -13,7 +13,7 @@ import yaml
 from marlkit.cli import main
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.experiment.sweep import grid_points, parse_grid, point_folder, run_sweep
-from marlkit.train.history import History
+from marlkit.history import History
 
 # shapes shared with the other modules here (2x2 games, IQL, 1000 steps logged every 10, 2 seeds): one compile
 CONFIG = {

@@ -104,7 +104,7 @@ def diagnose(
     """Judge a saved run against the six convergence criteria: verdicts per seed, fraction converged, z0."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
     from marlkit.diagnose.report import diagnose as run_diagnosis
-    from marlkit.train.history import History
+    from marlkit.history import History
 
     if eps is not None and not eps > 0:
         raise InvalidGameError(f"--eps must be > 0, got {eps}")

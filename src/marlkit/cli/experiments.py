@@ -77,11 +77,12 @@ def run_default_study(
     )
 
     from marlkit.experiment.study import StudyConfig, new_run_directory, run_study, study_table
+    from marlkit.train.protocol import default_log_every
 
     overrides: dict[str, Any] = {}  # StudyConfig's keyword arguments, of their several types
     if steps is not None:
         overrides["steps"] = steps
-        overrides["log_every"] = max(1, steps // 100) if steps % 100 == 0 else steps
+        overrides["log_every"] = default_log_every(steps)
     if seeds is not None:
         overrides["seeds"] = seeds
     if games:

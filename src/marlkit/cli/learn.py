@@ -73,12 +73,13 @@ def learn(
     from marlkit.agents.tabular.registry import make_learner
     from marlkit.diagnose import summarize
     from marlkit.train import train
+    from marlkit.train.protocol import default_log_every
 
     model = resolve_game(game, param)
     if steps < 1 or seeds < 1:
         raise InvalidGameError(f"--steps and --seeds must be >= 1, got {steps} and {seeds}")
     if log_every is None:
-        log_every = next(k for k in (steps // 100, steps // 50, steps // 10, steps) if k >= 1 and steps % k == 0)
+        log_every = default_log_every(steps)
     if is_deep_learner(learner):
         if vs is not None:
             raise InvalidGameError("--vs applies to tabular learners; a deep learner plays every agent (self-play)")

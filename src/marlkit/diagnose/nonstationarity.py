@@ -74,7 +74,7 @@ def nonstationarity(
     """Movement of the other agents' and each agent's own policy between logging points (module docstring).
 
     Args:
-        history: a :class:`marlkit.train.history.History` recorded on ``game``.
+        history: a :class:`marlkit.history.History` recorded on ``game``.
         game: the game.
         distance: a name of :data:`marlkit.diagnose.distances.DISTANCES` or a callable.
         weights: state weights (a name of :data:`~marlkit.diagnose.distances.STATE_WEIGHTS` or an array);

@@ -356,7 +356,7 @@ def diagnose(
     """Diagnose a learning run: the six criteria of Albrecht et al. (2024), §5.2, per seed and across seeds.
 
     Args:
-        history: the :class:`marlkit.train.history.History` of a run on ``game``.
+        history: the :class:`marlkit.history.History` of a run on ``game``.
         game: the game the run was on (shapes are checked against the History).
         concept: the solution concept the solution set is built from (``nash``, ``ce``, ``cce``, ``minimax``);
             ignored (and reported as ``"user-given"``) when ``solutions`` is given.

@@ -44,7 +44,7 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec, check_actions
-from marlkit.envs.tabular import NO_TIME_LIMIT
+from marlkit.envs.games import NO_TIME_LIMIT
 from marlkit.errors import InvalidGameError, NotApplicableError
 
 AgentID = str

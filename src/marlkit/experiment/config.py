@@ -33,15 +33,16 @@ from marlkit.agents.reward_transforms import REWARD_TRANSFORMS
 from marlkit.agents.tabular.registry import LEARNERS, make_learner
 from marlkit.atomic import write_text
 from marlkit.diagnose.criteria_table import CRITERIA
-from marlkit.envs.tabular import as_stochastic, make_env
+from marlkit.envs.games import make_env
 from marlkit.errors import LearnerConfigError, MarlkitError, NotApplicableError, UnknownNameError
 from marlkit.experiment.params import configure, learner_params
-from marlkit.games import Game, NormalFormGame, StochasticGame, load_game
+from marlkit.games import Game, NormalFormGame, StochasticGame, as_stochastic, load_game
 from marlkit.games.catalog import lookup
 from marlkit.registry import unknown_name
 from marlkit.schema import ConfigError, dump, mapping, only, parse, read_field, settable, setting
 from marlkit.solve.concepts import require_solution_set, solution_set_concepts
 from marlkit.train.loop import LearnerAssignment, assign
+from marlkit.train.protocol import default_log_every
 
 # ------------------------------------------------------------------------------------------------ tables
 
@@ -275,11 +276,6 @@ class Run:
             return "groups"
         return "all" if len(self.learners) == 1 else "per-agent"
 
-    @property
-    def deep(self) -> DeepRun | None:
-        """The run itself if it is a deep run, else None (the runner's test; ``isinstance(config, DeepRun)``)."""
-        return self if isinstance(self, DeepRun) else None
-
 
 @dataclass(frozen=True, kw_only=True)
 class TabularRun(Run):
@@ -446,7 +442,7 @@ def _tabular(top: dict[str, Any], base: Path, game: Game | None) -> TabularRun:
     game_config = _game(top["game"], base)
     model = _exact(build_game(game_config) if game is None else game)
     run = parse(TabularRun, {**top, "game": game_config, "learners": ()})
-    log_every = run.log_every or (run.steps // 100 if run.steps % 100 == 0 else run.steps)
+    log_every = run.log_every or default_log_every(run.steps)
     if run.steps % log_every:
         nearby = [d for d in range(max(1, log_every // 2), min(run.steps, 2 * log_every) + 1) if run.steps % d == 0]
         raise ConfigError(

@@ -35,7 +35,7 @@ from marlkit.games import NormalFormGame, StochasticGame
 
 if TYPE_CHECKING:  # pragma: no cover
     from marlkit.diagnose.report import DiagnosisReport
-    from marlkit.train.history import History
+    from marlkit.history import History
 
 Game = NormalFormGame | StochasticGame
 
@@ -230,7 +230,7 @@ class RunFiles:
 
 def read_run(directory: str | Path) -> RunFiles:
     """Read ``config.yaml``, ``history.npz`` and (when present) ``summary.json`` of a run directory."""
-    from marlkit.train.history import History
+    from marlkit.history import History
 
     directory = Path(directory)
     if not directory.is_dir():

@@ -19,7 +19,7 @@ Ctrl-C (SIGINT) is honoured at the next segment boundary: the checkpoint is writ
 The runner drives any trainer through the one protocol (:class:`marlkit.train.protocol.Plan`: ``start`` /
 ``advance`` / ``to_history``, ``needed_bytes``, ``judged``, ``summary_fields``); which trainer builds the plan is
 looked up in :data:`marlkit.experiment.trainers.TRAINERS`. Deep runs (a config with a deep learner,
-:mod:`marlkit.experiment.deep_config`) use the compiled deep trainer (:mod:`marlkit.train.deep`); on a task (an
+:class:`marlkit.experiment.config.DeepRun`) use the compiled deep trainer (:mod:`marlkit.train.deep`); on a task (an
 env that is not an exact game) there is no ``game.npz``, diagnosis or report, and ``summary.json`` adds the env,
 the parameter sharing chosen and why, and the tail returns.
 

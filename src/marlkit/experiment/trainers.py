@@ -42,6 +42,31 @@ def tabular_plan(config: ExperimentConfig, game: Game | None = None) -> tuple[Pl
     return plan, game
 
 
+def deep_plan(config: ExperimentConfig, game: Game | None = None) -> tuple[Plan, Game | None]:
+    """The compiled deep trainer's plan (:func:`marlkit.train.deep.prepare`) for a deep run and its exact game
+    (None on a task). Plans compare and hash by value, so an equal config and game reuse the compiled program
+    through JAX's own cache (a resumed run, a repeated run in one process)."""
+    from marlkit.experiment.config import DeepRun, build_deep_learner, build_env, build_reward
+    from marlkit.train import deep
+
+    if not isinstance(config, DeepRun):
+        raise TypeError(f"deep_plan: {config.name} is a tabular run")
+    env, model = build_env(config, game)
+    transform = None if config.reward is None else build_reward(config.reward)
+    seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
+    plan = deep.prepare(
+        env,
+        build_deep_learner(config.learners[0]),
+        config.steps,
+        seeds,
+        config.key,
+        config.log_every,
+        num_envs=config.num_envs,
+        reward=transform,
+    )
+    return plan, model
+
+
 TRAINERS: Registry[tuple[Plan, Game | None]] = Registry("trainer")
 TRAINERS.add(
     "tabular",
@@ -50,14 +75,16 @@ TRAINERS.add(
 )
 TRAINERS.add(
     "deep",
-    "marlkit.experiment.deep_config:deep_plan",
+    deep_plan,
     description="the compiled deep trainer: a deep learner on a JAX env or an exact game (marlkit.train.deep)",
 )
 
 
 def trainer_of(config: ExperimentConfig) -> str:
     """The trainer a config names: ``"deep"`` for a deep run (a config with a deep learner), else ``"tabular"``."""
-    return "deep" if config.deep is not None else "tabular"
+    from marlkit.experiment.config import DeepRun
+
+    return "deep" if isinstance(config, DeepRun) else "tabular"
 
 
 def plan_for(config: ExperimentConfig, game: Game | None = None) -> tuple[Plan, Game | None]:

@@ -21,8 +21,8 @@ from marlkit.agents.deep.registry import make_deep_learner
 from marlkit.agents.deep.replay import replay_add, replay_init, replay_sample
 from marlkit.agents.deep.value_based import IDQN, QMIX, VDN, Transition
 from marlkit.envs import make
-from marlkit.envs.tabular import as_stochastic
 from marlkit.errors import LearnerConfigError
+from marlkit.games import as_stochastic
 from marlkit.solve import nash_conv
 from marlkit.train.deep import train
 

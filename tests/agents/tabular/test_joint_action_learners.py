@@ -20,7 +20,7 @@ from marlkit.agents.tabular.ce_q import CEQ, CorrelatedStage
 from marlkit.agents.tabular.joint_action import JointActionQ
 from marlkit.agents.tabular.minimax_q import MinimaxQ, MinimaxStage
 from marlkit.agents.tabular.nash_q import NashQ, NashStage
-from marlkit.envs.tabular import make_env
+from marlkit.envs.games import make_env
 from marlkit.errors import NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, repeated_game
 from marlkit.games.catalog import make
@@ -42,9 +42,9 @@ def run_joint(
     and V_1 of every state after each of ``windows`` equal windows ``[seeds, windows, S]``."""
     env = make_env(game, **env_kw)
     sp = env.spec
-    spec = GroupSpec((0, 1), 2, sp.num_states, sp.num_actions, sp.max_actions, sp.gamma, env.action_mask)
+    spec = GroupSpec((0, 1), 2, env.num_states, sp.num_actions, sp.max_actions, env.gamma, env.action_masks)
     learner.check(game, (0, 1))
-    width, block = 2 + sp.num_uniforms, steps // windows
+    width, block = 2 + env.num_uniforms, steps // windows
 
     def one(key):
         k_init, k_reset, k_loop = jax.random.split(key, 3)
@@ -54,7 +54,7 @@ def run_joint(
             state, obs, env_state = carry
             actions, _ = learner.act_uniform(u[:2], state, obs)
             next_obs, new_env, reward, _, info = env.step_uniform(u[2:], env_state, actions)
-            s, s_next = env_state.state, info["final_obs"][0]
+            s, s_next = env_state.inner.state, info["final_obs"][0]
             batch = Transition(
                 obs=obs,
                 actions=info["actions"],
@@ -62,8 +62,8 @@ def run_joint(
                 next_obs=info["final_obs"],
                 terminated=info["terminated"],
                 truncated=info["truncated"],
-                legal=env.action_mask[:, s],
-                next_legal=env.action_mask[:, s_next],
+                legal=env.action_masks[:, s],
+                next_legal=env.action_masks[:, s_next],
                 joint_actions=info["actions"],
                 joint_rewards=reward,
                 policies=None,
