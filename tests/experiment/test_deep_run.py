@@ -2,8 +2,8 @@
 their errors, the run directory of a deep run on an exact game (diagnosis and report as for tabular runs) and
 on a task, resume after an interruption (bit for bit), and ``marlkit run`` on a deep config.
 
-Each run config compiles once in this process: the runner hands the same plan to every run of one config
-(plans compare by value, so JAX's jit cache serves them), so the interrupted, resumed and CLI runs reuse the reference run's program. The tests
+Each run config compiles once in this process: plans compare by value, so JAX's jit cache hands every run of one
+config (the interrupted, resumed and CLI runs) the reference run's program. The tests
 that run are marked slow: compiling the trainer for even a tiny IPPO takes 20-30 s of CPU here (``deep.start``
 and ``deep.advance``), the game run's report about 7 s more; the config tests compile nothing.
 """
