@@ -35,8 +35,9 @@ import numpy as np
 from marlkit.agents.deep.base import DeepLearner, Observation, RewardTransform, Rollout, StepContext
 from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_plan, plan_sharing
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
-from marlkit.envs.games import GameEnv, as_stochastic
+from marlkit.envs.games import GameEnv
 from marlkit.errors import InvalidGameError, LearnerConfigError
+from marlkit.games import as_stochastic
 from marlkit.history import History
 from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
 from marlkit.train.protocol import Record, default_log_every
