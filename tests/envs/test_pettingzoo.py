@@ -186,6 +186,19 @@ def test_bad_actions_raise_clear_errors(actions, message: str) -> None:
         env.step(actions)
 
 
+def test_error_messages_print_plain_numbers() -> None:
+    """Issue 14, item 9: a NumPy scalar in a message prints as the number it holds, never ``np.float64(...)``."""
+    env = to_pettingzoo(masked_game_env(), seed=0)
+    env.reset()
+    with pytest.raises(InvalidGameError, match=r"got 1\.0$") as info:
+        env.step({"player0": np.float64(1.0), "player1": 0})
+    assert "np." not in str(info.value)
+    for field, value, shown in (("grid_size", np.float64(8.5), "8.5"), ("penalty", np.float32(-0.5), "-0.5")):
+        with pytest.raises(InvalidGameError, match=f"got {shown}$") as info:
+            registry.make("lbf", **{field: value})
+        assert "np." not in str(info.value)
+
+
 def test_the_bridge_refuses_misuse() -> None:
     env = to_pettingzoo(masked_game_env(), seed=0)
     with pytest.raises(InvalidGameError, match="reset"):

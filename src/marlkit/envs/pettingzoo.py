@@ -170,7 +170,7 @@ class MarlkitParallelEnv(ParallelEnv):
             a = np.asarray(actions[agent])
             if a.shape != () or not np.issubdtype(a.dtype, np.integer):
                 raise InvalidGameError(
-                    f"{name}: agent {agent!r} action must be one integer (a Discrete action), got {actions[agent]!r}"
+                    f"{name}: agent {agent!r} action must be one integer (a Discrete action), got {a.tolist()!r}"
                 )
             joint.append(int(a))
         mask = self._mask if self.illegal_actions == "raise" else None  # else the compiled step replaces them
