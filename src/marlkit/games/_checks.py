@@ -67,7 +67,7 @@ def check_distributions(field: str, array: np.ndarray, where: np.ndarray | None 
         k = int(np.argmax(wrong))
         index = np.unravel_index(k, array.shape[:-1])
         raise InvalidGameError(
-            f"{field}: row {tuple(int(i) for i in index)} sums to {sums[k]!r}, not 1 "
+            f"{field}: row {tuple(int(i) for i in index)} sums to {float(sums[k])!r}, not 1 "
             f"(tolerance {PROBABILITY_TOLERANCE}); each row must be a probability distribution"
         )
 
