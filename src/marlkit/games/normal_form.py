@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from marlkit.errors import InvalidGameError
-from marlkit.games._checks import (
+from marlkit.games.metadata import FrozenDict, freeze_metadata
+from marlkit.games.validation import (
     as_real_array,
     check_action_names,
     check_distributions,
     check_names,
     check_shape,
 )
-from marlkit.games.metadata import FrozenDict, freeze_metadata
 
 MixedProfile = Sequence[np.ndarray]
 """One mixed strategy (a probability vector of length A_i) per player."""

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from marlkit.errors import InvalidGameError
-from marlkit.games._checks import (
+from marlkit.games.metadata import FrozenDict, freeze_metadata
+from marlkit.games.observation import ObservationModel
+from marlkit.games.validation import (
     PROBABILITY_TOLERANCE,
     as_bool_array,
     as_real_array,
@@ -36,8 +38,6 @@ from marlkit.games._checks import (
     check_names,
     check_shape,
 )
-from marlkit.games.metadata import FrozenDict, freeze_metadata
-from marlkit.games.observation import ObservationModel
 
 
 @dataclass(frozen=True, eq=False)

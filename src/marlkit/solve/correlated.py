@@ -57,8 +57,8 @@ from scipy.optimize import linprog, minimize
 from scipy.special import logsumexp
 
 from marlkit.errors import CertificationError, InvalidGameError, UnknownNameError
-from marlkit.games._checks import as_real_array, check_distributions, check_shape
 from marlkit.games.normal_form import NormalFormGame
+from marlkit.games.validation import as_real_array, check_distributions, check_shape
 from marlkit.solve.gaps import cce_gap, ce_gap
 
 DEFAULT_TOLERANCE = 1e-9
