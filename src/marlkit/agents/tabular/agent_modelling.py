@@ -39,6 +39,7 @@ import numpy as np
 
 from marlkit.agents.tabular.base import (
     Array,
+    Constant,
     EpsilonGreedy,
     Exploration,
     GroupSpec,
@@ -50,6 +51,7 @@ from marlkit.agents.tabular.base import (
     check_exploration,
     masked_max,
     sample,
+    scheduled,
 )
 from marlkit.errors import NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, stage_rewards
@@ -243,7 +245,7 @@ class JALAM(UniformActing):
     """
 
     step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, a_i, a_-i))", range=(0, None), open="low")
-    exploration: Exploration = setting(EpsilonGreedy(0.1), doc="the behaviour policy over the action values")
+    exploration: Exploration = setting(EpsilonGreedy(Constant(0.1)), doc="the behaviour policy over the action values")
     initial_q: float = setting(0.0, doc="initial Q-values", range=(None, None))
     gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
 
@@ -292,7 +294,7 @@ class JALAM(UniformActing):
         state = state._replace(counts=counts)
         others = flat_others(state.others, batch.joint_actions)
         visits = state.visits.at[rows, s, a, others].add(1)
-        alpha = self.step_size(state.step, visits[rows, s, a, others])
+        alpha = scheduled(self.step_size)(state.step, visits[rows, s, a, others])
         next_av = self.action_values(state, batch.next_obs)
         bootstrap = jnp.where(batch.terminated, 0.0, masked_max(next_av, state.legal[rows, batch.next_obs]))
         td = batch.rewards + state.gamma * bootstrap - state.q[rows, s, a, others]

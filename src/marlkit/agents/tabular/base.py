@@ -183,6 +183,17 @@ def as_schedule(value: Schedule | float | int, name: str) -> Schedule:
     return value
 
 
+def scheduled(value: Schedule | float) -> Schedule:
+    """The schedule a learner's ``Schedule | float`` field holds once the learner is built.
+
+    Such a field accepts a plain number at construction, and the learner's ``__post_init__`` replaces it by a
+    :class:`Constant` (:func:`as_schedule`); this narrows the field's type to :class:`Schedule` where it is called.
+    """
+    if isinstance(value, int | float):
+        raise TypeError(f"a number {value!r} where a schedule was expected: __post_init__ did not run as_schedule")
+    return value
+
+
 # --------------------------------------------------------------------------------------------- exploration
 
 

@@ -71,6 +71,7 @@ from marlkit.agents.tabular.base import (
     UniformActing,
     as_schedule,
     sample,
+    scheduled,
     uniform_over,
 )
 from marlkit.games import NormalFormGame, StochasticGame
@@ -219,7 +220,7 @@ class Hedge(_NoRegret):
             n_legal = jnp.sum(legal, axis=-1, keepdims=True).astype(jnp.float32)
             eta = jnp.sqrt(8.0 * jnp.log(n_legal) / (visits + 1).astype(jnp.float32)) * scale
         else:
-            eta = self.learning_rate(step, visits)
+            eta = scheduled(self.learning_rate)(step, visits)
         return jax.nn.softmax(jnp.where(legal, eta * regret, -jnp.inf), axis=-1)
 
 

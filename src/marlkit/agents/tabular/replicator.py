@@ -62,6 +62,7 @@ from marlkit.agents.tabular.base import (
     UniformActing,
     as_schedule,
     sample,
+    scheduled,
 )
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
@@ -540,7 +541,7 @@ class Replicator(PolicyDynamics):
         check_step(self.game.payoffs, float(schedule(jnp.int32(0), jnp.int32(1))), method, "Replicator")
 
     def advance(self, state: DynamicsState, x: Array, f: Array) -> tuple[Array, dict[str, Array]]:
-        dt = jnp.float32(0.0) if self.step_size is None else self.step_size(state.step, state.step + 1)
+        dt = jnp.float32(0.0) if self.step_size is None else scheduled(self.step_size)(state.step, state.step + 1)
         return LEARNER_MAPS[self.method](x, f, dt), {}
 
 
