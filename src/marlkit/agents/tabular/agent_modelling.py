@@ -128,9 +128,13 @@ def as_payoffs(value: object, learner: str) -> StagePayoffs | None:
 
 
 def check_stage_learner(
-    learner: str, payoffs: StagePayoffs | None, game: StochasticGame, agents: tuple[int, ...]
+    learner: str,
+    payoffs: StagePayoffs | NormalFormGame | StochasticGame | None,
+    game: StochasticGame,
+    agents: tuple[int, ...],
 ) -> None:
-    """Edge checks of a learner that best-responds to / computes regrets on known stage payoffs.
+    """Edge checks of a learner that best-responds to / computes regrets on known stage payoffs (its ``payoffs``
+    field: a game is read as its :class:`StagePayoffs`).
 
     Raises:
         LearnerConfigError: no payoffs were given, or they are not this game's.
@@ -142,6 +146,7 @@ def check_stage_learner(
             f"{learner} needs the stage game's payoffs to value the actions it did not play: construct it with the "
             f"game, e.g. {learner}(game)"
         )
+    payoffs = StagePayoffs.of(payoffs)
     if game.num_states > 1 and game.gamma > 0:
         raise NotApplicableError(
             f"{learner} learns on the stage payoffs of a repeated normal-form game (or per state when gamma = 0), "

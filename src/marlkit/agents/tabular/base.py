@@ -100,7 +100,12 @@ class Learner(Protocol):
     """The tabular learner contract (see the module docstring; ``act_uniform`` is an optional fast path)."""
 
     joint: ClassVar[bool]
-    needs_policies: ClassVar[bool]
+
+    @property
+    def needs_policies(self) -> bool:
+        """Whether ``update`` reads ``Transition.policies``: a class attribute, or a property where a
+        hyper-parameter decides (regret matching and Hedge with ``feedback="expected"``)."""
+        ...
 
     def init(self, key: Array, spec: GroupSpec) -> Any: ...
 
@@ -259,7 +264,7 @@ class Boltzmann:
 def check_exploration(value: object, name: str) -> Exploration:
     if not callable(value):
         raise LearnerConfigError(f"{name}: expected an exploration such as EpsilonGreedy(0.1), got {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 # ------------------------------------------------------------------------------------------------ sampling

@@ -128,7 +128,7 @@ def _check_rates(l_min: float, l_max: float, where: str) -> tuple[float, float]:
     return l_min, l_max
 
 
-def _check_probability(name: str, value: object) -> np.ndarray:
+def _check_probability(name: str, value: object) -> np.ndarray | jax.Array:
     if isinstance(value, jax.core.Tracer):
         return value
     p = np.asarray(value, dtype=np.float64)

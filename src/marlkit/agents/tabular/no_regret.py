@@ -101,6 +101,7 @@ def _realised(state: RegretState, batch: Transition, policy: Array) -> tuple[Arr
 
 def _expected(state: RegretState, batch: Transition, policy: Array) -> tuple[Array, Array]:
     """v(k) = u_i(k, π_-i) against the others' current policies, and the own expected payoff Σ π_i(k) v(k)."""
+    assert batch.policies is not None  # feedback "expected" sets needs_policies: the loop passes the policies
     rows, s = jnp.arange(batch.obs.shape[0]), batch.obs
     marginals = jnp.moveaxis(batch.policies[:, s], 1, 0)  # [k, n, A_max]
     v = jnp.einsum("kaj,kj->ka", state.payoffs[rows, s], product_belief(state.others, marginals))
@@ -133,7 +134,7 @@ class _NoRegret(UniformActing):
             raise LearnerConfigError(f"{name}.feedback: unknown {self.feedback!r}; choose one of {sorted(FEEDBACK)}")
 
     @property
-    def needs_policies(self) -> bool:  # type: ignore[override]
+    def needs_policies(self) -> bool:
         return self.feedback == "expected"
 
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
