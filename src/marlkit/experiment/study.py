@@ -233,7 +233,7 @@ def run_study(
     progress: Progress | None = None,
 ) -> tuple[Path, list[CellResult]]:
     """Run the study into a new run directory under ``root`` and return it with the cell results."""
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.agents.tabular.registry import make_learner
     from marlkit.games.catalog import make
     from marlkit.train.loop import prepare

@@ -186,7 +186,7 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
     metrics, history, summary, report, checkpoints) — and return its final metrics (JSON-ready).
 
     Runs in a worker process (local pool or Ray trial), so it takes and returns plain data."""
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.experiment.config import build_game
     from marlkit.experiment.runner import run
     from marlkit.experiment.study import diagnose_cell, enable_compilation_cache

@@ -1,7 +1,7 @@
 """The tabular learner contract and the small pieces learners share: schedules, exploration, sampling.
 
 A **learner** is a frozen (hashable, static) dataclass of hyper-parameters with pure methods over an explicit
-state pytree (DESIGN.md, "Learner"):
+state pytree (docs/architecture.md, "Contracts"):
 
 * ``init(key, spec: GroupSpec) -> state``
 * ``act(key, state, obs [k]) -> (actions [k] int32, aux)``
