@@ -251,7 +251,7 @@ class GameEnv(Env):
             digest=digest.hexdigest(),
         )
         device = {k: None if v is None else jnp.asarray(v) for k, v in arrays.items()}
-        tables = GameTables(*(device[name] for name in GameTables._fields))  # type: ignore[arg-type]
+        tables = GameTables._make(device[name] for name in GameTables._fields)
         self._set(static, tables)
 
     def _set(self, static: _Static, tables: GameTables) -> None:

@@ -80,10 +80,10 @@ def check_distributions(field: str, array: np.ndarray, where: np.ndarray | None 
         )
 
 
-def check_gamma(gamma: object) -> float:
-    """The discount ``gamma`` as a float in ``[0, 1)``."""
+def check_gamma(gamma: float) -> float:
+    """The discount ``gamma`` as a float in ``[0, 1)`` (whatever was passed: a string or ``None`` is refused)."""
     try:
-        value = float(gamma)  # type: ignore[arg-type]
+        value = float(gamma)
     except (TypeError, ValueError):
         raise InvalidGameError(f"gamma: expected a number in [0, 1), got {gamma!r}") from None
     if not (0.0 <= value < 1.0):

@@ -297,8 +297,14 @@ def check_initial_policy(initial: tuple[float, ...] | None, num_actions: tuple[i
         raise LearnerConfigError(f"{learner}.initial_policy must be a distribution (>= 0, sums to 1), got {initial}")
 
 
+class ActsOnUniforms(Protocol):
+    """A learner with the ``act_uniform`` fast path (what :class:`UniformActing` builds ``act`` on)."""
+
+    def act_uniform(self, u: Array, state: Any, obs: Array) -> tuple[Array, Any]: ...
+
+
 class UniformActing:
     """Mixin: ``act(key, ...)`` from ``act_uniform(u, ...)`` with one uniform per controlled agent."""
 
-    def act(self, key: Array, state: Any, obs: Array) -> tuple[Array, Any]:
-        return self.act_uniform(jax.random.uniform(key, obs.shape[:1]), state, obs)  # type: ignore[attr-defined]
+    def act(self: ActsOnUniforms, key: Array, state: Any, obs: Array) -> tuple[Array, Any]:
+        return self.act_uniform(jax.random.uniform(key, obs.shape[:1]), state, obs)
