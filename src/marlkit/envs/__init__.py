@@ -1,4 +1,4 @@
-"""Simulators under one functional JAX contract (DESIGN.md, "Env"); any exact game as an env.
+"""Simulators under one functional JAX contract (docs/architecture.md, "Contracts"); any exact game as an env.
 
 * the contract: :class:`MultiAgentEnv` (what loops accept), :class:`Env` (the base of tasks),
   :class:`MultiAgentSpec` — :mod:`marlkit.envs.base`;

@@ -1,4 +1,5 @@
-"""The functional multi-agent environment contract (DESIGN.md, "Env") that every marlkit simulator follows.
+"""The functional multi-agent environment contract that every marlkit simulator follows (docs/architecture.md,
+"Contracts").
 
 An :class:`Env` is an immutable object (hashable, safe to close over in ``jax.jit``) with two pure functions:
 

@@ -1,4 +1,4 @@
-"""Any exact marlkit game as a functional multi-agent env (DESIGN.md "Env"; issue 7, item 2).
+"""Any exact marlkit game as a functional multi-agent env (docs/architecture.md, "Contracts"; issue 7, item 2).
 
 :class:`GameEnv` ``(game, max_episode_steps=None)`` simulates a :class:`~marlkit.games.NormalFormGame` (as its
 repeated game), a :class:`~marlkit.games.StochasticGame` (Shapley 1953; Littman 1994), a partially observable
@@ -251,7 +251,7 @@ class GameEnv(Env):
             digest=digest.hexdigest(),
         )
         device = {k: None if v is None else jnp.asarray(v) for k, v in arrays.items()}
-        tables = GameTables(*(device[name] for name in GameTables._fields))  # type: ignore[arg-type]
+        tables = GameTables._make(device[name] for name in GameTables._fields)
         self._set(static, tables)
 
     def _set(self, static: _Static, tables: GameTables) -> None:

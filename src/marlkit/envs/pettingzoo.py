@@ -32,7 +32,7 @@ wrapped task) into a ``pettingzoo.ParallelEnv``; :func:`to_aec` into an AEC env 
 stacked on a leading agent axis, action masks are read from the observation dict or ``info["action_mask"]``
 (all actions legal otherwise), and ``step`` auto-resets like the functional contract. It is a **Python loop
 around a Python env** — not jittable, not vmappable; a marlkit policy runs jitted on the stacked arrays and the
-env steps on the host (DESIGN.md, Performance).
+env steps on the host (docs/architecture.md, Performance).
 """
 
 from __future__ import annotations
