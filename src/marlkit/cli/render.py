@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,8 +17,10 @@ MAX_STATES_SHOWN = 6
 
 
 def number(x: float) -> str:
-    """Compact number: integers without decimals, others with 4 significant digits."""
+    """Compact number: integers without decimals, others with 4 significant digits; ``nan`` / ``inf`` as such."""
     x = float(x)
+    if not math.isfinite(x):
+        return str(x)
     return str(round(x)) if abs(x - round(x)) < 1e-12 and abs(x) < 1e15 else f"{x:.4g}"
 
 

@@ -52,19 +52,10 @@ import numpy as np
 from marlkit.envs.base import AgentGroup, Array, Env, MultiAgentSpec, TimeState
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games.views import as_stochastic
 
 NO_TIME_LIMIT = int(np.iinfo(np.int32).max)
 """``spec.max_episode_steps`` of an env whose episodes end only at terminal states."""
-
-
-def as_stochastic(game: NormalFormGame | StochasticGame) -> StochasticGame:
-    """A normal-form game becomes its one-state repeated game with ``gamma = 0`` (use ``repeated_game`` for
-    another discount); a stochastic game passes through."""
-    if isinstance(game, NormalFormGame):
-        return game.to_stochastic(0.0)
-    if isinstance(game, StochasticGame):
-        return game
-    raise InvalidGameError(f"game: expected a NormalFormGame or StochasticGame, got {type(game).__name__}")
 
 
 class GameState(NamedTuple):
