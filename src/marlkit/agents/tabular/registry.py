@@ -1,7 +1,8 @@
 """Tabular learners by name: ``make_learner(name, game=..., **params)`` for the CLI, configs and scripts.
 
 :data:`LEARNERS` is a :class:`~marlkit.registry.Registry` of the learner classes. Each entry's ``defaults`` are
-the hyper-parameters the CLI and configs use, its ``citation`` says where the method and those numbers come from
+the hyper-parameters the CLI and configs use (where a class has its own defaults, they are the class's: ``IQL()``
+is ``make_learner("iql")``), its ``citation`` says where the method and those numbers come from
 (the source papers where they give settings, otherwise common textbook choices), and ``extra["game"]`` names the
 field that receives the game for the full-information learners that read its payoffs (fictitious play, regret
 matching, Hedge, replicator dynamics, gradient ascent).
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from marlkit.agents.tabular.agent_modelling import JALAM
-from marlkit.agents.tabular.base import Boltzmann, Constant, EpsilonGreedy, ExponentialDecay, InverseTime, Learner
+from marlkit.agents.tabular.base import Constant, EpsilonGreedy, InverseTime, Learner
 from marlkit.agents.tabular.ce_q import CEQ
 from marlkit.agents.tabular.fictitious_play import FictitiousPlay, SmoothFictitiousPlay
 from marlkit.agents.tabular.gradient_ascent import IGA, WoLFIGA
@@ -24,7 +25,7 @@ from marlkit.agents.tabular.hill_climbing import PHC, WoLFPHC
 from marlkit.agents.tabular.minimax_q import MinimaxQ
 from marlkit.agents.tabular.nash_q import NashQ
 from marlkit.agents.tabular.no_regret import ConditionalRegretMatching, Hedge, RegretMatching
-from marlkit.agents.tabular.q_learning import CQL, IQL
+from marlkit.agents.tabular.q_learning import CQL, DECAYING_BOLTZMANN, IQL
 from marlkit.agents.tabular.replicator import Replicator
 from marlkit.errors import LearnerConfigError, MarlkitError
 from marlkit.games import NormalFormGame, StochasticGame
@@ -34,13 +35,12 @@ Game = NormalFormGame | StochasticGame
 
 BOWLING_VELOSO_ALPHA = InverseTime(10.0, 10000.0)
 """α = 1 / (10 + t/10000): the step size of Bowling & Veloso 2002, §5."""
-DECAYING_BOLTZMANN = Boltzmann(ExponentialDecay(16.0, 0.999, 0.05))
-"""Boltzmann exploration with τ = 16 · 0.999^t, floor 0.05 (Claus & Boutilier 1998 use a decaying τ)."""
 
 LEARNERS: Registry[Learner] = Registry("learner", param_error=LearnerConfigError, param_word="hyper-parameter")
 """Every tabular learner by name, in a fixed order (the CLI lists them so)."""
 
 _Q = {"step_size": 0.1, "exploration": DECAYING_BOLTZMANN}
+"""IQL's and CQL's class defaults (one default per learner, issue 14); JAL-AM's until its class takes them too."""
 _BOLTZMANN_NOTE = "decaying Boltzmann τ = 16 · 0.999^t, floor 0.05, as Claus & Boutilier 1998"
 _JOINT_Q_NOTE = "defaults α = n(s,a)^-0.7, ε = 0.2"
 
