@@ -216,7 +216,7 @@ def test_learn_deep_steps_rounding_is_announced(capsys: pytest.CaptureFixture[st
     code = main([*args, "--hp", "rollout_length=16"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "--steps 300 rounded up to 320" in err and "320 steps x 1 seeds" in out
+    assert "--steps 300 rounded up to 320" in err and "320 steps x 1 seed" in out
     code = main([*args, "--hp", "rollout_length=16", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert data["steps"] == 320 and data["steps_requested"] == 300
@@ -228,3 +228,14 @@ def test_iql_means_one_learner_in_python_and_on_the_command_line() -> None:
     from marlkit.agents.tabular.registry import make_learner
 
     assert IQL() == make_learner("iql") and CQL() == make_learner("cql")
+
+
+def test_show_says_none_for_no_terminal_states_and_one_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14 items 6 and 9: "terminal states: 0" read as "state 0 is terminal"; "1 states"."""
+    assert main(["show", str(_no_terminal_game(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "terminal states: none; initial support: 1 state\n" in out and "2 states, actions 2 x 2" in out
+    assert main(["show", "soccer"]) == 0
+    assert "terminal states: " in (out := capsys.readouterr().out) and "terminal states: 0" not in out

@@ -39,7 +39,7 @@ from marlkit.cli.context import (
     print_json,
     resolve_game,
 )
-from marlkit.cli.render import number
+from marlkit.cli.render import number, plural
 from marlkit.envs.games import NO_TIME_LIMIT
 from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError
 from marlkit.registry import unknown_parameter
@@ -200,11 +200,10 @@ def _no_return_reason(summary, limit: object) -> str | None:
     missing = ~np.isfinite(summary.tail_return)
     if not missing.any():
         return None
-    where = f"the last {summary.tail_fraction:.0%} of the run"
     if isinstance(limit, int) and limit < NO_TIME_LIMIT:
-        return f"no episode ended in {where} for {int(missing.any(axis=1).sum())} seed(s)"
+        return f"no episode ended in {plural(int(missing.any(axis=1).sum()), 'seed')}"
     return (
-        f"no episode ended in {where} (the game has no time limit and no terminal state was reached; "
+        "no episode ended (the game has no time limit and no terminal state was reached; "
         "--max-episode-steps T ends each episode after T steps)"
     )
 
@@ -272,7 +271,7 @@ def _is_catalog_name(spec: str) -> bool:
 
 
 def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary, no_return: str | None) -> None:
-    out.print(f"[bold]{game.name}[/bold]: {' vs '.join(names)}, {steps} steps x {seeds} seeds")
+    out.print(f"[bold]{game.name}[/bold]: {' vs '.join(names)}, {steps} steps x {plural(seeds, 'seed')}")
     table = Table(title="policies (mean over seeds)")
     for column in ("agent", "policy", "action probabilities"):
         table.add_column(column)
@@ -292,7 +291,7 @@ def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary
             number(np.mean(summary.tail_return[ended[:, i], i])) if ended[:, i].any() else "-"
             for i in range(ended.shape[1])
         ]
-        seen = f" (over the {int(ended.all(axis=1).sum())} of {seeds} seeds that ended one)" if no_return else ""
+        seen = f" ({no_return}; mean over the others)" if no_return else ""
         out.print(f"{header}: {', '.join(means)}{seen}", markup=False)
     out.print(f"NashConv of the final policy (median over seeds): {_spread(summary.nash_conv_final)}")
     out.print(f"NashConv of the average policy (median over seeds): {_spread(summary.nash_conv_average)}")
