@@ -30,7 +30,7 @@ import yaml
 
 from marlkit import __version__
 from marlkit.atomic import write_text
-from marlkit.errors import GameFileError, InvalidGameError, UnknownNameError
+from marlkit.errors import GameFileError, InvalidGameError, NotApplicableError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -282,11 +282,26 @@ def game_of_run(run: RunFiles) -> Game:
         path = Path(file)
         return load_game(path if path.is_absolute() or path.exists() else run.directory / path)
     if not name:
+        task = task_of_run(run)
+        if task is not None:
+            raise NotApplicableError(
+                f"{run.directory}: a run on the task {task!r}, an env with no exact game, so there is no convergence "
+                f"diagnosis and no report page for it yet; its returns are in {SUMMARY_FILE} and {HISTORY_FILE}"
+            )
         raise InvalidGameError(f"{run.directory}: neither {CONFIG_FILE} nor the History names the game")
     try:
         return make(name, **params)
     except UnknownNameError as exc:
         raise UnknownNameError(f"{run.directory}: {exc}") from None
+
+
+def task_of_run(run: RunFiles) -> str | None:
+    """The task (env) name a run trained on when it names no game: the config's ``env`` (a name or a mapping with
+    ``name``) or the History's ``meta["env"]``; None otherwise."""
+    entry = run.config.get("env", run.history.meta.get("env"))
+    if isinstance(entry, dict):
+        entry = entry.get("name")
+    return entry if isinstance(entry, str) and entry else None
 
 
 def diagnosis_options(config: dict[str, Any]) -> dict[str, Any]:
@@ -309,10 +324,12 @@ def run_facts(run: RunFiles) -> list[tuple[str, str]]:
     """(fact, value) rows: marlkit version, wall time, steps, seeds, logging points, learners, game, key."""
     history, summary = run.history, run.summary
     meta = dict(history.meta)
-    wall = summary.get("wall_time_s", summary.get("wall_time"))
+    # a run's summary.json writes "marlkit" and "training_seconds" (its "version" is the summary format's)
+    wall = summary.get("training_seconds", summary.get("wall_time_s"))
+    version = summary.get("marlkit", summary.get("marlkit_version"))
     facts = [
         ("run directory", str(run.directory)),
-        ("marlkit version", str(summary.get("marlkit_version", summary.get("version", __version__)))),
+        ("marlkit version", "-" if version is None else str(version)),
         ("game", str(meta.get("game", "-"))),
         ("learners", learner_names(meta) or "-"),
         ("steps per seed", str(int(history.steps[-1]) if history.num_logs else 0)),
@@ -366,6 +383,7 @@ __all__ = [
     "read_run",
     "render_run_report",
     "run_facts",
+    "task_of_run",
     "verdict_rows",
     "write_page",
     "yaml_block",
