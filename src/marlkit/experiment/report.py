@@ -51,7 +51,8 @@ h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { font-size: 1.2rem; margin-
      border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
 table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.88rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f2f2f2; } td { overflow-wrap: anywhere; }
+div.wide { max-width: 100%; overflow-x: auto; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.good { background: #d9f0e3; } td.mid { background: #f3ecd2; } td.bad { background: #f7ddd0; }
 pre { background: #f7f7f7; border: 1px solid #e2e2e2; padding: 0.6rem; overflow-x: auto; font-size: 0.82rem; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.4rem 0; }
@@ -94,7 +95,8 @@ def fraction_class(fraction: float | None) -> str:
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[object]], classes: Sequence[Sequence[str]] = ()) -> str:
-    """A plain HTML table; ``classes[r][c]`` (optional) is the CSS class of a body cell."""
+    """A plain HTML table in a ``div.wide`` that scrolls sideways rather than overflow the page (long cells, e.g.
+a sweep's point folders, also wrap); ``classes[r][c]`` (optional) is the CSS class of a body cell."""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = []
     for r, row in enumerate(rows):
@@ -103,7 +105,7 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[object]], classes:
             css = classes[r][c] if r < len(classes) and c < len(classes[r]) else ""
             cells.append(f'<td class="{css}">{esc(value)}</td>' if css else f"<td>{esc(value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
 def html_page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "") -> str:
