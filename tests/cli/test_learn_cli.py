@@ -148,9 +148,7 @@ def _no_terminal_game(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("learner", ["minimax-q", "iql"])
-def test_learn_without_ended_episodes_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], learner: str
-) -> None:
+def test_learn_without_ended_episodes_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str], learner: str) -> None:
     path = str(_no_terminal_game(tmp_path))
     args = ["learn", path, "-l", learner, "--steps", "500", "--seeds", "2"]
     code = main(args)

@@ -179,7 +179,7 @@ def learn(
     out = console()
     _print(out, model, names, steps, seeds, summary, no_return)
     for name, values in hyper_parameters.items():
-        out.print(f"hyper-parameters of {name}: {hyper_parameter_text(values)}", markup=False)
+        out.print(f"hyper-parameters of {name}: {hyper_parameter_text(values)}", markup=False, soft_wrap=True)
     if report is not None:
         from marlkit.cli.diagnose import print_report
 
@@ -285,7 +285,7 @@ def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary
     header = f"mean episode return over the last {summary.tail_fraction:.0%} of the run"
     ended = np.isfinite(summary.tail_return)  # [seeds, agents]
     if not ended.any():
-        out.print(f"{header}: {no_return}", markup=False)
+        out.print(f"{header}: {no_return}", markup=False, soft_wrap=True)
     else:
         means = [
             number(np.mean(summary.tail_return[ended[:, i], i])) if ended[:, i].any() else "-"

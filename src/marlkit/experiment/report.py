@@ -96,7 +96,7 @@ def fraction_class(fraction: float | None) -> str:
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[object]], classes: Sequence[Sequence[str]] = ()) -> str:
     """A plain HTML table in a ``div.wide`` that scrolls sideways rather than overflow the page (long cells, e.g.
-a sweep's point folders, also wrap); ``classes[r][c]`` (optional) is the CSS class of a body cell."""
+    a sweep's point folders, also wrap); ``classes[r][c]`` (optional) is the CSS class of a body cell."""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = []
     for r, row in enumerate(rows):
