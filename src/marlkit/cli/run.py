@@ -19,6 +19,7 @@ import numpy as np
 import typer
 
 from marlkit.cli.context import console
+from marlkit.cli.render import plural
 
 if TYPE_CHECKING:
     from marlkit.experiment.runner import RunResult
@@ -32,8 +33,8 @@ def _report(result: RunResult, resumed: bool) -> None:
     verb = "resumed and finished" if resumed else "finished"
     where = history.meta.get("game") or history.meta.get("env")
     out.print(
-        f"{verb} {result.config.name}: {where}, {history.meta['steps']} steps x {history.n_seeds} "
-        f"seeds, {history.num_logs} logging windows",
+        f"{verb} {result.config.name}: {where}, {history.meta['steps']} steps x {plural(history.n_seeds, 'seed')}, "
+        f"{plural(history.num_logs, 'logging window')}",
         markup=False,
     )
     if "sharing" in history.meta:  # a deep run: which agents shared a network, and why
