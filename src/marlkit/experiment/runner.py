@@ -320,8 +320,7 @@ def _execute(
         from rich.console import Console
 
         Console(stderr=True).print(
-            "training done; writing history.npz, the diagnosis, summary.json and report.html (Ctrl-C stops; "
-            "marlkit resume finishes)",
+            "training done; writing the history, diagnosis and report.html (Ctrl-C stops it)",
             markup=False,
         )
     try:
