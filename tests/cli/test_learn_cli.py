@@ -129,3 +129,121 @@ def test_learners_lists_tabular_and_deep_learners(capsys: pytest.CaptureFixture[
     assert main(["learners"]) == 0
     out = capsys.readouterr().out
     assert "wolf-phc" in out and "Bowling & Veloso 2002" in out and "ippo" in out
+
+
+# ------------------------------------------------------------------- issue 14: games where no episode ends
+def _no_terminal_game(tmp_path: Path) -> Path:
+    """A 2-state zero-sum stochastic game, gamma 0.9, no terminal state: without a time limit no episode ends."""
+    game = {
+        "type": "stochastic",
+        "name": "endless",
+        "transitions": [[[[0.5, 0.5], [1, 0]], [[0, 1], [0.5, 0.5]]], [[[0.5, 0.5], [0, 1]], [[1, 0], [0.5, 0.5]]]],
+        "rewards": [[[[1, -1], [-1, 1]], [[0, 2], [2, 0]]], [[[-1, 1], [1, -1]], [[0, -2], [-2, 0]]]],
+        "initial": [1, 0],
+        "gamma": 0.9,
+    }
+    path = tmp_path / "endless.json"
+    path.write_text(json.dumps(game))
+    return path
+
+
+@pytest.mark.parametrize("learner", ["minimax-q", "iql"])
+def test_learn_without_ended_episodes_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str], learner: str) -> None:
+    path = str(_no_terminal_game(tmp_path))
+    args = ["learn", path, "-l", learner, "--steps", "500", "--seeds", "2"]
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "no episode ended" in out and "--max-episode-steps" in out
+    code = main([*args, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)  # strict JSON: no bare NaN
+    assert data["tail_return"] == [[None, None], [None, None]]
+    assert "no episode ended" in data["null_reasons"]["tail_return"]
+
+
+def test_learn_max_episode_steps_ends_episodes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(_no_terminal_game(tmp_path))
+    history = tmp_path / "h.npz"
+    args = ["learn", path, "-l", "iql", "--steps", "500", "--seeds", "2", "--max-episode-steps", "10"]
+    code = main([*args, "--json", "--save-history", str(history)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)
+    assert all(v is not None for row in data["tail_return"] for v in row) and "null_reasons" not in data
+    assert data["max_episode_steps"] == 10 and History.load(history).meta["max_episode_steps"] == 10
+    for bad in ("0", "-3"):
+        assert main([*args[:-1], bad]) == 2
+        assert "--max-episode-steps must be >= 1" in capsys.readouterr().err
+
+
+def test_cli_number_is_total() -> None:
+    from marlkit.cli.render import number
+
+    assert number(float("nan")) == "nan" and number(float("inf")) == "inf" and number(2.0) == "2"
+
+
+def test_learn_plots_draws_the_diagnosis_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "plots"
+    args = ["learn", "matching-pennies", "-l", "fp", "--steps", "1000", "--seeds", "2", "--plots", str(folder)]
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert (folder / "criteria.png").is_file() and (folder / "trajectories.png").is_file()
+    assert f"wrote {folder / 'criteria.png'}" in out and "convergence of matching-pennies" in out
+
+
+def test_learn_prints_and_saves_the_hyper_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    history = tmp_path / "h.npz"
+    args = ["learn", "matching-pennies", "-l", "iql", "--vs", "wolf-phc", "--steps", "200", "--seeds", "2"]
+    code = main([*args, "--save-history", str(history)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "hyper-parameters of iql: step_size=0.1, exploration=boltzmann(temperature=exponential-decay(" in out
+    assert "hyper-parameters of wolf-phc: step_size=inverse-time(" in out
+    saved = History.load(history).meta["hyper_parameters"]
+    assert saved["iql"]["exploration"]["type"] == "boltzmann" and saved["wolf-phc"]["epsilon"] == 0.05
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["hyper_parameters"]["iql"]["step_size"] == 0.1
+
+
+def test_learn_deep_steps_rounding_is_announced(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["learn", "prisoners-dilemma", "-l", "ippo", "--steps", "300", "--seeds", "1", "--num-envs", "2"]
+    code = main([*args, "--hp", "rollout_length=16"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "--steps 300 rounded up to 320" in err and "320 steps x 1 seed" in out
+    code = main([*args, "--hp", "rollout_length=16", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["steps"] == 320 and data["steps_requested"] == 300
+
+
+def test_iql_means_one_learner_in_python_and_on_the_command_line() -> None:
+    """Issue 14, item 8: the class defaults are the registry's (published) settings — for every learner; the one
+    named variant (``iql-eps``: IQL with constant ε-greedy) is the only entry that overrides its class."""
+    from marlkit.agents.tabular import CQL, IQL
+    from marlkit.agents.tabular.registry import LEARNERS, make_learner
+    from marlkit.games.catalog import make
+
+    assert IQL() == make_learner("iql") and CQL() == make_learner("cql")
+    game = make("matching-pennies")
+    variants = {name for name, entry in LEARNERS.entries().items() if entry.defaults}
+    assert variants == {"iql-eps"}
+    for name, entry in LEARNERS.entries().items():
+        if name in variants:
+            continue
+        cls = entry.load()
+        assert make_learner(name, game=game) == (cls(game) if entry.extra.get("game") else cls()), name
+
+
+def test_show_says_none_for_no_terminal_states_and_one_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14 items 6 and 9: "terminal states: 0" read as "state 0 is terminal"; "1 states"."""
+    assert main(["show", str(_no_terminal_game(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "terminal states: none; initial support: 1 state\n" in out and "2 states, actions 2 x 2" in out
+    assert main(["show", "soccer"]) == 0
+    assert "terminal states: " in (out := capsys.readouterr().out) and "terminal states: 0" not in out

@@ -105,3 +105,55 @@ def test_report_of_an_unfinished_run_says_so(tmp_path: Path, capsys) -> None:
     (tmp_path / "config.yaml").write_text("game: matching-pennies\n")
     assert main(["report", str(tmp_path)]) == 2
     assert "no history.npz yet" in capsys.readouterr().err
+
+
+def test_page_facts_are_the_runs(run_dir: Path) -> None:
+    """Issue 14 item 4: the page said "marlkit version: 1" (the summary format's version) and "wall time: -"."""
+    import json
+
+    from marlkit.experiment.report import run_facts
+
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    facts = dict(run_facts(read_run(run_dir)))
+    assert facts["marlkit version"] == summary["marlkit"] == __version__
+    assert facts["wall time"] == f"{summary['training_seconds']:.1f} s"
+    assert facts["steps per seed"] == str(summary["steps"]) and facts["game"] == summary["game"]
+    text = render_run_report(run_dir, pictures=False).read_text(encoding="utf-8")
+    assert f"<td>marlkit version</td><td>{__version__}</td>" in text and "<td>wall time</td><td>-</td>" not in text
+
+
+def test_report_of_a_task_run_says_there_is_no_exact_game(tmp_path: Path, capsys) -> None:
+    """Issue 14 item 11: a deep run on a task (MPE, LBF) has no exact game, so no diagnosis page (yet)."""
+    (tmp_path / "config.yaml").write_text("name: spread\nenv: simple_spread\nlearners: ippo\nsteps: 4096\n")
+    (tmp_path / "summary.json").write_text('{"kind": "run", "game": null, "env": "simple_spread"}')
+    from marlkit.history import History
+
+    _, history = _task_history()
+    history.save(tmp_path / "history.npz")
+    for command in (["report", str(tmp_path)], ["compare", str(tmp_path), str(tmp_path)]):
+        assert main(command) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and "neither config.yaml" not in err, err
+        assert "simple_spread" in err and "task" in err and "no exact game" in err
+    assert History.load(tmp_path / "history.npz").meta["env"] == "simple_spread"
+
+
+def _task_history():
+    """A History shaped like a deep run's on a task: no policy table (zero states), meta naming the env."""
+    import numpy as np
+
+    from marlkit.history import History
+
+    seeds, windows, agents = 2, 3, 3
+    return None, History(
+        steps=np.array([1365, 2730, 4096]),
+        seeds=np.arange(seeds),
+        policy=np.zeros((seeds, windows, agents, 0, 5), np.float32),
+        average_policy=np.zeros((seeds, windows, agents, 0, 5), np.float32),
+        has_average_policy=np.zeros(agents, bool),
+        joint_counts=np.zeros((seeds, windows, 0), np.int32),
+        episode_return=np.zeros((seeds, windows, agents), np.float32),
+        episode_count=np.ones((seeds, windows), np.int32),
+        reward_mean=np.zeros((seeds, windows, agents), np.float32),
+        meta={"env": "simple_spread", "learners": ["ippo"], "steps": 4096},
+    )

@@ -290,9 +290,80 @@ def test_cli_run_without_a_config_runs_the_default_study(monkeypatch) -> None:
     calls = []
     monkeypatch.setattr(experiments, "run_default_study", lambda **kwargs: calls.append(kwargs))
     assert main(["run", "--root", "elsewhere"]) == 0
-    assert calls == [{"out": "elsewhere"}]
+    assert calls == [{"out": "elsewhere", "progress": True}]
 
 
 def test_run_interrupted_message_names_the_command() -> None:
     message = str(RunInterrupted(Path("runs/x-1"), 4, 10))
     assert "after 4 of 10 logging windows" in message and "marlkit resume runs/x-1" in message
+
+
+# ------------------------------------------------------------------------------------- issue 14, item 9
+def test_the_progress_bar_fits_80_columns() -> None:
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from marlkit.experiment.runner import PROGRESS_WIDTH, progress_columns
+
+    assert PROGRESS_WIDTH == 80
+    for unit in ("windows", "cells"):
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=80, force_terminal=True, color_system=None)
+        with Progress(*progress_columns(unit, description_width=24), console=console) as bar:
+            bar.add_task("rock-paper-scissors x regret-matching", total=10_000, completed=9_999)
+        last = buffer.getvalue().split("\r")[-1].replace("\x1b[2K", "").split("\n")[0]
+        assert "9999/10000 " + unit in last and "ETA" in last and "…" not in last, last
+        assert len(last) <= 80
+
+
+def test_ctrl_c_in_the_last_segment_is_honoured(tmp_path: Path, reference: Path, monkeypatch, skip_report) -> None:
+    """A Ctrl-C that came during the last segment used to be ignored (the run went on and exited 0)."""
+
+    def interrupt_at_the_end(function):
+        def wrapper(*args, **kwargs):
+            result = function(*args, **kwargs)
+            if kwargs.get("windows_done") == WINDOWS:
+                os.kill(os.getpid(), signal.SIGINT)  # the runner's handler only sets its flag
+            return result
+
+        return wrapper
+
+    monkeypatch.setattr(runner, "save_checkpoint", interrupt_at_the_end(runner.save_checkpoint))
+    with pytest.raises(RunInterrupted, match="training finished") as stopped:
+        run(config_at(tmp_path), progress=False)
+    monkeypatch.undo()
+    path = stopped.value.path
+    assert f"marlkit resume {path}" in str(stopped.value) and not (path / "summary.json").exists()
+    resume(path, progress=False)
+    assert_same_run(path, reference)
+
+
+def test_ctrl_c_while_the_run_is_diagnosed_leaves_it_resumable(tmp_path: Path, reference: Path, monkeypatch) -> None:
+    def ctrl_c(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "diagnosis_for_summary", ctrl_c)
+    with pytest.raises(RunInterrupted, match="finish them with: marlkit resume") as stopped:
+        run(config_at(tmp_path), progress=False)
+    monkeypatch.undo()
+    path = stopped.value.path
+    assert not (path / "summary.json").exists() and not (path / "history.npz").exists()
+    resume(path, progress=False)
+    assert_same_run(path, reference)
+    assert (path / "report.html").is_file()
+
+
+def test_run_ends_with_the_verdict_summary(reference: Path) -> None:
+    """The end of `marlkit run` printed only the state-0 policy; it prints the verdicts now."""
+    from marlkit.cli.run import verdict_lines
+    from marlkit.diagnose.results import CRITERION_TITLES
+
+    lines = verdict_lines(reference / "summary.json")
+    summary = json.loads((reference / "summary.json").read_text())["diagnosis"]["summary"]
+    assert lines[0].startswith("convergence to ") and lines[-1].endswith("report.html")
+    for name, row in summary.items():
+        counts = row["counts"]
+        tally = f"{counts['converged']}/{counts['not converged']}/{counts['inconclusive']}"
+        assert any(CRITERION_TITLES[name] in line and tally in line for line in lines[1:-1])

@@ -130,3 +130,17 @@ def test_run_default_study_prints_the_table(tmp_path: Path, capsys) -> None:
     fractions = next(c["fractions"] for c in summary["cells"] if not c["skipped"])
     assert all(f is None or 0.0 <= f <= 1.0 for f in fractions.values())
     assert np.isfinite(summary["wall_time_s"])
+
+
+def test_no_progress_silences_the_study_bar(tmp_path: Path, capsys) -> None:
+    """Issue 14 item 9: `marlkit run --no-progress` still drew the study's bar when output was not a terminal."""
+    from marlkit.cli.experiments import run_default_study
+
+    args = {"steps": 1000, "seeds": 2, "games": ["prisoners-dilemma"], "learners": ["iql"]}
+    run_default_study(out=str(tmp_path / "a"), progress=False, **args)
+    out = capsys.readouterr().out
+    assert "cells" not in out and "ETA" not in out and "writing the study" not in out
+    assert "prisoners-dilemma" in out and "wall time" in out
+    run_default_study(out=str(tmp_path / "b"), **args)
+    out = capsys.readouterr().out
+    assert "1/1 cells" in out and "writing the study's summary.json and report.html" in out

@@ -152,3 +152,14 @@ def test_recycled_local_workers_give_the_same_histories(
     for name, history in recycled.items():
         for array in ARRAYS:
             assert np.array_equal(getattr(history, array), getattr(local[twins[name]], array), equal_nan=True), array
+
+
+def test_the_sweep_page_table_does_not_overflow_the_page(local_sweep: Path) -> None:
+    """Issue 14 item 9: the points table (long point folders) ran past the page's width."""
+    from marlkit.experiment.report import html_page, html_table
+
+    text = (local_sweep / "report.html").read_text(encoding="utf-8")
+    assert text.count('<div class="wide"><table>') == text.count("<table>") >= 2
+    assert "div.wide { max-width: 100%; overflow-x: auto; }" in text and "overflow-wrap: anywhere" in text
+    page = html_page("t", [("s", html_table(["a"], [["x" * 300]]))])
+    assert '<div class="wide"><table>' in page

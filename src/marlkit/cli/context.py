@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from marlkit.errors import InvalidGameError
+from marlkit.errors import InvalidGameError, MarlkitError
 from marlkit.games import Game, load_game
 
 
@@ -59,9 +61,38 @@ def resolve_game(spec: str, params: list[str] | None = None) -> Game:
     return make(spec, **parse_params(params))
 
 
+def plots_folder(plots: str) -> Path:
+    """A ``--plots`` folder, created (with its parents) and checked writable before any compute."""
+    folder = Path(plots)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MarlkitError(f"--plots {plots}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MarlkitError(f"--plots {plots}: the folder is not writable; choose another folder")
+    return folder
+
+
 def print_json(data: object) -> None:
-    """Print ``data`` as JSON on stdout (no rich markup, so it pipes into jq)."""
-    print(json.dumps(data, indent=2, default=_jsonable))
+    """Print ``data`` as strict JSON on stdout (no rich markup, so it pipes into jq). JSON has no NaN or infinity:
+    a number without a value (e.g. the return of a seed in which no episode ended) is written as ``null``; the
+    command says why next to it."""
+    print(json.dumps(finite(data), indent=2, default=_jsonable, allow_nan=False))
+
+
+def finite(value: object) -> object:
+    """``value`` with every non-finite float (NumPy arrays and scalars included) replaced by ``None``."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def _jsonable(value: object) -> object:

@@ -64,18 +64,15 @@ def run_default_study(
     seeds: int | None = None,
     games: list[str] | None = None,
     learners: list[str] | None = None,
+    progress: bool = True,
 ) -> Path:
-    """The embedded default convergence study (``marlkit run`` with no config): a rich progress bar with ETA,
-    the game x learner table on the terminal, and ``<out>/default-study-<timestamp>/report.html``."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    """The embedded default convergence study (``marlkit run`` with no config): a rich progress bar with ETA
+    (none with ``progress=False``), the game x learner table on the terminal, and
+    ``<out>/default-study-<timestamp>/report.html``. Ctrl-C stops it with exit status 130."""
+    from rich.progress import Progress
 
+    from marlkit.cli.run import EXIT_INTERRUPTED
+    from marlkit.experiment.runner import progress_columns
     from marlkit.experiment.study import StudyConfig, new_run_directory, run_study, study_table
     from marlkit.train.protocol import default_log_every
 
@@ -93,23 +90,24 @@ def run_default_study(
     directory = new_run_directory(out, config.name)
     out_console = console()
     tic = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("cells"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=out_console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task("convergence study", total=len(config.games) * len(config.learners))
+    cells_total = len(config.games) * len(config.learners)
+    bar = Progress(*progress_columns("cells", description_width=24), console=out_console, disable=not progress)
+    with bar:
+        task = bar.add_task("convergence study", total=cells_total)
 
         def tick(game: str, learner: str, done: int, total: int) -> None:
             bar.update(task, completed=done, description=f"{game} x {learner}")
+            if done == total and progress:
+                bar.console.print("all cells trained; writing the study's summary.json and report.html", markup=False)
 
-        directory, cells = run_study(config, directory=directory, progress=tick)
+        try:
+            directory, cells = run_study(config, directory=directory, progress=tick)
+        except KeyboardInterrupt:
+            typer.echo(
+                f"interrupted: the study in {directory} is incomplete (a study does not resume; run it again)",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
     out_console.print(study_table(cells, title=f"convergence study: {len(config.games)} games, {config.seeds} seeds"))
     skipped = [c for c in cells if c.skipped]
     for cell in skipped:

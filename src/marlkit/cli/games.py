@@ -8,13 +8,13 @@ import typer
 from rich.table import Table
 
 from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
-from marlkit.cli.render import show_game
+from marlkit.cli.render import plural, show_game
 from marlkit.games import Game, NormalFormGame, game_to_dict, num_states
 
 
 def _sizes(game: Game) -> str:
     actions = "x".join(map(str, game.num_actions))
-    return actions if isinstance(game, NormalFormGame) else f"{actions}, {num_states(game)} states"
+    return actions if isinstance(game, NormalFormGame) else f"{actions}, {plural(num_states(game), 'state')}"
 
 
 def _homogeneity(verdict: dict) -> str:

@@ -8,14 +8,19 @@ judge it. ``--hp key=value`` sets a hyper-parameter of ``--learner`` (tabular or
 ``learners.params`` are (:func:`marlkit.experiment.params.configure`).
 
 Prints each agent's final and average policy (mean over seeds; per state for small stochastic games), the mean
-episode return over the last 10% of the run, and the NashConv of the final and of the average policy; with
-``--diagnose`` also the verdict table of the six convergence criteria (``marlkit diagnose``).
+episode return over the last 10% of the run ("no episode ended" where none did: a stochastic game without
+terminal states needs ``--max-episode-steps``; ``null`` with a reason in ``--json``), the NashConv of the final
+and of the average policy, and the hyper-parameters every learner used (also saved in the History's
+``meta["hyper_parameters"]``); with ``--diagnose`` also the verdict table of the six convergence criteria
+(``marlkit diagnose``), with ``--plots DIR`` that and its pictures. A deep learner trains in whole updates:
+``--steps`` is rounded up to a multiple of ``--num-envs x rollout_length``, with a note on stderr.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -25,9 +30,18 @@ from rich.console import Console
 from rich.table import Table
 
 from marlkit.agents.deep.registry import is_deep_learner
-from marlkit.cli.context import GameArgument, ParamOption, console, parse_params, print_json, resolve_game
-from marlkit.cli.render import number
-from marlkit.errors import InvalidGameError, LearnerConfigError
+from marlkit.cli.context import (
+    GameArgument,
+    ParamOption,
+    console,
+    parse_params,
+    plots_folder,
+    print_json,
+    resolve_game,
+)
+from marlkit.cli.render import number, plural
+from marlkit.envs.games import NO_TIME_LIMIT
+from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError
 from marlkit.registry import unknown_parameter
 
 MAX_STATES_SHOWN = 4
@@ -57,12 +71,24 @@ def learn(
     seeds: Annotated[int, typer.Option("--seeds", help="Independent seeds, run at once (vmapped).")] = 8,
     key: Annotated[int, typer.Option("--key", help="Base PRNG key; seed i runs with fold_in(key, i).")] = 0,
     log_every: Annotated[int | None, typer.Option("--log-every", help="Steps between History records.")] = None,
+    max_episode_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-episode-steps",
+            help="Episode time limit (truncation), as a config's max_episode_steps; default: the game's (a "
+            "stochastic game without terminal states never ends an episode).",
+        ),
+    ] = None,
     save_history: Annotated[str | None, typer.Option("--save-history", help="Write the History to this .npz.")] = None,
     param: ParamOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
     diagnose: Annotated[
         bool, typer.Option("--diagnose", help="Also judge the run on the six convergence criteria (Nash set).")
     ] = False,
+    plots: Annotated[
+        str | None,
+        typer.Option("--plots", help="Diagnose the run and write its PNG pictures into this folder (as diagnose)."),
+    ] = None,
     hp: Annotated[
         list[str] | None, typer.Option("--hp", help="Hyper-parameter key=value of --learner (repeatable).")
     ] = None,
@@ -72,55 +98,135 @@ def learn(
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.agents.tabular.registry import make_learner
     from marlkit.diagnose import summarize
+    from marlkit.envs import make_env
+    from marlkit.experiment.params import learner_params
     from marlkit.train import train
     from marlkit.train.protocol import default_log_every
 
     model = resolve_game(game, param)
     if steps < 1 or seeds < 1:
         raise InvalidGameError(f"--steps and --seeds must be >= 1, got {steps} and {seeds}")
+    if max_episode_steps is not None:
+        if max_episode_steps < 1:
+            raise InvalidGameError(f"--max-episode-steps must be >= 1, got {max_episode_steps}")
+        make_env(model, max_episode_steps)  # the checks a config's max_episode_steps gets
+    folder = plots_folder(plots) if plots else None  # before the compute: a bad folder fails in a second
     if log_every is None:
         log_every = default_log_every(steps)
+    requested = steps
     if is_deep_learner(learner):
         if vs is not None:
             raise InvalidGameError("--vs applies to tabular learners; a deep learner plays every agent (self-play)")
-        history = _train_deep(model, learner, parse_params(hp), steps, seeds, key, num_envs)
+        used = {learner: _deep(learner, parse_params(hp))}
+        history = _train_deep(model, used[learner], steps, seeds, key, num_envs, max_episode_steps)
         steps, log_every = int(history.meta["steps"]), int(history.meta["log_every"])
+        if steps != requested:
+            typer.echo(
+                f"note: --steps {requested} rounded up to {steps}: a deep learner trains in whole updates of "
+                f"--num-envs x rollout_length = {num_envs} x {used[learner].rollout_length} env steps "
+                "(a config must give the exact multiple)",
+                err=True,
+            )
     else:
         first = _tabular(learner, model, parse_params(hp))
-        assignment = first if vs is None else [first] + [make_learner(vs, model)] * (model.n_players - 1)
-        history = train(model, assignment, steps, seeds=seeds, key=key, log_every=log_every)
+        used = {learner: first}
+        assignment = first
+        if vs is not None:
+            used[vs] = first if vs == learner else make_learner(vs, model)
+            assignment = [first] + [used[vs]] * (model.n_players - 1)
+        history = train(
+            model, assignment, steps, seeds=seeds, key=key, log_every=log_every, max_episode_steps=max_episode_steps
+        )
+    hyper_parameters = {name: learner_params(agent) for name, agent in used.items()}
+    meta: dict[str, object] = {**history.meta, "hyper_parameters": hyper_parameters}
     if _is_catalog_name(game):
         # lets `marlkit diagnose` rebuild the exact game (random games and --param runs included)
-        history = dataclasses.replace(history, meta={**history.meta, "game_params": parse_params(param)})
+        meta["game_params"] = parse_params(param)
+    history = dataclasses.replace(history, meta=meta)
     if save_history:
         history.save(save_history)
     summary = summarize(history, model)
     report = None
-    if diagnose:
+    if diagnose or folder is not None:
         from marlkit.diagnose.report import diagnose as run_diagnosis
 
         report = run_diagnosis(history, model)
+    pictures = _draw(report, folder, plots) if report is not None and folder is not None else []
     names = [learner] * model.n_players if vs is None else [learner] + [vs] * (model.n_players - 1)
+    no_return = _no_return_reason(summary, history.meta.get("max_episode_steps"))
     if json_output:
-        payload = {
+        payload: dict[str, object] = {
             "game": model.name,
             "learners": names,
+            "hyper_parameters": hyper_parameters,
             "steps": steps,
             "seeds": seeds,
             "key": key,
             "log_every": log_every,
+            "max_episode_steps": max_episode_steps,
             **summary.to_dict(),
         }
+        if steps != requested:
+            payload["steps_requested"] = requested
+        if no_return:
+            payload["null_reasons"] = {"tail_return": no_return}
         if report is not None:
             payload["diagnosis"] = report.to_dict()
+        if folder is not None:
+            payload["plots"] = [str(p) for p in pictures]
         print_json(payload)
         return
     out = console()
-    _print(out, model, names, steps, seeds, summary)
+    _print(out, model, names, steps, seeds, summary, no_return)
+    for name, values in hyper_parameters.items():
+        out.print(f"hyper-parameters of {name}: {hyper_parameter_text(values)}", markup=False, soft_wrap=True)
     if report is not None:
         from marlkit.cli.diagnose import print_report
 
         print_report(out, report)
+    for path in pictures:
+        out.print(f"wrote {path}", markup=False)
+
+
+def _draw(report, folder: Path, plots: str | None) -> list[Path]:
+    try:
+        return list(report.plots(folder))
+    except OSError as exc:
+        raise MarlkitError(f"--plots {plots}: could not write the pictures ({exc.strerror or exc})") from None
+
+
+def _no_return_reason(summary, limit: object) -> str | None:
+    """Why some tail returns are missing (None when every seed ended an episode in the tail)."""
+    missing = ~np.isfinite(summary.tail_return)
+    if not missing.any():
+        return None
+    if isinstance(limit, int) and limit < NO_TIME_LIMIT:
+        return f"no episode ended in {plural(int(missing.any(axis=1).sum()), 'seed')}"
+    return (
+        "no episode ended (the game has no time limit and no terminal state was reached; "
+        "--max-episode-steps T ends each episode after T steps)"
+    )
+
+
+def hyper_parameter_text(values: Mapping[str, object]) -> str:
+    """``key=value, ...`` of a learner's plain hyper-parameters; a schedule or exploration rule reads
+    ``type(key=value, ...)``; ``null`` stands for "the game's" (e.g. gamma)."""
+    return ", ".join(f"{k}={_plain(v)}" for k, v in values.items()) or "none"
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, Mapping):
+        rest = {k: v for k, v in value.items() if k != "type"}
+        return f"{value.get('type', '')}({hyper_parameter_text(rest)})"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool | str):
+        return str(value).lower() if isinstance(value, bool) else value
+    if isinstance(value, int | float):
+        return number(value)
+    return str(value)
 
 
 def _tabular(name: str, model, params: dict[str, object]):
@@ -140,16 +246,21 @@ def _tabular(name: str, model, params: dict[str, object]):
     return configure(learner, params, "--hp", name)
 
 
-def _train_deep(model, name: str, params: dict, steps: int, seeds: int, key: int, num_envs: int):
-    """Train deep learner ``name`` on ``model`` as an env; ``steps`` is rounded up to whole updates."""
+def _deep(name: str, params: dict):
     from marlkit.agents.deep.registry import make_deep_learner
+
+    return make_deep_learner(name, **params)
+
+
+def _train_deep(model, learner, steps: int, seeds: int, key: int, num_envs: int, max_episode_steps: int | None):
+    """Train the deep ``learner`` on ``model`` as an env; ``steps`` is rounded up to whole updates."""
     from marlkit.envs.games import GameEnv
     from marlkit.train import deep
 
-    learner = make_deep_learner(name, **params)
     per_update = num_envs * learner.rollout_length
     steps = -(-steps // per_update) * per_update
-    return deep.train(GameEnv(model), learner, steps, seeds=seeds, key=key, num_envs=num_envs).history
+    env = GameEnv(model, max_episode_steps)
+    return deep.train(env, learner, steps, seeds=seeds, key=key, num_envs=num_envs).history
 
 
 def _is_catalog_name(spec: str) -> bool:
@@ -159,8 +270,8 @@ def _is_catalog_name(spec: str) -> bool:
     return spec in GAMES and not Path(spec).is_file()
 
 
-def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary) -> None:
-    out.print(f"[bold]{game.name}[/bold]: {' vs '.join(names)}, {steps} steps x {seeds} seeds")
+def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary, no_return: str | None) -> None:
+    out.print(f"[bold]{game.name}[/bold]: {' vs '.join(names)}, {steps} steps x {plural(seeds, 'seed')}")
     table = Table(title="policies (mean over seeds)")
     for column in ("agent", "policy", "action probabilities"):
         table.add_column(column)
@@ -171,8 +282,17 @@ def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary
     out.print(table)
     kinds = ", ".join(f"{n}: {k}" for n, k in zip(game.player_names, summary.average_kind, strict=True))
     out.print(f"average policy = {kinds}")
-    returns = ", ".join(number(r) for r in np.nanmean(summary.tail_return, axis=0))
-    out.print(f"mean episode return over the last {summary.tail_fraction:.0%} of the run: {returns}")
+    header = f"mean episode return over the last {summary.tail_fraction:.0%} of the run"
+    ended = np.isfinite(summary.tail_return)  # [seeds, agents]
+    if not ended.any():
+        out.print(f"{header}: {no_return}", markup=False, soft_wrap=True)
+    else:
+        means = [
+            number(np.mean(summary.tail_return[ended[:, i], i])) if ended[:, i].any() else "-"
+            for i in range(ended.shape[1])
+        ]
+        seen = f" ({no_return}; mean over the others)" if no_return else ""
+        out.print(f"{header}: {', '.join(means)}{seen}", markup=False)
     out.print(f"NashConv of the final policy (median over seeds): {_spread(summary.nash_conv_final)}")
     out.print(f"NashConv of the average policy (median over seeds): {_spread(summary.nash_conv_average)}")
 

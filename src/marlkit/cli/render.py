@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,9 +17,16 @@ MAX_STATES_SHOWN = 6
 
 
 def number(x: float) -> str:
-    """Compact number: integers without decimals, others with 4 significant digits."""
+    """Compact number: integers without decimals, others with 4 significant digits; ``nan`` / ``inf`` as such."""
     x = float(x)
+    if not math.isfinite(x):
+        return str(x)
     return str(round(x)) if abs(x - round(x)) < 1e-12 and abs(x) < 1e15 else f"{x:.4g}"
+
+
+def plural(count: int, word: str) -> str:
+    """``1 state``, ``2 states``: a count with its noun in the right number."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def payoff_tables(payoffs: np.ndarray, player_names, action_names, title: str) -> list[Table]:
@@ -71,8 +79,9 @@ def _normal_form(console: Console, game: NormalFormGame) -> None:
 def _stochastic(console: Console, game: StochasticGame) -> None:
     terminal = np.zeros(game.num_states, bool) if game.terminal is None else game.terminal
     facts = [
-        f"{game.num_states} states, actions {' x '.join(map(str, game.num_actions))}, gamma = {game.gamma:g}",
-        f"terminal states: {int(np.sum(terminal))}; initial support: {int(np.sum(game.initial > 0))} state(s)",
+        f"{plural(game.num_states, 'state')}, actions {' x '.join(map(str, game.num_actions))}, gamma = {game.gamma:g}",
+        f"terminal states: {_state_list(game, terminal)}; initial support: "
+        f"{plural(int(np.sum(game.initial > 0)), 'state')}",
     ]
     if game.is_constrained and game.limits is not None:
         facts.append(f"constrained: {game.num_constraints} cost(s) per agent, limits {game.limits.tolist()}")
@@ -89,6 +98,15 @@ def _stochastic(console: Console, game: StochasticGame) -> None:
             console.print(table)
     if len(live) > MAX_STATES_SHOWN:
         console.print(f"... {len(live) - MAX_STATES_SHOWN} more non-terminal states (use --json for the full game)")
+
+
+def _state_list(game: StochasticGame, which: np.ndarray, shown: int = 6) -> str:
+    """``none``, or the states' names (the first ``shown``, then how many more)."""
+    names = [game.state_names[s] for s in np.flatnonzero(which)]
+    if not names:
+        return "none"
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(names)} ({', '.join(names[:shown])}{more})"
 
 
 def show_game(console: Console, game: Game, descriptor: Mapping[str, Any]) -> None:

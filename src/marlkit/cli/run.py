@@ -1,21 +1,25 @@
 """``marlkit run [CONFIG]`` and ``marlkit resume RUN_DIR``: an experiment config to a run directory, resumably.
 
 ``run`` checks the config, the game, the learners and the output folder before training, then trains in
-checkpointed segments with a progress bar and ETA (on stderr) and prints where the run went. Ctrl-C writes a
+checkpointed segments with a progress bar and ETA (on stderr) and prints the verdict summary and where the run
+went. Ctrl-C writes a
 checkpoint and exits with status 130 and the command that continues the run; ``resume`` continues it and gives
 the same results, bit for bit, as a run that was never stopped. The config schema: ``docs/experiments.md``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 
 from marlkit.cli.context import console
+from marlkit.cli.render import plural
 
 if TYPE_CHECKING:
     from marlkit.experiment.runner import RunResult
@@ -29,8 +33,8 @@ def _report(result: RunResult, resumed: bool) -> None:
     verb = "resumed and finished" if resumed else "finished"
     where = history.meta.get("game") or history.meta.get("env")
     out.print(
-        f"{verb} {result.config.name}: {where}, {history.meta['steps']} steps x {history.n_seeds} "
-        f"seeds, {history.num_logs} logging windows",
+        f"{verb} {result.config.name}: {where}, {history.meta['steps']} steps x {plural(history.n_seeds, 'seed')}, "
+        f"{plural(history.num_logs, 'logging window')}",
         markup=False,
     )
     if "sharing" in history.meta:  # a deep run: which agents shared a network, and why
@@ -43,14 +47,34 @@ def _report(result: RunResult, resumed: bool) -> None:
         name = str(learner).split("(")[0]
         if final.shape[2] == 0:  # no policy table (a deep run on a task): the last window's return
             returns = history.episode_return[:, -1, i]
-            value = float(np.nanmean(returns)) if np.isfinite(returns).any() else float("nan")
-            out.print(
-                f"  agent {i} ({name}): episode return in the last window, mean over seeds {value:.3f}", markup=False
-            )
-            continue
-        probs = ", ".join(f"{p:.3f}" for p in np.nanmean(final[:, i, 0], axis=0))
-        out.print(f"  agent {i} ({name}): final policy in state 0, mean over seeds [{probs}]", markup=False)
+            value = f"{float(np.nanmean(returns)):.3f}" if np.isfinite(returns).any() else "- (no episode ended)"
+            out.print(f"  agent {i} ({name}): episode return in the last window, mean over seeds {value}", markup=False)
+    for line in verdict_lines(result.path / "summary.json"):
+        out.print(line, markup=False)
     out.print(f"run directory: {result.path}", markup=False)
+
+
+def verdict_lines(summary_path: Path) -> list[str]:
+    """The verdict summary of a finished run (its ``summary.json``): per criterion the seeds converged, the fraction
+    and the solutions reached; nothing where the run has no diagnosis (a task run)."""
+    from marlkit.diagnose.results import CRITERION_TITLES
+
+    try:
+        diagnosis = json.loads(summary_path.read_text(encoding="utf-8")).get("diagnosis")
+    except (OSError, json.JSONDecodeError):
+        return []
+    if not isinstance(diagnosis, Mapping) or not isinstance(diagnosis.get("summary"), Mapping):
+        return []
+    solutions = diagnosis.get("solution_set", {})
+    lines = [f"convergence to {solutions.get('name', 'the solution set')} (seeds converged / not / inconclusive):"]
+    width = max(len(CRITERION_TITLES.get(name, name)) for name in diagnosis["summary"])
+    for name, row in diagnosis["summary"].items():
+        counts = row.get("counts", {})
+        tally = f"{counts.get('converged', 0)}/{counts.get('not converged', 0)}/{counts.get('inconclusive', 0)}"
+        targets = ", ".join(f"{label} x{count}" for label, count in (row.get("targets") or {}).items())
+        lines.append(f"  {CRITERION_TITLES.get(name, name):<{width}}  {tally}" + (f"  to {targets}" if targets else ""))
+    lines.append("verdict table, pictures and the rule: report.html")
+    return lines
 
 
 def run_command(
@@ -70,7 +94,7 @@ def run_command(
     if config is None:
         from marlkit.cli.experiments import run_default_study
 
-        run_default_study(out=root or "runs")
+        run_default_study(out=root or "runs", progress=progress)
         return
     from marlkit.experiment.runner import RunInterrupted, run
 

@@ -30,7 +30,7 @@ import yaml
 
 from marlkit import __version__
 from marlkit.atomic import write_text
-from marlkit.errors import GameFileError, InvalidGameError, UnknownNameError
+from marlkit.errors import GameFileError, InvalidGameError, NotApplicableError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +51,8 @@ h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { font-size: 1.2rem; margin-
      border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
 table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.88rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f2f2f2; } td { overflow-wrap: anywhere; }
+div.wide { max-width: 100%; overflow-x: auto; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.good { background: #d9f0e3; } td.mid { background: #f3ecd2; } td.bad { background: #f7ddd0; }
 pre { background: #f7f7f7; border: 1px solid #e2e2e2; padding: 0.6rem; overflow-x: auto; font-size: 0.82rem; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.4rem 0; }
@@ -94,7 +95,8 @@ def fraction_class(fraction: float | None) -> str:
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[object]], classes: Sequence[Sequence[str]] = ()) -> str:
-    """A plain HTML table; ``classes[r][c]`` (optional) is the CSS class of a body cell."""
+    """A plain HTML table in a ``div.wide`` that scrolls sideways rather than overflow the page (long cells, e.g.
+    a sweep's point folders, also wrap); ``classes[r][c]`` (optional) is the CSS class of a body cell."""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = []
     for r, row in enumerate(rows):
@@ -103,7 +105,7 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[object]], classes:
             css = classes[r][c] if r < len(classes) and c < len(classes[r]) else ""
             cells.append(f'<td class="{css}">{esc(value)}</td>' if css else f"<td>{esc(value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
 def html_page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "") -> str:
@@ -282,11 +284,26 @@ def game_of_run(run: RunFiles) -> Game:
         path = Path(file)
         return load_game(path if path.is_absolute() or path.exists() else run.directory / path)
     if not name:
+        task = task_of_run(run)
+        if task is not None:
+            raise NotApplicableError(
+                f"{run.directory}: a run on the task {task!r}, an env with no exact game, so there is no convergence "
+                f"diagnosis and no report page for it yet; its returns are in {SUMMARY_FILE} and {HISTORY_FILE}"
+            )
         raise InvalidGameError(f"{run.directory}: neither {CONFIG_FILE} nor the History names the game")
     try:
         return make(name, **params)
     except UnknownNameError as exc:
         raise UnknownNameError(f"{run.directory}: {exc}") from None
+
+
+def task_of_run(run: RunFiles) -> str | None:
+    """The task (env) name a run trained on when it names no game: the config's ``env`` (a name or a mapping with
+    ``name``) or the History's ``meta["env"]``; None otherwise."""
+    entry = run.config.get("env", run.history.meta.get("env"))
+    if isinstance(entry, dict):
+        entry = entry.get("name")
+    return entry if isinstance(entry, str) and entry else None
 
 
 def diagnosis_options(config: dict[str, Any]) -> dict[str, Any]:
@@ -309,10 +326,12 @@ def run_facts(run: RunFiles) -> list[tuple[str, str]]:
     """(fact, value) rows: marlkit version, wall time, steps, seeds, logging points, learners, game, key."""
     history, summary = run.history, run.summary
     meta = dict(history.meta)
-    wall = summary.get("wall_time_s", summary.get("wall_time"))
+    # a run's summary.json writes "marlkit" and "training_seconds" (its "version" is the summary format's)
+    wall = summary.get("training_seconds", summary.get("wall_time_s"))
+    version = summary.get("marlkit", summary.get("marlkit_version"))
     facts = [
         ("run directory", str(run.directory)),
-        ("marlkit version", str(summary.get("marlkit_version", summary.get("version", __version__)))),
+        ("marlkit version", "-" if version is None else str(version)),
         ("game", str(meta.get("game", "-"))),
         ("learners", learner_names(meta) or "-"),
         ("steps per seed", str(int(history.steps[-1]) if history.num_logs else 0)),
@@ -366,6 +385,7 @@ __all__ = [
     "read_run",
     "render_run_report",
     "run_facts",
+    "task_of_run",
     "verdict_rows",
     "write_page",
     "yaml_block",

@@ -73,14 +73,27 @@ class RunResult:
 
 
 class RunInterrupted(Exception):  # noqa: N818 (not an error: the user asked the run to stop)
-    """The run stopped on Ctrl-C after writing a checkpoint; ``str()`` says how to resume."""
+    """The run stopped on Ctrl-C after writing a checkpoint; ``str()`` says how to resume (or, when the run had
+    finished and only its report page was being drawn, how to draw it)."""
 
-    def __init__(self, path: Path, windows_done: int, total: int) -> None:
-        self.path, self.windows_done, self.total = path, windows_done, total
-        super().__init__(
-            f"interrupted: checkpoint written after {windows_done} of {total} logging windows in {path}; "
-            f"continue with: marlkit resume {path}"
-        )
+    def __init__(self, path: Path, windows_done: int, total: int, finished: bool = False) -> None:
+        self.path, self.windows_done, self.total, self.finished = path, windows_done, total, finished
+        if finished:
+            message = (
+                f"interrupted while writing report.html; the run is finished and saved in {path} "
+                f"(history.npz, summary.json); write the page with: marlkit report {path}"
+            )
+        elif windows_done == total:
+            message = (
+                f"interrupted: training finished ({total} logging windows, checkpoint written in {path}) before "
+                f"the run's history, diagnosis and report were written; finish them with: marlkit resume {path}"
+            )
+        else:
+            message = (
+                f"interrupted: checkpoint written after {windows_done} of {total} logging windows in {path}; "
+                f"continue with: marlkit resume {path}"
+            )
+        super().__init__(message)
 
 
 # ------------------------------------------------------------------------------------------------- public
@@ -231,31 +244,37 @@ def _checkpoint_on_sigint() -> Iterator[_StopRequest]:
         signal.signal(signal.SIGINT, previous)
 
 
-@contextlib.contextmanager
-def _progress_bar(enabled: bool, description: str, total: int, done: int) -> Iterator[Any]:
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+PROGRESS_WIDTH = 80
+"""The progress bar fits a terminal this wide (a classic 80-column one)."""
 
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
+
+def progress_columns(unit: str, description_width: int = 20) -> tuple[Any, ...]:
+    """The columns of marlkit's progress bars (runs, studies): description (cut to ``description_width``), bar,
+    ``done/total unit``, elapsed time and ETA; with descriptions so cut the bar fits :data:`PROGRESS_WIDTH`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return (
+        TextColumn(f"[bold]{{task.description:.{description_width}}}"),
+        BarColumn(bar_width=16),
         MofNCompleteColumn(),
-        TextColumn("windows"),
+        TextColumn(unit),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True)) as bar:
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, description: str, total: int, done: int, header: str) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    console.print(header, markup=False)
+    with Progress(*progress_columns("windows"), console=console) as bar:
         task = bar.add_task(description, total=total, completed=done)
         yield lambda completed: bar.update(task, completed=completed)
 
@@ -272,8 +291,8 @@ def _execute(
 ) -> RunResult:
     digest, total, every = config_hash(config), plan.num_logs, config.checkpoint_every
     elapsed = float(info.get("elapsed_s", 0.0))
-    description = f"{config.name}: {config.steps} steps x {len(plan.seeds)} seeds"
-    with _checkpoint_on_sigint() as stop, _progress_bar(progress, description, total, done) as update:
+    header = f"training {config.name}: {config.steps} steps x {len(plan.seeds)} seeds"
+    with _checkpoint_on_sigint() as stop, _progress_bar(progress, config.name, total, done, header) as update:
         while done < total:
             tic = time.perf_counter()
             size = min(every, total - done)
@@ -295,15 +314,33 @@ def _execute(
                 update(done)
             if stop.requested and done < total:
                 raise RunInterrupted(path, done, total)
-    history = plan.to_history(rundir.load_segments(path, total, digest))
-    history.save(path / rundir.HISTORY)
-    diagnosis = diagnosis_for_summary(history, game, config) if game is not None and plan.judged else None
-    _write_summary(path, config, game, history, digest, elapsed, diagnosis, plan.summary_fields(history))
-    rundir.drop_segments(path)
-    if diagnosis is not None:
-        from marlkit.experiment.report import render_run_report
+    if stop.requested:  # Ctrl-C during the last segment: honoured too (the checkpoint covers every window)
+        raise RunInterrupted(path, done, total)
+    if progress:
+        from rich.console import Console
 
-        render_run_report(path, report=diagnosis)
+        Console(stderr=True).print(
+            "training done; writing the history, diagnosis and report.html (Ctrl-C stops it)",
+            markup=False,
+        )
+    try:
+        history = plan.to_history(rundir.load_segments(path, total, digest))
+        history.save(path / rundir.HISTORY)
+        diagnosis = diagnosis_for_summary(history, game, config) if game is not None and plan.judged else None
+        _write_summary(path, config, game, history, digest, elapsed, diagnosis, plan.summary_fields(history))
+    except KeyboardInterrupt:  # before summary.json: the run is resumable from its last checkpoint
+        if (path / rundir.SUMMARY).is_file():
+            raise RunInterrupted(path, done, total, finished=True) from None
+        (path / rundir.HISTORY).unlink(missing_ok=True)
+        raise RunInterrupted(path, done, total) from None
+    try:
+        rundir.drop_segments(path)
+        if diagnosis is not None:
+            from marlkit.experiment.report import render_run_report
+
+            render_run_report(path, report=diagnosis)
+    except KeyboardInterrupt:
+        raise RunInterrupted(path, done, total, finished=True) from None
     return RunResult(path=path, history=history, config=config)
 
 
@@ -372,4 +409,13 @@ def windows_done(run_dir: str | os.PathLike[str]) -> int:
     return int(read_header(checkpoint)["windows_done"]) if checkpoint.is_file() else 0
 
 
-__all__ = ["RunInterrupted", "RunResult", "diagnosis_for_summary", "resume", "run", "windows_done"]
+__all__ = [
+    "PROGRESS_WIDTH",
+    "RunInterrupted",
+    "RunResult",
+    "diagnosis_for_summary",
+    "progress_columns",
+    "resume",
+    "run",
+    "windows_done",
+]

@@ -39,8 +39,6 @@ import numpy as np
 
 from marlkit.agents.tabular.base import (
     Array,
-    Constant,
-    EpsilonGreedy,
     Exploration,
     GroupSpec,
     LearnerConfigError,
@@ -53,6 +51,7 @@ from marlkit.agents.tabular.base import (
     sample,
     scheduled,
 )
+from marlkit.agents.tabular.q_learning import DECAYING_BOLTZMANN
 from marlkit.errors import NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, stage_rewards
 from marlkit.schema import setting, validate
@@ -250,7 +249,9 @@ class JALAM(UniformActing):
     """
 
     step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, a_i, a_-i))", range=(0, None), open="low")
-    exploration: Exploration = setting(EpsilonGreedy(Constant(0.1)), doc="the behaviour policy over the action values")
+    exploration: Exploration = setting(
+        DECAYING_BOLTZMANN, doc="the behaviour policy over the action values (Claus & Boutilier 1998's decaying τ)"
+    )
     initial_q: float = setting(0.0, doc="initial Q-values", range=(None, None))
     gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
 

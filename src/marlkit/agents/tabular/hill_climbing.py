@@ -31,6 +31,7 @@ from marlkit.agents.tabular.base import (
     Array,
     Constant,
     GroupSpec,
+    InverseTime,
     LearnerConfigError,
     Schedule,
     Transition,
@@ -64,13 +65,23 @@ def hill_climb(pi: Array, q: Array, legal: Array, delta: Array) -> Array:
     return stepped / jnp.sum(stepped, axis=-1, keepdims=True)  # remove float32 drift of the row sum
 
 
+BOWLING_VELOSO_ALPHA = InverseTime(10.0, 10000.0)
+"""α = 1 / (10 + t/10000): the step size of Bowling & Veloso 2002, §5."""
+
+
 @dataclass(frozen=True)
 class PHC(UniformActing):
-    """Policy hill-climbing (Bowling & Veloso 2002, Table 1): Q-learning plus a δ-step of π toward greedy."""
+    """Policy hill-climbing (Bowling & Veloso 2002, Table 1): Q-learning plus a δ-step of π toward greedy.
 
-    step_size: Schedule | float = setting(0.1, doc="α for Q, called with (t, n(s, a))", range=(0, None), open="low")
-    delta: Schedule | float = setting(0.01, doc="δ, the policy step toward greedy", range=(0, None), open="low")
-    epsilon: Schedule | float = setting(0.0, doc="exploration probability", range=(0, 1))
+    Defaults are the paper's settings (§5): α = 1/(10 + t/10000), δ = 4/(20000 + t), ε = 0.05."""
+
+    step_size: Schedule | float = setting(
+        BOWLING_VELOSO_ALPHA, doc="α for Q, called with (t, n(s, a))", range=(0, None), open="low"
+    )
+    delta: Schedule | float = setting(
+        InverseTime(20000.0, 1.0, 4.0), doc="δ, the policy step toward greedy", range=(0, None), open="low"
+    )
+    epsilon: Schedule | float = setting(0.05, doc="exploration probability", range=(0, 1))
     initial_policy: tuple[float, ...] | None = setting(None, doc="one probability per action (null: uniform)")
     gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
 
@@ -142,10 +153,15 @@ class PHC(UniformActing):
 
 @dataclass(frozen=True)
 class WoLFPHC(PHC):
-    """WoLF-PHC (Bowling & Veloso 2002, Table 2): PHC whose δ is δ_w (``delta``) while winning, else δ_l."""
+    """WoLF-PHC (Bowling & Veloso 2002, Table 2): PHC whose δ is δ_w (``delta``) while winning, else δ_l.
 
+    Defaults are the paper's settings (§5): α = 1/(10 + t/10000), δ_w = 1/(20000 + t), δ_l = 4 δ_w, ε = 0.05."""
+
+    delta: Schedule | float = setting(
+        InverseTime(20000.0), doc="δ_w, the policy step toward greedy while winning", range=(0, None), open="low"
+    )
     delta_lose: Schedule | float = setting(
-        0.04, doc="δ_l, the policy step while losing (> δ)", range=(0, None), open="low"
+        InverseTime(20000.0, 1.0, 4.0), doc="δ_l, the policy step while losing (> δ)", range=(0, None), open="low"
     )
 
     def __post_init__(self) -> None:

@@ -14,8 +14,8 @@ Both run Watkins' update (Watkins & Dayan 1992, Eq. 1) on a table Q(s, b) over "
   ``policy`` is the marginal of its joint behaviour distribution (exact for the greedy joint action, which is a
   product; correlated exploration such as joint Boltzmann has marginals that lose the correlation).
 
-The step size α = ``step_size(t, n(s, b))`` with n(s, b) counting this visit; exploration is called with
-``(t, n(s))``. Metrics: ``td_error`` = |δ| of the update.
+The step size α = ``step_size(t, n(s, b))`` (default 0.1) with n(s, b) counting this visit; exploration
+(default :data:`DECAYING_BOLTZMANN`) is called with ``(t, n(s))``. Metrics: ``td_error`` = |δ| of the update.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ import numpy as np
 
 from marlkit.agents.tabular.base import (
     Array,
-    Constant,
-    EpsilonGreedy,
+    Boltzmann,
     Exploration,
+    ExponentialDecay,
     GroupSpec,
     LearnerConfigError,
     Schedule,
@@ -89,13 +89,18 @@ def q_update(
     return state._replace(q=q, visits=visits, step=state.step + 1), jnp.abs(td)
 
 
+DECAYING_BOLTZMANN = Boltzmann(ExponentialDecay(16.0, 0.999, 0.05))
+"""Boltzmann exploration with τ = 16 · 0.999^t, floor 0.05 (Claus & Boutilier 1998 use a decaying τ): the default
+of IQL and CQL, in Python as on the command line and in configs (``marlkit learners``)."""
+
+
 @dataclass(frozen=True)
 class _QLearner(UniformActing):
     """Hyper-parameters shared by IQL and CQL (``gamma=None`` takes the game's discount)."""
 
     step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, b))", range=(0, None), open="low")
     exploration: Exploration = setting(
-        EpsilonGreedy(Constant(0.1)), doc="the behaviour policy over Q(s, ·), called with (t, n(s))"
+        DECAYING_BOLTZMANN, doc="the behaviour policy over Q(s, ·), called with (t, n(s))"
     )
     initial_q: float = setting(0.0, doc="initial Q-values", range=(None, None))
     gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")

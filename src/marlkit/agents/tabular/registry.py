@@ -1,7 +1,8 @@
 """Tabular learners by name: ``make_learner(name, game=..., **params)`` for the CLI, configs and scripts.
 
 :data:`LEARNERS` is a :class:`~marlkit.registry.Registry` of the learner classes. Each entry's ``defaults`` are
-the hyper-parameters the CLI and configs use, its ``citation`` says where the method and those numbers come from
+the hyper-parameters the CLI and configs use (where a class has its own defaults, they are the class's: ``IQL()``
+is ``make_learner("iql")``), its ``citation`` says where the method and those numbers come from
 (the source papers where they give settings, otherwise common textbook choices), and ``extra["game"]`` names the
 field that receives the game for the full-information learners that read its payoffs (fictitious play, regret
 matching, Hedge, replicator dynamics, gradient ascent).
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from marlkit.agents.tabular.agent_modelling import JALAM
-from marlkit.agents.tabular.base import Boltzmann, Constant, EpsilonGreedy, ExponentialDecay, InverseTime, Learner
+from marlkit.agents.tabular.base import Constant, EpsilonGreedy, Learner
 from marlkit.agents.tabular.ce_q import CEQ
 from marlkit.agents.tabular.fictitious_play import FictitiousPlay, SmoothFictitiousPlay
 from marlkit.agents.tabular.gradient_ascent import IGA, WoLFIGA
@@ -24,7 +25,7 @@ from marlkit.agents.tabular.hill_climbing import PHC, WoLFPHC
 from marlkit.agents.tabular.minimax_q import MinimaxQ
 from marlkit.agents.tabular.nash_q import NashQ
 from marlkit.agents.tabular.no_regret import ConditionalRegretMatching, Hedge, RegretMatching
-from marlkit.agents.tabular.q_learning import CQL, IQL
+from marlkit.agents.tabular.q_learning import CQL, DECAYING_BOLTZMANN, IQL
 from marlkit.agents.tabular.replicator import Replicator
 from marlkit.errors import LearnerConfigError, MarlkitError
 from marlkit.games import NormalFormGame, StochasticGame
@@ -32,15 +33,9 @@ from marlkit.registry import Registry
 
 Game = NormalFormGame | StochasticGame
 
-BOWLING_VELOSO_ALPHA = InverseTime(10.0, 10000.0)
-"""α = 1 / (10 + t/10000): the step size of Bowling & Veloso 2002, §5."""
-DECAYING_BOLTZMANN = Boltzmann(ExponentialDecay(16.0, 0.999, 0.05))
-"""Boltzmann exploration with τ = 16 · 0.999^t, floor 0.05 (Claus & Boutilier 1998 use a decaying τ)."""
-
 LEARNERS: Registry[Learner] = Registry("learner", param_error=LearnerConfigError, param_word="hyper-parameter")
 """Every tabular learner by name, in a fixed order (the CLI lists them so)."""
 
-_Q = {"step_size": 0.1, "exploration": DECAYING_BOLTZMANN}
 _BOLTZMANN_NOTE = "decaying Boltzmann τ = 16 · 0.999^t, floor 0.05, as Claus & Boutilier 1998"
 _JOINT_Q_NOTE = "defaults α = n(s,a)^-0.7, ε = 0.2"
 
@@ -49,21 +44,18 @@ LEARNERS.add(
     IQL,
     description="independent Q-learning",
     citation=f"Tan 1993; Watkins & Dayan 1992; {_BOLTZMANN_NOTE}",
-    defaults=_Q,
 )
 LEARNERS.add(
     "cql",
     CQL,
     description="central Q-learning over joint actions (one team learner; common-payoff games)",
     citation=_BOLTZMANN_NOTE,
-    defaults=_Q,
 )
 LEARNERS.add(
     "phc",
     PHC,
     description="policy hill-climbing",
     citation="Bowling & Veloso 2002, Table 1; α = 1/(10 + t/10000), δ = 4/(20000 + t), ε = 0.05 as in §5",
-    defaults={"step_size": BOWLING_VELOSO_ALPHA, "delta": InverseTime(20000.0, 1.0, 4.0), "epsilon": 0.05},
 )
 LEARNERS.add(
     "wolf-phc",
@@ -71,12 +63,6 @@ LEARNERS.add(
     description="win-or-learn-fast policy hill-climbing",
     citation="Bowling & Veloso 2002, Table 2; α = 1/(10 + t/10000), δ_w = 1/(20000 + t), δ_l = 4 δ_w, ε = 0.05 "
     "as in §5",
-    defaults={
-        "step_size": BOWLING_VELOSO_ALPHA,
-        "delta": InverseTime(20000.0),
-        "delta_lose": InverseTime(20000.0, 1.0, 4.0),
-        "epsilon": 0.05,
-    },
 )
 LEARNERS.add(
     "iql-eps",
@@ -90,7 +76,6 @@ LEARNERS.add(
     JALAM,
     description="joint-action learning with empirical agent models",
     citation=f"Albrecht, Christianos & Schäfer 2024, Multi-Agent Reinforcement Learning, Alg. 6; {_BOLTZMANN_NOTE}",
-    defaults=_Q,
 )
 LEARNERS.add(
     "minimax-q",
@@ -122,7 +107,6 @@ LEARNERS.add(
     SmoothFictitiousPlay,
     description="smooth fictitious play: logit response to the empirical beliefs (τ = 0.1)",
     citation="Fudenberg & Kreps 1993",
-    defaults={"temperature": 0.1},
     extra={"game": "payoffs"},
 )
 LEARNERS.add(
@@ -194,4 +178,4 @@ def make_learner(name: str, game: Game | None = None, **params: Any) -> Learner:
         raise LearnerConfigError(f"{entry.name}: {exc}") from None
 
 
-__all__ = ["BOWLING_VELOSO_ALPHA", "DECAYING_BOLTZMANN", "LEARNERS", "make_learner", "reads_game"]
+__all__ = ["DECAYING_BOLTZMANN", "LEARNERS", "make_learner", "reads_game"]
