@@ -81,4 +81,15 @@ def nash_equilibria(game: NormalFormGame, tol: float = 1e-9) -> EquilibriumSet:
         return _ordered(all_equilibria(game))
     from marlkit.solve.n_player import equilibria
 
-    return _ordered(equilibria(game, tol=tol))
+    found = equilibria(game, tol=tol)
+    size = (
+        f"{len(game.num_actions)} players and {int(np.prod([2**m - 1 for m in game.num_actions], dtype=np.float64))} "
+        "support profiles"
+    )
+    note = (
+        f"too large for the complete support enumeration ({size}; it takes at most 4 players and 400 support "
+        "profiles)"
+    )
+    return _ordered(
+        EquilibriumSet(found.equilibria, False, found.degenerate, found.method, notes=(*found.notes, note))
+    )
