@@ -3,8 +3,8 @@
 import gc
 import os
 
-# XLA's default CPU threading once deadlocked a vmapped run on a 2-core machine (DESIGN.md, Performance); this
-# must be set before JAX is first imported.
+# XLA's default CPU threading once deadlocked a vmapped run on a 2-core machine (docs/architecture.md,
+# Performance); this must be set before JAX is first imported.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import jax  # after XLA_FLAGS

@@ -99,7 +99,7 @@ def setting(
 
 def rules_of(f: dataclasses.Field) -> Rules:
     """The rules of a field (empty ones for a field declared without :func:`setting`)."""
-    return f.metadata.get(KEY, Rules())  # type: ignore[no-any-return]
+    return f.metadata.get(KEY, Rules())
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ def _read_one(hint: Any, value: Any, path: str, rules: Rules, forms: Forms) -> A
             value = {shorthand: value}
         if not isinstance(value, Mapping):
             raise _MismatchError
-        return parse(hint, value, path, forms)  # type: ignore[arg-type]
+        return parse(hint, value, path, forms)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is tuple:
         if not isinstance(value, list | tuple):
@@ -496,7 +496,7 @@ def plain(value: Any, forms: Forms | None = None) -> Any:
         return [plain(v, forms) for v in value]
     for form in (forms or {}).values():
         if form.number is not None and type(value) is form.number:
-            (only_field,) = dataclasses.fields(form.number)  # type: ignore[arg-type]
+            (only_field,) = dataclasses.fields(form.number)
             return float(getattr(value, only_field.name))
         for tag, cls in form.tags.items():
             if type(value) is cls:
@@ -530,7 +530,7 @@ def rows(cls: type, prefix: str = "", forms: Forms | None = None) -> list[tuple[
         out.append((f"`{key}`", describe(hint, rules, forms), default_text(f, forms), rules.doc))
         members = [m for m in _members(hint) if is_section(m)]
         if len(members) == 1 and f.default_factory is not dataclasses.MISSING:
-            out += rows(members[0], key, forms)  # type: ignore[arg-type]
+            out += rows(members[0], key, forms)
     return out
 
 

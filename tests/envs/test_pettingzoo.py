@@ -56,6 +56,50 @@ def test_parallel_api(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ALL_NAMES)
+def test_parallel_api_with_default_arguments(name: str) -> None:
+    """Issue 14, item 10: PettingZoo's own test samples unmasked actions from plain observations."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parallel_api_test(to_pettingzoo(make(name), seed=0), num_cycles=NUM_CYCLES)
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_the_plain_sample_loop_runs_and_flags_illegal_actions(name: str) -> None:
+    """The loop every PettingZoo user writes: ``action_space(agent).sample()`` with no mask, seeded."""
+    env = to_pettingzoo(make(name), seed=0)
+    for agent in env.possible_agents:
+        env.action_space(agent).seed(3)
+    _, infos = env.reset(seed=5)
+    steps, illegal = 0, 0
+    while steps < NUM_CYCLES:
+        actions = {agent: env.action_space(agent).sample() for agent in env.agents}
+        masks = {agent: infos[agent]["action_mask"] for agent in env.agents}
+        _, rewards, _, _, infos = env.step(actions)
+        for agent, action in actions.items():
+            assert infos[agent]["illegal_action"] == (not masks[agent][action])
+            illegal += infos[agent]["illegal_action"]
+        assert all(np.isfinite(r) for r in rewards.values())
+        steps += 1
+        if not env.agents:
+            _, infos = env.reset()
+    if name == "lbf":
+        assert illegal > 0  # LBF masks moves into walls and food, and LOAD away from food: the loop hits them
+
+
+def test_an_illegal_action_is_replaced_by_the_first_legal_one() -> None:
+    """The default bridge steps an illegal action exactly as the agent's first legal action, flagged in infos."""
+    outputs = []
+    for action in (2, 0):  # agent 1 may not play 2; its first legal action is 0
+        env = to_pettingzoo(masked_game_env(), seed=0)
+        env.reset()
+        outputs.append(env.step({"player0": 1, "player1": action}))
+    replaced, legal = outputs
+    assert replaced[4]["player1"]["illegal_action"] and not replaced[4]["player0"]["illegal_action"]
+    assert not legal[4]["player1"]["illegal_action"]
+    assert_same(replaced[:4], legal[:4])
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
 def test_aec_api(name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -136,10 +180,23 @@ def masked_game_env() -> GameEnv:
     ],
 )
 def test_bad_actions_raise_clear_errors(actions, message: str) -> None:
-    env = to_pettingzoo(masked_game_env(), seed=0)
+    env = to_pettingzoo(masked_game_env(), seed=0, illegal_actions="raise")
     env.reset()
     with pytest.raises(InvalidGameError, match=message):
         env.step(actions)
+
+
+def test_error_messages_print_plain_numbers() -> None:
+    """Issue 14, item 9: a NumPy scalar in a message prints as the number it holds, never ``np.float64(...)``."""
+    env = to_pettingzoo(masked_game_env(), seed=0)
+    env.reset()
+    with pytest.raises(InvalidGameError, match=r"got 1\.0$") as info:
+        env.step({"player0": np.float64(1.0), "player1": 0})
+    assert "np." not in str(info.value)
+    for field, value, shown in (("grid_size", np.float64(8.5), "8.5"), ("penalty", np.float32(-0.5), "-0.5")):
+        with pytest.raises(InvalidGameError, match=f"got {shown}$") as info:
+            registry.make("lbf", **{field: value})
+        assert "np." not in str(info.value)
 
 
 def test_the_bridge_refuses_misuse() -> None:
@@ -157,6 +214,8 @@ def test_the_bridge_refuses_misuse() -> None:
         to_pettingzoo(masked_game_env(), render_mode="human")
     with pytest.raises(InvalidGameError, match="MultiAgentEnv"):
         to_pettingzoo("simple_spread")
+    with pytest.raises(InvalidGameError, match="illegal_actions must be one of 'replace', 'raise'"):
+        to_pettingzoo(masked_game_env(), illegal_actions="ignore")
 
 
 def test_spaces_masks_and_state_come_from_the_spec() -> None:

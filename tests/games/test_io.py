@@ -167,3 +167,103 @@ def test_numpy_metadata_is_written_as_json(tmp_path: Path, suffix: str) -> None:
     assert loaded.metadata == {"seed": 7, "weights": [0.5, 0.5]}
     with pytest.raises(GameFileError, match="metadata"):
         save_game(NormalFormGame(np.zeros((2, 2, 2)), metadata={"bad": object()}), tmp_path / f"h{suffix}")
+
+
+# ------------------------------------------------------------------ unknown keys (issue 14, item 6)
+def _file_keys_cases() -> list[tuple[str, str, str]]:
+    """(path of the misspelt key, replacement key path, expected did-you-mean) over every optional key and section."""
+    return [
+        ("terminal", "terminals", "terminal"),
+        ("action_mask", "action_masks", "action_mask"),
+        ("states", "state", "states"),
+        ("players", "player", "players"),
+        ("actions", "action", "actions"),
+        ("metadata", "meta_data", "metadata"),
+        ("description", "descrption", "description"),
+        ("citation", "citations", "citation"),
+        ("costs", "cost", "costs"),
+        ("limits", "limit", "limits"),
+        ("observations", "observation", "observations"),
+        ("observations.names", "observations.name", "names"),
+    ]
+
+
+def _rename(data: dict, path: str, new: str) -> dict:
+    *parents, key = path.split(".")
+    target = data
+    for parent in parents:
+        target = target[parent]
+    target[new.split(".")[-1]] = target.pop(key)
+    return data
+
+
+@pytest.mark.parametrize(("key", "misspelt", "suggestion"), _file_keys_cases())
+def test_misspelt_keys_are_refused_with_did_you_mean(tmp_path: Path, key: str, misspelt: str, suggestion: str) -> None:
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(_rename(game_to_dict(_stochastic()), key, misspelt)))
+    with pytest.raises(GameFileError, match=f"did you mean '{suggestion}'") as info:
+        load_game(path)
+    assert f"{misspelt}: unknown field" in str(info.value)  # names the key path
+    assert str(path) in str(info.value)
+
+
+def test_unknown_keys_of_sparse_arrays_and_normal_form_games() -> None:
+    payoffs = {"shape": [2, 2, 2], "indices": [[0, 0, 0]], "value": [1.0]}
+    with pytest.raises(GameFileError, match=r"payoffs\.value: unknown field \(did you mean 'values'\?\)"):
+        game_from_dict({"type": "normal-form", "payoffs": payoffs})
+    with pytest.raises(GameFileError, match="gamma: a field of stochastic games, not of normal-form ones"):
+        game_from_dict({"type": "normal-form", "payoffs": np.zeros((2, 2, 2)).tolist(), "gamma": 0.9})
+    with pytest.raises(GameFileError, match=r"payof: unknown field \(did you mean 'payoffs'\?\)"):
+        game_from_dict({"type": "normal-form", "payoffs": np.zeros((2, 2, 2)).tolist(), "payof": 1})
+
+
+def test_unknown_npz_members_are_refused(tmp_path: Path) -> None:
+    path = save_game(_stochastic(), tmp_path / "g.npz")
+    with np.load(path) as archive:
+        members = {k: archive[k] for k in archive.files}
+    for extra, suggestion in (("terminals", "terminal"), ("observations_2", "observations_1")):
+        np.savez(tmp_path / "bad.npz", **members, **{extra: members["terminal"]})
+        with pytest.raises(GameFileError, match=f"archive member '{extra}': unknown.*did you mean '{suggestion}'"):
+            load_game(tmp_path / "bad.npz")
+    header = json.loads(str(members["__header__"]))
+    header["terminals"] = [False, False, True]
+    np.savez(tmp_path / "bad.npz", **{**members, "__header__": np.array(json.dumps(header))})
+    with pytest.raises(GameFileError, match=r"terminals: unknown field \(did you mean 'terminal'\?\)"):
+        load_game(tmp_path / "bad.npz")
+    del members["observations_1"]
+    np.savez(tmp_path / "bad.npz", **members)
+    with pytest.raises(GameFileError, match=r"lacks the member\(s\) observations_1"):
+        load_game(tmp_path / "bad.npz")
+
+
+def test_show_refuses_a_misspelt_key_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from marlkit.cli import main
+
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(_rename(game_to_dict(_stochastic()), "terminal", "terminals")))
+    assert main(["show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "terminals: unknown field (did you mean 'terminal'?)" in err and len(err.strip().splitlines()) == 1
+
+
+# ----------------------------------------------- errors name the file's own fields, numbers print plainly (item 9)
+def test_errors_name_the_file_fields_not_the_constructor_arguments() -> None:
+    base = {"type": "normal-form", "payoffs": np.zeros((2, 2, 2)).tolist()}
+    with pytest.raises(InvalidGameError, match=r"^actions\[1\]: names must be distinct") as info:
+        game_from_dict({**base, "actions": [["a", "b"], ["c", "c"]]})
+    assert "action_names" not in str(info.value)
+    with pytest.raises(InvalidGameError, match=r"^players: expected 2 names"):
+        game_from_dict({**base, "players": ["x"]})
+    data = game_to_dict(_stochastic())
+    with pytest.raises(InvalidGameError, match=r"^states: expected 3 names"):
+        game_from_dict({**data, "states": ["x"]})
+    data["observations"]["names"] = [["o"], ["p", "q"]]
+    with pytest.raises(InvalidGameError, match=r"^observations\.names\[0\]: expected 3 names"):
+        game_from_dict(data)
+
+
+def test_probability_errors_print_plain_numbers() -> None:
+    data = {"type": "stochastic", "transitions": [[[1.0]]], "rewards": [[[0.0]]], "initial": [0.9], "gamma": 0.5}
+    with pytest.raises(InvalidGameError, match=r"sums to 0\.9, not 1") as info:
+        game_from_dict(data)
+    assert "np." not in str(info.value)

@@ -144,7 +144,7 @@ def test_scaled_matching_pennies_has_one_class_for_properties_cli_and_solvers(
     """Matching pennies scaled by 1e6 with B = −A + 1e-4 is **zero-sum**, for every reader of the class (issue 13).
 
     Why zero-sum: (1) a change of unit changes no strategic property, so the class must not depend on it; divided by
-    1e6 this game is matching pennies with B = −A + 1e-10, zero-sum under DESIGN.md's absolute 1e-9 by any rule.
+    1e6 this game is matching pennies with B = −A + 1e-10, zero-sum under the absolute 1e-9 by any rule.
     (2) The deviation 1e-4 is 5e-11 of the payoff range 2e6, far below what the float64 LP behind minimax resolves
     (~1e-9 relative), so no computation on the game can tell it from zero-sum: the minimax pair of the zero-sum
     game is an ε-equilibrium of this one with ε <= 2e-4. The one rule (tolerance 1e-9 · max(1, largest |payoff|),

@@ -306,7 +306,7 @@ def test_near_ties_are_certified_or_reported() -> None:
 # -------------------------------------------------------------------------------------------- Lemke-Howson
 @pytest.mark.parametrize("size", [10, 20])
 def test_lemke_howson_terminates_on_large_random_games(size: int) -> None:
-    """nashpy's Lemke-Howson cycles on some 10x10 and all 20x20 random games (DESIGN.md); ours must not."""
+    """nashpy's Lemke-Howson cycles on some 10x10 and all 20x20 random games; ours must not."""
     rng = np.random.default_rng(size)
     for _ in range(2):
         A, B = random_game(rng, size, size)

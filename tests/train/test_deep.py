@@ -136,3 +136,66 @@ def test_explicit_sharing_is_kept_and_default_follows_homogeneity():
     assert deep.prepare(pennies, UniformProbe(sharing="full"), 128).sharing.mode == "full"
     tag = make("simple_tag")
     assert deep.prepare(tag, UniformProbe(), 128).sharing.mode == "group"
+
+
+@dataclass(frozen=True)
+class StepCountProbe:
+    """A recurrent probe: its memory counts the steps since the episode began; it plays action 0 on an episode's
+    first step and action 1 after (deterministic), so what it does in a state depends on the memory."""
+
+    name: ClassVar[str] = "step-count-probe"
+    rollout_length: int = 8
+    sharing: str | None = "none"
+    agent_id: bool | None = None
+
+    def init(self, key, spec, num_envs):
+        return {}
+
+    def initial_memory(self, spec, num_envs):
+        return jnp.zeros((num_envs, spec.n_agents, 1), jnp.float32)
+
+    def _probs(self, observation, memory):
+        memory = jnp.where(observation.first[:, None, None], 0.0, memory)
+        action = (memory[..., 0] > 0).astype(jnp.int32)
+        probs = jax.nn.one_hot(action, observation.action_mask.shape[-1])
+        return jnp.where(observation.action_mask, probs, 0.0), memory
+
+    def act(self, key, state, observation, memory):
+        probs, memory = self._probs(observation, memory)
+        return jnp.argmax(probs, -1).astype(jnp.int32), {}, memory + 1.0
+
+    def update(self, key, state, rollout):
+        return state, {}
+
+    def policy(self, state, observation, memory):
+        return self._probs(observation, memory)[0]
+
+
+def _alternating_game_env():
+    """Two states that alternate (s0 -> s1 -> s0 ...), start in s0, 4-step episodes, 2 agents x 2 actions."""
+    from marlkit.envs.games import GameEnv
+    from marlkit.games import StochasticGame
+
+    T = np.zeros((2, 2, 2, 2))
+    T[0, ..., 1] = T[1, ..., 0] = 1.0
+    game = StochasticGame(T, np.zeros((2, 2, 2, 2)), initial=[1.0, 0.0], gamma=0.9, name="alternating")
+    return GameEnv(game, max_episode_steps=4)
+
+
+def test_recurrent_tables_are_the_policy_acted_with_not_the_one_at_episode_start():
+    """Issue 14, item 12. Each 4-step episode visits s0 (memory 0: action 0), s1 (action 1), s0 (action 1), s1
+    (action 1). The policy acted with is [0.5, 0.5] in s0 and [0, 1] in s1; read from the initial memory, the
+    table would say [1, 0] in both."""
+    env = _alternating_game_env()
+    plan = deep.prepare(env, StepCountProbe(), 4 * 8 * 6, seeds=2, num_envs=4, log_every=4 * 8 * 2)
+    h = plan.run()
+    assert h.policy.shape == (2, 3, 2, 2, 2)
+    np.testing.assert_allclose(h.policy[:, :, :, 0], 0.5)
+    np.testing.assert_array_equal(h.policy[:, :, :, 1], np.broadcast_to([0.0, 1.0], (2, 3, 2, 2)))
+    assert "acted with" in h.meta["policy_table"] and "recurrent" in h.meta["policy_table"]
+    state, first = deep.advance(plan, deep.start(plan), 0, 1)  # windows run apart give the same tables
+    _, second = deep.advance(plan, state, 1, 2)
+    np.testing.assert_array_equal(deep.to_history(plan, [first, second]).policy, h.policy)
+    feed_forward = deep.train(env, UniformProbe(), 4 * 8 * 2, num_envs=4, log_every=4 * 8).history
+    assert feed_forward.meta["policy_table"] == deep.POLICY_TABLE_MEANINGS[False]
+    np.testing.assert_allclose(feed_forward.policy, 0.5)

@@ -102,7 +102,7 @@ def diagnose(
     plots: Annotated[str | None, typer.Option("--plots", help="Write the PNG pictures into this folder.")] = None,
 ) -> None:
     """Judge a saved run against the six convergence criteria: verdicts per seed, fraction converged, z0."""
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.diagnose.report import diagnose as run_diagnosis
     from marlkit.history import History
 

@@ -54,7 +54,7 @@ def report(
     run_dir: Annotated[str, typer.Argument(help="A run, study or sweep directory (under runs/).")],
 ) -> None:
     """Re-render a run directory's report.html from its files (history.npz, config.yaml); no re-training."""
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     console().print(f"wrote {render_any(run_dir)}", markup=False)
 
 

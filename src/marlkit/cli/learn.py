@@ -69,7 +69,7 @@ def learn(
     num_envs: Annotated[int, typer.Option("--num-envs", help="Parallel envs per seed (deep learners).")] = 16,
 ) -> None:
     """Train tabular or deep learners on a game over many seeds; print policies, returns and NashConv."""
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.agents.tabular.registry import make_learner
     from marlkit.diagnose import summarize
     from marlkit.train import train

@@ -66,7 +66,7 @@ def run_command(
 
     Without CONFIG: the embedded default convergence study (catalog games x tabular learners x 8 seeds; which
     learner meets which convergence criterion on which game, and to which solution)."""
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     if config is None:
         from marlkit.cli.experiments import run_default_study
 

@@ -29,12 +29,16 @@ A *joint distribution per state* is ``[..., S, J]`` with J = Π_i A_i in C order
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import rel_entr
 
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame, num_states
+
+if TYPE_CHECKING:
+    from marlkit.history import History
 
 Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(learned [..., K], target [..., K]) -> [...]."""
@@ -141,14 +145,14 @@ def joint_from_policy(policy: np.ndarray, num_actions: Sequence[int]) -> np.ndar
 
 
 # --------------------------------------------------------------------------------------- state weights
-def _uniform(game: NormalFormGame | StochasticGame, history: object) -> np.ndarray:
+def _uniform(game: NormalFormGame | StochasticGame, history: History | None) -> np.ndarray:
     if isinstance(game, NormalFormGame):
         return np.ones(1)
     live = (~np.asarray(game.terminal, dtype=bool)).astype(np.float64)
     return live / live.sum()
 
 
-def _visitation(game: NormalFormGame | StochasticGame, history: object) -> np.ndarray:
+def _visitation(game: NormalFormGame | StochasticGame, history: History | None) -> np.ndarray:
     if history is None:
         raise InvalidGameError("state weights 'visitation' need the History (pass history=...)")
     counts = np.asarray(history.joint_counts)[:, -1]  # cumulative counts at the end of the run [N, S, A..]
@@ -163,13 +167,13 @@ def _visitation(game: NormalFormGame | StochasticGame, history: object) -> np.nd
     return visits / visits.sum()
 
 
-def _initial(game: NormalFormGame | StochasticGame, history: object) -> np.ndarray:
+def _initial(game: NormalFormGame | StochasticGame, history: History | None) -> np.ndarray:
     if isinstance(game, NormalFormGame):
         return np.ones(1)
     return np.asarray(game.initial, dtype=np.float64) / float(np.sum(game.initial))
 
 
-STATE_WEIGHTS: dict[str, Callable[[NormalFormGame | StochasticGame, object], np.ndarray]] = {
+STATE_WEIGHTS: dict[str, Callable[[NormalFormGame | StochasticGame, History | None], np.ndarray]] = {
     "uniform": _uniform,
     "visitation": _visitation,
     "initial": _initial,
@@ -190,7 +194,7 @@ def default_weights(game: NormalFormGame | StochasticGame) -> str:
 
 
 def state_weights(
-    game: NormalFormGame | StochasticGame, kind: str | np.ndarray | None = "uniform", history: object = None
+    game: NormalFormGame | StochasticGame, kind: str | np.ndarray | None = "uniform", history: History | None = None
 ) -> np.ndarray:
     """State weights ``[S]`` summing to 1: a name from :data:`STATE_WEIGHTS`, a user array, or ``None`` for
     :func:`default_weights`.

@@ -18,6 +18,7 @@ step: with evenly spaced logging points (the training loop's default) they are c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,11 +26,14 @@ from marlkit.diagnose.distances import Distance, joint_from_policy, resolve_dist
 from marlkit.errors import InvalidGameError
 from marlkit.games import NormalFormGame, StochasticGame
 
+if TYPE_CHECKING:
+    from marlkit.history import History
+
 
 def _as_list(x: np.ndarray) -> list:
     """Nested lists with NaN as None (JSON has no NaN)."""
     a = np.asarray(x, dtype=np.float64)
-    return np.where(np.isnan(a), None, a).tolist()
+    return np.where(np.isnan(a), np.array(None, dtype=object), a).tolist()
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +69,7 @@ def _successive(snapshots: np.ndarray, weights: np.ndarray, distance: Distance) 
 
 
 def nonstationarity(
-    history: object,
+    history: History,
     game: NormalFormGame | StochasticGame,
     *,
     distance: str | Distance = "tv",

@@ -62,8 +62,9 @@ Z_LABEL = "environment steps z"
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    """Render ``fig`` with the Agg canvas to ``path`` as PNG, atomically (:mod:`marlkit.atomic`); returns the path."""
+def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+    """Render ``fig`` with the Agg canvas (no display needed) to ``path`` as a PNG at :data:`DPI`, written
+    atomically (:mod:`marlkit.atomic`): a reader never sees half a file. Returns the path written."""
     FigureCanvasAgg(fig)
     return write_with(path, lambda handle: fig.savefig(handle, format="png", dpi=DPI))
 
@@ -173,7 +174,7 @@ def plot_criterion(result: CriterionResult, path: str | os.PathLike, labels: Seq
     handles = _criterion_handles([result], f"below eps = {result.eps:g}")
     ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.85)
     fig.suptitle(_solution_line([result]), fontsize=8, color="0.3")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_criteria(
@@ -194,7 +195,7 @@ def plot_criteria(
     handles = _criterion_handles(list(results.values()), "below eps (each panel's eps in its title)")
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
     fig.suptitle(f"Convergence criteria over z\n{_solution_line(list(results.values()))}", fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_seed_fan(result: CriterionResult, path: str | os.PathLike, labels: Sequence[str] = ()) -> Path:
@@ -217,7 +218,7 @@ def plot_seed_fan(result: CriterionResult, path: str | os.PathLike, labels: Sequ
     handles.append(Patch(facecolor=EPS_COLOUR, alpha=0.18, edgecolor=EPS_COLOUR, label=f"below eps = {result.eps:g}"))
     ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.85)
     fig.suptitle(_solution_line([result]), fontsize=8, color="0.3")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------------ policy trajectories
@@ -471,7 +472,7 @@ def plot_policy_trajectories(
     lines = [f"{game.name or 'game'}: {what}", who, extent]
     width = int(size[0] * 10)  # characters that fit the figure's width at this font size
     fig.suptitle("\n".join(textwrap.fill(line, width) for line in lines if line), fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------------- non-stationarity
@@ -521,7 +522,7 @@ def plot_nonstationarity(ns: Any, path: str | os.PathLike) -> Path:
         "logged policies",
         fontsize=11,
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 __all__ = [
@@ -532,4 +533,5 @@ __all__ = [
     "plot_nonstationarity",
     "plot_policy_trajectories",
     "plot_seed_fan",
+    "save_figure",
 ]

@@ -247,6 +247,7 @@ def seed_statistics(
     final = last_finite(np.atleast_2d(result.metric))
     finite_final = final[np.isfinite(final)]
     has_final = finite_final.size > 0
+    quartiles = np.percentile(z0, [25, 75]) if z0.size else None
     return SeedStatistics(
         criterion=result.criterion,
         metric_name=result.metric_name,
@@ -261,7 +262,7 @@ def seed_statistics(
         fraction_ci=fraction_ci,
         z0=tuple(float(v) for v in z0),
         z0_median=float(np.median(z0)) if z0.size else None,
-        z0_quartiles=tuple(float(q) for q in np.percentile(z0, [25, 75])) if z0.size else None,
+        z0_quartiles=None if quartiles is None else (float(quartiles[0]), float(quartiles[1])),
         final=tuple(float(v) for v in final),
         final_iqm=iqm(finite_final) if has_final else None,
         final_ci=bootstrap_ci(finite_final, iqm, confidence, n_resamples, seed) if has_final else None,

@@ -545,6 +545,7 @@ def nash_set(game: Game, max_members: int) -> SolutionSet:
 def _stage_game(game: Game, concept: str) -> NormalFormGame:
     if is_one_shot(game):
         return stage_game(game)
+    assert isinstance(game, StochasticGame)  # a normal-form game is one-shot
     raise NotApplicableError(
         f"concept {concept!r}: the (coarse) correlated equilibrium polytope is defined here for one-state games; "
         f"game {game.name!r} has {game.num_states} states and gamma {game.gamma}. Use concept 'nash'"

@@ -1,4 +1,4 @@
-"""Simulators under one functional JAX contract (DESIGN.md, "Env"); any exact game as an env.
+"""Simulators under one functional JAX contract (docs/architecture.md, "Contracts"); any exact game as an env.
 
 * the contract: :class:`MultiAgentEnv` (what loops accept), :class:`Env` (the base of tasks),
   :class:`MultiAgentSpec` — :mod:`marlkit.envs.base`;
@@ -12,7 +12,7 @@
 from typing import Any
 
 from marlkit.envs.base import AgentGroup, Env, MultiAgentEnv, MultiAgentSpec, TimeState
-from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, GameState, GameTables, as_stochastic, make_env
+from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, GameState, GameTables, make_env
 from marlkit.envs.registry import TASKS, make, names
 from marlkit.envs.wrappers import (
     ActionMask,
@@ -55,7 +55,6 @@ __all__ = [
     "NormalizeObservation",
     "TimeState",
     "Wrapper",
-    "as_stochastic",
     "from_pettingzoo",
     "make",
     "make_env",

@@ -1,4 +1,5 @@
-"""The functional multi-agent environment contract (DESIGN.md, "Env") that every marlkit simulator follows.
+"""The functional multi-agent environment contract that every marlkit simulator follows (docs/architecture.md,
+"Contracts").
 
 An :class:`Env` is an immutable object (hashable, safe to close over in ``jax.jit``) with two pure functions:
 
@@ -21,8 +22,9 @@ actions; agents with fewer actions than ``spec.max_actions`` have the rest maske
 * ``final_global_state [G]`` float32 — the global state at ``final_obs`` (a centralised critic bootstraps a
   truncated episode from it);
 * ``illegal_action [n]`` bool — which actions were illegal and replaced (policy inside the compiled path:
-  an illegal or out-of-range action is replaced by the agent's first legal action and flagged here; the
-  Python edges — :func:`check_actions`, the PettingZoo bridge — raise instead);
+  an illegal or out-of-range action is replaced by the agent's first legal action and flagged here;
+  :func:`check_actions` and the host loop raise instead; the PettingZoo bridge raises on out-of-range actions
+  and, by default, passes masked ones on to this rule, flagging them in ``infos[agent]["illegal_action"]``);
 * ``cost [n, m]`` float32 in constrained tasks (``spec.num_constraints = m > 0``).
 
 The state is a pytree; ``jax.vmap(env.step)`` batches environments. Subclasses implement ``reset_env`` and

@@ -1,4 +1,4 @@
-"""Any exact marlkit game as a functional multi-agent env (DESIGN.md "Env"; issue 7, item 2).
+"""Any exact marlkit game as a functional multi-agent env (docs/architecture.md, "Contracts"; issue 7, item 2).
 
 :class:`GameEnv` ``(game, max_episode_steps=None)`` simulates a :class:`~marlkit.games.NormalFormGame` (as its
 repeated game), a :class:`~marlkit.games.StochasticGame` (Shapley 1953; Littman 1994), a partially observable
@@ -51,20 +51,10 @@ import numpy as np
 
 from marlkit.envs.base import AgentGroup, Array, Env, MultiAgentSpec, TimeState
 from marlkit.errors import InvalidGameError, NotApplicableError
-from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games import NormalFormGame, StochasticGame, as_stochastic
 
 NO_TIME_LIMIT = int(np.iinfo(np.int32).max)
 """``spec.max_episode_steps`` of an env whose episodes end only at terminal states."""
-
-
-def as_stochastic(game: NormalFormGame | StochasticGame) -> StochasticGame:
-    """A normal-form game becomes its one-state repeated game with ``gamma = 0`` (use ``repeated_game`` for
-    another discount); a stochastic game passes through."""
-    if isinstance(game, NormalFormGame):
-        return game.to_stochastic(0.0)
-    if isinstance(game, StochasticGame):
-        return game
-    raise InvalidGameError(f"game: expected a NormalFormGame or StochasticGame, got {type(game).__name__}")
 
 
 class GameState(NamedTuple):
@@ -261,7 +251,7 @@ class GameEnv(Env):
             digest=digest.hexdigest(),
         )
         device = {k: None if v is None else jnp.asarray(v) for k, v in arrays.items()}
-        tables = GameTables(*(device[name] for name in GameTables._fields))  # type: ignore[arg-type]
+        tables = GameTables._make(device[name] for name in GameTables._fields)
         self._set(static, tables)
 
     def _set(self, static: _Static, tables: GameTables) -> None:
@@ -463,4 +453,4 @@ def _observation_tables(g: StochasticGame) -> tuple[np.ndarray, tuple[int, ...],
     return table, model.num_observations, ~dependent
 
 
-__all__ = ["NO_TIME_LIMIT", "OBSERVATIONS", "GameEnv", "GameState", "GameTables", "as_stochastic", "make_env"]
+__all__ = ["NO_TIME_LIMIT", "OBSERVATIONS", "GameEnv", "GameState", "GameTables", "make_env"]

@@ -162,9 +162,14 @@ def claim_lowest(score: Array, count: int, stamp: np.ndarray) -> tuple[Array, Ar
     return score, cells, claimed
 
 
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python number it holds, so that a message prints ``0.5``, not ``np.float64(0.5)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _check_int(name: str, value: object, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidGameError(f"lbf: {name} must be an integer, got {value!r}")
+        raise InvalidGameError(f"lbf: {name} must be an integer, got {_plain(value)!r}")
     if value < low:
         raise InvalidGameError(f"lbf: {name} must be >= {low}, got {value}")
 
@@ -237,7 +242,7 @@ class LevelBasedForaging(Env):
         if not isinstance(self.force_coop, bool) or not isinstance(self.normalize_reward, bool):
             raise InvalidGameError("lbf: force_coop and normalize_reward must be True or False")
         if not (isinstance(self.penalty, (int, float)) and math.isfinite(self.penalty) and self.penalty >= 0):
-            raise InvalidGameError(f"lbf: penalty must be a finite number >= 0, got {self.penalty!r}")
+            raise InvalidGameError(f"lbf: penalty must be a finite number >= 0, got {_plain(self.penalty)!r}")
         if not food_fits(self.grid_size, self.n_agents, self.n_food):
             raise InvalidGameError(
                 f"lbf: {self.n_food} food and {self.n_agents} agents do not always fit on a {self.grid_size}x"

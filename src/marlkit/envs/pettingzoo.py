@@ -11,12 +11,17 @@ wrapped task) into a ``pettingzoo.ParallelEnv``; :func:`to_aec` into an AEC env 
   chain (the first reset uses the ``seed`` given to :func:`to_pettingzoo`, or OS entropy if there is none); the
   same seed and the same actions give identical outputs;
 * actions are validated at this edge (:func:`~marlkit.envs.base.check_actions`): a missing or unknown agent, a
-  non-integer, an out-of-range or an illegal action (under the current mask) raises ``InvalidGameError`` —
-  the compiled path's silent replacement never happens here;
-* ``infos[agent]`` holds ``"action_mask"`` (int8, length ``num_actions[i]``: PettingZoo's convention) and, in
-  constrained tasks, ``"cost"`` ``[m]``; with ``action_mask_in_obs=True`` observations are instead dicts
-  ``{"observation", "action_mask"}`` (the convention of PettingZoo's classic games, which its API test samples
-  from);
+  non-integer or an action outside the agent's ``Discrete`` space raises ``InvalidGameError``. An action inside
+  the space but illegal under the current mask is, by default (``illegal_actions="replace"``), handled as the
+  compiled path handles it — replaced by the agent's first legal action — and flagged in
+  ``infos[agent]["illegal_action"]``, so that PettingZoo's ``parallel_api_test`` and the ordinary
+  ``env.action_space(agent).sample()`` loop run on every task; ``illegal_actions="raise"`` raises
+  ``InvalidGameError`` naming the legal actions instead;
+* ``infos[agent]`` holds ``"action_mask"`` (int8, length ``num_actions[i]``: PettingZoo's convention; sample
+  with ``action_space(agent).sample(mask=infos[agent]["action_mask"])`` to act legally), after a step
+  ``"illegal_action"`` (bool) and, in constrained tasks, ``"cost"`` ``[m]``; with ``action_mask_in_obs=True``
+  observations are instead dicts ``{"observation", "action_mask"}`` (the convention of PettingZoo's classic
+  games, which its API test samples from);
 * the episode ends for all agents at once (the contract's ``done``): the last step returns every agent's final
   observation with ``terminations``/``truncations`` set, then ``agents`` is empty until ``reset()`` (the
   contract's auto-reset is not visible here);
@@ -27,7 +32,7 @@ wrapped task) into a ``pettingzoo.ParallelEnv``; :func:`to_aec` into an AEC env 
 stacked on a leading agent axis, action masks are read from the observation dict or ``info["action_mask"]``
 (all actions legal otherwise), and ``step`` auto-resets like the functional contract. It is a **Python loop
 around a Python env** — not jittable, not vmappable; a marlkit policy runs jitted on the stacked arrays and the
-env steps on the host (DESIGN.md, Performance).
+env steps on the host (docs/architecture.md, Performance).
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from marlkit.envs.games import NO_TIME_LIMIT
 from marlkit.errors import InvalidGameError, NotApplicableError
 
 AgentID = str
+ILLEGAL_ACTIONS = ("replace", "raise")
+"""What the bridge does with an in-range action that the mask forbids (see the module docstring)."""
 
 
 def _fresh_seed() -> int:
@@ -78,11 +85,17 @@ class MarlkitParallelEnv(ParallelEnv):
         seed: int | None = None,
         render_mode: str | None = None,
         action_mask_in_obs: bool = False,
+        illegal_actions: str = "replace",
     ) -> None:
         if not isinstance(env, MultiAgentEnv):
             raise InvalidGameError(f"to_pettingzoo: expected a marlkit env (MultiAgentEnv), got {type(env).__name__}")
         if render_mode is not None:
             raise InvalidGameError(f"to_pettingzoo: render_mode {render_mode!r} is not supported; use None")
+        if illegal_actions not in ILLEGAL_ACTIONS:
+            raise InvalidGameError(
+                f"to_pettingzoo: illegal_actions must be one of {', '.join(map(repr, ILLEGAL_ACTIONS))}, "
+                f"got {illegal_actions!r}"
+            )
         spec = env.spec
         self.env = env
         self.spec: MultiAgentSpec = spec
@@ -91,6 +104,7 @@ class MarlkitParallelEnv(ParallelEnv):
         self.possible_agents: list[AgentID] = list(spec.agent_names)
         self.agents: list[AgentID] = []
         self.action_mask_in_obs = action_mask_in_obs
+        self.illegal_actions = illegal_actions
         self._index = {name: i for i, name in enumerate(spec.agent_names)}
         self._observation_spaces = {
             name: self._make_observation_space(i) for i, name in enumerate(self.possible_agents)
@@ -134,8 +148,10 @@ class MarlkitParallelEnv(ParallelEnv):
         infos: dict[AgentID, dict] = {}
         for i, name in enumerate(self.possible_agents):
             entry: dict[str, Any] = {"action_mask": self._agent_mask(mask, i)}
-            if info is not None and "cost" in info:
-                entry["cost"] = np.array(info["cost"][i], dtype=np.float32)
+            if info is not None:
+                entry["illegal_action"] = bool(info["illegal_action"][i])
+                if "cost" in info:
+                    entry["cost"] = np.array(info["cost"][i], dtype=np.float32)
             infos[name] = entry
         return infos
 
@@ -154,10 +170,11 @@ class MarlkitParallelEnv(ParallelEnv):
             a = np.asarray(actions[agent])
             if a.shape != () or not np.issubdtype(a.dtype, np.integer):
                 raise InvalidGameError(
-                    f"{name}: agent {agent!r} action must be one integer (a Discrete action), got {actions[agent]!r}"
+                    f"{name}: agent {agent!r} action must be one integer (a Discrete action), got {a.tolist()!r}"
                 )
             joint.append(int(a))
-        return check_actions(self.spec, np.asarray(joint, dtype=np.int64), self._mask)
+        mask = self._mask if self.illegal_actions == "raise" else None  # else the compiled step replaces them
+        return check_actions(self.spec, np.asarray(joint, dtype=np.int64), mask)
 
     # ------------------------------------------------------------------------------------------- the API
     def reset(
@@ -213,15 +230,30 @@ class MarlkitParallelEnv(ParallelEnv):
 
 
 def to_pettingzoo(
-    env: MultiAgentEnv, seed: int | None = None, render_mode: str | None = None, action_mask_in_obs: bool = False
+    env: MultiAgentEnv,
+    seed: int | None = None,
+    render_mode: str | None = None,
+    action_mask_in_obs: bool = False,
+    illegal_actions: str = "replace",
 ) -> MarlkitParallelEnv:
-    """``env`` as a PettingZoo ``ParallelEnv`` (see the module docstring for seeding, spaces and errors)."""
-    return MarlkitParallelEnv(env, seed=seed, render_mode=render_mode, action_mask_in_obs=action_mask_in_obs)
+    """``env`` as a PettingZoo ``ParallelEnv`` (see the module docstring for seeding, spaces, illegal actions and
+    errors)."""
+    return MarlkitParallelEnv(
+        env,
+        seed=seed,
+        render_mode=render_mode,
+        action_mask_in_obs=action_mask_in_obs,
+        illegal_actions=illegal_actions,
+    )
 
 
-def to_aec(env: MultiAgentEnv, seed: int | None = None, action_mask_in_obs: bool = False) -> Any:
+def to_aec(
+    env: MultiAgentEnv, seed: int | None = None, action_mask_in_obs: bool = False, illegal_actions: str = "replace"
+) -> Any:
     """``env`` as a PettingZoo AEC env, through PettingZoo's ``parallel_to_aec`` conversion."""
-    return parallel_to_aec(to_pettingzoo(env, seed=seed, action_mask_in_obs=action_mask_in_obs))
+    return parallel_to_aec(
+        to_pettingzoo(env, seed=seed, action_mask_in_obs=action_mask_in_obs, illegal_actions=illegal_actions)
+    )
 
 
 # ---------------------------------------------------------------------------------------- PettingZoo -> marlkit

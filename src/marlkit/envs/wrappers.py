@@ -1,4 +1,4 @@
-"""Composable, shallow wrappers over the functional contract (DESIGN.md "Env"; issue 7, item 5).
+"""Composable, shallow wrappers over the functional contract (docs/architecture.md, "Contracts"; issue 7, item 5).
 
 Each wrapper is itself a :class:`~marlkit.envs.base.MultiAgentEnv` holding another one (``wrapper.env``), so
 they nest in any order: ``EpisodeStatistics(NormalizeObservation(AgentId(env)))``. All stay pure, jit-able and

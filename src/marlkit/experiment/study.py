@@ -143,7 +143,10 @@ def write_metrics_jsonl(path: Path, history: Any) -> None:
     write_text(path, "\n".join(lines) + "\n")
 
 
-def _cell_result(game_name: str, learner: str, history: Any, game: Any, concept: str, seconds: float) -> CellResult:
+def diagnose_cell(game_name: str, learner: str, history: Any, game: Any, concept: str, seconds: float) -> CellResult:
+    """Diagnose one trained cell (``learner`` on ``game``, its training ``history`` over seeds) against the solution
+    ``concept`` and reduce it to the row a study or sweep reports: the fraction of seeds meeting each criterion, the
+    solution each criterion targeted, the median final NashConv and the mean tail return per agent."""
     from marlkit.diagnose import summarize
     from marlkit.diagnose.report import diagnose
 
@@ -230,7 +233,7 @@ def run_study(
     progress: Progress | None = None,
 ) -> tuple[Path, list[CellResult]]:
     """Run the study into a new run directory under ``root`` and return it with the cell results."""
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.agents.tabular.registry import make_learner
     from marlkit.games.catalog import make
     from marlkit.train.loop import prepare
@@ -253,7 +256,7 @@ def run_study(
         else:
             history = plan.run()
             history = dataclasses.replace(history, meta={**history.meta, "game_params": {}})
-            cell = _cell_result(game_name, learner_name, history, game, config.concept, time.perf_counter() - tic)
+            cell = diagnose_cell(game_name, learner_name, history, game, config.concept, time.perf_counter() - tic)
             _write_cell(directory / "cells" / cell.folder, config, game_name, learner_name, history, cell)
             results.append(cell)
         if progress is not None:
@@ -339,7 +342,7 @@ def plot_study_heatmaps(cells: Sequence[CellResult], path: str | Path) -> Path:
     (grey where the learner does not apply), the fraction written in each cell."""
     from matplotlib.figure import Figure
 
-    from marlkit.diagnose.plots import _save
+    from marlkit.diagnose.plots import save_figure
     from marlkit.diagnose.results import CRITERIA
 
     games = list(dict.fromkeys(c.game for c in cells))
@@ -370,7 +373,7 @@ def plot_study_heatmaps(cells: Sequence[CellResult], path: str | Path) -> Path:
         ax.set_yticks(range(len(games)), games, fontsize=8)
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="fraction of seeds converged (grey: not applicable)")
     fig.suptitle("which learner meets which convergence criterion on which game (Albrecht et al. 2024, §5.2)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def render_study_report(directory: str | Path) -> Path:

@@ -186,10 +186,10 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
     metrics, history, summary, report, checkpoints) — and return its final metrics (JSON-ready).
 
     Runs in a worker process (local pool or Ray trial), so it takes and returns plain data."""
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see DESIGN.md, Performance
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.experiment.config import build_game
     from marlkit.experiment.runner import run
-    from marlkit.experiment.study import _cell_result, enable_compilation_cache
+    from marlkit.experiment.study import diagnose_cell, enable_compilation_cache
 
     enable_compilation_cache()  # workers of one sweep (and later sweeps) share compiled loops through the disk
     tic = time.perf_counter()
@@ -208,7 +208,7 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
         }
     game = build_game(result.config.game)
     concept = result.config.diagnostics.concept
-    cell = _cell_result(
+    cell = diagnose_cell(
         str(game.name), ",".join(n for n, _ in _learner_specs(config)), result.history, game, concept, seconds
     )
     return {

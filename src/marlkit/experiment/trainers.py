@@ -28,7 +28,7 @@ def tabular_plan(config: ExperimentConfig, game: Game | None = None) -> tuple[Pl
     from marlkit.experiment.config import build_game, build_learners
     from marlkit.train.loop import prepare
 
-    game = build_game(config.game) if game is None else game  # type: ignore[arg-type]
+    game = build_game(config.game) if game is None else game
     seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
     plan = prepare(
         game,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,54 @@ from marlkit.games.normal_form import NormalFormGame
 from marlkit.games.observation import ObservationModel
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.views import Game
+from marlkit.registry import did_you_mean
 
 FORMAT = "marlkit.game"
 VERSION = 1
 
 _SPARSE_DENSITY = 0.1  # arrays with at most this fraction of non-zeros are written in the sparse form
 _STOCHASTIC_ARRAYS = ("transitions", "rewards", "initial", "terminal", "action_mask", "costs", "limits")
+_COMMON_KEYS = ("format", "version", "type", "name", "description", "citation", "players", "actions", "metadata")
+_KEYS = {
+    "normal-form": (*_COMMON_KEYS, "payoffs"),
+    "stochastic": (*_COMMON_KEYS, "states", "gamma", *_STOCHASTIC_ARRAYS, "observations"),
+}
+"""The fields of each game type (docs/game-format.md); any other key is refused (a misspelt optional key such as
+``"terminals"`` would otherwise be dropped silently)."""
+_SPARSE_KEYS = ("shape", "indices", "values")
+_OBSERVATION_KEYS = ("matrices", "names")
+_NPZ_OBSERVATION_KEYS = ("names", "count")
+_NPZ_OBSERVATION_MEMBER = re.compile(r"observations_(\d+)")
+
+# The constructors' argument names and the file fields they come from, so that an error about a loaded game
+# names the field a user wrote (``actions[1]``, not ``action_names[1]``).
+_FILE_FIELDS = (
+    (re.compile(r"^player_names\b"), "players"),
+    (re.compile(r"^action_names\b"), "actions"),
+    (re.compile(r"^state_names\b"), "states"),
+    (re.compile(r"^observation_names\b"), "observations.names"),
+    (re.compile(r"^observations(?=\[)"), "observations.matrices"),
+)
+
+
+def _check_keys(where: str, data: Mapping[str, Any], known: tuple[str, ...], what: str) -> None:
+    """Refuse any key of ``data`` not in ``known``, naming its path (``where`` + key) and the closest known key."""
+    for key in data:
+        if key not in known:
+            path = f"{where}.{key}" if where else str(key)
+            raise GameFileError(
+                f"{path}: unknown field{did_you_mean(key, known)}; {what} has the fields {', '.join(known)} "
+                "(see docs/game-format.md)"
+            )
+
+
+def _file_field_message(message: str) -> str:
+    """``message`` (from a game constructor) with its leading argument name replaced by the file field's name."""
+    for pattern, field in _FILE_FIELDS:
+        message, count = pattern.subn(field, message, count=1)
+        if count:
+            break
+    return message
 
 
 # ------------------------------------------------------------------------------------------ array coding
@@ -50,6 +93,7 @@ def decode_array(field: str, value: Any) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, Mapping):
+        _check_keys(field, value, _SPARSE_KEYS, "a sparse array")
         try:
             shape = tuple(int(k) for k in value["shape"])
             indices = np.asarray(value["indices"], dtype=np.int64).reshape(-1, len(shape))
@@ -132,6 +176,7 @@ def _stochastic_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> St
         obs = data["observations"]
         if not isinstance(obs, Mapping) or "matrices" not in obs:
             raise GameFileError("observations: expected {'matrices': [...], 'names': [[...], ...]}")
+        _check_keys("observations", obs, _OBSERVATION_KEYS, "an observation model")
         observations = ObservationModel(
             tuple(decode_array(f"observations.matrices[{i}]", m) for i, m in enumerate(obs["matrices"])),
             tuple(tuple(n) for n in obs.get("names", ())),
@@ -169,6 +214,11 @@ def game_from_dict(data: Mapping[str, Any]) -> Game:
     kind = data.get("type")
     if kind not in _READERS:
         raise GameFileError(f"type: expected one of {sorted(_READERS)}, got {kind!r}")
+    for key in data:
+        other = next((k for k, fields in _KEYS.items() if k != kind and key in fields and key not in _KEYS[kind]), None)
+        if other is not None:
+            raise GameFileError(f"{key}: a field of {other} games, not of {kind} ones (see docs/game-format.md)")
+    _check_keys("", data, _KEYS[kind], f"a {kind} game")
     metadata = data.get("metadata", {}) or {}
     if not isinstance(metadata, Mapping):
         raise GameFileError("metadata: expected a JSON object")
@@ -180,7 +230,10 @@ def game_from_dict(data: Mapping[str, Any]) -> Game:
         "action_names": tuple(tuple(a) for a in data.get("actions", ())),
         "metadata": dict(metadata),
     }
-    return _READERS[kind](data, common)
+    try:
+        return _READERS[kind](data, common)
+    except InvalidGameError as exc:
+        raise InvalidGameError(_file_field_message(str(exc))) from None
 
 
 # ----------------------------------------------------------------------------------------------- files
@@ -239,10 +292,39 @@ def _read_npz(path: Path) -> dict[str, Any]:
         if "__header__" not in archive.files:
             raise GameFileError("not a marlkit game archive (no __header__ entry)")
         data = json.loads(str(archive["__header__"]))
-        for key in archive.files:
-            if key in _STOCHASTIC_ARRAYS or key == "payoffs":
-                data[key] = archive[key]
+        if not isinstance(data, dict):
+            raise GameFileError(f"__header__: expected a JSON object, got {type(data).__name__}")
         observations = data.get("observations")
+        count = _observation_count(observations)
+        fields = _KEYS.get(str(data.get("type")), ("payoffs", *_STOCHASTIC_ARRAYS))  # an unknown type: said later
+        arrays = {"payoffs", *_STOCHASTIC_ARRAYS} & set(fields)
+        for key in archive.files:
+            match = _NPZ_OBSERVATION_MEMBER.fullmatch(key)
+            if key in arrays:
+                data[key] = archive[key]
+            elif key != "__header__" and not (match and int(match.group(1)) < count):
+                members = ["__header__", *sorted(arrays), *(f"observations_{i}" for i in range(count))]
+                raise GameFileError(
+                    f"archive member {key!r}: unknown{did_you_mean(key, members)}; this archive may hold "
+                    f"{', '.join(members)} (see docs/game-format.md, NPZ)"
+                )
         if observations is not None:
-            observations["matrices"] = [archive[f"observations_{i}"] for i in range(observations["count"])]
+            missing = [f"observations_{i}" for i in range(count) if f"observations_{i}" not in archive.files]
+            if missing:
+                raise GameFileError(f"observations: the archive lacks the member(s) {', '.join(missing)}")
+            observations.pop("count")
+            observations["matrices"] = [archive[f"observations_{i}"] for i in range(count)]
     return data
+
+
+def _observation_count(observations: Any) -> int:
+    """The number of observation matrices an NPZ header announces (0 without observations)."""
+    if observations is None:
+        return 0
+    if not isinstance(observations, dict):
+        raise GameFileError("observations: expected {'names': [[...], ...], 'count': n} in an NPZ header")
+    _check_keys("observations", observations, _NPZ_OBSERVATION_KEYS, "an NPZ header's observation model")
+    count = observations.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise GameFileError(f"observations.count: expected the number of observation matrices, got {count!r}")
+    return count

@@ -1,8 +1,8 @@
 """Normal-form (matrix) games: n players choose actions at once and each receives a payoff.
 
 A game is its payoff tensor ``payoffs[i, a_1, ..., a_n]`` (player i's payoff for joint action a), as in
-DESIGN.md's contract; names and a citation ride along. Expected utilities are multilinear in the players' mixed
-strategies (Shoham & Leyton-Brown 2009, Def. 3.2.7):
+the contract of docs/architecture.md; names and a citation ride along. Expected utilities are multilinear in the
+players' mixed strategies (Shoham & Leyton-Brown 2009, Def. 3.2.7):
 
     U_i(σ) = Σ_a  Π_j σ_j(a_j) · u_i(a),         and for a correlated distribution μ:  U_i(μ) = Σ_a μ(a) u_i(a).
 """
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from marlkit.errors import InvalidGameError
-from marlkit.games._checks import (
+from marlkit.games.metadata import FrozenDict, freeze_metadata
+from marlkit.games.validation import (
     as_real_array,
     check_action_names,
     check_distributions,
     check_names,
     check_shape,
 )
-from marlkit.games.metadata import FrozenDict, freeze_metadata
 
 MixedProfile = Sequence[np.ndarray]
 """One mixed strategy (a probability vector of length A_i) per player."""

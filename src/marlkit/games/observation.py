@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from marlkit.errors import InvalidGameError
-from marlkit.games._checks import as_real_array, check_distributions, check_names
+from marlkit.games.validation import as_real_array, check_distributions, check_names
 
 
 @dataclass(frozen=True, eq=False)

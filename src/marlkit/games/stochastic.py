@@ -6,7 +6,7 @@ A stochastic game (Shapley 1953; Littman 1994) is ``(S, A_1..A_n, T, R_1..R_n, �
 * ``rewards[i, s, a_1, ..., a_n]`` = R_i(s, a), the expected reward (an outcome-dependent ``[n, S, A.., S']``
   form is accepted and reduced by R_i(s, a) = Σ_s' T(s'|s, a) R_i(s, a, s'));
 * ``initial[s]`` = μ_0(s), ``gamma`` in [0, 1), ``terminal[s]`` marks absorbing states whose value is 0;
-* ``action_mask[i, s, a]`` marks the legal actions of agent i in state s (DESIGN.md: ``[n, S, A_max]``).
+* ``action_mask[i, s, a]`` marks the legal actions of agent i in state s (docs/architecture.md: ``[n, S, A_max]``).
 
 Constrained games (Altman 1999; Gu et al. 2021, safe MARL) add ``costs[i, j, s, a_1..a_n]`` >= 0 and limits
 ``limits[i, j]`` >= 0: agent i must keep its discounted cost J_j^i(π) = E[Σ_t γ^t C_j^i(s_t, a_t)] <= limits[i, j].
@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from marlkit.errors import InvalidGameError
-from marlkit.games._checks import (
+from marlkit.games.metadata import FrozenDict, freeze_metadata
+from marlkit.games.observation import ObservationModel
+from marlkit.games.validation import (
     PROBABILITY_TOLERANCE,
     as_bool_array,
     as_real_array,
@@ -36,8 +38,6 @@ from marlkit.games._checks import (
     check_names,
     check_shape,
 )
-from marlkit.games.metadata import FrozenDict, freeze_metadata
-from marlkit.games.observation import ObservationModel
 
 
 @dataclass(frozen=True, eq=False)

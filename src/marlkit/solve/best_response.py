@@ -33,7 +33,7 @@ from marlkit.games.properties import require_two_player_zero_sum
 from marlkit.games.stochastic import StochasticGame
 
 BEST_RESPONSE_TOLERANCE = 1e-9
-"""Absolute tolerance within which a pure action counts as a best response (DESIGN.md default)."""
+"""Absolute tolerance within which a pure action counts as a best response (docs/architecture.md, Numerics)."""
 
 _EINSUM_MAX_SIZE = 4096
 """Up to this many payoff entries one naive ``einsum`` beats a chain of ``tensordot`` calls (measured)."""

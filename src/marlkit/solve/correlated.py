@@ -57,12 +57,12 @@ from scipy.optimize import linprog, minimize
 from scipy.special import logsumexp
 
 from marlkit.errors import CertificationError, InvalidGameError, UnknownNameError
-from marlkit.games._checks import as_real_array, check_distributions, check_shape
 from marlkit.games.normal_form import NormalFormGame
+from marlkit.games.validation import as_real_array, check_distributions, check_shape
 from marlkit.solve.gaps import cce_gap, ce_gap
 
 DEFAULT_TOLERANCE = 1e-9
-"""Largest incentive violation accepted after the re-check (DESIGN.md default)."""
+"""Largest incentive violation accepted after the re-check (docs/architecture.md, Numerics)."""
 
 _HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 """HiGHS' tightest feasibility tolerances (its default is 1e-7); payoffs are scaled to max |u| = 1 first."""

@@ -31,12 +31,12 @@ import numpy as np
 from scipy.optimize import linprog
 
 from marlkit.errors import InvalidGameError, UnknownNameError
-from marlkit.games._checks import as_real_array
 from marlkit.games.normal_form import NormalFormGame
 from marlkit.games.properties import require_players
+from marlkit.games.validation import as_real_array
 
 DEFAULT_TOLERANCE = 1e-9
-"""Payoff differences within this count as ties (DESIGN.md default)."""
+"""Payoff differences within this count as ties (docs/architecture.md, Numerics)."""
 
 
 def _check_game(game: object, where: str) -> NormalFormGame:

@@ -35,7 +35,7 @@ from marlkit.games.stochastic import StochasticGame
 from marlkit.solve.zero_sum import solve_matrix_game
 
 DEFAULT_TOLERANCE = 1e-9
-"""Default bound on the sup-norm error of the values and on the policies' guarantee (DESIGN.md default)."""
+"""Default bound on the sup-norm error of the values and on the policies' guarantee (docs/architecture.md, Numerics)."""
 
 StageSolver = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 """(Q [S, A0, A1], legal rows [S, A0], legal cols [S, A1]) -> (values [S], row strategies, column strategies)."""

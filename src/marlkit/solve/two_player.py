@@ -37,9 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from marlkit.errors import InvalidGameError
-from marlkit.games._checks import as_real_array
 from marlkit.games.normal_form import NormalFormGame
 from marlkit.games.properties import require_players
+from marlkit.games.validation import as_real_array
 from marlkit.solve.results import Equilibrium, EquilibriumSet
 
 TOLERANCE = 1e-9

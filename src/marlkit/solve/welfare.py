@@ -22,8 +22,8 @@ from collections.abc import Callable
 import numpy as np
 
 from marlkit.errors import InvalidGameError, UnknownNameError
-from marlkit.games._checks import as_real_array
 from marlkit.games.normal_form import NormalFormGame
+from marlkit.games.validation import as_real_array
 
 WelfareFunction = Callable[[np.ndarray], "float | np.ndarray"]
 

@@ -35,7 +35,7 @@ from marlkit.games.properties import require_normal_form, require_two_player_zer
 from marlkit.solve.results import Equilibrium
 
 DEFAULT_TOLERANCE = 1e-9
-"""Default tolerance on the certified gap ``max_i (A y)_i - min_j (x^T A)_j`` (DESIGN.md default)."""
+"""Default tolerance on the certified gap ``max_i (A y)_i - min_j (x^T A)_j`` (docs/architecture.md, Numerics)."""
 
 _HIGHS_TOLERANCE_RANGE = (1e-10, 1e-7)
 """HiGHS accepts feasibility tolerances down to 1e-10; its default is 1e-7."""

@@ -15,9 +15,20 @@ What the :class:`~marlkit.train.History` holds for a deep run (``N`` seeds, ``T`
 ``episode_count``, ``reward_mean [N, T, n]`` (mean env reward per step), ``metrics[name] [N, T, n]`` (window means
 of the learner's metrics — scalars are broadcast over agents — and, prefixed ``reward/``, the reward transform's).
 On an exact game's env (:class:`~marlkit.envs.games.GameEnv`, fully observable) it also holds what the
-convergence diagnostics read: ``policy [N, T, n, S, A]`` — ``learner.policy`` at each state's one-hot
-observation, read at the end of each window — and the cumulative ``joint_counts``; elsewhere ``policy`` has
-``S = 0`` states (no table exists for a continuous observation) and ``joint_counts`` is empty ``[N, T, 0]``.
+convergence diagnostics read: ``policy [N, T, n, S, A]`` and the cumulative ``joint_counts``; elsewhere ``policy``
+has ``S = 0`` states (no table exists for a continuous observation) and ``joint_counts`` is empty ``[N, T, 0]``.
+What a policy table is depends on the learner (``meta["policy_table"]`` says which):
+
+* **feed-forward** (``initial_memory`` is ``()``): ``learner.policy`` at each state's one-hot observation, read
+  with the learner's parameters at the end of the window — the policy the agents act with in that state;
+* **recurrent** (a GRU: ``recurrent: true``): the policy depends on the memory as well as the state, so there is no
+  one policy per state. The table of state ``s`` is the **mean, over every step of the window at which an env was
+  in ``s``, of the distribution the agents sampled their actions from at that step** (``learner.policy`` at that
+  step's observation and memory, with the parameters of that step) — the policy the agents acted with in ``s``
+  during the window, averaged over the memories actually visited there. A state that no env visited in the window
+  falls back to ``learner.policy`` at its observation from the initial memory (the policy on entering ``s`` at an
+  episode's start). Reading every table from the initial memory instead would report the policy at episode start,
+  not the one the agents act with (issue 14, item 12). This costs one more forward pass of the actor per step.
 """
 
 from __future__ import annotations
@@ -35,8 +46,9 @@ import numpy as np
 from marlkit.agents.deep.base import DeepLearner, Observation, RewardTransform, Rollout, StepContext
 from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_plan, plan_sharing
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
-from marlkit.envs.games import GameEnv, as_stochastic
+from marlkit.envs.games import GameEnv
 from marlkit.errors import InvalidGameError, LearnerConfigError
+from marlkit.games import as_stochastic
 from marlkit.history import History
 from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
 from marlkit.train.protocol import Record, default_log_every
@@ -69,6 +81,24 @@ class DeepProgram:
     @property
     def steps_per_update(self) -> int:
         return self.num_envs * self.learner.rollout_length
+
+    @property
+    def visit_tables(self) -> bool:
+        """Whether the policy tables average the policy over the visited memories (a recurrent learner's tables)."""
+        return self.tables and is_recurrent(self.learner, self.env.spec)
+
+
+def is_recurrent(learner: DeepLearner, spec: MultiAgentSpec) -> bool:
+    """Whether ``learner`` carries a recurrent memory (its ``initial_memory`` has array leaves)."""
+    return bool(jax.tree_util.tree_leaves(learner.initial_memory(spec, 1)))
+
+
+POLICY_TABLE_MEANINGS = {
+    False: "learner.policy at each state's observation at the end of the window",
+    True: "mean over the window's steps in each state of the policy the agents acted with (recurrent memory); "
+    "unvisited states: the policy from the initial memory",
+}
+"""``meta["policy_table"]`` of a deep run's History on an exact game, keyed by :func:`is_recurrent`."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,6 +222,9 @@ class DeepCarry(NamedTuple):
     reward_state: Any
     counts: Array  # [S, J] int32 cumulative joint-action counts (S = 0 without tables)
     running_return: Array  # [E, n]
+    policy_sum: Array  # [S, n, A] float32 this window's sum, per state, of the policies acted with (S = 0 unless
+    # DeepProgram.visit_tables: a recurrent learner on an exact game)
+    visits: Array  # [S] int32 this window's steps per state (S = 0 unless visit_tables)
 
 
 class DeepTrainState(NamedTuple):
@@ -328,6 +361,7 @@ def _count_shape(plan: DeepProgram) -> tuple[int, int]:
 
 def _start_one(plan: DeepProgram, key: Array) -> DeepTrainState:
     spec, E = plan.env.spec, plan.num_envs
+    S_visits = spec.global_state_size if plan.visit_tables else 0
     k_env, k_learner, k_reward, k_windows = jax.random.split(key, 4)
     obs, env_state = jax.vmap(plan.env.reset)(jax.random.split(k_env, E))
     info = jax.vmap(plan.env.state_info)(env_state)
@@ -341,6 +375,8 @@ def _start_one(plan: DeepProgram, key: Array) -> DeepTrainState:
         reward_state=reward_state,
         counts=jnp.zeros(_count_shape(plan), jnp.int32),
         running_return=jnp.zeros((E, spec.n_agents), jnp.float32),
+        policy_sum=jnp.zeros((S_visits, spec.n_agents, spec.max_actions), jnp.float32),
+        visits=jnp.zeros((S_visits,), jnp.int32),
     )
     return DeepTrainState(carry, jax.random.split(k_windows, plan.num_logs))
 
@@ -375,10 +411,14 @@ def _env_step(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarr
         )
         context = StepContext(env_keys, carry.env_state, observation, actions, reward, info, probs)
         learn_reward = plan.reward.apply(carry.reward_state, env, context).astype(jnp.float32)
-    counts = carry.counts
+    counts, policy_sum, visits = carry.counts, carry.policy_sum, carry.visits
     if plan.tables:
         joint = jax.vmap(env.joint_index)(actions)  # type: ignore[attr-defined]  # plan.tables: a GameEnv
         counts = counts.at[carry.env_state.inner.state, joint].add(1)
+    if plan.visit_tables:  # the distribution the actions were just sampled from, at this step's memory
+        acted = learner.policy(carry.learner, observation, carry.memory).astype(jnp.float32)  # [E, n, A]
+        policy_sum = policy_sum.at[carry.env_state.inner.state].add(acted)
+        visits = visits.at[carry.env_state.inner.state].add(1)
     running = carry.running_return + reward
     finished = jnp.where(done[:, None], running, 0.0)
     next_observation = Observation(obs, info["action_mask"], info["global_state"], done)
@@ -401,6 +441,8 @@ def _env_step(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarr
         memory=memory,
         counts=counts,
         running_return=jnp.where(done[:, None], 0.0, running),
+        policy_sum=policy_sum,
+        visits=visits,
     )
     return new_carry, transition
 
@@ -455,10 +497,15 @@ def _update(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry,
 
 def _window(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry, Record]:
     updates = plan.updates_per_window
+    carry = carry._replace(policy_sum=jnp.zeros_like(carry.policy_sum), visits=jnp.zeros_like(carry.visits))
     carry, sums = jax.lax.scan(partial(_update, plan), carry, jax.random.split(key, updates))
     episodes = sums.episodes.sum()
     return_sum = sums.return_sum.sum(axis=0)
     policy = _policy_table(plan, carry.learner)
+    if plan.visit_tables:  # recurrent: the mean policy acted with in each visited state (module docstring)
+        total = carry.policy_sum.sum(axis=-1, keepdims=True)
+        acted = jnp.moveaxis(carry.policy_sum / jnp.where(total > 0, total, 1.0), 0, 1)  # [n, S, A], rows sum to 1
+        policy = jnp.where(carry.visits[None, :, None] > 0, acted, policy)
     record = Record(
         policy=policy,
         average_policy=jnp.full_like(policy, jnp.nan),
@@ -562,6 +609,7 @@ def _history(plan: DeepPlan, records: Record | Sequence[Record], *, trainer: str
         key_seed=plan.key_seed,
         trainer=trainer,
         env_name=env_name,
+        policy_table=POLICY_TABLE_MEANINGS[is_recurrent(plan.learner, plan.env.spec)] if plan.tables else None,
     )
 
 
@@ -581,9 +629,11 @@ def history_of(
     key_seed: int | None,
     trainer: str,
     env_name: str,
+    policy_table: str | None = None,
 ) -> History:
     """The History of a deep learner's run (compiled or host) from its records; ``game_name`` is set where the
-    records hold policy tables (a fully observable exact game)."""
+    records hold policy tables (a fully observable exact game), and ``policy_table`` then says what a table is
+    (:data:`POLICY_TABLE_MEANINGS`; recorded as ``meta["policy_table"]``)."""
     merged, num_windows = merge_records(records, len(seeds), num_logs)
     tables = game_name is not None
     counts = np.asarray(merged.counts, dtype=np.int64)
@@ -604,6 +654,8 @@ def history_of(
         "reward_transform": None if reward is None else repr(reward),
         "key": key_seed,
     }
+    if tables and policy_table is not None:
+        meta["policy_table"] = policy_table
     return History(
         steps=np.arange(1, num_windows + 1, dtype=np.int64) * log_every,
         seeds=seeds.astype(np.int64),
@@ -624,6 +676,7 @@ def history_of(
 
 
 __all__ = [
+    "POLICY_TABLE_MEANINGS",
     "TAIL_FRACTION",
     "DeepCarry",
     "DeepPlan",
@@ -634,6 +687,7 @@ __all__ = [
     "check_learner",
     "check_run",
     "history_of",
+    "is_recurrent",
     "prepare",
     "record_bytes",
     "resolve_sharing",

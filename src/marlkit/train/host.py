@@ -2,8 +2,8 @@
 
 :mod:`marlkit.train.deep` compiles env and learner into one program; a PettingZoo env
 (:func:`marlkit.envs.pettingzoo.from_pettingzoo` -> :class:`~marlkit.envs.pettingzoo.HostEnv`) cannot enter a
-``jit``, so here Python steps ``num_envs`` copies of it while the learner stays compiled (DESIGN.md, Performance:
-"a host loop with a jitted policy: slower, but they work"). One update is the same as in the compiled trainer:
+``jit``, so here Python steps ``num_envs`` copies of it while the learner stays compiled: slower, but it works.
+One update is the same as in the compiled trainer:
 
 1. ``T = learner.rollout_length`` times: a jitted ``learner.act`` on the batch ``[E, n, ...]`` of observations,
    one ``HostEnv.step`` per env (auto-reset), the reward transform (``apply(tstate, None, ctx)``: the host has no

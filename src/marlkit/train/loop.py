@@ -51,9 +51,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.tabular.base import GroupSpec, Learner, LearnerConfigError, Transition
-from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, as_stochastic, make_env
+from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, make_env
 from marlkit.errors import InvalidGameError
-from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.games import NormalFormGame, StochasticGame, as_stochastic
 from marlkit.history import History
 from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
 from marlkit.train.protocol import Record, default_log_every

@@ -49,5 +49,5 @@ def test_orthogonal_draws_differ_by_key_and_are_unbiased() -> None:
 )
 def test_compiled_start_has_no_lapack_call(learner, reward) -> None:
     plan = deep.prepare(make("simple_spread"), learner, 4 * learner.rollout_length, seeds=2, num_envs=4, reward=reward)
-    text = deep._start.lower(plan, plan.keys).as_text().lower()
+    text = deep._start.lower(plan.program, plan.keys).as_text().lower()
     assert "lapack" not in text and "geqrf" not in text

@@ -1,5 +1,5 @@
 """The deep learner contract: what the compiled trainer (:mod:`marlkit.train.deep`) and the host loop
-(:mod:`marlkit.train.host`) hand a learner, and what they expect back (DESIGN.md, "Learner").
+(:mod:`marlkit.train.host`) hand a learner, and what they expect back (docs/architecture.md, "Contracts").
 
 A deep learner is a frozen (hashable, static) dataclass of hyper-parameters with pure methods over an explicit
 state pytree. The loop drives it in the PureJaxRL shape (Lu et al. 2022): run ``E`` environments for

@@ -39,6 +39,7 @@ import numpy as np
 
 from marlkit.agents.tabular.base import (
     Array,
+    Constant,
     EpsilonGreedy,
     Exploration,
     GroupSpec,
@@ -50,6 +51,7 @@ from marlkit.agents.tabular.base import (
     check_exploration,
     masked_max,
     sample,
+    scheduled,
 )
 from marlkit.errors import NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, stage_rewards
@@ -126,9 +128,13 @@ def as_payoffs(value: object, learner: str) -> StagePayoffs | None:
 
 
 def check_stage_learner(
-    learner: str, payoffs: StagePayoffs | None, game: StochasticGame, agents: tuple[int, ...]
+    learner: str,
+    payoffs: StagePayoffs | NormalFormGame | StochasticGame | None,
+    game: StochasticGame,
+    agents: tuple[int, ...],
 ) -> None:
-    """Edge checks of a learner that best-responds to / computes regrets on known stage payoffs.
+    """Edge checks of a learner that best-responds to / computes regrets on known stage payoffs (its ``payoffs``
+    field: a game is read as its :class:`StagePayoffs`).
 
     Raises:
         LearnerConfigError: no payoffs were given, or they are not this game's.
@@ -140,6 +146,7 @@ def check_stage_learner(
             f"{learner} needs the stage game's payoffs to value the actions it did not play: construct it with the "
             f"game, e.g. {learner}(game)"
         )
+    payoffs = StagePayoffs.of(payoffs)
     if game.num_states > 1 and game.gamma > 0:
         raise NotApplicableError(
             f"{learner} learns on the stage payoffs of a repeated normal-form game (or per state when gamma = 0), "
@@ -243,7 +250,7 @@ class JALAM(UniformActing):
     """
 
     step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, a_i, a_-i))", range=(0, None), open="low")
-    exploration: Exploration = setting(EpsilonGreedy(0.1), doc="the behaviour policy over the action values")
+    exploration: Exploration = setting(EpsilonGreedy(Constant(0.1)), doc="the behaviour policy over the action values")
     initial_q: float = setting(0.0, doc="initial Q-values", range=(None, None))
     gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
 
@@ -292,7 +299,7 @@ class JALAM(UniformActing):
         state = state._replace(counts=counts)
         others = flat_others(state.others, batch.joint_actions)
         visits = state.visits.at[rows, s, a, others].add(1)
-        alpha = self.step_size(state.step, visits[rows, s, a, others])
+        alpha = scheduled(self.step_size)(state.step, visits[rows, s, a, others])
         next_av = self.action_values(state, batch.next_obs)
         bootstrap = jnp.where(batch.terminated, 0.0, masked_max(next_av, state.legal[rows, batch.next_obs]))
         td = batch.rewards + state.gamma * bootstrap - state.q[rows, s, a, others]

@@ -1,7 +1,7 @@
 """The tabular learner contract and the small pieces learners share: schedules, exploration, sampling.
 
 A **learner** is a frozen (hashable, static) dataclass of hyper-parameters with pure methods over an explicit
-state pytree (DESIGN.md, "Learner"):
+state pytree (docs/architecture.md, "Contracts"):
 
 * ``init(key, spec: GroupSpec) -> state``
 * ``act(key, state, obs [k]) -> (actions [k] int32, aux)``
@@ -100,7 +100,12 @@ class Learner(Protocol):
     """The tabular learner contract (see the module docstring; ``act_uniform`` is an optional fast path)."""
 
     joint: ClassVar[bool]
-    needs_policies: ClassVar[bool]
+
+    @property
+    def needs_policies(self) -> bool:
+        """Whether ``update`` reads ``Transition.policies``: a class attribute, or a property where a
+        hyper-parameter decides (regret matching and Hedge with ``feedback="expected"``)."""
+        ...
 
     def init(self, key: Array, spec: GroupSpec) -> Any: ...
 
@@ -183,6 +188,17 @@ def as_schedule(value: Schedule | float | int, name: str) -> Schedule:
     return value
 
 
+def scheduled(value: Schedule | float) -> Schedule:
+    """The schedule a learner's ``Schedule | float`` field holds once the learner is built.
+
+    Such a field accepts a plain number at construction, and the learner's ``__post_init__`` replaces it by a
+    :class:`Constant` (:func:`as_schedule`); this narrows the field's type to :class:`Schedule` where it is called.
+    """
+    if isinstance(value, int | float):
+        raise TypeError(f"a number {value!r} where a schedule was expected: __post_init__ did not run as_schedule")
+    return value
+
+
 # --------------------------------------------------------------------------------------------- exploration
 
 
@@ -248,7 +264,7 @@ class Boltzmann:
 def check_exploration(value: object, name: str) -> Exploration:
     if not callable(value):
         raise LearnerConfigError(f"{name}: expected an exploration such as EpsilonGreedy(0.1), got {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 # ------------------------------------------------------------------------------------------------ sampling
@@ -281,8 +297,14 @@ def check_initial_policy(initial: tuple[float, ...] | None, num_actions: tuple[i
         raise LearnerConfigError(f"{learner}.initial_policy must be a distribution (>= 0, sums to 1), got {initial}")
 
 
+class ActsOnUniforms(Protocol):
+    """A learner with the ``act_uniform`` fast path (what :class:`UniformActing` builds ``act`` on)."""
+
+    def act_uniform(self, u: Array, state: Any, obs: Array) -> tuple[Array, Any]: ...
+
+
 class UniformActing:
     """Mixin: ``act(key, ...)`` from ``act_uniform(u, ...)`` with one uniform per controlled agent."""
 
-    def act(self, key: Array, state: Any, obs: Array) -> tuple[Array, Any]:
-        return self.act_uniform(jax.random.uniform(key, obs.shape[:1]), state, obs)  # type: ignore[attr-defined]
+    def act(self: ActsOnUniforms, key: Array, state: Any, obs: Array) -> tuple[Array, Any]:
+        return self.act_uniform(jax.random.uniform(key, obs.shape[:1]), state, obs)

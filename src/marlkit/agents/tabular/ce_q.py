@@ -85,7 +85,7 @@ class CorrelatedStage:
 class CEQ(JointActionQ):
     """CE-Q (Greenwald & Hall 2003) with a CE selection ``objective`` (module docstring)."""
 
-    stage: StageSolver = field(default=None, init=False)  # type: ignore[assignment]  (set from ``objective``)
+    stage: StageSolver = field(default=CorrelatedStage(), init=False)  # replaced from ``objective`` on construction
     objective: str = setting(
         "utilitarian", doc="the correlated equilibrium selected", choices=tuple(OBJECTIVES), what="objective"
     )

@@ -56,6 +56,7 @@ from marlkit.agents.tabular.base import (
     UniformActing,
     as_schedule,
     sample,
+    scheduled,
 )
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.schema import setting
@@ -142,4 +143,4 @@ class SmoothFictitiousPlay(FictitiousPlay):
             )
 
     def respond(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
-        return Boltzmann(self.temperature)(values, legal, step, count)
+        return Boltzmann(scheduled(self.temperature))(values, legal, step, count)

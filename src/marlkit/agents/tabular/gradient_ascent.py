@@ -43,7 +43,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit.agents.tabular.base import Array, LearnerConfigError, Schedule, as_schedule
+from marlkit.agents.tabular.base import (
+    Array,
+    LearnerConfigError,
+    Schedule,
+    as_schedule,
+    scheduled,
+)
 from marlkit.agents.tabular.replicator import DynamicsState, PolicyDynamics, as_game, population_fitness
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame
@@ -122,7 +128,7 @@ def _check_rates(l_min: float, l_max: float, where: str) -> tuple[float, float]:
     return l_min, l_max
 
 
-def _check_probability(name: str, value: object) -> np.ndarray:
+def _check_probability(name: str, value: object) -> np.ndarray | jax.Array:
     if isinstance(value, jax.core.Tracer):
         return value
     p = np.asarray(value, dtype=np.float64)
@@ -283,7 +289,7 @@ class IGA(PolicyDynamics):
     def advance(self, state: DynamicsState, x: Array, f: Array) -> tuple[Array, dict[str, Array]]:
         grad = f[:, 0] - f[:, 1]
         rate, metrics = self._rate(state, x, f)
-        eta = self.step_size(state.step, state.step + 1) * rate
+        eta = scheduled(self.step_size)(state.step, state.step + 1) * rate
         return as_policy(projected_step(x[:, 0], grad, eta)), {"gradient": grad, **metrics}
 
 

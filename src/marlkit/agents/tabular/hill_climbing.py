@@ -40,6 +40,7 @@ from marlkit.agents.tabular.base import (
     masked_max,
     mix_uniform,
     sample,
+    scheduled,
     uniform_over,
 )
 from marlkit.agents.tabular.q_learning import QState, init_tables, q_update
@@ -105,7 +106,7 @@ class PHC(UniformActing):
 
     def policy(self, state: PHCState, obs: Array) -> Array:
         rows = jnp.arange(obs.shape[0])
-        epsilon = self.epsilon(state.tables.step, self._state_count(state, obs))
+        epsilon = scheduled(self.epsilon)(state.tables.step, self._state_count(state, obs))
         return mix_uniform(state.policy[rows, obs], state.tables.legal[rows, obs], epsilon)
 
     def average_policy(self, state: PHCState, obs: Array) -> Array:
@@ -119,13 +120,13 @@ class PHC(UniformActing):
         self, step: Array, count: Array, pi: Array, average: Array, q: Array
     ) -> tuple[Array, dict[str, Array]]:
         """δ for this update (PHC: a fixed schedule) and any extra metrics."""
-        return self.delta(step, count), {}
+        return scheduled(self.delta)(step, count), {}
 
     def update(self, state: PHCState, batch: Transition) -> tuple[PHCState, dict[str, Array]]:
         rows, s = jnp.arange(batch.obs.shape[0]), batch.obs
         step = state.tables.step
         tables, td = q_update(
-            self.step_size, state.tables, s, batch.actions, batch.rewards, batch.next_obs, batch.terminated
+            scheduled(self.step_size), state.tables, s, batch.actions, batch.rewards, batch.next_obs, batch.terminated
         )
         q, legal, pi = tables.q[rows, s], tables.legal[rows, s], state.policy[rows, s]
         count = jnp.sum(tables.visits[rows, s], axis=-1, keepdims=True)  # C(s), this visit included
@@ -150,10 +151,10 @@ class WoLFPHC(PHC):
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "delta_lose", as_schedule(self.delta_lose, "WoLFPHC.delta_lose"))
-        constant = isinstance(self.delta, Constant) and isinstance(self.delta_lose, Constant)
-        if constant and not self.delta.value < self.delta_lose.value:
+        delta, lose = self.delta, self.delta_lose
+        if isinstance(delta, Constant) and isinstance(lose, Constant) and not delta.value < lose.value:
             raise LearnerConfigError(
-                f"WoLFPHC: needs delta (δ_w = {self.delta.value}) < delta_lose (δ_l = {self.delta_lose.value}): "
+                f"WoLFPHC: needs delta (δ_w = {delta.value}) < delta_lose (δ_l = {lose.value}): "
                 "learn fast while losing (Bowling & Veloso 2002, Table 2)"
             )
 
@@ -161,5 +162,5 @@ class WoLFPHC(PHC):
         self, step: Array, count: Array, pi: Array, average: Array, q: Array
     ) -> tuple[Array, dict[str, Array]]:
         winning = jnp.sum(pi * q, axis=-1, keepdims=True) > jnp.sum(average * q, axis=-1, keepdims=True)
-        delta = jnp.where(winning, self.delta(step, count), self.delta_lose(step, count))
+        delta = jnp.where(winning, scheduled(self.delta)(step, count), scheduled(self.delta_lose)(step, count))
         return delta, {"winning": winning[:, 0].astype(jnp.float32)}

@@ -65,6 +65,7 @@ from marlkit.agents.tabular.base import (
     as_schedule,
     mix_uniform,
     sample,
+    scheduled,
 )
 from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame
@@ -240,7 +241,7 @@ class JointActionQ(UniformActing):
 
     # -------------------------------------------------------------------------------------------- acting
     def _epsilon(self, state: JointQState, s: Array) -> Array:
-        return self.epsilon(state.step, jnp.sum(state.visits[s]))
+        return scheduled(self.epsilon)(state.step, jnp.sum(state.visits[s]))
 
     def _marginals(self, state: JointQState, s: Array) -> Array:
         """Both players' behaviour marginals ``[2, A_max]`` at s: (1 − ε) · marginal of σ(s) + ε · uniform."""
@@ -269,7 +270,7 @@ class JointActionQ(UniformActing):
         a1, a2 = batch.joint_actions[0], batch.joint_actions[1]
         m, n = state.joint.shape[1:]
         visits = state.visits.at[s, a1, a2].add(1)
-        alpha = self.step_size(state.step, visits[s, a1, a2])
+        alpha = scheduled(self.step_size)(state.step, visits[s, a1, a2])
         bootstrap = jnp.where(batch.terminated, 0.0, state.values[:, s_next])
         td = batch.joint_rewards + state.gamma * bootstrap - state.q[:, s, a1, a2]
         q = state.q.at[:, s, a1, a2].add(alpha * td)

@@ -68,7 +68,7 @@ class NashStage:
 class NashQ(JointActionQ):
     """Nash-Q (Hu & Wellman 2003, Table 1) with the equilibrium selection rule ``select`` (module docstring)."""
 
-    stage: StageSolver = field(default=None, init=False)  # type: ignore[assignment]  (set from ``select``)
+    stage: StageSolver = field(default=NashStage(), init=False)  # replaced from ``select`` on construction
     select: str = setting(
         "utilitarian", doc="which stage equilibrium to follow", choices=SELECTION_RULES, what="selection rule"
     )

@@ -71,6 +71,7 @@ from marlkit.agents.tabular.base import (
     UniformActing,
     as_schedule,
     sample,
+    scheduled,
     uniform_over,
 )
 from marlkit.games import NormalFormGame, StochasticGame
@@ -100,6 +101,7 @@ def _realised(state: RegretState, batch: Transition, policy: Array) -> tuple[Arr
 
 def _expected(state: RegretState, batch: Transition, policy: Array) -> tuple[Array, Array]:
     """v(k) = u_i(k, π_-i) against the others' current policies, and the own expected payoff Σ π_i(k) v(k)."""
+    assert batch.policies is not None  # feedback "expected" sets needs_policies: the loop passes the policies
     rows, s = jnp.arange(batch.obs.shape[0]), batch.obs
     marginals = jnp.moveaxis(batch.policies[:, s], 1, 0)  # [k, n, A_max]
     v = jnp.einsum("kaj,kj->ka", state.payoffs[rows, s], product_belief(state.others, marginals))
@@ -132,7 +134,7 @@ class _NoRegret(UniformActing):
             raise LearnerConfigError(f"{name}.feedback: unknown {self.feedback!r}; choose one of {sorted(FEEDBACK)}")
 
     @property
-    def needs_policies(self) -> bool:  # type: ignore[override]
+    def needs_policies(self) -> bool:
         return self.feedback == "expected"
 
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
@@ -219,7 +221,7 @@ class Hedge(_NoRegret):
             n_legal = jnp.sum(legal, axis=-1, keepdims=True).astype(jnp.float32)
             eta = jnp.sqrt(8.0 * jnp.log(n_legal) / (visits + 1).astype(jnp.float32)) * scale
         else:
-            eta = self.learning_rate(step, visits)
+            eta = scheduled(self.learning_rate)(step, visits)
         return jax.nn.softmax(jnp.where(legal, eta * regret, -jnp.inf), axis=-1)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from marlkit.agents.tabular.base import (
     Array,
+    Constant,
     EpsilonGreedy,
     Exploration,
     GroupSpec,
@@ -41,6 +42,7 @@ from marlkit.agents.tabular.base import (
     check_exploration,
     masked_max,
     sample,
+    scheduled,
 )
 from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame
@@ -93,7 +95,7 @@ class _QLearner(UniformActing):
 
     step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, b))", range=(0, None), open="low")
     exploration: Exploration = setting(
-        EpsilonGreedy(0.1), doc="the behaviour policy over Q(s, ·), called with (t, n(s))"
+        EpsilonGreedy(Constant(0.1)), doc="the behaviour policy over Q(s, ·), called with (t, n(s))"
     )
     initial_q: float = setting(0.0, doc="initial Q-values", range=(None, None))
     gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
@@ -131,7 +133,7 @@ class IQL(_QLearner):
 
     def update(self, state: QState, batch: Transition) -> tuple[QState, dict[str, Array]]:
         state, td = q_update(
-            self.step_size, state, batch.obs, batch.actions, batch.rewards, batch.next_obs, batch.terminated
+            scheduled(self.step_size), state, batch.obs, batch.actions, batch.rewards, batch.next_obs, batch.terminated
         )
         return state, {"td_error": td}
 
@@ -210,5 +212,7 @@ class CQL(_QLearner):
     def update(self, state: CQLState, batch: Transition) -> tuple[CQLState, dict[str, Array]]:
         j = jnp.sum(batch.actions * state.strides)[None]
         r = TEAM_REWARDS[self.team_reward](batch.rewards)[None]
-        tables, td = q_update(self.step_size, state.tables, batch.obs[:1], j, r, batch.next_obs[:1], batch.terminated)
+        tables, td = q_update(
+            scheduled(self.step_size), state.tables, batch.obs[:1], j, r, batch.next_obs[:1], batch.terminated
+        )
         return state._replace(tables=tables), {"td_error": jnp.broadcast_to(td, batch.obs.shape)}

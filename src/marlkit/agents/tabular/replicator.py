@@ -47,7 +47,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -62,6 +62,7 @@ from marlkit.agents.tabular.base import (
     UniformActing,
     as_schedule,
     sample,
+    scheduled,
 )
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
@@ -269,6 +270,7 @@ def as_profile(x0: object, sizes: Sequence[int], where: str = "x0") -> Array:
     a caller's ``jax.vmap``) only by shape.
     """
     n, a_max = len(sizes), max(sizes)
+    array: Array | np.ndarray
     if isinstance(x0, jax.core.Tracer):
         array = x0
     else:
@@ -443,7 +445,8 @@ class PolicyDynamics(UniformActing):
         if initial is None:
             return None
         name, sizes = type(self).__name__, self.game.num_actions
-        rows = initial if len(initial) and isinstance(initial[0], Sequence | np.ndarray) else (initial,) * len(sizes)
+        per_agent = len(initial) and isinstance(initial[0], Sequence | np.ndarray)
+        rows = cast("tuple[tuple[float, ...], ...]", initial if per_agent else (initial,) * len(sizes))
         if len(rows) != len(sizes):
             raise LearnerConfigError(
                 f"{name}.initial_policy: give one distribution for all agents or one per agent ({len(sizes)}), "
@@ -481,8 +484,9 @@ class PolicyDynamics(UniformActing):
             pi = legal / jnp.sum(legal, axis=-1, keepdims=True)
         else:
             rows = np.zeros((len(spec.agents), spec.max_actions), dtype=np.float32)
+            initial = cast("tuple[tuple[float, ...], ...]", self.initial_policy)  # per agent after __post_init__
             for r, a in enumerate(spec.agents):
-                rows[r, : len(self.initial_policy[a])] = self.initial_policy[a]
+                rows[r, : len(initial[a])] = initial[a]
             pi = jnp.asarray(rows)
         pi = pi.astype(jnp.float32)
         return DynamicsState(policy=pi, average=pi, agents=jnp.asarray(spec.agents, dtype=jnp.int32), step=jnp.int32(0))
@@ -497,6 +501,7 @@ class PolicyDynamics(UniformActing):
         return sample(u, state.policy), state.policy
 
     def update(self, state: DynamicsState, batch: Transition) -> tuple[DynamicsState, dict[str, Array]]:
+        assert batch.policies is not None  # needs_policies: the loop passes every agent's policy
         profile = batch.policies[:, 0, :].at[state.agents].set(state.policy)
         f = population_fitness(jnp.asarray(self.game.payoffs, jnp.float32), profile)[state.agents]
         new, metrics = self.advance(state, state.policy, f)
@@ -540,7 +545,7 @@ class Replicator(PolicyDynamics):
         check_step(self.game.payoffs, float(schedule(jnp.int32(0), jnp.int32(1))), method, "Replicator")
 
     def advance(self, state: DynamicsState, x: Array, f: Array) -> tuple[Array, dict[str, Array]]:
-        dt = jnp.float32(0.0) if self.step_size is None else self.step_size(state.step, state.step + 1)
+        dt = jnp.float32(0.0) if self.step_size is None else scheduled(self.step_size)(state.step, state.step + 1)
         return LEARNER_MAPS[self.method](x, f, dt), {}
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -125,6 +124,7 @@ def random_symmetric_game(*, seed: int = 0, actions: int = 3, players: int = 2) 
 def _seeded(generate: Callable[..., NormalFormGame], seed: int, **parameters: object) -> NormalFormGame:
     value = check.seed(seed)
     game = generate(np.random.default_rng(value), **parameters)
-    catalog: Mapping[str, Any] = game.metadata["catalog"]  # type: ignore[assignment]
+    catalog = game.metadata["catalog"]
+    assert isinstance(catalog, Mapping)  # written by labels(): {"name": ..., "parameters": {...}}
     recorded = {**catalog, "parameters": {**catalog["parameters"], "seed": value}}
     return dataclasses.replace(game, metadata={**game.metadata, "catalog": recorded})  # metadata is read-only

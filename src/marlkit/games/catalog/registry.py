@@ -14,6 +14,7 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import TypedDict
 
 from marlkit.errors import InvalidGameError
 from marlkit.games.normal_form import NormalFormGame
@@ -70,7 +71,16 @@ def register(
     return decorate
 
 
-def labels(name: str, **parameters: object) -> dict[str, object]:
+class Labels(TypedDict):
+    """The constructor fields :func:`labels` gives a catalog game (``NormalFormGame(..., **labels(...))``)."""
+
+    name: str
+    description: str
+    citation: str
+    metadata: Mapping[str, object]
+
+
+def labels(name: str, **parameters: object) -> Labels:
     """Constructor fields a factory passes to its game: name, description, citation and metadata.
 
     ``metadata["catalog"]`` records the catalog name and the parameters used (JSON-friendly: tuples become
@@ -78,12 +88,12 @@ def labels(name: str, **parameters: object) -> dict[str, object]:
     """
     entry = GAMES.get(name)
     used = {k: list(v) if isinstance(v, tuple) else v for k, v in parameters.items()}
-    return {
-        "name": entry.name,
-        "description": entry.description,
-        "citation": entry.citation,
-        "metadata": {"catalog": {"name": entry.name, "parameters": used}},
-    }
+    return Labels(
+        name=entry.name,
+        description=entry.description,
+        citation=entry.citation,
+        metadata={"catalog": {"name": entry.name, "parameters": used}},
+    )
 
 
 def lookup(name: str) -> Entry[Game]:

@@ -19,7 +19,7 @@ from marlkit.games.stochastic import StochasticGame
 from marlkit.games.views import Game, action_mask, live_joint_actions, stage_rewards, terminal_states
 
 DEFAULT_TOLERANCE = 1e-9
-"""Absolute tolerance for comparing payoffs (DESIGN.md: exact models, tolerance 1e-9)."""
+"""Absolute tolerance for comparing payoffs (docs/architecture.md: exact models, tolerance 1e-9)."""
 
 
 @dataclass(frozen=True, eq=False)

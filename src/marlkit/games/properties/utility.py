@@ -13,7 +13,7 @@ A stochastic game is classified by its expected rewards R_i(s, a) over the *lega
 states* only (no other entry can ever be paid); a game with terminal states is constant-sum only with sum 0, since
 its returns sum to a constant otherwise only if every episode lasts equally long. All comparisons use one rule
 (:func:`constant_sum_total`): tolerance 1e-9 times max(1, largest absolute payoff), so that the class does not
-depend on the payoffs' unit; for payoffs of order 1 it is the absolute 1e-9 of DESIGN.md.
+depend on the payoffs' unit; for payoffs of order 1 it is the absolute 1e-9 of docs/architecture.md.
 
 The classes overlap exactly in *trivial* games in which every player receives the same constant payoff everywhere (for
 n >= 2, equal payoffs with a constant sum c force u_i = c/n). We then report common-payoff (no
@@ -96,7 +96,7 @@ def payoff_tolerance(game: Game, tol: float = DEFAULT_TOLERANCE) -> float:
     only to ~1e-9 · M), so a fixed absolute tolerance would call the same game zero-sum or general-sum depending
     on its unit: matching pennies with B = −A + ε is zero-sum for ε = 1e-10 but general-sum, under an absolute
     1e-9, once scaled by 1e6. Scaled by max(1, M) the class does not change with the unit for |payoffs| >= 1, and
-    stays the absolute 1e-9 of DESIGN.md for payoffs of order 1 or less.
+    stays the absolute 1e-9 of docs/architecture.md for payoffs of order 1 or less.
     """
     return _tolerance(tabular_view(game, "payoff_tolerance"), tol)
 

@@ -1,4 +1,10 @@
-"""Validation helpers shared by the game models: every failure names the field and what was expected."""
+"""Validation of the arrays and names that make up a game: every failure raises
+:class:`~marlkit.errors.InvalidGameError` naming the field and what was expected.
+
+The game models (:mod:`.normal_form`, :mod:`.stochastic`, :mod:`.observation`) validate their inputs with these, and
+the exact solvers (:mod:`marlkit.solve`) validate the payoff matrices and distributions they are handed directly, so
+that a bad input gives the same one-line error wherever it enters.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,8 @@ import numpy as np
 from marlkit.errors import InvalidGameError
 
 PROBABILITY_TOLERANCE = 1e-9
-"""Absolute tolerance on a probability vector's sum (DESIGN.md: exact models are float64, tolerance 1e-9)."""
+"""Absolute tolerance on a probability vector's sum (exact models are float64; docs/architecture.md, "Numerics and
+randomness")."""
 
 
 def as_real_array(field: str, value: object, ndim: int | None = None) -> np.ndarray:
@@ -42,6 +49,7 @@ def as_bool_array(field: str, value: object, shape: tuple[int, ...]) -> np.ndarr
 
 
 def check_shape(field: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
+    """Raise unless ``array`` has exactly ``shape``."""
     if array.shape != tuple(shape):
         raise InvalidGameError(f"{field}: expected shape {tuple(shape)}, got {array.shape}")
 
@@ -67,14 +75,15 @@ def check_distributions(field: str, array: np.ndarray, where: np.ndarray | None 
         k = int(np.argmax(wrong))
         index = np.unravel_index(k, array.shape[:-1])
         raise InvalidGameError(
-            f"{field}: row {tuple(int(i) for i in index)} sums to {sums[k]!r}, not 1 "
+            f"{field}: row {tuple(int(i) for i in index)} sums to {float(sums[k])!r}, not 1 "
             f"(tolerance {PROBABILITY_TOLERANCE}); each row must be a probability distribution"
         )
 
 
-def check_gamma(gamma: object) -> float:
+def check_gamma(gamma: float) -> float:
+    """The discount ``gamma`` as a float in ``[0, 1)`` (whatever was passed: a string or ``None`` is refused)."""
     try:
-        value = float(gamma)  # type: ignore[arg-type]
+        value = float(gamma)
     except (TypeError, ValueError):
         raise InvalidGameError(f"gamma: expected a number in [0, 1), got {gamma!r}") from None
     if not (0.0 <= value < 1.0):
@@ -99,6 +108,7 @@ def check_names(field: str, names: Sequence[str] | None, count: int, default_pre
 def check_action_names(
     names: Sequence[Sequence[str]] | None, num_actions: tuple[int, ...]
 ) -> tuple[tuple[str, ...], ...]:
+    """One list of distinct action names per player (``a0``, ``a1``, ... where none is given)."""
     if names is None or len(names) == 0:
         return tuple(tuple(f"a{k}" for k in range(m)) for m in num_actions)
     if len(names) != len(num_actions):
