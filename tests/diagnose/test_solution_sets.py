@@ -39,7 +39,11 @@ def product(*strategies: list[float]) -> np.ndarray:
 # -------------------------------------------------------------------------------------------- Nash sets
 def test_matching_pennies_has_one_uniform_member_of_value_zero() -> None:
     s = solution_set(make("matching-pennies"))
-    assert s.kind == "finite" and s.labels == ("NE1 (heads: 0.5, tails: 0.5 | heads: 0.5, tails: 0.5)",) and "complete" in s.name
+    assert (
+        s.kind == "finite"
+        and s.labels == ("NE1 (heads: 0.5, tails: 0.5 | heads: 0.5, tails: 0.5)",)
+        and "complete" in s.name
+    )
     np.testing.assert_allclose(s.joints, np.full((1, 1, 4), 0.25), atol=1e-12)
     np.testing.assert_allclose(s.values, [[0.0, 0.0]], atol=1e-12)
 

@@ -38,11 +38,11 @@ def test_volunteers_dilemma_has_exactly_seven_equilibria() -> None:
     result = nash_equilibria(game)
     assert result.complete and not result.degenerate and result.method == METHOD and len(result) == 7
     profiles = [e.profile for e in result]
-    V, I, H = np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([0.5, 0.5])
+    V, N, H = np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([0.5, 0.5])  # volunteer, ignore, half
     q = 1 / np.sqrt(2)
     expected = [
-        (V, I, I), (I, V, I), (I, I, V),
-        (H, H, I), (H, I, H), (I, H, H),
+        (V, N, N), (N, V, N), (N, N, V),
+        (H, H, N), (H, N, H), (N, H, H),
         (np.array([1 - q, q]),) * 3,
     ]  # fmt: skip
     for e in expected:
@@ -61,9 +61,7 @@ def test_exact_payoffs_are_a_positive_affine_image() -> None:
         assert y[lo] == 0 and slope > 0 and np.allclose(y, slope * (x - x[lo]), rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize(
-    ("shape", "seeds"), [((2, 2, 2), range(8)), ((2, 2, 2, 2), range(2)), ((3, 2, 2), range(2))]
-)
+@pytest.mark.parametrize(("shape", "seeds"), [((2, 2, 2), range(8)), ((2, 2, 2, 2), range(2)), ((3, 2, 2), range(2))])
 def test_random_games_are_complete_and_certified(shape: tuple[int, ...], seeds: range) -> None:
     """Every listed equilibrium has NashConv 0 (up to float rounding) and exactly one support; an independent
     search (logit-QRE homotopy from several random priors, then Newton on the guessed support, certified by

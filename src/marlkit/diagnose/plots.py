@@ -364,9 +364,7 @@ def _trajectory_legend(fig: Figure, equilibria: int, end: tuple[float, float, fl
     ]
     if equilibria:
         label = (
-            "Nash equilibrium"
-            if equilibria == 1
-            else f"Nash equilibria (numbered 1-{equilibria} as by marlkit solve)"
+            "Nash equilibrium" if equilibria == 1 else f"Nash equilibria (numbered 1-{equilibria} as by marlkit solve)"
         )
         handles.append(Line2D([], [], ls="", marker="*", ms=14, mfc="gold", mec="black", label=label))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)

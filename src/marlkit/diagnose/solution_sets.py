@@ -10,7 +10,8 @@ Criterion 5 of Albrecht, Christianos & Schäfer (2024), *Multi-Agent Reinforceme
   one-state game, {μ >= 0, Σ μ = 1, G μ <= h} (:func:`marlkit.solve.correlated.ce_constraints`). The distance is
   that to the projection of the point on the polytope (see the class for how each distance is computed).
 * ``"nash_conv"`` — :class:`NashConvSet`: the Nash set judged by NashConv (Lanctot et al. 2017, §3), which is 0
-  exactly on the set; used when enumeration is impossible, too large or cannot be shown complete. Not a distance, so ``distance`` is ignored.
+  exactly on the set; used when enumeration is impossible, too large or cannot be shown complete. Not a
+  distance, so ``distance`` is ignored.
 
 :func:`solution_set` builds the set for a concept name (:data:`SOLUTION_CONCEPTS`).
 """

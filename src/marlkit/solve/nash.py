@@ -87,9 +87,6 @@ def nash_equilibria(game: NormalFormGame, tol: float = 1e-9) -> EquilibriumSet:
         "support profiles"
     )
     note = (
-        f"too large for the complete support enumeration ({size}; it takes at most 4 players and 400 support "
-        "profiles)"
+        f"too large for the complete support enumeration ({size}; it takes at most 4 players and 400 support profiles)"
     )
-    return _ordered(
-        EquilibriumSet(found.equilibria, False, found.degenerate, found.method, notes=(*found.notes, note))
-    )
+    return _ordered(EquilibriumSet(found.equilibria, False, found.degenerate, found.method, notes=(*found.notes, note)))

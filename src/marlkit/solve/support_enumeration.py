@@ -200,7 +200,9 @@ def solve_support(
         shape = _shape(basis.fglm("lex").exprs, xs[:-1], t)
         if shape is not None:
             g, p = shape
-            last = sympy.Poly(t, t, domain="QQ") - sum((c * q for c, q in zip(separator, g, strict=False)), sympy.Poly(0, t, domain="QQ"))
+            last = sympy.Poly(t, t, domain="QQ") - sum(
+                (c * q for c, q in zip(separator, g, strict=False)), sympy.Poly(0, t, domain="QQ")
+            )
             return SupportOutcome(_roots(payoffs, num_actions, supports, [*g, last.rem(p)], p), True)
     return SupportOutcome((), False, "no shape position (a multiple root)")
 
