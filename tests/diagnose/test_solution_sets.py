@@ -359,3 +359,17 @@ def test_bad_input() -> None:
     with pytest.raises(InvalidGameError, match=r"\[K, n\]"):
         FiniteSolutionSet(np.full((2, 1, 4), 0.25), ("a", "b"), np.zeros((3, 2)), "x")
     assert set(SOLUTION_CONCEPTS) == {"nash", "ce", "cce", "minimax", "maximin"}
+
+
+def test_volunteers_dilemma_set_is_complete_and_names_the_partly_mixed_equilibria() -> None:
+    """Issue 14 item 2: the 3 partly mixed equilibria (two volunteer with probability 1/2, the third ignores) were
+    missed, so a run on one was 'not converged' near a wrong member. Now all 7 are members, numbered as `solve`
+    numbers them, and a point on one is at distance 0 from the member whose label shows its profile."""
+    game = make("volunteers-dilemma")
+    nash = solution_set(game)
+    assert nash.kind == "finite" and nash.complete and len(nash.labels) == 7
+    half, ignore = np.array([0.5, 0.5]), np.array([0.0, 1.0])
+    joint = np.einsum("a,b,c->abc", half, half, ignore).reshape(1, 1, 8)
+    d, k = nash.measure(joint, ONE, "tv")
+    assert d[0] == pytest.approx(0.0, abs=1e-12)
+    assert nash.labels[int(k[0])].endswith("(volunteer: 0.5, ignore: 0.5 | volunteer: 0.5, ignore: 0.5 | ignore)")
