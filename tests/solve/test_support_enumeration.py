@@ -93,6 +93,7 @@ def test_against_gambit_enumpoly_when_installed() -> None:
             assert any(_same(profile, e.profile, atol=1e-6) for e in ours)
 
 
+@pytest.mark.slow
 def test_a_3x3x3_game_takes_seconds() -> None:
     """Integer payoffs up to 1000: measured 26 s on a loaded shared 2-core CPU (5-10 s for payoffs up to 9; the
     Gröbner bases grow with the payoffs' bit size). Checked against the independent search as above."""
