@@ -158,3 +158,27 @@ def test_the_option_help_lists_every_registered_name() -> None:
 
     assert "maximin" in CONCEPTS and set(CONCEPTS) == set(SOLUTION_CONCEPTS)
     assert set(DISTANCES) == set(DISTANCE_REGISTRY) and set(WEIGHTS) == set(STATE_WEIGHTS)
+
+
+def test_wolf_phc_on_the_volunteers_dilemma_is_judged_against_all_seven_equilibria() -> None:
+    """Issue 14 item 2: the diagnosis of `learn volunteers-dilemma -l wolf-phc --diagnose` measures each seed against
+    the complete set of 7 equilibria (it missed the 3 partly mixed ones), numbered and labelled as `solve` does,
+    and names the nearest one. eps is 0.05 in TV (the default for distances): a seed converged to NEk only once its
+    policy stays within 0.05 TV of NEk's joint; short runs end further (0.1-0.2 TV, NashConv > 0.03), so the verdict
+    is 'not converged' with the nearest member named in the verdict's target."""
+    code, out, err = run_cli(
+        ["learn", "volunteers-dilemma", "-l", "wolf-phc", "--seeds", "3", "--steps", "20000", "--diagnose", "--json"]
+    )
+    assert code == 0, err
+    diagnosis = json.loads(out)["diagnosis"]
+    solutions = diagnosis["solution_set"]
+    assert solutions["kind"] == "finite" and "complete" in solutions["name"] and len(solutions["labels"]) == 7
+    assert solutions["labels"][3] == "NE4 (volunteer: 0.5, ignore: 0.5 | volunteer: 0.5, ignore: 0.5 | ignore)"
+    code, solve_out, _ = run_cli(["solve", "volunteers-dilemma", "--json"])
+    assert code == 0 and len(json.loads(solve_out)["equilibria"]) == 7
+    for name in ("joint_policy", "solution_set"):
+        result = diagnosis["results"][name]
+        for verdict in result["verdicts"]:
+            assert verdict["target"] in range(7)
+            if verdict["verdict"] == "converged":
+                assert verdict["evidence"]["final"] < diagnosis["eps"][name]

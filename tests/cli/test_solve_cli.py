@@ -99,3 +99,51 @@ def test_minimax_on_a_stochastic_game_file(tmp_path, capsys: pytest.CaptureFixtu
     assert np.allclose(data["policy"][0][0], [1 / 16, 10 / 16, 5 / 16], atol=1e-6)
     assert main(["solve", str(path), "--concept", "minimax"]) == 0
     assert "Shapley value iteration" in capsys.readouterr().out
+
+
+def test_minimax_on_a_stochastic_game_prints_the_policies(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14 item 7: the table shows each player's minimax policy per state, not only the state values."""
+    from marlkit.games import repeated_game, save_game
+    from marlkit.games.catalog import make
+
+    path = save_game(repeated_game(make("biased-rps"), 0.5), tmp_path / "repeated.json")
+    assert main(["solve", str(path), "--concept", "minimax"]) == 0
+    out = capsys.readouterr().out
+    assert "minimax policies" in out and "policy" in out
+    names = make("biased-rps").action_names[0]
+    assert (
+        f"{names[0]}: 0.0625" in out and f"{names[1]}: 0.625" in out and f"{names[2]}: 0.312" in out
+    )  # 3 significant digits
+
+
+def test_solve_numbers_equilibria_as_the_diagnosis_does(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14 item 3: `solve`'s #k is the diagnosis's NEk (vertex enumeration finds stag hunt's (hare, hare)
+    before (stag, stag); both now use the canonical order), and the labels show the profile."""
+    from marlkit.diagnose.solution_sets import solution_set
+    from marlkit.games.catalog import make
+
+    for name in ("stag-hunt", "chicken", "battle-of-the-sexes", "volunteers-dilemma"):
+        data = solve_json(capsys, name)
+        nash = solution_set(make(name))
+        assert len(nash.labels) == len(data["equilibria"]), name
+        for k, eq in enumerate(data["equilibria"]):
+            assert nash.labels[k].startswith(f"NE{k + 1} ("), name
+            joint = nash.joints[k, 0].reshape([len(p) for p in eq["profile"]])
+            product = np.einsum(
+                ",".join("abcd"[: len(eq["profile"])]) + "->" + "abcd"[: len(eq["profile"])],
+                *[np.array(p) for p in eq["profile"]],
+            )
+            np.testing.assert_allclose(joint, product, atol=1e-12, err_msg=name)
+    assert main(["solve", "stag-hunt"]) == 0
+    out = capsys.readouterr().out
+    first = next(line for line in out.splitlines() if line.strip().startswith("│ 1") or " 1 │" in line)
+    assert "stag" in first and "hare" not in first
+
+
+def test_volunteers_dilemma_solve_lists_all_seven(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14 item 2: the 3-player volunteer's dilemma has exactly 7 equilibria and `solve` says all."""
+    data = solve_json(capsys, "volunteers-dilemma")
+    assert data["complete"] and len(data["equilibria"]) == 7
+    assert main(["solve", "volunteers-dilemma"]) == 0
+    out = capsys.readouterr().out
+    assert "7 equilibria: all equilibria" in out

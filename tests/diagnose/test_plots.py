@@ -245,3 +245,43 @@ def test_criterion_and_nonstationarity_pictures_refuse_bad_shapes(tmp_path: Path
     with pytest.raises(NotApplicableError, match="share one shape"):
         plots.plot_nonstationarity(ns, tmp_path / "x.png")
     assert not list(tmp_path.iterdir())
+
+
+def test_equilibrium_stars_are_drawn_above_flipping_trajectories_and_the_legend_matches(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 14 item 9: an IQL-like run flipping between pure policies draws vertical lines through the square; the
+    stars must be on top of them, and the legend's last-point marker must have the colour it has in the plot."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    game = catalog.make("stag-hunt")
+    history = _history_for(game, steps=6)
+    flips = np.array([[1, 0], [1, 0], [0, 1], [1, 0], [0, 1], [1, 0]], dtype=np.float32)  # player 1 flips
+    history.policy[0, :, 0, 0, :] = [1.0, 0.0]
+    history.policy[0, :, 1, 0, :] = flips
+    figures: list[Figure] = []
+    original = Figure.savefig
+
+    def keep(self: Figure, *args, **kwargs):
+        figures.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    plots.plot_policy_trajectories(history, game, tmp_path / "square.png")
+    ax = figures[-1].axes[0]
+    stars = [line for line in ax.lines if line.get_marker() == "*"]
+    trajectory = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert stars and trajectory
+    assert min(s.get_zorder() for s in stars) > max(c.get_zorder() for c in trajectory)
+    assert min(s.get_zorder() for s in stars) > max(line.get_zorder() for line in ax.lines if line.get_marker() in "os")
+    last = [line for line in ax.lines if line.get_marker() == "s"][-1]
+    legend = figures[-1].legends[0]
+    handle = next(
+        h
+        for h, t in zip(legend.legend_handles, legend.get_texts(), strict=True)
+        if t.get_text() == "last logging point"
+    )
+    np.testing.assert_allclose(
+        np.array(handle.get_markerfacecolor(), dtype=float), np.array(last.get_markerfacecolor(), dtype=float)
+    )

@@ -39,17 +39,30 @@ def product(*strategies: list[float]) -> np.ndarray:
 # -------------------------------------------------------------------------------------------- Nash sets
 def test_matching_pennies_has_one_uniform_member_of_value_zero() -> None:
     s = solution_set(make("matching-pennies"))
-    assert s.kind == "finite" and s.labels == ("NE1 mixed",) and "complete" in s.name
+    assert (
+        s.kind == "finite"
+        and s.labels == ("NE1 (heads: 0.5, tails: 0.5 | heads: 0.5, tails: 0.5)",)
+        and "complete" in s.name
+    )
     np.testing.assert_allclose(s.joints, np.full((1, 1, 4), 0.25), atol=1e-12)
     np.testing.assert_allclose(s.values, [[0.0, 0.0]], atol=1e-12)
 
 
 def test_stag_hunt_and_chicken_have_three_members_pure_first() -> None:
     stag = solution_set(make("stag-hunt"))
-    assert stag.labels == ("NE1 pure (0,0)", "NE2 pure (1,1)", "NE3 mixed")
+    # issue 14 item 3: labels a user can find the equilibrium by (the profile rounded), numbered as `solve` does
+    assert stag.labels == (
+        "NE1 (stag | stag)",
+        "NE2 (hare | hare)",
+        "NE3 (stag: 0.75, hare: 0.25 | stag: 0.75, hare: 0.25)",
+    )
     np.testing.assert_allclose(stag.values, [[4, 4], [3, 3], [3, 3]], atol=1e-9)  # stag 4, hare 3 (defaults)
     chicken = solution_set(make("chicken"))  # action 0 = swerve, 1 = dare; payoffs of Aumann (1974)
-    assert chicken.labels == ("NE1 pure (0,1)", "NE2 pure (1,0)", "NE3 mixed")
+    assert chicken.labels == (
+        "NE1 (swerve | straight)",
+        "NE2 (straight | swerve)",
+        "NE3 (swerve: 0.667, straight: 0.333 | swerve: 0.667, straight: 0.333)",
+    )
     np.testing.assert_allclose(chicken.joints[2, 0], product([2 / 3, 1 / 3], [2 / 3, 1 / 3])[0], atol=1e-9)
     np.testing.assert_allclose(chicken.values, [[2, 7], [7, 2], [14 / 3, 14 / 3]], atol=1e-9)
 
@@ -84,8 +97,12 @@ def test_finite_measure_is_vectorised_and_keeps_nan() -> None:
 
 
 def test_n_player_and_degenerate_games_say_so_in_the_name() -> None:
+    # issue 14: a 4-player public goods game is now enumerated completely; one beyond the enumeration's size (6
+    # players, 729 support profiles) may be incomplete, says so, and is judged by NashConv
     goods = solution_set(make("public-goods"))
-    assert goods.kind == "finite" and "may be incomplete" in goods.name
+    assert goods.kind == "finite" and "complete" in goods.name and "may be incomplete" not in goods.name
+    large = solution_set(make("public-goods", players=6))
+    assert large.kind == "nash_conv" and "could not be shown to be all of them" in large.name
     # a degenerate bimatrix game: the column player is indifferent, equilibria form a continuum
     degenerate = NormalFormGame(np.array([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0], [1.0, 1.0]]]))
     s = solution_set(degenerate)
@@ -342,3 +359,17 @@ def test_bad_input() -> None:
     with pytest.raises(InvalidGameError, match=r"\[K, n\]"):
         FiniteSolutionSet(np.full((2, 1, 4), 0.25), ("a", "b"), np.zeros((3, 2)), "x")
     assert set(SOLUTION_CONCEPTS) == {"nash", "ce", "cce", "minimax", "maximin"}
+
+
+def test_volunteers_dilemma_set_is_complete_and_names_the_partly_mixed_equilibria() -> None:
+    """Issue 14 item 2: the 3 partly mixed equilibria (two volunteer with probability 1/2, the third ignores) were
+    missed, so a run on one was 'not converged' near a wrong member. Now all 7 are members, numbered as `solve`
+    numbers them, and a point on one is at distance 0 from the member whose label shows its profile."""
+    game = make("volunteers-dilemma")
+    nash = solution_set(game)
+    assert nash.kind == "finite" and nash.complete and len(nash.labels) == 7
+    half, ignore = np.array([0.5, 0.5]), np.array([0.0, 1.0])
+    joint = np.einsum("a,b,c->abc", half, half, ignore).reshape(1, 1, 8)
+    d, k = nash.measure(joint, ONE, "tv")
+    assert d[0] == pytest.approx(0.0, abs=1e-12)
+    assert nash.labels[int(k[0])].endswith("(volunteer: 0.5, ignore: 0.5 | volunteer: 0.5, ignore: 0.5 | ignore)")

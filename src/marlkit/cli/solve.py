@@ -23,16 +23,29 @@ from marlkit.errors import NotApplicableError
 from marlkit.games import Game, NormalFormGame, StochasticGame
 from marlkit.solve.concepts import CONCEPTS, ParetoFronts, WelfareOptima, require_solver
 from marlkit.solve.correlated import CorrelatedSolution
+from marlkit.solve.nash import strategy_text
 from marlkit.solve.results import Equilibrium, EquilibriumSet
 from marlkit.solve.shapley import ShapleyResult
 
 Printer = Callable[[Console], None]
 
 
+SHOWN_STATES = 10
+"""States whose values and policies the minimax (Shapley) table prints; ``--json`` has them all."""
+
+
 def _strategy_text(game: Game, player: int, strategy: np.ndarray) -> str:
     names = game.action_names[player]
     parts = [f"{names[a]}: {number(p)}" for a, p in enumerate(strategy) if p > 1e-12]
     return parts[0].split(":")[0] if len(parts) == 1 else ", ".join(parts)
+
+
+def _state_policy(game: StochasticGame, policy: np.ndarray, player: int, state: int) -> str:
+    """Player's policy ``[n, S, A_max]`` row in one state over its legal actions, e.g. ``"up: 0.5, down: 0.5"``."""
+    m = game.num_actions[player]
+    legal = np.asarray(game.action_mask[player, state, :m], dtype=bool)
+    names = [name for name, ok in zip(game.action_names[player], legal, strict=True) if ok]
+    return strategy_text(names, np.asarray(policy[player, state, :m], dtype=np.float64)[legal])
 
 
 def _equilibria_table(game: NormalFormGame, equilibria: EquilibriumSet) -> Table:
@@ -78,11 +91,15 @@ def _(result: ShapleyResult, game: Game) -> tuple[dict[str, object], Printer]:
             f"Shapley value iteration: {result.iterations} sweeps, error bound {result.bound:.1e}; "
             f"value of the initial distribution to {game.player_names[0]}: {number(value)}"
         )
-        table = Table(title="state values (first 10 states)")
+        shown = min(SHOWN_STATES, game.num_states)
+        table = Table(title=f"state values and minimax policies (first {shown} of {game.num_states} states)")
         table.add_column("state")
         table.add_column(f"V ({game.player_names[0]})", justify="right")
-        for s in range(min(10, game.num_states)):
-            table.add_row(game.state_names[s], number(result.values[s]))
+        for name in game.player_names:
+            table.add_column(f"{name}'s policy")
+        for s in range(shown):
+            policies = [_state_policy(game, result.policy, i, s) for i in range(game.n_players)]
+            table.add_row(game.state_names[s], number(result.values[s]), *policies)
         out.print(table)
 
     return {"method": "shapley-value-iteration", **result.to_dict()}, show

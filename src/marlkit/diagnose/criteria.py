@@ -316,7 +316,10 @@ def _notes(run: _Run, solutions: SolutionSet, *extra: str) -> tuple[str, ...]:
         w = ", ".join(f"{x:.3g}" for x in run.weights)
         notes.append(f"per-state distances averaged with state weights [{w}]")
     if solutions.kind == "nash_conv":
-        notes.append("NashConv stands in for a distance (the set could not be enumerated); eps is in payoff units")
+        notes.append(
+            "judged by NashConv, not by the distance to listed equilibria (the equilibria could not be enumerated "
+            "completely, so no verdict names one); eps is in payoff units"
+        )
     elif not isinstance(solutions, FiniteSolutionSet):
         notes.append("the set has no named members: the metric is the distance to the set, targets are -1")
     return tuple(notes)

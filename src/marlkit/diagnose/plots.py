@@ -303,19 +303,35 @@ def _time_segments(ax: Axes, points: np.ndarray, z: np.ndarray, norm: Normalize)
     colour of z[t])."""
     if len(points) > 1:
         segments = np.stack([points[:-1], points[1:]], axis=1)
-        lines = LineCollection(list(segments), cmap=TIME_COLOURMAP, norm=norm, lw=1.6, alpha=0.9, zorder=3)
+        lines = LineCollection(
+            list(segments), cmap=TIME_COLOURMAP, norm=norm, lw=1.6, alpha=0.8, zorder=TRAJECTORY_ZORDER
+        )
         lines.set_array(z[1:])
         ax.add_collection(lines)
-    ax.plot(*points[0], ls="", marker="o", ms=7, mfc="white", mec="black", mew=1.3, zorder=4)
+    ax.plot(*points[0], ls="", marker="o", ms=7, mfc="white", mec="black", mew=1.3, zorder=TRAJECTORY_ZORDER + 1)
     ax.plot(
         *points[-1],
         ls="",
         marker="s",
         ms=7,
-        mfc=ScalarMappable(norm, TIME_COLOURMAP).to_rgba(z[-1]),
+        mfc=_end_colour(z, norm),
         mec="black",
-        zorder=4,
+        zorder=TRAJECTORY_ZORDER + 1,
     )
+
+
+def _end_colour(z: np.ndarray, norm: Normalize) -> tuple[float, float, float, float]:
+    """The colour of the last logging point: the time colour map at the last z (the legend uses it too)."""
+    rgba = ScalarMappable(norm, TIME_COLOURMAP).to_rgba(z[-1])
+    return (float(rgba[0]), float(rgba[1]), float(rgba[2]), float(rgba[3]))
+
+
+TRAJECTORY_ZORDER = 2
+"""Trajectories (and their first/last markers, one above) are drawn beneath the equilibrium stars, so a learner
+that flips between pure policies (IQL) never hides a star behind its vertical lines."""
+
+EQUILIBRIUM_ZORDER = 6
+"""Equilibrium stars (their numbers one above) are drawn on top of everything else."""
 
 
 def _draw_equilibria(ax: Axes, points: Sequence[np.ndarray]) -> None:
@@ -325,20 +341,31 @@ def _draw_equilibria(ax: Axes, points: Sequence[np.ndarray]) -> None:
     for k, point in enumerate(points, start=1):
         at.setdefault((round(float(point[0]), 6), round(float(point[1]), 6)), []).append(k)
     for (x, y), members in at.items():
-        ax.plot(x, y, ls="", marker="*", ms=20, mfc="gold", mec="black", alpha=0.85, zorder=2)
+        ax.plot(x, y, ls="", marker="*", ms=20, mfc="gold", mec="black", alpha=0.95, zorder=EQUILIBRIUM_ZORDER)
         if len(points) > 1:
             label = ",".join(map(str, members))
-            ax.annotate(label, (x, y), xytext=(9, -4), textcoords="offset points", fontsize=8, weight="bold", zorder=5)
+            ax.annotate(
+                label,
+                (x, y),
+                xytext=(9, -4),
+                textcoords="offset points",
+                fontsize=8,
+                weight="bold",
+                zorder=EQUILIBRIUM_ZORDER + 1,
+            )
 
 
-def _trajectory_legend(fig: Figure, equilibria: int) -> None:
-    """One legend below the picture (outside the axes, so it never hides a corner of the square or simplex)."""
+def _trajectory_legend(fig: Figure, equilibria: int, end: tuple[float, float, float, float]) -> None:
+    """One legend below the picture (outside the axes, so it never hides a corner of the square or simplex); the
+    last-point marker has the colour ``end`` it has in the picture."""
     handles = [
         Line2D([], [], ls="", marker="o", ms=7, mfc="white", mec="black", label="first logging point"),
-        Line2D([], [], ls="", marker="s", ms=7, mfc="0.6", mec="black", label="last logging point"),
+        Line2D([], [], ls="", marker="s", ms=7, mfc=end, mec="black", label="last logging point"),
     ]
     if equilibria:
-        label = "Nash equilibrium" if equilibria == 1 else f"Nash equilibria (numbered 1-{equilibria})"
+        label = (
+            "Nash equilibrium" if equilibria == 1 else f"Nash equilibria (numbered 1-{equilibria} as by marlkit solve)"
+        )
         handles.append(Line2D([], [], ls="", marker="*", ms=14, mfc="gold", mec="black", label=label))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
 
@@ -357,7 +384,7 @@ def _draw_square(
     ax.set_xlabel(f"P({players[0]} plays {actions[0][0]})")
     ax.set_ylabel(f"P({players[1]} plays {actions[1][0]})")
     ax.grid(alpha=0.3)
-    _trajectory_legend(fig, len(equilibria))
+    _trajectory_legend(fig, len(equilibria), _end_colour(z, norm))
     return [ax]
 
 
@@ -386,7 +413,7 @@ def _draw_simplices(
             _time_segments(ax, seed[:, i] @ SIMPLEX_CORNERS, z, norm)
         _draw_equilibria(ax, [profile[i] @ SIMPLEX_CORNERS for profile in equilibria])
         ax.set_title(f"{game.player_names[i]}'s policy", fontsize=10)
-    _trajectory_legend(fig, len(equilibria))
+    _trajectory_legend(fig, len(equilibria), _end_colour(z, norm))
     return list(axes)
 
 

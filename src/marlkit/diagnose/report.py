@@ -212,7 +212,13 @@ class DiagnosisReport:
         level = f"{self.confidence:.0%}"
         table = Table(
             title=f"convergence of {self.game} to {self.solution_set}",
-            caption=f"distance {self.distance}, state weights {self.weights}, {self.n_seeds} seeds",
+            caption=f"distance {self.distance}, state weights {self.weights}, {self.n_seeds} seeds"
+            + (
+                "\njudged by NashConv: the equilibria could not be enumerated completely, so no seed is said to "
+                "reach a named one"
+                if self.solution_set.startswith("Nash equilibria judged by NashConv")
+                else ""
+            ),
             box=box.SIMPLE_HEAD,
         )
         table.add_column("criterion", style="bold", no_wrap=True)

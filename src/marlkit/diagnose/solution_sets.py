@@ -10,7 +10,8 @@ Criterion 5 of Albrecht, Christianos & Schäfer (2024), *Multi-Agent Reinforceme
   one-state game, {μ >= 0, Σ μ = 1, G μ <= h} (:func:`marlkit.solve.correlated.ce_constraints`). The distance is
   that to the projection of the point on the polytope (see the class for how each distance is computed).
 * ``"nash_conv"`` — :class:`NashConvSet`: the Nash set judged by NashConv (Lanctot et al. 2017, §3), which is 0
-  exactly on the set; used when enumeration is impossible or too large. Not a distance, so ``distance`` is ignored.
+  exactly on the set; used when enumeration is impossible, too large or cannot be shown complete. Not a
+  distance, so ``distance`` is ignored.
 
 :func:`solution_set` builds the set for a concept name (:data:`SOLUTION_CONCEPTS`).
 """
@@ -42,7 +43,8 @@ from marlkit.games.properties import constant_sum_total
 from marlkit.registry import unknown_name
 from marlkit.solve.concepts import solution_set_builder, solution_set_concepts
 from marlkit.solve.correlated import cce_constraints, ce_constraints
-from marlkit.solve.results import Equilibrium
+from marlkit.solve.results import EquilibriumSet
+from marlkit.solve.vertex_enumeration import METHOD as VERTEX_ENUMERATION
 
 Game = NormalFormGame | StochasticGame
 
@@ -472,32 +474,31 @@ class NashConvSet(SolutionSet):
 
 
 # ---------------------------------------------------------------------------------------------- builders
-def _pure_label(profile: tuple[np.ndarray, ...]) -> str:
-    return "(" + ",".join(str(int(np.argmax(s))) for s in profile) + ")"
-
-
-def _member_order(eq: Equilibrium) -> tuple:
-    """Pure equilibria first in lexicographic order of the action profile, then mixed ones by support size and
-    probabilities (a stable, readable order independent of the solver's)."""
-    return (
-        not eq.is_pure,
-        sum(len(s) for s in eq.supports),
-        tuple(-x for x in np.round(np.concatenate(eq.profile), 9)),
-    )
+def _extreme_points_only(game: NormalFormGame, found: EquilibriumSet) -> bool:
+    """A degenerate two-player game enumerated by vertex enumeration: the list is every extreme equilibrium (the
+    vertices of the equilibrium components), so it is kept as the set and runs off the vertices are annotated by
+    NashConv (:mod:`marlkit.diagnose.criteria`)."""
+    return game.n_players == 2 and found.degenerate and found.method == VERTEX_ENUMERATION
 
 
 def _normal_form_nash(game: NormalFormGame, max_members: int) -> SolutionSet:
-    from marlkit.solve.nash import nash_equilibria
+    from marlkit.solve.nash import equilibrium_label, nash_equilibria
 
-    found = nash_equilibria(game)
+    found = nash_equilibria(game)  # canonical order: the numbering `marlkit solve` prints
+    if not (found.complete or _extreme_points_only(game, found)):
+        # an n-player search that may have missed equilibria, or a set that is not finite: distances to the listed
+        # members would call a run on an unlisted equilibrium "not converged"; NashConv needs no list
+        why = "; ".join(found.notes) or "the search may miss equilibria"
+        return NashConvSet(
+            game,
+            name=f"Nash equilibria judged by NashConv (the equilibria found could not be shown to be all of them: "
+            f"{found.method}, {len(found)} found; {why})",
+        )
     if len(found) == 0 or len(found) > max_members:
         why = "none found" if len(found) == 0 else f"{len(found)} found, more than max_members={max_members}"
         return NashConvSet(game, name=f"Nash equilibria judged by NashConv (no enumeration: {why})")
-    members = sorted(found, key=_member_order)
-    labels = tuple(
-        f"NE{k + 1} pure {_pure_label(eq.profile)}" if eq.is_pure else f"NE{k + 1} mixed"
-        for k, eq in enumerate(members)
-    )
+    members = list(found)
+    labels = tuple(equilibrium_label(game, k + 1, eq) for k, eq in enumerate(members))
     policy = np.zeros((len(members), game.n_players, 1, max(game.num_actions)))
     for k, eq in enumerate(members):
         for i, s in enumerate(eq.profile):
@@ -590,8 +591,11 @@ SOLUTION_CONCEPTS: tuple[str, ...] = solution_set_concepts()
 """The concepts :func:`solution_set` builds a set for (from :data:`marlkit.solve.concepts.CONCEPTS`):
 
 * ``"nash"`` (:func:`nash_set`): normal-form games — the finite list from
-  :func:`marlkit.solve.nash.nash_equilibria` (vertex enumeration for two players; pure + certified mixed for n
-  players), or :class:`NashConvSet` when it finds none or more than ``max_members``; stochastic games — the Shapley
+  :func:`marlkit.solve.nash.nash_equilibria` in its canonical order, labelled as ``marlkit solve`` numbers them
+  (vertex enumeration for two players, exact support enumeration for small n-player games), or
+  :class:`NashConvSet` when the list cannot be shown complete (a larger n-player game, or one whose equilibria
+  are not finitely many; a degenerate two-player game keeps its extreme equilibria), finds none or more than
+  ``max_members``; stochastic games — the Shapley
   minimax policy of a two-player zero-sum game as a one-member set, else :class:`NashConvSet`;
 * ``"ce"`` / ``"cce"`` (:func:`ce_set`, :func:`cce_set`): the (coarse) correlated equilibrium polytope of a
   one-state game;

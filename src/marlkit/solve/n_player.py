@@ -27,7 +27,10 @@
   random priors. The result's ``epsilon`` is always the certified NashConv; if no candidate reaches ``tol`` the
   best one is returned with an :class:`ApproximationWarning` and ``method`` ending in ``"(uncertified)"``.
 
-Two-player games work too; exact enumeration of all two-player equilibria is ``marlkit.solve.two_player``.
+Two-player games work too; exact enumeration of all two-player equilibria is ``marlkit.solve.two_player``, and
+of all equilibria of small n-player games (up to 4 players and 400 support profiles: 2x2x2, 2x2x2x2, 3x3x3)
+``marlkit.solve.support_enumeration.all_equilibria``, which :func:`marlkit.solve.nash.nash_equilibria` uses there;
+:func:`equilibria` below (``complete=False``) is for larger games.
 """
 
 from __future__ import annotations

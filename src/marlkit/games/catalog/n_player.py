@@ -1,6 +1,6 @@
 """n-player games with two actions whose payoffs depend on one's own action and how many others chose each.
 
-All three are *anonymous* binary games: ``u_i(a) = f(a_i, #{j : a_j = 1})``, built by :func:`binary_anonymous`
+All four are *anonymous* binary games: ``u_i(a) = f(a_i, #{j : a_j = 1})``, built by :func:`binary_anonymous`
 on the full ``[n, 2, ..., 2]`` payoff tensor (so ``players`` is bounded by the catalog's size limit).
 """
 
@@ -101,3 +101,29 @@ def el_farol(*, players: int = 5, capacity: int = 3) -> NormalFormGame:
         return np.where(own == 0, np.where(attendance <= c, 1.0, -1.0), 0.0)
 
     return binary_anonymous("el-farol", n, ("go", "stay"), rule, players=n, capacity=c)
+
+
+@register(
+    "volunteers-dilemma",
+    kind="normal-form",
+    description="Volunteer's dilemma: all gain the benefit if at least one volunteers; volunteering costs c.",
+    citation="Diekmann 1985, Volunteer's dilemma, Journal of Conflict Resolution 29(4):605-610 (n players, "
+    "benefit U if at least one pays the cost K < U)",
+    aliases=("volunteer", "vod"),
+)
+def volunteers_dilemma(*, players: int = 3, benefit: float = 1.0, cost: float = 0.5) -> NormalFormGame:
+    """n players volunteer (0) or ignore (1): everyone gets the benefit b when at least one volunteers, and a
+    volunteer pays the cost c (0 < c < b), so a volunteer gets b - c, an ignorer b if someone volunteered else 0
+    (Diekmann 1985). Pure equilibria: exactly one volunteers. With the defaults (3 players, b = 1, c = 0.5)
+    there are 7 equilibria: the 3 pure ones, 3 where two players volunteer with probability 1/2 and the third
+    ignores, and the symmetric one where each ignores with probability (c/b)^(1/(n-1)) = 1/√2."""
+    n = check.integer("players", players, 2)
+    b = check.real("benefit", benefit)
+    c = check.real("cost", cost)
+    check.require(b > 0, "benefit", "a benefit b > 0", benefit)
+    check.require(0 < c < b, "cost", "a cost 0 < c < benefit", cost)
+
+    def rule(own: np.ndarray, ignoring: np.ndarray) -> np.ndarray:
+        return np.where(own == 0, b - c, np.where(ignoring < n, b, 0.0))
+
+    return binary_anonymous("volunteers-dilemma", n, ("volunteer", "ignore"), rule, players=n, benefit=b, cost=c)
