@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pytest
@@ -94,13 +93,13 @@ def test_against_gambit_enumpoly_when_installed() -> None:
 
 
 @pytest.mark.slow
-def test_a_3x3x3_game_takes_seconds() -> None:
-    """Integer payoffs up to 1000: measured 26 s on a loaded shared 2-core CPU (5-10 s for payoffs up to 9; the
-    Gröbner bases grow with the payoffs' bit size). Checked against the independent search as above."""
+def test_a_3x3x3_game_is_complete_and_certified() -> None:
+    """Integer payoffs up to 1000 (measured 26 s on a loaded shared 2-core CPU, 5-10 s for payoffs up to 9: the
+    Gröbner bases grow with the payoffs' bit size; a timing, not asserted). Checked against the independent search
+    as above."""
     game = _generic((3, 3, 3), 1)
-    start = time.perf_counter()
     result = all_equilibria(game)
-    assert result.complete and time.perf_counter() - start < 120
+    assert result.complete
     assert all(nash_conv(game, e.profile) <= 1e-6 for e in result)
     for found in qre_equilibria(game, starts=2, seed=1):
         assert any(_same(found.profile, e.profile, atol=1e-5) for e in result), found.profile
@@ -123,3 +122,13 @@ def test_size_rule_and_routing() -> None:
     assert not enumerable(NormalFormGame(np.zeros((5, 2, 2, 2, 2, 2))))  # 5 players
     large = nash_equilibria(make("public-goods", players=6))
     assert not large.complete and any("too large for the complete support enumeration" in n for n in large.notes)
+
+
+def test_costly_exact_arithmetic_is_skipped_and_reported_incomplete() -> None:
+    """Full-precision float payoffs become ~62-bit integers; the large support systems are then skipped (their
+    Gröbner bases took minutes) and the result says it may be incomplete — never "all equilibria" — while what it
+    lists (exact enumeration of the small supports plus the homotopy search) is certified."""
+    game = NormalFormGame(np.random.default_rng(1).standard_normal((3, 3, 3, 3)))
+    result = nash_equilibria(game)
+    assert not result.complete and any("skipped" in note for note in result.notes)
+    assert len(result) >= 1 and all(nash_conv(game, e.profile) <= 1e-6 for e in result)

@@ -18,6 +18,7 @@ solve`` prints (#1, #2, ...) and the diagnosis, its plots and reports use (NE1, 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -56,6 +57,11 @@ def equilibrium_label(game: NormalFormGame, number: int, eq: Equilibrium) -> str
     return f"NE{number} {profile_text(game, eq.profile)}"
 
 
+def _same(a: Equilibrium, b: Equilibrium, tol: float = 1e-6) -> bool:
+    """Whether two equilibria are the same profile (every player's strategy within ``tol``)."""
+    return all(np.allclose(x, y, atol=tol) for x, y in zip(a.profile, b.profile, strict=True))
+
+
 def _ordered(found: EquilibriumSet) -> EquilibriumSet:
     return EquilibriumSet(
         tuple(sorted(found.equilibria, key=canonical_order)),
@@ -75,12 +81,17 @@ def nash_equilibria(game: NormalFormGame, tol: float = 1e-9) -> EquilibriumSet:
         from marlkit.solve.vertex_enumeration import game_equilibria
 
         return _ordered(game_equilibria(game, tol=tol))
+    from marlkit.solve.n_player import equilibria
     from marlkit.solve.support_enumeration import all_equilibria, enumerable
 
     if game.n_players >= 3 and enumerable(game):
-        return _ordered(all_equilibria(game))
-    from marlkit.solve.n_player import equilibria
-
+        exact = all_equilibria(game)
+        if exact.complete or exact.degenerate:
+            return _ordered(exact)
+        # stopped by its time limit: add what the homotopy search certifies (the union is still not complete)
+        searched = equilibria(game, tol=tol)
+        extra = [e for e in searched.equilibria if not any(_same(e, f) for f in exact.equilibria)]
+        return _ordered(replace(exact, equilibria=(*exact.equilibria, *extra), notes=(*exact.notes, *searched.notes)))
     found = equilibria(game, tol=tol)
     size = (
         f"{len(game.num_actions)} players and {int(np.prod([2**m - 1 for m in game.num_actions], dtype=np.float64))} "
