@@ -281,14 +281,15 @@ def test_three_player_normal_form_game() -> None:
 
 
 def test_envs_as_stochastic_is_the_one_game_view() -> None:
-    """``marlkit.envs.as_stochastic`` is :func:`marlkit.games.as_stochastic` (it called a removed
+    """The envs read a game through :func:`marlkit.games.as_stochastic` (their own copy called a removed
     ``NormalFormGame.to_stochastic`` and raised AttributeError on every normal-form game; mypy found it)."""
-    from marlkit import envs, games
+    from marlkit import games
+    from marlkit.envs import games as game_envs
 
     game = NormalFormGame(np.stack([np.eye(2), -np.eye(2)]), name="mp")
-    one_state = envs.as_stochastic(game)
-    assert envs.as_stochastic is games.as_stochastic
+    one_state = game_envs.as_stochastic(game)
+    assert game_envs.as_stochastic is games.as_stochastic
     assert one_state.num_states == 1 and one_state.gamma == 0.0
     np.testing.assert_array_equal(one_state.rewards[:, 0], game.payoffs)
     with pytest.raises(InvalidGameError, match="expected a NormalFormGame or StochasticGame"):
-        envs.as_stochastic("mp")
+        game_envs.as_stochastic("mp")
