@@ -77,6 +77,12 @@ class AgentMovement:
         }
 
 
+def _short(label: str) -> str:
+    """A solution label's name without its spelled-out profile (``"NE4 (L: 0.5, R: 0.5 | l)"`` -> ``"NE4"``), for
+    table cells; :meth:`DiagnosisReport.render` lists the full labels under the table."""
+    return label.split(" (", 1)[0]
+
+
 def _tail_mean(values: np.ndarray, tail: float) -> np.ndarray:
     """Mean over seeds and the last ``tail`` of the logging points of ``[N, T, n]`` -> ``[n]`` (NaN ignored)."""
     count = max(1, round(values.shape[1] * tail))
@@ -240,7 +246,7 @@ class DiagnosisReport:
                 if row["fraction"] is None
                 else f"{_number(row['fraction'], 2)} [{_number(low, 2)}, {_number(high, 2)}]"
             )
-            targets = ", ".join(f"{label} x{count}" for label, count in row["targets"].items()) or "-"
+            targets = ", ".join(f"{_short(label)} x{count}" for label, count in row["targets"].items()) or "-"
             final_low, final_high = row["final_ci"]
             final = (
                 "-"
@@ -262,6 +268,12 @@ class DiagnosisReport:
     def render(self, console: Console) -> None:
         """Print the table, what each criterion's metric is, and the notes."""
         console.print(self.table())
+        named = dict.fromkeys(label for name in self.results for label in self._summary_row(name)["targets"])
+        spelled = [label for label in named if _short(label) != label]
+        if spelled:
+            console.print("equilibria named above (the numbering of `marlkit solve`):", markup=False)
+            for label in spelled:
+                console.print(f"  {label}", markup=False)
         console.print("metrics:", markup=False)
         for name, result in self.results.items():
             console.print(f"  {CRITERION_TITLES.get(name, name)}: {result.metric_name}", markup=False)

@@ -277,7 +277,7 @@ def run_study(
 
 # ------------------------------------------------------------------------------------------------ the table
 def cell_text(cell: CellResult, criterion: str, short: bool = False) -> str:
-    """'0.88 NE1 mixed' — fraction of seeds converged, and the solution(s) most converged seeds reached (at most
+    """'0.88 NE1' — fraction of seeds converged, and the solution(s) most converged seeds reached (at most
     two; ``short``: each label's first word only, e.g. '0.88 NE1', for the terminal)."""
     fraction = cell.fractions.get(criterion)
     if fraction is None:
