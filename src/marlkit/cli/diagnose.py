@@ -9,13 +9,12 @@ or JSON (schema: docs/cli-json.md), and optionally the pictures.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from marlkit.cli.context import ParamOption, console, parse_params, print_json, resolve_game
+from marlkit.cli.context import ParamOption, console, parse_params, plots_folder, print_json, resolve_game
 from marlkit.diagnose.distances import DISTANCES as DISTANCE_REGISTRY
 from marlkit.diagnose.distances import STATE_WEIGHTS
 from marlkit.errors import InvalidGameError, MarlkitError, UnknownNameError
@@ -62,18 +61,6 @@ def game_from_meta(meta: dict[str, object], params: list[str] | None = None) -> 
     return make(name, **chosen)
 
 
-def _plots_folder(plots: str) -> Path:
-    """The ``--plots`` folder, created (with its parents) and checked writable before any compute."""
-    folder = Path(plots)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MarlkitError(f"--plots {plots}: cannot create the folder ({exc.strerror or exc})") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise MarlkitError(f"--plots {plots}: the folder is not writable; choose another folder")
-    return folder
-
-
 def print_report(out: Console, report: DiagnosisReport) -> None:
     """The verdict table, the metrics, the notes, then the verdict rule on one line (in full: docs/diagnostics.md)."""
     from marlkit.diagnose.report import VERDICT_SUMMARY
@@ -108,7 +95,7 @@ def diagnose(
 
     if eps is not None and not eps > 0:
         raise InvalidGameError(f"--eps must be > 0, got {eps}")
-    folder = _plots_folder(plots) if plots else None  # before the compute: a bad folder fails in a second
+    folder = plots_folder(plots) if plots else None  # before the compute: a bad folder fails in a second
     run = History.load(history)
     model = resolve_game(game, param) if game is not None else game_from_meta(run.meta, param)
     report = run_diagnosis(run, model, concept=concept, eps=eps, distance=distance, weights=weights)
