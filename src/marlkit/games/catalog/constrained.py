@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from marlkit.games.catalog import _params as check
+from marlkit.games.catalog import checks as check
 from marlkit.games.catalog.registry import labels, register
 from marlkit.games.stochastic import StochasticGame
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from marlkit.games.catalog import _params as check
+from marlkit.games.catalog import checks as check
 from marlkit.games.catalog.matrix import ROW_COLUMN, common_payoff
 from marlkit.games.catalog.registry import labels, register
 from marlkit.games.normal_form import NormalFormGame

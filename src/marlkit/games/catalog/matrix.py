@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from marlkit.games.catalog import _params as check
+from marlkit.games.catalog import checks as check
 from marlkit.games.catalog.registry import labels, register
 from marlkit.games.normal_form import NormalFormGame
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from marlkit.games.catalog import _params as check
+from marlkit.games.catalog import checks as check
 from marlkit.games.catalog.registry import labels, register
 from marlkit.games.normal_form import NormalFormGame
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from marlkit.games.catalog import _params as check
+from marlkit.games.catalog import checks as check
 from marlkit.games.catalog.registry import labels, register
 from marlkit.games.normal_form import NormalFormGame
 
