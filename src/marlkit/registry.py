@@ -122,6 +122,29 @@ def allowed(owner: str, accepted: Mapping[str, Any], *, word: str = "parameter")
     return ", ".join(k if v is REQUIRED else f"{k}={v!r}" for k, v in accepted.items())
 
 
+def lazy_exports(
+    package: str, home: Mapping[str, str], namespace: dict[str, Any]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's PEP 562 ``__getattr__`` and ``__dir__`` for names re-exported lazily: ``home`` maps each name to
+    the submodule of ``package`` that defines it; a name is imported on first use and kept in ``namespace`` (the
+    package's ``globals()``), so importing the package stays light.
+
+    Usage in a package ``__init__``: ``__getattr__, __dir__ = lazy_exports(__name__, HOME, globals())``."""
+
+    def getattr_(name: str) -> Any:
+        module = home.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        namespace[name] = value
+        return value
+
+    def dir_() -> list[str]:
+        return sorted({*namespace, *home})
+
+    return getattr_, dir_
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
     """One registered name.
@@ -341,6 +364,7 @@ __all__ = [
     "Registry",
     "allowed",
     "did_you_mean",
+    "lazy_exports",
     "load_target",
     "normalise",
     "parameter_defaults",

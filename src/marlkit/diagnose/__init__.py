@@ -15,8 +15,7 @@ function ``nonstationarity`` is not re-exported: bound on the package it would s
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from marlkit.registry import lazy_exports
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "criteria": ("CRITERION_FUNCTIONS", "DEFAULT_EPS", "evaluate"),
@@ -50,18 +49,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
 
-def __getattr__(name: str) -> Any:
-    """Load a re-exported name from its submodule on first use (and keep it on the package)."""
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME})
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())
 
 
 __all__ = [

@@ -15,8 +15,9 @@ their own modules: the contract (``base``), networks (``networks``), parameter s
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from marlkit.registry import lazy_exports
 
 if TYPE_CHECKING:  # the type checker sees the classes; at run time they load on first use
     from marlkit.agents.deep.coma import COMA
@@ -34,18 +35,7 @@ _HOME = {
 """Re-exported learner -> the submodule that defines it."""
 
 
-def __getattr__(name: str) -> Any:
-    """Load a re-exported learner from its submodule on first use (and keep it on the package)."""
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())
 
 
 __all__ = ["COMA", "IDQN", "IPPO", "MAPPO", "QMIX", "VDN"]
