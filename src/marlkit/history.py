@@ -13,6 +13,12 @@ Layout (``N`` seeds, ``T`` logging points, ``n`` agents, ``S`` states; logging p
   where none did) and ``episode_count [N, T]``; ``reward_mean [N, T, n]`` — mean reward per step in window t;
 * ``metrics[name] [N, T, n]`` — window means of what the learners report (e.g. ``td_error``), NaN for agents
   whose learner does not report that name;
+* constrained games and tasks only (``None`` elsewhere; ``m`` constraints per agent, Altman 1999 / Gu et al.
+  2021): ``cost_mean [N, T, n, m]`` — mean cost per step in window t; ``episode_cost [N, T, n, m]`` — mean
+  undiscounted cost of the episodes that finished in window t (NaN where none did); ``multipliers [N, T, n, m]``
+  — the Lagrange multipliers λ of Lagrangian learners at the end of window t (NaN for agents whose learner keeps
+  none). On exact games the discounted costs J of each policy snapshot follow from ``policy`` exactly
+  (``StochasticGame.expected_costs``);
 * ``steps [T]``, ``seeds [N]`` (seed i ran with key ``fold_in(key, i)``), ``meta`` (JSON: game, learners, ...).
 
 Files are NPZ without pickle, written atomically (temp file, then rename).
@@ -34,6 +40,8 @@ from marlkit.errors import GameFileError
 FORMAT = "marlkit.history"
 VERSION = 1
 _METRIC_PREFIX = "metric."
+_CONSTRAINT_ARRAYS = ("cost_mean", "episode_cost", "multipliers")
+"""The optional arrays of constrained runs (all three or none)."""
 _ARRAYS = (
     "steps",
     "seeds",
@@ -62,6 +70,27 @@ class History:
     reward_mean: np.ndarray
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
+    cost_mean: np.ndarray | None = None
+    episode_cost: np.ndarray | None = None
+    multipliers: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        present = [name for name in _CONSTRAINT_ARRAYS if getattr(self, name) is not None]
+        if present and len(present) != len(_CONSTRAINT_ARRAYS):
+            missing = sorted(set(_CONSTRAINT_ARRAYS) - set(present))
+            raise ValueError(
+                f"History: a constrained run records {list(_CONSTRAINT_ARRAYS)} together; missing {missing}"
+            )
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the run recorded costs (a constrained game or task)."""
+        return self.cost_mean is not None
+
+    @property
+    def num_constraints(self) -> int:
+        """``m``, the number of constraints per agent (0 for an unconstrained run)."""
+        return 0 if self.cost_mean is None else int(self.cost_mean.shape[-1])
 
     @property
     def n_seeds(self) -> int:
@@ -107,6 +136,7 @@ class History:
             reward_mean=self.reward_mean[pick],
             metrics={k: v[pick] for k, v in self.metrics.items()},
             meta=dict(self.meta),
+            **{name: None if (v := getattr(self, name)) is None else v[pick] for name in _CONSTRAINT_ARRAYS},
         )
 
     # ------------------------------------------------------------------------------------------------- I/O
@@ -115,6 +145,7 @@ class History:
         path = Path(path)
         arrays: dict[str, Any] = {name: np.asarray(getattr(self, name)) for name in _ARRAYS}
         arrays.update({_METRIC_PREFIX + k: np.asarray(v) for k, v in self.metrics.items()})
+        arrays.update({name: np.asarray(v) for name in _CONSTRAINT_ARRAYS if (v := getattr(self, name)) is not None})
         header = {"format": FORMAT, "version": VERSION, "meta": self.meta}
         arrays["header"] = np.array(json.dumps(header))
         write_with(path, lambda handle: np.savez(handle, **arrays))
@@ -144,4 +175,14 @@ class History:
         if missing:
             raise GameFileError(f"{path}: History file lacks arrays {missing}")
         metrics = {k[len(_METRIC_PREFIX) :]: v for k, v in contents.items() if k.startswith(_METRIC_PREFIX)}
-        return cls(**{name: contents[name] for name in _ARRAYS}, metrics=metrics, meta=header["meta"])
+        constraint = {name: contents.get(name) for name in _CONSTRAINT_ARRAYS}
+        if any(v is not None for v in constraint.values()) and any(v is None for v in constraint.values()):
+            raise GameFileError(f"{path}: a constrained History needs all of {list(_CONSTRAINT_ARRAYS)}")
+        return cls(
+            **{name: contents[name] for name in _ARRAYS},
+            metrics=metrics,
+            meta=header["meta"],
+            cost_mean=constraint["cost_mean"],
+            episode_cost=constraint["episode_cost"],
+            multipliers=constraint["multipliers"],
+        )
