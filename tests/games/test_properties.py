@@ -579,3 +579,45 @@ def test_every_catalog_entry_can_be_described() -> None:
         assert t.relation == RELATION_NAMES[t.utility], name
         if t.utility != Utility.COMMON_PAYOFF:
             assert t.strongly_homogeneous.method == Method.NOT_DECIDED, name
+
+
+# ---------------------------------------------------------------------------------------- constrained games
+# Issue 18: parameter sharing must not be licensed where the agents' constraints differ. The rewards and
+# transitions of these games are symmetric; only the costs or the limits break the symmetry.
+
+
+def _resource_game(costs: np.ndarray | None, limits: np.ndarray | None) -> StochasticGame:
+    base = catalog.make("resource-sharing")
+    return StochasticGame(
+        transitions=base.transitions,
+        rewards=base.rewards,
+        initial=base.initial,
+        gamma=base.gamma,
+        costs=costs,
+        limits=limits,
+    )
+
+
+def test_constrained_game_with_symmetric_costs_and_limits_is_weakly_homogeneous():
+    verdict = weakly_homogeneous(catalog.make("resource-sharing"))
+    assert verdict.holds is True and verdict.method == "exact"
+    assert "cost channel" in verdict.reason
+
+
+def test_costs_on_one_agent_only_break_weak_homogeneity():
+    base = catalog.make("resource-sharing")
+    costs = base.costs.copy()
+    costs[1] = 0.0  # agent 1's high use is free, agent 0's is not
+    verdict = weakly_homogeneous(_resource_game(costs, base.limits))
+    assert verdict.holds is False
+    assert verdict.reason.startswith("cost 0:")
+    assert weakly_homogeneous(_resource_game(None, None)).holds is True  # without costs the game is symmetric
+
+
+def test_different_limits_break_weak_homogeneity_and_strong_follows():
+    base = catalog.make("resource-sharing")
+    game = _resource_game(base.costs, np.array([[4.0], [2.0]]))
+    verdict = weakly_homogeneous(game)
+    assert verdict.holds is False and verdict.method == "exact"
+    assert "limits differ" in verdict.reason
+    assert strongly_homogeneous(game).holds is not True

@@ -3,7 +3,8 @@
 The tensors come from :mod:`marlkit.games.views`. A normal-form game is read as a one-state game without
 transitions (its payoffs are exact: no discounting, no dynamics); a stochastic game as its reward, transition and
 action-mask tensors. Partially observable and
-constrained games are read through their underlying state-based game (observations and costs are ignored).
+constrained games are read through their underlying state-based game (observations and costs are ignored here;
+the homogeneity test reads a constrained game's costs and limits itself, :mod:`.symmetry`).
 """
 
 from __future__ import annotations

@@ -40,8 +40,15 @@ with concentration 1, 0.2 and 0.05, and deterministic ones) under each generator
 (``holds=False``); none found is evidence (``holds=True``, method ``"sampled"``, with the number of comparisons).
 Different action masks at a reachable state make policies unswappable: not weakly homogeneous (exact).
 
-A partially observable or constrained game is decided on its underlying state-based game (observations and
-costs are ignored; agents that act on their own observations may differ).
+A partially observable game is decided on its underlying state-based game (observations are ignored; agents
+that act on their own observations may differ).
+
+**Constrained games** (costs C_j^i and limits c_j^i; Altman 1999; Gu et al. 2021). Swapping policies must also
+swap the agents' constraints, or parameter sharing would hand an agent a policy tuned to another agent's budget:
+agents are weakly homogeneous only if, in addition to the above, every agent has the same limits (the limit rows
+are invariant under every permutation, i.e. equal, since S_n moves any agent to any other) and each cost channel j
+passes the same test as the rewards, J_j^σ(i)(π^σ) = J_j^i(π) — decided exactly as for rewards, with C_j in
+place of R (the tensor condition, else sampling).
 """
 
 from __future__ import annotations
@@ -301,7 +308,52 @@ def weakly_homogeneous(
         )
     if view.is_normal_form:
         return _normal_form(view, tol)
-    return _stochastic(view, samples, seed, tol, max_exact_entries)
+    verdict = _stochastic(view, samples, seed, tol, max_exact_entries)
+    if not verdict.holds or not isinstance(game, StochasticGame) or not game.is_constrained:
+        return verdict
+    return _with_constraints(game, verdict, samples, seed, tol, max_exact_entries)
+
+
+def _with_constraints(
+    game: StochasticGame, rewards: Verdict, samples: int | None, seed: int, tol: float, max_exact_entries: int
+) -> Verdict:
+    """The rewards' verdict ``rewards`` (which holds) extended to the costs and limits (module docstring)."""
+    assert game.costs is not None and game.limits is not None  # a constrained game
+    limits = np.asarray(game.limits)
+    differ = np.flatnonzero(np.any(np.abs(limits - limits[0]) > tol, axis=1))
+    if differ.size:
+        k = int(differ[0])
+        return Verdict(
+            False,
+            Method.EXACT,
+            f"the agents' cost limits differ (agent 0: {limits[0].tolist()}, agent {k}: {limits[k].tolist()}), so "
+            "their constrained problems cannot be swapped",
+            {"limits": limits},
+        )
+    methods = [rewards.method]
+    for j in range(game.num_constraints):
+        channel = StochasticGame(
+            transitions=game.transitions,
+            rewards=game.costs[:, j],
+            initial=game.initial,
+            gamma=game.gamma,
+            terminal=game.terminal,
+            action_mask=game.action_mask,
+        )
+        verdict = _stochastic(tabular_view(channel, "weakly_homogeneous"), samples, seed, tol, max_exact_entries)
+        if not verdict.holds:
+            return Verdict(
+                False, verdict.method, f"cost {j}: {verdict.reason}", verdict.counterexample, verdict.samples
+            )
+        methods.append(verdict.method)
+    sampled = Method.SAMPLED in methods
+    return Verdict(
+        True,
+        Method.SAMPLED if sampled else Method.EXACT,
+        f"{rewards.reason}; the same holds for each of the {game.num_constraints} cost channel(s), and every agent "
+        "has the same limits",
+        samples=rewards.samples,
+    )
 
 
 def is_symmetric(game: Game, *, seed: int = 0, tol: float = DEFAULT_TOLERANCE) -> bool:
