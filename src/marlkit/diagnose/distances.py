@@ -144,6 +144,17 @@ def joint_from_policy(policy: np.ndarray, num_actions: Sequence[int]) -> np.ndar
     return joint
 
 
+def playable(game: StochasticGame, policies: np.ndarray) -> np.ndarray:
+    """Recorded per-agent policies ``[..., n, S, A_max]`` as valid ones for exact evaluation: NaN and illegal
+    entries dropped, rows renormalised, and rows with no mass (a terminal state no learner fills, an unvisited
+    state) replaced by the uniform policy over the legal actions. float64."""
+    policies = np.asarray(policies, dtype=np.float64)
+    mask = np.asarray(game.action_mask, dtype=bool)
+    clean = np.where(mask & np.isfinite(policies), np.clip(np.nan_to_num(policies), 0.0, None), 0.0)
+    totals = clean.sum(axis=-1, keepdims=True)
+    return np.where(totals > 0, clean / np.where(totals > 0, totals, 1.0), game.uniform_policy())
+
+
 # --------------------------------------------------------------------------------------- state weights
 def _uniform(game: NormalFormGame | StochasticGame, history: History | None) -> np.ndarray:
     if isinstance(game, NormalFormGame):
@@ -255,6 +266,7 @@ __all__ = [
     "l1",
     "l2",
     "num_states",
+    "playable",
     "resolve_distance",
     "state_weights",
     "total_variation",

@@ -34,6 +34,7 @@ from marlkit.diagnose.distances import (
     builtin_name,
     jensen_shannon,
     joint_from_policy,
+    playable,
     resolve_distance,
     weighted_distance,
 )
@@ -464,10 +465,7 @@ class NashConvSet(SolutionSet):
 
         game = self.game
         assert isinstance(game, StochasticGame)  # measure() takes normal-form games apart
-        uniform = game.uniform_policy()
-        clean = np.where(game.action_mask & np.isfinite(policies), np.clip(np.nan_to_num(policies), 0.0, None), 0.0)
-        totals = clean.sum(axis=-1, keepdims=True)
-        clean = np.where(totals > 0, clean / np.where(totals > 0, totals, 1.0), uniform)
+        clean = playable(game, policies)
         unique, inverse = np.unique(clean.reshape(clean.shape[0], -1), axis=0, return_inverse=True)
         values = np.array([nash_conv(game, pi.reshape(clean.shape[1:])) for pi in unique])  # each point once
         return values[inverse.reshape(-1)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from marlkit.diagnose.distances import playable
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.solve.best_response import nash_conv
 
@@ -65,11 +66,7 @@ def _nash_conv(game: Game, policy: np.ndarray) -> float:
     if isinstance(game, NormalFormGame):
         profile = [policy[i, 0, :m] / policy[i, 0, :m].sum() for i, m in enumerate(game.num_actions)]
         return float(nash_conv(game, profile))
-    clean = np.where(np.asarray(game.action_mask, dtype=bool), np.clip(policy, 0.0, None), 0.0)
-    totals = clean.sum(axis=-1, keepdims=True)
-    # a row with no mass (e.g. a terminal state a learner never fills) stands in as uniform over legal actions
-    clean = np.where(totals > 0, clean / np.where(totals > 0, totals, 1.0), game.uniform_policy())
-    return float(nash_conv(game, clean))
+    return float(nash_conv(game, playable(game, policy)))
 
 
 def tail_return(history, tail_fraction: float = 0.1) -> np.ndarray:
