@@ -523,9 +523,46 @@ def plot_nonstationarity(ns: Any, path: str | os.PathLike) -> Path:
     return save_figure(fig, path)
 
 
+def plot_costs(safety: Any, path: str | os.PathLike) -> Path:
+    """Per agent and constraint (one row each): left, the cost over learning (median and 25-75% of seeds; the
+    average play dashed where the run is on an exact game) against the limit; right, the Lagrange multiplier λ the
+    learner kept, with λ* of the agent's constrained best response to the final policies where known. Takes a
+    :class:`~marlkit.diagnose.safety.SafetyReport`."""
+    z = np.asarray(safety.z, dtype=np.float64)
+    costs = np.asarray(safety.costs, dtype=np.float64)  # [N, T, n, m]
+    n, m = costs.shape[2:]
+    lambdas = None if safety.multipliers is None else np.asarray(safety.multipliers, dtype=np.float64)
+    columns = 1 if lambdas is None else 2
+    fig = Figure(figsize=(5.5 * columns, 2.9 * n * m + 0.8), layout="constrained")
+    axes = fig.subplots(n * m, columns, squeeze=False)
+    for row, (i, j) in enumerate((i, j) for i in range(n) for j in range(m)):
+        left = axes[row, 0]
+        _band(left, z, costs[:, :, i, j], "#d95f02", "last iterate")
+        if safety.average_costs is not None:
+            _band(left, z, np.asarray(safety.average_costs)[:, :, i, j], "#7570b3", "average play", ls="--")
+        left.axhline(safety.limits[i, j], color=EPS_COLOUR, ls="--", lw=1.2, label="limit")
+        left.set_ylabel("cost")
+        left.set_title(f"agent {i}, constraint {j}: {safety.cost_kind}", fontsize=10)
+        if lambdas is not None:
+            right = axes[row, 1]
+            _band(right, z, lambdas[:, :, i, j], "#1b9e77", "λ")
+            if safety.reference_multipliers is not None:
+                star = float(np.nanmean(np.asarray(safety.reference_multipliers)[:, i, j]))
+                right.axhline(star, color=EPS_COLOUR, ls="--", lw=1.2, label="λ* (best response to final policies)")
+            right.set_ylabel("Lagrange multiplier")
+            right.set_title(f"agent {i}, constraint {j}: λ", fontsize=10)
+        for ax in axes[row]:
+            ax.grid(alpha=0.3)
+            _z_axis(ax)
+            ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    fig.suptitle(f"Costs over learning ({costs.shape[0]} seeds)", fontsize=11)
+    return save_figure(fig, path)
+
+
 __all__ = [
     "SIMPLEX_CORNERS",
     "VERDICT_COLOURS",
+    "plot_costs",
     "plot_criteria",
     "plot_criterion",
     "plot_nonstationarity",

@@ -31,6 +31,7 @@ from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_TITLES
 from marlkit.diagnose.distances import default_weights, resolve_distance, state_weights
 from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
 from marlkit.diagnose.results import CriterionResult, Verdict, float_or_none
+from marlkit.diagnose.safety import SafetyReport, game_safety
 from marlkit.diagnose.seeds import SeedStatistics, seed_statistics
 from marlkit.diagnose.solution_sets import SolutionSet, solution_set
 from marlkit.diagnose.verdicts import VERDICT_RULE
@@ -144,6 +145,7 @@ class DiagnosisReport:
     movement: tuple[AgentMovement, ...]
     notes: tuple[str, ...]
     meta: dict[str, object]
+    safety: SafetyReport | None = None
     history: History | None = field(default=None, repr=False)
     model: Game | None = field(default=None, repr=False)
     solutions: SolutionSet | None = field(default=None, repr=False)
@@ -181,6 +183,7 @@ class DiagnosisReport:
                 "series": self.nonstationarity.to_dict(),
             },
             "notes": list(self.notes),
+            "safety": None if self.safety is None else self.safety.to_dict(),
             "meta": self.meta,
         }
 
@@ -279,6 +282,9 @@ class DiagnosisReport:
             console.print(f"  {CRITERION_TITLES.get(name, name)}: {result.metric_name}", markup=False)
         for note in self.notes:
             console.print(f"note: {note}", markup=False)
+        if self.safety is not None:
+            for line in self.safety.lines():
+                console.print(line, markup=False)
 
     def text(self, width: int = 120) -> str:
         """:meth:`render` as plain text, ``width`` columns wide."""
@@ -292,7 +298,7 @@ class DiagnosisReport:
         (``criteria.png``), a seed fan per criterion (``fan-<criterion>.png``), the policy trajectories of the
         current and of the average policy (``trajectories.png``, ``trajectories-average.png``; only where the
         game's shape allows: one state, 2x2 or three actions per player) and the non-stationarity curves
-        (``nonstationarity.png``)."""
+        (``nonstationarity.png``), and for a constrained run the costs and multipliers (``costs.png``)."""
         from marlkit.diagnose import plots  # matplotlib is imported only here
 
         directory = Path(directory)
@@ -315,6 +321,8 @@ class DiagnosisReport:
                 except NotApplicableError:  # a game shape with no trajectory picture
                     break
         written.append(plots.plot_nonstationarity(self.nonstationarity, directory / "nonstationarity.png"))
+        if self.safety is not None:
+            written.append(plots.plot_costs(self.safety, directory / "costs.png"))
         return [Path(p) for p in written]
 
     def _member_profiles(self) -> list[list[np.ndarray]] | None:
@@ -403,6 +411,7 @@ def diagnose(
         name: seed_statistics(result, labels=labels, confidence=confidence) for name, result in results.items()
     }
     movement = nonstationarity(history, game, distance=distance, weights=weight_vector)
+    constrained = history.constrained and isinstance(game, StochasticGame) and game.is_constrained
     return DiagnosisReport(
         game=game.name or str(history.meta.get("game", "")),
         concept=concept,
@@ -420,6 +429,7 @@ def diagnose(
         movement=movement_summary(movement, game.player_names),
         notes=_report_notes(game, solutions, _weights_kind(weights)),
         meta=dict(history.meta),
+        safety=game_safety(history, game) if constrained else None,
         history=history,
         model=game,
         solutions=solutions,

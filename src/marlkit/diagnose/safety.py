@@ -238,8 +238,9 @@ class SafetyReport:
         mean_return = float(np.nanmean(self.team_return)) if np.isfinite(self.team_return).any() else math.nan
         if self.constrained_optimum is not None:
             out.append(
-                f"  team return: {mean_return:.4g} (mean of seeds); constrained optimum {self.constrained_optimum:.4g}, "
-                f"unconstrained {self.unconstrained_optimum:.4g}: return given up for safety {self.price_of_safety:.4g}"
+                f"  team return: {mean_return:.4g} (mean of seeds); constrained optimum "
+                f"{self.constrained_optimum:.4g}, unconstrained {self.unconstrained_optimum:.4g}: return given up "
+                f"for safety {self.price_of_safety:.4g}"
             )
             if self.decentralised_optimum is not None:
                 kind = "exact" if self.decentralised_exact else "a lower bound"
@@ -247,11 +248,15 @@ class SafetyReport:
         else:
             out.append(f"  team return: {mean_return:.4g} (mean of seeds, tail of the run)")
         if self.constrained_nash_conv is not None:
-            out.append(f"  constrained NashConv of the final policy: median {np.median(self.constrained_nash_conv):.3g}")
+            out.append(
+                f"  constrained NashConv of the final policy: median {np.median(self.constrained_nash_conv):.3g}"
+            )
         if self.multipliers is not None and self.reference_multipliers is not None:
             final = np.nanmean(self.multipliers[:, -1], axis=0)
             star = np.nanmean(self.reference_multipliers, axis=0)
-            out.append(f"  λ (mean of seeds, last point): {np.round(final, 3).tolist()}; λ*: {np.round(star, 3).tolist()}")
+            out.append(
+                f"  λ (mean of seeds, last point): {np.round(final, 3).tolist()}; λ*: {np.round(star, 3).tolist()}"
+            )
         elif self.multipliers is not None:
             final = np.nanmean(self.multipliers[:, -1], axis=0)
             out.append(f"  λ (mean of seeds, last point): {np.round(final, 3).tolist()}")
@@ -288,8 +293,12 @@ def _average_play(history: History, game: StochasticGame, current: np.ndarray) -
 
 def game_safety(history: History, game: StochasticGame, *, slack: float = SLACK) -> SafetyReport:
     """The safety report of a run on an exact constrained game (costs exact, optima from the LPs)."""
-    from marlkit.solve.constrained import best_feasible_response, constrained_nash_conv, constrained_optimum
-    from marlkit.solve.constrained import best_product_policy
+    from marlkit.solve.constrained import (
+        best_feasible_response,
+        best_product_policy,
+        constrained_nash_conv,
+        constrained_optimum,
+    )
 
     _require_constrained(history)
     if not game.is_constrained:
@@ -355,7 +364,9 @@ def task_safety(history: History, limits: np.ndarray, *, slack: float = SLACK) -
     limits = np.asarray(limits, dtype=np.float64)
     costs = np.asarray(history.episode_cost, dtype=np.float64)  # [N, T, n, m]
     if limits.shape != costs.shape[2:]:
-        raise NotApplicableError(f"limits: expected shape {list(costs.shape[2:])} (agents, constraints), got {list(limits.shape)}")
+        raise NotApplicableError(
+            f"limits: expected shape {list(costs.shape[2:])} (agents, constraints), got {list(limits.shape)}"
+        )
     z = np.asarray(history.steps, dtype=np.float64)
     tail = max(1, round(history.num_logs * TAIL_FRACTION))
     weights = np.asarray(history.episode_count[:, -tail:], dtype=np.float64)[..., None, None] * np.isfinite(

@@ -35,6 +35,7 @@ from marlkit.games import NormalFormGame, StochasticGame
 
 if TYPE_CHECKING:  # pragma: no cover
     from marlkit.diagnose.report import DiagnosisReport
+    from marlkit.diagnose.safety import SafetyReport
     from marlkit.history import History
 
 Game = NormalFormGame | StochasticGame
@@ -188,6 +189,7 @@ _PICTURE_CAPTIONS = {
     "trajectories": "policy trajectories (current policy), equilibria as stars",
     "trajectories-average": "policy trajectories (average policy), equilibria as stars",
     "nonstationarity": "non-stationarity: how fast the other agents' policies move, per agent",
+    "costs": "costs over learning against the limits, and the Lagrange multipliers against λ*",
 }
 
 
@@ -195,6 +197,14 @@ def _caption(stem: str) -> str:
     if stem.startswith("fan-"):
         return f"seed fan of criterion {stem[4:].replace('-', ' ')}: median, 25-75 and 5-95 percentile bands"
     return _PICTURE_CAPTIONS.get(stem, stem)
+
+
+def safety_section(safety: SafetyReport) -> str:
+    """The safety section of a constrained run's page: feasibility counts, final costs against limits, the gaps to
+    the exact optima and λ against λ* (:mod:`marlkit.diagnose.safety`), as text lines."""
+    lines = safety.lines()
+    items = "".join(f"<li>{esc(line.strip())}</li>" for line in lines[1:])
+    return f'<p class="muted">{esc(lines[0])}</p><ul>{items}</ul>'
 
 
 def diagnosis_sections(report: DiagnosisReport, pictures: bool = True) -> list[tuple[str, str]]:
@@ -211,6 +221,8 @@ def diagnosis_sections(report: DiagnosisReport, pictures: bool = True) -> list[t
         + f'<p class="muted">rule: {esc(VERDICT_SUMMARY)}</p><ul class="muted">{notes}</ul>'
     )
     sections = [("verdicts", table)]
+    if report.safety is not None:
+        sections.append(("safety", safety_section(report.safety)))
     if pictures:
         with tempfile.TemporaryDirectory(prefix="marlkit-report-") as folder:
             figures = [html_figure(path, _caption(Path(path).stem)) for path in report.plots(folder)]
