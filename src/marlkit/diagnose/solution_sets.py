@@ -471,6 +471,41 @@ class NashConvSet(SolutionSet):
         return values[inverse.reshape(-1)]
 
 
+@dataclass(frozen=True, eq=False)
+class ConstrainedNashConvSet(SolutionSet):
+    """The constrained Nash equilibria of a constrained game judged by the constrained NashConv (no enumeration):
+    the "distance" of a point is :func:`marlkit.solve.constrained.constrained_nash_conv` of the per-agent policy —
+    each agent's gain from its best *feasible* deviation, plus the policy's own constraint violations — 0 exactly
+    at a constrained Nash equilibrium (Altman 1999, §3; Gu et al. 2021), in return units. ``distance`` and
+    ``weights`` are ignored; unvisited rows stand in as uniform, as for :class:`NashConvSet`.
+    """
+
+    game: StochasticGame
+    name: str = "constrained Nash equilibria judged by the constrained NashConv (no enumeration)"
+    labels: tuple[str, ...] = ()
+    values: np.ndarray | None = None
+    kind: ClassVar[str] = "constrained_nash_conv"
+
+    def measure(
+        self,
+        joint: np.ndarray,
+        weights: np.ndarray,
+        distance: str | Distance = "tv",
+        policy: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Constrained NashConv ``[...]`` of each point and -1 for the index."""
+        from marlkit.solve.constrained import constrained_nash_conv
+
+        if policy is None:
+            policy = _marginals(np.asarray(joint, dtype=np.float64), self.game.num_actions)
+        policy = np.asarray(policy, dtype=np.float64)
+        lead = policy.shape[:-3]
+        clean = playable(self.game, policy.reshape(-1, *policy.shape[-3:]))
+        unique, inverse = np.unique(clean.reshape(clean.shape[0], -1), axis=0, return_inverse=True)
+        values = np.array([constrained_nash_conv(self.game, pi.reshape(clean.shape[1:])).total for pi in unique])
+        return values[inverse.reshape(-1)].reshape(lead), np.full(lead, -1, dtype=np.int64)
+
+
 # ---------------------------------------------------------------------------------------------- builders
 def _extreme_points_only(game: NormalFormGame, found: EquilibriumSet) -> bool:
     """A degenerate two-player game enumerated by vertex enumeration: the list is every extreme equilibrium (the
@@ -585,6 +620,16 @@ def minimax_set(game: Game, max_members: int) -> SolutionSet:
     return _shapley(game, "minimax equilibrium")
 
 
+def constrained_set(game: Game, max_members: int) -> SolutionSet:
+    """The constrained Nash equilibria of a constrained game, judged by the constrained NashConv."""
+    if not isinstance(game, StochasticGame) or not game.is_constrained:
+        raise NotApplicableError(
+            "concept constrained: the game has no costs and limits; use a constrained game (e.g. resource-sharing) "
+            "or another concept (nash, ce, ...)"
+        )
+    return ConstrainedNashConvSet(game)
+
+
 SOLUTION_CONCEPTS: tuple[str, ...] = solution_set_concepts()
 """The concepts :func:`solution_set` builds a set for (from :data:`marlkit.solve.concepts.CONCEPTS`):
 
@@ -598,7 +643,9 @@ SOLUTION_CONCEPTS: tuple[str, ...] = solution_set_concepts()
 * ``"ce"`` / ``"cce"`` (:func:`ce_set`, :func:`cce_set`): the (coarse) correlated equilibrium polytope of a
   one-state game;
 * ``"minimax"`` / ``"maximin"`` (:func:`minimax_set`): the minimax pair (LP) or Shapley policy of a two-player
-  zero-sum game.
+  zero-sum game;
+* ``"constrained"`` (:func:`constrained_set`): the constrained Nash equilibria of a constrained game, judged by
+  the constrained NashConv (:class:`ConstrainedNashConvSet`).
 """
 
 
@@ -619,6 +666,7 @@ def solution_set(game: Game, concept: str = "nash", *, max_members: int = 64) ->
 
 __all__ = [
     "FEASIBILITY_TOLERANCE",
+    "ConstrainedNashConvSet",
     "INSIDE_TOLERANCE",
     "SOLUTION_CONCEPTS",
     "FiniteSolutionSet",
@@ -627,6 +675,7 @@ __all__ = [
     "SolutionSet",
     "cce_set",
     "ce_set",
+    "constrained_set",
     "minimax_set",
     "nash_set",
     "solution_set",
