@@ -666,9 +666,9 @@ def solution_set(game: Game, concept: str = "nash", *, max_members: int = 64) ->
 
 __all__ = [
     "FEASIBILITY_TOLERANCE",
-    "ConstrainedNashConvSet",
     "INSIDE_TOLERANCE",
     "SOLUTION_CONCEPTS",
+    "ConstrainedNashConvSet",
     "FiniteSolutionSet",
     "NashConvSet",
     "PolytopeSolutionSet",
