@@ -147,6 +147,47 @@ class DiagnosticsConfig:
     distance: str = setting("tv", doc="the policy distance", choices=DISTANCES)
 
 
+COST_CONVENTIONS = ("discounted", "episode")
+"""What a Lagrangian learner's dual step measures: the discounted cost J = E[Σ γ^t C] the limits of an exact game
+bound (Altman 1999), or the undiscounted episode cost of Safety-Gymnasium-style task limits (Ray et al. 2019)."""
+
+
+def _limits(value: Any, path: str) -> Any:
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ConfigError(f"{path}: a cost limit must be >= 0 (costs are >= 0), got {value}")
+    elif not value or any(not row or any(x < 0 for x in row) for row in value):
+        raise ConfigError(f"{path}: expected one list per agent of limits >= 0 (a limit per constraint), got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class ConstraintsConfig:
+    """Safe MARL settings of a run on a constrained game or task (docs/safe.md): the limits (overriding the game's
+    or task's), the Lagrangian learners' dual step size and which cost their dual step measures."""
+
+    limits: float | tuple[tuple[float, ...], ...] | None = setting(
+        None,
+        doc="override the limits: one number for every agent and constraint, or one list per agent (a limit per "
+        "constraint); null: the game's or task's",
+        check=_limits,
+        expected="a number >= 0 or a list per agent of limits >= 0",
+    )
+    dual_step: float | None = setting(
+        None,
+        doc="step size of the Lagrange multipliers' projected dual ascent (Lagrangian learners); null: the "
+        "learner's default",
+        range=(0, None),
+        open="low",
+    )
+    cost: str | None = setting(
+        None,
+        doc="the cost the dual step measures: discounted (the J the limits of an exact game bound) or episode "
+        "(undiscounted episode cost, as Safety-Gymnasium's limits); null: the learner's default",
+        choices=COST_CONVENTIONS,
+    )
+
+
 @dataclass(frozen=True)
 class OutputConfig:
     """Where runs go: ``<root>/<name>-<YYYYmmdd-HHMMSS>/`` (``name`` defaults to the experiment's name)."""
@@ -254,6 +295,9 @@ class Run:
     )
     diagnostics: DiagnosticsConfig = setting(
         doc="how the run is judged", default_factory=DiagnosticsConfig, null_is_default=True
+    )
+    constraints: ConstraintsConfig | None = setting(
+        None, doc="see [Constraints](#constraints): limits, dual step, cost convention", omit_none=True
     )
     output: OutputConfig = setting(doc="where the run goes", default_factory=OutputConfig, null_is_default=True)
     sinks: SinksConfig = setting(

@@ -14,7 +14,16 @@ import re
 import sys
 from pathlib import Path
 
-from marlkit.experiment.config import DeepRun, EnvConfig, GameConfig, LearnerConfig, RewardConfig, Run, TabularRun
+from marlkit.experiment.config import (
+    ConstraintsConfig,
+    DeepRun,
+    EnvConfig,
+    GameConfig,
+    LearnerConfig,
+    RewardConfig,
+    Run,
+    TabularRun,
+)
 from marlkit.experiment.params import FORMS
 from marlkit.schema import default_text, rows, rules_of, settable, table
 
@@ -67,6 +76,7 @@ def tables() -> dict[str, str]:
         "deep": "\n".join(table(DeepRun).splitlines()[:2] + [f"| {' | '.join(row)} |" for row in deep]) + "\n",
         "env": table(EnvConfig, "env") + "\n" + table(RewardConfig, "reward"),
         "schedules": _forms(),
+        "constraints": table(ConstraintsConfig, "constraints"),
     }
     out["learners-tabular"] = _learner_tables(deep=False)
     out["learners-deep"] = _learner_tables(deep=True)
