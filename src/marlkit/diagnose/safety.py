@@ -343,7 +343,7 @@ def game_safety(history: History, game: StochasticGame, *, slack: float = SLACK)
         unconstrained_optimum=float(optimum.unconstrained_team_return),
         decentralised_optimum=decentralised,
         decentralised_exact=None if product is None else bool(product.exact),
-        constrained_nash_conv=np.array([constrained_nash_conv(game, p).total for p in final]),
+        constrained_nash_conv=np.array([constrained_nash_conv(game, p).nash_conv for p in final]),
         notes=tuple(notes),
     )
 

@@ -474,9 +474,10 @@ class NashConvSet(SolutionSet):
 @dataclass(frozen=True, eq=False)
 class ConstrainedNashConvSet(SolutionSet):
     """The constrained Nash equilibria of a constrained game judged by the constrained NashConv (no enumeration):
-    the "distance" of a point is :func:`marlkit.solve.constrained.constrained_nash_conv` of the per-agent policy —
-    each agent's gain from its best *feasible* deviation, plus the policy's own constraint violations — 0 exactly
-    at a constrained Nash equilibrium (Altman 1999, §3; Gu et al. 2021), in return units. ``distance`` and
+    the "distance" of a point is its constrained NashConv (:func:`marlkit.solve.constrained.constrained_nash_conv`:
+    the sum of each agent's gain from its best *feasible* deviation, in return units) plus the sum of its own
+    constraint violations ``max(0, J - c)`` (in cost units) — 0 exactly at a constrained Nash equilibrium (Altman &
+    Shwartz 2000), and positive for an infeasible policy even where no feasible deviation gains. ``distance`` and
     ``weights`` are ignored; unvisited rows stand in as uniform, as for :class:`NashConvSet`.
     """
 
@@ -502,7 +503,8 @@ class ConstrainedNashConvSet(SolutionSet):
         lead = policy.shape[:-3]
         clean = playable(self.game, policy.reshape(-1, *policy.shape[-3:]))
         unique, inverse = np.unique(clean.reshape(clean.shape[0], -1), axis=0, return_inverse=True)
-        values = np.array([constrained_nash_conv(self.game, pi.reshape(clean.shape[1:])).total for pi in unique])
+        results = [constrained_nash_conv(self.game, pi.reshape(clean.shape[1:])) for pi in unique]
+        values = np.array([r.nash_conv + float(np.sum(r.violations)) for r in results])
         return values[inverse.reshape(-1)].reshape(lead), np.full(lead, -1, dtype=np.int64)
 
 
