@@ -75,7 +75,14 @@ def diagnose(
         str | None, typer.Option("--game", "-g", help="Catalog name or game file; default: the History's game.")
     ] = None,
     param: ParamOption = None,
-    concept: Annotated[str, typer.Option("--concept", "-c", help=f"One of: {', '.join(CONCEPTS)}.")] = "nash",
+    concept: Annotated[
+        str | None,
+        typer.Option(
+            "--concept",
+            "-c",
+            help=f"One of: {', '.join(CONCEPTS)}; default: constrained on a constrained game, else nash.",
+        ),
+    ] = None,
     eps: Annotated[float | None, typer.Option("--eps", help="One threshold for every criterion.")] = None,
     distance: Annotated[str, typer.Option("--distance", "-d", help=f"One of: {', '.join(DISTANCES)}.")] = "tv",
     weights: Annotated[

@@ -33,7 +33,7 @@ from marlkit.diagnose.nonstationarity import Nonstationarity, nonstationarity
 from marlkit.diagnose.results import CriterionResult, Verdict, float_or_none
 from marlkit.diagnose.safety import SafetyReport, game_safety
 from marlkit.diagnose.seeds import SeedStatistics, seed_statistics
-from marlkit.diagnose.solution_sets import SolutionSet, solution_set
+from marlkit.diagnose.solution_sets import SolutionSet, default_concept, solution_set
 from marlkit.diagnose.verdicts import VERDICT_RULE
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, num_states
@@ -371,7 +371,7 @@ def diagnose(
     history: History,
     game: Game,
     *,
-    concept: str = "nash",
+    concept: str | None = None,
     eps: float | dict[str, float] | None = None,
     distance: str | Callable[[np.ndarray, np.ndarray], np.ndarray] = "tv",
     weights: str | np.ndarray | None = None,
@@ -384,8 +384,10 @@ def diagnose(
     Args:
         history: the :class:`marlkit.history.History` of a run on ``game``.
         game: the game the run was on (shapes are checked against the History).
-        concept: the solution concept the solution set is built from (``nash``, ``ce``, ``cce``, ``minimax``);
-            ignored (and reported as ``"user-given"``) when ``solutions`` is given.
+        concept: the solution concept the solution set is built from (``nash``, ``ce``, ``cce``, ``minimax``,
+            ``constrained``); ``None`` for :func:`~marlkit.diagnose.solution_sets.default_concept` (``constrained``
+            on a constrained game, else ``nash``); ignored (and reported as ``"user-given"``) when ``solutions`` is
+            given.
         eps: one threshold for every criterion, a dict per criterion, or ``None`` for
             :data:`marlkit.diagnose.criteria.DEFAULT_EPS`.
         distance: a name of :data:`marlkit.diagnose.distances.DISTANCES` or a callable ``d(p, q) -> [...]``.
@@ -398,6 +400,7 @@ def diagnose(
     check_compatible(history, game)
     distance_name, _ = resolve_distance(distance)  # fails early, with the known names, on a bad name
     if solutions is None:
+        concept = default_concept(game) if concept is None else concept
         solutions = solution_set(game, concept)
     else:
         concept = "user-given"

@@ -651,6 +651,12 @@ SOLUTION_CONCEPTS: tuple[str, ...] = solution_set_concepts()
 """
 
 
+def default_concept(game: Game) -> str:
+    """The concept a run is judged against when none is given: ``constrained`` for a constrained game (its
+    unconstrained Nash equilibria would judge safe play as a failure), ``nash`` otherwise."""
+    return "constrained" if isinstance(game, StochasticGame) and game.is_constrained else "nash"
+
+
 def solution_set(game: Game, concept: str = "nash", *, max_members: int = 64) -> SolutionSet:
     """The solution set of ``concept`` for ``game`` (see :data:`SOLUTION_CONCEPTS`); its ``name`` says which.
 
@@ -678,6 +684,7 @@ __all__ = [
     "cce_set",
     "ce_set",
     "constrained_set",
+    "default_concept",
     "minimax_set",
     "nash_set",
     "solution_set",

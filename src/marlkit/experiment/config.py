@@ -498,7 +498,7 @@ def _tabular(top: dict[str, Any], base: Path, game: Game | None) -> TabularRun:
     except MarlkitError as exc:
         raise type(exc)(f"game: {exc}") from None
     run = replace(run, learners=_learners(top["learners"], model))
-    _concept(run.diagnostics, model)
+    run = replace(run, diagnostics=_concept(run.diagnostics, model, top.get("diagnostics")))
     return _windows(run, log_every, run.steps // log_every)
 
 
@@ -615,11 +615,17 @@ def build_learners(learners: Sequence[LearnerConfig], game: Game) -> LearnerAssi
     return built[0] if len(built) == 1 else built
 
 
-def _concept(diagnostics: DiagnosticsConfig, game: Game) -> None:
+def _concept(diagnostics: DiagnosticsConfig, game: Game, given: Any) -> DiagnosticsConfig:
+    """``diagnostics`` with the concept checked against ``game``; a constrained game judged by the default concept
+    is judged by ``constrained`` instead (:func:`marlkit.diagnose.solution_sets.default_concept`)."""
+    if not (isinstance(given, Mapping) and "concept" in given) and isinstance(game, StochasticGame):
+        if game.is_constrained:
+            diagnostics = replace(diagnostics, concept="constrained")
     try:
         require_solution_set(diagnostics.concept, game)
     except NotApplicableError as exc:
         raise NotApplicableError(f"diagnostics.concept ({diagnostics.concept}): {exc}") from None
+    return diagnostics
 
 
 # --------------------------------------------------------------------------------------------------- deep
@@ -675,7 +681,7 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
         raise type(exc)(f"learners: {exc}") from None
     exact = getattr(plan.env, "game", None)  # a GameEnv's game: the trainer records tables on exact games
     if plan.tables and exact is not None:
-        _concept(run.diagnostics, exact)
+        run = replace(run, diagnostics=_concept(run.diagnostics, exact, top.get("diagnostics")))
     elif run.diagnostics != DiagnosticsConfig():
         raise ConfigError(
             f"diagnostics: the convergence diagnostics judge policy tables of an exact, fully observable game; "
