@@ -618,9 +618,9 @@ def build_learners(learners: Sequence[LearnerConfig], game: Game) -> LearnerAssi
 def _concept(diagnostics: DiagnosticsConfig, game: Game, given: Any) -> DiagnosticsConfig:
     """``diagnostics`` with the concept checked against ``game``; a constrained game judged by the default concept
     is judged by ``constrained`` instead (:func:`marlkit.diagnose.solution_sets.default_concept`)."""
-    if not (isinstance(given, Mapping) and "concept" in given) and isinstance(game, StochasticGame):
-        if game.is_constrained:
-            diagnostics = replace(diagnostics, concept="constrained")
+    chosen = isinstance(given, Mapping) and "concept" in given
+    if not chosen and isinstance(game, StochasticGame) and game.is_constrained:
+        diagnostics = replace(diagnostics, concept="constrained")
     try:
         require_solution_set(diagnostics.concept, game)
     except NotApplicableError as exc:
