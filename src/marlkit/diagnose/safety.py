@@ -276,8 +276,10 @@ def _require_constrained(history: History) -> None:
 def _seed_se(values: np.ndarray) -> np.ndarray:
     """Standard error across the first axis (seeds), NaN where fewer than two seeds are defined."""
     count = np.sum(np.isfinite(values), axis=0)
+    mean = np.nanmean(np.where(count > 0, values, 0.0), axis=0)
+    squares = np.nansum((values - mean) ** 2, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        spread = np.nanstd(values, axis=0, ddof=1) if values.shape[0] > 1 else np.full(values.shape[1:], np.nan)
+        spread = np.sqrt(squares / np.maximum(count - 1, 1))
         return np.where(count > 1, spread / np.sqrt(np.maximum(count, 1)), np.nan)
 
 
