@@ -285,6 +285,27 @@ class Boltzmann:
         return jax.nn.softmax(logits, axis=-1)
 
 
+@dataclass(frozen=True)
+class EpsilonBoltzmann:
+    """``(1 - ε) · softmax(Q / τ) + ε · uniform`` over legal actions: Boltzmann play with a uniform floor, the
+    mixture of Exp3 (Auer, Cesa-Bianchi, Freund & Schapire 2002, "The nonstochastic multiarmed bandit problem").
+
+    The floor keeps every action's value estimate fresh where pure Boltzmann play at a small τ would starve an
+    action whose stale Q-value fell behind (a trap the Lagrangian learner meets: λ shifts every Q-value's
+    continuation part while an unplayed action's value waits for its next visit)."""
+
+    temperature: Schedule = setting(Constant(0.1), doc="τ")
+    epsilon: Schedule = setting(Constant(0.05), doc="ε, the uniform share")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "temperature", as_schedule(self.temperature, "EpsilonBoltzmann.temperature"))
+        object.__setattr__(self, "epsilon", as_schedule(self.epsilon, "EpsilonBoltzmann.epsilon"))
+
+    def __call__(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
+        soft = Boltzmann(self.temperature)(values, legal, step, count)
+        return mix_uniform(soft, legal, self.epsilon(step, count))
+
+
 def check_exploration(value: object, name: str) -> Exploration:
     if not callable(value):
         raise LearnerConfigError(f"{name}: expected an exploration such as EpsilonGreedy(0.1), got {value!r}")
