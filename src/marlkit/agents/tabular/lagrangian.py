@@ -17,18 +17,35 @@ multipliers λ^i >= 0 (:mod:`marlkit.agents.lagrangian`, shared with the deep MA
 Two time-scales (Borkar 2008, Stochastic Approximation, ch. 6; Borkar 2005, "An actor-critic algorithm for
 constrained Markov decision processes"; Tessler, Mankowitz & Mannor 2019, RCPO, Assumption 2): the dual step η is
 much smaller than the critic's β and the inner learner's step sizes, so the primal sees a quasi-static λ and the
-dual sees a converged primal. The defaults (η = 0.001, β = 0.1 against IQL's α = 0.1) are this module's own choice,
-measured on the catalog's ``resource-sharing`` game (tests/agents/tabular/test_lagrangian.py).
+dual sees a converged primal. The critic's β must stay constant (or decay slower than η): a critic that slows down
+(β = n^-0.7 was tried) feeds the dual stale costs and λ swings (measured: λ between 0.8 and 2.9 on
+resource-sharing). The defaults — η = 1e-4, β = 0.1, inner IQL with α = n(s, a)^-0.7 (Robbins-Monro; Even-Dar &
+Mansour 2003) and Boltzmann play at τ = 0.5 with a 5% uniform floor — are this module's own choice, measured on
+the catalog's ``resource-sharing`` game (tests/agents/tabular/test_lagrangian.py); no paper gives tabular values.
 
 Which inner learner: the Lagrangian is **linear** in the policy, so a learner whose policy jumps to the greedy
 action (Q-learning with greedy or ε-greedy play, PHC's policy step toward greedy) answers a λ near λ* with an
 all-or-nothing policy: its last iterate oscillates around the constrained solution and only its *average* play
 converges (the classical behaviour of gradient descent-ascent on a bilinear saddle; Altman 1999, ch. 3 uses the
 average). A learner with a smooth response — Boltzmann play π ∝ exp(Q/τ) — makes the primal problem strictly
-concave (entropy-regularised), and the last iterate converges: the default inner learner is IQL with a constant
-Boltzmann temperature τ = 0.1. The price is a bias of order τ: at the fixed point the policy is the softmax of
-the Lagrangian Q-values, so λ settles where softmax((Q_r - λ Q_c)/τ) meets the limit, λ* + O(τ) (on
-resource-sharing λ = λ* + τ·ln(1.5) ≈ λ* + 0.04).
+concave (entropy-regularised), and the last iterate can converge (:data:`SMOOTH_IQL`, registered as
+``lagrangian-iql``). **WoLF-PHC** (Bowling & Veloso 2002) is the other cure: its "learn fast when losing" step
+damps the primal-dual cycle, its last iterate converged on resource-sharing (p_high 0.393-0.405 over 8 seeds
+after 200,000 steps) with λ at λ* = 1.4 (1.37-1.47) and no temperature bias, so it is the default inner learner
+(``lagrangian``, ``lagrangian-wolf-phc``); it needs longer runs than Boltzmann IQL (its step sizes decay with t).
+For Boltzmann IQL, two facts measured and derived on resource-sharing set τ:
+
+* **τ must not be small.** Agents that share a congested resource play an anti-coordination game, whose mixed
+  equilibrium is unstable under sharp responses (two-population dynamics of hawk-dove). Linearising the softmax
+  responses p_i = σ((2 - 1.5 p_j - λ_i)/τ) at p = 0.4 gives a stable symmetric point only if 1.5 · 0.24 / τ < 1,
+  i.e. τ > 0.36 (reward units); at τ = 0.1 the learners alternated between high and low (p from 0.03 to 0.98).
+* **The price is a bias of order τ in λ**, not in the policy: the dual drives Ĵ to the limit, so the policy meets
+  it, but at the fixed point it is the softmax of the Lagrangian Q-values, so λ settles where
+  (1 - ε) σ((λ* - λ)/τ) + ε/2 = 0.4, i.e. λ_τ = λ* + 0.43 τ = 1.61 for λ* = 1.4 at τ = 0.5 (measured: 1.62).
+
+A uniform floor (:class:`~marlkit.agents.tabular.base.EpsilonBoltzmann`, ε = 0.05) keeps every Q-value fresh: a
+fast early rise of λ shifts the continuation value of every Q-value, and an action Boltzmann play has stopped
+taking keeps its stale value (measured without the floor: all seeds stuck at "low" with λ = 0).
 
 Metrics: the inner learner's, plus ``constraint_gap`` = max_j (Ĵ_j - c_j) per agent (> 0: violated as
 estimated). λ is exposed by :meth:`Lagrangian.multipliers` (the loop records it in ``History.multipliers``).
@@ -44,25 +61,27 @@ import jax.numpy as jnp
 from marlkit.agents.lagrangian import dual_ascent, lagrangian_reward
 from marlkit.agents.tabular.base import (
     Array,
-    Boltzmann,
     Constant,
+    EpsilonBoltzmann,
     GroupSpec,
     Learner,
     LearnerConfigError,
+    PowerCount,
     Schedule,
     Transition,
     as_schedule,
     policy_table,
     scheduled,
 )
+from marlkit.agents.tabular.hill_climbing import PHC, WoLFPHC
 from marlkit.agents.tabular.q_learning import IQL
 from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame
 from marlkit.schema import setting, validate
 
-SMOOTH_IQL = IQL(step_size=0.1, exploration=Boltzmann(Constant(0.1)))
-"""The default inner learner: IQL with α = 0.1 and constant Boltzmann play at τ = 0.1 (a smooth policy response to
-λ; see the module docstring)."""
+SMOOTH_IQL = IQL(step_size=PowerCount(1.0, 0.7), exploration=EpsilonBoltzmann(Constant(0.5), Constant(0.05)))
+"""The default inner learner: IQL with α = n(s, a)^-0.7 and Boltzmann play at τ = 0.5 with a 5% uniform floor (a
+smooth policy response to λ; see the module docstring for why τ is not smaller)."""
 
 
 class LagrangianState(NamedTuple):
@@ -91,10 +110,8 @@ class Lagrangian:
 
     Controls a group of independent agents (each its own λ, critic and inner state), like its inner learner."""
 
-    inner: Learner = setting(SMOOTH_IQL, doc="the learner of the Lagrangian reward (Python only)")
-    dual_step: Schedule | float = setting(
-        0.001, doc="η, the dual step size, called with (t, t)", range=(0, None), what="a step size >= 0"
-    )
+    inner: Learner = setting(WoLFPHC(), doc="the learner of the Lagrangian reward (Python only)")
+    dual_step: Schedule | float = setting(1e-4, doc="η, the dual step size, called with (t, t)", range=(0, None))
     cost_step_size: Schedule | float = setting(
         0.1, doc="β, the cost critic's step size, called with (t, n(s, a))", range=(0, None), open="low"
     )
@@ -206,10 +223,21 @@ class Lagrangian:
         return state._replace(multipliers=multipliers, step=state.step + 1), {**metrics, "constraint_gap": gap}
 
 
+def lagrangian_iql(**params: Any) -> Lagrangian:
+    """:class:`Lagrangian` around :data:`SMOOTH_IQL` (Boltzmann IQL; the ``lagrangian-iql`` registry entry)."""
+    return Lagrangian(inner=SMOOTH_IQL, **params)
+
+
+def lagrangian_phc(**params: Any) -> Lagrangian:
+    """:class:`Lagrangian` around PHC with Bowling & Veloso's settings (``lagrangian-phc``): its last iterate cycles
+    on the bilinear Lagrangian, its average policy converges (see the module docstring)."""
+    return Lagrangian(inner=PHC(), **params)
+
+
 def _discounted_cost(table: Array, state: LagrangianState) -> Array:
     """Ĵ ``[k, m]`` from the policy ``table [k, S, A_max]`` and the critic: Σ_s μ0(s) Σ_a π(a|s) Q_c(s, a)."""
     values = jnp.einsum("ksa,ksam->ksm", table, state.cost_q)
     return jnp.einsum("s,ksm->km", state.initial, values)
 
 
-__all__ = ["SMOOTH_IQL", "Lagrangian", "LagrangianState"]
+__all__ = ["SMOOTH_IQL", "Lagrangian", "LagrangianState", "lagrangian_iql", "lagrangian_phc"]
