@@ -28,9 +28,9 @@ def costly_corridor() -> StochasticGame:
     return StochasticGame(
         T,
         R,
-        [0.5, 0.5, 0.0],
+        np.array([0.5, 0.5, 0.0]),
         0.9,
-        terminal=[False, False, True],
+        terminal=np.array([False, False, True]),
         costs=costs,
         limits=np.full((2, 2), 3.0),
         name="costly corridor",

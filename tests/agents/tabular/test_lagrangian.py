@@ -29,6 +29,8 @@ deterministic (two-state: 11.73 = 94% of 12.5).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -56,7 +58,7 @@ def two_state_budget() -> StochasticGame:
     return StochasticGame(
         transitions,
         rewards,
-        initial=[1.0, 0.0],
+        initial=np.array([1.0, 0.0]),
         gamma=0.9,
         costs=own_high[:, None],
         limits=np.full((2, 1), LIMIT_2S),
@@ -64,12 +66,12 @@ def two_state_budget() -> StochasticGame:
     )
 
 
-def soft_policy(gain: np.ndarray, lam: float) -> np.ndarray:
+def soft_policy(gain: np.ndarray | float, lam: float) -> np.ndarray:
     """P(high) of the soft inner learner at a fixed point: (1 - ε) σ((gain - λ) / τ) + ε / 2."""
     return (1.0 - FLOOR) / (1.0 + np.exp(-(gain - lam) / TAU)) + FLOOR / 2.0
 
 
-def soft_multiplier(cost_of: callable, limit: float) -> float:
+def soft_multiplier(cost_of: Callable[[float], float], limit: float) -> float:
     """λ_τ where the soft policy's discounted cost meets the limit (the cost falls as λ grows): bisection."""
     low, high = 0.0, 10.0
     for _ in range(60):
@@ -124,7 +126,7 @@ def test_boltzmann_lagrangian_is_feasible_with_the_soft_multiplier(iql_resource)
     1.4; module docstring). Measured (keys 0-2): J 3.81-4.12, returns 15.32-15.78, λ 1.572-1.654."""
     game, history = iql_resource
     costs, returns, lam = last_iterate(game, history)
-    lam_tau = soft_multiplier(lambda lam: 10.0 * soft_policy(np.float64(2.0 - 1.5 * 0.4), lam), LIMIT_RS)
+    lam_tau = soft_multiplier(lambda lam: float(10.0 * soft_policy(2.0 - 1.5 * 0.4, lam)), LIMIT_RS)
     assert abs(lam_tau - 1.614) < 1e-3  # 1.4 - τ logit(0.375 / 0.95)
     assert np.all(costs <= LIMIT_RS * 1.05), costs
     assert np.all(np.abs(returns - RETURN_RS) <= 0.03 * RETURN_RS), returns
@@ -195,7 +197,8 @@ def test_bad_hyper_parameters_are_refused() -> None:
 def test_registry_entries_and_hyper_parameters() -> None:
     """``lagrangian`` is WoLF-PHC inside; ``--hp`` / config ``params`` set the dual's settings by name."""
     assert make_learner("lagrangian") == Lagrangian() and isinstance(Lagrangian().inner, WoLFPHC)
-    assert isinstance(make_learner("lagrangian-iql").inner, IQL)
+    iql = make_learner("lagrangian-iql")
+    assert isinstance(iql, Lagrangian) and isinstance(iql.inner, IQL)
     learner = configure(make_learner("lagrangian-iql"), {"dual_step": 0.002}, "--hp", "lagrangian-iql")
     assert learner.dual_step == Constant(0.002) and isinstance(learner.inner, IQL)
     assert learner_params(learner) == {"dual_step": 0.002, "cost_step_size": 0.1, "initial_multiplier": 0.0}
