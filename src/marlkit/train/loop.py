@@ -20,6 +20,15 @@ One step: every learner acts on its agents' observations, the env steps (auto-re
 counted, and every learner updates on the transition (``Transition``; ``policies`` is filled only if a learner
 sets ``needs_policies``).
 
+Constrained games (``costs`` and ``limits``; Altman 1999): every step's costs ``info["cost"] [n, m]`` reach the
+learners in ``Transition.costs`` / ``joint_costs``, and the limits and initial distribution in ``GroupSpec.limits``
+/ ``initial`` (traced inputs, :class:`Constraints`: games that differ only in their limits share one program).
+The History then records, per seed and window, ``cost_mean [N, T, n, m]`` (mean cost per step),
+``episode_cost`` (mean undiscounted cost of the episodes that ended in the window, NaN where none did) and
+``multipliers`` (λ at the window's end of learners with a ``multipliers(state)`` method, NaN for the others).
+On an unconstrained game all of it is ``None`` and the compiled program is the one it always was (checked: the
+same lowered program text, bit-identical results).
+
 Random numbers: each window draws all the uniforms its steps need in one batched call (the env's, at most two
 per step, and one per agent for learners with the ``act_uniform`` fast path) and splits per-step keys only for
 learners without it.
