@@ -20,6 +20,15 @@ One step: every learner acts on its agents' observations, the env steps (auto-re
 counted, and every learner updates on the transition (``Transition``; ``policies`` is filled only if a learner
 sets ``needs_policies``).
 
+Constrained games (``costs`` and ``limits``; Altman 1999): every step's costs ``info["cost"] [n, m]`` reach the
+learners in ``Transition.costs`` / ``joint_costs``, and the limits and initial distribution in ``GroupSpec.limits``
+/ ``initial`` (traced inputs, :class:`Constraints`: games that differ only in their limits share one program).
+The History then records, per seed and window, ``cost_mean [N, T, n, m]`` (mean cost per step),
+``episode_cost`` (mean undiscounted cost of the episodes that ended in the window, NaN where none did) and
+``multipliers`` (λ at the window's end of learners with a ``multipliers(state)`` method, NaN for the others).
+On an unconstrained game all of it is ``None`` and the compiled program is the one it always was (checked: the
+same lowered program text, bit-identical results).
+
 Random numbers: each window draws all the uniforms its steps need in one batched call (the env's, at most two
 per step, and one per agent for learners with the ``act_uniform`` fast path) and splits per-step keys only for
 learners without it.
@@ -50,7 +59,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit.agents.tabular.base import GroupSpec, Learner, LearnerConfigError, Transition
+from marlkit.agents.tabular.base import GroupSpec, Learner, LearnerConfigError, Transition, policy_table
 from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, make_env
 from marlkit.errors import InvalidGameError
 from marlkit.games import NormalFormGame, StochasticGame, as_stochastic
@@ -140,12 +149,22 @@ def assign(learners: LearnerAssignment, n_agents: int) -> tuple[Group, ...]:
 # --------------------------------------------------------------------------------------- compiled core
 
 
+class Constraints(NamedTuple):
+    """A constrained game's limits ``[n, m]`` and initial distribution ``[S]`` (float32), traced inputs of the
+    compiled programs (the env's tables do not hold the limits, and a program must not bake them in: two games
+    that differ only in their limits share one)."""
+
+    limits: Array
+    initial: Array
+
+
 class Carry(NamedTuple):
     env_state: Any
     obs: Array  # [n]
     learners: tuple  # one state per group
     counts: Array  # [S, J] int32 cumulative joint-action counts
     episode_return: Array  # [n] return of the running episode
+    episode_cost: Array | None = None  # [n, m] undiscounted cost of the running episode (constrained games)
 
 
 class Window(NamedTuple):
@@ -153,13 +172,20 @@ class Window(NamedTuple):
     episodes: Array  # [] int32
     reward_sum: Array  # [n]
     metrics: dict[str, Array]  # name -> [n] sums over the window
+    cost_sum: Array | None = None  # [n, m] costs summed over the window's steps (constrained games)
+    episode_cost_sum: Array | None = None  # [n, m] costs of the episodes finished in the window
 
 
-def _table(method: Any, state: Any, k: int, num_states: int) -> Array:
-    """A learner's per-state distribution ``[k, S, A_max]`` from ``method(state, obs [k])``."""
-    return jax.vmap(lambda s: method(state, jnp.full((k,), s, dtype=jnp.int32)), out_axes=1)(
-        jnp.arange(num_states, dtype=jnp.int32)
-    )
+CONSTRAINT_ARRAYS = ("cost_mean", "episode_cost", "multipliers")
+"""The History's arrays of a constrained run. A :class:`~marlkit.train.protocol.Record` carries them in its
+``metrics`` as one ``[n]`` entry per constraint, ``"cost_mean[j]"`` etc. (:func:`constraint_key`), so segments,
+checkpoints and ``metrics.jsonl`` carry them unchanged; :meth:`TrainPlan.to_history` stacks them back into
+``[N, T, n, m]`` arrays and leaves ``History.metrics`` the learners' own."""
+
+
+def constraint_key(name: str, j: int) -> str:
+    """The Record metric holding constraint ``j`` of the History array ``name`` (one of :data:`CONSTRAINT_ARRAYS`)."""
+    return f"{name}[{j}]"
 
 
 def _snapshot(env: GameEnv, groups: tuple[Group, ...], states: tuple, average: bool = False) -> Array:
@@ -168,7 +194,8 @@ def _snapshot(env: GameEnv, groups: tuple[Group, ...], states: tuple, average: b
     for group, state in zip(groups, states, strict=True):
         method = getattr(group.learner, "average_policy", None) if average else group.learner.policy
         if method is not None:
-            out = out.at[np.asarray(group.agents)].set(_table(method, state, len(group.agents), env.num_states))
+            table = policy_table(method, state, len(group.agents), env.num_states)
+            out = out.at[np.asarray(group.agents)].set(table)
     return out
 
 
@@ -181,6 +208,7 @@ def _transition(
     info: dict,
     reward: Array,
     policies: Array | None,
+    cost: Array | None,
 ) -> Transition:
     return Transition(
         obs=obs[agents],
@@ -194,10 +222,12 @@ def _transition(
         joint_actions=info["actions"],
         joint_rewards=reward,
         policies=policies,
+        costs=None if cost is None else cost[agents],
+        joint_costs=cost,
     )
 
 
-def _group_spec(env: GameEnv, group: Group) -> GroupSpec:
+def _group_spec(env: GameEnv, group: Group, constraints: Constraints | None) -> GroupSpec:
     spec = env.spec
     return GroupSpec(
         agents=group.agents,
@@ -207,22 +237,27 @@ def _group_spec(env: GameEnv, group: Group) -> GroupSpec:
         max_actions=spec.max_actions,
         gamma=env.gamma,
         legal=env.action_masks[np.asarray(group.agents)],
+        limits=None if constraints is None else constraints.limits[np.asarray(group.agents)],
+        initial=None if constraints is None else constraints.initial,
     )
 
 
-def _start_one(env: GameEnv, key: Array, groups: tuple[Group, ...], num_logs: int) -> TrainState:
+def _start_one(
+    env: GameEnv, key: Array, groups: tuple[Group, ...], num_logs: int, constraints: Constraints | None
+) -> TrainState:
     """One seed's initial state: learners and env initialised, and the keys of all ``num_logs`` windows."""
     spec = env.spec
     key_init, key_reset, key_loop = jax.random.split(key, 3)
     obs, env_state = env.reset(key_reset)
     init_keys = jax.random.split(key_init, len(groups))
-    states = tuple(g.learner.init(init_keys[i], _group_spec(env, g)) for i, g in enumerate(groups))
+    states = tuple(g.learner.init(init_keys[i], _group_spec(env, g, constraints)) for i, g in enumerate(groups))
     carry = Carry(
         env_state=env_state,
         obs=obs,
         learners=states,
         counts=jnp.zeros((env.num_states, env.num_joint_actions), dtype=jnp.int32),
         episode_return=jnp.zeros(spec.n_agents, dtype=jnp.float32),
+        episode_cost=None if constraints is None else jnp.zeros(constraints.limits.shape, dtype=jnp.float32),
     )
     return TrainState(carry=carry, window_keys=jax.random.split(key_loop, num_logs))
 
@@ -265,9 +300,10 @@ def _run_windows(
             uniforms[: env.num_uniforms], carry.env_state, actions
         )
         s, s_next = carry.env_state.inner.state, info["final_obs"][0]
+        cost = info.get("cost")  # [n, m] on a constrained game
         new_states, sums = [], dict(window.metrics)
         for i, (g, state) in enumerate(zip(groups, carry.learners, strict=True)):
-            batch = _transition(env, members[i], s, s_next, carry.obs, info, reward, policies)
+            batch = _transition(env, members[i], s, s_next, carry.obs, info, reward, policies, cost)
             state, metrics = g.learner.update(state, batch)
             new_states.append(state)
             for name, value in metrics.items():
@@ -286,14 +322,26 @@ def _run_windows(
             reward_sum=window.reward_sum + reward,
             metrics=sums,
         )
+        if cost is not None:  # a constrained game (static): the episode's and the window's costs
+            assert carry.episode_cost is not None and window.cost_sum is not None
+            assert window.episode_cost_sum is not None
+            episode_cost = carry.episode_cost + cost
+            new_carry = new_carry._replace(episode_cost=jnp.where(done, 0.0, episode_cost))
+            new_window = new_window._replace(
+                cost_sum=window.cost_sum + cost,
+                episode_cost_sum=window.episode_cost_sum + jnp.where(done, episode_cost, 0.0),
+            )
         return (new_carry, new_window), None
 
     reported = _reported_metrics(groups, members, carry, env, needs_policies)
+    costs_shape = None if carry.episode_cost is None else carry.episode_cost.shape
     empty = Window(
         return_sum=jnp.zeros(n, jnp.float32),
         episodes=jnp.int32(0),
         reward_sum=jnp.zeros(n, jnp.float32),
         metrics={name: jnp.zeros(n, jnp.float32) for name in reported},
+        cost_sum=None if costs_shape is None else jnp.zeros(costs_shape, jnp.float32),
+        episode_cost_sum=None if costs_shape is None else jnp.zeros(costs_shape, jnp.float32),
     )
 
     def window(carry: Carry, window_key: Array) -> tuple[Carry, Record]:
@@ -311,17 +359,38 @@ def _run_windows(
             reward_mean=acc.reward_sum / log_every,
             metrics={name: jnp.where(mask, acc.metrics[name] / log_every, jnp.nan) for name, mask in reported.items()},
         )
+        if acc.cost_sum is not None:
+            assert acc.episode_cost_sum is not None
+            episode_cost = jnp.where(acc.episodes > 0, acc.episode_cost_sum / jnp.maximum(episodes, 1.0), jnp.nan)
+            arrays = (acc.cost_sum / log_every, episode_cost, _multipliers(groups, members, carry, acc.cost_sum.shape))
+            record.metrics.update(_constraint_metrics(dict(zip(CONSTRAINT_ARRAYS, arrays, strict=True))))
         return carry, record
 
     return jax.lax.scan(window, carry, window_keys)
+
+
+def _multipliers(groups: tuple[Group, ...], members: list[np.ndarray], carry: Carry, shape: tuple[int, ...]) -> Array:
+    """λ ``[n, m]`` of the learners with a ``multipliers(state) -> [k, m]`` method; NaN for the other agents."""
+    out = jnp.full(shape, jnp.nan, dtype=jnp.float32)
+    for i, (g, state) in enumerate(zip(groups, carry.learners, strict=True)):
+        method = getattr(g.learner, "multipliers", None)
+        if method is not None:
+            out = out.at[members[i]].set(method(state).astype(jnp.float32))
+    return out
+
+
+def _constraint_metrics(arrays: dict[str, Array]) -> dict[str, Array]:
+    """``{name: [n, m]}`` -> the Record metrics ``{"name[j]": [n]}`` (see :data:`CONSTRAINT_ARRAYS`)."""
+    return {constraint_key(name, j): value[:, j] for name, value in arrays.items() for j in range(value.shape[-1])}
 
 
 def _reported_metrics(
     groups: tuple[Group, ...], members: list[np.ndarray], carry: Carry, env: GameEnv, needs_policies: bool
 ) -> dict[str, np.ndarray]:
     """Which agents report which metric (static): traced abstractly from each learner's ``update``."""
-    n, a_max = env.spec.n_agents, env.spec.max_actions
+    n, a_max, m = env.spec.n_agents, env.spec.max_actions, env.spec.num_constraints
     policies = jnp.zeros((n, env.num_states, a_max), jnp.float32) if needs_policies else None
+    costs = None if carry.episode_cost is None else jnp.zeros((n, m), jnp.float32)
     reported: dict[str, np.ndarray] = {}
     for i, (g, state) in enumerate(zip(groups, carry.learners, strict=True)):
         k = len(g.agents)
@@ -337,9 +406,16 @@ def _reported_metrics(
             joint_actions=jnp.zeros(n, jnp.int32),
             joint_rewards=jnp.zeros(n, jnp.float32),
             policies=policies,
+            costs=None if costs is None else costs[: len(g.agents)],
+            joint_costs=costs,
         )
         _, metrics = jax.eval_shape(g.learner.update, state, batch)
         for name, shape in metrics.items():
+            if name.split("[")[0] in CONSTRAINT_ARRAYS:
+                raise LearnerConfigError(
+                    f"{type(g.learner).__name__}.update: metric {name!r} clashes with the loop's constraint records "
+                    f"{list(CONSTRAINT_ARRAYS)}; rename it"
+                )
             if shape.shape != (k,):
                 raise LearnerConfigError(
                     f"{type(g.learner).__name__}.update: metric {name!r} has shape {shape.shape}, expected ({k},) "
@@ -350,9 +426,11 @@ def _reported_metrics(
     return reported
 
 
-def _start_seeds(env: GameEnv, keys: Array, groups: tuple[Group, ...], num_logs: int) -> TrainState:
+def _start_seeds(
+    env: GameEnv, keys: Array, constraints: Constraints | None, groups: tuple[Group, ...], num_logs: int
+) -> TrainState:
     """Every seed's initial state, ``keys [N]`` -> leaves ``[N, ...]``."""
-    return jax.vmap(lambda key: _start_one(env, key, groups, num_logs))(keys)
+    return jax.vmap(lambda key: _start_one(env, key, groups, num_logs, constraints))(keys)
 
 
 def _advance_seeds(
@@ -386,7 +464,13 @@ def _advance_seeds(
 
 
 def _run_seeds(
-    env: GameEnv, keys: Array, groups: tuple[Group, ...], num_logs: int, log_every: int, chunk: int
+    env: GameEnv,
+    keys: Array,
+    constraints: Constraints | None,
+    groups: tuple[Group, ...],
+    num_logs: int,
+    log_every: int,
+    chunk: int,
 ) -> Record:
     """Every window of every seed in one program (:func:`train`): the computation of :func:`_start_seeds` and
     then :func:`_advance_seeds` over all windows, with two differences that change only the speed:
@@ -405,7 +489,7 @@ def _run_seeds(
         keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], padded - n)])
 
     def one(key: Array) -> Record:
-        state = jax.lax.optimization_barrier(_start_one(env, key, groups, num_logs))
+        state = jax.lax.optimization_barrier(_start_one(env, key, groups, num_logs, constraints))
         return _run_windows(env, state.carry, state.window_keys, groups, log_every)[1]
 
     records = jax.lax.map(jax.vmap(one), keys.reshape(-1, chunk))
@@ -424,11 +508,11 @@ this 2-core CPU (IQL, 3x3 game, 1,000 seeds): chunks of 1,000 / 250 / 100 / 50 s
 CPU-ns per seed-step — one vmap over all seeds streams every table through memory at each step."""
 
 
-def _chunk_size(env: GameEnv, groups: tuple[Group, ...], n_seeds: int) -> int:
+def _chunk_size(env: GameEnv, groups: tuple[Group, ...], n_seeds: int, constraints: Constraints | None) -> int:
     """Seeds per vmapped chunk: as many as fit :data:`CHUNK_BYTES`, between 8 and 256."""
     per_seed = 4 * env.num_states * env.num_joint_actions  # counts
     for g in groups:
-        shapes = jax.eval_shape(lambda g=g: g.learner.init(jax.random.key(0), _group_spec(env, g)))
+        shapes = jax.eval_shape(lambda g=g: g.learner.init(jax.random.key(0), _group_spec(env, g, constraints)))
         per_seed += sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
     target = int(np.clip(CHUNK_BYTES // max(per_seed, 1), 8, 256))
     chunks = -(-n_seeds // target)
@@ -468,6 +552,7 @@ class TrainPlan:
     chunk: int
     game_name: str
     key_seed: int | None
+    constraints: Constraints | None = None
 
     @property
     def num_logs(self) -> int:
@@ -481,7 +566,7 @@ class TrainPlan:
 
     def start(self) -> TrainState:
         """Every seed's state before its first step (compiled; a second plan with the same shapes reuses it)."""
-        return _start(self.env, self.keys, groups=self.groups, num_logs=self.num_logs)
+        return _start(self.env, self.keys, self.constraints, groups=self.groups, num_logs=self.num_logs)
 
     def advance(self, state: TrainState, first_window: int, num_windows: int) -> tuple[TrainState, Record]:
         """Run windows ``first_window .. first_window + num_windows - 1`` of every seed from ``state``.
@@ -512,18 +597,26 @@ class TrainPlan:
         """Every window of every seed in one compiled program (see :func:`_run_seeds`); the History equals, bit
         for bit, that of :meth:`start`, :meth:`advance` over all windows and :meth:`to_history`."""
         records = _run(
-            self.env, self.keys, groups=self.groups, num_logs=self.num_logs, log_every=self.log_every, chunk=self.chunk
+            self.env,
+            self.keys,
+            self.constraints,
+            groups=self.groups,
+            num_logs=self.num_logs,
+            log_every=self.log_every,
+            chunk=self.chunk,
         )
         return self.to_history(records)
 
     def needed_bytes(self) -> int:
         """Disk space a run directory takes at most: segments and history (both held at the end), the
-        checkpoint and its replacement, and ``metrics.jsonl`` (about 60 bytes per number; 4 metrics assumed)."""
+        checkpoint and its replacement, and ``metrics.jsonl`` (about 60 bytes per number; 4 metrics assumed, and
+        the three constraint records of a constrained game)."""
         env = self.env
         n, s, j = env.spec.n_agents, env.num_states, env.num_joint_actions
-        per_window = 2 * 4 * n * s * env.spec.max_actions + 12 * s * j + 4 * (2 * n + 1) + 4 * 4 * n
+        m = 0 if self.constraints is None else env.spec.num_constraints
+        per_window = 2 * 4 * n * s * env.spec.max_actions + 12 * s * j + 4 * (2 * n + 1) + 4 * (4 + 3 * m) * n
         records = len(self.seeds) * self.num_logs * per_window
-        metrics = len(self.seeds) * self.num_logs * (120 + 60 * n * 6)
+        metrics = len(self.seeds) * self.num_logs * (120 + 60 * n * (6 + 3 * m))
         return 2 * records + 2 * state_bytes(jax.eval_shape(self.start)) + metrics
 
     def summary_fields(self, history: History) -> dict[str, Any]:
@@ -573,9 +666,16 @@ def prepare(
             check(g, group.agents)
     env = make_env(g, max_episode_steps)
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
-    chunk = _chunk_size(env, groups, len(ids)) if seed_chunk is None else check_int("seed_chunk", seed_chunk, 1)
+    constraints = None
+    if g.costs is not None and g.limits is not None:
+        constraints = Constraints(jnp.asarray(g.limits, jnp.float32), jnp.asarray(g.initial, jnp.float32))
+    chunk = (
+        _chunk_size(env, groups, len(ids), constraints)
+        if seed_chunk is None
+        else check_int("seed_chunk", seed_chunk, 1)
+    )
     key_seed = int(key) if isinstance(key, int | np.integer) else None
-    return TrainPlan(env, keys, ids, groups, steps, log_every, min(chunk, len(ids)), g.name, key_seed)
+    return TrainPlan(env, keys, ids, groups, steps, log_every, min(chunk, len(ids)), g.name, key_seed, constraints)
 
 
 def start(plan: TrainPlan) -> TrainState:
@@ -646,6 +746,12 @@ def _history(records: Record, plan: TrainPlan, num_windows: int) -> History:
     has_average = np.zeros(spec.n_agents, dtype=bool)
     for group in groups:
         has_average[list(group.agents)] = hasattr(group.learner, "average_policy")
+    metrics = {name: np.asarray(value) for name, value in records.metrics.items()}
+    constrained: dict[str, np.ndarray] = {}
+    if plan.constraints is not None:  # stack the per-constraint Record metrics back into [N, T, n, m]
+        m = int(plan.constraints.limits.shape[1])
+        for name in CONSTRAINT_ARRAYS:
+            constrained[name] = np.stack([metrics.pop(constraint_key(name, j)) for j in range(m)], axis=-1)
     meta = {
         "game": plan.game_name,
         "n_agents": spec.n_agents,
@@ -659,6 +765,8 @@ def _history(records: Record, plan: TrainPlan, num_windows: int) -> History:
         "groups": [list(g.agents) for g in groups],
         "key": plan.key_seed,
     }
+    if plan.constraints is not None:
+        meta["limits"] = np.asarray(plan.constraints.limits, dtype=np.float64).tolist()
     return History(
         steps=np.arange(1, num_windows + 1, dtype=np.int64) * plan.log_every,
         seeds=plan.seeds.astype(np.int64),
@@ -669,9 +777,24 @@ def _history(records: Record, plan: TrainPlan, num_windows: int) -> History:
         episode_return=np.asarray(records.episode_return),
         episode_count=np.asarray(records.episode_count),
         reward_mean=np.asarray(records.reward_mean),
-        metrics={name: np.asarray(value) for name, value in records.metrics.items()},
+        metrics=metrics,
         meta=meta,
+        **constrained,
     )
 
 
-__all__ = ["Group", "Record", "TrainPlan", "TrainState", "advance", "assign", "prepare", "start", "to_history", "train"]
+__all__ = [
+    "CONSTRAINT_ARRAYS",
+    "Constraints",
+    "Group",
+    "Record",
+    "TrainPlan",
+    "TrainState",
+    "advance",
+    "assign",
+    "constraint_key",
+    "prepare",
+    "start",
+    "to_history",
+    "train",
+]

@@ -4,6 +4,7 @@ from marlkit.agents.tabular.agent_modelling import JALAM
 from marlkit.agents.tabular.base import (
     Boltzmann,
     Constant,
+    EpsilonBoltzmann,
     EpsilonGreedy,
     Exploration,
     ExponentialDecay,
@@ -21,6 +22,7 @@ from marlkit.agents.tabular.fictitious_play import FictitiousPlay, SmoothFictiti
 from marlkit.agents.tabular.gradient_ascent import IGA, WoLFIGA, iga_trajectory, wolf_iga_trajectory
 from marlkit.agents.tabular.hill_climbing import PHC, WoLFPHC
 from marlkit.agents.tabular.joint_action import JointActionQ, StageSolution, StageSolver
+from marlkit.agents.tabular.lagrangian import Lagrangian
 from marlkit.agents.tabular.minimax_q import MinimaxQ, MinimaxStage
 from marlkit.agents.tabular.nash_q import NashQ, NashStage
 from marlkit.agents.tabular.no_regret import ConditionalRegretMatching, Hedge, RegretMatching
@@ -46,6 +48,7 @@ __all__ = [
     "ConditionalRegretMatching",
     "Constant",
     "CorrelatedStage",
+    "EpsilonBoltzmann",
     "EpsilonGreedy",
     "Exploration",
     "ExponentialDecay",
@@ -55,6 +58,7 @@ __all__ = [
     "Hedge",
     "InverseTime",
     "JointActionQ",
+    "Lagrangian",
     "Learner",
     "LearnerConfigError",
     "MinimaxQ",

@@ -16,9 +16,18 @@ actions from given uniforms in [0, 1), one per controlled agent; ``act(key, ...)
 and runs no PRNG inside a step: JAX lowers threefry on CPU to a rolled loop whose per-call cost (measured
 here: ~60% of a whole IQL step) dwarfs a tabular update. Learners without ``act_uniform`` get PRNG keys.
 
-Optional: ``average_policy(state, obs) -> probs [k, A_max]`` for learners that keep one (WoLF's π̄), and
+Optional: ``average_policy(state, obs) -> probs [k, A_max]`` for learners that keep one (WoLF's π̄),
+``multipliers(state) -> λ [k, m]`` for learners that keep Lagrange multipliers (the primal-dual learners of
+constrained games, :mod:`marlkit.agents.tabular.lagrangian`; the loop records them in the History), and
 ``check(game, agents)``, called at the Python edge before compiling, which raises
 :class:`~marlkit.errors.NotApplicableError` when the learner cannot run on the game.
+
+**Constrained games** (a game with ``costs [n, m, S, A..]`` and ``limits [n, m]``, Altman 1999): the loop gives
+every learner the costs of each step in ``Transition.costs [k, m]`` (its own agents' ``C_j^i(s, a)``) and
+``Transition.joint_costs [n, m]`` (every agent's), and the limits and initial distribution in
+``GroupSpec.limits [k, m]`` and ``GroupSpec.initial [S]``; on an unconstrained game all four are ``None``. A
+learner that ignores costs (every learner but the Lagrangian wrapper) runs unchanged on a constrained game — it
+maximises its return and the History records how much it violates the limits.
 
 A learner **controls a group of k agents** (``spec.agents``). Class attributes say how:
 
@@ -64,6 +73,9 @@ class GroupSpec:
         max_actions: ``A_max`` of the game (the width of every policy row).
         gamma: the game's discount.
         legal: ``[k, S, A_max]`` bool, the controlled agents' action masks.
+        limits: ``[k, m]`` float32, the controlled agents' cost limits c_j^i on a constrained game; None otherwise.
+        initial: ``[S]`` float32, the initial-state distribution μ0 on a constrained game (the discounted cost
+            J = Σ_s μ0(s) V_c(s) is measured from it); None otherwise.
     """
 
     agents: tuple[int, ...]
@@ -73,6 +85,8 @@ class GroupSpec:
     max_actions: int
     gamma: float
     legal: Array
+    limits: Array | None = None
+    initial: Array | None = None
 
 
 class Transition(NamedTuple):
@@ -93,6 +107,8 @@ class Transition(NamedTuple):
     joint_actions: Array  # [n] int32: every agent's action
     joint_rewards: Array  # [n] float32: every agent's reward
     policies: Array | None  # [n, S, A_max]: all agents' policies before the step (only if needs_policies)
+    costs: Array | None = None  # [k, m] float32: own agents' costs C_j^i(s, a) (constrained games; else None)
+    joint_costs: Array | None = None  # [n, m] float32: every agent's costs (constrained games; else None)
 
 
 @runtime_checkable
@@ -114,6 +130,14 @@ class Learner(Protocol):
     def update(self, state: Any, batch: Transition) -> tuple[Any, dict[str, Array]]: ...
 
     def policy(self, state: Any, obs: Array) -> Array: ...
+
+
+def policy_table(method: Any, state: Any, k: int, num_states: int) -> Array:
+    """A learner's per-state distribution ``[k, S, A_max]`` from ``method(state, obs [k])`` (``policy`` or
+    ``average_policy``), evaluated at every state index ``0..S-1``."""
+    return jax.vmap(lambda s: method(state, jnp.full((k,), s, dtype=jnp.int32)), out_axes=1)(
+        jnp.arange(num_states, dtype=jnp.int32)
+    )
 
 
 # ----------------------------------------------------------------------------------------------- schedules
@@ -259,6 +283,27 @@ class Boltzmann:
         tau = jnp.maximum(self.temperature(step, count), jnp.float32(1e-8))
         logits = jnp.where(legal, values / tau, -jnp.inf)
         return jax.nn.softmax(logits, axis=-1)
+
+
+@dataclass(frozen=True)
+class EpsilonBoltzmann:
+    """``(1 - ε) · softmax(Q / τ) + ε · uniform`` over legal actions: Boltzmann play with a uniform floor, the
+    mixture of Exp3 (Auer, Cesa-Bianchi, Freund & Schapire 2002, "The nonstochastic multiarmed bandit problem").
+
+    The floor keeps every action's value estimate fresh where pure Boltzmann play at a small τ would starve an
+    action whose stale Q-value fell behind (a trap the Lagrangian learner meets: λ shifts every Q-value's
+    continuation part while an unplayed action's value waits for its next visit)."""
+
+    temperature: Schedule = setting(Constant(0.1), doc="τ")
+    epsilon: Schedule = setting(Constant(0.05), doc="ε, the uniform share")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "temperature", as_schedule(self.temperature, "EpsilonBoltzmann.temperature"))
+        object.__setattr__(self, "epsilon", as_schedule(self.epsilon, "EpsilonBoltzmann.epsilon"))
+
+    def __call__(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
+        soft = Boltzmann(self.temperature)(values, legal, step, count)
+        return mix_uniform(soft, legal, self.epsilon(step, count))
 
 
 def check_exploration(value: object, name: str) -> Exploration:

@@ -151,6 +151,31 @@ LEARNERS.add(
     citation="Bowling & Veloso 2002",
     extra={"game": "game"},
 )
+_LAGRANGIAN_NOTE = (
+    "Altman 1999, Constrained MDPs, ch. 3; two time-scales as Borkar 2005 and Tessler et al. 2019 (RCPO); "
+    "expected-SARSA cost critic (van Seijen et al. 2009); η = 1e-4, β = 0.1 measured on resource-sharing "
+    "(no published tabular values)"
+)
+LEARNERS.add(
+    "lagrangian-wolf-phc",
+    "marlkit.agents.tabular.lagrangian:Lagrangian",
+    description="primal-dual WoLF-PHC for constrained games: Lagrangian reward r - λ·c, λ by projected dual ascent "
+    "on a cost critic's discounted cost",
+    citation=f"{_LAGRANGIAN_NOTE}; inner WoLF-PHC as Bowling & Veloso 2002",
+    aliases=("lagrangian",),
+)
+LEARNERS.add(
+    "lagrangian-iql",
+    "marlkit.agents.tabular.lagrangian:lagrangian_iql",
+    description="primal-dual IQL for constrained games (Boltzmann τ = 0.5 with a 5% uniform floor, α = n^-0.7)",
+    citation=f"{_LAGRANGIAN_NOTE}; inner Boltzmann IQL (Tan 1993; Claus & Boutilier 1998), τ measured here",
+)
+LEARNERS.add(
+    "lagrangian-phc",
+    "marlkit.agents.tabular.lagrangian:lagrangian_phc",
+    description="primal-dual PHC for constrained games (last iterate cycles; the average policy converges)",
+    citation=f"{_LAGRANGIAN_NOTE}; inner PHC as Bowling & Veloso 2002",
+)
 
 
 def reads_game(name: str) -> bool:
