@@ -162,6 +162,21 @@ def visited_states(occupancy: np.ndarray) -> np.ndarray:
     return mass > UNVISITED * max(float(mass.sum()), 1e-300)
 
 
+def joint_values(game: StochasticGame, joint: np.ndarray, tables: np.ndarray) -> np.ndarray:
+    """μ_0 · V for each row of ``tables [k, S, A..]`` under a correlated joint policy ``joint [S, A..]``.
+
+    The same linear Bellman system as :meth:`StochasticGame.evaluate` (terminal rows zero; Puterman 1994, Thm.
+    6.1.1), taking the joint policy without guessing its layout: ``StochasticGame.joint_action_probabilities``
+    reads a ``[S, A..]`` array as per-agent ``[n, S, A_max]`` when the two shapes coincide (e.g. S = n = 2, 2x2).
+    """
+    S = game.num_states
+    p = joint.reshape(S, -1) * (~game.terminal)[:, None]
+    P = np.einsum("sa,sat->st", p, game.transitions.reshape(S, -1, S))
+    r = np.einsum("sa,ksa->ks", p, tables.reshape(tables.shape[0], S, -1))
+    values = np.linalg.solve(np.eye(S) - game.gamma * P, r.T).T
+    return values @ game.initial
+
+
 # ----------------------------------------------------------------------------------------- the two views
 def joint_problem(game: StochasticGame, weights: np.ndarray, limits: np.ndarray) -> OccupancyProblem:
     """The team's problem over joint actions: reward Σ_i w_i R_i, every agent's costs, constraints ``[n·m]``."""

@@ -13,12 +13,14 @@ c_j^i), which constraints are active, and the states where the optimal policy ra
 randomises in at most K visited states, K the number of active constraints (Altman 1999, Thm. 3.8; the count of
 basic variables: one per flow row plus one per active constraint).
 
-Returns and costs are re-evaluated from the returned policy by :meth:`StochasticGame.expected_return` /
-:meth:`~StochasticGame.expected_costs` (exact Bellman solves), not read off the LP.
+Returns and costs are re-evaluated from the returned policy by exact Bellman solves
+(:func:`~marlkit.solve.constrained.occupancy.joint_values`, the equations of :meth:`StochasticGame.expected_costs`),
+not read off the LP.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +32,7 @@ from marlkit.solve.constrained.occupancy import (
     OccupancyProblem,
     constrained_game,
     joint_problem,
+    joint_values,
     policy_from_occupancy,
     solve_occupancy,
     visited_states,
@@ -163,6 +166,14 @@ def _unconstrained(problem: OccupancyProblem) -> OccupancyProblem:
     )
 
 
+def least_costs(problem: OccupancyProblem) -> np.ndarray:
+    """``[K]``: the least value of each cost over all policies (the occupancy LP minimising it, no constraints)."""
+    free = _unconstrained(problem)
+    return np.array(
+        [-solve_occupancy(dataclasses.replace(free, reward=-problem.costs[k])).value for k in range(problem.costs.shape[0])]
+    )
+
+
 def constrained_optimum(
     game: object, weights: object = None, *, limits: object = None, tol: float = DEFAULT_TOLERANCE
 ) -> ConstrainedOptimum:
@@ -190,7 +201,7 @@ def constrained_optimum(
     problem = joint_problem(model, w, c)
     free = solve_occupancy(_unconstrained(problem))
     free_policy = policy_from_occupancy(free.occupancy, problem.legal).reshape(shape)
-    free_return = float(w @ model.expected_return(free_policy))
+    free_return = float(w @ joint_values(model, free_policy, model.rewards))
     solution = solve_occupancy(problem)
     if not solution.feasible:
         nan = np.full((n, m), np.nan)
@@ -208,13 +219,15 @@ def constrained_optimum(
             unconstrained_team_return=free_return,
             unconstrained_policy=free_policy,
             weights=w,
-            reason=f"no policy meets every limit (HiGHS: {solution.message}); the least cost each constraint "
-            "can reach alone is given by constrained_optimum with that agent's weights on -costs — raise the limits",
+            reason=f"no policy meets every limit (HiGHS: {solution.message}); the least each cost can be on its own "
+            f"is {np.round(least_costs(problem), 6).reshape(n, m).tolist()} against limits {c.tolist()}: raise "
+            "the limits",
         )
     policy = policy_from_occupancy(solution.occupancy, problem.legal)
     joint = policy.reshape(shape)
-    returns = model.expected_return(joint)
-    costs = model.expected_costs(joint)
+    returns = joint_values(model, joint, model.rewards)
+    assert model.costs is not None
+    costs = joint_values(model, joint, model.costs.reshape(n * m, *shape)).reshape(n, m)
     return ConstrainedOptimum(
         feasible=True,
         team_return=float(w @ returns),
