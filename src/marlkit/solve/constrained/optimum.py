@@ -219,8 +219,8 @@ def constrained_optimum(
             unconstrained_team_return=free_return,
             unconstrained_policy=free_policy,
             weights=w,
-            reason=f"no policy meets every limit (HiGHS: {solution.message}); the least each cost can be on its own "
-            f"is {np.round(least_costs(problem), 6).reshape(n, m).tolist()} against limits {c.tolist()}: raise "
+            reason="no policy meets every limit: the least each cost can be on its own is "
+            f"{np.round(least_costs(problem), 6).reshape(n, m).tolist()} against limits {c.tolist()}: raise "
             "the limits",
         )
     policy = policy_from_occupancy(solution.occupancy, problem.legal)
