@@ -3,7 +3,9 @@
 * :func:`constrained_optimum` — the team's correlated optimum under every agent's cost limits, with λ* and the
   unconstrained optimum beside it (Altman 1999, §3);
 * :func:`best_feasible_response`, :func:`constrained_nash_conv` — each agent's best deviation among the policies
-  that meet its own limits, and the sum of the gains (zero exactly at a constrained Nash equilibrium).
+  that meet its own limits, and the sum of the gains (zero exactly at a constrained Nash equilibrium);
+* :func:`best_product_policy` — the best decentralised (product) policy: exact for one-state 2x2 games, a labelled
+  lower bound otherwise, beside the correlated optimum it cannot exceed.
 """
 
 from marlkit.solve.constrained.nash_conv import (
@@ -13,12 +15,15 @@ from marlkit.solve.constrained.nash_conv import (
     constrained_nash_conv,
 )
 from marlkit.solve.constrained.optimum import ConstrainedOptimum, constrained_optimum
+from marlkit.solve.constrained.product import ProductOptimum, best_product_policy
 
 __all__ = [
     "ConstrainedNashConv",
     "ConstrainedOptimum",
     "FeasibleResponse",
+    "ProductOptimum",
     "best_feasible_response",
+    "best_product_policy",
     "constrained_nash_conv",
     "constrained_optimum",
 ]
