@@ -32,6 +32,10 @@ from marlkit.solve.constrained.occupancy import agent_problem, constrained_game,
 from marlkit.solve.constrained.optimum import DEFAULT_TOLERANCE, constrained_optimum, team_weights
 
 
+EXACT_METHOD = "bilinear-kkt-enumeration"
+"""The ``method`` of the exact one-state 2x2 solution."""
+
+
 @dataclass(frozen=True, eq=False)
 class ProductOptimum:
     """The best product policy found (module docstring).
@@ -182,7 +186,7 @@ def best_product_policy(
     upper = correlated.team_return if correlated.feasible else float("nan")
     best: tuple[float, np.ndarray] | None
     if _is_two_by_two(model):
-        best, exact, method = _exact_two_by_two(model, w, symmetric, tol), True, "bilinear-kkt-enumeration"
+        best, exact, method = _exact_two_by_two(model, w, symmetric, tol), True, EXACT_METHOD
     elif symmetric:
         raise NotApplicableError(
             "symmetric: the best symmetric product policy is solved exactly for one-state 2x2 games only; "
