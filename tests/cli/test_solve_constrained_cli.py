@@ -12,8 +12,19 @@ from marlkit.cli import main
 def test_json_has_the_documented_keys_and_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["solve", "resource-sharing", "--concept", "constrained", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    for key in ("team_return", "returns", "costs", "limits", "multipliers", "feasible", "policy",
-                "unconstrained_team_return", "return_given_up_for_safety", "product", "shared"):
+    for key in (
+        "team_return",
+        "returns",
+        "costs",
+        "limits",
+        "multipliers",
+        "feasible",
+        "policy",
+        "unconstrained_team_return",
+        "return_given_up_for_safety",
+        "product",
+        "shared",
+    ):
         assert key in data
     # hand derivation in src/marlkit/games/catalog/constrained.py
     assert data["team_return"] == pytest.approx(36.0) and data["unconstrained_team_return"] == pytest.approx(40.0)

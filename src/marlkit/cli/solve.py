@@ -211,7 +211,8 @@ def _(solution: ConstrainedSolution, game: Game) -> tuple[dict[str, object], Pri
             policy.add_row(game.state_names[s], _joint_text(game, opt.policy[s]))
         out.print(policy)
         if opt.randomised_states:
-            out.print(f"randomises in {len(opt.randomised_states)} state(s), <= {int(opt.active.sum())} active constraints")
+            count, active = len(opt.randomised_states), int(opt.active.sum())
+            out.print(f"randomises in {count} state(s), <= {active} active constraint(s)")
         kind = "exact" if product.exact else "a lower bound"
         if not product.feasible:
             out.print(f"best product policy: none found that meets the limits ({product.method})")
@@ -230,8 +231,8 @@ def _(solution: ConstrainedSolution, game: Game) -> tuple[dict[str, object], Pri
         shared = solution.shared
         if shared is not None and shared.feasible:
             out.print(
-                f"best shared (symmetric) policy: team return {number(shared.team_return)} (exact); role-differentiated "
-                f"agents gain {number(product.team_return - shared.team_return)} over it"
+                f"best shared (symmetric) policy: team return {number(shared.team_return)} (exact); "
+                f"role-differentiated agents gain {number(product.team_return - shared.team_return)} over it"
             )
 
     return solution.to_dict(), show

@@ -147,6 +147,4 @@ def random_constrained(
     initial = rng.dirichlet(np.ones(S))
     probe = StochasticGame(T, R, initial, gamma, terminal=flags, costs=C, limits=np.ones((n, constraints)))
     limits = slack * probe.expected_costs(probe.uniform_policy())
-    return StochasticGame(
-        T, R, initial, gamma, terminal=flags, costs=C, limits=limits, name="random-constrained"
-    )
+    return StochasticGame(T, R, initial, gamma, terminal=flags, costs=C, limits=limits, name="random-constrained")

@@ -64,12 +64,12 @@ EDGES = (np.array([0.0, 1.0, 0.0]), np.array([-1.0, 1.0, 0.0]), np.array([0.0, 0
 
 def candidates(f: np.ndarray, constraints: list[np.ndarray]) -> list[tuple[float, float]]:
     """Every KKT candidate in [0, 1]^2 for max f s.t. g_k <= 0 (module docstring), before the feasibility check."""
-    a, b, c, d = f
+    _, b, c, d = f
     points: list[tuple[float, float]] = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
     if abs(d) > EPS:
         points.append((-c / d, -b / d))
     for g in constraints:
-        alpha, beta, gamma, delta = g
+        _, beta, gamma, delta = g
         for edge in EDGES:
             points += line_curve(edge, g)
         stationary = np.array([b * gamma - c * beta, b * delta - d * beta, d * gamma - c * delta])
@@ -88,7 +88,7 @@ def candidates(f: np.ndarray, constraints: list[np.ndarray]) -> list[tuple[float
 
 def symmetric_candidates(f: np.ndarray, constraints: list[np.ndarray]) -> list[float]:
     """Every candidate p in [0, 1] for max f(p, p) s.t. g_k(p, p) <= 0 (module docstring)."""
-    a, b, c, d = f
+    _, b, c, d = f
     points = [0.0, 1.0]
     if abs(d) > EPS:
         points.append(-(b + c) / (2 * d))

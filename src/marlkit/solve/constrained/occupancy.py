@@ -209,7 +209,7 @@ def others_weights(game: StochasticGame, policy: np.ndarray, agent: int) -> np.n
 
 
 def fold_others(game: StochasticGame, table: np.ndarray, weights: np.ndarray, agent: int) -> np.ndarray:
-    """Σ_{a_-i} Π_{j != i} π_j(a_j|s) table[..., s, a, ...] -> ``[..., S, A_i, ...]`` for a table ``[k, S, A.., *tail]``."""
+    """Σ_{a_-i} Π_{j != i} π_j(a_j|s) table[k, s, a, ...]: a table ``[k, S, A.., *tail]`` -> ``[k, S, A_i, *tail]``."""
     n = game.n_players
     k = table.shape[0]
     tail = table.shape[2 + n :]

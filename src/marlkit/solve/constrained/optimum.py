@@ -170,7 +170,10 @@ def least_costs(problem: OccupancyProblem) -> np.ndarray:
     """``[K]``: the least value of each cost over all policies (the occupancy LP minimising it, no constraints)."""
     free = _unconstrained(problem)
     return np.array(
-        [-solve_occupancy(dataclasses.replace(free, reward=-problem.costs[k])).value for k in range(problem.costs.shape[0])]
+        [
+            -solve_occupancy(dataclasses.replace(free, reward=-problem.costs[k])).value
+            for k in range(problem.costs.shape[0])
+        ]
     )
 
 

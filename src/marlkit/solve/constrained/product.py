@@ -31,7 +31,6 @@ from marlkit.solve.constrained import bilinear
 from marlkit.solve.constrained.occupancy import agent_problem, constrained_game, policy_from_occupancy, solve_occupancy
 from marlkit.solve.constrained.optimum import DEFAULT_TOLERANCE, constrained_optimum, team_weights
 
-
 EXACT_METHOD = "bilinear-kkt-enumeration"
 """The ``method`` of the exact one-state 2x2 solution."""
 
@@ -103,11 +102,11 @@ def _exact_two_by_two(
     assert game.costs is not None and game.limits is not None
     f = bilinear.coefficients(np.tensordot(w, game.rewards[:, 0], axes=1))
     budget = game.limits.reshape(-1) * (1.0 - game.gamma)  # per-step limits of the one-state game
-    gs = [bilinear.coefficients(c) - np.array([b, 0, 0, 0]) for c, b in zip(game.costs[:, :, 0].reshape(-1, 2, 2), budget)]
-    if symmetric:
-        points = [(p, p) for p in bilinear.symmetric_candidates(f, gs)]
-    else:
-        points = bilinear.candidates(f, gs)
+    gs = [
+        bilinear.coefficients(c) - np.array([b, 0, 0, 0])
+        for c, b in zip(game.costs[:, :, 0].reshape(-1, 2, 2), budget, strict=True)
+    ]
+    points = [(p, p) for p in bilinear.symmetric_candidates(f, gs)] if symmetric else bilinear.candidates(f, gs)
     best: tuple[float, np.ndarray] | None = None
     for p, q in points:
         policy = np.array([[[1 - p, p]], [[1 - q, q]]]) + 0.0
@@ -205,6 +204,8 @@ def best_product_policy(
     if best is None:
         nan = np.full((n, m), np.nan)
         empty = np.full((n, model.num_states, model.max_actions), np.nan)
-        return ProductOptimum(exact, False, float("nan"), np.full(n, np.nan), nan, model.limits, empty, upper, symmetric, method)
+        return ProductOptimum(
+            exact, False, float("nan"), np.full(n, np.nan), nan, model.limits, empty, upper, symmetric, method
+        )
     value, returns, costs = _evaluate(model, best[1], w)
     return ProductOptimum(exact, True, value, returns, costs, model.limits, best[1], upper, symmetric, method)
