@@ -5,9 +5,16 @@
 * :func:`best_feasible_response`, :func:`constrained_nash_conv` — each agent's best deviation among the policies
   that meet its own limits, and the sum of the gains (zero exactly at a constrained Nash equilibrium);
 * :func:`best_product_policy` — the best decentralised (product) policy: exact for one-state 2x2 games, a labelled
-  lower bound otherwise, beside the correlated optimum it cannot exceed.
+  lower bound otherwise, beside the correlated optimum it cannot exceed;
+* :func:`constrained_correlated_equilibrium`, :func:`constrained_ce_gaps` — constrained correlated equilibria of
+  one-state games (certified; exact where a certificate exists, else a labelled lower bound).
 """
 
+from marlkit.solve.constrained.correlated import (
+    ConstrainedCorrelatedEquilibrium,
+    constrained_ce_gaps,
+    constrained_correlated_equilibrium,
+)
 from marlkit.solve.constrained.nash_conv import (
     ConstrainedNashConv,
     FeasibleResponse,
@@ -18,12 +25,15 @@ from marlkit.solve.constrained.optimum import ConstrainedOptimum, constrained_op
 from marlkit.solve.constrained.product import ProductOptimum, best_product_policy
 
 __all__ = [
+    "ConstrainedCorrelatedEquilibrium",
     "ConstrainedNashConv",
     "ConstrainedOptimum",
     "FeasibleResponse",
     "ProductOptimum",
     "best_feasible_response",
     "best_product_policy",
+    "constrained_ce_gaps",
+    "constrained_correlated_equilibrium",
     "constrained_nash_conv",
     "constrained_optimum",
 ]

@@ -92,7 +92,7 @@ class ConstrainedCorrelatedEquilibrium:
 
 def _one_state(game: object, where: str) -> StochasticGame:
     model = constrained_game(game, where)
-    if model.num_states != 1 or model.terminal[0] or not model.action_mask.all():
+    if model.num_states != 1 or model.terminal[0] or not model.legal_joint_actions().all():
         raise NotApplicableError(
             f"{where}: constrained correlated equilibria are computed for one-state games with every action legal; "
             f"{model.name or 'this game'!r} has {model.num_states} states — use constrained_optimum or "
