@@ -124,6 +124,7 @@ def _ascend(game: StochasticGame, policy: np.ndarray, w: np.ndarray, tol: float,
     scale = max(1.0, float(np.abs(team).max()))
     previous = -np.inf
     for _ in range(sweeps):
+        before = policy
         for i in range(game.n_players):
             problem = agent_problem(game, policy, i, team, costs, game.limits.reshape(-1))
             solution = solve_occupancy(problem, penalty=1e6 * scale)
@@ -132,7 +133,7 @@ def _ascend(game: StochasticGame, policy: np.ndarray, w: np.ndarray, tol: float,
             policy = policy.copy()
             policy[i, :, : game.num_actions[i]] = policy_from_occupancy(solution.occupancy, problem.legal)
         value, _, c = _evaluate(game, policy, w)
-        if _within(game, c, tol) and value <= previous + 1e-12 * scale:
+        if np.array_equal(before, policy) or (_within(game, c, tol) and value <= previous + 1e-12 * scale):
             break
         previous = value if _within(game, c, tol) else previous
     return policy
