@@ -43,9 +43,10 @@ def dual_value_lp(game, weights) -> tuple[float, np.ndarray]:
     r = np.tensordot(weights, game.rewards.reshape(n, S, B), axes=1)
     C = game.costs.reshape(-1, S, B)
     K = C.shape[0]
+    legal = game.legal_joint_actions().reshape(S, B)
     rows, rhs = [], []
     for k, s in enumerate(live):
-        for b in range(B):
+        for b in np.flatnonzero(legal[s]):
             row = np.zeros(live.size + K)
             row[k] -= 1.0  # -V(s) + γ Σ T V - λ·C <= -r
             row[: live.size] += game.gamma * T[s, b, live]
@@ -80,6 +81,17 @@ def test_multi_state_optimum_equals_the_dual_value_lp(seed: int, terminal: bool)
     assert float(opt.limits.reshape(-1) @ opt.multipliers.reshape(-1)) == pytest.approx(
         float(opt.limits.reshape(-1) @ lam), abs=1e-6
     )
+
+
+def test_action_masks_are_respected() -> None:
+    game = random_constrained(np.random.default_rng(7), states=3, actions=(2, 3), slack=1.5)
+    mask = game.action_mask.copy()
+    mask[1, 0, 2] = mask[0, 2, 0] = False  # agent 2 cannot play its third action in s0, agent 1 its first in s2
+    masked = dataclasses.replace(game, action_mask=mask, limits=game.limits)
+    opt = constrained_optimum(masked)
+    value, _ = dual_value_lp(masked, np.ones(2))
+    assert opt.feasible and opt.team_return == pytest.approx(value, abs=1e-8)
+    assert np.all(opt.policy[~masked.legal_joint_actions()] == 0.0)
 
 
 @pytest.mark.parametrize("seed", range(4))
