@@ -87,16 +87,20 @@ def test_a_violating_policy_is_not_an_equilibrium_and_its_gain_is_negative() -> 
     assert not result.feasible and not result.is_equilibrium()
 
 
-def test_multi_state_response_is_at_least_every_feasible_deterministic_policy() -> None:
-    # a lower-bound oracle on a 3-state game: no feasible deterministic policy of the deviator beats the LP
+@pytest.mark.parametrize("actions", [(2, 2), (2, 3, 2)])
+def test_multi_state_response_is_at_least_every_feasible_deterministic_policy(actions: tuple[int, ...]) -> None:
+    # a lower-bound oracle on a 3-state game: no feasible deterministic policy of the deviator beats the LP, and the
+    # LP's own response meets the deviator's limits (costs from the game's Bellman solves)
     import itertools
 
-    game = random_constrained(np.random.default_rng(70), states=3, actions=(2, 2), constraints=1, slack=1.2)
+    game = random_constrained(np.random.default_rng(70), states=3, actions=actions, constraints=1, slack=1.2)
     policy = game.uniform_policy()
-    response = best_feasible_response(game, policy, 0)
-    assert response.feasible
-    for choice in itertools.product(range(2), repeat=3):
+    agent = len(actions) - 1
+    response = best_feasible_response(game, policy, agent)
+    assert response.feasible and np.all(response.costs <= game.limits[agent] + 1e-9)
+    m = actions[agent]
+    for choice in itertools.product(range(m), repeat=3):
         profile = policy.copy()
-        profile[0] = np.eye(2)[list(choice)]
-        if np.all(game.expected_costs(profile)[0] <= game.limits[0]):
-            assert game.expected_return(profile)[0] <= response.value + 1e-9
+        profile[agent] = np.eye(game.max_actions)[list(choice)]
+        if np.all(game.expected_costs(profile)[agent] <= game.limits[agent]):
+            assert game.expected_return(profile)[agent] <= response.value + 1e-9

@@ -83,6 +83,15 @@ def test_multi_state_optimum_equals_the_dual_value_lp(seed: int, terminal: bool)
     )
 
 
+def test_three_players_match_the_dual_value_lp() -> None:
+    game = random_constrained(np.random.default_rng(8), states=3, actions=(2, 2, 3), constraints=2, slack=0.95)
+    w = np.array([1.0, 2.0, 0.5])
+    opt = constrained_optimum(game, w)
+    value, _ = dual_value_lp(game, w)
+    assert opt.feasible and opt.team_return == pytest.approx(value, abs=1e-8)
+    assert opt.policy.shape == (3, 2, 2, 3) and opt.costs.shape == (3, 2)
+
+
 def test_action_masks_are_respected() -> None:
     game = random_constrained(np.random.default_rng(7), states=3, actions=(2, 3), slack=1.5)
     mask = game.action_mask.copy()
