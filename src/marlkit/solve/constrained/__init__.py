@@ -7,7 +7,8 @@
 * :func:`best_product_policy` — the best decentralised (product) policy: exact for one-state 2x2 games, a labelled
   lower bound otherwise, beside the correlated optimum it cannot exceed;
 * :func:`constrained_correlated_equilibrium`, :func:`constrained_ce_gaps` — constrained correlated equilibria of
-  one-state games (certified; exact where a certificate exists, else a labelled lower bound).
+  one-state games (certified; exact where a certificate exists, else a labelled lower bound);
+  :func:`markov_constrained_ce_gaps` — the exact constrained-CE gap of any correlated joint policy of a Markov game.
 """
 
 from marlkit.solve.constrained.correlated import (
@@ -15,6 +16,7 @@ from marlkit.solve.constrained.correlated import (
     constrained_ce_gaps,
     constrained_correlated_equilibrium,
 )
+from marlkit.solve.constrained.markov_gap import markov_constrained_ce_gaps
 from marlkit.solve.constrained.nash_conv import (
     ConstrainedNashConv,
     FeasibleResponse,
@@ -36,4 +38,5 @@ __all__ = [
     "constrained_correlated_equilibrium",
     "constrained_nash_conv",
     "constrained_optimum",
+    "markov_constrained_ce_gaps",
 ]

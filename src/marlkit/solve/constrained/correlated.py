@@ -21,8 +21,10 @@ then a grid of λ values per constraint (full grid for n·m <= 2 multipliers, co
 is re-certified by the exact gap LP. The result is ``exact=True`` only with a certificate: it reaches the upper
 bound (the constrained team optimum over all feasible μ, :func:`constrained_optimum`), or no constraint can bind
 (then the set is the feasible ordinary CEs and λ = 0 is exact). Otherwise it is a certified constrained CE whose
-objective is a lower bound on the best one. **Markov (several-state) games are not handled** (NotApplicableError):
-the Markov version needs the recommendation-dependent deviation occupancy of Chen, Ma & Zhou, not built here.
+objective is a lower bound on the best one. **Computing** a constrained CE of a Markov (several-state) game is not
+done here (NotApplicableError): a stationary correlated policy's occupancy is not linear in the policy. **Checking**
+one is: :func:`marlkit.solve.constrained.markov_constrained_ce_gaps` gives the exact gap of any correlated joint
+policy of a Markov game.
 """
 
 from __future__ import annotations

@@ -95,8 +95,13 @@ def _scale(a: np.ndarray) -> float:
     return top if top > 0 else 1.0
 
 
-def solve_occupancy(problem: OccupancyProblem, penalty: float | None = None) -> OccupancySolution:
+def solve_occupancy(
+    problem: OccupancyProblem, penalty: float | None = None, coupling: sparse.csr_matrix | None = None
+) -> OccupancySolution:
     """Solve the occupancy LP of ``problem`` with HiGHS (dual simplex, so the answer is a vertex).
+
+    ``coupling`` adds equality rows ``coupling · x = 0`` over the flattened ``[S·B]`` occupancy (the recommendation
+    consistency of :mod:`marlkit.solve.constrained.markov_gap`).
 
     With ``penalty`` the constraints are elastic: C_k x - σ_k <= c_k, σ_k >= 0, and ``penalty · Σ σ`` is subtracted
     from the objective (used by the product-policy search to walk back into the feasible set); the reported
@@ -115,6 +120,9 @@ def solve_occupancy(problem: OccupancyProblem, penalty: float | None = None) -> 
     eye = sparse.csr_matrix((np.ones(cols.size), (row_of[states], np.arange(cols.size))), (rows_live.size, cols.size))
     A_eq = eye - problem.gamma * sparse.csr_matrix(flat_T.T)
     b_eq = problem.initial[rows_live]
+    if coupling is not None:
+        A_eq = sparse.vstack([A_eq, sparse.csr_matrix(coupling)[:, cols]]).tocsr()
+        b_eq = np.r_[b_eq, np.zeros(coupling.shape[0])]
 
     r_scale = _scale(problem.reward)
     c = -problem.reward.reshape(-1)[cols] / r_scale
@@ -125,7 +133,7 @@ def solve_occupancy(problem: OccupancyProblem, penalty: float | None = None) -> 
     bounds: list[tuple[float, float | None]] = [(0.0, None)] * cols.size
     if penalty is not None and K:
         A_ub = np.c_[A_ub, -np.eye(K)]
-        A_eq = sparse.hstack([A_eq, sparse.csr_matrix((rows_live.size, K))])
+        A_eq = sparse.hstack([A_eq, sparse.csr_matrix((A_eq.shape[0], K))])
         c = np.r_[c, np.full(K, penalty / r_scale)]
         bounds = bounds + [(0.0, None)] * K
     res = linprog(
