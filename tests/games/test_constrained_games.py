@@ -9,7 +9,12 @@ import pytest
 from marlkit.errors import InvalidGameError
 from marlkit.games.catalog import make
 from marlkit.games.catalog.constrained import random_constrained
-from marlkit.solve.constrained import best_product_policy, constrained_nash_conv, constrained_optimum
+from marlkit.solve.constrained import (
+    best_feasible_response,
+    best_product_policy,
+    constrained_nash_conv,
+    constrained_optimum,
+)
 
 
 def test_resource_sharing_documented_optima() -> None:
@@ -19,8 +24,11 @@ def test_resource_sharing_documented_optima() -> None:
     assert opt.multipliers.reshape(-1) == pytest.approx([2.0, 2.0], abs=1e-8)
     product = best_product_policy(game)
     assert product.exact and product.team_return == pytest.approx(31.2, abs=1e-9)
-    ne = constrained_nash_conv(game, np.array([[[0.6, 0.4]], [[0.6, 0.4]]]))
+    ne_policy = np.array([[[0.6, 0.4]], [[0.6, 0.4]]])
+    ne = constrained_nash_conv(game, ne_policy)
     assert ne.is_equilibrium() and ne.returns == pytest.approx([15.6, 15.6], abs=1e-9)
+    for agent in (0, 1):  # each agent's own CMDP multiplier at the equilibrium: 1.4 (module docstring)
+        assert best_feasible_response(game, ne_policy, agent).multipliers == pytest.approx([1.4], abs=1e-8)
 
 
 def test_narrow_passage_documented_optima() -> None:

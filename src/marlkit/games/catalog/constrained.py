@@ -18,7 +18,9 @@ Exact optima at the defaults (γ = 0.9, limit 4, so each agent may play high wit
 derived by hand, checked against the LPs in tests/games/test_constrained_games.py):
 
 * **constrained Nash equilibrium**: both play high with probability 0.4 (high earns 1 + 1.4 p_i per step against
-  an opponent at 0.4, so each raises p_i to its cap), returns 15.6 each;
+  an opponent at 0.4, so each raises p_i to its cap), returns 15.6 each; each agent's own multiplier there is 1.4
+  (one more unit of its budget buys 0.1 of probability per step worth 1.4, i.e. 1.4 of return) — what an
+  independent Lagrangian learner's λ should approach, not the team's λ* = 2 below;
 * **correlated team optimum** (sum of rewards): (low, high) and (high, low) with 0.4 each and (low, low) 0.2, i.e.
   2·0.2 + 4·0.8 = 3.6 per step, team return 36; λ* = 2 per agent (one more unit of budget moves 0.1 of
   probability per step from (low, low), worth 2, to an asymmetric outcome, worth 4);
