@@ -44,6 +44,20 @@ def test_a_zero_limit_is_feasible_by_waiting(capsys: pytest.CaptureFixture[str])
     assert json.loads(capsys.readouterr().out)["feasible"] is True  # always wait: feasible with limit 0
 
 
+def test_infeasible_limits_are_one_line_and_exit_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import dataclasses
+
+    from marlkit.games.catalog import make
+    from marlkit.games.io import save_game
+
+    game = make("resource-sharing")
+    path = save_game(dataclasses.replace(game, costs=game.costs + 1.0, limits=game.limits * 0), tmp_path / "g.json")
+    assert main(["solve", str(path), "--concept", "constrained", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: limits: no policy meets every limit") and "[[10.0], [10.0]]" in err
+
+
 def test_a_game_without_costs_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["solve", "chicken", "--concept", "constrained"]) == 2
     err = capsys.readouterr().err.strip()

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
 from marlkit.cli.render import number
-from marlkit.errors import NotApplicableError
+from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import Game, NormalFormGame, StochasticGame
 from marlkit.solve.concepts import CONCEPTS, ParetoFronts, WelfareOptima, require_solver
 from marlkit.solve.constrained.report import ConstrainedSolution
@@ -179,11 +179,10 @@ def _joint_text(game: StochasticGame, joint: np.ndarray) -> str:
 def _(solution: ConstrainedSolution, game: Game) -> tuple[dict[str, object], Printer]:
     assert isinstance(game, StochasticGame)
     opt, product = solution.optimum, solution.product
+    if not opt.feasible:  # bad input for the command (issue 18): one line, exit 2, nothing printed before it
+        raise InvalidGameError(f"limits: {opt.reason}")
 
     def show(out: Console) -> None:
-        if not opt.feasible:
-            out.print(f"infeasible: {opt.reason}")
-            return
         out.print(
             f"team return {number(opt.team_return)} (correlated optimum, occupancy LP); unconstrained "
             f"{number(opt.unconstrained_team_return)}; return given up for safety {number(opt.safety_cost)}"

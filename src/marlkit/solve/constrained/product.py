@@ -29,7 +29,12 @@ from marlkit.errors import NotApplicableError
 from marlkit.games.stochastic import StochasticGame
 from marlkit.solve.constrained import bilinear
 from marlkit.solve.constrained.occupancy import agent_problem, constrained_game, policy_from_occupancy, solve_occupancy
-from marlkit.solve.constrained.optimum import DEFAULT_TOLERANCE, constrained_optimum, team_weights
+from marlkit.solve.constrained.optimum import (
+    DEFAULT_TOLERANCE,
+    ConstrainedOptimum,
+    constrained_optimum,
+    team_weights,
+)
 
 EXACT_METHOD = "bilinear-kkt-enumeration"
 """The ``method`` of the exact one-state 2x2 solution."""
@@ -163,6 +168,7 @@ def best_product_policy(
     seed: int = 0,
     sweeps: int = 200,
     tol: float = DEFAULT_TOLERANCE,
+    correlated: ConstrainedOptimum | None = None,
 ) -> ProductOptimum:
     """The best product policy of a constrained team game (module docstring says when it is exact).
 
@@ -171,6 +177,8 @@ def best_product_policy(
         symmetric: restrict to identical policies (exact for one-state 2x2 games only; NotApplicableError otherwise).
         restarts, seed, sweeps: the random starts, their seed and the sweep cap of the coordinate ascent.
         tol: feasibility slack (times max(1, limit)).
+        correlated: the game's :func:`constrained_optimum` under the same weights, if already computed (the upper
+            bound and a start); computed here otherwise.
 
     Example:
         >>> from marlkit.games.catalog import make
@@ -181,7 +189,8 @@ def best_product_policy(
     model = constrained_game(game, "best_product_policy")
     w = team_weights(model, weights)
     assert model.limits is not None
-    correlated = constrained_optimum(model, w)
+    if correlated is None or not np.array_equal(correlated.weights, w):
+        correlated = constrained_optimum(model, w)
     n, m = model.limits.shape
     upper = correlated.team_return if correlated.feasible else float("nan")
     best: tuple[float, np.ndarray] | None

@@ -37,6 +37,7 @@ def solve_constrained(game: object, weights: object = None) -> ConstrainedSoluti
     """The correlated optimum and the best product policy of a constrained game (NotApplicableError without
     costs)."""
     optimum = constrained_optimum(game, weights)
-    product = best_product_policy(game, weights)
-    shared = best_product_policy(game, weights, symmetric=True) if product.method == EXACT_METHOD else None
+    product = best_product_policy(game, weights, correlated=optimum)
+    exact = product.method == EXACT_METHOD
+    shared = best_product_policy(game, weights, symmetric=True, correlated=optimum) if exact else None
     return ConstrainedSolution(optimum, product, shared)
