@@ -32,13 +32,21 @@ from marlkit.errors import CertificationError, NotApplicableError
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.views import as_stochastic
 
-HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+HIGHS_OPTIONS: dict[str, object] = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 """HiGHS' tightest feasibility tolerances (its default is 1e-7); rewards and cost rows are scaled to max |.| = 1."""
 
-OCCUPANCY_OPTIONS = {**HIGHS_OPTIONS, "presolve": False}
+OCCUPANCY_OPTIONS: dict[str, object] = {**HIGHS_OPTIONS, "presolve": False}
 """The occupancy LP skips HiGHS' presolve: on dense transition rows it took ~90% of the time (S = 300, 2x2 joint
 actions: 8.6 s with presolve, 0.8 s without; bench/safe_lp.py) and removes nothing (every column is a live
 state-action pair)."""
+
+RETRIES: tuple[tuple[str, dict[str, object]], ...] = (
+    ("highs-ds", OCCUPANCY_OPTIONS),
+    ("highs-ds", HIGHS_OPTIONS),
+    ("highs-ipm", HIGHS_OPTIONS),
+)
+"""Solver configurations tried in turn while HiGHS reports numerical difficulties (seen once on a 2-variable elastic
+LP without presolve: status 4, "Not Set"); the interior point method ends with a crossover, so still a vertex."""
 
 UNVISITED = 1e-12
 """A state whose occupancy is at most this fraction of the total occupancy is treated as unvisited."""
@@ -136,16 +144,19 @@ def solve_occupancy(
         A_eq = sparse.hstack([A_eq, sparse.csr_matrix((A_eq.shape[0], K))])
         c = np.r_[c, np.full(K, penalty / r_scale)]
         bounds = bounds + [(0.0, None)] * K
-    res = linprog(
-        c=c,
-        A_ub=sparse.csr_matrix(A_ub) if K else None,
-        b_ub=b_ub if K else None,
-        A_eq=A_eq,
-        b_eq=b_eq,
-        bounds=bounds,
-        method="highs-ds",
-        options=OCCUPANCY_OPTIONS,
-    )
+    for method, options in RETRIES:
+        res = linprog(
+            c=c,
+            A_ub=sparse.csr_matrix(A_ub) if K else None,
+            b_ub=b_ub if K else None,
+            A_eq=A_eq,
+            b_eq=b_eq,
+            bounds=bounds,
+            method=method,
+            options=options,
+        )
+        if res.status != 4:  # 4: HiGHS reports numerical difficulties; try the next configuration
+            break
     if res.status == 2:
         return OccupancySolution(False, np.zeros((S, B)), float("nan"), np.full(K, np.nan), str(res.message))
     if res.status != 0:

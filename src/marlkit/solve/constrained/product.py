@@ -132,7 +132,7 @@ def _ascend(game: StochasticGame, policy: np.ndarray, w: np.ndarray, tol: float,
         before = policy
         for i in range(game.n_players):
             problem = agent_problem(game, policy, i, team, costs, game.limits.reshape(-1))
-            solution = solve_occupancy(problem, penalty=1e6 * scale)
+            solution = solve_occupancy(problem, penalty=1e4 * scale)
             if not np.isfinite(solution.value):
                 continue
             policy = policy.copy()
