@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from marlkit.errors import NotApplicableError
+from marlkit.errors import CertificationError, NotApplicableError
 from marlkit.games.stochastic import StochasticGame
 from marlkit.solve.constrained.occupancy import HIGHS_OPTIONS, constrained_game
 from marlkit.solve.constrained.optimum import DEFAULT_TOLERANCE, constrained_optimum, team_weights
@@ -141,7 +141,9 @@ def constrained_ce_gaps(game: object, distribution: object) -> np.ndarray:
             options=HIGHS_OPTIONS,
         )
         own = float(np.sum(mu * u[i]))
-        best = -res.fun if res.status == 0 else -np.inf  # no feasible modification: nothing to gain
+        if res.status not in (0, 2):  # never certify on a failed solve
+            raise CertificationError(f"constrained_ce_gaps: HiGHS failed on agent {i}'s modification LP: {res.message}")
+        best = -res.fun if res.status == 0 else -np.inf  # status 2: no feasible modification, nothing to gain
         gains[i] = (best - own) / (1.0 - model.gamma)
     return gains
 
