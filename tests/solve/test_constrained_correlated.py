@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from marlkit.errors import NotApplicableError
+from marlkit.errors import NotApplicableError, UnknownNameError
 from marlkit.games import NormalFormGame
 from marlkit.games.catalog import make
 from marlkit.games.catalog.constrained import random_constrained
@@ -89,6 +89,17 @@ def test_resource_sharing_team_optimum_is_a_constrained_ce() -> None:
     result = constrained_correlated_equilibrium(make("resource-sharing"))
     assert result.exact and result.objective_value == pytest.approx(36.0, abs=1e-9)
     assert result.to_json()["found"] is True
+
+
+def test_weights_and_bad_objectives() -> None:
+    game = make("resource-sharing")
+    # agent 1 alone: the constrained team optimum for weights (1, 0) gives agent 1 its cap 0.4 of high against
+    # a partner that stays low when agent 1 is high — worth (0.6·1 + 0.4·3) / 0.1 = 18 — and it is certified
+    result = constrained_correlated_equilibrium(game, objective=[1.0, 0.0])
+    assert result.found and result.exact and result.objective_value == pytest.approx(18.0, abs=1e-9)
+    assert result.gains.max() <= 1e-9
+    with pytest.raises(UnknownNameError, match="welfare"):
+        constrained_correlated_equilibrium(game, objective="utilitarian")
 
 
 def test_several_states_are_not_applicable() -> None:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from marlkit.errors import CertificationError, NotApplicableError
+from marlkit.errors import CertificationError, NotApplicableError, UnknownNameError
 from marlkit.games.stochastic import StochasticGame
 from marlkit.solve.constrained.occupancy import HIGHS_OPTIONS, constrained_game
 from marlkit.solve.constrained.optimum import DEFAULT_TOLERANCE, constrained_optimum, team_weights
@@ -219,7 +219,9 @@ def constrained_correlated_equilibrium(
     """The constrained CE of a one-state constrained game that maximises ``objective`` ("welfare" or weights
     ``[n]``), certified; ``exact`` says whether it is provably the best (module docstring)."""
     model = _one_state(game, "constrained_correlated_equilibrium")
-    w = team_weights(model, None if isinstance(objective, str) and objective == "welfare" else objective)
+    if isinstance(objective, str) and objective != "welfare":
+        raise UnknownNameError(f"objective: expected 'welfare' or weights [n], got {objective!r}")
+    w = team_weights(model, None if isinstance(objective, str) else objective)
     u, C, c = _per_step(model)
     upper = constrained_optimum(model, w)
     if not upper.feasible:
