@@ -19,9 +19,10 @@ from rich.table import Table
 
 from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
 from marlkit.cli.render import number
-from marlkit.errors import NotApplicableError
+from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import Game, NormalFormGame, StochasticGame
 from marlkit.solve.concepts import CONCEPTS, ParetoFronts, WelfareOptima, require_solver
+from marlkit.solve.constrained.report import ConstrainedSolution
 from marlkit.solve.correlated import CorrelatedSolution
 from marlkit.solve.nash import strategy_text
 from marlkit.solve.results import Equilibrium, EquilibriumSet
@@ -163,6 +164,77 @@ def _(optima: WelfareOptima, game: Game) -> tuple[dict[str, object], Printer]:
         out.print(table)
 
     return optima.to_dict(), show
+
+
+def _joint_text(game: StochasticGame, joint: np.ndarray) -> str:
+    """A joint distribution ``[A_1..A_n]`` as ``"(low, high): 0.4, ..."`` over its support."""
+    cells = np.argwhere(joint > 1e-9)
+    return ", ".join(
+        "(" + ", ".join(game.action_names[i][a] for i, a in enumerate(cell)) + f"): {number(joint[tuple(cell)])}"
+        for cell in cells
+    )
+
+
+@present.register
+def _(solution: ConstrainedSolution, game: Game) -> tuple[dict[str, object], Printer]:
+    assert isinstance(game, StochasticGame)
+    opt, product = solution.optimum, solution.product
+    if not opt.feasible:  # bad input for the command (issue 18): one line, exit 2, nothing printed before it
+        raise InvalidGameError(f"limits: {opt.reason}")
+
+    def show(out: Console) -> None:
+        out.print(
+            f"team return {number(opt.team_return)} (correlated optimum, occupancy LP); unconstrained "
+            f"{number(opt.unconstrained_team_return)}; return given up for safety {number(opt.safety_cost)}"
+        )
+        table = Table(title="returns, costs against limits, multipliers λ*")
+        for column in ("agent", "return", "constraint", "cost", "limit", "λ*", "active"):
+            table.add_column(column, justify="right" if column not in ("agent", "active") else "left")
+        for i, name in enumerate(game.player_names):
+            for j in range(opt.limits.shape[1]):
+                table.add_row(
+                    name if j == 0 else "",
+                    number(opt.returns[i]) if j == 0 else "",
+                    str(j),
+                    number(opt.costs[i, j]),
+                    number(opt.limits[i, j]),
+                    number(opt.multipliers[i, j]),
+                    "yes" if opt.active[i, j] else "no",
+                )
+        out.print(table)
+        shown = min(SHOWN_STATES, game.num_states)
+        policy = Table(title=f"joint policy (first {shown} of {game.num_states} states)")
+        policy.add_column("state")
+        policy.add_column("joint actions: probability")
+        for s in range(shown):
+            policy.add_row(game.state_names[s], _joint_text(game, opt.policy[s]))
+        out.print(policy)
+        if opt.randomised_states:
+            count, active = len(opt.randomised_states), int(opt.active.sum())
+            out.print(f"randomises in {count} state(s), <= {active} active constraint(s)")
+        kind = "exact" if product.exact else "a lower bound"
+        if not product.feasible:
+            out.print(f"best product policy: none found that meets the limits ({product.method})")
+            return
+        out.print(
+            f"best product (decentralised) policy: team return {number(product.team_return)} ({kind}, "
+            f"{product.method}); independent agents give up {number(product.gap_to_correlated)} of the correlated "
+            "optimum"
+        )
+        for i, name in enumerate(game.player_names):
+            rows = "; ".join(
+                f"{game.state_names[s]}: {_state_policy(game, product.policy, i, s)}"
+                for s in range(min(SHOWN_STATES, game.num_states))
+            )
+            out.print(f"  {name}: {rows}")
+        shared = solution.shared
+        if shared is not None and shared.feasible:
+            out.print(
+                f"best shared (symmetric) policy: team return {number(shared.team_return)} (exact); "
+                f"role-differentiated agents gain {number(product.team_return - shared.team_return)} over it"
+            )
+
+    return solution.to_dict(), show
 
 
 def _selection(game: NormalFormGame, equilibria: EquilibriumSet, criterion: str) -> tuple[dict[str, object], Printer]:

@@ -2,7 +2,8 @@
 
 Metrics (utilities, best responses, NashConv, exploitability, CE/CCE gaps) are separate from solvers (Nash,
 minimax, Shapley value iteration, correlated equilibria, Pareto fronts), as in OpenSpiel. The jittable JAX
-stage-game solvers for learners (float32 by default) live in the sub-package :mod:`marlkit.solve.stage`.
+stage-game solvers for learners (float32 by default) live in the sub-package :mod:`marlkit.solve.stage`; exact
+solutions of constrained (safe) games in :mod:`marlkit.solve.constrained`.
 """
 
 from marlkit.solve.best_response import (
@@ -14,6 +15,17 @@ from marlkit.solve.best_response import (
     exploitability,
     nash_conv,
     regrets,
+)
+from marlkit.solve.constrained import (
+    ConstrainedNashConv,
+    ConstrainedOptimum,
+    ProductOptimum,
+    best_feasible_response,
+    best_product_policy,
+    constrained_correlated_equilibrium,
+    constrained_nash_conv,
+    constrained_optimum,
+    markov_constrained_ce_gaps,
 )
 from marlkit.solve.correlated import (
     CorrelatedSolution,
@@ -37,13 +49,18 @@ from marlkit.solve.zero_sum import maximin, security_strategies, solve_matrix_ga
 __all__ = [
     "CRITERIA",
     "WELFARE",
+    "ConstrainedNashConv",
+    "ConstrainedOptimum",
     "CorrelatedSolution",
     "Equilibrium",
     "EquilibriumSet",
     "PolicyBestResponse",
+    "ProductOptimum",
     "PureBestResponse",
     "Selection",
     "all_equilibria",
+    "best_feasible_response",
+    "best_product_policy",
     "best_response",
     "best_response_values",
     "cce_constraints",
@@ -51,6 +68,9 @@ __all__ = [
     "ce_constraints",
     "ce_gap",
     "coarse_correlated_equilibrium",
+    "constrained_correlated_equilibrium",
+    "constrained_nash_conv",
+    "constrained_optimum",
     "correlated_equilibrium",
     "deviation_payoffs",
     "egalitarian",
@@ -58,6 +78,7 @@ __all__ = [
     "is_pareto_dominated",
     "lemke_howson",
     "lemke_howson_all_labels",
+    "markov_constrained_ce_gaps",
     "maximin",
     "mixed_equilibrium",
     "nash_conv",

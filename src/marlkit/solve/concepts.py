@@ -15,7 +15,7 @@ config's ``diagnostics.concept`` — reads this :class:`~marlkit.registry.Regist
 
 >>> from marlkit.solve.concepts import CONCEPTS, solution_set_concepts
 >>> CONCEPTS.names()
-['nash', 'ce', 'cce', 'minimax', 'pareto', 'welfare']
+['nash', 'ce', 'cce', 'minimax', 'pareto', 'welfare', 'constrained']
 >>> solution_set_concepts()
 ('nash', 'ce', 'cce', 'minimax', 'maximin')
 """
@@ -125,6 +125,15 @@ def welfare(game: NormalFormGame) -> WelfareOptima:
     return WelfareOptima(best)
 
 
+def constrained(game: Game) -> Any:
+    """The correlated optimum of a constrained team game beside its best product policy
+    (:func:`marlkit.solve.constrained.report.solve_constrained`)."""
+    from marlkit.solve.constrained.report import solve_constrained
+
+    has_costs(game)
+    return solve_constrained(game)
+
+
 # ------------------------------------------------------------------------------------------ applicability
 
 
@@ -140,6 +149,15 @@ def one_state(game: Game) -> None:
         raise NotApplicableError(
             f"this concept is defined here for one-state (normal-form) games; {game.name!r} has {states} states — "
             "use concept: nash"
+        )
+
+
+def has_costs(game: Game) -> None:
+    """Raise :class:`NotApplicableError` unless ``game`` is a constrained game (costs and limits)."""
+    if not (isinstance(game, StochasticGame) and game.is_constrained):
+        raise NotApplicableError(
+            f"--concept constrained needs a game with costs and limits; {game.name or 'this game'!r} has none "
+            "(try resource-sharing or narrow-passage)"
         )
 
 
@@ -206,6 +224,16 @@ CONCEPTS.add(
     extra={"normal_form": True, "instead": "", "applies": any_game, "solution_set": None},
 )
 
+CONCEPTS.add(
+    "constrained",
+    constrained,
+    description="the team-optimal correlated policy under every agent's cost limits (occupancy LP), with λ*, the "
+    "unconstrained optimum and the best product (decentralised) policy",
+    citation="Altman 1999, Constrained Markov Decision Processes, §3",
+    aliases=("safe",),
+    extra={"normal_form": False, "instead": "", "applies": has_costs, "solution_set": None},
+)
+
 
 def concept(name: str) -> Entry[Any]:
     """The entry of concept ``name`` (or an alias such as ``"maximin"``); :class:`UnknownNameError` with a close
@@ -259,6 +287,8 @@ __all__ = [
     "cce",
     "ce",
     "concept",
+    "constrained",
+    "has_costs",
     "minimax",
     "nash",
     "one_state",
