@@ -194,3 +194,24 @@ def test_observation_model_forms() -> None:
         StochasticGame(T, R, initial=[0.5, 0.5], gamma=0.9, observations=ObservationModel((np.ones((3, 2)) / 2,)))
     with pytest.raises(InvalidGameError, match="sums to"):
         ObservationModel((np.ones((2, 2)),))
+
+
+def test_a_joint_policy_whose_shape_matches_the_per_agent_one_is_read_as_asked():
+    """Two agents, two states, two actions: ``[S, A_1, A_2]`` and ``[n, S, A_max]`` are both ``[2, 2, 2]``; by default
+    such an array is a per-agent policy, and ``joint=True`` reads it as a correlated joint policy."""
+    rewards = np.zeros((2, 2, 2, 2))
+    rewards[0, 0, 0, 0] = 1.0  # agent 0 earns 1 only for (0, 0) in state 0
+    game = StochasticGame(
+        transitions=np.full((2, 2, 2, 2), 0.5), rewards=rewards, initial=np.array([1.0, 0.0]), gamma=0.5
+    )
+    correlated = np.zeros((2, 2, 2))
+    correlated[:, 0, 0] = 0.5
+    correlated[:, 1, 1] = 0.5  # (0, 0) or (1, 1), each with probability 1/2, in both states
+    as_joint = game.expected_return(correlated, joint=True)
+    as_product = game.expected_return(np.full((2, 2, 2), 0.5), joint=False)
+    # correlated: P(0, 0) = 1/2 at every step; product of uniform policies: 1/4. V_0(s0) = p + γ (p/2 + 0) / ... =
+    # solved exactly: V(s0) = p + γ (V(s0) + V(s1)) / 2, V(s1) = γ (V(s0) + V(s1)) / 2 -> V(s0) = p (1 - γ/2) / (1 - γ)
+    assert as_joint[0] == pytest.approx(0.5 * 0.75 / 0.5)
+    assert as_product[0] == pytest.approx(0.25 * 0.75 / 0.5)
+    with pytest.raises(InvalidGameError):
+        game.expected_return(correlated, joint=False)  # not a per-agent policy: rows do not sum to 1

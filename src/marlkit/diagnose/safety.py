@@ -311,14 +311,16 @@ def game_safety(history: History, game: StochasticGame, *, slack: float = SLACK)
     n, m = game.limits.shape
     costs = np.array([[game.expected_costs(current[s, t]) for t in range(T)] for s in range(N)])
     average_joint = _average_play(history, game, current)
-    average_costs = np.array([[game.expected_costs(average_joint[s, t]) for t in range(T)] for s in range(N)])
+    average_costs = np.array(
+        [[game.expected_costs(average_joint[s, t], joint=True) for t in range(T)] for s in range(N)]
+    )
     z = np.asarray(history.steps, dtype=np.float64)
     optimum = constrained_optimum(game)
     weights = np.asarray(optimum.weights, dtype=np.float64)
     final = current[:, -1]
     team = np.array([float(weights @ game.expected_return(p)) for p in final])
     reference = np.array([[best_feasible_response(game, p, i).multipliers for i in range(n)] for p in final])
-    product = best_product_policy(game)
+    product = best_product_policy(game, weights)
     decentralised = None if product is None else float(product.team_return)
     notes = [
         "costs are the exact discounted J of each policy snapshot; average play is the empirical joint action "

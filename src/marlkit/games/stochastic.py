@@ -207,49 +207,53 @@ class StochasticGame:
         check_distributions("joint policy", mu.reshape(self.num_states, -1), where=live)
         return mu
 
-    def joint_action_probabilities(self, policy: np.ndarray) -> np.ndarray:
-        """``[S, A_1..A_n]`` joint-action distribution of a per-agent policy ``[n, S, A_max]`` or a joint one."""
+    def joint_action_probabilities(self, policy: np.ndarray, *, joint: bool | None = None) -> np.ndarray:
+        """``[S, A_1..A_n]`` joint-action distribution of a per-agent policy ``[n, S, A_max]`` or a joint one.
+
+        ``joint=None`` tells them apart by shape; where the two shapes coincide (e.g. two agents, two states, two
+        actions each) the policy is read as per-agent — pass ``joint=True`` for a correlated one.
+        """
         policy = np.asarray(policy)
-        if policy.shape == (self.num_states, *self.num_actions) and policy.shape != (
-            self.n_players,
-            self.num_states,
-            self.max_actions,
-        ):
+        per_agent_shape = (self.n_players, self.num_states, self.max_actions)
+        if joint is None:
+            joint = policy.shape == (self.num_states, *self.num_actions) and policy.shape != per_agent_shape
+        if joint:
             return self.check_joint_policy(policy)
         pi = self.check_policy(policy)
-        joint = np.ones((self.num_states, *([1] * self.n_players)))
+        product = np.ones((self.num_states, *([1] * self.n_players)))
         for i, m in enumerate(self.num_actions):
             view = [1] * (self.n_players + 1)
             view[0], view[i + 1] = self.num_states, m
-            joint = joint * pi[i, :, :m].reshape(view)
-        return joint
+            product = product * pi[i, :, :m].reshape(view)
+        return product
 
     # --------------------------------------------------------------------------------------- evaluation
-    def _solve_bellman(self, per_step: np.ndarray, policy: np.ndarray) -> np.ndarray:
+    def _solve_bellman(self, per_step: np.ndarray, policy: np.ndarray, joint: bool | None = None) -> np.ndarray:
         """Solve V = r^π + γ P^π V for each row of ``per_step [k, S, A..]``; returns ``[k, S]``."""
-        joint = self.joint_action_probabilities(policy).reshape(self.num_states, -1)
+        probabilities = self.joint_action_probabilities(policy, joint=joint).reshape(self.num_states, -1)
         live = (~self.terminal).astype(np.float64)
-        P = np.einsum("sa,sat->st", joint, self.transitions.reshape(self.num_states, -1, self.num_states))
-        r = np.einsum("sa,ksa->ks", joint, per_step.reshape(per_step.shape[0], self.num_states, -1))
+        P = np.einsum("sa,sat->st", probabilities, self.transitions.reshape(self.num_states, -1, self.num_states))
+        r = np.einsum("sa,ksa->ks", probabilities, per_step.reshape(per_step.shape[0], self.num_states, -1))
         P = P * live[:, None]
         r = r * live[None, :]
         system = np.eye(self.num_states) - self.gamma * P
         return np.linalg.solve(system, r.T).T
 
-    def evaluate(self, policy: np.ndarray) -> np.ndarray:
-        """State values ``V[i, s]`` of a per-agent ``[n, S, A_max]`` or correlated ``[S, A..]`` joint policy."""
-        return self._solve_bellman(self.rewards, policy)
+    def evaluate(self, policy: np.ndarray, *, joint: bool | None = None) -> np.ndarray:
+        """State values ``V[i, s]`` of a per-agent ``[n, S, A_max]`` or correlated ``[S, A..]`` joint policy
+        (``joint``: as :meth:`joint_action_probabilities`)."""
+        return self._solve_bellman(self.rewards, policy, joint)
 
-    def expected_return(self, policy: np.ndarray) -> np.ndarray:
+    def expected_return(self, policy: np.ndarray, *, joint: bool | None = None) -> np.ndarray:
         """``U_i(π) = μ_0 · V_i`` for every agent, shape ``[n]``."""
-        return self.evaluate(policy) @ self.initial
+        return self.evaluate(policy, joint=joint) @ self.initial
 
-    def expected_costs(self, policy: np.ndarray) -> np.ndarray:
+    def expected_costs(self, policy: np.ndarray, *, joint: bool | None = None) -> np.ndarray:
         """Discounted costs ``J[i, j] = μ_0 · V^{C_j^i}`` of a constrained game, shape ``[n, m]``."""
         if self.costs is None:
             raise InvalidGameError(f"game {self.name!r} has no costs; expected_costs needs a constrained game")
         n, m = self.costs.shape[:2]
-        values = self._solve_bellman(self.costs.reshape(n * m, *self.costs.shape[2:]), policy)
+        values = self._solve_bellman(self.costs.reshape(n * m, *self.costs.shape[2:]), policy, joint)
         return (values @ self.initial).reshape(n, m)
 
     def constraint_violations(self, policy: np.ndarray) -> np.ndarray:

@@ -231,7 +231,12 @@ CONCEPTS.add(
     "unconstrained optimum and the best product (decentralised) policy",
     citation="Altman 1999, Constrained Markov Decision Processes, §3",
     aliases=("safe",),
-    extra={"normal_form": False, "instead": "", "applies": has_costs, "solution_set": None},
+    extra={
+        "normal_form": False,
+        "instead": "",
+        "applies": has_costs,
+        "solution_set": f"{_SETS}:constrained_set",
+    },
 )
 
 
