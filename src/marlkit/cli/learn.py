@@ -293,8 +293,9 @@ def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary
         ]
         seen = f" ({no_return}; mean over the others)" if no_return else ""
         out.print(f"{header}: {', '.join(means)}{seen}", markup=False)
-    out.print(f"NashConv of the final policy (median over seeds): {_spread(summary.nash_conv_final)}")
-    out.print(f"NashConv of the average policy (median over seeds): {_spread(summary.nash_conv_average)}")
+    kind = summary.nash_conv_kind
+    out.print(f"{kind} of the final policy (median over seeds): {_spread(summary.nash_conv_final)}")
+    out.print(f"{kind} of the average policy (median over seeds): {_spread(summary.nash_conv_average)}")
 
 
 def learners(

@@ -114,7 +114,7 @@ def payoff_range(game: Game, *, discounted: bool = True) -> float:
 def default_eps(criterion: str, game: Game, solutions: SolutionSet) -> float:
     """:data:`DEFAULT_EPS` made absolute for ``game``: return gaps (and NashConv) scale with the payoff range."""
     base = DEFAULT_EPS[criterion]
-    if criterion in RETURN_CRITERIA or solutions.kind == "nash_conv":
+    if criterion in RETURN_CRITERIA or solutions.gap is not None:
         return base * payoff_range(game, discounted=False)  # one-step range (see the module docstring)
     return base
 
@@ -303,8 +303,8 @@ def _to_set(
 
 
 def _metric_name(what: str, run: _Run, solutions: SolutionSet, to_target: bool) -> str:
-    if solutions.kind == "nash_conv":
-        return f"NashConv of {what}"
+    if solutions.gap is not None:
+        return f"{solutions.gap} of {what}"
     if to_target and isinstance(solutions, FiniteSolutionSet):
         return f"{run.distance_name} distance of {what} to its end target"
     return f"{run.distance_name} distance of {what} to the set"
@@ -315,10 +315,10 @@ def _notes(run: _Run, solutions: SolutionSet, *extra: str) -> tuple[str, ...]:
     if num_states(run.game) > 1:
         w = ", ".join(f"{x:.3g}" for x in run.weights)
         notes.append(f"per-state distances averaged with state weights [{w}]")
-    if solutions.kind == "nash_conv":
+    if solutions.gap is not None:
         notes.append(
-            "judged by NashConv, not by the distance to listed equilibria (the equilibria could not be enumerated "
-            "completely, so no verdict names one); eps is in payoff units"
+            f"judged by the {solutions.gap}, not by the distance to listed equilibria (the equilibria are not "
+            "enumerated, so no verdict names one); eps is in payoff units"
         )
     elif not isinstance(solutions, FiniteSolutionSet):
         notes.append("the set has no named members: the metric is the distance to the set, targets are -1")

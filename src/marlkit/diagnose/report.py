@@ -414,7 +414,9 @@ def diagnose(
         name: seed_statistics(result, labels=labels, confidence=confidence) for name, result in results.items()
     }
     movement = nonstationarity(history, game, distance=distance, weights=weight_vector)
-    constrained = history.constrained and isinstance(game, StochasticGame) and game.is_constrained
+    safety = None
+    if history.constrained and isinstance(game, StochasticGame) and game.is_constrained:
+        safety = game_safety(history, game)
     return DiagnosisReport(
         game=game.name or str(history.meta.get("game", "")),
         concept=concept,
@@ -432,7 +434,7 @@ def diagnose(
         movement=movement_summary(movement, game.player_names),
         notes=_report_notes(game, solutions, _weights_kind(weights)),
         meta=dict(history.meta),
-        safety=game_safety(history, game) if constrained else None,
+        safety=safety,
         history=history,
         model=game,
         solutions=solutions,

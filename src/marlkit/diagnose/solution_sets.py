@@ -74,6 +74,9 @@ class SolutionSet(ABC):
     kind: ClassVar[str]
     labels: tuple[str, ...]
     values: np.ndarray | None
+    gap: ClassVar[str | None] = None
+    """The name of the gap (in payoff units) a set without listed members is judged by, e.g. ``"NashConv"``;
+    ``None`` for sets measured by a policy distance."""
 
     @abstractmethod
     def measure(
@@ -440,6 +443,7 @@ class NashConvSet(SolutionSet):
     labels: tuple[str, ...] = ()
     values: np.ndarray | None = None
     kind: ClassVar[str] = "nash_conv"
+    gap: ClassVar[str | None] = "NashConv"
 
     def measure(
         self,
@@ -486,6 +490,7 @@ class ConstrainedNashConvSet(SolutionSet):
     labels: tuple[str, ...] = ()
     values: np.ndarray | None = None
     kind: ClassVar[str] = "constrained_nash_conv"
+    gap: ClassVar[str | None] = "constrained NashConv plus violations"
 
     def measure(
         self,

@@ -6,7 +6,10 @@ whole run (the "empirical distribution" of Albrecht et al. 2024, §5.2) — whic
 In states an agent never visited the empirical frequency is undefined and the final policy stands in for it.
 
 NashConv (Lanctot et al. 2017) is computed exactly on the game: on the stage game for a normal-form game, and on
-the stochastic game (stationary policies, exact best responses) otherwise.
+the stochastic game (stationary policies, exact best responses) otherwise. On a constrained game it is the
+constrained NashConv (each agent's best *feasible* deviation, :func:`marlkit.solve.constrained.constrained_nash_conv`)
+plus the policy's own violations ``Σ max(0, J - c)``: the unconstrained NashConv would count the gain of breaking
+a limit (``nash_conv_kind`` says which).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class LearningSummary:
     nash_conv_final: np.ndarray  # [N]
     nash_conv_average: np.ndarray  # [N]
     tail_fraction: float
+    nash_conv_kind: str = "NashConv"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -43,6 +47,7 @@ class LearningSummary:
             "tail_fraction": self.tail_fraction,
             "nash_conv_final": self.nash_conv_final.tolist(),
             "nash_conv_average": self.nash_conv_average.tolist(),
+            "nash_conv_kind": self.nash_conv_kind,
         }
 
 
@@ -66,7 +71,13 @@ def _nash_conv(game: Game, policy: np.ndarray) -> float:
     if isinstance(game, NormalFormGame):
         profile = [policy[i, 0, :m] / policy[i, 0, :m].sum() for i, m in enumerate(game.num_actions)]
         return float(nash_conv(game, profile))
-    return float(nash_conv(game, playable(game, policy)))
+    clean = playable(game, policy)
+    if game.is_constrained:
+        from marlkit.solve.constrained import constrained_nash_conv
+
+        result = constrained_nash_conv(game, clean)
+        return float(result.nash_conv + np.sum(result.violations))
+    return float(nash_conv(game, clean))
 
 
 def tail_return(history, tail_fraction: float = 0.1) -> np.ndarray:
@@ -94,4 +105,11 @@ def summarize(history, game: Game, tail_fraction: float = 0.1) -> LearningSummar
         nash_conv_final=np.array([_nash_conv(game, p) for p in final]),
         nash_conv_average=np.array([_nash_conv(game, p) for p in average]),
         tail_fraction=tail_fraction,
+        nash_conv_kind=nash_conv_kind(game),
     )
+
+
+def nash_conv_kind(game: Game) -> str:
+    """What the summary's NashConv is on ``game`` (see the module docstring)."""
+    constrained = isinstance(game, StochasticGame) and game.is_constrained
+    return "constrained NashConv plus violations" if constrained else "NashConv"
