@@ -26,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
 import yaml
 
 from marlkit.agents.deep.registry import DEEP_LEARNERS, deep_learner_class, is_deep_learner
@@ -484,8 +485,8 @@ def _tabular(top: dict[str, Any], base: Path, game: Game | None) -> TabularRun:
         if key not in top:
             raise ConfigError(f"{key}: missing (required): {example}")
     game_config = _game(top["game"], base)
-    model = _exact(build_game(game_config) if game is None else game)
     run = parse(TabularRun, {**top, "game": game_config, "learners": ()})
+    model = _exact(run_game(run, game))
     log_every = run.log_every or default_log_every(run.steps)
     if run.steps % log_every:
         nearby = [d for d in range(max(1, log_every // 2), min(run.steps, 2 * log_every) + 1) if run.steps % d == 0]
@@ -545,6 +546,32 @@ def build_game(config: GameConfig | None) -> Game:
         raise type(exc)(f"game.params: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"game.params: {exc}") from None
+
+
+def with_limits(game: Game, constraints: ConstraintsConfig | None) -> Game:
+    """``game`` with ``constraints.limits`` in place of its own (unchanged without them); the game must have costs."""
+    if constraints is None or constraints.limits is None:
+        return game
+    if not isinstance(game, StochasticGame) or not game.is_constrained or game.limits is None:
+        raise ConfigError(
+            f"constraints.limits: game {game.name or ''!r} has no costs, so limits cannot apply; use a constrained "
+            "game (e.g. resource-sharing) or remove constraints.limits"
+        )
+    n, m = game.limits.shape
+    given = constraints.limits
+    limits = np.full((n, m), float(given)) if isinstance(given, int | float) else np.array(given, dtype=np.float64)
+    if limits.shape != (n, m):
+        raise ConfigError(
+            f"constraints.limits: expected one number or {n} lists (one per agent) of {m} limit(s) each, got "
+            f"{[list(row) for row in given] if not isinstance(given, int | float) else given}"
+        )
+    return replace(game, limits=limits)
+
+
+def run_game(config: Run, game: Game | None = None) -> Game:
+    """The exact game a run trains on: ``game`` (a resumed run's saved copy) or the config's, with the config's
+    ``constraints.limits`` applied."""
+    return with_limits(build_game(config.game) if game is None else game, config.constraints)
 
 
 def _learners(value: Any, game: Game) -> tuple[LearnerConfig, ...]:
@@ -656,7 +683,7 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
     if run.env is not None:
         env = build_env(run, game)[0]
     else:
-        model = _exact(build_game(run.game) if game is None else game)
+        model = _exact(run_game(run, game))
         try:
             env = GameEnv(model, run.max_episode_steps)
         except MarlkitError as exc:
@@ -793,9 +820,9 @@ def build_env(config: DeepRun, game: Game | None = None) -> tuple[Any, Game | No
 
     env: Any
     if config.env is None:
-        env = GameEnv(build_game(config.game) if game is None else game, config.max_episode_steps)
+        env = GameEnv(run_game(config, game), config.max_episode_steps)
     elif config.env.is_game and game is not None:
-        env = GameEnv(game, config.env.params.get("max_episode_steps"))
+        env = GameEnv(with_limits(game, config.constraints), config.env.params.get("max_episode_steps"))
     else:
         env = make(config.env.name, **config.env.params)
     return env, env.game if isinstance(env, GameEnv) else None
@@ -869,5 +896,7 @@ __all__ = [
     "dump_config",
     "is_deep",
     "load_config",
+    "run_game",
+    "with_limits",
     "with_output",
 ]

@@ -187,7 +187,7 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
 
     Runs in a worker process (local pool or Ray trial), so it takes and returns plain data."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
-    from marlkit.experiment.config import build_game
+    from marlkit.experiment.config import run_game
     from marlkit.experiment.runner import run
     from marlkit.experiment.study import diagnose_cell, enable_compilation_cache
 
@@ -206,7 +206,7 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
             "tail_return": [None if np.isnan(r) else float(r) for r in returns],
             "train_seconds": seconds,
         }
-    game = build_game(result.config.game)
+    game = run_game(result.config)
     concept = result.config.diagnostics.concept
     cell = diagnose_cell(
         str(game.name), ",".join(n for n, _ in _learner_specs(config)), result.history, game, concept, seconds

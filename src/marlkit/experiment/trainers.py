@@ -25,10 +25,10 @@ PlanBuilder: TypeAlias = "Callable[[ExperimentConfig, Game | None], tuple[Plan, 
 
 def tabular_plan(config: ExperimentConfig, game: Game | None = None) -> tuple[Plan, Game | None]:
     """The tabular loop's plan (:func:`marlkit.train.loop.prepare`) for a tabular config and its game."""
-    from marlkit.experiment.config import build_game, build_learners
+    from marlkit.experiment.config import build_learners, run_game
     from marlkit.train.loop import prepare
 
-    game = build_game(config.game) if game is None else game
+    game = run_game(config, game)
     seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
     plan = prepare(
         game,
