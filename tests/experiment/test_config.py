@@ -20,6 +20,7 @@ from marlkit.experiment.config import (
     config_to_dict,
     dump_config,
     load_config,
+    run_game,
 )
 from marlkit.games import save_game
 from marlkit.games.catalog import make
@@ -106,6 +107,17 @@ def error(config: dict, kind: type[MarlkitError] = MarlkitError) -> str:
         ),
         (with_(game="soccer", diagnostics={"concept": "ce"}), NotApplicableError, ["diagnostics.concept (ce)"]),
         (with_(game="dec-tiger", learners="iql"), NotApplicableError, ["game:", "partially observable"]),
+        # constraints (issue 18): limits need a game with costs, of the right shape, >= 0
+        (with_(constraints={"limits": 3}), ConfigError, ["constraints.limits", "has no costs"]),
+        (
+            with_(game="resource-sharing", constraints={"limits": [[1, 2]]}),
+            ConfigError,
+            ["constraints.limits: expected one number or 2 lists (one per agent) of 1 limit(s) each"],
+        ),
+        (with_(game="resource-sharing", constraints={"limits": -1}), ConfigError, ["constraints.limits", ">= 0"]),
+        (with_(game="resource-sharing", constraints={"limts": 1}), ConfigError, ["did you mean 'limits'"]),
+        (with_(game="resource-sharing", constraints={"cost": "total"}), ConfigError, ["discounted, episode"]),
+        (with_(diagnostics={"concept": "constrained"}), NotApplicableError, ["diagnostics.concept (constrained)"]),
     ],
 )
 def test_bad_configs_name_the_key(config: dict, kind: type[MarlkitError], expected: list[str]) -> None:
@@ -214,3 +226,12 @@ def test_learner_ranges_come_from_the_field_declarations() -> None:
     assert message.startswith("config: learners.params: IQL.gamma: expected a discount in [0, 1) or null, got 1.0")
     message = error(with_(learners={"name": "phc", "params": {"epsilon": 1.5}}), LearnerConfigError)
     assert "PHC.epsilon: expected" in message and "in [0, 1]" in message
+
+
+def test_a_constrained_game_is_judged_as_one_and_its_limits_can_be_overridden() -> None:
+    config = load_config(with_(game="resource-sharing", learners="lagrangian", constraints={"limits": [[3], [2]]}))
+    assert config.diagnostics.concept == "constrained"  # the default concept on a constrained game
+    assert run_game(config).limits.tolist() == [[3.0], [2.0]]
+    assert load_config(with_(game="resource-sharing", diagnostics={"concept": "nash"})).diagnostics.concept == "nash"
+    again = load_config(yaml.safe_load(dump_config(config)))  # the dump round-trips
+    assert again == config and run_game(again).limits.tolist() == [[3.0], [2.0]]
