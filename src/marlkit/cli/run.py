@@ -54,19 +54,46 @@ def _report(result: RunResult, resumed: bool) -> None:
     out.print(f"run directory: {result.path}", markup=False)
 
 
+def safety_lines(safety: Mapping) -> list[str]:
+    """Feasibility of a constrained run (the ``safety`` section of its ``summary.json``) in two lines."""
+    counts = (safety.get("feasibility") or {}).get("last_iterate") or {}
+    lines = [
+        f"safety ({safety.get('cost_kind')}): {counts.get('feasible', 0)} feasible / {counts.get('violating', 0)} "
+        f"violating / {counts.get('inconclusive', 0)} inconclusive seeds (last iterate)"
+    ]
+    returns = [x for x in safety.get("team_return") or [] if x is not None]
+    optimum, given_up = safety.get("constrained_optimum"), safety.get("price_of_safety")
+    parts = [f"team return {sum(returns) / len(returns):.4g} (mean of seeds)"] if returns else []
+    if optimum is not None and given_up is not None:
+        parts.append(f"constrained optimum {optimum:.4g} (correlated)")
+        if safety.get("decentralised_optimum") is not None:
+            exact = "exact" if safety.get("decentralised_exact") else "lower bound"
+            parts.append(f"best decentralised {safety['decentralised_optimum']:.4g} ({exact})")
+        parts.append(f"return given up for safety {given_up:.4g}")
+    if parts:
+        lines.append("  " + "; ".join(parts))
+    return lines
+
+
 def verdict_lines(summary_path: Path) -> list[str]:
-    """The verdict summary of a finished run (its ``summary.json``): per criterion the seeds converged, the fraction
-    and the solutions reached; nothing where the run has no diagnosis (a task run)."""
+    """The verdict summary of a finished run (its ``summary.json``): the feasibility of a constrained run, then per
+    criterion the seeds converged, the fraction and the solutions reached (no criteria where the run has no
+    diagnosis: a task run)."""
     from marlkit.diagnose.results import CRITERION_TITLES
 
     try:
-        diagnosis = json.loads(summary_path.read_text(encoding="utf-8")).get("diagnosis")
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return []
+    diagnosis = summary.get("diagnosis") if isinstance(summary, Mapping) else None
+    safety = summary.get("safety") if isinstance(summary, Mapping) else None
+    if isinstance(diagnosis, Mapping) and isinstance(diagnosis.get("safety"), Mapping):
+        safety = diagnosis["safety"]
+    lines = safety_lines(safety) if isinstance(safety, Mapping) else []
     if not isinstance(diagnosis, Mapping) or not isinstance(diagnosis.get("summary"), Mapping):
-        return []
+        return lines
     solutions = diagnosis.get("solution_set", {})
-    lines = [f"convergence to {solutions.get('name', 'the solution set')} (seeds converged / not / inconclusive):"]
+    lines += [f"convergence to {solutions.get('name', 'the solution set')} (seeds converged / not / inconclusive):"]
     width = max(len(CRITERION_TITLES.get(name, name)) for name in diagnosis["summary"])
     for name, row in diagnosis["summary"].items():
         counts = row.get("counts", {})
