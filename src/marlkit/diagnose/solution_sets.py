@@ -465,52 +465,38 @@ class NashConvSet(SolutionSet):
         return value, np.full(lead, -1, dtype=np.int64)
 
     def _stochastic(self, policies: np.ndarray) -> np.ndarray:
+        assert isinstance(self.game, StochasticGame)  # measure() takes normal-form games apart
+        clean = playable(self.game, policies)
+        unique, inverse = np.unique(clean.reshape(clean.shape[0], -1), axis=0, return_inverse=True)
+        values = np.array([self.point_gap(pi.reshape(clean.shape[1:])) for pi in unique])  # each point once
+        return values[inverse.reshape(-1)]
+
+    def point_gap(self, policy: np.ndarray) -> float:
+        """The gap of one valid per-agent policy ``[n, S, A_max]`` of a stochastic game (:func:`playable`)."""
         from marlkit.solve.best_response import nash_conv
 
-        game = self.game
-        assert isinstance(game, StochasticGame)  # measure() takes normal-form games apart
-        clean = playable(game, policies)
-        unique, inverse = np.unique(clean.reshape(clean.shape[0], -1), axis=0, return_inverse=True)
-        values = np.array([nash_conv(game, pi.reshape(clean.shape[1:])) for pi in unique])  # each point once
-        return values[inverse.reshape(-1)]
+        return float(nash_conv(self.game, policy))
 
 
 @dataclass(frozen=True, eq=False)
-class ConstrainedNashConvSet(SolutionSet):
+class ConstrainedNashConvSet(NashConvSet):
     """The constrained Nash equilibria of a constrained game judged by the constrained NashConv (no enumeration):
     the "distance" of a point is its constrained NashConv (:func:`marlkit.solve.constrained.constrained_nash_conv`:
     the sum of each agent's gain from its best *feasible* deviation, in return units) plus the sum of its own
     constraint violations ``max(0, J - c)`` (in cost units) — 0 exactly at a constrained Nash equilibrium (Altman &
-    Shwartz 2000), and positive for an infeasible policy even where no feasible deviation gains. ``distance`` and
-    ``weights`` are ignored; unvisited rows stand in as uniform, as for :class:`NashConvSet`.
+    Shwartz 2000), and positive for an infeasible policy even where no feasible deviation gains. Otherwise as
+    :class:`NashConvSet`.
     """
 
-    game: StochasticGame
     name: str = "constrained Nash equilibria judged by the constrained NashConv (no enumeration)"
-    labels: tuple[str, ...] = ()
-    values: np.ndarray | None = None
     kind: ClassVar[str] = "constrained_nash_conv"
     gap: ClassVar[str | None] = "constrained NashConv plus violations"
 
-    def measure(
-        self,
-        joint: np.ndarray,
-        weights: np.ndarray,
-        distance: str | Distance = "tv",
-        policy: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Constrained NashConv ``[...]`` of each point and -1 for the index."""
+    def point_gap(self, policy: np.ndarray) -> float:
         from marlkit.solve.constrained import constrained_nash_conv
 
-        if policy is None:
-            policy = _marginals(np.asarray(joint, dtype=np.float64), self.game.num_actions)
-        policy = np.asarray(policy, dtype=np.float64)
-        lead = policy.shape[:-3]
-        clean = playable(self.game, policy.reshape(-1, *policy.shape[-3:]))
-        unique, inverse = np.unique(clean.reshape(clean.shape[0], -1), axis=0, return_inverse=True)
-        results = [constrained_nash_conv(self.game, pi.reshape(clean.shape[1:])) for pi in unique]
-        values = np.array([r.nash_conv + float(np.sum(r.violations)) for r in results])
-        return values[inverse.reshape(-1)].reshape(lead), np.full(lead, -1, dtype=np.int64)
+        result = constrained_nash_conv(self.game, policy)
+        return float(result.nash_conv + np.sum(result.violations))
 
 
 # ---------------------------------------------------------------------------------------------- builders

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from marlkit.diagnose.distances import playable
+from marlkit.diagnose.solution_sets import ConstrainedNashConvSet, NashConvSet
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.solve.best_response import nash_conv
 
@@ -71,13 +72,8 @@ def _nash_conv(game: Game, policy: np.ndarray) -> float:
     if isinstance(game, NormalFormGame):
         profile = [policy[i, 0, :m] / policy[i, 0, :m].sum() for i, m in enumerate(game.num_actions)]
         return float(nash_conv(game, profile))
-    clean = playable(game, policy)
-    if game.is_constrained:
-        from marlkit.solve.constrained import constrained_nash_conv
-
-        result = constrained_nash_conv(game, clean)
-        return float(result.nash_conv + np.sum(result.violations))
-    return float(nash_conv(game, clean))
+    judge = ConstrainedNashConvSet(game) if game.is_constrained else NashConvSet(game)
+    return judge.point_gap(playable(game, policy))
 
 
 def tail_return(history, tail_fraction: float = 0.1) -> np.ndarray:
