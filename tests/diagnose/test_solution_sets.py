@@ -358,7 +358,9 @@ def test_bad_input() -> None:
         FiniteSolutionSet(np.full((2, 1, 4), 0.25), ("a",), None, "x")
     with pytest.raises(InvalidGameError, match=r"\[K, n\]"):
         FiniteSolutionSet(np.full((2, 1, 4), 0.25), ("a", "b"), np.zeros((3, 2)), "x")
-    assert set(SOLUTION_CONCEPTS) == {"nash", "ce", "cce", "minimax", "maximin"}
+    assert set(SOLUTION_CONCEPTS) == {"nash", "ce", "cce", "minimax", "maximin", "constrained", "safe"}
+    with pytest.raises(NotApplicableError, match="costs and limits"):
+        solution_set(game, "constrained")
 
 
 def test_volunteers_dilemma_set_is_complete_and_names_the_partly_mixed_equilibria() -> None:
