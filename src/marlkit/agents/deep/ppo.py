@@ -73,6 +73,16 @@ def _global_critic_input(obs: Array, global_state: Array) -> Array:
 CRITIC_INPUTS = {"local": _local_critic_input, "global": _global_critic_input}
 
 
+def normalise(x: Array) -> Array:
+    """``(x - mean) / (std + 1e-8)`` over every entry (PPO's per-minibatch advantage normalisation)."""
+    return (x - x.mean()) / (x.std() + 1e-8)
+
+
+def per_agent(x: Array) -> Array:
+    """The mean of ``x [..., n]`` over every axis but the last (agents) ``-> [n]``."""
+    return x.reshape(-1, x.shape[-1]).mean(axis=0)
+
+
 class PPOAux(NamedTuple):
     """What :meth:`PPO.act` records per step: the behaviour log-probability and value of each agent ``[E, n]``."""
 
@@ -98,15 +108,18 @@ class PPOState:
     plan: SharingPlan = struct.field(pytree_node=False)
 
 
-class _Batch(NamedTuple):
-    """Training samples, time-major ``[T', B, ...]`` (feed-forward: ``T' = 1`` and ``B = T x E``)."""
+class PPOBatch(NamedTuple):
+    """Training samples, time-major ``[T', B, ...]`` (feed-forward: ``T' = 1`` and ``B = T x E``); the cost fields
+    are ``()`` unless the learner has a cost critic (:mod:`marlkit.agents.deep.ppo_lagrangian`: ``[T', B, n, m]``)."""
 
     observation: Observation
     actions: Array
-    old: PPOAux
+    old: Any  # act's aux (PPOAux, or a subclass's)
     advantages: Array
     targets: Array
     memory: Any  # [B, ...] memory before the first step (() feed-forward)
+    cost_advantages: Any = ()
+    cost_targets: Any = ()
 
 
 @dataclass(frozen=True)
@@ -271,24 +284,16 @@ class PPO:
     def update(self, key: Array, state: PPOState, rollout: Rollout) -> tuple[PPOState, dict[str, Array]]:
         """GAE on the rollout, then ``update_epochs x num_minibatches`` clipped-surrogate Adam steps."""
         plan = state.plan
-        advantages, targets = gae(
-            rollout.reward.astype(jnp.float32),
-            rollout.aux.value,
-            self._next_values(plan, state.params, rollout),
-            rollout.done[..., None],
-            self.gamma,
-            self.gae_lambda,
-        )
-        batch = _Batch(rollout.observation, rollout.actions, rollout.aux, advantages, targets, rollout.memory)
+        batch = self._batch(state, rollout)
         if not self.recurrent:  # fold time into the sample axis: [1, T * E, ...]
             batch = jax.tree_util.tree_map(lambda x: x.reshape(1, -1, *x.shape[2:]), batch)
         optimizer = self._optimizer()
         samples = batch.actions.shape[1]
         size = samples // self.num_minibatches
 
-        def minibatch_step(carry: tuple[Any, Any], mb: _Batch) -> tuple[tuple[Any, Any], dict[str, Array]]:
+        def minibatch_step(carry: tuple[Any, Any], mb: PPOBatch) -> tuple[tuple[Any, Any], dict[str, Array]]:
             params, opt_state = carry
-            grads, metrics = jax.grad(self._loss, argnums=1, has_aux=True)(plan, params, mb)
+            grads, metrics = jax.grad(self._loss, argnums=1, has_aux=True)(plan, params, mb, state)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), metrics
 
@@ -310,7 +315,44 @@ class PPO:
             epoch, (state.params, state.opt_state), jax.random.split(key, self.update_epochs)
         )
         metrics = {name: value.mean(axis=(0, 1)) for name, value in metrics.items()}
-        return PPOState(params, opt_state, state.updates + 1, plan), metrics
+        return self._next_state(state, params, opt_state, rollout, metrics)
+
+    # ------------------------------------------------------------------------------------------ hooks
+    # (:class:`~marlkit.agents.deep.ppo_lagrangian.PPOLagrangian` overrides these three; PPO's program is unchanged)
+
+    def _batch(self, state: PPOState, rollout: Rollout) -> PPOBatch:
+        """The training samples of a rollout: GAE advantages and value targets ``[T, E, n]``."""
+        advantages, targets = gae(
+            rollout.reward.astype(jnp.float32),
+            rollout.aux.value,
+            self._next_values(state.plan, state.params, rollout),
+            rollout.done[..., None],
+            self.gamma,
+            self.gae_lambda,
+        )
+        return PPOBatch(rollout.observation, rollout.actions, rollout.aux, advantages, targets, rollout.memory)
+
+    def _advantage(
+        self, plan: SharingPlan, params: Any, mb: PPOBatch, state: PPOState
+    ) -> tuple[Array, Array, dict[str, Array]]:
+        """The actor's advantage ``[T', B', n]`` (normalised per minibatch), any extra critic loss and its
+        per-agent metrics: PPO's is the reward advantage alone and no extra loss."""
+        return normalise(mb.advantages), jnp.float32(0.0), {}
+
+    def _next_state(
+        self, state: PPOState, params: Any, opt_state: Any, rollout: Rollout, metrics: dict[str, Array]
+    ) -> tuple[PPOState, dict[str, Array]]:
+        """The state after an update (PPO: the new parameters and optimiser state, one more update)."""
+        return PPOState(params, opt_state, state.updates + 1, state.plan), metrics
+
+    def value_error(self, value: Array, old: Array, target: Array) -> Array:
+        """The squared value error, clipped around the old value when ``value_clip`` is set (PPO2 / JaxMARL;
+        Huang et al. 2022, detail 9)."""
+        error = jnp.square(value - target)
+        if self.value_clip is not None:
+            clipped = old + jnp.clip(value - old, -self.value_clip, self.value_clip)
+            error = jnp.maximum(error, jnp.square(clipped - target))
+        return error
 
     # ------------------------------------------------------------------------------------------ pieces
 
@@ -336,7 +378,7 @@ class PPO:
             _, _, next_value = self._forward(plan, params, (), final)
         return jnp.where(rollout.terminated[..., None], 0.0, jax.lax.stop_gradient(next_value))
 
-    def _loss(self, plan: SharingPlan, params: Any, mb: _Batch) -> tuple[Array, dict[str, Array]]:
+    def _loss(self, plan: SharingPlan, params: Any, mb: PPOBatch, state: PPOState) -> tuple[Array, dict[str, Array]]:
         """PPO's loss on one minibatch ``[T', B', n]``: clipped surrogate (Schulman et al. 2017, Eq. 7) + ``vf_coef``
         x value loss - ``ent_coef`` x entropy (their Eq. 9); per-agent metrics ``[n]``."""
         logits, value = self._rerun(plan, params, mb.memory, mb.observation)
@@ -344,18 +386,12 @@ class PPO:
         log_prob = jnp.take_along_axis(log_probs, mb.actions[..., None], axis=-1)[..., 0]
         log_ratio = log_prob - mb.old.log_prob
         ratio = jnp.exp(log_ratio)
-        adv = (mb.advantages - mb.advantages.mean()) / (mb.advantages.std() + 1e-8)
+        adv, extra_loss, extra_metrics = self._advantage(plan, params, mb, state)
         surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - self.clip_eps, 1.0 + self.clip_eps) * adv)
-        value_error = jnp.square(value - mb.targets)
-        if self.value_clip is not None:
-            clipped = mb.old.value + jnp.clip(value - mb.old.value, -self.value_clip, self.value_clip)
-            value_error = jnp.maximum(value_error, jnp.square(clipped - mb.targets))
+        value_error = self.value_error(value, mb.old.value, mb.targets)
         entropy = -jnp.sum(jnp.where(mb.observation.action_mask, jnp.exp(log_probs) * log_probs, 0.0), axis=-1)
-        policy_loss, value_loss = -surrogate.mean(), 0.5 * value_error.mean()
+        policy_loss, value_loss = -surrogate.mean(), 0.5 * value_error.mean() + extra_loss
         total = policy_loss + self.vf_coef * value_loss - self.ent_coef * entropy.mean()
-
-        def per_agent(x: Array) -> Array:
-            return x.reshape(-1, x.shape[-1]).mean(axis=0)
 
         metrics = {
             "loss/policy": per_agent(-surrogate),
@@ -363,6 +399,7 @@ class PPO:
             "entropy": per_agent(entropy),
             "approx_kl": per_agent(jax.lax.stop_gradient((ratio - 1.0) - log_ratio)),
             "clip_fraction": per_agent((jnp.abs(ratio - 1.0) > self.clip_eps).astype(jnp.float32)),
+            **extra_metrics,
         }
         return total, metrics
 
@@ -385,4 +422,15 @@ class MAPPO(PPO):
                           choices=tuple(CRITIC_INPUTS))  # fmt: skip
 
 
-__all__ = ["CRITIC_INPUTS", "IPPO", "MAPPO", "PPO", "PPOAux", "PPOMemory", "PPOState"]
+__all__ = [
+    "CRITIC_INPUTS",
+    "IPPO",
+    "MAPPO",
+    "PPO",
+    "PPOAux",
+    "PPOBatch",
+    "PPOMemory",
+    "PPOState",
+    "normalise",
+    "per_agent",
+]
