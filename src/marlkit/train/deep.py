@@ -296,7 +296,7 @@ def resolve_limits(learner: DeepLearner, env: MultiAgentEnv) -> DeepLearner:
     if not (hasattr(learner, "cost_limit") and callable(getattr(learner, "limits", None))):
         return learner
     limits = cost_limits(env)
-    if learner.cost_limit is None and limits is not None:  # type: ignore[attr-defined]
+    if learner.cost_limit is None and limits is not None:
         flat = tuple(float(x) for x in limits.ravel())
         learner = dataclasses.replace(learner, cost_limit=flat)  # type: ignore[type-var]
     learner.limits(env.spec)  # type: ignore[attr-defined]  # checks: costs present, limits of the right length
@@ -455,7 +455,9 @@ def _env_step(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarr
         visits = visits.at[carry.env_state.inner.state].add(1)
     running = carry.running_return + reward
     finished = jnp.where(done[:, None], running, 0.0)
-    cost, finished_cost, running_cost = (), (), carry.running_cost
+    cost: Any = ()
+    finished_cost: Any = ()
+    running_cost = carry.running_cost
     if env.spec.num_constraints:
         cost = info["cost"].astype(jnp.float32)
         running_cost = carry.running_cost + cost

@@ -43,4 +43,4 @@ _HOME = {
 __getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())
 
 
-__all__ = ["COMA", "IDQN", "IPPO", "IPPOLagrangian", "MAPPO", "MAPPOLagrangian", "QMIX", "VDN"]
+__all__ = ["COMA", "IDQN", "IPPO", "MAPPO", "QMIX", "VDN", "IPPOLagrangian", "MAPPOLagrangian"]

@@ -175,10 +175,9 @@ class PPOLagrangian(PPO):
         multipliers = jnp.full(limits.shape, self.lagrangian_init, jnp.float32)
         return PPOLagrangianState(params, self._optimizer().init(params), base.updates, plan, multipliers)
 
-    def act(
-        self, key: Array, state: PPOLagrangianState, observation: Observation, memory: Any
-    ) -> tuple[Array, LagrangianAux, Any]:
-        """PPO's action, log-probability and value, plus the cost values ``[E, n, m]``."""
+    def act(self, key: Array, state: PPOState, observation: Observation, memory: Any) -> tuple[Array, Any, Any]:
+        """PPO's action, log-probability and value, plus the cost values ``[E, n, m]`` (a :class:`LagrangianAux`)."""
+        assert isinstance(state, PPOLagrangianState)
         actions, aux, memory = super().act(key, state, observation, memory)
         cost_value = self._cost_values(state.plan, state.params, observation, state.multipliers.shape[-1])
         return actions, LagrangianAux(aux.log_prob, aux.value, cost_value), memory

@@ -55,7 +55,7 @@ Array = jax.Array
 
 AGENT_SIZE = 0.15
 LANDMARK_SIZE = 0.05
-DEFAULT_COST_LIMIT = 1.0
+DEFAULT_COST_LIMIT = 1.5
 """The constrained task's default limit on each agent's undiscounted collision count per 25-step episode (scaled
 with ``max_episode_steps``); see the module docstring for how it was chosen."""
 
