@@ -120,6 +120,7 @@ class PPOBatch(NamedTuple):
     memory: Any  # [B, ...] memory before the first step (() feed-forward)
     cost_advantages: Any = ()
     cost_targets: Any = ()
+    cost_values: Any = ()  # the cost critic's values before the update (clipping)
 
 
 @dataclass(frozen=True)

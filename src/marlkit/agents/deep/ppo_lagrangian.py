@@ -40,7 +40,7 @@ Feed-forward networks only (``recurrent=True`` raises): a recurrent cost critic 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -58,15 +58,6 @@ from marlkit.errors import LearnerConfigError, NotApplicableError
 from marlkit.schema import setting
 
 Array = jax.Array
-
-
-class LagrangianAux(NamedTuple):
-    """What :meth:`PPOLagrangian.act` records per step: log-probability and value ``[E, n]``, cost values
-    ``[E, n, m]``."""
-
-    log_prob: Array
-    value: Array
-    cost_value: Array
 
 
 @struct.dataclass
@@ -175,13 +166,6 @@ class PPOLagrangian(PPO):
         multipliers = jnp.full(limits.shape, self.lagrangian_init, jnp.float32)
         return PPOLagrangianState(params, self._optimizer().init(params), base.updates, plan, multipliers)
 
-    def act(self, key: Array, state: PPOState, observation: Observation, memory: Any) -> tuple[Array, Any, Any]:
-        """PPO's action, log-probability and value, plus the cost values ``[E, n, m]`` (a :class:`LagrangianAux`)."""
-        assert isinstance(state, PPOLagrangianState)
-        actions, aux, memory = super().act(key, state, observation, memory)
-        cost_value = self._cost_values(state.plan, state.params, observation, state.multipliers.shape[-1])
-        return actions, LagrangianAux(aux.log_prob, aux.value, cost_value), memory
-
     # ------------------------------------------------------------------------------------------ pieces
 
     def _cost_values(self, plan: SharingPlan, params: Any, observation: Observation, m: int) -> Array:
@@ -201,21 +185,24 @@ class PPOLagrangian(PPO):
             )
         assert isinstance(state, PPOLagrangianState)
         batch = super()._batch(state, rollout)
-        m = state.multipliers.shape[-1]
+        T = rollout.done.shape[0]
         final = Observation(
             rollout.final_obs, rollout.final_action_mask, rollout.final_global_state, jnp.zeros_like(rollout.done)
         )
-        next_cost = jax.lax.stop_gradient(self._cost_values(state.plan, state.params, final, m))
-        next_cost = jnp.where(rollout.terminated[..., None, None], 0.0, next_cost)
+        # V_c at every step and at the observation it ended on, in one batched pass: the parameters did not change
+        # during the rollout, so these are the values the acting policy's cost critic had
+        both = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), rollout.observation, final)
+        values = jax.lax.stop_gradient(self._cost_values(state.plan, state.params, both, state.multipliers.shape[-1]))
+        cost_values, next_cost = values[:T], jnp.where(rollout.terminated[..., None, None], 0.0, values[T:])
         cost_advantages, cost_targets = gae(
             rollout.costs.astype(jnp.float32),
-            rollout.aux.cost_value,
+            cost_values,
             next_cost,
             rollout.done[..., None, None],
             self.gamma,
             self.gae_lambda,
         )
-        return batch._replace(cost_advantages=cost_advantages, cost_targets=cost_targets)
+        return batch._replace(cost_advantages=cost_advantages, cost_targets=cost_targets, cost_values=cost_values)
 
     def _advantage(
         self, plan: SharingPlan, params: Any, mb: PPOBatch, state: PPOState
@@ -225,7 +212,7 @@ class PPOLagrangian(PPO):
         multipliers = jax.lax.stop_gradient(state.multipliers)  # [n, m]
         advantage = normalise(mb.advantages) - jnp.sum(multipliers * standardise_each(mb.cost_advantages), axis=-1)
         cost_value = self._cost_values(plan, params, mb.observation, multipliers.shape[-1])
-        cost_error = self.value_error(cost_value, mb.old.cost_value, mb.cost_targets).mean(axis=-1)  # [T', B', n]
+        cost_error = self.value_error(cost_value, mb.cost_values, mb.cost_targets).mean(axis=-1)  # [T', B', n]
         return advantage, 0.5 * cost_error.mean(), {"loss/cost_value": per_agent(0.5 * cost_error)}
 
     def _next_state(
@@ -263,7 +250,6 @@ class MAPPOLagrangian(PPOLagrangian):
 
 __all__ = [
     "IPPOLagrangian",
-    "LagrangianAux",
     "MAPPOLagrangian",
     "PPOLagrangian",
     "PPOLagrangianState",
