@@ -98,14 +98,10 @@ class MLP(nn.Module):
     head_gain: float = 1.0
 
     @nn.compact
-    def __call__(self, x: Array, torso: bool = False) -> Array:
-        """The head's output ``[..., out]``, or with ``torso=True`` the last hidden layer's ``[..., hidden[-1]]``
-        (for extra heads on the same features)."""
+    def __call__(self, x: Array) -> Array:
         fn = activation(self.act)
         for width in self.hidden:
             x = fn(nn.Dense(width, kernel_init=orthogonal(np.sqrt(2.0)))(x))
-        if torso:
-            return x
         return nn.Dense(self.out, kernel_init=orthogonal(self.head_gain))(x)
 
 

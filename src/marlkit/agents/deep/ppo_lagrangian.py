@@ -7,10 +7,7 @@ game; Altman 1999, ch. 3). The learner is :class:`~marlkit.agents.deep.ppo.PPO` 
 
 * a **cost critic** ``V_c^i`` with ``m`` outputs, seeing what the reward critic sees and shared as it is (MAPPO-L:
   the global state, centralised; IPPO-L: the agent's own observation), trained like the reward critic (squared
-  error, clipped around the old value when ``value_clip`` is set, weight ``vf_coef``). ``cost_critic="separate"``
-  (the default) gives it its own network, as the reference does; ``"shared"`` puts ``m`` linear cost heads on the
-  reward critic's last hidden layer (one torso trained by both losses; a deviation from the reference that costs
-  almost nothing — ``bench/safe.py`` measures both);
+  error, clipped around the old value when ``value_clip`` is set, weight ``vf_coef``);
 * **cost GAE**: ``A_c`` by GAE(γ, λ_GAE) on the costs ``Rollout.costs [T, E, n, m]`` (Schulman et al. 2016, Eq. 16),
   bootstrapped exactly as the reward advantage is;
 * the **actor's advantage** ``Â_r - Σ_j λ_j Â_c,j`` in PPO's clipped surrogate, where ``Â_r`` and each ``Â_c,j``
@@ -45,7 +42,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,7 +49,7 @@ from flax import struct
 
 from marlkit.agents.deep.advantages import gae
 from marlkit.agents.deep.base import Observation, Rollout
-from marlkit.agents.deep.networks import MLP, forward, orthogonal
+from marlkit.agents.deep.networks import MLP, forward
 from marlkit.agents.deep.ppo import CRITIC_INPUTS, PPO, PPOBatch, PPOState, normalise, per_agent
 from marlkit.agents.deep.sharing import SharingPlan
 from marlkit.agents.lagrangian import dual_ascent
@@ -62,9 +58,6 @@ from marlkit.errors import LearnerConfigError, NotApplicableError
 from marlkit.schema import setting
 
 Array = jax.Array
-COST_CRITICS = ("separate", "shared")
-"""``cost_critic``: a separate network per parameter set (as the reference MAPPO-L), or ``m`` linear cost heads on the
-reward critic's last hidden layer (one torso trained by both value losses)."""
 
 
 @struct.dataclass
@@ -108,8 +101,6 @@ class PPOLagrangian(PPO):
     lagrangian_init: float = setting(0.78, doc="initial Lagrange multiplier (MACPO / SafePO MAPPO-L: 0.78)",
                                      range=(0, None))  # fmt: skip
     lagrangian_lr: float = setting(0.035, doc="dual ascent step size (SafePO: 0.035)", range=(0, None), open="low")
-    cost_critic: str = setting("separate", doc="the cost critic: its own network (the reference's) or cost heads on "
-                               "the reward critic's torso (cheaper)", choices=COST_CRITICS)  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -158,10 +149,7 @@ class PPOLagrangian(PPO):
 
     # ------------------------------------------------------------------------------------------ contract
 
-    def _cost_network(self, num_constraints: int) -> nn.Module:
-        """The separate cost critic (an MLP like the reward critic), or the shared mode's linear cost heads."""
-        if self.cost_critic == "shared":
-            return nn.Dense(num_constraints, kernel_init=orthogonal(1.0))
+    def _cost_network(self, num_constraints: int) -> MLP:
         return MLP(self.hidden, num_constraints, self.activation, head_gain=1.0)
 
     def init(self, key: Array, spec: MultiAgentSpec, num_envs: int) -> PPOLagrangianState:
@@ -173,8 +161,6 @@ class PPOLagrangian(PPO):
         critic_size = obs_size if self.critic == "local" else spec.global_state_size
         x = jnp.zeros(plan.input_size(critic_size), jnp.float32)
         net = self._cost_network(spec.num_constraints)
-        if self.cost_critic == "shared":
-            x = jnp.zeros(self.hidden[-1], jnp.float32)
         cost = plan.init(jax.random.fold_in(key, 1), lambda k: {"cost_critic": net.init(k, x)})
         params = {**base.params, **cost}
         multipliers = jnp.full(limits.shape, self.lagrangian_init, jnp.float32)
@@ -188,13 +174,6 @@ class PPOLagrangian(PPO):
         obs = observation.obs.reshape(*observation.obs.shape[: batch_dims + 1], -1).astype(jnp.float32)
         critic_in = plan.with_ids(CRITIC_INPUTS[self.critic](obs, observation.global_state.astype(jnp.float32)))
         net = self._cost_network(m)
-        if self.cost_critic == "shared":
-            _, critic = self._networks(observation.action_mask.shape[-1])
-
-            def heads(p: Any, c: Array) -> Array:
-                return forward(net, p["cost_critic"], forward(critic, p["critic"], c, True))
-
-            return plan.apply(heads, params, critic_in, batch_dims=batch_dims)
         return plan.apply(lambda p, c: forward(net, p["cost_critic"], c), params, critic_in, batch_dims=batch_dims)
 
     def _batch(self, state: PPOState, rollout: Rollout) -> PPOBatch:
