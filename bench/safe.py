@@ -8,7 +8,9 @@ times every learner once, so a load change on a shared machine hits all of them 
 * ``mappo/constrained_spread`` — MAPPO on the constrained task (the trainer records the costs; the learner ignores
   them): the bookkeeping's share;
 * ``mappo_l/constrained_spread`` — MAPPO-L on the constrained task: a cost critic (a third network, as the
-  reference MAPPO-L has), cost GAE, the combined advantage and the dual step.
+  reference MAPPO-L has), cost GAE, the combined advantage and the dual step;
+* ``mappo_l(shared)/constrained`` — the same with ``cost_critic="shared"``: the cost values are ``m`` more units on
+  the reward critic's head instead of a third network.
 
 Printed: the machine (platform, cores, load average, JAX device), per run the compile time and the best and median
 env-steps/s over the rounds by wall clock and by this process's CPU time, and the ratios of the medians' times
@@ -34,9 +36,10 @@ from marlkit.envs import make
 from train import PUBLISHED, compile_marlkit, timed
 
 RUNS = {
-    "mappo/simple_spread": (MAPPO, "simple_spread"),
-    "mappo/constrained_spread": (MAPPO, "constrained_spread"),
-    "mappo_l/constrained_spread": (MAPPOLagrangian, "constrained_spread"),
+    "mappo/simple_spread": (MAPPO(), "simple_spread"),
+    "mappo/constrained_spread": (MAPPO(), "constrained_spread"),
+    "mappo_l/constrained_spread": (MAPPOLagrangian(), "constrained_spread"),
+    "mappo_l(shared)/constrained": (MAPPOLagrangian(cost_critic="shared"), "constrained_spread"),
 }
 BASELINE = "mappo/constrained_spread"
 
@@ -53,8 +56,8 @@ def main() -> None:
     )
     steps = args.updates * PUBLISHED["NUM_ENVS"] * 128
     compiled, states = {}, {}
-    for name, (cls, task) in RUNS.items():
-        run = compile_marlkit(make(task, n_agents=args.agents), cls(), steps, steps)
+    for name, (learner, task) in RUNS.items():
+        run = compile_marlkit(make(task, n_agents=args.agents), learner, steps, steps)
         compiled[name], states[name] = run, jax.block_until_ready(run.plan_for(0).start())
         run.compiled(states[name])  # warm-up (first-call allocations)
         print(f"compiled {name} in {run.compile_s:.1f} s", flush=True)
@@ -74,12 +77,13 @@ def main() -> None:
             f"{name:<28} {steps / w.min():>18,.0f} {steps / np.median(w):>9,.0f} {steps / c.min():>9,.0f} "
             f"{steps / np.median(c):>9,.0f} {np.median(c) / base_cpu:>13.3f}"
         )
-    ratio_cpu = np.median(cpu["mappo_l/constrained_spread"]) / base_cpu
-    ratio_wall = np.median(wall["mappo_l/constrained_spread"]) / base_wall
-    print(
-        f"\nMAPPO-L / MAPPO time (same task, medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall "
-        f"(target <= x1.15); load average {os.getloadavg()}"
-    )
+    print()
+    for name in ("mappo_l/constrained_spread", "mappo_l(shared)/constrained"):
+        ratio_cpu, ratio_wall = np.median(cpu[name]) / base_cpu, np.median(wall[name]) / base_wall
+        print(
+            f"{name} / MAPPO time (same task, medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall (target <= x1.15)"
+        )
+    print(f"load average {os.getloadavg()}")
 
 
 if __name__ == "__main__":

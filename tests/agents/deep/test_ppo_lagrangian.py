@@ -25,10 +25,13 @@ def always(obs, actions, info):
 
 @pytest.fixture(scope="module")
 def exact_dual():
-    """IPPO-L where the measured episode cost is known exactly: every step costs 1, so each 5-step episode costs
-    5; agent 0's limit 0 is violated by 5 at every update, agent 1's limit 100 holds with slack 95."""
+    """IPPO-L (cost values on the reward critic's head) where the measured episode cost is known exactly: every
+    step costs 1, so each 5-step episode costs 5; agent 0's limit 0 is violated by 5 at every update, agent 1's
+    limit 100 holds with slack 95."""
     env = CostWrapper(envs.make("simple_spread", n_agents=2, max_episode_steps=5), cost=always, limit=(0.0, 100.0))
-    learner = IPPOLagrangian(rollout_length=5, hidden=(8,), num_minibatches=1, update_epochs=1, lagrangian_lr=0.01)
+    learner = IPPOLagrangian(
+        rollout_length=5, hidden=(8,), num_minibatches=1, update_epochs=1, lagrangian_lr=0.01, cost_critic="shared"
+    )
     result = train(env, learner, steps=4 * 5 * 6, seeds=2, key=3, num_envs=4, log_every=4 * 5 * 2)
     return result
 

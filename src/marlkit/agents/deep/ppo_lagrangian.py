@@ -7,7 +7,10 @@ game; Altman 1999, ch. 3). The learner is :class:`~marlkit.agents.deep.ppo.PPO` 
 
 * a **cost critic** ``V_c^i`` with ``m`` outputs, seeing what the reward critic sees and shared as it is (MAPPO-L:
   the global state, centralised; IPPO-L: the agent's own observation), trained like the reward critic (squared
-  error, clipped around the old value when ``value_clip`` is set, weight ``vf_coef``);
+  error, clipped around the old value when ``value_clip`` is set, weight ``vf_coef``). ``cost_critic="separate"``
+  (the default) gives it its own network, as the reference does; ``"shared"`` adds ``m`` units to the reward
+  critic's head instead (one torso trained by both value losses: a deviation from the reference that costs almost
+  no time — ``bench/safe.py`` measures both);
 * **cost GAE**: ``A_c`` by GAE(γ, λ_GAE) on the costs ``Rollout.costs [T, E, n, m]`` (Schulman et al. 2016, Eq. 16),
   bootstrapped exactly as the reward advantage is;
 * the **actor's advantage** ``Â_r - Σ_j λ_j Â_c,j`` in PPO's clipped surrogate, where ``Â_r`` and each ``Â_c,j``
@@ -58,6 +61,9 @@ from marlkit.errors import LearnerConfigError, NotApplicableError
 from marlkit.schema import setting
 
 Array = jax.Array
+COST_CRITICS = ("separate", "shared")
+"""``cost_critic``: a separate network per parameter set (as the reference MAPPO-L), or ``m`` more units on the reward
+critic's head (one torso trained by both value losses)."""
 
 
 @struct.dataclass
@@ -101,6 +107,8 @@ class PPOLagrangian(PPO):
     lagrangian_init: float = setting(0.78, doc="initial Lagrange multiplier (MACPO / SafePO MAPPO-L: 0.78)",
                                      range=(0, None))  # fmt: skip
     lagrangian_lr: float = setting(0.035, doc="dual ascent step size (SafePO: 0.035)", range=(0, None), open="low")
+    cost_critic: str = setting("separate", doc="the cost critic: its own network (the reference's) or cost heads on "
+                               "the reward critic's network (cheaper)", choices=COST_CRITICS)  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -160,19 +168,32 @@ class PPOLagrangian(PPO):
         obs_size = int(np.prod(spec.obs_shape))
         critic_size = obs_size if self.critic == "local" else spec.global_state_size
         x = jnp.zeros(plan.input_size(critic_size), jnp.float32)
-        net = self._cost_network(spec.num_constraints)
-        cost = plan.init(jax.random.fold_in(key, 1), lambda k: {"cost_critic": net.init(k, x)})
-        params = {**base.params, **cost}
+        params = base.params
+        if self.cost_critic == "separate":
+            net = self._cost_network(spec.num_constraints)
+            cost = plan.init(jax.random.fold_in(key, 1), lambda k: {"cost_critic": net.init(k, x)})
+            params = {**params, **cost}
         multipliers = jnp.full(limits.shape, self.lagrangian_init, jnp.float32)
+        if self.cost_critic == "shared":  # PPO's init built the critic with 1 + m head units (_critic_outputs)
+            return PPOLagrangianState(params, base.opt_state, base.updates, plan, multipliers)
         return PPOLagrangianState(params, self._optimizer().init(params), base.updates, plan, multipliers)
 
     # ------------------------------------------------------------------------------------------ pieces
+
+    def _critic_outputs(self, spec: MultiAgentSpec) -> int:
+        """The value, then (``cost_critic="shared"``) the ``m`` cost values."""
+        return 1 + (spec.num_constraints if self.cost_critic == "shared" else 0)
 
     def _cost_values(self, plan: SharingPlan, params: Any, observation: Observation, m: int) -> Array:
         """``V_c(s)`` of every agent and constraint ``[*B, n, m]`` (the reward critic's input)."""
         batch_dims = observation.first.ndim
         obs = observation.obs.reshape(*observation.obs.shape[: batch_dims + 1], -1).astype(jnp.float32)
         critic_in = plan.with_ids(CRITIC_INPUTS[self.critic](obs, observation.global_state.astype(jnp.float32)))
+        if self.cost_critic == "shared":
+            _, critic = self._networks(observation.action_mask.shape[-1], 1 + m)
+            return plan.apply(
+                lambda p, c: forward(critic, p["critic"], c)[..., 1:], params, critic_in, batch_dims=batch_dims
+            )
         net = self._cost_network(m)
         return plan.apply(lambda p, c: forward(net, p["cost_critic"], c), params, critic_in, batch_dims=batch_dims)
 
@@ -205,13 +226,14 @@ class PPOLagrangian(PPO):
         return batch._replace(cost_advantages=cost_advantages, cost_targets=cost_targets, cost_values=cost_values)
 
     def _advantage(
-        self, plan: SharingPlan, params: Any, mb: PPOBatch, state: PPOState
+        self, plan: SharingPlan, params: Any, mb: PPOBatch, state: PPOState, extra: Array
     ) -> tuple[Array, Array, dict[str, Array]]:
         """``Â_r - Σ_j λ_j Â_c,j`` (each standardised), and the cost critic's loss."""
         assert isinstance(state, PPOLagrangianState)
         multipliers = jax.lax.stop_gradient(state.multipliers)  # [n, m]
         advantage = normalise(mb.advantages) - jnp.sum(multipliers * standardise_each(mb.cost_advantages), axis=-1)
-        cost_value = self._cost_values(plan, params, mb.observation, multipliers.shape[-1])
+        shared = self.cost_critic == "shared"  # the critic's extra heads are the cost values
+        cost_value = extra if shared else self._cost_values(plan, params, mb.observation, multipliers.shape[-1])
         cost_error = self.value_error(cost_value, mb.cost_values, mb.cost_targets).mean(axis=-1)  # [T', B', n]
         return advantage, 0.5 * cost_error.mean(), {"loss/cost_value": per_agent(0.5 * cost_error)}
 
