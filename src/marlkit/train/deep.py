@@ -263,7 +263,7 @@ def check_learner(learner: object) -> None:
     if missing or not hasattr(learner, "rollout_length"):
         raise LearnerConfigError(
             f"{learner!r} is not a deep learner (missing {missing or ['rollout_length']}); use one of "
-            "marlkit.agents.deep (IPPO, MAPPO, IDQN, VDN, QMIX, COMA)"
+            "marlkit.agents.deep (IPPO, MAPPO, IPPOLagrangian, MAPPOLagrangian, IDQN, VDN, QMIX, COMA)"
         )
     try:
         hash(learner)
