@@ -8,7 +8,7 @@ import pytest
 
 import marlkit.envs as envs
 from marlkit.agents.deep.ppo import MAPPO
-from marlkit.agents.deep.ppo_lagrangian import IPPOLagrangian, MAPPOLagrangian
+from marlkit.agents.deep.ppo_lagrangian import EpisodeCosts, IPPOLagrangian, MAPPOLagrangian, finished_episode_costs
 from marlkit.agents.deep.registry import make_deep_learner
 from marlkit.envs.wrappers import CostWrapper
 from marlkit.errors import LearnerConfigError, NotApplicableError
@@ -49,6 +49,34 @@ def test_multipliers_follow_projected_dual_ascent_exactly(exact_dual) -> None:
     assert np.all(h.multipliers >= 0.0)
     assert "constraint/cost_mean/0" not in h.metrics and "loss/cost_value" in h.metrics
     assert result.plan.learner.cost_limit == (0.0, 100.0)  # the task's limits, filled in by the trainer
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_episode_costs_are_summed_over_whole_episodes_across_rollouts(gamma: float) -> None:
+    """Against a plain loop: episodes of random lengths in 3 envs, cut into two rollouts of 7 steps; each finished
+    episode's cost is Σ_k γ^k c_k from its own start, even where it began in the previous rollout."""
+    rng = np.random.default_rng(1)
+    T, E = 14, 3
+    done = rng.random((T, E)) < 0.3
+    first = np.vstack([np.ones((1, E), bool), done[:-1]])  # the trainer's rule: a step after an end starts one
+    costs = rng.random((T, E, 2, 1)).astype(np.float32)
+    totals, count = np.zeros((2, 1)), 0
+    for e in range(E):
+        running, k = np.zeros((2, 1)), 0
+        for t in range(T):
+            if first[t, e]:
+                running, k = np.zeros((2, 1)), 0
+            running = running + gamma**k * costs[t, e]
+            k += 1
+            if done[t, e]:
+                totals, count = totals + running, count + 1
+    carry = EpisodeCosts(np.zeros((E, 2, 1), np.float32), np.ones(E, np.float32))
+    sums, ended = np.zeros((2, 1)), 0.0
+    for half in (slice(0, 7), slice(7, 14)):
+        carry, total, n = finished_episode_costs(carry, costs[half], first[half], done[half], gamma)
+        sums, ended = sums + np.asarray(total), ended + float(n)
+    assert ended == count == done.sum()
+    np.testing.assert_allclose(sums, totals, rtol=1e-5)
 
 
 def test_bad_input_is_one_clear_error() -> None:

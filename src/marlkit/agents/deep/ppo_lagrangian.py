@@ -21,12 +21,13 @@ game; Altman 1999, ch. 3). The learner is :class:`~marlkit.agents.deep.ppo.PPO` 
 * **λ per agent and constraint**, ``[n, m]``, updated once per update by projected dual ascent
   (:func:`marlkit.agents.lagrangian.dual_ascent`): ``λ <- max(0, λ + η (Ĵ_c - c))`` — λ >= 0 always.
 
-**Which cost the dual step measures**: the *undiscounted episode cost*, the convention of Safety-Gymnasium's cost
-limits and SafePO's ``cost_limit`` / MACPO's ``safety_bound`` (``aver_episode_costs - safety_bound``). ``Ĵ_c`` is the
-rollout's renewal-reward estimate ``Σ_{t,e} c_t / #episodes ended in the rollout`` (Ross 1996, Stochastic Processes,
-Thm 3.6.1: cost per episode = cost rate x mean episode length); an update in which no episode ended leaves λ as it
-was. With a rollout as long as the episodes of a fixed-length task (``rollout_length = max_episode_steps``) this is
-exactly the mean cost of the rollout's episodes. The limits ``c`` are per agent and constraint: ``cost_limit``
+**Which cost the dual step measures**: by default the *undiscounted episode cost*, the convention of
+Safety-Gymnasium's cost limits and SafePO's ``cost_limit`` / MACPO's ``safety_bound`` (``aver_episode_costs -
+safety_bound``); with ``discounted_cost=True`` the discounted episode cost ``Σ_k γ^k c_k`` (``k`` counted from the
+episode's start), the convention of a constrained Markov game's ``J_c`` (Altman 1999) and of the catalog games'
+limits. ``Ĵ_c`` is the mean cost of the episodes that *ended* in the rollout, each summed over its whole length
+(the running sums are carried across rollouts in the learner's state); an update in which no episode ended leaves
+λ as it was. The limits ``c`` are per agent and constraint: ``cost_limit``
 (one float for all, or ``n·m`` floats, agent-major) or, left ``None``, the task's own limits, which the trainer
 fills in (:func:`marlkit.train.deep.prepare`).
 
@@ -43,7 +44,7 @@ Feed-forward networks only (``recurrent=True`` raises): a recurrent cost critic 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -66,19 +67,40 @@ COST_CRITICS = ("separate", "shared")
 critic's head (one torso trained by both value losses)."""
 
 
+class EpisodeCosts(NamedTuple):
+    """Each env's running episode cost ``[E, n, m]`` and the discount of its next step ``[E]`` (``γ^k``)."""
+
+    running: Array
+    weight: Array
+
+
 @struct.dataclass
 class PPOLagrangianState(PPOState):
-    """:class:`~marlkit.agents.deep.ppo.PPOState` (``params`` also hold ``"cost_critic"``) plus the Lagrange
-    multipliers ``λ [n, m]`` (>= 0)."""
+    """:class:`~marlkit.agents.deep.ppo.PPOState` (``params`` also hold ``"cost_critic"`` when it is separate) plus
+    the Lagrange multipliers ``λ [n, m]`` (>= 0) and every env's running episode cost."""
 
     multipliers: Array
+    episode: EpisodeCosts
 
 
-def episode_cost_estimate(costs: Array, done: Array) -> tuple[Array, Array]:
-    """The rollout's estimate of the undiscounted episode cost ``[n, m]``: ``Σ_{t,e} c / #episodes ended``, and the
-    number of episodes that ended ``[]`` (renewal-reward; ``costs [T, E, n, m]``, ``done [T, E]``)."""
-    ended = done.sum().astype(jnp.float32)
-    return costs.sum(axis=(0, 1)) / jnp.maximum(ended, 1.0), ended
+def finished_episode_costs(
+    carry: EpisodeCosts, costs: Array, first: Array, done: Array, gamma: float
+) -> tuple[EpisodeCosts, Array, Array]:
+    """Run the episode sums over a rollout: ``(carry after it, Σ of the costs of the episodes that ended in it
+    [n, m], how many ended [])``. Each episode's cost is ``Σ_k γ^k c_k`` over its steps ``k = 0, 1, ...`` (``gamma =
+    1``: undiscounted); ``costs [T, E, n, m]``; ``first [T, E]`` — step t starts an episode; ``done [T, E]`` — it
+    ends one."""
+
+    def step(c: EpisodeCosts, x: tuple[Array, Array, Array]) -> tuple[EpisodeCosts, Array]:
+        cost, start, end = x
+        running = jnp.where(start[:, None, None], 0.0, c.running)
+        weight = jnp.where(start, 1.0, c.weight)
+        running = running + weight[:, None, None] * cost
+        finished = jnp.where(end[:, None, None], running, 0.0)
+        return EpisodeCosts(running, weight * gamma), finished
+
+    carry, finished = jax.lax.scan(step, carry, (costs.astype(jnp.float32), first, done))
+    return carry, finished.sum(axis=(0, 1)), done.sum().astype(jnp.float32)
 
 
 def standardise_each(x: Array) -> Array:
@@ -107,6 +129,8 @@ class PPOLagrangian(PPO):
     lagrangian_init: float = setting(0.78, doc="initial Lagrange multiplier (MACPO / SafePO MAPPO-L: 0.78)",
                                      range=(0, None))  # fmt: skip
     lagrangian_lr: float = setting(0.035, doc="dual ascent step size (SafePO: 0.035)", range=(0, None), open="low")
+    discounted_cost: bool = setting(False, doc="measure the discounted episode cost (the limits of a constrained "
+                                    "game) instead of the undiscounted one (Safety-Gymnasium's)")  # fmt: skip
     cost_critic: str = setting("separate", doc="the cost critic: its own network (the reference's) or cost heads on "
                                "the reward critic's network (cheaper)", choices=COST_CRITICS)  # fmt: skip
 
@@ -174,9 +198,10 @@ class PPOLagrangian(PPO):
             cost = plan.init(jax.random.fold_in(key, 1), lambda k: {"cost_critic": net.init(k, x)})
             params = {**params, **cost}
         multipliers = jnp.full(limits.shape, self.lagrangian_init, jnp.float32)
+        episode = EpisodeCosts(jnp.zeros((num_envs, *limits.shape), jnp.float32), jnp.ones(num_envs, jnp.float32))
         if self.cost_critic == "shared":  # PPO's init built the critic with 1 + m head units (_critic_outputs)
-            return PPOLagrangianState(params, base.opt_state, base.updates, plan, multipliers)
-        return PPOLagrangianState(params, self._optimizer().init(params), base.updates, plan, multipliers)
+            return PPOLagrangianState(params, base.opt_state, base.updates, plan, multipliers, episode)
+        return PPOLagrangianState(params, self._optimizer().init(params), base.updates, plan, multipliers, episode)
 
     # ------------------------------------------------------------------------------------------ pieces
 
@@ -243,12 +268,16 @@ class PPOLagrangian(PPO):
         """The new parameters, then the projected dual ascent step on the rollout's episode cost (no episode
         ended: λ unchanged)."""
         assert isinstance(state, PPOLagrangianState) and rollout.costs is not None
-        measured, ended = episode_cost_estimate(rollout.costs, rollout.done)
+        gamma = self.gamma if self.discounted_cost else 1.0
+        episode, total, ended = finished_episode_costs(
+            state.episode, rollout.costs, rollout.observation.first, rollout.done, gamma
+        )
+        measured = total / jnp.maximum(ended, 1.0)
         limits = jnp.asarray(self.limit_array(*state.multipliers.shape))
         stepped = dual_ascent(state.multipliers, measured, limits, self.lagrangian_lr)
         multipliers = jnp.where(ended > 0, stepped, state.multipliers)
         metrics = {**metrics, "lagrangian/multiplier": multipliers.mean(axis=-1)}
-        new = PPOLagrangianState(params, opt_state, state.updates + 1, state.plan, multipliers)
+        new = PPOLagrangianState(params, opt_state, state.updates + 1, state.plan, multipliers, episode)
         return new, metrics
 
 
@@ -271,10 +300,11 @@ class MAPPOLagrangian(PPOLagrangian):
 
 
 __all__ = [
+    "EpisodeCosts",
     "IPPOLagrangian",
     "MAPPOLagrangian",
     "PPOLagrangian",
     "PPOLagrangianState",
-    "episode_cost_estimate",
+    "finished_episode_costs",
     "standardise_each",
 ]
