@@ -21,7 +21,12 @@ state (``tests/envs/test_mpe.py``). Physics: :mod:`marlkit.envs.mpe.core`.
 agent ``i``'s collision count ``#{j ≠ i : |p_i - p_j| < 0.3}`` and ``spec.num_constraints = 1``. As in the
 constrained-MARL formulation (Gu et al. 2023, "Safe multi-agent reinforcement learning for multi-robot control",
 MACPO), the cost is kept apart from the reward: the reward drops the collision term, ``r_i = (1 - local_ratio)
-G``, so ``reward(unconstrained) = reward(constrained) - local_ratio · cost``.
+G``, so ``reward(unconstrained) = reward(constrained) - local_ratio · cost``. Its limit (``limits [n, 1]``) is
+``cost_limit`` collisions per agent and undiscounted episode, by default :data:`DEFAULT_COST_LIMIT` = 1.5 per 25 steps
+(scaled with ``max_episode_steps``). How 1.5 was chosen (3 agents, 25 steps): random play collides ~1.1 times per
+agent and episode, and MAPPO trained on the reward alone (100k steps, ``tests/agents/deep/test_ppo_lagrangian.py``)
+climbs to 3.0-3.9 as it learns to cover the landmarks; 1.5 is feasible (random play meets it) and binds (the
+unconstrained learner violates it twice over).
 """
 
 from __future__ import annotations
