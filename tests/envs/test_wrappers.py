@@ -209,3 +209,72 @@ def test_wrappers_compose_and_batch() -> None:
     assert obs.shape == (64, HORIZON, 2, 7) and info["global_state"].shape == (64, HORIZON, 13)
     assert info["episode_return"].shape == (64, HORIZON, 2) and np.asarray(done).any()
     assert np.all(np.isfinite(np.asarray(obs)))
+
+
+# ------------------------------------------------------------------------------------------------------ costs
+
+
+def _speed_steps(env, steps: int = 12):
+    """Step ``env`` (from reset) with fixed pseudo-random actions; yields each step's outputs."""
+    key = jax.random.key(4)
+    _, state = env.reset(key)
+    step = jax.jit(env.step)
+    rng = np.random.default_rng(0)
+    for t in range(steps):
+        actions = jnp.asarray(rng.integers(0, env.spec.max_actions, env.spec.n_agents), jnp.int32)
+        out = step(jax.random.fold_in(key, t), state, actions)
+        state = out[1]
+        yield out
+
+
+def test_cost_wrapper_turns_a_speed_predicate_into_a_cost() -> None:
+    from marlkit.envs.registry import make as make_task
+    from marlkit.envs.wrappers import CostWrapper, SpeedAbove, cost_limits
+
+    plain = CostWrapper(make_task("simple_spread", n_agents=2, max_episode_steps=5), cost=SpeedAbove(0.5), limit=2.0)
+    assert plain.spec.num_constraints == 1
+    np.testing.assert_array_equal(cost_limits(plain), [[2.0], [2.0]])
+    seen, running = set(), np.zeros((2, 1))
+    for _, _, _, done, info in _speed_steps(EpisodeStatistics(plain)):
+        speed = np.linalg.norm(np.asarray(info["final_obs"])[:, :2], axis=1)  # MPE: own velocity first
+        np.testing.assert_array_equal(info["cost"], (speed > 0.5)[:, None].astype(np.float32))
+        seen |= set(np.asarray(info["cost"]).ravel().tolist())
+        running += np.asarray(info["cost"])
+        np.testing.assert_array_equal(info["episode_cost"], running)  # EpisodeStatistics sums the new cost
+        running *= 1 - bool(done)
+    assert seen == {0.0, 1.0}  # the threshold splits the speeds these actions reach
+    # on a constrained task the new cost goes after the task's own, with its limit
+    both = CostWrapper(make_task("constrained_spread", n_agents=2), cost=SpeedAbove(0.5), limit=(0.25, 0.75))
+    assert both.spec.num_constraints == 2
+    np.testing.assert_array_equal(cost_limits(both), [[1.5, 0.25], [1.5, 0.75]])
+    inner = make_task("constrained_spread", n_agents=2)
+    for (_, _, _, _, info), (_, _, _, _, plain_info) in zip(_speed_steps(both, 3), _speed_steps(inner, 3), strict=True):
+        np.testing.assert_array_equal(np.asarray(info["cost"])[:, :1], plain_info["cost"])
+
+
+def test_cost_limits_and_bad_cost_input() -> None:
+    from marlkit.envs.mpe import SimpleSpread
+    from marlkit.envs.registry import make as make_task
+    from marlkit.envs.wrappers import CostWrapper, SpeedAbove, cost_limits
+
+    assert cost_limits(make_task("simple_spread")) is None
+    np.testing.assert_array_equal(cost_limits(make_task("constrained_spread")), np.full((3, 1), 1.5))
+    np.testing.assert_array_equal(
+        cost_limits(make_task("constrained_spread", max_episode_steps=50)), np.full((3, 1), 3)
+    )
+    np.testing.assert_array_equal(cost_limits(make_task("constrained_spread", cost_limit=0.5)), np.full((3, 1), 0.5))
+    game_env = GameEnv(make("resource-sharing"))
+    np.testing.assert_array_equal(cost_limits(AgentId(game_env)), game_env.game.limits)
+    spread = make_task("simple_spread", n_agents=2)
+    with pytest.raises(InvalidGameError, match="constrained=True"):
+        SimpleSpread(cost_limit=1.0)
+    with pytest.raises(InvalidGameError, match="cost_limit must be"):
+        SimpleSpread(constrained=True, cost_limit=-1.0)
+    with pytest.raises(InvalidGameError, match="must be callable"):
+        CostWrapper(spread, cost=3.0)
+    with pytest.raises(InvalidGameError, match="limit must be"):
+        CostWrapper(spread, cost=SpeedAbove(0.5), limit=(1.0, 2.0, 3.0))
+    with pytest.raises(InvalidGameError, match="limit must be"):
+        CostWrapper(spread, cost=SpeedAbove(0.5), limit=-1.0)
+    with pytest.raises(InvalidGameError, match="threshold"):
+        SpeedAbove(-0.1)

@@ -93,6 +93,17 @@ def test_particle_env_has_no_tables_and_logs_episodes():
     np.testing.assert_array_equal(h.episode_count, 4)  # 25-step episodes, 4 envs, 25 steps per window
     np.testing.assert_allclose(h.episode_return, 25 * h.reward_mean, rtol=1e-5)
     assert h.meta["sharing"]["mode"] == "full"
+    assert not h.constrained and h.cost_mean is None and h.episode_cost is None and h.multipliers is None
+
+
+def test_a_constrained_task_records_costs_and_nan_multipliers_for_a_learner_without_them():
+    env = make("constrained_spread", n_agents=2)
+    h = deep.train(env, UniformProbe(rollout_length=25), 4 * 25 * 4, seeds=2, num_envs=4, log_every=4 * 25).history
+    assert h.constrained and h.cost_mean.shape == h.episode_cost.shape == h.multipliers.shape == (2, 4, 2, 1)
+    assert np.all(np.isnan(h.multipliers))  # UniformProbe keeps no Lagrange multipliers
+    # windows hold whole 25-step episodes: the mean episode cost is 25 x the mean cost per step
+    np.testing.assert_allclose(h.episode_cost, 25 * h.cost_mean, rtol=1e-5)
+    assert h.cost_mean.sum() > 0 and not any(k.startswith("constraint/") for k in h.metrics)
 
 
 def test_a_huge_joint_action_space_needs_no_table():

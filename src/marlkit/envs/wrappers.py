@@ -24,6 +24,11 @@ the wrapped env's state.
   with every observation the agents act on (the ``obs`` returned by ``reset``/``step``, not ``final_obs``);
   the first observation maps to 0.
 
+* :class:`CostWrapper` — turns any predicate of a step into a cost: ``info["cost"]`` gains ``k`` constraints per
+  agent (after the task's own) with their limits, e.g. Safety-Gymnasium's velocity cost ``1[|v| > threshold]``
+  (Ji et al. 2023, "Safety-Gymnasium: a unified safe reinforcement learning benchmark", the Safe Velocity tasks)
+  on MPE agents' speed with :class:`SpeedAbove`. :func:`cost_limits` reads any env's limits ``[n, m]``.
+
 Appended features keep the contract's layout: agent ``i``'s true observation is still the first
 ``spec.obs_sizes[i]`` entries of its flattened observation — the features are written right after its own
 observation, before the zero padding — so heterogeneous agents and the PettingZoo bridge keep working.
@@ -42,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.envs.base import Array, MultiAgentEnv, MultiAgentSpec
-from marlkit.errors import InvalidGameError
+from marlkit.errors import InvalidGameError, NotApplicableError
 
 Step = tuple[Array, Any, Array, Array, dict]
 
@@ -77,6 +82,38 @@ class Wrapper(MultiAgentEnv):
     @property
     def unwrapped(self) -> MultiAgentEnv:
         return self.env.unwrapped
+
+    @property
+    def limits(self) -> np.ndarray | None:
+        """The wrapped env's constraint limits ``[n, m]`` (:func:`cost_limits`)."""
+        return cost_limits(self.env)
+
+
+def cost_limits(env: MultiAgentEnv) -> np.ndarray | None:
+    """The limits ``c [n, m]`` (float64) of a constrained env's costs, ``None`` where it has no costs.
+
+    Read from the env's ``limits`` (a task's own, or a wrapper's) or, for an exact game's env, the game's
+    ``limits``.
+
+    Raises:
+        NotApplicableError: the env reports costs but no limits.
+    """
+    spec = env.spec
+    if spec.num_constraints == 0:
+        return None
+    limits = getattr(env, "limits", None)
+    if limits is None:
+        game = getattr(env.unwrapped, "game", None)
+        if game is not None:
+            from marlkit.games import as_stochastic
+
+            limits = as_stochastic(game).limits
+    if limits is None:
+        raise NotApplicableError(
+            f"{spec.name}: the env reports {spec.num_constraints} costs per agent but no limits; give them to the "
+            "learner (cost_limit)"
+        )
+    return np.asarray(limits, np.float64).reshape(spec.n_agents, spec.num_constraints)
 
 
 # ------------------------------------------------------------------------------------------ episode statistics
@@ -309,16 +346,86 @@ class NormalizeObservation(Wrapper):
         return self.env.state_info(state.env_state)
 
 
+# ------------------------------------------------------------------------------------------------------- costs
+@dataclass(frozen=True)
+class SpeedAbove:
+    """The predicate ``1[|v_i| > threshold]`` per agent, ``v_i = obs[i, velocity]`` (MPE observations start with
+    the agent's own velocity, so the default ``velocity=(0, 1)`` reads it): Safety-Gymnasium's velocity cost
+    (Ji et al. 2023) for :class:`CostWrapper`."""
+
+    threshold: float
+    velocity: tuple[int, ...] = (0, 1)
+
+    def __post_init__(self) -> None:
+        if not float(self.threshold) >= 0.0:
+            raise InvalidGameError(f"SpeedAbove.threshold must be >= 0, got {self.threshold}")
+
+    def __call__(self, obs: Array, actions: Array, info: dict[str, Array]) -> Array:
+        flat = obs.reshape(obs.shape[0], -1)
+        speed = jnp.linalg.norm(flat[:, np.asarray(self.velocity)], axis=-1)
+        return (speed > self.threshold).astype(jnp.float32)
+
+
+@dataclass(frozen=True)
+class CostWrapper(Wrapper):
+    """Adds ``num_costs`` costs per agent computed by ``cost(obs, actions, info) -> [n] or [n, num_costs]`` from
+    each step: ``obs`` is the observation the step ended on (``info["final_obs"]``, before any auto-reset),
+    ``actions [n]`` the actions taken and ``info`` the wrapped env's. A boolean predicate gives the indicator cost
+    ``1[predicate]``. The costs go after the wrapped env's own in ``info["cost"] [n, m + num_costs]``, and
+    ``limit`` (one float, or ``n · num_costs`` floats, agent-major) is their limit on each agent's undiscounted
+    episode cost (:func:`cost_limits`). ``cost`` must be hashable (a function or a frozen dataclass such as
+    :class:`SpeedAbove`): the env is a static argument of compiled programs."""
+
+    cost: Any = None
+    limit: float | tuple[float, ...] = 0.0
+    num_costs: int = 1
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        if not callable(self.cost):
+            raise InvalidGameError(f"{name}.cost must be callable (obs, actions, info) -> [n] costs, got {self.cost!r}")
+        if not isinstance(self.num_costs, int) or self.num_costs < 1:
+            raise InvalidGameError(f"{name}.num_costs must be an integer >= 1, got {self.num_costs!r}")
+        super().__post_init__()
+        values = np.atleast_1d(np.asarray(self.limit, np.float64))
+        n, k = self.env.spec.n_agents, self.num_costs
+        if values.size not in (1, n * k) or not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise InvalidGameError(
+                f"{name}.limit must be one finite float >= 0 or n*num_costs = {n * k} of them, got {self.limit!r}"
+            )
+
+    def wrapped_spec(self, spec: MultiAgentSpec) -> MultiAgentSpec:
+        return dataclasses.replace(spec, num_constraints=spec.num_constraints + self.num_costs)
+
+    def step(self, key: Array, state: Any, actions: Array) -> Step:
+        obs, state, reward, done, info = self.env.step(key, state, actions)
+        n = self.env.spec.n_agents
+        added = jnp.asarray(self.cost(info["final_obs"], actions, info)).astype(jnp.float32).reshape(n, self.num_costs)
+        cost = jnp.concatenate([info["cost"], added], axis=1) if self.env.spec.num_constraints else added
+        return obs, state, reward, done, {**info, "cost": cost}
+
+    @property
+    def limits(self) -> np.ndarray:
+        n, k = self.env.spec.n_agents, self.num_costs
+        values = np.atleast_1d(np.asarray(self.limit, np.float64))
+        own = np.full((n, k), values[0]) if values.size == 1 else values.reshape(n, k)
+        inner = cost_limits(self.env)
+        return own if inner is None else np.concatenate([inner, own], axis=1)
+
+
 __all__ = [
     "ActionMask",
     "AgentId",
+    "CostWrapper",
     "EpisodeStatistics",
     "EpisodeStatisticsState",
     "GlobalState",
     "GlobalStateState",
     "NormalizeObservation",
     "NormalizeObservationState",
+    "SpeedAbove",
     "Wrapper",
     "append_features",
+    "cost_limits",
     "random_legal_actions",
 ]

@@ -17,6 +17,11 @@ of the learner's metrics — scalars are broadcast over agents — and, prefixed
 On an exact game's env (:class:`~marlkit.envs.games.GameEnv`, fully observable) it also holds what the
 convergence diagnostics read: ``policy [N, T, n, S, A]`` and the cumulative ``joint_counts``; elsewhere ``policy``
 has ``S = 0`` states (no table exists for a continuous observation) and ``joint_counts`` is empty ``[N, T, 0]``.
+On a constrained task (``spec.num_constraints = m > 0``) the rollout carries the costs (``Rollout.costs``) and the
+History holds ``cost_mean [N, T, n, m]`` (mean cost per env step), ``episode_cost [N, T, n, m]`` (mean undiscounted
+cost of the episodes that finished in the window, NaN where none did) and ``multipliers [N, T, n, m]`` (the
+learner's λ at the end of the window, NaN for a learner without λ); all three are ``None`` elsewhere. A Lagrangian
+learner left without limits (``cost_limit=None``) gets the task's (:func:`resolve_limits`).
 What a policy table is depends on the learner (``meta["policy_table"]`` says which):
 
 * **feed-forward** (``initial_memory`` is ``()``): ``learner.policy`` at each state's one-hot observation, read
@@ -47,6 +52,7 @@ from marlkit.agents.deep.base import DeepLearner, Observation, RewardTransform, 
 from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_plan, plan_sharing
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.envs.games import GameEnv
+from marlkit.envs.wrappers import cost_limits
 from marlkit.errors import InvalidGameError, LearnerConfigError
 from marlkit.games import as_stochastic
 from marlkit.history import History
@@ -57,6 +63,11 @@ if TYPE_CHECKING:
     from marlkit.train.host import HostPlan
 
 Array = jax.Array
+CONSTRAINT_PREFIX = "constraint/"
+"""Records of a constrained run carry ``metrics["constraint/<field>/<j>"] [n]`` for ``field`` in ``cost_mean``,
+``episode_cost``, ``multipliers`` and constraint ``j`` (so ``metrics.jsonl`` shows them per window);
+:func:`history_of` stacks them into the History's ``[N, T, n, m]`` arrays."""
+CONSTRAINT_FIELDS = ("cost_mean", "episode_cost", "multipliers")
 TAIL_FRACTION = 0.1
 """The share of logging windows a summary's ``tail_return`` averages (as :func:`marlkit.diagnose.summary`)."""
 
@@ -225,6 +236,7 @@ class DeepCarry(NamedTuple):
     policy_sum: Array  # [S, n, A] float32 this window's sum, per state, of the policies acted with (S = 0 unless
     # DeepProgram.visit_tables: a recurrent learner on an exact game)
     visits: Array  # [S] int32 this window's steps per state (S = 0 unless visit_tables)
+    running_cost: Any = ()  # [E, n, m] on a constrained task, else ()
 
 
 class DeepTrainState(NamedTuple):
@@ -251,7 +263,7 @@ def check_learner(learner: object) -> None:
     if missing or not hasattr(learner, "rollout_length"):
         raise LearnerConfigError(
             f"{learner!r} is not a deep learner (missing {missing or ['rollout_length']}); use one of "
-            "marlkit.agents.deep (IPPO, MAPPO, IDQN, VDN, QMIX, COMA)"
+            "marlkit.agents.deep (IPPO, MAPPO, IPPOLagrangian, MAPPOLagrangian, IDQN, VDN, QMIX, COMA)"
         )
     try:
         hash(learner)
@@ -271,6 +283,24 @@ def resolve_sharing(
         resolved = default.agent_id if agent_id is None else agent_id
         return dataclasses.replace(learner, sharing=default.mode, agent_id=resolved), default  # type: ignore[type-var]
     return learner, learner_plan(spec, sharing, agent_id)
+
+
+def resolve_limits(learner: DeepLearner, env: MultiAgentEnv) -> DeepLearner:
+    """A Lagrangian learner (one with ``cost_limit`` and ``limits(spec)``) with ``cost_limit=None`` gets the env's
+    limits (:func:`marlkit.envs.wrappers.cost_limits`, agent-major); other learners come back unchanged.
+
+    Raises:
+        NotApplicableError: a Lagrangian learner on a task without costs.
+        LearnerConfigError: limits of the wrong length.
+    """
+    if not (hasattr(learner, "cost_limit") and callable(getattr(learner, "limits", None))):
+        return learner
+    limits = cost_limits(env)
+    if learner.cost_limit is None and limits is not None:
+        flat = tuple(float(x) for x in limits.ravel())
+        learner = dataclasses.replace(learner, cost_limit=flat)  # type: ignore[type-var]
+    learner.limits(env.spec)  # type: ignore[attr-defined]  # checks: costs present, limits of the right length
+    return learner
 
 
 def _has_tables(env: MultiAgentEnv) -> bool:
@@ -323,6 +353,7 @@ def prepare(
         raise InvalidGameError(f"env must be a marlkit MultiAgentEnv (marlkit.envs.make), got {type(env).__name__}")
     steps, log_every, num_envs = check_run(learner, steps, log_every, num_envs, reward)
     learner, sharing = resolve_sharing(learner, env.spec, default_sharing(env))
+    learner = resolve_limits(learner, env)
     ids = seed_ids(seeds)
     base = base_key(key)
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
@@ -377,6 +408,7 @@ def _start_one(plan: DeepProgram, key: Array) -> DeepTrainState:
         running_return=jnp.zeros((E, spec.n_agents), jnp.float32),
         policy_sum=jnp.zeros((S_visits, spec.n_agents, spec.max_actions), jnp.float32),
         visits=jnp.zeros((S_visits,), jnp.int32),
+        running_cost=jnp.zeros((E, spec.n_agents, spec.num_constraints), jnp.float32) if spec.num_constraints else (),
     )
     return DeepTrainState(carry, jax.random.split(k_windows, plan.num_logs))
 
@@ -393,6 +425,8 @@ class _Transition(NamedTuple):
     final_action_mask: Array
     final_global_state: Array
     finished_return: Array  # [E, n] return of episodes that ended here (0 elsewhere)
+    cost: Any = ()  # [E, n, m] info["cost"] on a constrained task, else ()
+    finished_cost: Any = ()  # [E, n, m] cost of episodes that ended here (0 elsewhere), else ()
 
 
 def _env_step(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry, _Transition]:
@@ -421,6 +455,14 @@ def _env_step(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarr
         visits = visits.at[carry.env_state.inner.state].add(1)
     running = carry.running_return + reward
     finished = jnp.where(done[:, None], running, 0.0)
+    cost: Any = ()
+    finished_cost: Any = ()
+    running_cost = carry.running_cost
+    if env.spec.num_constraints:
+        cost = info["cost"].astype(jnp.float32)
+        running_cost = carry.running_cost + cost
+        finished_cost = jnp.where(done[:, None, None], running_cost, 0.0)
+        running_cost = jnp.where(done[:, None, None], 0.0, running_cost)
     next_observation = Observation(obs, info["action_mask"], info["global_state"], done)
     transition = _Transition(
         observation=observation,
@@ -434,6 +476,8 @@ def _env_step(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarr
         final_action_mask=info["final_action_mask"],
         final_global_state=info.get("final_global_state", info["global_state"]),
         finished_return=finished,
+        cost=cost,
+        finished_cost=finished_cost,
     )
     new_carry = carry._replace(
         env_state=env_state,
@@ -443,6 +487,7 @@ def _env_step(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarr
         running_return=jnp.where(done[:, None], 0.0, running),
         policy_sum=policy_sum,
         visits=visits,
+        running_cost=running_cost,
     )
     return new_carry, transition
 
@@ -457,6 +502,8 @@ class _WindowSums(NamedTuple):
     episodes: Array  # []
     reward_sum: Array  # [n]
     metrics: dict[str, Array]  # [n]
+    cost_sum: Any = ()  # [n, m] on a constrained task
+    episode_cost_sum: Any = ()  # [n, m] on a constrained task
 
 
 def _update(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry, _WindowSums]:
@@ -479,6 +526,7 @@ def _update(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry,
         next=carry.observation,
         memory=memory0,
         next_memory=carry.memory,
+        costs=steps.cost if plan.env.spec.num_constraints else None,
     )
     learner_state, metrics = plan.learner.update(k_learn, carry.learner, rollout)
     metrics = {name: _per_agent(value, n) for name, value in metrics.items()}
@@ -492,6 +540,10 @@ def _update(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry,
         reward_sum=steps.env_reward.sum(axis=(0, 1)),
         metrics=metrics,
     )
+    if plan.env.spec.num_constraints:
+        sums = sums._replace(
+            cost_sum=steps.cost.sum(axis=(0, 1)), episode_cost_sum=steps.finished_cost.sum(axis=(0, 1))
+        )
     return carry._replace(learner=learner_state, reward_state=reward_state), sums
 
 
@@ -506,6 +558,9 @@ def _window(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry,
         total = carry.policy_sum.sum(axis=-1, keepdims=True)
         acted = jnp.moveaxis(carry.policy_sum / jnp.where(total > 0, total, 1.0), 0, 1)  # [n, S, A], rows sum to 1
         policy = jnp.where(carry.visits[None, :, None] > 0, acted, policy)
+    metrics = {name: value.mean(axis=0) for name, value in sums.metrics.items()}
+    if plan.env.spec.num_constraints:
+        metrics.update(_constraint_metrics(plan, carry.learner, sums, episodes))
     record = Record(
         policy=policy,
         average_policy=jnp.full_like(policy, jnp.nan),
@@ -513,9 +568,42 @@ def _window(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry,
         episode_return=jnp.where(episodes > 0, return_sum / jnp.maximum(episodes, 1), jnp.nan),
         episode_count=episodes,
         reward_mean=sums.reward_sum.sum(axis=0) / float(updates * plan.steps_per_update),
-        metrics={name: value.mean(axis=0) for name, value in sums.metrics.items()},
+        metrics=metrics,
     )
     return carry, record
+
+
+def _constraint_metrics(plan: DeepProgram, learner_state: Any, sums: _WindowSums, episodes: Array) -> dict[str, Array]:
+    """A window's ``constraint/<field>/<j> [n]`` entries (see :data:`CONSTRAINT_PREFIX`)."""
+    spec = plan.env.spec
+    multipliers = getattr(plan.learner, "multipliers", None)
+    values = {
+        "cost_mean": sums.cost_sum.sum(axis=0) / float(plan.updates_per_window * plan.steps_per_update),
+        "episode_cost": jnp.where(episodes > 0, sums.episode_cost_sum.sum(axis=0) / jnp.maximum(episodes, 1), jnp.nan),
+        "multipliers": jnp.full((spec.n_agents, spec.num_constraints), jnp.nan, jnp.float32)
+        if multipliers is None
+        else multipliers(learner_state).astype(jnp.float32),
+    }
+    return {
+        f"{CONSTRAINT_PREFIX}{field}/{j}": values[field][:, j]
+        for field in CONSTRAINT_FIELDS
+        for j in range(spec.num_constraints)
+    }
+
+
+def split_constraint_metrics(
+    metrics: dict[str, np.ndarray], num_constraints: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
+    """``(other metrics, {field: [N, T, n, m] or None})``: the ``constraint/<field>/<j>`` entries of a run's merged
+    metrics stacked per field (``None`` for all three on an unconstrained run)."""
+    rest = {k: v for k, v in metrics.items() if not k.startswith(CONSTRAINT_PREFIX)}
+    if not num_constraints or len(rest) == len(metrics):
+        return rest, dict.fromkeys(CONSTRAINT_FIELDS)
+    stacked = {
+        field: np.stack([np.asarray(metrics[f"{CONSTRAINT_PREFIX}{field}/{j}"]) for j in range(num_constraints)], -1)
+        for field in CONSTRAINT_FIELDS
+    }
+    return rest, dict(stacked)
 
 
 @partial(jax.jit, static_argnums=0)
@@ -656,6 +744,9 @@ def history_of(
     }
     if tables and policy_table is not None:
         meta["policy_table"] = policy_table
+    metrics, constraint = split_constraint_metrics(
+        {name: np.asarray(value) for name, value in merged.metrics.items()}, spec.num_constraints
+    )
     return History(
         steps=np.arange(1, num_windows + 1, dtype=np.int64) * log_every,
         seeds=seeds.astype(np.int64),
@@ -670,12 +761,17 @@ def history_of(
         episode_return=np.asarray(merged.episode_return),
         episode_count=np.asarray(merged.episode_count),
         reward_mean=np.asarray(merged.reward_mean),
-        metrics={name: np.asarray(value) for name, value in merged.metrics.items()},
+        metrics=metrics,
         meta=meta,
+        cost_mean=constraint["cost_mean"],
+        episode_cost=constraint["episode_cost"],
+        multipliers=constraint["multipliers"],
     )
 
 
 __all__ = [
+    "CONSTRAINT_FIELDS",
+    "CONSTRAINT_PREFIX",
     "POLICY_TABLE_MEANINGS",
     "TAIL_FRACTION",
     "DeepCarry",
@@ -690,7 +786,9 @@ __all__ = [
     "is_recurrent",
     "prepare",
     "record_bytes",
+    "resolve_limits",
     "resolve_sharing",
+    "split_constraint_metrics",
     "start",
     "summary_fields",
     "to_history",

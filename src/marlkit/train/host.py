@@ -201,6 +201,11 @@ def prepare(
     envs = _make_envs(env, num_envs)
     spec = envs[0].spec
     steps, log_every, num_envs = check_run(learner, steps, log_every, num_envs, reward)
+    if callable(getattr(learner, "limits", None)):
+        raise NotApplicableError(
+            f"{type(learner).__name__}: the host loop carries no costs (Rollout.costs); train a Lagrangian learner "
+            "with marlkit.train.deep on a constrained marlkit env"
+        )
     learner, sharing = resolve_sharing(learner, spec, learner_plan(spec, None))
     ids = seed_ids(seeds)
     base = base_key(key)

@@ -1,4 +1,4 @@
-"""The curated surface of ``marlkit.agents.deep``: the six learners, loaded on first use."""
+"""The curated surface of ``marlkit.agents.deep``: the eight learners, loaded on first use."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import sys
 import marlkit.agents.deep as deep
 from marlkit.agents.deep.coma import COMA
 from marlkit.agents.deep.ppo import IPPO, MAPPO
+from marlkit.agents.deep.ppo_lagrangian import IPPOLagrangian, MAPPOLagrangian
 from marlkit.agents.deep.value_based import IDQN, QMIX, VDN
 
 
 def test_the_package_exports_the_deep_learners():
     assert (deep.IPPO, deep.MAPPO, deep.IDQN, deep.VDN, deep.QMIX, deep.COMA) == (IPPO, MAPPO, IDQN, VDN, QMIX, COMA)
-    assert sorted(deep.__all__) == ["COMA", "IDQN", "IPPO", "MAPPO", "QMIX", "VDN"]
+    assert (deep.IPPOLagrangian, deep.MAPPOLagrangian) == (IPPOLagrangian, MAPPOLagrangian)
+    assert sorted(deep.__all__) == ["COMA", "IDQN", "IPPO", "IPPOLagrangian", "MAPPO", "MAPPOLagrangian", "QMIX", "VDN"]
     assert set(deep.__all__) <= set(dir(deep))
 
 

@@ -3,6 +3,8 @@
 The learners:
 
 * :class:`IPPO` and :class:`MAPPO` — independent and centralised-critic PPO (de Witt et al. 2020; Yu et al. 2022);
+* :class:`IPPOLagrangian` and :class:`MAPPOLagrangian` — their constrained versions with cost critics and Lagrange
+  multipliers (Gu et al. 2021, 2023: MAPPO-L), for tasks with costs;
 * :class:`IDQN`, :class:`VDN` and :class:`QMIX` — independent DQN (Tan 1993 with Mnih et al. 2015) and value
   decomposition by a sum (Sunehag et al. 2018) or a monotonic mixing network (Rashid et al. 2018);
 * :class:`COMA` — counterfactual multi-agent policy gradients (Foerster et al. 2018).
@@ -22,11 +24,14 @@ from marlkit.registry import lazy_exports
 if TYPE_CHECKING:  # the type checker sees the classes; at run time they load on first use
     from marlkit.agents.deep.coma import COMA
     from marlkit.agents.deep.ppo import IPPO, MAPPO
+    from marlkit.agents.deep.ppo_lagrangian import IPPOLagrangian, MAPPOLagrangian
     from marlkit.agents.deep.value_based import IDQN, QMIX, VDN
 
 _HOME = {
     "IPPO": "ppo",
     "MAPPO": "ppo",
+    "IPPOLagrangian": "ppo_lagrangian",
+    "MAPPOLagrangian": "ppo_lagrangian",
     "IDQN": "value_based",
     "VDN": "value_based",
     "QMIX": "value_based",
@@ -38,4 +43,4 @@ _HOME = {
 __getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())
 
 
-__all__ = ["COMA", "IDQN", "IPPO", "MAPPO", "QMIX", "VDN"]
+__all__ = ["COMA", "IDQN", "IPPO", "MAPPO", "QMIX", "VDN", "IPPOLagrangian", "MAPPOLagrangian"]

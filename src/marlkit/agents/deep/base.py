@@ -23,6 +23,12 @@ homogeneity, ``"none"``, ``"full"`` (one network, agent-id input) or ``"group"``
 Rewards: ``Rollout.reward`` is what the learner should maximise, after any :class:`RewardTransform` (difference
 rewards, :mod:`marlkit.agents.credit`); ``Rollout.env_reward`` is the env's own reward (for logging).
 Cooperative learners (VDN, QMIX, COMA, MAPPO's shared critic) read the team reward as ``reward.mean(-1)``.
+
+Costs (constrained tasks, ``spec.num_constraints = m > 0``): ``Rollout.costs [T, E, n, m]`` holds the env's
+``info["cost"]`` of every step (``None`` on an unconstrained task — one field for every deep learner; learners that
+ignore costs ignore it). A Lagrangian learner (:mod:`marlkit.agents.deep.ppo_lagrangian`) also has
+``multipliers(state) -> [n, m]`` (its λ >= 0), which the trainers record in the History; a learner without that
+method is recorded with NaN multipliers.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ class Rollout(NamedTuple):
     next: Observation  # fields [E, ...]
     memory: Any  # [E, ...] recurrent memory before step 0 (() for feed-forward learners)
     next_memory: Any  # [E, ...] recurrent memory at ``next``
+    costs: Array | None = None  # [T, E, n, m] float32 — the env's info["cost"] on a constrained task; else None
 
 
 @runtime_checkable

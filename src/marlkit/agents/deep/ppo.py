@@ -73,6 +73,16 @@ def _global_critic_input(obs: Array, global_state: Array) -> Array:
 CRITIC_INPUTS = {"local": _local_critic_input, "global": _global_critic_input}
 
 
+def normalise(x: Array) -> Array:
+    """``(x - mean) / (std + 1e-8)`` over every entry (PPO's per-minibatch advantage normalisation)."""
+    return (x - x.mean()) / (x.std() + 1e-8)
+
+
+def per_agent(x: Array) -> Array:
+    """The mean of ``x [..., n]`` over every axis but the last (agents) ``-> [n]``."""
+    return x.reshape(-1, x.shape[-1]).mean(axis=0)
+
+
 class PPOAux(NamedTuple):
     """What :meth:`PPO.act` records per step: the behaviour log-probability and value of each agent ``[E, n]``."""
 
@@ -98,15 +108,19 @@ class PPOState:
     plan: SharingPlan = struct.field(pytree_node=False)
 
 
-class _Batch(NamedTuple):
-    """Training samples, time-major ``[T', B, ...]`` (feed-forward: ``T' = 1`` and ``B = T x E``)."""
+class PPOBatch(NamedTuple):
+    """Training samples, time-major ``[T', B, ...]`` (feed-forward: ``T' = 1`` and ``B = T x E``); the cost fields
+    are ``()`` unless the learner has a cost critic (:mod:`marlkit.agents.deep.ppo_lagrangian`: ``[T', B, n, m]``)."""
 
     observation: Observation
     actions: Array
-    old: PPOAux
+    old: Any  # act's aux (PPOAux, or a subclass's)
     advantages: Array
     targets: Array
     memory: Any  # [B, ...] memory before the first step (() feed-forward)
+    cost_advantages: Any = ()
+    cost_targets: Any = ()
+    cost_values: Any = ()  # the cost critic's values before the update (clipping)
 
 
 @dataclass(frozen=True)
@@ -158,18 +172,29 @@ class PPO:
 
     # ------------------------------------------------------------------------------------------ networks
 
-    def _networks(self, num_actions: int) -> tuple[nn.Module, nn.Module]:
-        """Actor (policy head gain 0.01) and critic (value head gain 1), Huang et al. 2022 details 2 and 3."""
+    def _networks(self, num_actions: int, value_outputs: int = 1) -> tuple[nn.Module, nn.Module]:
+        """Actor (policy head gain 0.01) and critic (value head gain 1), Huang et al. 2022 details 2 and 3; the
+        critic's head has ``value_outputs`` units: the value, then any extra heads (a subclass's cost values)."""
         if self.recurrent:
             width = self.hidden[0]
             return (
                 RecurrentMLP(width, num_actions, self.activation, head_gain=0.01),
-                RecurrentMLP(width, 1, self.activation, head_gain=1.0),
+                RecurrentMLP(width, value_outputs, self.activation, head_gain=1.0),
             )
         return (
             MLP(self.hidden, num_actions, self.activation, head_gain=0.01),
-            MLP(self.hidden, 1, self.activation, head_gain=1.0),
+            MLP(self.hidden, value_outputs, self.activation, head_gain=1.0),
         )
+
+    def _critic_outputs(self, spec: MultiAgentSpec) -> int:
+        """Units of the critic's head (PPO: 1, the value)."""
+        return 1
+
+    def _value_outputs(self, params: Any) -> int:
+        """Units of the critic's head, read from its parameters (static: an array shape)."""
+        if self.recurrent:
+            return 1
+        return int(params["critic"]["params"][f"Dense_{len(self.hidden)}"]["kernel"].shape[-1])
 
     def _inputs(self, plan: SharingPlan, observation: Observation) -> tuple[Array, Array]:
         """Actor and critic inputs ``[*B, n, d]`` (flattened observation / critic view, agent ids appended)."""
@@ -180,9 +205,10 @@ class PPO:
 
     def _forward(
         self, plan: SharingPlan, params: Any, memory: Any, observation: Observation
-    ) -> tuple[Any, Array, Array]:
-        """One decision step of every agent: ``(memory, masked logits [*B, n, A], values [*B, n])``."""
-        actor, critic = self._networks(observation.action_mask.shape[-1])
+    ) -> tuple[Any, Array, Array, Array]:
+        """One decision step of every agent: ``(memory, masked logits [*B, n, A], values [*B, n], extra heads
+        [*B, n, k - 1])`` (no extra heads, ``k = 1``, in PPO)."""
+        actor, critic = self._networks(observation.action_mask.shape[-1], self._value_outputs(params))
         actor_in, critic_in = self._inputs(plan, observation)
         batch_dims = observation.first.ndim
         first = jnp.broadcast_to(observation.first[..., None], actor_in.shape[:-1])
@@ -191,24 +217,27 @@ class PPO:
             if self.recurrent:
                 h_actor, logits = forward_recurrent(actor, p["actor"], mem.actor, a, f)
                 h_critic, value = forward_recurrent(critic, p["critic"], mem.critic, c, f)
-                return PPOMemory(h_actor, h_critic), logits, value[..., 0]
-            return mem, forward(actor, p["actor"], a), forward(critic, p["critic"], c)[..., 0]
+                return PPOMemory(h_actor, h_critic), logits, value
+            return mem, forward(actor, p["actor"], a), forward(critic, p["critic"], c)
 
         memory, logits, value = plan.apply(per_set, params, memory, actor_in, critic_in, first, batch_dims=batch_dims)
-        return memory, masked_logits(logits, observation.action_mask), value
+        return memory, masked_logits(logits, observation.action_mask), value[..., 0], value[..., 1:]
 
-    def _rerun(self, plan: SharingPlan, params: Any, memory: Any, observation: Observation) -> tuple[Array, Array]:
-        """Masked logits and values over a time-major ``[T', B, ...]`` batch (a GRU re-run from ``memory``)."""
+    def _rerun(
+        self, plan: SharingPlan, params: Any, memory: Any, observation: Observation
+    ) -> tuple[Array, Array, Array]:
+        """Masked logits, values and extra heads over a time-major ``[T', B, ...]`` batch (a GRU re-run from
+        ``memory``)."""
         if not self.recurrent:
-            _, logits, value = self._forward(plan, params, memory, observation)
-            return logits, value
+            _, logits, value, extra = self._forward(plan, params, memory, observation)
+            return logits, value, extra
 
-        def step(mem: Any, obs_t: Observation) -> tuple[Any, tuple[Array, Array]]:
-            mem, logits, value = self._forward(plan, params, mem, obs_t)
-            return mem, (logits, value)
+        def step(mem: Any, obs_t: Observation) -> tuple[Any, tuple[Array, Array, Array]]:
+            mem, logits, value, extra = self._forward(plan, params, mem, obs_t)
+            return mem, (logits, value, extra)
 
-        _, (logits, value) = jax.lax.scan(step, memory, observation)
-        return logits, value
+        _, (logits, value, extra) = jax.lax.scan(step, memory, observation)
+        return logits, value, extra
 
     def _optimizer(self) -> optax.GradientTransformation:
         """Adam (eps 1e-5) after global gradient-norm clipping; the learning rate optionally annealed to 0."""
@@ -229,7 +258,7 @@ class PPO:
                 "(a recurrent learner splits whole env sequences into minibatches)"
             )
         plan = learner_plan(spec, self.sharing, self.agent_id)
-        actor, critic = self._networks(spec.max_actions)
+        actor, critic = self._networks(spec.max_actions, self._critic_outputs(spec))
         obs_size = int(np.prod(spec.obs_shape))
         critic_size = obs_size if self.critic == "local" else spec.global_state_size
         actor_x = jnp.zeros(plan.input_size(obs_size), jnp.float32)
@@ -258,37 +287,29 @@ class PPO:
 
     def act(self, key: Array, state: PPOState, observation: Observation, memory: Any) -> tuple[Array, PPOAux, Any]:
         """Sample every agent's action from its masked policy; record log-probabilities and values."""
-        memory, logits, value = self._forward(state.plan, state.params, memory, observation)
+        memory, logits, value, _ = self._forward(state.plan, state.params, memory, observation)
         actions = jax.random.categorical(key, logits).astype(jnp.int32)
         log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), actions[..., None], axis=-1)[..., 0]
         return actions, PPOAux(log_prob, value), memory
 
     def policy(self, state: PPOState, observation: Observation, memory: Any) -> Array:
         """The masked softmax ``act`` samples from, ``[E, n, A_max]`` (exactly 0 on illegal actions)."""
-        _, logits, _ = self._forward(state.plan, state.params, memory, observation)
+        _, logits, _, _ = self._forward(state.plan, state.params, memory, observation)
         return jnp.where(observation.action_mask, jax.nn.softmax(logits), 0.0)
 
     def update(self, key: Array, state: PPOState, rollout: Rollout) -> tuple[PPOState, dict[str, Array]]:
         """GAE on the rollout, then ``update_epochs x num_minibatches`` clipped-surrogate Adam steps."""
         plan = state.plan
-        advantages, targets = gae(
-            rollout.reward.astype(jnp.float32),
-            rollout.aux.value,
-            self._next_values(plan, state.params, rollout),
-            rollout.done[..., None],
-            self.gamma,
-            self.gae_lambda,
-        )
-        batch = _Batch(rollout.observation, rollout.actions, rollout.aux, advantages, targets, rollout.memory)
+        batch = self._batch(state, rollout)
         if not self.recurrent:  # fold time into the sample axis: [1, T * E, ...]
             batch = jax.tree_util.tree_map(lambda x: x.reshape(1, -1, *x.shape[2:]), batch)
         optimizer = self._optimizer()
         samples = batch.actions.shape[1]
         size = samples // self.num_minibatches
 
-        def minibatch_step(carry: tuple[Any, Any], mb: _Batch) -> tuple[tuple[Any, Any], dict[str, Array]]:
+        def minibatch_step(carry: tuple[Any, Any], mb: PPOBatch) -> tuple[tuple[Any, Any], dict[str, Array]]:
             params, opt_state = carry
-            grads, metrics = jax.grad(self._loss, argnums=1, has_aux=True)(plan, params, mb)
+            grads, metrics = jax.grad(self._loss, argnums=1, has_aux=True)(plan, params, mb, state)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), metrics
 
@@ -310,7 +331,45 @@ class PPO:
             epoch, (state.params, state.opt_state), jax.random.split(key, self.update_epochs)
         )
         metrics = {name: value.mean(axis=(0, 1)) for name, value in metrics.items()}
-        return PPOState(params, opt_state, state.updates + 1, plan), metrics
+        return self._next_state(state, params, opt_state, rollout, metrics)
+
+    # ------------------------------------------------------------------------------------------ hooks
+    # (:class:`~marlkit.agents.deep.ppo_lagrangian.PPOLagrangian` overrides these three; PPO's program is unchanged)
+
+    def _batch(self, state: PPOState, rollout: Rollout) -> PPOBatch:
+        """The training samples of a rollout: GAE advantages and value targets ``[T, E, n]``."""
+        advantages, targets = gae(
+            rollout.reward.astype(jnp.float32),
+            rollout.aux.value,
+            self._next_values(state.plan, state.params, rollout),
+            rollout.done[..., None],
+            self.gamma,
+            self.gae_lambda,
+        )
+        return PPOBatch(rollout.observation, rollout.actions, rollout.aux, advantages, targets, rollout.memory)
+
+    def _advantage(
+        self, plan: SharingPlan, params: Any, mb: PPOBatch, state: PPOState, extra: Array
+    ) -> tuple[Array, Array, dict[str, Array]]:
+        """The actor's advantage ``[T', B', n]`` (normalised per minibatch), any extra critic loss and its
+        per-agent metrics, given the critic's extra heads ``extra [T', B', n, k - 1]``: PPO's is the reward
+        advantage alone and no extra loss."""
+        return normalise(mb.advantages), jnp.float32(0.0), {}
+
+    def _next_state(
+        self, state: PPOState, params: Any, opt_state: Any, rollout: Rollout, metrics: dict[str, Array]
+    ) -> tuple[PPOState, dict[str, Array]]:
+        """The state after an update (PPO: the new parameters and optimiser state, one more update)."""
+        return PPOState(params, opt_state, state.updates + 1, state.plan), metrics
+
+    def value_error(self, value: Array, old: Array, target: Array) -> Array:
+        """The squared value error, clipped around the old value when ``value_clip`` is set (PPO2 / JaxMARL;
+        Huang et al. 2022, detail 9)."""
+        error = jnp.square(value - target)
+        if self.value_clip is not None:
+            clipped = old + jnp.clip(value - old, -self.value_clip, self.value_clip)
+            error = jnp.maximum(error, jnp.square(clipped - target))
+        return error
 
     # ------------------------------------------------------------------------------------------ pieces
 
@@ -327,35 +386,29 @@ class PPO:
 
             def step(mem: Any, pair: tuple[Observation, Observation]) -> tuple[Any, Array]:
                 obs_t, final_t = pair
-                mem, _, _ = self._forward(plan, params, mem, obs_t)
-                _, _, value = self._forward(plan, params, mem, final_t)
+                mem, _, _, _ = self._forward(plan, params, mem, obs_t)
+                _, _, value, _ = self._forward(plan, params, mem, final_t)
                 return mem, value
 
             _, next_value = jax.lax.scan(step, rollout.memory, (rollout.observation, final))
         else:
-            _, _, next_value = self._forward(plan, params, (), final)
+            _, _, next_value, _ = self._forward(plan, params, (), final)
         return jnp.where(rollout.terminated[..., None], 0.0, jax.lax.stop_gradient(next_value))
 
-    def _loss(self, plan: SharingPlan, params: Any, mb: _Batch) -> tuple[Array, dict[str, Array]]:
+    def _loss(self, plan: SharingPlan, params: Any, mb: PPOBatch, state: PPOState) -> tuple[Array, dict[str, Array]]:
         """PPO's loss on one minibatch ``[T', B', n]``: clipped surrogate (Schulman et al. 2017, Eq. 7) + ``vf_coef``
         x value loss - ``ent_coef`` x entropy (their Eq. 9); per-agent metrics ``[n]``."""
-        logits, value = self._rerun(plan, params, mb.memory, mb.observation)
+        logits, value, extra = self._rerun(plan, params, mb.memory, mb.observation)
         log_probs = jax.nn.log_softmax(logits)
         log_prob = jnp.take_along_axis(log_probs, mb.actions[..., None], axis=-1)[..., 0]
         log_ratio = log_prob - mb.old.log_prob
         ratio = jnp.exp(log_ratio)
-        adv = (mb.advantages - mb.advantages.mean()) / (mb.advantages.std() + 1e-8)
+        adv, extra_loss, extra_metrics = self._advantage(plan, params, mb, state, extra)
         surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - self.clip_eps, 1.0 + self.clip_eps) * adv)
-        value_error = jnp.square(value - mb.targets)
-        if self.value_clip is not None:
-            clipped = mb.old.value + jnp.clip(value - mb.old.value, -self.value_clip, self.value_clip)
-            value_error = jnp.maximum(value_error, jnp.square(clipped - mb.targets))
+        value_error = self.value_error(value, mb.old.value, mb.targets)
         entropy = -jnp.sum(jnp.where(mb.observation.action_mask, jnp.exp(log_probs) * log_probs, 0.0), axis=-1)
-        policy_loss, value_loss = -surrogate.mean(), 0.5 * value_error.mean()
+        policy_loss, value_loss = -surrogate.mean(), 0.5 * value_error.mean() + extra_loss
         total = policy_loss + self.vf_coef * value_loss - self.ent_coef * entropy.mean()
-
-        def per_agent(x: Array) -> Array:
-            return x.reshape(-1, x.shape[-1]).mean(axis=0)
 
         metrics = {
             "loss/policy": per_agent(-surrogate),
@@ -363,6 +416,7 @@ class PPO:
             "entropy": per_agent(entropy),
             "approx_kl": per_agent(jax.lax.stop_gradient((ratio - 1.0) - log_ratio)),
             "clip_fraction": per_agent((jnp.abs(ratio - 1.0) > self.clip_eps).astype(jnp.float32)),
+            **extra_metrics,
         }
         return total, metrics
 
@@ -385,4 +439,15 @@ class MAPPO(PPO):
                           choices=tuple(CRITIC_INPUTS))  # fmt: skip
 
 
-__all__ = ["CRITIC_INPUTS", "IPPO", "MAPPO", "PPO", "PPOAux", "PPOMemory", "PPOState"]
+__all__ = [
+    "CRITIC_INPUTS",
+    "IPPO",
+    "MAPPO",
+    "PPO",
+    "PPOAux",
+    "PPOBatch",
+    "PPOMemory",
+    "PPOState",
+    "normalise",
+    "per_agent",
+]

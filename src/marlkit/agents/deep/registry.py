@@ -7,7 +7,7 @@ classes' own (each class cites where its numbers come from); an entry's ``citati
 
 >>> from marlkit.agents.deep.registry import DEEP_LEARNERS
 >>> sorted(DEEP_LEARNERS)
-['coma', 'idqn', 'ippo', 'mappo', 'qmix', 'vdn']
+['coma', 'idqn', 'ippo', 'ippo_lagrangian', 'mappo', 'mappo_lagrangian', 'qmix', 'vdn']
 """
 
 from __future__ import annotations
@@ -32,6 +32,20 @@ DEEP_LEARNERS.add(
     "marlkit.agents.deep.ppo:MAPPO",
     description="PPO with a centralised critic on the global state",
     citation="Yu et al. 2022",
+)
+DEEP_LEARNERS.add(
+    "mappo_lagrangian",
+    "marlkit.agents.deep.ppo_lagrangian:MAPPOLagrangian",
+    description="MAPPO with centralised cost critics and Lagrange multipliers (constrained tasks)",
+    citation="Gu et al. 2021 (arXiv:2110.02793); Gu et al. 2023 (Artificial Intelligence 319)",
+    aliases=("mappo_l", "mappo_lag"),
+)
+DEEP_LEARNERS.add(
+    "ippo_lagrangian",
+    "marlkit.agents.deep.ppo_lagrangian:IPPOLagrangian",
+    description="IPPO with local cost critics and Lagrange multipliers (constrained tasks)",
+    citation="Gu et al. 2021 (arXiv:2110.02793); de Witt et al. 2020",
+    aliases=("ippo_l", "ippo_lag"),
 )
 DEEP_LEARNERS.add(
     "idqn",

@@ -21,7 +21,12 @@ state (``tests/envs/test_mpe.py``). Physics: :mod:`marlkit.envs.mpe.core`.
 agent ``i``'s collision count ``#{j ≠ i : |p_i - p_j| < 0.3}`` and ``spec.num_constraints = 1``. As in the
 constrained-MARL formulation (Gu et al. 2023, "Safe multi-agent reinforcement learning for multi-robot control",
 MACPO), the cost is kept apart from the reward: the reward drops the collision term, ``r_i = (1 - local_ratio)
-G``, so ``reward(unconstrained) = reward(constrained) - local_ratio · cost``.
+G``, so ``reward(unconstrained) = reward(constrained) - local_ratio · cost``. Its limit (``limits [n, 1]``) is
+``cost_limit`` collisions per agent and undiscounted episode, by default :data:`DEFAULT_COST_LIMIT` = 1.5 per 25 steps
+(scaled with ``max_episode_steps``). How 1.5 was chosen (3 agents, 25 steps): random play collides ~1.1 times per
+agent and episode, and MAPPO trained on the reward alone (100k steps, ``tests/agents/deep/test_ppo_lagrangian.py``)
+climbs to 3.0-3.9 as it learns to cover the landmarks; 1.5 is feasible (random play meets it) and binds (the
+unconstrained learner violates it twice over).
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ Array = jax.Array
 
 AGENT_SIZE = 0.15
 LANDMARK_SIZE = 0.05
+DEFAULT_COST_LIMIT = 1.5
+"""The constrained task's default limit on each agent's undiscounted collision count per 25-step episode (scaled
+with ``max_episode_steps``); see the module docstring for how it was chosen."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class SimpleSpread(Env):
     local_ratio: float = 0.5
     max_episode_steps: int = 25
     constrained: bool = False
+    cost_limit: float | None = None  # constrained only: the limit on each agent's episode collisions (None: default)
     spec: MultiAgentSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -78,12 +87,26 @@ class SimpleSpread(Env):
             raise InvalidGameError(f"{name}: local_ratio is a weight in [0, 1], got {self.local_ratio}")
         if not isinstance(self.constrained, bool | np.bool_):
             raise InvalidGameError(f"{name}: constrained must be True or False, got {self.constrained!r}")
+        if self.cost_limit is not None:
+            if not self.constrained:
+                raise InvalidGameError(f"{name}: cost_limit needs constrained=True (the 'constrained_spread' task)")
+            if not (isinstance(self.cost_limit, int | float) and np.isfinite(self.cost_limit) and self.cost_limit >= 0):
+                raise InvalidGameError(f"{name}: cost_limit must be a finite number >= 0, got {self.cost_limit!r}")
         object.__setattr__(self, "spec", self._make_spec())
 
     @property
     def num_landmarks(self) -> int:
         """The landmark count: ``n_landmarks``, or ``n_agents`` where it was left ``None``."""
         return self.n_agents if self.n_landmarks is None else self.n_landmarks
+
+    @property
+    def limits(self) -> np.ndarray | None:
+        """The constraint limits ``[n, 1]`` (constrained only): ``cost_limit``, or :data:`DEFAULT_COST_LIMIT`
+        per ``max_episode_steps = 25`` steps, scaled to the episode length."""
+        if not self.constrained:
+            return None
+        limit = DEFAULT_COST_LIMIT * self.max_episode_steps / 25 if self.cost_limit is None else self.cost_limit
+        return np.full((self.n_agents, 1), float(limit))
 
     @cached_property
     def world(self) -> ParticleWorld:
