@@ -40,7 +40,7 @@ from marlkit.errors import GameFileError
 FORMAT = "marlkit.history"
 VERSION = 1
 _METRIC_PREFIX = "metric."
-_CONSTRAINT_ARRAYS = ("cost_mean", "episode_cost", "multipliers")
+CONSTRAINT_ARRAYS = ("cost_mean", "episode_cost", "multipliers")
 """The optional arrays of constrained runs (all three or none)."""
 _ARRAYS = (
     "steps",
@@ -75,11 +75,11 @@ class History:
     multipliers: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        present = [name for name in _CONSTRAINT_ARRAYS if getattr(self, name) is not None]
-        if present and len(present) != len(_CONSTRAINT_ARRAYS):
-            missing = sorted(set(_CONSTRAINT_ARRAYS) - set(present))
+        present = [name for name in CONSTRAINT_ARRAYS if getattr(self, name) is not None]
+        if present and len(present) != len(CONSTRAINT_ARRAYS):
+            missing = sorted(set(CONSTRAINT_ARRAYS) - set(present))
             raise ValueError(
-                f"History: a constrained run records {list(_CONSTRAINT_ARRAYS)} together; missing {missing}"
+                f"History: a constrained run records {list(CONSTRAINT_ARRAYS)} together; missing {missing}"
             )
 
     @property
@@ -136,7 +136,7 @@ class History:
             reward_mean=self.reward_mean[pick],
             metrics={k: v[pick] for k, v in self.metrics.items()},
             meta=dict(self.meta),
-            **{name: None if (v := getattr(self, name)) is None else v[pick] for name in _CONSTRAINT_ARRAYS},
+            **{name: None if (v := getattr(self, name)) is None else v[pick] for name in CONSTRAINT_ARRAYS},
         )
 
     # ------------------------------------------------------------------------------------------------- I/O
@@ -145,7 +145,7 @@ class History:
         path = Path(path)
         arrays: dict[str, Any] = {name: np.asarray(getattr(self, name)) for name in _ARRAYS}
         arrays.update({_METRIC_PREFIX + k: np.asarray(v) for k, v in self.metrics.items()})
-        arrays.update({name: np.asarray(v) for name in _CONSTRAINT_ARRAYS if (v := getattr(self, name)) is not None})
+        arrays.update({name: np.asarray(v) for name in CONSTRAINT_ARRAYS if (v := getattr(self, name)) is not None})
         header = {"format": FORMAT, "version": VERSION, "meta": self.meta}
         arrays["header"] = np.array(json.dumps(header))
         write_with(path, lambda handle: np.savez(handle, **arrays))
@@ -175,9 +175,9 @@ class History:
         if missing:
             raise GameFileError(f"{path}: History file lacks arrays {missing}")
         metrics = {k[len(_METRIC_PREFIX) :]: v for k, v in contents.items() if k.startswith(_METRIC_PREFIX)}
-        constraint = {name: contents.get(name) for name in _CONSTRAINT_ARRAYS}
+        constraint = {name: contents.get(name) for name in CONSTRAINT_ARRAYS}
         if any(v is not None for v in constraint.values()) and any(v is None for v in constraint.values()):
-            raise GameFileError(f"{path}: a constrained History needs all of {list(_CONSTRAINT_ARRAYS)}")
+            raise GameFileError(f"{path}: a constrained History needs all of {list(CONSTRAINT_ARRAYS)}")
         return cls(
             **{name: contents[name] for name in _ARRAYS},
             metrics=metrics,

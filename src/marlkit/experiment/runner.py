@@ -374,10 +374,23 @@ def _write_summary(
         "marlkit": __version__,
         "learning": extra["learning"] if "learning" in extra or game is None else summarize(history, game).to_dict(),
         "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
+        "safety": task_safety_summary(history) if game is None else None,
         **{k: v for k, v in extra.items() if k != "learning"},
     }
     text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
     write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
+
+
+def task_safety_summary(history: History) -> dict[str, Any] | None:
+    """The safety section (:func:`marlkit.diagnose.safety.task_safety`: Monte Carlo episode costs against the limits
+    the run recorded) of a run on a constrained task; None for an unconstrained one. A run on an exact game has it
+    in its diagnosis instead."""
+    from marlkit.diagnose.safety import task_safety
+
+    limits = history.meta.get("limits")
+    if not history.constrained or limits is None:
+        return None
+    return task_safety(history, np.asarray(limits, dtype=np.float64)).to_dict()
 
 
 def _write(handle: IO[bytes], text: str) -> None:
@@ -417,5 +430,6 @@ __all__ = [
     "progress_columns",
     "resume",
     "run",
+    "task_safety_summary",
     "windows_done",
 ]

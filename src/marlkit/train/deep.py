@@ -57,17 +57,12 @@ from marlkit.errors import InvalidGameError, LearnerConfigError
 from marlkit.games import as_stochastic
 from marlkit.history import History
 from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
-from marlkit.train.protocol import Record, default_log_every
+from marlkit.train.protocol import Record, constraint_metrics, default_log_every, split_constraint_metrics
 
 if TYPE_CHECKING:
     from marlkit.train.host import HostPlan
 
 Array = jax.Array
-CONSTRAINT_PREFIX = "constraint/"
-"""Records of a constrained run carry ``metrics["constraint/<field>/<j>"] [n]`` for ``field`` in ``cost_mean``,
-``episode_cost``, ``multipliers`` and constraint ``j`` (so ``metrics.jsonl`` shows them per window);
-:func:`history_of` stacks them into the History's ``[N, T, n, m]`` arrays."""
-CONSTRAINT_FIELDS = ("cost_mean", "episode_cost", "multipliers")
 TAIL_FRACTION = 0.1
 """The share of logging windows a summary's ``tail_return`` averages (as :func:`marlkit.diagnose.summary`)."""
 
@@ -574,7 +569,7 @@ def _window(plan: DeepProgram, carry: DeepCarry, key: Array) -> tuple[DeepCarry,
 
 
 def _constraint_metrics(plan: DeepProgram, learner_state: Any, sums: _WindowSums, episodes: Array) -> dict[str, Array]:
-    """A window's ``constraint/<field>/<j> [n]`` entries (see :data:`CONSTRAINT_PREFIX`)."""
+    """A window's ``constraint/<field>/<j> [n]`` record metrics (:func:`marlkit.train.protocol.constraint_metrics`)."""
     spec = plan.env.spec
     multipliers = getattr(plan.learner, "multipliers", None)
     values = {
@@ -584,26 +579,7 @@ def _constraint_metrics(plan: DeepProgram, learner_state: Any, sums: _WindowSums
         if multipliers is None
         else multipliers(learner_state).astype(jnp.float32),
     }
-    return {
-        f"{CONSTRAINT_PREFIX}{field}/{j}": values[field][:, j]
-        for field in CONSTRAINT_FIELDS
-        for j in range(spec.num_constraints)
-    }
-
-
-def split_constraint_metrics(
-    metrics: dict[str, np.ndarray], num_constraints: int
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
-    """``(other metrics, {field: [N, T, n, m] or None})``: the ``constraint/<field>/<j>`` entries of a run's merged
-    metrics stacked per field (``None`` for all three on an unconstrained run)."""
-    rest = {k: v for k, v in metrics.items() if not k.startswith(CONSTRAINT_PREFIX)}
-    if not num_constraints or len(rest) == len(metrics):
-        return rest, dict.fromkeys(CONSTRAINT_FIELDS)
-    stacked = {
-        field: np.stack([np.asarray(metrics[f"{CONSTRAINT_PREFIX}{field}/{j}"]) for j in range(num_constraints)], -1)
-        for field in CONSTRAINT_FIELDS
-    }
-    return rest, dict(stacked)
+    return constraint_metrics(values)
 
 
 @partial(jax.jit, static_argnums=0)
@@ -698,7 +674,17 @@ def _history(plan: DeepPlan, records: Record | Sequence[Record], *, trainer: str
         trainer=trainer,
         env_name=env_name,
         policy_table=POLICY_TABLE_MEANINGS[is_recurrent(plan.learner, plan.env.spec)] if plan.tables else None,
+        limits=judged_limits(plan.learner, plan.env),
     )
+
+
+def judged_limits(learner: DeepLearner, env: MultiAgentEnv) -> np.ndarray | None:
+    """The limits ``[n, m]`` a constrained run is judged against: a Lagrangian learner's own (its ``cost_limit``,
+    or the env's it was given), else the env's (:func:`marlkit.envs.wrappers.cost_limits`); None without costs."""
+    own = getattr(learner, "limits", None)
+    if callable(own) and env.spec.num_constraints:
+        return np.asarray(own(env.spec), dtype=np.float64)
+    return cost_limits(env)
 
 
 def history_of(
@@ -718,6 +704,7 @@ def history_of(
     trainer: str,
     env_name: str,
     policy_table: str | None = None,
+    limits: np.ndarray | None = None,
 ) -> History:
     """The History of a deep learner's run (compiled or host) from its records; ``game_name`` is set where the
     records hold policy tables (a fully observable exact game), and ``policy_table`` then says what a table is
@@ -744,6 +731,8 @@ def history_of(
     }
     if tables and policy_table is not None:
         meta["policy_table"] = policy_table
+    if limits is not None and spec.num_constraints:
+        meta["limits"] = np.asarray(limits, dtype=np.float64).tolist()
     metrics, constraint = split_constraint_metrics(
         {name: np.asarray(value) for name, value in merged.metrics.items()}, spec.num_constraints
     )
@@ -770,8 +759,6 @@ def history_of(
 
 
 __all__ = [
-    "CONSTRAINT_FIELDS",
-    "CONSTRAINT_PREFIX",
     "POLICY_TABLE_MEANINGS",
     "TAIL_FRACTION",
     "DeepCarry",
@@ -784,11 +771,11 @@ __all__ = [
     "check_run",
     "history_of",
     "is_recurrent",
+    "judged_limits",
     "prepare",
     "record_bytes",
     "resolve_limits",
     "resolve_sharing",
-    "split_constraint_metrics",
     "start",
     "summary_fields",
     "to_history",

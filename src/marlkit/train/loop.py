@@ -63,9 +63,15 @@ from marlkit.agents.tabular.base import GroupSpec, Learner, LearnerConfigError, 
 from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, make_env
 from marlkit.errors import InvalidGameError
 from marlkit.games import NormalFormGame, StochasticGame, as_stochastic
-from marlkit.history import History
+from marlkit.history import CONSTRAINT_ARRAYS, History
 from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
-from marlkit.train.protocol import Record, default_log_every
+from marlkit.train.protocol import (
+    CONSTRAINT_PREFIX,
+    Record,
+    constraint_metrics,
+    default_log_every,
+    split_constraint_metrics,
+)
 
 Array = jax.Array
 LearnerAssignment = Learner | Sequence[Learner] | Sequence[tuple[Learner, Sequence[int]]]
@@ -174,18 +180,6 @@ class Window(NamedTuple):
     metrics: dict[str, Array]  # name -> [n] sums over the window
     cost_sum: Array | None = None  # [n, m] costs summed over the window's steps (constrained games)
     episode_cost_sum: Array | None = None  # [n, m] costs of the episodes finished in the window
-
-
-CONSTRAINT_ARRAYS = ("cost_mean", "episode_cost", "multipliers")
-"""The History's arrays of a constrained run. A :class:`~marlkit.train.protocol.Record` carries them in its
-``metrics`` as one ``[n]`` entry per constraint, ``"cost_mean[j]"`` etc. (:func:`constraint_key`), so segments,
-checkpoints and ``metrics.jsonl`` carry them unchanged; :meth:`TrainPlan.to_history` stacks them back into
-``[N, T, n, m]`` arrays and leaves ``History.metrics`` the learners' own."""
-
-
-def constraint_key(name: str, j: int) -> str:
-    """The Record metric holding constraint ``j`` of the History array ``name`` (one of :data:`CONSTRAINT_ARRAYS`)."""
-    return f"{name}[{j}]"
 
 
 def _snapshot(env: GameEnv, groups: tuple[Group, ...], states: tuple, average: bool = False) -> Array:
@@ -363,7 +357,7 @@ def _run_windows(
             assert acc.episode_cost_sum is not None
             episode_cost = jnp.where(acc.episodes > 0, acc.episode_cost_sum / jnp.maximum(episodes, 1.0), jnp.nan)
             arrays = (acc.cost_sum / log_every, episode_cost, _multipliers(groups, members, carry, acc.cost_sum.shape))
-            record.metrics.update(_constraint_metrics(dict(zip(CONSTRAINT_ARRAYS, arrays, strict=True))))
+            record.metrics.update(constraint_metrics(dict(zip(CONSTRAINT_ARRAYS, arrays, strict=True))))
         return carry, record
 
     return jax.lax.scan(window, carry, window_keys)
@@ -377,11 +371,6 @@ def _multipliers(groups: tuple[Group, ...], members: list[np.ndarray], carry: Ca
         if method is not None:
             out = out.at[members[i]].set(method(state).astype(jnp.float32))
     return out
-
-
-def _constraint_metrics(arrays: dict[str, Array]) -> dict[str, Array]:
-    """``{name: [n, m]}`` -> the Record metrics ``{"name[j]": [n]}`` (see :data:`CONSTRAINT_ARRAYS`)."""
-    return {constraint_key(name, j): value[:, j] for name, value in arrays.items() for j in range(value.shape[-1])}
 
 
 def _reported_metrics(
@@ -411,10 +400,10 @@ def _reported_metrics(
         )
         _, metrics = jax.eval_shape(g.learner.update, state, batch)
         for name, shape in metrics.items():
-            if name.split("[")[0] in CONSTRAINT_ARRAYS:
+            if name.startswith(CONSTRAINT_PREFIX):
                 raise LearnerConfigError(
                     f"{type(g.learner).__name__}.update: metric {name!r} clashes with the loop's constraint records "
-                    f"{list(CONSTRAINT_ARRAYS)}; rename it"
+                    f"({CONSTRAINT_PREFIX}...); rename it"
                 )
             if shape.shape != (k,):
                 raise LearnerConfigError(
@@ -746,12 +735,10 @@ def _history(records: Record, plan: TrainPlan, num_windows: int) -> History:
     has_average = np.zeros(spec.n_agents, dtype=bool)
     for group in groups:
         has_average[list(group.agents)] = hasattr(group.learner, "average_policy")
-    metrics = {name: np.asarray(value) for name, value in records.metrics.items()}
-    constrained: dict[str, np.ndarray] = {}
-    if plan.constraints is not None:  # stack the per-constraint Record metrics back into [N, T, n, m]
-        m = int(plan.constraints.limits.shape[1])
-        for name in CONSTRAINT_ARRAYS:
-            constrained[name] = np.stack([metrics.pop(constraint_key(name, j)) for j in range(m)], axis=-1)
+    num_constraints = 0 if plan.constraints is None else int(plan.constraints.limits.shape[1])
+    metrics, constrained = split_constraint_metrics(
+        {name: np.asarray(value) for name, value in records.metrics.items()}, num_constraints
+    )
     meta = {
         "game": plan.game_name,
         "n_agents": spec.n_agents,
@@ -784,7 +771,6 @@ def _history(records: Record, plan: TrainPlan, num_windows: int) -> History:
 
 
 __all__ = [
-    "CONSTRAINT_ARRAYS",
     "Constraints",
     "Group",
     "Record",
@@ -792,7 +778,6 @@ __all__ = [
     "TrainState",
     "advance",
     "assign",
-    "constraint_key",
     "prepare",
     "start",
     "to_history",

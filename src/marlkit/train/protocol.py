@@ -21,6 +21,12 @@ adversarial training, a human-model partner) is one more class with these method
 
 Logging windows: every trainer takes ``log_every`` (env steps per window) or, when it is not given,
 :func:`default_log_every` — one rule for all.
+
+Constrained runs: a window's costs and Lagrange multipliers travel in its record's ``metrics`` as
+``"constraint/<field>/<j>" [n]`` entries (:func:`constraint_metrics`; ``field`` one of the History's
+:data:`~marlkit.history.CONSTRAINT_ARRAYS`, ``j`` the constraint), so run segments, checkpoints and
+``metrics.jsonl`` carry them unchanged; :func:`split_constraint_metrics` stacks them back into the History's
+``[N, T, n, m]`` arrays. Every trainer uses these two, so the encoding is one.
 """
 
 from __future__ import annotations
@@ -30,8 +36,41 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
+from marlkit.history import CONSTRAINT_ARRAYS
+
 if TYPE_CHECKING:
+    import jax
+
     from marlkit.history import History
+
+CONSTRAINT_PREFIX = "constraint/"
+"""The prefix of the record metrics that carry a constrained run's costs and multipliers (module docstring)."""
+
+
+def constraint_metrics(values: dict[str, jax.Array]) -> dict[str, jax.Array]:
+    """``{field: [..., n, m]}`` for every field of :data:`~marlkit.history.CONSTRAINT_ARRAYS` -> the record
+    metrics ``{"constraint/<field>/<j>": [..., n]}``."""
+    return {
+        f"{CONSTRAINT_PREFIX}{field}/{j}": values[field][..., j]
+        for field in CONSTRAINT_ARRAYS
+        for j in range(values[field].shape[-1])
+    }
+
+
+def split_constraint_metrics(
+    metrics: dict[str, np.ndarray], num_constraints: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
+    """``(the other metrics, {field: [N, T, n, m] or None})``: a run's merged record metrics with the
+    ``constraint/<field>/<j>`` entries stacked per field (``None`` for every field of an unconstrained run)."""
+    rest = {k: v for k, v in metrics.items() if not k.startswith(CONSTRAINT_PREFIX)}
+    if not num_constraints or len(rest) == len(metrics):
+        return rest, dict.fromkeys(CONSTRAINT_ARRAYS)
+    stacked = {
+        field: np.stack([np.asarray(metrics[f"{CONSTRAINT_PREFIX}{field}/{j}"]) for j in range(num_constraints)], -1)
+        for field in CONSTRAINT_ARRAYS
+    }
+    return rest, dict(stacked)
+
 
 DEFAULT_LOGS = 100
 """The number of logging windows a run gets by default (:func:`default_log_every`), when its steps allow."""
@@ -119,4 +158,12 @@ class Plan(Protocol):
         ...
 
 
-__all__ = ["DEFAULT_LOGS", "Plan", "Record", "default_log_every"]
+__all__ = [
+    "CONSTRAINT_PREFIX",
+    "DEFAULT_LOGS",
+    "Plan",
+    "Record",
+    "constraint_metrics",
+    "default_log_every",
+    "split_constraint_metrics",
+]
