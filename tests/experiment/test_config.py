@@ -118,6 +118,26 @@ def error(config: dict, kind: type[MarlkitError] = MarlkitError) -> str:
         (with_(game="resource-sharing", constraints={"limts": 1}), ConfigError, ["did you mean 'limits'"]),
         (with_(game="resource-sharing", constraints={"cost": "total"}), ConfigError, ["discounted, episode"]),
         (with_(diagnostics={"concept": "constrained"}), NotApplicableError, ["diagnostics.concept (constrained)"]),
+        (
+            with_(game="resource-sharing", learners="iql", constraints={"dual_step": 0.1}),
+            ConfigError,
+            ["constraints.dual_step: learner iql keeps no Lagrange multipliers"],
+        ),
+        (
+            with_(game="resource-sharing", learners="lagrangian", constraints={"cost": "episode"}),
+            ConfigError,
+            ["constraints.cost: lagrangian measures the discounted cost J"],
+        ),
+        (
+            with_(
+                game="resource-sharing",
+                learners={"name": "lagrangian", "params": {"dual_step": 0.1}},
+                constraints={"dual_step": 0.2},
+            ),
+            ConfigError,
+            ["learners.params.dual_step: 0.1 differs from the constraints section's 0.2"],
+        ),
+        (with_(game="chicken", learners="lagrangian"), MarlkitError, ["learners (lagrangian)", "costs"]),
     ],
 )
 def test_bad_configs_name_the_key(config: dict, kind: type[MarlkitError], expected: list[str]) -> None:
@@ -235,3 +255,17 @@ def test_a_constrained_game_is_judged_as_one_and_its_limits_can_be_overridden() 
     assert load_config(with_(game="resource-sharing", diagnostics={"concept": "nash"})).diagnostics.concept == "nash"
     again = load_config(yaml.safe_load(dump_config(config)))  # the dump round-trips
     assert again == config and run_game(again).limits.tolist() == [[3.0], [2.0]]
+    stepped = load_config(with_(game="resource-sharing", learners="lagrangian-iql", constraints={"dual_step": 5e-4}))
+    assert stepped.learners[0].params["dual_step"] == 5e-4
+    assert load_config(yaml.safe_load(dump_config(stepped))) == stepped
+
+
+def test_a_task_runs_constraints_reach_the_lagrangian_learner() -> None:
+    task = {"name": "t", "env": "constrained_spread", "steps": 2048, "seeds": 1}
+    config = load_config(
+        {**task, "learners": "mappo_l", "constraints": {"limits": 2, "cost": "discounted", "dual_step": 0.01}}
+    )
+    params = config.learners[0].params
+    assert (params["cost_limit"], params["discounted_cost"], params["dual_step"]) == (2.0, True, 0.01)
+    message = error({**task, "learners": "mappo", "constraints": {"limits": 2}}, ConfigError)
+    assert "constraints.limits: learner mappo keeps no Lagrange multipliers" in message and "env.params" in message

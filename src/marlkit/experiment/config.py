@@ -498,7 +498,7 @@ def _tabular(top: dict[str, Any], base: Path, game: Game | None) -> TabularRun:
         make_env(model, run.max_episode_steps)  # rejects POSGs and bad time limits before any compile
     except MarlkitError as exc:
         raise type(exc)(f"game: {exc}") from None
-    run = replace(run, learners=_learners(top["learners"], model))
+    run = replace(run, learners=_learners(top["learners"], model, run.constraints))
     run = replace(run, diagnostics=_concept(run.diagnostics, model, top.get("diagnostics")))
     return _windows(run, log_every, run.steps // log_every)
 
@@ -574,7 +574,7 @@ def run_game(config: Run, game: Game | None = None) -> Game:
     return with_limits(build_game(config.game) if game is None else game, config.constraints)
 
 
-def _learners(value: Any, game: Game) -> tuple[LearnerConfig, ...]:
+def _learners(value: Any, game: Game, constraints: ConstraintsConfig | None = None) -> tuple[LearnerConfig, ...]:
     n = game.n_players
     single = not isinstance(value, list)
     items = [value] if single else value
@@ -602,7 +602,7 @@ def _learners(value: Any, game: Game) -> tuple[LearnerConfig, ...]:
                 f"{path}.agents: expected a non-empty list of agent indices in 0..{n - 1}, got {list(entry.agents)}"
             )
         controlled = tuple(range(n)) if single else entry.agents if entry.agents is not None else (index,)
-        learner = _build_learner(entry, game, path)
+        learner = _build_learner(entry, game, path, constraints)
         check = getattr(learner, "check", None)
         if check is not None:
             try:
@@ -622,14 +622,57 @@ def _entry(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
-def _build_learner(entry: LearnerConfig, game: Game, path: str) -> Any:
+def _build_learner(entry: LearnerConfig, game: Game, path: str, constraints: ConstraintsConfig | None = None) -> Any:
     if entry.name not in LEARNERS:
         raise UnknownNameError(f"{path}.name: {unknown_name('learner', entry.name, LEARNERS)}")
     try:
         learner = make_learner(entry.name, game)
     except MarlkitError as exc:
         raise type(exc)(f"{path} ({entry.name}): {exc}") from None
-    return configure(learner, entry.params, f"{path}.params", entry.name)
+    params = _with_constraints(entry.params, constraint_params(constraints, learner, entry.name, task=False), path)
+    return configure(learner, params, f"{path}.params", entry.name)
+
+
+def constraint_params(constraints: ConstraintsConfig | None, learner: Any, name: str, *, task: bool) -> dict[str, Any]:
+    """The hyper-parameters a run's ``constraints`` section sets on a Lagrangian learner (``learner``, its default
+    instance): ``dual_step``; ``cost`` as a deep learner's ``discounted_cost``; on a task, ``limits`` as a deep
+    learner's ``cost_limit`` (agent-major). A learner without the field is an error naming the key."""
+    if constraints is None:
+        return {}
+    wanted: dict[str, tuple[str, Any]] = {}
+    if constraints.dual_step is not None:
+        wanted["dual_step"] = ("constraints.dual_step", constraints.dual_step)
+    if constraints.cost is not None and hasattr(learner, "discounted_cost"):
+        wanted["discounted_cost"] = ("constraints.cost", constraints.cost == "discounted")
+    elif constraints.cost == "episode" and hasattr(learner, "dual_step"):
+        raise ConfigError(
+            f"constraints.cost: {name} measures the discounted cost J that an exact game's limits bound (its cost "
+            "critic); use cost: discounted or leave it out"
+        )
+    if task and constraints.limits is not None:
+        given = constraints.limits
+        flat = float(given) if isinstance(given, int | float) else tuple(float(x) for row in given for x in row)
+        wanted["cost_limit"] = ("constraints.limits", flat)
+    params = {}
+    for field, (key, value) in wanted.items():
+        if not hasattr(learner, field):
+            raise ConfigError(
+                f"{key}: learner {name} keeps no Lagrange multipliers, so it has no {field}; use a Lagrangian "
+                "learner (lagrangian, lagrangian-iql, mappo_lagrangian, ...) or remove the key"
+                + ("; a task's own limit is set in env.params" if field == "cost_limit" else "")
+            )
+        params[field] = value
+    return params
+
+
+def _with_constraints(params: Mapping[str, Any], extra: Mapping[str, Any], path: str) -> Mapping[str, Any]:
+    """``params`` with the constraint section's values; the same key set differently in both is an error."""
+    for key, value in extra.items():
+        if key in params and params[key] != value and not (isinstance(value, tuple) and list(value) == params[key]):
+            raise ConfigError(
+                f"{path}.params.{key}: {params[key]!r} differs from the constraints section's {value!r}; give it once"
+            )
+    return {**params, **extra}
 
 
 def build_learners(learners: Sequence[LearnerConfig], game: Game) -> LearnerAssignment:
@@ -677,7 +720,9 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
         given["env"] = _env(top["env"], base)
     else:
         given["game"] = _game(top["game"], base)
-    learner_entry, learner = _deep_learner(top["learners"])
+    given_constraints = top.get("constraints")
+    constraints = None if given_constraints is None else parse(ConstraintsConfig, given_constraints, "constraints")
+    learner_entry, learner = _deep_learner(top["learners"], constraints, task="env" in top)
     reward, transform = _reward(top.get("reward"))
     run = parse(DeepRun, {**given, "learners": (learner_entry,), "reward": reward})
     if run.env is not None:
@@ -770,7 +815,9 @@ def _env(value: Any, base: Path) -> EnvConfig:
     return config
 
 
-def _deep_learner(value: Any) -> tuple[LearnerConfig, Any]:
+def _deep_learner(
+    value: Any, constraints: ConstraintsConfig | None = None, *, task: bool = False
+) -> tuple[LearnerConfig, Any]:
     if isinstance(value, list):
         if len(value) != 1:
             raise ConfigError(
@@ -792,7 +839,8 @@ def _deep_learner(value: Any) -> tuple[LearnerConfig, Any]:
         cls = deep_learner_class(entry.name)
     except MarlkitError as exc:
         raise type(exc)(f"learners.name: {exc}") from None
-    learner = configure(cls, entry.params, "learners.params", entry.name)
+    extra = constraint_params(constraints, cls(), entry.name, task=task)
+    learner = configure(cls, _with_constraints(entry.params, extra, "learners"), "learners.params", entry.name)
     return LearnerConfig(name=entry.name.lower(), params=MappingProxyType(learner_params(learner))), learner
 
 
@@ -893,6 +941,7 @@ __all__ = [
     "build_reward",
     "config_hash",
     "config_to_dict",
+    "constraint_params",
     "dump_config",
     "is_deep",
     "load_config",

@@ -30,7 +30,7 @@ def exact_dual():
     limit 100 holds with slack 95."""
     env = CostWrapper(envs.make("simple_spread", n_agents=2, max_episode_steps=5), cost=always, limit=(0.0, 100.0))
     learner = IPPOLagrangian(
-        rollout_length=5, hidden=(8,), num_minibatches=1, update_epochs=1, lagrangian_lr=0.01, cost_critic="shared"
+        rollout_length=5, hidden=(8,), num_minibatches=1, update_epochs=1, dual_step=0.01, cost_critic="shared"
     )
     result = train(env, learner, steps=4 * 5 * 6, seeds=2, key=3, num_envs=4, log_every=4 * 5 * 2)
     return result
@@ -89,8 +89,8 @@ def test_bad_input_is_one_clear_error() -> None:
         MAPPOLagrangian(cost_limit=-1.0)
     with pytest.raises(LearnerConfigError, match="feed-forward only"):
         IPPOLagrangian(recurrent=True)
-    with pytest.raises(LearnerConfigError, match="lagrangian_lr"):
-        make_deep_learner("mappo-l", lagrangian_lr=0.0)
+    with pytest.raises(LearnerConfigError, match="dual_step"):
+        make_deep_learner("mappo-l", dual_step=0.0)
     assert isinstance(make_deep_learner("ippo_lag"), IPPOLagrangian)
     # a limit given to the learner wins over the task's
     assert prepare(spread, MAPPOLagrangian(cost_limit=0.5), steps=16 * 128).learner.cost_limit == 0.5

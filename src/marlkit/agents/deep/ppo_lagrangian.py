@@ -31,8 +31,8 @@ limits. ``Ĵ_c`` is the mean cost of the episodes that *ended* in the rollout, e
 (one float for all, or ``n·m`` floats, agent-major) or, left ``None``, the task's own limits, which the trainer
 fills in (:func:`marlkit.train.deep.prepare`).
 
-Defaults, cited: ``lagrangian_init = 0.78`` is MACPO's / SafePO's MAPPO-L initial multiplier (``lamda_lagr: 0.78``
-in ``safepo/multi_agent/marl_cfg/mappolag/config.yaml``); ``lagrangian_lr = 0.035`` is SafePO's multiplier learning
+Defaults, cited: ``initial_multiplier = 0.78`` is MACPO's / SafePO's MAPPO-L initial multiplier (``lamda_lagr: 0.78``
+in ``safepo/multi_agent/marl_cfg/mappolag/config.yaml``); ``dual_step = 0.035`` is SafePO's multiplier learning
 rate (``--lagrangian-multiplier-lr 0.035``, ``safepo/utils/config.py``; OmniSafe's default too). The MAPPO-L
 reference's own rate (``lagrangian_coef_rate: 1e-5`` on ``(1 - γ)(Ĵ_c - c)`` per minibatch) leaves λ within 1e-3 of
 0.78 over a run of its defaults, i.e. a fixed penalty; marlkit takes SafePO's rate so that λ does respond to the
@@ -117,8 +117,8 @@ class PPOLagrangian(PPO):
     Attributes (beyond :class:`~marlkit.agents.deep.ppo.PPO`'s):
         cost_limit: the limit on each agent's undiscounted episode cost — one float for every agent and
             constraint, ``n·m`` floats (agent-major), or ``None``: the task's limits (filled in by the trainer).
-        lagrangian_init: λ at the start, for every agent and constraint.
-        lagrangian_lr: the dual step size η of ``λ <- max(0, λ + η (Ĵ_c - c))``.
+        initial_multiplier: λ at the start, for every agent and constraint.
+        dual_step: the dual step size η of ``λ <- max(0, λ + η (Ĵ_c - c))``.
     """
 
     name: ClassVar[str] = "ppo_lagrangian"
@@ -126,9 +126,9 @@ class PPOLagrangian(PPO):
     cost_limit: float | tuple[float, ...] | None = setting(
         None, doc="limit on each agent's undiscounted episode cost: one float, n*m floats (agent-major), or null "
         "(the task's limits)", range=(0, None))  # fmt: skip
-    lagrangian_init: float = setting(0.78, doc="initial Lagrange multiplier (MACPO / SafePO MAPPO-L: 0.78)",
+    initial_multiplier: float = setting(0.78, doc="initial Lagrange multiplier (MACPO / SafePO MAPPO-L: 0.78)",
                                      range=(0, None))  # fmt: skip
-    lagrangian_lr: float = setting(0.035, doc="dual ascent step size (SafePO: 0.035)", range=(0, None), open="low")
+    dual_step: float = setting(0.035, doc="dual ascent step size (SafePO: 0.035)", range=(0, None), open="low")
     discounted_cost: bool = setting(False, doc="measure the discounted episode cost (the limits of a constrained "
                                     "game) instead of the undiscounted one (Safety-Gymnasium's)")  # fmt: skip
     cost_critic: str = setting("separate", doc="the cost critic: its own network (the reference's) or cost heads on "
@@ -185,7 +185,7 @@ class PPOLagrangian(PPO):
         return MLP(self.hidden, num_constraints, self.activation, head_gain=1.0)
 
     def init(self, key: Array, spec: MultiAgentSpec, num_envs: int) -> PPOLagrangianState:
-        """PPO's state plus a cost critic per parameter set and ``λ = lagrangian_init``."""
+        """PPO's state plus a cost critic per parameter set and ``λ = initial_multiplier``."""
         limits = self.limits(spec)
         base = super().init(key, spec, num_envs)
         plan = base.plan
@@ -197,7 +197,7 @@ class PPOLagrangian(PPO):
             net = self._cost_network(spec.num_constraints)
             cost = plan.init(jax.random.fold_in(key, 1), lambda k: {"cost_critic": net.init(k, x)})
             params = {**params, **cost}
-        multipliers = jnp.full(limits.shape, self.lagrangian_init, jnp.float32)
+        multipliers = jnp.full(limits.shape, self.initial_multiplier, jnp.float32)
         episode = EpisodeCosts(jnp.zeros((num_envs, *limits.shape), jnp.float32), jnp.ones(num_envs, jnp.float32))
         if self.cost_critic == "shared":  # PPO's init built the critic with 1 + m head units (_critic_outputs)
             return PPOLagrangianState(params, base.opt_state, base.updates, plan, multipliers, episode)
@@ -274,7 +274,7 @@ class PPOLagrangian(PPO):
         )
         measured = total / jnp.maximum(ended, 1.0)
         limits = jnp.asarray(self.limit_array(*state.multipliers.shape))
-        stepped = dual_ascent(state.multipliers, measured, limits, self.lagrangian_lr)
+        stepped = dual_ascent(state.multipliers, measured, limits, self.dual_step)
         multipliers = jnp.where(ended > 0, stepped, state.multipliers)
         metrics = {**metrics, "lagrangian/multiplier": multipliers.mean(axis=-1)}
         new = PPOLagrangianState(params, opt_state, state.updates + 1, state.plan, multipliers, episode)
