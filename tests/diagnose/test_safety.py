@@ -21,6 +21,7 @@ from marlkit.diagnose.safety import (
     feasibility,
     game_safety,
     task_safety,
+    trailing_costs,
     violation,
 )
 from marlkit.errors import NotApplicableError
@@ -157,3 +158,16 @@ def test_task_safety_is_monte_carlo_with_standard_errors():
     assert tight.counts()["violating"] == N
     with pytest.raises(NotApplicableError, match="limits"):
         task_safety(history, np.full((2, 1), 25.0))
+    # noise alone does not make a seed violating: windows scatter ±1 around a mean 0.5 above the limit of 20 —
+    # within the slack (5% of 20 = 1) once averaged over the trailing windows
+    assert task_safety(history, np.full((3, 1), 19.5)).counts()["violating"] == 0
+
+
+def test_trailing_costs_weight_windows_by_their_episodes():
+    costs = np.array([[1.0, np.nan, 4.0, 2.0]])[:, :, None, None]  # one seed, four windows, one agent
+    episodes = np.array([[1, 0, 3, 1]])
+    mean, se = trailing_costs(costs, episodes, span=3)
+    assert mean[0, 0, 0, 0] == 1.0 and np.isnan(se[0, 0, 0, 0])  # one window: no spread
+    assert mean[0, 2, 0, 0] == pytest.approx((1.0 + 3 * 4.0) / 4)  # the NaN window (no episode) is skipped
+    assert mean[0, 3, 0, 0] == pytest.approx((3 * 4.0 + 2.0) / 4)  # the last three windows only
+    assert se[0, 3, 0, 0] > 0

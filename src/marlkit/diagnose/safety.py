@@ -360,9 +360,38 @@ def _recorded_multipliers(history: History) -> np.ndarray | None:
     return np.asarray(multipliers, dtype=np.float64)
 
 
+def trailing_costs(costs: np.ndarray, episodes: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed and logging point, the episode-weighted mean of the Monte Carlo episode costs ``[N, T, n, m]`` over
+    the last ``span`` windows (fewer at the start) and its standard error (the spread of those window means over
+    the square root of their number; NaN with fewer than two). ``episodes [N, T]``: episodes ended per window."""
+    N, T = costs.shape[:2]
+    defined = np.isfinite(costs)
+    weights = np.asarray(episodes, dtype=np.float64)[..., None, None] * defined
+    values = np.nan_to_num(costs)
+    mean = np.full(costs.shape, np.nan)
+    se = np.full(costs.shape, np.nan)
+    for t in range(T):
+        lo = max(0, t - span + 1)
+        w, x, ok = weights[:, lo : t + 1], values[:, lo : t + 1], defined[:, lo : t + 1]
+        total = w.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = np.where(total > 0, (w * x).sum(axis=1) / np.where(total > 0, total, 1.0), np.nan)
+            count = ok.sum(axis=1)
+            spread = np.sqrt(np.where(ok, (x - centre[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(count - 1, 1))
+        mean[:, t] = centre
+        se[:, t] = np.where(count > 1, spread / np.sqrt(np.maximum(count, 1)), np.nan)
+    return mean, se
+
+
 def task_safety(history: History, limits: np.ndarray, *, slack: float = SLACK) -> SafetyReport:
     """The safety report of a run on a task: Monte Carlo episode costs against ``limits [n, m]`` (same units as the
-    task's episode cost), with standard errors across seeds; no exact optimum."""
+    task's episode cost), with standard errors; no exact optimum.
+
+    One window's episodes are too few to judge a constraint by (a primal-dual learner also oscillates around its
+    limit), so the feasibility verdict reads, per seed and logging point, the episode-weighted mean cost of the last
+    :data:`TAIL_FRACTION` of the run's windows (:func:`trailing_costs`) and counts a constraint as met while that
+    mean, less two standard errors, stays within the limit plus the slack: *violating* means the cost is above the
+    limit by more than the slack beyond Monte Carlo doubt (about 97.5% one-sided, for independent windows)."""
     _require_constrained(history)
     assert history.episode_cost is not None
     limits = np.asarray(limits, dtype=np.float64)
@@ -372,13 +401,11 @@ def task_safety(history: History, limits: np.ndarray, *, slack: float = SLACK) -
             f"limits: expected shape {list(costs.shape[2:])} (agents, constraints), got {list(limits.shape)}"
         )
     z = np.asarray(history.steps, dtype=np.float64)
-    tail = max(1, round(history.num_logs * TAIL_FRACTION))
-    weights = np.asarray(history.episode_count[:, -tail:], dtype=np.float64)[..., None, None] * np.isfinite(
-        costs[:, -tail:]
-    )
+    span = max(1, round(history.num_logs * TAIL_FRACTION))
+    trailing, trailing_se = trailing_costs(costs, history.episode_count, span)
+    lower = trailing - 2.0 * np.nan_to_num(trailing_se, nan=0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_seed = np.nansum(np.nan_to_num(costs[:, -tail:]) * weights, axis=1) / weights.sum(axis=1)  # [N, n, m]
-        returns = np.asarray(history.episode_return[:, -tail:], dtype=np.float64).sum(axis=-1)
+        returns = np.asarray(history.episode_return[:, -span:], dtype=np.float64).sum(axis=-1)
         team = np.nanmean(returns, axis=1)
     return SafetyReport(
         limits=limits,
@@ -388,10 +415,10 @@ def task_safety(history: History, limits: np.ndarray, *, slack: float = SLACK) -
         cost_se=_seed_se(costs),
         average_costs=None,
         slack=slack,
-        last_iterate=feasibility(z, violation(costs, limits), slack),
+        last_iterate=feasibility(z, violation(lower, limits), slack),
         average=None,
-        final_cost=np.nanmean(per_seed, axis=0),
-        final_cost_se=_seed_se(per_seed),
+        final_cost=np.nanmean(trailing[:, -1], axis=0),
+        final_cost_se=_seed_se(trailing[:, -1]),
         multipliers=_recorded_multipliers(history),
         reference_multipliers=None,
         team_return=team,
@@ -400,7 +427,11 @@ def task_safety(history: History, limits: np.ndarray, *, slack: float = SLACK) -
         decentralised_optimum=None,
         decentralised_exact=None,
         constrained_nash_conv=None,
-        notes=(f"final cost pooled over the last {tail} logging points' finished episodes, per seed",),
+        notes=(
+            f"a seed's cost at each point is the episode-weighted mean over its last {span} logging windows; the "
+            "verdict counts a limit as met while that mean less two standard errors is within the limit plus the "
+            "slack; the final cost is that mean at the end, with its standard error across seeds",
+        ),
     )
 
 
@@ -413,5 +444,6 @@ __all__ = [
     "feasibility",
     "game_safety",
     "task_safety",
+    "trailing_costs",
     "violation",
 ]
