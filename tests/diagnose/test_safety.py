@@ -73,9 +73,15 @@ def test_feasibility_verdicts_follow_the_convergence_rule():
     z = STEPS.astype(float)
     settles = np.where(np.arange(T) < 10, 0.5, 0.0)  # violates, then within the limits from point 10 on
     stays_over = np.full(T, 0.3)
-    oscillates = np.tile([0.0, 0.2], T // 2)
-    verdicts = feasibility(z, np.stack([settles, stays_over, oscillates]), slack=SLACK)
-    assert [v.verdict for v in verdicts] == [Feasibility.FEASIBLE, Feasibility.VIOLATING, Feasibility.VIOLATING]
+    oscillates = np.tile([0.0, 0.2], T // 2)  # ends above the limit
+    returns = np.where((np.arange(T) < 15) | (np.arange(T) >= 36), 0.0, 0.3)  # inside, out for 21 points, back
+    verdicts = feasibility(z, np.stack([settles, stays_over, oscillates, returns]), slack=SLACK)
+    assert [v.verdict for v in verdicts] == [
+        Feasibility.FEASIBLE,
+        Feasibility.VIOLATING,
+        Feasibility.VIOLATING,
+        Feasibility.INCONCLUSIVE,  # back inside only briefly after a longer stay inside ended: not yet judged
+    ]
     assert verdicts[0].z0 == z[10]
     assert verdicts[1].z0 is None and "slack" in verdicts[1].reason
     with pytest.raises(NotApplicableError, match="slack"):

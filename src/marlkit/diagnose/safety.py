@@ -13,7 +13,8 @@ within its limit c_j^i. Beside the six convergence criteria, a constrained run i
   (the largest excess, relative to the limit) is judged by the same rule as the convergence criteria
   (:func:`marlkit.diagnose.verdicts.judge` with ``eps = slack``): *feasible* from z0 on when v stays below the
   slack for the rule's minimum stay (z0 as there), *violating* when it ends above it and is not approaching it,
-  *inconclusive* otherwise (still approaching, only just inside, or oscillating across the limit);
+  *inconclusive* otherwise (still approaching, only just inside, or back inside after an earlier stay inside
+  ended: oscillating across the limit);
 * **the gaps** — the team return of the final policy against the exact constrained optimum (the occupancy-measure
   LP of :mod:`marlkit.solve.constrained`) and against the unconstrained one; their difference, the *return given
   up for safety*, is a property of the game; where independent (product) policies cannot reach the correlated
@@ -94,6 +95,9 @@ def feasibility(z: np.ndarray, violations: np.ndarray, slack: float = SLACK) -> 
     for curve in np.asarray(violations, dtype=np.float64):
         seed = judge(np.asarray(z, dtype=np.float64), curve, slack)
         kind = _FROM_VERDICT[seed.verdict]
+        defined = curve[np.isfinite(curve)]
+        if kind is Feasibility.VIOLATING and defined.size and defined[-1] < slack:
+            kind = Feasibility.INCONCLUSIVE  # within the limits at the end, after an earlier stay ended: oscillating
         if kind is Feasibility.FEASIBLE:
             reason = f"within the limits (slack {slack:g}) from z={seed.z0:g} on"
         else:
