@@ -368,7 +368,7 @@ def trailing_costs(costs: np.ndarray, episodes: np.ndarray, span: int) -> tuple[
     """Per seed and logging point, the episode-weighted mean of the Monte Carlo episode costs ``[N, T, n, m]`` over
     the last ``span`` windows (fewer at the start) and its standard error (the spread of those window means over
     the square root of their number; NaN with fewer than two). ``episodes [N, T]``: episodes ended per window."""
-    N, T = costs.shape[:2]
+    T = costs.shape[1]
     defined = np.isfinite(costs)
     weights = np.asarray(episodes, dtype=np.float64)[..., None, None] * defined
     values = np.nan_to_num(costs)

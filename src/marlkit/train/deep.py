@@ -282,7 +282,9 @@ def resolve_sharing(
 
 def resolve_limits(learner: DeepLearner, env: MultiAgentEnv) -> DeepLearner:
     """A Lagrangian learner (one with ``cost_limit`` and ``limits(spec)``) with ``cost_limit=None`` gets the env's
-    limits (:func:`marlkit.envs.wrappers.cost_limits`, agent-major); other learners come back unchanged.
+    limits (:func:`marlkit.envs.wrappers.cost_limits`, agent-major) — on an exact game's env, whose limits bound the
+    discounted cost J, it also measures the discounted cost with the game's γ (``discounted_cost``,
+    ``cost_gamma``); other learners come back unchanged.
 
     Raises:
         NotApplicableError: a Lagrangian learner on a task without costs.
@@ -294,6 +296,8 @@ def resolve_limits(learner: DeepLearner, env: MultiAgentEnv) -> DeepLearner:
     if learner.cost_limit is None and limits is not None:
         flat = tuple(float(x) for x in limits.ravel())
         learner = dataclasses.replace(learner, cost_limit=flat)  # type: ignore[type-var]
+        if isinstance(env, GameEnv):  # an exact game's limits bound J = E[Σ γ^t C] with the game's own γ
+            learner = dataclasses.replace(learner, discounted_cost=True, cost_gamma=float(env.gamma))  # type: ignore[type-var]
     learner.limits(env.spec)  # type: ignore[attr-defined]  # checks: costs present, limits of the right length
     return learner
 

@@ -147,3 +147,21 @@ def test_mappo_l_keeps_within_the_limit_where_mappo_does_not(mappo_run, mappo_l_
     assert np.all(mappo_cost > LIMIT + SLACK), mappo_cost
     assert np.all(np.isnan(mappo_h.multipliers)) and np.all(lag_h.multipliers >= 0.0)
     assert mappo_h.cost_mean is not None and lag_h.cost_mean is not None
+
+
+def test_on_an_exact_game_the_limits_are_the_games_discounted_j() -> None:
+    """resource-sharing's limits bound J = E[Σ γ^t C] with the game's γ = 0.9 (Altman 1999): a Lagrangian learner
+    that takes them measures the discounted episode cost with that γ, not its own (0.99) — with its own the measured
+    cost of a policy playing high w.p. p over 50-step episodes is about 39.5 p instead of 10 p, and the dual step
+    would push a feasible policy down (measured before this rule: both agents ended at "low", team return 20 of the
+    best product policy's 31.2)."""
+    from marlkit.envs.games import GameEnv
+    from marlkit.games.catalog import make
+
+    plan = prepare(GameEnv(make("resource-sharing"), 50), MAPPOLagrangian(), 2048, 1, 0, None, num_envs=16)
+    learner = plan.learner
+    assert learner.cost_limit == (4.0, 4.0)
+    assert learner.discounted_cost is True and learner.cost_gamma == pytest.approx(0.9)
+    given = MAPPOLagrangian(cost_limit=3.0)  # limits given by the user: their convention is theirs
+    kept = prepare(GameEnv(make("resource-sharing"), 50), given, 2048, 1, 0, None, num_envs=16).learner
+    assert (kept.cost_limit, kept.discounted_cost, kept.cost_gamma) == (3.0, False, None)

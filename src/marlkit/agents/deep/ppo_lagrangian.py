@@ -17,7 +17,11 @@ game; Altman 1999, ch. 3). The learner is :class:`~marlkit.agents.deep.ppo.PPO` 
   are normalised separately to zero mean and unit standard deviation — as the reference MAPPO-L does (MACPO's
   ``mappo_lagr`` trainer and SafePO's ``safepo/multi_agent/mappolag.py``: ``adv_targ - lamda_lagr * cost_adv_targ``,
   each advantage standardised over the buffer, no division by ``1 + λ``). marlkit standardises per minibatch over
-  every sample and agent, as its PPO does for ``Â_r``;
+  every sample and agent, as its PPO does for ``Â_r``. ``advantage_mix="penalised"`` uses SafePO's single-agent
+  PPO-Lag form instead, ``(A_r - Σ_j λ_j A_c,j) / (1 + Σ_j λ_j)`` on the raw advantages, then standardised: the
+  reward and cost advantages keep their relative scale (measured on resource-sharing: both forms end feasible
+  near the best product policy; with this one λ ends near λ*, with the default λ decays to 0 once the cost is
+  inside the limit — docs/safe.md);
 * **λ per agent and constraint**, ``[n, m]``, updated once per update by projected dual ascent
   (:func:`marlkit.agents.lagrangian.dual_ascent`): ``λ <- max(0, λ + η (Ĵ_c - c))`` — λ >= 0 always.
 
@@ -103,6 +107,10 @@ def finished_episode_costs(
     return carry, finished.sum(axis=(0, 1)), done.sum().astype(jnp.float32)
 
 
+ADVANTAGE_MIXES = ("standardise-each", "penalised")
+"""How the actor's advantage mixes the reward and the cost advantages (:attr:`PPOLagrangian.advantage_mix`)."""
+
+
 def standardise_each(x: Array) -> Array:
     """Standardise ``x [..., m]`` separately for every last-axis entry (each constraint's advantage)."""
     axes = tuple(range(x.ndim - 1))
@@ -131,8 +139,13 @@ class PPOLagrangian(PPO):
     dual_step: float = setting(0.035, doc="dual ascent step size (SafePO: 0.035)", range=(0, None), open="low")
     discounted_cost: bool = setting(False, doc="measure the discounted episode cost (the limits of a constrained "
                                     "game) instead of the undiscounted one (Safety-Gymnasium's)")  # fmt: skip
+    cost_gamma: float | None = setting(None, doc="the discount of the measured cost when discounted_cost is set; null: "
+                                       "gamma (the trainer sets an exact game's own)", range=(0, 1))  # fmt: skip
     cost_critic: str = setting("separate", doc="the cost critic: its own network (the reference's) or cost heads on "
                                "the reward critic's network (cheaper)", choices=COST_CRITICS)  # fmt: skip
+    advantage_mix: str = setting("standardise-each", doc="how the actor's advantage mixes reward and cost: each "
+                                 "standardised then Â_r - λ·Â_c (MAPPO-L's), or penalised: (A_r - λ·A_c) / (1 + λ) "
+                                 "then standardised (SafePO's PPO-Lag)", choices=ADVANTAGE_MIXES)  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -256,7 +269,11 @@ class PPOLagrangian(PPO):
         """``Â_r - Σ_j λ_j Â_c,j`` (each standardised), and the cost critic's loss."""
         assert isinstance(state, PPOLagrangianState)
         multipliers = jax.lax.stop_gradient(state.multipliers)  # [n, m]
-        advantage = normalise(mb.advantages) - jnp.sum(multipliers * standardise_each(mb.cost_advantages), axis=-1)
+        if self.advantage_mix == "penalised":  # SafePO's PPO-Lag: raw advantages, scale kept by 1 / (1 + Σλ)
+            mixed = mb.advantages - jnp.sum(multipliers * mb.cost_advantages, axis=-1)
+            advantage = normalise(mixed / (1.0 + jnp.sum(multipliers, axis=-1)))
+        else:
+            advantage = normalise(mb.advantages) - jnp.sum(multipliers * standardise_each(mb.cost_advantages), axis=-1)
         shared = self.cost_critic == "shared"  # the critic's extra heads are the cost values
         cost_value = extra if shared else self._cost_values(plan, params, mb.observation, multipliers.shape[-1])
         cost_error = self.value_error(cost_value, mb.cost_values, mb.cost_targets).mean(axis=-1)  # [T', B', n]
@@ -268,7 +285,7 @@ class PPOLagrangian(PPO):
         """The new parameters, then the projected dual ascent step on the rollout's episode cost (no episode
         ended: λ unchanged)."""
         assert isinstance(state, PPOLagrangianState) and rollout.costs is not None
-        gamma = self.gamma if self.discounted_cost else 1.0
+        gamma = (self.gamma if self.cost_gamma is None else self.cost_gamma) if self.discounted_cost else 1.0
         episode, total, ended = finished_episode_costs(
             state.episode, rollout.costs, rollout.observation.first, rollout.done, gamma
         )
@@ -300,6 +317,7 @@ class MAPPOLagrangian(PPOLagrangian):
 
 
 __all__ = [
+    "ADVANTAGE_MIXES",
     "EpisodeCosts",
     "IPPOLagrangian",
     "MAPPOLagrangian",
