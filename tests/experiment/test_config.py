@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -22,7 +23,7 @@ from marlkit.experiment.config import (
     load_config,
     run_game,
 )
-from marlkit.games import save_game
+from marlkit.games import StochasticGame, save_game
 from marlkit.games.catalog import make
 
 BASE = {"name": "t", "game": "matching-pennies", "learners": "wolf-phc", "steps": 1000, "seeds": 2}
@@ -269,3 +270,22 @@ def test_a_task_runs_constraints_reach_the_lagrangian_learner() -> None:
     assert (params["cost_limit"], params["discounted_cost"], params["dual_step"]) == (2.0, True, 0.01)
     message = error({**task, "learners": "mappo", "constraints": {"limits": 2}}, ConfigError)
     assert "constraints.limits: learner mappo keeps no Lagrange multipliers" in message and "env.params" in message
+
+
+def test_limits_no_policy_can_meet_and_ragged_limits_are_one_line_errors(tmp_path: Path) -> None:
+    base = make("resource-sharing")
+    every_action_costs = StochasticGame(
+        transitions=base.transitions,
+        rewards=base.rewards,
+        initial=base.initial,
+        gamma=base.gamma,
+        costs=np.ones_like(base.costs),  # J = 1 / (1 - γ) = 10 whatever the agents do
+        limits=np.full((2, 1), 5.0),
+    )
+    save_game(every_action_costs, tmp_path / "costly.json")
+    message = error(with_(game=str(tmp_path / "costly.json"), learners="lagrangian"), NotApplicableError)
+    assert message.startswith("config: game.limits: no policy meets every limit")
+    fixed = with_(game=str(tmp_path / "costly.json"), learners="lagrangian", constraints={"limits": 10})
+    assert run_game(load_config(fixed)).limits.tolist() == [[10.0], [10.0]]  # exactly reachable: feasible
+    message = error(with_(game="resource-sharing", constraints={"limits": [[3, 2], [2]]}), ConfigError)
+    assert "constraints.limits: expected one number or 2 lists" in message

@@ -104,6 +104,9 @@ def learn(
     from marlkit.train.protocol import default_log_every
 
     model = resolve_game(game, param)
+    from marlkit.solve.constrained import require_feasible
+
+    require_feasible(model, f"{game}: limits")  # no policy meets them: no run could be feasible
     if steps < 1 or seeds < 1:
         raise InvalidGameError(f"--steps and --seeds must be >= 1, got {steps} and {seeds}")
     if max_episode_steps is not None:

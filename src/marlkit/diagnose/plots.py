@@ -542,7 +542,7 @@ def plot_costs(safety: Any, path: str | os.PathLike) -> Path:
             _band(left, z, np.asarray(safety.average_costs)[:, :, i, j], "#7570b3", "average play", ls="--")
         left.axhline(safety.limits[i, j], color=EPS_COLOUR, ls="--", lw=1.2, label="limit")
         left.set_ylabel("cost")
-        left.set_title(f"agent {i}, constraint {j}: {safety.cost_kind}", fontsize=10)
+        left.set_title(f"{safety.agent(i)}, constraint {j}: {safety.cost_kind}", fontsize=10)
         if lambdas is not None:
             right = axes[row, 1]
             _band(right, z, lambdas[:, :, i, j], "#1b9e77", "λ")
@@ -550,7 +550,7 @@ def plot_costs(safety: Any, path: str | os.PathLike) -> Path:
                 star = float(np.nanmean(np.asarray(safety.reference_multipliers)[:, i, j]))
                 right.axhline(star, color=EPS_COLOUR, ls="--", lw=1.2, label="λ* (best response to final policies)")
             right.set_ylabel("Lagrange multiplier")
-            right.set_title(f"agent {i}, constraint {j}: λ", fontsize=10)
+            right.set_title(f"{safety.agent(i)}, constraint {j}: λ", fontsize=10)
         for ax in axes[row]:
             ax.grid(alpha=0.3)
             _z_axis(ax)

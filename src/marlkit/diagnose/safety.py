@@ -28,6 +28,7 @@ within its limit c_j^i. Beside the six convergence criteria, a constrained run i
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -41,8 +42,9 @@ from marlkit.games import StochasticGame
 from marlkit.history import History
 
 SLACK = 0.05
-"""Default feasibility slack: a constraint counts as met while ``J <= c + slack · max(1, c)``. Learners meet a limit
-only up to their sampling noise and step sizes; 5% of the limit is the band a user reads as "at the limit"."""
+"""Default feasibility slack: a constraint counts as met while ``J <= c + slack · max(1, c)`` (5% of the limit, or
+0.05 in absolute terms for limits below 1). Learners meet a limit only up to their sampling noise and step sizes;
+5% of the limit is the band a user reads as "at the limit"."""
 
 TAIL_FRACTION = 0.1
 """The last fraction of logging points whose Monte Carlo episode costs are pooled for a task run's final cost."""
@@ -144,6 +146,7 @@ class SafetyReport:
             tasks); ``decentralised_exact`` says whether the decentralised value is exact or a lower bound.
         constrained_nash_conv: ``[N]`` of the final policy (exact games only).
         notes: what a reader should know (approximations made).
+        agents: the agents' names (the game's players; ``agent i`` where unnamed).
     """
 
     limits: np.ndarray
@@ -166,6 +169,11 @@ class SafetyReport:
     decentralised_exact: bool | None
     constrained_nash_conv: np.ndarray | None
     notes: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+
+    def agent(self, i: int) -> str:
+        """Agent ``i``'s name (the game's player name where known)."""
+        return self.agents[i] if i < len(self.agents) else f"agent {i}"
 
     @property
     def price_of_safety(self) -> float | None:
@@ -219,10 +227,15 @@ class SafetyReport:
 
     def lines(self) -> list[str]:
         """The section as plain text lines (what ``marlkit learn --diagnose`` prints under the criteria)."""
+        with warnings.catch_warnings():  # means over seeds where some agents have no λ (NaN): nothing to warn about
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return self._lines()
+
+    def _lines(self) -> list[str]:
         n_seeds = len(self.last_iterate)
         counts = self.counts()
         out = [
-            f"safety ({self.cost_kind}; slack {self.slack:g} of each limit):",
+            f"safety ({self.cost_kind}; slack {self.slack:g} x max(1, limit)):",
             f"  last iterate: {counts['feasible']} feasible / {counts['violating']} violating / "
             f"{counts['inconclusive']} inconclusive of {n_seeds} seeds",
         ]
@@ -237,7 +250,8 @@ class SafetyReport:
                 se = self.final_cost_se[i, j]
                 spread = "" if not math.isfinite(se) else f" ± {se:.3g}"
                 out.append(
-                    f"  agent {i} cost {j}: final {self.final_cost[i, j]:.4g}{spread} (limit {self.limits[i, j]:.4g})"
+                    f"  {self.agent(i)} cost {j}: final {self.final_cost[i, j]:.4g}{spread} (limit "
+                    f"{self.limits[i, j]:.4g})"
                 )
         mean_return = float(np.nanmean(self.team_return)) if np.isfinite(self.team_return).any() else math.nan
         if self.constrained_optimum is not None:
@@ -255,15 +269,13 @@ class SafetyReport:
             out.append(
                 f"  constrained NashConv of the final policy: median {np.median(self.constrained_nash_conv):.3g}"
             )
-        if self.multipliers is not None and self.reference_multipliers is not None:
+        if self.multipliers is not None:
             final = np.nanmean(self.multipliers[:, -1], axis=0)
-            star = np.nanmean(self.reference_multipliers, axis=0)
-            out.append(
-                f"  λ (mean of seeds, last point): {np.round(final, 3).tolist()}; λ*: {np.round(star, 3).tolist()}"
-            )
-        elif self.multipliers is not None:
-            final = np.nanmean(self.multipliers[:, -1], axis=0)
-            out.append(f"  λ (mean of seeds, last point): {np.round(final, 3).tolist()}")
+            line = f"  λ (mean of seeds, last point): {np.round(final, 3).tolist()}"
+            if self.reference_multipliers is not None and np.isfinite(self.reference_multipliers).any():
+                star = np.nanmean(self.reference_multipliers, axis=0)
+                line += f"; λ*: {np.round(star, 3).tolist()}"
+            out.append(line)
         out.extend(f"  note: {note}" for note in self.notes)
         return out
 
@@ -340,6 +352,7 @@ def game_safety(history: History, game: StochasticGame, *, slack: float = SLACK)
         cost_se=None,
         average_costs=average_costs,
         slack=slack,
+        agents=tuple(game.player_names),
         last_iterate=feasibility(z, violation(costs, game.limits), slack),
         average=feasibility(z, violation(average_costs, game.limits), slack),
         final_cost=costs[:, -1].mean(axis=0),

@@ -135,7 +135,9 @@ class DiagnosticsConfig:
 
     concept: str = setting(
         "nash",
-        doc="the solution concept (ce, cce: one-state games; minimax, maximin: two-player zero-sum games)",
+        doc="the solution concept (ce, cce: one-state games; minimax, maximin: two-player zero-sum games; "
+        "constrained, alias safe: constrained games)",
+        default_doc="`nash`; `constrained` on a constrained game",
         choices=solution_set_concepts(),
     )
     eps: float | Mapping[str, float] | None = setting(
@@ -559,7 +561,10 @@ def with_limits(game: Game, constraints: ConstraintsConfig | None) -> Game:
         )
     n, m = game.limits.shape
     given = constraints.limits
-    limits = np.full((n, m), float(given)) if isinstance(given, int | float) else np.array(given, dtype=np.float64)
+    try:
+        limits = np.full((n, m), float(given)) if isinstance(given, int | float) else np.array(given, dtype=np.float64)
+    except ValueError:  # ragged rows
+        limits = np.zeros(0)
     if limits.shape != (n, m):
         raise ConfigError(
             f"constraints.limits: expected one number or {n} lists (one per agent) of {m} limit(s) each, got "
@@ -570,8 +575,12 @@ def with_limits(game: Game, constraints: ConstraintsConfig | None) -> Game:
 
 def run_game(config: Run, game: Game | None = None) -> Game:
     """The exact game a run trains on: ``game`` (a resumed run's saved copy) or the config's, with the config's
-    ``constraints.limits`` applied."""
-    return with_limits(build_game(config.game) if game is None else game, config.constraints)
+    ``constraints.limits`` applied; limits no policy can meet are an error before anything runs."""
+    from marlkit.solve.constrained import require_feasible
+
+    model = with_limits(build_game(config.game) if game is None else game, config.constraints)
+    require_feasible(model, "constraints.limits" if config.constraints and config.constraints.limits else "game.limits")
+    return model
 
 
 def _learners(value: Any, game: Game, constraints: ConstraintsConfig | None = None) -> tuple[LearnerConfig, ...]:

@@ -111,7 +111,9 @@ class Lagrangian:
     Controls a group of independent agents (each its own λ, critic and inner state), like its inner learner."""
 
     inner: Learner = setting(WoLFPHC(), doc="the learner of the Lagrangian reward (Python only)")
-    dual_step: Schedule | float = setting(1e-4, doc="η, the dual step size, called with (t, t)", range=(0, None))
+    dual_step: Schedule | float = setting(
+        1e-4, doc="η, the dual step size, called with (t, t)", range=(0, None), open="low"
+    )
     cost_step_size: Schedule | float = setting(
         0.1, doc="β, the cost critic's step size, called with (t, n(s, a))", range=(0, None), open="low"
     )
@@ -145,7 +147,8 @@ class Lagrangian:
         if game.costs is None or game.limits is None:
             raise NotApplicableError(
                 f"a Lagrangian learner needs a constrained game (costs and limits); game {game.name!r} has no "
-                f"costs: use {type(self.inner).__name__} itself, or a constrained game such as resource-sharing"
+                "costs: train its inner learner on it directly (e.g. --learner wolf-phc for lagrangian), or use a "
+                "constrained game such as resource-sharing"
             )
         inner_check = getattr(self.inner, "check", None)
         if inner_check is not None:

@@ -23,7 +23,7 @@ from marlkit.solve.constrained.nash_conv import (
     best_feasible_response,
     constrained_nash_conv,
 )
-from marlkit.solve.constrained.optimum import ConstrainedOptimum, constrained_optimum
+from marlkit.solve.constrained.optimum import ConstrainedOptimum, constrained_optimum, require_feasible
 from marlkit.solve.constrained.product import ProductOptimum, best_product_policy
 
 __all__ = [
@@ -39,4 +39,5 @@ __all__ = [
     "constrained_nash_conv",
     "constrained_optimum",
     "markov_constrained_ce_gaps",
+    "require_feasible",
 ]

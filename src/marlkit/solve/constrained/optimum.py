@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marlkit.errors import InvalidGameError
+from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.validation import as_real_array, check_shape
 from marlkit.solve.constrained.occupancy import (
@@ -246,3 +246,14 @@ def constrained_optimum(
         unconstrained_policy=free_policy,
         weights=w,
     )
+
+
+def require_feasible(game: object, where: str = "limits") -> None:
+    """Raise :class:`~marlkit.errors.NotApplicableError` (one line, naming ``where``) when no policy meets every
+    limit of a constrained game — training on it could never be judged feasible; nothing for a game without costs.
+    Solves the occupancy LP of :func:`constrained_optimum` once."""
+    if not (isinstance(game, StochasticGame) and game.is_constrained):
+        return
+    optimum = constrained_optimum(game)
+    if not optimum.feasible:
+        raise NotApplicableError(f"{where}: {optimum.reason}")
