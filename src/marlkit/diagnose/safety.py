@@ -86,7 +86,7 @@ def violation(costs: np.ndarray, limits: np.ndarray) -> np.ndarray:
     excess = np.maximum(0.0, np.asarray(costs, dtype=np.float64) - limits) / np.maximum(1.0, limits)
     flat = excess.reshape(*excess.shape[:-2], -1)
     with np.errstate(invalid="ignore"):
-        return np.where(np.isnan(flat).any(axis=-1), np.nan, np.nanmax(np.nan_to_num(flat, nan=0.0), axis=-1))
+        return np.where(np.isnan(flat).any(axis=-1), np.nan, np.max(np.nan_to_num(flat, nan=0.0), axis=-1))
 
 
 def feasibility(z: np.ndarray, violations: np.ndarray, slack: float = SLACK) -> tuple[FeasibilityVerdict, ...]:
@@ -337,7 +337,7 @@ def game_safety(history: History, game: StochasticGame, *, slack: float = SLACK)
     team = np.array([float(weights @ game.expected_return(p)) for p in final])
     reference = np.array([[best_feasible_response(game, p, i).multipliers for i in range(n)] for p in final])
     product = best_product_policy(game, weights)
-    decentralised = None if product is None else float(product.team_return)
+    decentralised = float(product.team_return) if product.feasible else None  # None: no feasible product found
     notes = [
         "costs are the exact discounted J of each policy snapshot; average play is the empirical joint action "
         "frequency per state since the start, read as a correlated joint policy",
@@ -363,7 +363,7 @@ def game_safety(history: History, game: StochasticGame, *, slack: float = SLACK)
         constrained_optimum=float(optimum.team_return) if optimum.feasible else None,
         unconstrained_optimum=float(optimum.unconstrained_team_return),
         decentralised_optimum=decentralised,
-        decentralised_exact=None if product is None else bool(product.exact),
+        decentralised_exact=bool(product.exact) if product.feasible else None,
         constrained_nash_conv=np.array([constrained_nash_conv(game, p).nash_conv for p in final]),
         notes=tuple(notes),
     )
