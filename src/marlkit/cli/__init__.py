@@ -16,6 +16,7 @@ from marlkit.cli import diagnose as diagnose_commands
 from marlkit.cli import experiments as experiment_commands
 from marlkit.cli import games as games_commands
 from marlkit.cli import learn as learn_commands
+from marlkit.cli import robust as robust_commands
 from marlkit.cli import run as run_commands
 from marlkit.cli import solve as solve_commands
 from marlkit.cli.context import STATE
@@ -50,6 +51,7 @@ solve_commands.register(app)
 learn_commands.register(app)
 run_commands.register(app)
 diagnose_commands.register(app)
+robust_commands.register(app)
 experiment_commands.register(app)
 
 

@@ -559,6 +559,64 @@ def plot_costs(safety: Any, path: str | os.PathLike) -> Path:
     return save_figure(fig, path)
 
 
+def plot_robustness(report: Any, path: str | os.PathLike) -> Path:
+    """Robustness curves of a :class:`~marlkit.diagnose.robustness.RobustnessReport`: left, per attacked set, the
+    value against the radius ε — clean, random perception noise, the strongest adversary, and the robust value
+    (its certified band where not exact); right (model uncertainty), each agent's robust return against δ with
+    the game's robust optimum."""
+    state = [p for p in report.state if math.isfinite(p.radius)]
+    panels = int(bool(state)) + int(bool(report.model))
+    if panels == 0:
+        raise ValueError("plot_robustness: the report has no curve to draw")
+    fig = Figure(figsize=(5.5 * panels, 3.6), layout="constrained")
+    axes = list(fig.subplots(1, panels, squeeze=False)[0])
+    if state:
+        ax = axes.pop(0)
+        sets = sorted({p.attacked for p in state})
+        for k, attacked in enumerate(sets):
+            points = sorted((p for p in state if p.attacked == attacked), key=lambda p: p.radius)
+            x = np.array([p.radius for p in points])
+            who = "agents " + ",".join(map(str, attacked))
+            style = ("-", "--", ":", "-.")[k % 4]
+
+            def values(name: str, pts: list = points) -> np.ndarray:
+                return np.array([np.nan if getattr(p, name) is None else getattr(p, name) for p in pts], float)
+
+            if points[0].clean is not None:
+                ax.plot(x, values("clean"), style, color="#1b9e77", marker="o", label=f"clean ({who})")
+                ax.plot(x, values("random"), style, color="#7570b3", marker="s", label=f"random noise ({who})")
+                ax.plot(
+                    x, values("worst"), style, color="#d95f02", marker="v", label=f"{points[0].attack} attack ({who})"
+                )
+            if points[0].robust_lower is not None:
+                lower, upper = values("robust_lower"), values("robust_upper")
+                ax.plot(x, lower, style, color=EPS_COLOUR, label=f"robust value ({who})")
+                if np.any(upper > lower + 1e-9):
+                    ax.fill_between(x, lower, upper, color=EPS_COLOUR, alpha=0.15, label="robust value bounds")
+        ax.set_xlabel("radius ε")
+        ax.set_ylabel("value (mean return over agents)")
+        ax.set_title("state perturbations", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=7, framealpha=0.85)
+    if report.model:
+        ax = axes.pop(0)
+        model = sorted(report.model, key=lambda m: m.transition_radius)
+        x = np.array([m.transition_radius for m in model])
+        if model[0].returns is not None:
+            for i in range(len(model[0].returns)):
+                ax.plot(x, [m.returns[i] for m in model], marker="o", label=f"policy, agent {i}")
+        optimum = [np.nan if m.optimum is None else m.optimum for m in model]
+        if not np.all(np.isnan(optimum)):
+            ax.plot(x, optimum, "--", color=EPS_COLOUR, label=f"robust optimum ({model[0].optimum_kind})")
+        ax.set_xlabel(f"transition radius δ ({model[0].norm}); reward box ±{model[0].reward_radius:g}")
+        ax.set_ylabel("robust return")
+        ax.set_title("model uncertainty", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=7, framealpha=0.85)
+    fig.suptitle(f"Robustness of {report.target}", fontsize=11)
+    return save_figure(fig, path)
+
+
 __all__ = [
     "SIMPLEX_CORNERS",
     "VERDICT_COLOURS",
@@ -567,6 +625,7 @@ __all__ = [
     "plot_criterion",
     "plot_nonstationarity",
     "plot_policy_trajectories",
+    "plot_robustness",
     "plot_seed_fan",
     "save_figure",
 ]

@@ -44,6 +44,7 @@ REPORT_FILE = "report.html"
 CONFIG_FILE = "config.yaml"
 HISTORY_FILE = "history.npz"
 SUMMARY_FILE = "summary.json"
+ROBUSTNESS_FILE = "robustness.json"
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -205,6 +206,26 @@ def safety_section(safety: SafetyReport) -> str:
     lines = safety.lines()
     items = "".join(f"<li>{esc(line.strip())}</li>" for line in lines[1:])
     return f'<p class="muted">{esc(lines[0])}</p><ul>{items}</ul>'
+
+
+def robustness_section(directory: Path, pictures: bool = True) -> str | None:
+    """The robustness section of a run's page, from the ``robustness.json`` that ``marlkit robust RUN_DIR`` wrote
+    (:mod:`marlkit.diagnose.robustness`): the curves as a table and a picture; None when the run has none."""
+    path = directory / ROBUSTNESS_FILE
+    if not path.is_file():
+        return None
+    from marlkit.diagnose.plots import plot_robustness
+    from marlkit.diagnose.robustness import RobustnessReport
+
+    try:
+        report = RobustnessReport.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f'<p class="muted">{esc(path.name)} could not be read ({esc(exc)}); rerun `marlkit robust`.</p>'
+    text = "<pre>" + esc("\n".join(report.lines())) + "</pre>"
+    if pictures and (report.model or any(math.isfinite(p.radius) for p in report.state)):
+        with tempfile.TemporaryDirectory(prefix="marlkit-report-") as folder:
+            text += html_figure(plot_robustness(report, Path(folder) / "robustness.png"), "robustness curves")
+    return text
 
 
 def diagnosis_sections(report: DiagnosisReport, pictures: bool = True) -> list[tuple[str, str]]:
@@ -374,6 +395,9 @@ def render_run_report(
         report = diagnose(run.history, game_of_run(run), **diagnosis_options(run.config))
     name = title or str(run.config.get("name") or run.directory.name)
     sections = diagnosis_sections(report, pictures=pictures)
+    robustness = robustness_section(run.directory)
+    if robustness is not None:
+        sections.append(("robustness", robustness))
     sections.append(("config", yaml_block(run.config_text)))
     sections.append(("run facts", html_table(["fact", "value"], run_facts(run))))
     subtitle = f"{report.game}: {learner_names(run.history.meta)}"
@@ -384,6 +408,7 @@ __all__ = [
     "CONFIG_FILE",
     "HISTORY_FILE",
     "REPORT_FILE",
+    "ROBUSTNESS_FILE",
     "SUMMARY_FILE",
     "RunFiles",
     "diagnosis_options",
@@ -396,6 +421,7 @@ __all__ = [
     "html_table",
     "read_run",
     "render_run_report",
+    "robustness_section",
     "run_facts",
     "task_of_run",
     "verdict_rows",

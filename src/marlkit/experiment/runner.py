@@ -146,7 +146,7 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     path = rundir.open_run(run_dir)
     if (path / rundir.SUMMARY).is_file():
         raise rundir.RunDirError(f"{path}: the run is already finished (summary.json exists); nothing to resume")
-    game = _run_game(path)
+    game = run_game(path)
     config = load_config(path / rundir.CONFIG, game=game)
     _check_sinks(config)
     plan, game = plan_for(config, game)
@@ -183,10 +183,7 @@ def diagnosis_for_summary(history: History, game: Game, config: ExperimentConfig
         return None
 
 
-# ---------------------------------------------------------------------------------------------- internals
-
-
-def _run_game(path: Path) -> Game | None:
+def run_game(path: Path) -> Game | None:
     """The game saved with a run; None where there is none to read and none is needed (a deep run on a task)."""
     if not (path / rundir.GAME).is_file() and _is_task_run(path):
         return None
@@ -194,6 +191,43 @@ def _run_game(path: Path) -> Game | None:
         return load_game(path / rundir.GAME)
     except Exception as exc:
         raise rundir.RunDirError(f"{path / rundir.GAME}: cannot read the run's game ({exc})") from None
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedRun:
+    """A finished run read back: its config, plan, game (None on a task), History and final training state
+    (every seed's, as the last checkpoint holds it; ``state.carry.learner`` is the learners' state)."""
+
+    path: Path
+    config: ExperimentConfig
+    plan: Plan
+    game: Game | None
+    history: History
+    state: Any
+
+
+def load_trained(run_dir: str | os.PathLike[str]) -> TrainedRun:
+    """Read a finished run directory back for evaluation (robustness curves, attacks).
+
+    Raises:
+        RunDirError: not a run directory, or not finished (resume it first).
+        CheckpointError: a corrupt, truncated or foreign checkpoint.
+    """
+    path = rundir.open_run(run_dir)
+    if not (path / rundir.SUMMARY).is_file() or not (path / rundir.HISTORY).is_file():
+        raise rundir.RunDirError(f"{path}: the run is not finished; finish it with `marlkit resume {path}` first")
+    game = run_game(path)
+    config = load_config(path / rundir.CONFIG, game=game)
+    plan, game = plan_for(config, game)
+    checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(plan.start), config_hash=config_hash(config))
+    if checkpoint.windows_done != plan.num_logs:
+        raise CheckpointError(
+            f"{path / rundir.CHECKPOINT}: holds {checkpoint.windows_done} of {plan.num_logs} windows, not the end"
+        )
+    return TrainedRun(path, config, plan, game, History.load(path / rundir.HISTORY), checkpoint.state)
+
+
+# ---------------------------------------------------------------------------------------------- internals
 
 
 def _is_task_run(path: Path) -> bool:
