@@ -62,6 +62,60 @@ def perception_guess(*, gamma: float = 0.9) -> StochasticGame:
     )
 
 
+CORRIDOR_ACTIONS = ("left", "right")
+
+
+@register(
+    "misled-corridor",
+    kind="stochastic",
+    description="Two agents push a box along a corridor to the middle cell; a state attack on one can push it off.",
+    citation="marlkit's own illustrative game (no published source), a common-payoff state-adversarial game in the "
+    "sense of Han, Chen & Li 2024, What is the solution for state-adversarial multi-agent RL? (TMLR)",
+)
+def misled_corridor(*, length: int = 5, gamma: float = 0.9) -> StochasticGame:
+    """Common payoff: a box on cells ``0..length-1`` moves one cell left (right) when both agents push left (right)
+    and stays when they disagree; the team earns 1 per step while the box is on the middle cell. It starts at either end (probability 1/2 each), so
+    agent 1 must push right on the left half and left on the right half.
+
+    Nominal optimum: push right together, then disagree on the middle cell forever: γ^m / (1 - γ) for m = length // 2
+    (8.1 at the defaults). Suggested attack (``metadata``): agent 1 may be shown a neighbouring cell (distance
+    ``|s - ŝ|`` <= 1). On the middle cell it is then shown a cell where it pushes towards the middle, i.e. the
+    direction agent 0 pushes when it disagrees — so a deterministic team is pushed off; the dynamics matter, and
+    :func:`marlkit.solve.robust.robust_agent_policy` answers with certified bounds.
+    """
+    gamma = check.discount(gamma)
+    L = check.integer("length", length, 3, 15)
+    middle = L // 2
+    T = np.zeros((L, 2, 2, L))
+    for s in range(L):
+        for a in range(2):
+            for b in range(2):
+                move = (1 if a == 1 else -1) if a == b else 0
+                T[s, a, b, min(max(s + move, 0), L - 1)] = 1.0
+    R = np.zeros((2, L, 2, 2))
+    R[:, middle] = 1.0
+    cells = np.arange(L)
+    meta = labels("misled-corridor", length=L, gamma=gamma)
+    return StochasticGame(
+        transitions=T,
+        rewards=R,
+        initial=(np.eye(L)[0] + np.eye(L)[-1]) / 2,
+        gamma=gamma,
+        player_names=("agent0", "agent1"),
+        action_names=(CORRIDOR_ACTIONS, CORRIDOR_ACTIONS),
+        state_names=tuple(f"cell{c}" for c in cells),
+        name=meta["name"],
+        description=meta["description"],
+        citation=meta["citation"],
+        metadata={
+            **meta["metadata"],
+            "state_distance": np.abs(np.subtract.outer(cells, cells)).astype(float).tolist(),
+            "state_radius": 1.0,
+            "attacked": [1],
+        },
+    )
+
+
 def random_stochastic(
     rng: np.random.Generator,
     *,

@@ -22,7 +22,9 @@ deterministic policy). (R) is solved here as follows.
   case), so its value is a valid upper bound.
 * **Certified bounds** (``method="bounds"``) otherwise: ``lower`` is the exact worst-case value of the best
   candidate found (every deterministic policy when there are at most ``max_deterministic``; then projected
-  supergradient ascent from several starts, the gradient of J(π, ν*) at the current optimal adversary ν*, Danskin);
+  supergradient ascent from several starts, the gradient of J(π, ν*) at the current optimal adversary ν*, Danskin;
+  then, when exactly one agent is unattacked, its exact best reply to the others under the worst adversary, a
+  Shapley value of a zero-sum game between it and the adversary, :func:`unattacked_best_response`);
   ``upper`` is the least of the valid bounds available: the nominal team optimum ``max_π Σ_i w_i J_i(π, no
   attack)`` (the adversary may leave every state alone, and joint policies include product ones) and, for
   action-independent dynamics, the correlated relaxation above. ``upper - lower`` says how tight the answer is;
@@ -46,16 +48,19 @@ from marlkit.games.properties import optimal_values
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.uncertainty import StateUncertainty
 from marlkit.solve.robust.state_adversary import AdversaryResult, objective_weights, worst_case_evaluation
+from marlkit.solve.shapley import STAGE_SOLVERS
 
 __all__ = [
     "DeterministicRobustPolicy",
     "RobustPolicyResult",
     "deterministic_robust_policy",
     "robust_agent_policy",
+    "unattacked_best_response",
 ]
 
 DEFAULT_TOLERANCE = 1e-9
 HIGHS_TOLERANCE = 1e-10
+MAX_HOFFMAN_KARP = 100
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,6 +272,69 @@ def _supergradient(game: StochasticGame, policy: np.ndarray, attack: AdversaryRe
     return grad
 
 
+def unattacked_best_response(
+    game: StochasticGame, uncertainty: StateUncertainty, policy: np.ndarray, weights: Any = None
+) -> np.ndarray | None:
+    """The exact best reply of the one unattacked agent to the attacked agents' policies, against the adversary.
+
+    With the attacked agents' policies fixed and exactly one agent i unattacked (it sees the true state), agent i
+    and the adversary play a two-player zero-sum stochastic game: i picks a_i, the adversary the perceived-state
+    tuple ŝ, the payoff is Σ_a_att q_ŝ(a_att) R_w(s, a_i, a_att). Its max-min over stationary policies is the
+    Shapley value (Shapley 1953), so i's stationary maximin policy is i's best reply to the attacked agents under
+    the worst adversary; it is found by Hoffman & Karp's (1966) policy iteration (stage maximin LPs at V, then the
+    adversary's exact best reply by policy iteration, until V stops rising). Returns the policy with row i replaced, or None when the game has not exactly one
+    unattacked agent.
+    """
+    n, S = game.n_players, game.num_states
+    free = [i for i in range(n) if i not in uncertainty.attacked]
+    if len(free) != 1 or n < 2:
+        return None
+    i = free[0]
+    w = objective_weights(game, weights)
+    attacked = uncertainty.attacked
+    choices = [list(itertools.product(*(uncertainty.perceivable(j, s) for j in attacked))) for s in range(S)]
+    K, m = max(len(c) for c in choices), game.num_actions[i]
+    own_first = lambda x: np.moveaxis(x, 1 + i, 1)  # noqa: E731  (state, a_i, others..., ...)
+    R = own_first(np.tensordot(w, game.rewards, axes=1)).reshape(S, m, -1)  # [S, m, J_others]
+    T = own_first(game.transitions).reshape(S, m, -1, S)
+    others = [k for k in range(n) if k != i]
+    rewards = np.zeros((S, m, K))
+    transitions = np.full((S, m, K, S), 1.0 / S)
+    mask = np.zeros((2, S, max(m, K)), dtype=bool)
+    mask[0, :, :m] = game.action_mask[i, :, :m]
+    eye = np.eye(S)
+    for s in range(S):
+        for k, tup in enumerate(choices[s]):
+            perceived = np.broadcast_to(eye, (n, S, S)).copy()
+            for j, t in zip(attacked, tup):
+                perceived[j, s] = eye[t]
+            q = np.ones(1)
+            for o in others:
+                q = np.multiply.outer(q, perceived[o, s] @ policy[o, :, : game.num_actions[o]]).reshape(-1)
+            rewards[s, :, k] = R[s] @ q
+            transitions[s, :, k] = np.einsum("j,ajt->at", q, T[s])
+            mask[1, s, k] = True
+    mask[1, game.terminal, 0] = True
+    live = ~game.terminal
+    rows, cols = mask[0, live, :m], mask[1, live, :K]
+    V = np.zeros(S)
+    x = np.zeros((S, m))
+    for _ in range(MAX_HOFFMAN_KARP):  # Hoffman & Karp 1966: stage maximin at V, then the adversary's exact reply
+        Q = rewards + game.gamma * (transitions @ V)
+        _, x_live, _ = STAGE_SOLVERS["lp"](Q[live], rows, cols)
+        x[live] = x_live
+        r = np.einsum("sa,sak->sk", x, rewards)
+        P = np.einsum("sa,sakt->skt", x, transitions)
+        values, _ = optimal_values(-r, P, mask[1, :, :K], game.gamma, game.terminal, 1e-12)
+        if np.max(np.abs(-values - V)) <= 1e-12 * max(1.0, float(np.abs(values).max())):
+            break
+        V = -values
+    improved = policy.copy()
+    improved[i] = 0.0
+    improved[i, :, :m] = np.where(live[:, None], x, game.uniform_policy()[i, :, :m])
+    return game.check_policy(improved)
+
+
 def _ascent(
     game: StochasticGame,
     uncertainty: StateUncertainty,
@@ -275,18 +343,22 @@ def _ascent(
     steps: int,
     step_size: float,
 ) -> tuple[float, np.ndarray]:
+    """Projected supergradient ascent, then a polish from the best point with steps ten times smaller."""
     policy, best_value, best_policy = start, -np.inf, start
     legal = game.action_mask.reshape(-1, game.max_actions)
-    for t in range(steps):
-        attack = worst_case_evaluation(game, policy, uncertainty, weights)
-        if attack.value > best_value:
-            best_value, best_policy = attack.value, policy
-        g = _supergradient(game, policy, attack)
-        scale = float(np.abs(g).max())
-        if scale == 0.0:
-            break
-        step = step_size / math.sqrt(t + 1) / scale
-        policy = _project((policy + step * g).reshape(-1, game.max_actions), legal).reshape(policy.shape)
+    for phase, (count, size) in enumerate(((steps, step_size), (max(steps // 3, 1), step_size / 10))):
+        if phase == 1:
+            policy = best_policy
+        for t in range(count):
+            attack = worst_case_evaluation(game, policy, uncertainty, weights)
+            if attack.value > best_value:
+                best_value, best_policy = attack.value, policy
+            g = _supergradient(game, policy, attack)
+            scale = float(np.abs(g).max())
+            if scale == 0.0:
+                break
+            step = size / math.sqrt(t + 1) / scale
+            policy = _project((policy + step * g).reshape(-1, game.max_actions), legal).reshape(policy.shape)
     return best_value, best_policy
 
 
@@ -296,9 +368,10 @@ def robust_agent_policy(
     weights: Any = None,
     *,
     max_deterministic: int = 4096,
-    starts: int = 4,
-    steps: int = 100,
-    step_size: float = 0.5,
+    starts: int = 6,
+    steps: int = 150,
+    step_size: float = 2.0,
+    polish: int = 8,
     seed: int = 0,
     tol: float = DEFAULT_TOLERANCE,
 ) -> RobustPolicyResult:
@@ -310,6 +383,8 @@ def robust_agent_policy(
         max_deterministic: enumerate every deterministic policy when there are at most this many (else skip it).
         starts, steps, step_size, seed: the local search of the bounds method (starts: uniform, the best
             deterministic policy, then Dirichlet(1) draws).
+        polish: how many of the best candidates get the unattacked agent's exact best reply
+            (:func:`unattacked_best_response`, when exactly one agent is unattacked).
         tol: ``exact`` is ``upper - lower <= tol * max(1, |upper|)``.
     """
     w = objective_weights(game, weights)
@@ -344,6 +419,11 @@ def robust_agent_policy(
         candidates = [_ascent(game, uncertainty, w, init, steps, step_size)[1] for init in inits[: max(starts, 1)]]
         if det is not None:
             candidates.append(det.policy)
+        ranked = sorted(candidates, key=lambda p: -worst_case_evaluation(game, p, uncertainty, w).value)
+        for policy in ranked[:polish]:  # the unattacked agent's exact best reply to the best candidates
+            improved = unattacked_best_response(game, uncertainty, policy, w)
+            if improved is not None:
+                candidates.append(improved)
     attacks = [worst_case_evaluation(game, p, uncertainty, w) for p in candidates]
     best = int(np.argmax([a.value for a in attacks]))
     lower = attacks[best].value
