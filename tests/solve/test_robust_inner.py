@@ -25,8 +25,13 @@ def lp_inner(p0: np.ndarray, v: np.ndarray, delta: float, norm: str) -> float:
     else:
         bounds = [(0, None)] * S + [(0, delta)] * S
     res = linprog(
-        c, A_ub=np.vstack(A_ub), b_ub=np.concatenate(b_ub), A_eq=np.r_[np.ones(S), np.zeros(S)][None], b_eq=[1.0],
-        bounds=bounds, method="highs",
+        c,
+        A_ub=np.vstack(A_ub),
+        b_ub=np.concatenate(b_ub),
+        A_eq=np.r_[np.ones(S), np.zeros(S)][None],
+        b_eq=[1.0],
+        bounds=bounds,
+        method="highs",
     )
     assert res.status == 0
     return float(res.fun)

@@ -52,8 +52,12 @@ def test_singleton_sets_give_the_nominal_solutions(seed):
     team = random_stochastic(rng, states=4, actions=2, players=2, utility="common", terminal=seed == 1)
     S = team.num_states
     V, _ = optimal_values(
-        team.rewards[0].reshape(S, -1), team.transitions.reshape(S, -1, S), team.legal_joint_actions().reshape(S, -1),
-        team.gamma, team.terminal, 1e-12,
+        team.rewards[0].reshape(S, -1),
+        team.transitions.reshape(S, -1, S),
+        team.legal_joint_actions().reshape(S, -1),
+        team.gamma,
+        team.terminal,
+        1e-12,
     )
     np.testing.assert_allclose(robust_team_optimum(team, trivial).values, V, atol=1e-10)
 
@@ -79,13 +83,16 @@ def test_robust_evaluation_is_attained_by_a_model_in_the_set_and_no_model_does_w
     delta = uncertainty.transition_radii(S)
     for i in range(n):
         worst_T = worst_distribution(game.transitions, robust.values[i], delta.reshape(S, 1, 1), uncertainty.norm)
-        worst = StochasticGame(worst_T, game.rewards - eps.reshape(n, S, 1, 1), game.initial, game.gamma,
-                               terminal=game.terminal)
+        worst = StochasticGame(
+            worst_T, game.rewards - eps.reshape(n, S, 1, 1), game.initial, game.gamma, terminal=game.terminal
+        )
         np.testing.assert_allclose(worst.evaluate(pi)[i], robust.values[i], atol=1e-10)
         for _ in range(30):
             gap = rng.dirichlet(np.ones(S), size=game.transitions.shape[:-1]) - game.transitions
             size = np.abs(gap).sum(-1) if uncertainty.norm == "l1" else np.abs(gap).max(-1)
-            shrink = np.minimum(1.0, delta.reshape(S, 1, 1) / np.maximum(size, 1e-300))  # mix towards a random row, within the ball
+            shrink = np.minimum(
+                1.0, delta.reshape(S, 1, 1) / np.maximum(size, 1e-300)
+            )  # mix towards a random row, within the ball
             p = game.transitions + gap * shrink[..., None]
             r = game.rewards + rng.uniform(-1, 1, game.rewards.shape) * eps.reshape(n, S, 1, 1)
             other = StochasticGame(p, r, game.initial, game.gamma, terminal=game.terminal)
@@ -173,7 +180,9 @@ def test_operators_are_gamma_contractions_with_the_answers_as_fixed_points(norm)
             team.gamma * np.abs(V[0] - W[0]).max() + 1e-12
         )
         a, b = V[0, :2], W[0, :2]
-        assert np.abs(robust_bellman(zs, u, a) - robust_bellman(zs, u, b)).max() <= zs.gamma * np.abs(a - b).max() + 1e-9
+        assert (
+            np.abs(robust_bellman(zs, u, a) - robust_bellman(zs, u, b)).max() <= zs.gamma * np.abs(a - b).max() + 1e-9
+        )
     evaluation = robust_policy_evaluation(game, pi, u)
     np.testing.assert_allclose(robust_bellman(game, u, evaluation.values, policy=pi), evaluation.values, atol=1e-10)
     optimum = robust_team_optimum(team, u)

@@ -39,7 +39,7 @@ def brute_force(game: StochasticGame, pi: np.ndarray, u: StateUncertainty, w: np
     best = np.inf
     for choice in itertools.product(*(u.perceivable(j, s) for j, s in slots)):
         adversary = np.broadcast_to(np.eye(S), (n, S, S)).copy()
-        for (j, s), t in zip(slots, choice):
+        for (j, s), t in zip(slots, choice, strict=True):
             adversary[j, s] = np.eye(S)[t]
         joint = perceived_joint(pi, adversary, game.num_actions)
         best = min(best, float(w @ game.expected_return(joint, joint=True)))

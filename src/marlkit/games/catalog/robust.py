@@ -74,14 +74,15 @@ CORRIDOR_ACTIONS = ("left", "right")
 )
 def misled_corridor(*, length: int = 5, gamma: float = 0.9) -> StochasticGame:
     """Common payoff: a box on cells ``0..length-1`` moves one cell left (right) when both agents push left (right)
-    and stays when they disagree; the team earns 1 per step while the box is on the middle cell. It starts at either end (probability 1/2 each), so
-    agent 1 must push right on the left half and left on the right half.
+    and stays when they disagree; the team earns 1 per step while the box is on the middle cell. It starts at either
+    end (probability 1/2 each), so agent 1 must push right on the left half and left on the right half.
 
-    Nominal optimum: push right together, then disagree on the middle cell forever: γ^m / (1 - γ) for m = length // 2
-    (8.1 at the defaults). Suggested attack (``metadata``): agent 1 may be shown a neighbouring cell (distance
-    ``|s - ŝ|`` <= 1). On the middle cell it is then shown a cell where it pushes towards the middle, i.e. the
-    direction agent 0 pushes when it disagrees — so a deterministic team is pushed off; the dynamics matter, and
-    :func:`marlkit.solve.robust.robust_agent_policy` answers with certified bounds.
+    Nominal optimum: push towards the middle together, then disagree there forever: γ^m / (1 - γ) with
+    m = length // 2 (8.1 at the defaults). Suggested attack (``metadata``): agent 1 may be shown a neighbouring
+    cell (``|s - ŝ| <= 1``). On the middle cell agent 1 is then shown the side where it pushes the way agent 0 does,
+    and the box leaves the middle; the dynamics matter. At the defaults (tests/solve/test_robust_policy.py) every
+    deterministic team is held to 4.05, a stochastic team found by :func:`marlkit.solve.robust.robust_agent_policy`
+    guarantees 4.909, and the certified upper bound is the nominal 8.1.
     """
     gamma = check.discount(gamma)
     L = check.integer("length", length, 3, 15)

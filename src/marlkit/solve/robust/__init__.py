@@ -19,14 +19,38 @@ from marlkit.solve.robust.model import (
     robust_shapley,
     robust_team_optimum,
 )
+from marlkit.solve.robust.robust_policy import (
+    DeterministicRobustPolicy,
+    RobustPolicyResult,
+    deterministic_robust_policy,
+    robust_agent_policy,
+    unattacked_best_response,
+)
+from marlkit.solve.robust.state_adversary import (
+    AdversaryResult,
+    objective_weights,
+    perceived_joint,
+    random_perception_evaluation,
+    worst_case_evaluation,
+)
 
 __all__ = [
+    "AdversaryResult",
+    "DeterministicRobustPolicy",
+    "RobustPolicyResult",
     "RobustSolution",
     "RobustValues",
+    "deterministic_robust_policy",
+    "objective_weights",
+    "perceived_joint",
+    "random_perception_evaluation",
+    "robust_agent_policy",
     "robust_bellman",
     "robust_policy_evaluation",
     "robust_shapley",
     "robust_team_optimum",
+    "unattacked_best_response",
+    "worst_case_evaluation",
     "worst_distribution",
     "worst_expectation",
 ]

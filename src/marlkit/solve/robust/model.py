@@ -155,8 +155,13 @@ def _model(game: StochasticGame, uncertainty: ModelUncertainty) -> _Model:
     R = game.rewards.reshape(n, S, -1) - eps[:, :, None]
     T = game.transitions.reshape(S, -1, S)
     return _Model(
-        R, T, game.legal_joint_actions().reshape(S, -1), ~game.terminal, uncertainty.transition_radii(S),
-        uncertainty.norm, float(game.gamma),
+        R,
+        T,
+        game.legal_joint_actions().reshape(S, -1),
+        ~game.terminal,
+        uncertainty.transition_radii(S),
+        uncertainty.norm,
+        float(game.gamma),
     )
 
 
@@ -177,7 +182,9 @@ def _evaluate_one(m: _Model, probs: np.ndarray, reward: np.ndarray, tol: float) 
     r = (probs * reward).sum(axis=1) * m.live
     V = np.zeros(S)
     previous: np.ndarray | None = None
-    for k in range(1, MAX_ITERATIONS + 1):
+    k = 0
+    while k < MAX_ITERATIONS:
+        k += 1
         P = worst_distribution(m.T, V, m.delta[:, None], m.norm)  # nature's greedy choice against V
         P_pi = np.einsum("sj,sjt->st", probs, P) * m.live[:, None]
         V = np.linalg.solve(np.eye(S) - m.gamma * P_pi, r)
@@ -223,8 +230,10 @@ def robust_policy_evaluation(
 
 def _team_reward(game: StochasticGame, m: _Model) -> np.ndarray:
     require_common_payoff(
-        game, "robust team optimum", instead="Use robust_shapley for two-player zero-sum games, or "
-        "robust_policy_evaluation for a given joint policy."
+        game,
+        "robust team optimum",
+        instead="Use robust_shapley for two-player zero-sum games, or "
+        "robust_policy_evaluation for a given joint policy.",
     )
     if not np.allclose(m.R, m.R[0:1]):
         raise InvalidGameError(
@@ -256,7 +265,9 @@ def robust_team_optimum(
     S, J = m.legal.shape
     rows = np.arange(S)
     action = np.argmax(np.where(m.legal, reward, -np.inf), axis=1)
-    for iteration in range(1, MAX_ITERATIONS + 1):
+    iteration = 0
+    while iteration < MAX_ITERATIONS:
+        iteration += 1
         probs = np.zeros((S, J))
         probs[rows, action] = 1.0
         V, _, _ = _evaluate_one(m, probs, reward, tol * 1e-3)
@@ -297,7 +308,9 @@ def robust_shapley(
     """
     m = _model(game, uncertainty)
     total = require_two_player_zero_sum(
-        game, "robust Shapley value iteration", allow_constant_sum=True,
+        game,
+        "robust Shapley value iteration",
+        allow_constant_sum=True,
         applies_to="two-player zero-sum stochastic games",
     ).payoff_sum
     require_fully_observable(game, "robust Shapley value iteration")
@@ -329,8 +342,12 @@ def robust_shapley(
     values = V + np.where(live, total / (2.0 * (1.0 - gamma)), 0.0)
     v = float(game.initial @ values)
     return RobustSolution(
-        values, policy, np.array([v, total / (1.0 - gamma) - v]), sweeps - 1,
-        2.0 * gamma * change / (1.0 - gamma), "zero-sum",
+        values,
+        policy,
+        np.array([v, total / (1.0 - gamma) - v]),
+        sweeps - 1,
+        2.0 * gamma * change / (1.0 - gamma),
+        "zero-sum",
     )
 
 

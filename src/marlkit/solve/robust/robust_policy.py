@@ -157,7 +157,7 @@ def deterministic_robust_policy(
     best_value, best_policy = -np.inf, base
     for combo in itertools.product(*options):
         policy = base.copy()
-        for (i, s), a in zip(rows, combo):
+        for (i, s), a in zip(rows, combo, strict=True):
             policy[i, s] = 0.0
             policy[i, s, a] = 1.0
         value = worst_case_evaluation(game, policy, uncertainty, weights).value
@@ -214,11 +214,17 @@ def _relaxation_lp(
             A_ub.append(row)
             b_ub.append(0.0)
     A_eq = np.zeros((nx, nvar))
-    for x, k in tuples.items():
+    for k in tuples.values():
         A_eq[k, k * J : (k + 1) * J] = 1.0
     bounds = [(0.0, None if allowed_joint[x][a] else 0.0) for x in tuples for a in range(J)] + [(None, None)] * nt
     res = linprog(
-        c, A_ub=np.array(A_ub), b_ub=b_ub, A_eq=A_eq, b_eq=np.ones(nx), bounds=bounds, method="highs",
+        c,
+        A_ub=np.array(A_ub),
+        b_ub=b_ub,
+        A_eq=A_eq,
+        b_eq=np.ones(nx),
+        bounds=bounds,
+        method="highs",
         options={"primal_feasibility_tolerance": HIGHS_TOLERANCE, "dual_feasibility_tolerance": HIGHS_TOLERANCE},
     )
     if res.status != 0:
@@ -231,7 +237,11 @@ def _nominal_optimum(game: StochasticGame, w: np.ndarray) -> float:
     S = game.num_states
     R = np.tensordot(w, game.rewards, axes=1).reshape(S, -1)
     V, _ = optimal_values(
-        R, game.transitions.reshape(S, -1, S), game.legal_joint_actions().reshape(S, -1), game.gamma, game.terminal,
+        R,
+        game.transitions.reshape(S, -1, S),
+        game.legal_joint_actions().reshape(S, -1),
+        game.gamma,
+        game.terminal,
         1e-12,
     )
     return float(game.initial @ V)
@@ -282,8 +292,8 @@ def unattacked_best_response(
     tuple ŝ, the payoff is Σ_a_att q_ŝ(a_att) R_w(s, a_i, a_att). Its max-min over stationary policies is the
     Shapley value (Shapley 1953), so i's stationary maximin policy is i's best reply to the attacked agents under
     the worst adversary; it is found by Hoffman & Karp's (1966) policy iteration (stage maximin LPs at V, then the
-    adversary's exact best reply by policy iteration, until V stops rising). Returns the policy with row i replaced, or None when the game has not exactly one
-    unattacked agent.
+    adversary's exact best reply by policy iteration, until V stops rising). Returns the policy with row i
+    replaced, or None when the game has not exactly one unattacked agent.
     """
     n, S = game.n_players, game.num_states
     free = [i for i in range(n) if i not in uncertainty.attacked]
@@ -306,7 +316,7 @@ def unattacked_best_response(
     for s in range(S):
         for k, tup in enumerate(choices[s]):
             perceived = np.broadcast_to(eye, (n, S, S)).copy()
-            for j, t in zip(attacked, tup):
+            for j, t in zip(attacked, tup, strict=True):
                 perceived[j, s] = eye[t]
             q = np.ones(1)
             for o in others:
@@ -430,6 +440,14 @@ def robust_agent_policy(
     upper = max(upper, lower)  # an LP's rounding can leave it a hair below the exact value of its own solution
     exact = upper - lower <= tol * max(1.0, abs(upper))
     return RobustPolicyResult(
-        candidates[best], lower, upper, bool(exact), method, source,
-        None if det is None else det.value, None if det is None else det.policy, note, attacks[best],
+        candidates[best],
+        lower,
+        upper,
+        bool(exact),
+        method,
+        source,
+        None if det is None else det.value,
+        None if det is None else det.policy,
+        note,
+        attacks[best],
     )

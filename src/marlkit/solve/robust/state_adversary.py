@@ -140,16 +140,12 @@ def perceived_joint(policy: np.ndarray, perceived: np.ndarray, num_actions: tupl
     return joint
 
 
-def _result(
-    game: StochasticGame, pi: np.ndarray, perceived: np.ndarray, w: np.ndarray, kind: str
-) -> AdversaryResult:
+def _result(game: StochasticGame, pi: np.ndarray, perceived: np.ndarray, w: np.ndarray, kind: str) -> AdversaryResult:
     joint = perceived_joint(pi, perceived, game.num_actions)
     V = game.evaluate(joint, joint=True)
     clean = game.expected_return(pi)
     returns = V @ game.initial
-    return AdversaryResult(
-        float(w @ returns), returns, w @ V, perceived, float(w @ clean), clean, joint, w, kind
-    )
+    return AdversaryResult(float(w @ returns), returns, w @ V, perceived, float(w @ clean), clean, joint, w, kind)
 
 
 def worst_case_evaluation(
@@ -178,7 +174,7 @@ def worst_case_evaluation(
     for s in range(S):
         for k, tup in enumerate(choices[s]):
             perceived = np.broadcast_to(eye, (n, S, S)).copy()
-            for j, t in zip(attacked, tup):
+            for j, t in zip(attacked, tup, strict=True):
                 perceived[j, s] = eye[t]
             q = perceived_joint(pi, perceived[:, s : s + 1], game.num_actions).reshape(-1)
             r[s, k] = q @ reward_w[s]
@@ -188,8 +184,8 @@ def worst_case_evaluation(
     scale = max(1.0, float(np.abs(reward_w).max()) / (1.0 - game.gamma))
     _, choice = optimal_values(-r, P, allowed, game.gamma, game.terminal, 1e-12 * scale)
     adversary = np.broadcast_to(eye, (n, S, S)).copy()
-    for s in np.flatnonzero(~game.terminal):
-        for j, t in zip(attacked, choices[s][choice[s]]):
+    for s in map(int, np.flatnonzero(~game.terminal)):
+        for j, t in zip(attacked, choices[s][choice[s]], strict=True):
             adversary[j, s] = eye[t]
     return _result(game, pi, adversary, w, "optimal")
 
