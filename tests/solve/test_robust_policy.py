@@ -88,7 +88,7 @@ def test_bounds_are_valid_on_a_team_with_action_independent_dynamics():
 
 def test_misled_corridor_stochastic_team_beats_every_deterministic_team():
     # Two agents push a box to the middle cell; agent 1 may be shown a neighbouring cell. Every deterministic team
-    # (all 2^10 enumerated) is held to γ²/(1-γ)/2 = 4.05 (it can serve only one of the two starting ends), while
+    # (all 2^10 enumerated) is held to γ²/(1-γ)/2 = 4.05 (the best one serves only one of the two starting ends), while
     # the search finds a stochastic team whose exact worst case is higher (4.9086 with the default search). The
     # nominal optimum 8.1 is the certified upper bound here (the gap is reported, not hidden).
     game = make("misled-corridor")

@@ -98,9 +98,10 @@ class RobustSolution:
         values: ``[S]`` the robust value (the team's, or player 0's with nature against player 0).
         policy: ``[S, A_1, .., A_n]`` a deterministic optimal joint action (team), or ``[2, S, A_max]`` the
             stationary maximin / minimax policies of the robust stage games (zero-sum).
-        returns: ``[n]`` per agent: the team return for every agent (team); ``[v, -v]`` with v player 0's robust
-            return (zero-sum: player 1's payoff in the model nature picked against player 0, not player 1's own
-            robust value — that is :func:`robust_shapley` of the game with the players swapped).
+        returns: ``[n]`` per agent: the team return for every agent (team); ``[v, c/(1-γ) - v]`` with v player
+            0's robust return and c the constant sum (0 for zero-sum): player 1's payoff in the model nature picked
+            against player 0, not player 1's own robust value — that is :func:`robust_shapley` of the game with
+            the players swapped.
         iterations: robust policy-iteration steps (team) or value-iteration sweeps (zero-sum).
         residual: ``||T V - V||_∞`` at the answer (team) or the sup-norm error bound ``2γΔ/(1-γ)`` (zero-sum).
         kind: ``"team"`` or ``"zero-sum"``.
