@@ -22,6 +22,7 @@ from marlkit.games.catalog import grid
 from marlkit.games.catalog import posg
 from marlkit.games.catalog import constrained
 from marlkit.games.catalog import decomposition
+from marlkit.games.catalog import robust
 from marlkit.games.catalog.random_games import (
     random_common_payoff,
     random_general_sum,
@@ -49,5 +50,6 @@ __all__ = [
     "random_general_sum",
     "random_symmetric",
     "random_zero_sum",
+    "robust",
     "soccer",
 ]
