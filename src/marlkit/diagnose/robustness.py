@@ -60,6 +60,7 @@ class StatePoint:
     robust_upper: float | None = None
     robust_exact: bool | None = None
     deterministic: float | None = None
+    robust_method: str = ""  # "lp" (exact) or "bounds (upper: <source>)"
 
     @property
     def gap(self) -> float | None:
@@ -89,6 +90,7 @@ class StatePoint:
                 "lower": float_or_none(self.robust_lower),
                 "upper": float_or_none(self.robust_upper),
                 "exact": self.robust_exact,
+                "method": self.robust_method,
             },
             "distance_to_robust": float_or_none(self.distance_to_robust),
             "best_deterministic": float_or_none(self.deterministic),
@@ -161,6 +163,7 @@ class RobustnessReport:
                     robust_upper=number(robust.get("upper")),
                     robust_exact=robust.get("exact"),
                     deterministic=number(p.get("best_deterministic")),
+                    robust_method=str(robust.get("method", "")),
                 )
             )
         model = [
@@ -186,23 +189,29 @@ class RobustnessReport:
     def lines(self) -> list[str]:
         """Plain-text tables (the CLI prints them; the report page shows them)."""
         out: list[str] = []
-        if self.state:
-            out.append("state perturbations (value = mean return over agents; worst = strongest adversary):")
+        policies = [p for p in self.state if p.attack != "none"]
+        alone = [p for p in self.state if p.attack == "none"]
+        if policies:
+            out.append(
+                f"state perturbations of the trained policies ({self.seeds} seeds; value = mean return over agents; "
+                "worst = the strongest adversary):"
+            )
             out.append(
                 f"  {'ε':>6} {'attacked':>9} {'attack':>8} {'clean':>9} {'random':>9} {'worst':>9} "
-                f"{'gap':>8} {'robust value':>21}"
+                f"{'gap':>8} {'robust value':>20}"
             )
-            for p in self.state:
-                robust = (
-                    ""
-                    if p.robust_lower is None
-                    else (
-                        _fmt(p.robust_lower) if p.robust_exact else f"[{_fmt(p.robust_lower)}, {_fmt(p.robust_upper)}]"
-                    )
-                )
+            for p in policies:
                 out.append(
-                    f"  {p.radius:>6g} {','.join(map(str, p.attacked)) or '-':>9} {p.attack:>8} {_fmt(p.clean):>9} "
-                    f"{_fmt(p.random):>9} {_fmt(p.worst):>9} {_fmt(p.gap):>8} {robust:>21}"
+                    f"  {p.radius:>6g} {_agents(p.attacked):>9} {p.attack:>8} {_fmt(p.clean):>9} "
+                    f"{_fmt(p.random):>9} {_fmt(p.worst):>9} {_fmt(p.gap):>8} {_robust(p):>20}"
+                )
+        if alone:
+            out.append("robust values of the game (max over stochastic policies of the worst case over adversaries):")
+            out.append(f"  {'ε':>6} {'attacked':>9} {'robust value':>20} {'method':>28} {'best deterministic':>19}")
+            for p in alone:
+                out.append(
+                    f"  {p.radius:>6g} {_agents(p.attacked):>9} {_robust(p):>20} {p.robust_method:>28} "
+                    f"{_fmt(p.deterministic):>19}"
                 )
         if self.model:
             out.append("model perturbations (robust return per agent; nature adversarial to each agent):")
@@ -212,6 +221,16 @@ class RobustnessReport:
                 out.append(f"  δ={m.transition_radius:g} ({m.norm}) ε_r={m.reward_radius:g}: policy {returns}{optimum}")
         out.extend(f"note: {n}" for n in self.notes)
         return out
+
+
+def _agents(attacked: tuple[int, ...]) -> str:
+    return ",".join(map(str, attacked)) or "-"
+
+
+def _robust(p: StatePoint) -> str:
+    if p.robust_lower is None:
+        return ""
+    return _fmt(p.robust_lower) if p.robust_exact else f"[{_fmt(p.robust_lower)}, {_fmt(p.robust_upper)}]"
 
 
 def _fmt(x: float | None) -> str:
@@ -280,10 +299,12 @@ def state_robustness(
             random = float(np.mean([random_perception_evaluation(game, p, sets).value for p in policies]))
         lower = upper = deterministic = None
         exact = None
+        method = ""
         if robust_value:
             robust = robust_agent_policy(game, sets)
             lower, upper, exact = float(robust.lower), float(robust.upper), bool(robust.exact)
             deterministic = float_or_none(robust.deterministic_value)
+            method = "lp" if robust.method == "lp" else f"bounds (upper: {robust.upper_source})"
         points.append(
             StatePoint(
                 radius=radius,
@@ -297,6 +318,7 @@ def state_robustness(
                 robust_upper=upper,
                 robust_exact=exact,
                 deterministic=deterministic,
+                robust_method=method,
             )
         )
     return tuple(points)
