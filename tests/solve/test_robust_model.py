@@ -65,7 +65,7 @@ def test_singleton_sets_give_the_nominal_solutions(seed):
 def test_singleton_sets_give_shapley():
     game = random_stochastic(np.random.default_rng(7), states=2, actions=2, players=2, utility="zero-sum")
     nominal = shapley_value_iteration(game, solver="lp")
-    robust = robust_shapley(game, ModelUncertainty())
+    robust = robust_shapley(game, ModelUncertainty(), solver="lp")
     np.testing.assert_allclose(robust.values, nominal.values, atol=1e-12)
     np.testing.assert_allclose(robust.policy, nominal.policy, atol=1e-9)
 
@@ -118,7 +118,7 @@ def test_robust_shapley_certificates():
     # model for that pair), and player 1's policy holds every deterministic policy of player 0 to V.
     game = random_stochastic(np.random.default_rng(5), states=2, actions=2, players=2, utility="zero-sum")
     uncertainty = ModelUncertainty(0.1, 0.4, "l1")
-    sol = robust_shapley(game, uncertainty)
+    sol = robust_shapley(game, uncertainty, solver="lp")
     x, y = sol.policy
     for pure in deterministic_policies(game):
         against_x = robust_policy_evaluation(game, np.stack([x, pure[1]]), uncertainty).values[0]
@@ -144,7 +144,7 @@ def test_reward_box_identity():
     np.testing.assert_allclose(robust_team_optimum(team, box).values, nominal.values - shift, atol=1e-10)
     zs = random_stochastic(rng, states=2, actions=2, players=2, utility="zero-sum")
     np.testing.assert_allclose(
-        robust_shapley(zs, box).values, shapley_value_iteration(zs, solver="lp").values - shift, atol=1e-8
+        robust_shapley(zs, box, solver="lp").values, shapley_value_iteration(zs, solver="lp").values - shift, atol=1e-8
     )
 
 
@@ -187,7 +187,7 @@ def test_operators_are_gamma_contractions_with_the_answers_as_fixed_points(norm)
     np.testing.assert_allclose(robust_bellman(game, u, evaluation.values, policy=pi), evaluation.values, atol=1e-10)
     optimum = robust_team_optimum(team, u)
     np.testing.assert_allclose(robust_bellman(team, u, optimum.values), optimum.values, atol=1e-10)
-    shapley = robust_shapley(zs, u)
+    shapley = robust_shapley(zs, u, solver="lp")
     np.testing.assert_allclose(robust_bellman(zs, u, shapley.values), shapley.values, atol=1e-8)
 
 
