@@ -186,17 +186,20 @@ def _evaluate_one(m: _Model, probs: np.ndarray, reward: np.ndarray, tol: float) 
     """Solve V = Σ_a π(a|s)[r(s, a) + γ σ(V)] by policy iteration for nature; returns (V, solves, residual)."""
     S = m.T.shape[0]
     r = (probs * reward).sum(axis=1) * m.live
-    V = np.zeros(S)
-    previous: np.ndarray | None = None
-    k = 0
+
+    def solve(P: np.ndarray) -> np.ndarray:
+        P_pi = np.einsum("sj,sjt->st", probs, P) * m.live[:, None]
+        return np.linalg.solve(np.eye(S) - m.gamma * P_pi, r)
+
+    V = solve(m.T)  # the nominal values; nature's policy iteration only lowers them
+    k = 1
     while k < MAX_ITERATIONS:
         k += 1
-        P = worst_distribution(m.T, V, m.delta[:, None], m.norm)  # nature's greedy choice against V
-        P_pi = np.einsum("sj,sjt->st", probs, P) * m.live[:, None]
-        V = np.linalg.solve(np.eye(S) - m.gamma * P_pi, r)
-        if previous is not None and np.array_equal(P, previous):
+        W = solve(worst_distribution(m.T, V, m.delta[:, None], m.norm))  # nature's greedy choice against V
+        settled = float(np.max(np.abs(W - V))) <= 1e-13 * max(1.0, float(np.abs(W).max()))
+        V = W
+        if settled:  # (a tolerance, not equality of the rows: ties in V may flip nature's choice harmlessly)
             break
-        previous = P
     TV = (probs * (reward + m.gamma * _sigma(m, V))).sum(axis=1) * m.live
     residual = float(np.max(np.abs(TV - V)))
     if residual > tol * max(1.0, float(np.abs(V).max())):  # a tie in V made nature's choice oscillate: finish by VI
