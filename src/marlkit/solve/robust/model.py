@@ -300,7 +300,7 @@ def robust_shapley(
     *,
     tol: float = DEFAULT_TOLERANCE,
     max_iter: int = 100_000,
-    solver: str = "auto",
+    solver: str = "lp",
 ) -> RobustSolution:
     """Robust Shapley value iteration, (S): player 0's robust value, nature adversarial to player 0.
 
@@ -308,7 +308,8 @@ def robust_shapley(
     al. 2020) until the change is at most ``tol (1-γ)/(2γ)``; the values are then within ``tol`` of the fixed
     point (Puterman 1994, Thm 6.3.1). Stage games: the minimax LP (``solver="lp"``,
     :func:`marlkit.solve.zero_sum.solve_matrix_game`) or the batched exact solver (``"batched"``, JAX float64);
-    ``"auto"`` picks ``"batched"`` when both players have at most 5 actions, as Shapley value iteration does. Player 1's
+    ``"auto"`` picks ``"batched"`` when both players have at most 5 actions, as Shapley value iteration does (the
+    default is the LP: no JAX compile; use ``"auto"`` on large games such as soccer). Player 1's
     robust value (nature adversarial to player 1) is obtained the same way on the game with rewards negated and
     the players swapped; the two robust values need not sum to zero (nature plays against each in turn). With
     ε = δ = 0 this is :func:`marlkit.solve.shapley.shapley_value_iteration`.
