@@ -168,8 +168,10 @@ def adversary_actions(uncertainty: StateUncertainty) -> AdversaryActions:
             states.append(s)
             perceived.append(row)
             slots.append(k)
-    slot = np.array(slots)
-    return AdversaryActions(np.array(states), np.array(perceived).reshape(-1, n), slot, int(slot.max()) + 1)
+    arrays = np.array(states), np.array(perceived).reshape(-1, n), np.array(slots)
+    for array in arrays:
+        array.setflags(write=False)  # cached: shared by every caller
+    return AdversaryActions(*arrays, int(arrays[2].max()) + 1)
 
 
 def joint_rows(policy: np.ndarray, perceived: np.ndarray, num_actions: tuple[int, ...]) -> np.ndarray:
