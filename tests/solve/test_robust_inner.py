@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import linprog
 
 from marlkit.errors import InvalidGameError
-from marlkit.solve.robust.inner import worst_distribution, worst_expectation
+from marlkit.solve.robust.inner import SparseRows, worst_distribution, worst_expectation
 
 
 def lp_inner(p0: np.ndarray, v: np.ndarray, delta: float, norm: str) -> float:
@@ -88,3 +88,21 @@ def test_bad_inputs_are_one_line_errors():
         worst_distribution(np.ones(2) / 2, np.zeros(2), -0.1, "l1")
     with pytest.raises(InvalidGameError, match="values"):
         worst_distribution(np.ones(2) / 2, np.zeros(3), 0.1, "l1")
+
+
+def test_sparse_rows_give_the_dense_l1_value():
+    # SparseRows works on each row's support only; it must equal the dense closed form (and so the LP above).
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        S = int(rng.integers(16, 40))
+        p0 = np.zeros((5, 3, S))
+        for idx in np.ndindex(5, 3):
+            support = rng.choice(S, size=int(rng.integers(1, 3)), replace=False)
+            p0[idx][support] = rng.dirichlet(np.ones(len(support)))
+        assert SparseRows.worth_it(p0)
+        v = rng.normal(size=S) if trial % 2 else rng.integers(-1, 2, size=S).astype(float)
+        if trial % 3 == 0:
+            v[int(np.flatnonzero(p0[0, 0])[0])] = v.min() - 1.0  # the globally lowest state inside a support
+        radius = rng.uniform(0, 2.5, size=(5, 3))
+        sparse = SparseRows(p0).worst_expectation_l1(v, radius)
+        np.testing.assert_allclose(sparse, worst_expectation(p0, v, radius, "l1"), atol=1e-12)

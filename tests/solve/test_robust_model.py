@@ -63,9 +63,11 @@ def test_singleton_sets_give_the_nominal_solutions(seed):
 
 
 def test_singleton_sets_give_shapley():
-    game = random_stochastic(np.random.default_rng(7), states=2, actions=2, players=2, utility="zero-sum")
+    game = random_stochastic(
+        np.random.default_rng(7), states=2, actions=2, players=2, utility="zero-sum", gamma=0.7
+    )  # γ = 0.7: fewer Shapley sweeps
     nominal = shapley_value_iteration(game, solver="lp")
-    robust = robust_shapley(game, ModelUncertainty())
+    robust = robust_shapley(game, ModelUncertainty(), solver="lp")
     np.testing.assert_allclose(robust.values, nominal.values, atol=1e-12)
     np.testing.assert_allclose(robust.policy, nominal.policy, atol=1e-9)
 
@@ -116,9 +118,11 @@ def test_robust_shapley_certificates():
     # With nature on player 1's side in every cell, the game is zero-sum between player 0 and (player 1 + nature).
     # Player 0's robust policy guarantees V against every deterministic policy of player 1 (with nature's worst
     # model for that pair), and player 1's policy holds every deterministic policy of player 0 to V.
-    game = random_stochastic(np.random.default_rng(5), states=2, actions=2, players=2, utility="zero-sum")
+    game = random_stochastic(
+        np.random.default_rng(5), states=2, actions=2, players=2, utility="zero-sum", gamma=0.7
+    )  # γ = 0.7: fewer Shapley sweeps
     uncertainty = ModelUncertainty(0.1, 0.4, "l1")
-    sol = robust_shapley(game, uncertainty)
+    sol = robust_shapley(game, uncertainty, solver="lp")
     x, y = sol.policy
     for pure in deterministic_policies(game):
         against_x = robust_policy_evaluation(game, np.stack([x, pure[1]]), uncertainty).values[0]
@@ -142,9 +146,13 @@ def test_reward_box_identity():
     team = random_stochastic(rng, states=3, actions=2, players=2, utility="common")
     nominal = robust_team_optimum(team, ModelUncertainty())
     np.testing.assert_allclose(robust_team_optimum(team, box).values, nominal.values - shift, atol=1e-10)
-    zs = random_stochastic(rng, states=2, actions=2, players=2, utility="zero-sum")
+    zs = random_stochastic(
+        rng, states=2, actions=2, players=2, utility="zero-sum", gamma=0.7
+    )  # γ = 0.7: fewer Shapley sweeps
     np.testing.assert_allclose(
-        robust_shapley(zs, box).values, shapley_value_iteration(zs, solver="lp").values - shift, atol=1e-8
+        robust_shapley(zs, box, solver="lp").values,
+        shapley_value_iteration(zs, solver="lp").values - eps / (1 - zs.gamma),
+        atol=1e-8,
     )
 
 
@@ -170,7 +178,9 @@ def test_operators_are_gamma_contractions_with_the_answers_as_fixed_points(norm)
     u = ModelUncertainty(0.1, 0.3, norm)
     game = random_stochastic(rng, states=4, actions=2, players=2, terminal=True, sparse=True)
     team = random_stochastic(rng, states=4, actions=2, players=2, utility="common")
-    zs = random_stochastic(rng, states=2, actions=2, players=2, utility="zero-sum")
+    zs = random_stochastic(
+        rng, states=2, actions=2, players=2, utility="zero-sum", gamma=0.7
+    )  # γ = 0.7: fewer Shapley sweeps
     pi = random_policy(game, rng)
     for _ in range(20):
         V, W = rng.normal(scale=5, size=(2, 2, 4))
@@ -187,7 +197,7 @@ def test_operators_are_gamma_contractions_with_the_answers_as_fixed_points(norm)
     np.testing.assert_allclose(robust_bellman(game, u, evaluation.values, policy=pi), evaluation.values, atol=1e-10)
     optimum = robust_team_optimum(team, u)
     np.testing.assert_allclose(robust_bellman(team, u, optimum.values), optimum.values, atol=1e-10)
-    shapley = robust_shapley(zs, u)
+    shapley = robust_shapley(zs, u, solver="lp")
     np.testing.assert_allclose(robust_bellman(zs, u, shapley.values), shapley.values, atol=1e-8)
 
 

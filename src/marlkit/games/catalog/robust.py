@@ -126,6 +126,7 @@ def random_stochastic(
     utility: str = "general",
     terminal: bool = False,
     sparse: bool = False,
+    gamma: float = 0.9,
 ) -> StochasticGame:
     """A seeded random stochastic game for tests: rewards uniform in [-1, 1], transition rows Dirichlet(1).
 
@@ -153,4 +154,4 @@ def random_stochastic(
     done = np.zeros(S, dtype=bool)
     if terminal and S > 1:
         done[-1] = True
-    return StochasticGame(T, R, rng.dirichlet(np.ones(S)), 0.9, terminal=done)
+    return StochasticGame(T, R, rng.dirichlet(np.ones(S)), check.discount(gamma), terminal=done)

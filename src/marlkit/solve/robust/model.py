@@ -48,7 +48,7 @@ from marlkit.games.properties import (
 )
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.uncertainty import ModelUncertainty
-from marlkit.solve.robust.inner import worst_distribution
+from marlkit.solve.robust.inner import SparseRows, worst_distribution, worst_expectation
 from marlkit.solve.shapley import STAGE_SOLVERS
 
 __all__ = [
@@ -143,6 +143,7 @@ class _Model:
     delta: np.ndarray  # [S]
     norm: str
     gamma: float
+    sparse: SparseRows | None  # the nominal rows' supports, for a fast L1 σ on sparse games
 
 
 def _model(game: StochasticGame, uncertainty: ModelUncertainty) -> _Model:
@@ -155,6 +156,7 @@ def _model(game: StochasticGame, uncertainty: ModelUncertainty) -> _Model:
     eps = uncertainty.reward_radii(n, S)
     R = game.rewards.reshape(n, S, -1) - eps[:, :, None]
     T = game.transitions.reshape(S, -1, S)
+    sparse = SparseRows(T) if uncertainty.norm == "l1" and SparseRows.worth_it(T) else None
     return _Model(
         R,
         T,
@@ -163,12 +165,15 @@ def _model(game: StochasticGame, uncertainty: ModelUncertainty) -> _Model:
         uncertainty.transition_radii(S),
         uncertainty.norm,
         float(game.gamma),
+        sparse,
     )
 
 
 def _sigma(m: _Model, values: np.ndarray) -> np.ndarray:
     """``[S, J]`` σ_{P(s,a)}(V) for successor values ``[S]``."""
-    return worst_distribution(m.T, values, m.delta[:, None], m.norm) @ values
+    if m.sparse is not None:
+        return m.sparse.worst_expectation_l1(values, m.delta[:, None])
+    return worst_expectation(m.T, values, m.delta[:, None], m.norm)
 
 
 def _policy_operator(m: _Model, probs: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -181,17 +186,20 @@ def _evaluate_one(m: _Model, probs: np.ndarray, reward: np.ndarray, tol: float) 
     """Solve V = Σ_a π(a|s)[r(s, a) + γ σ(V)] by policy iteration for nature; returns (V, solves, residual)."""
     S = m.T.shape[0]
     r = (probs * reward).sum(axis=1) * m.live
-    V = np.zeros(S)
-    previous: np.ndarray | None = None
-    k = 0
+
+    def solve(P: np.ndarray) -> np.ndarray:
+        P_pi = np.einsum("sj,sjt->st", probs, P) * m.live[:, None]
+        return np.linalg.solve(np.eye(S) - m.gamma * P_pi, r)
+
+    V = solve(m.T)  # the nominal values; nature's policy iteration only lowers them
+    k = 1
     while k < MAX_ITERATIONS:
         k += 1
-        P = worst_distribution(m.T, V, m.delta[:, None], m.norm)  # nature's greedy choice against V
-        P_pi = np.einsum("sj,sjt->st", probs, P) * m.live[:, None]
-        V = np.linalg.solve(np.eye(S) - m.gamma * P_pi, r)
-        if previous is not None and np.array_equal(P, previous):
+        W = solve(worst_distribution(m.T, V, m.delta[:, None], m.norm))  # nature's greedy choice against V
+        settled = float(np.max(np.abs(W - V))) <= 1e-13 * max(1.0, float(np.abs(W).max()))
+        V = W
+        if settled:  # (a tolerance, not equality of the rows: ties in V may flip nature's choice harmlessly)
             break
-        previous = P
     TV = (probs * (reward + m.gamma * _sigma(m, V))).sum(axis=1) * m.live
     residual = float(np.max(np.abs(TV - V)))
     if residual > tol * max(1.0, float(np.abs(V).max())):  # a tie in V made nature's choice oscillate: finish by VI
@@ -299,7 +307,9 @@ def robust_shapley(
     Iterates ``V <- val[R_0 - ε_0 + γ σ_P(V)]`` from V = 0 (Shapley 1953 with the robust cell values of Zhang et
     al. 2020) until the change is at most ``tol (1-γ)/(2γ)``; the values are then within ``tol`` of the fixed
     point (Puterman 1994, Thm 6.3.1). Stage games: the minimax LP (``solver="lp"``,
-    :func:`marlkit.solve.zero_sum.solve_matrix_game`) or the batched exact solver (``"batched"``). Player 1's
+    :func:`marlkit.solve.zero_sum.solve_matrix_game`) or the batched exact solver (``"batched"``, JAX float64);
+    ``"auto"`` picks ``"batched"`` when both players have at most 5 actions, as Shapley value iteration does (the
+    default is the LP: no JAX compile; use ``"auto"`` on large games such as soccer). Player 1's
     robust value (nature adversarial to player 1) is obtained the same way on the game with rewards negated and
     the players swapped; the two robust values need not sum to zero (nature plays against each in turn). With
     ε = δ = 0 this is :func:`marlkit.solve.shapley.shapley_value_iteration`.
@@ -316,8 +326,12 @@ def robust_shapley(
     ).payoff_sum
     require_fully_observable(game, "robust Shapley value iteration")
     assert total is not None
+    if solver == "auto":
+        from marlkit.solve.stage import MAX_ACTIONS  # imports JAX: only when needed, as in shapley.py
+
+        solver = "batched" if max(game.num_actions) <= MAX_ACTIONS else "lp"
     if solver not in STAGE_SOLVERS:
-        raise InvalidGameError(f"solver: unknown {solver!r}; choose one of {', '.join(STAGE_SOLVERS)}")
+        raise InvalidGameError(f"solver: unknown {solver!r}; choose 'auto' or one of {', '.join(STAGE_SOLVERS)}")
     stage = STAGE_SOLVERS[solver]
     gamma, S = m.gamma, game.num_states
     a0, a1 = game.num_actions

@@ -47,7 +47,13 @@ from marlkit.errors import NotApplicableError
 from marlkit.games.properties import optimal_values
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.uncertainty import StateUncertainty
-from marlkit.solve.robust.state_adversary import AdversaryResult, objective_weights, worst_case_evaluation
+from marlkit.solve.robust.state_adversary import (
+    AdversaryResult,
+    adversary_actions,
+    joint_rows,
+    objective_weights,
+    worst_case_evaluation,
+)
 from marlkit.solve.shapley import STAGE_SOLVERS
 
 __all__ = [
@@ -137,6 +143,11 @@ def _used_rows(game: StochasticGame, uncertainty: StateUncertainty) -> list[tupl
     return [(int(i), int(s)) for i, s in np.argwhere(used)]
 
 
+def _count(count: int) -> str:
+    """``count`` in words short enough for one line (``about 10^50`` for huge ones)."""
+    return str(count) if count < 10**12 else f"about 10^{len(str(count)) - 1}"
+
+
 def deterministic_robust_policy(
     game: StochasticGame, uncertainty: StateUncertainty, weights: Any = None, *, max_candidates: int = 4096
 ) -> DeterministicRobustPolicy:
@@ -150,7 +161,8 @@ def deterministic_robust_policy(
     count = math.prod(len(o) for o in options)
     if count > max_candidates:
         raise NotApplicableError(
-            f"deterministic robust policy: {count} deterministic policies exceed max_candidates={max_candidates}; "
+            f"deterministic robust policy: {_count(count)} deterministic policies exceed "
+            f"max_candidates={max_candidates}; "
             "raise it or use robust_agent_policy's bounds"
         )
     base = game.uniform_policy()
@@ -301,30 +313,21 @@ def unattacked_best_response(
         return None
     i = free[0]
     w = objective_weights(game, weights)
-    attacked = uncertainty.attacked
-    choices = [list(itertools.product(*(uncertainty.perceivable(j, s) for j in attacked))) for s in range(S)]
-    K, m = max(len(c) for c in choices), game.num_actions[i]
+    actions = adversary_actions(uncertainty)
+    K, m, st = actions.width, game.num_actions[i], actions.state
     own_first = lambda x: np.moveaxis(x, 1 + i, 1)  # noqa: E731  (state, a_i, others..., ...)
     R = own_first(np.tensordot(w, game.rewards, axes=1)).reshape(S, m, -1)  # [S, m, J_others]
     T = own_first(game.transitions).reshape(S, m, -1, S)
     others = [k for k in range(n) if k != i]
+    q = joint_rows(policy[others], actions.perceived[:, others], tuple(game.num_actions[o] for o in others))
+    q = q.reshape(len(st), -1)  # [N, J_others]: the others' joint action under each adversary action
     rewards = np.zeros((S, m, K))
-    transitions = np.full((S, m, K, S), 1.0 / S)
+    transitions = np.full((S, m, K, S), 1.0 / S)  # unused slots: any distribution (masked out)
     mask = np.zeros((2, S, max(m, K)), dtype=bool)
     mask[0, :, :m] = game.action_mask[i, :, :m]
-    eye = np.eye(S)
-    for s in range(S):
-        for k, tup in enumerate(choices[s]):
-            perceived = np.broadcast_to(eye, (n, S, S)).copy()
-            for j, t in zip(attacked, tup, strict=True):
-                perceived[j, s] = eye[t]
-            q = np.ones(1)
-            for o in others:
-                q = np.multiply.outer(q, perceived[o, s] @ policy[o, :, : game.num_actions[o]]).reshape(-1)
-            rewards[s, :, k] = R[s] @ q
-            transitions[s, :, k] = np.einsum("j,ajt->at", q, T[s])
-            mask[1, s, k] = True
-    mask[1, game.terminal, 0] = True
+    rewards[st, :, actions.slot] = np.einsum("naj,nj->na", R[st], q)
+    transitions[st, :, actions.slot] = np.einsum("najt,nj->nat", T[st], q)
+    mask[1, st, actions.slot] = True
     live = ~game.terminal
     rows, cols = mask[0, live, :m], mask[1, live, :K]
     V = np.zeros(S)

@@ -26,6 +26,7 @@ perceives a state drawn uniformly from ``B^j(s)``, independently — i.e. agent 
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,10 @@ from marlkit.games.stochastic import StochasticGame
 from marlkit.games.uncertainty import StateUncertainty
 
 __all__ = [
+    "AdversaryActions",
     "AdversaryResult",
+    "adversary_actions",
+    "joint_rows",
     "objective_weights",
     "perceived_joint",
     "random_perception_evaluation",
@@ -112,17 +116,73 @@ def _check(game: StochasticGame, policy: np.ndarray, uncertainty: StateUncertain
     require_fully_observable(game, "a state adversary (it perturbs the state an agent perceives)")
     uncertainty.check_against(game)
     pi = game.check_policy(policy)
+    live = ~game.terminal
     for j in uncertainty.attacked:
-        for s in np.flatnonzero(~game.terminal):
-            for t in uncertainty.perceivable(j, int(s)):
-                bad = (pi[j, t] > 0) & ~game.action_mask[j, s]
-                if np.any(bad):
-                    raise NotApplicableError(
-                        f"state uncertainty: agent {j} shown state {t} in state {s} would play action "
-                        f"{int(np.argmax(bad))}, illegal in state {s}; B^{j}({s}) may only hold states with the same "
-                        "legal actions"
-                    )
+        # bad[s, t, a]: shown t in live state s, agent j would play a, illegal in s
+        bad = (
+            uncertainty.allowed[j][:, :, None]
+            & (pi[j] > 0)[None, :, :]
+            & ~game.action_mask[j][:, None, :]
+            & live[:, None, None]
+        )
+        if np.any(bad):
+            s, t, a = (int(k) for k in np.argwhere(bad)[0])
+            raise NotApplicableError(
+                f"state uncertainty: agent {j} shown state {t} in state {s} would play action {a}, illegal in state "
+                f"{s}; B^{j}({s}) may only hold states with the same legal actions"
+            )
     return pi
+
+
+@dataclass(frozen=True, eq=False)
+class AdversaryActions:
+    """Every (true state, perceived-state tuple) pair: the adversary's actions, flattened.
+
+    Attributes:
+        state: ``[N]`` the true state of each action.
+        perceived: ``[N, n]`` the state each agent perceives (the true state for unattacked agents).
+        slot: ``[N]`` the action's index among its state's actions (``< width``).
+        width: the most actions of any state.
+    """
+
+    state: np.ndarray
+    perceived: np.ndarray
+    slot: np.ndarray
+    width: int
+
+
+@functools.lru_cache(maxsize=16)
+def adversary_actions(uncertainty: StateUncertainty) -> AdversaryActions:
+    """The adversary's actions ``Π_{j attacked} B^j(s)`` at every state s, flattened (:class:`AdversaryActions`).
+
+    Cached per uncertainty object (frozen, with a read-only ``allowed``), since searches evaluate many policies
+    against the same sets.
+    """
+    n, S = uncertainty.n_agents, uncertainty.num_states
+    states, perceived, slots = [], [], []
+    for s in range(S):
+        for k, tup in enumerate(itertools.product(*(uncertainty.perceivable(j, s) for j in uncertainty.attacked))):
+            row = [s] * n
+            for j, t in zip(uncertainty.attacked, tup, strict=True):
+                row[j] = t
+            states.append(s)
+            perceived.append(row)
+            slots.append(k)
+    arrays = np.array(states), np.array(perceived).reshape(-1, n), np.array(slots)
+    for array in arrays:
+        array.setflags(write=False)  # cached: shared by every caller
+    return AdversaryActions(*arrays, int(arrays[2].max()) + 1)
+
+
+def joint_rows(policy: np.ndarray, perceived: np.ndarray, num_actions: tuple[int, ...]) -> np.ndarray:
+    """``[N, A_1..A_k]``: the product of ``policy[i](· | perceived[:, i])`` over the agents of ``policy [k, S, A]``."""
+    N, k = perceived.shape
+    joint = np.ones((N,) + (1,) * k)
+    for i, m in enumerate(num_actions):
+        view = [1] * (k + 1)
+        view[0], view[i + 1] = N, m
+        joint = joint * policy[i, perceived[:, i], :m].reshape(view)
+    return joint
 
 
 def perceived_joint(policy: np.ndarray, perceived: np.ndarray, num_actions: tuple[int, ...]) -> np.ndarray:
@@ -162,31 +222,26 @@ def worst_case_evaluation(
     pi = _check(game, policy, uncertainty)
     w = objective_weights(game, weights)
     n, S = game.n_players, game.num_states
-    attacked = uncertainty.attacked
-    choices = [list(itertools.product(*(uncertainty.perceivable(j, s) for j in attacked))) for s in range(S)]
-    K = max(len(c) for c in choices)
+    actions = adversary_actions(uncertainty)
+    K, st = actions.width, actions.state
+    q = joint_rows(pi, actions.perceived, game.num_actions).reshape(len(st), -1)  # [N, J]
     reward_w = np.tensordot(w, game.rewards, axes=1).reshape(S, -1)  # [S, J]
     T = game.transitions.reshape(S, -1, S)
     r = np.zeros((S, K))
     P = np.zeros((S, K, S))
     allowed = np.zeros((S, K), dtype=bool)
-    eye = np.eye(S)
-    for s in range(S):
-        for k, tup in enumerate(choices[s]):
-            perceived = np.broadcast_to(eye, (n, S, S)).copy()
-            for j, t in zip(attacked, tup, strict=True):
-                perceived[j, s] = eye[t]
-            q = perceived_joint(pi, perceived[:, s : s + 1], game.num_actions).reshape(-1)
-            r[s, k] = q @ reward_w[s]
-            P[s, k] = q @ T[s]
-            allowed[s, k] = True
-    allowed[game.terminal, 0] = True
+    r[st, actions.slot] = (q * reward_w[st]).sum(axis=1)
+    P[st, actions.slot] = np.einsum("nj,njt->nt", q, T[st])
+    allowed[st, actions.slot] = True
     scale = max(1.0, float(np.abs(reward_w).max()) / (1.0 - game.gamma))
     _, choice = optimal_values(-r, P, allowed, game.gamma, game.terminal, 1e-12 * scale)
-    adversary = np.broadcast_to(eye, (n, S, S)).copy()
-    for s in map(int, np.flatnonzero(~game.terminal)):
-        for j, t in zip(attacked, choices[s][choice[s]], strict=True):
-            adversary[j, s] = eye[t]
+    chosen = np.zeros(S, dtype=int)  # the flat index of each state's chosen action
+    picked = np.flatnonzero(actions.slot == choice[st])
+    chosen[st[picked]] = picked
+    live = np.flatnonzero(~game.terminal)
+    adversary = np.broadcast_to(np.eye(S), (n, S, S)).copy()
+    for i in range(n):
+        adversary[i, live] = np.eye(S)[actions.perceived[chosen[live], i]]
     return _result(game, pi, adversary, w, "optimal")
 
 
