@@ -332,8 +332,7 @@ def _robust_optimum(game: StochasticGame, uncertainty: ModelUncertainty) -> tupl
     except NotApplicableError:
         pass
     try:
-        solution = robust_shapley(game, uncertainty)
-        return float(game.initial @ np.asarray(solution.values)[0]), "zero-sum, player 0"
+        return float(robust_shapley(game, uncertainty, solver="auto").team_return), "zero-sum, player 0"
     except NotApplicableError:
         return None, None
 
