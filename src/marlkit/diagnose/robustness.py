@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from marlkit.diagnose.distances import playable
 from marlkit.diagnose.results import float_or_none
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import StochasticGame, as_stochastic
@@ -279,6 +280,7 @@ def state_robustness(
     from marlkit.solve.robust.state_adversary import random_perception_evaluation, worst_case_evaluation
 
     game = as_stochastic(game)
+    policies = None if policies is None else playable(game, policies)
     cases: list[tuple[float, tuple[int, ...], StateUncertainty]] = []
     if uncertainty is not None:
         uncertainty.check_against(game)
