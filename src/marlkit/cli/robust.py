@@ -68,12 +68,18 @@ def robust(
             "--epsilon",
             "-e",
             help="State/observation radii ε (comma-separated or repeated). Exact games: B(s) = {ŝ : d(s, ŝ) <= ε} "
-            "with the game's state distance (default: the discrete metric, so 1 = any state); tasks: an L_p ball.",
+            "with the game's state distance (default: the discrete metric, so 1 = any state), default radii 0 and "
+            "the game's suggested radius (or 1); tasks: an L_p ball, default 0,0.05,0.1,0.2.",
         ),
     ] = None,
     attacked: Annotated[
         list[str] | None,
-        typer.Option("--attacked", "-a", help="An attacked agent set, e.g. 0 or 0,1 (repeatable); default: 0, all."),
+        typer.Option(
+            "--attacked",
+            "-a",
+            help="An attacked agent set, e.g. 0 or 0,1 (repeatable); default: the game's suggested set, else agent 0 "
+            "alone and all agents.",
+        ),
     ] = None,
     delta: Annotated[
         list[str] | None,
@@ -156,11 +162,15 @@ def _game_report(
         else:
             raise InvalidGameError(f"--uncertainty {uncertainty}: an observation ball applies to tasks, not to games")
     else:
-        radii = parse_numbers("--epsilon", epsilon, [0.0, 1.0])
+        meta = game.metadata  # a catalog game may suggest its threat: metadata state_radius and attacked
+        radii = parse_numbers("--epsilon", epsilon, [0.0, float(meta.get("state_radius", 1.0))])  # type: ignore[arg-type]
         deltas = parse_numbers("--delta", delta, [])
         if norm and norm not in ("l1", "linf"):
             raise InvalidGameError(f"--norm {norm!r}: on an exact game the transition ball norm is l1 or linf")
         if game.observations is None:
+            suggested = meta.get("attacked")
+            if attacked is None and isinstance(suggested, (list, tuple)):
+                attacked = [",".join(str(a) for a in suggested)]
             state_points = state_robustness(game, policies, radii, parse_attacked(attacked, game.n_players))
         else:
             notes.append("the game is partially observable: state perturbations do not apply (no state curve)")
