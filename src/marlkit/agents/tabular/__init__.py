@@ -28,6 +28,7 @@ from marlkit.agents.tabular.nash_q import NashQ, NashStage
 from marlkit.agents.tabular.no_regret import ConditionalRegretMatching, Hedge, RegretMatching
 from marlkit.agents.tabular.q_learning import CQL, IQL
 from marlkit.agents.tabular.registry import LEARNERS, make_learner
+from marlkit.agents.tabular.robust_q import RobustQ
 from marlkit.agents.tabular.replicator import (
     Replicator,
     replicator_ode,
@@ -68,6 +69,7 @@ __all__ = [
     "PowerCount",
     "RegretMatching",
     "Replicator",
+    "RobustQ",
     "Schedule",
     "SmoothFictitiousPlay",
     "StageSolution",
