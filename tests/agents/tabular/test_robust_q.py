@@ -129,7 +129,7 @@ def test_zero_radii_give_cql_exactly_on_a_deterministic_game() -> None:
     cql = CQL(step_size=0.3, exploration=EpsilonGreedy(0.2))
 
     def run(learner: RobustQ | CQL) -> np.ndarray:
-        def body(state, x):  # noqa: ANN001, ANN202
+        def body(state, x):
             si, ai, ri, s2i = x
             batch = Transition(
                 obs=jnp.stack([si, si]), actions=ai, rewards=jnp.stack([ri, ri]), next_obs=jnp.stack([s2i, s2i]),

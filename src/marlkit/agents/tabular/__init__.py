@@ -28,7 +28,6 @@ from marlkit.agents.tabular.nash_q import NashQ, NashStage
 from marlkit.agents.tabular.no_regret import ConditionalRegretMatching, Hedge, RegretMatching
 from marlkit.agents.tabular.q_learning import CQL, IQL
 from marlkit.agents.tabular.registry import LEARNERS, make_learner
-from marlkit.agents.tabular.robust_q import RobustQ
 from marlkit.agents.tabular.replicator import (
     Replicator,
     replicator_ode,
@@ -36,6 +35,7 @@ from marlkit.agents.tabular.replicator import (
     replicator_velocity,
     symmetric_replicator_trajectory,
 )
+from marlkit.agents.tabular.robust_q import RobustQ
 
 __all__ = [
     "CEQ",
