@@ -80,9 +80,7 @@ def clean_run() -> tuple[Any, Any, Any]:
 
 
 @pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
-def test_training_against_the_adversary_makes_the_policy_robust(
-    schedule: str, clean_run: tuple[Any, Any, Any]
-) -> None:
+def test_training_against_the_adversary_makes_the_policy_robust(schedule: str, clean_run: tuple[Any, Any, Any]) -> None:
     """WoLF-PHC (Bowling & Veloso 2002 defaults), 3 seeds, 100,000 steps; the policy judged is the **last**
     behaviour policy (``History.policy``, its 5% exploration included), evaluated exactly against the worst
     adversary.
@@ -98,7 +96,7 @@ def test_training_against_the_adversary_makes_the_policy_robust(
       gets — the threshold checks that it un-learns the exploitable policy, not how fast.
     """
     game = guessing_game()
-    plan, half, clean_record = clean_run
+    _, half, clean_record = clean_run
     adversary = StateAdversary(EVERYWHERE, schedule=schedule, period=500)
     attacked = prepare(game, WoLFPHC(), STEPS, seeds=SEEDS, key=0, log_every=STEPS // WINDOWS, adversary=adversary)
     start = attacked.start()
@@ -116,7 +114,9 @@ def test_training_against_the_adversary_makes_the_policy_robust(
     assert np.all(recovered >= 2.0), recovered
 
     history = attacked.to_history([first, last])
-    assert history.meta["adversary"]["schedule"] == schedule
+    description = history.meta["adversary"]
+    assert isinstance(description, dict)
+    assert description["schedule"] == schedule
     json.dumps(history.meta)  # JSON-able
 
 

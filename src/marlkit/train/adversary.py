@@ -162,7 +162,7 @@ class StateAdversary:
 
     def choose(self, u: Array, state: AdversaryState, s: Array) -> Array:
         """The choice c at true state s, ε-greedy over the allowed choices, drawn by inverse CDF from ``u``."""
-        probs = behaviour(EpsilonGreedy(self.epsilon), state.tables, s[None])[0]
+        probs = behaviour(EpsilonGreedy(scheduled(self.epsilon)), state.tables, s[None])[0]
         return sample(u, probs)
 
     def perceive(self, s: Array, c: Array, n_agents: int) -> Array:

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from marlkit.agents.tabular import CQL, EpsilonGreedy, RobustQ, make_learner
+from marlkit.agents.tabular import CQL, Constant, EpsilonGreedy, RobustQ, make_learner
 from marlkit.agents.tabular.base import Transition
+from marlkit.agents.tabular.robust_q import RobustQState
 from marlkit.errors import LearnerConfigError, NotApplicableError
 from marlkit.games import StochasticGame
 from marlkit.solve.stage.robust import worst_expectation
@@ -60,7 +61,8 @@ def test_worst_expectation_equals_the_lp(norm: str) -> None:
         values.append(np.pad(v, (0, 6 - S)))  # padded states: mass 0, value 0 (but reachable by the ball)
         radii.append(float(rng.choice([0.0, rng.uniform(0, 0.5), rng.uniform(0, 2.5)])))
     p0s, vs, rs = np.array(rows), np.array(values), np.array(radii)
-    got = np.asarray(worst_expectation(jnp.asarray(p0s, jnp.float32), jnp.asarray(vs, jnp.float32), rs, norm))
+    p0_32, v_32 = jnp.asarray(p0s, jnp.float32), jnp.asarray(vs, jnp.float32)
+    got = np.asarray(worst_expectation(p0_32, v_32, jnp.asarray(rs), norm))
     want = np.array([lp_worst(p, v, r, norm) for p, v, r in zip(p0s, vs, rs, strict=True)])
     np.testing.assert_allclose(got, want, atol=1e-5)
     zero = rs == 0
@@ -126,7 +128,7 @@ def test_zero_radii_give_cql_exactly_on_a_deterministic_game() -> None:
     spec = GroupSpec(agents=(0, 1), n_agents=2, num_states=S, num_actions=(2, 2), max_actions=2, gamma=0.9,
                      legal=legal)  # fmt: skip
     robust = RobustQ(step_size=0.3)
-    cql = CQL(step_size=0.3, exploration=EpsilonGreedy(0.2))
+    cql = CQL(step_size=0.3, exploration=EpsilonGreedy(Constant(0.2)))
 
     def run(learner: RobustQ | CQL) -> np.ndarray:
         def body(state, x):
@@ -141,8 +143,7 @@ def test_zero_radii_give_cql_exactly_on_a_deterministic_game() -> None:
         state = learner.init(jax.random.key(0), spec)
         xs = (jnp.asarray(s, jnp.int32), jnp.asarray(a, jnp.int32), jnp.asarray(r), jnp.asarray(s2, jnp.int32))
         final, _ = jax.lax.scan(body, state, xs)
-        tables = final.cql.tables if isinstance(learner, RobustQ) else final.tables
-        return np.asarray(tables.q)
+        return np.asarray(final.cql.tables.q if isinstance(final, RobustQState) else final.tables.q)
 
     q_robust, q_cql = run(robust), run(cql)
     assert np.abs(q_cql).max() > 0.5  # the run learned something

@@ -119,7 +119,7 @@ class RobustQ(UniformActing):
     @property
     def _cql(self) -> CQL:
         """The CQL with this learner's table layout and ε-greedy play (acting and tables of ``team``)."""
-        return CQL(self.step_size, EpsilonGreedy(self.epsilon), self.initial_q, self.gamma)
+        return CQL(self.step_size, EpsilonGreedy(scheduled(self.epsilon)), self.initial_q, self.gamma)
 
     # ------------------------------------------------------------------------------------------ edge check
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
