@@ -29,6 +29,16 @@ The History then records, per seed and window, ``cost_mean [N, T, n, m]`` (mean 
 On an unconstrained game all of it is ``None`` and the compiled program is the one it always was (checked: the
 same lowered program text, bit-identical results).
 
+State adversary (``prepare(..., adversary=StateAdversary(...))``, :mod:`marlkit.train.adversary`): the carry's
+``obs`` holds what the agents perceive; after the env steps, the adversary (a Q-learner over true states and
+choices of perceived states, reward −team reward) learns on the true transition, picks the perception of s' (the
+transition's ``next_obs`` and, unless the episode ended, the next step's ``obs``) and, after an auto-reset, a fresh
+perception of the reset state; the learners act and update on the perceived states (action masks at the perceived
+states), the counts and returns stay on the true ones. Under the alternating schedule the learners' updates are
+discarded in the adversary's phases. Its two uniforms per step come from the window's block; the first perception
+of a run from the reset key. With ``adversary=None`` the compiled programs are the ones without it (checked: the
+same lowered program text).
+
 Random numbers: each window draws all the uniforms its steps need in one batched call (the env's, at most two
 per step, and one per agent for learners with the ``act_uniform`` fast path) and splits per-step keys only for
 learners without it.

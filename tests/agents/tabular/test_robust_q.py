@@ -21,6 +21,7 @@ from marlkit.agents.tabular.base import Transition
 from marlkit.agents.tabular.robust_q import RobustQState
 from marlkit.errors import LearnerConfigError, NotApplicableError
 from marlkit.games import StochasticGame
+from marlkit.games.uncertainty import ModelUncertainty
 from marlkit.solve.stage.robust import worst_expectation
 from marlkit.train import prepare
 
@@ -100,6 +101,10 @@ def test_registry_and_settings() -> None:
         RobustQ(transition_radius=-0.1)
     with pytest.raises(LearnerConfigError):
         RobustQ(norm="l2")
+    model = ModelUncertainty(reward_radius=0.1, transition_radius=0.3, norm="linf")
+    assert RobustQ.for_model(model, epsilon=0.3) == RobustQ(0.1, 0.3, "linf", epsilon=0.3)
+    with pytest.raises(LearnerConfigError, match="per-state"):
+        RobustQ.for_model(ModelUncertainty(transition_radius=[0.1, 0.2]))
 
 
 def test_check_rejects_games_it_does_not_apply_to() -> None:

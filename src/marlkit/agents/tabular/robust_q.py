@@ -46,7 +46,7 @@ Metrics: ``td_error`` |δ_TD| and ``value`` V(s) after the update.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -71,6 +71,7 @@ from marlkit.agents.tabular.q_learning import CQL, CQLState
 from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame
 from marlkit.games.properties import require_two_player_zero_sum
+from marlkit.games.uncertainty import ModelUncertainty
 from marlkit.schema import setting, validate
 from marlkit.solve.stage import MAX_ACTIONS
 from marlkit.solve.stage.robust import NORMS, worst_expectation
@@ -88,7 +89,7 @@ class RobustQState(NamedTuple):
     strategies: Array  # [2, S, A_max] float32: zero-sum stage strategies (maximin row, minimax column)
     terminal: Array  # [S] bool: states seen terminal
     legal: Array  # [k, S, A_max] bool: the members' action masks
-    stage_legal: Array  # [S, m, n] bool: legal joint actions as stage games (zero-sum; [S, 1, 1] for team)
+    stage_legal: Array  # [S, m, n] bool: the legal joint actions of each stage game (zero-sum; [S, 1, 1] for team)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,22 @@ class RobustQ(UniformActing):
         for field in ("step_size", "epsilon"):
             object.__setattr__(self, field, as_schedule(getattr(self, field), f"RobustQ.{field}"))
 
+    @classmethod
+    def for_model(cls, model: ModelUncertainty, **params: Any) -> RobustQ:
+        """The learner of the robust values of ``model`` (its ε, δ and norm; other hyper-parameters from
+        ``params``). Only scalar radii: per-state radii raise :class:`LearnerConfigError`."""
+        if model.reward_radius.ndim or model.transition_radius.ndim:
+            raise LearnerConfigError(
+                "RobustQ.for_model: RobustQ takes one reward radius and one transition radius; the model "
+                "uncertainty has per-state (or per-agent) radii"
+            )
+        return cls(
+            reward_radius=float(model.reward_radius),
+            transition_radius=float(model.transition_radius),
+            norm=model.norm,
+            **params,
+        )
+
     @property
     def _cql(self) -> CQL:
         """The CQL with this learner's table layout and ε-greedy play (acting and tables of ``team``)."""
@@ -123,11 +140,17 @@ class RobustQ(UniformActing):
 
     # ------------------------------------------------------------------------------------------ edge check
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
-        """``team``: a common-payoff game (CQL's check); ``zero-sum``: a two-player zero-sum game whose two
+        """``team``: a common-payoff game; ``zero-sum``: a two-player zero-sum game whose two
         agents this learner controls, at most :data:`~marlkit.solve.stage.MAX_ACTIONS` actions each; and an
         empirical model n(s, a, s') of at most 2^24 entries."""
         if self.payoff == "team":
-            self._cql.check(game, agents)
+            r = game.rewards[list(agents)]
+            if not np.all((np.abs(r - r[:1]) <= 1e-9) | ~game.legal_joint_actions()[None]):
+                raise NotApplicableError(
+                    f"RobustQ(payoff='team') needs a common-payoff game (every controlled agent gets the same "
+                    f"reward), but the rewards of agents {list(agents)} differ in game {game.name!r}; use "
+                    "payoff='zero-sum' for a two-player zero-sum game"
+                )
         else:
             require_two_player_zero_sum(
                 game,
@@ -196,7 +219,7 @@ class RobustQ(UniformActing):
             return masked_max(q_s, state.cql.tables.legal[0, s]), state.strategies[:, s]
         m, n = state.stage_legal.shape[1:]
         A = q_s.reshape(m, n)
-        row_legal, col_legal = state.legal[0, s, :m], state.legal[1, s, :n]
+        row_legal, col_legal = jnp.any(state.stage_legal[s], axis=1), jnp.any(state.stage_legal[s], axis=0)
         solution = MinimaxStage()(jnp.stack([A, -A]), row_legal, col_legal)
         a_max = state.strategies.shape[-1]
         strategies = jnp.stack(
@@ -221,14 +244,12 @@ class RobustQ(UniformActing):
         q = tables.q.at[0, s, j].add(alpha * td)
         value, strategies = self._stage_value(state, q[0, s], s)
         new_tables = tables._replace(q=q, visits=visits, step=tables.step + 1)
-        new_state = RobustQState(
+        new_state = state._replace(
             cql=state.cql._replace(tables=new_tables),
             model=model,
             values=state.values.at[s].set(value),
-            strategies=state.strategies.at[:, s].set(strategies) if self.payoff == "zero-sum" else state.strategies,
+            strategies=state.strategies.at[:, s].set(strategies),
             terminal=terminal,
-            legal=state.legal,
-            stage_legal=state.stage_legal,
         )
         k = batch.obs.shape[0]
         return new_state, {"td_error": jnp.broadcast_to(jnp.abs(td), (k,)), "value": jnp.broadcast_to(value, (k,))}
