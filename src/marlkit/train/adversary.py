@@ -62,11 +62,10 @@ MAX_TABLE = 2**22
 
 
 class AdversaryState(NamedTuple):
-    """The adversary's Q-table over (true state, choice), its current choice and the global step."""
+    """The adversary's Q-table over (true state, choice) and its current choice."""
 
     tables: QState  # q [1, S, C], visits n(s, c), legal [1, S, C]
     choice: Array  # [] int32: the choice c shown at the current state
-    t: Array  # [] int32: environment steps so far (the alternation's clock)
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,9 +155,7 @@ class StateAdversary:
     # ------------------------------------------------------------------------------------------ compiled
     def init(self, gamma: float) -> AdversaryState:
         """The adversary before its first step (Q = 0, choice 0 until :meth:`choose` sets one)."""
-        return AdversaryState(
-            tables=init_tables(jnp.asarray(self.legal)[None], 0.0, gamma), choice=jnp.int32(0), t=jnp.int32(0)
-        )
+        return AdversaryState(tables=init_tables(jnp.asarray(self.legal)[None], 0.0, gamma), choice=jnp.int32(0))
 
     def choose(self, u: Array, state: AdversaryState, s: Array) -> Array:
         """The choice c at true state s, ε-greedy over the allowed choices, drawn by inverse CDF from ``u``."""
@@ -170,11 +167,12 @@ class StateAdversary:
         attacked = np.asarray(self.uncertainty.attacked, dtype=np.int32)
         return jnp.full((n_agents,), s, jnp.int32).at[attacked].set(jnp.asarray(self.choices)[c])
 
-    def phases(self, state: AdversaryState) -> tuple[Array, Array]:
-        """``(agents learn, adversary learns)`` at this step (bool scalars)."""
+    def phases(self, t: Array) -> tuple[Array | None, Array | None]:
+        """``(agents learn, adversary learns)`` at step ``t`` (bool scalars); ``(None, None)`` when both always
+        learn (simultaneous)."""
         if self.schedule == "simultaneous":
-            return jnp.bool_(True), jnp.bool_(True)
-        adversary_phase = (state.t // self.period) % 2 == 1
+            return None, None
+        adversary_phase = (t // self.period) % 2 == 1
         return ~adversary_phase, adversary_phase
 
     def reward(self, rewards: Array) -> Array:
@@ -184,20 +182,23 @@ class StateAdversary:
         return -jnp.sum(jnp.asarray(self.weights, jnp.float32) * rewards)
 
     def update(
-        self, state: AdversaryState, learn: Array, s: Array, rewards: Array, s_next: Array, terminated: Array
+        self, state: AdversaryState, learn: Array | None, s: Array, rewards: Array, s_next: Array, terminated: Array
     ) -> AdversaryState:
-        """One Q-learning step on (s, c, −r̄, s') where ``learn`` (else frozen), and the clock advances."""
-        tables, _ = q_update(
-            scheduled(self.step_size),
-            state.tables,
-            s[None],
-            state.choice[None],
-            self.reward(rewards)[None],
-            s_next[None],
-            terminated,
-        )
-        tables = jax.tree_util.tree_map(lambda new, old: jnp.where(learn, new, old), tables, state.tables)
-        return state._replace(tables=tables, t=state.t + 1)
+        """One Q-learning step on (s, c, −r̄, s'); skipped (``lax.cond``) where ``learn`` is False."""
+
+        def step() -> QState:
+            return q_update(
+                scheduled(self.step_size),
+                state.tables,
+                s[None],
+                state.choice[None],
+                self.reward(rewards)[None],
+                s_next[None],
+                terminated,
+            )[0]
+
+        tables = step() if learn is None else jax.lax.cond(learn, step, lambda: state.tables)
+        return state._replace(tables=tables)
 
 
 __all__ = ["MAX_TABLE", "SCHEDULES", "AdversaryState", "StateAdversary"]

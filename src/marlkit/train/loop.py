@@ -289,8 +289,13 @@ def _run_windows(
     groups: tuple[Group, ...],
     log_every: int,
     adversary: StateAdversary | None = None,
+    first_window: Array | int = 0,
 ) -> tuple[Carry, Record]:
-    """One seed's windows ``window_keys [W]`` of ``log_every`` steps each, from ``carry``; one Record per window."""
+    """One seed's windows ``window_keys [W]`` of ``log_every`` steps each, from ``carry``; one Record per window.
+
+    With an adversary, the step index ``t`` (window ``first_window + w``, step ``i``) is fed to the scans as an
+    input that is the same for every seed (unbatched under ``vmap``), so the alternating schedule's phase is a
+    real ``lax.cond`` that skips the frozen side's update instead of selecting between whole tables."""
     spec = env.spec
     n = spec.n_agents
     members = [np.asarray(g.agents) for g in groups]
@@ -312,9 +317,9 @@ def _run_windows(
     if adversary is not None:
         width += 2
 
-    def step(carry_window: tuple[Carry, Window], randomness: tuple[Array, Array]) -> tuple[tuple[Carry, Window], None]:
+    def step(carry_window: tuple[Carry, Window], randomness: tuple[Array, ...]) -> tuple[tuple[Carry, Window], None]:
         carry, window = carry_window
-        uniforms, keys = randomness
+        uniforms, keys = randomness[0], randomness[1]
         policies = _snapshot(env, groups, carry.learners) if needs_policies else None
         actions = jnp.zeros(n, dtype=jnp.int32)
         for i, (g, state) in enumerate(zip(groups, carry.learners, strict=True)):
@@ -332,7 +337,7 @@ def _run_windows(
         perceived, learn, adversary_state = info["final_obs"], None, None
         if adversary is not None:  # perceive s' (and a reset state), and let the adversary learn (module docstring)
             assert carry.adversary is not None
-            learn, adversary_learns = adversary.phases(carry.adversary)
+            learn, adversary_learns = adversary.phases(randomness[2])
             adversary_state = adversary.update(carry.adversary, adversary_learns, s, reward, s_next, info["terminated"])
             u = uniforms[adversary_uniforms]
             choice_final = adversary.choose(u[0], adversary_state, s_next)
@@ -349,10 +354,10 @@ def _run_windows(
                 batch = _transition(
                     env, members[i], seen, seen_next, carry.obs, perceived, info, reward, policies, cost
                 )
-            new_state, metrics = g.learner.update(state, batch)
-            if learn is not None:  # frozen in the adversary's phase of the alternating schedule
-                new_state = jax.tree_util.tree_map(lambda new, old: jnp.where(learn, new, old), new_state, state)
-            state = new_state
+            if learn is None:
+                state, metrics = g.learner.update(state, batch)
+            else:  # frozen in the adversary's phases of the alternating schedule (metrics 0 there)
+                state, metrics = frozen_or_updated(learn, g.learner, state, batch)
             new_states.append(state)
             for name, value in metrics.items():
                 sums[name] = sums[name].at[members[i]].add(value.astype(jnp.float32))
@@ -393,11 +398,17 @@ def _run_windows(
         episode_cost_sum=None if costs_shape is None else jnp.zeros(costs_shape, jnp.float32),
     )
 
-    def window(carry: Carry, window_key: Array) -> tuple[Carry, Record]:
+    def window(carry: Carry, xs: Array | tuple[Array, Array]) -> tuple[Carry, Record]:
+        window_key = xs[0] if isinstance(xs, tuple) else xs
         key_u, key_k = jax.random.split(window_key)
         uniforms = jax.random.uniform(key_u, (log_every, width))  # one batched draw per window
         keys = jax.random.split(key_k, (log_every, max(n_keys, 1)))
-        (carry, acc), _ = jax.lax.scan(step, (carry, empty), (uniforms, keys))
+        if adversary is None:
+            (carry, acc), _ = jax.lax.scan(step, (carry, empty), (uniforms, keys))
+        else:  # the step index t of every step, shared by all seeds
+            assert isinstance(xs, tuple)
+            clock = xs[1] * log_every + jnp.arange(log_every, dtype=jnp.int32)
+            (carry, acc), _ = jax.lax.scan(step, (carry, empty), (uniforms, keys, clock))
         episodes = acc.episodes.astype(jnp.float32)
         record = Record(
             policy=_snapshot(env, groups, carry.learners),
@@ -415,7 +426,18 @@ def _run_windows(
             record.metrics.update(constraint_metrics(dict(zip(CONSTRAINT_ARRAYS, arrays, strict=True))))
         return carry, record
 
-    return jax.lax.scan(window, carry, window_keys)
+    if adversary is None:
+        return jax.lax.scan(window, carry, window_keys)
+    windows = jnp.asarray(first_window, jnp.int32) + jnp.arange(window_keys.shape[0], dtype=jnp.int32)
+    return jax.lax.scan(window, carry, (window_keys, windows))
+
+
+def frozen_or_updated(learn: Array, learner: Any, state: Any, batch: Transition) -> tuple[Any, dict[str, Array]]:
+    """``learner.update(state, batch)`` if ``learn`` else ``(state, zero metrics)``, as a ``lax.cond`` (a real
+    branch when ``learn`` is the same for every seed)."""
+    shapes = jax.eval_shape(learner.update, state, batch)[1]
+    zeros = {name: jnp.zeros(x.shape, x.dtype) for name, x in shapes.items()}
+    return jax.lax.cond(learn, lambda: learner.update(state, batch), lambda: (state, zeros))
 
 
 def _multipliers(groups: tuple[Group, ...], members: list[np.ndarray], carry: Carry, shape: tuple[int, ...]) -> Array:
@@ -507,7 +529,7 @@ def _advance_seeds(
     def from_chunks(x: Array) -> Array:
         return x.reshape(padded, *x.shape[2:])[:n]
 
-    run = jax.vmap(lambda carry, keys: _run_windows(env, carry, keys, groups, log_every, adversary))
+    run = jax.vmap(lambda carry, keys: _run_windows(env, carry, keys, groups, log_every, adversary, first_window))
     carry, records = jax.lax.map(lambda xs: run(*xs), jax.tree_util.tree_map(to_chunks, (state.carry, keys)))
     carry, records = jax.tree_util.tree_map(from_chunks, (carry, records))
     return state._replace(carry=carry), records
