@@ -1,12 +1,13 @@
 """A learned state adversary for the compiled tabular loop: training against state perturbations.
 
 A state-adversarial stochastic game (Zhang et al. 2020, "Robust deep RL against adversarial perturbations on state
-observations", NeurIPS, §3 SA-MDP; Han et al. 2024, "What is the solution for state-adversarial multi-agent
-RL?", TMLR, Def. 3.1) lets an adversary ν replace, for every attacked agent j, the state agent j perceives by
+observations", NeurIPS, the SA-MDP; Han et al. 2024, "What is the solution for state-adversarial multi-agent
+RL?", TMLR) lets an adversary ν replace, for every attacked agent j, the state agent j perceives by
 ``ŝ_j ∈ B^j(s)`` (:class:`~marlkit.games.uncertainty.StateUncertainty`); agent j acts with ``π_j(· | ŝ_j)``
 while the env moves and pays from the true s. For a fixed joint policy π the adversary faces an MDP over the true
 states whose actions are the choices ``c = (ŝ_j)_{j attacked}``, with reward −(team reward) (Zhang et al. 2020,
-Lemma 1: the optimal adversary of a fixed policy is an MDP's optimal policy; Han et al. 2024, Eq. (3)):
+Lemma 1: the optimal adversary of a fixed policy is an optimal policy of an MDP; the multi-agent version in Han
+et al. 2024):
 
     Q_ν(s, c) ← Q_ν(s, c) + α [ −r̄ + γ max_{c' ∈ C(s')} Q_ν(s', c') − Q_ν(s, c) ]     (Watkins & Dayan 1992)
 
@@ -19,7 +20,7 @@ compare it by value). :func:`marlkit.train.prepare` takes it (``adversary=``); t
 * shows every learner the perceived states (``obs`` = perception of s, ``next_obs`` = perception of s', and the next
   step acts on that same perception of s'; after an auto-reset, a fresh perception of the reset state), and the
   learners act and update on them — training against perturbations in the spirit of ATLA (Zhang, Chen, Boning &
-  Hsieh 2021, "Robust RL on state observations with learned optimal adversary", ICLR, Alg. 1);
+  Hsieh 2021, "Robust RL on state observations with learned optimal adversary", ICLR);
 * ``schedule="alternating"``: for ``period`` steps the agents learn while the adversary is frozen, then for
   ``period`` steps the adversary learns while the agents are frozen, and so on (ATLA's alternation; both always
   act — the agents on perturbed states); ``"simultaneous"``: both learn every step.

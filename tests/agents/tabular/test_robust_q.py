@@ -4,8 +4,8 @@ Oracles, independent of the code under test:
 
 * the inner minimum min { p · V : p ∈ Δ, ||p − p0|| <= δ } as a linear program (SciPy HiGHS): for L1 with the
   split p − p0 = u − w, u, w >= 0, Σ (u + w) <= δ; for L∞ as bounds max(p0 − δ, 0) <= p <= min(p0 + δ, 1);
-* robust value iteration (Iyengar 2005, Eq. (8); Zhang et al. 2020, Eq. (3.2)) with that LP as its inner step,
-  iterated to a γ^k below 1e-9 (a γ-contraction; Iyengar 2005, Thm. 5).
+* robust value iteration (Iyengar 2005; Zhang, Sun, Basar et al. 2020, §3) with that LP as its inner step,
+  iterated to a γ^k below 1e-9 (a γ-contraction; Iyengar 2005).
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ LEARNERS.add(
     "marlkit.agents.tabular.robust_q:RobustQ",
     description="robust joint-action Q-learning for model uncertainty: target r - ε + γ min over an L1/L∞ ball "
     "around the empirical next-state distribution (team or two-player zero-sum)",
-    citation=f"Zhang, Sun, Basar et al. 2020 (NeurIPS), Eq. (3.2) and Alg. 1; Iyengar 2005, Eq. (8); {_JOINT_Q_NOTE}",
+    citation=f"Zhang, Sun, Basar et al. 2020 (NeurIPS), §3; Iyengar 2005; {_JOINT_Q_NOTE}",
     aliases=("robust-q-learning", "rq"),
 )
 

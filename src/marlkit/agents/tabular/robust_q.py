@@ -1,7 +1,8 @@
 """Robust Q-learning for model uncertainty: one joint-action learner over Q(s, a_1..a_n) whose target is the
 robust Bellman operator's (Zhang, Sun, Basar et al. 2020, "Robust multi-agent reinforcement learning with model
-uncertainty", NeurIPS, §3 Eq. (3.2) the robust Bellman equation of agent i's value and §4 (Alg. 1) its tabular
-Q-learning; Iyengar 2005, "Robust dynamic programming", Eq. (8), for one agent).
+uncertainty", NeurIPS, §3: the robust Markov game, its robust Bellman equation and robust Q-learning; Iyengar 2005,
+"Robust dynamic programming", Math. Oper. Res. 30(2), for one agent and (s, a)-rectangular sets). Equation numbers
+are not given here: they were not checked against the papers.
 
 Nature picks, independently at every (s, a) ((s, a)-rectangularity), a reward in the box ``R(s, a) ± ε`` and a
 next-state distribution in the ball ``{p ∈ Δ(S) : ||p − T(·|s, a)|| <= δ}`` (``norm`` L1 or L∞;
@@ -18,13 +19,14 @@ closed-form inner minimum of :func:`marlkit.solve.stage.robust.worst_expectation
 * ``payoff="zero-sum"`` (two players, zero-sum): the value of the stage game Q(s) [m, n] for the row player,
   solved exactly by :func:`marlkit.solve.stage.zero_sum_value` (the minimax-Q stage solver,
   :class:`~marlkit.agents.tabular.minimax_q.MinimaxStage`). Nature works against the row player (agent 0): this
-  is the robust Shapley value of agent 0 (Zhang et al. 2020, Eq. (3.2) with i = 0); its target uses r_0.
+  is the robust value of agent 0 in Zhang et al.'s sense (nature minimises agent i's value, i = 0); its target
+  uses r_0.
 
 **The update.** The learner does not know T; it keeps the counts n(s, a, s') and uses the empirical next-state
 distribution ``p̂(s, a) = n(s, a, ·) / n(s, a)`` in place of T (the certainty-equivalent, model-based form of the
 robust target; the counts converge to T almost surely and σ_δ is 1-Lipschitz in p0 in L1 and continuous in V, so
 with Robbins-Monro step sizes the iteration tracks asynchronous robust value iteration, a γ-contraction in the
-sup norm — Iyengar 2005, Thm. 5). After the joint action a in s with reward r and next state s':
+sup norm — Iyengar 2005). After the joint action a in s with reward r and next state s':
 
     n(s, a, s') += 1;   Q(s, a) ← Q(s, a) + α [ r − ε + γ · σ_δ(p̂(s, a), V) − Q(s, a) ],
 

@@ -1,16 +1,17 @@
 """The inner minimum of robust Bellman operators over (s, a)-rectangular transition balls, in closed form (JAX).
 
-Robust dynamic programming (Iyengar 2005, "Robust dynamic programming", Math. Oper. Res. 30(2), §2 and Eq. (8);
-Nilim & El Ghaoui 2005, "Robust control of Markov decision processes with uncertain transition matrices", Oper.
-Res. 53(5), §4) replaces the expectation ``p0 · V`` of the Bellman operator by its worst case over a set around
-the nominal next-state distribution ``p0 = T(· | s, a)``:
+Robust dynamic programming (Iyengar 2005, "Robust dynamic programming", Math. Oper. Res. 30(2); Nilim & El Ghaoui
+2005, "Robust control of Markov decision processes with uncertain transition matrices", Oper. Res. 53(5)) replaces
+the expectation ``p0 · V`` of the Bellman operator by its worst case over a set around the nominal next-state
+distribution ``p0 = T(· | s, a)``:
 
     σ(p0, V) = min { p · V : p ∈ Δ(S), ||p − p0|| <= δ }.
 
 For the two balls of :class:`~marlkit.games.uncertainty.ModelUncertainty` the minimum is a greedy transport:
 
-* **L1** (Iyengar 2005, §4 "L1 / total variation"; Strehl & Littman 2008, "An analysis of model-based interval
-  estimation", Eq. (4) for the mirror-image maximum): move up to δ/2 of mass from the highest-value successors
+* **L1** (the mirror image of the optimistic inner maximum of MBIE: Strehl & Littman 2008, "An analysis of
+  model-based interval estimation for Markov decision processes", J. Comput. Syst. Sci. 74(8)): move up to δ/2 of
+  mass from the highest-value successors
   (highest first, each at most its own mass) onto a lowest-value successor:
   ``σ = p0 · V − Σ_k r_k (V_k − V_min)`` with ``r_k`` the mass taken from k in decreasing order of V.
 * **L∞** (a box ``p_k ∈ [max(p0_k − δ, 0), min(p0_k + δ, 1)]`` with ``Σ_k p_k = 1``): start every p_k at its lower
