@@ -29,6 +29,16 @@ The History then records, per seed and window, ``cost_mean [N, T, n, m]`` (mean 
 On an unconstrained game all of it is ``None`` and the compiled program is the one it always was (checked: the
 same lowered program text, bit-identical results).
 
+State adversary (``prepare(..., adversary=StateAdversary(...))``, :mod:`marlkit.train.adversary`): the carry's
+``obs`` holds what the agents perceive; after the env steps, the adversary (a Q-learner over true states and
+choices of perceived states, reward −team reward) learns on the true transition, picks the perception of s' (the
+transition's ``next_obs`` and, unless the episode ended, the next step's ``obs``) and, after an auto-reset, a fresh
+perception of the reset state; the learners act and update on the perceived states (action masks at the perceived
+states), the counts and returns stay on the true ones. Under the alternating schedule the learners' updates are
+discarded in the adversary's phases. Its two uniforms per step come from the window's block; the first perception
+of a run from the reset key. With ``adversary=None`` the compiled programs are the ones without it (checked: the
+same lowered program text).
+
 Random numbers: each window draws all the uniforms its steps need in one batched call (the env's, at most two
 per step, and one per agent for learners with the ``act_uniform`` fast path) and splits per-step keys only for
 learners without it.
@@ -61,9 +71,10 @@ import numpy as np
 
 from marlkit.agents.tabular.base import GroupSpec, Learner, LearnerConfigError, Transition, policy_table
 from marlkit.envs.games import NO_TIME_LIMIT, GameEnv, make_env
-from marlkit.errors import InvalidGameError
+from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, as_stochastic
 from marlkit.history import CONSTRAINT_ARRAYS, History
+from marlkit.train.adversary import AdversaryState, StateAdversary
 from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
 from marlkit.train.protocol import (
     CONSTRAINT_PREFIX,
@@ -171,6 +182,7 @@ class Carry(NamedTuple):
     counts: Array  # [S, J] int32 cumulative joint-action counts
     episode_return: Array  # [n] return of the running episode
     episode_cost: Array | None = None  # [n, m] undiscounted cost of the running episode (constrained games)
+    adversary: AdversaryState | None = None  # the state adversary's table, choice and clock (adversarial runs)
 
 
 class Window(NamedTuple):
@@ -199,16 +211,19 @@ def _transition(
     s: Array,
     s_next: Array,
     obs: Array,
+    next_obs: Array,
     info: dict,
     reward: Array,
     policies: Array | None,
     cost: Array | None,
 ) -> Transition:
+    """The group's view of a step; ``s``/``s_next`` index the action masks (the true states, or each member's
+    perceived states ``[k]`` against an adversary), ``obs``/``next_obs`` ``[n]`` are what the agents perceive."""
     return Transition(
         obs=obs[agents],
         actions=info["actions"][agents],
         rewards=reward[agents],
-        next_obs=info["final_obs"][agents],
+        next_obs=next_obs[agents],
         terminated=info["terminated"],
         truncated=info["truncated"],
         legal=env.action_masks[agents, s],
@@ -237,7 +252,12 @@ def _group_spec(env: GameEnv, group: Group, constraints: Constraints | None) -> 
 
 
 def _start_one(
-    env: GameEnv, key: Array, groups: tuple[Group, ...], num_logs: int, constraints: Constraints | None
+    env: GameEnv,
+    key: Array,
+    groups: tuple[Group, ...],
+    num_logs: int,
+    constraints: Constraints | None,
+    adversary: StateAdversary | None = None,
 ) -> TrainState:
     """One seed's initial state: learners and env initialised, and the keys of all ``num_logs`` windows."""
     spec = env.spec
@@ -253,13 +273,29 @@ def _start_one(
         episode_return=jnp.zeros(spec.n_agents, dtype=jnp.float32),
         episode_cost=None if constraints is None else jnp.zeros(constraints.limits.shape, dtype=jnp.float32),
     )
+    if adversary is not None:  # the first perception, drawn outside the windows' blocks
+        state = adversary.init(env.gamma)
+        choice = adversary.choose(jax.random.uniform(jax.random.fold_in(key_reset, 1)), state, obs[0])
+        carry = carry._replace(
+            obs=adversary.perceive(obs[0], choice, spec.n_agents), adversary=state._replace(choice=choice)
+        )
     return TrainState(carry=carry, window_keys=jax.random.split(key_loop, num_logs))
 
 
 def _run_windows(
-    env: GameEnv, carry: Carry, window_keys: Array, groups: tuple[Group, ...], log_every: int
+    env: GameEnv,
+    carry: Carry,
+    window_keys: Array,
+    groups: tuple[Group, ...],
+    log_every: int,
+    adversary: StateAdversary | None = None,
+    first_window: Array | int = 0,
 ) -> tuple[Carry, Record]:
-    """One seed's windows ``window_keys [W]`` of ``log_every`` steps each, from ``carry``; one Record per window."""
+    """One seed's windows ``window_keys [W]`` of ``log_every`` steps each, from ``carry``; one Record per window.
+
+    With an adversary, the step index ``t`` (window ``first_window + w``, step ``i``) is fed to the scans as an
+    input that is the same for every seed (unbatched under ``vmap``), so the alternating schedule's phase is a
+    real ``lax.cond`` that skips the frozen side's update instead of selecting between whole tables."""
     spec = env.spec
     n = spec.n_agents
     members = [np.asarray(g.agents) for g in groups]
@@ -277,10 +313,13 @@ def _run_windows(
             fast.append(None)
             keyed.append(n_keys)
             n_keys += 1
+    adversary_uniforms = np.arange(width, width + 2)  # the choices at s' and at a reset state
+    if adversary is not None:
+        width += 2
 
-    def step(carry_window: tuple[Carry, Window], randomness: tuple[Array, Array]) -> tuple[tuple[Carry, Window], None]:
+    def step(carry_window: tuple[Carry, Window], randomness: tuple[Array, ...]) -> tuple[tuple[Carry, Window], None]:
         carry, window = carry_window
-        uniforms, keys = randomness
+        uniforms, keys = randomness[0], randomness[1]
         policies = _snapshot(env, groups, carry.learners) if needs_policies else None
         actions = jnp.zeros(n, dtype=jnp.int32)
         for i, (g, state) in enumerate(zip(groups, carry.learners, strict=True)):
@@ -295,10 +334,30 @@ def _run_windows(
         )
         s, s_next = carry.env_state.inner.state, info["final_obs"][0]
         cost = info.get("cost")  # [n, m] on a constrained game
+        perceived, learn, adversary_state = info["final_obs"], None, None
+        if adversary is not None:  # perceive s' (and a reset state), and let the adversary learn (module docstring)
+            assert carry.adversary is not None
+            learn, adversary_learns = adversary.phases(randomness[2])
+            adversary_state = adversary.update(carry.adversary, adversary_learns, s, reward, s_next, info["terminated"])
+            u = uniforms[adversary_uniforms]
+            choice_final = adversary.choose(u[0], adversary_state, s_next)
+            perceived = adversary.perceive(s_next, choice_final, n)
+            choice_next = jnp.where(done, adversary.choose(u[1], adversary_state, next_obs[0]), choice_final)
+            next_obs = adversary.perceive(next_obs[0], choice_next, n)
+            adversary_state = adversary_state._replace(choice=choice_next)
         new_states, sums = [], dict(window.metrics)
         for i, (g, state) in enumerate(zip(groups, carry.learners, strict=True)):
-            batch = _transition(env, members[i], s, s_next, carry.obs, info, reward, policies, cost)
-            state, metrics = g.learner.update(state, batch)
+            if adversary is None:
+                batch = _transition(env, members[i], s, s_next, carry.obs, perceived, info, reward, policies, cost)
+            else:
+                seen, seen_next = carry.obs[members[i]], perceived[members[i]]
+                batch = _transition(
+                    env, members[i], seen, seen_next, carry.obs, perceived, info, reward, policies, cost
+                )
+            if learn is None:
+                state, metrics = g.learner.update(state, batch)
+            else:  # frozen in the adversary's phases of the alternating schedule (metrics 0 there)
+                state, metrics = frozen_or_updated(learn, g.learner, state, batch)
             new_states.append(state)
             for name, value in metrics.items():
                 sums[name] = sums[name].at[members[i]].add(value.astype(jnp.float32))
@@ -309,6 +368,7 @@ def _run_windows(
             learners=tuple(new_states),
             counts=carry.counts.at[s, env.joint_index(info["actions"])].add(1),
             episode_return=jnp.where(done, 0.0, episode_return),
+            adversary=adversary_state,
         )
         new_window = Window(
             return_sum=window.return_sum + jnp.where(done, episode_return, 0.0),
@@ -338,11 +398,17 @@ def _run_windows(
         episode_cost_sum=None if costs_shape is None else jnp.zeros(costs_shape, jnp.float32),
     )
 
-    def window(carry: Carry, window_key: Array) -> tuple[Carry, Record]:
+    def window(carry: Carry, xs: Array | tuple[Array, Array]) -> tuple[Carry, Record]:
+        window_key = xs[0] if isinstance(xs, tuple) else xs
         key_u, key_k = jax.random.split(window_key)
         uniforms = jax.random.uniform(key_u, (log_every, width))  # one batched draw per window
         keys = jax.random.split(key_k, (log_every, max(n_keys, 1)))
-        (carry, acc), _ = jax.lax.scan(step, (carry, empty), (uniforms, keys))
+        if adversary is None:
+            (carry, acc), _ = jax.lax.scan(step, (carry, empty), (uniforms, keys))
+        else:  # the step index t of every step, shared by all seeds
+            assert isinstance(xs, tuple)
+            clock = xs[1] * log_every + jnp.arange(log_every, dtype=jnp.int32)
+            (carry, acc), _ = jax.lax.scan(step, (carry, empty), (uniforms, keys, clock))
         episodes = acc.episodes.astype(jnp.float32)
         record = Record(
             policy=_snapshot(env, groups, carry.learners),
@@ -360,7 +426,18 @@ def _run_windows(
             record.metrics.update(constraint_metrics(dict(zip(CONSTRAINT_ARRAYS, arrays, strict=True))))
         return carry, record
 
-    return jax.lax.scan(window, carry, window_keys)
+    if adversary is None:
+        return jax.lax.scan(window, carry, window_keys)
+    windows = jnp.asarray(first_window, jnp.int32) + jnp.arange(window_keys.shape[0], dtype=jnp.int32)
+    return jax.lax.scan(window, carry, (window_keys, windows))
+
+
+def frozen_or_updated(learn: Array, learner: Any, state: Any, batch: Transition) -> tuple[Any, dict[str, Array]]:
+    """``learner.update(state, batch)`` if ``learn`` else ``(state, zero metrics)``, as a ``lax.cond`` (a real
+    branch when ``learn`` is the same for every seed)."""
+    shapes = jax.eval_shape(learner.update, state, batch)[1]
+    zeros = {name: jnp.zeros(x.shape, x.dtype) for name, x in shapes.items()}
+    return jax.lax.cond(learn, lambda: learner.update(state, batch), lambda: (state, zeros))
 
 
 def _multipliers(groups: tuple[Group, ...], members: list[np.ndarray], carry: Carry, shape: tuple[int, ...]) -> Array:
@@ -416,10 +493,15 @@ def _reported_metrics(
 
 
 def _start_seeds(
-    env: GameEnv, keys: Array, constraints: Constraints | None, groups: tuple[Group, ...], num_logs: int
+    env: GameEnv,
+    keys: Array,
+    constraints: Constraints | None,
+    groups: tuple[Group, ...],
+    num_logs: int,
+    adversary: StateAdversary | None = None,
 ) -> TrainState:
     """Every seed's initial state, ``keys [N]`` -> leaves ``[N, ...]``."""
-    return jax.vmap(lambda key: _start_one(env, key, groups, num_logs, constraints))(keys)
+    return jax.vmap(lambda key: _start_one(env, key, groups, num_logs, constraints, adversary))(keys)
 
 
 def _advance_seeds(
@@ -430,6 +512,7 @@ def _advance_seeds(
     log_every: int,
     num_windows: int,
     chunk: int,
+    adversary: StateAdversary | None = None,
 ) -> tuple[TrainState, Record]:
     """Windows ``first_window .. first_window + num_windows - 1`` of every seed: vmapped in chunks of ``chunk``
     seeds, the chunks one after another (``lax.map``); the seeds are padded to whole chunks with copies of the
@@ -446,7 +529,7 @@ def _advance_seeds(
     def from_chunks(x: Array) -> Array:
         return x.reshape(padded, *x.shape[2:])[:n]
 
-    run = jax.vmap(lambda carry, keys: _run_windows(env, carry, keys, groups, log_every))
+    run = jax.vmap(lambda carry, keys: _run_windows(env, carry, keys, groups, log_every, adversary, first_window))
     carry, records = jax.lax.map(lambda xs: run(*xs), jax.tree_util.tree_map(to_chunks, (state.carry, keys)))
     carry, records = jax.tree_util.tree_map(from_chunks, (carry, records))
     return state._replace(carry=carry), records
@@ -460,6 +543,7 @@ def _run_seeds(
     num_logs: int,
     log_every: int,
     chunk: int,
+    adversary: StateAdversary | None = None,
 ) -> Record:
     """Every window of every seed in one program (:func:`train`): the computation of :func:`_start_seeds` and
     then :func:`_advance_seeds` over all windows, with two differences that change only the speed:
@@ -478,8 +562,8 @@ def _run_seeds(
         keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], padded - n)])
 
     def one(key: Array) -> Record:
-        state = jax.lax.optimization_barrier(_start_one(env, key, groups, num_logs, constraints))
-        return _run_windows(env, state.carry, state.window_keys, groups, log_every)[1]
+        state = jax.lax.optimization_barrier(_start_one(env, key, groups, num_logs, constraints, adversary))
+        return _run_windows(env, state.carry, state.window_keys, groups, log_every, adversary)[1]
 
     records = jax.lax.map(jax.vmap(one), keys.reshape(-1, chunk))
     return jax.tree_util.tree_map(lambda x: x.reshape(padded, *x.shape[2:])[:n], records)
@@ -487,9 +571,9 @@ def _run_seeds(
 
 # Compiled once per distinct static part (the groups — learners are frozen dataclasses compared by value — the
 # window layout, and the env's spec); the env's tables and the keys are traced inputs, so no cache is needed.
-_start = jax.jit(_start_seeds, static_argnames=("groups", "num_logs"))
-_advance = jax.jit(_advance_seeds, static_argnames=("groups", "log_every", "num_windows", "chunk"))
-_run = jax.jit(_run_seeds, static_argnames=("groups", "num_logs", "log_every", "chunk"))
+_start = jax.jit(_start_seeds, static_argnames=("groups", "num_logs", "adversary"))
+_advance = jax.jit(_advance_seeds, static_argnames=("groups", "log_every", "num_windows", "chunk", "adversary"))
+_run = jax.jit(_run_seeds, static_argnames=("groups", "num_logs", "log_every", "chunk", "adversary"))
 
 CHUNK_BYTES = 256 * 1024
 """Target size of one chunk's per-step working set (learner states + counts): about an L2 cache. Measured on
@@ -497,9 +581,17 @@ this 2-core CPU (IQL, 3x3 game, 1,000 seeds): chunks of 1,000 / 250 / 100 / 50 s
 CPU-ns per seed-step — one vmap over all seeds streams every table through memory at each step."""
 
 
-def _chunk_size(env: GameEnv, groups: tuple[Group, ...], n_seeds: int, constraints: Constraints | None) -> int:
+def _chunk_size(
+    env: GameEnv,
+    groups: tuple[Group, ...],
+    n_seeds: int,
+    constraints: Constraints | None,
+    adversary: StateAdversary | None = None,
+) -> int:
     """Seeds per vmapped chunk: as many as fit :data:`CHUNK_BYTES`, between 8 and 256."""
     per_seed = 4 * env.num_states * env.num_joint_actions  # counts
+    if adversary is not None:
+        per_seed += 9 * adversary.legal.size  # its Q-table, visit counts and mask
     for g in groups:
         shapes = jax.eval_shape(lambda g=g: g.learner.init(jax.random.key(0), _group_spec(env, g, constraints)))
         per_seed += sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
@@ -530,6 +622,9 @@ class TrainPlan:
         chunk: seeds vmapped together (results do not depend on it).
         game_name: the game's name (recorded in the History's ``meta``).
         key_seed: the key as the caller gave it when it was an integer (recorded in ``meta``), else None.
+        constraints: a constrained game's limits and initial distribution (traced inputs), else None.
+        adversary: the learned state adversary the learners train against (:mod:`marlkit.train.adversary`;
+            recorded in ``meta["adversary"]``), else None — the program is then the one without adversary.
     """
 
     env: GameEnv
@@ -542,6 +637,7 @@ class TrainPlan:
     game_name: str
     key_seed: int | None
     constraints: Constraints | None = None
+    adversary: StateAdversary | None = None
 
     @property
     def num_logs(self) -> int:
@@ -555,7 +651,9 @@ class TrainPlan:
 
     def start(self) -> TrainState:
         """Every seed's state before its first step (compiled; a second plan with the same shapes reuses it)."""
-        return _start(self.env, self.keys, self.constraints, groups=self.groups, num_logs=self.num_logs)
+        return _start(
+            self.env, self.keys, self.constraints, groups=self.groups, num_logs=self.num_logs, adversary=self.adversary
+        )
 
     def advance(self, state: TrainState, first_window: int, num_windows: int) -> tuple[TrainState, Record]:
         """Run windows ``first_window .. first_window + num_windows - 1`` of every seed from ``state``.
@@ -574,6 +672,7 @@ class TrainPlan:
             log_every=self.log_every,
             num_windows=num_windows,
             chunk=self.chunk,
+            adversary=self.adversary,
         )
 
     def to_history(self, records: Record | Sequence[Record]) -> History:
@@ -593,6 +692,7 @@ class TrainPlan:
             num_logs=self.num_logs,
             log_every=self.log_every,
             chunk=self.chunk,
+            adversary=self.adversary,
         )
         return self.to_history(records)
 
@@ -635,6 +735,7 @@ def prepare(
     *,
     max_episode_steps: int | None = None,
     seed_chunk: int | None = None,
+    adversary: StateAdversary | None = None,
 ) -> TrainPlan:
     """Check a run's inputs and build its :class:`TrainPlan` (arguments and errors as :func:`train`)."""
     g = as_stochastic(game)
@@ -653,18 +754,38 @@ def prepare(
         check = getattr(group.learner, "check", None)
         if check is not None:
             check(g, group.agents)
+    if adversary is not None:
+        _check_adversary(adversary, g, groups)
     env = make_env(g, max_episode_steps)
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
     constraints = None
     if g.costs is not None and g.limits is not None:
         constraints = Constraints(jnp.asarray(g.limits, jnp.float32), jnp.asarray(g.initial, jnp.float32))
     chunk = (
-        _chunk_size(env, groups, len(ids), constraints)
+        _chunk_size(env, groups, len(ids), constraints, adversary)
         if seed_chunk is None
         else check_int("seed_chunk", seed_chunk, 1)
     )
     key_seed = int(key) if isinstance(key, int | np.integer) else None
-    return TrainPlan(env, keys, ids, groups, steps, log_every, min(chunk, len(ids)), g.name, key_seed, constraints)
+    return TrainPlan(
+        env, keys, ids, groups, steps, log_every, min(chunk, len(ids)), g.name, key_seed, constraints, adversary
+    )
+
+
+def _check_adversary(adversary: object, game: StochasticGame, groups: tuple[Group, ...]) -> None:
+    """A :class:`StateAdversary` that fits the game, and no joint learner of several agents among its targets (a
+    joint learner acts on one state for its whole group, but the adversary perturbs its members separately)."""
+    if not isinstance(adversary, StateAdversary):
+        raise LearnerConfigError(f"adversary: expected a StateAdversary (marlkit.train.adversary), got {adversary!r}")
+    adversary.check(game)
+    for group in groups:
+        if group.learner.joint and len(group.agents) > 1 and set(group.agents) & set(adversary.uncertainty.attacked):
+            raise NotApplicableError(
+                f"adversary: {type(group.learner).__name__} is a joint learner of agents {list(group.agents)} and acts "
+                f"on one state for all of them, but the adversary perturbs agent(s) "
+                f"{sorted(set(group.agents) & set(adversary.uncertainty.attacked))} separately; use independent "
+                "learners (one per agent)"
+            )
 
 
 def start(plan: TrainPlan) -> TrainState:
@@ -687,6 +808,7 @@ def train(
     *,
     max_episode_steps: int | None = None,
     seed_chunk: int | None = None,
+    adversary: StateAdversary | None = None,
 ) -> History:
     """Train tabular learners on an exact game, compiled and vmapped over seeds; returns the :class:`History`.
 
@@ -707,6 +829,8 @@ def train(
         max_episode_steps: episode time limit (see :func:`marlkit.envs.make_env` for the default).
         seed_chunk: seeds vmapped together; chunks run one after another. Default: as many as keep one chunk's
             tables within :data:`CHUNK_BYTES` (results do not depend on it).
+        adversary: a :class:`~marlkit.train.adversary.StateAdversary`: the learners act and update on the states
+            it makes them perceive while it learns to minimise their reward (its module docstring). Default: none.
 
     Raises:
         InvalidGameError: bad game, steps, seeds, key or log_every.
@@ -715,7 +839,15 @@ def train(
             game whose agents' rewards differ).
     """
     plan = prepare(
-        game, learners, steps, seeds, key, log_every, max_episode_steps=max_episode_steps, seed_chunk=seed_chunk
+        game,
+        learners,
+        steps,
+        seeds,
+        key,
+        log_every,
+        max_episode_steps=max_episode_steps,
+        seed_chunk=seed_chunk,
+        adversary=adversary,
     )
     return plan.run()
 
@@ -752,6 +884,8 @@ def _history(records: Record, plan: TrainPlan, num_windows: int) -> History:
         "groups": [list(g.agents) for g in groups],
         "key": plan.key_seed,
     }
+    if plan.adversary is not None:
+        meta["adversary"] = plan.adversary.describe()
     if plan.constraints is not None:
         meta["limits"] = np.asarray(plan.constraints.limits, dtype=np.float64).tolist()
     return History(

@@ -35,6 +35,7 @@ from marlkit.agents.tabular.replicator import (
     replicator_velocity,
     symmetric_replicator_trajectory,
 )
+from marlkit.agents.tabular.robust_q import RobustQ
 
 __all__ = [
     "CEQ",
@@ -68,6 +69,7 @@ __all__ = [
     "PowerCount",
     "RegretMatching",
     "Replicator",
+    "RobustQ",
     "Schedule",
     "SmoothFictitiousPlay",
     "StageSolution",

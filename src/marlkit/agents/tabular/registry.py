@@ -176,6 +176,14 @@ LEARNERS.add(
     description="primal-dual PHC for constrained games (last iterate cycles; the average policy converges)",
     citation=f"{_LAGRANGIAN_NOTE}; inner PHC as Bowling & Veloso 2002",
 )
+LEARNERS.add(
+    "robust-q",
+    "marlkit.agents.tabular.robust_q:RobustQ",
+    description="robust joint-action Q-learning for model uncertainty: target r - ε + γ min over an L1/L∞ ball "
+    "around the empirical next-state distribution (team or two-player zero-sum)",
+    citation=f"Zhang, Sun, Basar et al. 2020 (NeurIPS), §3; Iyengar 2005; {_JOINT_Q_NOTE}",
+    aliases=("robust-q-learning", "rq"),
+)
 
 
 def reads_game(name: str) -> bool:
