@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from marlkit.cli import main
+from marlkit.errors import MarlkitError
 from marlkit.experiment.runner import run
 
 
@@ -43,6 +44,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "steps": 4_000,
         "seeds": 2,
         "key": 1,
+        "adversary": {"attacked": [0], "period": 500},
         "output": {"root": str(root)},
     }
     return run(config, progress=False).path
@@ -72,6 +74,30 @@ def test_run_policies_match_the_history(trained: Path) -> None:
     loaded = load_trained(trained)
     assert loaded.game is not None and loaded.history.policy.shape[0] == 2
     assert np.all(np.isfinite(loaded.history.policy[:, -1]))
+    # the config's adversary section reached the loop: B(c-zone) = {a-zone, b-zone, c-zone} (the game's radius 1)
+    adversary = loaded.history.meta["adversary"]
+    assert adversary["schedule"] == "alternating" and adversary["period"] == 500
+    assert adversary["uncertainty"]["sets"]["0"][2] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("adversary", "message"),
+    [
+        ({"attacked": [3]}, "agent 3 does not exist"),
+        ({"attacked": []}, "non-empty list"),
+        ({"radius": -1}, ">= 0"),
+        ({"schedule": "sometimes"}, "alternating"),
+        ({"period": 0}, ">= 1"),
+        ({"attackd": [0]}, "attacked"),
+    ],
+)
+def test_bad_adversary_sections(adversary: dict, message: str) -> None:
+    from marlkit.experiment.config import load_config
+    from marlkit.schema import ConfigError
+
+    config = {"name": "x", "game": "perception-guess", "learners": "iql", "steps": 100, "adversary": adversary}
+    with pytest.raises((ConfigError, MarlkitError), match=message):
+        load_config(config)
 
 
 @pytest.mark.parametrize(

@@ -163,7 +163,7 @@ def _game_report(
             raise InvalidGameError(f"--uncertainty {uncertainty}: an observation ball applies to tasks, not to games")
     else:
         meta = game.metadata  # a catalog game may suggest its threat: metadata state_radius and attacked
-        radii = parse_numbers("--epsilon", epsilon, [0.0, float(meta.get("state_radius", 1.0))])  # type: ignore[arg-type]
+        radii = parse_numbers("--epsilon", epsilon, [0.0, float(meta.get("state_radius", 1.0))])
         deltas = parse_numbers("--delta", delta, [])
         if norm and norm not in ("l1", "linf"):
             raise InvalidGameError(f"--norm {norm!r}: on an exact game the transition ball norm is l1 or linf")

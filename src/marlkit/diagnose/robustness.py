@@ -32,16 +32,15 @@ import numpy as np
 
 from marlkit.diagnose.distances import playable
 from marlkit.diagnose.results import float_or_none
-from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.errors import NotApplicableError
 from marlkit.games import StochasticGame, as_stochastic
-from marlkit.games.uncertainty import ModelUncertainty, StateUncertainty
+from marlkit.games.uncertainty import ModelUncertainty, StateUncertainty, state_ball
 
 __all__ = [
     "ModelPoint",
     "RobustnessReport",
     "StatePoint",
     "model_robustness",
-    "state_distance",
     "state_robustness",
 ]
 
@@ -241,29 +240,6 @@ def _fmt(x: float | None) -> str:
 # ----------------------------------------------------------------------------------------------- exact games
 
 
-def state_distance(game: StochasticGame) -> np.ndarray:
-    """The state distance that turns a radius ε into sets ``B(s) = {ŝ : d(s, ŝ) <= ε}``: the game's
-    ``metadata["state_distance"]`` where it has one, else the discrete metric (ε >= 1 lets the adversary show any
-    state, ε < 1 none)."""
-    S = game.num_states
-    given = game.metadata.get("state_distance")
-    if given is None:
-        return 1.0 - np.eye(S)
-    d = np.asarray(given, dtype=np.float64)
-    if d.shape != (S, S):
-        raise InvalidGameError(f"metadata state_distance: expected shape [{S}, {S}], got {d.shape}")
-    return d
-
-
-def _sets(
-    game: StochasticGame, radius: float, attacked: Sequence[int], distance: np.ndarray | None
-) -> StateUncertainty:
-    d = state_distance(game) if distance is None else np.asarray(distance, dtype=np.float64)
-    uncertainty = StateUncertainty.from_distance(game.n_players, d, radius, attacked)
-    uncertainty.check_against(game)
-    return uncertainty
-
-
 def state_robustness(
     game: Any,
     policies: np.ndarray | None,
@@ -288,7 +264,12 @@ def state_robustness(
     else:
         for attacked in attacked_sets:
             for radius in radii:
-                cases.append((float(radius), tuple(int(a) for a in attacked), _sets(game, radius, attacked, distance)))
+                sets = (
+                    state_ball(game, radius, attacked)
+                    if distance is None
+                    else StateUncertainty.from_distance(game.n_players, distance, radius, attacked)
+                )
+                cases.append((float(radius), tuple(int(a) for a in attacked), sets))
     points = []
     for radius, attacked, sets in cases:
         clean = random = worst = None

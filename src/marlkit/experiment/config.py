@@ -191,6 +191,36 @@ class ConstraintsConfig:
     )
 
 
+def _attacked(value: tuple[int, ...], path: str) -> tuple[int, ...]:
+    if not value or any(a < 0 for a in value) or len(set(value)) != len(value):
+        raise ConfigError(f"{path}: expected a non-empty list of distinct agent indices >= 0, got {list(value)}")
+    return value
+
+
+@dataclass(frozen=True)
+class AdversaryConfig:
+    """A learned state adversary the tabular learners train against (docs/robust.md): in every step it shows each
+    attacked agent j a state ŝ_j ∈ B^j(s) = {ŝ : d(s, ŝ) <= radius} (d: the game's ``state_distance`` metadata,
+    else the discrete metric), learning by Q-learning to minimise the team's return
+    (:class:`marlkit.train.adversary.StateAdversary`)."""
+
+    attacked: tuple[int, ...] = setting(
+        (0,), doc="the attacked agents (indices; M <= N)", check=_attacked, expected="a list of agent indices"
+    )
+    radius: float | None = setting(
+        None,
+        doc="the perception radius ε; null: the game's suggested `state_radius` (metadata), else 1 (any state)",
+        range=(0, None),
+    )
+    schedule: str = setting(
+        "alternating",
+        doc="alternating (agents, then adversary, `period` steps each, as ATLA) or simultaneous",
+        choices=("alternating", "simultaneous"),
+    )
+    period: int = setting(1000, doc="steps per phase of the alternating schedule", range=(1, None))
+    epsilon: float = setting(0.1, doc="the adversary's ε-greedy exploration", range=(0, 1))
+
+
 @dataclass(frozen=True)
 class OutputConfig:
     """Where runs go: ``<root>/<name>-<YYYYmmdd-HHMMSS>/`` (``name`` defaults to the experiment's name)."""
@@ -327,6 +357,10 @@ class Run:
 @dataclass(frozen=True, kw_only=True)
 class TabularRun(Run):
     """A run of tabular learners (``marlkit.agents.tabular.LEARNERS``) on a game."""
+
+    adversary: AdversaryConfig | None = setting(
+        None, doc="see [Adversary](#adversary): train against a learned state adversary", omit_none=True
+    )
 
 
 @dataclass(frozen=True)
@@ -502,7 +536,25 @@ def _tabular(top: dict[str, Any], base: Path, game: Game | None) -> TabularRun:
         raise type(exc)(f"game: {exc}") from None
     run = replace(run, learners=_learners(top["learners"], model, run.constraints))
     run = replace(run, diagnostics=_concept(run.diagnostics, model, top.get("diagnostics")))
+    if run.adversary is not None:
+        try:  # the sets must fit the game and the learners must act per agent: checked before any compile
+            assign(build_learners(run.learners, model), model.n_players)
+            adversary = build_adversary(run.adversary, model)
+            adversary.check(model)
+        except MarlkitError as exc:
+            raise type(exc)(f"adversary: {exc}".replace("adversary: adversary: ", "adversary: ")) from None
     return _windows(run, log_every, run.steps // log_every)
+
+
+def build_adversary(config: AdversaryConfig, game: Game) -> Any:
+    """The :class:`~marlkit.train.adversary.StateAdversary` of a run's ``adversary`` section on its game."""
+    from marlkit.games.uncertainty import state_ball
+    from marlkit.train.adversary import StateAdversary
+
+    model = as_stochastic(game)
+    radius = config.radius if config.radius is not None else float(model.metadata.get("state_radius", 1.0))  # type: ignore[arg-type]
+    sets = state_ball(model, radius, config.attacked)
+    return StateAdversary(sets, schedule=config.schedule, period=config.period, epsilon=config.epsilon)
 
 
 def _exact(model: Game) -> Game:
@@ -928,6 +980,7 @@ __all__ = [
     "DEEP_KEYS",
     "DEFAULT_NUM_ENVS",
     "DISTANCES",
+    "AdversaryConfig",
     "ConfigError",
     "DeepRun",
     "DiagnosticsConfig",
@@ -943,6 +996,7 @@ __all__ = [
     "TabularRun",
     "TensorBoardSink",
     "WandbSink",
+    "build_adversary",
     "build_deep_learner",
     "build_env",
     "build_game",

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from marlkit.experiment.config import (
+    AdversaryConfig,
     ConstraintsConfig,
     DeepRun,
     EnvConfig,
@@ -77,6 +78,7 @@ def tables() -> dict[str, str]:
         "env": table(EnvConfig, "env") + "\n" + table(RewardConfig, "reward"),
         "schedules": _forms(),
         "constraints": table(ConstraintsConfig, "constraints"),
+        "adversary": table(AdversaryConfig, "adversary"),
     }
     out["learners-tabular"] = _learner_tables(deep=False)
     out["learners-deep"] = _learner_tables(deep=True)

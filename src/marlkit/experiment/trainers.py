@@ -25,10 +25,12 @@ PlanBuilder: TypeAlias = "Callable[[ExperimentConfig, Game | None], tuple[Plan, 
 
 def tabular_plan(config: ExperimentConfig, game: Game | None = None) -> tuple[Plan, Game | None]:
     """The tabular loop's plan (:func:`marlkit.train.loop.prepare`) for a tabular config and its game."""
-    from marlkit.experiment.config import build_learners, run_game
+    from marlkit.experiment.config import TabularRun, build_adversary, build_learners, run_game
     from marlkit.train.loop import prepare
 
     game = run_game(config, game)
+    settings = config.adversary if isinstance(config, TabularRun) else None
+    adversary = None if settings is None else build_adversary(settings, game)
     seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
     plan = prepare(
         game,
@@ -38,6 +40,7 @@ def tabular_plan(config: ExperimentConfig, game: Game | None = None) -> tuple[Pl
         key=config.key,
         log_every=config.log_every,
         max_episode_steps=config.max_episode_steps,
+        adversary=adversary,
     )
     return plan, game
 

@@ -42,6 +42,8 @@ __all__ = [
     "Uncertainty",
     "load_uncertainty",
     "save_uncertainty",
+    "state_ball",
+    "state_distance",
     "uncertainty_from_dict",
     "uncertainty_to_dict",
 ]
@@ -301,6 +303,28 @@ class ModelUncertainty:
 
 
 Uncertainty = StateUncertainty | ObservationBall | ModelUncertainty
+
+
+def state_distance(game: Any) -> np.ndarray:
+    """The state distance that turns a radius ε into sets ``B(s) = {ŝ : d(s, ŝ) <= ε}``: the game's
+    ``metadata["state_distance"]`` where it has one (a catalog game may suggest its threat), else the discrete
+    metric (ε >= 1 lets the adversary show any state, ε < 1 none)."""
+    S = int(getattr(game, "num_states", 1))
+    given = game.metadata.get("state_distance")
+    if given is None:
+        return 1.0 - np.eye(S)
+    d = np.asarray(given, dtype=np.float64)
+    if d.shape != (S, S):
+        raise InvalidGameError(f"metadata state_distance: expected shape [{S}, {S}], got {d.shape}")
+    return d
+
+
+def state_ball(game: Any, radius: float, attacked: Sequence[int]) -> StateUncertainty:
+    """``B^j(s) = {ŝ : d(s, ŝ) <= radius}`` for the attacked agents, with the game's :func:`state_distance`,
+    checked against the game."""
+    uncertainty = StateUncertainty.from_distance(int(game.n_players), state_distance(game), radius, attacked)
+    uncertainty.check_against(game)
+    return uncertainty
 
 
 # ----------------------------------------------------------------------------------------------------- files
