@@ -128,14 +128,15 @@ class Probe(UniformActing):
     """A test learner that checks what the loop shows it: the perceived state lies in B(true s) (the game pays the
     true state's index as reward), and a step's obs is the previous step's next_obs unless an episode ended."""
 
-    allowed: tuple[tuple[bool, ...], ...]
+    allowed: tuple[tuple[tuple[bool, ...], ...], ...]  # [n, S, S]
 
     joint: ClassVar[bool] = False
     needs_policies: ClassVar[bool] = False
 
     def init(self, key: Any, spec: GroupSpec) -> dict[str, Any]:
         k = len(spec.agents)
-        return {"next": jnp.zeros(k, jnp.int32), "done": jnp.bool_(True), "legal": spec.legal}
+        return {"next": jnp.zeros(k, jnp.int32), "done": jnp.bool_(True), "legal": spec.legal,
+                "agents": jnp.asarray(spec.agents)}  # fmt: skip
 
     def policy(self, state: dict[str, Any], obs: Any) -> Any:
         return uniform_over(state["legal"][jnp.arange(obs.shape[0]), obs])
@@ -148,28 +149,29 @@ class Probe(UniformActing):
         true_s = batch.rewards.astype(jnp.int32)
         allowed = jnp.asarray(self.allowed)
         metrics = {
-            "outside": (~allowed[true_s, batch.obs]).astype(jnp.float32),
+            "outside": (~allowed[state["agents"], true_s, batch.obs]).astype(jnp.float32),
             "inconsistent": ((batch.obs != state["next"]) & ~state["done"]).astype(jnp.float32),
             "perturbed": (batch.obs != true_s).astype(jnp.float32),
         }
         done = batch.terminated | batch.truncated
-        return {"next": batch.next_obs, "done": done, "legal": state["legal"]}, metrics
+        return {**state, "next": batch.next_obs, "done": done}, metrics
 
 
 def three_state_game() -> StochasticGame:
-    """One agent, 3 states, random transitions, reward = the true state's index (what :class:`Probe` reads), and
-    state 2 terminal."""
+    """Two agents, 3 states, random transitions, both rewards = the true state's index (what :class:`Probe`
+    reads), and state 2 terminal."""
     rng = np.random.default_rng(0)
-    transitions = rng.dirichlet(np.ones(3), size=(3, 2))
-    rewards = np.broadcast_to(np.arange(3.0)[None, :, None], (1, 3, 2)).copy()
+    transitions = rng.dirichlet(np.ones(3), size=(3, 2, 2))
+    rewards = np.broadcast_to(np.arange(3.0)[None, :, None, None], (2, 3, 2, 2)).copy()
     return StochasticGame(transitions, rewards, np.array([1.0, 0, 0]), GAMMA, terminal=np.array([False, False, True]))
 
 
 def test_learners_see_consistent_perceptions_inside_the_sets() -> None:
-    """Over 3,000 steps with terminal states and a time limit (both reset paths), every perceived state lies in
-    B(s), obs_t = next_obs_{t-1} whenever the episode went on, and the adversary did perturb some steps."""
-    sets = StateUncertainty.from_sets(1, 3, {0: [[0, 1], [1, 2], [2, 0]]})
-    probe = Probe(tuple(map(tuple, sets.allowed[0].tolist())))
+    """Two attacked agents (3 x 3 joint choices), 3,000 steps with terminal states and a time limit (both reset
+    paths): every perceived state lies in the agent's B^j(s), obs_t = next_obs_{t-1} whenever the episode went on,
+    and the adversary did perturb both agents."""
+    sets = StateUncertainty.from_sets(2, 3, {0: [[0, 1], [1, 2], [2, 0]], 1: [[0, 2], [1], [2, 1]]})
+    probe = Probe(tuple(tuple(map(tuple, rows)) for rows in sets.allowed.tolist()))
     adversary = StateAdversary(sets, schedule="simultaneous", epsilon=0.5)
     plan = prepare(three_state_game(), probe, 3000, seeds=2, key=3, log_every=1000, max_episode_steps=5,
                    adversary=adversary)  # fmt: skip
@@ -268,6 +270,10 @@ def test_adversary_is_hashable_by_value_and_rejects_bad_input() -> None:
         StateAdversary(EVERYWHERE, period=0)
     with pytest.raises(LearnerConfigError, match="weights"):
         StateAdversary(EVERYWHERE, weights=(1.0, 2.0))
+    two = StateAdversary(StateUncertainty.everywhere(2, 2, [0, 1]), weights=(0.5, 0.25))
+    assert float(two.reward(jnp.asarray([1.0, 2.0]))) == -1.0  # −Σ w_i r_i
+    assert float(StateAdversary(StateUncertainty.everywhere(2, 2, [0])).reward(jnp.asarray([1.0, 2.0]))) == -1.5
+    assert two.choices.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]] and bool(np.all(two.legal))
     team = StochasticGame(np.full((2, 2, 2, 2), 0.5), np.zeros((2, 2, 2, 2)), np.full(2, 0.5), GAMMA)
     with pytest.raises(NotApplicableError, match="joint learner"):
         prepare(team, CQL(), 100, adversary=StateAdversary(StateUncertainty.everywhere(2, 2, [1])))
