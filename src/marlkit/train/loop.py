@@ -35,9 +35,9 @@ choices of perceived states, reward −team reward) learns on the true transitio
 transition's ``next_obs`` and, unless the episode ended, the next step's ``obs``) and, after an auto-reset, a fresh
 perception of the reset state; the learners act and update on the perceived states (action masks at the perceived
 states), the counts and returns stay on the true ones. Under the alternating schedule the learners' updates are
-discarded in the adversary's phases. Its two uniforms per step come from the window's block; the first perception
-of a run from the reset key. With ``adversary=None`` the compiled programs are the ones without it (checked: the
-same lowered program text).
+skipped in the adversary's phases (and its updates in theirs). Its two uniforms per step come from the window's
+block; the first perception of a run from the reset key. With ``adversary=None`` the compiled programs are the ones
+without it (checked: the same lowered program text).
 
 Random numbers: each window draws all the uniforms its steps need in one batched call (the env's, at most two
 per step, and one per agent for learners with the ``act_uniform`` fast path) and splits per-step keys only for
@@ -182,7 +182,7 @@ class Carry(NamedTuple):
     counts: Array  # [S, J] int32 cumulative joint-action counts
     episode_return: Array  # [n] return of the running episode
     episode_cost: Array | None = None  # [n, m] undiscounted cost of the running episode (constrained games)
-    adversary: AdversaryState | None = None  # the state adversary's table, choice and clock (adversarial runs)
+    adversary: AdversaryState | None = None  # the state adversary's Q-table and current choice (adversarial runs)
 
 
 class Window(NamedTuple):
@@ -357,7 +357,7 @@ def _run_windows(
             if learn is None:
                 state, metrics = g.learner.update(state, batch)
             else:  # frozen in the adversary's phases of the alternating schedule (metrics 0 there)
-                state, metrics = frozen_or_updated(learn, g.learner, state, batch)
+                state, metrics = _frozen_or_updated(learn, g.learner, state, batch)
             new_states.append(state)
             for name, value in metrics.items():
                 sums[name] = sums[name].at[members[i]].add(value.astype(jnp.float32))
@@ -432,7 +432,7 @@ def _run_windows(
     return jax.lax.scan(window, carry, (window_keys, windows))
 
 
-def frozen_or_updated(learn: Array, learner: Any, state: Any, batch: Transition) -> tuple[Any, dict[str, Array]]:
+def _frozen_or_updated(learn: Array, learner: Any, state: Any, batch: Transition) -> tuple[Any, dict[str, Array]]:
     """``learner.update(state, batch)`` if ``learn`` else ``(state, zero metrics)``, as a ``lax.cond`` (a real
     branch when ``learn`` is the same for every seed)."""
     shapes = jax.eval_shape(learner.update, state, batch)[1]
