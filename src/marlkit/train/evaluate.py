@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit.agents.deep.attacks import ATTACKS, Attack, Ball, GradientAttack
+from marlkit.agents.deep.attacks import ATTACKS, Attack, Ball, GradientAttack, LearnedAttack
 from marlkit.agents.deep.base import DeepLearner, Observation
 from marlkit.envs.base import MultiAgentEnv
 from marlkit.envs.games import GameEnv
@@ -79,21 +79,40 @@ def deployed(learner: DeepLearner, state: Any) -> tuple[DeepLearner, Any]:
     return unwrap(state) if callable(unwrap) else (learner, state)
 
 
+class EpisodeKeys(NamedTuple):
+    """Every key an evaluation draws: ``reset [episodes]``, and per step ``attack [T]``, ``act [T]`` and ``env [T,
+    episodes]`` (``T = max_episode_steps``)."""
+
+    reset: Array
+    attack: Array
+    act: Array
+    env: Array
+
+
+def episode_keys(key: int | Array, episodes: int, steps: int) -> EpisodeKeys:
+    """The keys of an evaluation of ``episodes`` episodes of ``steps`` steps from the caller's ``key``: a function of
+    ``key`` alone (folded with :data:`EVALUATION_SALT`), the same for every learner, attack and ε."""
+    k_reset, k_steps = jax.random.split(jax.random.fold_in(base_key(key), EVALUATION_SALT))
+    per_step = jax.vmap(lambda k: jax.random.split(k, 3))(jax.random.split(k_steps, steps))
+    env = jax.vmap(lambda k: jax.random.split(k, episodes))(per_step[:, 2])
+    return EpisodeKeys(jax.random.split(k_reset, episodes), per_step[:, 0], per_step[:, 1], env)
+
+
 def _episodes(
-    env: MultiAgentEnv, learner: DeepLearner, mode: str, state: Any, attack: Attack | None, key: Array, episodes: int
+    env: MultiAgentEnv, learner: DeepLearner, mode: str, state: Any, attack: Attack | None, keys: EpisodeKeys
 ) -> Array:
     """Returns ``[episodes, n]`` of one learner state (traced; see :func:`evaluate`)."""
     spec = env.spec
-    k_reset, k_steps = jax.random.split(key)
-    obs, env_state = jax.vmap(env.reset)(jax.random.split(k_reset, episodes))
+    episodes = keys.reset.shape[0]
+    obs, env_state = jax.vmap(env.reset)(keys.reset)
     info = jax.vmap(env.state_info)(env_state)
     observation = Observation(obs, info["action_mask"], info["global_state"], jnp.ones(episodes, bool))
     memory = learner.initial_memory(spec, episodes)
     recurrent = bool(jax.tree_util.tree_leaves(memory))
 
-    def step(carry: tuple, k: Array) -> tuple[tuple, None]:
+    def step(carry: tuple, k: tuple[Array, Array, Array]) -> tuple[tuple, None]:
         env_state, observation, memory, total, alive = carry
-        k_attack, k_act, k_env = jax.random.split(k, 3)
+        k_attack, k_act, k_env = k
         if attack is not None:
 
             def probs_fn(o: Array) -> Array:
@@ -107,7 +126,7 @@ def _episodes(
             actions = jnp.argmax(jnp.where(observation.action_mask, probs, -1.0), axis=-1).astype(jnp.int32)
             if recurrent:
                 _, _, memory = learner.act(k_act, state, observation, memory)
-        obs, env_state, reward, done, info = jax.vmap(env.step)(jax.random.split(k_env, episodes), env_state, actions)
+        obs, env_state, reward, done, info = jax.vmap(env.step)(k_env, env_state, actions)
         total = total + jnp.where(alive[:, None], reward, 0.0)
         alive = alive & ~done
         observation = Observation(obs, info["action_mask"], info["global_state"], done)
@@ -120,25 +139,20 @@ def _episodes(
         jnp.zeros((episodes, spec.n_agents), jnp.float32),
         jnp.ones(episodes, bool),
     )
-    (_, _, _, total, _), _ = jax.lax.scan(step, carry, jax.random.split(k_steps, spec.max_episode_steps))
+    (_, _, _, total, _), _ = jax.lax.scan(step, carry, (keys.attack, keys.act, keys.env))
     return total
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+@partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _evaluate(
-    env: MultiAgentEnv,
-    learner: DeepLearner,
-    mode: str,
-    episodes: int,
-    stacked: bool,
-    state: Any,
-    attack: Any,
-    key: Array,
+    env: MultiAgentEnv, learner: DeepLearner, mode: str, stacked: bool, state: Any, attack: Any, keys: EpisodeKeys
 ) -> Array:
     run = partial(_episodes, env, learner, mode)
+    if stacked and getattr(attack, "per_seed", False):  # one learned adversary per seed
+        return jax.vmap(lambda s, p: run(s, attack.replace(params=p), keys))(state, attack.params)
     if stacked:
-        return jax.vmap(lambda s: run(s, attack, key, episodes))(state)
-    return run(state, attack, key, episodes)
+        return jax.vmap(lambda s: run(s, attack, keys))(state)
+    return run(state, attack, keys)
 
 
 def evaluate(
@@ -178,9 +192,53 @@ def evaluate(
             raise InvalidGameError(
                 f"attack: its ball covers {attack.ball.attacked.shape[0]} agents; the env has {env.spec.n_agents}"
             )
-    k = jax.random.fold_in(base_key(key), EVALUATION_SALT)
+    keys = episode_keys(key, episodes, env.spec.max_episode_steps)
     team, state = deployed(learner, learner_state)
-    return EvaluationResult(np.asarray(_evaluate(env, team, mode, episodes, bool(stacked), state, attack, k)))
+    return EvaluationResult(np.asarray(_evaluate(env, team, mode, bool(stacked), state, attack, keys)))
+
+
+def learned_attack(
+    env: MultiAgentEnv,
+    learner: DeepLearner,
+    learner_state: Any,
+    ball: ObservationBall,
+    *,
+    steps: int,
+    key: int | Array = 0,
+    stacked: bool = False,
+    num_envs: int = 16,
+    **adversary: Any,
+) -> LearnedAttack:
+    """Train observation adversaries against a *fixed* trained team and return them as an attack — ATLA's "optimal
+    attack" (Zhang et al. 2021, §3.2: for a fixed policy the optimal state adversary is the optimal policy of an
+    MDP, learned here with PPO). Runs :class:`~marlkit.agents.deep.adversarial.AdversarialTraining` with
+    ``train_team=False`` for ``steps`` env steps in the compiled deep trainer (one run per seed when ``stacked``),
+    the team's parameters put in place of its initial ones; ``adversary`` passes the adversaries' settings
+    (``adversary_lr``, ``adversary_hidden``, ...).
+
+    Raises:
+        InvalidGameError: an env without vector observations, a bad ball or run length.
+        LearnerConfigError: the team is not a PPO-family learner.
+    """
+    from marlkit.agents.deep.adversarial import AdversarialTraining
+    from marlkit.train.deep import prepare
+
+    check_vector_observations(env, ball)
+    team, state = deployed(learner, learner_state)
+    attacker = AdversarialTraining(
+        inner=team, epsilon=ball.epsilon, attacked=ball.attacked, norm=ball.norm, train_team=False, **adversary
+    )
+    if not stacked:
+        state = jax.tree.map(lambda x: x[None], state)
+    seeds = jax.tree_util.tree_leaves(state)[0].shape[0]
+    plan = prepare(env, attacker, steps, seeds, key, steps, num_envs=num_envs)
+    start = plan.start()
+    start = start._replace(carry=start.carry._replace(learner=start.carry.learner.replace(inner=state)))
+    trained, _ = plan.advance(start, 0, plan.num_logs)
+    adversaries = trained.carry.learner
+    if not stacked:
+        adversaries = jax.tree.map(lambda x: x[0], adversaries)
+    return plan.learner.as_attack(adversaries, env.spec.n_agents, per_seed=stacked)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------- robustness curves
@@ -293,10 +351,13 @@ def robustness_curve(
 __all__ = [
     "EVALUATION_SALT",
     "MODES",
+    "EpisodeKeys",
     "EvaluationResult",
     "RobustnessCurve",
     "check_vector_observations",
     "deployed",
+    "episode_keys",
     "evaluate",
+    "learned_attack",
     "robustness_curve",
 ]

@@ -22,7 +22,8 @@ and runs in the compiled deep trainer (:func:`marlkit.train.deep.train`, vmapped
   inner learner's update sees exactly the observations it acted on (the bootstrap observation ``final_obs`` is
   perturbed by the adversary's mean). At deployment (:meth:`AdversarialTraining.policy`, :meth:`deployed`) the team
   acts on clean observations.
-* **alternation** (ATLA, Algorithm 2): phases of ``period`` updates; in the team's phases only the inner learner's
+* **alternation** (ATLA, Algorithm 2): phases of ``period`` team updates and ``adversary_period`` adversary updates
+  (ATLA's ``N_π`` and ``N_ν``); in the team's phases only the inner learner's
   parameters change, in the adversary's only the adversary's (``adversary_first`` picks which starts). Under the
   trainer's vmap over seeds both updates are computed and one is kept (``jnp.where``), so an update costs the team's
   update plus the adversary's (``bench/robust.py`` measures the whole: target <= 2x plain MAPPO's time).
@@ -94,7 +95,10 @@ class AdversarialTraining:
         inner: the team's learner (a :class:`~marlkit.agents.deep.ppo.PPO`: MAPPO or IPPO).
         epsilon / attacked / norm: the :class:`~marlkit.games.uncertainty.ObservationBall` the adversaries perturb
             within (radius, attacked agents, ``"linf"`` | ``"l2"`` | ``"l1"``).
-        period: updates per phase (team, adversary, team, ...). adversary_first: start with the adversary's phase.
+        period / adversary_period: updates per team phase and per adversary phase (``None``: ``period``), in a
+            cycle team, adversary, team, ...; adversary_first: start with the adversaries' phase.
+        train_team: ``False`` trains only the adversaries against a fixed team (ATLA's "optimal attack" of a
+            trained policy, their §3.2: :func:`marlkit.train.evaluate.learned_attack`).
         adversary_lr / adversary_hidden / adversary_epochs / adversary_minibatches / adversary_ent_coef /
             adversary_log_std: the adversaries' PPO (``None``: the inner learner's lr, widths, epochs, minibatches;
             Gaussian entropy weight; initial log-std of ``u``).
@@ -107,8 +111,10 @@ class AdversarialTraining:
     epsilon: float = setting(0.1, doc="radius of the observation ball", range=(0, None))
     attacked: tuple[int, ...] = setting((0,), doc="the attacked agents", range=(0, None), nonempty=True)
     norm: str = setting("linf", doc="the ball's norm", choices=OBSERVATION_NORMS)
-    period: int = setting(5, doc="updates per phase (team, adversary, team, ...)", range=(1, None))
+    period: int = setting(5, doc="updates per team phase (team, adversary, team, ...)", range=(1, None))
+    adversary_period: int | None = setting(None, doc="updates per adversary phase (null: period)", range=(1, None))
     adversary_first: bool = setting(False, doc="start with the adversary's phase")
+    train_team: bool = setting(True, doc="false: only the adversaries learn, against a fixed team (an attack)")
     adversary_lr: float | None = setting(None, doc="the adversaries' Adam learning rate (null: inner's lr)",
                                          range=(0, None), open="low")  # fmt: skip
     adversary_hidden: tuple[int, ...] | None = setting(None, doc="the adversaries' layer widths (null: inner's)",
@@ -207,9 +213,10 @@ class AdversarialTraining:
         delta = squash(raw, ball.epsilon, ball.norm)
         return flat.at[..., jnp.asarray(self.attacked), :].add(delta).reshape(shape)
 
-    def as_attack(self, state: AdversarialState, n_agents: int) -> LearnedAttack:
-        """The trained adversaries as an attack (their mean perturbation) for :mod:`marlkit.train.evaluate`."""
-        return LearnedAttack(self._ball(n_agents), state.adversary, self.adversary_perturbation)
+    def as_attack(self, state: AdversarialState, n_agents: int, *, per_seed: bool = False) -> LearnedAttack:
+        """The trained adversaries as an attack (their mean perturbation) for :mod:`marlkit.train.evaluate`;
+        ``per_seed``: ``state`` has a leading seed axis (one adversary per seed)."""
+        return LearnedAttack(self._ball(n_agents), state.adversary, self.adversary_perturbation, per_seed)
 
     # ------------------------------------------------------------------------------------------ contract
 
@@ -278,8 +285,7 @@ class AdversarialTraining:
         )
         inner, team_metrics = self.inner.update(k_team, state.inner, team_rollout)
         adversary, adversary_opt, adv_metrics = self._adversary_update(k_adv, state, rollout)
-        phase = (state.updates // self.period) % 2
-        train_team = phase == (1 if self.adversary_first else 0)
+        train_team = self.team_phase(state.updates)
 
         def pick(new: Any, old: Any) -> Any:
             return jax.tree_util.tree_map(lambda a, b: jnp.where(train_team, a, b), new, old)
@@ -295,6 +301,15 @@ class AdversarialTraining:
         )
         metrics = {**team_metrics, **adv_metrics, "adversary/phase": (~train_team).astype(jnp.float32)}
         return new, metrics
+
+    def team_phase(self, updates: Array) -> Array:
+        """Whether update number ``updates`` (from 0) trains the team (else the adversaries): a cycle of ``period``
+        team updates and ``adversary_period`` adversary updates, the adversaries' first if ``adversary_first``."""
+        if not self.train_team:
+            return jnp.zeros(jnp.shape(updates), bool)
+        team, adversary = self.period, self.period if self.adversary_period is None else self.adversary_period
+        position = updates % (team + adversary)
+        return position >= adversary if self.adversary_first else position < team
 
     def _adversary_update(self, key: Array, state: AdversarialState, rollout: Rollout) -> tuple[Any, Any, dict]:
         """PPO on the adversaries' rollout: reward ``-mean_i r_i``, GAE, clipped surrogate on ``u``."""

@@ -266,11 +266,13 @@ class GradientAttack:
 @struct.dataclass
 class LearnedAttack:
     """A trained adversary policy as an attack: ``perturb(params, obs [E, n, d], ball) -> δ [E, n, d]`` (static, a
-    bound method of the learner that trained it) applied at its mean, masked to the attacked agents."""
+    bound method of the learner that trained it) applied at its mean, masked to the attacked agents. ``per_seed``:
+    ``params`` hold one adversary per seed (leading axis), for a stacked evaluation."""
 
     ball: Ball
     params: Any
     perturb: Callable[[Any, Array, Ball], Array] = struct.field(pytree_node=False)
+    per_seed: bool = struct.field(pytree_node=False, default=False)  # params have a leading seed axis
 
     def __call__(self, key: Array, obs: Array, probs_fn: ProbsFn) -> Array:
         flat, shape = _flat(obs)
