@@ -102,7 +102,8 @@ class AdversarialTraining:
         adversary_lr / adversary_hidden / adversary_epochs / adversary_minibatches / adversary_ent_coef /
             adversary_log_std: the adversaries' PPO (``None``: the inner learner's lr, widths, epochs, minibatches;
             Gaussian entropy weight; initial log-std of ``u``).
-        sharing / agent_id: passed to the inner learner (the trainer resolves ``None`` from the env).
+        rollout_length / sharing / agent_id: passed to the inner learner (``0`` / ``None``: the inner learner's;
+            the trainer resolves ``sharing=None`` from the env).
     """
 
     name: ClassVar[str] = "adversarial"
@@ -123,6 +124,7 @@ class AdversarialTraining:
     adversary_minibatches: int | None = setting(None, doc="minibatches per pass (null: inner's)", range=(1, None))
     adversary_ent_coef: float = setting(0.0, doc="Gaussian entropy bonus of the adversaries", range=(0, None))
     adversary_log_std: float = setting(0.0, doc="initial log-std of the adversaries' pre-squash action")
+    rollout_length: int = setting(0, doc="env steps per env per update (0: the inner learner's)", range=(0, None))
     sharing: str | None = setting(None, doc="parameter sharing of the team (null: the inner learner's / the env's)",
                                   choices=SHARING_MODES)  # fmt: skip
     agent_id: bool | None = setting(None, doc="append a one-hot agent id (null: the inner learner's / where shared)")
@@ -135,6 +137,10 @@ class AdversarialTraining:
             )
         ObservationBall(self.epsilon, self.attacked, self.norm)  # validated: radius >= 0, distinct agents
         object.__setattr__(self, "attacked", tuple(int(a) for a in self.attacked))
+        if self.rollout_length == 0:
+            object.__setattr__(self, "rollout_length", int(self.inner.rollout_length))
+        elif self.rollout_length != self.inner.rollout_length:
+            object.__setattr__(self, "inner", dataclasses.replace(self.inner, rollout_length=self.rollout_length))
         if self.sharing is None and self.inner.sharing is not None:
             object.__setattr__(self, "sharing", self.inner.sharing)
             object.__setattr__(self, "agent_id", self.inner.agent_id)
@@ -143,10 +149,6 @@ class AdversarialTraining:
             object.__setattr__(self, "inner", inner)
 
     # ------------------------------------------------------------------------------------------ properties
-
-    @property
-    def rollout_length(self) -> int:
-        return int(self.inner.rollout_length)
 
     @property
     def ball(self) -> ObservationBall:
