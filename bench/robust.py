@@ -39,7 +39,7 @@ BASELINE = "mappo"
 
 def adversarial_training_ratio(agents: int, updates: int, rounds: int) -> None:
     """Env-steps/s of ATLA-MAPPO and MAPPO, interleaved, and the ratio of their median times."""
-    steps = updates * PUBLISHED["NUM_ENVS"] * 128
+    steps = updates * int(PUBLISHED["NUM_ENVS"]) * 128  # type: ignore[call-overload]
     compiled, states = {}, {}
     for name, learner in RUNS.items():
         run = compile_marlkit(make("simple_spread", n_agents=agents), learner, steps, steps)
@@ -50,17 +50,17 @@ def adversarial_training_ratio(agents: int, updates: int, rounds: int) -> None:
     cpu: dict[str, list[float]] = {name: [] for name in RUNS}
     for _ in range(rounds):
         for name, run in compiled.items():
-            _, w, c = timed(lambda run=run, name=name: run.compiled(states[name]))
+            _, w, c = timed(lambda run=run, name=name: run.compiled(states[name]))  # type: ignore[misc]
             wall[name].append(w)
             cpu[name].append(c)
     print(f"\n{agents} agents, {updates} updates x 2,048 env steps per timed run, {rounds} rounds")
     print(f"{'run':<14} {'steps/s wall best':>18} {'median':>9} {'cpu best':>9} {'median':>9} {'time x (cpu)':>13}")
     base_cpu, base_wall = np.median(cpu[BASELINE]), np.median(wall[BASELINE])
     for name in RUNS:
-        w, c = np.asarray(wall[name]), np.asarray(cpu[name])
+        ws, cs = np.asarray(wall[name]), np.asarray(cpu[name])
         print(
-            f"{name:<14} {steps / w.min():>18,.0f} {steps / np.median(w):>9,.0f} {steps / c.min():>9,.0f} "
-            f"{steps / np.median(c):>9,.0f} {np.median(c) / base_cpu:>13.3f}"
+            f"{name:<14} {steps / ws.min():>18,.0f} {steps / np.median(ws):>9,.0f} {steps / cs.min():>9,.0f} "
+            f"{steps / np.median(cs):>9,.0f} {np.median(cs) / base_cpu:>13.3f}"
         )
     ratio_cpu, ratio_wall = np.median(cpu["atla_mappo"]) / base_cpu, np.median(wall["atla_mappo"]) / base_wall
     print(f"\natla_mappo / mappo time (medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall (target <= x2)")

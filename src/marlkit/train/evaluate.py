@@ -225,7 +225,7 @@ def learned_attack(
 
     check_vector_observations(env, ball)
     team, state = deployed(learner, learner_state)
-    attacker = AdversarialTraining(
+    attacker: Any = AdversarialTraining(
         inner=team, epsilon=ball.epsilon, attacked=ball.attacked, norm=ball.norm, train_team=False, **adversary
     )
     if not stacked:

@@ -12,11 +12,14 @@ import pytest
 
 import marlkit.envs as envs
 from marlkit.agents.deep.adversarial import ATLAIPPO, ATLAMAPPO, AdversarialTraining
+from marlkit.agents.deep.attacks import Ball, GradientAttack
 from marlkit.agents.deep.base import Observation
 from marlkit.agents.deep.ppo import IPPO, MAPPO
 from marlkit.agents.deep.registry import make_deep_learner
 from marlkit.errors import InvalidGameError, LearnerConfigError
-from marlkit.train.deep import prepare
+from marlkit.games.uncertainty import ObservationBall
+from marlkit.train.deep import prepare, train
+from marlkit.train.evaluate import evaluate
 
 
 def test_registry_names_and_bad_input() -> None:
@@ -100,3 +103,53 @@ def test_the_team_acts_on_perturbed_observations_inside_the_ball(windows) -> Non
     np.testing.assert_allclose(  # policy(): the team on clean observations
         plan.learner.policy(state, observation, ()), plan.learner.inner.policy(state.inner, observation, ())
     )
+
+
+# ------------------------------------------------------------- acceptance: ATLA-MAPPO vs MAPPO under attack
+
+SEEDS, STEPS, EPISODES = 3, 96_000, 400
+ATTACK_EPS = 1.0
+CONFIG = dict(rollout_length=25, hidden=(32, 32), num_minibatches=2, update_epochs=4, lr=1e-3)
+CLEAN_COST = 2.0
+# Simple spread (3 agents, 25-step episodes; the MAPPO config of tests/agents/deep/test_ppo_lagrangian.py), 96k
+# steps per seed: MAPPO's mean return per agent and episode climbs from ~-25 (random) to ~-20.3. The attack: PGD
+# (10 steps, L∞, ε = 1.0 on agent 0's 18 observation features, minimising the clean greedy action's probability;
+# Huang et al. 2017) at evaluation, 400 episodes per seed on the same keys for both teams. Measured (4 seeds, this
+# machine): MAPPO clean -20.3, attacked -23.5 (gap 3.2; uniform noise of the same ε costs < 0.1); ATLA-MAPPO
+# trained against a learned adversary with the same ε (period 5 team / 2 adversary updates) clean -21.3 (the
+# stated cost: ~1.0, as the team trains in 5 of every 7 updates and on perturbed observations), attacked -22.9
+# (gap 1.7) — better than MAPPO's attacked return on every seed by 0.4-0.7, while the standard error of a seed's
+# mean over 400 episodes is ~0.1. The test asks for every seed (the issue's >= 3) and bounds the clean cost by
+# CLEAN_COST = 2.0 (twice the measured cost). A learned adversary trained for 48k steps against the fixed MAPPO
+# team (marlkit.train.evaluate.learned_attack) costs it only ~0.3: at this budget PGD is the stronger attack.
+
+
+@pytest.fixture(scope="module")
+def spread_runs():
+    env = envs.make("simple_spread", max_episode_steps=25)
+    ball = ObservationBall(ATTACK_EPS, (0,))
+    attack = GradientAttack(Ball.of(ball, 3))
+    out = {}
+    for name, learner in (
+        ("mappo", MAPPO(**CONFIG)),
+        ("atla", ATLAMAPPO(inner=MAPPO(**CONFIG), epsilon=ATTACK_EPS, period=5, adversary_period=2)),
+    ):
+        result = train(env, learner, steps=STEPS, seeds=SEEDS, key=0, num_envs=16, log_every=STEPS // 4)
+        clean = evaluate(env, result.plan.learner, result.states, episodes=EPISODES, key=1, stacked=True)
+        attacked = evaluate(
+            env, result.plan.learner, result.states, episodes=EPISODES, key=1, stacked=True, attack=attack
+        )
+        out[name] = (clean, attacked)
+    return out
+
+
+def test_adversarial_training_beats_plain_mappo_under_attack(spread_runs) -> None:
+    (mappo_clean, mappo_attacked), (atla_clean, atla_attacked) = spread_runs["mappo"], spread_runs["atla"]
+    stderr = atla_attacked.team_returns.std(axis=-1) / np.sqrt(EPISODES)
+    print(
+        f"clean: MAPPO {np.round(mappo_clean.mean, 2)}, ATLA {np.round(atla_clean.mean, 2)}; attacked (ε={ATTACK_EPS}): "
+        f"MAPPO {np.round(mappo_attacked.mean, 2)}, ATLA {np.round(atla_attacked.mean, 2)} (s.e. {np.round(stderr, 2)})"
+    )
+    assert np.all(atla_attacked.mean > mappo_attacked.mean)  # every seed (>= 3: the issue's acceptance)
+    assert np.all(mappo_clean.mean - mappo_attacked.mean > atla_clean.mean - atla_attacked.mean)  # smaller gap
+    assert np.mean(mappo_clean.mean) - np.mean(atla_clean.mean) < CLEAN_COST  # the stated cost in clean return
