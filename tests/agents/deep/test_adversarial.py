@@ -147,7 +147,8 @@ def test_adversarial_training_beats_plain_mappo_under_attack(spread_runs) -> Non
     (mappo_clean, mappo_attacked), (atla_clean, atla_attacked) = spread_runs["mappo"], spread_runs["atla"]
     stderr = atla_attacked.team_returns.std(axis=-1) / np.sqrt(EPISODES)
     print(
-        f"clean: MAPPO {np.round(mappo_clean.mean, 2)}, ATLA {np.round(atla_clean.mean, 2)}; attacked (ε={ATTACK_EPS}): "
+        f"clean: MAPPO {np.round(mappo_clean.mean, 2)}, ATLA {np.round(atla_clean.mean, 2)}; "
+        f"attacked (ε={ATTACK_EPS}): "
         f"MAPPO {np.round(mappo_attacked.mean, 2)}, ATLA {np.round(atla_attacked.mean, 2)} (s.e. {np.round(stderr, 2)})"
     )
     assert np.all(atla_attacked.mean > mappo_attacked.mean)  # every seed (>= 3: the acceptance)
