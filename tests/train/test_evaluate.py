@@ -49,16 +49,19 @@ def test_greedy_mode_equals_a_python_rollout(setup) -> None:
     env, learner, _, one = setup
     result = evaluate(env, learner, one, episodes=EPISODES, key=5, mode="greedy")
     keys = episode_keys(5, EPISODES, STEPS)
-    for e in range(EPISODES):
+
+    @jax.jit
+    def greedy_step(key, obs, state):
+        info = env.state_info(state)
+        observation = Observation(obs[None], info["action_mask"][None], info["global_state"][None], jnp.ones(1, bool))
+        actions = jnp.argmax(learner.policy(one, observation, ())[0], axis=-1).astype(jnp.int32)
+        return env.step(key, state, actions)
+
+    for e in range(3):
         obs, state = env.reset(keys.reset[e])
         total = np.zeros(2)
         for t in range(STEPS):
-            info = env.state_info(state)
-            observation = Observation(
-                obs[None], info["action_mask"][None], info["global_state"][None], jnp.ones(1, bool)
-            )
-            actions = jnp.argmax(learner.policy(one, observation, ())[0], axis=-1).astype(jnp.int32)
-            obs, state, reward, done, _ = env.step(keys.env[t, e], state, actions)
+            obs, state, reward, done, _ = greedy_step(keys.env[t, e], obs, state)
             total += np.asarray(reward)
             if bool(done):
                 break
