@@ -13,11 +13,12 @@ and runs in the compiled deep trainer (:func:`marlkit.train.deep.train`, vmapped
 
 * **the adversary** of attacked agent ``j`` (one parameter set per attacked agent, stacked ``[M]``) sees ``j``'s clean
   observation ``o_j`` and acts ``u_j ~ N(μ_φ(o_j), diag σ_φ²)`` (a Gaussian over ``R^d``, state-independent
-  log-std); the perturbation is ``δ_j = squash(u_j)`` — ``ε tanh(u_j)`` per coordinate for the ``L∞`` ball (ATLA's
-  choice for a bounded action), a radial tanh for ``L2`` / ``L1`` (:func:`~marlkit.agents.deep.attacks.squash`) —
-  always inside the ball. Its reward is ``-(1/n) Σ_i r_i`` (minus the mean team reward), its critic
-  ``V_φ(o_j, s)`` sees the observation and the global state. The PPO ratio is taken on ``u`` (the squashing is the
-  same deterministic map under both policies, so its Jacobian cancels in ``π_new(u) / π_old(u)``).
+  log-std); the perturbation is ``δ_j = squash(u_j)`` — ``ε tanh(u_j)`` per coordinate for the ``L∞`` ball (a
+  tanh-squashed Gaussian as in SAC, Haarnoja et al. 2018, App. C), a radial tanh for ``L2`` / ``L1``
+  (:func:`~marlkit.agents.deep.attacks.squash`) — always inside the ball. Its reward is ``-(1/n) Σ_i r_i`` (minus
+  the mean team reward), its critic ``V_φ(o_j, s)`` sees the observation and the global state. The PPO ratio is
+  taken on ``u`` (the squashing is the same deterministic map under both policies, so its Jacobian cancels in
+  ``π_new(u) / π_old(u)``).
 * **the team** acts on ``o + δ`` with the inner learner's ``act``; ``aux`` stores the perturbed observation, so the
   inner learner's update sees exactly the observations it acted on (the bootstrap observation ``final_obs`` is
   perturbed by the adversary's mean). At deployment (:meth:`AdversarialTraining.policy`, :meth:`deployed`) the team
@@ -36,6 +37,7 @@ values (ATLA trains its adversary with the agent's PPO hyper-parameters).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -107,8 +109,11 @@ class AdversarialTraining:
     """
 
     name: ClassVar[str] = "adversarial"
+    team_class: ClassVar[type[PPO]] = MAPPO
+    """What ``inner`` given as a mapping of hyper-parameters builds."""
 
-    inner: Any = setting(default_factory=MAPPO, doc="the team's learner (MAPPO or IPPO)")
+    inner: Any = setting(default_factory=MAPPO, doc="the team's learner (MAPPO or IPPO), or a mapping of its "
+                         "hyper-parameters")  # fmt: skip
     epsilon: float = setting(0.1, doc="radius of the observation ball", range=(0, None))
     attacked: tuple[int, ...] = setting((0,), doc="the attacked agents", range=(0, None), nonempty=True)
     norm: str = setting("linf", doc="the ball's norm", choices=OBSERVATION_NORMS)
@@ -130,6 +135,12 @@ class AdversarialTraining:
     agent_id: bool | None = setting(None, doc="append a one-hot agent id (null: the inner learner's / where shared)")
 
     def __post_init__(self) -> None:
+        if isinstance(self.inner, Mapping):  # a config's {lr: ..., hidden: [...]}: the team class's hyper-parameters
+            try:
+                given = {k: tuple(v) if isinstance(v, list) else v for k, v in self.inner.items()}
+                object.__setattr__(self, "inner", self.team_class(**given))
+            except TypeError as exc:
+                raise LearnerConfigError(f"{type(self).__name__}.inner: {exc}") from None
         validate(self, LearnerConfigError)
         if not isinstance(self.inner, PPO):
             raise LearnerConfigError(
@@ -361,9 +372,8 @@ class AdversarialTraining:
             epoch, (state.adversary, state.adversary_opt), jax.random.split(key, epochs)
         )
         ball = self._ball(rollout.observation.obs.shape[2])
-        size_ratio = jnp.linalg.norm(
-            squash(aux.raw, ball.epsilon, ball.norm), ord=np.inf if self.norm == "linf" else 2, axis=-1
-        ).mean()
+        order = {"linf": np.inf, "l2": 2, "l1": 1}[self.norm]
+        size_ratio = jnp.linalg.norm(squash(aux.raw, ball.epsilon, ball.norm), ord=order, axis=-1).mean()
         metrics = {name: value.mean() for name, value in metrics.items()}
         metrics["adversary/team_reward"] = -reward.mean()
         metrics["adversary/perturbation_norm"] = size_ratio
@@ -376,7 +386,7 @@ class ATLAMAPPO(AdversarialTraining):
     2021; RMA3C, Han et al. 2024)."""
 
     name: ClassVar[str] = "atla_mappo"
-    inner: Any = setting(default_factory=MAPPO, doc="the team's learner (MAPPO)")
+    inner: Any = setting(default_factory=MAPPO, doc="the team's learner (MAPPO), or a mapping of its hyper-parameters")
 
 
 @dataclass(frozen=True)
@@ -384,7 +394,8 @@ class ATLAIPPO(AdversarialTraining):
     """Adversarial training of IPPO (de Witt et al. 2020) against learned observation adversaries (ATLA)."""
 
     name: ClassVar[str] = "atla_ippo"
-    inner: Any = setting(default_factory=IPPO, doc="the team's learner (IPPO)")
+    team_class: ClassVar[type[PPO]] = IPPO
+    inner: Any = setting(default_factory=IPPO, doc="the team's learner (IPPO), or a mapping of its hyper-parameters")
 
 
 __all__ = [

@@ -25,7 +25,9 @@ the attacked agents are a boolean mask ``[n]``, so one compiled program serves e
   Steps: ``linf`` the signed gradient ``δ <- Π(δ + α sign g)``; ``l2`` and ``l1`` the normalised gradient
   ``δ <- Π(δ + α g / ‖g‖_2)``; ``Π`` the Euclidean projection onto the ball (``l1``: Duchi et al. 2008, Fig. 1).
   ``α = step_size`` defaults to ``2.5 ε / steps`` (Madry et al. 2018, Appendix). The policy of agent ``i`` reads
-  only ``o_i``, so the objective summed over envs and attacked agents has per-(env, agent) gradients.
+  only ``o_i``, so the objective summed over envs and attacked agents has per-(env, agent) gradients. The policy
+  must be differentiable in the observation (a softmax policy: PPO, COMA); an ε-greedy policy over Q-values is
+  piecewise constant, its gradient zero, and PGD leaves it unperturbed (attack it with noise or a learned adversary).
 * a learned adversary as an attack: :class:`LearnedAttack` (built by
   :meth:`marlkit.agents.deep.adversarial.AdversarialTraining.as_attack`) applies a trained adversary policy's
   mean perturbation.
