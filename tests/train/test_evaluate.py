@@ -14,7 +14,7 @@ from marlkit.agents.deep.base import Observation
 from marlkit.agents.deep.ppo import MAPPO
 from marlkit.errors import InvalidGameError
 from marlkit.games.uncertainty import ObservationBall
-from marlkit.train.evaluate import episode_keys, evaluate, robustness_curve
+from marlkit.train.evaluate import episode_keys, evaluate, learned_attack, robustness_curve
 
 EPISODES, STEPS = 6, 5
 
@@ -120,3 +120,22 @@ def test_bad_input_is_one_clear_error(setup) -> None:
         robustness_curve(env, learner, one, [-0.1], [(0,)])
     with pytest.raises(InvalidGameError, match="unknown attack"):
         robustness_curve(env, learner, one, [0.1], [(0,)], attacks=("optimal",))
+
+
+def test_learned_attack_trains_adversaries_against_the_fixed_team(setup) -> None:
+    """ATLA's optimal attack in miniature: adversaries trained (2 updates) against the fixed team of each seed; their
+    perturbation stays in the ball, on agent 1 only, and one adversary per seed attacks its own seed's team."""
+    env, learner, states, _ = setup
+    ball = ObservationBall(0.4, (1,))
+    attack = learned_attack(
+        env, learner, states, ball, steps=4 * 4 * 2, key=0, stacked=True, num_envs=4, adversary_epochs=1
+    )
+    assert attack.per_seed and jax.tree.leaves(attack.params)[0].shape[0] == 2
+    obs = jax.random.normal(jax.random.key(1), (8, 2, env.spec.obs_shape[0]))
+    for seed in range(2):
+        params = jax.tree.map(lambda x, s=seed: x[s], attack.params)
+        delta = np.asarray(attack.replace(params=params, per_seed=False)(jax.random.key(0), obs, None) - obs)
+        np.testing.assert_array_equal(delta[:, 0], 0.0)
+        assert 0 < np.abs(delta[:, 1]).max() <= 0.4 + 1e-6
+    attacked = evaluate(env, learner, states, episodes=EPISODES, key=2, stacked=True, attack=attack)
+    assert attacked.returns.shape == (2, EPISODES, 2)
