@@ -7,7 +7,9 @@ The learners:
   multipliers (Gu et al. 2021, 2023: MAPPO-L), for tasks with costs;
 * :class:`IDQN`, :class:`VDN` and :class:`QMIX` — independent DQN (Tan 1993 with Mnih et al. 2015) and value
   decomposition by a sum (Sunehag et al. 2018) or a monotonic mixing network (Rashid et al. 2018);
-* :class:`COMA` — counterfactual multi-agent policy gradients (Foerster et al. 2018).
+* :class:`COMA` — counterfactual multi-agent policy gradients (Foerster et al. 2018);
+* :class:`ATLAMAPPO` and :class:`ATLAIPPO` — adversarial training against learned observation adversaries in an
+  ε-ball (ATLA, Zhang et al. 2021; RMA3C, Han et al. 2024); the attacks themselves are in ``attacks``.
 
 Each is loaded from its submodule on first use (PEP 562), so ``import marlkit.agents.deep`` imports neither flax
 nor optax; ``from marlkit.agents.deep import QMIX`` imports what QMIX needs. The pieces learners share live in
@@ -36,8 +38,12 @@ _HOME = {
     "VDN": "value_based",
     "QMIX": "value_based",
     "COMA": "coma",
+    "AdversarialTraining": "adversarial",
+    "ATLAMAPPO": "adversarial",
+    "ATLAIPPO": "adversarial",
 }
-"""Re-exported learner -> the submodule that defines it."""
+"""Re-exported learner -> the submodule that defines it (the adversarial-training learners load on first use too;
+they join ``__all__`` with the lead's merge of issue 19)."""
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())

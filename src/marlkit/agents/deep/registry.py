@@ -7,7 +7,7 @@ classes' own (each class cites where its numbers come from); an entry's ``citati
 
 >>> from marlkit.agents.deep.registry import DEEP_LEARNERS
 >>> sorted(DEEP_LEARNERS)
-['coma', 'idqn', 'ippo', 'ippo_lagrangian', 'mappo', 'mappo_lagrangian', 'qmix', 'vdn']
+['atla_ippo', 'atla_mappo', 'coma', 'idqn', 'ippo', 'ippo_lagrangian', 'mappo', 'mappo_lagrangian', 'qmix', 'vdn']
 """
 
 from __future__ import annotations
@@ -46,6 +46,20 @@ DEEP_LEARNERS.add(
     description="IPPO with local cost critics and Lagrange multipliers (constrained tasks)",
     citation="Gu et al. 2021 (arXiv:2110.02793); de Witt et al. 2020",
     aliases=("ippo_l", "ippo_lag"),
+)
+DEEP_LEARNERS.add(
+    "atla_mappo",
+    "marlkit.agents.deep.adversarial:ATLAMAPPO",
+    description="MAPPO trained alternately against learned observation adversaries in an epsilon-ball (robust)",
+    citation="Zhang et al. 2021 (ATLA, ICLR); Han et al. 2024 (RMA3C, TMLR); Yu et al. 2022",
+    aliases=("adversarial_mappo",),
+)
+DEEP_LEARNERS.add(
+    "atla_ippo",
+    "marlkit.agents.deep.adversarial:ATLAIPPO",
+    description="IPPO trained alternately against learned observation adversaries in an epsilon-ball (robust)",
+    citation="Zhang et al. 2021 (ATLA, ICLR); Han et al. 2024 (RMA3C, TMLR); de Witt et al. 2020",
+    aliases=("adversarial_ippo",),
 )
 DEEP_LEARNERS.add(
     "idqn",

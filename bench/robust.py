@@ -1,0 +1,89 @@
+"""Benchmark: what robustness costs (issue 19, "Speed").
+
+**Adversarial training vs plain training** — two compiled runs of marlkit's deep trainer (``marlkit.train.deep``;
+16 envs x 128 steps per update, one seed, MAPPO's default hyper-parameters) on simple spread, timed *interleaved*
+(round r times every run once, so a load change on a shared machine hits both alike):
+
+* ``mappo`` — plain MAPPO;
+* ``atla_mappo`` — MAPPO trained against a learned observation adversary on agent 0 (ε = 0.1, L∞;
+  :class:`marlkit.agents.deep.adversarial.ATLAMAPPO`): per step one adversary forward pass, per update the team's
+  and the adversary's PPO updates (both computed under the trainer's vmap over seeds, one kept per phase).
+
+Printed: the machine, per run the compile time and the best and median env-steps/s over the rounds by wall clock and
+by this process's CPU time, and the ratio of the medians' times (the issue's target: <= 2x).
+
+**Robust vs nominal value iteration** — the lead adds it in :func:`robust_value_iteration_ratio` (marked below).
+
+Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false python bench/robust.py [--agents 3] [--updates 8] [--rounds 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+
+import jax
+import numpy as np
+
+from marlkit.agents.deep.adversarial import ATLAMAPPO
+from marlkit.agents.deep.ppo import MAPPO
+from marlkit.envs import make
+from train import PUBLISHED, compile_marlkit, timed
+
+RUNS = {"mappo": MAPPO(), "atla_mappo": ATLAMAPPO(epsilon=0.1, attacked=(0,))}
+BASELINE = "mappo"
+
+
+def adversarial_training_ratio(agents: int, updates: int, rounds: int) -> None:
+    """Env-steps/s of ATLA-MAPPO and MAPPO, interleaved, and the ratio of their median times."""
+    steps = updates * int(PUBLISHED["NUM_ENVS"]) * 128  # type: ignore[call-overload]
+    compiled, states = {}, {}
+    for name, learner in RUNS.items():
+        run = compile_marlkit(make("simple_spread", n_agents=agents), learner, steps, steps)
+        compiled[name], states[name] = run, jax.block_until_ready(run.plan_for(0).start())
+        run.compiled(states[name])  # warm-up (first-call allocations)
+        print(f"compiled {name} in {run.compile_s:.1f} s", flush=True)
+    wall: dict[str, list[float]] = {name: [] for name in RUNS}
+    cpu: dict[str, list[float]] = {name: [] for name in RUNS}
+    for _ in range(rounds):
+        for name, run in compiled.items():
+            _, w, c = timed(lambda run=run, name=name: run.compiled(states[name]))  # type: ignore[misc]
+            wall[name].append(w)
+            cpu[name].append(c)
+    print(f"\n{agents} agents, {updates} updates x 2,048 env steps per timed run, {rounds} rounds")
+    print(f"{'run':<14} {'steps/s wall best':>18} {'median':>9} {'cpu best':>9} {'median':>9} {'time x (cpu)':>13}")
+    base_cpu, base_wall = np.median(cpu[BASELINE]), np.median(wall[BASELINE])
+    for name in RUNS:
+        ws, cs = np.asarray(wall[name]), np.asarray(cpu[name])
+        print(
+            f"{name:<14} {steps / ws.min():>18,.0f} {steps / np.median(ws):>9,.0f} {steps / cs.min():>9,.0f} "
+            f"{steps / np.median(cs):>9,.0f} {np.median(cs) / base_cpu:>13.3f}"
+        )
+    ratio_cpu, ratio_wall = np.median(cpu["atla_mappo"]) / base_cpu, np.median(wall["atla_mappo"]) / base_wall
+    print(f"\natla_mappo / mappo time (medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall (target <= x2)")
+
+
+def robust_value_iteration_ratio() -> None:
+    """LEAD: robust value iteration vs the nominal one as the states grow (the issue's ratio) goes here."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--agents", type=int, default=3)
+    parser.add_argument("--updates", type=int, default=8, help="updates per timed run (16 x 128 env steps each)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()}; jax {jax.__version__} on {jax.devices()[0]}"
+    )
+    adversarial_training_ratio(args.agents, args.updates, args.rounds)
+    robust_value_iteration_ratio()
+    print(f"load average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
