@@ -1,4 +1,4 @@
-"""The curated surface of ``marlkit.agents.deep``: the eight learners, loaded on first use."""
+"""The curated surface of ``marlkit.agents.deep``: the learners, loaded on first use."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import marlkit.agents.deep as deep
+from marlkit.agents.deep.adversarial import ATLAIPPO, ATLAMAPPO, AdversarialTraining
 from marlkit.agents.deep.coma import COMA
 from marlkit.agents.deep.ppo import IPPO, MAPPO
 from marlkit.agents.deep.ppo_lagrangian import IPPOLagrangian, MAPPOLagrangian
@@ -15,7 +16,11 @@ from marlkit.agents.deep.value_based import IDQN, QMIX, VDN
 def test_the_package_exports_the_deep_learners():
     assert (deep.IPPO, deep.MAPPO, deep.IDQN, deep.VDN, deep.QMIX, deep.COMA) == (IPPO, MAPPO, IDQN, VDN, QMIX, COMA)
     assert (deep.IPPOLagrangian, deep.MAPPOLagrangian) == (IPPOLagrangian, MAPPOLagrangian)
-    assert sorted(deep.__all__) == ["COMA", "IDQN", "IPPO", "IPPOLagrangian", "MAPPO", "MAPPOLagrangian", "QMIX", "VDN"]
+    assert (deep.ATLAMAPPO, deep.ATLAIPPO, deep.AdversarialTraining) == (ATLAMAPPO, ATLAIPPO, AdversarialTraining)
+    assert sorted(deep.__all__) == sorted(
+        ["COMA", "IDQN", "IPPO", "IPPOLagrangian", "MAPPO", "MAPPOLagrangian", "QMIX", "VDN"]
+        + ["ATLAIPPO", "ATLAMAPPO", "AdversarialTraining"]
+    )
     assert set(deep.__all__) <= set(dir(deep))
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from marlkit.registry import lazy_exports
 
 if TYPE_CHECKING:  # the type checker sees the classes; at run time they load on first use
+    from marlkit.agents.deep.adversarial import ATLAIPPO, ATLAMAPPO, AdversarialTraining
     from marlkit.agents.deep.coma import COMA
     from marlkit.agents.deep.ppo import IPPO, MAPPO
     from marlkit.agents.deep.ppo_lagrangian import IPPOLagrangian, MAPPOLagrangian
@@ -42,11 +43,22 @@ _HOME = {
     "ATLAMAPPO": "adversarial",
     "ATLAIPPO": "adversarial",
 }
-"""Re-exported learner -> the submodule that defines it (the adversarial-training learners load on first use too;
-they join ``__all__`` with the lead's merge of issue 19)."""
+"""Re-exported learner -> the submodule that defines it."""
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())
 
 
-__all__ = ["COMA", "IDQN", "IPPO", "MAPPO", "QMIX", "VDN", "IPPOLagrangian", "MAPPOLagrangian"]
+__all__ = [
+    "ATLAIPPO",
+    "ATLAMAPPO",
+    "COMA",
+    "IDQN",
+    "IPPO",
+    "MAPPO",
+    "QMIX",
+    "VDN",
+    "AdversarialTraining",
+    "IPPOLagrangian",
+    "MAPPOLagrangian",
+]
