@@ -17,10 +17,8 @@ def test_the_package_exports_the_deep_learners():
     assert (deep.IPPO, deep.MAPPO, deep.IDQN, deep.VDN, deep.QMIX, deep.COMA) == (IPPO, MAPPO, IDQN, VDN, QMIX, COMA)
     assert (deep.IPPOLagrangian, deep.MAPPOLagrangian) == (IPPOLagrangian, MAPPOLagrangian)
     assert (deep.ATLAMAPPO, deep.ATLAIPPO, deep.AdversarialTraining) == (ATLAMAPPO, ATLAIPPO, AdversarialTraining)
-    assert sorted(deep.__all__) == sorted(
-        ["COMA", "IDQN", "IPPO", "IPPOLagrangian", "MAPPO", "MAPPOLagrangian", "QMIX", "VDN"]
-        + ["ATLAIPPO", "ATLAMAPPO", "AdversarialTraining"]
-    )
+    learners = ["COMA", "IDQN", "IPPO", "IPPOLagrangian", "MAPPO", "MAPPOLagrangian", "QMIX", "VDN"]
+    assert sorted(deep.__all__) == sorted([*learners, "ATLAIPPO", "ATLAMAPPO", "AdversarialTraining"])
     assert set(deep.__all__) <= set(dir(deep))
 
 
