@@ -131,3 +131,35 @@ def test_uncertainty_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     save_uncertainty(StateUncertainty.everywhere(2, 3, [0]), tmp_path / "wrong.json")
     assert main(["robust", "perception-guess", "--uncertainty", str(tmp_path / "wrong.json")]) == 2
     assert "2 agents and 3 states, but the game has 1 agents" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def task_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = {
+        "name": "robust-task",
+        "env": {"name": "simple_spread", "params": {"max_episode_steps": 10}},
+        "learners": {"name": "ippo", "params": {"rollout_length": 8, "update_epochs": 2, "num_minibatches": 2,
+                                                "hidden": [16]}},
+        "num_envs": 4,
+        "steps": 256,
+        "log_every": 64,
+        "seeds": 2,
+        "output": {"root": str(tmp_path_factory.mktemp("task"))},
+    }  # fmt: skip
+    return run(config, progress=False).path
+
+
+def test_task_run_curves(task_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["robust", str(task_run), "--epsilon", "0,0.5", "--attacked", "0,1,2", "--episodes", "8", "--json"]) == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert [p["radius"] for p in data["state"]] == [0.0, 0.5]
+    zero, half = data["state"]
+    assert zero["attack"] == "gradient" and len(zero["worst_per_seed"]) == 2
+    # ε = 0 perturbs nothing and every attack evaluates the same episodes (common random numbers)
+    assert zero["clean"] == zero["random"] == zero["worst"]
+    assert half["worst"] < half["clean"]  # PGD on every agent's observation hurts an untrained team's return
+    assert json.loads((task_run / "robustness.json").read_text()) == data
+    assert main(["robust", str(task_run), "--attacked", "5"]) == 2
+    assert "agent 5 does not exist" in capsys.readouterr().err

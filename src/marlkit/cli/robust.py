@@ -193,22 +193,35 @@ def _task_report(
     episodes: int,
     seed: int,
 ) -> Any:
-    from marlkit.diagnose.robustness import task_robustness
+    from marlkit.diagnose.robustness import RobustnessReport, task_points
     from marlkit.games import load_uncertainty
     from marlkit.games.uncertainty import ObservationBall
+    from marlkit.train.evaluate import robustness_curve
 
-    n = trained.plan.env.spec.n_agents
+    plan = trained.plan
+    n = plan.env.spec.n_agents
     if uncertainty is not None:
         ball = load_uncertainty(uncertainty)
         if not isinstance(ball, ObservationBall):
             raise InvalidGameError(
                 f"--uncertainty {uncertainty}: a task run takes an observation ball (type observation)"
             )
+        ball.check_against(n, tuple(plan.env.spec.obs_shape))
         radii, sets, chosen = [ball.epsilon], [ball.attacked], ball.norm
     else:
         radii = parse_numbers("--epsilon", epsilon, [0.0, 0.05, 0.1, 0.2])
         sets, chosen = parse_attacked(attacked, n), norm or "linf"
-    return task_robustness(trained, radii, sets, norm=chosen, episodes=episodes, seed=seed)
+    curve = robustness_curve(
+        plan.env, plan.learner, trained.state.carry.learner, radii, sets, episodes=episodes, key=seed, norm=chosen,
+        stacked=True,
+    )  # fmt: skip
+    notes = (
+        f"{episodes} evaluation episodes per seed and point (key {seed}, independent of training); worst = a "
+        "10-step PGD attack on the observations (Madry et al. 2018), the strongest attack measured, not a proven "
+        "worst case",
+    )
+    return RobustnessReport(target=str(trained.path), seeds=len(plan.seeds), state=task_points(curve.to_json()),
+                            notes=notes)  # fmt: skip
 
 
 def _save(run_dir: Path, report: Any) -> None:

@@ -42,6 +42,7 @@ __all__ = [
     "StatePoint",
     "model_robustness",
     "state_robustness",
+    "task_points",
 ]
 
 
@@ -196,14 +197,16 @@ class RobustnessReport:
                 f"state perturbations of the trained policies ({self.seeds} seeds; value = mean return over agents; "
                 "worst = the strongest adversary):"
             )
+            robust = any(p.robust_lower is not None for p in policies)
             out.append(
-                f"  {'ε':>6} {'attacked':>9} {'attack':>8} {'clean':>9} {'random':>9} {'worst':>9} "
-                f"{'gap':>8} {'robust value':>20}"
+                f"  {'ε':>6} {'attacked':>9} {'attack':>8} {'clean':>9} {'random':>9} {'worst':>9} {'gap':>8}"
+                + (f" {'robust value':>20}" if robust else "")
             )
             for p in policies:
                 out.append(
                     f"  {p.radius:>6g} {_agents(p.attacked):>9} {p.attack:>8} {_fmt(p.clean):>9} "
-                    f"{_fmt(p.random):>9} {_fmt(p.worst):>9} {_fmt(p.gap):>8} {_robust(p):>20}"
+                    f"{_fmt(p.random):>9} {_fmt(p.worst):>9} {_fmt(p.gap):>8}"
+                    + (f" {_robust(p):>20}" if robust else "")
                 )
         if alone:
             out.append("robust values of the game (max over stochastic policies of the worst case over adversaries):")
@@ -304,6 +307,31 @@ def state_robustness(
                 robust_method=method,
             )
         )
+    return tuple(points)
+
+
+def task_points(curve: dict[str, Any]) -> tuple[StatePoint, ...]:
+    """State points of a task's robustness curve (``marlkit.train.evaluate.RobustnessCurve.to_json()`` of the
+    trained policies of every seed, stacked): clean, uniform noise in the ball (``random``) and the gradient attack
+    (PGD, the ``worst`` here: the strongest attack measured, not a proven worst case)."""
+    clean = np.atleast_1d(np.asarray(curve["clean"], dtype=np.float64))
+    attacks = curve["attacks"]
+    points = []
+    for k, eps in enumerate(curve["epsilons"]):
+        for m, attacked in enumerate(curve["attacked_sets"]):
+            random = np.atleast_1d(np.asarray(attacks["random"]["return"][k][m], dtype=np.float64))
+            worst = np.atleast_1d(np.asarray(attacks["gradient"]["return"][k][m], dtype=np.float64))
+            points.append(
+                StatePoint(
+                    radius=float(eps),
+                    attacked=tuple(int(a) for a in attacked),
+                    attack="gradient",
+                    clean=float(clean.mean()),
+                    random=float(random.mean()),
+                    worst=float(worst.mean()),
+                    worst_per_seed=tuple(float(v) for v in worst),
+                )
+            )
     return tuple(points)
 
 
