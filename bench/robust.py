@@ -12,7 +12,8 @@
 Printed: the machine, per run the compile time and the best and median env-steps/s over the rounds by wall clock and
 by this process's CPU time, and the ratio of the medians' times (the issue's target: <= 2x).
 
-**Robust vs nominal value iteration** — the lead adds it in :func:`robust_value_iteration_ratio` (marked below).
+**Robust vs nominal dynamic programming** — :func:`robust_value_iteration_ratio`: the robust team optimum and
+robust policy evaluation against their nominal counterparts as the states grow (the issue's ratio).
 
 Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false python bench/robust.py [--agents 3] [--updates 8] [--rounds 5]``.
 """
@@ -66,8 +67,49 @@ def adversarial_training_ratio(agents: int, updates: int, rounds: int) -> None:
     print(f"\natla_mappo / mappo time (medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall (target <= x2)")
 
 
-def robust_value_iteration_ratio() -> None:
-    """LEAD: robust value iteration vs the nominal one as the states grow (the issue's ratio) goes here."""
+def robust_value_iteration_ratio(sizes: tuple[int, ...] = (16, 64, 256), rounds: int = 3) -> None:
+    """Robust dynamic programming against the nominal one as the states grow, interleaved per round.
+
+    Seeded random common-payoff games (2 players x 3 actions; dense Dirichlet(1) rows, or sparse rows with about
+    half the entries 0), γ = 0.9, a transition ball of δ = 0.1 (L1) and a reward box of 0.05:
+
+    * team optimum: :func:`marlkit.solve.robust.model.robust_team_optimum` with the ball against the same robust
+      policy iteration with the singleton set (δ = ε = 0: the nominal optimum);
+    * policy evaluation (the uniform policy): :func:`~marlkit.solve.robust.model.robust_policy_evaluation` against
+      the exact nominal evaluation (:meth:`marlkit.games.StochasticGame.evaluate`, one linear solve).
+    """
+    from marlkit.games.catalog.robust import random_stochastic
+    from marlkit.games.uncertainty import ModelUncertainty
+    from marlkit.solve.robust.model import robust_policy_evaluation, robust_team_optimum
+
+    ball, nominal = ModelUncertainty(0.05, 0.1, "l1"), ModelUncertainty()
+    print(f"\nrobust vs nominal dynamic programming (δ = 0.1 L1, ε = 0.05; 2 players x 3 actions; {rounds} rounds)")
+    print(f"{'states':>7} {'rows':>7} {'what':<27} {'nominal s':>10} {'robust s':>10} {'x wall':>7} {'x cpu':>7}")
+    for sparse in (False, True):
+        for S in sizes:
+            game = random_stochastic(np.random.default_rng(S), states=S, actions=3, utility="common", sparse=sparse)
+            policy = game.uniform_policy()
+            cases = {
+                "team optimum": (
+                    lambda g=game: robust_team_optimum(g, nominal),
+                    lambda g=game: robust_team_optimum(g, ball),
+                ),
+                "policy evaluation": (
+                    lambda g=game, p=policy: g.evaluate(p),
+                    lambda g=game, p=policy: robust_policy_evaluation(g, p, ball),
+                ),
+            }
+            for what, (plain, robust) in cases.items():
+                times: dict[str, list[tuple[float, float]]] = {"nominal": [], "robust": []}
+                for _ in range(rounds):
+                    for name, fn in (("nominal", plain), ("robust", robust)):
+                        _, w, c = timed(fn)
+                        times[name].append((w, c))
+                (nw, nc), (rw, rc) = (np.median(np.asarray(times[k]), axis=0) for k in ("nominal", "robust"))
+                label = f"{what} ({'sparse' if sparse else 'dense'})"
+                print(
+                    f"{S:>7} {S * 9:>7} {label:<27} {nw:>10.4f} {rw:>10.4f} {rw / nw:>7.1f} {rc / max(nc, 1e-9):>7.1f}"
+                )
 
 
 def main() -> None:
