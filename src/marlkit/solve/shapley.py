@@ -203,19 +203,49 @@ def shapley_value_iteration(
         raise InvalidGameError(f"max_iter: expected at least 1 sweep, got {max_iter!r}")
     name = _pick_solver(game, solver)
     stage = STAGE_SOLVERS[name]
+    gamma = game.gamma
+    live = ~game.terminal
+    R = (game.rewards[0] - total / 2.0)[live]  # zero-sum shift of a constant-sum game
+    T = game.transitions[live]
+    V, policy, sweeps, change = shapley_iteration(game, stage, R, lambda V: T @ V, tol, max_iter)
+    threshold = np.inf if gamma == 0 else tol * (1.0 - gamma) / (2.0 * gamma)
+    values = V + np.where(live, total / (2.0 * (1.0 - gamma)), 0.0)
+    bound = 2.0 * gamma * change / (1.0 - gamma)
+    return ShapleyResult(values, policy, sweeps, bound, bool(change <= threshold), total, gamma, name)
+
+
+def shapley_iteration(
+    game: StochasticGame,
+    stage: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]],
+    rewards: np.ndarray,
+    continuation: Callable[[np.ndarray], np.ndarray],
+    tol: float,
+    max_iter: int,
+) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """The sweeps of Shapley value iteration ``V <- val[R + γ C(V)]`` from V = 0 (Shapley 1953), shared by the
+    nominal iteration (``C(V) = T V``) and the robust one (``C(V)`` the worst expectation over the model's sets).
+
+    Args:
+        game: the two-player game (its discount, terminal states and action masks).
+        stage: a stage solver ``(Q [L, m, n], rows, cols) -> (values [L], x, y)`` (:data:`STAGE_SOLVERS`).
+        rewards: ``[L, m, n]`` player 0's zero-sum-shifted rewards of the live (non-terminal) states.
+        continuation: ``V [S] -> [L, m, n]`` the expected next value of every live cell.
+        tol / max_iter: stop once the sup-norm change is at most ``tol (1-γ)/(2γ)``, or after ``max_iter`` sweeps.
+
+    Returns:
+        ``(V [S], policy [2, S, A_max], sweeps, change)`` — the minimax policies greedy w.r.t. the last V
+        (terminal rows uniform over the legal actions) and the last sweep's sup-norm change.
+    """
     gamma, S = game.gamma, game.num_states
     m, n = game.num_actions
     live = ~game.terminal
     rows, cols = game.action_mask[0, live, :m], game.action_mask[1, live, :n]
-    R = (game.rewards[0] - total / 2.0)[live]  # zero-sum shift of a constant-sum game
-    T = game.transitions[live]
     threshold = np.inf if gamma == 0 else tol * (1.0 - gamma) / (2.0 * gamma)
-
     V = np.zeros(S)
     change = np.inf  # ||V_k - V_{k-1}||, unknown before the first sweep
     sweeps = 0
     while True:
-        stage_values, x, y = stage(R + gamma * (T @ V), rows, cols)  # greedy (minimax) policies w.r.t. V
+        stage_values, x, y = stage(rewards + gamma * continuation(V), rows, cols)  # greedy (minimax) w.r.t. V
         sweeps += 1
         if (sweeps > 1 and change <= threshold) or sweeps > int(max_iter):
             break
@@ -223,10 +253,7 @@ def shapley_value_iteration(
         W[live] = stage_values
         change = float(np.max(np.abs(W - V)))
         V = W
-    converged = change <= threshold
-    policy = game.uniform_policy()  # terminal rows: uniform over the legal actions
+    policy = game.uniform_policy()
     policy[0, live, :m] = x
     policy[1, live, :n] = y
-    values = V + np.where(live, total / (2.0 * (1.0 - gamma)), 0.0)
-    bound = 2.0 * gamma * change / (1.0 - gamma)
-    return ShapleyResult(values, policy, sweeps - 1, bound, bool(converged), total, gamma, name)
+    return V, policy, sweeps - 1, change

@@ -49,7 +49,7 @@ from marlkit.games.properties import (
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.uncertainty import ModelUncertainty
 from marlkit.solve.robust.inner import SparseRows, worst_distribution, worst_expectation
-from marlkit.solve.shapley import STAGE_SOLVERS
+from marlkit.solve.shapley import STAGE_SOLVERS, shapley_iteration
 
 __all__ = [
     "RobustSolution",
@@ -333,34 +333,20 @@ def robust_shapley(
     if solver not in STAGE_SOLVERS:
         raise InvalidGameError(f"solver: unknown {solver!r}; choose 'auto' or one of {', '.join(STAGE_SOLVERS)}")
     stage = STAGE_SOLVERS[solver]
-    gamma, S = m.gamma, game.num_states
+    gamma = m.gamma
     a0, a1 = game.num_actions
     live = m.live
-    rows, cols = game.action_mask[0, live, :a0], game.action_mask[1, live, :a1]
-    R = m.R[0] - total / 2.0
-    threshold = np.inf if gamma == 0 else tol * (1.0 - gamma) / (2.0 * gamma)
-    V = np.zeros(S)
-    change, sweeps = np.inf, 0
-    while True:
-        Q = (R + gamma * _sigma(m, V))[live].reshape(-1, a0, a1)
-        stage_values, x, y = stage(Q, rows, cols)
-        sweeps += 1
-        if (sweeps > 1 and change <= threshold) or sweeps > int(max_iter):
-            break
-        W = np.zeros(S)
-        W[live] = stage_values
-        change = float(np.max(np.abs(W - V)))
-        V = W
-    policy = game.uniform_policy()
-    policy[0, live, :a0] = x
-    policy[1, live, :a1] = y
+    R = (m.R[0] - total / 2.0)[live].reshape(-1, a0, a1)
+    V, policy, sweeps, change = shapley_iteration(
+        game, stage, R, lambda V: _sigma(m, V)[live].reshape(-1, a0, a1), tol, max_iter
+    )
     values = V + np.where(live, total / (2.0 * (1.0 - gamma)), 0.0)
     v = float(game.initial @ values)
     return RobustSolution(
         values,
         policy,
         np.array([v, total / (1.0 - gamma) - v]),
-        sweeps - 1,
+        sweeps,
         2.0 * gamma * change / (1.0 - gamma),
         "zero-sum",
     )
