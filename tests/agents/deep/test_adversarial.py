@@ -105,6 +105,33 @@ def test_the_team_acts_on_perturbed_observations_inside_the_ball(windows) -> Non
     )
 
 
+def test_gradient_adversary_is_pgd_against_the_current_team(windows) -> None:
+    """adversary="gradient": the team acts on PGD-perturbed observations of the attacked agent (inside the ball,
+    lowering the clean greedy action's probability), every update is the team's, the adversary never changes."""
+    env, plan, states, _ = windows
+    learner = dataclasses.replace(plan.learner, adversary="gradient", gradient_steps=4)
+    state = jax.tree.map(lambda x: x[0], states[-1])
+    obs, env_state = jax.vmap(env.reset)(jax.random.split(jax.random.key(2), 8))
+    info = jax.vmap(env.state_info)(env_state)
+    observation = Observation(obs, info["action_mask"], info["global_state"], np.ones(8, bool))
+    _, aux, _ = jax.jit(learner.act)(jax.random.key(3), state, observation, ())
+    delta = np.asarray(aux.obs - obs)
+    np.testing.assert_array_equal(delta[:, 0], 0.0)  # agent 0 is not attacked
+    assert 0 < np.abs(delta[:, 1]).max() <= EPS + 1e-6
+    clean = np.asarray(learner.policy(state, observation, ()))[:, 1]
+    attacked = np.asarray(learner.policy(state, observation._replace(obs=aux.obs), ()))[:, 1]
+    greedy = clean.argmax(-1)
+    rows = np.arange(8)
+    assert np.all(attacked[rows, greedy] <= clean[rows, greedy] + 1e-6) and np.any(
+        attacked[rows, greedy] < clean[rows, greedy] - 1e-3
+    )
+    assert np.asarray(learner.team_phase(np.arange(6))).all()
+    with pytest.raises(LearnerConfigError, match="train_team"):
+        ATLAMAPPO(adversary="gradient", train_team=False)
+    with pytest.raises(LearnerConfigError, match="adversary"):
+        ATLAMAPPO(adversary="fgsm")
+
+
 # ------------------------------------------------------------- adversarially trained MAPPO vs MAPPO under attack
 
 SEEDS, STEPS, EPISODES = 3, 96_000, 1000

@@ -29,6 +29,17 @@ and runs in the compiled deep trainer (:func:`marlkit.train.deep.train`, vmapped
   trainer's vmap over seeds both updates are computed and one is kept (``jnp.where``), so an update costs the team's
   update plus the adversary's (``bench/robust.py`` measures the whole: target <= 2x plain MAPPO's time).
 
+**PGD adversarial training** (``adversary="gradient"``; Madry, Makelov, Schmidt, Tsipras & Vladu, ICLR 2018, Eq. 2
+— the saddle point ``max_θ E[min_{δ ∈ B} ...]`` with the inner problem solved approximately by PGD; for deep RL,
+Pattanaik et al., AAMAS 2018, "Robust deep reinforcement learning with adversarial attacks"): instead of a learned
+adversary, at every env step the attacked agents' observations are perturbed by
+:func:`~marlkit.agents.deep.attacks.gradient_attack` (``gradient_steps`` signed-gradient steps lowering the
+probability of the current team's greedy action, Huang et al. 2017) against the team's *current* parameters; every
+update is the team's (no alternation, no adversary update; the learned adversary's parameters stay unused) and
+the bootstrap observations ``final_obs`` stay clean. Measured on simple spread (``tests/agents/deep/
+test_adversarial.py``): this is what makes the team's *attacked* return beat plain MAPPO's at ε = 1 on agent 0; the
+learned adversary at the same budget is too weak to (it narrows the gap but does not raise the attacked return).
+
 The adversary's PPO: clipped surrogate (Schulman et al. 2017, Eq. 7), GAE (Schulman et al. 2016, Eq. 16) with the
 inner learner's γ and λ, Adam after gradient-norm clipping; ``adversary_lr`` etc. default to the inner learner's
 values (ATLA trains its adversary with the agent's PPO hyper-parameters).
@@ -142,7 +153,7 @@ class AdversarialTraining:
     def __post_init__(self) -> None:
         if isinstance(self.inner, Mapping):  # a config's {lr: ..., hidden: [...]}: the team class's hyper-parameters
             try:
-                given = {k: tuple(v) if isinstance(v, list) else v for k, v in self.inner.items()}
+                given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in self.inner.items()}
                 object.__setattr__(self, "inner", self.team_class(**given))
             except TypeError as exc:
                 raise LearnerConfigError(f"{type(self).__name__}.inner: {exc}") from None
@@ -152,7 +163,9 @@ class AdversarialTraining:
                 f"{type(self).__name__}.inner: expected a PPO-family learner (MAPPO or IPPO), got {self.inner!r}"
             )
         if self.adversary == "gradient" and not self.train_team:
-            raise LearnerConfigError(f"{type(self).__name__}.train_team: false needs adversary='learned' (PGD is not trained)")
+            raise LearnerConfigError(
+                f"{type(self).__name__}.train_team: false needs adversary='learned' (PGD is not trained)"
+            )
         ObservationBall(self.epsilon, self.attacked, self.norm)  # validated: radius >= 0, distinct agents
         object.__setattr__(self, "attacked", tuple(int(a) for a in self.attacked))
         if self.rollout_length == 0:
