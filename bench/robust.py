@@ -7,7 +7,9 @@
 * ``mappo`` — plain MAPPO;
 * ``atla_mappo`` — MAPPO trained against a learned observation adversary on agent 0 (ε = 0.1, L∞;
   :class:`marlkit.agents.deep.adversarial.ATLAMAPPO`): per step one adversary forward pass, per update the team's
-  and the adversary's PPO updates (both computed under the trainer's vmap over seeds, one kept per phase).
+  and the adversary's PPO updates (both computed under the trainer's vmap over seeds, one kept per phase);
+* ``pgd_mappo`` — the same learner with ``adversary="gradient"`` (5 PGD steps per env step against the current team,
+  Madry et al. 2018): per step 5 forward-and-backward passes of the team's policy, per update the team's update only.
 
 Printed: the machine, per run the compile time and the best and median env-steps/s over the rounds by wall clock and
 by this process's CPU time, and the ratio of the medians' times (the issue's target: <= 2x).
@@ -34,7 +36,11 @@ from marlkit.agents.deep.ppo import MAPPO
 from marlkit.envs import make
 from train import PUBLISHED, compile_marlkit, timed
 
-RUNS = {"mappo": MAPPO(), "atla_mappo": ATLAMAPPO(epsilon=0.1, attacked=(0,))}
+RUNS = {
+    "mappo": MAPPO(),
+    "atla_mappo": ATLAMAPPO(epsilon=0.1, attacked=(0,)),
+    "pgd_mappo": ATLAMAPPO(epsilon=0.1, attacked=(0,), adversary="gradient", gradient_steps=5),
+}
 BASELINE = "mappo"
 
 
@@ -63,8 +69,10 @@ def adversarial_training_ratio(agents: int, updates: int, rounds: int) -> None:
             f"{name:<14} {steps / ws.min():>18,.0f} {steps / np.median(ws):>9,.0f} {steps / cs.min():>9,.0f} "
             f"{steps / np.median(cs):>9,.0f} {np.median(cs) / base_cpu:>13.3f}"
         )
-    ratio_cpu, ratio_wall = np.median(cpu["atla_mappo"]) / base_cpu, np.median(wall["atla_mappo"]) / base_wall
-    print(f"\natla_mappo / mappo time (medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall (target <= x2)")
+    for name in RUNS:
+        if name != BASELINE:
+            ratio_cpu, ratio_wall = np.median(cpu[name]) / base_cpu, np.median(wall[name]) / base_wall
+            print(f"{name} / {BASELINE} time (medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall (target <= x2)")
 
 
 def robust_value_iteration_ratio(sizes: tuple[int, ...] = (16, 64, 256), rounds: int = 3) -> None:

@@ -105,26 +105,63 @@ def test_the_team_acts_on_perturbed_observations_inside_the_ball(windows) -> Non
     )
 
 
-# ------------------------------------------------------------- ATLA-MAPPO vs MAPPO under attack
+def test_gradient_adversary_is_pgd_against_the_current_team(windows) -> None:
+    """adversary="gradient": the team acts on PGD-perturbed observations of the attacked agent (inside the ball,
+    lowering the clean greedy action's probability), every update is the team's, the adversary never changes."""
+    env, plan, states, _ = windows
+    learner = dataclasses.replace(plan.learner, adversary="gradient", gradient_steps=4)
+    state = jax.tree.map(lambda x: x[0], states[-1])
+    obs, env_state = jax.vmap(env.reset)(jax.random.split(jax.random.key(2), 8))
+    info = jax.vmap(env.state_info)(env_state)
+    observation = Observation(obs, info["action_mask"], info["global_state"], np.ones(8, bool))
+    _, aux, _ = jax.jit(learner.act)(jax.random.key(3), state, observation, ())
+    delta = np.asarray(aux.obs - obs)
+    np.testing.assert_array_equal(delta[:, 0], 0.0)  # agent 0 is not attacked
+    assert 0 < np.abs(delta[:, 1]).max() <= EPS + 1e-6
+    clean = np.asarray(learner.policy(state, observation, ()))[:, 1]
+    attacked = np.asarray(learner.policy(state, observation._replace(obs=aux.obs), ()))[:, 1]
+    greedy = clean.argmax(-1)
+    rows = np.arange(8)
+    assert np.all(attacked[rows, greedy] <= clean[rows, greedy] + 1e-6) and np.any(
+        attacked[rows, greedy] < clean[rows, greedy] - 1e-3
+    )
+    assert np.asarray(learner.team_phase(np.arange(6))).all()
+    with pytest.raises(LearnerConfigError, match="train_team"):
+        ATLAMAPPO(adversary="gradient", train_team=False)
+    with pytest.raises(LearnerConfigError, match="adversary"):
+        ATLAMAPPO(adversary="fgsm")
 
-SEEDS, STEPS, EPISODES = 3, 96_000, 1000
+
+# ------------------------------------------------------------- adversarially trained MAPPO vs MAPPO under attack
+
+SEEDS, STEPS, EPISODES = 3, 96_000, 4000
 ATTACK_EPS = 1.0
 CONFIG = dict(rollout_length=25, hidden=(32, 32), num_minibatches=2, update_epochs=4, lr=1e-3)
 CLEAN_COST = 2.0
+MARGIN = 0.25
 # Simple spread (3 agents, 25-step episodes; the MAPPO config of tests/agents/deep/test_ppo_lagrangian.py), 96k
 # steps per seed: MAPPO's mean return per agent and episode climbs from ~-25 (random play) to ~-20.7. The attack:
 # PGD (10 steps, L∞, ε = 1.0 on agent 0's 18 observation features, lowering the clean greedy action's probability;
-# Huang et al. 2017) at evaluation, on the same episode keys for both teams. ATLA-MAPPO: trained against a learned
-# adversary with the same ball (period 5 team / 2 adversary updates).
-# Measured on this machine (3 seeds, these 1000 episodes each, s.e. of a seed's mean ~0.17):
-#   MAPPO       clean -20.55 -20.90 -20.76   attacked -23.48 -23.74 -23.06   gap 2.93 2.84 2.30
-#   ATLA-MAPPO  clean -21.79 -21.69 -21.18   attacked -23.67 -23.46 -22.77   gap 1.88 1.77 1.59
-# (uniform noise of the same ε costs either team < 0.1.) Adversarial training narrows the robustness gap on every
-# seed by 0.7-1.1, at a clean-return cost of ~1.0 (the team trains in 5 of every 7 updates, on perturbed inputs).
-# What it does NOT do at this budget: its *attacked return* is not reliably above MAPPO's (the issue's acceptance):
-# per seed it is within ±0.7 of MAPPO's, either side, in every variant measured (attacking all three agents in
-# training, a faster adversary, 240k steps) — see /work/notes/robust-deep.md. The test therefore asserts what was
-# measured: a smaller gap on every seed, and the clean cost within CLEAN_COST = 2.0 (about twice the measured ~1.0).
+# Huang et al. 2017) at evaluation, on the same episode keys (key 1, independent of the training keys) for every team.
+# Two adversarially trained teams, same ball (ε = 1.0 on agent 0), same seeds as MAPPO:
+# * ATLA-MAPPO: against a learned adversary (period 5 team / 2 adversary updates);
+# * PGD-MAPPO (adversary="gradient", 5 PGD steps per env step): against PGD on the current team (Madry et al. 2018).
+# Measured on this machine, training key 0 (what the test runs), 4000 episodes per seed (s.e. of a seed's mean ~0.09):
+#   MAPPO       clean -20.62 -20.88 -20.72   attacked -23.48 -23.68 -23.11   gap 2.86 2.80 2.39
+#   ATLA-MAPPO  clean -21.75 -21.50 -21.24   attacked -23.64 -23.34 -22.87   gap 1.89 1.84 1.63
+#   PGD-MAPPO   clean -21.75 -21.51 -21.14   attacked -22.89 -22.36 -22.47   gap 1.14 0.85 1.33
+# and on training keys 1 and 2 (1000 episodes per seed, s.e. ~0.17):
+#   key 1  MAPPO attacked -23.28 -23.85 -23.52;  PGD-MAPPO clean -21.41 -21.88 -22.12, attacked -22.11 -22.55 -22.64
+#   key 2  MAPPO attacked -23.13 -23.65 -23.45;  PGD-MAPPO clean -21.43 -21.01 -21.72, attacked -22.45 -22.52 -22.63
+# (uniform noise of the same ε costs either team < 0.2; PGD with 50 steps or the KL objective ranks the teams the
+# same.) The issue's acceptance — the adversarially trained team's *attacked* return beats the plain team's on
+# every seed — holds for PGD-MAPPO on all 9 seeds measured, by 0.57 to 1.37 (mean 0.95; with another evaluation key
+# the smallest was 0.32), at a clean cost of 0.5-1.0 (per key, mean over seeds). MARGIN = 0.25 is ~2.5 s.e. of a
+# seed's 4000-episode mean and under half the smallest gain measured with this key. ATLA-MAPPO narrows the gap on
+# every seed but its attacked return is only level with MAPPO's (within ±0.7; its learned adversary is weak at this
+# budget; /work/notes/robust-deep.md), so for ATLA the test asserts what was measured: a smaller gap on every seed.
+# Both adversarially trained teams: clean cost within CLEAN_COST = 2.0 (about twice the measured ~0.75).
+# Runtime: 100-118 s on this 2-core machine at load ~3 (three compiled training runs of ~30-40 s each).
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +172,7 @@ def spread_runs():
     for name, learner in (
         ("mappo", MAPPO(**CONFIG)),
         ("atla", ATLAMAPPO(inner=MAPPO(**CONFIG), epsilon=ATTACK_EPS, period=5, adversary_period=2)),
+        ("pgd", ATLAMAPPO(inner=MAPPO(**CONFIG), epsilon=ATTACK_EPS, adversary="gradient", gradient_steps=5)),
     ):
         result = train(env, learner, steps=STEPS, seeds=SEEDS, key=0, num_envs=16, log_every=STEPS // 4)
         clean = evaluate(env, result.plan.learner, result.states, episodes=EPISODES, key=1, stacked=True)
@@ -145,12 +183,14 @@ def spread_runs():
     return out
 
 
-def test_adversarial_training_narrows_the_robustness_gap(spread_runs) -> None:
-    (mappo_clean, mappo_attacked), (atla_clean, atla_attacked) = spread_runs["mappo"], spread_runs["atla"]
-    print(
-        f"clean: MAPPO {np.round(mappo_clean, 2)}, ATLA {np.round(atla_clean, 2)}; attacked (ε={ATTACK_EPS}): "
-        f"MAPPO {np.round(mappo_attacked, 2)}, ATLA {np.round(atla_attacked, 2)}"
-    )
-    assert np.all(mappo_clean - mappo_attacked > atla_clean - atla_attacked)  # a smaller gap on every seed
+def test_adversarial_training_beats_plain_training_under_attack(spread_runs) -> None:
+    (mappo_clean, mappo_attacked) = spread_runs["mappo"]
+    print(f"MAPPO clean {np.round(mappo_clean, 2)} attacked (ε={ATTACK_EPS}) {np.round(mappo_attacked, 2)}")
+    for name in ("atla", "pgd"):
+        clean, attacked = spread_runs[name]
+        print(f"{name} clean {np.round(clean, 2)} attacked {np.round(attacked, 2)}")
+        assert np.all(mappo_clean - mappo_attacked > clean - attacked), name  # a smaller gap on every seed
+        assert np.mean(mappo_clean) - np.mean(clean) < CLEAN_COST, name  # the stated cost in clean return
     assert np.all(mappo_clean - mappo_attacked > 1.0)  # the attack matters for the plain team
-    assert np.mean(mappo_clean) - np.mean(atla_clean) < CLEAN_COST  # the stated cost in clean return
+    # the issue's acceptance: the (PGD-)adversarially trained team's attacked return beats MAPPO's on every seed
+    assert np.all(spread_runs["pgd"][1] > mappo_attacked + MARGIN)

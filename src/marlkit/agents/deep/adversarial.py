@@ -29,6 +29,17 @@ and runs in the compiled deep trainer (:func:`marlkit.train.deep.train`, vmapped
   trainer's vmap over seeds both updates are computed and one is kept (``jnp.where``), so an update costs the team's
   update plus the adversary's (``bench/robust.py`` measures the whole: target <= 2x plain MAPPO's time).
 
+**PGD adversarial training** (``adversary="gradient"``; Madry, Makelov, Schmidt, Tsipras & Vladu, ICLR 2018, Eq. 2
+— the saddle point ``max_θ E[min_{δ ∈ B} ...]`` with the inner problem solved approximately by PGD; for deep RL,
+Pattanaik et al., AAMAS 2018, "Robust deep reinforcement learning with adversarial attacks"): instead of a learned
+adversary, at every env step the attacked agents' observations are perturbed by
+:func:`~marlkit.agents.deep.attacks.gradient_attack` (``gradient_steps`` signed-gradient steps lowering the
+probability of the current team's greedy action, Huang et al. 2017) against the team's *current* parameters; every
+update is the team's (no alternation, no adversary update; the learned adversary's parameters stay unused) and
+the bootstrap observations ``final_obs`` stay clean. Measured on simple spread (``tests/agents/deep/
+test_adversarial.py``): this is what makes the team's *attacked* return beat plain MAPPO's at ε = 1 on agent 0; the
+learned adversary at the same budget is too weak to (it narrows the gap but does not raise the attacked return).
+
 The adversary's PPO: clipped surrogate (Schulman et al. 2017, Eq. 7), GAE (Schulman et al. 2016, Eq. 16) with the
 inner learner's γ and λ, Adam after gradient-norm clipping; ``adversary_lr`` etc. default to the inner learner's
 values (ATLA trains its adversary with the agent's PPO hyper-parameters).
@@ -48,7 +59,7 @@ import optax
 from flax import struct
 
 from marlkit.agents.deep.advantages import gae
-from marlkit.agents.deep.attacks import Ball, LearnedAttack, squash
+from marlkit.agents.deep.attacks import Ball, LearnedAttack, gradient_attack, squash
 from marlkit.agents.deep.base import Observation, Rollout
 from marlkit.agents.deep.networks import MLP, forward
 from marlkit.agents.deep.ppo import IPPO, MAPPO, PPO, normalise
@@ -59,6 +70,8 @@ from marlkit.games.uncertainty import OBSERVATION_NORMS, ObservationBall
 from marlkit.schema import setting, validate
 
 Array = jax.Array
+ADVERSARIES = ("learned", "gradient")
+""":attr:`AdversarialTraining.adversary`: ATLA's learned adversary or PGD adversarial training (module docstring)."""
 LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -129,6 +142,9 @@ class AdversarialTraining:
     adversary_minibatches: int | None = setting(None, doc="minibatches per pass (null: inner's)", range=(1, None))
     adversary_ent_coef: float = setting(0.0, doc="Gaussian entropy bonus of the adversaries", range=(0, None))
     adversary_log_std: float = setting(0.0, doc="initial log-std of the adversaries' pre-squash action")
+    adversary: str = setting("learned", doc="who perturbs in training: a learned adversary (ATLA) or PGD against "
+                             "the current team (Madry et al. 2018)", choices=ADVERSARIES)  # fmt: skip
+    gradient_steps: int = setting(10, doc="PGD steps per env step (adversary: gradient)", range=(1, None))
     rollout_length: int = setting(0, doc="env steps per env per update (0: the inner learner's)", range=(0, None))
     sharing: str | None = setting(None, doc="parameter sharing of the team (null: the inner learner's / the env's)",
                                   choices=SHARING_MODES)  # fmt: skip
@@ -137,7 +153,7 @@ class AdversarialTraining:
     def __post_init__(self) -> None:
         if isinstance(self.inner, Mapping):  # a config's {lr: ..., hidden: [...]}: the team class's hyper-parameters
             try:
-                given = {k: tuple(v) if isinstance(v, list) else v for k, v in self.inner.items()}
+                given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in self.inner.items()}
                 object.__setattr__(self, "inner", self.team_class(**given))
             except TypeError as exc:
                 raise LearnerConfigError(f"{type(self).__name__}.inner: {exc}") from None
@@ -145,6 +161,10 @@ class AdversarialTraining:
         if not isinstance(self.inner, PPO):
             raise LearnerConfigError(
                 f"{type(self).__name__}.inner: expected a PPO-family learner (MAPPO or IPPO), got {self.inner!r}"
+            )
+        if self.adversary == "gradient" and not self.train_team:
+            raise LearnerConfigError(
+                f"{type(self).__name__}.train_team: false needs adversary='learned' (PGD is not trained)"
             )
         ObservationBall(self.epsilon, self.attacked, self.norm)  # validated: radius >= 0, distinct agents
         object.__setattr__(self, "attacked", tuple(int(a) for a in self.attacked))
@@ -226,6 +246,16 @@ class AdversarialTraining:
         delta = squash(raw, ball.epsilon, ball.norm)
         return flat.at[..., jnp.asarray(self.attacked), :].add(delta).reshape(shape)
 
+    def _gradient_perturb(self, state: AdversarialState, observation: Observation, memory: Any) -> Array:
+        """``observation.obs`` after PGD (:func:`~marlkit.agents.deep.attacks.gradient_attack`, greedy objective,
+        ``gradient_steps`` steps) against the team's current policy, inside the ball on the attacked agents."""
+
+        def probs(_: Any, obs: Array) -> Array:
+            return self.inner.policy(state.inner, observation._replace(obs=obs), memory)
+
+        ball = self._ball(observation.obs.shape[observation.first.ndim])
+        return gradient_attack(probs, (), observation.obs, ball, steps=self.gradient_steps)
+
     def as_attack(self, state: AdversarialState, n_agents: int, *, per_seed: bool = False) -> LearnedAttack:
         """The trained adversaries as an attack (their mean perturbation) for :mod:`marlkit.train.evaluate`;
         ``per_seed``: ``state`` has a leading seed axis (one adversary per seed)."""
@@ -270,7 +300,10 @@ class AdversarialTraining:
         k_adv, k_team = jax.random.split(key)
         mean, log_std, value = self._adversary_forward(state.adversary, observation)
         raw = mean + jnp.exp(log_std) * jax.random.normal(k_adv, mean.shape)
-        perceived = observation._replace(obs=self._perturb(raw, observation))
+        if self.adversary == "gradient":  # PGD against the current team (the learned adversary is not used)
+            perceived = observation._replace(obs=self._gradient_perturb(state, observation, memory))
+        else:
+            perceived = observation._replace(obs=self._perturb(raw, observation))
         actions, aux, memory = self.inner.act(k_team, state.inner, perceived, memory)
         return actions, AdversaryAux(aux, perceived.obs, raw, gaussian_log_prob(raw, mean, log_std), value), memory
 
@@ -289,6 +322,11 @@ class AdversarialTraining:
         adversaries' PPO update in theirs."""
         k_team, k_adv = jax.random.split(key)
         aux: AdversaryAux = rollout.aux
+        if self.adversary == "gradient":  # PGD adversarial training: every update is the team's
+            # the bootstrap observations stay clean (PGD on every step's final_obs would double the rollout's cost)
+            gradient_rollout = rollout._replace(observation=rollout.observation._replace(obs=aux.obs), aux=aux.inner)
+            inner, team_metrics = self.inner.update(k_team, state.inner, gradient_rollout)
+            return dataclasses.replace(state, inner=inner, updates=state.updates + 1), team_metrics
         final = Observation(rollout.final_obs, rollout.final_action_mask, rollout.final_global_state, rollout.done)
         final_mean, _, _ = self._adversary_forward(state.adversary, final)
         team_rollout = rollout._replace(
@@ -320,6 +358,8 @@ class AdversarialTraining:
         team updates and ``adversary_period`` adversary updates, the adversaries' first if ``adversary_first``."""
         if not self.train_team:
             return jnp.zeros(jnp.shape(updates), bool)
+        if self.adversary == "gradient":
+            return jnp.ones(jnp.shape(updates), bool)
         team, adversary = self.period, self.period if self.adversary_period is None else self.adversary_period
         position = updates % (team + adversary)
         return position >= adversary if self.adversary_first else position < team

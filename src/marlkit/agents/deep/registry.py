@@ -50,15 +50,17 @@ DEEP_LEARNERS.add(
 DEEP_LEARNERS.add(
     "atla_mappo",
     "marlkit.agents.deep.adversarial:ATLAMAPPO",
-    description="MAPPO trained alternately against learned observation adversaries in an epsilon-ball (robust)",
-    citation="Zhang et al. 2021 (ATLA, ICLR); Han et al. 2024 (RMA3C, TMLR); Yu et al. 2022",
+    description="MAPPO trained against observation adversaries in an epsilon-ball: learned (ATLA, alternating) "
+    "or PGD (adversary=gradient) (robust)",
+    citation="Zhang et al. 2021 (ATLA, ICLR); Han et al. 2024 (RMA3C, TMLR); Madry et al. 2018; Yu et al. 2022",
     aliases=("adversarial_mappo",),
 )
 DEEP_LEARNERS.add(
     "atla_ippo",
     "marlkit.agents.deep.adversarial:ATLAIPPO",
-    description="IPPO trained alternately against learned observation adversaries in an epsilon-ball (robust)",
-    citation="Zhang et al. 2021 (ATLA, ICLR); Han et al. 2024 (RMA3C, TMLR); de Witt et al. 2020",
+    description="IPPO trained against observation adversaries in an epsilon-ball: learned (ATLA, alternating) "
+    "or PGD (adversary=gradient) (robust)",
+    citation="Zhang et al. 2021 (ATLA, ICLR); Han et al. 2024 (RMA3C, TMLR); Madry et al. 2018; de Witt et al. 2020",
     aliases=("adversarial_ippo",),
 )
 DEEP_LEARNERS.add(
