@@ -22,19 +22,16 @@ Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false python bench/robust.py [--ag
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
-import jax
 import numpy as np
 
 from marlkit.agents.deep.adversarial import ATLAMAPPO
 from marlkit.agents.deep.ppo import MAPPO
 from marlkit.envs import make
-from train import PUBLISHED, compile_marlkit, timed
+from train import PUBLISHED, deep_bench_arguments, interleaved_rates, timed
 
 RUNS = {
     "mappo": MAPPO(),
@@ -45,33 +42,13 @@ BASELINE = "mappo"
 
 
 def adversarial_training_ratio(agents: int, updates: int, rounds: int) -> None:
-    """Env-steps/s of ATLA-MAPPO and MAPPO, interleaved, and the ratio of their median times."""
+    """Env-steps/s of ATLA-MAPPO, PGD-trained MAPPO and MAPPO, interleaved, and the ratios of their median times."""
     steps = updates * int(PUBLISHED["NUM_ENVS"]) * 128  # type: ignore[call-overload]
-    compiled, states = {}, {}
-    for name, learner in RUNS.items():
-        run = compile_marlkit(make("simple_spread", n_agents=agents), learner, steps, steps)
-        compiled[name], states[name] = run, jax.block_until_ready(run.plan_for(0).start())
-        run.compiled(states[name])  # warm-up (first-call allocations)
-        print(f"compiled {name} in {run.compile_s:.1f} s", flush=True)
-    wall: dict[str, list[float]] = {name: [] for name in RUNS}
-    cpu: dict[str, list[float]] = {name: [] for name in RUNS}
-    for _ in range(rounds):
-        for name, run in compiled.items():
-            _, w, c = timed(lambda run=run, name=name: run.compiled(states[name]))  # type: ignore[misc]
-            wall[name].append(w)
-            cpu[name].append(c)
-    print(f"\n{agents} agents, {updates} updates x 2,048 env steps per timed run, {rounds} rounds")
-    print(f"{'run':<14} {'steps/s wall best':>18} {'median':>9} {'cpu best':>9} {'median':>9} {'time x (cpu)':>13}")
-    base_cpu, base_wall = np.median(cpu[BASELINE]), np.median(wall[BASELINE])
-    for name in RUNS:
-        ws, cs = np.asarray(wall[name]), np.asarray(cpu[name])
-        print(
-            f"{name:<14} {steps / ws.min():>18,.0f} {steps / np.median(ws):>9,.0f} {steps / cs.min():>9,.0f} "
-            f"{steps / np.median(cs):>9,.0f} {np.median(cs) / base_cpu:>13.3f}"
-        )
-    for name in RUNS:
+    env = make("simple_spread", n_agents=agents)
+    ratios = interleaved_rates({name: (learner, env) for name, learner in RUNS.items()}, steps, rounds, BASELINE)
+    print(f"({agents} agents, {updates} updates x 2,048 env steps)")
+    for name, (ratio_cpu, ratio_wall) in ratios.items():
         if name != BASELINE:
-            ratio_cpu, ratio_wall = np.median(cpu[name]) / base_cpu, np.median(wall[name]) / base_wall
             print(f"{name} / {BASELINE} time (medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall (target <= x2)")
 
 
@@ -121,15 +98,7 @@ def robust_value_iteration_ratio(sizes: tuple[int, ...] = (16, 64, 256), rounds:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--agents", type=int, default=3)
-    parser.add_argument("--updates", type=int, default=8, help="updates per timed run (16 x 128 env steps each)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
-    args = parser.parse_args()
-    print(
-        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()}; jax {jax.__version__} on {jax.devices()[0]}"
-    )
+    args = deep_bench_arguments(__doc__.split("\n")[0])
     adversarial_training_ratio(args.agents, args.updates, args.rounds)
     robust_value_iteration_ratio()
     print(f"load average {os.getloadavg()}")

@@ -53,6 +53,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import platform
 import sys
 import time
 import types
@@ -296,6 +297,55 @@ def compile_marlkit(env: Any, learner: Any, steps: int, log_every: int) -> Compi
     begin = time.perf_counter()
     compiled = run.lower(deep.start(first)).compile()
     return CompiledRun(compiled, time.perf_counter() - begin, plan_for, steps)
+
+
+def deep_bench_arguments(description: str) -> argparse.Namespace:
+    """The command line of the deep-learner ratio benches (``--agents``, ``--updates``, ``--rounds``), and the
+    machine line they print first (platform, CPU, cores, load average, JAX device)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--agents", type=int, default=3)
+    parser.add_argument("--updates", type=int, default=8, help="updates per timed run (16 x 128 env steps each)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()}; jax {jax.__version__} on {jax.devices()[0]}"
+    )
+    return args
+
+
+def interleaved_rates(
+    runs: dict[str, tuple[Any, Any]], steps: int, rounds: int, baseline: str
+) -> dict[str, tuple[float, float]]:
+    """Compile every ``name -> (learner, env)`` run of ``steps`` env steps (one seed), time them interleaved (round
+    r times every run once, so a load change on a shared machine hits all alike), print each run's best and median
+    env-steps/s by wall clock and by this process's CPU time, and return each run's ``(CPU, wall)`` median time
+    relative to ``baseline``."""
+    compiled, states = {}, {}
+    for name, (learner, env) in runs.items():
+        run = compile_marlkit(env, learner, steps, steps)
+        compiled[name], states[name] = run, jax.block_until_ready(run.plan_for(0).start())
+        run.compiled(states[name])  # warm-up (first-call allocations)
+        print(f"compiled {name} in {run.compile_s:.1f} s", flush=True)
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in compiled.items():
+            _, w, c = timed(lambda run=run, name=name: run.compiled(states[name]))  # type: ignore[misc]
+            wall[name].append(w)
+            cpu[name].append(c)
+    width = max(14, *(len(name) + 1 for name in runs))
+    print(f"\n{steps:,} env steps per timed run, {rounds} rounds")
+    columns = f"{'steps/s wall best':>18} {'median':>9} {'cpu best':>9} {'median':>9} {'time x (cpu)':>13}"
+    print(f"{'run':<{width}} {columns}")
+    base_cpu, base_wall = np.median(cpu[baseline]), np.median(wall[baseline])
+    for name in runs:
+        ws, cs = np.asarray(wall[name]), np.asarray(cpu[name])
+        print(
+            f"{name:<{width}} {steps / ws.min():>18,.0f} {steps / np.median(ws):>9,.0f} {steps / cs.min():>9,.0f} "
+            f"{steps / np.median(cs):>9,.0f} {np.median(cs) / base_cpu:>13.3f}"
+        )
+    return {name: (float(np.median(cpu[name]) / base_cpu), float(np.median(wall[name]) / base_wall)) for name in runs}
 
 
 def run_marlkit(steps: int, seeds: int) -> PeerRun:
