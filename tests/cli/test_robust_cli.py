@@ -51,9 +51,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_run_curves_are_written_and_consistent(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["robust", str(trained), "--epsilon", "0,1", "--json"]) == 0
+    assert main(["robust", str(trained), "--epsilon", "0,1", "--delta", "0,0.1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["seeds"] == 2
+    # the recorded (float32) policies are evaluated under model uncertainty too; δ = 0 is the nominal return
+    nominal, robust = data["model"]
+    assert nominal["robust_returns"] == pytest.approx(nominal["nominal_returns"])
+    assert robust["robust_returns"][0] < nominal["robust_returns"][0]
     assert json.loads((trained / "robustness.json").read_text()) == data
     for point in data["state"]:
         assert point["attack"] == "optimal" and len(point["worst_per_seed"]) == 2

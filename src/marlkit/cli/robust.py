@@ -178,7 +178,7 @@ def _game_report(
             model_points = model_robustness(
                 game, policies, deltas or [0.0], reward_radius=reward_radius, norm=norm or "l1"
             )
-    if "state_distance" not in game.metadata and state_points:
+    if "state_distance" not in game.metadata and state_points and uncertainty is None:
         notes.append("state distance: the discrete metric (ε < 1: no attack; ε >= 1: the adversary may show any state)")
     seeds = 0 if policies is None else len(policies)
     return RobustnessReport(target=target, seeds=seeds, state=state_points, model=model_points, notes=tuple(notes))

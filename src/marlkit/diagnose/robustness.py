@@ -200,30 +200,39 @@ class RobustnessReport:
             robust = any(p.robust_lower is not None for p in policies)
             out.append(
                 f"  {'ε':>6} {'attacked':>9} {'attack':>8} {'clean':>9} {'random':>9} {'worst':>9} {'gap':>8}"
-                + (f" {'robust value':>20}" if robust else "")
+                + (f" {'robust value':>20} {'to robust':>9}" if robust else "")
             )
             for p in policies:
+                extra = f" {_robust(p):>20} {_fmt(p.distance_to_robust):>9}" if robust else ""
                 out.append(
-                    f"  {p.radius:>6g} {_agents(p.attacked):>9} {p.attack:>8} {_fmt(p.clean):>9} "
-                    f"{_fmt(p.random):>9} {_fmt(p.worst):>9} {_fmt(p.gap):>8}"
-                    + (f" {_robust(p):>20}" if robust else "")
+                    f"  {_radius(p.radius):>6} {_agents(p.attacked):>9} {p.attack:>8} {_fmt(p.clean):>9} "
+                    f"{_fmt(p.random):>9} {_fmt(p.worst):>9} {_fmt(p.gap):>8}{extra}"
                 )
         if alone:
             out.append("robust values of the game (max over stochastic policies of the worst case over adversaries):")
             out.append(f"  {'ε':>6} {'attacked':>9} {'robust value':>20} {'method':>28} {'best deterministic':>19}")
             for p in alone:
                 out.append(
-                    f"  {p.radius:>6g} {_agents(p.attacked):>9} {_robust(p):>20} {p.robust_method:>28} "
+                    f"  {_radius(p.radius):>6} {_agents(p.attacked):>9} {_robust(p):>20} {p.robust_method:>28} "
                     f"{_fmt(p.deterministic):>19}"
                 )
         if self.model:
             out.append("model perturbations (robust return per agent; nature adversarial to each agent):")
             for m in self.model:
-                returns = "-" if m.returns is None else ", ".join(_fmt(v) for v in m.returns)
-                optimum = "" if m.optimum is None else f"  robust optimum ({m.optimum_kind}) {_fmt(m.optimum)}"
-                out.append(f"  δ={m.transition_radius:g} ({m.norm}) ε_r={m.reward_radius:g}: policy {returns}{optimum}")
+                parts = [] if m.returns is None else ["policy " + ", ".join(_fmt(v) for v in m.returns)]
+                if m.optimum is not None:
+                    parts.append(f"robust optimum ({m.optimum_kind}) {_fmt(m.optimum)}")
+                elif m.returns is None:
+                    parts.append(
+                        "no robust optimum (defined for fully observable common-payoff and two-player zero-sum games)"
+                    )
+                out.append(f"  δ={m.transition_radius:g} ({m.norm}) ε_r={m.reward_radius:g}: {'; '.join(parts)}")
         out.extend(f"note: {n}" for n in self.notes)
         return out
+
+
+def _radius(radius: float) -> str:
+    return "file" if math.isnan(radius) else f"{radius:g}"
 
 
 def _agents(attacked: tuple[int, ...]) -> str:
@@ -290,7 +299,11 @@ def state_robustness(
             robust = robust_agent_policy(game, sets)
             lower, upper, exact = float(robust.lower), float(robust.upper), bool(robust.exact)
             deterministic = float_or_none(robust.deterministic_value)
-            method = "lp" if robust.method == "lp" else f"bounds (upper: {robust.upper_source})"
+            method = (
+                "lp"
+                if robust.method == "lp"
+                else ("search (bounds meet)" if robust.exact else f"bounds (upper: {robust.upper_source})")
+            )
         points.append(
             StatePoint(
                 radius=radius,
@@ -362,6 +375,7 @@ def model_robustness(
     from marlkit.solve.robust.model import robust_policy_evaluation
 
     game = as_stochastic(game)
+    policies = None if policies is None else playable(game, policies)
     sets = (
         [uncertainty]
         if uncertainty is not None

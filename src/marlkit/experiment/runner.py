@@ -326,6 +326,9 @@ def _execute(
     digest, total, every = config_hash(config), plan.num_logs, config.checkpoint_every
     elapsed = float(info.get("elapsed_s", 0.0))
     header = f"training {config.name}: {config.steps} steps x {len(plan.seeds)} seeds"
+    adversary = getattr(config, "adversary", None)
+    if adversary is not None:
+        header += f", against a learned state adversary on agents {list(adversary.attacked)} ({adversary.schedule})"
     with _checkpoint_on_sigint() as stop, _progress_bar(progress, config.name, total, done, header) as update:
         while done < total:
             tic = time.perf_counter()
