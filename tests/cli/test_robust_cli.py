@@ -64,6 +64,13 @@ def test_run_curves_are_written_and_consistent(trained: Path, capsys: pytest.Cap
         # the optimal adversary can always leave the state alone or mimic random noise
         assert point["worst"] <= point["clean"] + 1e-9 and point["worst"] <= point["random"] + 1e-9
         assert point["distance_to_robust"] >= 0
+        # the optimal adversary's choices, per seed: for attacked agent 0, one shown state per true state, within B(s)
+        for shown in point["adversary_per_seed"]:
+            (states,) = shown
+            assert len(states) == 3
+            if point["radius"] == 0.0:
+                assert states == [0, 1, 2]
+            assert all(states[s] == s or s == 2 for s in range(3))  # perception-guess: only c-zone (2) is confusable
         if point["radius"] == 0.0:
             assert point["worst"] == pytest.approx(point["clean"]) == pytest.approx(point["random"])
     assert "robustness" in (trained / "report.html").read_text()

@@ -57,6 +57,7 @@ class StatePoint:
     random: float | None = None
     worst: float | None = None
     worst_per_seed: tuple[float, ...] = ()
+    adversary_per_seed: tuple[tuple[tuple[int, ...], ...], ...] = ()  # [seeds][attacked j][s]: the ŝ_j shown at s
     robust_lower: float | None = None
     robust_upper: float | None = None
     robust_exact: bool | None = None
@@ -84,6 +85,7 @@ class StatePoint:
             "random": float_or_none(self.random),
             "worst": float_or_none(self.worst),
             "worst_per_seed": [float_or_none(v) for v in self.worst_per_seed],
+            "adversary_per_seed": [[list(row) for row in seed] for seed in self.adversary_per_seed],
             "gap": float_or_none(self.gap),
             "robust_value": None
             if self.robust_lower is None
@@ -160,6 +162,9 @@ class RobustnessReport:
                     random=number(p.get("random")),
                     worst=number(p.get("worst")),
                     worst_per_seed=tuple(math.nan if v is None else float(v) for v in p.get("worst_per_seed", [])),
+                    adversary_per_seed=tuple(
+                        tuple(tuple(int(s) for s in row) for row in seed) for seed in p.get("adversary_per_seed", [])
+                    ),
                     robust_lower=number(robust.get("lower")),
                     robust_upper=number(robust.get("upper")),
                     robust_exact=robust.get("exact"),
@@ -286,9 +291,13 @@ def state_robustness(
     for radius, attacked, sets in cases:
         clean = random = worst = None
         per_seed: tuple[float, ...] = ()
+        shown: tuple[tuple[tuple[int, ...], ...], ...] = ()
         if policies is not None:
             results = [worst_case_evaluation(game, p, sets) for p in policies]
             per_seed = tuple(float(r.value) for r in results)
+            shown = tuple(  # the optimal adversary's choice: the state each attacked agent is shown in each state
+                tuple(tuple(int(s) for s in np.argmax(r.adversary[j], axis=-1)) for j in attacked) for r in results
+            )
             worst = float(np.mean(per_seed))
             clean = float(np.mean([r.clean_value for r in results]))
             random = float(np.mean([random_perception_evaluation(game, p, sets).value for p in policies]))
@@ -313,6 +322,7 @@ def state_robustness(
                 random=random,
                 worst=worst,
                 worst_per_seed=per_seed,
+                adversary_per_seed=shown,
                 robust_lower=lower,
                 robust_upper=upper,
                 robust_exact=exact,
