@@ -12,6 +12,7 @@ import traceback
 import typer
 
 from marlkit import __version__
+from marlkit.cli import attack as attack_commands
 from marlkit.cli import diagnose as diagnose_commands
 from marlkit.cli import experiments as experiment_commands
 from marlkit.cli import games as games_commands
@@ -52,6 +53,7 @@ learn_commands.register(app)
 run_commands.register(app)
 diagnose_commands.register(app)
 robust_commands.register(app)
+attack_commands.register(app)
 experiment_commands.register(app)
 
 
