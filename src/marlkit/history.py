@@ -104,6 +104,15 @@ class History:
     def num_logs(self) -> int:
         return int(self.steps.shape[0])
 
+    def team_return(self) -> np.ndarray:
+        """``[N, T]``: each logging window's ``episode_return`` averaged over the agents with a finished episode
+        (NaN where none finished), without NumPy's empty-slice warning."""
+        returns = np.asarray(self.episode_return, float)
+        finite = np.isfinite(returns)
+        count = finite.sum(axis=-1)
+        total = np.where(finite, returns, 0.0).sum(axis=-1)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
     def window_counts(self) -> np.ndarray:
         """Joint-action counts per window ``[N, T, S, A_1..A_n]`` (differences of the cumulative counts)."""
         first = self.joint_counts[:, :1]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import html.parser
 import io
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from matplotlib.image import imread
 
@@ -122,19 +124,28 @@ def test_page_facts_are_the_runs(run_dir: Path) -> None:
     assert f"<td>marlkit version</td><td>{__version__}</td>" in text and "<td>wall time</td><td>-</td>" not in text
 
 
-def test_report_of_a_task_run_says_there_is_no_exact_game(tmp_path: Path, capsys) -> None:
-    """Issue 14 item 11: a deep run on a task (MPE, LBF) has no exact game, so no diagnosis page (yet)."""
+def test_report_of_a_task_run_shows_learning_curves_and_no_diagnosis(tmp_path: Path, capsys) -> None:
+    """A deep run on a task (MPE, LBF) has no exact game: `marlkit report` writes a page with the learning curves
+    (no verdicts), and `compare`, which judges convergence, says there is no exact game (issue 14 item 11)."""
     (tmp_path / "config.yaml").write_text("name: spread\nenv: simple_spread\nlearners: ippo\nsteps: 4096\n")
     (tmp_path / "summary.json").write_text('{"kind": "run", "game": null, "env": "simple_spread"}')
     from marlkit.history import History
 
     _, history = _task_history()
+    returns = np.random.default_rng(0).normal(-50, 10, history.episode_return.shape).astype(np.float32)
+    returns[1, -1] = np.nan  # seed 1 finished no episode in the last window: its final return is the one before
+    history = replace(history, episode_return=returns)
     history.save(tmp_path / "history.npz")
-    for command in (["report", str(tmp_path)], ["compare", str(tmp_path), str(tmp_path)]):
-        assert main(command) == 2
-        err = capsys.readouterr().err.strip()
-        assert "\n" not in err and "neither config.yaml" not in err, err
-        assert "simple_spread" in err and "task" in err and "no exact game" in err
+    assert main(["compare", str(tmp_path), str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "neither config.yaml" not in err, err
+    assert "simple_spread" in err and "task" in err and "no exact game" in err
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "<h2>learning</h2>" in page and "final return" in page and "verdicts" not in page
+    assert page.count("data:image/png;base64,") == 1  # the learning curves
+    for final in (returns[0, -1].mean(), returns[1, -2].mean()):
+        assert f'<td class="num">{final:.3g}</td>' in page
     assert History.load(tmp_path / "history.npz").meta["env"] == "simple_spread"
 
 

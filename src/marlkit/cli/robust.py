@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from marlkit.cli.context import ParamOption, console, finite, print_json, resolve_game
-from marlkit.errors import InvalidGameError, MarlkitError
+from marlkit.errors import InvalidGameError
 
 
 def parse_numbers(option: str, values: list[str] | None, default: list[float]) -> list[float]:
@@ -225,17 +224,9 @@ def _task_report(
 
 
 def _save(run_dir: Path, report: Any) -> None:
-    from marlkit.atomic import write_text
-    from marlkit.experiment.report import ROBUSTNESS_FILE
+    from marlkit.experiment.report import ROBUSTNESS_FILE, save_run_result
 
-    try:
-        write_text(run_dir / ROBUSTNESS_FILE, json.dumps(finite(report.to_json()), indent=2, allow_nan=False) + "\n")
-    except (OSError, ValueError) as exc:
-        raise MarlkitError(f"{run_dir / ROBUSTNESS_FILE}: could not write ({exc})") from None
-    if (run_dir / "report.html").is_file():
-        from marlkit.experiment.report import render_run_report
-
-        render_run_report(run_dir)
+    save_run_result(run_dir, ROBUSTNESS_FILE, finite(report.to_json()))  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

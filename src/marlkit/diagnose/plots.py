@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import textwrap
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -617,6 +618,31 @@ def plot_robustness(report: Any, path: str | os.PathLike) -> Path:
     return save_figure(fig, path)
 
 
+def plot_returns(history: Any, path: str | os.PathLike) -> Path:
+    """Learning curves of a run: the mean episode return over agents at each logging point (``history.steps`` env
+    steps), one thin line per seed, the median across seeds and its 25-75 percentile band (windows in which no
+    episode finished are gaps)."""
+    team = history.team_return() if history.num_logs else None
+    if team is None or not np.isfinite(team).any():
+        raise ValueError("plot_returns: no episode finished in any logging window")
+    steps = np.asarray(history.steps, float)
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for row in team:
+        ax.plot(steps, row, color="#999999", lw=0.7, alpha=0.6)
+    with warnings.catch_warnings():  # windows where no seed finished an episode stay gaps
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, median, high = np.nanpercentile(team, [25, 50, 75], axis=0)
+    ax.fill_between(steps, low, high, color="#1b9e77", alpha=0.2, label="25-75 percentile")
+    ax.plot(steps, median, color="#1b9e77", lw=2, label=f"median of {team.shape[0]} seeds")
+    ax.set_xlabel("env steps per seed")
+    ax.set_ylabel("episode return (mean over agents)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    fig.suptitle(f"Learning curves: {_learner_names(history) or 'learners'}", fontsize=11)
+    return save_figure(fig, path)
+
+
 __all__ = [
     "SIMPLEX_CORNERS",
     "VERDICT_COLOURS",
@@ -625,6 +651,7 @@ __all__ = [
     "plot_criterion",
     "plot_nonstationarity",
     "plot_policy_trajectories",
+    "plot_returns",
     "plot_robustness",
     "plot_seed_fan",
     "save_figure",

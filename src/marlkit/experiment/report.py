@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import json
 import math
 import tempfile
@@ -26,17 +27,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import yaml
 
 from marlkit import __version__
 from marlkit.atomic import write_text
 from marlkit.errors import GameFileError, InvalidGameError, NotApplicableError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
+from marlkit.history import History
 
 if TYPE_CHECKING:  # pragma: no cover
     from marlkit.diagnose.report import DiagnosisReport
     from marlkit.diagnose.safety import SafetyReport
-    from marlkit.history import History
+
 
 Game = NormalFormGame | StochasticGame
 
@@ -208,24 +211,84 @@ def safety_section(safety: SafetyReport) -> str:
     return f'<p class="muted">{esc(lines[0])}</p><ul>{items}</ul>'
 
 
-def robustness_section(directory: Path, pictures: bool = True) -> str | None:
-    """The robustness section of a run's page, from the ``robustness.json`` that ``marlkit robust RUN_DIR`` wrote
-    (:mod:`marlkit.diagnose.robustness`): the curves as a table and a picture; None when the run has none."""
-    path = directory / ROBUSTNESS_FILE
+@dataclass(frozen=True)
+class ResultSection:
+    """A result file a command writes into a run directory and the page section it becomes.
+
+    ``result`` names a class (``"module:Class"``, imported only when the file exists) with ``from_json(dict)`` and
+    ``lines() -> list[str]``; ``plot`` names a function ``plot(result, path) -> Path`` that raises ``ValueError``
+    when the result has nothing to draw; ``command`` is what writes (and refreshes) the file."""
+
+    title: str
+    file: str
+    result: str
+    command: str
+    plot: str | None = None
+
+
+RESULT_SECTIONS: tuple[ResultSection, ...] = (
+    ResultSection(
+        "robustness",
+        ROBUSTNESS_FILE,
+        "marlkit.diagnose.robustness:RobustnessReport",
+        "marlkit robust",
+        "marlkit.diagnose.plots:plot_robustness",
+    ),
+)
+"""Every result file a run directory may hold beside its History, in page order (one table: commands that write a
+result into a run add a row here, and every run page shows it)."""
+
+
+def _imported(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def result_section(directory: Path, entry: ResultSection, pictures: bool = True) -> str | None:
+    """The page section of one result file of a run directory (its lines as text and, ``pictures``, its plot);
+    None when the run has no such file; a note when the file cannot be read."""
+    path = directory / entry.file
     if not path.is_file():
         return None
-    from marlkit.diagnose.plots import plot_robustness
-    from marlkit.diagnose.robustness import RobustnessReport
-
     try:
-        report = RobustnessReport.from_json(json.loads(path.read_text(encoding="utf-8")))
+        result = _imported(entry.result).from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return f'<p class="muted">{esc(path.name)} could not be read ({esc(exc)}); rerun `marlkit robust`.</p>'
-    text = "<pre>" + esc("\n".join(report.lines())) + "</pre>"
-    if pictures and (report.model or any(math.isfinite(p.radius) for p in report.state)):
+        return f'<p class="muted">{esc(path.name)} could not be read ({esc(exc)}); rerun `{esc(entry.command)}`.</p>'
+    text = "<pre>" + esc("\n".join(result.lines())) + "</pre>"
+    if pictures and entry.plot is not None:
         with tempfile.TemporaryDirectory(prefix="marlkit-report-") as folder:
-            text += html_figure(plot_robustness(report, Path(folder) / "robustness.png"), "robustness curves")
+            try:
+                picture = _imported(entry.plot)(result, Path(folder) / f"{path.stem}.png")
+            except ValueError:  # nothing to draw
+                return text
+            text += html_figure(picture, f"{entry.title} ({path.name})")
     return text
+
+
+def result_sections(directory: Path, pictures: bool = True) -> list[tuple[str, str]]:
+    """The sections of every result file (:data:`RESULT_SECTIONS`) the run directory holds."""
+    sections = []
+    for entry in RESULT_SECTIONS:
+        text = result_section(directory, entry, pictures)
+        if text is not None:
+            sections.append((entry.title, text))
+    return sections
+
+
+def save_run_result(directory: str | Path, file: str, data: dict[str, Any]) -> Path:
+    """Write a command's result ``data`` as ``directory/file`` (JSON, atomically) and re-render the run's page when it
+    has one, so the page shows the new section. Raises :class:`MarlkitError` (one line) when it cannot be written."""
+    from marlkit.errors import MarlkitError
+
+    directory = Path(directory)
+    path = directory / file
+    try:
+        write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    except (OSError, ValueError) as exc:
+        raise MarlkitError(f"{path}: could not write ({exc})") from None
+    if (directory / REPORT_FILE).is_file() or is_task_run(directory):
+        render_run_report(directory)
+    return path
 
 
 def diagnosis_sections(report: DiagnosisReport, pictures: bool = True) -> list[tuple[str, str]]:
@@ -265,8 +328,6 @@ class RunFiles:
 
 def read_run(directory: str | Path) -> RunFiles:
     """Read ``config.yaml``, ``history.npz`` and (when present) ``summary.json`` of a run directory."""
-    from marlkit.history import History
-
     directory = Path(directory)
     if not directory.is_dir():
         raise GameFileError(f"{directory}: not a run directory (no such folder)")
@@ -383,24 +444,66 @@ def run_facts(run: RunFiles) -> list[tuple[str, str]]:
     return facts
 
 
+def is_task_run(directory: str | Path) -> bool:
+    """Whether a run directory's config trained on a task (an env with no exact game): its ``config.yaml`` names an
+    ``env`` and no ``game``. False when there is no readable config."""
+    try:
+        config = yaml.safe_load((Path(directory) / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(config, dict) and bool(config.get("env")) and not config.get("game")
+
+
+def learning_section(history: History, pictures: bool = True) -> str:
+    """The learning section of a task run's page: each seed's mean episode return (over agents) at the last logging
+    point that finished an episode, with the median, and (``pictures``) the curves across seeds
+    (:func:`marlkit.diagnose.plots.plot_returns`)."""
+    team = history.team_return()
+    finals = []
+    for i in range(history.n_seeds):
+        finished = np.flatnonzero(np.isfinite(team[i]))
+        finals.append(float(team[i, finished[-1]]) if finished.size else None)
+    rows = [[int(seed), number(final)] for seed, final in zip(history.seeds, finals, strict=True)]
+    known = [f for f in finals if f is not None]
+    text = (
+        f'<p class="muted">mean episode return over agents at the last logging point, {history.n_seeds} seeds; '
+        f"median {number(float(np.median(known)) if known else None)}</p>"
+        + html_table(["seed", "final return"], rows, [["num", "num"]] * len(rows))
+    )
+    if pictures and history.num_logs:
+        from marlkit.diagnose.plots import plot_returns
+
+        with tempfile.TemporaryDirectory(prefix="marlkit-report-") as folder:
+            text += html_figure(plot_returns(history, Path(folder) / "returns.png"), "episode return across seeds")
+    return text
+
+
 def render_run_report(
     directory: str | Path, *, report: DiagnosisReport | None = None, pictures: bool = True, title: str | None = None
 ) -> Path:
     """Write ``report.html`` of a run directory from its files (or from ``report`` when the caller has just
-    diagnosed the run) and return its path. Never trains."""
-    run = read_run(directory)
-    if report is None:
-        from marlkit.diagnose.report import diagnose
+    diagnosed the run) and return its path. Never trains.
 
-        report = diagnose(run.history, game_of_run(run), **diagnosis_options(run.config))
+    A run on an exact game gets the verdicts and pictures of its diagnosis; a run on a task (no exact game, so no
+    diagnosis) gets its learning curves. Both get a section per result file a command wrote into the run
+    (:data:`RESULT_SECTIONS`: robustness curves, attacks, defences), then the config and the run's facts."""
+    run = read_run(directory)
     name = title or str(run.config.get("name") or run.directory.name)
-    sections = diagnosis_sections(report, pictures=pictures)
-    robustness = robustness_section(run.directory)
-    if robustness is not None:
-        sections.append(("robustness", robustness))
+    task = task_of_run(run)
+    game_name, _, game_file = _game_spec(run.config, dict(run.history.meta))
+    if report is None and task is not None and game_name is None and game_file is None:
+        sections = [("learning", learning_section(run.history, pictures))]
+        subtitle = f"{task}: {learner_names(run.history.meta)}"
+    else:
+        if report is None:
+            from marlkit.diagnose.report import diagnose
+
+            report = diagnose(run.history, game_of_run(run), **diagnosis_options(run.config))
+        sections = diagnosis_sections(report, pictures=pictures)
+        subtitle = f"{report.game}: {learner_names(run.history.meta)}"
+    sections += result_sections(run.directory, pictures)
     sections.append(("config", yaml_block(run.config_text)))
     sections.append(("run facts", html_table(["fact", "value"], run_facts(run))))
-    subtitle = f"{report.game}: {learner_names(run.history.meta)}"
     return write_page(run.directory / REPORT_FILE, html_page(f"marlkit run {name}", sections, subtitle))
 
 
@@ -408,8 +511,10 @@ __all__ = [
     "CONFIG_FILE",
     "HISTORY_FILE",
     "REPORT_FILE",
+    "RESULT_SECTIONS",
     "ROBUSTNESS_FILE",
     "SUMMARY_FILE",
+    "ResultSection",
     "RunFiles",
     "diagnosis_options",
     "diagnosis_sections",
@@ -419,10 +524,14 @@ __all__ = [
     "html_figure",
     "html_page",
     "html_table",
+    "is_task_run",
+    "learning_section",
     "read_run",
     "render_run_report",
-    "robustness_section",
+    "result_section",
+    "result_sections",
     "run_facts",
+    "save_run_result",
     "task_of_run",
     "verdict_rows",
     "write_page",
