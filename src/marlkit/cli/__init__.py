@@ -20,15 +20,11 @@ from marlkit.cli import learn as learn_commands
 from marlkit.cli import robust as robust_commands
 from marlkit.cli import run as run_commands
 from marlkit.cli import solve as solve_commands
-from marlkit.cli.context import STATE
+from marlkit.cli.context import STATE, command_group
 from marlkit.errors import MarlkitError
 
-app = typer.Typer(
-    name="marlkit",
-    help="Multi-agent RL where learning meets game theory: exact games, solution concepts and learners.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = command_group(
+    "marlkit", "Multi-agent RL where learning meets game theory: exact games, solution concepts and learners."
 )
 
 

@@ -10,21 +10,12 @@ from __future__ import annotations
 import typer
 
 from marlkit.cli import attack_backdoor, attack_observation, attack_poison
+from marlkit.cli.context import command_group
 
-attack_app = typer.Typer(
-    name="attack",
-    help="Attack a game, a dataset or a trained run: reward poisoning, observation attacks, backdoors.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+attack_app = command_group(
+    "attack", "Attack a game, a dataset or a trained run: reward poisoning, observation attacks, backdoors."
 )
-defend_app = typer.Typer(
-    name="defend",
-    help="Defend trained agents: detect a Trojan (trigger search) and unlearn it.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+defend_app = command_group("defend", "Defend trained agents: detect a Trojan (trigger search) and unlearn it.")
 
 for module in (attack_poison, attack_observation, attack_backdoor):
     module.register(attack_app, defend_app)

@@ -29,6 +29,12 @@ ParamOption = Annotated[
 ]
 
 
+def command_group(name: str, help: str) -> typer.Typer:
+    """A typer app (the ``marlkit`` command or one of its groups) with marlkit's settings: help when called bare,
+    no shell-completion commands, plain tracebacks (the error boundary in :func:`marlkit.cli.main` prints one line)."""
+    return typer.Typer(name=name, help=help, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
 def console() -> Console:
     """A rich console; when output is not a terminal (a pipe, CI, a file) tables get 120 columns, not 80."""
     plain = Console()
