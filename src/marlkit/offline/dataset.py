@@ -80,6 +80,7 @@ def game_header(game: Game) -> dict[str, Any]:
         "player_names": list(g.player_names),
         "action_names": [list(a) for a in g.action_names],
         "state_names": list(g.state_names),
+        "action_mask": np.asarray(g.action_mask).astype(int).tolist(),
     }
 
 
@@ -191,6 +192,29 @@ class OfflineDataset:
             return False
         scale = max(1.0, float(np.abs(self.rewards).max(initial=0.0)))
         return bool(np.all(np.abs(self.rewards.sum(axis=1)) <= 1e-9 * scale))
+
+    def action_mask(self) -> np.ndarray:
+        """``[n, S, A_max]`` legal actions from the header (every action when the header has no mask)."""
+        n, S, a_max = self.n_players, self.num_states, max(self.num_actions)
+        if "action_mask" in self.game:
+            mask = np.asarray(self.game["action_mask"], dtype=bool)
+            if mask.shape == (n, S, a_max):
+                return mask
+            raise DatasetError(f"dataset header: action_mask has shape {list(mask.shape)}, not [{n}, {S}, {a_max}]")
+        mask = np.zeros((n, S, a_max), dtype=bool)
+        for i, m in enumerate(self.num_actions):
+            mask[i, :, :m] = True
+        return mask
+
+    def legal_joint_actions(self) -> np.ndarray:
+        """``[S, J]`` bool: joint actions every component of which is legal in the state (J flat, C order)."""
+        legal = np.ones((self.num_states, *self.num_actions), dtype=bool)
+        mask = self.action_mask()
+        for i, m in enumerate(self.num_actions):
+            view = [1] * (self.n_players + 1)
+            view[0], view[i + 1] = self.num_states, m
+            legal &= mask[i, :, :m].reshape(view)
+        return legal.reshape(self.num_states, -1)
 
     def joint_index(self) -> np.ndarray:
         """``[K]`` flat C-order joint-action index j_k = ravel_multi_index(a_k, (A_1..A_n))."""
