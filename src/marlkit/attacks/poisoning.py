@@ -313,8 +313,11 @@ def poison(
                                solve_info, names)  # fmt: skip
 
     if program.missing:
-        described = ", ".join(f"state {s} joint action {list(np.unravel_index(j, dataset.num_actions))}"
-                              for _, s, j in program.missing[:3])  # fmt: skip
+        def joint(j: int) -> str:
+            actions = [int(a) for a in np.unravel_index(j, dataset.num_actions)]
+            return "(" + ", ".join(names[i][a] if names else str(a) for i, a in enumerate(actions)) + ")"
+
+        described = ", ".join(f"state {s} joint action {joint(j)}" for _, s, j in program.missing[:3])
         why = ("the learners' interval there is unbounded (no data); give a reward bound or record more data"
                if rho > 0 else "the learners read R̂ = 0 there and the attacker cannot change it")
         return failed(f"the target needs (s, a) the data never visited: {described}; {why}")

@@ -106,4 +106,33 @@ def record(
     return OfflineDataset(**data, game=header, provenance=meta)
 
 
-__all__ = ["DEFAULT_MAX_STEPS", "record"]
+def record_counts(game: Game, counts: np.ndarray, *, seed: int = 0, noise: float = 0.0) -> OfflineDataset:
+    """A designed dataset: exactly ``counts[s, a_1..a_n]`` steps of each (s, a) (a fixed coverage, as in the
+    experiments of Wu et al. 2023), rewards R(s, a) (+ σ noise), next states drawn from T(·|s, a) with ``seed``."""
+    g = as_stochastic(game)
+    N = np.asarray(counts)
+    if N.shape != (g.num_states, *g.num_actions) or N.dtype.kind not in "iu" or np.any(N < 0):
+        raise InvalidGameError(
+            f"counts: expected non-negative integers of shape [S, A_1..A_n] = {[g.num_states, *g.num_actions]}"
+        )
+    if not (isinstance(noise, int | float) and np.isfinite(noise) and noise >= 0):
+        raise InvalidGameError(f"noise: expected a finite σ >= 0, got {noise!r}")
+    header = game_header(game)
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed)))
+    S, J, n = g.num_states, int(np.prod(g.num_actions)), g.n_players
+    cells = np.repeat(np.arange(S * J), N.reshape(-1))
+    state, joint = np.divmod(cells, J)
+    actions = np.array(np.unravel_index(joint, g.num_actions)).T.reshape(-1, n)
+    rewards = g.rewards.reshape(n, S, J)[:, state, joint].T.copy()
+    if noise > 0:
+        rewards += rng.standard_normal(rewards.shape) * noise
+        if header["zero_sum"]:
+            rewards[:, 1] = -rewards[:, 0]
+    flat_T = g.transitions.reshape(S, J, S)
+    nxt = _draw(rng, flat_T[state, joint]) if cells.size else np.zeros(0, dtype=np.int64)
+    meta = {"source": "designed", "counts": N.reshape(-1).tolist(), "seed": int(seed), "noise": float(noise)}
+    return OfflineDataset(state=state, actions=actions, rewards=rewards, next_state=nxt, done=g.terminal[nxt],
+                          game=header, provenance=meta)  # fmt: skip
+
+
+__all__ = ["DEFAULT_MAX_STEPS", "record", "record_counts"]
