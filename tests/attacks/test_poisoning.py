@@ -35,6 +35,7 @@ from marlkit.attacks.poisoning import poison
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame
 from marlkit.games.catalog import make
+from marlkit.offline.dataset import OfflineDataset
 from marlkit.offline.dominance import gap_rows
 from marlkit.offline.estimate import estimate
 from marlkit.offline.learners import learn
@@ -45,8 +46,12 @@ PD_COUNTS = [(5, 5, 5, 5), (3, 7, 11, 2), (40, 9, 13, 25)]
 
 def _pd_rows(N: dict[str, int], iota: float, rho: float) -> list[tuple[float, int, int]]:
     c = {a: rho / np.sqrt(n) for a, n in N.items()}
-    return [(2 + iota + c["CC"] + c["DC"], N["CC"], N["DC"]), (1 + iota + c["CD"] + c["DD"], N["CD"], N["DD"]),
-            (2 + iota + c["CC"] + c["CD"], N["CC"], N["CD"]), (1 + iota + c["DC"] + c["DD"], N["DC"], N["DD"])]  # fmt: skip
+    return [
+        (2 + iota + c["CC"] + c["DC"], N["CC"], N["DC"]),
+        (1 + iota + c["CD"] + c["DD"], N["CD"], N["DD"]),
+        (2 + iota + c["CC"] + c["CD"], N["CC"], N["CD"]),
+        (1 + iota + c["DC"] + c["DD"], N["DC"], N["DD"]),
+    ]
 
 
 @pytest.mark.parametrize("counts", PD_COUNTS)
@@ -94,7 +99,7 @@ def test_rock_paper_scissors_saddle_closed_form(counts: tuple[int, ...], iota: f
         assert expected == pytest.approx(n * (2 * (1 + iota + 2 * r) + 2 * max(0.0, iota - 1 + 2 * r)))
 
 
-def _dense_l1(data, target, iota: float, rho: float, concept: str) -> float:  # type: ignore[no-untyped-def]
+def _dense_l1(data: OfflineDataset, target: np.ndarray, iota: float, rho: float, concept: str) -> float:
     """The per-sample LP written from the definitions of a one-shot game (no gap rows): a variable δ_{k,i} per
     logged step k and reward stream i, the means (1/N_a) Σ_{k in a} (r_k + δ_k), and each comparison's worst case
     over the box as mean(b) - ρ/√N_b - mean(c) - ρ/√N_c >= ι; minimise Σ |δ|."""
@@ -106,7 +111,9 @@ def _dense_l1(data, target, iota: float, rho: float, concept: str) -> float:  # 
     A, b = [], []
     for i in range(data.n_players):
         for joint in np.ndindex(*shape):
-            if joint[i] == target[i] or (concept == "saddle" and any(joint[k] != target[k] for k in range(2) if k != i)):
+            if joint[i] == target[i] or (
+                concept == "saddle" and any(joint[k] != target[k] for k in range(2) if k != i)
+            ):
                 continue
             better = list(joint)
             better[i] = target[i]
@@ -120,7 +127,9 @@ def _dense_l1(data, target, iota: float, rho: float, concept: str) -> float:  # 
             A.append(row)
             b.append(iota + rho / np.sqrt(N[jb]) + rho / np.sqrt(N[jc]) - gap)
     G = np.array(A)
-    res = linprog(np.ones(2 * K * streams), A_ub=np.hstack([-G, G]), b_ub=-np.array(b), bounds=(0, None), method="highs")
+    res = linprog(
+        np.ones(2 * K * streams), A_ub=np.hstack([-G, G]), b_ub=-np.array(b), bounds=(0, None), method="highs"
+    )
     assert res.status == 0
     return float(res.fun)
 

@@ -28,7 +28,7 @@ def _random_game(rng: np.random.Generator) -> StochasticGame:
     T[2, :, :, 2] = 1.0
     R = rng.normal(size=(2, 3, 2, 2))
     R[:, 2] = 0.0
-    return StochasticGame(T, R, initial=[1.0, 0.0, 0.0], gamma=0.8, terminal=[False, False, True])
+    return StochasticGame(T, R, initial=np.array([1.0, 0.0, 0.0]), gamma=0.8, terminal=np.array([False, False, True]))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -195,7 +195,10 @@ class PoisoningResult:
     @property
     def succeeded(self) -> bool:
         """Feasible and certified: the worst-case margin on the poisoned data is >= ι (to solver tolerance)."""
-        return bool(self.certificate is not None and self.certificate.margin >= self.iota - FEASIBILITY_TOL * max(1.0, self.iota))
+        return bool(
+            self.certificate is not None
+            and self.certificate.margin >= self.iota - FEASIBILITY_TOL * max(1.0, self.iota)
+        )
 
     def _joint(self, joint: list[int]) -> str:
         if not self.action_names:
@@ -313,13 +316,17 @@ def poison(
                                solve_info, names)  # fmt: skip
 
     if program.missing:
+
         def joint(j: int) -> str:
             actions = [int(a) for a in np.unravel_index(j, dataset.num_actions)]
             return "(" + ", ".join(names[i][a] if names else str(a) for i, a in enumerate(actions)) + ")"
 
         described = ", ".join(f"state {s} joint action {joint(j)}" for _, s, j in program.missing[:3])
-        why = ("the learners' interval there is unbounded (no data); give a reward bound or record more data"
-               if rho > 0 else "the learners read R̂ = 0 there and the attacker cannot change it")
+        why = (
+            "the learners' interval there is unbounded (no data); give a reward bound or record more data"
+            if rho > 0
+            else "the learners read R̂ = 0 there and the attacker cannot change it"
+        )
         return failed(f"the target needs (s, a) the data never visited: {described}; {why}")
     if np.all(program.h <= 0):
         x: np.ndarray | None = np.zeros(program.columns.size)
@@ -360,8 +367,8 @@ def poison(
         col = int(program.columns[k])
         stream, rest = divmod(col, S * J)
         s, j = divmod(rest, J)
-        changed.append({"agent": stream, "state": s, "joint": [int(a) for a in np.unravel_index(j, dataset.num_actions)],
-                        "count": int(counts[s, j]), "delta": float(x[k])})  # fmt: skip
+        entry = [int(a) for a in np.unravel_index(j, dataset.num_actions)]
+        changed.append({"agent": stream, "state": s, "joint": entry, "count": int(counts[s, j]), "delta": float(x[k])})
     return PoisoningResult(
         True, "", norm, concept, iota, rho, t, delta.reshape(shape), cost, objective,
         {"mean": float(per_step.mean()) if per_step.size else 0.0, "max": float(per_step.max(initial=0.0))},

@@ -45,7 +45,8 @@ def parse_target(values: list[str], game: dict[str, Any], visited: Any) -> Any:
     n, S = len(game["num_actions"]), int(game["num_states"])
     actions = game.get("action_names") or [[str(a) for a in range(m)] for m in game["num_actions"]]
     states = game.get("state_names") or [str(s) for s in range(S)]
-    default, per_state = None, {}
+    default: list[int] | None = None
+    per_state: dict[int, list[int]] = {}
     for value in values:
         where, sep, profile = value.rpartition("=")
         parts = profile.split(",")
@@ -65,13 +66,13 @@ def parse_target(values: list[str], game: dict[str, Any], visited: Any) -> Any:
         per_state[s] = row
     target = np.zeros((S, n), dtype=np.int64)
     for s in range(S):
-        row = per_state.get(s, default)
-        if row is None:
+        chosen = per_state.get(s, default)
+        if chosen is None:
             if visited[s]:
                 raise InvalidGameError(f"--target: no target for state {s} ({states[s]}), which the data visits; "
                                        f"give --target {s}=... or a default profile")  # fmt: skip
             continue
-        target[s] = row
+        target[s] = chosen
     return target
 
 
@@ -96,10 +97,8 @@ def poison_command(
 ) -> None:
     """Poison a dataset's rewards at minimal cost so the target becomes the learners' dominant (or unique Nash)
     equilibrium; print the cost, the changes, the certificate and what the learners adopt before and after."""
-    import numpy as np
-
     from marlkit.attacks.poisoning import check_norm, poison
-    from marlkit.offline.dataset import DatasetError, load, save
+    from marlkit.offline.dataset import DatasetError, save
     from marlkit.offline.estimate import check_radius
     from marlkit.offline.learners import learn
 
@@ -150,12 +149,13 @@ def poison_command(
     lines += [f"wrote {path}" for path in written]
     for line in lines:
         console_out.print(line, markup=False, highlight=False, soft_wrap=True)
-    del np
 
 
 def _source(source: str, param: list[str] | None, episodes: int, seed: int, noise: float,
             max_steps: int | None, explore: float) -> Any:  # fmt: skip
     """The dataset a source names: load a dataset file, or record one from a game or a run directory."""
+    import zipfile
+
     import numpy as np
 
     from marlkit.offline.dataset import DatasetError, is_dataset_file, load
@@ -167,10 +167,14 @@ def _source(source: str, param: list[str] | None, episodes: int, seed: int, nois
             raise InvalidGameError("--param applies to catalog games, not to files")
         if is_dataset_file(path):
             return load(path)
+        if not zipfile.is_zipfile(path):
+            raise DatasetError(f"{source}: truncated or not an NPZ file (neither a marlkit dataset nor a game file)")
         try:
             game = resolve_game(source, None)
-        except MarlkitError as exc:
-            raise DatasetError(f"{source}: neither a marlkit dataset nor a game file (truncated or foreign: {exc})") from None
+        except (MarlkitError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise DatasetError(
+                f"{source}: neither a marlkit dataset nor a game file (truncated or foreign: {exc})"
+            ) from None
     elif path.is_dir():
         if param:
             raise InvalidGameError("--param applies to catalog games, not to run directories")

@@ -53,15 +53,21 @@ def check_target(target: object, num_states: int, num_actions: tuple[int, ...], 
     if t.shape == (n,):
         t = np.broadcast_to(t, (num_states, n))
     if t.shape != (num_states, n):
-        raise InvalidGameError(f"target: expected {n} actions (one per agent) or [S={num_states}, n={n}], got {list(t.shape)}")
+        raise InvalidGameError(
+            f"target: expected {n} actions (one per agent) or [S={num_states}, n={n}], got {list(t.shape)}"
+        )
     for i, m in enumerate(num_actions):
         bad = np.flatnonzero((t[:, i] < 0) | (t[:, i] >= m))
         if bad.size:
-            raise InvalidGameError(f"target: agent {i} has {m} actions; got action {int(t[bad[0], i])} (state {int(bad[0])})")
+            raise InvalidGameError(
+                f"target: agent {i} has {m} actions; got action {int(t[bad[0], i])} (state {int(bad[0])})"
+            )
     flat = np.ravel_multi_index(tuple(t.T), num_actions)
     illegal = np.flatnonzero(~legal[np.arange(num_states), flat])
     if illegal.size:
-        raise InvalidGameError(f"target: the joint action {t[illegal[0]].tolist()} is illegal in state {int(illegal[0])}")
+        raise InvalidGameError(
+            f"target: the joint action {t[illegal[0]].tolist()} is illegal in state {int(illegal[0])}"
+        )
     return t.astype(np.int64)
 
 
@@ -72,7 +78,9 @@ def resolve_concept(concept: str, model: EstimatedGame) -> str:
     if concept not in CONCEPTS:
         raise InvalidGameError(f"concept: expected one of {['auto', *CONCEPTS]}, got {concept!r}")
     if concept == "saddle" and not model.zero_sum:
-        raise NotApplicableError("concept 'saddle' (unique Nash equilibrium) needs two-player zero-sum data; use 'dominant'")
+        raise NotApplicableError(
+            "concept 'saddle' (unique Nash equilibrium) needs two-player zero-sum data; use 'dominant'"
+        )
     return concept
 
 

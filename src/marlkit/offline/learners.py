@@ -22,7 +22,8 @@ What the learner adopts, in this order (``case`` says which applied):
    unique across the set); general-sum data played one shot (γ = 0, or no step continues): per visited state the
    Nash equilibrium of the stage game of R̂ (certainty equivalence) or of the lower bounds R̂ - ρ/sqrt(N)
    (pessimistic; an unbounded lower bound counts as the smallest finite one in the data) with the highest total
-   payoff among those marlkit's solver finds (:func:`marlkit.solve.nash_equilibria`, ``select_equilibrium``).
+   payoff among those marlkit's solver finds (:func:`marlkit.solve.nash_equilibria`, ``select_equilibrium``; on a
+   tie the first of the best).
 4. ``none`` — general-sum data with continuation and no common dominant equilibrium: marlkit has no exact
    general-sum Markov equilibrium solver, and the learner adopts nothing (``policy`` is None).
 
@@ -76,9 +77,7 @@ class OfflinePolicy:
             return "a mixed policy" if self.policy is not None else "nothing"
         profiles = []
         for s in np.flatnonzero(self.visited):
-            names = [
-                self.action_names[i][a] if self.action_names else str(a) for i, a in enumerate(self.actions[s])
-            ]
+            names = [self.action_names[i][a] if self.action_names else str(a) for i, a in enumerate(self.actions[s])]
             profiles.append(f"({', '.join(names)})" + ("" if len(self.visited) == 1 else f"@{s}"))
         return " ".join(profiles)
 
@@ -130,7 +129,7 @@ def _dominant_candidate(model: EstimatedGame, legal: np.ndarray, mask: np.ndarra
 
 
 def _pure_policy(actions: np.ndarray, visited: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    n, S, a_max = mask.shape
+    n, _, a_max = mask.shape
     uniform = mask / mask.sum(axis=2, keepdims=True)
     policy = uniform.copy()
     for i in range(n):
@@ -161,9 +160,7 @@ def estimated_game(model: EstimatedGame, dataset: OfflineDataset, rewards: np.nd
     )  # fmt: skip
 
 
-def learn(
-    dataset: OfflineDataset, rho: float = 0.0, *, iota: float = 0.0, bound: float | None = None
-) -> OfflinePolicy:
+def learn(dataset: OfflineDataset, rho: float = 0.0, *, iota: float = 0.0, bound: float | None = None) -> OfflinePolicy:
     """The policy the certainty-equivalence (``rho = 0``) or pessimistic (``rho > 0``) learner adopts (module
     docstring); ``iota`` >= 0 is the margin the learner asks of a dominant / saddle policy (> 0 always)."""
     rho = check_radius(rho)
@@ -173,7 +170,7 @@ def learn(
     mask = dataset.action_mask()
     visited = model.visited_states()
     name = "pessimistic" if rho > 0 else "certainty-equivalence"
-    common = {"learner": name, "rho": rho, "visited": visited, "action_names": tuple(
+    common: dict[str, Any] = {"learner": name, "rho": rho, "visited": visited, "action_names": tuple(
         tuple(a) for a in dataset.game.get("action_names", ()))}  # fmt: skip
     need = max(iota, TOL)
 
@@ -230,7 +227,8 @@ def _stage_nash(model: EstimatedGame, dataset: OfflineDataset, pessimistic: bool
     policy = mask / mask.sum(axis=2, keepdims=True)
     for s in np.flatnonzero(model.visited_states()):
         stage = NormalFormGame(rewards[:, s].reshape(model.n_players, *model.num_actions))
-        chosen = select_equilibrium(stage, nash_equilibria(stage), "payoff").chosen
+        selection = select_equilibrium(stage, nash_equilibria(stage), "payoff")
+        chosen = selection.chosen or selection.ranked[0]  # a tie at the top: the solver's first of the best
         for i, strategy in enumerate(chosen.profile):
             policy[i, s] = 0.0
             policy[i, s, : strategy.shape[0]] = strategy

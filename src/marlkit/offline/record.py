@@ -100,7 +100,7 @@ def record(
         s[idx] = nxt
         running[idx[done]] = False
     # order the steps episode by episode is not needed by any estimator; keep them in time-major blocks
-    data = {key: np.concatenate(value) for key, value in columns.items()}
+    data: dict[str, Any] = {key: np.concatenate(value) for key, value in columns.items()}
     meta = {"source": "game", "behaviour": label, "episodes": E, "seed": int(seed), "noise": float(noise),
             "max_steps": int(limit), **(provenance or {})}  # fmt: skip
     return OfflineDataset(**data, game=header, provenance=meta)
