@@ -27,6 +27,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,7 @@ def poisoning_lp_scaling(sizes: tuple[int, ...] = (1, 4, 16, 64, 256), rounds: i
     out = []
     for S in sizes:
         data, target = instance(S)
-        result, reduced_s = best_of(rounds, lambda d=data, t=target: poison(d, t, iota=IOTA, rho=RHO))
+        result, reduced_s = best_of(rounds, partial(poison, data, target, iota=IOTA, rho=RHO))
         model = estimate(data, RHO)
         program = build_program(model, gap_rows(model, target, "dominant", data.legal_joint_actions()), IOTA)
         G, h, p = dense_program(data, program)
@@ -116,15 +117,28 @@ def poisoning_lp_scaling(sizes: tuple[int, ...] = (1, 4, 16, 64, 256), rounds: i
             return linprog(np.ones(2 * p), A_ub=A, b_ub=-h, bounds=(0, None), method="highs")
 
         res, dense_s = best_of(rounds, dense_lp)
-        _, l2_s = best_of(rounds, lambda d=data, t=target: poison(d, t, iota=IOTA, rho=RHO, norm="l2"))
-        _, linf_s = best_of(rounds, lambda d=data, t=target: poison(d, t, iota=IOTA, rho=RHO, norm="linf"))
+        _, l2_s = best_of(rounds, partial(poison, data, target, iota=IOTA, rho=RHO, norm="l2"))
+        _, linf_s = best_of(rounds, partial(poison, data, target, iota=IOTA, rho=RHO, norm="linf"))
         diff = abs(res.fun - result.cost)
-        row = {"states": S, "cells": S * 9, "samples": data.num_steps, "rows": result.solve["rows"],
-               "reduced_variables": 2 * result.solve["variables"], "dense_variables": 2 * p, "reduced_s": reduced_s,
-               "dense_s": dense_s, "ratio": dense_s / reduced_s, "diff": diff, "l2_s": l2_s, "linf_s": linf_s}  # fmt: skip
+        row = {
+            "states": S,
+            "cells": S * 9,
+            "samples": data.num_steps,
+            "rows": result.solve["rows"],
+            "reduced_variables": 2 * result.solve["variables"],
+            "dense_variables": 2 * p,
+            "reduced_s": reduced_s,
+            "dense_s": dense_s,
+            "ratio": dense_s / reduced_s,
+            "diff": diff,
+            "l2_s": l2_s,
+            "linf_s": linf_s,
+        }
         out.append(row)
-        print(f"{S:>5} {S * 9:>6} {data.num_steps:>8} {row['rows']:>6} {row['reduced_variables']:>9} {2 * p:>10} "
-              f"{reduced_s:>10.4f} {dense_s:>9.4f} {row['ratio']:>8.2f} {diff:>8.1e} {l2_s:>8.4f} {linf_s:>8.4f}")  # fmt: skip
+        print(
+            f"{S:>5} {S * 9:>6} {data.num_steps:>8} {row['rows']:>6} {row['reduced_variables']:>9} {2 * p:>10} "
+            f"{reduced_s:>10.4f} {dense_s:>9.4f} {row['ratio']:>8.2f} {diff:>8.1e} {l2_s:>8.4f} {linf_s:>8.4f}"
+        )
     return out
 
 

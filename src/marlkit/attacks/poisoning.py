@@ -161,7 +161,7 @@ class PoisoningResult:
         feasible: whether the target can be installed (then ``dataset`` is the poisoned data).
         reason: why not (empty when feasible).
         norm, concept, iota, rho: the attack's settings (``concept`` resolved from ``auto``).
-        target: ``[S, n]`` the target's actions.
+        target: ``[S, n]`` the target's actions (read at the states the data visits, ``visited [S]``).
         delta: ``[n, S, A_1..A_n]`` the change of every agent's mean reward (0 where unchanged).
         cost: the norm of the per-sample change of the rewards (the stream(s) counted: every agent's, or agent 0's
             in the zero-sum variant); ``objective``: the program's optimum (equal to ``cost`` up to the solver's
@@ -191,6 +191,7 @@ class PoisoningResult:
     dataset: OfflineDataset | None
     solve: dict[str, Any] = field(default_factory=dict)
     action_names: tuple[tuple[str, ...], ...] = ()
+    visited: np.ndarray | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -208,7 +209,7 @@ class PoisoningResult:
     def lines(self, limit: int = 12) -> list[str]:
         head = (f"reward poisoning ({self.concept}, ι = {self.iota:g}, ρ = {self.rho:g}, {self.norm}): target "
                 + " ".join(self._joint(list(map(int, t))) + (f"@{s}" if len(self.target) > 1 else "")
-                           for s, t in enumerate(self.target)))  # fmt: skip
+                           for s, t in enumerate(self.target) if self.visited is None or self.visited[s]))  # fmt: skip
         clean = "unbounded below" if not np.isfinite(self.clean.margin) else f"{self.clean.margin:.6g}"
         out = [head, f"clean data: the target's worst-case margin is {clean}"]
         if not self.feasible:
@@ -241,6 +242,7 @@ class PoisoningResult:
             "iota": self.iota,
             "rho": self.rho,
             "target": self.target.tolist(),
+            "visited_states": None if self.visited is None else np.flatnonzero(self.visited).tolist(),
             "cost": num(self.cost),
             "objective": num(self.objective),
             "per_sample": {k: num(v) for k, v in self.per_sample.items()},
@@ -313,7 +315,7 @@ def poison(
         solve_info["seconds"] = time.perf_counter() - started
         return PoisoningResult(False, reason, norm, concept, iota, rho, t, np.zeros(shape), float("nan"),
                                float("nan"), {"mean": float("nan"), "max": float("nan")}, (), None, clean, None,
-                               solve_info, names)  # fmt: skip
+                               solve_info, names, model.visited_states())  # fmt: skip
 
     if program.missing:
 
@@ -372,7 +374,7 @@ def poison(
     return PoisoningResult(
         True, "", norm, concept, iota, rho, t, delta.reshape(shape), cost, objective,
         {"mean": float(per_step.mean()) if per_step.size else 0.0, "max": float(per_step.max(initial=0.0))},
-        tuple(changed), certificate, clean, poisoned, solve_info, names,
+        tuple(changed), certificate, clean, poisoned, solve_info, names, model.visited_states(),
     )  # fmt: skip
 
 
