@@ -213,6 +213,10 @@ def test_infeasible_targets_are_results() -> None:
     assert not result.feasible and not result.succeeded and "never visited" in result.reason
     assert result.dataset is None and "(cooperate, defect)" in result.reason
     assert poison(data, [0, 0], iota=1.0, rho=1.0, bound=10.0).succeeded  # a reward bound makes it feasible
+    cost = poison(data, [0, 0], iota=1.0, rho=1.0, bound=10.0).cost
+    over = poison(data, [0, 0], iota=1.0, rho=1.0, bound=10.0, budget=0.99 * cost)
+    assert not over.feasible and "exceeds the budget" in over.reason and over.dataset is None
+    assert poison(data, [0, 0], iota=1.0, rho=1.0, bound=10.0, budget=cost).succeeded
     json_ready = result.to_json()
     assert json_ready["cost"] is None and json_ready["feasible"] is False
 
@@ -227,6 +231,8 @@ def test_bad_input() -> None:
         poison(data, [0, 0], iota=-1.0)
     with pytest.raises(InvalidGameError, match="radius"):
         poison(data, [0, 0], rho=-0.5)
+    with pytest.raises(InvalidGameError, match="budget"):
+        poison(data, [0, 0], budget=-1.0)
     with pytest.raises(InvalidGameError, match="norm"):
         poison(data, [0, 0], norm="l3")
     with pytest.raises(NotApplicableError, match="zero-sum"):

@@ -32,6 +32,24 @@ def test_poison_a_recorded_game(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "certificate: worst-case margin 0.5" in text and "[target]" in text
 
 
+def test_an_attack_sized_for_rho_zero_against_a_pessimistic_learner(capsys: pytest.CaptureFixture[str]) -> None:
+    """Sized for ρ = 0 with ι = 0.1, the binding rows lose 2(N_b^-½ + N_c^-½) ≈ 0.4 > ι against ρ' = 2 (about 100
+    samples per joint action): the certificate there is negative and the pessimistic learner finds no common
+    dominant equilibrium; sized for ρ = 2 it holds for both."""
+    base = ["attack", "poison", "prisoners-dilemma", "--target", "C,C", "--margin", "0.1", "--episodes", "400",
+            "--noise", "0.5", "--against", "2", "--json"]  # fmt: skip
+    assert main(base) == 0
+    naive = json.loads(capsys.readouterr().out)
+    assert naive["attack"]["succeeded"] and naive["against"][0]["rho"] == 2.0
+    assert naive["against"][0]["margin"] < 0 and not naive["against"][0]["guaranteed"]
+    cases = {p["rho"]: p["case"] for p in naive["learners"]["poisoned"]}
+    assert cases == {0.0: "dominant", 2.0: "nash-of-estimate"}
+    assert main([*base, "--radius", "2"]) == 0
+    sized = json.loads(capsys.readouterr().out)
+    assert sized["against"][0]["guaranteed"] and sized["attack"]["cost"] > naive["attack"]["cost"]
+    assert [p["case"] for p in sized["learners"]["poisoned"]] == ["dominant", "dominant"]
+
+
 def test_stochastic_targets_per_state(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["attack", "poison", "two-step", "--target", "A,A", "--target", "1=B,B", "--episodes", "200",
             "--radius", "0.5", "--margin", "0.2", "--norm", "linf", "--json"]  # fmt: skip
@@ -52,6 +70,9 @@ def test_stochastic_targets_per_state(capsys: pytest.CaptureFixture[str]) -> Non
         (["--target", "C,C", "--noise", "-1"], "noise"),
         (["--target", "C,C", "--episodes", "0"], "episodes"),
         (["--target", "C,C", "--out", "x.txt"], ".npz"),
+        (["--target", "C,C", "--against", "-2"], "--against"),
+        (["--target", "C,C", "--budget", "-1"], "--budget"),
+        (["--target", "7=C,C"], "no state '7'"),
     ],
 )
 def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str) -> None:

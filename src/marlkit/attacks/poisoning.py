@@ -253,6 +253,19 @@ class PoisoningResult:
         }
 
 
+def certify(
+    dataset: OfflineDataset, target: object, *, rho: float, concept: str = "auto", bound: float | None = None
+) -> Margins:
+    """The target's worst-case margin over the box of learners with radius ``rho`` on ``dataset``, from its samples
+    (means re-estimated, center gaps by direct policy evaluation, minus |w| · radius): the attack's certificate, and
+    how an attack fares against learners of another radius."""
+    model = estimate(dataset, check_radius(rho, "radius ρ"), bound=bound)
+    legal = dataset.legal_joint_actions()
+    t = check_target(target, dataset.num_states, dataset.num_actions, legal)
+    rows = gap_rows(model, t, resolve_concept(concept, model), legal)
+    return worst_margins(model, rows, dataset.num_actions)
+
+
 def check_norm(norm: str) -> str:
     if norm not in NORMS:
         raise InvalidGameError(f"norm: expected one of {list(NORMS)}, got {norm!r}")
@@ -279,6 +292,7 @@ def poison(
     norm: str = "l1",
     concept: str = "auto",
     bound: float | None = None,
+    budget: float | None = None,
 ) -> PoisoningResult:
     """The minimal-cost reward poisoning of ``dataset`` that installs ``target`` (module docstring).
 
@@ -290,13 +304,16 @@ def poison(
         norm: ``l1`` (default), ``linf`` or ``l2``.
         concept: ``auto`` (``saddle`` for two-player zero-sum data, else ``dominant``), ``dominant`` or ``saddle``.
         bound: a reward bound b making unvisited intervals [-b, b] instead of unbounded.
+        budget: the attacker's budget (in the cost's norm); a minimal cost above it makes the result infeasible.
 
     Raises:
-        InvalidGameError: a target that does not fit the game, ι or ρ < 0, an unknown norm or concept.
+        InvalidGameError: a target that does not fit the game, ι, ρ or the budget < 0, an unknown norm or concept.
     """
     iota = check_radius(iota, "margin ι")
     rho = check_radius(rho, "radius ρ")
     norm = check_norm(norm)
+    if budget is not None:
+        budget = check_radius(budget, "budget")
     model = estimate(dataset, rho, bound=bound)
     legal = dataset.legal_joint_actions()
     t = check_target(target, dataset.num_states, dataset.num_actions, legal)
@@ -358,9 +375,10 @@ def poison(
     w = program.counts
     objective = {"l1": float(np.sum(w * np.abs(x))), "linf": float(np.abs(x).max(initial=0.0)),
                  "l2": float(np.sqrt(np.sum(w * x**2)))}[norm]  # fmt: skip
+    if budget is not None and objective > budget * (1 + 1e-9) + 1e-9:
+        return failed(f"the minimal {norm} cost {objective:.6g} exceeds the budget {budget:g}")
     per_step = np.abs(counted).sum(axis=1)
-    certificate = worst_margins(estimate(poisoned, rho, bound=bound), gap_rows(estimate(poisoned, rho, bound=bound),
-                                t, concept, legal), dataset.num_actions)  # fmt: skip
+    certificate = certify(poisoned, t, rho=rho, concept=concept, bound=bound)
     changed = []
     counts = model.counts
     for k in np.argsort(-np.abs(x), kind="stable"):
@@ -378,5 +396,5 @@ def poison(
     )  # fmt: skip
 
 
-__all__ = ["FEASIBILITY_TOL", "NORMS", "PoisoningProgram", "PoisoningResult", "build_program", "check_norm",
+__all__ = ["FEASIBILITY_TOL", "NORMS", "PoisoningProgram", "PoisoningResult", "build_program", "certify", "check_norm",
            "norm_of", "poison", "solve_program"]  # fmt: skip

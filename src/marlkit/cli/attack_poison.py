@@ -82,9 +82,14 @@ def poison_command(
     margin: Annotated[float, typer.Option("--margin", help="The margin ι >= 0 of the installed equilibrium.")] = 1.0,
     radius: Annotated[float, typer.Option("--radius", help="Learners' confidence radius ρ >= 0 (ρ/sqrt(N)).")] = 0.0,
     norm: Annotated[str, typer.Option("--norm", help="Cost norm: l1 | linf | l2.")] = "l1",
+    budget: Annotated[float | None, typer.Option("--budget", help="The attacker's budget (in --norm).")] = None,
     concept: Annotated[str, typer.Option("--concept", help="auto | dominant | saddle (zero-sum).")] = "auto",
     bound: Annotated[float | None, typer.Option("--bound", help="Reward bound b: unvisited (s,a) in [-b, b].")] = None,
     game: Annotated[str | None, typer.Option("--game", help="Check a dataset was recorded from this game.")] = None,
+    against: Annotated[
+        list[float] | None,
+        typer.Option("--against", help="Also judge against learners of this radius ρ' (repeatable)."),
+    ] = None,
     episodes: Annotated[int, typer.Option("--episodes", help="Episodes to record from a game or run.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Recording seed.")] = 0,
     noise: Annotated[float, typer.Option("--noise", help="Gaussian reward noise σ >= 0 when recording.")] = 0.0,
@@ -97,14 +102,18 @@ def poison_command(
 ) -> None:
     """Poison a dataset's rewards at minimal cost so the target becomes the learners' dominant (or unique Nash)
     equilibrium; print the cost, the changes, the certificate and what the learners adopt before and after."""
-    from marlkit.attacks.poisoning import check_norm, poison
+    from marlkit.attacks.poisoning import certify, check_norm, poison
     from marlkit.offline.dataset import DatasetError, save
     from marlkit.offline.estimate import check_radius
     from marlkit.offline.learners import learn
 
     check_radius(margin, "--margin")
     check_radius(radius, "--radius")
+    if budget is not None:
+        check_radius(budget, "--budget")
     check_norm(norm)
+    for value in against or []:
+        check_radius(value, "--against")
     for path_option, name in ((out, "--out"), (save_clean, "--save-clean")):
         if path_option is not None and Path(path_option).suffix != ".npz":
             raise InvalidGameError(f"{name} {path_option}: a dataset file must end in .npz")
@@ -115,11 +124,16 @@ def poison_command(
         raise DatasetError(f"{source}: the dataset has no steps")
     visited = dataset.counts().reshape(dataset.num_states, -1).sum(axis=1) > 0
     chosen = parse_target(target, dataset.game, visited)
-    result = poison(dataset, chosen, iota=margin, rho=radius, norm=norm, concept=concept, bound=bound)
-    radii = sorted({0.0, radius})
+    result = poison(dataset, chosen, iota=margin, rho=radius, norm=norm, concept=concept, bound=bound, budget=budget)
+    radii = sorted({0.0, radius, *(against or [])})
     learners: dict[str, list[Any]] = {"clean": [learn(dataset, r, bound=bound) for r in radii]}
     if result.dataset is not None:
         learners["poisoned"] = [learn(result.dataset, r, bound=bound) for r in radii]
+    versus = []
+    if result.dataset is not None:
+        for value in sorted(set(against or [])):
+            margin_at = certify(result.dataset, chosen, rho=value, concept=result.concept, bound=bound).margin
+            versus.append({"rho": value, "margin": margin_at, "guaranteed": bool(margin_at >= margin - 1e-7)})
     written: list[str] = []
     try:
         if save_clean is not None:
@@ -136,11 +150,15 @@ def poison_command(
             "attack": result.to_json(),
             "learners": {k: [p.to_json() for p in v] for k, v in learners.items()},
             "adopt_target": {k: [bool(p.adopts(chosen)) for p in v] for k, v in learners.items()},
+            "against": versus,
             "written": written,
         })  # fmt: skip
         return
     console_out = console()
     lines = [f"{dataset!r}", *result.lines()]
+    for entry in versus:
+        verdict = ">= ι: still guaranteed" if entry["guaranteed"] else "< ι: not guaranteed"
+        lines.append(f"against learners with ρ' = {entry['rho']:g}: worst-case margin {entry['margin']:.6g} {verdict}")
     for key, policies in learners.items():
         lines.append(f"learners on the {key} data:")
         lines += [f"  {line}" + ("  [target]" if p.adopts(chosen) else "") for p in policies for line in p.lines()]
