@@ -48,7 +48,15 @@ import numpy as np
 
 from marlkit.errors import InvalidGameError
 from marlkit.offline.dataset import OfflineDataset
-from marlkit.offline.dominance import GapRows, Margins, check_target, gap_rows, resolve_concept, worst_margins
+from marlkit.offline.dominance import (
+    GapRows,
+    Margins,
+    check_target,
+    gap_rows,
+    profiles_text,
+    resolve_concept,
+    worst_margins,
+)
 from marlkit.offline.estimate import EstimatedGame, check_radius, estimate
 
 NORMS = ("l1", "linf", "l2")
@@ -207,9 +215,9 @@ class PoisoningResult:
         return f"({', '.join(self.action_names[i][a] for i, a in enumerate(joint))})"
 
     def lines(self, limit: int = 12) -> list[str]:
+        visited = np.ones(len(self.target), dtype=bool) if self.visited is None else self.visited
         head = (f"reward poisoning ({self.concept}, ι = {self.iota:g}, ρ = {self.rho:g}, {self.norm}): target "
-                + " ".join(self._joint(list(map(int, t))) + (f"@{s}" if len(self.target) > 1 else "")
-                           for s, t in enumerate(self.target) if self.visited is None or self.visited[s]))  # fmt: skip
+                f"{profiles_text(self.target, visited, self.action_names)}")  # fmt: skip
         clean = "unbounded below" if not np.isfinite(self.clean.margin) else f"{self.clean.margin:.6g}"
         out = [head, f"clean data: the target's worst-case margin is {clean}"]
         if not self.feasible:
@@ -261,7 +269,7 @@ def certify(
     how an attack fares against learners of another radius."""
     model = estimate(dataset, check_radius(rho, "radius ρ"), bound=bound)
     legal = dataset.legal_joint_actions()
-    t = check_target(target, dataset.num_states, dataset.num_actions, legal)
+    t = check_target(target, dataset.num_states, dataset.num_actions, legal, model.visited_states())
     rows = gap_rows(model, t, resolve_concept(concept, model), legal)
     return worst_margins(model, rows, dataset.num_actions)
 
@@ -316,7 +324,7 @@ def poison(
         budget = check_radius(budget, "budget")
     model = estimate(dataset, rho, bound=bound)
     legal = dataset.legal_joint_actions()
-    t = check_target(target, dataset.num_states, dataset.num_actions, legal)
+    t = check_target(target, dataset.num_states, dataset.num_actions, legal, model.visited_states())
     concept = resolve_concept(concept, model)
     rows = gap_rows(model, t, concept, legal)
     clean = worst_margins(model, rows, dataset.num_actions)

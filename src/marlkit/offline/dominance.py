@@ -44,8 +44,15 @@ CONCEPTS = ("dominant", "saddle")
 """``dominant``: ι-strict MPDSE for every agent; ``saddle``: ι-strict saddle (two-player zero-sum: unique NE)."""
 
 
-def check_target(target: object, num_states: int, num_actions: tuple[int, ...], legal: np.ndarray) -> np.ndarray:
-    """A deterministic target ``[S, n]`` of action indices (a ``[n]`` profile is used in every state)."""
+def check_target(
+    target: object,
+    num_states: int,
+    num_actions: tuple[int, ...],
+    legal: np.ndarray,
+    where: np.ndarray | None = None,
+) -> np.ndarray:
+    """A deterministic target ``[S, n]`` of action indices (a ``[n]`` profile is used in every state), legal at the
+    states ``where [S]`` (default every state; the attack checks the states the data visits)."""
     t = np.asarray(target)
     n = len(num_actions)
     if t.dtype.kind not in "iu":
@@ -63,12 +70,39 @@ def check_target(target: object, num_states: int, num_actions: tuple[int, ...], 
                 f"target: agent {i} has {m} actions; got action {int(t[bad[0], i])} (state {int(bad[0])})"
             )
     flat = np.ravel_multi_index(tuple(t.T), num_actions)
-    illegal = np.flatnonzero(~legal[np.arange(num_states), flat])
+    checked = np.ones(num_states, dtype=bool) if where is None else np.asarray(where, dtype=bool)
+    illegal = np.flatnonzero(~legal[np.arange(num_states), flat] & checked)
     if illegal.size:
         raise InvalidGameError(
             f"target: the joint action {t[illegal[0]].tolist()} is illegal in state {int(illegal[0])}"
         )
     return t.astype(np.int64)
+
+
+def profiles_text(
+    actions: np.ndarray, visited: np.ndarray, names: tuple[tuple[str, ...], ...] = (), limit: int = 8
+) -> str:
+    """A pure profile per visited state as text: ``(C, C)`` for one state, ``(A, A)@0 (B, B)@1`` for a few, and
+    ``(N, N) at 745 states, (S, N) at 5 states (4, 178, ...)`` when there are more than ``limit``."""
+
+    def joint(row: np.ndarray) -> str:
+        return "(" + ", ".join(names[i][a] if names else str(a) for i, a in enumerate(map(int, row))) + ")"
+
+    states = np.flatnonzero(visited)
+    if len(visited) == 1:
+        return joint(actions[0])
+    if states.size <= limit:
+        return " ".join(f"{joint(actions[s])}@{s}" for s in states)
+    groups: dict[str, list[int]] = {}
+    for s in states:
+        groups.setdefault(joint(actions[s]), []).append(int(s))
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+    parts = []
+    for text, where in ordered[:4]:
+        shown = "" if len(where) > 3 else f" ({', '.join(map(str, where))})"
+        parts.append(f"{text} at {len(where)} state{'s' if len(where) > 1 else ''}{shown}")
+    more = "" if len(ordered) <= 4 else f", {len(ordered) - 4} other profiles"
+    return ", ".join(parts) + more
 
 
 def resolve_concept(concept: str, model: EstimatedGame) -> str:
@@ -230,6 +264,7 @@ __all__ = [
     "continuation",
     "direct_gaps",
     "gap_rows",
+    "profiles_text",
     "resolve_concept",
     "worst_margins",
 ]

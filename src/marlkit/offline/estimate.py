@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from marlkit.errors import InvalidGameError
-from marlkit.offline.dataset import OfflineDataset
+from marlkit.offline.dataset import DatasetError, OfflineDataset
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,6 +91,8 @@ def confidence_radius(counts: np.ndarray, rho: float, bound: float | None = None
 def estimate(dataset: OfflineDataset, rho: float = 0.0, *, bound: float | None = None) -> EstimatedGame:
     """The estimated game and its reward box of radius ρ / sqrt(N(s, a)) (module docstring)."""
     rho = check_radius(rho)
+    if dataset.num_steps == 0:
+        raise DatasetError("dataset: no logged steps; record some before estimating a game from it")
     S, J, n = dataset.num_states, dataset.num_joint_actions, dataset.n_players
     counts = dataset.counts().reshape(S, J)
     return EstimatedGame(

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from marlkit.offline.dataset import OfflineDataset
-from marlkit.offline.dominance import check_target, gap_rows, worst_margins
+from marlkit.offline.dominance import check_target, gap_rows, profiles_text, worst_margins
 from marlkit.offline.estimate import EstimatedGame, check_radius, estimate
 
 TOL = 1e-9
@@ -75,11 +75,7 @@ class OfflinePolicy:
     def describe_actions(self) -> str:
         if self.actions is None:
             return "a mixed policy" if self.policy is not None else "nothing"
-        profiles = []
-        for s in np.flatnonzero(self.visited):
-            names = [self.action_names[i][a] if self.action_names else str(a) for i, a in enumerate(self.actions[s])]
-            profiles.append(f"({', '.join(names)})" + ("" if len(self.visited) == 1 else f"@{s}"))
-        return " ".join(profiles)
+        return profiles_text(self.actions, self.visited, self.action_names)
 
     def lines(self) -> list[str]:
         margin = "" if self.margin is None else f", worst-case margin {self.margin:.6g}"
