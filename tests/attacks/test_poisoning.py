@@ -237,3 +237,63 @@ def test_bad_input() -> None:
         poison(data, [0, 0], norm="l3")
     with pytest.raises(NotApplicableError, match="zero-sum"):
         poison(data, [0, 0], concept="saddle")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_zero_sum_markov_saddle_is_what_shapley_finds(seed: int) -> None:
+    """Independent oracle for the zero-sum Markov variant: on the poisoned data the point-estimate game (P̂, R̂ + Δ)
+    solved by Shapley value iteration (marlkit.solve, no gap rows) plays the target at every state, and its values
+    are the target's own (V* = V^{π†}); on the clean data it does not."""
+    from marlkit.games.catalog.robust import random_stochastic
+    from marlkit.offline.learners import estimated_game
+    from marlkit.solve.shapley import shapley_value_iteration
+
+    rng = np.random.default_rng(seed)
+    game = random_stochastic(rng, states=3, actions=3, utility="zero-sum", terminal=True, gamma=0.9)
+    counts = rng.integers(2, 9, size=(3, 3, 3))
+    counts[2] = 0  # the terminal state is never logged
+    data = record_counts(game, counts, seed=seed, noise=0.2)
+    target = rng.integers(0, 3, size=(3, 2))
+    attack = poison(data, target, iota=0.3, rho=0.5)
+    assert attack.concept == "saddle" and attack.succeeded
+    poisoned = attack.dataset
+    assert poisoned is not None
+    solution = shapley_value_iteration(estimated_game(estimate(poisoned), poisoned), tol=1e-10)
+    for s in range(2):
+        for i in range(2):
+            assert solution.policy[i, s, target[s, i]] == pytest.approx(1.0, abs=1e-6)
+    clean = shapley_value_iteration(estimated_game(estimate(data), data), tol=1e-10)
+    assert not all(clean.policy[i, s, target[s, i]] > 1 - 1e-6 for s in range(2) for i in range(2))
+    adopted = learn(poisoned, 0.5)
+    assert adopted.adopts(target) and adopted.case in ("dominant", "unique-nash")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_markov_dominance_checked_with_the_games_own_evaluation(seed: int) -> None:
+    """Independent oracle for the MPDSE rows: on the poisoned data (ρ = 0) the point-estimate game's own policy
+    evaluation (StochasticGame.evaluate, no gap rows) gives Q_i^{π†}(s, a) = R̂_i(s, a) + γ Σ P̂ V_i^{π†}, in which the
+    target beats every deviation of every agent against every a_-i by at least ι, tightly (min = ι)."""
+    from marlkit.games.catalog.robust import random_stochastic
+    from marlkit.offline.learners import estimated_game
+
+    rng = np.random.default_rng(seed)
+    game = random_stochastic(rng, states=3, actions=2, terminal=True, gamma=0.8)
+    counts = rng.integers(2, 9, size=(3, 2, 2))
+    counts[2] = 0
+    data = record_counts(game, counts, seed=seed, noise=0.2)
+    target = rng.integers(0, 2, size=(3, 2))
+    iota = 0.4
+    poisoned = poison(data, target, iota=iota, rho=0.0).dataset
+    assert poisoned is not None
+    g = estimated_game(estimate(poisoned), poisoned)
+    policy = np.zeros((2, 4, 2))
+    for i in range(2):
+        policy[i, np.arange(4), np.append(target[:, i], 0)] = 1.0
+    V = g.evaluate(policy)
+    Q = g.rewards + g.gamma * np.einsum("sabt,it->isab", g.transitions, V)
+    gaps = []
+    for s in range(2):
+        a0, a1 = target[s]
+        gaps += [Q[0, s, a0, b] - Q[0, s, 1 - a0, b] for b in range(2)]
+        gaps += [Q[1, s, a, a1] - Q[1, s, a, 1 - a1] for a in range(2)]
+    assert min(gaps) == pytest.approx(iota, abs=1e-7)
