@@ -285,36 +285,45 @@ def hack_state(
 
 @struct.dataclass
 class TriggerStamp:
-    """An "attack" for :func:`marlkit.train.evaluate.evaluate` that stamps ``values [k]`` into the trigger channels
-    ``channels [n, k]`` of the ``agents [n]`` at every step (every other feature untouched): the triggered
-    evaluation, the detector's candidate triggers and the unlearning's recovered ones, all array leaves (one compiled
-    evaluation serves every pattern and agent set). ``ball`` (radius 0 on ``agents``) is what evaluate checks."""
+    """An "attack" for :func:`marlkit.train.evaluate.evaluate` that stamps the trigger values ``params [k]`` into the
+    trigger channels ``channels [n, k]`` of the ``agents [n]`` at every step (every other feature untouched): the
+    triggered evaluation, the detector's candidate triggers and the unlearning's recovered ones, all array leaves
+    (one compiled evaluation serves every pattern and agent set). ``per_seed``: ``params [N, k]`` hold one trigger per
+    seed of a stacked evaluation (evaluate's per-seed attack protocol, as a learned adversary's). ``ball`` (radius 0
+    on ``agents``) is what evaluate checks."""
 
-    values: Array
+    params: Array
     agents: Array
     channels: Array
+    per_seed: bool = struct.field(pytree_node=False, default=False)
 
     @property
     def ball(self) -> Ball:
         return Ball(jnp.float32(0.0), self.agents)
 
     @classmethod
-    def of(cls, env: TriggeredEnv, values: Any, agents: Any) -> TriggerStamp:
-        """The stamp of ``values`` (``[k]``) on ``agents`` (indices or an ``[n]`` mask) in ``env``'s channels."""
+    def of(cls, env: TriggeredEnv, values: Any, agents: Any, per_seed: bool = False) -> TriggerStamp:
+        """The stamp of ``values`` (``[k]``, or ``[N, k]`` with ``per_seed``) on ``agents`` (indices or an ``[n]``
+        mask) in ``env``'s trigger channels.
+
+        Raises:
+            InvalidGameError: a trigger that does not fit the env's trigger channels; an unknown agent.
+        """
         n = env.spec.n_agents
         mask = np.asarray(agents)
         if mask.dtype != bool:
             mask = agent_mask(mask.reshape(-1).tolist(), n)
-        vals = np.asarray(values, np.float32).reshape(-1)
-        if vals.shape != (env.width,):
+        vals = np.asarray(values, np.float32)
+        vals = vals.reshape(-1, vals.shape[-1] if vals.ndim else 1) if per_seed else vals.reshape(-1)
+        if vals.shape[-1] != env.width or not np.all(np.isfinite(vals)):
             raise InvalidGameError(
-                f"trigger: expected {env.width} values (the env's trigger channels), got {vals.shape[0]}"
+                f"trigger: expected {env.width} finite values (the env's trigger channels), got {vals.shape[-1]}"
             )
         channels = np.stack([env.channels(i) for i in range(n)])
-        return cls(jnp.asarray(vals), jnp.asarray(mask), jnp.asarray(channels, jnp.int32))
+        return cls(jnp.asarray(vals), jnp.asarray(mask), jnp.asarray(channels, jnp.int32), per_seed)
 
     def __call__(self, key: Array, obs: Array, probs_fn: Any) -> Array:
-        return stamp_observation(obs, self.values, self.agents, self.channels)
+        return stamp_observation(obs, self.params, self.agents, self.channels)
 
 
 def stamp_observation(obs: Array, values: Array, agents: Array, channels: Array) -> Array:
@@ -448,15 +457,16 @@ def returns(
     episodes: int,
     key: int | Array = 0,
     mode: str = EVALUATION_MODE,
+    per_seed: bool = False,
 ) -> np.ndarray:
     """``[N]`` team returns (mean over agents and episodes) of stacked ``states`` with ``values`` stamped on
     ``agents`` at every step (``agents`` empty: the clean env), on :func:`~marlkit.train.evaluate.evaluate`'s keys;
-    ``env``'s own random trigger is switched off (rate 0)."""
+    ``env``'s own random trigger is switched off (rate 0); ``per_seed``: ``values [N, k]``, one trigger per seed."""
     from marlkit.train.evaluate import evaluate
 
     quiet = quiet_env(env)
     result = evaluate(
-        quiet, learner, states, episodes=episodes, key=key, attack=TriggerStamp.of(quiet, values, agents),
+        quiet, learner, states, episodes=episodes, key=key, attack=TriggerStamp.of(quiet, values, agents, per_seed),
         mode=mode, stacked=True,
     )
     return np.asarray(result.mean, np.float64)
