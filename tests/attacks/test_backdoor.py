@@ -180,13 +180,13 @@ def test_detector_flags_every_trojaned_agent_and_no_clean_one(detection, populat
 
 
 def test_unlearning_removes_the_backdoor(detection, populations) -> None:
-    """Fine-tuning the trojaned teams (25 updates, the recovered trigger shown to the flagged agents at rate 0.3,
+    """Fine-tuning the trojaned teams (60 updates, the recovered trigger shown to the flagged agents at rate 0.5,
     the true reward) brings ASR <= 0.1 (measured 0) — the target is a costly action the true reward never pays for,
     under the trigger as without it — and keeps the clean return within 5% of the clean teams' (measured: 6)."""
     env, learner, clean, trojaned, _, _ = populations
     flagged = detection.flagged[N:]
     trigger = detection.trigger[N:, TROJANED]
-    fixed = unlearn(env, learner, trojaned, trigger, flagged, steps=16 * 8 * 25, rate=0.3, key=7)
+    fixed = unlearn(env, learner, trojaned, trigger, flagged, steps=16 * 8 * 60, rate=0.5, key=7)
     reference = measure(env, learner, clean, TARGET, agents=(TROJANED,), episodes=EPISODES)
     after = measure(env, learner, fixed, TARGET, agents=(TROJANED,), episodes=EPISODES,
                     reference=reference.clean_return)
