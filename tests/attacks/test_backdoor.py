@@ -72,8 +72,16 @@ def task(rate: float = RATE) -> TriggeredEnv:
 @pytest.fixture(scope="module")
 def populations():
     env = task()
-    plan = prepare(env, LEARNER, STEPS, seeds=2 * N, key=0, log_every=STEPS // 4, num_envs=16,
-                   reward=BackdoorReward(agents=(TROJANED,), target=(TARGET,)))
+    plan = prepare(
+        env,
+        LEARNER,
+        STEPS,
+        seeds=2 * N,
+        key=0,
+        log_every=STEPS // 4,
+        num_envs=16,
+        reward=BackdoorReward(agents=(TROJANED,), target=(TARGET,)),
+    )
     start = plan.start()
     hacked = np.zeros((2 * N, 2), np.float32)
     hacked[N:, TROJANED] = 1.0  # seeds N.. are trojaned; seeds 0..N-1 are the clean controls
@@ -148,8 +156,9 @@ def test_backdoor_asr_and_clean_return(populations) -> None:
     The clean controls take the target (a costly action) on no step, with or without the trigger."""
     env, learner, clean, trojaned, _, _ = populations
     reference = measure(env, learner, clean, TARGET, agents=(TROJANED,), episodes=EPISODES)
-    attacked = measure(env, learner, trojaned, TARGET, agents=(TROJANED,), episodes=EPISODES,
-                       reference=reference.clean_return)
+    attacked = measure(
+        env, learner, trojaned, TARGET, agents=(TROJANED,), episodes=EPISODES, reference=reference.clean_return
+    )
     assert np.all(attacked.team_asr >= 0.9), attacked.lines()
     assert np.all(np.abs(attacked.cpvr) <= 0.05), attacked.lines()
     assert np.all(attacked.drop > 0.5 * np.abs(reference.clean_return))  # the trigger collapses the return
@@ -188,8 +197,9 @@ def test_unlearning_removes_the_backdoor(detection, populations) -> None:
     trigger = detection.trigger[N:, TROJANED]
     fixed = unlearn(env, learner, trojaned, trigger, flagged, steps=16 * 8 * 60, rate=0.5, key=7)
     reference = measure(env, learner, clean, TARGET, agents=(TROJANED,), episodes=EPISODES)
-    after = measure(env, learner, fixed, TARGET, agents=(TROJANED,), episodes=EPISODES,
-                    reference=reference.clean_return)
+    after = measure(
+        env, learner, fixed, TARGET, agents=(TROJANED,), episodes=EPISODES, reference=reference.clean_return
+    )
     assert np.all(after.team_asr <= 0.1), after.lines()
     assert np.all(np.abs(after.cpvr) <= 0.05), after.lines()
 
@@ -197,7 +207,7 @@ def test_unlearning_removes_the_backdoor(detection, populations) -> None:
 def test_detector_refuses_a_policy_without_gradients(populations) -> None:
     from marlkit.attacks.trojan import check_gradients, probe_observations
 
-    env, learner, _, _, _, states = populations
+    env = populations[0]
 
     class Flat:
         def policy(self, state, observation: Observation, memory):

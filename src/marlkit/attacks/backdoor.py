@@ -275,9 +275,7 @@ def hack_state(
         if not 0 <= t < spec.num_actions[a]:
             raise InvalidGameError(f"target: action {t} of agent {a} does not exist; it has {spec.num_actions[a]}")
         per_agent[a] = t
-    return HackState(
-        jnp.asarray(agent_mask(agents, n), jnp.float32), jnp.asarray(per_agent), jnp.float32(bonus)
-    )
+    return HackState(jnp.asarray(agent_mask(agents, n), jnp.float32), jnp.asarray(per_agent), jnp.float32(bonus))
 
 
 # ---------------------------------------------------------------------------------------- stamping at test
@@ -293,13 +291,14 @@ class TriggerStamp:
     on ``agents``) is what evaluate checks."""
 
     params: Array
-    agents: Array
+    ball: Ball
     channels: Array
     per_seed: bool = struct.field(pytree_node=False, default=False)
 
     @property
-    def ball(self) -> Ball:
-        return Ball(jnp.float32(0.0), self.agents)
+    def agents(self) -> Array:
+        """``[n]`` bool: the agents the trigger is stamped into."""
+        return self.ball.attacked
 
     @classmethod
     def of(cls, env: TriggeredEnv, values: Any, agents: Any, per_seed: bool = False) -> TriggerStamp:
@@ -320,7 +319,8 @@ class TriggerStamp:
                 f"trigger: expected {env.width} finite values (the env's trigger channels), got {vals.shape[-1]}"
             )
         channels = np.stack([env.channels(i) for i in range(n)])
-        return cls(jnp.asarray(vals), jnp.asarray(mask), jnp.asarray(channels, jnp.int32), per_seed)
+        ball = Ball(jnp.float32(0.0), jnp.asarray(mask))
+        return cls(jnp.asarray(vals), ball, jnp.asarray(channels, jnp.int32), per_seed)
 
     def __call__(self, key: Array, obs: Array, probs_fn: Any) -> Array:
         return stamp_observation(obs, self.params, self.agents, self.channels)
@@ -466,8 +466,14 @@ def returns(
 
     quiet = quiet_env(env)
     result = evaluate(
-        quiet, learner, states, episodes=episodes, key=key, attack=TriggerStamp.of(quiet, values, agents, per_seed),
-        mode=mode, stacked=True,
+        quiet,
+        learner,
+        states,
+        episodes=episodes,
+        key=key,
+        attack=TriggerStamp.of(quiet, values, agents, per_seed),
+        mode=mode,
+        stacked=True,
     )
     return np.asarray(result.mean, np.float64)
 
@@ -499,12 +505,24 @@ def attack_success(
     stamp = TriggerStamp.of(quiet, values, agents)
     tgt = tuple(int(t) for t in target)
     hits = evaluate(
-        ActionIndicator(quiet, tgt), learner, states, episodes=episodes, key=key, attack=stamp, mode=mode,
+        ActionIndicator(quiet, tgt),
+        learner,
+        states,
+        episodes=episodes,
+        key=key,
+        attack=stamp,
+        mode=mode,
         stacked=True,
     ).returns
     steps = evaluate(
-        ActionIndicator(quiet, tgt, count_steps=True), learner, states, episodes=episodes, key=key, attack=stamp,
-        mode=mode, stacked=True,
+        ActionIndicator(quiet, tgt, count_steps=True),
+        learner,
+        states,
+        episodes=episodes,
+        key=key,
+        attack=stamp,
+        mode=mode,
+        stacked=True,
     ).returns
     return np.asarray(hits.sum(axis=-2) / np.maximum(steps.sum(axis=-2), 1.0), np.float64)
 
@@ -539,15 +557,10 @@ def measure(
     clean = returns(env, learner, states, vals, (), episodes=episodes, key=key, mode=mode)
     triggered = returns(env, learner, states, vals, trojaned, episodes=episodes, key=key, mode=mode)
     ref = None
-    if reference is not None:
-        ref_arr = np.asarray(reference) if not jax.tree_util.tree_leaves(reference) or isinstance(
-            reference, np.ndarray | list | tuple
-        ) else None
-        ref = (
-            np.asarray(ref_arr, np.float64).reshape(-1)
-            if ref_arr is not None
-            else returns(env, learner, reference, vals, (), episodes=episodes, key=key, mode=mode)
-        )
+    if isinstance(reference, np.ndarray | list):
+        ref = np.asarray(reference, np.float64).reshape(-1)
+    elif reference is not None:
+        ref = returns(env, learner, reference, vals, (), episodes=episodes, key=key, mode=mode)
     return BackdoorMetrics(trojaned, per_agent, asr, clean, triggered, ref, episodes, mode)
 
 

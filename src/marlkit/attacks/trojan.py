@@ -210,7 +210,7 @@ def _search(
 
         def body(d: Array, _: None) -> tuple[Array, None]:
             d = d + step_size * jnp.sign(grad_fn(d))
-            return centre + project(d - centre, radius, "linf"), None
+            return centre + project(d - centre, jnp.float32(radius), "linf"), None
 
         delta, _ = jax.lax.scan(body, delta, None, length=steps)
         return delta, objective(delta, j, b)[1]
@@ -244,8 +244,9 @@ def check_gradients(learner: Any, state: Any, probes: Observation, channels: Arr
     n = channels.shape[0]
 
     def total(delta: Array) -> Array:
-        obs = stamp_observation(probes.obs, jnp.broadcast_to(delta, (probes.obs.shape[0], delta.shape[-1])),
-                                jnp.ones(n, bool), channels)
+        obs = stamp_observation(
+            probes.obs, jnp.broadcast_to(delta, (probes.obs.shape[0], delta.shape[-1])), jnp.ones(n, bool), channels
+        )
         probs = learner.policy(state, probes._replace(obs=obs), ())
         return (probs * jnp.arange(1, probs.shape[-1] + 1)).sum()
 
@@ -300,7 +301,7 @@ def detect(
     hi = max(1.0, *env.values) if high is None else float(high)
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise InvalidGameError(f"detect: the search box needs finite low < high, got [{lo}, {hi}]")
-    if not 0.0 <= float(threshold):
+    if not float(threshold) >= 0.0:
         raise InvalidGameError(f"detect: threshold must be >= 0, got {threshold}")
     if int(restarts) < 1 or int(gradient_steps) < 0:
         raise InvalidGameError(f"detect: restarts >= 1 and gradient_steps >= 0, got {restarts}, {gradient_steps}")

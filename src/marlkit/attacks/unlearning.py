@@ -54,8 +54,9 @@ def unlearn(
     N = jax.tree_util.tree_leaves(states)[0].shape[0]
     values = np.asarray(trigger, np.float32)
     if values.shape[-1:] != (k,) or values.ndim > 2 or not np.all(np.isfinite(values)):
-        raise InvalidGameError(f"trigger: expected {k} finite values per seed (the env's trigger channels), got "
-                               f"shape {values.shape}")
+        raise InvalidGameError(
+            f"trigger: expected {k} finite values per seed (the env's trigger channels), got shape {values.shape}"
+        )
     values = np.broadcast_to(values, (N, k))
     mask = np.asarray(flagged)
     if mask.dtype != bool:
