@@ -152,7 +152,7 @@ def unlearn(
         str | None,
         typer.Option("--trigger-from-detect", help="The detector's JSON (default: RUN_DIR/backdoor-detect.json)."),
     ] = None,
-    steps: Annotated[int, typer.Option("--steps", help="Fine-tuning env steps per seed.")] = 16 * 8 * 60,
+    steps: Annotated[int, typer.Option("--steps", help="Fine-tuning env steps per seed (a multiple of num_envs x rollout_length).")] = 7680,
     rate: Annotated[float, typer.Option("--rate", help="Probability per step of showing the recovered trigger.")] = 0.5,
     out: Annotated[
         str | None, typer.Option("--out", help="Write a copy of the run with the fine-tuned team here.")
@@ -189,7 +189,9 @@ def unlearn(
     trigger = found.trigger[range(N), pick]
     trojaned, target = _truth(trained)
     before = measure(env, learner, states, target, agents=trojaned, episodes=episodes, key=seed)
-    fixed = run_unlearn(env, learner, states, trigger, flagged, steps=steps, rate=rate, key=seed)
+    fixed = run_unlearn(
+        env, learner, states, trigger, flagged, steps=steps, rate=rate, key=seed, num_envs=trained.config.num_envs
+    )
     after = measure(
         env, learner, fixed, target, agents=trojaned, reference=before.clean_return, episodes=episodes, key=seed
     )
