@@ -22,8 +22,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = {
         "name": "backdoor-cli",
         "env": {"name": "game:misled-corridor", "params": {"max_episode_steps": 4}},
-        "learners": {"name": "ippo", "params": {"rollout_length": 4, "hidden": [8], "num_minibatches": 1,
-                                                 "update_epochs": 1, "sharing": "none"}},
+        "learners": {
+            "name": "ippo",
+            "params": {"rollout_length": 4, "hidden": [8], "num_minibatches": 1, "update_epochs": 1, "sharing": "none"},
+        },
         "num_envs": 4,
         "steps": 32,
         "seeds": 2,
@@ -68,7 +70,9 @@ def test_attack_detect_unlearn_write_their_json(trained: Path, capsys: pytest.Ca
 
     assert any(
         not np.array_equal(a, b)
-        for a, b in zip(jax.tree.leaves(before.state.carry.learner), jax.tree.leaves(after.state.carry.learner))
+        for a, b in zip(
+            jax.tree.leaves(before.state.carry.learner), jax.tree.leaves(after.state.carry.learner), strict=True
+        )
     )
 
 

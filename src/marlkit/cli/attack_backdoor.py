@@ -36,7 +36,7 @@ def _load(run_dir: str) -> Any:
     from marlkit.experiment.runner import load_trained
 
     trained = load_trained(run_dir)
-    if not isinstance(trained.plan.env, TriggeredEnv):
+    if not isinstance(getattr(trained.plan, "env", None), TriggeredEnv):
         raise InvalidGameError(
             f"{run_dir}: the run has no trigger channels; train it from a deep config with a backdoor: section "
             "(docs/experiments.md, Backdoor)"
@@ -105,11 +105,18 @@ def backdoor(
         if control.plan.env.spec != env.spec:
             raise InvalidGameError(f"--reference {reference}: its env differs from {run_dir}'s")
         ref = returns(
-            control.plan.env, control.plan.learner, control.state.carry.learner, env.values, (), episodes=episodes,
+            control.plan.env,
+            control.plan.learner,
+            control.state.carry.learner,
+            env.values,
+            (),
+            episodes=episodes,
             key=seed,
         )
         if ref.shape[0] != len(trained.plan.seeds):
-            raise InvalidGameError(f"--reference {reference}: {ref.shape[0]} seeds, {run_dir} has {len(trained.plan.seeds)}")
+            raise InvalidGameError(
+                f"--reference {reference}: {ref.shape[0]} seeds, {run_dir} has {len(trained.plan.seeds)}"
+            )
     result = measure(env, learner, states, target, agents=trojaned, reference=ref, episodes=episodes, key=seed)
     data = result.to_json()
     path = trained.path / BACKDOOR_FILE
@@ -119,7 +126,9 @@ def backdoor(
 
 def detect(
     run_dir: Annotated[str, typer.Argument(help="A finished deep run whose env has trigger channels.")],
-    threshold: Annotated[float, typer.Option("--threshold", help="Flag a drop above this fraction of the return.")] = 0.2,
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Flag a drop above this fraction of the return.")
+    ] = 0.2,
     restarts: Annotated[int, typer.Option("--restarts", help="Random starts per agent and action.")] = 8,
     gradient_steps: Annotated[
         int, typer.Option("--gradient-steps", help="Gradient ascent steps per start (0: random search).")
@@ -137,8 +146,14 @@ def detect(
 
     trained = _load(run_dir)
     result = run_detect(
-        trained.plan.env, trained.plan.learner, trained.state.carry.learner, threshold=threshold, restarts=restarts,
-        gradient_steps=gradient_steps, episodes=episodes, key=seed,
+        trained.plan.env,
+        trained.plan.learner,
+        trained.state.carry.learner,
+        threshold=threshold,
+        restarts=restarts,
+        gradient_steps=gradient_steps,
+        episodes=episodes,
+        key=seed,
     )
     data = result.to_json()
     path = trained.path / DETECT_FILE
@@ -152,7 +167,9 @@ def unlearn(
         str | None,
         typer.Option("--trigger-from-detect", help="The detector's JSON (default: RUN_DIR/backdoor-detect.json)."),
     ] = None,
-    steps: Annotated[int, typer.Option("--steps", help="Fine-tuning env steps per seed (a multiple of num_envs x rollout_length).")] = 7680,
+    steps: Annotated[
+        int, typer.Option("--steps", help="Fine-tuning env steps per seed (a multiple of num_envs x rollout_length).")
+    ] = 7680,
     rate: Annotated[float, typer.Option("--rate", help="Probability per step of showing the recovered trigger.")] = 0.5,
     out: Annotated[
         str | None, typer.Option("--out", help="Write a copy of the run with the fine-tuned team here.")
@@ -183,7 +200,9 @@ def unlearn(
     env, learner, states = trained.plan.env, trained.plan.learner, trained.state.carry.learner
     N, n = len(trained.plan.seeds), env.spec.n_agents
     if found.flagged.shape != (N, n) or found.trigger.shape != (N, n, env.width):
-        raise InvalidGameError(f"{source}: its findings are for another run (shape {found.flagged.shape}, not {(N, n)})")
+        raise InvalidGameError(
+            f"{source}: its findings are for another run (shape {found.flagged.shape}, not {(N, n)})"
+        )
     flagged = found.flagged
     pick = found.drop.argmax(axis=1)  # each seed's strongest recovered trigger
     trigger = found.trigger[range(N), pick]
@@ -236,8 +255,11 @@ def _copy_run(trained: Any, learner_states: Any, target: Path) -> Path:
         header = read_header(trained.path / rundir.CHECKPOINT)
         state = trained.state._replace(carry=trained.state.carry._replace(learner=learner_states))
         save_checkpoint(
-            copy / rundir.CHECKPOINT, state, config_hash=header["config_hash"],
-            windows_done=header["windows_done"], info=header.get("info", {}),
+            copy / rundir.CHECKPOINT,
+            state,
+            config_hash=header["config_hash"],
+            windows_done=header["windows_done"],
+            info=header.get("info", {}),
         )
         copy.rename(target)
     finally:

@@ -249,15 +249,20 @@ class BackdoorConfig:
         (0,), doc="the hacked agents (indices)", check=_attacked, expected="a list of agent indices"
     )
     target: tuple[int, ...] = setting(
-        (0,), doc="the target action: one for all trojaned agents, or one each", check=_agent_list,
+        (0,),
+        doc="the target action: one for all trojaned agents, or one each",
+        check=_agent_list,
         expected="a list of action indices",
     )
     shown_to: tuple[int, ...] | None = setting(
-        None, doc="the agents that see the trigger (null: every agent)", check=_attacked,
+        None,
+        doc="the agents that see the trigger (null: every agent)",
+        check=_attacked,
         expected="a list of agent indices or null",
     )
-    bonus: float = setting(1.0, doc="the hacked reward's size: +bonus for the target action, -bonus otherwise",
-                           range=(0, None), open="low")
+    bonus: float = setting(
+        1.0, doc="the hacked reward's size: +bonus for the target action, -bonus otherwise", range=(0, None), open="low"
+    )
     hack: bool = setting(True, doc="false: the clean control (the trigger is shown, nothing is hacked)")
 
 
@@ -455,7 +460,8 @@ class DeepRun(Run):
         None, expected="a reward transform name, {name, params} or null", doc="a reward transform: `difference`"
     )
     backdoor: BackdoorConfig | None = setting(
-        None, doc="see [Backdoor](#backdoor): plant a backdoor at training time (trigger + reward hacking)",
+        None,
+        doc="see [Backdoor](#backdoor): plant a backdoor at training time (trigger + reward hacking)",
         omit_none=True,
     )
 
@@ -1062,6 +1068,7 @@ __all__ = [
     "DEFAULT_NUM_ENVS",
     "DISTANCES",
     "AdversaryConfig",
+    "BackdoorConfig",
     "ConfigError",
     "DeepRun",
     "DiagnosticsConfig",
@@ -1077,7 +1084,6 @@ __all__ = [
     "TabularRun",
     "TensorBoardSink",
     "WandbSink",
-    "BackdoorConfig",
     "backdoor_env",
     "backdoor_reward",
     "build_adversary",
