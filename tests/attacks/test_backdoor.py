@@ -216,3 +216,53 @@ def test_detector_refuses_a_policy_without_gradients(populations) -> None:
     probes = probe_observations(env, 0, 4)
     with pytest.raises(NotApplicableError, match="no gradient"):
         check_gradients(Flat(), None, probes, jnp.asarray([[5], [5]]))
+
+
+def test_stamp_equals_the_wrappers_own_trigger_and_thresholds_rejudge() -> None:
+    """Two formulations of one trigger: evaluate's stamp (``TriggerStamp``, one-hot scatter on the channels) and
+    the wrapper's own (``append_features``) give the same observation; a Detection re-judged with another
+    threshold flags by the same rule, and ``calibrate`` is max(floor, factor x the largest clean relative drop)."""
+    from marlkit.attacks.backdoor import quiet_env
+    from marlkit.attacks.trojan import calibrate
+
+    env = task(rate=1.0)
+    keys = jax.random.split(jax.random.key(5), 16)
+    on_obs, _ = jax.vmap(env.reset)(keys)
+    off_obs, _ = jax.vmap(quiet_env(env).reset)(keys)
+    stamp = TriggerStamp.of(env, [1.0], (0, 1))
+    np.testing.assert_array_equal(stamp(None, off_obs, None), on_obs)
+    one = TriggerStamp.of(env, [0.25], (1,))
+    stamped = np.asarray(one(None, off_obs, None))
+    np.testing.assert_array_equal(stamped[:, 0], off_obs[:, 0])
+    np.testing.assert_array_equal(stamped[:, 1, 5], 0.25)
+    found = Detection(
+        clean_return=np.array([6.0, 6.0]),
+        drop=np.array([[0.0, 0.6], [0.3, 10.0]]),
+        trigger=np.zeros((2, 2, 1)),
+        target=np.zeros((2, 2), int),
+        surrogate=np.zeros((2, 2)),
+        threshold=0.2,
+        low=0.0,
+        high=1.0,
+        restarts=1,
+        gradient_steps=0,
+        episodes=1,
+    )
+    np.testing.assert_array_equal(found.flagged, [[False, False], [False, True]])
+    np.testing.assert_array_equal(found.with_threshold(0.075).flagged, [[False, True], [False, True]])
+    assert calibrate(found.with_threshold(0.0), factor=2.0) == pytest.approx(2 * 10.0 / 6.0)
+    assert calibrate(Detection(**{**found.__dict__, "drop": np.zeros((2, 2))})) == 0.05
+
+
+def test_detector_bad_input(populations) -> None:
+    env, learner, _, _, _, states = populations
+    with pytest.raises(InvalidGameError, match="TriggeredEnv"):
+        detect(env.env, learner, states)
+    with pytest.raises(InvalidGameError, match="low < high"):
+        detect(env, learner, states, low=1.0, high=1.0)
+    with pytest.raises(InvalidGameError, match="restarts"):
+        detect(env, learner, states, restarts=0)
+    with pytest.raises(InvalidGameError, match="rate"):
+        unlearn(env, learner, states, [1.0], (1,), steps=128, rate=-0.1)
+    with pytest.raises(InvalidGameError, match="1 finite values"):
+        unlearn(env, learner, states, [1.0, 2.0], (1,), steps=128)
