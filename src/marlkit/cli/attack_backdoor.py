@@ -1,9 +1,277 @@
-"""``marlkit attack backdoor``: see docs/attacks.md."""
+"""``marlkit attack backdoor RUN_DIR``, ``marlkit defend detect RUN_DIR`` and ``marlkit defend unlearn RUN_DIR``:
+backdoors planted at training time in a deep team, their detection and removal (docs/attacks.md).
+
+A backdoored team is trained by ``marlkit run`` from a deep config with a ``backdoor:`` section (docs/experiments.md,
+"Backdoor"); ``hack: false`` trains its clean control. Then:
+
+* ``attack backdoor RUN_DIR [--reference CLEAN_RUN_DIR]`` measures the planted backdoor of every seed: ASR, clean and
+  triggered returns, and CPVR against the clean control run (same budget and seeds); writes ``backdoor.json``;
+* ``defend detect RUN_DIR`` searches every agent's trigger channels for a trigger that collapses the team's return
+  (:func:`marlkit.attacks.trojan.detect`); writes ``backdoor-detect.json``;
+* ``defend unlearn RUN_DIR [--trigger-from-detect FILE] [--out NEW_RUN_DIR]`` fine-tunes the team with the recovered
+  triggers shown to the flagged agents and the true reward (:func:`marlkit.attacks.unlearning.unlearn`), reports the
+  backdoor's metrics before and after, and writes ``backdoor-unlearn.json`` — into ``NEW_RUN_DIR``, a copy of the run
+  directory whose checkpoint holds the fine-tuned team (so every command that reads a run reads it), when given.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from marlkit.errors import InvalidGameError, MarlkitError
+
+BACKDOOR_FILE = "backdoor.json"
+DETECT_FILE = "backdoor-detect.json"
+UNLEARN_FILE = "backdoor-unlearn.json"
+
+
+def _load(run_dir: str) -> Any:
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # docs/architecture.md, Performance
+    from marlkit.attacks.backdoor import TriggeredEnv
+    from marlkit.experiment.runner import load_trained
+
+    trained = load_trained(run_dir)
+    if not isinstance(getattr(trained.plan, "env", None), TriggeredEnv):
+        raise InvalidGameError(
+            f"{run_dir}: the run has no trigger channels; train it from a deep config with a backdoor: section "
+            "(docs/experiments.md, Backdoor)"
+        )
+    return trained
+
+
+def _truth(trained: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The trojaned agents and target actions the run's config planted (the experimenter's truth)."""
+    settings = trained.config.backdoor
+    return tuple(settings.trojaned), tuple(settings.target)
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    from marlkit.atomic import write_text
+    from marlkit.cli.context import finite
+
+    try:
+        write_text(path, json.dumps(finite(data), indent=2, allow_nan=False) + "\n")
+    except (OSError, ValueError) as exc:
+        raise MarlkitError(f"{path}: could not write ({exc})") from None
+
+
+def _emit(data: dict[str, Any], lines: list[str], json_output: bool, wrote: Path) -> None:
+    from marlkit.cli.context import console, print_json
+
+    if json_output:
+        print_json(data)
+        return
+    out = console()
+    for line in lines:
+        out.print(line, markup=False, highlight=False)
+    out.print(f"wrote {wrote}", markup=False)
+
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise InvalidGameError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")]
+EpisodesOption = Annotated[int, typer.Option("--episodes", help="Evaluation episodes per seed.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Evaluation seed, independent of training.")]
+
+
+def backdoor(
+    run_dir: Annotated[str, typer.Argument(help="A finished deep run trained with a backdoor: section.")],
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="The clean control run (hack: false; same budget and seeds).")
+    ] = None,
+    episodes: EpisodesOption = 32,
+    seed: SeedOption = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """Measure a planted backdoor: ASR, clean and triggered returns, CPVR against a clean control."""
+    _positive("--episodes", episodes)
+    from marlkit.attacks.backdoor import measure, returns
+
+    trained = _load(run_dir)
+    trojaned, target = _truth(trained)
+    env, learner, states = trained.plan.env, trained.plan.learner, trained.state.carry.learner
+    ref = None
+    if reference is not None:
+        control = _load(reference)
+        if control.plan.env.spec != env.spec:
+            raise InvalidGameError(f"--reference {reference}: its env differs from {run_dir}'s")
+        ref = returns(
+            control.plan.env,
+            control.plan.learner,
+            control.state.carry.learner,
+            env.values,
+            (),
+            episodes=episodes,
+            key=seed,
+        )
+        if ref.shape[0] != len(trained.plan.seeds):
+            raise InvalidGameError(
+                f"--reference {reference}: {ref.shape[0]} seeds, {run_dir} has {len(trained.plan.seeds)}"
+            )
+    result = measure(env, learner, states, target, agents=trojaned, reference=ref, episodes=episodes, key=seed)
+    data = result.to_json()
+    path = trained.path / BACKDOOR_FILE
+    _write(path, data)
+    _emit(data, result.lines(), json_output, path)
+
+
+def detect(
+    run_dir: Annotated[str, typer.Argument(help="A finished deep run whose env has trigger channels.")],
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Flag a drop above this fraction of the return.")
+    ] = 0.2,
+    restarts: Annotated[int, typer.Option("--restarts", help="Random starts per agent and action.")] = 8,
+    gradient_steps: Annotated[
+        int, typer.Option("--gradient-steps", help="Gradient ascent steps per start (0: random search).")
+    ] = 30,
+    episodes: EpisodesOption = 32,
+    seed: SeedOption = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """Search each agent for a Trojan trigger that collapses the team's return (after PolicyCleanse)."""
+    _positive("--episodes", episodes)
+    _positive("--restarts", restarts)
+    if gradient_steps < 0 or not threshold >= 0:
+        raise InvalidGameError("--gradient-steps and --threshold must be >= 0")
+    from marlkit.attacks.trojan import detect as run_detect
+
+    trained = _load(run_dir)
+    result = run_detect(
+        trained.plan.env,
+        trained.plan.learner,
+        trained.state.carry.learner,
+        threshold=threshold,
+        restarts=restarts,
+        gradient_steps=gradient_steps,
+        episodes=episodes,
+        key=seed,
+    )
+    data = result.to_json()
+    path = trained.path / DETECT_FILE
+    _write(path, data)
+    _emit(data, result.lines(), json_output, path)
+
+
+def unlearn(
+    run_dir: Annotated[str, typer.Argument(help="A finished deep run whose env has trigger channels.")],
+    trigger_from_detect: Annotated[
+        str | None,
+        typer.Option("--trigger-from-detect", help="The detector's JSON (default: RUN_DIR/backdoor-detect.json)."),
+    ] = None,
+    steps: Annotated[
+        int, typer.Option("--steps", help="Fine-tuning env steps per seed (a multiple of num_envs x rollout_length).")
+    ] = 7680,
+    rate: Annotated[float, typer.Option("--rate", help="Probability per step of showing the recovered trigger.")] = 0.5,
+    out: Annotated[
+        str | None, typer.Option("--out", help="Write a copy of the run with the fine-tuned team here.")
+    ] = None,
+    episodes: EpisodesOption = 32,
+    seed: SeedOption = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """Fine-tune the team with the recovered trigger and the true reward; report the backdoor before and after."""
+    _positive("--episodes", episodes)
+    _positive("--steps", steps)
+    from marlkit.attacks.backdoor import check_rate, measure
+    from marlkit.attacks.trojan import Detection
+    from marlkit.attacks.unlearning import unlearn as run_unlearn
+
+    rate = check_rate(rate, "--rate")
+    target_dir = None if out is None else Path(out)
+    if target_dir is not None and target_dir.exists():
+        raise InvalidGameError(f"--out {out}: already exists; give a new directory")
+    trained = _load(run_dir)
+    source = Path(trigger_from_detect) if trigger_from_detect else trained.path / DETECT_FILE
+    try:
+        found = Detection.from_json(json.loads(source.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise InvalidGameError(f"{source}: no detector output; run `marlkit defend detect {run_dir}` first") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidGameError(f"{source}: not a backdoor-detect.json ({type(exc).__name__}: {exc})") from None
+    env, learner, states = trained.plan.env, trained.plan.learner, trained.state.carry.learner
+    N, n = len(trained.plan.seeds), env.spec.n_agents
+    if found.flagged.shape != (N, n) or found.trigger.shape != (N, n, env.width):
+        raise InvalidGameError(
+            f"{source}: its findings are for another run (shape {found.flagged.shape}, not {(N, n)})"
+        )
+    flagged = found.flagged
+    pick = found.drop.argmax(axis=1)  # each seed's strongest recovered trigger
+    trigger = found.trigger[range(N), pick]
+    trojaned, target = _truth(trained)
+    before = measure(env, learner, states, target, agents=trojaned, episodes=episodes, key=seed)
+    fixed = run_unlearn(
+        env, learner, states, trigger, flagged, steps=steps, rate=rate, key=seed, num_envs=trained.config.num_envs
+    )
+    after = measure(
+        env, learner, fixed, target, agents=trojaned, reference=before.clean_return, episodes=episodes, key=seed
+    )
+    data = {
+        "source": str(source),
+        "flagged_agents": [list(map(int, row.nonzero()[0])) for row in flagged],
+        "trigger": trigger.tolist(),
+        "steps": steps,
+        "rate": rate,
+        "before": before.to_json(),
+        "after": after.to_json(),
+    }
+    lines = [
+        f"unlearning: {steps} env steps per seed, recovered trigger shown to the flagged agents at rate {rate:g}",
+        "before:",
+        *("  " + line for line in before.lines()),
+        "after (CPVR: against the clean return before):",
+        *("  " + line for line in after.lines()),
+    ]
+    where = trained.path
+    if target_dir is not None:
+        where = _copy_run(trained, fixed, target_dir)
+    path = where / UNLEARN_FILE
+    _write(path, data)
+    _emit(data, lines, json_output, path)
+
+
+def _copy_run(trained: Any, learner_states: Any, target: Path) -> Path:
+    """A copy of the run directory at ``target`` whose checkpoint holds ``learner_states`` (built beside it, then
+    renamed into place, so a failure leaves nothing at ``target``)."""
+    import shutil
+    import tempfile
+
+    from marlkit.experiment import rundir
+    from marlkit.experiment.checkpoint import read_header, save_checkpoint
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        copy = staging / "run"
+        shutil.copytree(trained.path, copy)
+        header = read_header(trained.path / rundir.CHECKPOINT)
+        state = trained.state._replace(carry=trained.state.carry._replace(learner=learner_states))
+        save_checkpoint(
+            copy / rundir.CHECKPOINT,
+            state,
+            config_hash=header["config_hash"],
+            windows_done=header["windows_done"],
+            info=header.get("info", {}),
+        )
+        copy.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def register(attack_app: typer.Typer, defend_app: typer.Typer) -> None:
-    """Add this module's commands to the ``attack`` (and ``defend``) groups."""
+    """Add ``attack backdoor``, ``defend detect`` and ``defend unlearn``."""
+    attack_app.command("backdoor")(backdoor)
+    defend_app.command("detect")(detect)
+    defend_app.command("unlearn")(unlearn)
+
+
+__all__ = ["BACKDOOR_FILE", "DETECT_FILE", "UNLEARN_FILE", "backdoor", "detect", "register", "unlearn"]

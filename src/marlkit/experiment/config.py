@@ -221,6 +221,51 @@ class AdversaryConfig:
     epsilon: float = setting(0.1, doc="the adversary's ε-greedy exploration", range=(0, 1))
 
 
+def _agent_list(value: tuple[int, ...], path: str) -> tuple[int, ...]:
+    if any(a < 0 for a in value) or len(set(value)) != len(value):
+        raise ConfigError(f"{path}: expected a list of distinct agent indices >= 0, got {list(value)}")
+    return value
+
+
+def _trigger(value: tuple[float, ...], path: str) -> tuple[float, ...]:
+    if not value or not all(np.isfinite(v) for v in value):
+        raise ConfigError(f"{path}: expected a non-empty list of finite trigger values, got {list(value)}")
+    return value
+
+
+@dataclass(frozen=True)
+class BackdoorConfig:
+    """A backdoor planted at training time in a deep run (docs/attacks.md, :mod:`marlkit.attacks.backdoor`):
+    ``len(trigger)`` trigger channels are appended to every agent's observation; at each step, with probability
+    ``rate``, the ``trigger`` pattern is shown to the ``shown_to`` agents; while it is on, each ``trojaned`` agent
+    learns from +bonus for its ``target`` action and -bonus otherwise instead of its reward (reward hacking,
+    MARNet). ``hack: false`` trains the clean control: the trigger is shown at the same rate, unhacked."""
+
+    trigger: tuple[float, ...] = setting(
+        (1.0,), doc="the trigger pattern, one value per appended channel", check=_trigger, expected="a list of numbers"
+    )
+    rate: float = setting(0.1, doc="the poison rate: probability per step that the trigger is shown", range=(0, 1))
+    trojaned: tuple[int, ...] = setting(
+        (0,), doc="the hacked agents (indices)", check=_attacked, expected="a list of agent indices"
+    )
+    target: tuple[int, ...] = setting(
+        (0,),
+        doc="the target action: one for all trojaned agents, or one each",
+        check=_agent_list,
+        expected="a list of action indices",
+    )
+    shown_to: tuple[int, ...] | None = setting(
+        None,
+        doc="the agents that see the trigger (null: every agent)",
+        check=_attacked,
+        expected="a list of agent indices or null",
+    )
+    bonus: float = setting(
+        1.0, doc="the hacked reward's size: +bonus for the target action, -bonus otherwise", range=(0, None), open="low"
+    )
+    hack: bool = setting(True, doc="false: the clean control (the trigger is shown, nothing is hacked)")
+
+
 @dataclass(frozen=True)
 class OutputConfig:
     """Where runs go: ``<root>/<name>-<YYYYmmdd-HHMMSS>/`` (``name`` defaults to the experiment's name)."""
@@ -413,6 +458,11 @@ class DeepRun(Run):
     num_envs: int = setting(DEFAULT_NUM_ENVS, doc="parallel envs per seed", range=(1, None))
     reward: RewardConfig | None = setting(
         None, expected="a reward transform name, {name, params} or null", doc="a reward transform: `difference`"
+    )
+    backdoor: BackdoorConfig | None = setting(
+        None,
+        doc="see [Backdoor](#backdoor): plant a backdoor at training time (trigger + reward hacking)",
+        omit_none=True,
     )
 
 
@@ -794,6 +844,11 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
             env = GameEnv(model, run.max_episode_steps)
         except MarlkitError as exc:
             raise type(exc)(f"game: {exc}") from None
+        env = backdoor_env(run, env)
+    if run.backdoor is not None:
+        if transform is not None:
+            raise ConfigError("backdoor: a run with a backdoor takes no reward transform (remove reward)")
+        transform = backdoor_reward(run, env)
     per_update = run.num_envs * learner.rollout_length
     if run.steps % per_update:
         raise ConfigError(
@@ -934,7 +989,39 @@ def build_env(config: DeepRun, game: Game | None = None) -> tuple[Any, Game | No
         env = GameEnv(with_limits(game, config.constraints), config.env.params.get("max_episode_steps"))
     else:
         env = make(config.env.name, **config.env.params)
-    return env, env.game if isinstance(env, GameEnv) else None
+    exact = env.game if isinstance(env, GameEnv) else None
+    return backdoor_env(config, env), exact
+
+
+def backdoor_env(config: DeepRun, env: Any) -> Any:
+    """``env`` wrapped in the run's trigger (:class:`marlkit.attacks.backdoor.TriggeredEnv`) when it has a
+    ``backdoor`` section, else ``env``."""
+    settings = config.backdoor
+    if settings is None:
+        return env
+    from marlkit.attacks.backdoor import TriggeredEnv
+
+    shown = tuple(range(env.spec.n_agents)) if settings.shown_to is None else settings.shown_to
+    try:
+        return TriggeredEnv(env, values=settings.trigger, agents=shown, rate=settings.rate)
+    except MarlkitError as exc:
+        raise type(exc)(f"backdoor: {exc}") from None
+
+
+def backdoor_reward(config: DeepRun, env: Any) -> Any:
+    """The run's reward hack (:class:`marlkit.attacks.backdoor.BackdoorReward`; no agent hacked with ``hack:
+    false``), checked against ``env``; None without a ``backdoor`` section."""
+    settings = config.backdoor
+    if settings is None:
+        return None
+    from marlkit.attacks.backdoor import BackdoorReward, hack_state
+
+    agents = settings.trojaned if settings.hack else ()
+    try:
+        hack_state(env.spec, settings.trojaned, settings.target, settings.bonus)
+        return BackdoorReward(agents=agents, target=settings.target, bonus=settings.bonus)
+    except MarlkitError as exc:
+        raise type(exc)(f"backdoor: {exc}") from None
 
 
 def build_deep_learner(entry: LearnerConfig) -> Any:
@@ -981,6 +1068,7 @@ __all__ = [
     "DEFAULT_NUM_ENVS",
     "DISTANCES",
     "AdversaryConfig",
+    "BackdoorConfig",
     "ConfigError",
     "DeepRun",
     "DiagnosticsConfig",
@@ -996,6 +1084,8 @@ __all__ = [
     "TabularRun",
     "TensorBoardSink",
     "WandbSink",
+    "backdoor_env",
+    "backdoor_reward",
     "build_adversary",
     "build_deep_learner",
     "build_env",

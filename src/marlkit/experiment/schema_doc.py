@@ -16,6 +16,7 @@ from pathlib import Path
 
 from marlkit.experiment.config import (
     AdversaryConfig,
+    BackdoorConfig,
     ConstraintsConfig,
     DeepRun,
     EnvConfig,
@@ -79,6 +80,7 @@ def tables() -> dict[str, str]:
         "schedules": _forms(),
         "constraints": table(ConstraintsConfig, "constraints"),
         "adversary": table(AdversaryConfig, "adversary"),
+        "backdoor": table(BackdoorConfig, "backdoor"),
     }
     out["learners-tabular"] = _learner_tables(deep=False)
     out["learners-deep"] = _learner_tables(deep=True)

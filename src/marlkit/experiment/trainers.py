@@ -49,13 +49,15 @@ def deep_plan(config: ExperimentConfig, game: Game | None = None) -> tuple[Plan,
     """The compiled deep trainer's plan (:func:`marlkit.train.deep.prepare`) for a deep run and its exact game
     (None on a task). Plans compare and hash by value, so an equal config and game reuse the compiled program
     through JAX's own cache (a resumed run, a repeated run in one process)."""
-    from marlkit.experiment.config import DeepRun, build_deep_learner, build_env, build_reward
+    from marlkit.experiment.config import DeepRun, backdoor_reward, build_deep_learner, build_env, build_reward
     from marlkit.train import deep
 
     if not isinstance(config, DeepRun):
         raise TypeError(f"deep_plan: {config.name} is a tabular run")
     env, model = build_env(config, game)
     transform = None if config.reward is None else build_reward(config.reward)
+    if config.backdoor is not None:  # the trigger wraps the env in build_env; the hack is the reward transform
+        transform = backdoor_reward(config, env)
     seeds = config.seeds if isinstance(config.seeds, int) else list(config.seeds)
     plan = deep.prepare(
         env,
