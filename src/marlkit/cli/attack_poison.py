@@ -155,7 +155,7 @@ def poison_command(
         })  # fmt: skip
         return
     console_out = console()
-    lines = [f"{dataset!r}", *result.lines()]
+    lines = [dataset.describe(), *result.lines()]
     for entry in versus:
         verdict = ">= ι: still guaranteed" if entry["guaranteed"] else "< ι: not guaranteed"
         lines.append(f"against learners with ρ' = {entry['rho']:g}: worst-case margin {entry['margin']:.6g} {verdict}")

@@ -278,11 +278,16 @@ class OfflineDataset:
             "observations": self.observations is not None,
         }
 
-    def __repr__(self) -> str:
+    def describe(self) -> str:
+        """One line: the game, the number of logged steps, agents, states and actions."""
+        states = "1 state" if self.num_states == 1 else f"{self.num_states} states"
         return (
-            f"<OfflineDataset of {self.game['name']!r}: {self.num_steps} steps, {self.n_players} agents, "
-            f"{self.num_states} states, actions {'x'.join(map(str, self.num_actions))}>"
+            f"dataset of {self.game['name']}: {self.num_steps} logged steps, {self.n_players} agents, {states}, "
+            f"actions {'x'.join(map(str, self.num_actions))}"
         )
+
+    def __repr__(self) -> str:
+        return f"<Offline{self.describe()}>"
 
 
 # ------------------------------------------------------------------------------------------------------ files
