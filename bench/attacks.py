@@ -68,7 +68,9 @@ def interleaved(runs: dict[str, Callable[[], Any]], items: int, rounds: int, bas
             wall[name].append(w)
             cpu[name].append(c)
     print(f"\n{items:,} {unit} per call, {rounds} rounds")
-    print(f"{'run':<14} {unit + '/s wall best':>24} {'median':>11} {'cpu best':>11} {'median':>11} {'time x (cpu)':>13}")
+    print(
+        f"{'run':<14} {unit + '/s wall best':>24} {'median':>11} {'cpu best':>11} {'median':>11} {'time x (cpu)':>13}"
+    )
     base = np.median(cpu[baseline])
     for name in runs:
         ws, cs = np.asarray(wall[name]), np.asarray(cpu[name])
@@ -116,14 +118,15 @@ def attack_throughput(envs: int, seeds: int, rounds: int) -> None:
 def evaluation_cost(envs: int, seeds: int, rounds: int) -> None:
     """Env steps per second of the compiled evaluation, clean and under PGD-10 / noise on every agent."""
     env = make("simple_spread", n_agents=3)
-    learner = MAPPO()
+    learner: Any = MAPPO()
     states = jax.vmap(lambda k: learner.init(k, env.spec, 1))(jax.random.split(jax.random.key(0), seeds))
     ball = Ball.of(ObservationBall(0.1, (0, 1, 2)), 3)
     attacks = {"clean": None, "pgd-10": GradientAttack(ball), "noise": RandomAttack(ball)}
-    runs = {
-        name: (lambda a=attack: evaluate(env, learner, states, episodes=envs, key=0, attack=a, stacked=True).returns)
-        for name, attack in attacks.items()
-    }
+
+    def run(attack: Any) -> Callable[[], Any]:
+        return lambda: evaluate(env, learner, states, episodes=envs, key=0, attack=attack, stacked=True).returns
+
+    runs = {name: run(attack) for name, attack in attacks.items()}
     print(f"\ncompiled evaluation: {seeds} seeds x {envs} episodes x {env.spec.max_episode_steps} steps")
     interleaved(runs, seeds * envs * env.spec.max_episode_steps, rounds, "clean", "env steps")
 

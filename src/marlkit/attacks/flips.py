@@ -65,7 +65,9 @@ def sample_observations(
         NotApplicableError: a recurrent policy (its action depends on a memory, not on the observation alone).
     """
     if jax.tree_util.tree_leaves(learner.initial_memory(env.spec, 1)):
-        raise NotApplicableError("flip budgets: the policy is recurrent; its action is not a function of one observation")
+        raise NotApplicableError(
+            "flip budgets: the policy is recurrent; its action is not a function of one observation"
+        )
     return _sample(env, learner, int(count), state, base_key(key))
 
 

@@ -45,7 +45,9 @@ def _check(W: Any, b: Any, obs: Any, norm: str) -> tuple[np.ndarray, np.ndarray,
         raise InvalidGameError(f"linear attack: norm must be one of {list(OBSERVATION_NORMS)}, got {norm!r}")
     W, b, o = (np.asarray(x, dtype=np.float64) for x in (W, b, obs))
     if W.ndim != 2 or b.shape != (W.shape[0],) or o.shape[-1:] != (W.shape[1],):
-        raise InvalidGameError(f"linear attack: expected W [A, d], b [A], obs [..., d]; got {W.shape}, {b.shape}, {o.shape}")
+        raise InvalidGameError(
+            f"linear attack: expected W [A, d], b [A], obs [..., d]; got {W.shape}, {b.shape}, {o.shape}"
+        )
     return W, b, o
 
 
@@ -108,8 +110,5 @@ def linear_softmax(params: tuple[Any, Any], obs: Any) -> Any:
     import jax.numpy as jnp
 
     W, b = (jnp.asarray(x, jnp.float32) for x in params)
-    if W.ndim == 2:
-        z = jnp.einsum("end,ad->ena", obs, W) + b
-    else:
-        z = jnp.einsum("end,nad->ena", obs, W) + b
+    z = jnp.einsum("end,ad->ena" if W.ndim == 2 else "end,nad->ena", obs, W) + b
     return jax.nn.softmax(z, axis=-1)

@@ -210,9 +210,7 @@ class ObservationAttack:
                 victim_values=tuple(_float(v) for v in victims.get("returns", ())),
                 victim_epsilon=victims.get("epsilon"),
                 victim_method=str(victims.get("method", "")),
-                flips={
-                    int(j): tuple(_float(v) for v in a["budgets"]) for j, a in (flips.get("agents") or {}).items()
-                },
+                flips={int(j): tuple(_float(v) for v in a["budgets"]) for j, a in (flips.get("agents") or {}).items()},
                 flip_max=flips.get("max_epsilon"),
                 episodes=data.get("episodes"),
                 mode=str(data.get("mode") or ""),
@@ -281,7 +279,9 @@ def check_methods(methods: Sequence[str], kind: str) -> tuple[str, ...]:
 
 
 def _sets(attacked_sets: Sequence[Sequence[int]] | None, n: int) -> list[tuple[int, ...]]:
-    sets = [(0,)] if attacked_sets is None else [tuple(sorted(int(a) for a in s)) for s in attacked_sets]
+    sets: list[tuple[int, ...]] = [(0,)]
+    if attacked_sets is not None:
+        sets = [tuple(sorted(int(a) for a in s)) for s in attacked_sets]
     for s in sets:
         bad = [a for a in s if not 0 <= a < n]
         if not s or bad or len(set(s)) != len(s):
@@ -333,7 +333,9 @@ def exact_observation_attack(
     chosen = check_methods(methods, "exact")
     game = as_stochastic(game)
     if game.observations is not None:
-        raise NotApplicableError("observation attack: the game is partially observable; a state attack needs full observability")
+        raise NotApplicableError(
+            "observation attack: the game is partially observable; a state attack needs full observability"
+        )
     pis = np.asarray(policies, dtype=np.float64)
     pis = pis[None] if pis.ndim == 3 else pis
     n = game.n_players
@@ -549,8 +551,10 @@ def _target_rates(
     clean (the target chosen at the clean observation)."""
     from marlkit.attacks.targets import target_rates
 
-    rates = [target_rates(team, s, obs, agents, radius, norm, steps, target_action) for s, obs in zip(states, samples,
-                                                                                                          strict=True)]
+    rates = [
+        target_rates(team, s, obs, agents, radius, norm, steps, target_action)
+        for s, obs in zip(states, samples, strict=True)
+    ]
     return float(np.mean([r[0] for r in rates])), float(np.mean([r[1] for r in rates]))
 
 
@@ -580,7 +584,9 @@ def plot_observation_attack(result: ObservationAttack, path: str | os.PathLike[s
     left.legend(fontsize=7)
     top = max(p.epsilon for p in result.points)
     for method in methods:
-        pts = sorted((p for p in result.points if p.method == method and p.epsilon == top), key=lambda p: len(p.attacked))
+        pts = sorted(
+            (p for p in result.points if p.method == method and p.epsilon == top), key=lambda p: len(p.attacked)
+        )
         if pts:
             right.plot([len(p.attacked) for p in pts], [p.mean for p in pts], marker="o", label=method)
     right.axhline(result.clean_mean, ls="--", color="0.4", label="clean")

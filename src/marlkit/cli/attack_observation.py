@@ -63,7 +63,8 @@ def attack_observation(
     seed: Annotated[int, typer.Option("--seed", help="Evaluation seed (tasks), independent of training.")] = 0,
     steps: Annotated[int, typer.Option("--steps", help="PGD steps (tasks).")] = 10,
     flip_samples: Annotated[
-        int, typer.Option("--flip-samples", help="Greedy episodes per seed searched for flipping budgets (tasks; 0: none).")
+        int,
+        typer.Option("--flip-samples", help="Greedy episodes per seed searched for flipping budgets (tasks; 0: none)."),
     ] = 2,
     plot: Annotated[str | None, typer.Option("--plot", help="Also draw the curves to this image file.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
@@ -127,7 +128,7 @@ def _exact(
     from marlkit.games import as_stochastic
 
     game = as_stochastic(trained.game)
-    meta = game.metadata
+    meta: dict[str, Any] = dict(game.metadata)
     radii = parse_numbers("--epsilon", epsilon, [0.0, float(meta.get("state_radius", 1.0))])
     sets = None
     if victims is None:
@@ -138,7 +139,9 @@ def _exact(
     targets = None
     if target_action is not None:
         if not 0 <= target_action < min(game.num_actions):
-            raise InvalidGameError(f"--target-action {target_action}: expected an action in 0..{min(game.num_actions) - 1}")
+            raise InvalidGameError(
+                f"--target-action {target_action}: expected an action in 0..{min(game.num_actions) - 1}"
+            )
         targets = np.full(game.n_players, int(target_action))
     from marlkit.diagnose.distances import playable
 

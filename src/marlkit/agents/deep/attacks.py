@@ -164,9 +164,7 @@ def random_noise(key: Array, obs: Array, ball: ObservationBall | Ball) -> Array:
     return (flat + delta).reshape(shape)
 
 
-def _objective(
-    objective: str, clean: Array, attacked: Array, target: Array | None = None
-) -> Callable[[Array], Array]:
+def _objective(objective: str, clean: Array, attacked: Array, target: Array | None = None) -> Callable[[Array], Array]:
     """The loss the attack *ascends*, of perturbed probabilities ``[E, n, A]`` (summed over attacked agents);
     ``target [E, n]`` the target actions of ``objective="targeted"``."""
     greedy = jnp.argmax(clean, axis=-1)
