@@ -3,11 +3,11 @@ path of `marlkit attack observation`): PGD hurts at least as much as FGSM, both 
 budget, the attacked return falls with ε and with the number of attacked agents M, the targeted attack makes the
 attacked agents play the target more often, and gradient attacks on an ε-greedy Q policy are refused.
 
-The team: IPPO on a 2-agent, 10-step simple spread, 16k env steps per seed, 3 seeds (~16 s here). Measured with the
-test's keys (64 greedy episodes per seed; mean return per agent and episode), clean -6.48 / -6.60 / -6.71:
-    ε = 0.3 on both agents   FGSM -7.16 -6.97 -7.01   PGD -7.21 -7.03 -7.18   noise -6.44 -6.62 -6.75
-    ε = 1.0 on both agents   FGSM -8.54 -9.17 -7.84   PGD -8.85 -9.73 -8.87   noise -6.45 -6.84 -6.77
-(128 episodes; /work/notes/obsattack.md). PGD does not dominate FGSM per episode — it maximises the cross-entropy
+The team: IPPO on a 2-agent, 10-step simple spread, 16k env steps per seed, 3 seeds (~15 s here). Measured with the
+test's keys (64 greedy episodes per seed; mean return per agent and episode), clean -6.83 / -6.80 / -7.15:
+    ε = 0.3 on both agents   FGSM -7.44 -7.34 -7.35   PGD -7.50 -7.39 -7.45   noise -6.89 -6.83 -7.21
+    ε = 1.0 on both agents   FGSM -9.10 -9.19 -8.06   PGD -9.33 -9.70 -8.93   noise -6.74 -7.28 -7.20
+(more in /work/notes/obsattack.md; with agent 0 alone at ε = 0.3, PGD and FGSM were within 0.003 of each other). PGD does not dominate FGSM per episode — it maximises the cross-entropy
 of the clean greedy action, not the loss of return, and a policy's return need not fall with that objective — so
 the per-seed comparison keeps a tolerance TOL = 0.15 (about two standard errors of a seed's 64-episode mean,
 s.e. ~0.07) while the mean over seeds is compared strictly. Common random numbers: every attack and ε sees the same

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from marlkit.attacks.observation import ObservationAttack, exact_observation_attack
+from marlkit.attacks.observation import ObservationAttack, exact_observation_attack, plot_observation_attack
 from marlkit.attacks.tabular import flip_budgets, forcing_attack, greedy_actions, worst_actions
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import StochasticGame
@@ -107,7 +107,7 @@ def test_flip_budgets_equal_the_smallest_radius_that_flips(seed: int) -> None:
             assert budgets[j, s] == (np.inf if first is None else first)
 
 
-def test_curves_are_monotone_random_hurts_less_and_json_round_trips() -> None:
+def test_curves_are_monotone_random_hurts_less_and_json_round_trips(tmp_path) -> None:
     game = make("misled-corridor")
     rng = np.random.default_rng(0)
     policies = np.stack([random_policy(game, rng) for _ in range(3)])
@@ -134,6 +134,7 @@ def test_curves_are_monotone_random_hurts_less_and_json_round_trips() -> None:
     data = json.loads(json.dumps(result.to_json(), allow_nan=False))
     assert ObservationAttack.from_json(data).to_json() == data
     assert "greedy victims" in "\n".join(result.lines())
+    assert plot_observation_attack(result, tmp_path / "attack.png").stat().st_size > 0
 
 
 def test_bad_input() -> None:

@@ -223,7 +223,8 @@ class ObservationAttack:
         """The table the CLI prints: ε / M / attacked / method / return / drop (and forcing for targeted)."""
         clean = self.clean_mean
         what = "exact tabular attacks" if self.kind == "exact" else f"attacks on the deep policy ({self.norm} ball)"
-        out = [f"observation attacks on {self.target}: {what}, {len(self.clean)} seed(s); clean return {clean:.4g}"]
+        where = f" on {self.target}" if self.target else ""
+        out = [f"observation attacks{where}: {what}, {len(self.clean)} seed(s); clean return {clean:.4g}"]
         out.append(f"{'eps':>8} {'M':>2} {'attacked':>9} {'method':>9} {'return':>10} {'drop':>9}  forcing")
         for p in self.points:
             force = "" if p.forcing is None else f"  {p.forcing_clean or 0:.2f} -> {p.forcing:.2f}"
@@ -565,6 +566,7 @@ def plot_observation_attack(result: ObservationAttack, path: str | os.PathLike[s
     """Team return vs ε (one line per method and attacked set) and vs M (each method at the largest ε, over the
     attacked sets by size), with the clean return dashed."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     from marlkit.diagnose.plots import save_figure
 
@@ -591,6 +593,7 @@ def plot_observation_attack(result: ObservationAttack, path: str | os.PathLike[s
             right.plot([len(p.attacked) for p in pts], [p.mean for p in pts], marker="o", label=method)
     right.axhline(result.clean_mean, ls="--", color="0.4", label="clean")
     right.set_xlabel("attacked agents M")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.set_title(f"return vs M at ε = {top:g}")
     right.legend(fontsize=7)
     for ax in (left, right):
