@@ -7,10 +7,12 @@ The team: IPPO on a 2-agent, 10-step simple spread, 16k env steps per seed, 3 se
 test's keys (64 greedy episodes per seed; mean return per agent and episode), clean -6.83 / -6.80 / -7.15:
     ε = 0.3 on both agents   FGSM -7.44 -7.34 -7.35   PGD -7.50 -7.39 -7.45   noise -6.89 -6.83 -7.21
     ε = 1.0 on both agents   FGSM -9.10 -9.19 -8.06   PGD -9.33 -9.70 -8.93   noise -6.74 -7.28 -7.20
-(more in /work/notes/obsattack.md; with agent 0 alone at ε = 0.3, PGD and FGSM were within 0.003 of each other). PGD does not dominate FGSM per episode — it maximises the cross-entropy
-of the clean greedy action, not the loss of return, and a policy's return need not fall with that objective — so
-the per-seed comparison keeps a tolerance TOL = 0.15 (about two standard errors of a seed's 64-episode mean,
-s.e. ~0.07) while the mean over seeds is compared strictly. Common random numbers: every attack and ε sees the same
+(more in /work/notes/obsattack.md; with agent 0 alone at ε = 0.3, PGD and FGSM were within 0.003 of each other).
+PGD does not dominate FGSM per episode — it maximises the cross-entropy of the clean greedy action, not the loss of
+return, and a policy's return need not fall with that objective — so the per-seed comparison keeps a tolerance
+TOL = 0.15, about two to four standard errors of the paired per-episode difference PGD - FGSM at ε = 0.3 (measured
+0.03-0.07 per seed; the unpaired s.e. of a seed's 64-episode mean is ~0.33), while the mean over seeds is compared
+strictly. Common random numbers: every attack and ε sees the same
 episodes, so ε = 0 reproduces the clean return exactly."""
 
 from __future__ import annotations
