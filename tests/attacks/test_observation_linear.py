@@ -81,6 +81,19 @@ def test_fgsm_is_exact_on_a_two_action_linear_softmax(norm: str) -> None:
             np.testing.assert_allclose(pgd[:, i], closed, atol=1e-5)
 
 
+def test_fgsm_and_targeted_bad_input() -> None:
+    params = (jnp.ones((2, 3)), jnp.zeros(2))
+    obs, ball = jnp.zeros((1, 1, 3)), Ball.of(ObservationBall(0.1, (0,)), 1)
+    with pytest.raises(InvalidGameError, match="zero gradient"):
+        fgsm(linear_softmax, params, obs, ball, objective="kl")
+    with pytest.raises(InvalidGameError, match="exactly when objective='targeted'"):
+        gradient_attack(linear_softmax, params, obs, ball, objective="targeted")
+    with pytest.raises(InvalidGameError, match="exactly when objective='targeted'"):
+        gradient_attack(linear_softmax, params, obs, ball, target=jnp.zeros((1, 1), int))
+    with pytest.raises(InvalidGameError, match="norm"):
+        flip_budget(np.ones((2, 3)), np.zeros(2), np.zeros(3), "l3")
+
+
 @dataclass(frozen=True)
 class LinearLearner:
     """A linear-softmax policy behind the deep learner's ``policy`` method (state = (W [n, A, d], b [n, A]))."""

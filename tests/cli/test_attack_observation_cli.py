@@ -61,6 +61,7 @@ def test_exact_attacks_json_and_table(corridor: Path, capsys: pytest.CaptureFixt
         (["--victims", "3"], "M must be in 1..2"),
         (["--target-action", "4"], "--target-action 4"),
         (["--method", "optimal,sideways"], "method 'sideways'"),
+        (["--norm", "l2"], "--norm applies to task runs"),
     ],
 )
 def test_bad_input_writes_nothing(corridor: Path, capsys: pytest.CaptureFixture[str], args, message) -> None:

@@ -50,7 +50,7 @@ def attack_observation(
             "fgsm,pgd,targeted,random (default all).",
         ),
     ] = "",
-    norm: Annotated[str, typer.Option("--norm", help="Observation ball norm on tasks: linf | l2 | l1.")] = "linf",
+    norm: Annotated[str, typer.Option("--norm", help="Observation ball norm on tasks: linf (default) | l2 | l1.")] = "",
     target_action: Annotated[
         int | None,
         typer.Option(
@@ -95,6 +95,8 @@ def attack_observation(
         result = _deep(trained, epsilon, attacked, victims, methods, norm, target_action, episodes, seed, steps,
                        flip_samples)  # fmt: skip
     else:
+        if norm:
+            raise InvalidGameError("--norm applies to task runs; on an exact game the budget is a state radius")
         result = _exact(trained, epsilon, attacked, victims, methods, target_action)
     data = finite(result.to_json())
     text = json.dumps(data, indent=2, allow_nan=False) + "\n"
@@ -165,7 +167,7 @@ def _deep(
     sets = None if victims is not None else parse_attacked(attacked, n)
     return deep_observation_attack(
         plan.env, plan.learner, trained.state.carry.learner, epsilons=radii, attacked_sets=sets, victims=victims,
-        methods=methods or DEEP_METHODS, norm=norm, episodes=episodes, key=seed, steps=steps,
+        methods=methods or DEEP_METHODS, norm=norm or "linf", episodes=episodes, key=seed, steps=steps,
         target_action=-1 if target_action is None else target_action, flip_samples=flip_samples,
         target=str(trained.path),
     )  # fmt: skip
