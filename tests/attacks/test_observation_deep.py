@@ -59,7 +59,7 @@ def curves(trained):
     plan = trained.plan
     return deep_observation_attack(
         plan.env, plan.learner, trained.state.carry.learner, epsilons=[0.0, 0.3, 1.0], attacked_sets=[(0, 1)],
-        methods=["fgsm", "pgd", "random"], episodes=EPISODES, key=1, flip_samples=1,
+        methods=["fgsm", "pgd", "random"], episodes=EPISODES, key=1, flip_samples=16,
     )  # fmt: skip
 
 
@@ -98,7 +98,7 @@ def test_targeted_attack_raises_the_target_frequency_and_flip_budgets(trained, c
         assert rates[1][0] > 0.03 and rates[2][0] > 0.5 and rates[2][0] > rates[1][0]
     for j in (0, 1):
         budgets = np.asarray(curves.flips[j])
-        assert budgets.size == 3 * 10 and np.all((budgets > 0) | np.isinf(budgets))
+        assert budgets.size == 3 * 16 * 10 and np.all((budgets > 0) | np.isinf(budgets))
         assert np.mean(np.isfinite(budgets)) > 0.9 and np.all(budgets[np.isfinite(budgets)] <= curves.flip_max)
     data = json.loads(json.dumps(curves.to_json(), allow_nan=False))
     assert ObservationAttack.from_json(data).to_json() == data
