@@ -493,7 +493,7 @@ def deep_observation_attack(
     one = [jax.tree.map(lambda x, i=i: x[i], team_states) for i in range(seeds)]
     samples = (
         [sample_observations(env, team, s, count=max(int(flip_samples), 1), key=key) for s in one]
-        if flip_samples > 0 or "targeted" in chosen
+        if (flip_samples > 0 and not value_based) or "targeted" in chosen
         else []
     )
     points = []
@@ -564,7 +564,10 @@ def _target_rates(
 
 def plot_observation_attack(result: ObservationAttack, path: str | os.PathLike[str]) -> Path:
     """Team return vs ε (one line per method and attacked set) and vs M (each method at the largest ε, over the
-    attacked sets by size), with the clean return dashed."""
+    attacked sets by size), with the clean return dashed. Raises ``ValueError`` (:class:`NotApplicableError`) when the
+    result has no points to draw."""
+    if not result.points:
+        raise NotApplicableError("plot_observation_attack: the result has no attack points to draw")
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
