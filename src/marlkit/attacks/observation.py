@@ -45,7 +45,10 @@ EXACT_METHODS = ("optimal", "targeted", "random")
 """Attacks on a tabular policy of an exact game (module docstring)."""
 DEEP_METHODS = ("fgsm", "pgd", "targeted", "random")
 """Attacks on a deep policy of a task (module docstring)."""
-GRADIENT_METHODS = ("fgsm", "pgd", "targeted")
+ADVERSARIAL = "adversarial"
+"""The targeted attack whose target is a trained adversarial policy's action (Lin et al. 2020;
+:mod:`marlkit.attacks.adversary`): opt-in (it trains one policy per victim and seed), one attacked agent at a time."""
+GRADIENT_METHODS = ("fgsm", "pgd", "targeted", ADVERSARIAL)
 """The attacks that need the policy's gradient in the observation."""
 ATTACK_FILE = "attack-observation.json"
 """Where ``marlkit attack observation RUN_DIR`` writes its result."""
@@ -259,7 +262,7 @@ class ObservationAttack:
 
 def check_methods(methods: Sequence[str], kind: str) -> tuple[str, ...]:
     """Validate attack names for a tabular (``kind="exact"``) or deep policy; one clear error otherwise."""
-    allowed = EXACT_METHODS if kind == "exact" else DEEP_METHODS
+    allowed = EXACT_METHODS if kind == "exact" else (*DEEP_METHODS, ADVERSARIAL)
     out = tuple(str(m).strip().lower() for m in methods)
     if not out:
         raise InvalidGameError(f"method: give at least one of {list(allowed)}")
@@ -427,6 +430,7 @@ def deep_observation_attack(
     mode: str = "greedy",
     flip_samples: int = 8,
     flip_max: float | None = None,
+    adversary_steps: int = 16_384,
     target: str = "",
 ) -> ObservationAttack:
     """Attacks on a trained deep team (``states`` stacked over seeds, as ``DeepResult.states`` or a run's
@@ -434,7 +438,8 @@ def deep_observation_attack(
     PGD at the largest ε), on the same ``episodes`` per seed (common random numbers; module docstring).
     ``target_action``: the targeted attack's action (``-1``: the clean policy's least likely action).
     ``flip_samples``: greedy episodes per seed whose observations the flipping budgets are searched at (0: none);
-    ``flip_max``: the search's upper end (default ``max(4 max ε, 1)``).
+    ``flip_max``: the search's upper end (default ``max(4 max ε, 1)``). ``adversary_steps``: env steps of each
+    adversarial policy's training (method ``"adversarial"``, :mod:`marlkit.attacks.adversary`).
 
     Raises:
         InvalidGameError: bad budgets, agents, methods, norm or target; an env without vector observations.
@@ -445,6 +450,7 @@ def deep_observation_attack(
 
     from marlkit.agents.deep.attacks import Ball, GradientAttack, RandomAttack, TargetedAttack, fgsm_attack
     from marlkit.agents.deep.value_based import ValueBasedLearner
+    from marlkit.attacks.adversary import AdversaryTargetedAttack, train_adversarial_policy
     from marlkit.attacks.flips import flip_search, sample_observations
     from marlkit.attacks.victims import greedy_victims
     from marlkit.games.uncertainty import OBSERVATION_NORMS, ObservationBall
@@ -464,7 +470,16 @@ def deep_observation_attack(
         raise InvalidGameError(f"target action {target_action}: expected -1 (least likely) or 0..{actions - 1}")
     seeds = jax.tree_util.tree_leaves(states)[0].shape[0]
 
-    def attack_of(method: str, ball: Ball) -> Any:
+    adversaries: dict[int, tuple[Any, Any]] = {}
+
+    def attack_of(method: str, ball: Ball, agents: tuple[int, ...]) -> Any:
+        if method == ADVERSARIAL:
+            victim = agents[0]
+            if victim not in adversaries:
+                adversaries[victim] = train_adversarial_policy(env, team, team_states, victim, steps=adversary_steps,
+                                                               key=key)  # fmt: skip
+            adv, adv_states = adversaries[victim]
+            return AdversaryTargetedAttack(ball, adv_states, adv, victim, spec.global_state_size, steps, per_seed=True)
         if method == "fgsm":
             return fgsm_attack(ball)
         if method == "pgd":
@@ -475,7 +490,7 @@ def deep_observation_attack(
 
     def returns(method: str, radius: float, agents: tuple[int, ...]) -> tuple[float, ...]:
         ball = Ball.of(ObservationBall(radius, agents, norm), n)
-        result = evaluate(env, learner, states, episodes=episodes, key=key, attack=attack_of(method, ball),
+        result = evaluate(env, learner, states, episodes=episodes, key=key, attack=attack_of(method, ball, agents),
                           mode=mode, stacked=True)  # fmt: skip
         return tuple(float(v) for v in result.mean)
 
@@ -500,6 +515,8 @@ def deep_observation_attack(
     for radius in radii:
         for agents in sets:
             for method in chosen:
+                if method == ADVERSARIAL and len(agents) > 1:
+                    continue  # one victim per adversarial policy (Lin et al. 2020)
                 forcing = forcing_clean = None
                 if method == "targeted":
                     forcing, forcing_clean = _target_rates(team, one, samples, agents, radius, norm, steps,
@@ -520,6 +537,12 @@ def deep_observation_attack(
     if "targeted" in chosen:
         what = "the clean policy's least likely action" if target_action < 0 else f"action {target_action}"
         notes.append(f"targeted: target = {what}; forcing = share of sampled observations whose greedy action is it")
+    if ADVERSARIAL in chosen:
+        notes.append(
+            f"adversarial: target = the greedy action of an adversarial policy trained ({adversary_steps} env steps "
+            "per seed, IPPO) on minus the team reward in the victim's seat, teammates frozen (Lin et al. 2020); "
+            "single-agent attacked sets only"
+        )
     if flips:
         notes.append(
             f"flip budgets: bisection with {steps}-step PGD on observations of {flip_samples} greedy episode(s) per "

@@ -47,7 +47,8 @@ def attack_observation(
         typer.Option(
             "--method",
             help="Comma-separated attacks. Exact games: optimal,targeted,random (default all); tasks: "
-            "fgsm,pgd,targeted,random (default all).",
+            "fgsm,pgd,targeted,random (default all) and adversarial (opt-in: trains an adversarial policy per victim "
+            "and seed, Lin et al. 2020).",
         ),
     ] = "",
     norm: Annotated[str, typer.Option("--norm", help="Observation ball norm on tasks: linf (default) | l2 | l1.")] = "",
@@ -66,6 +67,9 @@ def attack_observation(
         int,
         typer.Option("--flip-samples", help="Greedy episodes per seed searched for flipping budgets (tasks; 0: none)."),
     ] = 2,
+    adversary_steps: Annotated[
+        int, typer.Option("--adversary-steps", help="Env steps per adversarial policy (tasks, --method adversarial).")
+    ] = 16_384,
     plot: Annotated[str | None, typer.Option("--plot", help="Also draw the curves to this image file.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
 ) -> None:
@@ -83,6 +87,8 @@ def attack_observation(
         raise InvalidGameError(f"--episodes must be >= 1, got {episodes}")
     if steps < 1:
         raise InvalidGameError(f"--steps must be >= 1, got {steps}")
+    if adversary_steps < 1:
+        raise InvalidGameError(f"--adversary-steps must be >= 1, got {adversary_steps}")
     if flip_samples < 0:
         raise InvalidGameError(f"--flip-samples must be >= 0, got {flip_samples}")
     if victims is not None and attacked:
@@ -93,7 +99,7 @@ def attack_observation(
     trained = load_trained(path)
     if trained.game is None:
         result = _deep(trained, epsilon, attacked, victims, methods, norm, target_action, episodes, seed, steps,
-                       flip_samples)  # fmt: skip
+                       flip_samples, adversary_steps)  # fmt: skip
     else:
         if norm:
             raise InvalidGameError("--norm applies to task runs; on an exact game the budget is a state radius")
@@ -157,6 +163,7 @@ def _exact(
 def _deep(
     trained: Any, epsilon: list[str] | None, attacked: list[str] | None, victims: int | None, methods: Any,
     norm: str, target_action: int | None, episodes: int, seed: int, steps: int, flip_samples: int,
+    adversary_steps: int,
 ) -> Any:  # fmt: skip
     from marlkit.attacks.observation import DEEP_METHODS, deep_observation_attack
     from marlkit.cli.robust import parse_attacked, parse_numbers
@@ -169,7 +176,7 @@ def _deep(
         plan.env, plan.learner, trained.state.carry.learner, epsilons=radii, attacked_sets=sets, victims=victims,
         methods=methods or DEEP_METHODS, norm=norm or "linf", episodes=episodes, key=seed, steps=steps,
         target_action=-1 if target_action is None else target_action, flip_samples=flip_samples,
-        target=str(trained.path),
+        adversary_steps=adversary_steps, target=str(trained.path),
     )  # fmt: skip
 
 
