@@ -20,7 +20,11 @@ the attacked agents are a boolean mask ``[n]``, so one compiled program serves e
     label), iterated as PGD;
   - ``objective="kl"``: **maximise** ``KL(π(· | o) ‖ π(· | o + δ))`` — SA-PPO's critic-free "maximal action
     difference" attack (Zhang et al. 2020, §3.4 and Appendix), started from a uniform random point of the ball (the
-    gradient of the KL vanishes at ``δ = 0``).
+    gradient of the KL vanishes at ``δ = 0``);
+  - ``objective="targeted"``: **maximise** ``log π(target | o + δ)`` for a given target action per (env, agent) —
+    the targeted attack of Lin, Dzeparoska, Zhang, Leon-Garcia & Papernot (2020, "On the robustness of cooperative
+    multi-agent reinforcement learning", IEEE S&P Workshops, §III: the attacked agent is pushed towards the action an
+    adversarial policy chose), here with PGD instead of their JSMA / elastic-net step.
 
   Steps: ``linf`` the signed gradient ``δ <- Π(δ + α sign g)``; ``l2`` and ``l1`` the normalised gradient
   ``δ <- Π(δ + α g / ‖g‖_2)``; ``Π`` the Euclidean projection onto the ball (``l1``: Duchi et al. 2008, Fig. 1).
@@ -28,6 +32,12 @@ the attacked agents are a boolean mask ``[n]``, so one compiled program serves e
   only ``o_i``, so the objective summed over envs and attacked agents has per-(env, agent) gradients. The policy
   must be differentiable in the observation (a softmax policy: PPO, COMA); an ε-greedy policy over Q-values is
   piecewise constant, its gradient zero, and PGD leaves it unperturbed (attack it with noise or a learned adversary).
+* :func:`fgsm` — the fast gradient sign method (Goodfellow, Shlens & Szegedy 2015, Eq. 3; Huang et al. 2017 on
+  policies): one step of size ε from ``δ = 0`` — :func:`gradient_attack` with ``steps=1, step_size=ε`` (``linf``:
+  ``δ = ε sign g``; ``l2``: ``δ = ε g / ‖g‖_2``).
+* :class:`TargetedAttack` — the targeted objective as an attack object; its target per agent is a fixed action or
+  (``-1``) the clean policy's least likely action at the current observation (a target chooser that is a function of
+  the observation).
 * a learned adversary as an attack: :class:`LearnedAttack` (built by
   :meth:`marlkit.agents.deep.adversarial.AdversarialTraining.as_attack`) applies a trained adversary policy's
   mean perturbation.
@@ -53,7 +63,7 @@ from marlkit.games.uncertainty import OBSERVATION_NORMS, ObservationBall
 Array = jax.Array
 ProbsFn = Callable[[Array], Array]
 """The attacked policy: ``obs [E, n, d] -> probs [E, n, A]`` (zero on illegal actions)."""
-OBJECTIVES = ("greedy", "kl")
+OBJECTIVES = ("greedy", "kl", "targeted")
 """:func:`gradient_attack`'s objectives (module docstring)."""
 TINY = 1e-12
 
@@ -154,8 +164,9 @@ def random_noise(key: Array, obs: Array, ball: ObservationBall | Ball) -> Array:
     return (flat + delta).reshape(shape)
 
 
-def _objective(objective: str, clean: Array, attacked: Array) -> Callable[[Array], Array]:
-    """The loss the attack *ascends*, of perturbed probabilities ``[E, n, A]`` (summed over attacked agents)."""
+def _objective(objective: str, clean: Array, attacked: Array, target: Array | None = None) -> Callable[[Array], Array]:
+    """The loss the attack *ascends*, of perturbed probabilities ``[E, n, A]`` (summed over attacked agents);
+    ``target [E, n]`` the target actions of ``objective="targeted"``."""
     greedy = jnp.argmax(clean, axis=-1)
     weight = attacked[None, :].astype(jnp.float32)
 
@@ -163,6 +174,9 @@ def _objective(objective: str, clean: Array, attacked: Array) -> Callable[[Array
         log_p = jnp.log(jnp.maximum(probs, TINY))
         if objective == "greedy":  # -log π(a* | o + δ)  (Huang et al. 2017)
             per = -jnp.take_along_axis(log_p, greedy[..., None], axis=-1)[..., 0]
+        elif objective == "targeted":  # log π(target | o + δ)  (Lin et al. 2020)
+            assert target is not None
+            per = jnp.take_along_axis(log_p, target[..., None].astype(jnp.int32), axis=-1)[..., 0]
         else:  # KL(π(·|o) ‖ π(·|o + δ))  (Zhang et al. 2020)
             per = jnp.sum(jnp.where(clean > 0, clean * (jnp.log(jnp.maximum(clean, TINY)) - log_p), 0.0), axis=-1)
         return jnp.sum(per * weight)
@@ -180,6 +194,7 @@ def gradient_attack(
     step_size: float | Array | None = None,
     objective: str = "greedy",
     key: Array | None = None,
+    target: Array | None = None,
 ) -> Array:
     """PGD on the attacked agents' observations (module docstring): ``obs [E, n, *obs_shape]`` perturbed inside the
     ball to ascend ``objective`` of ``policy_fn(params, obs) -> probs [E, n, A]``.
@@ -188,16 +203,20 @@ def gradient_attack(
         policy_fn: the attacked policy (a distribution per env and agent, zero on illegal actions).
         params: its parameters (any pytree; not differentiated).
         steps: gradient steps. step_size: ``α`` (default ``2.5 ε / steps``).
-        objective: ``"greedy"`` (Huang et al. 2017) or ``"kl"`` (Zhang et al. 2020; needs ``key`` for its random
-            start; without one it starts from the centre of the ball).
+        objective: ``"greedy"`` (Huang et al. 2017), ``"kl"`` (Zhang et al. 2020; needs ``key`` for its random
+            start; without one it starts from the centre of the ball) or ``"targeted"`` (Lin et al. 2020; needs
+            ``target``).
+        target: ``[E, n]`` int, the action each (env, agent) is pushed towards (``objective="targeted"`` only).
     """
     if objective not in OBJECTIVES:
         raise InvalidGameError(f"gradient attack: objective must be one of {list(OBJECTIVES)}, got {objective!r}")
+    if (objective == "targeted") != (target is not None):
+        raise InvalidGameError("gradient attack: give target (the actions [E, n]) exactly when objective='targeted'")
     flat, shape = _flat(obs)
     b = Ball.of(ball, flat.shape[1])
     alpha = 2.5 * b.epsilon / steps if step_size is None else jnp.asarray(step_size, jnp.float32)
     clean = jax.lax.stop_gradient(policy_fn(params, flat.reshape(shape)))
-    loss = _objective(objective, clean, b.attacked)
+    loss = _objective(objective, clean, b.attacked, target)
 
     def value(delta: Array) -> Array:
         return loss(policy_fn(params, (flat + delta).reshape(shape)))
@@ -217,6 +236,31 @@ def gradient_attack(
 
     delta, _ = jax.lax.scan(step, start, None, length=steps)
     return (flat + jax.lax.stop_gradient(delta)).reshape(shape)
+
+
+def fgsm(
+    policy_fn: Callable[[Any, Array], Array],
+    params: Any,
+    obs: Array,
+    ball: ObservationBall | Ball,
+    *,
+    objective: str = "greedy",
+    target: Array | None = None,
+) -> Array:
+    """The fast gradient sign method (module docstring): :func:`gradient_attack` with one step of size ε from
+    ``δ = 0`` (``objective`` "greedy" or "targeted"; the KL's gradient vanishes at ``δ = 0``)."""
+    if objective == "kl":
+        raise InvalidGameError("fgsm: the KL objective has zero gradient at delta = 0; use 'greedy' or 'targeted'")
+    flat, _ = _flat(obs)
+    b = Ball.of(ball, flat.shape[1])
+    return gradient_attack(policy_fn, params, obs, b, steps=1, step_size=b.epsilon, objective=objective, target=target)
+
+
+def choose_target(target: Array, clean: Array) -> Array:
+    """The target action ``[E, n]`` per (env, agent): ``target [n]`` where ``>= 0``, else (``-1``) the clean
+    policy's least likely legal action ``argmin_{a: π(a|o) > 0} π(a | o)`` at that observation."""
+    least = jnp.argmin(jnp.where(clean > 0, clean, jnp.inf), axis=-1)
+    return jnp.where(target[None, :] >= 0, target[None, :], least).astype(jnp.int32)
 
 
 # ------------------------------------------------------------------------------------------ attack objects
@@ -282,6 +326,37 @@ class LearnedAttack:
         return (flat + delta).reshape(shape)
 
 
+def fgsm_attack(ball: Ball) -> GradientAttack:
+    """:func:`fgsm` as an attack object: a :class:`GradientAttack` of one step with ``α = ε``."""
+    return GradientAttack(ball, step_fraction=jnp.float32(1.0), steps=1)
+
+
+@struct.dataclass
+class TargetedAttack:
+    """:func:`gradient_attack` with ``objective="targeted"`` as an attack: ``target [n]`` int per agent, a fixed
+    action or ``-1`` for the clean policy's least likely action (:func:`choose_target`); ``steps = 1`` with
+    ``step_fraction = 1`` is targeted FGSM."""
+
+    ball: Ball
+    target: Array
+    step_fraction: Array | None = None
+    steps: int = struct.field(pytree_node=False, default=10)
+
+    def __call__(self, key: Array, obs: Array, probs_fn: ProbsFn) -> Array:
+        fraction = 2.5 / self.steps if self.step_fraction is None else self.step_fraction
+        target = choose_target(self.target, jax.lax.stop_gradient(probs_fn(obs)))
+        return gradient_attack(
+            lambda _, o: probs_fn(o),
+            (),
+            obs,
+            self.ball,
+            steps=self.steps,
+            step_size=fraction * self.ball.epsilon,
+            objective="targeted",
+            target=target,
+        )
+
+
 ATTACKS = {"random": RandomAttack, "gradient": GradientAttack}
 """Attack names of :func:`marlkit.train.evaluate.robustness_curve` -> their class (built from a :class:`Ball`)."""
 
@@ -295,6 +370,10 @@ __all__ = [
     "LearnedAttack",
     "ProbsFn",
     "RandomAttack",
+    "TargetedAttack",
+    "choose_target",
+    "fgsm",
+    "fgsm_attack",
     "gradient_attack",
     "masked",
     "project",
