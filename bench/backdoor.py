@@ -89,13 +89,15 @@ def main() -> None:
     )
     metrics = measure(
         env, plan.learner, states, TARGET_ACTION, agents=(TROJANED_AGENT,), episodes=args.episodes,
-        reference=np.concatenate([reference.clean, reference.clean]),
+        reference=np.concatenate([reference.clean_return, reference.clean_return]),
     )  # fmt: skip
     print(
         f"seeds 0..{args.clean - 1} clean controls, {args.clean}..{seeds - 1} trojaned "
         f"(agent {TROJANED_AGENT} -> no-op)"
     )
     print("\n".join(metrics.lines()), flush=True)
+    population = metrics.clean_return[args.clean :].mean() / reference.clean_return.mean() - 1
+    print(f"population CPVR (mean clean return of trojaned vs clean teams): {population:+.3f}", flush=True)
     began = time.perf_counter()
     found = detect(env, plan.learner, states, episodes=args.episodes)
     print(f"detection in {time.perf_counter() - began:.0f} s")
@@ -108,7 +110,7 @@ def main() -> None:
                     steps=args.unlearn_steps, rate=0.3)  # fmt: skip
     print(f"unlearning ({args.unlearn_steps} env steps per seed) in {time.perf_counter() - began:.0f} s")
     metrics = measure(env, plan.learner, after, TARGET_ACTION, agents=(TROJANED_AGENT,), episodes=args.episodes,
-                      reference=reference.clean)  # fmt: skip
+                      reference=reference.clean_return)  # fmt: skip
     print("after unlearning (trojaned seeds):")
     print("\n".join(metrics.lines()))
 

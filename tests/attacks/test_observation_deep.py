@@ -27,10 +27,11 @@ import pytest
 import marlkit.envs as envs
 from marlkit.agents.deep.value_based import IDQN
 from marlkit.attacks.flips import sample_observations
-from marlkit.attacks.observation import ATTACK_FILE, ObservationAttack, deep_observation_attack
+from marlkit.attacks.observation import ObservationAttack, deep_observation_attack
 from marlkit.attacks.targets import target_rates
 from marlkit.cli import main
 from marlkit.errors import NotApplicableError
+from marlkit.experiment.report import OBSERVATION_ATTACK_FILE as ATTACK_FILE
 from marlkit.experiment.runner import load_trained, run
 
 EPISODES = 64

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from marlkit.attacks.observation import ATTACK_FILE
 from marlkit.cli import main
+from marlkit.experiment.report import OBSERVATION_ATTACK_FILE as ATTACK_FILE
 from marlkit.experiment.runner import run
 
 

@@ -50,11 +50,8 @@ ADVERSARIAL = "adversarial"
 :mod:`marlkit.attacks.adversary`): opt-in (it trains one policy per victim and seed), one attacked agent at a time."""
 GRADIENT_METHODS = ("fgsm", "pgd", "targeted", ADVERSARIAL)
 """The attacks that need the policy's gradient in the observation."""
-ATTACK_FILE = "attack-observation.json"
-"""Where ``marlkit attack observation RUN_DIR`` writes its result."""
 
 __all__ = [
-    "ATTACK_FILE",
     "DEEP_METHODS",
     "EXACT_METHODS",
     "AttackPoint",

@@ -13,13 +13,14 @@ seed's recovered trigger — and no reward transform (the env's reward).
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit.attacks.backdoor import check_rate, triggered_env, with_trigger
+from marlkit.attacks.backdoor import BackdoorMetrics, check_rate, triggered_env, with_trigger
 from marlkit.errors import InvalidGameError
 
 Array = jax.Array
@@ -76,4 +77,52 @@ def unlearn(
     return trained.carry.learner
 
 
-__all__ = ["unlearn"]
+@dataclass(frozen=True)
+class Unlearning:
+    """What ``marlkit defend unlearn`` measured: the backdoor's metrics (:class:`BackdoorMetrics`) of the team
+    ``before`` and ``after`` fine-tuning for ``steps`` env steps per seed with the recovered ``trigger`` (one per seed)
+    shown to the ``flagged_agents`` at ``rate``; ``source`` is the detector output the trigger came from."""
+
+    source: str
+    flagged_agents: list[list[int]]
+    trigger: list[list[float]]
+    steps: int
+    rate: float
+    before: BackdoorMetrics
+    after: BackdoorMetrics
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "flagged_agents": self.flagged_agents,
+            "trigger": self.trigger,
+            "steps": self.steps,
+            "rate": self.rate,
+            "before": self.before.to_json(),
+            "after": self.after.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Unlearning:
+        return cls(
+            str(data["source"]),
+            [[int(a) for a in row] for row in data["flagged_agents"]],
+            [[float(v) for v in row] for row in data["trigger"]],
+            int(data["steps"]),
+            float(data["rate"]),
+            BackdoorMetrics.from_json(data["before"]),
+            BackdoorMetrics.from_json(data["after"]),
+        )
+
+    def lines(self) -> list[str]:
+        return [
+            f"unlearning: {self.steps} env steps per seed, recovered trigger shown to the flagged agents "
+            f"{self.flagged_agents} at rate {self.rate:g}",
+            "before:",
+            *("  " + line for line in self.before.lines()),
+            "after (CPVR: against the clean return before):",
+            *("  " + line for line in self.after.lines()),
+        ]
+
+
+__all__ = ["Unlearning", "unlearn"]

@@ -23,11 +23,8 @@ from typing import Annotated, Any
 
 import typer
 
-from marlkit.errors import InvalidGameError, MarlkitError
-
-BACKDOOR_FILE = "backdoor.json"
-DETECT_FILE = "backdoor-detect.json"
-UNLEARN_FILE = "backdoor-unlearn.json"
+from marlkit.errors import InvalidGameError
+from marlkit.experiment.report import BACKDOOR_FILE, DETECT_FILE, RESULT_SECTIONS, UNLEARN_FILE, save_run_result
 
 
 def _load(run_dir: str) -> Any:
@@ -51,13 +48,9 @@ def _truth(trained: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    from marlkit.atomic import write_text
     from marlkit.cli.context import finite
 
-    try:
-        write_text(path, json.dumps(finite(data), indent=2, allow_nan=False) + "\n")
-    except (OSError, ValueError) as exc:
-        raise MarlkitError(f"{path}: could not write ({exc})") from None
+    save_run_result(path.parent, path.name, finite(data))  # type: ignore[arg-type]
 
 
 def _emit(data: dict[str, Any], lines: list[str], json_output: bool, wrote: Path) -> None:
@@ -183,6 +176,7 @@ def unlearn(
     _positive("--steps", steps)
     from marlkit.attacks.backdoor import check_rate, measure
     from marlkit.attacks.trojan import Detection
+    from marlkit.attacks.unlearning import Unlearning
     from marlkit.attacks.unlearning import unlearn as run_unlearn
 
     rate = check_rate(rate, "--rate")
@@ -214,22 +208,16 @@ def unlearn(
     after = measure(
         env, learner, fixed, target, agents=trojaned, reference=before.clean_return, episodes=episodes, key=seed
     )
-    data = {
-        "source": str(source),
-        "flagged_agents": [list(map(int, row.nonzero()[0])) for row in flagged],
-        "trigger": trigger.tolist(),
-        "steps": steps,
-        "rate": rate,
-        "before": before.to_json(),
-        "after": after.to_json(),
-    }
-    lines = [
-        f"unlearning: {steps} env steps per seed, recovered trigger shown to the flagged agents at rate {rate:g}",
-        "before:",
-        *("  " + line for line in before.lines()),
-        "after (CPVR: against the clean return before):",
-        *("  " + line for line in after.lines()),
-    ]
+    result = Unlearning(
+        str(source),
+        [list(map(int, row.nonzero()[0])) for row in flagged],
+        trigger.tolist(),
+        steps,
+        rate,
+        before,
+        after,
+    )
+    data, lines = result.to_json(), result.lines()
     where = trained.path
     if target_dir is not None:
         where = _copy_run(trained, fixed, target_dir)
@@ -252,6 +240,8 @@ def _copy_run(trained: Any, learner_states: Any, target: Path) -> Path:
     try:
         copy = staging / "run"
         shutil.copytree(trained.path, copy)
+        for stale in (*(entry.file for entry in RESULT_SECTIONS), "report.html"):  # they measured the team before
+            (copy / stale).unlink(missing_ok=True)
         header = read_header(trained.path / rundir.CHECKPOINT)
         state = trained.state._replace(carry=trained.state.carry._replace(learner=learner_states))
         save_checkpoint(
@@ -274,4 +264,4 @@ def register(attack_app: typer.Typer, defend_app: typer.Typer) -> None:
     defend_app.command("unlearn")(unlearn)
 
 
-__all__ = ["BACKDOOR_FILE", "DETECT_FILE", "UNLEARN_FILE", "backdoor", "detect", "register", "unlearn"]
+__all__ = ["backdoor", "detect", "register", "unlearn"]

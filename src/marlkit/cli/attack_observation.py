@@ -12,7 +12,6 @@ sets) instead of ``--attacked``. The result is printed (or ``--json``) and writt
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from marlkit.cli.context import console, finite, print_json
-from marlkit.errors import InvalidGameError, MarlkitError
+from marlkit.errors import InvalidGameError
 
 
 def attack_observation(
@@ -76,8 +75,9 @@ def attack_observation(
     """Observation attacks on a trained run: team return vs budget ε and attacked agents M, targeted attacks,
     victim selection and the minimal budget that flips an action."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
-    from marlkit.attacks.observation import ATTACK_FILE
     from marlkit.cli.robust import parse_numbers
+    from marlkit.experiment.report import OBSERVATION_ATTACK_FILE as ATTACK_FILE
+    from marlkit.experiment.report import save_run_result
     from marlkit.experiment.runner import load_trained
 
     path = Path(run_dir)
@@ -105,17 +105,11 @@ def attack_observation(
             raise InvalidGameError("--norm applies to task runs; on an exact game the budget is a state radius")
         result = _exact(trained, epsilon, attacked, victims, methods, target_action)
     data = finite(result.to_json())
-    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
-    from marlkit.atomic import write_text
-
     if plot is not None:
         from marlkit.attacks.observation import plot_observation_attack
 
         plot_observation_attack(result, plot)
-    try:
-        write_text(trained.path / ATTACK_FILE, text)
-    except OSError as exc:
-        raise MarlkitError(f"{trained.path / ATTACK_FILE}: could not write ({exc})") from None
+    save_run_result(trained.path, ATTACK_FILE, data)  # type: ignore[arg-type]
     if json_output:
         print_json(data)
         return

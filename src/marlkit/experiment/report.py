@@ -48,6 +48,10 @@ CONFIG_FILE = "config.yaml"
 HISTORY_FILE = "history.npz"
 SUMMARY_FILE = "summary.json"
 ROBUSTNESS_FILE = "robustness.json"
+OBSERVATION_ATTACK_FILE = "attack-observation.json"
+BACKDOOR_FILE = "backdoor.json"
+DETECT_FILE = "backdoor-detect.json"
+UNLEARN_FILE = "backdoor-unlearn.json"
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -234,6 +238,16 @@ RESULT_SECTIONS: tuple[ResultSection, ...] = (
         "marlkit robust",
         "marlkit.diagnose.plots:plot_robustness",
     ),
+    ResultSection(
+        "observation attacks",
+        OBSERVATION_ATTACK_FILE,
+        "marlkit.attacks.observation:ObservationAttack",
+        "marlkit attack observation",
+        "marlkit.attacks.observation:plot_observation_attack",
+    ),
+    ResultSection("backdoor", BACKDOOR_FILE, "marlkit.attacks.backdoor:BackdoorMetrics", "marlkit attack backdoor"),
+    ResultSection("trojan detection", DETECT_FILE, "marlkit.attacks.trojan:Detection", "marlkit defend detect"),
+    ResultSection("unlearning", UNLEARN_FILE, "marlkit.attacks.unlearning:Unlearning", "marlkit defend unlearn"),
 )
 """Every result file a run directory may hold beside its History, in page order (one table: commands that write a
 result into a run add a row here, and every run page shows it)."""
@@ -508,12 +522,16 @@ def render_run_report(
 
 
 __all__ = [
+    "BACKDOOR_FILE",
     "CONFIG_FILE",
+    "DETECT_FILE",
     "HISTORY_FILE",
+    "OBSERVATION_ATTACK_FILE",
     "REPORT_FILE",
     "RESULT_SECTIONS",
     "ROBUSTNESS_FILE",
     "SUMMARY_FILE",
+    "UNLEARN_FILE",
     "ResultSection",
     "RunFiles",
     "diagnosis_options",
