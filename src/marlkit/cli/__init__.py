@@ -15,7 +15,9 @@ from marlkit import __version__
 from marlkit.cli import attack as attack_commands
 from marlkit.cli import diagnose as diagnose_commands
 from marlkit.cli import experiments as experiment_commands
+from marlkit.cli import explain as explain_commands
 from marlkit.cli import games as games_commands
+from marlkit.cli import human as human_commands
 from marlkit.cli import learn as learn_commands
 from marlkit.cli import robust as robust_commands
 from marlkit.cli import run as run_commands
@@ -50,6 +52,8 @@ run_commands.register(app)
 diagnose_commands.register(app)
 robust_commands.register(app)
 attack_commands.register(app)
+human_commands.register(app)
+explain_commands.register(app)
 experiment_commands.register(app)
 
 
