@@ -20,7 +20,12 @@ Printed: the machine, per run the compile time and the best and median rate over
 this process's CPU time, and each run's median time relative to the baseline (``pgd-10``; ``clean`` for the
 evaluation).
 
-Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false python bench/attacks.py [--envs 256] [--seeds 4] [--rounds 5]``.
+**The poisoning LP as the dataset's support grows** — ``bench/poisoning.py``'s ``poisoning_lp_scaling``: the reduced
+attack (one variable per logged (state, joint action)) against the per-sample LP written from the definitions, as
+the number of states grows (``--poisoning`` runs it here too; ``--quick`` stops at 64 states).
+
+Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false python bench/attacks.py [--envs 256] [--seeds 4] [--rounds 5]
+[--poisoning] [--quick]``.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import argparse
 import platform
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -136,6 +143,8 @@ def main() -> None:
     parser.add_argument("--envs", type=int, default=256)
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--poisoning", action="store_true", help="also time the poisoning LP (bench/poisoning.py)")
+    parser.add_argument("--quick", action="store_true", help="with --poisoning: states <= 64 only")
     args = parser.parse_args()
     print(
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -143,6 +152,11 @@ def main() -> None:
     )
     attack_throughput(args.envs, args.seeds, args.rounds)
     evaluation_cost(max(args.envs // 4, 1), args.seeds, args.rounds)
+    if args.poisoning:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from poisoning import poisoning_lp_scaling  # bench/poisoning.py
+
+        poisoning_lp_scaling((1, 4, 16, 64) if args.quick else (1, 4, 16, 64, 256), max(args.rounds // 2, 1))
     print(f"load average {os.getloadavg()}")
 
 

@@ -150,3 +150,18 @@ def test_bad_input() -> None:
         exact_observation_attack(game, pi, epsilons=[1], victims=3)
     with pytest.raises(InvalidGameError, match="targets"):
         forcing_attack(game, pi, state_ball(game, 1.0, [1]), np.array([0, 5]))
+
+
+def test_recorded_float32_policies_are_accepted_as_a_history_gives_them() -> None:
+    """A History's policies are float32 (rows sum to 1 only to ~1e-7): the exact attack reads them as the
+    robustness curves do, and gives the float64 answer to float32 accuracy."""
+    from marlkit.attacks.observation import exact_observation_attack
+    from marlkit.games.catalog import make
+
+    game = make("misled-corridor")
+    policies = np.random.default_rng(3).dirichlet(np.ones(2), size=(2, 2, 5))
+    exact = exact_observation_attack(game, policies, epsilons=[1.0], attacked_sets=[(0, 1)])
+    recorded = exact_observation_attack(game, policies.astype(np.float32), epsilons=[1.0], attacked_sets=[(0, 1)])
+    assert [p.method for p in recorded.points] == [p.method for p in exact.points]
+    for a, b in zip(recorded.points, exact.points, strict=True):
+        np.testing.assert_allclose(a.returns, b.returns, rtol=1e-5)

@@ -323,6 +323,7 @@ def exact_observation_attack(
     """
     from marlkit.attacks.tabular import flip_budgets, forcing_attack
     from marlkit.attacks.victims import greedy_victims
+    from marlkit.diagnose.distances import playable
     from marlkit.games import as_stochastic
     from marlkit.games.uncertainty import state_ball, state_distance
     from marlkit.solve.robust.state_adversary import (
@@ -339,6 +340,7 @@ def exact_observation_attack(
         )
     pis = np.asarray(policies, dtype=np.float64)
     pis = pis[None] if pis.ndim == 3 else pis
+    pis = playable(game, pis)  # recorded float32 policies (a History's) as valid ones, as the robustness curves do
     n = game.n_players
     radii = _radii(epsilons)
     w = objective_weights(game, weights)
