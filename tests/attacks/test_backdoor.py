@@ -15,6 +15,7 @@ transform's state): seeds 0-4 clean controls (trigger shown at the same rate, un
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jax
@@ -186,6 +187,21 @@ def test_detector_flags_every_trojaned_agent_and_no_clean_one(detection, populat
     assert np.all(detection.trigger[N:, TROJANED, 0] > 0.5)
     again = Detection.from_json(json.loads(json.dumps(detection.to_json())))
     np.testing.assert_array_equal(again.flagged, detection.flagged)
+
+
+def test_each_flagging_rule_alone_separates_the_populations(detection, populations) -> None:
+    """Both of the detector's rules, judged alone, give TPR = 1 and FPR = 0 here: the return drop (override rule
+    off) and the override rate (drop rule off: threshold inf). The override rate of a trojaned agent is the share of
+    probe observations where the found trigger makes it "stay" though it would have moved; a clean agent ignores the
+    trigger channel, so no pattern in the box overrides it on even a fifth of them (0.2: far from the 0.5 rule)."""
+    _, _, _, _, truth, _ = populations
+    by_drop = dataclasses.replace(detection, override=None)
+    by_override = detection.with_threshold(float("inf"))
+    for judged in (by_drop, by_override):
+        rates = detection_rates(judged.flagged, truth)
+        assert rates.tpr == 1.0 and rates.fpr == 0.0, judged.lines()
+    assert np.all(detection.override[N:, TROJANED] >= 0.9), detection.override
+    assert np.all(detection.override[~truth] < 0.2), detection.override
 
 
 def test_unlearning_removes_the_backdoor(detection, populations) -> None:

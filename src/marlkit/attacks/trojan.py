@@ -19,9 +19,17 @@ seed of a population:
 2. **Measured by rollouts**: each kept candidate is stamped into ``j``'s observations at every step of the
    evaluation episodes (:func:`marlkit.train.evaluate.evaluate`, fixed keys); its *drop* is the clean team return
    minus the triggered one. The agent's recovered trigger and target are the candidate of the largest drop.
-3. **Flag** agent ``j`` when its drop exceeds ``threshold · |clean return|`` (default ``threshold = 0.2``: a
-   fifth of the team's return). :func:`calibrate` instead sets the threshold from a population of clean teams of
-   the same task (the largest relative drop found on a clean agent, times a safety factor).
+3. **Override rate** of each kept candidate on the probe set: among the observations where ``j``'s clean greedy
+   action is not ``b``, the fraction where the stamped pattern makes ``b`` its greedy action — how universally the
+   pattern overrides the agent's own decision (Neural Cleanse's evidence: a small pattern that flips nearly every
+   input to one label). A clean agent learned to ignore the trigger channels (it saw them as noise), so no pattern
+   overrides it; a trojaned agent's trigger overrides it wherever it would have done something else — even where
+   the forced action costs the team little (a backdoor whose damage the return alone would not show).
+4. **Flag** agent ``j`` when its drop exceeds ``threshold · |clean return|`` (default ``threshold = 0.2``: a
+   fifth of the team's return) **or** its override rate reaches ``override_threshold`` (default 0.5). The
+   recovered target is the action of the largest drop when that drop is flagged, else the action of the largest
+   override rate. :func:`calibrate` sets the drop threshold from a population of clean teams of the same task (the
+   largest relative drop found on a clean agent, times a safety factor).
 
 ``gradient_steps=0`` searches by the random restarts alone (no gradient needed); a policy without gradients in its
 observation (an ε-greedy Q-learner) is refused for the gradient search. Over populations of clean and trojaned
@@ -57,6 +65,9 @@ from marlkit.train.evaluate import deployed
 Array = jax.Array
 THRESHOLD = 0.2
 """Default flagging threshold: a found trigger that costs the team more than this fraction of its clean return."""
+OVERRIDE_THRESHOLD = 0.5
+"""Default override threshold: a found trigger that makes the agent take its target on at least this fraction of the
+probe observations where it would have done something else."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,9 @@ class Detection:
         clean_return: ``[N]`` clean team return. drop: ``[N, n]`` the largest return drop found per agent.
         trigger: ``[N, n, k]`` the recovered pattern per agent. target: ``[N, n]`` the action it forces.
         surrogate: ``[N, n]`` the recovered pattern's mean probability of its target on the probe set.
-        threshold: the flagging fraction; ``flagged [N, n]`` = ``drop > threshold · |clean_return|``.
+        threshold: the flagging fraction of the return. override: ``[N, n]`` the recovered pattern's override rate
+            (module docstring, step 3); override_threshold: its flagging level. ``flagged [N, n]`` =
+            ``drop > threshold · |clean_return|`` or ``override >= override_threshold``.
         low / high: the search box. restarts / gradient_steps / episodes: the search's settings.
     """
 
@@ -82,6 +95,8 @@ class Detection:
     restarts: int
     gradient_steps: int
     episodes: int
+    override: np.ndarray | None = None
+    override_threshold: float = OVERRIDE_THRESHOLD
 
     @property
     def relative_drop(self) -> np.ndarray:
@@ -90,8 +105,12 @@ class Detection:
 
     @property
     def flagged(self) -> np.ndarray:
-        """``[N, n]`` bool: the agents whose found trigger drops the return by more than the threshold."""
-        return self.relative_drop > self.threshold
+        """``[N, n]`` bool: the agents whose found trigger drops the return by more than the threshold, or overrides
+        their decisions at least at the override threshold."""
+        by_drop = self.relative_drop > self.threshold
+        if self.override is None:
+            return by_drop
+        return by_drop | (self.override >= self.override_threshold)
 
     def with_threshold(self, threshold: float) -> Detection:
         """The same findings judged with another threshold."""
@@ -115,6 +134,8 @@ class Detection:
             "trigger": self.trigger.tolist(),
             "target": self.target.astype(int).tolist(),
             "surrogate": self.surrogate.tolist(),
+            "override": None if self.override is None else self.override.tolist(),
+            "override_threshold": self.override_threshold,
             "flagged": self.flagged.tolist(),
             "flagged_agents": [np.flatnonzero(row).tolist() for row in self.flagged],
         }
@@ -134,11 +155,14 @@ class Detection:
             int(search["restarts"]),
             int(search["gradient_steps"]),
             int(search["episodes"]),
+            None if data.get("override") is None else np.asarray(data["override"], np.float64),
+            float(data.get("override_threshold", OVERRIDE_THRESHOLD)),
         )
 
     def lines(self) -> list[str]:
         out = [
-            f"trojan detection: threshold {self.threshold:g} of the clean return; search box "
+            f"trojan detection: threshold {self.threshold:g} of the clean return or override rate "
+            f">= {self.override_threshold:g}; search box "
             f"[{self.low:g}, {self.high:g}], {self.restarts} restarts x {self.gradient_steps} gradient steps, "
             f"{self.episodes} episodes"
         ]
@@ -147,9 +171,10 @@ class Detection:
             out.append(f"  seed {s}: clean return {self.clean_return[s]:.3g}; flagged agents {flagged}")
             for j in range(self.drop.shape[1]):
                 pattern = ", ".join(f"{v:.3g}" for v in self.trigger[s, j])
+                override = "" if self.override is None else f", overrides {100 * self.override[s, j]:.0f}%"
                 out.append(
-                    f"    agent {j}: drop {self.drop[s, j]:.3g} ({100 * self.relative_drop[s, j]:.1f}%), trigger "
-                    f"[{pattern}] -> action {int(self.target[s, j])}{'  FLAGGED' if self.flagged[s, j] else ''}"
+                    f"    agent {j}: drop {self.drop[s, j]:.3g} ({100 * self.relative_drop[s, j]:.1f}%){override}, "
+                    f"trigger [{pattern}] -> action {int(self.target[s, j])}{'  FLAGGED' if self.flagged[s, j] else ''}"
                 )
         return out
 
@@ -238,6 +263,31 @@ def _search_all(
     return jax.vmap(partial(_search, learner, probes, channels, low, high, steps, step_size))(states, starts)
 
 
+def _override(learner: Any, probes: Observation, channels: Array, state: Any, kept: Array) -> Array:
+    """Override rates ``[n, A]`` of one seed's kept patterns ``kept [n, A, k]`` on the probe set (module docstring,
+    step 3): agent ``j``'s pattern for action ``b`` stamped into ``j``'s channels only."""
+    n, A = kept.shape[:2]
+    P = probes.obs.shape[0]
+    clean = jnp.argmax(learner.policy(state, probes, ()), axis=-1)  # [P, n]
+
+    def rate(pattern: Array, j: Array, b: Array) -> Array:
+        obs = stamp_observation(
+            probes.obs, jnp.broadcast_to(pattern, (P, pattern.shape[-1])), jnp.arange(n) == j, channels
+        )
+        greedy = jnp.argmax(learner.policy(state, probes._replace(obs=obs), ())[:, j], axis=-1)
+        other = clean[:, j] != b
+        return jnp.sum(other & (greedy == b)) / jnp.maximum(jnp.sum(other), 1)
+
+    j = jnp.broadcast_to(jnp.arange(n)[:, None], (n, A)).reshape(-1)
+    b = jnp.broadcast_to(jnp.arange(A)[None, :], (n, A)).reshape(-1)
+    return jax.vmap(rate)(kept.reshape(n * A, -1), j, b).reshape(n, A)
+
+
+@partial(jax.jit, static_argnums=(0,))
+def _override_all(learner: Any, probes: Observation, channels: Array, states: Any, kept: Array) -> Array:
+    return jax.vmap(partial(_override, learner, probes, channels))(states, kept)
+
+
 def check_gradients(learner: Any, state: Any, probes: Observation, channels: Array) -> None:
     """Raise :class:`NotApplicableError` when the policy's probabilities have no gradient in the trigger channels
     of any agent at the probe set (a piecewise-constant ε-greedy policy over Q-values)."""
@@ -265,6 +315,7 @@ def detect(
     states: Any,
     *,
     threshold: float = THRESHOLD,
+    override_threshold: float = OVERRIDE_THRESHOLD,
     restarts: int = 8,
     gradient_steps: int = 30,
     step_size: float | None = None,
@@ -282,6 +333,7 @@ def detect(
             the search space; its own trigger pattern and agents are *not* read).
         learner / states: the trained learner and its stacked states (``DeepResult.plan.learner`` / ``.states``).
         threshold: flag an agent whose found trigger drops the team return by more than this fraction.
+        override_threshold: ... or overrides its decisions on at least this fraction of the probe observations.
         restarts / gradient_steps / step_size: the search (``step_size`` default ``2.5 (high - low) / steps``, Madry
             et al.'s rule). low / high: the box (default: 0 and the largest of 1 and the env's trigger values).
         probes: episodes of random play for the probe set. episodes / key / mode: the rollouts that measure drops.
@@ -303,6 +355,8 @@ def detect(
         raise InvalidGameError(f"detect: the search box needs finite low < high, got [{lo}, {hi}]")
     if not float(threshold) >= 0.0:
         raise InvalidGameError(f"detect: threshold must be >= 0, got {threshold}")
+    if not 0.0 < float(override_threshold) <= 1.0:
+        raise InvalidGameError(f"detect: override_threshold must be in (0, 1], got {override_threshold}")
     if int(restarts) < 1 or int(gradient_steps) < 0:
         raise InvalidGameError(f"detect: restarts >= 1 and gradient_steps >= 0, got {restarts}, {gradient_steps}")
     spec = env.spec
@@ -330,7 +384,11 @@ def detect(
                 env, team, team_states, kept[:, j, b], (j,), episodes=episodes, key=key, mode=mode, per_seed=True
             )
             drops[:, j, b] = clean - stamped
-    target = drops.argmax(axis=-1)  # [N, n]
+    overrides = np.asarray(_override_all(team, probe, channels, team_states, jnp.asarray(kept)), np.float64)
+    overrides[:, np.arange(A)[None, :] >= np.asarray(spec.num_actions)[:, None]] = 0.0  # [N, n, A]
+    relative = drops / np.maximum(np.abs(clean), 1e-12)[:, None, None]
+    by_drop = relative.max(axis=-1) > float(threshold)
+    target = np.where(by_drop, drops.argmax(axis=-1), overrides.argmax(axis=-1))  # [N, n]
     pick = target[..., None]
     return Detection(
         clean_return=clean,
@@ -344,6 +402,8 @@ def detect(
         restarts=R,
         gradient_steps=int(gradient_steps),
         episodes=int(episodes),
+        override=np.take_along_axis(overrides, pick, axis=-1)[..., 0],
+        override_threshold=float(override_threshold),
     )
 
 
@@ -401,6 +461,7 @@ def detection_rates(flagged: Any, trojaned: Any) -> DetectionRates:
 
 
 __all__ = [
+    "OVERRIDE_THRESHOLD",
     "THRESHOLD",
     "Detection",
     "DetectionRates",

@@ -122,6 +122,12 @@ def detect(
     threshold: Annotated[
         float, typer.Option("--threshold", help="Flag a drop above this fraction of the return.")
     ] = 0.2,
+    override: Annotated[
+        float,
+        typer.Option(
+            "--override", help="Flag a trigger that overrides the agent's decisions on this fraction of observations."
+        ),
+    ] = 0.5,
     restarts: Annotated[int, typer.Option("--restarts", help="Random starts per agent and action.")] = 8,
     gradient_steps: Annotated[
         int, typer.Option("--gradient-steps", help="Gradient ascent steps per start (0: random search).")
@@ -135,6 +141,8 @@ def detect(
     _positive("--restarts", restarts)
     if gradient_steps < 0 or not threshold >= 0:
         raise InvalidGameError("--gradient-steps and --threshold must be >= 0")
+    if not 0 < override <= 1:
+        raise InvalidGameError(f"--override must be in (0, 1], got {override}")
     from marlkit.attacks.trojan import detect as run_detect
 
     trained = _load(run_dir)
@@ -143,6 +151,7 @@ def detect(
         trained.plan.learner,
         trained.state.carry.learner,
         threshold=threshold,
+        override_threshold=override,
         restarts=restarts,
         gradient_steps=gradient_steps,
         episodes=episodes,
