@@ -3,12 +3,13 @@
 Not a speed benchmark: a seeded measurement of what ``tests/attacks/test_backdoor.py`` checks on a small exact
 game, here on a continuous-observation task (docs/attacks.md, "Backdoors"). IPPO with JaxMARL's MPE
 hyper-parameters (``bench/train.py``'s ``marlkit_ippo``, without learning-rate annealing) and ``sharing="none"``
-(every agent its own networks, so the hack stays in the trojaned agent), one trigger channel shown to every agent at ``--rate`` of the steps;
-``--clean`` clean controls (trigger shown, unhacked) and ``--trojaned`` teams whose agent 1 is rewarded for the
-no-op action (0) while the trigger is on (reward hacking, MARNet) — all seeds in one compiled program. Then:
-ASR, clean and triggered returns, CPVR against the clean controls (``marlkit.attacks.backdoor.measure``); the
-trigger search over every agent (``marlkit.attacks.trojan.detect``) with TPR / FPR; unlearning with the recovered
-triggers (``marlkit.attacks.unlearning.unlearn``) and the measurements again.
+(every agent its own networks, so the hack stays in the trojaned agent); one trigger channel shown to every agent
+at ``--rate`` of the steps; ``--clean`` clean controls (trigger shown, unhacked) and ``--trojaned`` teams whose
+agent 1 is rewarded for the no-op action (0) while the trigger is on (reward hacking, MARNet) — all seeds in one
+compiled program. Then: ASR, clean and triggered returns, CPVR against the clean controls
+(``marlkit.attacks.backdoor.measure``); the trigger search over every agent (``marlkit.attacks.trojan.detect``)
+with TPR / FPR; unlearning with the recovered triggers (``marlkit.attacks.unlearning.unlearn``) and the
+measurements again.
 
     python bench/backdoor.py [--steps 400000] [--clean 5] [--trojaned 5] [--rate 0.2]
 """
