@@ -413,8 +413,8 @@ class HandoverCurve:
     def lines(self) -> list[str]:
         name = {"value-margin": "margin", "novelty": "min count", "defer": "gap below"}[self.rule]
         out = [
-            f"{self.game}: rule {self.rule}, Boltzmann human beta = {self.beta:g}; return discounted, "
-            "catastrophes / steps / takeover rate per episode (undiscounted, exact)",
+            f"{self.game}: rule {self.rule}, Boltzmann human beta = {self.beta:g} (exact; return discounted, "
+            "catastrophes and takeover rate per episode)",
             f"  unforeseen start: {self.unforeseen_state} ({self.unseen_states} states never visited in training)",
             f"  {name:>10}  {'return':>9}  {'catastr.':>8}  {'takeover':>8}  |  unforeseen: {'return':>9}  "
             f"{'catastr.':>8}  {'takeover':>8}",
@@ -469,7 +469,9 @@ def handover_curve(
     if not (isinstance(unforeseen_state, int | np.integer) and 0 <= unforeseen_state < game.num_states) or bool(
         game.terminal[int(unforeseen_state)]
     ):
-        raise InvalidGameError(f"unforeseen_state: expected a non-terminal state index, got {unforeseen_state!r}")
+        raise InvalidGameError(
+            f"unforeseen_state (--unforeseen): expected the index of a non-terminal state, got {unforeseen_state!r}"
+        )
     start = np.zeros(game.num_states)
     start[int(unforeseen_state)] = 1.0
 
