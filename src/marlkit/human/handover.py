@@ -232,7 +232,8 @@ class HandoverMetrics:
 
     @property
     def takeover_rate(self) -> float:
-        return self.takeovers / self.steps if self.steps > 0 else 0.0
+        """``takeovers / steps`` in [0, 1] (takeovers <= steps exactly; the clip removes rounding only)."""
+        return min(1.0, max(0.0, self.takeovers / self.steps)) if self.steps > 0 else 0.0
 
     def to_json(self) -> dict:
         return {
