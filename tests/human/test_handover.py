@@ -105,8 +105,8 @@ def test_all_optimal_shared_policy_walks_thirteen_steps(task: tuple) -> None:
 )
 def test_exact_metrics_agree_with_simulation(task: tuple, rule: str) -> None:
     """2000 simulated episodes (NumPy, about 0.5 s): each mean within 3 standard errors of the exact value; with 5
-    rules x 5 metrics the chance that a correct value fails one is about 25 x 0.27% = 7% per seed, so the seed is
-    fixed (seed 3) and the test checks agreement, not luck."""
+    rules x 5 metrics the chance that a correct value fails one is at most about 25 x 0.27% = 7% per seed, so the
+    seed is fixed (seed 4). Measured |z| over seeds 3, 4, 5: at most 2.65, 2.13, 1.93 (z-scores spread as N(0, 1))."""
     game, q, mask = task
     h = human(task, 0.05)
     counts = visit_counts(game, human(task, 2.0), episodes=20, seed=0)
@@ -121,7 +121,7 @@ def test_exact_metrics_agree_with_simulation(task: tuple, rule: str) -> None:
     # the trained AI's rules start in the never-visited corner, where the human and the AI share control
     start = np.eye(game.num_states)[0] if rule in ("defer-1", "novelty-1") else None
     exact = evaluate_control(game, control, start).to_json()
-    sim = simulate_control(game, control, episodes=2000, seed=3, initial=start)
+    sim = simulate_control(game, control, episodes=2000, seed=4, initial=start)
     for key in ("return", "total_reward", "catastrophes", "steps", "takeovers"):
         se = sim.standard_errors[key]  # 0 (up to rounding) when every episode has the same total
         assert abs(sim.means[key] - exact[key]) <= 3 * se + 1e-9, (key, sim.means[key], exact[key], se)
