@@ -44,12 +44,12 @@ def task() -> tuple:
 
 
 def human(task: tuple, beta: float) -> np.ndarray:
-    game, q, mask = task
+    _, q, mask = task
     return boltzmann_policy(np.where(mask, q, 0.0), beta, mask)
 
 
 def test_optimal_values_closed_form(task: tuple) -> None:
-    game, q, mask = task
+    game, q, _ = task
     start = game.metadata["start"]
     v_start = -(1 - GAMMA**13) / (1 - GAMMA)  # 13 moves of -1 along the cliff edge
     assert q[start].max() == pytest.approx(v_start, abs=1e-9)
@@ -128,7 +128,7 @@ def test_exact_metrics_agree_with_simulation(task: tuple, rule: str) -> None:
 
 
 def test_unforeseen_start_and_novelty(task: tuple) -> None:
-    game, q, mask = task
+    game, _, _ = task
     curve = handover_curve(game, rule="novelty", beta=0.05, thresholds=[0.0, 1.0])
     assert curve.unseen_states > 0
     assert curve.unforeseen_state == "r0c0"  # the top-left corner: never visited by the near-greedy training run

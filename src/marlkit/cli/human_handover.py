@@ -53,7 +53,9 @@ def parse_thresholds(values: list[str] | None, default: list[float]) -> list[flo
             except ValueError:
                 number = -1.0
             if not 0 <= number < float("inf"):
-                raise InvalidGameError(f"--margin {part!r}: a threshold must be a finite number >= 0, e.g. --margin 0,1,2")
+                raise InvalidGameError(
+                    f"--margin {part!r}: a threshold must be a finite number >= 0, e.g. --margin 0,1,2"
+                )
             out.append(number)
     return out or default
 

@@ -42,7 +42,7 @@ from marlkit.games.properties import require_common_payoff, require_players
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.views import as_stochastic
 from marlkit.human.boltzmann import boltzmann_policy, check_beta
-from marlkit.solve.best_response import best_response
+from marlkit.solve.best_response import PolicyBestResponse, best_response
 
 
 # ----------------------------------------------------------------------------------------------- the game
@@ -114,7 +114,9 @@ def team_plan(game: object) -> TeamPlan:
         terminal=sg.terminal,
         action_mask=legal[None],
     )
-    values = best_response(single, single.uniform_policy(), 0).state_values
+    solved = best_response(single, single.uniform_policy(), 0)
+    assert isinstance(solved, PolicyBestResponse)
+    values = solved.state_values
     live = (~sg.terminal).astype(np.float64)
     q_flat = (sg.rewards[0].reshape(S, joint) + sg.gamma * sg.transitions.reshape(S, joint, S) @ values) * live[:, None]
     q_flat = np.where(legal, q_flat, -np.inf)
@@ -183,6 +185,7 @@ def best_response_to_human(game: object, human_policy: np.ndarray, *, ai: int = 
         raise InvalidGameError(f"human_policy: expected shape [S={sg.num_states}, A_H={m_h}], got {rows.shape}")
     profile = sg.check_policy(_profile(sg, ai, _first_legal(sg, ai), rows))
     br = best_response(sg, profile, ai)
+    assert isinstance(br, PolicyBestResponse)
     return HumanBestResponse(br.value, br.state_values, br.policy[ai, :, :m_ai])
 
 

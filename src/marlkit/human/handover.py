@@ -52,7 +52,7 @@ import numpy as np
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games.stochastic import StochasticGame
 from marlkit.human.boltzmann import boltzmann_policy, check_beta
-from marlkit.solve.best_response import best_response
+from marlkit.solve.best_response import PolicyBestResponse, best_response
 
 RULES = ("value-margin", "novelty", "defer")
 """The hand-over rules (module docstring)."""
@@ -87,7 +87,7 @@ def cliff_walking(*, rows: int = 4, cols: int = 12, gamma: float = 0.99) -> Stoc
             else:
                 T[s, a, nxt], R[s, a] = 1.0, -1.0
     terminal = np.zeros(S, bool)
-    terminal[cliff + [goal]] = True
+    terminal[[*cliff, goal]] = True
     initial = np.zeros(S)
     initial[start] = 1.0
     return StochasticGame(
@@ -115,6 +115,13 @@ def cliff_safe_margin(gamma: float = 0.99, rows: int = 4, cols: int = 12) -> flo
 
 
 # ------------------------------------------------------------------------------------------ applicability
+def catastrophe_costs(game: StochasticGame) -> np.ndarray:
+    """``C[S, A]``: the catastrophe indicator of a hand-over task (its first cost of agent 0)."""
+    costs = require_handover_task(game).costs
+    assert costs is not None
+    return np.asarray(costs[0, 0])
+
+
 def require_handover_task(game: object) -> StochasticGame:
     """``game`` if it is a one-agent stochastic game whose first cost marks catastrophes, else NotApplicableError."""
     if not isinstance(game, StochasticGame) or game.n_players != 1 or game.costs is None:
@@ -128,7 +135,9 @@ def require_handover_task(game: object) -> StochasticGame:
 
 def optimal_q(game: StochasticGame) -> np.ndarray:
     """``Q*[S, A]`` of a one-agent game (exact, by policy iteration): ``-inf`` at illegal actions, 0 at terminals."""
-    V = best_response(game, game.uniform_policy(), 0).state_values
+    solved = best_response(game, game.uniform_policy(), 0)
+    assert isinstance(solved, PolicyBestResponse)
+    V = solved.state_values
     A = game.num_actions[0]
     live = (~game.terminal).astype(np.float64)
     q = (game.rewards[0] + game.gamma * game.transitions @ V) * live[:, None]
@@ -246,7 +255,9 @@ class HandoverMetrics:
         }
 
 
-def evaluate_control(game: StochasticGame, control: SharedControl, initial: np.ndarray | None = None) -> HandoverMetrics:
+def evaluate_control(
+    game: StochasticGame, control: SharedControl, initial: np.ndarray | None = None
+) -> HandoverMetrics:
     """Exact metrics of ``control`` on ``game`` from ``initial [S]`` (default the game's μ_0): module docstring."""
     game = require_handover_task(game)
     mu = game.initial if initial is None else np.asarray(initial, dtype=np.float64)
@@ -266,7 +277,7 @@ def evaluate_control(game: StochasticGame, control: SharedControl, initial: np.n
     visits = np.zeros(S)
     visits[idx] = np.linalg.solve((np.eye(idx.size) - P[np.ix_(idx, idx)]).T, mu[idx])
     r = (policy[0] * game.rewards[0]).sum(axis=1)
-    c = (policy[0] * game.costs[0, 0]).sum(axis=1)
+    c = (policy[0] * catastrophe_costs(game)).sum(axis=1)
     V = game.evaluate(policy)[0]
     return HandoverMetrics(
         discounted_return=float(mu @ V),
@@ -317,6 +328,7 @@ def simulate_control(
     mu = game.initial if initial is None else np.asarray(initial, dtype=np.float64)
     S = game.num_states
     state = rng.choice(S, size=episodes, p=mu / mu.sum())
+    costs = catastrophe_costs(game)
     human_cdf = np.cumsum(control.human, axis=1)
     ai_cdf = np.cumsum(control.ai, axis=1)
     trans_cdf = np.cumsum(game.transitions, axis=2)
@@ -334,7 +346,7 @@ def simulate_control(
         reward = game.rewards[0, s, a]
         totals["return"][k] += discount[k] * reward
         totals["total_reward"][k] += reward
-        totals["catastrophes"][k] += game.costs[0, 0, s, a]
+        totals["catastrophes"][k] += costs[s, a]
         totals["steps"][k] += 1
         totals["takeovers"][k] += took
         discount[k] *= game.gamma
@@ -464,7 +476,11 @@ def handover_curve(
     explorer = boltzmann_policy(np.where(mask, q_star, 0.0), train_beta, mask)
     counts = visit_counts(game, explorer, episodes=training_episodes, seed=seed)
     live = ~game.terminal
-    q_ai = q_star if rule == "value-margin" else np.where((counts > 0)[:, None] & mask, q_star, np.where(mask, 0.0, -np.inf))
+    q_ai = (
+        q_star
+        if rule == "value-margin"
+        else np.where((counts > 0)[:, None] & mask, q_star, np.where(mask, 0.0, -np.inf))
+    )
     if unforeseen_state is None:
         unforeseen_state = int(np.argmin(np.where(live, counts, np.inf)))
     if not (isinstance(unforeseen_state, int | np.integer) and 0 <= unforeseen_state < game.num_states) or bool(
@@ -509,6 +525,7 @@ __all__ = [
     "SharedControl",
     "SimulatedMetrics",
     "action_gaps",
+    "catastrophe_costs",
     "cliff_safe_margin",
     "cliff_walking",
     "defer_control",
