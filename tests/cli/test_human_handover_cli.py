@@ -15,7 +15,7 @@ from marlkit.human.handover import cliff_safe_margin
 def test_handover_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["human", "handover", "cliff-walking", "--margin", "0,1,100"]) == 0
     out = capsys.readouterr().out
-    assert "rule value-margin" in out and "unforeseen start: r0c0" in out
+    assert "value-margin rule" in out and "unforeseen start: r0c0" in out
     assert main(["human", "handover", "cliff-walking", "--margin", "0,99", "--margin", "100", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     points = data["points"]
@@ -34,7 +34,7 @@ def test_handover_other_rules(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["rule"] == "novelty" and data["unseen_states"] > 0
     assert main(["human", "handover", "cliff-walking", "--rule", "defer", "--margin", "1", "--param", "gamma=0.9"]) == 0
-    assert "rule defer" in capsys.readouterr().out
+    assert "defer rule" in capsys.readouterr().out
 
 
 def test_respond_carroll_gap(capsys: pytest.CaptureFixture[str]) -> None:

@@ -142,6 +142,19 @@ def test_unforeseen_start_and_novelty(task: tuple) -> None:
     assert k1.unforeseen.takeover_rate < 1.0 == k0.unforeseen.takeover_rate
 
 
+def test_trained_blocker_in_unforeseen_states(task: tuple) -> None:
+    """A blocker that learned its Q-values in training (0 where it never was) sees no gap in unseen states, so it
+    lets the human act there: from the training start it matches the exact blocker, from the unforeseen corner it
+    does worse (measured at β = 0.05, m = 0: -15.99 against -13.13)."""
+    game, _, _ = task
+    exact = handover_curve(game, ai_values="exact", thresholds=[0.0])
+    trained = handover_curve(game, ai_values="trained", thresholds=[0.0])
+    assert trained.ai_values == "trained" and exact.ai_values == "exact"
+    assert trained.points[0].trained.discounted_return == pytest.approx(exact.points[0].trained.discounted_return)
+    assert trained.points[0].unforeseen.discounted_return < exact.points[0].unforeseen.discounted_return - 1.0
+    assert trained.points[0].unforeseen.takeover_rate < exact.points[0].unforeseen.takeover_rate
+
+
 def test_curve_json_and_lines(task: tuple) -> None:
     game, _, _ = task
     curve = handover_curve(game, rule="defer", beta=0.05, thresholds=[0.0, 1.0, 2.0])
@@ -149,7 +162,7 @@ def test_curve_json_and_lines(task: tuple) -> None:
     assert data["human_alone"]["threshold"] is None
     assert [p["threshold"] for p in data["points"]] == [0.0, 1.0, 2.0]
     assert data["points"][2]["trained"]["return"] == pytest.approx(data["human_alone"]["trained"]["return"])
-    assert len(curve.lines()) == 3 + 4
+    assert len(curve.lines()) == 4 + 4
 
 
 def test_bad_input(task: tuple) -> None:
@@ -157,6 +170,8 @@ def test_bad_input(task: tuple) -> None:
     h = human(task, 0.05)
     with pytest.raises(InvalidGameError, match="margin"):
         value_margin_control(q, h, -1.0, mask)
+    with pytest.raises(InvalidGameError, match="ai_values"):
+        handover_curve(game, ai_values="oracle")
     with pytest.raises(InvalidGameError, match="rule"):
         handover_curve(game, rule="blocker")
     with pytest.raises(InvalidGameError, match="beta"):

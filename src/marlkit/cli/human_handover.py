@@ -81,6 +81,14 @@ def handover(
     unforeseen: Annotated[
         int | None, typer.Option("--unforeseen", help="Start state of the second evaluation (default: least seen).")
     ] = None,
+    ai_values: Annotated[
+        str,
+        typer.Option(
+            "--ai-values",
+            help="exact (the task's Q*) | trained (Q* where training visited, 0 elsewhere) | auto (exact for "
+            "value-margin, trained for the others).",
+        ),
+    ] = "auto",
     training_episodes: Annotated[int, typer.Option("--training-episodes", help="The AI's training episodes.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the training run (visit counts).")] = 0,
     param: ParamOption = None,
@@ -106,6 +114,7 @@ def handover(
         thresholds=thresholds,
         unforeseen_state=unforeseen,
         training_episodes=training_episodes,
+        ai_values=ai_values,
         seed=seed,
     )
     _print(curve, json_output)

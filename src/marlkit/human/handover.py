@@ -398,11 +398,13 @@ class HandoverPoint:
 
 @dataclass(frozen=True)
 class HandoverCurve:
-    """The trade-off over a rule's threshold, with the human alone and the AI alone as references."""
+    """The trade-off over a rule's threshold, with the human alone as the reference; ``ai_values`` says whether the
+    AI read the exact Q* or what it learned in training (Q* on visited states, 0 elsewhere)."""
 
     game: str
     rule: str
     beta: float
+    ai_values: str
     unforeseen_state: str
     points: tuple[HandoverPoint, ...]
     human_alone: HandoverPoint
@@ -417,6 +419,7 @@ class HandoverCurve:
             "game": self.game,
             "rule": self.rule,
             "beta": self.beta if math.isfinite(self.beta) else None,
+            "ai_values": self.ai_values,
             "unforeseen_state": self.unforeseen_state,
             "unseen_states": self.unseen_states,
             "human_alone": point(self.human_alone),
@@ -426,8 +429,8 @@ class HandoverCurve:
     def lines(self) -> list[str]:
         name = {"value-margin": "margin", "novelty": "min count", "defer": "gap below"}[self.rule]
         out = [
-            f"{self.game}: rule {self.rule}, Boltzmann human beta = {self.beta:g} (exact; return discounted, "
-            "catastrophes and takeover rate per episode)",
+            f"{self.game}: {self.rule} rule, {self.ai_values} AI values, Boltzmann human beta = {self.beta:g}",
+            "  exact: return discounted; catastrophes per episode; takeover rate = AI-chosen steps / steps",
             f"  unforeseen start: {self.unforeseen_state} ({self.unseen_states} states never visited in training)",
             f"  {name:>10}  {'return':>9}  {'catastr.':>8}  {'takeover':>8}  |  unforeseen: {'return':>9}  "
             f"{'catastr.':>8}  {'takeover':>8}",
@@ -451,13 +454,14 @@ def handover_curve(
     unforeseen_state: int | None = None,
     training_episodes: int = 20,
     train_beta: float = 2.0,
+    ai_values: str = "auto",
     seed: int = 0,
 ) -> HandoverCurve:
     """The exact trade-off curve of ``rule`` over ``thresholds`` on a hand-over task.
 
-    The human is Boltzmann-rational (β) over the task's exact Q*. The AI's Q-values: for ``value-margin`` the exact
-    Q* (a planner that knows the task, as the blocker's rule reads it); for ``novelty`` and ``defer`` what a
-    tabular learner knows after training on ``training_episodes`` episodes (``seed``) of a Boltzmann policy at
+    The human is Boltzmann-rational (β) over the task's exact Q*. The AI's Q-values (``ai_values``): ``"exact"``,
+    the exact Q* (a planner that knows the task, as the blocker's rule reads it; the default for ``value-margin``),
+    or ``"trained"`` (the default for ``novelty`` and ``defer``), what a tabular learner knows after training on ``training_episodes`` episodes (``seed``) of a Boltzmann policy at
     ``train_beta`` over Q* (its own near-greedy exploration): Q* in the states it visited, 0 (its initial value) in
     the others — so it acts uniformly at random where it never was.
     ``unforeseen_state`` (default: the first live state with the fewest training visits — on cliff-walking the
@@ -476,10 +480,12 @@ def handover_curve(
     explorer = boltzmann_policy(np.where(mask, q_star, 0.0), train_beta, mask)
     counts = visit_counts(game, explorer, episodes=training_episodes, seed=seed)
     live = ~game.terminal
+    if ai_values == "auto":
+        ai_values = "exact" if rule == "value-margin" else "trained"
+    if ai_values not in ("exact", "trained"):
+        raise InvalidGameError(f"ai_values {ai_values!r}: expected exact, trained or auto")
     q_ai = (
-        q_star
-        if rule == "value-margin"
-        else np.where((counts > 0)[:, None] & mask, q_star, np.where(mask, 0.0, -np.inf))
+        q_star if ai_values == "exact" else np.where((counts > 0)[:, None] & mask, q_star, np.where(mask, 0.0, -np.inf))
     )
     if unforeseen_state is None:
         unforeseen_state = int(np.argmin(np.where(live, counts, np.inf)))
@@ -509,6 +515,7 @@ def handover_curve(
         game=game.name or "game",
         rule=rule,
         beta=beta,
+        ai_values=ai_values,
         unforeseen_state=game.state_names[int(unforeseen_state)],
         points=tuple(points),
         human_alone=alone,
