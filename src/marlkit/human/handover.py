@@ -461,9 +461,10 @@ def handover_curve(
 
     The human is Boltzmann-rational (β) over the task's exact Q*. The AI's Q-values (``ai_values``): ``"exact"``,
     the exact Q* (a planner that knows the task, as the blocker's rule reads it; the default for ``value-margin``),
-    or ``"trained"`` (the default for ``novelty`` and ``defer``), what a tabular learner knows after training on ``training_episodes`` episodes (``seed``) of a Boltzmann policy at
-    ``train_beta`` over Q* (its own near-greedy exploration): Q* in the states it visited, 0 (its initial value) in
-    the others — so it acts uniformly at random where it never was.
+    or ``"trained"`` (the default for ``novelty`` and ``defer``), what a tabular learner knows after training on
+    ``training_episodes`` episodes (``seed``) of a Boltzmann policy at ``train_beta`` over Q* (its own near-greedy
+    exploration): Q* in the states it visited, 0 (its initial value) in the others — so it acts uniformly at random
+    and sees no gap (never blocks, always defers) where it never was.
     ``unforeseen_state`` (default: the first live state with the fewest training visits — on cliff-walking the
     top-left cell, never visited) starts the second evaluation.
     """
