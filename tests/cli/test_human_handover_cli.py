@@ -3,6 +3,7 @@ on the command line, and one-line errors (exit 2) for bad input."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -29,6 +30,18 @@ def test_handover_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert points[0]["trained"]["steps"] == pytest.approx(13.0, abs=1e-9)
 
 
+def test_handover_every_margin(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["human", "handover", "cliff-walking", "--margin", "all", "--json"]) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    margins = [p["threshold"] for p in points]
+    assert margins == sorted(margins) and margins[0] == 0.0
+    # the first margin that lets a catastrophe through is the closed-form 99 + γ^13
+    first = next(p["threshold"] for p in points if p["trained"]["catastrophes"] > 0)
+    assert first == pytest.approx(cliff_safe_margin(0.99), abs=1e-9)
+    returns = [p["trained"]["return"] for p in points]
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(returns))
+
+
 def test_handover_other_rules(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["human", "handover", "cliff-walking", "--rule", "novelty", "--margin", "0,1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -53,6 +66,7 @@ def test_respond_carroll_gap(capsys: pytest.CaptureFixture[str]) -> None:
         (["handover", "cliff-walking", "--beta", "-1"], "--beta"),
         (["handover", "cliff-walking", "--margin", "-0.5"], "--margin"),
         (["handover", "cliff-walking", "--margin", "x"], "--margin"),
+        (["handover", "cliff-walking", "--margin", "al"], "or all"),
         (["handover", "cliff-walking", "--rule", "blocker"], "--rule"),
         (["handover", "prisoners-dilemma"], "one-agent"),
         (["handover", "cliff-walking", "--param", "size=3"], "--param size"),

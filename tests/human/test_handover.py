@@ -8,6 +8,7 @@ proposes, the AI overrides), against the exact evaluation of the *marginal* poli
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -22,6 +23,7 @@ from marlkit.human.handover import (
     cliff_walking,
     defer_control,
     evaluate_control,
+    every_threshold,
     handover_curve,
     human_alone,
     margin_breakpoints,
@@ -79,6 +81,7 @@ def test_return_and_takeover_rate_monotone_in_every_margin(task: tuple, beta: fl
     h = human(task, beta)
     points = margin_breakpoints(q, mask, ~game.terminal)
     margins = np.concatenate([[0.0], points, [points[-1] + 1.0]])
+    assert np.all(np.diff(points) > 1e-9)  # near-equal copies of one gap are merged
     for start in [None, np.eye(game.num_states)[0]]:  # the training start and a never-trained corner
         metrics = [evaluate_control(game, value_margin_control(q, h, m, mask), start) for m in margins]
         returns = np.array([x.discounted_return for x in metrics])
@@ -88,6 +91,27 @@ def test_return_and_takeover_rate_monotone_in_every_margin(task: tuple, beta: fl
         alone = evaluate_control(game, human_alone(h), start)
         assert metrics[-1].discounted_return == pytest.approx(alone.discounted_return, abs=1e-9)
         assert metrics[-1].takeovers == 0.0
+
+
+@pytest.mark.parametrize("rule", ["value-margin", "defer", "novelty"])
+def test_every_threshold_gives_every_distinct_policy(task: tuple, rule: str) -> None:
+    """Between consecutive points of every_threshold the shared policy does not change (checked at midpoints)."""
+    game, q, mask = task
+    h = human(task, 0.05)
+    counts = visit_counts(game, human(task, 2.0), episodes=20, seed=0)
+    points = every_threshold(rule, q, counts, mask, ~game.terminal)
+    make_control = {
+        "value-margin": lambda x: value_margin_control(q, h, x, mask),
+        "defer": lambda x: defer_control(q, h, x, mask),
+        "novelty": lambda x: novelty_control(q, h, counts, x, mask),
+    }[rule]
+    # value-margin: constant on [g_k, g_{k+1}); defer / novelty: constant on (g_{k-1}, g_k]
+    for lo, hi in itertools.pairwise(points):
+        mid = (lo + hi) / 2
+        same = lo if rule == "value-margin" else hi
+        assert np.array_equal(make_control(mid).policy, make_control(same).policy)
+    policies = {make_control(x).policy.tobytes() for x in points}
+    assert len(policies) >= 2
 
 
 def test_all_optimal_shared_policy_walks_thirteen_steps(task: tuple) -> None:

@@ -43,8 +43,10 @@ def _built_in(name: str, factory: Any, params: list[str] | None, allowed: tuple[
     return factory(**values)
 
 
-def parse_thresholds(values: list[str] | None, default: list[float]) -> list[float]:
-    """``--margin 0,1 --margin 2`` -> ``[0.0, 1.0, 2.0]``; each a finite number >= 0."""
+def parse_thresholds(values: list[str] | None, default: list[float]) -> list[float] | str:
+    """``--margin 0,1 --margin 2`` -> ``[0.0, 1.0, 2.0]``; each a finite number >= 0; ``--margin all`` -> ``"all"``."""
+    if values == ["all"]:
+        return "all"
     out: list[float] = []
     for value in values or []:
         for part in value.split(","):
@@ -54,7 +56,7 @@ def parse_thresholds(values: list[str] | None, default: list[float]) -> list[flo
                 number = -1.0
             if not 0 <= number < float("inf"):
                 raise InvalidGameError(
-                    f"--margin {part!r}: a threshold must be a finite number >= 0, e.g. --margin 0,1,2"
+                    f"--margin {part!r}: a threshold must be a finite number >= 0 (e.g. --margin 0,1,2) or all"
                 )
             out.append(number)
     return out or default
@@ -74,7 +76,8 @@ def handover(
             "--margin",
             "-m",
             help="Thresholds (comma-separated or repeated): the value margin m, the novelty rule's minimum training "
-            "count, or the defer rule's action-value gap. Default 0,1,2,50,99,100.",
+            "count, or the defer rule's action-value gap. Default 0,1,2,50,99,100; `all`: every distinct policy "
+            "(the exact curve).",
         ),
     ] = None,
     rule: Annotated[str, typer.Option("--rule", help="value-margin | novelty | defer.")] = "value-margin",

@@ -222,10 +222,36 @@ def _check_threshold(name: str, value: float) -> float:
 
 def margin_breakpoints(q: np.ndarray, mask: np.ndarray, live: np.ndarray) -> np.ndarray:
     """Every distinct gap ``V(s) - Q(s, a)`` over legal actions of live states, sorted: the value-margin policy is
-    the same for all margins in ``[g_k, g_{k+1})``, so evaluating at 0 and at these points covers every m >= 0."""
+    the same for all margins in ``[g_k, g_{k+1})``, so evaluating at 0 and at these points covers every m >= 0.
+
+    Gaps within a relative 1e-9 of each other are one gap computed two ways (e.g. γ^13 from two states); each
+    cluster is represented by its largest member, so no breakpoint blocks one copy of a gap but not the other.
+    """
     legal_q = np.where(mask, q, -np.inf)
-    gaps = legal_q.max(axis=1, keepdims=True) - legal_q
-    return np.unique(gaps[mask & live[:, None]])
+    gaps = np.unique((legal_q.max(axis=1, keepdims=True) - legal_q)[mask & live[:, None]])
+    if gaps.size == 0:
+        return gaps
+    new_cluster = np.diff(gaps) > 1e-9 * np.maximum(1.0, np.abs(gaps[1:]))
+    last_of_cluster = np.append(new_cluster, True)
+    return np.asarray(gaps[last_of_cluster])
+
+
+def every_threshold(rule: str, q: np.ndarray, counts: np.ndarray, mask: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """Thresholds that give every distinct shared policy of ``rule`` once (sorted), so a curve over them is exact
+    for all thresholds >= 0: the value-margin policy is constant on ``[g_k, g_{k+1})`` between distinct gaps (0 and
+    :func:`margin_breakpoints`); the defer policy (AI acts iff gap >= δ) on ``(g_{k-1}, g_k]`` between distinct
+    finite action gaps, and the novelty policy (AI acts iff N(s) >= k) on ``(c_{k-1}, c_k]`` between distinct counts
+    (each list with 0 and one point above the largest value, where the human acts wherever the rule can say so)."""
+    if rule == "value-margin":
+        values = margin_breakpoints(q, mask, live)
+    elif rule == "defer":
+        gaps = action_gaps(q, mask)[live]
+        values = np.unique(gaps[np.isfinite(gaps)])
+    else:
+        values = np.unique(np.asarray(counts, dtype=np.float64)[live])
+    top = values.max() + 1.0 if values.size else 1.0
+    extra = [top] if rule != "value-margin" else []
+    return np.unique(np.concatenate([[0.0], values, extra]))
 
 
 # ----------------------------------------------------------------------------------------------- metrics
@@ -450,14 +476,15 @@ def handover_curve(
     *,
     rule: str = "value-margin",
     beta: float = 0.05,
-    thresholds: Sequence[float] = (0.0, 1.0, 2.0, 10.0, 50.0, 99.0, 100.0, 150.0),
+    thresholds: Sequence[float] | str = (0.0, 1.0, 2.0, 10.0, 50.0, 99.0, 100.0, 150.0),
     unforeseen_state: int | None = None,
     training_episodes: int = 20,
     train_beta: float = 2.0,
     ai_values: str = "auto",
     seed: int = 0,
 ) -> HandoverCurve:
-    """The exact trade-off curve of ``rule`` over ``thresholds`` on a hand-over task.
+    """The exact trade-off curve of ``rule`` over ``thresholds`` on a hand-over task (``"all"``: every distinct
+    shared policy, :func:`every_threshold`).
 
     The human is Boltzmann-rational (β) over the task's exact Q*. The AI's Q-values (``ai_values``): ``"exact"``,
     the exact Q* (a planner that knows the task, as the blocker's rule reads it; the default for ``value-margin``),
@@ -503,7 +530,13 @@ def handover_curve(
         return HandoverPoint(threshold, evaluate_control(game, control), evaluate_control(game, control, start))
 
     points = []
-    for x in thresholds:
+    if isinstance(thresholds, str):
+        if thresholds != "all":
+            raise InvalidGameError(f"thresholds {thresholds!r}: expected numbers >= 0 or 'all'")
+        values: list[float] = every_threshold(rule, q_ai, counts, mask, live).tolist()
+    else:
+        values = list(thresholds)
+    for x in values:
         if rule == "value-margin":
             control = value_margin_control(q_ai, human, x, mask)
         elif rule == "defer":
@@ -538,6 +571,7 @@ __all__ = [
     "cliff_walking",
     "defer_control",
     "evaluate_control",
+    "every_threshold",
     "handover_curve",
     "human_alone",
     "margin_breakpoints",
