@@ -5,8 +5,9 @@ as a *rule* decides. Every rule below gives, per state s, the executed action di
 probability ``t(s)`` that the AI chooses the action (the *takeover* probability):
 
 * ``value-margin`` (the blocker of Saunders et al. 2018, "Trial without error: towards safe reinforcement learning
-  via human intervention", AAMAS; here the AI blocks the human): the human proposes ``a ~ π_H(·|s)``; if
-  ``Q(s, a) < V(s) - m`` the AI takes over with its greedy action (uniform over the maximisers of Q(s, ·)), so
+  via human intervention", AAMAS; arXiv:1707.05173, 2017; here the AI blocks the human): the human proposes
+  ``a ~ π_H(·|s)``; if ``Q(s, a) < V(s) - m`` the AI takes over with its greedy action (uniform over the
+  maximisers of Q(s, ·)), so
   ``π(a|s) = π_H(a|s) 1[Q(s,a) >= V(s) - m] + g(a|s) Σ_b π_H(b|s) 1[Q(s,b) < V(s) - m]`` and ``t(s)`` is that sum.
 * ``novelty`` (hand-over in unforeseen circumstances): the AI drives (greedily on its Q) in states it saw at least
   ``k`` times in training and hands control to the human elsewhere: ``t(s) = 1[N(s) >= k]``.
