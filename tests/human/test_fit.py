@@ -5,6 +5,7 @@ refusals and behaviour cloning."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,14 +29,16 @@ from marlkit.human.hierarchy import CognitiveHierarchy
 from marlkit.human.models import Boltzmann, NoisyBestResponse
 from marlkit.human.qre import logit_qre
 
-OCHS = NormalFormGame([[[1.1141, 0.0], [0.0, 0.2785]], [[0.0, 1.1141], [1.1141, 0.0]]], name="ochs")
+OCHS = NormalFormGame(np.array([[[1.1141, 0.0], [0.0, 0.2785]], [[0.0, 1.1141], [1.1141, 0.0]]]), name="ochs")
 # A 3x3 game (payoffs drawn once with NumPy seed 0, rounded) in which every Poisson-CH level differs, so τ is
 # identified.
 CH_GAME = NormalFormGame(
-    [
-        [[6.4, 2.7, 0.4], [0.2, 8.1, 9.1], [6.1, 7.3, 5.4]],
-        [[9.4, 8.2, 0.0], [8.6, 0.3, 7.3], [1.8, 8.6, 5.4]],
-    ]
+    np.array(
+        [
+            [[6.4, 2.7, 0.4], [0.2, 8.1, 9.1], [6.1, 7.3, 5.4]],
+            [[9.4, 8.2, 0.0], [8.6, 0.3, 7.3], [1.8, 8.6, 5.4]],
+        ]
+    )
 )
 SEEDS = (0, 1, 2)
 # Recovery tolerance: 4 standard errors (1 / sqrt of the observed Fisher information at the estimate). The MLE is
@@ -44,7 +47,7 @@ SEEDS = (0, 1, 2)
 K_SE = 4.0
 
 
-def check_recovery(fits: list, truth: float) -> None:
+def check_recovery(fits: list[Any], truth: float) -> None:
     covered = 0
     for f in fits:
         assert f.identified and f.standard_error is not None
@@ -61,6 +64,7 @@ def test_reproduces_the_published_ochs_fit() -> None:
     # pinned to ~1e-7 by the optimiser's tolerance; the log-likelihood agrees to 1e-9.
     counts = [[128 * 0.527, 128 * (1 - 0.527)], [128 * 0.366, 128 * (1 - 0.366)]]
     fit = fit_qre(OCHS, counts)
+    assert fit.estimate is not None and fit.ci_low is not None and fit.ci_high is not None
     assert fit.estimate == pytest.approx(1.8456097536855862, abs=1e-6)
     assert fit.log_likelihood == pytest.approx(-174.76453191087447, abs=1e-9)
     gambit_profile = [[0.615651314427859, 0.3843486855721409], [0.38329094004562914, 0.6167090599543709]]
@@ -71,6 +75,7 @@ def test_reproduces_the_published_ochs_fit() -> None:
 def test_profile_interval_is_where_the_log_likelihood_drops_by_1_92() -> None:
     counts = [[128 * 0.527, 128 * (1 - 0.527)], [128 * 0.366, 128 * (1 - 0.366)]]
     fit = fit_qre(OCHS, counts)
+    assert fit.ci_low is not None and fit.ci_high is not None
     for end in (fit.ci_low, fit.ci_high):
         profile = logit_qre(OCHS, end)
         ll = sum(float(np.dot(c, np.log(p))) for c, p in zip(counts, profile, strict=True))
@@ -99,6 +104,7 @@ def test_recovers_beta_against_the_partners_play() -> None:
     check_recovery(fits, 3.0)
     # against the partner's empirical play instead: close to the same (the partner's sample is large)
     empirical = fit_boltzmann(OCHS, counts, 0)
+    assert empirical.estimate is not None and fits[-1].estimate is not None and fits[-1].standard_error is not None
     assert abs(empirical.estimate - fits[-1].estimate) < 3 * fits[-1].standard_error
 
 

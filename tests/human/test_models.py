@@ -18,7 +18,7 @@ from marlkit.human.qre import LogitQRE, QRESolver, logit_qre
 
 # Ochs (1995) asymmetric matching pennies as transformed by McKelvey & Palfrey (1995, GEB 10, §4): row payoffs
 # A = [[1.1141, 0], [0, 0.2785]], column payoffs B = [[0, 1.1141], [1.1141, 0]] (Gambit's QRE tutorial).
-OCHS = NormalFormGame([[[1.1141, 0.0], [0.0, 0.2785]], [[0.0, 1.1141], [1.1141, 0.0]]], name="ochs")
+OCHS = NormalFormGame(np.array([[[1.1141, 0.0], [0.0, 0.2785]], [[0.0, 1.1141], [1.1141, 0.0]]]), name="ochs")
 
 
 def test_boltzmann_is_the_softmax_of_expected_payoffs() -> None:
@@ -36,7 +36,7 @@ def test_boltzmann_is_the_softmax_of_expected_payoffs() -> None:
 
 
 def test_noisy_best_response_splits_ties() -> None:
-    game = NormalFormGame([[[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]])
+    game = NormalFormGame(np.array([[[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]], np.zeros((3, 2))]))
     # actions 0 and 1 tie at the top: BR = [1/2, 1/2, 0]; π = ε/3 + (1 - ε) BR
     np.testing.assert_allclose(NoisyBestResponse(0.3).policy(game, 0), [0.1 + 0.35, 0.1 + 0.35, 0.1])
     with pytest.raises(InvalidGameError, match="epsilon"):
@@ -130,8 +130,14 @@ def test_population_mixture_and_posteriors() -> None:
 
 
 def test_spec_strings_round_trip_through_the_registry() -> None:
-    for spec in ("boltzmann?beta=2", "noisy-best-response?epsilon=0.1", "level-k?k=2&beta=inf",
-                 "cognitive-hierarchy?tau=1.5", "qre?lam=3", "human-model:softmax?beta=0.5"):  # fmt: skip
+    for spec in (
+        "boltzmann?beta=2",
+        "noisy-best-response?epsilon=0.1",
+        "level-k?k=2&beta=inf",
+        "cognitive-hierarchy?tau=1.5",
+        "qre?lam=3",
+        "human-model:softmax?beta=0.5",
+    ):
         model = parse_model(spec)
         again = parse_model(model_spec(model))
         np.testing.assert_allclose(again.policy(OCHS, 0), model.policy(OCHS, 0), rtol=1e-12)

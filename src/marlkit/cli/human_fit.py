@@ -28,28 +28,40 @@ def log_game(log: Any, spec: str | None, params: list[str] | None) -> Any:
         try:
             game = resolve_game(name, params)
         except MarlkitError:
-            raise PlayLogError(f"the log's game {name!r} is not a catalog game; pass --game GAME (a catalog name "
-                               "or game file)") from None  # fmt: skip
+            raise PlayLogError(
+                f"the log's game {name!r} is not a catalog game; pass --game GAME (a catalog name or game file)"
+            ) from None
         if log_game_header(game)["digest"] != log.header["game"].get("digest"):
-            raise PlayLogError(f"the log's game differs from the catalog game {name!r} (other parameters?); pass "
-                               "--game with the game it was played in")  # fmt: skip
+            raise PlayLogError(
+                f"the log's game differs from the catalog game {name!r} (other parameters?); pass "
+                "--game with the game it was played in"
+            )
         return game
     game = resolve_game(spec, params)
     if log_game_header(game)["digest"] != log.header["game"].get("digest"):
-        raise PlayLogError(f"a log of another game ({name or 'unnamed'}, actions {log.header['game']['num_actions']})"
-                           f"; it does not match --game {spec}")  # fmt: skip
+        raise PlayLogError(
+            f"a log of another game ({name or 'unnamed'}, actions {log.header['game']['num_actions']})"
+            f"; it does not match --game {spec}"
+        )
     return game
 
 
 def fit_command(
     log_path: Annotated[str, typer.Argument(metavar="LOG.jsonl", help="A marlkit play log.")],
-    game: Annotated[str | None, typer.Option("--game", help="The game it was played in (default: its header's).")] = None,
+    game: Annotated[
+        str | None, typer.Option("--game", help="The game it was played in (default: its header's).")
+    ] = None,
     param: ParamOption = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="boltzmann | qre | cognitive-hierarchy | "
-                                       "noisy-best-response | all")] = "boltzmann",  # fmt: skip
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="boltzmann | qre | cognitive-hierarchy | noisy-best-response | all")
+    ] = "boltzmann",
     agent: Annotated[int | None, typer.Option("--agent", help="Whose choices to fit (default 0; QRE/CH: all).")] = None,
-    partner: Annotated[str | None, typer.Option("--partner", help="Fit against this partner model (e.g. "
-                                                "boltzmann?beta=2) instead of its empirical play.")] = None,  # fmt: skip
+    partner: Annotated[
+        str | None,
+        typer.Option(
+            "--partner", help="Fit against this partner model (e.g. boltzmann?beta=2) instead of its empirical play."
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Fit human behaviour models to a play log by maximum likelihood (95% profile-likelihood intervals)."""
@@ -65,8 +77,10 @@ def fit_command(
     log = read_play_log(log_path)
     g = log_game(log, game, param)
     if not isinstance(g, NormalFormGame):
-        raise InvalidGameError(f"{log_path}: fits from the CLI are on normal-form games; for a stochastic game use "
-                               "marlkit.human.fit.fit_beta with Q-values")  # fmt: skip
+        raise InvalidGameError(
+            f"{log_path}: fits from the CLI are on normal-form games; for a stochastic game use "
+            "marlkit.human.fit.fit_beta with Q-values"
+        )
     if agent is not None and not 0 <= agent < g.n_players:
         raise InvalidGameError(f"--agent must be a player index 0..{g.n_players - 1}, got {agent}")
     if log.n_decisions == 0:
@@ -102,10 +116,15 @@ def log_command(
     out_path: Annotated[str, typer.Argument(metavar="OUT.jsonl", help="The play log to write (a new file).")],
     game: Annotated[str | None, typer.Option("--game", help="A catalog game or game file to play.")] = None,
     param: ParamOption = None,
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="A human model spec per player (one "
-                                                    "spec: every player), e.g. boltzmann?beta=2.")] = None,  # fmt: skip
-    run_dir: Annotated[str | None, typer.Option("--run", help="Play a finished run's final policies (mean over "
-                                                "seeds) instead.")] = None,  # fmt: skip
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model", "-m", help="A human model spec per player (one spec: every player), e.g. boltzmann?beta=2."
+        ),
+    ] = None,
+    run_dir: Annotated[
+        str | None, typer.Option("--run", help="Play a finished run's final policies (mean over seeds) instead.")
+    ] = None,
     episodes: Annotated[int, typer.Option("--episodes", help="Episodes to record.")] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -159,8 +159,9 @@ def profile_fit(
     theta, top = float(grid[best]), float(values[best])
     a, b = float(grid[max(best - 1, 0)]), float(grid[min(best + 1, len(grid) - 1)])
     if b > a:
-        result = minimize_scalar(lambda x: -ll(x), bounds=(a, b), method="bounded",
-                                 options={"xatol": 1e-10 * max(1.0, abs(theta))})  # fmt: skip
+        result = minimize_scalar(
+            lambda x: -ll(x), bounds=(a, b), method="bounded", options={"xatol": 1e-10 * max(1.0, abs(theta))}
+        )
         if -float(result.fun) > top:
             theta, top = float(result.x), -float(result.fun)
     threshold = top - LR_DROP
@@ -180,18 +181,23 @@ def profile_fit(
     if n <= 0:
         reasons.append("there are no decisions to fit")
     if low_end is None and high_end is None:
-        reasons.append(f"the log-likelihood is flat within {LR_DROP:.2f} over the whole range searched "
-                       f"[{lo:g}, {hi:g}]")  # fmt: skip
+        reasons.append(
+            f"the log-likelihood is flat within {LR_DROP:.2f} over the whole range searched [{lo:g}, {hi:g}]"
+        )
     elif high_end is None and soft_high:
-        reasons.append(f"the 95% interval reaches the search cap {parameter} = {hi:g}: the data are consistent with "
-                       "arbitrarily sharp (greedy) play")  # fmt: skip
+        reasons.append(
+            f"the 95% interval reaches the search cap {parameter} = {hi:g}: the data are consistent with "
+            "arbitrarily sharp (greedy) play"
+        )
     elif low_end is None and soft_low:
         reasons.append(f"the 95% interval reaches the search bound {parameter} = {lo:g}")
     identified = not reasons
     message = ""
     if not identified:
-        message = f"too little data to identify {parameter}: {'; '.join(reasons)}; record more (or more varied) " \
-                  "decisions, or fix the parameter"  # fmt: skip
+        message = (
+            f"too little data to identify {parameter}: {'; '.join(reasons)}; record more (or more varied) "
+            "decisions, or fix the parameter"
+        )
         if strict:
             raise NotApplicableError(f"{model}: {message}")
     se = None
@@ -318,9 +324,17 @@ def fit_noisy_best_response(
         p = eps / m + (1 - eps) * br
         return float(np.sum(np.where(c > 0, c * np.log(p), 0.0)))
 
-    result = profile_fit(ll, np.linspace(0.0, 1.0, 201), model="noisy-best-response", parameter="epsilon",
-                         n=float(c.sum()), soft_low=False, soft_high=False, strict=strict,
-                         extra=lambda eps: {"probabilities": (eps / m + (1 - eps) * br).tolist()})  # fmt: skip
+    result = profile_fit(
+        ll,
+        np.linspace(0.0, 1.0, 201),
+        model="noisy-best-response",
+        parameter="epsilon",
+        n=float(c.sum()),
+        soft_low=False,
+        soft_high=False,
+        strict=strict,
+        extra=lambda eps: {"probabilities": (eps / m + (1 - eps) * br).tolist()},
+    )
     return with_extra(result, agent=agent, expected_payoffs=values.tolist())
 
 
@@ -350,10 +364,17 @@ def fit_qre(
     c = joint_counts(game, counts, agents)
     solver = QRESolver(game)
     spread = value_spread(game.payoffs.reshape(game.n_players, -1))
-    return profile_fit(lambda lam: profile_loglik(solver.at(lam), c), sharp_grid(spread, 60),
-                       model="qre", parameter="lambda", n=float(sum(x.sum() for x in c)), soft_low=False,
-                       soft_high=True, strict=strict,
-                       extra=lambda lam: {"profile": [p.tolist() for p in solver.at(lam)]})  # fmt: skip
+    return profile_fit(
+        lambda lam: profile_loglik(solver.at(lam), c),
+        sharp_grid(spread, 60),
+        model="qre",
+        parameter="lambda",
+        n=float(sum(x.sum() for x in c)),
+        soft_low=False,
+        soft_high=True,
+        strict=strict,
+        extra=lambda lam: {"profile": [p.tolist() for p in solver.at(lam)]},
+    )
 
 
 def fit_cognitive_hierarchy(
@@ -371,11 +392,17 @@ def fit_cognitive_hierarchy(
     game = check_game(game)
     c = joint_counts(game, counts, agents)
     grid = np.concatenate([[0.0], np.geomspace(1e-3, TAU_MAX, 79)])
-    return profile_fit(lambda tau: profile_loglik(CognitiveHierarchy(tau, beta=beta).profile(game), c), grid,
-                       model="cognitive-hierarchy", parameter="tau", n=float(sum(x.sum() for x in c)),
-                       soft_low=False, soft_high=True, strict=strict,
-                       extra=lambda tau: {"profile": [p.tolist() for p in
-                                                      CognitiveHierarchy(tau, beta=beta).profile(game)]})  # fmt: skip
+    return profile_fit(
+        lambda tau: profile_loglik(CognitiveHierarchy(tau, beta=beta).profile(game), c),
+        grid,
+        model="cognitive-hierarchy",
+        parameter="tau",
+        n=float(sum(x.sum() for x in c)),
+        soft_low=False,
+        soft_high=True,
+        strict=strict,
+        extra=lambda tau: {"profile": [p.tolist() for p in CognitiveHierarchy(tau, beta=beta).profile(game)]},
+    )
 
 
 FITTERS = ("boltzmann", "qre", "cognitive-hierarchy", "noisy-best-response")
@@ -431,13 +458,15 @@ class ModelComparison:
         out = [f"{'model':<22} {'param':<8} {'estimate':>9} {'95% CI':>21} {'log-lik':>10} {'AIC':>9}"]
         for f in self.fits:
             if not f.identified:
-                out.append(f"{f.model:<22} {f.parameter:<8} {'—':>9} {'not identified':>21} "
-                           f"{f.log_likelihood:>10.3f} {'—':>9}")  # fmt: skip
+                out.append(
+                    f"{f.model:<22} {f.parameter:<8} {'—':>9} {'not identified':>21} {f.log_likelihood:>10.3f} {'—':>9}"
+                )
                 continue
             hi = "inf" if f.ci_high is None else f"{f.ci_high:.4g}"
             ci = f"[{f.ci_low:.4g}, {hi}]"
-            out.append(f"{f.model:<22} {f.parameter:<8} {f.estimate:>9.4g} {ci:>21} {f.log_likelihood:>10.3f} "
-                       f"{f.aic:>9.3f}")  # fmt: skip
+            out.append(
+                f"{f.model:<22} {f.parameter:<8} {f.estimate:>9.4g} {ci:>21} {f.log_likelihood:>10.3f} {f.aic:>9.3f}"
+            )
         best = self.to_json()["best_by_aic"]
         out.append(f"best by AIC: {best}" if best else "no model is identified by these data")
         return out

@@ -73,7 +73,7 @@ def poisson_weights(tau: float, max_level: int) -> np.ndarray:
 
 def default_max_level(tau: float) -> int:
     """K with Poisson(τ) tail mass beyond K below 1e-9 (a Chernoff-style margin: τ + 10 sqrt(τ) + 10)."""
-    return int(math.ceil(tau + 10.0 * math.sqrt(tau) + 10.0))
+    return math.ceil(tau + 10.0 * math.sqrt(tau) + 10.0)
 
 
 def cognitive_hierarchy_levels(

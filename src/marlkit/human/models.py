@@ -45,7 +45,8 @@ from marlkit.registry import Registry
 class HumanModel(Protocol):
     """What every human model offers (module docstring)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def policy(
         self, game: NormalFormGame, agent: int, partner_policies: Sequence[np.ndarray] | None = None

@@ -140,16 +140,26 @@ def record_line(
 class PlayLogWriter:
     """Append decisions to a new play log (module docstring). Use as a context manager::
 
-        with PlayLogWriter("play.jsonl", game, source="lab session 3") as log:
-            log.write(episode=0, step=0, state=0, actions=[1, 0], rewards=[-1, 1])
+    with PlayLogWriter("play.jsonl", game, source="lab session 3") as log:
+        log.write(episode=0, step=0, state=0, actions=[1, 0], rewards=[-1, 1])
     """
 
-    def __init__(self, path: str | os.PathLike[str], game: Any, *, source: str = "", overwrite: bool = False):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        game: Any,
+        *,
+        source: str = "",
+        overwrite: bool = False,
+        durable: bool = True,
+    ):
         self.path = Path(path)
+        self.durable = durable
         self.game = game
         if self.path.exists() and not overwrite:
-            raise PlayLogError(f"{self.path}: already exists; choose a new file (a play log is never appended to "
-                               "by a second writer)")  # fmt: skip
+            raise PlayLogError(
+                f"{self.path}: already exists; choose a new file (a play log is never appended to by a second writer)"
+            )
         header = {
             "format": FORMAT,
             "version": VERSION,
@@ -161,16 +171,20 @@ class PlayLogWriter:
         self.handle: IO[str] | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
 
     def write(self, **record: Any) -> None:
-        """Append one decision (:func:`record_line`'s arguments) and fsync it."""
+        """Append one decision (:func:`record_line`'s arguments) and fsync it (``durable=False``: flush only; the
+        file is fsynced on :meth:`close` — for bulk logs written by a program, not for live play)."""
         if self.handle is None:
             raise PlayLogError(f"{self.path}: the writer is closed")
         line = json.dumps(record_line(self.game, **record), allow_nan=False)
         self.handle.write(line + "\n")
         self.handle.flush()
-        os.fsync(self.handle.fileno())
+        if self.durable:
+            os.fsync(self.handle.fileno())
 
     def close(self) -> None:
         if self.handle is not None:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
             self.handle.close()
             self.handle = None
             sync_folder(self.path.parent)
@@ -232,10 +246,10 @@ def read_play_log(path: str | os.PathLike[str], game: Any | None = None) -> Play
     except json.JSONDecodeError:
         raise PlayLogError(f"{p}: not a marlkit play log (line 1 is not JSON)") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise PlayLogError(f"{p}: not a marlkit play log (line 1 has no \"format\": \"{FORMAT}\")")
+        raise PlayLogError(f'{p}: not a marlkit play log (line 1 has no "format": "{FORMAT}")')
     if header.get("version") != VERSION:
         raise PlayLogError(f"{p}: play-log version {header.get('version')!r}; this marlkit reads version {VERSION}")
-    g = header.get("game")
+    g: Any = header.get("game")
     try:
         n = int(g["n_players"])
         num_actions = [int(m) for m in g["num_actions"]]
@@ -296,7 +310,8 @@ def write_play_log_from_policies(
 
     ``policies``: a normal-form profile (one ``[A_i]`` distribution per player) or a stochastic-game policy
     ``[n, S, A_max]`` (docs/architecture.md). Each episode starts from the initial distribution and runs until a
-    terminal state or ``max_steps`` decisions (a one-state game, normal-form included, is one decision per episode). Joint actions, the
+    terminal state or ``max_steps`` decisions (a one-state game, normal-form included, is one decision per
+    episode). Joint actions, the
     initial state and transitions are sampled with ``numpy.random.default_rng(seed)``.
     """
     g = as_stochastic(game)
@@ -311,7 +326,7 @@ def write_play_log_from_policies(
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise InvalidGameError(f"episodes must be an integer >= 1, got {episodes!r}")
     rng = np.random.default_rng(seed)
-    with PlayLogWriter(path, game, source=source or "marlkit policies") as log:
+    with PlayLogWriter(path, game, source=source or "marlkit policies", durable=False) as log:
         for episode in range(episodes):
             state = int(rng.choice(S, p=g.initial))
             for step in range(max_steps):

@@ -95,7 +95,10 @@ class QRESolver:
             jump = (
                 math.inf
                 if z_new is None
-                else max(float(np.max(np.abs(a - b))) for a, b in zip(self.profile_of(z_new), self.profile_of(z)))
+                else max(
+                    float(np.max(np.abs(a - b)))
+                    for a, b in zip(self.profile_of(z_new), self.profile_of(z), strict=True)
+                )
             )
             if jump > _MAX_JUMP:
                 step /= 2.0
