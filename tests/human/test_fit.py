@@ -179,6 +179,13 @@ def test_model_comparison_scores_every_model_on_the_same_decisions() -> None:
     for f in data["fits"]:
         assert f["n_decisions"] == 2000  # every model scores the same decisions (agent 1's)
     assert len(comparison.lines()) == 6 and math.isfinite(data["fits"][0]["aic"])
+    # 3 actions: CH play of player 1, (0.41, 0.52, 0.07) at τ = 1.5, is not of the form any other family produces,
+    # and the generating CH model wins by AIC (by > 300 log-likelihood units at n = 1500 on seeds 0-2). Player 0's
+    # CH play (0.07, 0.07, 0.85) is exactly ε-noisy-best-response-shaped, so there the two tie.
+    for seed in SEEDS[:2]:
+        rng = np.random.default_rng(seed)
+        counts = [rng.multinomial(1500, p) for p in CognitiveHierarchy(tau=1.5).profile(CH_GAME)]
+        assert compare_models(CH_GAME, counts, agent=1).best() == ["cognitive-hierarchy"]
 
 
 def test_behaviour_cloning_with_laplace_smoothing() -> None:

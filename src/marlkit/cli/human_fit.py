@@ -92,7 +92,7 @@ def fit_command(
         if key in ("qre", "cognitive-hierarchy"):
             raise InvalidGameError(f"--partner applies to boltzmann and noisy-best-response, not to {key}")
     counts = log.all_counts()
-    about = {"log": str(log_path), "game": g.name, "n_decisions": log.n_decisions}
+    about = {"log": str(log_path), "game": g.name, "joint_decisions": log.n_decisions}
     if key == "all":
         if partner_policies is not None:
             raise InvalidGameError("--partner applies to one model (boltzmann or noisy-best-response), not to all")

@@ -446,12 +446,19 @@ class ModelComparison:
     fits: tuple[FitResult, ...]
     agent: int | None
 
-    def to_json(self) -> dict[str, Any]:
+    def best(self) -> list[str]:
+        """The identified models with the lowest AIC (several when they tie within 1e-6: e.g. any one-parameter
+        model reproduces the frequencies of a two-action choice exactly, so such data cannot tell them apart)."""
         ranked = sorted((f for f in self.fits if f.identified), key=lambda f: f.aic)
+        return [f.model for f in ranked if f.aic <= ranked[0].aic + 1e-6] if ranked else []
+
+    def to_json(self) -> dict[str, Any]:
+        best = self.best()
         return {
             "agent": self.agent,
             "fits": [f.to_json() for f in self.fits],
-            "best_by_aic": ranked[0].model if ranked else None,
+            "best_by_aic": best[0] if len(best) == 1 else None,
+            "tied_by_aic": best if len(best) > 1 else [],
         }
 
     def lines(self) -> list[str]:
@@ -467,8 +474,16 @@ class ModelComparison:
             out.append(
                 f"{f.model:<22} {f.parameter:<8} {f.estimate:>9.4g} {ci:>21} {f.log_likelihood:>10.3f} {f.aic:>9.3f}"
             )
-        best = self.to_json()["best_by_aic"]
-        out.append(f"best by AIC: {best}" if best else "no model is identified by these data")
+        best = self.best()
+        if len(best) == 1:
+            out.append(f"best by AIC: {best[0]}")
+        elif best:
+            out.append(
+                f"tied by AIC: {', '.join(best)} (each reproduces the observed frequencies; telling them apart "
+                "needs more actions or more choice situations)"
+            )
+        else:
+            out.append("no model is identified by these data")
         return out
 
 

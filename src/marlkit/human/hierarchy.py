@@ -164,7 +164,7 @@ class CognitiveHierarchy:
         return self.profile(game)[agent]
 
     def params(self) -> dict[str, float]:
-        return {"tau": self.tau, "max_level": float(self.levels), "beta": self.beta}
+        return {"tau": self.tau, "max_level": self.levels, "beta": self.beta}
 
     def to_json(self) -> dict[str, Any]:
         return model_json(self)

@@ -16,7 +16,8 @@ game it was played in. Per decision: ``episode`` and ``step`` (integers >= 0), `
 (optional: which seats a person held), ``time`` (optional: Unix seconds). ``source`` in the header is free text.
 
 The writer creates the file atomically (header only, through :mod:`marlkit.atomic`), then appends one line per
-decision and fsyncs it, so a crash loses at most the line being written; the reader then reports the torn last line
+decision and fsyncs it (``durable=False``, used for bulk logs a program writes, fsyncs once on close), so a crash
+loses at most the line being written; the reader then reports the torn last line
 as truncated. The reader's errors are one line (:class:`PlayLogError`) naming the line number and the fix.
 """
 
@@ -104,6 +105,15 @@ class PlayLog:
     def all_counts(self) -> list[np.ndarray]:
         """Every player's action counts."""
         return [self.counts(i) for i in range(len(self.num_actions))]
+
+    def to_json(self) -> dict[str, Any]:
+        """The header and a summary (decisions, episodes, each player's action counts)."""
+        return {
+            "header": self.header,
+            "n_decisions": self.n_decisions,
+            "n_episodes": len(np.unique(self.episodes)),
+            "counts": [c.tolist() for c in self.all_counts()],
+        }
 
     def lines(self) -> list[str]:
         g = self.header["game"]
