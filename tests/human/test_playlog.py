@@ -62,6 +62,21 @@ def test_stochastic_game_episodes(tmp_path: Path) -> None:
     assert not g.terminal[log.states].any()
 
 
+def test_behaviour_cloning_from_a_log(tmp_path: Path) -> None:
+    from marlkit.human.fit import clone_from_log
+
+    game = make("two-step")
+    g = as_stochastic(game)
+    log = write_play_log_from_policies(tmp_path / "c.jsonl", game, g.uniform_policy(), episodes=30, seed=2)
+    pi = clone_from_log(log, 1, alpha=1.0)
+    assert pi.shape == (g.num_states, g.num_actions[1])
+    for s in range(g.num_states):  # (c_sa + 1) / (n_s + A) recomputed from the raw rows
+        c = np.bincount(log.actions[log.states == s, 1], minlength=g.num_actions[1])
+        np.testing.assert_allclose(pi[s], (c + 1) / (c.sum() + g.num_actions[1]))
+    with pytest.raises(InvalidGameError, match="agent"):
+        clone_from_log(log, 2)
+
+
 def write_lines(path: Path, lines: list[str], newline: bool = True) -> Path:
     path.write_text("\n".join(lines) + ("\n" if newline else ""), encoding="utf-8")
     return path

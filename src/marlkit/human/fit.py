@@ -14,7 +14,8 @@ counts; fractional counts, e.g. frequencies x sample size, are allowed):
   ``logit_estimate``.
 * Poisson cognitive hierarchy τ (:func:`fit_cognitive_hierarchy`): ℓ(τ) over the players' CH choice probabilities
   (Camerer, Ho & Chong 2004, §III's maximum-likelihood estimation). With best responses, ℓ can jump where a
-  level's best response switches; the grid below finds the basin.
+  level's best response switches (the estimate and an interval end can then sit on a jump); the grid finds the
+  basin, and ``beta`` (Boltzmann levels) makes ℓ smooth.
 * ε-noisy best response (:func:`fit_noisy_best_response`): ℓ(ε) = Σ_a c_a log(ε/A + (1 - ε) BR(a)), concave in ε.
 
 The optimiser: ℓ on a grid (to find the basin), then :func:`scipy.optimize.minimize_scalar` (bounded) between the
@@ -525,12 +526,24 @@ def behaviour_clone(
         return np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), uniform)
 
 
+def clone_from_log(log: Any, agent: int, *, alpha: float = 1.0, mask: Any | None = None) -> np.ndarray:
+    """``π [S, A_agent]``: :func:`behaviour_clone` of ``agent``'s recorded choices in a
+    :class:`~marlkit.human.playlog.PlayLog` (states and action counts from its header)."""
+    header = log.header["game"]
+    n = int(header["n_players"])
+    if isinstance(agent, bool) or not isinstance(agent, int) or not 0 <= agent < n:
+        raise InvalidGameError(f"agent must be a player index 0..{n - 1}, got {agent!r}")
+    num_states, num_actions = int(header.get("num_states", 1)), int(header["num_actions"][agent])
+    return behaviour_clone(log.states, log.actions[:, agent], num_states, num_actions, alpha=alpha, mask=mask)
+
+
 __all__ = [
     "FITTERS",
     "LR_DROP",
     "FitResult",
     "ModelComparison",
     "behaviour_clone",
+    "clone_from_log",
     "beta_loglik",
     "compare_models",
     "empirical_profile",
