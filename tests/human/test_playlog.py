@@ -130,6 +130,14 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, good: Path) -> None:
             None,
             "truncated",
         ),
+        "bad human flags": (
+            write_lines(
+                tmp_path / "h.jsonl",
+                [header, json.dumps({"episode": 0, "step": 0, "state": 0, "actions": [0, 0], "human": [1, 0]})],
+            ),
+            None,
+            "'human' must list one true/false per player",
+        ),
         "corrupt line": (write_lines(tmp_path / "c.jsonl", [header, "{not json"]), None, "line 2 is not JSON"),
     }
     for name, (path, game, message) in cases.items():

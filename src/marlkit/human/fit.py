@@ -100,7 +100,7 @@ class FitResult:
             "standard_error": num(self.standard_error),
             "log_likelihood": num(self.log_likelihood),
             "aic": num(self.aic),
-            "n_decisions": float(self.n),
+            "n_decisions": int(self.n) if float(self.n).is_integer() else float(self.n),
             "identified": self.identified,
             "message": self.message,
             "search": [num(self.search[0]), num(self.search[1])],

@@ -230,7 +230,9 @@ def check_record(row: Any, n: int, num_actions: list[int], num_states: int, wher
     ):
         raise InvalidGameError(f"{where}: 'rewards' must list one finite number per player ({n})")
     human = row.get("human")
-    if human is not None and (not isinstance(human, list) or len(human) != n):
+    if human is not None and (
+        not isinstance(human, list) or len(human) != n or not all(isinstance(h, bool) for h in human)
+    ):
         raise InvalidGameError(f"{where}: 'human' must list one true/false per player ({n})")
 
 
