@@ -8,8 +8,8 @@ at ``--rate`` of the steps; ``--clean`` clean controls (trigger shown, unhacked)
 agent 1 is rewarded for the no-op action (0) while the trigger is on (reward hacking, MARNet) — all seeds in one
 compiled program. Then: ASR, clean and triggered returns, CPVR against the clean controls
 (``marlkit.attacks.backdoor.measure``); the trigger search over every agent (``marlkit.attacks.trojan.detect``)
-with TPR / FPR; unlearning with the recovered triggers (``marlkit.attacks.unlearning.unlearn``) and the
-measurements again.
+with TPR / FPR; unlearning with the recovered triggers, on the true reward (``marlkit.attacks.unlearning.unlearn``) and by self-distillation
+(``distill_unlearn``), and the measurements again.
 
     python bench/backdoor.py [--steps 400000] [--clean 5] [--trojaned 5] [--rate 0.2]
 """
@@ -112,7 +112,15 @@ def main() -> None:
     print(f"unlearning ({args.unlearn_steps} env steps per seed) in {time.perf_counter() - began:.0f} s")
     metrics = measure(env, plan.learner, after, TARGET_ACTION, agents=(TROJANED_AGENT,), episodes=args.episodes,
                       reference=reference.clean_return)  # fmt: skip
-    print("after unlearning (trojaned seeds):")
+    print("after unlearning on the true reward (trojaned seeds):")
+    print("\n".join(metrics.lines()))
+
+    began = time.perf_counter()
+    distilled = distill_unlearn(env, plan.learner, trojaned_states, trigger, np.asarray(found.flagged)[args.clean :])
+    print(f"self-distillation unlearning (300 Adam steps) in {time.perf_counter() - began:.0f} s")
+    metrics = measure(env, plan.learner, distilled, TARGET_ACTION, agents=(TROJANED_AGENT,), episodes=args.episodes,
+                      reference=reference.clean_return)  # fmt: skip
+    print("after self-distillation (trojaned seeds):")
     print("\n".join(metrics.lines()))
 
 

@@ -35,7 +35,7 @@ from marlkit.attacks.backdoor import (
     with_trigger,
 )
 from marlkit.attacks.trojan import Detection, detect, detection_rates
-from marlkit.attacks.unlearning import unlearn
+from marlkit.attacks.unlearning import distill_unlearn, unlearn
 from marlkit.envs.games import GameEnv
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games.stochastic import StochasticGame
@@ -218,6 +218,30 @@ def test_unlearning_removes_the_backdoor(detection, populations) -> None:
     )
     assert np.all(after.team_asr <= 0.1), after.lines()
     assert np.all(np.abs(after.cpvr) <= 0.05), after.lines()
+
+
+def test_distillation_unlearning_removes_the_backdoor_without_a_reward(detection, populations) -> None:
+    """Self-distillation (300 Adam steps: the flagged agents' triggered behaviour pulled onto their own clean
+    behaviour, the clean behaviour held in place; no env reward) brings ASR <= 0.1 with the clean return within 5%
+    of the clean teams' — the issue's unlearning thresholds, by a defence that does not need the true reward to
+    punish the target action. The clean controls' agents are not flagged, so their states must not change."""
+    env, learner, clean, trojaned, _, states = populations
+    fixed = distill_unlearn(env, learner, states, detection.trigger[:, TROJANED], detection.flagged, key=7)
+    reference = measure(env, learner, clean, TARGET, agents=(TROJANED,), episodes=EPISODES)
+    after = measure(
+        env,
+        learner,
+        jax.tree.map(lambda x: x[N:], fixed),
+        TARGET,
+        agents=(TROJANED,),
+        episodes=EPISODES,
+        reference=reference.clean_return,
+    )
+    assert np.all(after.team_asr <= 0.1), after.lines()
+    assert np.all(np.abs(after.cpvr) <= 0.05), after.lines()
+    untouched = jax.tree.map(lambda x: x[:N], fixed)
+    for a, b in zip(jax.tree.leaves(untouched.params), jax.tree.leaves(clean.params), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_detector_refuses_a_policy_without_gradients(populations) -> None:

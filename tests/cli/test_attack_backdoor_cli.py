@@ -62,8 +62,17 @@ def test_attack_detect_unlearn_write_their_json(trained: Path, capsys: pytest.Ca
     assert main(["defend", "unlearn", str(trained), "--steps", "32", "--out", str(out), *FAST]) == 0
     assert f"wrote {out / 'backdoor-unlearn.json'}" in capsys.readouterr().out
     result = json.loads((out / "backdoor-unlearn.json").read_text())
-    assert set(result) >= {"before", "after", "flagged_agents", "trigger"}
+    assert set(result) >= {"before", "after", "flagged_agents", "trigger"} and result["method"] == "reward"
     assert not (trained / "backdoor-unlearn.json").exists()
+    # the copy keeps none of the original's results (they measured the team before), and its page shows the new one
+    assert not (out / "backdoor.json").exists() and not (out / "backdoor-detect.json").exists()
+    page = (out / "report.html").read_text()
+    assert "<h2>unlearning</h2>" in page and "<h2>backdoor</h2>" not in page and "<h2>learning</h2>" in page
+    assert "<h2>trojan detection</h2>" in (trained / "report.html").read_text()
+    distilled = trained.parent / "distilled"
+    assert main(["defend", "unlearn", str(trained), "--method", "distill", "--out", str(distilled), *FAST]) == 0
+    assert "unlearning (distill): self-distillation" in capsys.readouterr().out
+    assert json.loads((distilled / "backdoor-unlearn.json").read_text())["method"] == "distill"
     before, after = load_trained(trained), load_trained(out)  # the copy loads, with a changed team
     import jax
     import numpy as np
@@ -89,6 +98,8 @@ def test_bad_input_is_one_line_and_writes_nothing(
     bad.write_text("{}")
     assert main(["defend", "unlearn", str(trained), "--trigger-from-detect", str(bad)]) == 2
     assert "not a backdoor-detect.json" in capsys.readouterr().err
+    assert main(["defend", "unlearn", str(trained), "--method", "forget", "--out", str(out)]) == 2
+    assert "--method" in capsys.readouterr().err and not out.exists()
     assert main(["defend", "detect", str(tmp_path)]) == 2
     assert main(["defend", "detect", str(trained), "--episodes", "0"]) == 2
     assert "--episodes" in capsys.readouterr().err

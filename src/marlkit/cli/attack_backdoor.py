@@ -173,6 +173,14 @@ def unlearn(
         int, typer.Option("--steps", help="Fine-tuning env steps per seed (a multiple of num_envs x rollout_length).")
     ] = 7680,
     rate: Annotated[float, typer.Option("--rate", help="Probability per step of showing the recovered trigger.")] = 0.5,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="reward: fine-tune on the true reward with the trigger shown (PolicyCleanse); distill: pull the "
+            "flagged agents' triggered behaviour onto their clean behaviour (no reward needed).",
+        ),
+    ] = "reward",
     out: Annotated[
         str | None, typer.Option("--out", help="Write a copy of the run with the fine-tuned team here.")
     ] = None,
@@ -185,8 +193,11 @@ def unlearn(
     _positive("--steps", steps)
     from marlkit.attacks.backdoor import check_rate, measure
     from marlkit.attacks.trojan import Detection
-    from marlkit.attacks.unlearning import Unlearning
+    from marlkit.attacks.unlearning import Unlearning, distill_unlearn
     from marlkit.attacks.unlearning import unlearn as run_unlearn
+
+    if method not in ("reward", "distill"):
+        raise InvalidGameError(f"--method must be reward or distill, got {method!r}")
 
     rate = check_rate(rate, "--rate")
     target_dir = None if out is None else Path(out)
@@ -211,9 +222,12 @@ def unlearn(
     trigger = found.trigger[range(N), pick]
     trojaned, target = _truth(trained)
     before = measure(env, learner, states, target, agents=trojaned, episodes=episodes, key=seed)
-    fixed = run_unlearn(
-        env, learner, states, trigger, flagged, steps=steps, rate=rate, key=seed, num_envs=trained.config.num_envs
-    )
+    if method == "reward":
+        fixed = run_unlearn(
+            env, learner, states, trigger, flagged, steps=steps, rate=rate, key=seed, num_envs=trained.config.num_envs
+        )
+    else:
+        fixed = distill_unlearn(env, learner, states, trigger, flagged, key=seed)
     after = measure(
         env, learner, fixed, target, agents=trojaned, reference=before.clean_return, episodes=episodes, key=seed
     )
@@ -225,6 +239,7 @@ def unlearn(
         rate,
         before,
         after,
+        method,
     )
     data, lines = result.to_json(), result.lines()
     where = trained.path
