@@ -8,8 +8,8 @@ at ``--rate`` of the steps; ``--clean`` clean controls (trigger shown, unhacked)
 agent 1 is rewarded for the no-op action (0) while the trigger is on (reward hacking, MARNet) — all seeds in one
 compiled program. Then: ASR, clean and triggered returns, CPVR against the clean controls
 (``marlkit.attacks.backdoor.measure``); the trigger search over every agent (``marlkit.attacks.trojan.detect``)
-with TPR / FPR; unlearning with the recovered triggers, on the true reward (``marlkit.attacks.unlearning.unlearn``) and by self-distillation
-(``distill_unlearn``), and the measurements again.
+with TPR / FPR; unlearning with the recovered triggers, on the true reward
+(``marlkit.attacks.unlearning.unlearn``) and by self-distillation (``distill_unlearn``), and the measurements again.
 
     python bench/backdoor.py [--steps 400000] [--clean 5] [--trojaned 5] [--rate 0.2]
 """
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import marlkit.envs as envs
 from marlkit.attacks.backdoor import BackdoorReward, TriggeredEnv, measure
 from marlkit.attacks.trojan import detect, detection_rates
-from marlkit.attacks.unlearning import unlearn
+from marlkit.attacks.unlearning import distill_unlearn, unlearn
 from marlkit.train.deep import prepare
 from train import marlkit_ippo
 
