@@ -43,6 +43,9 @@ from marlkit.agents.deep.base import Observation
 from marlkit.errors import InvalidGameError, NotApplicableError
 
 WEIGHTS = ("q-gap", "uniform")
+DECISIVE_MARGIN = 0.1
+"""A state is *decisive* for an agent when the teacher's greedy action beats the runner-up by this much probability;
+fidelity there is reported apart (near-ties make plain fidelity a coin flip between equally good actions)."""
 
 
 def check_depth(depth: int) -> int:
@@ -94,7 +97,10 @@ class Distillation:
             teacher (exact on a game; on the same host-rollout episodes on a task).
         weights: ``"q-gap"`` or ``"uniform"`` (module docstring). evaluation: how returns were computed.
         episodes: evaluation episodes (0: exact). samples: the aggregated dataset's size.
-        rules: per agent, the tree as text. trees: the fitted scikit-learn trees (not serialised).
+        rules: per agent, the tree as text.
+        decisive_fidelity: per agent, fidelity on the decisive states (teacher margin >= DECISIVE_MARGIN; None when
+            there are none); decisive_share: their share of the (step, agent) pairs. Both 1.0 / exact-game: None.
+        trees: the fitted scikit-learn trees (not serialised).
     """
 
     depth: int
@@ -111,6 +117,8 @@ class Distillation:
     episodes: int
     samples: int
     rules: tuple[str, ...]
+    decisive_fidelity: tuple[float | None, ...] | None = None
+    decisive_share: float | None = None
     trees: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -129,6 +137,9 @@ class Distillation:
             "episodes": self.episodes,
             "samples": self.samples,
             "rules": list(self.rules),
+            "decisive_margin": DECISIVE_MARGIN,
+            "decisive_fidelity": None if self.decisive_fidelity is None else list(self.decisive_fidelity),
+            "decisive_share": self.decisive_share,
         }
 
     @classmethod
@@ -148,7 +159,11 @@ class Distillation:
             int(data["episodes"]),
             int(data["samples"]),
             tuple(str(r) for r in data["rules"]),
-        )
+            None if data.get("decisive_fidelity") is None else tuple(
+                None if f is None else float(f) for f in data["decisive_fidelity"]
+            ),
+            None if data.get("decisive_share") is None else float(data["decisive_share"]),
+        )  # fmt: skip
 
     def lines(self) -> list[str]:
         how = "DAgger" if self.rounds else "fitted to the greedy actions"
@@ -158,9 +173,17 @@ class Distillation:
             f"{self.samples} samples):",
             f"  return: tree {self.tree_return:.4g} vs teacher {self.teacher_return:.4g} ({self.evaluation})",
         ]
-        for i, fid in enumerate(self.fidelity):
+        if self.decisive_share is not None:
             out.append(
-                f"  agent {i}: fidelity {fid:.3f}   {self.nodes[i]} nodes, depth {self.tree_depth[i]}, "
+                f"  decisive states (teacher margin >= {DECISIVE_MARGIN}): {self.decisive_share:.0%} of the steps"
+            )
+        for i, fid in enumerate(self.fidelity):
+            decisive = ""
+            if self.decisive_fidelity is not None:
+                d = self.decisive_fidelity[i]
+                decisive = f" (decisive {d:.3f})" if d is not None else " (no decisive state)"
+            out.append(
+                f"  agent {i}: fidelity {fid:.3f}{decisive}   {self.nodes[i]} nodes, depth {self.tree_depth[i]}, "
                 f"{self.leaves[i]} leaves"
             )
         return out
@@ -209,7 +232,7 @@ def distill_tabular(game: Any, policy: np.ndarray, depth: int) -> Distillation:
         depth, 0, 0, tuple(fid),
         tuple(s[0] for s in sizes), tuple(s[1] for s in sizes), tuple(s[2] for s in sizes),
         float(np.mean(g.expected_return(tree_policy))), float(np.mean(g.expected_return(teacher_policy))),
-        "uniform", "exact policy evaluation", 0, int(live.size), tuple(rules), tuple(trees),
+        "uniform", "exact policy evaluation", 0, int(live.size), tuple(rules), trees=tuple(trees),
     )  # fmt: skip
 
 
@@ -271,17 +294,22 @@ def host_rollout(env: Any, choose: Any, episodes: int, key: int) -> HostRollout:
     )  # fmt: skip
 
 
-@partial(jax.jit, static_argnums=0)
-def _teacher(learner: Any, state: Any, obs: Any, mask: Any, gs: Any) -> Any:
-    """``(greedy actions [B, n], VIPER weights [B, n])`` of a feed-forward learner (weights 1 without Q-values)."""
+@partial(jax.jit, static_argnums=(0, 1))
+def _teacher(learner: Any, obs_shape: tuple[int, ...], state: Any, obs: Any, mask: Any, gs: Any) -> Any:
+    """``(greedy actions [B, n], VIPER weights [B, n], margins [B, n])`` of a feed-forward learner at flat
+    observations ``obs [B, n, d]`` (weights 1 without Q-values; margin: the greedy action's probability minus the
+    runner-up's)."""
+    obs = obs.reshape(*obs.shape[:2], *obs_shape)
     observation = Observation(obs, mask, gs, jnp.zeros(obs.shape[0], bool))
     probs = learner.policy(state, observation, ())
     greedy = jnp.argmax(jnp.where(mask, probs, -1.0), axis=-1).astype(jnp.int32)
+    top2 = jax.lax.top_k(jnp.where(mask, probs, -1.0), 2)[0] if probs.shape[-1] > 1 else None
+    margin = jnp.ones(greedy.shape) if top2 is None else top2[..., 0] - jnp.maximum(top2[..., 1], 0.0)
     if has_q_values(learner):
         q = learner.q_values(state.static, state.params.agent, obs)
         gap = jnp.where(mask, q, -jnp.inf).max(-1) - jnp.where(mask, q, jnp.inf).min(-1)
-        return greedy, gap
-    return greedy, jnp.ones(greedy.shape, jnp.float32)
+        return greedy, gap, margin
+    return greedy, jnp.ones(greedy.shape, jnp.float32), margin
 
 
 def has_q_values(learner: Any) -> bool:
@@ -293,21 +321,28 @@ def greedy_chooser(env: Any, learner: Any, state: Any) -> Any:
     """A :func:`host_rollout` chooser that plays a feed-forward deep learner's greedy legal action."""
 
     def choose(o: np.ndarray, m: np.ndarray, g: np.ndarray) -> np.ndarray:
-        greedy, _ = _teacher(learner, state, o.reshape(o.shape[0], *env.spec.obs_shape), m, g)
+        greedy, _, _ = _teacher(learner, tuple(env.spec.obs_shape), state, o, m, g)
         return np.asarray(greedy)
 
     return choose
 
 
-def teacher_labels(learner: Any, state: Any, rollout: HostRollout) -> tuple[np.ndarray, np.ndarray]:
-    """The teacher's greedy actions and VIPER weights ``[T, E, n]`` at every step of ``rollout``."""
+def teacher_labels(
+    env: Any, learner: Any, state: Any, rollout: HostRollout
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The teacher's greedy actions, VIPER weights and probability margins (greedy minus runner-up) ``[T, E, n]``
+    at every step of ``rollout``."""
     T, E = rollout.alive.shape
     shape = (T * E,)
-    greedy, weights = _teacher(
-        learner, state, rollout.obs.reshape(*shape, *rollout.obs.shape[2:]),
+    greedy, weights, margin = _teacher(
+        learner, tuple(env.spec.obs_shape), state, rollout.obs.reshape(*shape, *rollout.obs.shape[2:]),
         rollout.mask.reshape(*shape, *rollout.mask.shape[2:]), rollout.global_state.reshape(*shape, -1),
     )  # fmt: skip
-    return np.asarray(greedy).reshape(T, E, -1), np.asarray(weights, np.float64).reshape(T, E, -1)
+    return (
+        np.asarray(greedy).reshape(T, E, -1),
+        np.asarray(weights, np.float64).reshape(T, E, -1),
+        np.asarray(margin, np.float64).reshape(T, E, -1),
+    )
 
 
 def distill_deep(
@@ -354,7 +389,7 @@ def distill_deep(
     best: tuple[float, float, int, list[Any]] | None = None
     rollout = host_rollout(env, teacher_choose, episodes, key * 1009)
     for r in range(rounds):
-        greedy, gap = teacher_labels(team, team_state, rollout)
+        greedy, gap, _ = teacher_labels(env, team, team_state, rollout)
         keep = rollout.alive
         features.append(rollout.obs[keep])  # [B, n, d]
         labels.append(greedy[keep])
@@ -362,7 +397,7 @@ def distill_deep(
         X, y, w = np.concatenate(features), np.concatenate(labels), np.concatenate(weights)
         trees = [fit_tree(X[:, i], y[:, i], depth, w[:, i] if weighting == "q-gap" else None) for i in range(n)]
         rollout = host_rollout(env, tree_choose(trees), episodes, key * 1009 + r + 1)
-        own, _ = teacher_labels(team, team_state, rollout)
+        own, _, _ = teacher_labels(env, team, team_state, rollout)
         fidelity = float(np.mean((rollout.actions == own)[rollout.alive]))
         score = (float(rollout.returns.mean()), fidelity, r, trees)
         if best is None or score[:2] > best[:2]:
@@ -372,9 +407,15 @@ def distill_deep(
     evaluation_key = key * 1009 + 0x7E57
     tree_run = host_rollout(env, tree_choose(trees), episodes, evaluation_key)
     teacher_run = host_rollout(env, teacher_choose, episodes, evaluation_key)
-    own, _ = teacher_labels(team, team_state, tree_run)
+    own, _, margin = teacher_labels(env, team, team_state, tree_run)
     agree = (tree_run.actions == own) & tree_run.alive[..., None]
     fidelity_per_agent = agree.sum(axis=(0, 1)) / tree_run.alive.sum()
+    decisive = (margin >= DECISIVE_MARGIN) & tree_run.alive[..., None]
+    decisive_count = decisive.sum(axis=(0, 1))
+    decisive_fidelity = tuple(
+        float((agree & decisive)[..., i].sum() / decisive_count[i]) if decisive_count[i] else None for i in range(n)
+    )
+    decisive_share = float(decisive.sum() / (tree_run.alive.sum() * n))
     sizes = [tree_size(t) for t in trees]
     names = [f"o[{k}]" for k in range(int(np.prod(env.spec.obs_shape)))]
     return Distillation(
@@ -382,11 +423,12 @@ def distill_deep(
         tuple(s[0] for s in sizes), tuple(s[1] for s in sizes), tuple(s[2] for s in sizes),
         float(tree_run.returns.mean()), float(teacher_run.returns.mean()), weighting,
         "host-side rollout, common episodes", int(episodes), int(sum(len(x) for x in features)),
-        tuple(tree_rules(t, names) for t in trees), tuple(trees),
+        tuple(tree_rules(t, names) for t in trees), decisive_fidelity, decisive_share, trees=tuple(trees),
     )  # fmt: skip
 
 
 __all__ = [
+    "DECISIVE_MARGIN",
     "WEIGHTS",
     "Distillation",
     "HostRollout",
