@@ -119,8 +119,12 @@ def test_saliency_on_the_trained_team(trained) -> None:
     rng = np.random.default_rng(0)
     obs = rng.normal(size=(4, 2, d)).astype(np.float32)
     mask = np.ones((4, 2, plan.env.spec.max_actions), bool)
-    observation = Observation(jax.numpy.asarray(obs), jax.numpy.asarray(mask),
-                              jax.numpy.zeros((4, plan.env.spec.global_state_size)), jax.numpy.zeros(4, bool))
+    observation = Observation(
+        jax.numpy.asarray(obs),
+        jax.numpy.asarray(mask),
+        jax.numpy.zeros((4, plan.env.spec.global_state_size)),
+        jax.numpy.zeros(4, bool),
+    )
     grads = np.asarray(log_prob_gradients(plan.learner, state, observation))
     probs = np.asarray(plan.learner.policy(state, observation, ()))
     greedy = probs.argmax(-1)

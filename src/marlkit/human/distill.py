@@ -209,7 +209,7 @@ def distill_tabular(game: Any, policy: np.ndarray, depth: int) -> Distillation:
     live = np.flatnonzero(~np.asarray(g.terminal, bool))
     if live.size == 0:
         raise NotApplicableError("distill: the game has no non-terminal state to act in")
-    n, S, A = pi.shape
+    n, S, _A = pi.shape
     bits = max(1, int(np.ceil(np.log2(S))))
     features = state_bits(live, bits)
     teacher = np.argmax(np.where(mask, pi, -1.0), axis=2)  # [n, S]
@@ -438,8 +438,8 @@ __all__ = [
     "fit_tree",
     "greedy_chooser",
     "has_q_values",
-    "state_bits",
     "host_rollout",
+    "state_bits",
     "teacher_labels",
     "tree_actions",
     "tree_rules",

@@ -275,11 +275,8 @@ class CoalitionLearner:
 
     inner: Any
     baseline: str = "uniform"
+    rollout_length: int = 1  # the contract's field; evaluation never rolls out for an update
     name: ClassVar[str] = "coalition"
-
-    @property
-    def rollout_length(self) -> int:
-        return int(self.inner.rollout_length)
 
     def init(self, key: Any, spec: Any, num_envs: int) -> Any:
         raise NotApplicableError("CoalitionLearner is for evaluation; train the inner learner instead")
@@ -339,7 +336,7 @@ def task_coalition_values(
 
     name = check_baseline(baseline)
     team, team_states = deployed(learner, states)
-    wrapper = CoalitionLearner(team, name)
+    wrapper: Any = CoalitionLearner(team, name, int(team.rollout_length))
     n = env.spec.n_agents
     seeds = int(jax.tree_util.tree_leaves(team_states)[0].shape[0])
 
@@ -364,6 +361,7 @@ __all__ = [
     "CoalitionLearner",
     "CoalitionState",
     "CoalitionValues",
+    "Explanation",
     "ShapleyCredit",
     "baseline_policy",
     "check_baseline",
@@ -376,3 +374,69 @@ __all__ = [
     "table_values",
     "task_coalition_values",
 ]
+
+
+# --------------------------------------------------------------------------------- the run's explain.json
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What ``marlkit explain RUN_DIR`` measured on a trained run (its ``explain.json``): the Shapley credit, the
+    fairness of the final per-agent returns and, on task runs, the distilled trees and the saliency (of one seed).
+
+    ``fairness``, ``distillation`` and ``saliency`` are plain JSON dicts here (read with
+    :meth:`marlkit.human.fairness.Fairness.from_json`, :meth:`marlkit.human.distill.Distillation.from_json`,
+    :meth:`marlkit.human.saliency.Saliency.from_json`), so this module imports none of them."""
+
+    target: str
+    kind: str
+    returns: tuple[float, ...]
+    shapley: ShapleyCredit
+    fairness: dict[str, Any] | None = None
+    distillation: dict[str, Any] | None = None
+    saliency: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "kind": self.kind,
+            "returns": list(self.returns),
+            "shapley": self.shapley.to_json(),
+            "fairness": self.fairness,
+            "distillation": self.distillation,
+            "saliency": self.saliency,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Explanation:
+        return cls(
+            str(data["target"]),
+            str(data["kind"]),
+            tuple(float(x) for x in data["returns"]),
+            ShapleyCredit.from_json(data["shapley"]),
+            data.get("fairness"),
+            data.get("distillation"),
+            data.get("saliency"),
+            tuple(str(x) for x in data.get("notes", ())),
+        )
+
+    def lines(self) -> list[str]:
+        from marlkit.human.distill import Distillation
+        from marlkit.human.fairness import Fairness
+        from marlkit.human.saliency import Saliency
+
+        out = [
+            f"explain {self.target} ({self.kind}); final return per agent: "
+            + ", ".join(f"{r:.4g}" for r in self.returns)
+        ]
+        out += self.shapley.lines()
+        if self.fairness is not None:
+            out += Fairness.from_json(self.fairness).lines()
+        if self.distillation is not None:
+            out += Distillation.from_json(self.distillation).lines()
+        if self.saliency is not None:
+            out += Saliency.from_json(self.saliency).lines()
+        out += [f"note: {note}" for note in self.notes]
+        return out
