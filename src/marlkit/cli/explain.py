@@ -125,15 +125,13 @@ def _task(
     from marlkit.human.distill import distill_deep
     from marlkit.human.saliency import saliency
     from marlkit.human.shapley import Explanation, shapley, task_coalition_values
-    from marlkit.train.evaluate import evaluate
 
     plan = trained.plan
     env, learner, states = plan.env, plan.learner, trained.state.carry.learner
     n = env.spec.n_agents
     values = task_coalition_values(env, learner, states, baseline=baseline, episodes=episodes, key=seed)
     credit = shapley(values, n, samples=samples, seed=seed, baseline=baseline)
-    result = evaluate(env, learner, states, episodes=episodes, key=seed, stacked=True)
-    returns = result.returns.mean(axis=(0, 1))
+    returns = values.per_agent[2**n - 1]  # every Shapley computation evaluates the full coalition: the trained team
     fair, notes = _fairness(returns)
     first = jax.tree.map(lambda x: x[0], states)
     tree = distill_deep(env, learner, first, depth, rounds=rounds, episodes=episodes, key=seed)

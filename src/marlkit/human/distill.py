@@ -14,10 +14,14 @@ DAgger (Ross, Gordon & Bagnell 2011, AISTATS, Algorithm 3.1):
 4. the round's trees are rolled out: their return, and their **fidelity** — the share of (step, agent) pairs on
    the trees' own state distribution where the tree's action equals the teacher's greedy action.
 
-The best round by return (ties: by fidelity) is kept, and it and the greedy teacher are evaluated on the same
-``episodes`` episodes (common random numbers). Trees are NumPy/scikit-learn, not JAX, so every rollout here is a
-**host-side rollout**: ``env.reset`` / ``env.step`` jitted and vmapped over the episodes, one call per step from
-Python, the policy (tree or teacher) queried between steps — not :func:`marlkit.train.evaluate.evaluate`.
+The best round is kept — by fidelity (ties: by return; the default: the trees are an *explanation* of the teacher,
+and a round's return on ``episodes`` episodes is a noisy score) or, with ``select="return"``, by return (ties: by
+fidelity), as VIPER's Algorithm 1 selects by the reward of each round's policy — and it and the greedy teacher are
+then evaluated on the same ``episodes`` fresh episodes (common random numbers).
+
+Trees are NumPy/scikit-learn, not JAX, so every rollout here is a **host-side rollout**: ``env.reset`` /
+``env.step`` jitted and vmapped over the episodes, one call per step from Python, the policy (tree or teacher)
+queried between steps — not :func:`marlkit.train.evaluate.evaluate`.
 A tree's prediction is its most probable *legal* class, so it never plays an illegal action.
 
 **Tabular policies** (:func:`distill_tabular`): a tree per agent on the binary digits of the state index
@@ -43,6 +47,7 @@ from marlkit.agents.deep.base import Observation
 from marlkit.errors import InvalidGameError, NotApplicableError
 
 WEIGHTS = ("q-gap", "uniform")
+SELECTIONS = ("fidelity", "return")
 DECISIVE_MARGIN = 0.1
 """A state is *decisive* for an agent when the teacher's greedy action beats the runner-up by this much probability;
 fidelity there is reported apart (near-ties make plain fidelity a coin flip between equally good actions)."""
@@ -119,6 +124,7 @@ class Distillation:
     rules: tuple[str, ...]
     decisive_fidelity: tuple[float | None, ...] | None = None
     decisive_share: float | None = None
+    select: str = "fidelity"
     trees: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -140,6 +146,7 @@ class Distillation:
             "decisive_margin": DECISIVE_MARGIN,
             "decisive_fidelity": None if self.decisive_fidelity is None else list(self.decisive_fidelity),
             "decisive_share": self.decisive_share,
+            "select": self.select,
         }
 
     @classmethod
@@ -163,11 +170,12 @@ class Distillation:
                 None if f is None else float(f) for f in data["decisive_fidelity"]
             ),
             None if data.get("decisive_share") is None else float(data["decisive_share"]),
+            str(data.get("select", "fidelity")),
         )  # fmt: skip
 
     def lines(self) -> list[str]:
         how = "DAgger" if self.rounds else "fitted to the greedy actions"
-        round_note = f", round {self.best_round} of {self.rounds} kept" if self.rounds else ""
+        round_note = f", round {self.best_round} of {self.rounds} kept by {self.select}" if self.rounds else ""
         out = [
             f"decision trees of max depth {self.depth} (VIPER, {how}{round_note}; {self.weights} weights; "
             f"{self.samples} samples):",
@@ -354,13 +362,14 @@ def distill_deep(
     rounds: int = 4,
     episodes: int = 32,
     key: int = 0,
+    select: str = "fidelity",
 ) -> Distillation:
     """VIPER with DAgger on a feed-forward deep team (module docstring): ``rounds`` rounds (round 0 rolls out the
     teacher) of ``episodes`` host-side episodes each; the kept trees and the greedy teacher are then evaluated on
     ``episodes`` more (the same for both). ``state`` is one seed's learner state.
 
     Raises:
-        InvalidGameError: depth < 1, rounds < 1 or episodes < 1.
+        InvalidGameError: depth < 1, rounds < 1 or episodes < 1, ``select`` not "fidelity" or "return".
         NotApplicableError: a recurrent policy (its action is not a function of one observation).
     """
     from marlkit.train.evaluate import deployed
@@ -369,6 +378,8 @@ def distill_deep(
     for name, value in (("rounds", rounds), ("episodes", episodes)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise InvalidGameError(f"distill: {name} must be an integer >= 1, got {value!r}")
+    if select not in SELECTIONS:
+        raise InvalidGameError(f"distill: select must be one of {list(SELECTIONS)}, got {select!r}")
     team, team_state = deployed(learner, state)
     if jax.tree_util.tree_leaves(team.initial_memory(env.spec, 1)):
         raise NotApplicableError("distill: the policy is recurrent; a tree maps one observation to an action")
@@ -386,7 +397,7 @@ def distill_deep(
     features: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     weights: list[np.ndarray] = []
-    best: tuple[float, float, int, list[Any]] | None = None
+    best: tuple[tuple[float, float], int, list[Any]] | None = None
     rollout = host_rollout(env, teacher_choose, episodes, key * 1009)
     for r in range(rounds):
         greedy, gap, _ = teacher_labels(env, team, team_state, rollout)
@@ -399,11 +410,12 @@ def distill_deep(
         rollout = host_rollout(env, tree_choose(trees), episodes, key * 1009 + r + 1)
         own, _, _ = teacher_labels(env, team, team_state, rollout)
         fidelity = float(np.mean((rollout.actions == own)[rollout.alive]))
-        score = (float(rollout.returns.mean()), fidelity, r, trees)
-        if best is None or score[:2] > best[:2]:
+        ret = float(rollout.returns.mean())
+        score = ((fidelity, ret) if select == "fidelity" else (ret, fidelity), r, trees)
+        if best is None or score[0] > best[0]:
             best = score
     assert best is not None
-    _, _, best_round, trees = best
+    _, best_round, trees = best
     evaluation_key = key * 1009 + 0x7E57
     tree_run = host_rollout(env, tree_choose(trees), episodes, evaluation_key)
     teacher_run = host_rollout(env, teacher_choose, episodes, evaluation_key)
@@ -423,12 +435,13 @@ def distill_deep(
         tuple(s[0] for s in sizes), tuple(s[1] for s in sizes), tuple(s[2] for s in sizes),
         float(tree_run.returns.mean()), float(teacher_run.returns.mean()), weighting,
         "host-side rollout, common episodes", int(episodes), int(sum(len(x) for x in features)),
-        tuple(tree_rules(t, names) for t in trees), decisive_fidelity, decisive_share, trees=tuple(trees),
+        tuple(tree_rules(t, names) for t in trees), decisive_fidelity, decisive_share, select, trees=tuple(trees),
     )  # fmt: skip
 
 
 __all__ = [
     "DECISIVE_MARGIN",
+    "SELECTIONS",
     "WEIGHTS",
     "Distillation",
     "HostRollout",

@@ -315,6 +315,44 @@ class CoalitionLearner:
         return jnp.where(state.members[None, :, None], probs, self.baseline_probs(observation.action_mask))
 
 
+class TaskCoalitionValues:
+    """``v(C)`` of a deep team on a task (see :func:`task_coalition_values`), callable on a batch of coalitions;
+    ``per_agent[mask]`` keeps the mean return per agent ``[n]`` of every coalition evaluated so far (the full
+    coalition's is the trained team's per-agent return)."""
+
+    def __init__(self, env: Any, learner: Any, states: Any, baseline: str, episodes: int, key: int, mode: str):
+        import jax
+
+        from marlkit.train.evaluate import deployed
+
+        self.env, self.episodes, self.key, self.mode = env, int(episodes), key, mode
+        team, self.states = deployed(learner, states)
+        self.learner = CoalitionLearner(team, check_baseline(baseline), int(team.rollout_length))
+        self.seeds = int(jax.tree_util.tree_leaves(self.states)[0].shape[0])
+        self.per_agent: dict[int, np.ndarray] = {}
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        import jax
+        import jax.numpy as jnp
+
+        from marlkit.train.evaluate import evaluate
+
+        n = self.env.spec.n_agents
+        masks = np.asarray(masks, dtype=np.int64).reshape(-1)
+        k = masks.size
+        inside = np.repeat(np.stack([members(int(m), n) for m in masks]), self.seeds, axis=0)  # [k * N, n]
+        inner = jax.tree.map(lambda x: jnp.tile(x, (k,) + (1,) * (x.ndim - 1)), self.states)
+        learner: Any = self.learner
+        result = evaluate(
+            self.env, learner, CoalitionState(inner, jnp.asarray(inside)), episodes=self.episodes, key=self.key,
+            mode=self.mode, stacked=True,
+        )  # fmt: skip
+        per_agent = result.returns.reshape(k, self.seeds, self.episodes, n).mean(axis=(1, 2)).astype(np.float64)
+        for m, row in zip(masks, per_agent, strict=True):
+            self.per_agent[int(m)] = row
+        return per_agent.mean(axis=1)
+
+
 def task_coalition_values(
     env: Any,
     learner: Any,
@@ -324,34 +362,12 @@ def task_coalition_values(
     episodes: int = 64,
     key: int = 0,
     mode: str = "stochastic",
-) -> CoalitionValues:
+) -> TaskCoalitionValues:
     """``v(C)`` of a deep team on a task: the mean team return over ``episodes`` evaluation episodes and every seed
     of ``states`` (stacked over seeds: ``DeepResult.states`` / ``TrainedRun.state.carry.learner``) of the team whose
     agents outside ``C`` play the baseline — one compiled :func:`~marlkit.train.evaluate.evaluate` for a whole
     batch of coalitions (coalitions x seeds on the evaluation's batch axis; the same episodes for all)."""
-    import jax
-    import jax.numpy as jnp
-
-    from marlkit.train.evaluate import deployed, evaluate
-
-    name = check_baseline(baseline)
-    team, team_states = deployed(learner, states)
-    wrapper: Any = CoalitionLearner(team, name, int(team.rollout_length))
-    n = env.spec.n_agents
-    seeds = int(jax.tree_util.tree_leaves(team_states)[0].shape[0])
-
-    def values(masks: np.ndarray) -> np.ndarray:
-        masks = np.asarray(masks, dtype=np.int64).reshape(-1)
-        k = masks.size
-        inside = np.repeat(np.stack([members(int(m), n) for m in masks]), seeds, axis=0)  # [k * N, n]
-        inner = jax.tree.map(lambda x: jnp.tile(x, (k,) + (1,) * (x.ndim - 1)), team_states)
-        result = evaluate(
-            env, wrapper, CoalitionState(inner, jnp.asarray(inside)), episodes=episodes, key=key, mode=mode,
-            stacked=True,
-        )  # fmt: skip
-        return result.returns.reshape(k, seeds, episodes, n).mean(axis=(1, 2, 3)).astype(np.float64)
-
-    return values
+    return TaskCoalitionValues(env, learner, states, baseline, episodes, key, mode)
 
 
 __all__ = [
@@ -363,6 +379,7 @@ __all__ = [
     "CoalitionValues",
     "Explanation",
     "ShapleyCredit",
+    "TaskCoalitionValues",
     "baseline_policy",
     "check_baseline",
     "coalition_weights",
