@@ -31,10 +31,16 @@ CONFIG = {
     "seeds": 3,
     "key": 0,
 }  # fmt: skip
-FIDELITY = 0.7
-"""Depth-4 trees on 2 x 32 episodes x 10 steps, 3 DAgger rounds: measured fidelity per (seed, agent)
-(see test output) well above; simple spread's greedy IPPO action among 5 is mostly 'move towards the nearest
-landmark', a few axis-aligned splits on the relative landmark positions. 0.7 is ~3.5x chance (1/5)."""
+DEPTH, ROUNDS, EPISODES = 4, 4, 64
+FIDELITY = 0.45
+DECISIVE = 0.55
+"""Depth-4 trees, 4 DAgger rounds of 64 ten-step episodes (2,560 labelled (step, agent) pairs), kept by fidelity.
+Measured fidelity per (seed, agent): 0.52 / 0.57, 0.56 / 0.73, 0.62 / 0.55; on the decisive states (teacher margin
+>= 0.1, 70-80% of the steps): 0.60 / 0.63, 0.62 / 0.76, 0.66 / 0.65. The teacher is a weakly trained IPPO team
+(16k steps) whose greedy action is a near-tie between two of the five moves on ~45% of the states it visits (its
+mean top probability is 0.45-0.49), so agreement with its argmax is bounded well below 1 for any imitator; and
+its action is a function of the *direction* to a landmark, which axis-aligned splits approximate coarsely. 0.45
+(2.25x chance, 1/5) and 0.55 on decisive states are a margin of ~0.07 under the smallest measured value."""
 
 
 def chain_game(S: int, n: int = 2) -> StochasticGame:
@@ -88,23 +94,31 @@ def seed_state(trained, seed: int):
 
 
 def test_viper_fidelity_on_a_trained_mpe_team(trained) -> None:
+    from marlkit.human.distill import host_rollout
+
     plan = trained.plan
+    env = plan.env
+    rng = np.random.default_rng(0)
+    uniform = host_rollout(env, lambda o, m, g: rng.integers(0, 5, size=m.shape[:2]), EPISODES, 0).returns.mean()
     for seed in range(3):
-        result = distill_deep(plan.env, plan.learner, seed_state(trained, seed), 4, rounds=3, episodes=32, key=seed)
-        print(seed, result.lines())
+        result = distill_deep(env, plan.learner, seed_state(trained, seed), DEPTH, rounds=ROUNDS, episodes=EPISODES,
+                              key=seed)  # fmt: skip
+        print(seed, result.lines(), "uniform team", uniform)
         assert result.weights == "uniform"  # IPPO has V, not Q: VIPER's Q-gap weights are undefined
         assert all(f >= FIDELITY for f in result.fidelity)
-        assert all(1 <= d <= 4 for d in result.tree_depth) and all(k <= 31 for k in result.nodes)
-        # the trees imitate the team: their return is within 1.5 of the teacher's (both on the same episodes;
-        # a uniformly random team scores ~ -13 here, the teacher ~ -7)
-        assert abs(result.tree_return - result.teacher_return) < 1.5
+        assert all(f is not None and f >= DECISIVE for f in result.decisive_fidelity or ())
+        assert all(1 <= d <= DEPTH for d in result.tree_depth) and all(k <= 2 ** (DEPTH + 1) - 1 for k in result.nodes)
+        # the trees act like the team: measured |tree - teacher| <= 0.35 per seed (mean return per agent and
+        # episode, the same 64 episodes); a uniformly random team scores ~ -8.5 on them, the teacher -6.3 to -7.4
+        assert abs(result.tree_return - result.teacher_return) < 1.0
+        assert result.tree_return > uniform + 0.5
     with pytest.raises(InvalidGameError, match="depth"):
-        distill_deep(plan.env, plan.learner, seed_state(trained, 0), 0)
+        distill_deep(env, plan.learner, seed_state(trained, 0), 0)
 
 
 def test_saliency_on_the_trained_team(trained) -> None:
     plan = trained.plan
-    result = saliency(plan.env, plan.learner, seed_state(trained, 0), episodes=8, key=0)
+    result = saliency(plan.env, plan.learner, seed_state(trained, 0), episodes=16, key=0)
     values = np.asarray(result.values)
     assert values.shape == (2, int(np.prod(plan.env.spec.obs_shape))) and np.all(values >= 0)
     assert np.all(values.sum(axis=1) > 0)
@@ -126,14 +140,15 @@ def test_saliency_on_the_trained_team(trained) -> None:
         jax.numpy.zeros(4, bool),
     )
     grads = np.asarray(log_prob_gradients(plan.learner, state, observation))
-    probs = np.asarray(plan.learner.policy(state, observation, ()))
+    policy = jax.jit(lambda o: plan.learner.policy(state, observation._replace(obs=o), ()))
+    probs = np.asarray(policy(observation.obs))
     greedy = probs.argmax(-1)
     h = 1e-2
     for k in range(0, d, max(1, d // 4)):
         step = np.zeros_like(obs)
         step[:, :, k] = h
-        up = np.asarray(plan.learner.policy(state, observation._replace(obs=jax.numpy.asarray(obs + step)), ()))
-        down = np.asarray(plan.learner.policy(state, observation._replace(obs=jax.numpy.asarray(obs - step)), ()))
+        up = np.asarray(policy(jax.numpy.asarray(obs + step)))
+        down = np.asarray(policy(jax.numpy.asarray(obs - step)))
         pick = lambda p: np.log(np.take_along_axis(p, greedy[..., None], -1)[..., 0])  # noqa: E731
         numeric = (pick(up) - pick(down)) / (2 * h)
         np.testing.assert_allclose(grads[:, :, k], numeric, rtol=2e-2, atol=1e-2)
@@ -142,3 +157,27 @@ def test_saliency_on_the_trained_team(trained) -> None:
     env = envs.make("simple_spread", n_agents=2, max_episode_steps=5)
     with pytest.raises(NotApplicableError, match="epsilon-greedy"):
         saliency(env, IDQN(), None)
+
+
+def test_cli_on_the_deep_run(trained, capsys: pytest.CaptureFixture[str]) -> None:
+    """`marlkit explain` on the task run: exact Shapley over the 4 coalitions (v by the compiled evaluation, 3 seeds x
+    64 episodes), efficiency, the trained team above the uniform one (measured v(N) - v(∅) ~ 1.1), fairness of the
+    (shared-reward, so equal) returns, trees and saliency; explain.json written; bad depth: exit 2."""
+    from marlkit.cli import main
+    from marlkit.experiment.report import EXPLAIN_FILE
+
+    path = trained.path
+    argv = ["explain", str(path), "--depth", str(DEPTH), "--rounds", str(ROUNDS), "--episodes", str(EPISODES), "--json"]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert json.loads((path / EXPLAIN_FILE).read_text()) == data
+    credit = data["shapley"]
+    print(credit, data["returns"])
+    assert credit["method"] == "exact" and credit["evaluations"] == 4
+    assert sum(credit["values"]) == pytest.approx(credit["full"] - credit["empty"], abs=1e-9)
+    assert credit["full"] - credit["empty"] > 0.3 and all(v > 0 for v in credit["values"])
+    assert np.mean(data["returns"]) == pytest.approx(credit["full"], abs=1e-6)
+    assert data["fairness"]["gini"] == pytest.approx(0.0, abs=1e-6)  # simple spread's reward is shared
+    assert data["distillation"]["depth"] == DEPTH and len(data["saliency"]["top"]) == 2
+    assert main(["explain", str(path), "--depth", "0"]) == 2
+    assert "--depth must be an integer >= 1" in capsys.readouterr().err
