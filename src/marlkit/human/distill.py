@@ -50,7 +50,8 @@ WEIGHTS = ("q-gap", "uniform")
 SELECTIONS = ("fidelity", "return")
 DECISIVE_MARGIN = 0.1
 """A state is *decisive* for an agent when the teacher's greedy action beats the runner-up by this much probability;
-fidelity there is reported apart (near-ties make plain fidelity a coin flip between equally good actions)."""
+fidelity there is reported apart (near-ties make plain fidelity a coin flip between equally good actions). For an
+ε-greedy Q teacher the margin is that of its ε-greedy distribution, ``1 - ε`` at every state (none while ε = 1)."""
 
 
 def check_depth(depth: int) -> int:
