@@ -181,3 +181,20 @@ def test_cli_on_the_deep_run(trained, capsys: pytest.CaptureFixture[str]) -> Non
     assert data["distillation"]["depth"] == DEPTH and len(data["saliency"]["top"]) == 2
     assert main(["explain", str(path), "--depth", "0"]) == 2
     assert "--depth must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_q_gap_weights_of_a_value_based_teacher(trained) -> None:
+    """VIPER's weights ℓ(o) = max_a Q(o, a) - min_a Q(o, a) for a Q-learner (here an untrained IDQN: the weights are
+    a function of its network, whatever it learned), checked against the learner's own Q-values."""
+    from marlkit.human.distill import greedy_chooser, has_q_values, host_rollout, teacher_labels
+
+    env = trained.plan.env  # the trained team's env and episode count: the rollout programs are shared
+    learner = IDQN(sharing="none", buffer_size=256)
+    state = learner.init(jax.random.PRNGKey(0), env.spec, 4)
+    rollout = host_rollout(env, greedy_chooser(env, learner, state), EPISODES, 0)
+    greedy, weights, _ = teacher_labels(env, learner, state, rollout)
+    q = np.asarray(learner.q_values(state.static, state.params.agent, jax.numpy.asarray(rollout.obs)))
+    np.testing.assert_allclose(weights, q.max(-1) - q.min(-1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(greedy, q.argmax(-1))
+    np.testing.assert_array_equal(rollout.actions, greedy)  # the teacher rollout plays the greedy action
+    assert has_q_values(learner) and not has_q_values(trained.plan.learner)  # distill_deep's "q-gap" / "uniform"

@@ -1,7 +1,8 @@
 """Decision-tree distillation of trained policies: VIPER with DAgger (Bastani, Pu & Solar-Lezama 2018).
 
 **Deep teams on tasks** (:func:`distill_deep`). The teacher is the trained policy's greedy action
-``a*(o) = argmax_a π(a | o)`` (over the legal actions). VIPER (Bastani et al. 2018, NeurIPS, Algorithm 1) runs
+``a*(o) = argmax_a π(a | o)`` (over the legal actions; for a Q-learner ``argmax_a Q(o, a)``, its policy without
+exploration). VIPER (Bastani et al. 2018, NeurIPS, Algorithm 1) runs
 DAgger (Ross, Gordon & Bagnell 2011, AISTATS, Algorithm 3.1):
 
 1. round 0 rolls out the teacher; every later round rolls out the previous round's trees;
@@ -314,8 +315,9 @@ def _teacher(learner: Any, obs_shape: tuple[int, ...], state: Any, obs: Any, mas
     greedy = jnp.argmax(jnp.where(mask, probs, -1.0), axis=-1).astype(jnp.int32)
     top2 = jax.lax.top_k(jnp.where(mask, probs, -1.0), 2)[0] if probs.shape[-1] > 1 else None
     margin = jnp.ones(greedy.shape) if top2 is None else top2[..., 0] - jnp.maximum(top2[..., 1], 0.0)
-    if has_q_values(learner):
+    if has_q_values(learner):  # the greedy Q action: the ε-greedy distribution's argmax is arbitrary while ε = 1
         q = learner.q_values(state.static, state.params.agent, obs)
+        greedy = jnp.argmax(jnp.where(mask, q, -jnp.inf), axis=-1).astype(jnp.int32)
         gap = jnp.where(mask, q, -jnp.inf).max(-1) - jnp.where(mask, q, jnp.inf).min(-1)
         return greedy, gap, margin
     return greedy, jnp.ones(greedy.shape, jnp.float32), margin
