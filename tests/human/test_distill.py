@@ -118,7 +118,7 @@ def test_viper_fidelity_on_a_trained_mpe_team(trained) -> None:
 
 def test_saliency_on_the_trained_team(trained) -> None:
     plan = trained.plan
-    result = saliency(plan.env, plan.learner, seed_state(trained, 0), episodes=16, key=0)
+    result = saliency(plan.env, plan.learner, seed_state(trained, 0), episodes=EPISODES, key=0)  # shares programs
     values = np.asarray(result.values)
     assert values.shape == (2, int(np.prod(plan.env.spec.obs_shape))) and np.all(values >= 0)
     assert np.all(values.sum(axis=1) > 0)

@@ -136,7 +136,7 @@ def _task(
     first = jax.tree.map(lambda x: x[0], states)
     tree = distill_deep(env, learner, first, depth, rounds=rounds, episodes=episodes, key=seed)
     try:
-        salient: dict[str, Any] | None = saliency(env, learner, first, episodes=min(episodes, 16), key=seed).to_json()
+        salient: dict[str, Any] | None = saliency(env, learner, first, episodes=episodes, key=seed).to_json()
     except NotApplicableError as exc:
         salient = None
         notes.append(str(exc))
