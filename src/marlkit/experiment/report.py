@@ -52,6 +52,7 @@ OBSERVATION_ATTACK_FILE = "attack-observation.json"
 BACKDOOR_FILE = "backdoor.json"
 DETECT_FILE = "backdoor-detect.json"
 UNLEARN_FILE = "backdoor-unlearn.json"
+EXPLAIN_FILE = "explain.json"
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -248,6 +249,9 @@ RESULT_SECTIONS: tuple[ResultSection, ...] = (
     ResultSection("backdoor", BACKDOOR_FILE, "marlkit.attacks.backdoor:BackdoorMetrics", "marlkit attack backdoor"),
     ResultSection("trojan detection", DETECT_FILE, "marlkit.attacks.trojan:Detection", "marlkit defend detect"),
     ResultSection("unlearning", UNLEARN_FILE, "marlkit.attacks.unlearning:Unlearning", "marlkit defend unlearn"),
+    ResultSection(
+        "attribution and interpretability", EXPLAIN_FILE, "marlkit.human.shapley:Explanation", "marlkit explain"
+    ),
 )
 """Every result file a run directory may hold beside its History, in page order (one table: commands that write a
 result into a run add a row here, and every run page shows it)."""
@@ -525,6 +529,7 @@ __all__ = [
     "BACKDOOR_FILE",
     "CONFIG_FILE",
     "DETECT_FILE",
+    "EXPLAIN_FILE",
     "HISTORY_FILE",
     "OBSERVATION_ATTACK_FILE",
     "REPORT_FILE",
