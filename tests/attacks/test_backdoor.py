@@ -225,7 +225,7 @@ def test_distillation_unlearning_removes_the_backdoor_without_a_reward(detection
     behaviour, the clean behaviour held in place; no env reward) brings ASR <= 0.1 with the clean return within 5%
     of the clean teams' — the issue's unlearning thresholds, by a defence that does not need the true reward to
     punish the target action. The clean controls' agents are not flagged, so their states must not change."""
-    env, learner, clean, trojaned, _, states = populations
+    env, learner, clean, _, _, states = populations
     fixed = distill_unlearn(env, learner, states, detection.trigger[:, TROJANED], detection.flagged, key=7)
     reference = measure(env, learner, clean, TARGET, agents=(TROJANED,), episodes=EPISODES)
     after = measure(
