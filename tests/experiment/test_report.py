@@ -146,6 +146,11 @@ def test_report_of_a_task_run_shows_learning_curves_and_no_diagnosis(tmp_path: P
     assert page.count("data:image/png;base64,") == 1  # the learning curves
     for final in (returns[0, -1].mean(), returns[1, -2].mean()):
         assert f'<td class="num">{final:.3g}</td>' in page
+    # fairness of the agents' final returns (seed 1's last window has none: its window before counts)
+    from marlkit.human.fairness import fairness
+
+    per_agent = (returns[0, -1] + returns[1, -2]) / 2
+    assert "<h2>fairness</h2>" in page and f"normalised Gini {fairness(per_agent).gini:.4f}" in page
     assert History.load(tmp_path / "history.npz").meta["env"] == "simple_spread"
 
 

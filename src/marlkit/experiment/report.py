@@ -496,6 +496,36 @@ def learning_section(history: History, pictures: bool = True) -> str:
     return text
 
 
+def final_agent_returns(history: History) -> np.ndarray:
+    """``[n]``: each agent's episode return at the last logging window in which an episode finished, averaged over
+    the seeds that have one (NaN for an agent with none)."""
+    returns = np.asarray(history.episode_return, float)  # [N, T, n]
+    finals = np.full(returns.shape[::2], np.nan)  # [N, n]
+    for seed in range(returns.shape[0]):
+        for agent in range(returns.shape[2]):
+            finished = np.flatnonzero(np.isfinite(returns[seed, :, agent]))
+            if finished.size:
+                finals[seed, agent] = returns[seed, finished[-1], agent]
+    known = np.isfinite(finals)
+    counts = known.sum(axis=0)
+    return np.where(counts > 0, np.where(known, finals, 0.0).sum(axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def fairness_section(history: History) -> str | None:
+    """Equality and productivity of the agents' final returns (Zheng et al. 2020, the AI Economist's metrics,
+    :mod:`marlkit.human.fairness`); None for one agent or when an agent never finished an episode."""
+    from marlkit.human.fairness import fairness_lines
+
+    lines = fairness_lines(final_agent_returns(history))
+    if not lines:
+        return None
+    return (
+        '<p class="muted">over each agent\'s final episode return (mean over seeds)</p><pre>'
+        + esc("\n".join(lines))
+        + "</pre>"
+    )
+
+
 def render_run_report(
     directory: str | Path, *, report: DiagnosisReport | None = None, pictures: bool = True, title: str | None = None
 ) -> Path:
@@ -519,6 +549,9 @@ def render_run_report(
             report = diagnose(run.history, game_of_run(run), **diagnosis_options(run.config))
         sections = diagnosis_sections(report, pictures=pictures)
         subtitle = f"{report.game}: {learner_names(run.history.meta)}"
+    fair = fairness_section(run.history)
+    if fair is not None:
+        sections.append(("fairness", fair))
     sections += result_sections(run.directory, pictures)
     sections.append(("config", yaml_block(run.config_text)))
     sections.append(("run facts", html_table(["fact", "value"], run_facts(run))))
@@ -542,6 +575,8 @@ __all__ = [
     "diagnosis_options",
     "diagnosis_sections",
     "embed_png",
+    "fairness_section",
+    "final_agent_returns",
     "fraction_class",
     "game_of_run",
     "html_figure",
