@@ -104,6 +104,12 @@ class History:
     def num_logs(self) -> int:
         return int(self.steps.shape[0])
 
+    @property
+    def has_policy_table(self) -> bool:
+        """Whether the run recorded per-state policies (``policy [N, T, n, S, A]`` with ``S > 0``): runs on exact
+        games do; runs on tasks (and on games seen through a wrapper that changes the observations) do not."""
+        return self.policy.ndim == 5 and self.policy.shape[3] > 0
+
     def team_return(self) -> np.ndarray:
         """``[N, T]``: each logging window's ``episode_return`` averaged over the agents with a finished episode
         (NaN where none finished), without NumPy's empty-slice warning."""

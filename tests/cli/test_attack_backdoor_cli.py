@@ -46,6 +46,20 @@ def test_config_section_wraps_the_env_and_hacks_the_reward(trained: Path) -> Non
     assert loaded.plan.reward == BackdoorReward(agents=(1,), target=(0,), bonus=1.0)
 
 
+def test_a_run_on_a_game_seen_through_the_trigger_is_attacked_as_a_task(trained: Path, capsys) -> None:
+    """The trigger channels change the observations, so the trainer records no policy table: every command reads
+    the run as a task (the deep policy on observations), and its page is the task page (learning curves)."""
+    loaded = load_trained(trained)
+    assert loaded.game is None and not loaded.history.has_policy_table
+    assert main(["attack", "observation", str(trained), "-e", "0,0.5", "--method", "random", *FAST, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "deep" and [p["method"] for p in data["points"]] == ["random"] * len(data["points"])
+    page = (trained / "report.html").read_text()
+    assert "<h2>learning</h2>" in page and "<h2>observation attacks</h2>" in page
+    assert main(["attack", "poison", str(trained), "--target", "0,0"]) == 2
+    assert "no policy table" in capsys.readouterr().err
+
+
 def test_attack_detect_unlearn_write_their_json(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["attack", "backdoor", str(trained), *FAST, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -203,8 +203,9 @@ def _source(source: str, param: list[str] | None, episodes: int, seed: int, nois
 
         trained = load_trained(path)
         if trained.game is None:
-            raise InvalidGameError(f"{source}: a task run (deep learners on an env); poisoning needs a run of an "
-                                   "exact game")  # fmt: skip
+            raise InvalidGameError(f"{source}: the run recorded no policy table (deep learners on a task, or on a "
+                                   "game seen through a wrapper such as a backdoor's trigger); poisoning records "
+                                   "from a run's tabular policies on an exact game")  # fmt: skip
         g = as_stochastic(trained.game)
         final = np.asarray(trained.history.policy[:, -1], dtype=np.float64).mean(axis=0)
         behaviour = (1 - explore) * final + explore * g.uniform_policy()

@@ -294,8 +294,8 @@ def result_sections(directory: Path, pictures: bool = True) -> list[tuple[str, s
 
 
 def save_run_result(directory: str | Path, file: str, data: dict[str, Any]) -> Path:
-    """Write a command's result ``data`` as ``directory/file`` (JSON, atomically) and re-render the run's page when it
-    has one, so the page shows the new section. Raises :class:`MarlkitError` (one line) when it cannot be written."""
+    """Write a command's result ``data`` as ``directory/file`` (JSON, atomically) and (re-)render the run's page, so
+    it shows the new section. Raises :class:`MarlkitError` (one line) when it cannot be written."""
     from marlkit.errors import MarlkitError
 
     directory = Path(directory)
@@ -304,8 +304,7 @@ def save_run_result(directory: str | Path, file: str, data: dict[str, Any]) -> P
         write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
     except (OSError, ValueError) as exc:
         raise MarlkitError(f"{path}: could not write ({exc})") from None
-    if (directory / REPORT_FILE).is_file() or is_task_run(directory):
-        render_run_report(directory)
+    render_run_report(directory)
     return path
 
 
@@ -462,16 +461,6 @@ def run_facts(run: RunFiles) -> list[tuple[str, str]]:
     return facts
 
 
-def is_task_run(directory: str | Path) -> bool:
-    """Whether a run directory's config trained on a task (an env with no exact game): its ``config.yaml`` names an
-    ``env`` and no ``game``. False when there is no readable config."""
-    try:
-        config = yaml.safe_load((Path(directory) / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(config, dict) and bool(config.get("env")) and not config.get("game")
-
-
 def learning_section(history: History, pictures: bool = True) -> str:
     """The learning section of a task run's page: each seed's mean episode return (over agents) at the last logging
     point that finished an episode, with the median, and (``pictures``) the curves across seeds
@@ -539,9 +528,10 @@ def render_run_report(
     name = title or str(run.config.get("name") or run.directory.name)
     task = task_of_run(run)
     game_name, _, game_file = _game_spec(run.config, dict(run.history.meta))
-    if report is None and task is not None and game_name is None and game_file is None:
+    no_game = task is not None and game_name is None and game_file is None
+    if report is None and (no_game or not run.history.has_policy_table):
         sections = [("learning", learning_section(run.history, pictures))]
-        subtitle = f"{task}: {learner_names(run.history.meta)}"
+        subtitle = f"{task or game_name or game_file}: {learner_names(run.history.meta)}"
     else:
         if report is None:
             from marlkit.diagnose.report import diagnose
@@ -582,7 +572,6 @@ __all__ = [
     "html_figure",
     "html_page",
     "html_table",
-    "is_task_run",
     "learning_section",
     "read_run",
     "render_run_report",

@@ -207,7 +207,9 @@ class TrainedRun:
 
 
 def load_trained(run_dir: str | os.PathLike[str]) -> TrainedRun:
-    """Read a finished run directory back for evaluation (robustness curves, attacks).
+    """Read a finished run directory back for evaluation (robustness curves, attacks). ``game`` is the exact game
+    the learners' policies are tables of, or None for a run on a task — including a run on a game whose env the
+    trainer saw wrapped (a backdoor's trigger channels), which records no policy table.
 
     Raises:
         RunDirError: not a run directory, or not finished (resume it first).
@@ -224,7 +226,10 @@ def load_trained(run_dir: str | os.PathLike[str]) -> TrainedRun:
         raise CheckpointError(
             f"{path / rundir.CHECKPOINT}: holds {checkpoint.windows_done} of {plan.num_logs} windows, not the end"
         )
-    return TrainedRun(path, config, plan, game, History.load(path / rundir.HISTORY), checkpoint.state)
+    history = History.load(path / rundir.HISTORY)
+    if game is not None and not history.has_policy_table:
+        game = None  # its env is not the exact game (e.g. a backdoor's trigger channels): evaluated as a task
+    return TrainedRun(path, config, plan, game, history, checkpoint.state)
 
 
 # ---------------------------------------------------------------------------------------------- internals
