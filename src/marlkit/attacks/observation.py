@@ -241,7 +241,7 @@ class ObservationAttack:
         for j, values in self.flips.items():
             v = np.asarray(values)
             finite = v[np.isfinite(v)]
-            where = "states" if self.kind == "exact" else "sampled observations"
+            where = "(seed, state) pairs" if self.kind == "exact" else "sampled observations"
             if finite.size:
                 out.append(
                     f"flip budget of agent {j}: flippable at {finite.size}/{v.size} {where}; min {finite.min():.4g}, "
@@ -420,7 +420,7 @@ def deep_observation_attack(
     epsilons: Sequence[float],
     attacked_sets: Sequence[Sequence[int]] | None = None,
     victims: int | None = None,
-    methods: Sequence[str] = DEEP_METHODS,
+    methods: Sequence[str] | None = None,
     norm: str = "linf",
     episodes: int = 64,
     key: int = 0,
@@ -435,6 +435,7 @@ def deep_observation_attack(
     """Attacks on a trained deep team (``states`` stacked over seeds, as ``DeepResult.states`` or a run's
     ``state.carry.learner``) for every ε and attacked set (or the greedy victim sets ``V_1..V_victims`` chosen by
     PGD at the largest ε), on the same ``episodes`` per seed (common random numbers; module docstring).
+    ``methods`` default: every deep method, or (an ε-greedy Q policy, which has no gradient) random noise alone.
     ``target_action``: the targeted attack's action (``-1``: the clean policy's least likely action).
     ``flip_samples``: greedy episodes per seed whose observations the flipping budgets are searched at (0: none);
     ``flip_max``: the search's upper end (default ``max(4 max ε, 1)``). ``adversary_steps``: env steps of each
@@ -457,6 +458,9 @@ def deep_observation_attack(
 
     team, team_states = deployed(learner, states)
     value_based = isinstance(team, ValueBasedLearner)
+    defaulted = methods is None and value_based
+    if methods is None:
+        methods = ("random",) if value_based else DEEP_METHODS
     chosen = check_methods(methods, "value" if value_based else "deep")
     check_vector_observations(env)
     if norm not in OBSERVATION_NORMS:
@@ -533,6 +537,11 @@ def deep_observation_attack(
         f"{episodes} evaluation episodes per seed and point (key {key}, independent of training), {mode} actions; "
         f"pgd/targeted: {steps} steps of 2.5 eps/{steps}; fgsm: one step of eps",
     ]
+    if defaulted:
+        notes.append(
+            "random noise only: the policy is epsilon-greedy over Q-values, piecewise constant in the observation, "
+            "so gradient attacks through it are not offered"
+        )
     if "targeted" in chosen:
         what = "the clean policy's least likely action" if target_action < 0 else f"action {target_action}"
         notes.append(f"targeted: target = {what}; forcing = share of sampled observations whose greedy action is it")

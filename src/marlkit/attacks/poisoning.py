@@ -223,12 +223,14 @@ class PoisoningResult:
         if not self.feasible:
             return [*out, f"infeasible: {self.reason}"]
         assert self.certificate is not None
-        out.append(f"cost {self.cost:.6g} ({self.norm} over {self.solve.get('samples', 0)} logged steps; mean "
-                   f"{self.per_sample['mean']:.6g}, max {self.per_sample['max']:.6g} per step)")  # fmt: skip
+        stream = " of agent 0's rewards; agent 1's move by the negative" if self.concept == "saddle" else ""
+        out.append(f"cost {self.cost:.6g} ({self.norm} over {self.solve.get('samples', 0)} logged steps{stream}; "
+                   f"change per logged step, summed over agents: mean {self.per_sample['mean']:.6g}, max "
+                   f"{self.per_sample['max']:.6g})")  # fmt: skip
         for entry in self.changed[:limit]:
             where = "" if len(self.target) == 1 else f" in state {entry['state']}"
-            out.append(f"  agent {entry['agent']}{where} at {self._joint(entry['joint'])}: mean reward "
-                       f"{entry['delta']:+.6g} on {entry['count']} samples")  # fmt: skip
+            out.append(f"  agent {entry['agent']}{where} at {self._joint(entry['joint'])}: reward changed by "
+                       f"{entry['delta']:+.6g} on each of {entry['count']} samples")  # fmt: skip
         if len(self.changed) > limit:
             out.append(f"  ... {len(self.changed) - limit} more changed entries (--json lists all)")
         verdict = "succeeds" if self.succeeded else "FAILS"

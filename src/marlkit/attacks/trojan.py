@@ -335,7 +335,8 @@ def detect(
         threshold: flag an agent whose found trigger drops the team return by more than this fraction.
         override_threshold: ... or overrides its decisions on at least this fraction of the probe observations.
         restarts / gradient_steps / step_size: the search (``step_size`` default ``2.5 (high - low) / steps``, Madry
-            et al.'s rule). low / high: the box (default: 0 and the largest of 1 and the env's trigger values).
+            et al.'s rule). low / high: the box of trigger values searched (default [0, 1]; the defender does not
+            know the planted pattern — widen the box when the channels can carry other values).
         probes: episodes of random play for the probe set. episodes / key / mode: the rollouts that measure drops.
 
     Raises:
@@ -350,7 +351,7 @@ def detect(
             f"{type(team).__name__}: the trigger search runs on feed-forward policies; this one is recurrent"
         )
     lo = 0.0 if low is None else float(low)
-    hi = max(1.0, *env.values) if high is None else float(high)
+    hi = 1.0 if high is None else float(high)  # never the planted pattern: the defender does not know it
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise InvalidGameError(f"detect: the search box needs finite low < high, got [{lo}, {hi}]")
     if not float(threshold) >= 0.0:

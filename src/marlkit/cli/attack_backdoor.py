@@ -94,6 +94,8 @@ def backdoor(
     env, learner, states = trained.plan.env, trained.plan.learner, trained.state.carry.learner
     ref = None
     if reference is not None:
+        if Path(reference).resolve() == Path(run_dir).resolve():
+            raise InvalidGameError(f"--reference {reference}: that is the run itself; give its clean control run")
         control = _load(reference)
         if control.plan.env.spec != env.spec:
             raise InvalidGameError(f"--reference {reference}: its env differs from {run_dir}'s")
@@ -129,6 +131,8 @@ def detect(
         ),
     ] = 0.5,
     restarts: Annotated[int, typer.Option("--restarts", help="Random starts per agent and action.")] = 8,
+    low: Annotated[float, typer.Option("--low", help="Smallest trigger value searched.")] = 0.0,
+    high: Annotated[float, typer.Option("--high", help="Largest trigger value searched.")] = 1.0,
     gradient_steps: Annotated[
         int, typer.Option("--gradient-steps", help="Gradient ascent steps per start (0: random search).")
     ] = 30,
@@ -139,8 +143,10 @@ def detect(
     """Search each agent for a Trojan trigger that collapses the team's return (after PolicyCleanse)."""
     _positive("--episodes", episodes)
     _positive("--restarts", restarts)
-    if gradient_steps < 0 or not threshold >= 0:
-        raise InvalidGameError("--gradient-steps and --threshold must be >= 0")
+    if gradient_steps < 0:
+        raise InvalidGameError(f"--gradient-steps must be >= 0 (0: random search only), got {gradient_steps}")
+    if not 0 <= threshold < float("inf"):
+        raise InvalidGameError(f"--threshold must be a fraction >= 0 of the clean return, got {threshold}")
     if not 0 < override <= 1:
         raise InvalidGameError(f"--override must be in (0, 1], got {override}")
     from marlkit.attacks.trojan import detect as run_detect
@@ -152,6 +158,8 @@ def detect(
         trained.state.carry.learner,
         threshold=threshold,
         override_threshold=override,
+        low=low,
+        high=high,
         restarts=restarts,
         gradient_steps=gradient_steps,
         episodes=episodes,

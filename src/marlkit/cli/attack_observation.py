@@ -117,6 +117,8 @@ def attack_observation(
     for line in result.lines():
         out.print(line, markup=False, highlight=False)
     out.print(f"wrote {trained.path / ATTACK_FILE}", markup=False)
+    if plot is not None:
+        out.print(f"wrote {plot}", markup=False)
 
 
 def _exact(
@@ -159,7 +161,7 @@ def _deep(
     norm: str, target_action: int | None, episodes: int, seed: int, steps: int, flip_samples: int,
     adversary_steps: int,
 ) -> Any:  # fmt: skip
-    from marlkit.attacks.observation import DEEP_METHODS, deep_observation_attack
+    from marlkit.attacks.observation import deep_observation_attack
     from marlkit.cli.robust import parse_attacked, parse_numbers
 
     plan = trained.plan
@@ -168,7 +170,7 @@ def _deep(
     sets = None if victims is not None else parse_attacked(attacked, n)
     return deep_observation_attack(
         plan.env, plan.learner, trained.state.carry.learner, epsilons=radii, attacked_sets=sets, victims=victims,
-        methods=methods or DEEP_METHODS, norm=norm or "linf", episodes=episodes, key=seed, steps=steps,
+        methods=methods, norm=norm or "linf", episodes=episodes, key=seed, steps=steps,
         target_action=-1 if target_action is None else target_action, flip_samples=flip_samples,
         adversary_steps=adversary_steps, target=str(trained.path),
     )  # fmt: skip

@@ -57,12 +57,14 @@ def parse_target(values: list[str], game: dict[str, Any], visited: Any) -> Any:
         if not sep:
             default = row
             continue
-        if where.isdigit() and int(where) < S:
-            s = int(where)
-        elif where in states:
+        if where in states:  # a state's name first (two-step's states are named "1", "2A", ...), then its index
             s = states.index(where)
+        elif where.isdigit() and int(where) < S:
+            s = int(where)
         else:
             raise InvalidGameError(f"--target {value!r}: no state {where!r}; states are 0..{S - 1} or {states[:8]}")
+        if s in per_state:
+            raise InvalidGameError(f"--target {value!r}: state {s} ({states[s]}) already has a target")
         per_state[s] = row
     target = np.zeros((S, n), dtype=np.int64)
     for s in range(S):
@@ -115,8 +117,16 @@ def poison_command(
     for value in against or []:
         check_radius(value, "--against")
     for path_option, name in ((out, "--out"), (save_clean, "--save-clean")):
-        if path_option is not None and Path(path_option).suffix != ".npz":
+        if path_option is None:
+            continue
+        if Path(path_option).suffix != ".npz":
             raise InvalidGameError(f"{name} {path_option}: a dataset file must end in .npz")
+        if not Path(path_option).resolve().parent.is_dir():
+            raise InvalidGameError(f"{name} {path_option}: no folder {Path(path_option).parent}; create it first")
+        if Path(path_option).resolve() == Path(source).resolve():
+            raise InvalidGameError(f"{name} {path_option}: that is the input dataset; write to another file")
+    if out is not None and save_clean is not None and Path(out).resolve() == Path(save_clean).resolve():
+        raise InvalidGameError(f"--out and --save-clean name the same file {out}; give two files")
     dataset = _source(source, param, episodes, seed, noise, max_steps, explore)
     if game is not None:
         dataset.check_game(resolve_game(game, None))
