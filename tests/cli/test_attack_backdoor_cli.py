@@ -117,3 +117,27 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert main(["defend", "detect", str(tmp_path)]) == 2
     assert main(["defend", "detect", str(trained), "--episodes", "0"]) == 2
     assert "--episodes" in capsys.readouterr().err
+
+
+def test_a_backdoor_in_a_network_shared_without_agent_ids_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a strongly homogeneous game the default is one network without agent ids: hacking agent 1 would hack
+    agent 0 too, so the config is refused before training (one line, exit 2, no run directory)."""
+    import yaml
+
+    config = {
+        "name": "shared-backdoor",
+        "env": {"name": "game:coordination", "params": {"max_episode_steps": 4}},
+        "learners": {"name": "ippo", "params": {"rollout_length": 4, "hidden": [8], "num_minibatches": 1}},
+        "num_envs": 4,
+        "steps": 32,
+        "backdoor": {"trojaned": [1], "target": [0]},
+        "output": {"root": str(tmp_path / "runs")},
+    }
+    path = tmp_path / "shared.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "shares one network" in err[0] and "sharing: none" in err[0]
+    assert not (tmp_path / "runs").exists()

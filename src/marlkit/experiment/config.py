@@ -849,6 +849,7 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
         if transform is not None:
             raise ConfigError("backdoor: a run with a backdoor takes no reward transform (remove reward)")
         transform = backdoor_reward(run, env)
+        _check_backdoor_sharing(run, env, learner)
     per_update = run.num_envs * learner.rollout_length
     if run.steps % per_update:
         raise ConfigError(
@@ -1022,6 +1023,29 @@ def backdoor_reward(config: DeepRun, env: Any) -> Any:
         return BackdoorReward(agents=agents, target=settings.target, bonus=settings.bonus)
     except MarlkitError as exc:
         raise type(exc)(f"backdoor: {exc}") from None
+
+
+def _check_backdoor_sharing(config: DeepRun, env: Any, learner: Any) -> None:
+    """Refuse a hacked backdoor whose trojaned agents share one network, without agent ids, with unhacked agents:
+    the hack would then be planted in all of them (one network cannot tell them apart)."""
+    settings = config.backdoor
+    if settings is None or not settings.hack or not hasattr(learner, "sharing"):
+        return
+    from marlkit.agents.deep.sharing import plan_sharing, resolve_sharing
+
+    plan = resolve_sharing(env, learner.sharing)
+    if getattr(learner, "agent_id", None) is not None:
+        plan = plan_sharing(env.spec, plan.mode, learner.agent_id, plan.reason)
+    if plan.agent_id:
+        return
+    for agent in settings.trojaned:
+        mates = [i for i in range(plan.n_agents) if plan.set_of[i] == plan.set_of[agent] and i not in settings.trojaned]
+        if mates:
+            raise ConfigError(
+                f"backdoor: trojaned agent {agent} shares one network (no agent ids; sharing {plan.mode}: "
+                f"{plan.reason or 'default'}) with unhacked agents {mates}, so the hack would be planted in them too; "
+                "set learners.params.sharing: none (or agent_id: true)"
+            )
 
 
 def build_deep_learner(entry: LearnerConfig) -> Any:
