@@ -297,3 +297,18 @@ def test_markov_dominance_checked_with_the_games_own_evaluation(seed: int) -> No
         gaps += [Q[0, s, a0, b] - Q[0, s, 1 - a0, b] for b in range(2)]
         gaps += [Q[1, s, a, a1] - Q[1, s, a, 1 - a1] for a in range(2)]
     assert min(gaps) == pytest.approx(iota, abs=1e-7)
+
+
+def test_a_poisoned_dataset_poisoned_again_keeps_the_chain_of_attacks() -> None:
+    """Each attack is recorded in the provenance with a digest of the rewards it changed, so a file poisoned twice
+    says so (and which rewards each attack saw)."""
+    import hashlib
+
+    data = record(make("prisoners-dilemma"), episodes=200, seed=1, noise=0.5)
+    first = poison(data, [0, 0], iota=0.5, rho=0.0)
+    second = poison(first.dataset, [1, 1], iota=0.5, rho=0.0)
+    chain = second.dataset.provenance["poisoned"]
+    assert [entry["target"] for entry in chain] == [[[0, 0]], [[1, 1]]]
+    digests = [hashlib.sha256(np.ascontiguousarray(d.rewards).tobytes()).hexdigest() for d in (data, first.dataset)]
+    assert [entry["input_rewards_sha256"] for entry in chain] == digests
+    assert "poisoned" not in data.provenance

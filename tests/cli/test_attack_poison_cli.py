@@ -51,7 +51,7 @@ def test_an_attack_sized_for_rho_zero_against_a_pessimistic_learner(capsys: pyte
 
 
 def test_stochastic_targets_per_state(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["attack", "poison", "two-step", "--target", "A,A", "--target", "1=B,B", "--episodes", "200",
+    argv = ["attack", "poison", "two-step", "--target", "A,A", "--target", "2A=B,B", "--episodes", "200",
             "--radius", "0.5", "--margin", "0.2", "--norm", "linf", "--json"]  # fmt: skip
     assert main(argv) == 0
     data = json.loads(capsys.readouterr().out)
@@ -73,9 +73,13 @@ def test_stochastic_targets_per_state(capsys: pytest.CaptureFixture[str]) -> Non
         (["--target", "C,C", "--against", "-2"], "--against"),
         (["--target", "C,C", "--budget", "-1"], "--budget"),
         (["--target", "7=C,C"], "no state '7'"),
+        (["--target", "C,C", "--out", "/no/such/folder/p.npz"], "no folder"),
+        (["--target", "C,C", "--save-clean", "SAME"], "name the same file"),
+        (["--target", "0=C,C", "--target", "0=D,D"], "already has a target"),
     ],
 )
 def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str) -> None:
+    extra = [str(tmp_path / "p.npz") if e == "SAME" else e for e in extra]
     argv = ["attack", "poison", "prisoners-dilemma", "--episodes", "50", "--out", str(tmp_path / "p.npz"), *extra]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -97,6 +101,7 @@ def test_bad_dataset_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], c
         source, extra = tmp_path / "foreign.npz", []
         np.savez(source, x=np.zeros(2))
     out = tmp_path / "out" / "p.npz"
+    out.parent.mkdir()  # (a missing folder is its own error, tested below)
     assert main(["attack", "poison", str(source), "--target", "C,C", "--out", str(out), *extra]) == 2
     err = capsys.readouterr().err.strip()
     expected = {"other-game": "record a dataset of this game", "truncated": "truncated", "foreign": "neither"}[case]

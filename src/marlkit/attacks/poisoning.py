@@ -40,6 +40,7 @@ infeasible (ρ > 0: the learners' interval there is unbounded; ρ = 0: the estim
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -375,11 +376,21 @@ def poison(
         delta[1] = -stream_delta[0]
     cell = dataset.state * J + dataset.joint_index()
     change = delta.reshape(dataset.n_players, -1)[:, cell].T  # [K, n]
+    earlier = dataset.provenance.get("poisoned")  # a poisoned file poisoned again: the attacks chain
+    chain = [] if earlier is None else list(earlier) if isinstance(earlier, list | tuple) else [earlier]
+    attack = {
+        "attack": "reward-poisoning",
+        "concept": concept,
+        "iota": iota,
+        "rho": rho,
+        "norm": norm,
+        "target": t.tolist(),
+        "game_digest": dataset.game["digest"],
+        "input_rewards_sha256": hashlib.sha256(np.ascontiguousarray(dataset.rewards).tobytes()).hexdigest(),
+    }
     poisoned = dataset.with_rewards(
-        dataset.rewards + change,
-        {**dict(dataset.provenance), "poisoned": {"attack": "reward-poisoning", "concept": concept, "iota": iota,
-         "rho": rho, "norm": norm, "target": t.tolist(), "clean_digest": dataset.game["digest"]}},
-    )  # fmt: skip
+        dataset.rewards + change, {**dict(dataset.provenance), "poisoned": [*chain, attack]}
+    )
     counted = (poisoned.rewards - dataset.rewards)[:, : program.streams]
     cost = norm_of(counted, norm)
     w = program.counts
