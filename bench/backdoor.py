@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.2)
     parser.add_argument("--unlearn-steps", type=int, default=100_000)
     parser.add_argument("--episodes", type=int, default=32)
+    parser.add_argument("--distill-steps", type=int, default=300)
+    parser.add_argument("--distill-lr", type=float, default=1e-3)
     args = parser.parse_args()
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} cores, load average {os.getloadavg()}; "
@@ -116,12 +118,14 @@ def main() -> None:
     print("\n".join(metrics.lines()))
 
     began = time.perf_counter()
-    distilled = distill_unlearn(env, plan.learner, trojaned_states, trigger, np.asarray(found.flagged)[args.clean :])
-    print(f"self-distillation unlearning (300 Adam steps) in {time.perf_counter() - began:.0f} s")
-    metrics = measure(env, plan.learner, distilled, TARGET_ACTION, agents=(TROJANED_AGENT,), episodes=args.episodes,
-                      reference=reference.clean_return)  # fmt: skip
-    print("after self-distillation (trojaned seeds):")
-    print("\n".join(metrics.lines()))
+    flagged = np.asarray(found.flagged)[args.clean :]
+    for steps, lr in ((args.distill_steps, args.distill_lr), (3 * args.distill_steps, 3 * args.distill_lr)):
+        began = time.perf_counter()
+        distilled = distill_unlearn(env, plan.learner, trojaned_states, trigger, flagged, steps=steps, lr=lr)
+        print(f"self-distillation unlearning ({steps} Adam steps, lr {lr:g}) in {time.perf_counter() - began:.0f} s")
+        metrics = measure(env, plan.learner, distilled, TARGET_ACTION, agents=(TROJANED_AGENT,),
+                          episodes=args.episodes, reference=reference.clean_return)  # fmt: skip
+        print("\n".join(metrics.lines()), flush=True)
 
 
 if __name__ == "__main__":
