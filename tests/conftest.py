@@ -25,3 +25,30 @@ def _release_compiled_programs():
     yield
     jax.clear_caches()
     gc.collect()
+
+
+SMALL_SPREAD_RUN = {
+    "name": "small-spread",
+    "env": {"name": "simple_spread", "params": {"n_agents": 2, "max_episode_steps": 10}},
+    "learners": {
+        "name": "ippo",
+        "params": {"rollout_length": 10, "update_epochs": 4, "num_minibatches": 2, "hidden": [32], "lr": 3e-3},
+    },
+    "num_envs": 16,
+    "steps": 16_000,
+    "log_every": 8_000,
+    "seeds": 3,
+    "key": 0,
+}
+"""A small trained deep team (IPPO, 2-agent 10-step simple spread, 3 seeds): what the attack, explanation and
+distillation tests measure. Trained once per session (~15 s); each module reads it with ``load_trained``."""
+
+
+@pytest.fixture(scope="session")
+def small_spread_run(tmp_path_factory: pytest.TempPathFactory):
+    """The run directory of :data:`SMALL_SPREAD_RUN` (commands may add result files to it, never change its team)."""
+    from marlkit.experiment.runner import run
+
+    return run(
+        {**SMALL_SPREAD_RUN, "output": {"root": str(tmp_path_factory.mktemp("small-spread"))}}, progress=False
+    ).path

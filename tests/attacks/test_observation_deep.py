@@ -32,27 +32,15 @@ from marlkit.attacks.targets import target_rates
 from marlkit.cli import main
 from marlkit.errors import NotApplicableError
 from marlkit.experiment.report import OBSERVATION_ATTACK_FILE as ATTACK_FILE
-from marlkit.experiment.runner import load_trained, run
+from marlkit.experiment.runner import load_trained
 
 EPISODES = 64
 TOL = 0.15
-CONFIG = {
-    "name": "attack-deep",
-    "env": {"name": "simple_spread", "params": {"n_agents": 2, "max_episode_steps": 10}},
-    "learners": {"name": "ippo", "params": {"rollout_length": 10, "update_epochs": 4, "num_minibatches": 2,
-                                            "hidden": [32], "lr": 3e-3}},
-    "num_envs": 16,
-    "steps": 16_000,
-    "log_every": 8_000,
-    "seeds": 3,
-    "key": 0,
-}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory):
-    path = run({**CONFIG, "output": {"root": str(tmp_path_factory.mktemp("deep"))}}, progress=False).path
-    return load_trained(path)
+def trained(small_spread_run):
+    return load_trained(small_spread_run)  # tests/conftest.py: one trained team for the session
 
 
 @pytest.fixture(scope="module")

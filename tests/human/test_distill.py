@@ -1,8 +1,9 @@
 """Decision-tree distillation (VIPER with DAgger, Bastani et al. 2018): a tree reproduces a known deterministic
 tabular policy exactly (and a too-shallow one provably cannot), and on a trained MPE team the kept trees agree with
 the teacher's greedy action on their own state distribution at least FIDELITY of the time; gradient saliency of the
-same team, and its refusal on an ε-greedy Q policy. The team is the one of tests/attacks/test_observation_deep.py
-(same config: IPPO, 2-agent 10-step simple spread, 16k steps, 3 seeds), so its compiled programs are shared."""
+same team, and its refusal on an ε-greedy Q policy. The team is the session's small trained team (tests/conftest.py:
+IPPO, 2-agent 10-step simple spread, 16k steps, 3 seeds), trained once and also attacked in
+tests/attacks/test_observation_deep.py."""
 
 from __future__ import annotations
 
@@ -15,22 +16,11 @@ import pytest
 import marlkit.envs as envs
 from marlkit.agents.deep.value_based import IDQN
 from marlkit.errors import InvalidGameError, NotApplicableError
-from marlkit.experiment.runner import load_trained, run
+from marlkit.experiment.runner import load_trained
 from marlkit.games import StochasticGame
 from marlkit.human.distill import Distillation, distill_deep, distill_tabular, state_bits
 from marlkit.human.saliency import Saliency, saliency
 
-CONFIG = {
-    "name": "attack-deep",
-    "env": {"name": "simple_spread", "params": {"n_agents": 2, "max_episode_steps": 10}},
-    "learners": {"name": "ippo", "params": {"rollout_length": 10, "update_epochs": 4, "num_minibatches": 2,
-                                            "hidden": [32], "lr": 3e-3}},
-    "num_envs": 16,
-    "steps": 16_000,
-    "log_every": 8_000,
-    "seeds": 3,
-    "key": 0,
-}  # fmt: skip
 DEPTH, ROUNDS, EPISODES = 4, 4, 64
 FIDELITY = 0.45
 DECISIVE = 0.55
@@ -84,9 +74,8 @@ def test_tree_reproduces_a_deterministic_tabular_policy() -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory):
-    path = run({**CONFIG, "output": {"root": str(tmp_path_factory.mktemp("explain"))}}, progress=False).path
-    return load_trained(path)
+def trained(small_spread_run):
+    return load_trained(small_spread_run)  # tests/conftest.py: one trained team for the session
 
 
 def seed_state(trained, seed: int):
