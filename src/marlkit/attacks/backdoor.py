@@ -364,7 +364,8 @@ class BackdoorMetrics:
 
     Attributes:
         trojaned: the agents the trigger is stamped into. target: the target action per agent ``[n]``.
-        asr: ``[N, n]`` per agent the fraction of triggered steps it took its target action.
+        asr: ``[N, n]`` per agent the fraction of triggered steps it took its target action. untriggered: ``[N, n]``
+            the same fraction with no trigger (what the agent does on its own; None in files of older versions).
         clean_return / triggered_return: ``[N]`` team returns (mean over agents and episodes) with the trigger never
             / always on. reference_return: ``[N]`` the clean return of the clean teams of the same seeds (None
             when not given); ``cpvr [N]`` then the relative variation.
@@ -378,11 +379,19 @@ class BackdoorMetrics:
     reference_return: np.ndarray | None
     episodes: int
     mode: str
+    untriggered: np.ndarray | None = None
 
     @property
     def team_asr(self) -> np.ndarray:
         """``[N]`` the mean ASR over the trojaned agents."""
         return self.asr[:, list(self.trojaned)].mean(axis=1)
+
+    @property
+    def team_untriggered(self) -> np.ndarray:
+        """``[N]`` the trojaned agents' mean rate of their target action with no trigger: what the ASR is judged
+        against (an agent may take its target action on its own)."""
+        assert self.untriggered is not None
+        return self.untriggered[:, list(self.trojaned)].mean(axis=1)
 
     @property
     def drop(self) -> np.ndarray:
@@ -410,6 +419,7 @@ class BackdoorMetrics:
             "drop": _finite(self.drop),
             "reference_return": None if self.reference_return is None else _finite(self.reference_return),
             "cpvr": None if cpvr is None else _finite(cpvr),
+            "untriggered": None if self.untriggered is None else _finite(self.untriggered),
         }
 
     @classmethod
@@ -424,6 +434,7 @@ class BackdoorMetrics:
             None if ref is None else np.asarray(ref, np.float64),
             int(data["episodes"]),
             str(data["mode"]),
+            None if data.get("untriggered") is None else np.asarray(data["untriggered"], np.float64),
         )
 
     def lines(self) -> list[str]:
@@ -431,6 +442,11 @@ class BackdoorMetrics:
             f"backdoor: trojaned agents {list(self.trojaned)}, target actions "
             f"{[self.target[a] for a in self.trojaned]} ({self.episodes} episodes per seed, {self.mode})",
             f"  ASR (trojaned agents, per seed): {_fmt(self.team_asr)}",
+            *(
+                []
+                if self.untriggered is None
+                else [f"  target-action rate without the trigger (same agents): {_fmt(self.team_untriggered)}"]
+            ),
             f"  clean return: {_fmt(self.clean_return)}; triggered: {_fmt(self.triggered_return)}",
         ]
         if self.cpvr is not None and self.reference_return is not None:
@@ -561,7 +577,8 @@ def measure(
         ref = np.asarray(reference, np.float64).reshape(-1)
     elif reference is not None:
         ref = returns(env, learner, reference, vals, (), episodes=episodes, key=key, mode=mode)
-    return BackdoorMetrics(trojaned, per_agent, asr, clean, triggered, ref, episodes, mode)
+    untriggered = attack_success(env, learner, states, vals, (), per_agent, episodes=episodes, key=key, mode=mode)
+    return BackdoorMetrics(trojaned, per_agent, asr, clean, triggered, ref, episodes, mode, untriggered)
 
 
 def dumps(result: Any) -> str:

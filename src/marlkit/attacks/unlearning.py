@@ -10,11 +10,13 @@
 
       L(θ) = mean_o Σ_j f_j [ KL(π_θ0(·|o)_j ‖ π_θ(·|stamp_j(o, δ))_j) + KL(π_θ0(·|o)_j ‖ π_θ(·|o)_j) ],
 
-  ``θ0`` the trained parameters (frozen teacher), ``f_j`` the flagged agents, ``δ`` the recovered trigger: the
-  first term moves the triggered behaviour onto the clean one, the second keeps the clean behaviour where it was
-  (self-distillation; the consistency idea of backdoor-removal defences in supervised learning, e.g. Li et al. 2021,
-  "Neural attention distillation", ICLR). It needs no reward, so it also removes a backdoor whose target action the
-  task barely punishes.
+  ``θ0`` the trained parameters (frozen teacher), ``f_j`` the flagged agents, ``δ`` the recovered trigger, ``o``
+  the observations of random play and of the team's own greedy play, trigger off (a backdoor lives on the states
+  the team trained on, which random play may not reach — distilling on random play alone left it in place on
+  simple spread): the first term moves the triggered behaviour onto the clean one, the second keeps the clean
+  behaviour where it was (self-distillation; the consistency idea of backdoor-removal defences in supervised
+  learning, e.g. Li et al. 2021, "Neural attention distillation", ICLR). It needs no reward, so it also removes a
+  backdoor whose target action the task barely punishes.
 
 :func:`unlearn` runs the compiled deep trainer (:func:`marlkit.train.deep.prepare`) for ``steps`` env steps per
 seed from the trained states (parameters and optimiser state), on the same :class:`TriggeredEnv` with the recovered
@@ -38,10 +40,12 @@ import optax
 from marlkit.attacks.backdoor import (
     BackdoorMetrics,
     check_rate,
+    quiet_env,
     stamp_observation,
     triggered_env,
     with_trigger,
 )
+from marlkit.attacks.flips import sample_observations
 from marlkit.attacks.trojan import probe_observations
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.train.deep import is_recurrent
@@ -121,7 +125,15 @@ def distill_unlearn(
     values, mask = _per_seed(trigger, flagged, N, n, k)
     channels = jnp.asarray(np.stack([env.channels(i) for i in range(n)]), jnp.int32)
     probe = probe_observations(env, jax.random.fold_in(jax.random.key(key), 3), probes)
-    return _distill(learner, probe, channels, int(steps), float(lr), states, jnp.asarray(values), jnp.asarray(mask))
+    quiet = quiet_env(env)  # the team's own greedy play, trigger off: the states its backdoor was trained on
+    own = [
+        sample_observations(quiet, learner, jax.tree.map(lambda x, i=i: x[i], states), count=probes, key=key)
+        for i in range(N)
+    ]
+    own_probes = jax.tree.map(lambda *xs: jnp.stack(xs), *own)
+    return _distill(
+        learner, probe, channels, int(steps), float(lr), states, jnp.asarray(values), jnp.asarray(mask), own_probes
+    )
 
 
 def _per_seed(trigger: Any, flagged: Any, N: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,12 +155,21 @@ def _per_seed(trigger: Any, flagged: Any, N: int, n: int, k: int) -> tuple[np.nd
 
 @partial(jax.jit, static_argnums=(0, 3, 4))
 def _distill(
-    learner: Any, probe: Any, channels: Array, steps: int, lr: float, states: Any, values: Array, mask: Array
+    learner: Any,
+    random_probe: Any,
+    channels: Array,
+    steps: int,
+    lr: float,
+    states: Any,
+    values: Array,
+    mask: Array,
+    own_probes: Any,
 ) -> Any:
     optimizer = optax.adam(lr)
-    P = probe.obs.shape[0]
 
-    def one(state: Any, value: Array, flagged: Array) -> Any:
+    def one(state: Any, value: Array, flagged: Array, own: Any) -> Any:
+        probe = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), random_probe, own)
+        P = probe.obs.shape[0]
         teacher = jax.lax.stop_gradient(learner.policy(state, probe, ()))  # [P, n, A]
         stamped = probe._replace(
             obs=stamp_observation(probe.obs, jnp.broadcast_to(value, (P, value.shape[-1])), flagged, channels)
@@ -177,7 +198,7 @@ def _distill(
         (params, _), _ = jax.lax.scan(body, (state.params, optimizer.init(state.params)), None, length=steps)
         return state.replace(params=params)
 
-    return jax.vmap(one)(states, values, mask)
+    return jax.vmap(one)(states, values, mask, own_probes)
 
 
 @dataclass(frozen=True)
