@@ -32,11 +32,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return run(config, progress=False).path
 
 
-def test_exact_run(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_exact_run(trained: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered: list[Path] = []  # the page is re-rendered after explain.json is written (its pictures skipped here)
+    monkeypatch.setattr(report, "render_run_report", lambda directory, **kwargs: rendered.append(Path(directory)))
     assert main(["explain", str(trained), "--baseline", "noop", "--depth", "1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert json.loads((trained / EXPLAIN_FILE).read_text()) == data
-    assert not (trained / REPORT_FILE).exists()
+    assert rendered == [trained] and not (trained / REPORT_FILE).exists()
     (entry,) = [e for e in report.RESULT_SECTIONS if e.file == EXPLAIN_FILE]  # the page's section of explain.json
     section = report.result_section(trained, entry, pictures=False)
     assert section is not None and "Shapley credit" in section and "fidelity" in section
