@@ -520,26 +520,19 @@ def attack_success(
     quiet = quiet_env(env)
     stamp = TriggerStamp.of(quiet, values, agents)
     tgt = tuple(int(t) for t in target)
-    hits = evaluate(
-        ActionIndicator(quiet, tgt),
-        learner,
-        states,
-        episodes=episodes,
-        key=key,
-        attack=stamp,
-        mode=mode,
-        stacked=True,
-    ).returns
-    steps = evaluate(
-        ActionIndicator(quiet, tgt, count_steps=True),
-        learner,
-        states,
-        episodes=episodes,
-        key=key,
-        attack=stamp,
-        mode=mode,
-        stacked=True,
-    ).returns
+    hits, steps = (
+        evaluate(
+            ActionIndicator(quiet, tgt, count_steps=count),
+            learner,
+            states,
+            episodes=episodes,
+            key=key,
+            attack=stamp,
+            mode=mode,
+            stacked=True,
+        ).returns
+        for count in (False, True)  # the target's hits, then the steps (same keys, same episodes)
+    )
     return np.asarray(hits.sum(axis=-2) / np.maximum(steps.sum(axis=-2), 1.0), np.float64)
 
 

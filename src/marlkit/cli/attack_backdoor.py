@@ -23,8 +23,9 @@ from typing import Annotated, Any
 
 import typer
 
+from marlkit.cli.context import save_and_show
 from marlkit.errors import InvalidGameError
-from marlkit.experiment.report import BACKDOOR_FILE, DETECT_FILE, RESULT_SECTIONS, UNLEARN_FILE, save_run_result
+from marlkit.experiment.report import BACKDOOR_FILE, DETECT_FILE, RESULT_SECTIONS, UNLEARN_FILE
 
 
 def _load(run_dir: str) -> Any:
@@ -45,24 +46,6 @@ def _truth(trained: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The trojaned agents and target actions the run's config planted (the experimenter's truth)."""
     settings = trained.config.backdoor
     return tuple(settings.trojaned), tuple(settings.target)
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    from marlkit.cli.context import finite
-
-    save_run_result(path.parent, path.name, finite(data))  # type: ignore[arg-type]
-
-
-def _emit(data: dict[str, Any], lines: list[str], json_output: bool, wrote: Path) -> None:
-    from marlkit.cli.context import console, print_json
-
-    if json_output:
-        print_json(data)
-        return
-    out = console()
-    for line in lines:
-        out.print(line, markup=False, highlight=False)
-    out.print(f"wrote {wrote}", markup=False)
 
 
 def _positive(name: str, value: int) -> int:
@@ -115,8 +98,7 @@ def backdoor(
     result = measure(env, learner, states, target, agents=trojaned, reference=ref, episodes=episodes, key=seed)
     data = result.to_json()
     path = trained.path / BACKDOOR_FILE
-    _write(path, data)
-    _emit(data, result.lines(), json_output, path)
+    save_and_show(path.parent, path.name, data, result.lines(), json_output)
 
 
 def detect(
@@ -167,8 +149,7 @@ def detect(
     )
     data = result.to_json()
     path = trained.path / DETECT_FILE
-    _write(path, data)
-    _emit(data, result.lines(), json_output, path)
+    save_and_show(path.parent, path.name, data, result.lines(), json_output)
 
 
 def unlearn(
@@ -254,8 +235,7 @@ def unlearn(
     if target_dir is not None:
         where = _copy_run(trained, fixed, target_dir)
     path = where / UNLEARN_FILE
-    _write(path, data)
-    _emit(data, lines, json_output, path)
+    save_and_show(path.parent, path.name, data, lines, json_output)
 
 
 def _copy_run(trained: Any, learner_states: Any, target: Path) -> Path:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from marlkit.cli.context import console, finite, print_json
+from marlkit.cli.context import console, save_and_show
 from marlkit.errors import InvalidGameError
 
 
@@ -77,7 +77,6 @@ def attack_observation(
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.cli.robust import parse_numbers
     from marlkit.experiment.report import OBSERVATION_ATTACK_FILE as ATTACK_FILE
-    from marlkit.experiment.report import save_run_result
     from marlkit.experiment.runner import load_trained
 
     path = Path(run_dir)
@@ -104,21 +103,13 @@ def attack_observation(
         if norm:
             raise InvalidGameError("--norm applies to task runs; on an exact game the budget is a state radius")
         result = _exact(trained, epsilon, attacked, victims, methods, target_action)
-    data = finite(result.to_json())
     if plot is not None:
         from marlkit.attacks.observation import plot_observation_attack
 
         plot_observation_attack(result, plot)
-    save_run_result(trained.path, ATTACK_FILE, data)  # type: ignore[arg-type]
-    if json_output:
-        print_json(data)
-        return
-    out = console()
-    for line in result.lines():
-        out.print(line, markup=False, highlight=False)
-    out.print(f"wrote {trained.path / ATTACK_FILE}", markup=False)
-    if plot is not None:
-        out.print(f"wrote {plot}", markup=False)
+    save_and_show(trained.path, ATTACK_FILE, result.to_json(), result.lines(), json_output)
+    if plot is not None and not json_output:
+        console().print(f"wrote {plot}", markup=False)
 
 
 def _exact(

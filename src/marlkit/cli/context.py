@@ -35,6 +35,23 @@ def command_group(name: str, help: str) -> typer.Typer:
     return typer.Typer(name=name, help=help, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
+def save_and_show(run_dir: Path, file: str, data: dict[str, object], lines: list[str], json_output: bool) -> Path:
+    """A command's result written into a run directory (``experiment.report.save_run_result``: atomic JSON, the page
+    re-rendered), then shown: ``data`` as JSON, or ``lines`` and where it was written."""
+    from marlkit.experiment.report import save_run_result
+
+    clean = finite(data)
+    path = save_run_result(run_dir, file, clean)  # type: ignore[arg-type]
+    if json_output:
+        print_json(clean)
+        return path
+    out = console()
+    for line in lines:
+        out.print(line, markup=False, highlight=False)
+    out.print(f"wrote {path}", markup=False)
+    return path
+
+
 def console() -> Console:
     """A rich console; when output is not a terminal (a pipe, CI, a file) tables get 120 columns, not 80."""
     plain = Console()

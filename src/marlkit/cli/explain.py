@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from marlkit.cli.context import console, finite, print_json
+from marlkit.cli.context import save_and_show
 from marlkit.errors import InvalidGameError
 
 
@@ -45,7 +45,7 @@ def explain(
     """Shapley credit of the team return, fairness of the per-agent returns, and (task runs) distilled decision
     trees and gradient saliency of a trained run."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
-    from marlkit.experiment.report import EXPLAIN_FILE, save_run_result
+    from marlkit.experiment.report import EXPLAIN_FILE
     from marlkit.experiment.runner import load_trained
     from marlkit.human.distill import check_depth
     from marlkit.human.shapley import check_baseline
@@ -71,15 +71,7 @@ def explain(
         result = _task(trained, depth, baseline, samples, episodes, rounds, seed)
     else:
         result = _exact(trained, depth, baseline, samples, seed)
-    data = finite(result.to_json())
-    save_run_result(trained.path, EXPLAIN_FILE, data)  # type: ignore[arg-type]
-    if json_output:
-        print_json(data)
-        return
-    out = console()
-    for line in result.lines():
-        out.print(line, markup=False, highlight=False)
-    out.print(f"wrote {trained.path / EXPLAIN_FILE}", markup=False)
+    save_and_show(trained.path, EXPLAIN_FILE, result.to_json(), result.lines(), json_output)
 
 
 def _fairness(returns: Any) -> tuple[dict[str, Any] | None, list[str]]:
