@@ -177,7 +177,7 @@ def unlearn(
     seed: SeedOption = 0,
     json_output: JsonOption = False,
 ) -> None:
-    """Fine-tune the team with the recovered trigger and the true reward; report the backdoor before and after."""
+    """Remove a found backdoor (fine-tune on the true reward, or self-distil); report the backdoor before and after."""
     _positive("--episodes", episodes)
     _positive("--steps", steps)
     from marlkit.attacks.backdoor import check_rate, measure

@@ -53,6 +53,7 @@ import numpy as np
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games.stochastic import StochasticGame
 from marlkit.human.boltzmann import boltzmann_policy, check_beta
+from marlkit.human.models import check_nonnegative
 from marlkit.solve.best_response import PolicyBestResponse, best_response
 
 RULES = ("value-margin", "novelty", "defer")
@@ -177,7 +178,7 @@ def human_alone(human: np.ndarray) -> SharedControl:
 
 def value_margin_control(q: np.ndarray, human: np.ndarray, margin: float, mask: np.ndarray) -> SharedControl:
     """The value-margin blocker (module docstring): block ``a`` where ``Q(s, a) < V(s) - margin``."""
-    margin = _check_threshold("margin", margin)
+    margin = check_nonnegative(margin, "margin")
     legal_q = np.where(mask, q, -np.inf)
     best = legal_q.max(axis=1, keepdims=True)
     blocked = mask & (legal_q < best - margin)
@@ -194,7 +195,7 @@ def action_gaps(q: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def defer_control(q: np.ndarray, human: np.ndarray, threshold: float, mask: np.ndarray) -> SharedControl:
     """The AI acts greedily unless its action-value gap is below ``threshold``; then the human acts."""
-    threshold = _check_threshold("threshold", threshold)
+    threshold = check_nonnegative(threshold, "threshold")
     sure = (action_gaps(q, mask) >= threshold).astype(np.float64)
     return SharedControl(human, _greedy(q, mask), np.broadcast_to(sure[:, None], human.shape).copy())
 
@@ -203,22 +204,12 @@ def novelty_control(
     q: np.ndarray, human: np.ndarray, counts: np.ndarray, min_count: float, mask: np.ndarray
 ) -> SharedControl:
     """The AI acts greedily where it saw the state at least ``min_count`` times in training, the human elsewhere."""
-    min_count = _check_threshold("min_count", min_count)
+    min_count = check_nonnegative(min_count, "min_count")
     counts = np.asarray(counts, dtype=np.float64)
     if counts.shape != (q.shape[0],) or np.any(counts < 0):
         raise InvalidGameError(f"counts: expected [S={q.shape[0]}] visit counts >= 0, got shape {counts.shape}")
     seen = (counts >= min_count).astype(np.float64)
     return SharedControl(human, _greedy(q, mask), np.broadcast_to(seen[:, None], human.shape).copy())
-
-
-def _check_threshold(name: str, value: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidGameError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not number >= 0:
-        raise InvalidGameError(f"{name} must be a number >= 0, got {value!r}")
-    return number
 
 
 def margin_breakpoints(q: np.ndarray, mask: np.ndarray, live: np.ndarray) -> np.ndarray:

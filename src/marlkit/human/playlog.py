@@ -51,20 +51,16 @@ def marlkit_version() -> str:
     return str(__version__)
 
 
-def log_game_header(game: Any) -> dict[str, Any]:
-    """The ``game`` part of a play-log header."""
-    from marlkit.offline.dataset import game_digest
+LOG_GAME_KEYS = ("name", "digest", "n_players", "num_actions", "num_states", "player_names", "action_names")
+"""The keys of a dataset's game header (:func:`marlkit.offline.dataset.game_header`) a play log keeps."""
 
-    g = as_stochastic(game)
-    return {
-        "name": g.name,
-        "digest": game_digest(game),
-        "n_players": g.n_players,
-        "num_actions": list(g.num_actions),
-        "num_states": g.num_states,
-        "player_names": list(g.player_names),
-        "action_names": [list(a) for a in g.action_names],
-    }
+
+def log_game_header(game: Any) -> dict[str, Any]:
+    """The ``game`` part of a play-log header: the dataset header's identity of the game (same digest)."""
+    from marlkit.offline.dataset import game_header
+
+    header = game_header(game)
+    return {key: header[key] for key in LOG_GAME_KEYS}
 
 
 @dataclass(frozen=True)
