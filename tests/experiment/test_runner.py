@@ -269,11 +269,15 @@ def test_unwritable_or_full_output_is_an_error(tmp_path: Path, no_compute, monke
             run(config_at(locked), progress=False)
 
 
-def test_bad_config_and_sinks_fail_before_anything_is_written(tmp_path: Path, no_compute) -> None:
+def test_bad_config_and_sinks_fail_before_anything_is_written(
+    tmp_path: Path, no_compute, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(MarlkitError, match="steps: expected an integer"):
         run({**config_at(tmp_path), "steps": "many"}, progress=False)
-    with pytest.raises(NotApplicableError, match=r"sinks.tensorboard: .* set sinks.tensorboard.enabled: false"):
+    monkeypatch.setattr(runner.check_sinks.__globals__["importlib"].util, "find_spec", lambda name: None)
+    with pytest.raises(NotApplicableError, match=r"sinks.tensorboard: .* or set sinks.tensorboard.enabled: false"):
         run({**config_at(tmp_path), "sinks": {"tensorboard": True}}, progress=False)
+    monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(RunDirError, match="no such run directory"):
         resume(tmp_path / "nothing", progress=False)

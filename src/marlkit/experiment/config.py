@@ -279,7 +279,7 @@ class TensorBoardSink:
     SHORTHAND: ClassVar[str] = "enabled"
 
     enabled: bool = setting(False, doc="write TensorBoard events")
-    log_dir: str | None = setting(None, doc="their folder", nonempty=True)
+    log_dir: str | None = setting(None, doc="their folder (default: the run directory's `tensorboard/`)", nonempty=True)
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,7 @@ class WandbSink:
     SHORTHAND: ClassVar[str] = "enabled"
 
     enabled: bool = setting(False, doc="log to Weights & Biases")
-    project: str | None = setting(None, doc="the W&B project", nonempty=True)
+    project: str | None = setting(None, doc="the W&B project (default: `marlkit`)", nonempty=True)
     mode: str = setting("offline", doc="the W&B mode", choices=WANDB_MODES)
 
 
@@ -296,8 +296,10 @@ class MlflowSink:
     SHORTHAND: ClassVar[str] = "enabled"
 
     enabled: bool = setting(False, doc="log to MLflow")
-    tracking_uri: str | None = setting(None, doc="the MLflow tracking URI", nonempty=True)
-    experiment: str | None = setting(None, doc="the MLflow experiment", nonempty=True)
+    tracking_uri: str | None = setting(
+        None, doc="the MLflow tracking URI (default: MLflow's own, e.g. `MLFLOW_TRACKING_URI`)", nonempty=True
+    )
+    experiment: str | None = setting(None, doc="the MLflow experiment (default: `marlkit`)", nonempty=True)
 
 
 @dataclass(frozen=True)
@@ -379,7 +381,9 @@ class Run:
     )
     output: OutputConfig = setting(doc="where the run goes", default_factory=OutputConfig, null_is_default=True)
     sinks: SinksConfig = setting(
-        doc="optional metric sinks (none implemented yet)", default_factory=SinksConfig, null_is_default=True
+        doc="optional metric sinks (TensorBoard, W&B, MLflow), each an extra",
+        default_factory=SinksConfig,
+        null_is_default=True,
     )
 
     @property

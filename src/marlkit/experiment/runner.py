@@ -47,10 +47,18 @@ import numpy as np
 
 from marlkit import __version__
 from marlkit.atomic import write_text, write_with
-from marlkit.errors import MarlkitError, NotApplicableError
+from marlkit.errors import MarlkitError
 from marlkit.experiment import rundir
 from marlkit.experiment.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
-from marlkit.experiment.config import ExperimentConfig, config_hash, dump_config, load_config, with_output
+from marlkit.experiment.config import (
+    ExperimentConfig,
+    config_hash,
+    config_to_dict,
+    dump_config,
+    load_config,
+    with_output,
+)
+from marlkit.experiment.sinks import check_sinks, open_sinks
 from marlkit.experiment.trainers import plan_for
 from marlkit.games import Game, load_game, save_game
 from marlkit.history import History
@@ -122,7 +130,7 @@ def run(
         config = load_config(config)
     if root is not None:
         config = with_output(config, root=str(root))
-    _check_sinks(config)
+    check_sinks(config.sinks)
     plan, game = plan_for(config)
     path = rundir.create(config.output.root, config.output.name or config.name, plan.needed_bytes(), path=run_dir)
     try:
@@ -148,7 +156,7 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
         raise rundir.RunDirError(f"{path}: the run is already finished (summary.json exists); nothing to resume")
     game = run_game(path)
     config = load_config(path / rundir.CONFIG, game=game)
-    _check_sinks(config)
+    check_sinks(config.sinks)
     plan, game = plan_for(config, game)
     digest = config_hash(config)
     if (path / rundir.CHECKPOINT).is_file():
@@ -245,15 +253,6 @@ def _is_task_run(path: Path) -> bool:
     return isinstance(data, dict) and "env" in data and "game" not in data
 
 
-def _check_sinks(config: ExperimentConfig) -> None:
-    enabled = config.sinks.enabled()
-    if enabled:
-        raise NotApplicableError(
-            f"sinks.{enabled[0]}: this marlkit writes metrics.jsonl only; set sinks.{enabled[0]}.enabled: false "
-            "(TensorBoard, W&B and MLflow sinks are planned as optional extras)"
-        )
-
-
 @dataclass
 class _StopRequest:
     requested: bool = False
@@ -334,7 +333,12 @@ def _execute(
     adversary = getattr(config, "adversary", None)
     if adversary is not None:
         header += f", against a learned state adversary on agents {list(adversary.attacked)} ({adversary.schedule})"
-    with _checkpoint_on_sigint() as stop, _progress_bar(progress, config.name, total, done, header) as update:
+    sinks = open_sinks(path, config.sinks, config_to_dict(config), (done + 1) * plan.log_every if done else None)
+    with (
+        sinks,
+        _checkpoint_on_sigint() as stop,
+        _progress_bar(progress, config.name, total, done, header) as update,
+    ):
         while done < total:
             tic = time.perf_counter()
             size = min(every, total - done)
@@ -343,6 +347,7 @@ def _execute(
             rundir.write_segment(path, done, records, digest)
             lines = rundir.metrics_lines(records, done, plan.log_every, plan.seeds.tolist())
             metrics_bytes = rundir.append_metrics(path, lines)
+            sinks.write(lines)
             done += size
             elapsed += time.perf_counter() - tic
             save_checkpoint(
