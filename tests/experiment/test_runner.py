@@ -320,6 +320,27 @@ def test_the_progress_bar_fits_80_columns() -> None:
         last = buffer.getvalue().split("\r")[-1].replace("\x1b[2K", "").split("\n")[0]
         assert "9999/10000 " + unit in last and "ETA" in last and "…" not in last, last
         assert len(last) <= 80
+    # a run's bar: its latest mean return too (the longest a 4-significant-digit number prints)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=80, force_terminal=True, color_system=None)
+    with Progress(*progress_columns("windows", description_width=12, latest=True), console=console) as bar:
+        bar.add_task("rock-paper-scissors", total=10_000, completed=9_999, latest="ret -1.235e+05")
+    last = buffer.getvalue().split("\r")[-1].replace("\x1b[2K", "").split("\n")[0]
+    assert "9999/10000 windows ret -1.235e+05" in last and "ETA" in last and "…" not in last, last
+    assert len(last) <= 80
+
+
+def test_the_progress_bar_shows_the_latest_mean_return() -> None:
+    from types import SimpleNamespace
+
+    from marlkit.experiment.runner import latest_return
+
+    returns = np.full((2, 3, 2), np.nan)  # [seeds, windows, agents]
+    assert latest_return(SimpleNamespace(episode_return=returns)) == "ret -"
+    returns[0, -1] = [1.0, 2.0]
+    returns[1, -1] = [3.0, np.nan]
+    returns[1, 0] = [100.0, 100.0]  # an earlier window: not shown
+    assert latest_return(SimpleNamespace(episode_return=returns)) == "ret 2"
 
 
 def test_ctrl_c_in_the_last_segment_is_honoured(tmp_path: Path, reference: Path, monkeypatch, skip_report) -> None:

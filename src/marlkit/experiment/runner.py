@@ -286,20 +286,30 @@ PROGRESS_WIDTH = 80
 """The progress bar fits a terminal this wide (a classic 80-column one)."""
 
 
-def progress_columns(unit: str, description_width: int = 20) -> tuple[Any, ...]:
+def progress_columns(unit: str, description_width: int = 20, latest: bool = False) -> tuple[Any, ...]:
     """The columns of marlkit's progress bars (runs, studies): description (cut to ``description_width``), bar,
-    ``done/total unit``, elapsed time and ETA; with descriptions so cut the bar fits :data:`PROGRESS_WIDTH`."""
+    ``done/total unit``, with ``latest`` the task's ``latest`` field (a run's latest mean return, at most 14
+    characters), elapsed time and ETA; with descriptions so cut the bar fits :data:`PROGRESS_WIDTH`."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     return (
         TextColumn(f"[bold]{{task.description:.{description_width}}}"),
-        BarColumn(bar_width=16),
+        BarColumn(bar_width=10 if latest else 16),
         MofNCompleteColumn(),
         TextColumn(unit),
+        *((TextColumn("{task.fields[latest]}"),) if latest else ()),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
+
+
+def latest_return(records: Any) -> str:
+    """What a run's progress bar shows after a segment: the mean episode return of its last window over seeds and
+    agents (``ret -12.35``), or ``ret -`` when no episode ended in it."""
+    returns = np.asarray(records.episode_return, dtype=np.float64)[:, -1]
+    finite = returns[np.isfinite(returns)]
+    return f"ret {float(finite.mean()):.4g}" if finite.size else "ret -"
 
 
 @contextlib.contextmanager
@@ -312,9 +322,9 @@ def _progress_bar(enabled: bool, description: str, total: int, done: int, header
 
     console = Console(stderr=True)
     console.print(header, markup=False)
-    with Progress(*progress_columns("windows"), console=console) as bar:
-        task = bar.add_task(description, total=total, completed=done)
-        yield lambda completed: bar.update(task, completed=completed)
+    with Progress(*progress_columns("windows", description_width=12, latest=True), console=console) as bar:
+        task = bar.add_task(description, total=total, completed=done, latest="ret -")
+        yield lambda completed, latest: bar.update(task, completed=completed, latest=latest)
 
 
 def _execute(
@@ -358,7 +368,7 @@ def _execute(
                 info={"metrics_bytes": metrics_bytes, "elapsed_s": elapsed, "total_windows": total},
             )
             if update is not None:
-                update(done)
+                update(done, latest_return(records))
             if stop.requested and done < total:
                 raise RunInterrupted(path, done, total)
     if stop.requested:  # Ctrl-C during the last segment: honoured too (the checkpoint covers every window)
@@ -474,6 +484,7 @@ __all__ = [
     "RunInterrupted",
     "RunResult",
     "diagnosis_for_summary",
+    "latest_return",
     "progress_columns",
     "resume",
     "run",
