@@ -198,8 +198,15 @@ def test_a_failing_sink_warns_once_and_is_dropped() -> None:
     failing = FailingSink()
     sink_set = SinkSet([failing])
     line = json.dumps(
-        {"window": 0, "step": 10, "seed": 0, "episode_return": [1.0], "episode_count": 1, "reward_mean": [1.0],
-         "metrics": {}}
+        {
+            "window": 0,
+            "step": 10,
+            "seed": 0,
+            "episode_return": [1.0],
+            "episode_count": 1,
+            "reward_mean": [1.0],
+            "metrics": {},
+        }
     )
     with pytest.warns(SinkWarning, match="the failing sink failed and is switched off .*no space left on device"):
         sink_set.write([line])

@@ -65,7 +65,7 @@ def check_sinks(sinks: Any) -> None:
         module, extra = EXTRAS[name]
         if importlib.util.find_spec(module) is None:
             raise NotApplicableError(
-                f"sinks.{name}: the {module} package is not installed; pip install \"marlkit[{extra}]\" "
+                f'sinks.{name}: the {module} package is not installed; pip install "marlkit[{extra}]" '
                 f"or set sinks.{name}.enabled: false"
             )
 
