@@ -126,7 +126,8 @@ def test_page_facts_are_the_runs(run_dir: Path) -> None:
 
 def test_report_of_a_task_run_shows_learning_curves_and_no_diagnosis(tmp_path: Path, capsys) -> None:
     """A deep run on a task (MPE, LBF) has no exact game: `marlkit report` writes a page with the learning curves
-    (no verdicts), and `compare`, which judges convergence, says there is no exact game (issue 14 item 11)."""
+    (no verdicts), and `compare` shows its returns without convergence rows (issue 17 item 4; before it, compare
+    refused task runs)."""
     (tmp_path / "config.yaml").write_text("name: spread\nenv: simple_spread\nlearners: ippo\nsteps: 4096\n")
     (tmp_path / "summary.json").write_text('{"kind": "run", "game": null, "env": "simple_spread"}')
     from marlkit.history import History
@@ -136,14 +137,30 @@ def test_report_of_a_task_run_shows_learning_curves_and_no_diagnosis(tmp_path: P
     returns[1, -1] = np.nan  # seed 1 finished no episode in the last window: its final return is the one before
     history = replace(history, episode_return=returns)
     history.save(tmp_path / "history.npz")
-    assert main(["compare", str(tmp_path), str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "neither config.yaml" not in err, err
-    assert "simple_spread" in err and "task" in err and "no exact game" in err
+    assert main(["compare", "--json", str(tmp_path), str(tmp_path)]) == 0
+    import json
+
+    from marlkit.diagnose.seeds import bootstrap_ci, iqm
+
+    metrics = json.loads(capsys.readouterr().out)["metrics"]
+    finals = [float(returns[0, -1].mean()), float(returns[1, -2].mean())]  # each seed's last finished window
+    assert metrics[0]["fractions"] == {} and metrics[0]["nash_conv_final"] is None
+    assert metrics[0]["final_return"]["iqm"] == pytest.approx(iqm(finals))
+    assert [metrics[0]["final_return"][k] for k in ("low", "high")] == pytest.approx(list(bootstrap_ci(finals)))
+    assert metrics[0]["tail_return"] == pytest.approx([(returns[0, -1, i] + returns[1, -2, i]) / 2 for i in range(3)])
+    assert main(["compare", str(tmp_path), str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "final return (IQM, 95% CI)" in table and "converged" not in table and "NashConv" not in table
     assert main(["report", str(tmp_path)]) == 0
     page = (tmp_path / "report.html").read_text()
     assert "<h2>learning</h2>" in page and "final return" in page and "verdicts" not in page
-    assert page.count("data:image/png;base64,") == 1  # the learning curves
+    assert f"IQM {iqm(finals):.3g}, 95% bootstrap interval [{bootstrap_ci(finals)[0]:.3g}, " in page
+    assert page.count("data:image/png;base64,") == 1  # the learning curves (this History has no learner metrics)
+    with_metrics = replace(history, metrics={"loss/value": np.abs(returns), "entropy": np.ones_like(returns)})
+    with_metrics.save(tmp_path / "history.npz")
+    assert main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == 2  # + the metrics panels
+    history.save(tmp_path / "history.npz")
     for final in (returns[0, -1].mean(), returns[1, -2].mean()):
         assert f'<td class="num">{final:.3g}</td>' in page
     # fairness of the agents' final returns (seed 1's last window has none: its window before counts)

@@ -19,6 +19,7 @@ from marlkit.registry import lazy_exports
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "criteria": ("CRITERION_FUNCTIONS", "DEFAULT_EPS", "evaluate"),
+    "curves": ("final_return", "iqm_curve", "metric_curves", "plot_learner_metrics", "plot_returns"),
     "distances": (
         "DISTANCES",
         "STATE_WEIGHTS",
@@ -89,15 +90,20 @@ __all__ = [
     "default_weights",
     "diagnose",
     "evaluate",
+    "final_return",
     "game_safety",
     "iqm",
+    "iqm_curve",
     "joint_from_policy",
     "judge",
+    "metric_curves",
     "plot_costs",
     "plot_criteria",
     "plot_criterion",
+    "plot_learner_metrics",
     "plot_nonstationarity",
     "plot_policy_trajectories",
+    "plot_returns",
     "plot_seed_fan",
     "resolve_distance",
     "seed_statistics",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import os
 import textwrap
-import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -418,7 +417,7 @@ def _draw_simplices(
     return list(axes)
 
 
-def _learner_names(history: Any) -> str:
+def learner_title(history: Any) -> str:
     """'learner: WoLFPHC (every agent)' or 'learners: FictitiousPlay vs IQL' from ``history.meta["learners"]``
     (reprs; the class name is kept), or '' when the History does not say."""
     meta = getattr(history, "meta", None)
@@ -466,7 +465,7 @@ def plot_policy_trajectories(
     axes = TRAJECTORY_DRAWERS[kind](fig, game, shown, z, norm, profiles)
     colourbar = fig.colorbar(ScalarMappable(norm, TIME_COLOURMAP), ax=axes, shrink=0.8, pad=0.02)
     colourbar.set_label(f"{Z_LABEL} (colour = time)")
-    who = _learner_names(history)
+    who = learner_title(history)
     extent = f"{len(shown)} of {policies.shape[0]} seeds, {len(z)} logging points up to z = {z[-1]:g}"
     lines = [f"{game.name or 'game'}: {what}", who, extent]
     width = int(size[0] * 10)  # characters that fit the figure's width at this font size
@@ -618,40 +617,15 @@ def plot_robustness(report: Any, path: str | os.PathLike) -> Path:
     return save_figure(fig, path)
 
 
-def plot_returns(history: Any, path: str | os.PathLike) -> Path:
-    """Learning curves of a run: the mean episode return over agents at each logging point (``history.steps`` env
-    steps), one thin line per seed, the median across seeds and its 25-75 percentile band (windows in which no
-    episode finished are gaps)."""
-    team = history.team_return() if history.num_logs else None
-    if team is None or not np.isfinite(team).any():
-        raise ValueError("plot_returns: no episode finished in any logging window")
-    steps = np.asarray(history.steps, float)
-    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
-    ax = fig.subplots()
-    for row in team:
-        ax.plot(steps, row, color="#999999", lw=0.7, alpha=0.6)
-    with warnings.catch_warnings():  # windows where no seed finished an episode stay gaps
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low, median, high = np.nanpercentile(team, [25, 50, 75], axis=0)
-    ax.fill_between(steps, low, high, color="#1b9e77", alpha=0.2, label="25-75 percentile")
-    ax.plot(steps, median, color="#1b9e77", lw=2, label=f"median of {team.shape[0]} seeds")
-    ax.set_xlabel("env steps per seed")
-    ax.set_ylabel("episode return (mean over agents)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, framealpha=0.85)
-    fig.suptitle(f"Learning curves: {_learner_names(history) or 'learners'}", fontsize=11)
-    return save_figure(fig, path)
-
-
 __all__ = [
     "SIMPLEX_CORNERS",
     "VERDICT_COLOURS",
+    "learner_title",
     "plot_costs",
     "plot_criteria",
     "plot_criterion",
     "plot_nonstationarity",
     "plot_policy_trajectories",
-    "plot_returns",
     "plot_robustness",
     "plot_seed_fan",
     "save_figure",

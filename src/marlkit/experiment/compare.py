@@ -2,9 +2,10 @@
 
 For each run directory: the config keys whose values differ between the runs (configs flattened to dotted keys,
 list items by index), the fraction of seeds converged on each of the six criteria (Albrecht, Christianos &
-Schäfer 2024, §5.2), the median NashConv of the final policy and the mean tail return per agent. The numbers are
-read from the run's ``summary.json`` when it holds them (study cells and sweep points do) and otherwise computed
-from ``history.npz`` (no training either way).
+Schäfer 2024, §5.2), the median NashConv of the final policy, the mean tail return per agent and the final team
+return (IQM over seeds with a 95% bootstrap interval, :func:`marlkit.diagnose.curves.final_return`). Runs on tasks
+(no exact game) have no convergence rows. The numbers are read from the run's ``summary.json`` when it holds them
+(study cells and sweep points do) and otherwise computed from ``history.npz`` (no training either way).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from marlkit.experiment.report import (
     SUMMARY_FILE,
     diagnosis_options,
     esc,
+    final_agent_returns,
     fraction_class,
     game_of_run,
     html_page,
     html_table,
+    is_judged,
     read_run,
 )
 
@@ -61,7 +64,19 @@ def differing_keys(configs: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
 
 
 def _run_metrics(directory: Path, run: Any) -> dict[str, Any]:
+    from marlkit.diagnose.curves import final_return
+
+    final = final_return(run.history) if run.history.num_logs else None
+    keys = ("iqm", "low", "high", "seeds")
+    return {**_convergence_metrics(run), "final_return": None if final is None else dict(zip(keys, final, strict=True))}
+
+
+def _convergence_metrics(run: Any) -> dict[str, Any]:
+    """Fractions converged, final NashConv and tail returns; on a task (no exact game) only the tail returns."""
     summary = run.summary
+    if not is_judged(run):
+        tail = final_agent_returns(run.history)
+        return {"fractions": {}, "nash_conv_final": None, "tail_return": [_finite_or_none(x) for x in tail]}
     if isinstance(summary.get("fractions"), dict):
         return {
             "fractions": summary["fractions"],
@@ -121,22 +136,34 @@ def _rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]], list[
         rows.append([f"config: {key}", *(str(v) for v in values)])
         classes.append([])
     metrics = comparison["metrics"]
-    for criterion in CRITERIA:
+    judged = any(m["fractions"] for m in metrics)  # runs on tasks have no exact game to judge convergence against
+    for criterion in CRITERIA if judged else ():
         fractions = [m["fractions"].get(criterion) for m in metrics]
         rows.append(
             [f"converged: {CRITERION_SHORT[criterion]}", *("-" if f is None else f"{f:.2f}" for f in fractions)]
         )
         classes.append(["", *(fraction_class(f) for f in fractions)])
-    rows.append(
-        [
-            "NashConv (final, median)",
-            *("-" if m["nash_conv_final"] is None else f"{m['nash_conv_final']:.3f}" for m in metrics),
-        ]
-    )
+    if judged:
+        rows.append(
+            [
+                "NashConv (final, median)",
+                *("-" if m["nash_conv_final"] is None else f"{m['nash_conv_final']:.3f}" for m in metrics),
+            ]
+        )
+        classes.append([])
     rows.append(
         ["tail return", *(", ".join("-" if r is None else f"{r:.2f}" for r in m["tail_return"]) for m in metrics)]
     )
+    classes.append([])
+    rows.append(["final return (IQM, 95% CI)", *(_interval(m.get("final_return")) for m in metrics)])
+    classes.append([])
     return header, rows, classes
+
+
+def _interval(final: dict[str, Any] | None) -> str:
+    if final is None:
+        return "-"
+    return f"{final['iqm']:.3g} [{final['low']:.3g}, {final['high']:.3g}] ({final['seeds']} seeds)"
 
 
 def comparison_table(comparison: dict[str, Any]):  # -> rich.table.Table

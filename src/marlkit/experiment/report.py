@@ -417,6 +417,14 @@ def task_of_run(run: RunFiles) -> str | None:
     return entry if isinstance(entry, str) and entry else None
 
 
+def is_judged(run: RunFiles) -> bool:
+    """Whether a run is judged against an exact game: it names one (not only a task) and recorded policy tables
+    (a deep run on a game whose env was wrapped, e.g. by a backdoor's trigger, records none)."""
+    game_name, _, game_file = _game_spec(run.config, dict(run.history.meta))
+    no_game = task_of_run(run) is not None and game_name is None and game_file is None
+    return not no_game and run.history.has_policy_table
+
+
 def diagnosis_options(config: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of :func:`marlkit.diagnose.report.diagnose` a config's ``diagnostics`` entry sets
     (``concept``, ``eps``, ``distance``, ``weights``, ``criteria``, ``confidence``)."""
@@ -463,25 +471,38 @@ def run_facts(run: RunFiles) -> list[tuple[str, str]]:
 
 def learning_section(history: History, pictures: bool = True) -> str:
     """The learning section of a task run's page: each seed's mean episode return (over agents) at the last logging
-    point that finished an episode, with the median, and (``pictures``) the curves across seeds
-    (:func:`marlkit.diagnose.plots.plot_returns`)."""
+    point that finished an episode, their IQM with a 95% bootstrap interval, and (``pictures``) the learning curves
+    and the learners' metrics (losses, entropy, ...; episode costs on a constrained run) across seeds
+    (:mod:`marlkit.diagnose.curves`)."""
+    from marlkit.diagnose.curves import final_return, metric_curves
+
     team = history.team_return()
     finals = []
     for i in range(history.n_seeds):
         finished = np.flatnonzero(np.isfinite(team[i]))
         finals.append(float(team[i, finished[-1]]) if finished.size else None)
     rows = [[int(seed), number(final)] for seed, final in zip(history.seeds, finals, strict=True)]
-    known = [f for f in finals if f is not None]
+    summary = final_return(history)
+    headline = (
+        "no episode finished"
+        if summary is None
+        else f"IQM {number(summary[0])}, 95% bootstrap interval [{number(summary[1])}, {number(summary[2])}] "
+        f"over {summary[3]} seeds"
+    )
     text = (
-        f'<p class="muted">mean episode return over agents at the last logging point, {history.n_seeds} seeds; '
-        f"median {number(float(np.median(known)) if known else None)}</p>"
-        + html_table(["seed", "final return"], rows, [["num", "num"]] * len(rows))
+        f'<p class="muted">mean episode return over agents at the last logging point that finished an episode: '
+        f"{esc(headline)}</p>" + html_table(["seed", "final return"], rows, [["num", "num"]] * len(rows))
     )
     if pictures and history.num_logs:
-        from marlkit.diagnose.plots import plot_returns
+        from marlkit.diagnose.curves import plot_learner_metrics, plot_returns
 
         with tempfile.TemporaryDirectory(prefix="marlkit-report-") as folder:
-            text += html_figure(plot_returns(history, Path(folder) / "returns.png"), "episode return across seeds")
+            if summary is not None:
+                text += html_figure(plot_returns(history, Path(folder) / "returns.png"), "episode return across seeds")
+            if metric_curves(history):
+                text += html_figure(
+                    plot_learner_metrics(history, Path(folder) / "metrics.png"), "learner metrics across seeds"
+                )
     return text
 
 
@@ -528,8 +549,7 @@ def render_run_report(
     name = title or str(run.config.get("name") or run.directory.name)
     task = task_of_run(run)
     game_name, _, game_file = _game_spec(run.config, dict(run.history.meta))
-    no_game = task is not None and game_name is None and game_file is None
-    if report is None and (no_game or not run.history.has_policy_table):
+    if report is None and not is_judged(run):
         sections = [("learning", learning_section(run.history, pictures))]
         subtitle = f"{task or game_name or game_file}: {learner_names(run.history.meta)}"
     else:
@@ -572,6 +592,7 @@ __all__ = [
     "html_figure",
     "html_page",
     "html_table",
+    "is_judged",
     "learning_section",
     "read_run",
     "render_run_report",
