@@ -106,5 +106,50 @@ def test_foreign_checkpoints_are_refused(saved, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(checkpoint, "VERSION", 99)
     future = save_checkpoint(tmp_path / "future.npz", state, config_hash="abc", windows_done=2)
     monkeypatch.undo()
-    with pytest.raises(CheckpointError, match=r"format version 99; this marlkit .* reads version 1"):
+    with pytest.raises(CheckpointError, match=r"format version 99; this marlkit .* reads versions 1, 2"):
         load_checkpoint(future, like(state))
+
+
+def rewrite_header(path: Path, edit) -> None:
+    """Rewrite a checkpoint's JSON header in place, as a hand edit would (the arrays untouched)."""
+    with np.load(path, allow_pickle=False) as archive:
+        contents = {name: archive[name] for name in archive.files}
+    header = json.loads(str(contents.pop("__header__")))
+    edit(header)
+    np.savez(path, __header__=np.array(json.dumps(header)), **contents)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda h: h.update(windows_done=1),
+        lambda h: h["info"].update(metrics_bytes=0),
+        lambda h: h.update(config_hash="abd"),
+    ],
+    ids=["windows_done", "info.metrics_bytes", "config_hash"],
+)
+def test_an_edited_header_is_refused(saved, edit) -> None:
+    """Issue 15: the digest covered the arrays only, so an edited ``windows_done`` resumed to a wrong history."""
+    path, state = saved
+    rewrite_header(path, lambda h: h["info"].setdefault("metrics_bytes", 5))  # give the edits something to change
+    with pytest.raises(CheckpointError, match="corrupt or edited checkpoint"):
+        load_checkpoint(path, like(state))  # the first rewrite is itself an edit
+    save_checkpoint(path, state, config_hash="abc", windows_done=2, info={"metrics_bytes": 5})
+    assert load_checkpoint(path, like(state)).windows_done == 2
+    rewrite_header(path, edit)
+    with pytest.raises(CheckpointError, match="corrupt or edited checkpoint"):
+        load_checkpoint(path, like(state))
+
+
+def test_a_version_1_checkpoint_is_still_read(saved) -> None:
+    """Version 1 (before the header was digested): the SHA-256 of the arrays alone."""
+    import hashlib
+
+    path, state = saved
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = [archive[f"leaf_{i:05d}"] for i in range(len(archive.files) - 1)]
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    rewrite_header(path, lambda h: h.update(version=1, digest=digest.hexdigest()))
+    assert load_checkpoint(path, like(state)).windows_done == 2

@@ -380,6 +380,26 @@ def test_ctrl_c_while_the_run_is_diagnosed_leaves_it_resumable(tmp_path: Path, r
     assert (path / "report.html").is_file()
 
 
+def test_a_run_killed_while_its_page_is_written_gets_it_on_resume(tmp_path: Path, reference: Path, monkeypatch) -> None:
+    """Issue 15: a finished run killed while report.html was rendered had no page, and resume refused."""
+    from marlkit.experiment import report
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "render_run_report", ctrl_c)
+    with pytest.raises(RunInterrupted, match="the run is finished .* marlkit resume") as stopped:
+        run(config_at(tmp_path), progress=False)
+    monkeypatch.undo()
+    path = stopped.value.path
+    assert (path / "summary.json").is_file() and not (path / "report.html").exists()
+    resume(path, progress=False)
+    assert_same_run(path, reference)
+    assert (path / "report.html").read_text().count("<h2>") > 3
+    with pytest.raises(RunDirError, match="already finished"):
+        resume(path, progress=False)
+
+
 def test_run_ends_with_the_verdict_summary(reference: Path) -> None:
     """The end of `marlkit run` printed only the state-0 policy; it prints the verdicts now."""
     from marlkit.cli.run import verdict_lines

@@ -10,7 +10,9 @@ Layout of ``checkpoint.npz``: one array per leaf (``leaf_00000``, ... in the pyt
 * ``leaves``: every leaf's path name in the tree (``jax.tree_util.keystr``), shape and dtype; PRNG keys are
   stored as their key data (``uint32``) with the key implementation's name, and rebuilt with
   ``jax.random.wrap_key_data``;
-* ``digest``: SHA-256 of every leaf's bytes, so silent corruption is caught as well as a torn file.
+* ``digest``: SHA-256 of every leaf's bytes and of the rest of the header (its canonical JSON), so silent
+  corruption — or an edit of ``windows_done`` or ``info`` — is caught as well as a torn file. Version 1
+  checkpoints (marlkit before issue 15) digest the leaves only and are still read.
 
 :func:`load_checkpoint` checks all of it against the state the run expects (its tree structure, shapes and
 dtypes) and raises :class:`CheckpointError` with a one-line reason for a missing, corrupt, truncated or foreign
@@ -38,7 +40,9 @@ from marlkit.atomic import write_with
 from marlkit.errors import MarlkitError
 
 FORMAT = "marlkit.checkpoint"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 1 digested the arrays only; version 2 also the header."""
 HEADER = "__header__"
 
 
@@ -69,10 +73,14 @@ def _describe(name: str, leaf: Any) -> dict[str, Any]:
     return {"path": name, "shape": [int(d) for d in leaf.shape], "dtype": str(leaf.dtype)}
 
 
-def _digest(arrays: list[np.ndarray]) -> str:
+def _digest(arrays: list[np.ndarray], header: Mapping[str, Any] | None) -> str:
+    """SHA-256 of the arrays' bytes, then (version 2) of the header without its digest as canonical JSON."""
     h = hashlib.sha256()
     for array in arrays:
         h.update(np.ascontiguousarray(array).tobytes())
+    if header is not None:
+        rest = {k: v for k, v in header.items() if k != "digest"}
+        h.update(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     return h.hexdigest()
 
 
@@ -97,10 +105,10 @@ def save_checkpoint(
             {**_describe(name, leaf), "key_impl": str(jax.random.key_impl(leaf)) if _is_key(leaf) else None}
             for name, leaf in entries
         ],
-        "digest": _digest(arrays),
         "marlkit": __version__,
         "jax": jax.__version__,
     }
+    header["digest"] = _digest(arrays, header)
     payload: dict[str, Any] = {f"leaf_{i:05d}": array for i, array in enumerate(arrays)}
     payload[HEADER] = np.array(json.dumps(header))
     return write_with(Path(path), lambda handle: np.savez(handle, **payload))
@@ -123,10 +131,10 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         found = header.get("format") if isinstance(header, dict) else None
         raise CheckpointError(f"{path}: not a marlkit checkpoint (format {found!r}, expected {FORMAT!r})")
-    if header.get("version") != VERSION:
+    if header.get("version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{path}: checkpoint format version {header.get('version')!r}; this marlkit ({__version__}) reads "
-            f"version {VERSION}"
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     return header, contents
 
@@ -164,8 +172,10 @@ def load_checkpoint(path: str | os.PathLike[str], like: Any, *, config_hash: str
         arrays = [contents[f"leaf_{i:05d}"] for i in range(len(expected))]
     except KeyError as exc:
         raise CheckpointError(f"{path}: corrupt checkpoint (missing array {exc})") from None
-    if header.get("digest") != _digest(arrays):
-        raise CheckpointError(f"{path}: corrupt checkpoint (the arrays do not match the header's SHA-256 digest)")
+    if header.get("digest") != _digest(arrays, header if header["version"] >= 2 else None):
+        raise CheckpointError(
+            f"{path}: corrupt or edited checkpoint (its arrays and header do not match its SHA-256 digest)"
+        )
     leaves = []
     for array, meta, impl in zip(arrays, expected, impls, strict=True):
         if impl is not None:

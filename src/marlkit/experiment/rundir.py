@@ -47,10 +47,11 @@ CHECKPOINT = "checkpoint.npz"
 SEGMENTS = "segments"
 HISTORY = "history.npz"
 SUMMARY = "summary.json"
+REPORT = "report.html"
 
 SEGMENT_FORMAT = "marlkit.segment"
 SEGMENT_VERSION = 1
-_SEGMENT_NAME = re.compile(r"^windows-(\d{6})-(\d{6})\.npz$")
+_SEGMENT_NAME = re.compile(r"^windows-(\d{6,})-(\d{6,})\.npz$")  # 6 digits or more: any run length
 _METRIC_PREFIX = "metric."
 TIMESTAMP = "%Y%m%d-%H%M%S"
 SPARE_BYTES = 16 * 2**20
@@ -246,18 +247,35 @@ def load_segments(run: Path, windows: int, config_hash: str) -> list[Record]:
     return records
 
 
-def check_segments(run: Path, windows: int) -> None:
-    """Raise :class:`RunDirError` unless segment files cover windows ``0 .. windows - 1`` (checked by name
-    before a resumed run computes anything; the contents are checked when they are loaded)."""
+def check_segments(run: Path, windows: int, config_hash: str | None = None) -> None:
+    """Raise :class:`RunDirError` unless segment files cover windows ``0 .. windows - 1`` — checked by name and,
+    with ``config_hash``, by each file's header (a segment of another run is refused before a resumed run computes
+    anything; the arrays are checked when they are loaded)."""
     covered = 0
-    for first, end, _ in _segments(run):
+    for first, end, path in _segments(run):
         if first == covered and end <= windows:
+            if config_hash is not None:
+                _check_segment_header(path, config_hash)
             covered = end
     if covered != windows:
         raise RunDirError(
             f"{run / SEGMENTS}: the segment files cover windows 0..{covered - 1} but the checkpoint is at window "
             f"{windows}; records were deleted, so this run cannot be resumed"
         )
+
+
+def _check_segment_header(path: Path, config_hash: str) -> None:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            header = json.loads(str(archive["__header__"]))
+    except Exception as exc:  # any unreadable file is the same problem for the user
+        raise RunDirError(f"{path}: unreadable segment ({type(exc).__name__}: {exc})") from None
+    if (
+        not isinstance(header, dict)
+        or header.get("format") != SEGMENT_FORMAT
+        or header.get("config_hash") != config_hash
+    ):
+        raise RunDirError(f"{path}: a segment of another format or config; this run cannot use it")
 
 
 def drop_segments(run: Path, after: int = 0) -> None:
@@ -276,6 +294,7 @@ __all__ = [
     "GAME",
     "HISTORY",
     "METRICS",
+    "REPORT",
     "SEGMENTS",
     "SUMMARY",
     "RunDirError",

@@ -89,7 +89,7 @@ class RunInterrupted(Exception):  # noqa: N818 (not an error: the user asked the
         if finished:
             message = (
                 f"interrupted while writing report.html; the run is finished and saved in {path} "
-                f"(history.npz, summary.json); write the page with: marlkit report {path}"
+                f"(history.npz, summary.json); write the page with: marlkit resume {path}"
             )
         elif windows_done == total:
             message = (
@@ -153,7 +153,9 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     """
     path = rundir.open_run(run_dir)
     if (path / rundir.SUMMARY).is_file():
-        raise rundir.RunDirError(f"{path}: the run is already finished (summary.json exists); nothing to resume")
+        if (path / rundir.REPORT).is_file() or not (path / rundir.HISTORY).is_file():
+            raise rundir.RunDirError(f"{path}: the run is already finished (summary.json exists); nothing to resume")
+        return _finish_report(path, progress)  # killed while its page was written: write it now
     game = run_game(path)
     config = load_config(path / rundir.CONFIG, game=game)
     check_sinks(config.sinks)
@@ -166,10 +168,23 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
             raise CheckpointError(f"{path / rundir.CHECKPOINT}: inconsistent header (windows_done={done})")
     else:  # killed before the first checkpoint: start over
         state, done, info = plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
-    rundir.check_segments(path, done)
+    rundir.check_segments(path, done, digest)
     rundir.truncate_metrics(path, int(info["metrics_bytes"]))
     rundir.drop_segments(path, after=done)
     return _execute(path, config, game, plan, state, done, info, progress)
+
+
+def _finish_report(path: Path, progress: bool) -> RunResult:
+    """Write the page of a finished run that was stopped while its report was rendered (no training)."""
+    from marlkit.experiment.report import render_run_report
+
+    if progress:
+        from rich.console import Console
+
+        Console(stderr=True).print("the run is finished; writing its missing report.html", markup=False)
+    config = load_config(path / rundir.CONFIG, game=run_game(path))
+    render_run_report(path)
+    return RunResult(path=path, history=History.load(path / rundir.HISTORY), config=config)
 
 
 def diagnosis_for_summary(history: History, game: Game, config: ExperimentConfig) -> DiagnosisReport | None:
@@ -392,10 +407,10 @@ def _execute(
         raise RunInterrupted(path, done, total) from None
     try:
         rundir.drop_segments(path)
-        if diagnosis is not None:
+        if diagnosis is not None or game is None or not history.has_policy_table:
             from marlkit.experiment.report import render_run_report
 
-            render_run_report(path, report=diagnosis)
+            render_run_report(path, report=diagnosis)  # a task run's page: its learning curves
     except KeyboardInterrupt:
         raise RunInterrupted(path, done, total, finished=True) from None
     return RunResult(path=path, history=history, config=config)
