@@ -49,7 +49,7 @@ def test_a_foreign_segment_is_refused_before_training(tmp_path: Path) -> None:
     write_segment(tmp_path, 0, records(2, 0.0), "mine")
     write_segment(tmp_path, 2, records(2, 0.0), "another run's")
     check_segments(tmp_path, 4)  # by name only: covered
-    with pytest.raises(RunDirError, match="windows-000002-000004.npz: a segment of another format or config"):
+    with pytest.raises(RunDirError, match=r"windows-000002-000004\.npz: a segment of another format or config"):
         check_segments(tmp_path, 4, "mine")
     (tmp_path / rundir.SEGMENTS / "windows-000002-000004.npz").write_bytes(b"torn")
     with pytest.raises(RunDirError, match="unreadable segment"):

@@ -388,7 +388,7 @@ def test_a_run_killed_while_its_page_is_written_gets_it_on_resume(tmp_path: Path
         raise KeyboardInterrupt
 
     monkeypatch.setattr(report, "render_run_report", ctrl_c)
-    with pytest.raises(RunInterrupted, match="the run is finished .* marlkit resume") as stopped:
+    with pytest.raises(RunInterrupted, match=r"the run is finished .* marlkit resume") as stopped:
         run(config_at(tmp_path), progress=False)
     monkeypatch.undo()
     path = stopped.value.path
