@@ -91,6 +91,8 @@ def verdict_lines(summary_path: Path) -> list[str]:
         safety = diagnosis["safety"]
     lines = safety_lines(safety) if isinstance(safety, Mapping) else []
     if not isinstance(diagnosis, Mapping) or not isinstance(diagnosis.get("summary"), Mapping):
+        if (summary_path.parent / "report.html").is_file():  # a task run: no exact game to judge against
+            lines.append("learning curves (IQM across seeds) and learner metrics: report.html")
         return lines
     solutions = diagnosis.get("solution_set", {})
     lines += [f"convergence to {solutions.get('name', 'the solution set')} (seeds converged / not / inconclusive):"]
