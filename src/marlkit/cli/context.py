@@ -52,6 +52,16 @@ def save_and_show(run_dir: Path, file: str, data: dict[str, object], lines: list
     return path
 
 
+def show(data: dict[str, object], lines: list[str], json_output: bool) -> None:
+    """A command's result: ``data`` as JSON, or ``lines`` as plain text (user strings never read as markup)."""
+    if json_output:
+        print_json(finite(data))
+        return
+    out = console()
+    for line in lines:
+        out.print(line, markup=False, highlight=False)
+
+
 def console() -> Console:
     """A rich console; when output is not a terminal (a pipe, CI, a file) tables get 120 columns, not 80."""
     plain = Console()

@@ -15,22 +15,13 @@ from typing import Annotated, Any
 
 import typer
 
-from marlkit.cli.context import ParamOption, console, print_json, resolve_game
+from marlkit.cli.context import ParamOption, resolve_game, show
 from marlkit.errors import InvalidGameError
 
 HANDOVER_TASKS = ("cliff-walking",)
 """Built-in hand-over tasks (not in the game catalog)."""
 RESPOND_GAMES = ("carroll-coordination",)
 """Built-in games for ``respond`` (not in the game catalog)."""
-
-
-def _print(result: Any, json_output: bool) -> None:
-    if json_output:
-        print_json(result.to_json())
-        return
-    out = console()
-    for line in result.lines():
-        out.print(line, markup=False, highlight=False)
 
 
 def _built_in(name: str, factory: Any, params: list[str] | None, allowed: tuple[str, ...]) -> Any:
@@ -120,7 +111,7 @@ def handover(
         ai_values=ai_values,
         seed=seed,
     )
-    _print(curve, json_output)
+    show(curve.to_json(), curve.lines(), json_output)
 
 
 def respond(
@@ -138,7 +129,8 @@ def respond(
         model: Any = _built_in(game, carroll_game, param, ("a", "b"))
     else:
         model = resolve_game(game, param)
-    _print(carroll_gap(model, beta, ai=ai), json_output)
+    result = carroll_gap(model, beta, ai=ai)
+    show(result.to_json(), result.lines(), json_output)
 
 
 def register(human_app: typer.Typer) -> None:
