@@ -1,8 +1,8 @@
 """``marlkit human ...``: human behaviour models fitted from play, human-aware evaluation and hand-over of control
 (docs/human.md).
 
-Each sub-command lives in its own module (``human_fit.py``, ``human_handover.py``, ``human_other_play.py``) with a ``register(human_app)``
-function, so this module only builds the group.
+Each sub-command lives in its own module (``human_fit.py``, ``human_handover.py``, ``human_other_play.py``)
+with a ``register(human_app)`` function, so this module only builds the group.
 """
 
 from __future__ import annotations
