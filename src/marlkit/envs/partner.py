@@ -1,0 +1,189 @@
+"""A fixed partner inside the env: the learners see only their own agents; the partner's agents act by a frozen
+policy (a human model, a scripted agent, a trained policy) as part of the env's dynamics.
+
+This is how human-aware training works (Carroll et al. 2019, "On the utility of learning about humans for
+human-AI coordination", NeurIPS, §5: PPO trained with a frozen behaviour-cloned human model as its partner): for
+the learners, the partner is part of the environment. ``WithPartner(env, partner, agents)`` is a
+:class:`~marlkit.envs.base.MultiAgentEnv` whose agents are ``env``'s agents *not* in ``agents``, so every trainer,
+learner and evaluation runs on it unchanged, compiled, and the partner's computation is compiled into the step.
+
+A :class:`Partner` acts from the full env state and observations: ``act(key, state, obs, action_mask) ->
+actions [n]`` for all of the env's agents (the wrapper keeps those of ``agents``). It must be hashable by value
+(envs are static arguments of compiled programs); :class:`TablePartner` (a policy table ``[n, S, A]`` over an
+exact game's states, e.g. a Boltzmann human's from :mod:`marlkit.human`) and :class:`FunctionPartner` (a pure
+function, e.g. the cooking task's greedy human) are provided.
+
+Per-agent ``info`` entries (``action_mask``, ``final_obs``, ``final_action_mask``, ``illegal_action``, ``cost``)
+are cut to the learners' agents; ``global_state`` and the others pass through, and ``info["partner_reward"]``
+holds the partner agents' rewards. The key of each step is split once: one half for the partner, one for the env.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from marlkit.envs.base import AgentGroup, MultiAgentEnv, MultiAgentSpec
+from marlkit.envs.wrappers import Wrapper, cost_limits
+from marlkit.errors import InvalidGameError
+
+Array = jax.Array
+
+PER_AGENT_INFO = ("action_mask", "final_obs", "final_action_mask", "illegal_action", "cost")
+"""``info`` entries with a leading agent axis, cut to the learners' agents."""
+
+
+class Partner(Protocol):
+    """A frozen policy for some of an env's agents (hashable by value)."""
+
+    def act(self, key: Array, state: Any, obs: Array, action_mask: Array) -> Array:
+        """Actions ``[n]`` (int32) for all of the env's agents at ``state`` (the wrapper keeps the partner's)."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class TablePartner:
+    """A tabular policy ``table [n, S, A_max]`` over an exact game's states (:class:`marlkit.envs.games.GameEnv`),
+    sampled at the current state; e.g. a human model's policy (:mod:`marlkit.human`)."""
+
+    table: np.ndarray
+    digest: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        table = np.asarray(self.table, dtype=np.float32)
+        if table.ndim != 3 or not np.all(np.isfinite(table)) or np.any(table < 0):
+            raise InvalidGameError(
+                f"TablePartner: expected a policy table [n, S, A] of probabilities, got {table.shape}"
+            )
+        table.setflags(write=False)
+        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "digest", hashlib.sha256(repr(table.shape).encode() + table.tobytes()).hexdigest())
+
+    def act(self, key: Array, state: Any, obs: Array, action_mask: Array) -> Array:
+        index = state.inner.state if hasattr(state, "inner") else state.state
+        probs = jnp.asarray(self.table)[:, index]  # [n, A]
+        logits = jnp.where((probs > 0) & action_mask, jnp.log(jnp.maximum(probs, 1e-30)), -jnp.inf)
+        return jax.random.categorical(key, logits, axis=-1).astype(jnp.int32)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TablePartner) and other.digest == self.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+
+@dataclass(frozen=True)
+class FunctionPartner:
+    """A partner given as a pure JAX function ``policy(key, state, obs, action_mask, *params) -> actions [n]`` with
+    hashable ``params`` (numbers, tuples)."""
+
+    policy: Callable[..., Array]
+    params: tuple[Any, ...] = ()
+
+    def act(self, key: Array, state: Any, obs: Array, action_mask: Array) -> Array:
+        return jnp.asarray(self.policy(key, state, obs, action_mask, *self.params), jnp.int32)
+
+
+class PartnerState(NamedTuple):
+    env_state: Any
+    obs: Array  # [n, ...] the full observation the partner acts on
+
+
+@dataclass(frozen=True)
+class WithPartner(Wrapper):
+    """``env`` with ``agents`` driven by ``partner`` (see the module docstring)."""
+
+    env: MultiAgentEnv
+    partner: Partner
+    agents: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        n = self.env.spec.n_agents
+        agents = tuple(sorted(set(int(a) for a in self.agents)))
+        if not agents or agents[0] < 0 or agents[-1] >= n or len(agents) >= n:
+            raise InvalidGameError(
+                f"WithPartner: partner agents must be a non-empty proper subset of 0..{n - 1}, got {list(self.agents)}"
+            )
+        if not callable(getattr(self.partner, "act", None)):
+            raise InvalidGameError(
+                f"WithPartner: the partner needs act(key, state, obs, action_mask); got {self.partner!r}"
+            )
+        object.__setattr__(self, "agents", agents)
+        super().__post_init__()
+
+    @property
+    def learners(self) -> tuple[int, ...]:
+        """The env's agents the learners control, in order."""
+        return tuple(i for i in range(self.env.spec.n_agents) if i not in self.agents)
+
+    def wrapped_spec(self, spec: MultiAgentSpec) -> MultiAgentSpec:
+        keep = self.learners
+        position = {agent: k for k, agent in enumerate(keep)}
+        groups = tuple(
+            AgentGroup(g.name, tuple(position[a] for a in g.agents if a in position))
+            for g in spec.groups
+            if any(a in position for a in g.agents)
+        )
+        return MultiAgentSpec(
+            name=f"{spec.name}+partner",
+            n_agents=len(keep),
+            agent_names=tuple(spec.agent_names[i] for i in keep),
+            obs_shape=spec.obs_shape,
+            obs_sizes=tuple(spec.obs_sizes[i] for i in keep),
+            num_actions=tuple(spec.num_actions[i] for i in keep),
+            global_state_size=spec.global_state_size,
+            max_episode_steps=spec.max_episode_steps,
+            num_constraints=spec.num_constraints,
+            groups=groups,
+            obs_low=spec.obs_low,
+            obs_high=spec.obs_high,
+            description={**spec.description, "partner_agents": list(self.agents)},
+        )
+
+    def reset(self, key: Array) -> tuple[Array, PartnerState]:
+        obs, state = self.env.reset(key)
+        return obs[np.asarray(self.learners)], PartnerState(state, obs)
+
+    def step(self, key: Array, state: PartnerState, actions: Array) -> tuple[Array, PartnerState, Array, Array, dict]:
+        key_partner, key_env = jax.random.split(key)
+        mask = self.env.state_info(state.env_state)["action_mask"]
+        partner_actions = self.partner.act(key_partner, state.env_state, state.obs, mask)
+        learners, partners = np.asarray(self.learners), np.asarray(self.agents)
+        joint = jnp.zeros(self.env.spec.n_agents, jnp.int32)
+        joint = joint.at[learners].set(jnp.asarray(actions, jnp.int32)).at[partners].set(partner_actions[partners])
+        obs, env_state, reward, done, info = self.env.step(key_env, state.env_state, joint)
+        info = {key: value[learners] if key in PER_AGENT_INFO else value for key, value in info.items()}
+        info["partner_reward"] = reward[partners]
+        return obs[learners], PartnerState(env_state, obs), reward[learners], done, info
+
+    @property
+    def limits(self) -> np.ndarray | None:
+        """The learners' rows of the wrapped env's constraint limits."""
+        limits = cost_limits(self.env)
+        return None if limits is None else limits[np.asarray(self.learners)]
+
+    def state_info(self, state: PartnerState) -> dict[str, Array]:
+        info = self.env.state_info(state.env_state)
+        return {**info, "action_mask": info["action_mask"][np.asarray(self.learners)]}
+
+
+def with_partner(env: MultiAgentEnv, partner: Partner, agents: Sequence[int]) -> WithPartner:
+    """``env`` whose ``agents`` the frozen ``partner`` drives (:class:`WithPartner`)."""
+    return WithPartner(env, partner, tuple(agents))
+
+
+__all__ = [
+    "PER_AGENT_INFO",
+    "FunctionPartner",
+    "Partner",
+    "PartnerState",
+    "TablePartner",
+    "WithPartner",
+    "with_partner",
+]

@@ -1,0 +1,60 @@
+"""A frozen partner inside the env (WithPartner): the learners see their own agents only; the partner acts by its
+policy as part of the step (Carroll et al. 2019's human-aware training set-up)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from marlkit.envs import make
+from marlkit.envs.partner import FunctionPartner, TablePartner, with_partner
+from marlkit.errors import InvalidGameError
+
+
+def test_the_learners_see_their_agents_and_the_partner_acts_by_its_table() -> None:
+    env = make("game:stag-hunt")  # stag-stag 4, hare 3 whatever the other does, stag alone 0
+    table = np.zeros((2, 1, 2), np.float32)
+    table[1, 0] = [0.25, 0.75]  # the partner (column) plays stag with probability 1/4
+    wrapped = with_partner(env, TablePartner(table), [1])
+    assert wrapped.spec.n_agents == 1 and wrapped.spec.agent_names == ("row",)
+    assert wrapped.spec.num_actions == (2,) and wrapped.learners == (0,)
+    obs, state = wrapped.reset(jax.random.key(0))
+    assert obs.shape == (1, 1) and wrapped.state_info(state)["action_mask"].shape == (1, 2)
+
+    def play(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        _, _, reward, _, info = wrapped.step(key, state, jnp.array([0]))  # the learner plays stag
+        return reward[0], info["partner_reward"][0]
+
+    rewards, partner = jax.vmap(play)(jax.random.split(jax.random.key(1), 20_000))
+    # stag meets stag with probability 1/4: reward 4, else 0 (binomial s.e. of the mean ~0.012)
+    assert float(jnp.mean(rewards == 4.0)) == pytest.approx(0.25, abs=0.02)
+    assert set(np.unique(np.asarray(rewards))) <= {0.0, 4.0} and set(np.unique(np.asarray(partner))) <= {3.0, 4.0}
+    _, _, _, _, info = wrapped.step(jax.random.key(2), state, jnp.array([1]))
+    assert info["action_mask"].shape == (1, 2) and info["illegal_action"].shape == (1,)
+    assert info["final_obs"].shape == (1, 1) and info["global_state"].shape == (env.spec.global_state_size,)
+
+
+def test_a_function_partner_and_jit() -> None:
+    env = make("game:stag-hunt")
+
+    def always(key, state, obs, mask, action):
+        return jnp.full((2,), action, jnp.int32)
+
+    wrapped = with_partner(env, FunctionPartner(always, (1,)), [0])  # the row player always plays hare
+    _, state = wrapped.reset(jax.random.key(0))
+    step = jax.jit(wrapped.step)
+    _, _, reward, _, info = step(jax.random.key(1), state, jnp.array([0]))  # column plays stag alone
+    assert float(reward[0]) == 0.0 and float(info["partner_reward"][0]) == 3.0
+    assert with_partner(env, FunctionPartner(always, (1,)), [0]) == wrapped  # equal by value: one compiled program
+
+
+def test_bad_partner_agents_are_refused() -> None:
+    env = make("game:stag-hunt")
+    table = np.full((2, 1, 2), 0.5, np.float32)
+    for agents in ([], [0, 1], [2], [-1]):
+        with pytest.raises(InvalidGameError, match="partner agents must be a non-empty proper subset of 0..1"):
+            with_partner(env, TablePartner(table), agents)
+    with pytest.raises(InvalidGameError, match="policy table"):
+        TablePartner(np.ones((2, 2)))
