@@ -54,7 +54,7 @@ def test_bad_partner_agents_are_refused() -> None:
     env = make("game:stag-hunt")
     table = np.full((2, 1, 2), 0.5, np.float32)
     for agents in ([], [0, 1], [2], [-1]):
-        with pytest.raises(InvalidGameError, match="partner agents must be a non-empty proper subset of 0..1"):
+        with pytest.raises(InvalidGameError, match=r"partner agents must be a non-empty proper subset of 0\.\.1"):
             with_partner(env, TablePartner(table), agents)
     with pytest.raises(InvalidGameError, match="policy table"):
         TablePartner(np.ones((2, 2)))
