@@ -199,7 +199,11 @@ class Cooking(Env):
         )
         team = jnp.sum(sparse) + self.shaping_weight(state.lifetime) * jnp.sum(shaped)
         reward = jnp.full(len(self.kitchen.start), team, jnp.float32)
-        info = {"sparse_reward": jnp.full_like(reward, jnp.sum(sparse)), "shaped_reward": shaped, "soups_served": served}
+        info = {
+            "sparse_reward": jnp.full_like(reward, jnp.sum(sparse)),
+            "shaped_reward": shaped,
+            "soups_served": served,
+        }
         return self.observe(next_state), next_state, reward, jnp.bool_(False), info
 
     def shaping_weight(self, lifetime: Array) -> Array:
@@ -249,9 +253,7 @@ class Cooking(Env):
                 held,
             )
             new_item = jnp.where(put_down, held, jnp.where(pick_up, NOTHING, item))
-            pot_onions = state.pot_onions.at[pot].set(
-                jnp.where(add_onion, onions + 1, jnp.where(take_soup, 0, onions))
-            )
+            pot_onions = state.pot_onions.at[pot].set(jnp.where(add_onion, onions + 1, jnp.where(take_soup, 0, onions)))
             pot_time = state.pot_time.at[pot].set(jnp.where(add_onion | take_soup, 0, time))
             state = state._replace(
                 held=state.held.at[i].set(new_held),

@@ -84,7 +84,11 @@ def goal_cells(env: Cooking, state: CookingState, agent: Array) -> Array:
 
 
 def greedy_probabilities(
-    env: Cooking, state: CookingState | TimeState, agent: Array | int, beta_goal: Array | float, beta_action: Array | float
+    env: Cooking,
+    state: CookingState | TimeState,
+    agent: Array | int,
+    beta_goal: Array | float,
+    beta_action: Array | float,
 ) -> Array:
     """The greedy human's action distribution ``[6]`` at ``state`` for chef ``agent`` (module docstring, steps
     1-4). Pure and jittable; ``agent`` and the β's may be traced arrays (β ≥ 0, ∞ allowed)."""

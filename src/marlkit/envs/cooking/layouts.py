@@ -23,7 +23,16 @@ import numpy as np
 from marlkit.errors import InvalidGameError
 
 FLOOR, COUNTER, ONION_PILE, POT, DISH_PILE, SERVE = range(6)
-TERRAIN_CHARS = {" ": FLOOR, "1": FLOOR, "2": FLOOR, "X": COUNTER, "O": ONION_PILE, "P": POT, "D": DISH_PILE, "S": SERVE}
+TERRAIN_CHARS = {
+    " ": FLOOR,
+    "1": FLOOR,
+    "2": FLOOR,
+    "X": COUNTER,
+    "O": ONION_PILE,
+    "P": POT,
+    "D": DISH_PILE,
+    "S": SERVE,
+}
 NORTH, SOUTH, EAST, WEST, STAY, INTERACT = range(6)
 ACTION_NAMES = ("up", "down", "right", "left", "stay", "interact")
 NUM_ACTIONS = 6
@@ -68,7 +77,7 @@ class Layout:
             if len(cells) != 1:
                 raise InvalidGameError(f"cooking layout {self.name!r}: chef {chef!r} must appear exactly once")
             starts.append(cells[0])
-        height, width = terrain.shape
+        _height, _width = terrain.shape
         border = np.concatenate([terrain[0], terrain[-1], terrain[:, 0], terrain[:, -1]])
         if np.any(border == FLOOR):
             raise InvalidGameError(f"cooking layout {self.name!r}: the border must be counters, not floor")
@@ -164,7 +173,6 @@ __all__ = [
     "FLOOR",
     "INTERACT",
     "LAYOUTS",
-    "Layout",
     "NORTH",
     "NUM_ACTIONS",
     "ONION_PILE",
@@ -174,6 +182,7 @@ __all__ = [
     "STAY",
     "UNREACHABLE",
     "WEST",
+    "Layout",
     "get_layout",
     "interact_distances",
     "pose_transitions",

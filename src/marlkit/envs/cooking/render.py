@@ -39,7 +39,7 @@ def render_kitchen(layout: Layout, state: Any, cook_time: int, tile: int = 16) -
         for k in range(onions):  # one onion-coloured bar per onion
             top = r * tile + 2 + k * (q + 1)
             image[top : top + q, c * tile + 2 : (c + 1) * tile - 2] = ITEM_COLOURS[1]
-        bar = int(round((tile - 4) * min(time, cook_time) / cook_time))
+        bar = round((tile - 4) * min(time, cook_time) / cook_time)
         image[(r + 1) * tile - 3 : (r + 1) * tile - 1, c * tile + 2 : c * tile + 2 + bar] = TIMER_COLOUR
     pos, facing, held = np.asarray(state.pos), np.asarray(state.facing), np.asarray(state.held)
     for i, (r, c) in enumerate(pos):
