@@ -228,13 +228,16 @@ class Cooking(Env):
         # overcooked-ai reads the pot states once, before anyone acts: pots holding at least one onion.
         busy_pots = jnp.sum(state.pot_onions > 0)
         sparse, shaped, served = jnp.zeros(n), jnp.zeros(n), jnp.zeros(n)
+        height, width = k.shape
         for i in range(n):
             front = state.pos[i] + jnp.asarray(ACTION_DELTAS)[state.facing[i]]
             r, c = front[0], front[1]
+            at_front = (np.arange(height)[:, None] == r) & (np.arange(width)[None, :] == c)  # [H, W]
             kind = terrain[r, c]
             held, item = state.held[i], state.items[r, c]
-            pot = jnp.maximum(pot_index[r, c], 0)
-            onions, time = state.pot_onions[pot], state.pot_time[pot]
+            pot_here = np.arange(len(k.pots)) == pot_index[r, c]  # [P], all False off pots
+            onions = jnp.sum(jnp.where(pot_here, state.pot_onions, 0))
+            time = jnp.sum(jnp.where(pot_here, state.pot_time, 0))
             go = actions[i] == INTERACT
             put_down = go & (kind == COUNTER) & (held != NOTHING) & (item == NOTHING)
             pick_up = go & (kind == COUNTER) & (held == NOTHING) & (item != NOTHING)
@@ -253,13 +256,12 @@ class Cooking(Env):
                 held,
             )
             new_item = jnp.where(put_down, held, jnp.where(pick_up, NOTHING, item))
-            pot_onions = state.pot_onions.at[pot].set(jnp.where(add_onion, onions + 1, jnp.where(take_soup, 0, onions)))
-            pot_time = state.pot_time.at[pot].set(jnp.where(add_onion | take_soup, 0, time))
+            new_onions = jnp.where(add_onion, onions + 1, jnp.where(take_soup, 0, onions))
             state = state._replace(
                 held=state.held.at[i].set(new_held),
-                items=state.items.at[r, c].set(new_item),
-                pot_onions=pot_onions,
-                pot_time=pot_time,
+                items=jnp.where(at_front, new_item, state.items),
+                pot_onions=jnp.where(pot_here, new_onions, state.pot_onions),
+                pot_time=jnp.where(pot_here & (add_onion | take_soup), 0, state.pot_time),
             )
             sparse = sparse.at[i].set(jnp.where(serve, SOUP_REWARD, 0.0))
             served = served.at[i].set(serve.astype(jnp.float32))
@@ -288,28 +290,36 @@ class Cooking(Env):
 
     # -- observation ------------------------------------------------------------------------------------------
     def observe(self, state: CookingState) -> Array:
-        """Every chef's lossless grid ``[n, H * W * C]`` (module docstring), self first."""
+        """Every chef's lossless grid ``[n, H * W * C]`` (module docstring), self first. Built channels-last from
+        comparisons against static masks (no scatters: they are what vmapped steps pay most for on CPU)."""
         k = self.kitchen
         height, width = k.shape
         n = len(k.start)
-        terrain = jnp.asarray(k.terrain)
-        cell = jnp.zeros((n, height, width), jnp.float32).at[jnp.arange(n), state.pos[:, 0], state.pos[:, 1]].set(1.0)
-        facing = cell[:, None] * jax.nn.one_hot(state.facing, 4, dtype=jnp.float32)[:, :, None, None]  # [n, 4, H, W]
-        static = jnp.stack([(terrain == t).astype(jnp.float32) for t in STATIC_CHANNELS])
-        pots = jnp.asarray(k.pots)
-        onions = jnp.zeros((height, width)).at[pots[:, 0], pots[:, 1]].set(state.pot_onions.astype(jnp.float32))
-        timer = jnp.zeros((height, width)).at[pots[:, 0], pots[:, 1]].set(state.pot_time.astype(jnp.float32))
-        held = jnp.zeros((4, height, width)).at[state.held, state.pos[:, 0], state.pos[:, 1]].add(1.0)
-        lying = jax.nn.one_hot(state.items, 4, dtype=jnp.float32).transpose(2, 0, 1)
-        carried = jnp.minimum(held + lying, 1.0)
+        cell = (np.arange(height)[None, :, None] == state.pos[:, 0, None, None]) & (
+            np.arange(width)[None, None, :] == state.pos[:, 1, None, None]
+        )  # [n, H, W]
+        facing = cell[..., None] & (state.facing[:, None, None, None] == np.arange(4))  # [n, H, W, 4]
+        static = np.stack([k.terrain == t for t in STATIC_CHANNELS], axis=-1).astype(np.float32)  # [H, W, 5]
+        pot_masks = (np.arange(len(k.pots))[:, None, None] == k.pot_index[None]).astype(np.float32)  # [P, H, W]
+        onions = jnp.tensordot(state.pot_onions.astype(jnp.float32), pot_masks, axes=1)
+        timer = jnp.tensordot(state.pot_time.astype(jnp.float32), pot_masks, axes=1)
+        items = jnp.stack(
+            [
+                jnp.any(cell & (state.held == i)[:, None, None], axis=0) | (state.items == i)
+                for i in (SOUP, DISH, ONION)
+            ],
+            axis=-1,
+        )  # [H, W, 3]
         shared = jnp.concatenate(
-            [static, onions[None], timer[None], carried[SOUP][None], carried[DISH][None], carried[ONION][None]]
+            [jnp.asarray(static), onions[..., None], timer[..., None], items.astype(jnp.float32)], axis=-1
         )
         # Chef a's order: a, then the others in index order.
         order = np.array([[a] + [b for b in range(n) if b != a] for a in range(n)])
-        per_chef = jnp.concatenate([cell[order], facing[order].reshape(n, 4 * n, height, width)], axis=1)
-        grids = jnp.concatenate([per_chef, jnp.broadcast_to(shared, (n, *shared.shape))], axis=1)
-        return grids.transpose(0, 2, 3, 1).reshape(n, -1)
+        locations = cell[order].transpose(0, 2, 3, 1)  # [n, H, W, n]
+        facings = facing[order].transpose(0, 2, 3, 1, 4).reshape(n, height, width, 4 * n)
+        per_chef = jnp.concatenate([locations, facings], axis=-1).astype(jnp.float32)
+        grids = jnp.concatenate([per_chef, jnp.broadcast_to(shared, (n, *shared.shape))], axis=-1)
+        return grids.reshape(n, -1)
 
     def grid(self, obs: Array) -> Array:
         """One chef's flat observation as its ``[H, W, C]`` grid."""
