@@ -37,6 +37,10 @@ _LBF = (
     "(NeurIPS); Papoudakis, Christianos, Schäfer & Albrecht 2021, Benchmarking Multi-Agent Deep RL Algorithms in "
     "Cooperative Tasks (NeurIPS Datasets and Benchmarks); reference implementation: the lbforaging package"
 )
+_COOKING = (
+    "Carroll, Shah, Ho, Griffiths, Seshia, Abbeel & Dragan 2019, On the Utility of Learning about Humans for "
+    "Human-AI Coordination (NeurIPS); reference implementation: the overcooked_ai_py package (2019 rules)"
+)
 
 TASKS: Registry[MultiAgentEnv] = Registry(
     "task",
@@ -81,6 +85,14 @@ TASKS.add(
     citation=_MPE + "; the cost turns it into a constrained Markov game (Altman 1999, Constrained Markov Decision "
     "Processes, ch. 2)",
     defaults={"constrained": True},
+)
+TASKS.add(
+    "cooking",
+    "marlkit.envs.cooking:Cooking",
+    description="Overcooked: two chefs cook onion soups (3 onions, 20 steps) and serve them for 20 each; "
+    "layouts cramped_room, asymmetric_advantages, coordination_ring",
+    citation=_COOKING,
+    aliases=("overcooked",),
 )
 """Every task by name (read-only); ``"game:<catalog name>"`` names are served besides these."""
 
