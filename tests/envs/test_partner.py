@@ -27,9 +27,9 @@ def test_the_learners_see_their_agents_and_the_partner_acts_by_its_table() -> No
         _, _, reward, _, info = wrapped.step(key, state, jnp.array([0]))  # the learner plays stag
         return reward[0], info["partner_reward"][0]
 
-    rewards, partner = jax.vmap(play)(jax.random.split(jax.random.key(1), 20_000))
-    # stag meets stag with probability 1/4: reward 4, else 0 (binomial s.e. of the mean ~0.012)
-    assert float(jnp.mean(rewards == 4.0)) == pytest.approx(0.25, abs=0.02)
+    rewards, partner = jax.jit(jax.vmap(play))(jax.random.split(jax.random.key(1), 4_000))
+    # stag meets stag with probability 1/4: reward 4, else 0 (binomial s.e. of the mean 0.0068: 4 s.e. allowed)
+    assert float(jnp.mean(rewards == 4.0)) == pytest.approx(0.25, abs=0.028)
     assert set(np.unique(np.asarray(rewards))) <= {0.0, 4.0} and set(np.unique(np.asarray(partner))) <= {3.0, 4.0}
     _, _, _, _, info = wrapped.step(jax.random.key(2), state, jnp.array([1]))
     assert info["action_mask"].shape == (1, 2) and info["illegal_action"].shape == (1,)
@@ -58,3 +58,24 @@ def test_bad_partner_agents_are_refused() -> None:
             with_partner(env, TablePartner(table), agents)
     with pytest.raises(InvalidGameError, match="policy table"):
         TablePartner(np.ones((2, 2)))
+
+
+def test_the_cooking_tasks_greedy_human_is_a_partner() -> None:
+    """Human-aware training's set-up on the cooking task: one chef learns, the greedy human model drives the other
+    as part of the env (Carroll et al. 2019, §5). With the learner standing still, the partner alone puts onions
+    into the pot: its shaping reward (3 per onion) reaches the team's reward."""
+    from marlkit.envs.cooking import Cooking, GreedyHuman
+
+    env = Cooking(max_episode_steps=400)
+    wrapped = with_partner(env, GreedyHuman(env, beta_goal=float("inf"), beta_action=float("inf")), [1])
+    assert wrapped.spec.n_agents == 1
+    _, state = wrapped.reset(jax.random.key(0))
+    stay = jnp.array([4])  # up, down, right, left, stay, interact
+
+    def step(state, key):
+        _, state, reward, _, info = wrapped.step(key, state, stay)
+        return state, (reward[0], info["partner_reward"][0])
+
+    _, (reward, partner) = jax.lax.scan(step, state, jax.random.split(jax.random.key(1), 60))
+    assert float(jnp.sum(reward)) >= 6.0  # two onions placed by the partner within 60 steps (shared reward)
+    assert np.array_equal(np.asarray(reward), np.asarray(partner))  # the team reward is shared

@@ -162,5 +162,11 @@ class GreedyHuman:
     def probabilities(self, state: CookingState | TimeState, agent: Array | int) -> Array:
         return greedy_probabilities(self.env, state, agent, self.beta_goal, self.beta_action)
 
+    def act(self, key: Array, state: CookingState | TimeState, obs: Array, action_mask: Array) -> Array:
+        """Every chef's greedy action (the :class:`marlkit.envs.partner.Partner` interface: as a frozen partner in
+        :class:`~marlkit.envs.partner.WithPartner`, the env keeps the partner chefs' actions)."""
+        agents = jnp.arange(self.env.spec.n_agents)
+        return jax.vmap(lambda k, i: self(k, state, i))(jax.random.split(key, agents.shape[0]), agents)
+
 
 __all__ = ["GreedyHuman", "boltzmann", "goal_cells", "greedy_action", "greedy_probabilities"]
