@@ -83,6 +83,18 @@ class Wrapper(MultiAgentEnv):
     def unwrapped(self) -> MultiAgentEnv:
         return self.env.unwrapped
 
+    def wrapped_state(self, state: Any) -> Any:
+        """The wrapped env's state inside this wrapper's (default: the same; wrappers with memory override)."""
+        return state
+
+    @property
+    def can_render(self) -> bool:
+        return self.env.can_render
+
+    def render(self, state: Any, index: int | tuple[int, ...] | None = None) -> np.ndarray:
+        """The wrapped env's picture of its state (:meth:`MultiAgentEnv.render`)."""
+        return self.env.render(self.wrapped_state(state), index)
+
     @property
     def limits(self) -> np.ndarray | None:
         """The wrapped env's constraint limits ``[n, m]`` (:func:`cost_limits`)."""
@@ -127,6 +139,9 @@ class EpisodeStatisticsState(NamedTuple):
 @dataclass(frozen=True)
 class EpisodeStatistics(Wrapper):
     """Per-episode return, length (and cost) in ``info``; see the module docstring."""
+
+    def wrapped_state(self, state: Any) -> Any:
+        return state.env_state
 
     def reset(self, key: Array) -> tuple[Array, EpisodeStatisticsState]:
         obs, state = self.env.reset(key)
@@ -272,6 +287,9 @@ class GlobalState(Wrapper):
             parts.append(env_global.astype(jnp.float32))
         return jnp.concatenate(parts)
 
+    def wrapped_state(self, state: Any) -> Any:
+        return state.env_state
+
     def reset(self, key: Array) -> tuple[Array, GlobalStateState]:
         obs, state = self.env.reset(key)
         return obs, GlobalStateState(state, self._global(obs, self.env.state_info(state)["global_state"]))
@@ -329,6 +347,9 @@ class NormalizeObservation(Wrapper):
         """Standardise ``obs`` with the statistics in ``state``."""
         var = state.m2 / jnp.maximum(state.seen, 1).astype(jnp.float32)
         return jnp.clip((obs - state.mean) / jnp.sqrt(var + self.epsilon), -self.clip, self.clip)
+
+    def wrapped_state(self, state: Any) -> Any:
+        return state.env_state
 
     def reset(self, key: Array) -> tuple[Array, NormalizeObservationState]:
         obs, env_state = self.env.reset(key)
