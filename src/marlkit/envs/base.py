@@ -181,6 +181,11 @@ class MultiAgentEnv(abc.ABC):
         """Whether :meth:`render` draws this env (default: no)."""
         return False
 
+    def final_state(self, key: Array, state: Any, actions: Array) -> Any:
+        """The task's state (a state of :attr:`unwrapped`) that ``step(key, state, actions)`` ends on *before* any
+        auto-reset — what the last frame of an episode shows — or ``None`` where the env cannot say."""
+        return None
+
     def render(self, state: Any, index: int | tuple[int, ...] | None = None) -> np.ndarray:
         """One env's state as an RGB picture ``uint8 [H, W, 3]`` (host NumPy; see the module docstring)."""
         raise NotApplicableError(
@@ -247,8 +252,15 @@ class Env(MultiAgentEnv):
         first = jnp.argmax(mask, axis=1).astype(jnp.int32)
         return jnp.where(legal, safe, first), ~legal
 
+    def final_state(self, key: Array, state: TimeState, actions: Array) -> TimeState:
+        """The state :meth:`step` ends on before its auto-reset (the same key split and legalised actions)."""
+        key_step, _ = jax.random.split(key)
+        actions, _ = self.legalise(state, actions)
+        _, inner, _, _, _ = self.step_env(key_step, state.inner, actions)
+        return TimeState(inner, (state.time + 1).astype(jnp.int32))
+
     def step(self, key: Array, state: TimeState, actions: Array) -> tuple[Array, TimeState, Array, Array, dict]:
-        key_step, key_reset = jax.random.split(key)
+        key_step, key_reset = jax.random.split(key)  # final_state splits the key the same way
         actions, illegal = self.legalise(state, actions)
         obs, inner, reward, terminated, extra = self.step_env(key_step, state.inner, actions)
         time = state.time + 1

@@ -95,6 +95,10 @@ class Wrapper(MultiAgentEnv):
         """The wrapped env's picture of its state (:meth:`MultiAgentEnv.render`)."""
         return self.env.render(self.wrapped_state(state), index)
 
+    def final_state(self, key: Array, state: Any, actions: Array) -> Any:
+        """The wrapped env's (for wrappers that step it with the same key and actions; override otherwise)."""
+        return self.env.final_state(key, self.wrapped_state(state), actions)
+
     @property
     def limits(self) -> np.ndarray | None:
         """The wrapped env's constraint limits ``[n, m]`` (:func:`cost_limits`)."""
