@@ -374,6 +374,13 @@ class GameEnv(Env):
             return super().step(key, state, actions)
         return self.step_uniform(jax.random.uniform(key, (self.num_uniforms,)), state, actions)
 
+    def render_env(self, state: GameState) -> np.ndarray:
+        """The game's board at the state where its metadata says how to draw one (grid games, soccer, grid worlds),
+        else a table of the state and its stage game (:mod:`marlkit.envs.render_games`)."""
+        from marlkit.envs.render_games import draw_game_state
+
+        return draw_game_state(self.game, int(state.state))
+
     def final_state(self, key: Array, state: TimeState, actions: Array) -> TimeState:
         if self.observation != "index":
             return super().final_state(key, state, actions)
