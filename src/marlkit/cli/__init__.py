@@ -19,6 +19,7 @@ from marlkit.cli import explain as explain_commands
 from marlkit.cli import games as games_commands
 from marlkit.cli import human as human_commands
 from marlkit.cli import learn as learn_commands
+from marlkit.cli import render_episode as render_episode_commands
 from marlkit.cli import robust as robust_commands
 from marlkit.cli import run as run_commands
 from marlkit.cli import solve as solve_commands
@@ -55,6 +56,7 @@ attack_commands.register(app)
 human_commands.register(app)
 explain_commands.register(app)
 experiment_commands.register(app)
+render_episode_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,11 +82,12 @@ def render_episode(
     steps: int | None = None,
     *,
     caption: bool = True,
+    rewards: list[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
     """Play ``env`` with ``act`` for ``steps`` steps (default: until the first episode ends, at most the env's
     time limit, or :data:`DEFAULT_STEPS_WITHOUT_LIMIT` steps where it has none) and return ``steps + 1`` (more
     where ``steps`` crosses episode ends) frames ``uint8 [H, W, 3]`` (module docstring). The same ``key`` gives
-    the same frames.
+    the same frames. ``rewards``, a list, receives each step's rewards ``[n]``.
 
     Raises:
         NotApplicableError: the env does not render.
@@ -126,6 +127,8 @@ def render_episode(
         before = state
         obs, state, reward, done, step_info = step(k_step, state, actions)
         t += 1
+        if rewards is not None:
+            rewards.append(np.asarray(reward))
         lines = _caption(env, t, bool(done), np.asarray(actions), np.asarray(reward))
         ended = final(k_step, before, actions) if bool(done) else None
         if ended is not None:
@@ -157,6 +160,22 @@ def _padded(frames: Sequence[np.ndarray], multiple: int) -> np.ndarray:
     return stack
 
 
+def video_format(path: str | os.PathLike[str]) -> str:
+    """The suffix (``.gif`` or ``.mp4``) of a video path, checked before any work: another suffix, or ``.mp4``
+    without imageio-ffmpeg, raises (:class:`InvalidGameError`, :class:`NotApplicableError`)."""
+    import importlib.util
+
+    name = Path(path).name
+    suffix = Path(path).suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise InvalidGameError(f"{name}: a video file must end in .gif or .mp4")
+    if suffix == ".mp4" and importlib.util.find_spec("imageio_ffmpeg") is None:
+        raise NotApplicableError(
+            f'{name}: MP4 needs imageio-ffmpeg; install it with pip install "marlkit[video]" (or write a .gif)'
+        )
+    return suffix
+
+
 def write_video(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps: float = 10.0) -> Path:
     """Write ``frames`` (``uint8 [H, W, 3]``, one size) to ``path``: ``.gif`` or ``.mp4`` (module docstring), at
     ``fps`` frames per second. Returns the path.
@@ -170,22 +189,13 @@ def write_video(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps:
     from marlkit.atomic import write_with
 
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in VIDEO_SUFFIXES:
-        raise InvalidGameError(f"write_video: {path.name}: the file must end in .gif or .mp4")
+    suffix = video_format(path)
     if not (isinstance(fps, int | float) and 0 < fps <= 1000):
         raise InvalidGameError(f"write_video: fps must be a number in (0, 1000], got {fps!r}")
     if suffix == ".gif":
         stack = _padded(frames, 1)
         data = iio.imwrite("<bytes>", stack, extension=".gif", duration=1000.0 / fps, loop=0)
         return write_with(path, lambda handle: handle.write(data))
-    try:
-        import imageio_ffmpeg  # noqa: F401
-    except ImportError:
-        raise NotApplicableError(
-            f'write_video: {path.name}: MP4 needs imageio-ffmpeg; install it with pip install "marlkit[video]" '
-            "(or write a .gif)"
-        ) from None
     stack = _padded(frames, 2)
     import secrets
 
@@ -205,4 +215,4 @@ def write_video(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps:
     return path
 
 
-__all__ = ["Act", "action_labels", "random_act", "render_episode", "write_video"]
+__all__ = ["Act", "action_labels", "random_act", "render_episode", "video_format", "write_video"]
