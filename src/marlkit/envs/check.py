@@ -422,6 +422,47 @@ def _check_render(c: _Checker, env: MultiAgentEnv, state: Any, batched: Any) -> 
             c.add("render", "render(batched_state, index=1) differs from rendering env 1's state")
 
 
+def check_shapes(env: MultiAgentEnv) -> EnvCheck:
+    """The structural part of the contract, by tracing alone (``jax.eval_shape``: nothing is compiled or run):
+    ``reset``, ``state_info`` and one ``step`` give the contract's shapes, dtypes and ``info`` keys. What a config
+    runs on a user's env before a run starts; :func:`check_env` checks values, episodes and batching too."""
+    c = _Checker()
+    spec = env.spec
+    n, a_max, g = spec.n_agents, spec.max_actions, spec.global_state_size
+
+    def shapes() -> None:
+        key = jax.random.key(0)
+        obs, state = jax.eval_shape(env.reset, key)
+        _check_struct(c, "reset", "reset obs", obs, (n, *spec.obs_shape), jnp.float32)
+        info = jax.eval_shape(env.state_info, state)
+        _check_struct(c, "reset", "state_info action_mask", info.get("action_mask"), (n, a_max), jnp.bool_)
+        _check_struct(c, "reset", "state_info global_state", info.get("global_state"), (g,), jnp.float32)
+        out = jax.eval_shape(env.step, key, state, jax.ShapeDtypeStruct((n,), jnp.int32))
+        if not (isinstance(out, tuple) and len(out) == 5 and isinstance(out[4], Mapping)):
+            c.add("step", "step must return (obs, state, reward, done, info) with info a dict")
+            return
+        obs, _, reward, done, info = out
+        _check_struct(c, "step", "step obs", obs, (n, *spec.obs_shape), jnp.float32)
+        _check_struct(c, "step", "reward", reward, (n,), jnp.float32)
+        _check_struct(c, "step", "done", done, (), jnp.bool_)
+        missing = [k for k in INFO_KEYS + (("cost",) if spec.num_constraints else ()) if k not in info]
+        if missing:
+            c.add("step", f"info lacks the contract's keys {missing}")
+        if spec.num_constraints:
+            _check_struct(c, "step", "info['cost']", info.get("cost"), (n, spec.num_constraints), jnp.float32)
+
+    c.rule("type", lambda: None)
+    c.rule("reset", shapes)
+    return EnvCheck(spec.name, 0, ("type", "reset", "step"), tuple(c.findings))
+
+
+def _check_struct(c: _Checker, rule: str, label: str, x: Any, shape: tuple[int, ...], dtype: Any) -> None:
+    if x is None:
+        c.add(rule, f"{label} is missing")
+    elif tuple(x.shape) != shape or x.dtype != dtype:
+        c.add(rule, f"{label} must be {np.dtype(dtype).name} {list(shape)}, got {x.dtype} {list(x.shape)}")
+
+
 def _finish(result: EnvCheck, strict: bool) -> EnvCheck:
     if strict and result.findings:
         raise InvalidGameError(result.message())
@@ -498,6 +539,7 @@ __all__ = [
     "EnvCheck",
     "Finding",
     "check_env",
+    "check_shapes",
     "env_parameters",
     "load_env_class",
     "load_env_target",
