@@ -240,15 +240,19 @@ def _key(base: jax.Array, slot: int, t: jax.Array | int) -> jax.Array:
     return jax.random.fold_in(jax.random.fold_in(base, slot), t)
 
 
-@partial(jax.jit, static_argnums=0)
-def _reset(env: MultiAgentEnv, base: jax.Array, t: jax.Array) -> tuple[Any, Any, Any]:
+def _reset_traced(env: MultiAgentEnv, base: jax.Array, t: jax.Array | int) -> tuple[Any, Any, Any]:
     obs, state = env.reset(_key(base, RESET, t))
     return obs, state, env.state_info(state)
 
 
-@partial(jax.jit, static_argnums=0)
-def _step(
-    env: MultiAgentEnv, base: jax.Array, slot: jax.Array, t: jax.Array, state: Any, actions: jax.Array, draw: jax.Array
+def _step_traced(
+    env: MultiAgentEnv,
+    base: jax.Array,
+    slot: jax.Array | int,
+    t: jax.Array | int,
+    state: Any,
+    actions: jax.Array | np.ndarray,
+    draw: jax.Array | bool,
 ) -> tuple:
     """One step from key ``(slot, t)``; where ``draw``, with uniformly random legal actions instead of ``actions``.
     Returns ``(actions, obs, state, reward, done, info, state_info of the returned state)``."""
@@ -259,6 +263,10 @@ def _step(
     key = jax.random.fold_in(jax.random.fold_in(base, slot), t)
     obs, state, reward, done, info = env.step(key, state, actions)
     return actions, obs, state, reward, done, info, env.state_info(state)
+
+
+_reset = jax.jit(_reset_traced, static_argnums=0)
+_step = jax.jit(_step_traced, static_argnums=0)
 
 
 def _random_step(env: MultiAgentEnv, base: jax.Array, t: int, state: Any) -> tuple:
@@ -383,8 +391,8 @@ def _batched(env: MultiAgentEnv, base: jax.Array) -> tuple:
     """vmap of :func:`_reset` and :func:`_step` (random legal actions) over envs ``t = 0, 1, 2``."""
     ts = jnp.arange(3)
     zeros = jnp.zeros(env.spec.n_agents, jnp.int32)
-    obs, state, _ = jax.vmap(lambda t: _reset.__wrapped__(env, base, t))(ts)
-    out = jax.vmap(lambda t, s: _step.__wrapped__(env, base, BATCH, t, s, zeros, True))(ts, state)
+    obs, state, _ = jax.vmap(lambda t: _reset_traced(env, base, t))(ts)
+    out = jax.vmap(lambda t, s: _step_traced(env, base, BATCH, t, s, zeros, True))(ts, state)
     return obs, state, out
 
 

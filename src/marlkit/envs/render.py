@@ -195,7 +195,11 @@ def write_video(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps:
     if suffix == ".gif":
         stack = _padded(frames, 1)
         data = iio.imwrite("<bytes>", stack, extension=".gif", duration=1000.0 / fps, loop=0)
-        return write_with(path, lambda handle: handle.write(data))
+
+        def write(handle: Any) -> None:
+            handle.write(data)
+
+        return write_with(path, write)
     stack = _padded(frames, 2)
     import secrets
 
@@ -206,9 +210,12 @@ def write_video(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps:
     try:
         with warnings.catch_warnings():  # ffmpeg is a subprocess; JAX warns about any fork in its process
             warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
-            with imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", macro_block_size=1) as w:
+            writer: Any = imageio.get_writer(
+                tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", macro_block_size=1
+            )
+            with writer:
                 for picture in stack:
-                    w.append_data(picture)
+                    writer.append_data(picture)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -160,11 +160,11 @@ def draw_board(board: Board, s: int, caption: str = "") -> np.ndarray:
             canvas.rect(*cell_box(r, c, CELL, MARGIN), colour)
     for (r1, c1), (r2, c2) in board.walls:
         if r1 != r2:  # a horizontal wall between vertically adjacent cells
-            y = MARGIN + max(r1, r2) * CELL
-            canvas.rect(MARGIN + min(c1, c2) * CELL, y - 2, MARGIN + (min(c1, c2) + 1) * CELL + 1, y + 3, BLACK)
+            edge = MARGIN + max(r1, r2) * CELL
+            canvas.rect(MARGIN + min(c1, c2) * CELL, edge - 2, MARGIN + (min(c1, c2) + 1) * CELL + 1, edge + 3, BLACK)
         else:
-            x = MARGIN + max(c1, c2) * CELL
-            canvas.rect(x - 2, MARGIN + r1 * CELL, x + 3, MARGIN + (r1 + 1) * CELL + 1, BLACK)
+            edge = MARGIN + max(c1, c2) * CELL
+            canvas.rect(edge - 2, MARGIN + r1 * CELL, edge + 3, MARGIN + (r1 + 1) * CELL + 1, BLACK)
     placed = board.cells[s]
     for i, (r, c) in enumerate(placed.tolist()):
         if r < 0:

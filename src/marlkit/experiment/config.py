@@ -943,7 +943,7 @@ def _env(value: Any, base: Path) -> EnvConfig:
             raise UnknownNameError(f"env.name: {exc}") from None
         config = EnvConfig(canonical, params=MappingProxyType({**defaults, **params}))
     try:
-        make(config.name, **config.params)
+        make(str(config.name), **config.params)
     except MarlkitError as exc:
         raise type(exc)(f"env.params: {exc}") from None
     except (TypeError, ValueError) as exc:
@@ -1012,7 +1012,7 @@ def build_env(config: DeepRun, game: Game | None = None) -> tuple[Any, Game | No
 
         env = build_target(config.env.target, config.env.params)
     else:
-        env = make(config.env.name, **config.env.params)
+        env = make(str(config.env.name), **config.env.params)
     exact = env.game if isinstance(env, GameEnv) else None
     return backdoor_env(config, env), exact
 

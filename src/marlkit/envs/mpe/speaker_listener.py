@@ -132,7 +132,7 @@ class SpeakerListener(Env):
             np.concatenate([p.pos, p.landmark_pos]),
             LISTENER.size + LISTENER.landmark_size,
             np.concatenate([LANDMARK_COLOURS[goal][None] + GOAL_HIGHLIGHT, LANDMARK_COLOURS]),
-            messages=(message_text(self.spec.agent_names[0], state.message),),
+            messages=(message_text(self.spec.agent_names[0], np.asarray(state.message)),),
         )
 
     # -- helpers ------------------------------------------------------------------------------------------------
