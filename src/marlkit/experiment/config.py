@@ -461,8 +461,8 @@ class DeepRun(Run):
 
     env: EnvConfig | None = setting(
         None,
-        expected="a task name or {name, params}",
-        doc="a task or `game:<name>` (give exactly one of env and game)",
+        expected="a task name, {name, params} or {target, params}",
+        doc="a task, `game:<name>` or your own env class (give exactly one of env and game)",
         omit_none=True,
     )
     num_envs: int = setting(DEFAULT_NUM_ENVS, doc="parallel envs per seed", range=(1, None))
