@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,18 @@ Act = Callable[[jax.Array, jax.Array, dict[str, jax.Array]], Any]
 VIDEO_SUFFIXES = (".gif", ".mp4")
 DEFAULT_STEPS_WITHOUT_LIMIT = 100
 """Steps of :func:`render_episode` when ``steps`` is not given and the env has no time limit."""
+
+
+@partial(jax.jit, static_argnums=0)
+def _reset(env: MultiAgentEnv, key: jax.Array) -> tuple[Any, Any, dict[str, jax.Array]]:
+    obs, state = env.reset(key)
+    return obs, state, env.state_info(state)
+
+
+@partial(jax.jit, static_argnums=0)
+def _step(env: MultiAgentEnv, key: jax.Array, state: Any, actions: jax.Array) -> tuple:
+    """One step and the state it ended on before any auto-reset (compiled once per env: envs hash by value)."""
+    return env.step(key, state, actions), env.final_state(key, state, actions)
 
 
 def random_act(env: MultiAgentEnv) -> Act:
@@ -105,10 +118,8 @@ def render_episode(
         raise InvalidGameError(f"render_episode: steps must be an integer >= 1, got {steps!r}")
     act = random_act(env) if act is None else act
     key = jax.random.key(key) if isinstance(key, int | np.integer) else key
-    reset, step, final = jax.jit(env.reset), jax.jit(env.step), jax.jit(env.final_state)
     k_reset, key = jax.random.split(key)
-    obs, state = reset(k_reset)
-    extra = env.state_info(state)
+    obs, state, extra = _reset(env, k_reset)
     info = {"action_mask": extra["action_mask"], "global_state": extra["global_state"], "done": jnp.bool_(True)}
     n = env.spec.n_agents
 
@@ -124,14 +135,12 @@ def render_episode(
             raise InvalidGameError(
                 f"render_episode: act must return {n} integer actions, got {actions.dtype} {actions.shape}"
             )
-        before = state
-        obs, state, reward, done, step_info = step(k_step, state, actions)
+        (obs, state, reward, done, step_info), ended = _step(env, k_step, state, actions)
         t += 1
         if rewards is not None:
             rewards.append(np.asarray(reward))
         lines = _caption(env, t, bool(done), np.asarray(actions), np.asarray(reward))
-        ended = final(k_step, before, actions) if bool(done) else None
-        if ended is not None:
+        if bool(done) and ended is not None:
             frames.append(frame(env.unwrapped.render(ended), lines))
         else:
             frames.append(frame(env.render(state), lines))

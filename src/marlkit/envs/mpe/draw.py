@@ -59,7 +59,14 @@ def draw_world(
         fill = (np.clip(colour, 0, None) * 200).astype(int)
         canvas.circle(float(x), float(y), float(radius) * size / 2, (int(fill[0]), int(fill[1]), int(fill[2])), BLACK)
     for line, message in enumerate(messages):
-        canvas.text(size * 0.05, size * 0.95 - size * 0.05 * line, message, BLACK, size=max(size // 35, 8), anchor="ls")
+        canvas.text(
+            size * 0.05,
+            size * 0.95 - size * 0.05 * line,
+            message,
+            BLACK,
+            size=max(size * 24 // RENDER_SIZE, 8),
+            anchor="la",
+        )
     return canvas.pixels
 
 
