@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from marlkit.envs import EpisodeStatistics, GameEnv, make, render_episode, to_pettingzoo, write_video
+from marlkit.envs import AgentId, EpisodeStatistics, GameEnv, make, render_episode, to_pettingzoo, write_video
 from marlkit.envs.bar import BarProblem, BarState
 from marlkit.envs.base import Env, MultiAgentSpec, TimeState
 from marlkit.envs.canvas import PALETTE
@@ -266,5 +266,7 @@ def test_batched_states_render_one_env_by_index() -> None:
     assert np.array_equal(env.render(states, index=2), one)
     with pytest.raises(InvalidGameError, match="1 batch axes; pass index="):
         env.render(states)
+    nested = AgentId(env)  # a wrapper without memory over one with memory: each finds its wrapped env's state
+    assert np.array_equal(nested.render(states, index=2), one)
     with pytest.raises(InvalidGameError, match="out of range"):
         env.render(states, index=3)

@@ -231,6 +231,10 @@ class Env(MultiAgentEnv):
         it to the host and calls :meth:`render_env` on its task state (see the module docstring)."""
         if not self.can_render:
             return MultiAgentEnv.render(self, state)
+        if not isinstance(state, TimeState):
+            raise InvalidGameError(
+                f"{self.spec.name}: render takes a state of this env (a TimeState), got {type(state).__name__}"
+            )
         picked = host_state(state, index, batch_ndim=int(np.ndim(state.time)), name=self.spec.name)
         return check_frame(self.render_env(picked.inner), self.spec.name)
 

@@ -84,8 +84,18 @@ class Wrapper(MultiAgentEnv):
         return self.env.unwrapped
 
     def wrapped_state(self, state: Any) -> Any:
-        """The wrapped env's state inside this wrapper's (default: the same; wrappers with memory override)."""
-        return state
+        """The wrapped env's state inside this wrapper's. Wrappers with memory keep it as the first field,
+        ``env_state``, of their state (the module docstring) and may say so by overriding this; the default tells
+        the two cases apart by the wrapped env's state structure (traced once, nothing compiled)."""
+        inner = jax.tree_util.tree_structure(jax.eval_shape(self.env.reset, jax.random.key(0))[1])
+        if jax.tree_util.tree_structure(state) == inner:
+            return state
+        if getattr(state, "_fields", ())[:1] == ("env_state",):
+            return state.env_state
+        raise InvalidGameError(
+            f"{type(self).__name__}: cannot find the wrapped env's state in {type(state).__name__}; override "
+            "wrapped_state(state)"
+        )
 
     @property
     def can_render(self) -> bool:
