@@ -40,7 +40,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -88,7 +88,7 @@ class Wrapper(MultiAgentEnv):
         ``env_state``, of their state (the module docstring) and may say so by overriding this; the default tells
         the two cases apart by the wrapped env's state structure (traced once, nothing compiled)."""
         inner = jax.tree_util.tree_structure(jax.eval_shape(self.env.reset, jax.random.key(0))[1])
-        if jax.tree_util.tree_structure(state) == inner:
+        if cast(Any, jax.tree_util.tree_structure(state)) == inner:
             return state
         if getattr(state, "_fields", ())[:1] == ("env_state",):
             return state.env_state
