@@ -13,12 +13,14 @@ import typer
 
 from marlkit import __version__
 from marlkit.cli import attack as attack_commands
+from marlkit.cli import check_env as check_env_commands
 from marlkit.cli import diagnose as diagnose_commands
 from marlkit.cli import experiments as experiment_commands
 from marlkit.cli import explain as explain_commands
 from marlkit.cli import games as games_commands
 from marlkit.cli import human as human_commands
 from marlkit.cli import learn as learn_commands
+from marlkit.cli import render_episode as render_episode_commands
 from marlkit.cli import robust as robust_commands
 from marlkit.cli import run as run_commands
 from marlkit.cli import solve as solve_commands
@@ -55,6 +57,8 @@ attack_commands.register(app)
 human_commands.register(app)
 explain_commands.register(app)
 experiment_commands.register(app)
+render_episode_commands.register(app)
+check_env_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

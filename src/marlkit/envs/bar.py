@@ -47,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.envs.base import Env, MultiAgentSpec
+from marlkit.envs.canvas import BLACK, GREY, PALETTE, Canvas
 from marlkit.errors import InvalidGameError
 
 Array = jax.Array
@@ -190,6 +191,32 @@ class BarProblem(Env):
 
     def global_state(self, state: BarState) -> Array:
         return (state.attendance / self.n_agents).astype(jnp.float32)
+
+    def render_env(self, state: BarState) -> np.ndarray:
+        """Last week's attendance as one bar per night (height ``x_k / n`` of the plot), blue at or below the
+        capacity ``c`` (dashed line), red above it, each labelled with ``x_k``; the week and ``G`` of that week
+        in the title."""
+        K, n, c = self.num_nights, self.n_agents, float(self.capacity)
+        bar, gap, top, bottom, left = 40, 16, 40, 30, 16
+        plot = 240
+        width = left * 2 + K * (bar + gap) - gap
+        canvas = Canvas(top + plot + bottom, max(width, 200))
+        x = np.asarray(state.attendance, np.float64)
+        scale = plot / n
+        base = top + plot
+        canvas.rect(left, base, left + K * (bar + gap) - gap, base + 1, BLACK)
+        for k in range(K):
+            x0 = left + k * (bar + gap)
+            colour = PALETTE[0] if x[k] <= c else PALETTE[3]
+            canvas.rect(x0, base - x[k] * scale, x0 + bar, base, colour)
+            canvas.text(x0 + bar / 2, base - x[k] * scale - 2, f"{x[k]:g}", BLACK, size=12, anchor="md")
+            canvas.text(x0 + bar / 2, base + 4, f"night {k}", BLACK, size=10, anchor="mt")
+        line = base - c * scale
+        for x0 in range(left, left + K * (bar + gap) - gap, 8):
+            canvas.rect(x0, line, x0 + 4, line + 1, GREY)
+        g = float(np.sum(x * np.exp(-x / c)))
+        canvas.text(left, 8, f"week {int(state.week)}   G = {g:.3f}   capacity {c:g}", BLACK, size=13)
+        return canvas.pixels
 
 
 __all__ = ["BarProblem", "BarState", "night_reward", "optimal_reward", "system_reward"]

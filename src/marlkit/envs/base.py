@@ -36,6 +36,13 @@ Two levels of class: :class:`MultiAgentEnv` is the contract itself (``spec``, ``
 implements the contract from the ``*_env`` hooks above). Wrappers (:mod:`marlkit.envs.wrappers`) are
 ``MultiAgentEnv`` s that hold another one. ``state_info(state)`` gives ``action_mask`` and ``global_state`` at
 any state returned by ``reset`` or ``step`` — what a loop needs before its first step.
+
+**Rendering** (issue 17): ``env.render(state, index=None) -> np.ndarray`` uint8 ``[H, W, 3]`` draws one env's
+state as an RGB picture. It runs on the host (NumPy, outside ``jit``) on a copy of the state; for a batched
+state (``vmap``-ed envs, seeds) ``index`` picks one env (an int for one leading axis, a tuple for several).
+A task implements the hook ``render_env(task_state) -> uint8 [H, W, 3]``, where ``task_state`` is its own
+(unbatched) state as NumPy arrays — the ``TimeState.inner`` of the picked env. An env without rendering raises
+:class:`~marlkit.errors.NotApplicableError`; :attr:`MultiAgentEnv.can_render` says whether it renders.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit.errors import InvalidGameError
+from marlkit.errors import InvalidGameError, NotApplicableError
 
 Array = jax.Array
 
@@ -169,6 +176,23 @@ class MultiAgentEnv(abc.ABC):
         """The task under any wrappers (the env itself for a task)."""
         return self
 
+    @property
+    def can_render(self) -> bool:
+        """Whether :meth:`render` draws this env (default: no)."""
+        return False
+
+    def final_state(self, key: Array, state: Any, actions: Array) -> Any:
+        """The task's state (a state of :attr:`unwrapped`) that ``step(key, state, actions)`` ends on *before* any
+        auto-reset — what the last frame of an episode shows — or ``None`` where the env cannot say."""
+        return None
+
+    def render(self, state: Any, index: int | tuple[int, ...] | None = None) -> np.ndarray:
+        """One env's state as an RGB picture ``uint8 [H, W, 3]`` (host NumPy; see the module docstring)."""
+        raise NotApplicableError(
+            f"{self.spec.name}: {type(self).__name__} has no rendering; a task renders by implementing "
+            "render_env(task_state) -> uint8 [H, W, 3] (marlkit.envs.base.Env)"
+        )
+
 
 class Env(MultiAgentEnv):
     """Base class of tasks (see the module docstring). Subclasses are frozen dataclasses."""
@@ -193,6 +217,27 @@ class Env(MultiAgentEnv):
         """Legal actions ``[n, A_max]`` (default: each agent's first ``num_actions[i]`` actions)."""
         return jnp.asarray(np.arange(self.spec.max_actions)[None, :] < np.asarray(self.spec.num_actions)[:, None])
 
+    def render_env(self, state: Any) -> np.ndarray:
+        """Draw one (unbatched, host NumPy) task state: ``uint8 [H, W, 3]``. Override to make a task renderable."""
+        return MultiAgentEnv.render(self, state)
+
+    # -- rendering --------------------------------------------------------------------------------------------
+    @property
+    def can_render(self) -> bool:
+        return type(self).render_env is not Env.render_env
+
+    def render(self, state: TimeState, index: int | tuple[int, ...] | None = None) -> np.ndarray:
+        """One env's state as an RGB picture ``uint8 [H, W, 3]``: picks env ``index`` of a batched state, copies
+        it to the host and calls :meth:`render_env` on its task state (see the module docstring)."""
+        if not self.can_render:
+            return MultiAgentEnv.render(self, state)
+        if not isinstance(state, TimeState):
+            raise InvalidGameError(
+                f"{self.spec.name}: render takes a state of this env (a TimeState), got {type(state).__name__}"
+            )
+        picked = host_state(state, index, batch_ndim=int(np.ndim(state.time)), name=self.spec.name)
+        return check_frame(self.render_env(picked.inner), self.spec.name)
+
     # -- the contract -----------------------------------------------------------------------------------------
     def reset(self, key: Array) -> tuple[Array, TimeState]:
         obs, inner = self.reset_env(key)
@@ -211,8 +256,15 @@ class Env(MultiAgentEnv):
         first = jnp.argmax(mask, axis=1).astype(jnp.int32)
         return jnp.where(legal, safe, first), ~legal
 
+    def final_state(self, key: Array, state: TimeState, actions: Array) -> TimeState:
+        """The state :meth:`step` ends on before its auto-reset (the same key split and legalised actions)."""
+        key_step, _ = jax.random.split(key)
+        actions, _ = self.legalise(state, actions)
+        _, inner, _, _, _ = self.step_env(key_step, state.inner, actions)
+        return TimeState(inner, (state.time + 1).astype(jnp.int32))
+
     def step(self, key: Array, state: TimeState, actions: Array) -> tuple[Array, TimeState, Array, Array, dict]:
-        key_step, key_reset = jax.random.split(key)
+        key_step, key_reset = jax.random.split(key)  # final_state splits the key the same way
         actions, illegal = self.legalise(state, actions)
         obs, inner, reward, terminated, extra = self.step_env(key_step, state.inner, actions)
         time = state.time + 1
@@ -236,6 +288,30 @@ class Env(MultiAgentEnv):
         return next_obs, next_state, reward.astype(jnp.float32), done, info
 
 
+def host_state(state: Any, index: int | tuple[int, ...] | None, batch_ndim: int, name: str) -> Any:
+    """A host (NumPy) copy of env ``index`` of a state with ``batch_ndim`` leading batch axes."""
+    idx: tuple[int, ...] = () if index is None else (index,) if isinstance(index, int | np.integer) else index
+    if len(idx) != batch_ndim:
+        raise InvalidGameError(
+            f"{name}: the state has {batch_ndim} batch axes; pass index= with {batch_ndim} integer(s) to render one "
+            f"env (got index={index!r})"
+        )
+    leaves = jax.tree_util.tree_leaves(state)
+    shape = np.shape(leaves[0])[:batch_ndim] if leaves else ()
+    for i, (k, size) in enumerate(zip(idx, shape, strict=True)):
+        if not 0 <= int(k) < size:
+            raise InvalidGameError(f"{name}: index {index!r} is out of range for batch axis {i} of size {size}")
+    return jax.tree_util.tree_map(lambda x: np.asarray(x)[tuple(int(k) for k in idx)], state)
+
+
+def check_frame(frame: object, name: str) -> np.ndarray:
+    """Check that a rendered frame is ``uint8 [H, W, 3]`` with ``H, W >= 1``."""
+    a = np.asarray(frame)
+    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3 or min(a.shape[:2]) < 1:
+        raise InvalidGameError(f"{name}: render must return a uint8 [H, W, 3] array, got {a.dtype} {a.shape}")
+    return a
+
+
 def check_actions(spec: MultiAgentSpec, actions: object, mask: np.ndarray | None = None) -> np.ndarray:
     """Validate actions at the Python edge: shape ``[n]``, integers in range, legal under ``mask [n, A_max]``."""
     a = np.asarray(actions)
@@ -256,4 +332,13 @@ def check_actions(spec: MultiAgentSpec, actions: object, mask: np.ndarray | None
     return a.astype(np.int32)
 
 
-__all__ = ["AgentGroup", "Env", "MultiAgentEnv", "MultiAgentSpec", "TimeState", "check_actions"]
+__all__ = [
+    "AgentGroup",
+    "Env",
+    "MultiAgentEnv",
+    "MultiAgentSpec",
+    "TimeState",
+    "check_actions",
+    "check_frame",
+    "host_state",
+]

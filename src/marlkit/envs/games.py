@@ -374,6 +374,19 @@ class GameEnv(Env):
             return super().step(key, state, actions)
         return self.step_uniform(jax.random.uniform(key, (self.num_uniforms,)), state, actions)
 
+    def render_env(self, state: GameState) -> np.ndarray:
+        """The game's board at the state where its metadata says how to draw one (grid games, soccer, grid worlds),
+        else a table of the state and its stage game (:mod:`marlkit.envs.render_games`)."""
+        from marlkit.envs.render_games import draw_game_state
+
+        return draw_game_state(self.game, int(state.state))
+
+    def final_state(self, key: Array, state: TimeState, actions: Array) -> TimeState:
+        if self.observation != "index":
+            return super().final_state(key, state, actions)
+        info = self.step(key, state, actions)[4]
+        return TimeState(GameState(info["final_obs"][0]), jnp.minimum(state.time + 1, self.spec.max_episode_steps))
+
     # ------------------------------------------------------------------------------------------- index mode
     def _index_obs(self, s: Array) -> Array:
         return jnp.full((self.spec.n_agents,), s, dtype=jnp.int32)

@@ -71,6 +71,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.envs.base import Env, MultiAgentSpec
+from marlkit.envs.canvas import PALETTE, WHITE, cell_box, cell_centre, grid_picture
 from marlkit.errors import InvalidGameError
 
 Array = jax.Array
@@ -78,6 +79,8 @@ Array = jax.Array
 NONE, NORTH, SOUTH, WEST, EAST, LOAD = range(6)
 ACTION_NAMES = ("NONE", "NORTH", "SOUTH", "WEST", "EAST", "LOAD")
 NUM_ACTIONS = 6
+FOOD_COLOUR = (214, 39, 40)  # a food item's cell (its level written on it)
+RENDER_CELL = 48  # pixels per grid cell
 # (d_row, d_col) of each action; NONE and LOAD stay.
 ACTION_DELTAS = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1], [0, 0]], dtype=np.int32)
 # The four neighbouring cells in lbforaging's search order (north, south, west, east).
@@ -347,6 +350,24 @@ class LevelBasedForaging(Env):
         food = jnp.zeros((g, g), jnp.float32).at[state.food_pos[:, 0], state.food_pos[:, 1]].add(food_level)
         access = ((agents == 0) & (food == 0)).astype(jnp.float32)
         return jnp.stack([agents, food, access]).reshape(-1)
+
+    def render_env(self, state: LBFState) -> np.ndarray:
+        """The grid (``RENDER_CELL`` pixels a cell, row 0 at the top): each uncollected food item's cell filled red
+        with its level, each agent a disc of its palette colour (:data:`marlkit.envs.canvas.PALETTE`, agent order)
+        with its level."""
+        cell = RENDER_CELL
+        canvas = grid_picture(self.grid_size, self.grid_size, cell)
+        for (r, c), level, alive in zip(
+            state.food_pos.tolist(), state.food_level.tolist(), state.food_alive.tolist(), strict=True
+        ):
+            if alive:
+                canvas.rect(*cell_box(r, c, cell), FOOD_COLOUR)
+                canvas.text(*cell_centre(r, c, cell), str(level), WHITE, size=cell // 2, anchor="mm")
+        for i, ((r, c), level) in enumerate(zip(state.agent_pos.tolist(), state.agent_level.tolist(), strict=True)):
+            x, y = cell_centre(r, c, cell)
+            canvas.circle(x, y, 0.4 * cell, PALETTE[i % len(PALETTE)])
+            canvas.text(x, y, str(level), WHITE, size=cell // 2, anchor="mm")
+        return canvas.pixels
 
     # -- observation ------------------------------------------------------------------------------------------
     def observe(self, state: LBFState) -> Array:

@@ -25,7 +25,11 @@ wrapped task) into a ``pettingzoo.ParallelEnv``; :func:`to_aec` into an AEC env 
 * the episode ends for all agents at once (the contract's ``done``): the last step returns every agent's final
   observation with ``terminations``/``truncations`` set, then ``agents`` is empty until ``reset()`` (the
   contract's auto-reset is not visible here);
-* ``state()`` is the contract's ``global_state``.
+* ``state()`` is the contract's ``global_state``;
+* ``render_mode="rgb_array"``: ``render()`` returns the current state's picture, ``uint8 [H, W, 3]``
+  (:meth:`~marlkit.envs.base.MultiAgentEnv.render`; after the last step of an episode, the state it ended on),
+  for envs that render (``env.can_render``); ``"human"`` (a window) is not supported — write the frames to a
+  file with :func:`marlkit.envs.write_video` instead.
 
 **PettingZoo -> marlkit.** :func:`from_pettingzoo` wraps any ``ParallelEnv`` with discrete actions as a
 :class:`HostEnv`: observations are flattened (``gymnasium.spaces.flatten``), zero-padded to a common size and
@@ -76,6 +80,15 @@ def _step(env: MultiAgentEnv, key: jax.Array, state: Any, actions: jax.Array) ->
     return (key, *env.step(sub, state, actions))
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _final_state(env: MultiAgentEnv, key: jax.Array, state: Any, actions: jax.Array) -> Any:
+    """The task state :func:`_step` from ``key`` ends on before its auto-reset (:meth:`MultiAgentEnv.final_state`)."""
+    return env.final_state(jax.random.split(key)[1], state, actions)
+
+
+RENDER_MODES = ("rgb_array",)
+
+
 class MarlkitParallelEnv(ParallelEnv):
     """A marlkit env as a PettingZoo ``ParallelEnv``; build it with :func:`to_pettingzoo`."""
 
@@ -89,8 +102,13 @@ class MarlkitParallelEnv(ParallelEnv):
     ) -> None:
         if not isinstance(env, MultiAgentEnv):
             raise InvalidGameError(f"to_pettingzoo: expected a marlkit env (MultiAgentEnv), got {type(env).__name__}")
-        if render_mode is not None:
-            raise InvalidGameError(f"to_pettingzoo: render_mode {render_mode!r} is not supported; use None")
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise InvalidGameError(
+                f"to_pettingzoo: render_mode {render_mode!r} is not supported; use None or 'rgb_array' (no 'human' "
+                "window: write frames with marlkit.envs.write_video)"
+            )
+        if render_mode is not None and not env.can_render:
+            raise NotApplicableError(f"to_pettingzoo: {env.spec.name} has no rendering; use render_mode=None")
         if illegal_actions not in ILLEGAL_ACTIONS:
             raise InvalidGameError(
                 f"to_pettingzoo: illegal_actions must be one of {', '.join(map(repr, ILLEGAL_ACTIONS))}, "
@@ -100,7 +118,11 @@ class MarlkitParallelEnv(ParallelEnv):
         self.env = env
         self.spec: MultiAgentSpec = spec
         self.render_mode = render_mode
-        self.metadata = {"render_modes": [], "name": spec.name, "is_parallelizable": True}
+        self.metadata = {
+            "render_modes": list(RENDER_MODES) if env.can_render else [],
+            "name": spec.name,
+            "is_parallelizable": True,
+        }
         self.possible_agents: list[AgentID] = list(spec.agent_names)
         self.agents: list[AgentID] = []
         self.action_mask_in_obs = action_mask_in_obs
@@ -117,6 +139,7 @@ class MarlkitParallelEnv(ParallelEnv):
         self._state: Any = None
         self._mask: np.ndarray | None = None
         self._global: np.ndarray | None = None
+        self._final: Any = None  # the task state the last episode ended on (rgb_array mode), until reset
 
     # ---------------------------------------------------------------------------------------------- spaces
     def _make_observation_space(self, i: int) -> gymnasium.spaces.Space:
@@ -185,7 +208,7 @@ class MarlkitParallelEnv(ParallelEnv):
         elif self._key is None:
             self._key = jax.random.key(_fresh_seed() if self._seed is None else self._seed)
         key, obs, state, extra = _reset(self.env, self._key)
-        self._key, self._state = key, state
+        self._key, self._state, self._final = key, state, None
         obs, extra = jax.device_get((obs, extra))
         self._mask, self._global = np.asarray(extra["action_mask"]), np.asarray(extra["global_state"])
         self.agents = list(self.possible_agents)
@@ -197,9 +220,12 @@ class MarlkitParallelEnv(ParallelEnv):
         if not self.agents:
             raise InvalidGameError(f"{self.spec.name}: the episode is over (no live agents); call reset()")
         joint = self._joint_action(actions)
+        step_key, before = self._key, self._state
         key, obs, state, reward, done, info = _step(self.env, self._key, self._state, jnp.asarray(joint, jnp.int32))
         self._key, self._state = key, state
         obs, reward, done, info = jax.device_get((obs, reward, done, info))
+        if done and self.render_mode == "rgb_array":
+            self._final = _final_state(self.env, step_key, before, jnp.asarray(joint, jnp.int32))
         self._mask, self._global = np.asarray(info["action_mask"]), np.asarray(info["global_state"])
         if done:  # report the observation the episode ended on; the contract has already reset its state
             obs, mask = info["final_obs"], np.asarray(info["final_action_mask"])
@@ -221,9 +247,16 @@ class MarlkitParallelEnv(ParallelEnv):
             raise NotImplementedError(f"{self.spec.name} has no global state")
         return np.array(self._global, dtype=np.float32)
 
-    def render(self) -> None:
-        """No render modes: marlkit envs are arrays (``render_mode`` must be None)."""
-        return None
+    def render(self) -> np.ndarray | None:
+        """``render_mode="rgb_array"``: the current state's picture ``uint8 [H, W, 3]`` (after an episode's last
+        step, the state it ended on); ``render_mode=None``: nothing (PettingZoo's convention)."""
+        if self.render_mode is None:
+            return None
+        if self._state is None:
+            raise InvalidGameError(f"{self.spec.name}: call reset() before render()")
+        if self._final is not None:
+            return self.env.unwrapped.render(self._final)
+        return self.env.render(self._state)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -248,11 +281,21 @@ def to_pettingzoo(
 
 
 def to_aec(
-    env: MultiAgentEnv, seed: int | None = None, action_mask_in_obs: bool = False, illegal_actions: str = "replace"
+    env: MultiAgentEnv,
+    seed: int | None = None,
+    action_mask_in_obs: bool = False,
+    illegal_actions: str = "replace",
+    render_mode: str | None = None,
 ) -> Any:
     """``env`` as a PettingZoo AEC env, through PettingZoo's ``parallel_to_aec`` conversion."""
     return parallel_to_aec(
-        to_pettingzoo(env, seed=seed, action_mask_in_obs=action_mask_in_obs, illegal_actions=illegal_actions)
+        to_pettingzoo(
+            env,
+            seed=seed,
+            render_mode=render_mode,
+            action_mask_in_obs=action_mask_in_obs,
+            illegal_actions=illegal_actions,
+        )
     )
 
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -82,6 +82,32 @@ class Wrapper(MultiAgentEnv):
     @property
     def unwrapped(self) -> MultiAgentEnv:
         return self.env.unwrapped
+
+    def wrapped_state(self, state: Any) -> Any:
+        """The wrapped env's state inside this wrapper's. Wrappers with memory keep it as the first field,
+        ``env_state``, of their state (the module docstring) and may say so by overriding this; the default tells
+        the two cases apart by the wrapped env's state structure (traced once, nothing compiled)."""
+        inner = jax.tree_util.tree_structure(jax.eval_shape(self.env.reset, jax.random.key(0))[1])
+        if cast(Any, jax.tree_util.tree_structure(state)) == inner:
+            return state
+        if getattr(state, "_fields", ())[:1] == ("env_state",):
+            return state.env_state
+        raise InvalidGameError(
+            f"{type(self).__name__}: cannot find the wrapped env's state in {type(state).__name__}; override "
+            "wrapped_state(state)"
+        )
+
+    @property
+    def can_render(self) -> bool:
+        return self.env.can_render
+
+    def render(self, state: Any, index: int | tuple[int, ...] | None = None) -> np.ndarray:
+        """The wrapped env's picture of its state (:meth:`MultiAgentEnv.render`)."""
+        return self.env.render(self.wrapped_state(state), index)
+
+    def final_state(self, key: Array, state: Any, actions: Array) -> Any:
+        """The wrapped env's (for wrappers that step it with the same key and actions; override otherwise)."""
+        return self.env.final_state(key, self.wrapped_state(state), actions)
 
     @property
     def limits(self) -> np.ndarray | None:
@@ -127,6 +153,9 @@ class EpisodeStatisticsState(NamedTuple):
 @dataclass(frozen=True)
 class EpisodeStatistics(Wrapper):
     """Per-episode return, length (and cost) in ``info``; see the module docstring."""
+
+    def wrapped_state(self, state: Any) -> Any:
+        return state.env_state
 
     def reset(self, key: Array) -> tuple[Array, EpisodeStatisticsState]:
         obs, state = self.env.reset(key)
@@ -272,6 +301,9 @@ class GlobalState(Wrapper):
             parts.append(env_global.astype(jnp.float32))
         return jnp.concatenate(parts)
 
+    def wrapped_state(self, state: Any) -> Any:
+        return state.env_state
+
     def reset(self, key: Array) -> tuple[Array, GlobalStateState]:
         obs, state = self.env.reset(key)
         return obs, GlobalStateState(state, self._global(obs, self.env.state_info(state)["global_state"]))
@@ -329,6 +361,9 @@ class NormalizeObservation(Wrapper):
         """Standardise ``obs`` with the statistics in ``state``."""
         var = state.m2 / jnp.maximum(state.seen, 1).astype(jnp.float32)
         return jnp.clip((obs - state.mean) / jnp.sqrt(var + self.epsilon), -self.clip, self.clip)
+
+    def wrapped_state(self, state: Any) -> Any:
+        return state.env_state
 
     def reset(self, key: Array) -> tuple[Array, NormalizeObservationState]:
         obs, env_state = self.env.reset(key)

@@ -414,13 +414,23 @@ class TabularRun(Run):
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """A task of :func:`marlkit.envs.make` (or ``game:<catalog name>``) and its ``params`` (all, once resolved)."""
+    """A task of :func:`marlkit.envs.make` (or ``game:<catalog name>``), or a user's env class (``target``), and its
+    ``params`` (all, once resolved)."""
 
     SHORTHAND: ClassVar[str] = "name"
 
-    name: str = setting(doc="a task (`simple_spread`, `lbf`, ...) or `game:<catalog name>`", nonempty=True)
+    name: str | None = setting(
+        None, doc="a task (`simple_spread`, `lbf`, ...) or `game:<catalog name>`", nonempty=True, omit_none=True
+    )
+    target: str | None = setting(
+        None,
+        doc="instead of name: your own env class, `package.module:ClassName` (a subclass of marlkit.envs.base.Env; "
+        "checked against the env contract when the config is read)",
+        nonempty=True,
+        omit_none=True,
+    )
     params: Mapping[str, Any] = setting(
-        doc="the task's parameters (for `game:`, the game's plus `max_episode_steps`)",
+        doc="the task's parameters (for `game:`, the game's plus `max_episode_steps`; for target, the class's)",
         default_factory=lambda: MappingProxyType({}),
         null_is_default=True,
     )
@@ -428,7 +438,7 @@ class EnvConfig:
     @property
     def is_game(self) -> bool:
         """Whether this is an exact catalog game as an env (``game:<name>``)."""
-        return self.name.startswith(GAME_ENV)
+        return self.name is not None and self.name.startswith(GAME_ENV)
 
 
 @dataclass(frozen=True)
@@ -455,8 +465,8 @@ class DeepRun(Run):
 
     env: EnvConfig | None = setting(
         None,
-        expected="a task name or {name, params}",
-        doc="a task or `game:<name>` (give exactly one of env and game)",
+        expected="a task name, {name, params} or {target, params}",
+        doc="a task, `game:<name>` or your own env class (give exactly one of env and game)",
         omit_none=True,
     )
     num_envs: int = setting(DEFAULT_NUM_ENVS, doc="parallel envs per seed", range=(1, None))
@@ -909,9 +919,18 @@ def _env(value: Any, base: Path) -> EnvConfig:
         "env",
         "a task name such as simple_spread, or {name: NAME, params: {...}}",
     )
-    if "name" not in data:
-        raise ConfigError("env.name: missing; e.g. env: {name: simple_spread, params: {n_agents: 3}}")
+    if ("name" in data) == ("target" in data):
+        raise ConfigError(
+            "env.name: give exactly one of name (a task: env: {name: simple_spread, params: {n_agents: 3}}) and "
+            "target (your env class: env: {target: 'my_package.envs:MyEnv', params: {...}})"
+        )
     config = parse(EnvConfig, data, "env")
+    if config.target is not None:
+        from marlkit.experiment.env_target import resolve_target
+
+        target, params = resolve_target(config.target, config.params)
+        return EnvConfig(target=target, params=MappingProxyType(params))
+    assert config.name is not None
     name, params = config.name.strip(), dict(config.params)
     if name.lower().startswith(GAME_ENV):
         limit = read_field(
@@ -919,16 +938,16 @@ def _env(value: Any, base: Path) -> EnvConfig:
         )
         game = _game({"name": name[len(GAME_ENV) :], "params": params}, base, "env")
         config = EnvConfig(
-            GAME_ENV + str(game.name), MappingProxyType({**(game.params or {}), "max_episode_steps": limit})
+            GAME_ENV + str(game.name), params=MappingProxyType({**(game.params or {}), "max_episode_steps": limit})
         )
     else:
         try:
             canonical, defaults = _task_defaults(name)
         except UnknownNameError as exc:
             raise UnknownNameError(f"env.name: {exc}") from None
-        config = EnvConfig(canonical, MappingProxyType({**defaults, **params}))
+        config = EnvConfig(canonical, params=MappingProxyType({**defaults, **params}))
     try:
-        make(config.name, **config.params)
+        make(str(config.name), **config.params)
     except MarlkitError as exc:
         raise type(exc)(f"env.params: {exc}") from None
     except (TypeError, ValueError) as exc:
@@ -992,8 +1011,12 @@ def build_env(config: DeepRun, game: Game | None = None) -> tuple[Any, Game | No
         env = GameEnv(run_game(config, game), config.max_episode_steps)
     elif config.env.is_game and game is not None:
         env = GameEnv(with_limits(game, config.constraints), config.env.params.get("max_episode_steps"))
+    elif config.env.target is not None:
+        from marlkit.experiment.env_target import build_target
+
+        env = build_target(config.env.target, config.env.params)
     else:
-        env = make(config.env.name, **config.env.params)
+        env = make(str(config.env.name), **config.env.params)
     exact = env.game if isinstance(env, GameEnv) else None
     return backdoor_env(config, env), exact
 

@@ -54,12 +54,15 @@ from marlkit.envs.mpe.core import (
     touching,
     without_self,
 )
+from marlkit.envs.mpe.draw import draw_world
 from marlkit.errors import InvalidGameError
 
 Array = jax.Array
 
 AGENT_SIZE = 0.15
 LANDMARK_SIZE = 0.05
+AGENT_COLOUR = (0.35, 0.35, 0.85)  # mpe2 simple_spread reset_world
+LANDMARK_COLOUR = (0.25, 0.25, 0.25)
 DEFAULT_COST_LIMIT = 1.5
 """The constrained task's default limit on each agent's undiscounted collision count per 25-step episode (scaled
 with ``max_episode_steps``); see the module docstring for how it was chosen."""
@@ -165,6 +168,15 @@ class SimpleSpread(Env):
 
     def global_state(self, state: Particles) -> Array:
         return self._observe(state, *self._offsets(state)).reshape(-1)
+
+    def render_env(self, state: Particles) -> np.ndarray:
+        """mpe2's picture (:mod:`marlkit.envs.mpe.draw`): blue agents, dark grey landmarks."""
+        n, lm = self.n_agents, self.num_landmarks
+        return draw_world(
+            np.concatenate([state.pos, state.landmark_pos]),
+            (AGENT_SIZE,) * n + (LANDMARK_SIZE,) * lm,
+            np.array([AGENT_COLOUR] * n + [LANDMARK_COLOUR] * lm),
+        )
 
     # -- helpers ------------------------------------------------------------------------------------------------
     @staticmethod

@@ -29,6 +29,7 @@ from functools import cached_property
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from marlkit.envs.base import AgentGroup, Env, MultiAgentSpec
 from marlkit.envs.mpe.core import (
@@ -44,6 +45,7 @@ from marlkit.envs.mpe.core import (
     true_concat,
     without_self,
 )
+from marlkit.envs.mpe.draw import draw_world
 
 Array = jax.Array
 
@@ -52,6 +54,9 @@ GOOD = {"size": 0.05, "accel": 4.0, "max_speed": 1.3}
 OBSTACLE_SIZE = 0.2
 OBSTACLE_RANGE = 0.9  # obstacles start in U(-0.9, 0.9)^2
 TAG_REWARD = 10.0
+ADVERSARY_COLOUR = (0.85, 0.35, 0.35)  # mpe2 simple_tag reset_world
+GOOD_COLOUR = (0.35, 0.85, 0.35)
+OBSTACLE_COLOUR = (0.25, 0.25, 0.25)
 
 
 def boundary_penalty(pos: Array) -> Array:
@@ -141,6 +146,16 @@ class SimpleTag(Env):
 
     def global_state(self, state: Particles) -> Array:
         return true_concat(self._observe(state, offsets(state.pos, state.pos)), self.spec.obs_sizes)
+
+    def render_env(self, state: Particles) -> np.ndarray:
+        """mpe2's picture (:mod:`marlkit.envs.mpe.draw`): red adversaries, green prey, dark grey obstacles."""
+        a, g, k = self.n_adversaries, self.n_good, self.n_obstacles
+        world = self.world
+        return draw_world(
+            np.concatenate([state.pos, state.landmark_pos]),
+            world.size + world.landmark_size,
+            np.array([ADVERSARY_COLOUR] * a + [GOOD_COLOUR] * g + [OBSTACLE_COLOUR] * k),
+        )
 
     # -- helpers ------------------------------------------------------------------------------------------------
     def _observe(self, particles: Particles, to_agents: Array) -> Array:

@@ -42,6 +42,7 @@ from marlkit.envs.mpe.core import (
     require_count,
     true_concat,
 )
+from marlkit.envs.mpe.draw import draw_world, message_text
 
 Array = jax.Array
 
@@ -57,6 +58,7 @@ LISTENER = ParticleWorld(
     landmark_collide=(False,) * N_LANDMARKS,
 )
 SPEAKER_OBS, LISTENER_OBS = 3, 2 + 2 * N_LANDMARKS + N_MESSAGES
+GOAL_HIGHLIGHT = 0.45  # mpe2: the listener's colour is its goal landmark's colour + 0.45
 
 
 class SpeakerListenerState(NamedTuple):
@@ -119,6 +121,19 @@ class SpeakerListener(Env):
 
     def global_state(self, state: SpeakerListenerState) -> Array:
         return true_concat(self._observe(state), self.spec.obs_sizes)
+
+    def render_env(self, state: SpeakerListenerState) -> np.ndarray:
+        """mpe2's picture (:mod:`marlkit.envs.mpe.draw`): the listener in its goal's colour lightened by 0.45, the
+        red, green and blue landmarks, and the speaker's message as text. The speaker, whose position the task
+        does not keep, is not drawn as a disc (mpe2 draws it at a random, meaningless spot)."""
+        p = state.particles
+        goal = int(state.goal)
+        return draw_world(
+            np.concatenate([p.pos, p.landmark_pos]),
+            LISTENER.size + LISTENER.landmark_size,
+            np.concatenate([LANDMARK_COLOURS[goal][None] + GOAL_HIGHLIGHT, LANDMARK_COLOURS]),
+            messages=(message_text(self.spec.agent_names[0], np.asarray(state.message)),),
+        )
 
     # -- helpers ------------------------------------------------------------------------------------------------
     @staticmethod
