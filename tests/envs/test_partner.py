@@ -70,6 +70,7 @@ def test_the_cooking_tasks_greedy_human_is_a_partner() -> None:
     wrapped = with_partner(env, GreedyHuman(env, beta_goal=float("inf"), beta_action=float("inf")), [1])
     assert wrapped.spec.n_agents == 1
     _, state = wrapped.reset(jax.random.key(0))
+    assert wrapped.can_render and np.array_equal(wrapped.render(state), env.render(state.env_state))
     stay = jnp.array([4])  # up, down, right, left, stay, interact
 
     def step(state, key):

@@ -181,6 +181,10 @@ class TriggeredEnv(Wrapper):
     def state_info(self, state: TriggerState) -> dict[str, Array]:
         return self.env.state_info(state.env_state)
 
+    def final_state(self, key: Array, state: TriggerState, actions: Array) -> Any:
+        """The wrapped env's, with the env's half of :meth:`step`'s key."""
+        return self.env.final_state(jax.random.split(key)[0], state.env_state, actions)
+
 
 def triggered_env(env: MultiAgentEnv) -> TriggeredEnv:
     """``env`` itself when it is a :class:`TriggeredEnv`, else :class:`InvalidGameError`."""

@@ -150,13 +150,26 @@ class WithPartner(Wrapper):
         obs, state = self.env.reset(key)
         return obs[np.asarray(self.learners)], PartnerState(state, obs)
 
-    def step(self, key: Array, state: PartnerState, actions: Array) -> tuple[Array, PartnerState, Array, Array, dict]:
+    def wrapped_state(self, state: PartnerState) -> Any:
+        return state.env_state
+
+    def joint_actions(self, key: Array, state: PartnerState, actions: Array) -> tuple[Array, Array]:
+        """``(env key, joint actions [n])`` of a step: the learners' ``actions`` with the partner's filled in."""
         key_partner, key_env = jax.random.split(key)
         mask = self.env.state_info(state.env_state)["action_mask"]
         partner_actions = self.partner.act(key_partner, state.env_state, state.obs, mask)
         learners, partners = np.asarray(self.learners), np.asarray(self.agents)
         joint = jnp.zeros(self.env.spec.n_agents, jnp.int32)
         joint = joint.at[learners].set(jnp.asarray(actions, jnp.int32)).at[partners].set(partner_actions[partners])
+        return key_env, joint
+
+    def final_state(self, key: Array, state: PartnerState, actions: Array) -> Any:
+        key_env, joint = self.joint_actions(key, state, actions)
+        return self.env.final_state(key_env, state.env_state, joint)
+
+    def step(self, key: Array, state: PartnerState, actions: Array) -> tuple[Array, PartnerState, Array, Array, dict]:
+        key_env, joint = self.joint_actions(key, state, actions)
+        learners, partners = np.asarray(self.learners), np.asarray(self.agents)
         obs, env_state, reward, done, info = self.env.step(key_env, state.env_state, joint)
         info = {key: value[learners] if key in PER_AGENT_INFO else value for key, value in info.items()}
         info["partner_reward"] = reward[partners]

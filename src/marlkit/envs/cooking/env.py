@@ -331,14 +331,18 @@ class Cooking(Env):
         return jnp.asarray(obs).reshape(height, width, self.num_channels)
 
     # -- rendering --------------------------------------------------------------------------------------------
-    def render(self, state: CookingState | TimeState, tile: int = 16) -> np.ndarray:
-        """A picture of the kitchen ``uint8 [H * tile, W * tile, 3]`` (NumPy): counters grey, dispensers and pots
-        coloured by kind, items as small squares, each pot's onions and timer as bars, chefs as coloured squares
-        with a mark on the side they face."""
+    def render_env(self, state: CookingState) -> np.ndarray:
+        """A picture of the kitchen ``uint8 [H * 16, W * 16, 3]`` (NumPy; the env contract's hook, called by
+        :meth:`marlkit.envs.base.Env.render`): counters grey, dispensers and pots coloured by kind, items as small
+        squares, each pot's onions and timer as bars, chefs as coloured squares with a mark on the side they
+        face."""
         from marlkit.envs.cooking.render import render_kitchen
 
-        inner = state.inner if isinstance(state, TimeState) else state
-        return render_kitchen(self.kitchen, jax.device_get(inner), self.cook_time, tile)
+        return render_kitchen(self.kitchen, state, self.cook_time, RENDER_TILE)
+
+
+RENDER_TILE = 16
+"""Pixels per grid cell in the cooking task's pictures."""
 
 
 __all__ = [
@@ -349,6 +353,7 @@ __all__ = [
     "ONION",
     "ONIONS_PER_SOUP",
     "PLACEMENT_IN_POT",
+    "RENDER_TILE",
     "SOUP",
     "SOUP_PICKUP",
     "SOUP_REWARD",
