@@ -152,7 +152,9 @@ def test_continuous_spaces_match_mpe2(case: str) -> None:
 
 def test_one_hot_continuous_action_is_the_discrete_action() -> None:
     """mpe2's continuous semantics keep the discrete directions: action k == the one-hot vector e_k."""
-    world = ParticleWorld(size=(0.1,) * 5, accel=(5.0, 3.0, 4.0, 5.0, 1.0), max_speed=(np.inf,) * 5, collide=(True,) * 5)
+    world = ParticleWorld(
+        size=(0.1,) * 5, accel=(5.0, 3.0, 4.0, 5.0, 1.0), max_speed=(np.inf,) * 5, collide=(True,) * 5
+    )
     moves = jnp.arange(5, dtype=jnp.int32)
     discrete = np.stack(move_force(world, moves), -1)
     continuous = np.stack(continuous_move_force(world, jax.nn.one_hot(moves, 5)), -1)

@@ -33,12 +33,12 @@ def test_box_task_passes_parallel_api_test(env) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PettingZoo's style advice (unbounded observation boxes) is not a failure
         parallel_api_test(penv, num_cycles=60)
-    obs, infos = penv.reset(seed=1)
+    _, infos = penv.reset(seed=1)
     assert all("action_mask" not in info for info in infos.values())  # Box spaces take no mask
     actions = {name: np.full(penv.action_space(name).shape, 7.0, np.float32) for name in penv.agents}
-    _, rewards, _, _, infos = penv.step(actions)  # out of the box: clipped, not illegal
+    *_, infos = penv.step(actions)  # out of the box: clipped, not illegal
     assert not any(info["illegal_action"] for info in infos.values())
-    with pytest.raises(InvalidGameError, match="must be .* real numbers"):
+    with pytest.raises(InvalidGameError, match=r"must be .* real numbers"):
         penv.step({name: np.zeros(2, np.float32) for name in penv.agents})
     with pytest.raises(InvalidGameError, match="not finite"):
         penv.step({name: np.full(penv.action_space(name).shape, np.nan) for name in penv.agents})
@@ -64,7 +64,9 @@ def test_mpe2_box_env_through_the_host_loop_equals_mpe2(make) -> None:
         np.testing.assert_array_equal(spec.action_space(i).high, space.high)
     obs, info = host.reset()
     ref_obs, _ = reference.reset(seed=5)
-    np.testing.assert_array_equal(info["action_mask"], np.arange(spec.max_actions) < np.array(spec.num_actions)[:, None])
+    np.testing.assert_array_equal(
+        info["action_mask"], np.arange(spec.max_actions) < np.array(spec.num_actions)[:, None]
+    )
     rng = np.random.default_rng(0)
     low, high = spec.action_bounds
     for t in range(spec.max_episode_steps):

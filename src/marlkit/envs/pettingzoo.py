@@ -444,7 +444,7 @@ def _box_bounds(
                 f"from_pettingzoo: agent {agent!r} has action space {space}; marlkit's host loop supports Discrete "
                 "and one-dimensional Box actions"
             )
-        if is_box and len(space.shape) != 1:
+        if is_box and (space.shape is None or len(space.shape) != 1):
             raise NotApplicableError(
                 f"from_pettingzoo: agent {agent!r} has a Box action space of shape {space.shape}; marlkit supports "
                 "one-dimensional Box actions (flatten it with a wrapper)"

@@ -74,7 +74,7 @@ def test_gaussian_head_act_and_policy(learner, speaker_listener) -> None:
 
 def test_trainer_refuses_discrete_only_learners_on_box_tasks() -> None:
     env = SimpleSpread(n_agents=2, continuous_actions=True)
-    with pytest.raises(NotApplicableError, match="idqn needs discrete actions.*use ippo or mappo"):
+    with pytest.raises(NotApplicableError, match=r"idqn needs discrete actions.*use ippo or mappo"):
         deep.prepare(env, IDQN(), 1024, num_envs=8)
 
 

@@ -130,10 +130,16 @@ class ParticleWorld:
         return np.asarray(self.size, np.float32)[:, None] + np.asarray(self.landmark_size, np.float32)[None, :]
 
 
-def unit_box(dims: tuple[int, ...]) -> dict[str, tuple[tuple[float, ...], ...]]:
-    """:class:`~marlkit.envs.base.MultiAgentSpec` keywords of mpe2's continuous action spaces: ``Box(0, 1, (d_i,))``
-    for agent i, ``dims[i] = d_i`` (5 for a mover, ``dim_c`` for a speaker)."""
-    return {"action_low": tuple((0.0,) * d for d in dims), "action_high": tuple((1.0,) * d for d in dims)}
+Bounds = tuple[tuple[float, ...], ...]
+
+
+def unit_box(dims: tuple[int, ...], continuous: bool = True) -> tuple[Bounds | None, Bounds | None]:
+    """``(action_low, action_high)`` of :class:`~marlkit.envs.base.MultiAgentSpec` for mpe2's continuous action
+    spaces: ``Box(0, 1, (d_i,))`` for agent i, ``dims[i] = d_i`` (5 for a mover, ``dim_c`` for a speaker);
+    ``(None, None)`` (discrete actions) unless ``continuous``."""
+    if not continuous:
+        return None, None
+    return tuple((0.0,) * d for d in dims), tuple((1.0,) * d for d in dims)
 
 
 def require_flag(task: str, name: str, value: object) -> bool:

@@ -129,6 +129,7 @@ class SimpleSpread(Env):
     def _make_spec(self) -> MultiAgentSpec:
         n = self.n_agents
         size = 4 + 2 * self.num_landmarks + 4 * (n - 1)
+        low, high = unit_box((NUM_MOVES,) * n, self.continuous_actions)
         return MultiAgentSpec(
             name="constrained_spread" if self.constrained else "simple_spread",
             n_agents=n,
@@ -139,7 +140,8 @@ class SimpleSpread(Env):
             global_state_size=n * size,
             max_episode_steps=self.max_episode_steps,
             num_constraints=1 if self.constrained else 0,
-            **(unit_box((NUM_MOVES,) * n) if self.continuous_actions else {}),
+            action_low=low,
+            action_high=high,
             description={
                 "source": "Lowe et al. 2017 (cooperative navigation); reference: mpe2 simple_spread_v3",
                 "observation": "[vel, pos, landmark - pos (L), other - pos (n-1), zeros (2(n-1), silent comm)]",

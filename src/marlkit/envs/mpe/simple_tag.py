@@ -105,6 +105,7 @@ class SimpleTag(Env):
         a, g = self.n_adversaries, self.n_good
         common = 4 + 2 * self.n_obstacles + 2 * (self.n_agents - 1)
         sizes = (common + 2 * g,) * a + (common + 2 * (g - 1),) * g
+        low, high = unit_box((NUM_MOVES,) * self.n_agents, self.continuous_actions)
         return MultiAgentSpec(
             name="simple_tag",
             n_agents=self.n_agents,
@@ -115,7 +116,8 @@ class SimpleTag(Env):
             global_state_size=sum(sizes),
             max_episode_steps=self.max_episode_steps,
             groups=(AgentGroup("adversaries", tuple(range(a))), AgentGroup("agents", tuple(range(a, a + g)))),
-            **(unit_box((NUM_MOVES,) * self.n_agents) if self.continuous_actions else {}),
+            action_low=low,
+            action_high=high,
             description={
                 "source": "Lowe et al. 2017 (predator-prey); reference: mpe2 simple_tag_v3",
                 "observation": "[vel, pos, obstacle - pos, other - pos (n-1), other good agents' vel] (+ zero pad)",

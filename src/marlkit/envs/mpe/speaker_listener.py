@@ -85,6 +85,7 @@ class SpeakerListener(Env):
         object.__setattr__(self, "spec", self._make_spec())
 
     def _make_spec(self) -> MultiAgentSpec:
+        low, high = unit_box((N_MESSAGES, NUM_MOVES), self.continuous_actions)
         return MultiAgentSpec(
             name="speaker_listener",
             n_agents=2,
@@ -95,11 +96,16 @@ class SpeakerListener(Env):
             global_state_size=SPEAKER_OBS + LISTENER_OBS,
             max_episode_steps=self.max_episode_steps,
             groups=(AgentGroup("speaker", (0,)), AgentGroup("listener", (1,))),
-            **(unit_box((N_MESSAGES, NUM_MOVES)) if self.continuous_actions else {}),
+            action_low=low,
+            action_high=high,
             description={
                 "source": "Lowe et al. 2017 (cooperative communication); reference: mpe2 simple_speaker_listener_v4",
                 "observation": "speaker: goal colour (3, padded); listener: [vel, landmark - pos (3), message (3)]",
-                "action": "speaker: message 0..2; listener: no-op, -x, +x, -y, +y",
+                "action": (
+                    "speaker: message vector in [0, 1]^3; listener: [no-op, -x, +x, -y, +y] in [0, 1]"
+                    if self.continuous_actions
+                    else "speaker: message 0..2; listener: no-op, -x, +x, -y, +y"
+                ),
                 "reward": "-|listener - goal landmark|^2, shared",
             },
         )
