@@ -92,3 +92,17 @@ def test_mixed_discrete_and_box_agents_are_refused() -> None:
 
     with pytest.raises(NotApplicableError, match="mix Discrete and Box"):
         from_pettingzoo(mixed)
+
+
+def test_host_loop_refuses_discrete_only_learners_on_box_envs() -> None:
+    from marlkit.agents.deep.value_based import IDQN
+    from marlkit.train import host
+
+    learner = IDQN()
+    with pytest.raises(NotApplicableError, match="idqn needs discrete actions"):
+        host.prepare(
+            lambda: simple_spread_v3.parallel_env(N=2, continuous_actions=True),
+            learner,
+            4 * learner.rollout_length,
+            num_envs=2,
+        )
