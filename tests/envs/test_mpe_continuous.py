@@ -66,6 +66,11 @@ def compiled_rollouts(env):
     return jax.jit(jax.vmap(episode))
 
 
+@functools.cache
+def compiled_resets(env):
+    return jax.jit(jax.vmap(env.reset))
+
+
 CASES = {
     "spread": (
         SimpleSpread(continuous_actions=True),
@@ -101,7 +106,7 @@ def test_matches_mpe2_continuous_from_the_same_state(case: str) -> None:
     spec = env.spec
     episodes = EPISODES[case]
     keys = jax.random.split(jax.random.key(2025), episodes)
-    _, starts = jax.jit(jax.vmap(env.reset))(keys)
+    _, starts = compiled_resets(env)(keys)
     crowded = np.arange(episodes) >= episodes // 2
     inner = jax.tree_util.tree_map(
         lambda plain, c: jnp.where(crowded.reshape(-1, *[1] * (plain.ndim - 1)), c, plain),
@@ -163,18 +168,22 @@ def test_one_hot_continuous_action_is_the_discrete_action() -> None:
 
 def test_box_contract_clip_nonfinite_and_mask() -> None:
     """Step clips to the box; a non-finite entry is illegal (replaced by the clipped 0); the mask marks real
-    dimensions (speaker: 3 of 5); a discrete env's spec is unchanged."""
-    env = SpeakerListener(continuous_actions=True)
+    dimensions (speaker: 3 of 5); a discrete env's spec is unchanged. (Runs on the reference test's programs.)"""
+    env = CASES["speaker_listener"][0]
     spec = env.spec
     assert spec.num_actions == (3, 5) and spec.max_actions == 5 and not spec.homogeneous
-    _, state = jax.jit(env.reset)(jax.random.key(0))
-    actions = jnp.array([[2.0, -1.0, jnp.nan, 7.0, 7.0], [0.5, 0.0, 3.0, 0.0, 0.0]], jnp.float32)
-    _, next_state, _, _, info = jax.jit(env.step)(jax.random.key(1), state, actions)
-    np.testing.assert_array_equal(info["illegal_action"], [True, False])
-    np.testing.assert_array_equal(next_state.inner.message, [1.0, 0.0, 0.0])  # 2 -> 1, -1 -> 0, NaN -> 0
-    np.testing.assert_array_equal(info["action_mask"], [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    keys = jax.random.split(jax.random.key(0), EPISODES["speaker_listener"])
+    _, starts = compiled_resets(env)(keys)
+    actions = np.zeros((len(keys), spec.max_episode_steps, 2, 5), np.float32)
+    actions[:, 0] = [[2.0, -1.0, np.nan, 7.0, 7.0], [0.5, 0.0, 3.0, 0.0, 0.0]]
+    obs, _, _, _, illegal = map(np.asarray, compiled_rollouts(env)(keys, starts, jnp.asarray(actions)))
+    np.testing.assert_array_equal(illegal[:, 0], [[True, False]] * len(keys))
+    assert not illegal[:, 1:].any()
+    listener = obs[:, 0, 1]  # after step 0: [vel (2), landmark offsets (6), message (3)]
+    np.testing.assert_array_equal(listener[:, -3:], [[1.0, 0.0, 0.0]] * len(keys))  # 2 -> 1, -1 -> 0, NaN -> 0
     # the listener moved with a clipped +x intensity of 1: v = 5 * 1 * dt
-    np.testing.assert_allclose(next_state.inner.particles.vel[0], [0.5, 0.0], atol=1e-6)
+    np.testing.assert_allclose(listener[:, :2], [[0.5, 0.0]] * len(keys), atol=1e-6)
+    np.testing.assert_array_equal(env.action_mask(None), [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
     assert not SpeakerListener().spec.continuous and SpeakerListener().spec.action_low is None
     assert SpeakerListener().spec != spec
     with pytest.raises(InvalidGameError, match="continuous actions must have shape"):
