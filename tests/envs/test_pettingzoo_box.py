@@ -1,6 +1,7 @@
 """Box (continuous) actions through the PettingZoo bridge, both ways (marlkit.envs.pettingzoo).
 
-marlkit -> PettingZoo: a Box-action task passes PettingZoo's own ``parallel_api_test`` and exposes float32
+marlkit -> PettingZoo: a Box-action task passes PettingZoo's own ``parallel_api_test`` (and ``api_test`` as an
+AEC env) and exposes float32
 ``gymnasium.spaces.Box`` action spaces. PettingZoo -> marlkit: mpe2's ``continuous_actions=True`` envs become
 Box-action host envs whose steps equal mpe2's own, stepped directly with the clipped actions from the same seed.
 """
@@ -13,10 +14,10 @@ import gymnasium
 import numpy as np
 import pytest
 from mpe2 import simple_speaker_listener_v4, simple_spread_v3
-from pettingzoo.test import parallel_api_test
+from pettingzoo.test import api_test, parallel_api_test
 
 from marlkit.envs.mpe import SimpleSpread, SpeakerListener
-from marlkit.envs.pettingzoo import from_pettingzoo, to_pettingzoo
+from marlkit.envs.pettingzoo import from_pettingzoo, to_aec, to_pettingzoo
 from marlkit.errors import InvalidGameError, NotApplicableError
 
 
@@ -33,6 +34,7 @@ def test_box_task_passes_parallel_api_test(env) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PettingZoo's style advice (unbounded observation boxes) is not a failure
         parallel_api_test(penv, num_cycles=60)
+        api_test(to_aec(env, seed=0), num_cycles=60)  # and as an AEC env through PettingZoo's own conversion
     _, infos = penv.reset(seed=1)
     assert all("action_mask" not in info for info in infos.values())  # Box spaces take no mask
     actions = {name: np.full(penv.action_space(name).shape, 7.0, np.float32) for name in penv.agents}

@@ -268,7 +268,9 @@ def check_learner(learner: object) -> None:
 
 def check_action_space(learner: object, spec: MultiAgentSpec) -> None:
     """Raise :class:`NotApplicableError` when ``spec`` has continuous (Box) actions and ``learner`` does not declare
-    ``continuous_actions = True`` (IPPO / MAPPO and their Lagrangian variants do: a Gaussian head)."""
+    ``continuous_actions = True`` (IPPO / MAPPO and their Lagrangian variants do: a Gaussian head). Reward
+    transforms are action-agnostic unless they declare ``continuous_actions = False`` (difference rewards) or
+    ``needs_probs``; :func:`prepare` refuses those on Box tasks."""
     if spec.continuous and not getattr(learner, "continuous_actions", False):
         raise NotApplicableError(
             f"{getattr(learner, 'name', type(learner).__name__)} needs discrete actions but {spec.name} has "
@@ -362,10 +364,12 @@ def prepare(
         raise InvalidGameError(f"env must be a marlkit MultiAgentEnv (marlkit.envs.make), got {type(env).__name__}")
     steps, log_every, num_envs = check_run(learner, steps, log_every, num_envs, reward)
     check_action_space(learner, env.spec)
-    if env.spec.continuous and getattr(reward, "needs_probs", False):
+    if env.spec.continuous and (
+        getattr(reward, "needs_probs", False) or not getattr(reward, "continuous_actions", True)
+    ):
         raise NotApplicableError(
-            f"the reward transform {type(reward).__name__} needs action probabilities, which a Box-action task "
-            f"({env.spec.name}) does not have; use it on a discrete task"
+            f"the reward transform {type(reward).__name__} needs discrete actions (counterfactual actions or their "
+            f"probabilities) but {env.spec.name} has continuous (Box) actions; use it on a discrete task"
         )
     learner, sharing = resolve_sharing(learner, env.spec, default_sharing(env))
     learner = resolve_limits(learner, env)

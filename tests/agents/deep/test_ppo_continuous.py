@@ -11,6 +11,7 @@ import pytest
 from jax.scipy.stats import norm
 from scipy import stats
 
+from marlkit.agents.credit import DifferenceRewards
 from marlkit.agents.deep.base import Observation
 from marlkit.agents.deep.networks import LOG_2PI, gaussian_entropy, gaussian_log_prob
 from marlkit.agents.deep.ppo import IPPO, MAPPO, gaussian_parts
@@ -77,6 +78,9 @@ def test_trainer_refuses_discrete_only_learners_on_box_tasks() -> None:
     env = SimpleSpread(n_agents=2, continuous_actions=True)
     with pytest.raises(NotApplicableError, match=r"idqn needs discrete actions.*use ippo or mappo"):
         deep.prepare(env, IDQN(), 1024, num_envs=8)
+    for counterfactual in ("default", "expected"):  # counterfactual actions are discrete indices
+        with pytest.raises(NotApplicableError, match="DifferenceRewards needs discrete actions"):
+            deep.prepare(env, IPPO(), 16 * 128, num_envs=16, reward=DifferenceRewards(counterfactual=counterfactual))
 
 
 # -------------------------------------------------------------------------------------------- learning test
