@@ -316,6 +316,7 @@ def true_concat(obs: Array, sizes: tuple[int, ...]) -> Array:
 
 
 __all__ = [
+    "Bounds",
     "CONTACT_FORCE",
     "CONTACT_MARGIN",
     "DAMPING",
