@@ -316,7 +316,6 @@ def true_concat(obs: Array, sizes: tuple[int, ...]) -> Array:
 
 
 __all__ = [
-    "Bounds",
     "CONTACT_FORCE",
     "CONTACT_MARGIN",
     "DAMPING",
@@ -325,6 +324,7 @@ __all__ = [
     "MASS",
     "MOVE_DIRECTIONS",
     "NUM_MOVES",
+    "Bounds",
     "ParticleWorld",
     "Particles",
     "column_minima",
