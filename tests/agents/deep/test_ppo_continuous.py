@@ -47,7 +47,7 @@ def speaker_listener():
 
 def test_gaussian_head_act_and_policy(speaker_listener) -> None:
     """MAPPO on heterogeneous Box actions: group sharing (one parameter set per role), a Gaussian head per set."""
-    learner = MAPPO()
+    learner = MAPPO(hidden=(16,))  # small: the head, not the torso, is under test
     env, observation = speaker_listener
     spec, E = env.spec, observation.first.shape[0]
     state = jax.jit(learner.init, static_argnums=(1, 2))(jax.random.key(1), spec, E)
