@@ -292,11 +292,17 @@ def test_host_loop_reproduces_the_functional_env_through_both_bridges() -> None:
         host.step(np.array([0, 2]))
 
 
-def test_host_loop_rejects_continuous_actions_and_non_parallel_envs() -> None:
+def test_host_loop_rejects_unsupported_action_spaces_and_non_parallel_envs() -> None:
+    from gymnasium.spaces import MultiDiscrete
     from mpe2 import simple_spread_v3
 
+    def multi_discrete():  # Box actions are supported since issue 17 (tests/envs/test_pettingzoo_box.py)
+        penv = simple_spread_v3.parallel_env()
+        penv.action_space = lambda agent: MultiDiscrete([2, 2])  # type: ignore[method-assign]
+        return penv
+
     with pytest.raises(NotApplicableError, match="Discrete"):
-        from_pettingzoo(lambda: simple_spread_v3.parallel_env(continuous_actions=True))
+        from_pettingzoo(multi_discrete)
     with pytest.raises(NotApplicableError, match="ParallelEnv"):
         from_pettingzoo(lambda: simple_spread_v3.env())
     assert isinstance(from_pettingzoo(lambda: simple_spread_v3.parallel_env()), HostEnv)

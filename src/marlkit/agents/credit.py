@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -150,6 +150,8 @@ class DifferenceRewards:
         critic_hidden / critic_lr / critic_steps: the critic's hidden layers (ReLU), Adam's learning rate and the
             full-batch Adam steps on each rollout.
     """
+
+    continuous_actions: ClassVar[bool] = False  # counterfactual actions are discrete indices (train.deep refuses Box)
 
     counterfactual: str = "default"
     default_action: int | tuple[int, ...] = 0

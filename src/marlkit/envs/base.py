@@ -11,7 +11,19 @@ An :class:`Env` is an immutable object (hashable, safe to close over in ``jax.ji
 Agents are a leading array axis: ``obs [n, *obs_shape]`` (float32; agents whose observation is shorter are
 zero-padded to the common shape, their true size is ``spec.obs_sizes[i]``), ``actions [n]`` int32 (discrete
 actions; agents with fewer actions than ``spec.max_actions`` have the rest masked), ``reward [n]`` float32,
-``done []`` bool. ``info`` always holds:
+``done []`` bool.
+
+**Continuous (Box) actions** (``spec.continuous``: the spec has ``action_low`` / ``action_high``): agent i's action
+is a vector of ``spec.num_actions[i]`` reals (its action *dimension*) in the box ``[action_low[i],
+action_high[i]]``; the joint action is ``float32 [n, D_max]`` (``D_max = spec.max_actions``; an agent with fewer
+dimensions has its last entries ignored and zeroed). :meth:`Env.step` clips every entry to the box (as mpe2's
+``ClipOutOfBoundsWrapper`` and Gymnasium's ``ClipAction`` do): clipping is the contract, not an illegal action. A
+non-finite entry (NaN, inf) is illegal: it is replaced by the clipped 0 and flagged in ``illegal_action``.
+``action_mask`` keeps its key and shape ``[n, D_max]`` and means, for Box actions, **which action dimensions are
+real** (True on agent i's first ``num_actions[i]`` entries, False on padding): all ones for agents with ``D_max``
+dimensions, never state-dependent.
+
+``info`` always holds:
 
 * ``terminated []`` / ``truncated []`` bool (``done = terminated | truncated``);
 * ``action_mask [n, A_max]`` bool — legal actions at the returned ``obs``;
@@ -76,6 +88,11 @@ class MultiAgentSpec:
     observation size (``<= prod(obs_shape)``); ``num_actions[i]`` agent i's number of discrete actions;
     ``groups`` partition the agents by role; ``homogeneous`` says whether the agents are interchangeable
     (same spaces and same role — the license for full parameter sharing).
+
+    Continuous (Box) actions: ``action_low[i]`` / ``action_high[i]`` are agent i's per-dimension bounds (one entry
+    per action dimension, ``num_actions[i]`` of them, ``low <= high``, infinite bounds allowed); then
+    ``num_actions[i]`` is agent i's action *dimension* and ``continuous`` is True (module docstring). Both
+    ``None`` (the default): discrete actions.
     """
 
     name: str
@@ -90,6 +107,8 @@ class MultiAgentSpec:
     groups: tuple[AgentGroup, ...] = ()
     obs_low: float = -np.inf
     obs_high: float = np.inf
+    action_low: tuple[tuple[float, ...], ...] | None = None
+    action_high: tuple[tuple[float, ...], ...] | None = None
     description: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -121,6 +140,54 @@ class MultiAgentSpec:
             )
         if not self.groups:
             object.__setattr__(self, "groups", (AgentGroup("agents", tuple(range(n))),))
+        self._check_box()
+
+    def _check_box(self) -> None:
+        """Validate (and normalise to float tuples) the Box action bounds, when given."""
+        if self.action_low is None and self.action_high is None:
+            return
+        if self.action_low is None or self.action_high is None:
+            raise InvalidGameError(f"{self.name}: continuous actions need both action_low and action_high")
+        bounds = []
+        for label, seq in (("action_low", self.action_low), ("action_high", self.action_high)):
+            if len(seq) != self.n_agents:
+                raise InvalidGameError(
+                    f"{self.name}: {label} has {len(seq)} entries, expected n_agents={self.n_agents}"
+                )
+            rows = tuple(tuple(float(x) for x in np.asarray(row, np.float64).reshape(-1)) for row in seq)
+            for i, (row, k) in enumerate(zip(rows, self.num_actions, strict=True)):
+                if len(row) != k:
+                    raise InvalidGameError(
+                        f"{self.name}: {label}[{i}] has {len(row)} bounds, expected num_actions[{i}]={k} (one per "
+                        "action dimension)"
+                    )
+                if any(np.isnan(row)):
+                    raise InvalidGameError(f"{self.name}: {label}[{i}] contains NaN")
+            bounds.append(rows)
+        low, high = bounds
+        for i, (lo, hi) in enumerate(zip(low, high, strict=True)):
+            if any(a > b for a, b in zip(lo, hi, strict=True)):
+                raise InvalidGameError(f"{self.name}: agent {i} has action_low > action_high: {lo} > {hi}")
+        object.__setattr__(self, "action_low", low)
+        object.__setattr__(self, "action_high", high)
+
+    @property
+    def continuous(self) -> bool:
+        """Whether actions are continuous (Box): ``float32 [n, D_max]`` vectors (module docstring)."""
+        return self.action_low is not None
+
+    @property
+    def action_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Box actions: ``(low, high)``, each ``float32 [n, D_max]``, padding dimensions ``[0, 0]``."""
+        if self.action_low is None or self.action_high is None:
+            raise InvalidGameError(f"{self.name}: has discrete actions (no Box bounds)")
+        out = []
+        for rows in (self.action_low, self.action_high):
+            table = np.zeros((self.n_agents, self.max_actions), np.float32)
+            for i, row in enumerate(rows):
+                table[i, : len(row)] = row
+            out.append(table)
+        return out[0], out[1]
 
     @property
     def max_actions(self) -> int:
@@ -128,7 +195,8 @@ class MultiAgentSpec:
 
     @property
     def homogeneous(self) -> bool:
-        return len(self.groups) == 1 and len(set(self.obs_sizes)) == 1 and len(set(self.num_actions)) == 1
+        same_box = len(set(self.action_low or ())) <= 1 and len(set(self.action_high or ())) <= 1
+        return len(self.groups) == 1 and len(set(self.obs_sizes)) == 1 and len(set(self.num_actions)) == 1 and same_box
 
     def observation_space(self, agent: int):
         """Agent ``agent``'s observation space as a gymnasium ``Box`` (flat, its true size)."""
@@ -137,9 +205,13 @@ class MultiAgentSpec:
         return spaces.Box(self.obs_low, self.obs_high, shape=(self.obs_sizes[agent],), dtype=np.float32)
 
     def action_space(self, agent: int):
-        """Agent ``agent``'s action space as a gymnasium ``Discrete``."""
+        """Agent ``agent``'s action space as a gymnasium ``Discrete``, or a float32 ``Box`` of its action dimension
+        for continuous actions."""
         from gymnasium import spaces
 
+        if self.action_low is not None and self.action_high is not None:
+            low = np.asarray(self.action_low[agent], np.float32)
+            return spaces.Box(low, np.asarray(self.action_high[agent], np.float32), dtype=np.float32)
         return spaces.Discrete(self.num_actions[agent])
 
 
@@ -247,7 +319,10 @@ class Env(MultiAgentEnv):
         return {"action_mask": self.action_mask(state.inner), "global_state": self.global_state(state.inner)}
 
     def legalise(self, state: TimeState, actions: Array) -> tuple[Array, Array]:
-        """Replace illegal or out-of-range actions by the agent's first legal action: ``(actions, illegal)``."""
+        """Replace illegal or out-of-range actions by the agent's first legal action: ``(actions, illegal)``.
+        Box actions are clipped instead (:func:`clip_actions`)."""
+        if self.spec.continuous:
+            return clip_actions(self.spec, actions)
         mask = self.action_mask(state.inner)
         actions = jnp.asarray(actions, jnp.int32)
         in_range = (actions >= 0) & (actions < self.spec.max_actions)
@@ -312,9 +387,39 @@ def check_frame(frame: object, name: str) -> np.ndarray:
     return a
 
 
+def clip_actions(spec: MultiAgentSpec, actions: Array) -> tuple[Array, Array]:
+    """Box actions inside a compiled step: ``(actions float32 [n, D_max] clipped to the box, illegal [n])``.
+
+    Padding dimensions are zeroed; a non-finite entry becomes the clip of 0 and flags its agent (module docstring).
+    """
+    low, high = spec.action_bounds
+    a = jnp.asarray(actions, jnp.float32).reshape(spec.n_agents, spec.max_actions)
+    finite = jnp.isfinite(a)
+    a = jnp.clip(jnp.where(finite, a, 0.0), low, high)
+    return a, ~jnp.all(finite, axis=1)
+
+
 def check_actions(spec: MultiAgentSpec, actions: object, mask: np.ndarray | None = None) -> np.ndarray:
-    """Validate actions at the Python edge: shape ``[n]``, integers in range, legal under ``mask [n, A_max]``."""
+    """Validate actions at the Python edge: shape ``[n]``, integers in range, legal under ``mask [n, A_max]``.
+
+    Box actions (``spec.continuous``): shape ``[n, D_max]``, real and finite (``float32``; entries outside the box
+    are clipped by the step, as the contract says; padding entries are ignored)."""
     a = np.asarray(actions)
+    if spec.continuous:
+        shape = (spec.n_agents, spec.max_actions)
+        if a.shape != shape:
+            raise InvalidGameError(f"{spec.name}: continuous actions must have shape {shape}, got {a.shape}")
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise InvalidGameError(f"{spec.name}: continuous actions must be real numbers, got dtype {a.dtype}")
+        valid = np.arange(spec.max_actions)[None, :] < np.asarray(spec.num_actions)[:, None]
+        bad = ~np.isfinite(np.where(valid, a.astype(np.float64), 0.0))
+        if bad.any():
+            i = int(np.flatnonzero(bad.any(axis=1))[0])
+            raise InvalidGameError(
+                f"{spec.name}: agent {i} ({spec.agent_names[i]}) action {a[i, : spec.num_actions[i]].tolist()} is "
+                "not finite"
+            )
+        return np.where(valid, a, 0).astype(np.float32)
     if a.shape != (spec.n_agents,):
         raise InvalidGameError(f"{spec.name}: actions must have shape ({spec.n_agents},), got {a.shape}")
     if not np.issubdtype(a.dtype, np.integer):
@@ -340,5 +445,6 @@ __all__ = [
     "TimeState",
     "check_actions",
     "check_frame",
+    "clip_actions",
     "host_state",
 ]

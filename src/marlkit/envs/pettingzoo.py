@@ -30,11 +30,20 @@ wrapped task) into a ``pettingzoo.ParallelEnv``; :func:`to_aec` into an AEC env 
   (:meth:`~marlkit.envs.base.MultiAgentEnv.render`; after the last step of an episode, the state it ended on),
   for envs that render (``env.can_render``); ``"human"`` (a window) is not supported — write the frames to a
   file with :func:`marlkit.envs.write_video` instead.
+* **Box actions** (a task with ``spec.continuous``, e.g. ``SimpleSpread(continuous_actions=True)``): each agent's
+  action space is a float32 ``gymnasium.spaces.Box`` of its action dimension and bounds; an action is an array of
+  that shape with finite entries (else ``InvalidGameError``), clipped to the box by the step (the contract, and
+  mpe2's own ``ClipOutOfBoundsWrapper``); ``infos`` carry no ``"action_mask"`` (Box spaces take no mask) and
+  ``action_mask_in_obs=True`` is refused.
 
 **PettingZoo -> marlkit.** :func:`from_pettingzoo` wraps any ``ParallelEnv`` with discrete actions as a
 :class:`HostEnv`: observations are flattened (``gymnasium.spaces.flatten``), zero-padded to a common size and
 stacked on a leading agent axis, action masks are read from the observation dict or ``info["action_mask"]``
-(all actions legal otherwise), and ``step`` auto-resets like the functional contract. It is a **Python loop
+(all actions legal otherwise), and ``step`` auto-resets like the functional contract. A ParallelEnv whose agents
+all have one-dimensional ``Box`` action spaces (e.g. mpe2's ``continuous_actions=True``) becomes a Box-action
+``HostEnv`` (``spec.continuous``, the Box's bounds in ``spec.action_low`` / ``action_high``): ``step`` takes
+``float32 [n, D_max]``, clips each agent's action to its box and passes its first ``d_i`` entries on; Discrete and
+Box agents cannot be mixed. It is a **Python loop
 around a Python env** — not jittable, not vmappable; a marlkit policy runs jitted on the stacked arrays and the
 env steps on the host (docs/architecture.md, Performance).
 """
@@ -109,6 +118,11 @@ class MarlkitParallelEnv(ParallelEnv):
             )
         if render_mode is not None and not env.can_render:
             raise NotApplicableError(f"to_pettingzoo: {env.spec.name} has no rendering; use render_mode=None")
+        if action_mask_in_obs and env.spec.continuous:
+            raise InvalidGameError(
+                f"to_pettingzoo: {env.spec.name} has continuous (Box) actions, which take no action mask; use "
+                "action_mask_in_obs=False"
+            )
         if illegal_actions not in ILLEGAL_ACTIONS:
             raise InvalidGameError(
                 f"to_pettingzoo: illegal_actions must be one of {', '.join(map(repr, ILLEGAL_ACTIONS))}, "
@@ -170,7 +184,7 @@ class MarlkitParallelEnv(ParallelEnv):
     def _infos(self, mask: np.ndarray, info: Mapping[str, np.ndarray] | None = None) -> dict[AgentID, dict]:
         infos: dict[AgentID, dict] = {}
         for i, name in enumerate(self.possible_agents):
-            entry: dict[str, Any] = {"action_mask": self._agent_mask(mask, i)}
+            entry: dict[str, Any] = {} if self.spec.continuous else {"action_mask": self._agent_mask(mask, i)}
             if info is not None:
                 entry["illegal_action"] = bool(info["illegal_action"][i])
                 if "cost" in info:
@@ -188,6 +202,8 @@ class MarlkitParallelEnv(ParallelEnv):
             raise InvalidGameError(f"{name}: unknown agent(s) {unknown}; agents are {self.possible_agents}")
         if missing:
             raise InvalidGameError(f"{name}: no action for live agent(s) {missing}; every live agent must act")
+        if self.spec.continuous:
+            return self._box_action(actions)
         joint = []
         for agent in self.possible_agents:
             a = np.asarray(actions[agent])
@@ -198,6 +214,20 @@ class MarlkitParallelEnv(ParallelEnv):
             joint.append(int(a))
         mask = self._mask if self.illegal_actions == "raise" else None  # else the compiled step replaces them
         return check_actions(self.spec, np.asarray(joint, dtype=np.int64), mask)
+
+    def _box_action(self, actions: Mapping[AgentID, Any]) -> np.ndarray:
+        """Box actions: ``[n, D_max]`` float32 from each agent's ``[d_i]`` array (validated; the step clips)."""
+        spec = self.spec
+        joint = np.zeros((spec.n_agents, spec.max_actions), np.float64)
+        for i, agent in enumerate(self.possible_agents):
+            a = np.asarray(actions[agent])
+            d = spec.num_actions[i]
+            if a.shape != (d,) or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+                raise InvalidGameError(
+                    f"{spec.name}: agent {agent!r} action must be {d} real numbers (a Box action), got {a.tolist()!r}"
+                )
+            joint[i, :d] = a
+        return check_actions(spec, joint)
 
     # ------------------------------------------------------------------------------------------- the API
     def reset(
@@ -221,7 +251,8 @@ class MarlkitParallelEnv(ParallelEnv):
             raise InvalidGameError(f"{self.spec.name}: the episode is over (no live agents); call reset()")
         joint = self._joint_action(actions)
         step_key, before = self._key, self._state
-        key, obs, state, reward, done, info = _step(self.env, self._key, self._state, jnp.asarray(joint, jnp.int32))
+        dtype = jnp.float32 if self.spec.continuous else jnp.int32
+        key, obs, state, reward, done, info = _step(self.env, self._key, self._state, jnp.asarray(joint, dtype))
         self._key, self._state = key, state
         obs, reward, done, info = jax.device_get((obs, reward, done, info))
         if done and self.render_mode == "rgb_array":
@@ -327,13 +358,8 @@ class HostEnv:
             raise InvalidGameError("from_pettingzoo: the env has no possible_agents")
         self._obs_spaces = [_observation_part(env.observation_space(a)) for a in self.possible_agents]
         action_spaces = [env.action_space(a) for a in self.possible_agents]
-        for agent, space in zip(self.possible_agents, action_spaces, strict=True):
-            if not isinstance(space, gymnasium.spaces.Discrete):
-                raise NotApplicableError(
-                    f"from_pettingzoo: agent {agent!r} has action space {space}; marlkit's host loop supports "
-                    "Discrete actions (for MPE pass continuous_actions=False)"
-                )
-        self._action_start = [int(space.start) for space in action_spaces]
+        box = _box_bounds(self.possible_agents, action_spaces)
+        self._action_start = [0 if box else int(space.start) for space in action_spaces]
         sizes = tuple(int(gymnasium.spaces.flatdim(s)) for s in self._obs_spaces)
         state_space = getattr(env, "state_space", None)
         limit = getattr(env.unwrapped, "max_cycles", None)
@@ -343,9 +369,11 @@ class HostEnv:
             agent_names=tuple(str(a) for a in self.possible_agents),
             obs_shape=(max(sizes),),
             obs_sizes=sizes,
-            num_actions=tuple(int(space.n) for space in action_spaces),
+            num_actions=tuple(int(space.shape[0]) if box else int(space.n) for space in action_spaces),
             global_state_size=int(gymnasium.spaces.flatdim(state_space)) if state_space is not None else 0,
             max_episode_steps=int(limit) if isinstance(limit, int) and limit > 0 else int(NO_TIME_LIMIT),
+            action_low=box[0] if box else None,
+            action_high=box[1] if box else None,
             description={"source": "PettingZoo ParallelEnv through marlkit.envs.from_pettingzoo (host loop)"},
         )
         self._seed = seed
@@ -378,7 +406,7 @@ class HostEnv:
                     "an array"
                 )
             obs[i, : self.spec.obs_sizes[i]] = flat
-            if agent_mask is not None:
+            if agent_mask is not None and not self.spec.continuous:
                 mask[i, : self.spec.num_actions[i]] = np.asarray(agent_mask, bool).reshape(-1)
             alive[i] = True
         return obs, mask, alive
@@ -402,12 +430,23 @@ class HostEnv:
         }
 
     def step(self, actions: object) -> tuple[np.ndarray, np.ndarray, bool, dict[str, Any]]:
-        """Step every live agent with ``actions [n]`` (validated against the current mask); auto-resets."""
+        """Step every live agent with ``actions [n]`` (validated against the current mask), or Box actions
+        ``[n, D_max]`` (validated, clipped to each agent's box); auto-resets."""
         if not self._started:
             raise InvalidGameError(f"{self.spec.name}: call reset() before step()")
         joint = check_actions(self.spec, actions, self._mask)
         live = set(self.env.agents)
-        pz_actions = {a: int(joint[i]) + self._action_start[i] for i, a in enumerate(self.possible_agents) if a in live}
+        pz_actions: dict[Any, Any]
+        if self.spec.continuous:
+            low, high = self.spec.action_bounds
+            clipped = np.clip(joint, low, high)
+            pz_actions = {
+                a: clipped[i, : self.spec.num_actions[i]] for i, a in enumerate(self.possible_agents) if a in live
+            }
+        else:
+            pz_actions = {
+                a: int(joint[i]) + self._action_start[i] for i, a in enumerate(self.possible_agents) if a in live
+            }
         observations, rewards, terminations, truncations, infos = self.env.step(pz_actions)
         obs, mask, alive = self._arrays(observations, infos)
         reward = np.array([float(rewards.get(a, 0.0)) for a in self.possible_agents], np.float32)
@@ -434,6 +473,33 @@ class HostEnv:
         self._obs, self._mask, self._alive = obs, mask, alive
         info.update(action_mask=mask.copy(), alive=alive.copy())
         return obs.copy(), reward, done, info
+
+
+def _box_bounds(
+    agents: list[Any], spaces: list[gymnasium.spaces.Space]
+) -> tuple[tuple[tuple[float, ...], ...], tuple[tuple[float, ...], ...]] | None:
+    """``(low, high)`` per agent when every action space is a one-dimensional ``Box``; ``None`` when every one is
+    ``Discrete``; anything else is refused."""
+    boxes = [isinstance(space, gymnasium.spaces.Box) for space in spaces]
+    for agent, space, is_box in zip(agents, spaces, boxes, strict=True):
+        if not (is_box or isinstance(space, gymnasium.spaces.Discrete)):
+            raise NotApplicableError(
+                f"from_pettingzoo: agent {agent!r} has action space {space}; marlkit's host loop supports Discrete "
+                "and one-dimensional Box actions"
+            )
+        if is_box and (space.shape is None or len(space.shape) != 1):
+            raise NotApplicableError(
+                f"from_pettingzoo: agent {agent!r} has a Box action space of shape {space.shape}; marlkit supports "
+                "one-dimensional Box actions (flatten it with a wrapper)"
+            )
+    if not any(boxes):
+        return None
+    if not all(boxes):
+        mixed = {str(a): type(s).__name__ for a, s in zip(agents, spaces, strict=True)}
+        raise NotApplicableError(f"from_pettingzoo: agents mix Discrete and Box action spaces ({mixed}); use one kind")
+    low = tuple(tuple(float(x) for x in np.asarray(s.low, np.float64)) for s in spaces)  # type: ignore[attr-defined]
+    high = tuple(tuple(float(x) for x in np.asarray(s.high, np.float64)) for s in spaces)  # type: ignore[attr-defined]
+    return low, high
 
 
 def from_pettingzoo(env_fn: Callable[[], ParallelEnv], seed: int | None = None) -> HostEnv:

@@ -53,7 +53,7 @@ from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_pl
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.envs.games import GameEnv
 from marlkit.envs.wrappers import cost_limits
-from marlkit.errors import InvalidGameError, LearnerConfigError
+from marlkit.errors import InvalidGameError, LearnerConfigError, NotApplicableError
 from marlkit.games import as_stochastic
 from marlkit.history import History
 from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
@@ -266,6 +266,18 @@ def check_learner(learner: object) -> None:
         raise LearnerConfigError(f"a learner must be hashable (a frozen dataclass), got {learner!r}") from None
 
 
+def check_action_space(learner: object, spec: MultiAgentSpec) -> None:
+    """Raise :class:`NotApplicableError` when ``spec`` has continuous (Box) actions and ``learner`` does not declare
+    ``continuous_actions = True`` (IPPO / MAPPO and their Lagrangian variants do: a Gaussian head). Reward
+    transforms are action-agnostic unless they declare ``continuous_actions = False`` (difference rewards) or
+    ``needs_probs``; :func:`prepare` refuses those on Box tasks."""
+    if spec.continuous and not getattr(learner, "continuous_actions", False):
+        raise NotApplicableError(
+            f"{getattr(learner, 'name', type(learner).__name__)} needs discrete actions but {spec.name} has "
+            "continuous (Box) actions; use ippo or mappo (Gaussian policies), or the task's discrete mode"
+        )
+
+
 def resolve_sharing(
     learner: DeepLearner, spec: MultiAgentSpec, default: SharingPlan
 ) -> tuple[DeepLearner, SharingPlan]:
@@ -351,6 +363,14 @@ def prepare(
     if not isinstance(env, MultiAgentEnv):
         raise InvalidGameError(f"env must be a marlkit MultiAgentEnv (marlkit.envs.make), got {type(env).__name__}")
     steps, log_every, num_envs = check_run(learner, steps, log_every, num_envs, reward)
+    check_action_space(learner, env.spec)
+    if env.spec.continuous and (
+        getattr(reward, "needs_probs", False) or not getattr(reward, "continuous_actions", True)
+    ):
+        raise NotApplicableError(
+            f"the reward transform {type(reward).__name__} needs discrete actions (counterfactual actions or their "
+            f"probabilities) but {env.spec.name} has continuous (Box) actions; use it on a discrete task"
+        )
     learner, sharing = resolve_sharing(learner, env.spec, default_sharing(env))
     learner = resolve_limits(learner, env)
     ids = seed_ids(seeds)
@@ -650,6 +670,8 @@ def train(
     Raises:
         InvalidGameError: bad env, steps, seeds, key or log_every.
         LearnerConfigError: not a deep learner, bad sharing, bad reward transform.
+        NotApplicableError: a discrete-only learner (or a transform that needs action probabilities) on a task
+            with continuous (Box) actions.
     """
     plan = prepare(env, learner, steps, seeds, key, log_every, num_envs=num_envs, reward=reward)
     state, records = plan.advance(plan.start(), 0, plan.num_logs)
@@ -771,6 +793,7 @@ __all__ = [
     "DeepResult",
     "DeepTrainState",
     "advance",
+    "check_action_space",
     "check_learner",
     "check_run",
     "history_of",

@@ -41,7 +41,15 @@ from marlkit.envs.base import MultiAgentSpec
 from marlkit.envs.pettingzoo import HostEnv, from_pettingzoo
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.history import History
-from marlkit.train.deep import DeepResult, check_run, history_of, record_bytes, resolve_sharing, summary_fields
+from marlkit.train.deep import (
+    DeepResult,
+    check_action_space,
+    check_run,
+    history_of,
+    record_bytes,
+    resolve_sharing,
+    summary_fields,
+)
 from marlkit.train.inputs import base_key, check_int, check_windows, seed_ids
 from marlkit.train.protocol import Record
 
@@ -201,6 +209,7 @@ def prepare(
     envs = _make_envs(env, num_envs)
     spec = envs[0].spec
     steps, log_every, num_envs = check_run(learner, steps, log_every, num_envs, reward)
+    check_action_space(learner, spec)
     if callable(getattr(learner, "limits", None)):
         raise NotApplicableError(
             f"{type(learner).__name__}: the host loop carries no costs (Rollout.costs); train a Lagrangian learner "
@@ -448,7 +457,8 @@ def train(
 
     Args:
         env: a factory returning a PettingZoo ``ParallelEnv`` (or a :class:`HostEnv`), called ``num_envs`` times;
-            or one :class:`HostEnv` with ``num_envs=1``. Discrete actions only.
+            or one :class:`HostEnv` with ``num_envs=1``. Discrete actions, or one-dimensional Box actions with a
+            learner that has a Gaussian head (IPPO / MAPPO).
         learner, steps, seeds, key, log_every, num_envs: as :func:`marlkit.train.deep.train` (``steps`` per seed,
             a multiple of ``num_envs * learner.rollout_length``).
         reward: a reward transform, applied as ``apply(tstate, None, ctx)`` (no counterfactual env here).
@@ -460,7 +470,8 @@ def train(
     Raises:
         InvalidGameError: bad env, steps, seeds, key, log_every or num_envs.
         LearnerConfigError: not a deep learner, bad sharing, bad reward transform.
-        NotApplicableError: an env with non-Discrete actions.
+        NotApplicableError: an env with actions other than Discrete or one-dimensional Box; a discrete-only
+            learner on Box actions.
     """
     plan = prepare(env, learner, steps, seeds, key, log_every, num_envs=num_envs, reward=reward)
     state, records = plan.advance(plan.start(), 0, plan.num_logs)

@@ -5,7 +5,10 @@
 * :class:`RecurrentMLP` — dense -> GRU (Cho et al. 2014) -> dense, with the memory reset where an episode starts
   (the DRQN / recurrent-PPO layout; Hausknecht & Stone 2015);
 * :func:`masked_logits` — illegal actions get a logit of ``-1e9`` (never sampled, zero probability);
-* :func:`orthogonal` — the orthogonal initialiser, computed by modified Gram-Schmidt in plain JAX ops.
+* :func:`orthogonal` — the orthogonal initialiser, computed by modified Gram-Schmidt in plain JAX ops;
+* :func:`gaussian_log_prob` / :func:`gaussian_entropy` — a diagonal Gaussian policy head over the real action
+  dimensions (``mask``) of continuous (Box) actions: ``log N(a; mu, diag sigma^2) = sum_d [-(a_d - mu_d)^2 /
+  (2 sigma_d^2) - log sigma_d - log(2 pi) / 2]`` and ``H = sum_d [log sigma_d + (1 + log 2 pi) / 2]``.
 
 Why not flax's ``nn.initializers.orthogonal``: it calls LAPACK's QR, and a *batched* LAPACK call (the trainer
 vmaps ``init`` over seeds and parameter sets) runs as a parallel batch map on XLA's CPU thread pool from inside
@@ -27,6 +30,7 @@ import numpy as np
 Array = jax.Array
 _ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu}
 ILLEGAL_LOGIT = -1e9
+LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 def _gram_schmidt(a: Array) -> Array:
@@ -70,6 +74,20 @@ def masked_logits(logits: Array, mask: Array) -> Array:
 def masked_argmax(values: Array, mask: Array) -> Array:
     """Greedy legal action along the last axis (int32)."""
     return jnp.argmax(jnp.where(mask, values, -jnp.inf), axis=-1).astype(jnp.int32)
+
+
+def gaussian_log_prob(x: Array, mean: Array, log_std: Array, mask: Array) -> Array:
+    """``log N(x; mean, diag exp(log_std)^2)`` over the dimensions where ``mask`` (``[..., D] -> [...]``; padding
+    dimensions contribute 0). The density of the unbounded sample: marlkit's Gaussian policies are clipped by the
+    env, not squashed, so no Jacobian term enters (:mod:`marlkit.agents.deep.ppo`)."""
+    z = (x - mean) * jnp.exp(-log_std)
+    return jnp.sum(jnp.where(mask, -0.5 * z * z - log_std - 0.5 * LOG_2PI, 0.0), axis=-1)
+
+
+def gaussian_entropy(log_std: Array, mask: Array) -> Array:
+    """Differential entropy ``sum_d [log sigma_d + (1 + log 2 pi) / 2]`` of the diagonal Gaussian over the
+    dimensions where ``mask`` (``[..., D] -> [...]``)."""
+    return jnp.sum(jnp.where(mask, log_std + 0.5 * (1.0 + LOG_2PI), 0.0), axis=-1)
 
 
 def forward(module: nn.Module, params: Any, *inputs: Any) -> Array:
@@ -129,11 +147,14 @@ class RecurrentMLP(nn.Module):
 
 __all__ = [
     "ILLEGAL_LOGIT",
+    "LOG_2PI",
     "MLP",
     "RecurrentMLP",
     "activation",
     "forward",
     "forward_recurrent",
+    "gaussian_entropy",
+    "gaussian_log_prob",
     "masked_argmax",
     "masked_logits",
     "orthogonal",

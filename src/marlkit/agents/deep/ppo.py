@@ -30,6 +30,25 @@ learner does not know: pass ``anneal_updates`` (JaxMARL's ``NUM_UPDATES = steps 
 Parameter sharing (:mod:`marlkit.agents.deep.sharing`): the actor and the critic are each one parameter set per
 sharing group (leading ``[P]`` axis), applied together in one pass (one vmap over sets, or one call when shared).
 
+Continuous (Box) actions (``spec.continuous``; :mod:`marlkit.envs.base`): the learner picks its head from the spec —
+a categorical over the masked logits for ``Discrete`` actions, and for Box actions a **diagonal Gaussian with a
+state-independent, learned log-std** (one ``log_std [D]`` per parameter set, initialised to 0: sigma = 1): the actor
+network's head (gain 0.01) outputs the mean ``mu(o)``, the action is ``a = mu(o) + sigma * eps``, ``eps ~ N(0, I)``,
+over the agent's real dimensions (padding dimensions: 0). The sample is **unbounded and the env clips it to the
+box** (the contract's clipping, like mpe2's ``ClipOutOfBoundsWrapper``): the rollout stores the unclipped sample,
+whose log-density ``sum_d log N(a_d; mu_d, sigma_d^2)`` is exact, and the entropy is the Gaussian's closed form
+``sum_d [log sigma_d + (1 + log 2 pi) / 2]`` (:func:`~marlkit.agents.deep.networks.gaussian_log_prob`,
+:func:`~marlkit.agents.deep.networks.gaussian_entropy`). Why clipping rather than a tanh squash: it is the
+standard PPO choice (the PPO paper's MuJoCo policy, a Gaussian with state-independent variable standard deviations,
+Schulman et al. 2017, Sec. 6.1; clipped to the action box by CleanRL's ``ppo_continuous_action`` and
+Stable-Baselines3), it needs no log-det-Jacobian correction (whose ``log(1 - tanh^2)`` is
+unstable near the bounds), and the entropy stays in closed form (a squashed Gaussian's has none: it needs a
+sample estimate). The cost: the policy is trained as if unclipped, so samples beyond a bound all act as the
+bound (their density differences carry no reward signal) and the entropy bonus counts spread the env cuts off.
+``policy`` returns ``[E, n, 2, D_max]``: the mean ``[..., 0, :]`` and the standard
+deviation ``[..., 1, :]`` (0 on padding dimensions); the deterministic ("greedy") action is the mean, clipped by
+the env; a stochastic one is ``mean + std * eps``.
+
 Recurrent policies (``recurrent=True``): actor and critic are :class:`~marlkit.agents.deep.networks.RecurrentMLP`
 (dense -> GRU -> dense), their memory reset where ``Observation.first``. The update re-runs both over the rollout
 from ``Rollout.memory``, so minibatches split the *envs* (whole ``T``-step sequences), not time; ``num_envs`` must
@@ -51,7 +70,15 @@ from flax import struct
 
 from marlkit.agents.deep.advantages import gae
 from marlkit.agents.deep.base import Observation, Rollout
-from marlkit.agents.deep.networks import MLP, RecurrentMLP, forward, forward_recurrent, masked_logits
+from marlkit.agents.deep.networks import (
+    MLP,
+    RecurrentMLP,
+    forward,
+    forward_recurrent,
+    gaussian_entropy,
+    gaussian_log_prob,
+    masked_logits,
+)
 from marlkit.agents.deep.sharing import SHARING_MODES, SharingPlan, learner_plan
 from marlkit.envs.base import MultiAgentSpec
 from marlkit.errors import LearnerConfigError
@@ -81,6 +108,17 @@ def normalise(x: Array) -> Array:
 def per_agent(x: Array) -> Array:
     """The mean of ``x [..., n]`` over every axis but the last (agents) ``-> [n]``."""
     return x.reshape(-1, x.shape[-1]).mean(axis=0)
+
+
+def is_gaussian(params: Any) -> bool:
+    """Whether PPO parameters belong to a Gaussian (Box-action) policy: they hold a ``log_std`` (static: the
+    pytree's structure, known at trace time)."""
+    return isinstance(params, dict) and "log_std" in params
+
+
+def gaussian_parts(policy: Array) -> tuple[Array, Array]:
+    """``(mean, std)``, each ``[..., D]``, of what a Gaussian PPO's :meth:`PPO.policy` returns (``[..., 2, D]``)."""
+    return policy[..., 0, :], policy[..., 1, :]
 
 
 class PPOAux(NamedTuple):
@@ -143,6 +181,7 @@ class PPO:
     """
 
     name: ClassVar[str] = "ppo"
+    continuous_actions: ClassVar[bool] = True  # Box actions: a Gaussian head (module docstring)
 
     critic: str = setting("local", doc="what each value function sees: its observation or the global state",
                           choices=tuple(CRITIC_INPUTS))  # fmt: skip
@@ -221,7 +260,28 @@ class PPO:
             return mem, forward(actor, p["actor"], a), forward(critic, p["critic"], c)
 
         memory, logits, value = plan.apply(per_set, params, memory, actor_in, critic_in, first, batch_dims=batch_dims)
+        if is_gaussian(params):  # the actor's head is the Gaussian's mean (0 on padding dimensions)
+            return memory, jnp.where(observation.action_mask, logits, 0.0), value[..., 0], value[..., 1:]
         return memory, masked_logits(logits, observation.action_mask), value[..., 0], value[..., 1:]
+
+    @staticmethod
+    def _log_std(plan: SharingPlan, params: Any, mean: Array) -> Array:
+        """Each agent's log-std (its parameter set's), broadcast to ``mean [*B, n, D]``."""
+        log_std = params["log_std"][np.asarray(plan.set_of, np.int32)]  # [n, D]
+        return jnp.broadcast_to(log_std, mean.shape)
+
+    def _log_prob_entropy(
+        self, plan: SharingPlan, params: Any, head: Array, actions: Array, mask: Array
+    ) -> tuple[Array, Array]:
+        """``(log pi(actions), entropy)`` ``[*B, n]`` of the policy whose head (masked logits, or the Gaussian's
+        mean) is ``head``."""
+        if is_gaussian(params):
+            log_std = self._log_std(plan, params, head)
+            return gaussian_log_prob(actions, head, log_std, mask), gaussian_entropy(log_std, mask)
+        log_probs = jax.nn.log_softmax(head)
+        log_prob = jnp.take_along_axis(log_probs, actions[..., None], axis=-1)[..., 0]
+        entropy = -jnp.sum(jnp.where(mask, jnp.exp(log_probs) * log_probs, 0.0), axis=-1)
+        return log_prob, entropy
 
     def _rerun(
         self, plan: SharingPlan, params: Any, memory: Any, observation: Observation
@@ -264,6 +324,8 @@ class PPO:
         actor_x = jnp.zeros(plan.input_size(obs_size), jnp.float32)
         critic_x = jnp.zeros(plan.input_size(critic_size), jnp.float32)
 
+        gaussian = {"log_std": jnp.zeros(spec.max_actions, jnp.float32)} if spec.continuous else {}
+
         def init_one(k: Array) -> dict[str, Any]:
             k_actor, k_critic = jax.random.split(k)
             if self.recurrent:
@@ -272,8 +334,9 @@ class PPO:
                 return {
                     "actor": actor.init(k_actor, h, actor_x, first),
                     "critic": critic.init(k_critic, h, critic_x, first),
+                    **gaussian,
                 }
-            return {"actor": actor.init(k_actor, actor_x), "critic": critic.init(k_critic, critic_x)}
+            return {"actor": actor.init(k_actor, actor_x), "critic": critic.init(k_critic, critic_x), **gaussian}
 
         params = plan.init(key, init_one)
         return PPOState(params, self._optimizer().init(params), jnp.int32(0), plan)
@@ -286,15 +349,29 @@ class PPO:
         return PPOMemory(zeros, zeros)
 
     def act(self, key: Array, state: PPOState, observation: Observation, memory: Any) -> tuple[Array, PPOAux, Any]:
-        """Sample every agent's action from its masked policy; record log-probabilities and values."""
+        """Sample every agent's action from its masked policy; record log-probabilities and values. Box actions:
+        ``[E, n, D_max]`` float32 unbounded Gaussian samples (the env clips them; module docstring)."""
         memory, logits, value, _ = self._forward(state.plan, state.params, memory, observation)
+        if is_gaussian(state.params):
+            mask = observation.action_mask
+            log_std = self._log_std(state.plan, state.params, logits)
+            noise = jax.random.normal(key, logits.shape, jnp.float32)
+            actions = jnp.where(mask, logits + jnp.exp(log_std) * noise, 0.0)
+            return actions, PPOAux(gaussian_log_prob(actions, logits, log_std, mask), value), memory
         actions = jax.random.categorical(key, logits).astype(jnp.int32)
         log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), actions[..., None], axis=-1)[..., 0]
         return actions, PPOAux(log_prob, value), memory
 
     def policy(self, state: PPOState, observation: Observation, memory: Any) -> Array:
-        """The masked softmax ``act`` samples from, ``[E, n, A_max]`` (exactly 0 on illegal actions)."""
+        """The masked softmax ``act`` samples from, ``[E, n, A_max]`` (exactly 0 on illegal actions).
+
+        Box actions: the Gaussian ``act`` samples from, as ``[E, n, 2, D_max]`` — the mean ``[..., 0, :]`` (the
+        deterministic action, clipped by the env) and the standard deviation ``[..., 1, :]``, both 0 on padding
+        dimensions (:func:`gaussian_parts` splits them)."""
         _, logits, _, _ = self._forward(state.plan, state.params, memory, observation)
+        if is_gaussian(state.params):
+            std = jnp.where(observation.action_mask, jnp.exp(self._log_std(state.plan, state.params, logits)), 0.0)
+            return jnp.stack([logits, std], axis=-2)
         return jnp.where(observation.action_mask, jax.nn.softmax(logits), 0.0)
 
     def update(self, key: Array, state: PPOState, rollout: Rollout) -> tuple[PPOState, dict[str, Array]]:
@@ -399,14 +476,12 @@ class PPO:
         """PPO's loss on one minibatch ``[T', B', n]``: clipped surrogate (Schulman et al. 2017, Eq. 7) + ``vf_coef``
         x value loss - ``ent_coef`` x entropy (their Eq. 9); per-agent metrics ``[n]``."""
         logits, value, extra = self._rerun(plan, params, mb.memory, mb.observation)
-        log_probs = jax.nn.log_softmax(logits)
-        log_prob = jnp.take_along_axis(log_probs, mb.actions[..., None], axis=-1)[..., 0]
+        log_prob, entropy = self._log_prob_entropy(plan, params, logits, mb.actions, mb.observation.action_mask)
         log_ratio = log_prob - mb.old.log_prob
         ratio = jnp.exp(log_ratio)
         adv, extra_loss, extra_metrics = self._advantage(plan, params, mb, state, extra)
         surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - self.clip_eps, 1.0 + self.clip_eps) * adv)
         value_error = self.value_error(value, mb.old.value, mb.targets)
-        entropy = -jnp.sum(jnp.where(mb.observation.action_mask, jnp.exp(log_probs) * log_probs, 0.0), axis=-1)
         policy_loss, value_loss = -surrogate.mean(), 0.5 * value_error.mean() + extra_loss
         total = policy_loss + self.vf_coef * value_loss - self.ent_coef * entropy.mean()
 
@@ -448,6 +523,8 @@ __all__ = [
     "PPOBatch",
     "PPOMemory",
     "PPOState",
+    "gaussian_parts",
+    "is_gaussian",
     "normalise",
     "per_agent",
 ]

@@ -9,6 +9,9 @@ fact:
   ``k = 1e-3``;
 * a discrete movement action ``0..4`` = no-op, move -x, +x, -y, +y is a unit force along that axis times the
   agent's acceleration (``accel``; mpe2's default "sensitivity" is ``5.0``);
+* a continuous movement action (mpe2's ``continuous_actions=True``, "as in OpenAI MPE") is a vector ``a`` of the
+  same five entries, each in ``[0, 1]`` (the env clips): the force is ``accel · (a[2] - a[1], a[4] - a[3])``;
+  ``a[0]`` (no-op) has no effect. So the discrete action ``k`` is the continuous one-hot ``e_k``;
 * two colliding discs ``a``, ``b`` at distance ``d`` with radii summing to ``r`` push each other with the soft
   contact force ``F_a = 100 (p_a - p_b) / d · k log(1 + exp(-(d - r) / k))`` and ``F_b = -F_a``; only movable
   entities feel it, landmarks never move;
@@ -127,6 +130,25 @@ class ParticleWorld:
         return np.asarray(self.size, np.float32)[:, None] + np.asarray(self.landmark_size, np.float32)[None, :]
 
 
+Bounds = tuple[tuple[float, ...], ...]
+
+
+def unit_box(dims: tuple[int, ...], continuous: bool = True) -> tuple[Bounds | None, Bounds | None]:
+    """``(action_low, action_high)`` of :class:`~marlkit.envs.base.MultiAgentSpec` for mpe2's continuous action
+    spaces: ``Box(0, 1, (d_i,))`` for agent i, ``dims[i] = d_i`` (5 for a mover, ``dim_c`` for a speaker);
+    ``(None, None)`` (discrete actions) unless ``continuous``."""
+    if not continuous:
+        return None, None
+    return tuple((0.0,) * d for d in dims), tuple((1.0,) * d for d in dims)
+
+
+def require_flag(task: str, name: str, value: object) -> bool:
+    """Validate a boolean task parameter at construction."""
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidGameError(f"{task}: {name} must be true or false, got {value!r}")
+    return bool(value)
+
+
 def require_count(task: str, name: str, value: object, minimum: int) -> int:
     """Validate an integer task parameter at construction (``InvalidGameError`` that says how to fix it)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
@@ -193,6 +215,13 @@ def move_force(world: ParticleWorld, moves: Array) -> tuple[Array, Array]:
     return x * accel, y * accel
 
 
+def continuous_move_force(world: ParticleWorld, moves: Array) -> tuple[Array, Array]:
+    """``(fx [n], fy [n])``: force of continuous movement actions ``moves [n, 5]`` (module docstring; mpe2
+    ``SimpleEnv._set_action``, continuous branch: ``u = (a[2] - a[1], a[4] - a[3]) · sensitivity``)."""
+    accel = np.asarray(world.accel, np.float32)
+    return (moves[:, 2] - moves[:, 1]) * accel, (moves[:, 4] - moves[:, 3]) * accel
+
+
 def _contact_weights(dist: Array, radii: float | np.ndarray) -> Array:
     """Flat ``CONTACT_FORCE · penetration / distance`` per pair (module docstring), from flat distances.
 
@@ -248,8 +277,9 @@ def integrate(world: ParticleWorld, particles: Particles, fx: Array, fy: Array) 
 
 
 def physics_step(world: ParticleWorld, particles: Particles, moves: Array) -> Particles:
-    """Advance the world by ``dt`` under the movement actions ``moves [n]`` (mpe2 ``World.step``)."""
-    ux, uy = move_force(world, moves)
+    """Advance the world by ``dt`` under the movement actions (mpe2 ``World.step``): discrete ``moves [n]`` int, or
+    continuous ``moves [n, 5]`` float (the rank decides, statically)."""
+    ux, uy = continuous_move_force(world, moves) if moves.ndim == 2 else move_force(world, moves)
     cx, cy = contact_force(world, particles)
     return integrate(world, particles, ux + cx, uy + cy)
 
@@ -294,11 +324,13 @@ __all__ = [
     "MASS",
     "MOVE_DIRECTIONS",
     "NUM_MOVES",
+    "Bounds",
     "ParticleWorld",
     "Particles",
     "column_minima",
     "compact",
     "contact_force",
+    "continuous_move_force",
     "draw_uniform",
     "integrate",
     "lengths",
@@ -307,8 +339,10 @@ __all__ = [
     "pair_differences",
     "physics_step",
     "require_count",
+    "require_flag",
     "row_sums",
     "touching",
     "true_concat",
+    "unit_box",
     "without_self",
 ]

@@ -6,7 +6,9 @@ state (``tests/envs/test_mpe.py``). Physics: :mod:`marlkit.envs.mpe.core`.
 
 * **World**: ``n_agents`` agents (radius 0.15, acceleration 5, no speed limit, colliding with each other) and
   ``n_landmarks`` landmarks (radius 0.05, no collisions). Reset: every position ``U(-1, 1)^2``, velocities 0.
-* **Actions**: ``Discrete(5)`` per agent — no-op, move -x, +x, -y, +y.
+* **Actions**: ``Discrete(5)`` per agent — no-op, move -x, +x, -y, +y. With ``continuous_actions=True`` (mpe2's
+  flag of the same name) a ``Box(0, 1, (5,))`` per agent: the same five entries as intensities, force
+  ``5 · (a[2] - a[1], a[4] - a[3])`` (:mod:`marlkit.envs.mpe.core`); out-of-box entries are clipped.
 * **Observation** of agent ``i`` (size ``4 + 2L + 4(n - 1)``), in mpe2's order: own velocity (2), own position
   (2), each landmark's position minus own (``2L``, landmark order), each other agent's position minus own
   (``2(n - 1)``, agent order), the other agents' communication (``2(n - 1)`` zeros: the agents are silent, and
@@ -50,8 +52,10 @@ from marlkit.envs.mpe.core import (
     offsets,
     physics_step,
     require_count,
+    require_flag,
     row_sums,
     touching,
+    unit_box,
     without_self,
 )
 from marlkit.envs.mpe.draw import draw_world
@@ -78,6 +82,7 @@ class SimpleSpread(Env):
     max_episode_steps: int = 25
     constrained: bool = False
     cost_limit: float | None = None  # constrained only: the limit on each agent's episode collisions (None: default)
+    continuous_actions: bool = False  # Box(0, 1, (5,)) movement intensities instead of Discrete(5)
     spec: MultiAgentSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -90,6 +95,7 @@ class SimpleSpread(Env):
             raise InvalidGameError(f"{name}: local_ratio is a weight in [0, 1], got {self.local_ratio}")
         if not isinstance(self.constrained, bool | np.bool_):
             raise InvalidGameError(f"{name}: constrained must be True or False, got {self.constrained!r}")
+        require_flag(name, "continuous_actions", self.continuous_actions)
         if self.cost_limit is not None:
             if not self.constrained:
                 raise InvalidGameError(f"{name}: cost_limit needs constrained=True (the 'constrained_spread' task)")
@@ -126,6 +132,7 @@ class SimpleSpread(Env):
     def _make_spec(self) -> MultiAgentSpec:
         n = self.n_agents
         size = 4 + 2 * self.num_landmarks + 4 * (n - 1)
+        low, high = unit_box((NUM_MOVES,) * n, self.continuous_actions)
         return MultiAgentSpec(
             name="constrained_spread" if self.constrained else "simple_spread",
             n_agents=n,
@@ -136,10 +143,12 @@ class SimpleSpread(Env):
             global_state_size=n * size,
             max_episode_steps=self.max_episode_steps,
             num_constraints=1 if self.constrained else 0,
+            action_low=low,
+            action_high=high,
             description={
                 "source": "Lowe et al. 2017 (cooperative navigation); reference: mpe2 simple_spread_v3",
                 "observation": "[vel, pos, landmark - pos (L), other - pos (n-1), zeros (2(n-1), silent comm)]",
-                "action": "no-op, -x, +x, -y, +y",
+                "action": ("[no-op, -x, +x, -y, +y] in [0, 1]" if self.continuous_actions else "no-op, -x, +x, -y, +y"),
                 "reward": "(1 - local_ratio) * coverage + local_ratio * (-collisions)",
                 "cost": "collisions per agent" if self.constrained else None,
             },

@@ -9,7 +9,8 @@ state (``tests/envs/test_mpe.py``). Physics: :mod:`marlkit.envs.mpe.core`.
   acceleration 3, top speed 1.0), then ``n_good`` good agents (prey; ``agent_i``, radius 0.05, acceleration 4,
   top speed 1.3). Everything collides, obstacles included (radius 0.2, static). Groups: ``adversaries`` and
   ``agents``. Reset: agents ``U(-1, 1)^2``, obstacles ``U(-0.9, 0.9)^2``, velocities 0.
-* **Actions**: ``Discrete(5)`` per agent — no-op, move -x, +x, -y, +y.
+* **Actions**: ``Discrete(5)`` per agent — no-op, move -x, +x, -y, +y; with ``continuous_actions=True`` (mpe2's
+  flag) a ``Box(0, 1, (5,))`` of the same five intensities, force ``accel · (a[2] - a[1], a[4] - a[3])``.
 * **Observation** of agent ``i``, in mpe2's order: own velocity (2), own position (2), each obstacle's position
   minus own (``2 n_obstacles``), each other agent's position minus own (``2(n - 1)``, agent order), each *other
   good agent's* velocity (agent order). An adversary sees ``n_good`` velocities, a good agent ``n_good - 1``, so a
@@ -40,9 +41,11 @@ from marlkit.envs.mpe.core import (
     offsets,
     physics_step,
     require_count,
+    require_flag,
     row_sums,
     touching,
     true_concat,
+    unit_box,
     without_self,
 )
 from marlkit.envs.mpe.draw import draw_world
@@ -75,6 +78,7 @@ class SimpleTag(Env):
     n_adversaries: int = 3
     n_obstacles: int = 2
     max_episode_steps: int = 25
+    continuous_actions: bool = False  # Box(0, 1, (5,)) movement intensities instead of Discrete(5)
     spec: MultiAgentSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +87,7 @@ class SimpleTag(Env):
         require_count(name, "n_adversaries", self.n_adversaries, 1)
         require_count(name, "n_obstacles", self.n_obstacles, 0)
         require_count(name, "max_episode_steps", self.max_episode_steps, 1)
+        require_flag(name, "continuous_actions", self.continuous_actions)
         object.__setattr__(self, "spec", self._make_spec())
 
     @property
@@ -105,6 +110,7 @@ class SimpleTag(Env):
         a, g = self.n_adversaries, self.n_good
         common = 4 + 2 * self.n_obstacles + 2 * (self.n_agents - 1)
         sizes = (common + 2 * g,) * a + (common + 2 * (g - 1),) * g
+        low, high = unit_box((NUM_MOVES,) * self.n_agents, self.continuous_actions)
         return MultiAgentSpec(
             name="simple_tag",
             n_agents=self.n_agents,
@@ -115,10 +121,12 @@ class SimpleTag(Env):
             global_state_size=sum(sizes),
             max_episode_steps=self.max_episode_steps,
             groups=(AgentGroup("adversaries", tuple(range(a))), AgentGroup("agents", tuple(range(a, a + g)))),
+            action_low=low,
+            action_high=high,
             description={
                 "source": "Lowe et al. 2017 (predator-prey); reference: mpe2 simple_tag_v3",
                 "observation": "[vel, pos, obstacle - pos, other - pos (n-1), other good agents' vel] (+ zero pad)",
-                "action": "no-op, -x, +x, -y, +y",
+                "action": ("[no-op, -x, +x, -y, +y] in [0, 1]" if self.continuous_actions else "no-op, -x, +x, -y, +y"),
                 "reward": "adversaries: +10 per (good, adversary) touch; good: -10 per touch - boundary penalty",
             },
         )

@@ -12,7 +12,9 @@ rewards here equal its, step by step, from the same state (``tests/envs/test_mpe
   not kept.
 * **Actions**: the speaker has ``Discrete(3)`` — say message 0, 1 or 2 (the message is that one-hot vector,
   mpe2's ``dim_c = 3``); the listener has ``Discrete(5)`` — no-op, move -x, +x, -y, +y. The speaker's actions
-  3 and 4 are masked (``info["action_mask"]``).
+  3 and 4 are masked (``info["action_mask"]``). With ``continuous_actions=True`` (mpe2's flag): the speaker has a
+  ``Box(0, 1, (3,))`` and its message is that vector itself (mpe2 sets the communication state to the action), the
+  listener a ``Box(0, 1, (5,))`` of movement intensities (force ``5 · (a[2] - a[1], a[4] - a[3])``).
 * **Observation**: the speaker sees the goal landmark's colour (3: red ``(0.65, 0.15, 0.15)``, green, blue for
   landmarks 0, 1, 2), zero-padded to 11; the listener sees, in mpe2's order, its velocity (2), each landmark's
   position minus its own (6), and the speaker's message of this step (3).
@@ -40,7 +42,9 @@ from marlkit.envs.mpe.core import (
     offsets,
     physics_step,
     require_count,
+    require_flag,
     true_concat,
+    unit_box,
 )
 from marlkit.envs.mpe.draw import draw_world, message_text
 
@@ -66,7 +70,7 @@ class SpeakerListenerState(NamedTuple):
 
     particles: Particles  # one particle: the listener
     goal: Array  # [] int32 in 0..2
-    message: Array  # [3] float32, one-hot (zeros before the first step)
+    message: Array  # [3] float32, one-hot (continuous: the speaker's vector; zeros before the first step)
 
 
 @dataclass(frozen=True)
@@ -74,13 +78,16 @@ class SpeakerListener(Env):
     """The speaker knows the goal, the listener moves to it; only the message links them (module docstring)."""
 
     max_episode_steps: int = 25
+    continuous_actions: bool = False  # Box message (3) and Box movement (5) instead of Discrete(3) / Discrete(5)
     spec: MultiAgentSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         require_count(type(self).__name__, "max_episode_steps", self.max_episode_steps, 1)
+        require_flag(type(self).__name__, "continuous_actions", self.continuous_actions)
         object.__setattr__(self, "spec", self._make_spec())
 
     def _make_spec(self) -> MultiAgentSpec:
+        low, high = unit_box((N_MESSAGES, NUM_MOVES), self.continuous_actions)
         return MultiAgentSpec(
             name="speaker_listener",
             n_agents=2,
@@ -91,10 +98,16 @@ class SpeakerListener(Env):
             global_state_size=SPEAKER_OBS + LISTENER_OBS,
             max_episode_steps=self.max_episode_steps,
             groups=(AgentGroup("speaker", (0,)), AgentGroup("listener", (1,))),
+            action_low=low,
+            action_high=high,
             description={
                 "source": "Lowe et al. 2017 (cooperative communication); reference: mpe2 simple_speaker_listener_v4",
                 "observation": "speaker: goal colour (3, padded); listener: [vel, landmark - pos (3), message (3)]",
-                "action": "speaker: message 0..2; listener: no-op, -x, +x, -y, +y",
+                "action": (
+                    "speaker: message vector in [0, 1]^3; listener: [no-op, -x, +x, -y, +y] in [0, 1]"
+                    if self.continuous_actions
+                    else "speaker: message 0..2; listener: no-op, -x, +x, -y, +y"
+                ),
                 "reward": "-|listener - goal landmark|^2, shared",
             },
         )
@@ -112,7 +125,10 @@ class SpeakerListener(Env):
     def step_env(
         self, key: Array, state: SpeakerListenerState, actions: Array
     ) -> tuple[Array, SpeakerListenerState, Array, Array, dict]:
-        message = (jnp.arange(N_MESSAGES) == actions[0]).astype(jnp.float32)
+        if self.continuous_actions:  # mpe2: the communication state is the action vector (no noise)
+            message = actions[0, :N_MESSAGES]
+        else:
+            message = (jnp.arange(N_MESSAGES) == actions[0]).astype(jnp.float32)
         particles = physics_step(LISTENER, state.particles, actions[1:])
         state = SpeakerListenerState(particles, state.goal, message)
         gap = particles.pos[0] - particles.landmark_pos[state.goal]
