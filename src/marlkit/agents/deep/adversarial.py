@@ -61,7 +61,7 @@ from flax import struct
 from marlkit.agents.deep.advantages import gae
 from marlkit.agents.deep.attacks import Ball, LearnedAttack, gradient_attack, squash
 from marlkit.agents.deep.base import Observation, Rollout
-from marlkit.agents.deep.networks import MLP, forward
+from marlkit.agents.deep.networks import MLP, forward, gaussian_entropy, gaussian_log_prob
 from marlkit.agents.deep.ppo import IPPO, MAPPO, PPO, normalise
 from marlkit.agents.deep.sharing import SHARING_MODES
 from marlkit.envs.base import MultiAgentSpec
@@ -72,7 +72,6 @@ from marlkit.schema import setting, validate
 Array = jax.Array
 ADVERSARIES = ("learned", "gradient")
 """:attr:`AdversarialTraining.adversary`: ATLA's learned adversary or PGD adversarial training (module docstring)."""
-LOG_2PI = float(np.log(2 * np.pi))
 
 
 class AdversaryAux(NamedTuple):
@@ -94,12 +93,6 @@ class AdversarialState:
     adversary: Any
     adversary_opt: Any
     updates: Array
-
-
-def gaussian_log_prob(u: Array, mean: Array, log_std: Array) -> Array:
-    """``log N(u; mean, diag exp(log_std)²)`` summed over the last axis."""
-    z = (u - mean) * jnp.exp(-log_std)
-    return jnp.sum(-0.5 * z * z - log_std - 0.5 * LOG_2PI, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -305,7 +298,8 @@ class AdversarialTraining:
         else:
             perceived = observation._replace(obs=self._perturb(raw, observation))
         actions, aux, memory = self.inner.act(k_team, state.inner, perceived, memory)
-        return actions, AdversaryAux(aux, perceived.obs, raw, gaussian_log_prob(raw, mean, log_std), value), memory
+        log_prob = gaussian_log_prob(raw, mean, log_std, jnp.bool_(True))
+        return actions, AdversaryAux(aux, perceived.obs, raw, log_prob, value), memory
 
     def policy(self, state: AdversarialState, observation: Observation, memory: Any) -> Array:
         """The team's policy on *clean* observations (the deployed policy; in training it acts on perturbed ones)."""
@@ -386,12 +380,12 @@ class AdversarialTraining:
         def loss(params: Any, mb: tuple) -> tuple[Array, dict[str, Array]]:
             observation, raw, old_log_prob, old_value, adv, target = mb
             mean, log_std, value = self._adversary_forward(params, observation)
-            log_prob = gaussian_log_prob(raw, mean, log_std)
+            log_prob = gaussian_log_prob(raw, mean, log_std, jnp.bool_(True))
             ratio = jnp.exp(log_prob - old_log_prob)
             adv = normalise(adv)
             surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - inner.clip_eps, 1 + inner.clip_eps) * adv)
             value_loss = 0.5 * inner.value_error(value, old_value, target).mean()
-            entropy = jnp.sum(log_std + 0.5 * (LOG_2PI + 1.0), axis=-1).mean()
+            entropy = gaussian_entropy(log_std, jnp.bool_(True)).mean()
             total = -surrogate.mean() + inner.vf_coef * value_loss - self.adversary_ent_coef * entropy
             return total, {"adversary/loss": -surrogate.mean(), "adversary/value_loss": value_loss}
 
@@ -444,5 +438,4 @@ __all__ = [
     "AdversarialState",
     "AdversarialTraining",
     "AdversaryAux",
-    "gaussian_log_prob",
 ]
