@@ -14,6 +14,7 @@ import typer
 from marlkit import __version__
 from marlkit.cli import attack as attack_commands
 from marlkit.cli import diagnose as diagnose_commands
+from marlkit.cli import eval as eval_commands
 from marlkit.cli import experiments as experiment_commands
 from marlkit.cli import explain as explain_commands
 from marlkit.cli import games as games_commands
@@ -55,6 +56,7 @@ attack_commands.register(app)
 human_commands.register(app)
 explain_commands.register(app)
 experiment_commands.register(app)
+eval_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

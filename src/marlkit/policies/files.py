@@ -197,7 +197,7 @@ class EnvRef:
         """``simple_spread n_agents=2 max_episode_steps=10`` or ``game penalty``."""
         if self.game is not None:
             return f"game {self.game.get('name') or self.name}"
-        params = " ".join(f"{k}={v}" for k, v in self.params.items())
+        params = " ".join(f"{k}={v}" for k, v in self.params.items() if v is not None)
         return f"{self.name} {params}".strip()
 
 
