@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from marlkit.diagnose.seeds import iqm
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import InvalidGameError
 from marlkit.policies.evaluate import evaluate_lineup, interval
-from marlkit.diagnose.seeds import iqm
 from marlkit.policies.partners import Player, lineup
 
 

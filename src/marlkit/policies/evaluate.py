@@ -64,7 +64,8 @@ def evaluate_lineup(
     line-up on ``env`` (module docstring)."""
     if mode not in MODES:
         raise InvalidGameError(f"--mode: expected one of {list(MODES)}, got {mode!r}")
-    result = evaluate(env, players.team, players.state, episodes=episodes, key=seed, mode=mode)
+    team: Any = players.team
+    result = evaluate(env, team, players.state, episodes=episodes, key=seed, mode=mode)
     return result.returns, result.costs
 
 
@@ -167,7 +168,7 @@ class PolicyEvaluation:
         "env", "mode", "seed"}``."""
         target = Path(path)
         if target.suffix == ".npz":
-            arrays: dict[str, np.ndarray] = {
+            arrays: dict[str, Any] = {
                 "returns": np.stack([r.returns for r in self.rows]).astype(np.float32),
                 "labels": np.asarray([r.label for r in self.rows]),
                 "seats": np.asarray([list(r.seats) for r in self.rows]),

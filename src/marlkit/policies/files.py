@@ -529,7 +529,7 @@ def payload(policy: Policy) -> tuple[bytes, dict[str, Any]]:
     if policy.kind == "table":
         data: dict[str, Any] = {"table": np.asarray(policy.params, np.float32)}
         return msgpack_serialize(data), {}
-    leaves, treedef = jax.tree_util.tree_flatten(policy.params)
+    leaves = jax.tree_util.tree_leaves(policy.params)
     used = policy_leaves(policy.actor, policy.params, policy.spec)
     stored = {}
     for i in used:

@@ -6,9 +6,10 @@ tabular; from a policy file or a run directory), a fixed scripted policy (``fixe
 :func:`marlkit.human.models.parse_model`, e.g. ``human-model:boltzmann?beta=2``).
 
 A human model acts in a normal-form game (an exact game's env of one state: a matrix game, one-shot or repeated
-for the episode): the modelled person in agent ``i``'s seat plays ``model.policy(stage_game, i)`` — the model's own assumption
-about its partners (uniform partners for the Boltzmann and noisy best-response models; the level-k, cognitive
-hierarchy and QRE models derive what the others play), not the partners actually seated — at every step.
+for the episode): the modelled person in agent ``i``'s seat plays ``model.policy(stage_game, i)`` — the model's
+own assumption about its partners (uniform partners for the Boltzmann and noisy best-response models; the
+level-k, cognitive hierarchy and QRE models derive what the others play), not the partners actually seated —
+at every step.
 
 A line-up (:func:`lineup`) seats players on agents: the ``--vs`` form is ``AGENTS=SOURCE`` with ``AGENTS`` a
 comma-separated list of agent names, agent indices or agent-group names (e.g. ``agent_1=fixed:uniform``,

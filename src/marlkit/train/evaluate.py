@@ -167,7 +167,7 @@ def _episodes(
 @partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _evaluate(
     env: MultiAgentEnv, learner: DeepLearner, mode: str, stacked: bool, state: Any, attack: Any, keys: EpisodeKeys
-) -> Array:
+) -> tuple[Array, Array]:
     run = partial(_episodes, env, learner, mode)
     if stacked and getattr(attack, "per_seed", False):  # one learned adversary per seed
         return jax.vmap(lambda s, p: run(s, attack.replace(params=p), keys))(state, attack.params)
