@@ -29,7 +29,7 @@ from marlkit.diagnose.seeds import iqm
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import InvalidGameError
 from marlkit.policies.evaluate import evaluate_lineup, interval
-from marlkit.policies.partners import Player, lineup
+from marlkit.policies.partners import Lineup, Player
 
 
 def default_row_agents(spec: MultiAgentSpec) -> tuple[int, ...]:
@@ -193,7 +193,7 @@ def crossplay(
     column_return = np.zeros((k, k))
     for r, row in enumerate(players):
         for c, column in enumerate(players):
-            seated = lineup(spec.n_agents, column, [(rows, row)])
+            seated = Lineup((row, column), tuple(0 if i in rows else 1 for i in range(spec.n_agents)))
             returns, _ = evaluate_lineup(env, seated, episodes=episodes, seed=seed, mode=mode)
             team_returns = returns.mean(axis=-1)
             team[r, c] = team_returns.mean()

@@ -106,6 +106,7 @@ class PolicyEvaluation:
     seed: int
     episodes: int
     rows: tuple[EvaluationRow, ...]
+    notes: tuple[str, ...] = ()
 
     def pooled(self) -> dict[str, Any] | None:
         """IQM over the rows' mean team returns with a bootstrap interval over rows (None for one row)."""
@@ -125,6 +126,7 @@ class PolicyEvaluation:
             "episodes": self.episodes,
             "rows": [r.to_json() for r in self.rows],
             "pooled": self.pooled(),
+            "notes": list(self.notes),
         }
 
     def lines(self) -> list[str]:
@@ -158,6 +160,7 @@ class PolicyEvaluation:
                 f"  over {pooled['rows']} training seeds: IQM of the seeds' mean team returns {pooled['iqm']:.3f} "
                 f"[{pooled['iqm_ci'][0]:.3f}, {pooled['iqm_ci'][1]:.3f}]"
             )
+        out.extend(f"note: {note}" for note in self.notes)
         return out
 
     def write_episodes(self, path: str | os.PathLike[str]) -> Path:
@@ -216,14 +219,25 @@ def evaluate_lineups(
     seed: int = 0,
     mode: str = "stochastic",
 ) -> PolicyEvaluation:
-    """Evaluate each ``(label, line-up)`` on the same episodes of ``env`` (module docstring)."""
+    """Evaluate each ``(label, line-up)`` on the same episodes of ``env`` (module docstring); a note for every
+    trained policy evaluated on an env of another name than its own."""
+    from marlkit.policies.files import other_env_note
+
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise InvalidGameError(f"--episodes must be an integer >= 1, got {episodes!r}")
     rows = []
+    notes: dict[str, None] = {}
     for label, players in lineups:
+        for player in players.players:
+            if player.policy is not None:
+                note = other_env_note(player.policy.spec, env.spec, f"policy {player.label}")
+                if note:
+                    notes[note] = None
         returns, costs = evaluate_lineup(env, players, episodes=episodes, seed=seed, mode=mode)
         rows.append(EvaluationRow(label, players.labels(), returns, costs))
-    return PolicyEvaluation(env_label or env.spec.name, env.spec.agent_names, mode, int(seed), episodes, tuple(rows))
+    return PolicyEvaluation(
+        env_label or env.spec.name, env.spec.agent_names, mode, int(seed), episodes, tuple(rows), tuple(notes)
+    )
 
 
 def evaluate_policy(

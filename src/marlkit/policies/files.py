@@ -143,12 +143,21 @@ def describe_spec(spec: MultiAgentSpec) -> str:
 
 def check_interface(spec: MultiAgentSpec, env_spec: MultiAgentSpec, what: str) -> None:
     """Raise :class:`PolicyFileError` naming both unless ``what`` (a policy of ``spec``) fits an env of
-    ``env_spec``: the same env name and :func:`interface`."""
-    if spec.name != env_spec.name or interface(spec) != interface(env_spec):
+    ``env_spec``: the same :func:`interface` (agents, observation and action spaces). Envs of other names with the
+    same interface fit (``simple_spread``'s policy on ``constrained_spread``, which adds a cost): the caller
+    says so (:func:`other_env_note`)."""
+    if interface(spec) != interface(env_spec):
         raise PolicyFileError(
             f"{what} was trained on {describe_spec(spec)}, not on the env given, {describe_spec(env_spec)}; "
             "evaluate it on its own env (drop --env) or on an env with the same agents and spaces"
         )
+
+
+def other_env_note(spec: MultiAgentSpec, env_spec: MultiAgentSpec, what: str) -> str | None:
+    """A note when ``what`` acts on an env of another name than the one it was trained on (None otherwise)."""
+    if spec.name == env_spec.name:
+        return None
+    return f"{what} was trained on {spec.name} and is evaluated on {env_spec.name} (same agents and spaces)"
 
 
 # ------------------------------------------------------------------------------------------ env references
@@ -714,6 +723,7 @@ __all__ = [
     "labels_unique",
     "learner_json",
     "load_policy",
+    "other_env_note",
     "payload",
     "policy_from_learner",
     "policy_from_table",

@@ -1,0 +1,190 @@
+"""Policy files of deep runs (issue 17, item 1) and the evaluation protocol on them (item 2): an exported then loaded
+policy acts exactly as the learner it came from; evaluation is fixed by its seed; play-against and cross-play agree
+with plain evaluation where they must; episode returns and costs match an independent host-side replay; every bad
+file is one clear error.
+
+All on the session's trained IPPO team (``small_spread_run``, tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import marlkit
+from marlkit.agents.deep.base import Observation
+from marlkit.envs.registry import make
+from marlkit.errors import InvalidGameError, PolicyFileError
+from marlkit.experiment.policies import run_policies
+from marlkit.experiment.runner import load_trained
+from marlkit.policies.crossplay import crossplay
+from marlkit.policies.evaluate import evaluate_lineups, evaluate_policy
+from marlkit.policies.files import MAGIC, load_policy
+from marlkit.policies.partners import fixed_player, lineup, player_of
+from marlkit.train.evaluate import episode_keys
+
+EPISODES = 32  # one episode count for the module: every evaluation below reuses one compiled program per line-up
+
+
+@pytest.fixture(scope="module")
+def trained(small_spread_run):
+    return load_trained(small_spread_run)
+
+
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("policies") / "spread.mkp"
+    assert marlkit.export_policy(trained, path, seed=1) == path
+    return path
+
+
+def observations(env, n_envs: int = 8, seed: int = 5) -> Observation:
+    """Observations of ``n_envs`` envs three random steps into their episodes (compiled: eager MPE steps are slow)."""
+
+    @jax.jit
+    def run(key: jax.Array) -> Observation:
+        k_reset, k_act, k_env = jax.random.split(key, 3)
+        obs, state = jax.vmap(env.reset)(jax.random.split(k_reset, n_envs))
+        for t in range(3):
+            actions = jax.random.randint(jax.random.fold_in(k_act, t), (n_envs, env.spec.n_agents), 0, 5)
+            keys = jax.random.split(jax.random.fold_in(k_env, t), n_envs)
+            obs, state, _, _, _ = jax.vmap(env.step)(keys, state, actions)
+        info = jax.vmap(env.state_info)(state)
+        return Observation(obs, info["action_mask"], info["global_state"], jnp.zeros(n_envs, bool))
+
+    return run(jax.random.key(seed))
+
+
+def test_loaded_policy_acts_exactly_as_the_learner(trained, exported: Path) -> None:
+    policy = marlkit.load_policy(exported)
+    learner = trained.plan.learner
+    state = jax.tree.map(lambda x: x[1], trained.state.carry.learner)
+    observation = observations(trained.plan.env)
+    key = jax.random.key(3)
+    out = policy(observation, key)
+    # bit for bit: the stored float32 leaves are the learner's, and the actor is the learner rebuilt from its
+    # hyper-parameters
+    probs = jax.jit(learner.policy)(state, observation, ())
+    np.testing.assert_array_equal(np.asarray(out.probs), np.asarray(probs))
+    actions, _, _ = jax.jit(learner.act)(key, state, observation, ())
+    np.testing.assert_array_equal(np.asarray(out.actions), np.asarray(actions))
+    assert policy.actor == learner
+    greedy = policy.greedy()(observation, key)
+    np.testing.assert_array_equal(np.asarray(greedy.actions), np.asarray(out.probs).argmax(-1))
+    # a raw observation of one env: no batch axis in, none out
+    single = policy.greedy()(np.asarray(observation.obs[0]), key)
+    assert single.actions.shape == (2,)
+    np.testing.assert_array_equal(np.asarray(single.probs), np.asarray(out.probs[0]))
+
+
+def test_header_describes_the_policy(trained, exported: Path) -> None:
+    policy = load_policy(exported)
+    assert policy.kind == "deep" and policy.learner == "ippo" and policy.version == marlkit.__version__
+    assert policy.sharing["set_of"] == [0, 0] and policy.sharing["agent_id"]  # homogeneous spread: one network
+    assert policy.env.name == "simple_spread" and policy.env.params["n_agents"] == 2
+    assert policy.spec == trained.plan.env.spec
+    assert policy.header["source"]["seed_index"] == 1
+    # only what the actor reads is stored: the actor's parameters, not the critic or Adam's moments
+    stored = policy.header["payload"]["leaves"]
+    assert 0 < len(stored) < policy.header["payload"]["num_leaves"]
+    assert exported.read_bytes().startswith(MAGIC)
+
+
+def _rewrite_header(data: bytes, change) -> bytes:
+    (length,) = struct.unpack_from("<Q", data, len(MAGIC))
+    start = len(MAGIC) + 8
+    header = json.loads(data[start : start + length])
+    change(header)
+    text = json.dumps(header).encode()
+    return MAGIC + struct.pack("<Q", len(text)) + text + data[start + length :]
+
+
+def test_bad_policy_files_are_one_clear_error(exported: Path, tmp_path: Path) -> None:
+    data = exported.read_bytes()
+    cases = {
+        "truncated": (data[: len(data) - 10], "truncated"),
+        "cut-header": (data[:40], "truncated"),
+        "foreign": (b"PK\x03\x04 a zip, not a policy", "not a marlkit policy file"),
+        "version": (_rewrite_header(data, lambda h: h.update(format_version=99)), "format version 99"),
+        "digest": (data[:-1] + bytes([data[-1] ^ 1]), "SHA-256"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / f"{name}.mkp"
+        path.write_bytes(content)
+        with pytest.raises(PolicyFileError, match=message):
+            load_policy(path)
+    with pytest.raises(PolicyFileError, match="no such policy file"):
+        load_policy(tmp_path / "missing.mkp")
+
+
+def test_a_policy_on_another_env_names_both(exported: Path) -> None:
+    policy = load_policy(exported)
+    with pytest.raises(PolicyFileError, match=r"trained on simple_spread .*agent_0, agent_1.* simple_tag"):
+        policy.check_env(make("simple_tag"))
+    with pytest.raises(PolicyFileError, match="n_agents|agent_2"):
+        evaluate_policy(policy, make("simple_spread", n_agents=3), episodes=EPISODES)
+
+
+def test_evaluation_is_fixed_by_its_seed_and_plays_against_agree(trained, exported: Path) -> None:
+    policy = load_policy(exported)
+    env = policy.make_env()
+    a = evaluate_policy(policy, env, episodes=EPISODES, seed=7).rows[0].returns
+    b = evaluate_policy(policy, env, episodes=EPISODES, seed=7).rows[0].returns
+    c = evaluate_policy(policy, env, episodes=EPISODES, seed=8).rows[0].returns
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    # --vs agent_1=<the same policy> is the plain evaluation, episode for episode
+    me = player_of(policy)
+    vs_self = evaluate_lineups(env, [("self", lineup(2, me, [((1,), me)]))], episodes=EPISODES, seed=7)
+    np.testing.assert_array_equal(vs_self.rows[0].returns, a)
+    # the run directory's seed 1 is the file's policy
+    from_run = run_policies(trained, [1])[0]
+    np.testing.assert_array_equal(evaluate_policy(from_run, env, episodes=EPISODES, seed=7).rows[0].returns, a)
+
+
+def test_crossplay_diagonal_is_self_play(trained) -> None:
+    policies = run_policies(trained, [0, 2])
+    env = policies[0].make_env()
+    result = crossplay(env, [player_of(p) for p in policies], episodes=EPISODES, seed=4)
+    for k, policy in enumerate(policies):
+        alone = evaluate_policy(policy, env, episodes=EPISODES, seed=4).rows[0]
+        assert result.team[k, k] == pytest.approx(alone.team_returns.mean(), abs=0, rel=1e-12)
+    assert result.row_agents == (0,) and result.column_agents == (1,)
+    data = result.to_json()
+    assert data["row_agents"] == ["agent_0"] and np.asarray(data["team_return_ci"]).shape == (2, 2, 2)
+    assert any(line.startswith("mean team return") for line in result.lines())
+    with pytest.raises(InvalidGameError, match="row agents"):
+        crossplay(env, [player_of(p) for p in policies], row_agents=(0, 1), episodes=EPISODES)
+
+
+def test_returns_and_costs_match_a_host_replay(exported: Path) -> None:
+    """Oracle: an independent host-side loop over the same episode keys (greedy, so no acting key is drawn) that
+    steps the constrained task one step at a time and sums rewards and costs up to the first done."""
+    policy = load_policy(exported, mode="greedy")
+    env = make("constrained_spread", n_agents=2, max_episode_steps=10)
+    episodes = 4
+    result = evaluate_policy(policy, env, episodes=episodes, seed=11)
+    assert any("constrained_spread" in note for note in result.notes)  # trained on simple_spread, said so
+    row = result.rows[0]
+    assert row.costs is not None and row.costs.shape == (episodes, 2, 1)
+    keys = episode_keys(11, episodes, env.spec.max_episode_steps)
+    reset, step, state_info = jax.jit(env.reset), jax.jit(env.step), jax.jit(env.state_info)
+    for e in range(episodes):
+        obs, state = reset(keys.reset[e])
+        info = state_info(state)
+        total, cost = np.zeros(2), np.zeros((2, 1))
+        for t in range(env.spec.max_episode_steps):
+            out = policy(policy.observe(obs, info, first=t == 0), keys.act[t])
+            obs, state, reward, done, info = step(keys.env[t, e], state, out.actions[0])
+            total += np.asarray(reward)
+            cost += np.asarray(info["cost"])
+            if bool(done):
+                break
+        np.testing.assert_allclose(row.returns[e], total, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(row.costs[e], cost, atol=1e-6)
