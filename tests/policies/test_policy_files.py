@@ -26,7 +26,7 @@ from marlkit.experiment.runner import load_trained
 from marlkit.policies.crossplay import crossplay
 from marlkit.policies.evaluate import evaluate_lineups, evaluate_policy
 from marlkit.policies.files import MAGIC, load_policy
-from marlkit.policies.partners import fixed_player, lineup, player_of
+from marlkit.policies.partners import lineup, player_of
 from marlkit.train.evaluate import episode_keys
 
 EPISODES = 32  # one episode count for the module: every evaluation below reuses one compiled program per line-up
@@ -127,7 +127,7 @@ def test_a_policy_on_another_env_names_both(exported: Path) -> None:
     policy = load_policy(exported)
     with pytest.raises(PolicyFileError, match=r"trained on simple_spread .*agent_0, agent_1.* simple_tag"):
         policy.check_env(make("simple_tag"))
-    with pytest.raises(PolicyFileError, match="n_agents|agent_2"):
+    with pytest.raises(PolicyFileError, match="agent_2"):
         evaluate_policy(policy, make("simple_spread", n_agents=3), episodes=EPISODES)
 
 
