@@ -1,7 +1,7 @@
 """Policy files of deep runs (issue 17, item 1) and the evaluation protocol on them (item 2): an exported then loaded
-policy acts exactly as the learner it came from; evaluation is fixed by its seed; play-against and cross-play agree
-with plain evaluation where they must; episode returns and costs match an independent host-side replay; every bad
-file is one clear error.
+policy acts exactly as the learner it came from; episode returns and costs match an independent host-side replay;
+every bad file is one clear error. (Seeds, play-against and cross-play of this team: tests/cli/test_eval_cli.py,
+which compiles those programs once; their exact values on a matrix game: test_tabular_policies.py.)
 
 All on the session's trained IPPO team (``small_spread_run``, tests/conftest.py).
 """
@@ -20,16 +20,11 @@ import pytest
 import marlkit
 from marlkit.agents.deep.base import Observation
 from marlkit.envs.registry import make
-from marlkit.errors import InvalidGameError, PolicyFileError
-from marlkit.experiment.policies import run_policies
+from marlkit.errors import PolicyFileError
 from marlkit.experiment.runner import load_trained
-from marlkit.policies.crossplay import crossplay
-from marlkit.policies.evaluate import evaluate_lineups, evaluate_policy
+from marlkit.policies.evaluate import evaluate_policy
 from marlkit.policies.files import MAGIC, load_policy
-from marlkit.policies.partners import lineup, player_of
 from marlkit.train.evaluate import episode_keys
-
-EPISODES = 32  # one episode count for the module: every evaluation below reuses one compiled program per line-up
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +70,11 @@ def test_loaded_policy_acts_exactly_as_the_learner(trained, exported: Path) -> N
     actions, _, _ = jax.jit(learner.act)(key, state, observation, ())
     np.testing.assert_array_equal(np.asarray(out.actions), np.asarray(actions))
     assert policy.actor == learner
-    greedy = policy.greedy()(observation, key)
-    np.testing.assert_array_equal(np.asarray(greedy.actions), np.asarray(out.probs).argmax(-1))
-    # a raw observation of one env: no batch axis in, none out
+    # greedy, on a raw observation of one env (no batch axis in, none out): the argmax of the same probabilities
     single = policy.greedy()(np.asarray(observation.obs[0]), key)
     assert single.actions.shape == (2,)
     np.testing.assert_array_equal(np.asarray(single.probs), np.asarray(out.probs[0]))
+    np.testing.assert_array_equal(np.asarray(single.actions), np.asarray(out.probs[0]).argmax(-1))
 
 
 def test_header_describes_the_policy(trained, exported: Path) -> None:
@@ -128,39 +122,7 @@ def test_a_policy_on_another_env_names_both(exported: Path) -> None:
     with pytest.raises(PolicyFileError, match=r"trained on simple_spread .*agent_0, agent_1.* simple_tag"):
         policy.check_env(make("simple_tag"))
     with pytest.raises(PolicyFileError, match="agent_2"):
-        evaluate_policy(policy, make("simple_spread", n_agents=3), episodes=EPISODES)
-
-
-def test_evaluation_is_fixed_by_its_seed_and_plays_against_agree(trained, exported: Path) -> None:
-    policy = load_policy(exported)
-    env = policy.make_env()
-    a = evaluate_policy(policy, env, episodes=EPISODES, seed=7).rows[0].returns
-    b = evaluate_policy(policy, env, episodes=EPISODES, seed=7).rows[0].returns
-    c = evaluate_policy(policy, env, episodes=EPISODES, seed=8).rows[0].returns
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
-    # --vs agent_1=<the same policy> is the plain evaluation, episode for episode
-    me = player_of(policy)
-    vs_self = evaluate_lineups(env, [("self", lineup(2, me, [((1,), me)]))], episodes=EPISODES, seed=7)
-    np.testing.assert_array_equal(vs_self.rows[0].returns, a)
-    # the run directory's seed 1 is the file's policy
-    from_run = run_policies(trained, [1])[0]
-    np.testing.assert_array_equal(evaluate_policy(from_run, env, episodes=EPISODES, seed=7).rows[0].returns, a)
-
-
-def test_crossplay_diagonal_is_self_play(trained) -> None:
-    policies = run_policies(trained, [0, 2])
-    env = policies[0].make_env()
-    result = crossplay(env, [player_of(p) for p in policies], episodes=EPISODES, seed=4)
-    for k, policy in enumerate(policies):
-        alone = evaluate_policy(policy, env, episodes=EPISODES, seed=4).rows[0]
-        assert result.team[k, k] == pytest.approx(alone.team_returns.mean(), abs=0, rel=1e-12)
-    assert result.row_agents == (0,) and result.column_agents == (1,)
-    data = result.to_json()
-    assert data["row_agents"] == ["agent_0"] and np.asarray(data["team_return_ci"]).shape == (2, 2, 2)
-    assert any(line.startswith("mean team return") for line in result.lines())
-    with pytest.raises(InvalidGameError, match="row agents"):
-        crossplay(env, [player_of(p) for p in policies], row_agents=(0, 1), episodes=EPISODES)
+        evaluate_policy(policy, make("simple_spread", n_agents=3), episodes=4)
 
 
 def test_returns_and_costs_match_a_host_replay(exported: Path) -> None:

@@ -20,6 +20,7 @@ from marlkit.experiment import runner
 from marlkit.experiment.policies import run_policies
 from marlkit.games.catalog import make as make_game
 from marlkit.policies.actors import Constant
+from marlkit.policies.crossplay import crossplay
 from marlkit.policies.evaluate import evaluate_lineups, evaluate_policy
 from marlkit.policies.files import game_env_ref, load_policy, policy_from_table
 from marlkit.policies.partners import (
@@ -129,3 +130,25 @@ def test_bad_partners_are_one_clear_error(env: GameEnv, tmp_path: Path) -> None:
     with pytest.raises(PolicyFileError, match="table: expected shape"):
         policy_from_table(np.ones((2, 1, 3)), env, game_env_ref(env), learner="manual")
     assert player_of(load_policy(tmp_path / "pd.mkp")).label == "pd.mkp"
+
+
+def test_crossplay_of_tables_is_the_payoff_table(env: GameEnv) -> None:
+    """Greedy cross-play of "always stag" and "always hare" tables: cell (r, c) has the row policy on agent 0 (row)
+    and the column policy on agent 1 (column), so its team return is the mean of the two payoffs of (a_r, a_c):
+    stag/stag (4 + 4) / 2 = 4, stag/hare (0 + 3) / 2 = 1.5, hare/stag (3 + 0) / 2 = 1.5, hare/hare 3."""
+    ref = game_env_ref(env)
+    stag = policy_from_table(np.asarray([[[1.0, 0.0]]] * 2), env, ref, learner="manual").with_label("stag")
+    hare = policy_from_table(np.asarray([[[0.0, 1.0]]] * 2), env, ref, learner="manual").with_label("hare")
+    result = crossplay(env, [player_of(stag), player_of(hare)], episodes=8, seed=2, mode="greedy")
+    np.testing.assert_allclose(result.team, [[4.0, 1.5], [1.5, 3.0]])
+    np.testing.assert_allclose(result.row_return, [[4.0, 0.0], [3.0, 3.0]])
+    np.testing.assert_allclose(result.column_return, [[4.0, 3.0], [0.0, 3.0]])
+    for k, policy in enumerate((stag, hare)):  # the diagonal is self-play, on the same episodes
+        alone = evaluate_policy(policy.greedy(), env, episodes=8, seed=2).rows[0].team_returns.mean()
+        assert result.team[k, k] == alone
+    data = result.to_json()
+    assert data["labels"] == ["stag", "hare"] and data["row_agents"] == ["row"] and data["column_agents"] == ["column"]
+    assert data["self_play_mean"] == 3.5 and data["cross_play_mean"] == 1.5
+    assert result.lines()[-1] == "self-play mean 3.500; cross-play mean 1.500"
+    with pytest.raises(InvalidGameError, match="row agents"):
+        crossplay(env, [player_of(stag)], row_agents=(0, 1), episodes=8)

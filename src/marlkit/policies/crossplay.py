@@ -28,7 +28,7 @@ import numpy as np
 from marlkit.diagnose.seeds import iqm
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import InvalidGameError
-from marlkit.policies.evaluate import evaluate_lineup, interval
+from marlkit.policies.evaluate import evaluate_lineup, interval, team_returns
 from marlkit.policies.partners import Lineup, Player
 
 
@@ -195,12 +195,12 @@ def crossplay(
         for c, column in enumerate(players):
             seated = Lineup((row, column), tuple(0 if i in rows else 1 for i in range(spec.n_agents)))
             returns, _ = evaluate_lineup(env, seated, episodes=episodes, seed=seed, mode=mode)
-            team_returns = returns.mean(axis=-1)
-            team[r, c] = team_returns.mean()
-            ci[r, c] = interval(team_returns)
-            team_iqm[r, c] = iqm(team_returns)
-            row_return[r, c] = returns[:, list(rows)].mean()
-            column_return[r, c] = returns[:, columns].mean()
+            episode_team = team_returns(returns)
+            team[r, c] = episode_team.mean()
+            ci[r, c] = interval(episode_team)
+            team_iqm[r, c] = iqm(episode_team)
+            row_return[r, c] = np.asarray(returns[:, list(rows)], np.float64).mean()
+            column_return[r, c] = np.asarray(returns[:, columns], np.float64).mean()
     return CrossPlay(
         tuple(p.label for p in players),
         spec.agent_names,

@@ -57,6 +57,11 @@ def summarise(values: np.ndarray) -> dict[str, Any]:
     return {"mean": float(x.mean()), "mean_ci": interval(x), "iqm": iqm(x), "iqm_ci": interval(x, iqm)}
 
 
+def team_returns(returns: np.ndarray) -> np.ndarray:
+    """``returns [..., n]`` averaged over the agents, in float64 (the team return of each episode)."""
+    return np.asarray(returns, np.float64).mean(axis=-1)
+
+
 def evaluate_lineup(
     env: MultiAgentEnv, players: Lineup, *, episodes: int = 100, seed: int = 0, mode: str = "stochastic"
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -81,7 +86,8 @@ class EvaluationRow:
 
     @property
     def team_returns(self) -> np.ndarray:
-        return self.returns.mean(axis=-1)
+        """Each episode's return averaged over the agents ``[episodes]`` (float64)."""
+        return team_returns(self.returns)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -194,7 +200,7 @@ class PolicyEvaluation:
                     "seats": list(row.seats),
                     "episode": e,
                     "returns": row.returns[e].tolist(),
-                    "team_return": float(row.returns[e].mean()),
+                    "team_return": float(row.team_returns[e]),
                     "env": self.env,
                     "mode": self.mode,
                     "seed": self.seed,
@@ -268,4 +274,5 @@ __all__ = [
     "evaluate_policy",
     "interval",
     "summarise",
+    "team_returns",
 ]
