@@ -143,7 +143,7 @@ class CrossPlay:
         rows = ", ".join(self.agents[i] for i in self.row_agents)
         ax.set_ylabel(f"row policy ({rows})")
         ax.set_xlabel("column policy (the other agents)")
-        ax.set_title(f"cross-play on {self.env} ({self.mode})")
+        ax.set_title(f"cross-play on {self.env.split()[0]} ({self.mode})")
         middle = (np.nanmax(self.team) + np.nanmin(self.team)) / 2
         for r in range(k):
             for c in range(k):

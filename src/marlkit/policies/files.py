@@ -554,7 +554,7 @@ def encode(policy: Policy) -> bytes:
     body, about = payload(policy)
     header = {k: v for k, v in policy.header.items() if k not in ("payload", "params_bytes", "params_sha256")}
     header.update(payload=about, params_bytes=len(body), params_sha256=hashlib.sha256(body).hexdigest())
-    text = json.dumps(header, sort_keys=True, allow_nan=False).encode("utf-8")
+    text = json.dumps(header, allow_nan=False).encode("utf-8")
     return MAGIC + _LENGTH.pack(len(text)) + text + body
 
 
