@@ -29,7 +29,8 @@ from marlkit.diagnose.seeds import iqm
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import InvalidGameError
 from marlkit.policies.evaluate import evaluate_lineup, interval, team_returns
-from marlkit.policies.partners import Lineup, Player
+from marlkit.policies.files import Policy
+from marlkit.policies.partners import Lineup, Player, check_policy_fits, player_of
 
 
 def default_row_agents(spec: MultiAgentSpec) -> tuple[int, ...]:
@@ -162,7 +163,7 @@ class CrossPlay:
 
 def crossplay(
     env: MultiAgentEnv,
-    players: Sequence[Player],
+    players: Sequence[Player | Policy],
     *,
     row_agents: Sequence[int] | None = None,
     episodes: int = 100,
@@ -170,8 +171,8 @@ def crossplay(
     mode: str = "stochastic",
     env_label: str | None = None,
 ) -> CrossPlay:
-    """The cross-play matrix of ``players`` on ``env`` (module docstring). Every player must fit the env (check
-    trained policies with :func:`marlkit.policies.partners.check_policy_fits` first).
+    """The cross-play matrix of ``players`` on ``env`` (module docstring): trained policies (each checked against
+    the env: :func:`marlkit.policies.partners.check_policy_fits`) or players (fixed policies, human models).
 
     Raises:
         InvalidGameError: fewer than one player, bad row agents (none, all, out of range), bad episodes or mode.
@@ -179,20 +180,24 @@ def crossplay(
     spec = env.spec
     if not players:
         raise InvalidGameError("--crossplay: give at least one policy")
+    for p in players:
+        if isinstance(p, Policy):
+            check_policy_fits(p, env)
+    seats = [player_of(p) if isinstance(p, Policy) else p for p in players]
     rows = default_row_agents(spec) if row_agents is None else tuple(sorted({int(a) for a in row_agents}))
     if not rows or len(rows) >= spec.n_agents or any(not 0 <= a < spec.n_agents for a in rows):
         raise InvalidGameError(
             f"cross-play: the row agents {list(rows)} must be some, not all, of agents 0..{spec.n_agents - 1}"
         )
     columns = [i for i in range(spec.n_agents) if i not in rows]
-    k = len(players)
+    k = len(seats)
     team = np.zeros((k, k))
     ci = np.zeros((k, k, 2))
     team_iqm = np.zeros((k, k))
     row_return = np.zeros((k, k))
     column_return = np.zeros((k, k))
-    for r, row in enumerate(players):
-        for c, column in enumerate(players):
+    for r, row in enumerate(seats):
+        for c, column in enumerate(seats):
             seated = Lineup((row, column), tuple(0 if i in rows else 1 for i in range(spec.n_agents)))
             returns, _ = evaluate_lineup(env, seated, episodes=episodes, seed=seed, mode=mode)
             episode_team = team_returns(returns)
@@ -202,7 +207,7 @@ def crossplay(
             row_return[r, c] = np.asarray(returns[:, list(rows)], np.float64).mean()
             column_return[r, c] = np.asarray(returns[:, columns], np.float64).mean()
     return CrossPlay(
-        tuple(p.label for p in players),
+        tuple(p.label for p in seats),
         spec.agent_names,
         rows,
         team,
