@@ -19,12 +19,13 @@ import pytest
 
 import marlkit
 from marlkit.agents.deep.base import Observation
+from marlkit.agents.deep.registry import DEEP_LEARNERS, make_deep_learner
 from marlkit.envs.registry import make
 from marlkit.errors import PolicyFileError
 from marlkit.experiment.runner import load_trained
 from marlkit.policies.evaluate import evaluate_policy
-from marlkit.policies.files import MAGIC, load_policy
-from marlkit.train.evaluate import episode_keys
+from marlkit.policies.files import MAGIC, EnvRef, load_policy, policy_from_learner, save_policy
+from marlkit.train.evaluate import deployed, episode_keys
 
 
 @pytest.fixture(scope="module")
@@ -152,47 +153,57 @@ def test_returns_and_costs_match_a_host_replay(exported: Path) -> None:
         np.testing.assert_allclose(row.costs[e], cost, atol=1e-6)
 
 
-def random_state(learner, spec, num_envs: int, key: jax.Array):
+def random_state(learner, spec, num_envs: int, seed: int):
     """A learner state of the right structure (``init``'s, traced only) with random float leaves and large counters
-    (a value-based learner's exploration then sits at its floor, so its probabilities are not uniform)."""
+    (a value-based learner's exploration then sits at its floor, so its probabilities are not uniform). NumPy draws
+    the values: one compiled PRNG program per leaf shape would cost seconds."""
     shapes = jax.eval_shape(lambda k: learner.init(k, spec, num_envs), jax.random.key(0))
     leaves, treedef = jax.tree_util.tree_flatten(shapes)
+    rng = np.random.default_rng(seed)
     values = [
-        jax.random.normal(k, leaf.shape, leaf.dtype)
+        jnp.asarray(rng.standard_normal(leaf.shape), leaf.dtype)
         if jnp.issubdtype(leaf.dtype, jnp.floating)
         else jnp.full(leaf.shape, 10**6, leaf.dtype)
-        for k, leaf in zip(jax.random.split(key, len(leaves)), leaves, strict=True)
+        for leaf in leaves
     ]
     return jax.tree_util.tree_unflatten(treedef, values)
 
 
+SMALL = {"hidden": (8,)}
+SETTINGS = {  # small but valid settings: value-based learners need a batch that fits their (tiny) replay buffer
+    "qmix": {**SMALL, "buffer_size": 64, "batch_size": 8},
+    "vdn": {**SMALL, "buffer_size": 64, "batch_size": 8},
+    "idqn": {**SMALL, "buffer_size": 64, "batch_size": 8},
+    "mappo_lagrangian": {**SMALL, "cost_limit": 1.0},
+    "ippo_lagrangian": {**SMALL, "cost_limit": 1.0},
+    "atla_mappo": {"inner": SMALL},
+    "atla_ippo": {"inner": SMALL},
+}
+
+
 @pytest.mark.parametrize(
     ("name", "params"),
-    [
-        ("qmix", {}),  # value-based: ε-greedy over Q, a mixer and target networks the policy does not read
-        ("mappo_lagrangian", {"cost_limit": 1.0}),  # cost critics and multipliers beside the actor
-        ("ippo", {"recurrent": True}),  # GRU memory
-    ],
+    [(name, SETTINGS.get(name, SMALL)) for name in DEEP_LEARNERS.names()] + [("ippo", {**SMALL, "recurrent": True})],
 )
 def test_other_learners_round_trip(name: str, params: dict, tmp_path: Path) -> None:
-    """The same round trip for the learner families the spread run does not cover (a random state suffices: the
-    file must give back what the policy reads, whatever its values). Every registered deep learner passed this
-    check as a script (docs: /work/notes/policies.md); the suite runs one per family to stay fast."""
-    from marlkit.agents.deep.registry import make_deep_learner
-    from marlkit.policies.files import EnvRef, policy_from_learner, save_policy
-
+    """The same round trip for every registered deep learner and recurrent memory (a random state suffices: the
+    file must give back what the policy reads, whatever its values): value-based learners (ε-greedy over Q; their
+    mixers, targets and replay are not stored), the Lagrangian learners (cost critics, multipliers), ATLA (the team
+    it deploys, without its adversaries)."""
     env_params = {"n_agents": 2, "max_episode_steps": 5}
     env = make("constrained_spread", **env_params)
-    learner = make_deep_learner(name, hidden=(8,), **params)
     spec = env.spec
-    state = random_state(learner, spec, 4, jax.random.key(1))
+    learner = make_deep_learner(name, **params)
+    state = random_state(learner, spec, 4, 1)
     policy = policy_from_learner(learner, state, env, EnvRef("constrained_spread", env_params), num_envs=4)
     loaded = load_policy(save_policy(policy, tmp_path / f"{name}.mkp"))
-    assert loaded.actor == learner and loaded.make_env().spec == spec
-    obs = jax.random.normal(jax.random.key(2), (4, 2, *spec.obs_shape))
+    actor, actor_state = deployed(learner, state)  # ATLA: its team; every other learner: itself
+    assert loaded.actor == actor and loaded.learner == name.removeprefix("atla_")
+    assert loaded.make_env().spec == spec
+    obs = jnp.asarray(np.random.default_rng(2).standard_normal((4, 2, *spec.obs_shape)), jnp.float32)
     observation = Observation(obs, jnp.ones((4, 2, spec.max_actions), bool), jnp.zeros((4, spec.global_state_size)),
                               jnp.ones(4, bool))  # fmt: skip
-    probs = jax.jit(learner.policy)
-    expected = np.asarray(probs(state, observation, learner.initial_memory(spec, 4)))
+    probs = jax.jit(actor.policy)
+    expected = np.asarray(probs(actor_state, observation, actor.initial_memory(spec, 4)))
     np.testing.assert_array_equal(np.asarray(probs(loaded.params, observation, loaded.initial_memory(4))), expected)
     assert expected.std() > 0.01  # not a uniform policy: the check compares what the parameters say
