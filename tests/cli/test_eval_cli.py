@@ -115,7 +115,7 @@ def test_bad_input_is_one_line_and_exit_2(
         (["eval", "--crossplay", p], "two or more"),
         (["eval", str(tmp_path / "foreign.mkp")], "neither a run directory nor a marlkit policy file"),
         (["eval", str(cut)], "truncated"),
-        (["eval", p, "--env", "simple_tag"], "not on the env given, simple_tag"),
+        (["eval", p, "--env", "simple_tag"], "not on this env, simple_tag"),
         (["eval", str(small_spread_run), "--policy-seed", "5"], "seed 5 does not exist"),
         (["export", str(tmp_path / "nowhere")], "not a run directory"),
     ]

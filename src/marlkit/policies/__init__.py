@@ -3,7 +3,8 @@ that act without training — fixed, tabular, teams (:mod:`.actors`) —, the ev
 play-against partners (:mod:`.partners`) and cross-play matrices (:mod:`.crossplay`).
 
 This floor sits beside :mod:`marlkit.attacks` (it may import every floor below ``experiment``); reading a run
-directory is :mod:`marlkit.experiment.policies`'s job. Submodules are imported on use.
+directory is :mod:`marlkit.experiment.policies`'s job. Submodules are imported on use. (The cross-play function is
+``marlkit.policies.crossplay.crossplay``: a package attribute of that name is the submodule.)
 """
 
 from marlkit.registry import lazy_exports
@@ -17,7 +18,6 @@ _HOME = {
     "Team": "actors",
     "evaluate_policy": "evaluate",
     "PolicyEvaluation": "evaluate",
-    "crossplay": "crossplay",
     "CrossPlay": "crossplay",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())

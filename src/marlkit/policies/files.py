@@ -148,8 +148,8 @@ def check_interface(spec: MultiAgentSpec, env_spec: MultiAgentSpec, what: str) -
     says so (:func:`other_env_note`)."""
     if interface(spec) != interface(env_spec):
         raise PolicyFileError(
-            f"{what} was trained on {describe_spec(spec)}, not on the env given, {describe_spec(env_spec)}; "
-            "evaluate it on its own env (drop --env) or on an env with the same agents and spaces"
+            f"{what} was trained on {describe_spec(spec)}, not on this env, {describe_spec(env_spec)}; "
+            "a policy acts only on an env with its agents and spaces"
         )
 
 

@@ -110,21 +110,25 @@ def human_player(text: str, env: MultiAgentEnv, agents: Sequence[int]) -> Player
 
 
 def check_policy_fits(policy: Policy, env: MultiAgentEnv) -> None:
-    """Raise (naming both) unless ``policy`` may act in ``env``: the same agents and spaces, and for a policy of an
-    exact game, the same game."""
-    policy.check_env(env)
+    """Raise :class:`~marlkit.errors.PolicyFileError` (naming both) unless ``policy`` may act in ``env``: the same
+    agents and spaces, and for a policy of an exact game an env of a game with the same rewards, transitions,
+    initial distribution, terminal states, action masks and costs (names, discount and episode limit may differ)."""
     from marlkit.envs.games import GameEnv
+    from marlkit.errors import PolicyFileError
 
-    if policy.env.game is not None and isinstance(env, GameEnv):
-        from marlkit.policies.files import game_env_ref
-
-        mine, theirs = dict(policy.env.game), dict(game_env_ref(env).game or {})
-        if {k: v for k, v in mine.items() if k != "metadata"} != {k: v for k, v in theirs.items() if k != "metadata"}:
-            from marlkit.errors import PolicyFileError
-
+    policy.check_env(env)
+    if policy.env.game is None or not isinstance(env, GameEnv):
+        return
+    own = policy.make_env()
+    assert isinstance(own, GameEnv)
+    for name, mine, theirs in zip(own.tables._fields, own.tables, env.tables, strict=True):
+        same = (mine is None and theirs is None) or (
+            mine is not None and theirs is not None and mine.shape == theirs.shape and bool(np.all(mine == theirs))
+        )
+        if not same:
             raise PolicyFileError(
-                f"policy {policy.label} was trained on the game {mine.get('name')!r}; the env's game "
-                f"{theirs.get('name')!r} has other payoffs or dynamics (same shapes)"
+                f"policy {policy.label} was trained on the game {own.game.name!r}; the env's game {env.game.name!r} "
+                f"has other {name} tables (same agents and actions)"
             )
 
 

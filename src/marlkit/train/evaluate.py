@@ -3,7 +3,9 @@
 :func:`evaluate` runs ``episodes`` whole episodes of a marlkit env in parallel (one ``jax.jit``; ``lax.scan`` over
 the env's ``max_episode_steps``; the episodes are a batch axis) with a trained deep learner's policy — optionally
 under an observation attack (:mod:`marlkit.agents.deep.attacks`: at every step the attacked agents act on
-``o + δ`` with ``δ`` in the ball, the env is unchanged) — and returns every episode's undiscounted return per agent.
+``o + δ`` with ``δ`` in the ball, the env is unchanged) — and returns every episode's undiscounted return per agent
+(and, on a constrained task, its undiscounted cost per agent and constraint). The learner may be anything that acts
+(:func:`check_actor`), e.g. the fixed, tabular and mixed teams of :mod:`marlkit.policies`.
 An episode's return is the sum of the rewards up to and including its first ``done``. The keys are fixed by
 ``key`` alone (not by training), and the same for every attack and ε: differences between curves are not sampling
 noise of the env (common random numbers).
