@@ -13,7 +13,8 @@ import pytest
 from marlkit.cli import main
 from marlkit.envs.games import GameEnv
 from marlkit.games.catalog import make as make_game
-from marlkit.policies.files import game_env_ref, policy_from_table
+from marlkit.policies.files import policy_from_table
+from marlkit.policies.spec import game_env_ref
 
 EPISODES = "24"  # one episode count for the module: one compiled program per line-up
 

@@ -24,7 +24,8 @@ from marlkit.envs.registry import make
 from marlkit.errors import PolicyFileError
 from marlkit.experiment.runner import load_trained
 from marlkit.policies.evaluate import evaluate_policy
-from marlkit.policies.files import MAGIC, EnvRef, load_policy, policy_from_learner, save_policy
+from marlkit.policies.files import MAGIC, load_policy, policy_from_learner, save_policy
+from marlkit.policies.spec import EnvRef
 from marlkit.train.evaluate import deployed, episode_keys
 
 

@@ -22,7 +22,7 @@ from marlkit.games.catalog import make as make_game
 from marlkit.policies.actors import Constant
 from marlkit.policies.crossplay import crossplay
 from marlkit.policies.evaluate import evaluate_lineups, evaluate_policy
-from marlkit.policies.files import game_env_ref, load_policy, policy_from_table
+from marlkit.policies.files import load_policy, policy_from_table
 from marlkit.policies.partners import (
     fixed_player,
     human_player,
@@ -32,6 +32,7 @@ from marlkit.policies.partners import (
     player_of,
     split_vs,
 )
+from marlkit.policies.spec import game_env_ref
 
 
 @pytest.fixture(scope="module")

@@ -26,15 +26,14 @@ from marlkit.envs.games import GameEnv
 from marlkit.errors import NotApplicableError, PolicyFileError
 from marlkit.experiment.runner import TrainedRun, load_trained
 from marlkit.policies.files import (
-    EnvRef,
     Policy,
-    game_env_ref,
     is_policy_file,
     load_policy,
     policy_from_learner,
     policy_from_table,
     save_policy,
 )
+from marlkit.policies.spec import EnvRef, game_env_ref
 
 
 def _trained(run: str | os.PathLike[str] | TrainedRun) -> TrainedRun:

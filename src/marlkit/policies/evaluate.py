@@ -227,7 +227,7 @@ def evaluate_lineups(
 ) -> PolicyEvaluation:
     """Evaluate each ``(label, line-up)`` on the same episodes of ``env`` (module docstring); a note for every
     trained policy evaluated on an env of another name than its own."""
-    from marlkit.policies.files import other_env_note
+    from marlkit.policies.spec import other_env_note
 
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise InvalidGameError(f"--episodes must be an integer >= 1, got {episodes!r}")
