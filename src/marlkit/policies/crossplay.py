@@ -118,6 +118,16 @@ class CrossPlay:
         out.append(head)
         for r, label in enumerate(self.labels):
             out.append(f"{label:<{width}}  " + "  ".join(f"{x:>{cell}}" for x in cells[r]))
+        if not np.allclose(self.row_return, self.column_return):  # not a shared reward: show each side's return
+            sides = [
+                [f"{self.row_return[r, c]:.3f} / {self.column_return[r, c]:.3f}" for c in range(len(self.labels))]
+                for r in range(len(self.labels))
+            ]
+            side = max(max(len(x) for x in row) for row in sides)
+            out.append("mean return of the row agents / of the column agents")
+            out.append(" " * width + "  " + "  ".join(f"{i + 1:>{side}}" for i in range(len(self.labels))))
+            for r, label in enumerate(self.labels):
+                out.append(f"{label:<{width}}  " + "  ".join(f"{x:>{side}}" for x in sides[r]))
         out.append("columns: " + "; ".join(f"{i + 1} = {x}" for i, x in enumerate(self.labels)))
         if len(self.labels) > 1:
             out.append(f"self-play mean {self.self_play.mean():.3f}; cross-play mean {self.cross_play:.3f}")
