@@ -7,4 +7,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+from marlkit.registry import lazy_exports
+
+_HOME = {"export_policy": "experiment.policies", "load_policy": "policies.files"}
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())
+__all__ = ["__version__", "export_policy", "load_policy"]

@@ -36,3 +36,8 @@ class CertificationError(MarlkitError, RuntimeError):
 
 class LearnerConfigError(MarlkitError, ValueError):
     """A learner's hyper-parameters are malformed (not a schedule, a negative rate, ...) or it cannot run here."""
+
+
+class PolicyFileError(MarlkitError, ValueError):
+    """A policy file that cannot be read: missing, truncated, not a marlkit policy, another format version, a
+    parameter digest that does not match, or a policy for another env / spec than the one it is used on."""

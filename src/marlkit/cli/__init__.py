@@ -15,6 +15,7 @@ from marlkit import __version__
 from marlkit.cli import attack as attack_commands
 from marlkit.cli import check_env as check_env_commands
 from marlkit.cli import diagnose as diagnose_commands
+from marlkit.cli import eval as eval_commands
 from marlkit.cli import experiments as experiment_commands
 from marlkit.cli import explain as explain_commands
 from marlkit.cli import games as games_commands
@@ -59,6 +60,7 @@ explain_commands.register(app)
 experiment_commands.register(app)
 render_episode_commands.register(app)
 check_env_commands.register(app)
+eval_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

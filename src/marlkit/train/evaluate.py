@@ -3,7 +3,9 @@
 :func:`evaluate` runs ``episodes`` whole episodes of a marlkit env in parallel (one ``jax.jit``; ``lax.scan`` over
 the env's ``max_episode_steps``; the episodes are a batch axis) with a trained deep learner's policy — optionally
 under an observation attack (:mod:`marlkit.agents.deep.attacks`: at every step the attacked agents act on
-``o + δ`` with ``δ`` in the ball, the env is unchanged) — and returns every episode's undiscounted return per agent.
+``o + δ`` with ``δ`` in the ball, the env is unchanged) — and returns every episode's undiscounted return per agent
+(and, on a constrained task, its undiscounted cost per agent and constraint). The learner may be anything that acts
+(:func:`check_actor`), e.g. the fixed, tabular and mixed teams of :mod:`marlkit.policies`.
 An episode's return is the sum of the rewards up to and including its first ``done``. The keys are fixed by
 ``key`` alone (not by training), and the same for every attack and ε: differences between curves are not sampling
 noise of the env (common random numbers).
@@ -37,7 +39,7 @@ from marlkit.agents.deep.attacks import ATTACKS, Attack, Ball, GradientAttack, L
 from marlkit.agents.deep.base import DeepLearner, Observation
 from marlkit.envs.base import MultiAgentEnv
 from marlkit.envs.games import GameEnv
-from marlkit.errors import InvalidGameError
+from marlkit.errors import InvalidGameError, LearnerConfigError
 from marlkit.games.uncertainty import ObservationBall
 from marlkit.train.deep import check_learner
 from marlkit.train.inputs import base_key, check_int
@@ -49,9 +51,12 @@ EVALUATION_SALT = 0x5EED
 
 
 class EvaluationResult(NamedTuple):
-    """Per-episode undiscounted returns ``returns [*N, episodes, n]`` (``N`` seeds when stacked)."""
+    """Per-episode undiscounted returns ``returns [*N, episodes, n]`` (``N`` seeds when stacked) and, on a
+    constrained task (``spec.num_constraints = m > 0``), the undiscounted episode costs ``costs [*N, episodes, n,
+    m]`` (the sum of ``info["cost"]`` over the same steps as the return; ``None`` on an unconstrained env)."""
 
     returns: np.ndarray
+    costs: np.ndarray | None = None
 
     @property
     def mean(self) -> np.ndarray:
@@ -98,10 +103,24 @@ def episode_keys(key: int | Array, episodes: int, steps: int) -> EpisodeKeys:
     return EpisodeKeys(jax.random.split(k_reset, episodes), per_step[:, 0], per_step[:, 1], env)
 
 
+def check_actor(learner: object) -> None:
+    """Raise :class:`LearnerConfigError` unless ``learner`` can act: a hashable object with the acting half of the
+    deep learner contract (``initial_memory``, ``act``, ``policy``). Every deep learner qualifies, and so do the
+    policies of :mod:`marlkit.policies` (fixed, tabular and mixed teams), which cannot train."""
+    missing = [m for m in ("initial_memory", "act", "policy") if not callable(getattr(learner, m, None))]
+    if missing:
+        check_learner(learner)  # the deep learners' own message (names every learner)
+    try:
+        hash(learner)
+    except TypeError:
+        raise LearnerConfigError(f"a learner must be hashable (a frozen dataclass), got {learner!r}") from None
+
+
 def _episodes(
     env: MultiAgentEnv, learner: DeepLearner, mode: str, state: Any, attack: Attack | None, keys: EpisodeKeys
-) -> Array:
-    """Returns ``[episodes, n]`` of one learner state (traced; see :func:`evaluate`)."""
+) -> tuple[Array, Array]:
+    """Returns ``[episodes, n]`` and costs ``[episodes, n, m]`` of one learner state (traced; see
+    :func:`evaluate`)."""
     spec = env.spec
     episodes = keys.reset.shape[0]
     obs, env_state = jax.vmap(env.reset)(keys.reset)
@@ -111,7 +130,7 @@ def _episodes(
     recurrent = bool(jax.tree_util.tree_leaves(memory))
 
     def step(carry: tuple, k: tuple[Array, Array, Array]) -> tuple[tuple, None]:
-        env_state, observation, memory, total, alive = carry
+        env_state, observation, memory, total, cost, alive = carry
         k_attack, k_act, k_env = k
         if attack is not None:
 
@@ -128,25 +147,29 @@ def _episodes(
                 _, _, memory = learner.act(k_act, state, observation, memory)
         obs, env_state, reward, done, info = jax.vmap(env.step)(k_env, env_state, actions)
         total = total + jnp.where(alive[:, None], reward, 0.0)
+        if m:
+            cost = cost + jnp.where(alive[:, None, None], info["cost"], 0.0)
         alive = alive & ~done
         observation = Observation(obs, info["action_mask"], info["global_state"], done)
-        return (env_state, observation, memory, total, alive), None
+        return (env_state, observation, memory, total, cost, alive), None
 
+    m = spec.num_constraints
     carry = (
         env_state,
         observation,
         memory,
         jnp.zeros((episodes, spec.n_agents), jnp.float32),
+        jnp.zeros((episodes, spec.n_agents, m), jnp.float32),
         jnp.ones(episodes, bool),
     )
-    (_, _, _, total, _), _ = jax.lax.scan(step, carry, (keys.attack, keys.act, keys.env))
-    return total
+    (_, _, _, total, cost, _), _ = jax.lax.scan(step, carry, (keys.attack, keys.act, keys.env))
+    return total, cost
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _evaluate(
     env: MultiAgentEnv, learner: DeepLearner, mode: str, stacked: bool, state: Any, attack: Any, keys: EpisodeKeys
-) -> Array:
+) -> tuple[Array, Array]:
     run = partial(_episodes, env, learner, mode)
     if stacked and getattr(attack, "per_seed", False):  # one learned adversary per seed
         return jax.vmap(lambda s, p: run(s, attack.replace(params=p), keys))(state, attack.params)
@@ -178,11 +201,14 @@ def evaluate(
             ``LearnedAttack``) or ``None``.
         mode: ``"stochastic"`` or ``"greedy"``.
 
+    ``learner`` may also be anything that acts without training (:func:`check_actor`): a policy of
+    :mod:`marlkit.policies` (a loaded policy file's actor, a fixed or tabular policy, a team mixing several).
+
     Raises:
         InvalidGameError: bad episodes, mode or key; an attack on an env without vector observations.
-        LearnerConfigError: not a deep learner.
+        LearnerConfigError: not a deep learner (nor an actor).
     """
-    check_learner(learner)
+    check_actor(learner)
     episodes = check_int("episodes", episodes, 1)
     if mode not in MODES:
         raise InvalidGameError(f"mode: expected one of {list(MODES)}, got {mode!r}")
@@ -194,7 +220,8 @@ def evaluate(
             )
     keys = episode_keys(key, episodes, env.spec.max_episode_steps)
     team, state = deployed(learner, learner_state)
-    return EvaluationResult(np.asarray(_evaluate(env, team, mode, bool(stacked), state, attack, keys)))
+    returns, costs = _evaluate(env, team, mode, bool(stacked), state, attack, keys)
+    return EvaluationResult(np.asarray(returns), np.asarray(costs) if env.spec.num_constraints else None)
 
 
 def learned_attack(
@@ -354,6 +381,7 @@ __all__ = [
     "EpisodeKeys",
     "EvaluationResult",
     "RobustnessCurve",
+    "check_actor",
     "check_vector_observations",
     "deployed",
     "episode_keys",
