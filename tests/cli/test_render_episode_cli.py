@@ -101,12 +101,19 @@ def test_render_episode_of_a_trained_run(small_spread_run: Path, tmp_path: Path,
     frames = _read_gif(out)
     assert frames.shape == (11, 738, 700, 3)
     assert all(not np.array_equal(a, b) for a, b in itertools.pairwise(frames))  # the agents move
+    # the same policy from a policy file (marlkit export) plays the same episode, frame for frame
+    policy_file, again = tmp_path / "spread.mkp", tmp_path / "again.gif"
+    assert main(["export", str(small_spread_run), "--seed", "0", "--out", str(policy_file)]) == 0
+    capsys.readouterr()
+    assert main(["render-episode", str(policy_file), "--out", str(again), "--seed", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["returns"] == data["returns"]
+    assert np.array_equal(_read_gif(again), frames)
 
 
 def test_render_episode_refuses_bad_input(small_spread_run: Path, tmp_path: Path, capsys) -> None:
     for args, message in [
         (["--out", str(tmp_path / "e.avi")], "e.avi: a video file must end in .gif or .mp4"),
-        (["--out", str(tmp_path / "e.gif"), "--run-seed", "3"], "--run-seed 3: the run has 3 seeds"),
+        (["--out", str(tmp_path / "e.gif"), "--run-seed", "3"], "seed 3 does not exist; the run trained 3 seeds"),
         (["--out", str(tmp_path / "e.gif"), "--mode", "best"], "--mode 'best': expected one of greedy, stochastic"),
         (["--out", str(tmp_path / "e.gif"), "--steps", "0"], "--steps must be >= 1"),
     ]:

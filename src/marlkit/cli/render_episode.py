@@ -1,6 +1,7 @@
-"""``marlkit render-episode RUN_DIR --out episode.gif|mp4``: watch a trained run play one episode.
+"""``marlkit render-episode RUN_DIR|POLICY --out episode.gif|mp4``: watch a trained policy play one episode.
 
-The run's policy (one of its seeds: ``--run-seed``, an index into the run's seeds) plays its env from the episode
+The policy of a run directory (one of its seeds: ``--run-seed``, an index into the run's seeds) or of a policy file
+(``marlkit export``; docs/policies.md) plays its env from the episode
 seed ``--seed`` (independent of training) for ``--steps`` steps (default: one episode), and every state is drawn
 (:func:`marlkit.envs.render_episode`: the env's own picture, with the step, the joint action and the rewards below
 it) into an animated GIF or an MP4 (``--out``; MP4 needs ``pip install "marlkit[video]"``).
@@ -66,62 +67,32 @@ class RenderedEpisode:
         ]
 
 
-def run_policy(run_dir: Path, run_seed: int, mode: str) -> tuple[Any, Any]:
-    """``(env, act)`` of a finished run directory: its env and its seed ``run_seed``'s policy as an ``act(key, obs,
-    info) -> actions`` function (:func:`marlkit.envs.render_episode`), in ``mode`` (module docstring)."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
+def run_policy(source: Path, run_seed: int, mode: str) -> tuple[Any, Any]:
+    """``(env, act)``: the policy of a finished run directory (its seed index ``run_seed``) or of a policy file
+    (:func:`marlkit.experiment.policies.load_source`), its env, and the policy as an ``act(key, obs, info) ->
+    actions`` function (:func:`marlkit.envs.render_episode`) in ``mode`` (module docstring)."""
+    from marlkit.experiment.policies import load_source
 
-    from marlkit.experiment.runner import load_trained
+    if source.is_dir():
+        (policy,) = load_source(source, seed=run_seed, mode=mode)
+    else:
+        if run_seed != 0:
+            raise InvalidGameError("--run-seed picks a seed of a run directory; a policy file holds one policy")
+        (policy,) = load_source(source, mode=mode)
+    memory = [policy.initial_memory(1)]
 
-    trained = load_trained(run_dir)
-    plan: Any = trained.plan
-    seeds = len(plan.seeds)
-    if not 0 <= run_seed < seeds:
-        raise InvalidGameError(f"--run-seed {run_seed}: the run has {seeds} seeds; pick an index in 0..{seeds - 1}")
-    env = plan.env
-    learner = getattr(plan, "learner", None)
-    if learner is None:  # a tabular run: the last policy table of that seed, indexed by the state
-        table = jnp.asarray(np.asarray(trained.history.policy[run_seed, -1], np.float32))  # [n, S, A]
+    def act(key: Any, obs: Any, info: dict[str, Any]) -> Any:
+        out = policy(policy.observe(obs, info, first=info["done"]), key, memory[0])
+        memory[0] = out.memory
+        return out.actions[0]
 
-        def act_table(key: jax.Array, obs: jax.Array, info: dict[str, jax.Array]) -> jax.Array:
-            probs = table[jnp.arange(table.shape[0]), jnp.asarray(obs, jnp.int32)]
-            if mode == "greedy":
-                return jnp.argmax(jnp.where(info["action_mask"], probs, -1.0), axis=-1).astype(jnp.int32)
-            return jax.random.categorical(key, jnp.log(probs), axis=-1).astype(jnp.int32)
-
-        return env, act_table
-
-    from marlkit.agents.deep.base import Observation
-    from marlkit.train.evaluate import deployed
-
-    state = jax.tree.map(lambda x: x[run_seed], trained.state.carry.learner)
-    team, state = deployed(learner, state)
-    memory = [team.initial_memory(env.spec, 1)]
-    recurrent = bool(jax.tree_util.tree_leaves(memory[0]))
-
-    @jax.jit
-    def step(key: jax.Array, obs: jax.Array, info: dict[str, jax.Array], memory: Any) -> tuple[jax.Array, Any]:
-        observation = Observation(obs[None], info["action_mask"][None], info["global_state"][None], info["done"][None])
-        if mode == "stochastic":
-            actions, _, memory = team.act(key, state, observation, memory)
-            return actions[0], memory
-        probs = team.policy(state, observation, memory)
-        actions = jnp.argmax(jnp.where(observation.action_mask, probs, -1.0), axis=-1).astype(jnp.int32)
-        if recurrent:
-            _, _, memory = team.act(key, state, observation, memory)
-        return actions[0], memory
-
-    def act_deep(key: jax.Array, obs: jax.Array, info: dict[str, jax.Array]) -> jax.Array:
-        actions, memory[0] = step(key, obs, info, memory[0])
-        return actions
-
-    return env, act_deep
+    return policy.make_env(), act
 
 
 def render_episode_command(
-    run_dir: Annotated[str, typer.Argument(help="A finished run directory (`marlkit run`).")],
+    run_dir: Annotated[
+        str, typer.Argument(help="A finished run directory (`marlkit run`) or a policy file (`marlkit export`).")
+    ],
     out: Annotated[str, typer.Option("--out", "-o", help="The video file: .gif (always) or .mp4 (the video extra).")],
     seed: Annotated[int, typer.Option("--seed", help="Episode seed (independent of training).")] = 0,
     steps: Annotated[
@@ -135,7 +106,7 @@ def render_episode_command(
     ] = True,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
 ) -> None:
-    """Render one episode of a trained run's policy to an animated GIF or an MP4."""
+    """Render one episode of a trained run's (or a policy file's) policy to an animated GIF or an MP4."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.envs.render import render_episode, video_format, write_video
 

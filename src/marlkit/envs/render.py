@@ -57,10 +57,19 @@ def _step(env: MultiAgentEnv, key: jax.Array, state: Any, actions: jax.Array) ->
 
 
 def random_act(env: MultiAgentEnv) -> Act:
-    """The uniformly random legal policy of ``env`` as an ``act`` function."""
+    """The uniformly random legal policy of ``env`` as an ``act`` function (Box actions: uniform in the box,
+    in [-1, 1] along an unbounded dimension)."""
     from marlkit.envs.wrappers import random_legal_actions
 
     def act(key: jax.Array, obs: jax.Array, info: dict[str, jax.Array]) -> jax.Array:
+        if env.spec.continuous:  # uniform in the box
+            low, high = env.spec.action_bounds
+            return jax.random.uniform(
+                key,
+                low.shape,
+                minval=jnp.where(jnp.isfinite(low), low, -1.0),
+                maxval=jnp.where(jnp.isfinite(high), high, 1.0),
+            )
         return random_legal_actions(key, info["action_mask"])
 
     return act
@@ -80,7 +89,12 @@ def _caption(
     if actions is None or reward is None:
         return [first, "start of an episode"]
     labels = action_labels(env)
-    if labels is None:
+    if env.spec.continuous:  # each agent's action vector, its real dimensions
+        shown = "; ".join(
+            "(" + ", ".join(f"{float(x):.2f}" for x in a[: len(low)]) + ")"
+            for a, low in zip(actions, env.spec.action_low or (), strict=False)
+        )
+    elif labels is None:
         shown = ", ".join(str(int(a)) for a in actions)
     else:
         shown = ", ".join(labels[i][int(a)] for i, a in enumerate(actions))
@@ -131,7 +145,13 @@ def render_episode(
     for _ in range(int(steps)):
         key, k_act, k_step = jax.random.split(key, 3)
         actions = jnp.asarray(act(k_act, obs, info))
-        if actions.shape != (n,) or not jnp.issubdtype(actions.dtype, jnp.integer):
+        if env.spec.continuous:  # Box actions: [n, D_max] numbers, clipped to the box by the step
+            if actions.shape != (n, env.spec.max_actions) or not jnp.issubdtype(actions.dtype, jnp.floating):
+                raise InvalidGameError(
+                    f"render_episode: act must return float actions [{n}, {env.spec.max_actions}], got "
+                    f"{actions.dtype} {actions.shape}"
+                )
+        elif actions.shape != (n,) or not jnp.issubdtype(actions.dtype, jnp.integer):
             raise InvalidGameError(
                 f"render_episode: act must return {n} integer actions, got {actions.dtype} {actions.shape}"
             )

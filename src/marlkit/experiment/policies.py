@@ -74,7 +74,7 @@ def run_policies(run: str | os.PathLike[str] | TrainedRun, seeds: Sequence[int] 
         if isinstance(env, GameEnv):
             ref = game_env_ref(env, config.env.name if config.env is not None else None)
         else:
-            ref = EnvRef(config.env.name, dict(config.env.params))
+            ref = EnvRef(config.env.name or config.env.target, dict(config.env.params), target=config.env.target)
         states = trained.state.carry.learner
         return [
             policy_from_learner(

@@ -62,6 +62,7 @@ from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import MarlkitError, NotApplicableError, PolicyFileError
 from marlkit.policies.actors import Table
 from marlkit.policies.spec import EnvRef, check_interface, spec_from_json, spec_to_json
+from marlkit.train.evaluate import greedy_actions
 
 Array = jax.Array
 FORMAT = "marlkit-policy"
@@ -93,7 +94,7 @@ def _act(actor: Any, mode: str, params: Any, observation: Observation, key: Arra
     if mode == "stochastic":
         actions, _, memory = actor.act(key, params, observation, memory)
     else:
-        actions = jnp.argmax(jnp.where(observation.action_mask, probs, -1.0), axis=-1).astype(jnp.int32)
+        actions = greedy_actions(probs, observation.action_mask)
         if jax.tree_util.tree_leaves(memory):
             _, _, memory = actor.act(key, params, observation, memory)
     return PolicyOutput(actions, probs, memory)

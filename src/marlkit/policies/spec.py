@@ -105,9 +105,15 @@ class EnvRef:
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     game: Mapping[str, Any] | None = None
     max_episode_steps: int | None = None
+    target: str | None = None
 
     def build(self) -> MultiAgentEnv:
-        """The env (a fresh object each call)."""
+        """The env (a fresh object each call). A user's env class (``target``, ``package.module:Class``) is
+        imported only here, and only from what is installed: a policy file names, it does not carry, code."""
+        if self.target is not None:
+            from marlkit.envs.check import load_env_target
+
+            return load_env_target(self.target, dict(self.params), "the policy's env.target")
         if self.game is not None:
             from marlkit.envs.games import GameEnv
             from marlkit.games.io import game_from_dict
@@ -122,6 +128,8 @@ class EnvRef:
         if self.game is not None:
             data["game"] = dict(self.game)
             data["max_episode_steps"] = self.max_episode_steps
+        if self.target is not None:
+            data["target"] = self.target
         return data
 
     @classmethod
@@ -132,6 +140,7 @@ class EnvRef:
             MappingProxyType(dict(data.get("params") or {})),
             data.get("game"),
             None if limit is None else int(limit),
+            None if data.get("target") is None else str(data["target"]),
         )
 
     def label(self) -> str:

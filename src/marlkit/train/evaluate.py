@@ -69,6 +69,15 @@ class EvaluationResult(NamedTuple):
         return self.returns.mean(axis=-1)
 
 
+def greedy_actions(policy: Array, action_mask: Array) -> Array:
+    """Each agent's greedy action from what a learner's ``policy`` returns: the most probable legal action of a
+    categorical ``[..., n, A_max]`` (int32), or the mean of a Gaussian ``[..., n, 2, D_max]`` (mean then std;
+    float32, clipped to the action box by the env's step)."""
+    if policy.ndim == action_mask.ndim + 1:  # a Gaussian policy (marlkit.agents.deep.ppo.gaussian_parts)
+        return jnp.where(action_mask, policy[..., 0, :], 0.0).astype(jnp.float32)
+    return jnp.argmax(jnp.where(action_mask, policy, -1.0), axis=-1).astype(jnp.int32)
+
+
 def check_vector_observations(env: MultiAgentEnv, ball: ObservationBall | None = None) -> None:
     """Raise :class:`InvalidGameError` (one line) unless ``env`` has real vector observations an L_p ball can
     perturb (an exact game's one-hot states do not count); check ``ball``'s attacked agents against it."""
@@ -141,8 +150,7 @@ def _episodes(
         if mode == "stochastic":
             actions, _, memory = learner.act(k_act, state, observation, memory)
         else:
-            probs = learner.policy(state, observation, memory)
-            actions = jnp.argmax(jnp.where(observation.action_mask, probs, -1.0), axis=-1).astype(jnp.int32)
+            actions = greedy_actions(learner.policy(state, observation, memory), observation.action_mask)
             if recurrent:
                 _, _, memory = learner.act(k_act, state, observation, memory)
         obs, env_state, reward, done, info = jax.vmap(env.step)(k_env, env_state, actions)
@@ -386,6 +394,7 @@ __all__ = [
     "deployed",
     "episode_keys",
     "evaluate",
+    "greedy_actions",
     "learned_attack",
     "robustness_curve",
 ]
