@@ -208,3 +208,27 @@ def test_other_learners_round_trip(name: str, params: dict, tmp_path: Path) -> N
     expected = np.asarray(probs(actor_state, observation, actor.initial_memory(spec, 4)))
     np.testing.assert_array_equal(np.asarray(probs(loaded.params, observation, loaded.initial_memory(4))), expected)
     assert expected.std() > 0.01  # not a uniform policy: the check compares what the parameters say
+
+
+@pytest.mark.parametrize("name", ["ippo", "mappo"])
+def test_gaussian_policies_round_trip(name: str, tmp_path: Path) -> None:
+    """Continuous (Box) actions: the file keeps the action bounds, the loaded Gaussian head gives the learner's
+    mean and std, and greedy mode acts by the mean (stochastic mode samples as ``learner.act``)."""
+    env_params = {"n_agents": 2, "max_episode_steps": 5, "continuous_actions": True}
+    env = make("simple_spread", **env_params)
+    spec = env.spec
+    learner = make_deep_learner(name, **SMALL)
+    state = random_state(learner, spec, 4, 3)
+    policy = policy_from_learner(learner, state, env, EnvRef("simple_spread", env_params), num_envs=4)
+    loaded = load_policy(save_policy(policy, tmp_path / f"{name}.mkp"))
+    assert loaded.make_env().spec == spec and loaded.spec.continuous
+    obs = jnp.asarray(np.random.default_rng(4).standard_normal((4, 2, *spec.obs_shape)), jnp.float32)
+    observation = loaded.observe(obs, {"action_mask": jnp.ones((4, 2, spec.max_actions), bool)}, first=True)
+    expected = np.asarray(jax.jit(learner.policy)(state, observation, ()))
+    assert expected.shape == (4, 2, 2, spec.max_actions)  # [E, n, (mean, std), D]
+    np.testing.assert_array_equal(np.asarray(loaded.probs(observation)), expected)
+    greedy = loaded.greedy()(observation, jax.random.key(0))
+    np.testing.assert_array_equal(np.asarray(greedy.actions), expected[:, :, 0, :])
+    sampled = loaded(observation, jax.random.key(1)).actions
+    actions, _, _ = jax.jit(learner.act)(jax.random.key(1), state, observation, ())
+    np.testing.assert_array_equal(np.asarray(sampled), np.asarray(actions))

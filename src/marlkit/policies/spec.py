@@ -37,7 +37,18 @@ def spec_to_json(spec: MultiAgentSpec) -> dict[str, Any]:
         "groups": [{"name": g.name, "agents": list(g.agents)} for g in spec.groups],
         "obs_low": _number(spec.obs_low),
         "obs_high": _number(spec.obs_high),
+        "action_low": _bounds(spec.action_low),
+        "action_high": _bounds(spec.action_high),
     }
+
+
+def _bounds(bounds: tuple[tuple[float, ...], ...] | None) -> list[list[float | str]] | None:
+    """Box action bounds per agent and dimension as JSON (``"inf"`` / ``"-inf"`` strings; None: discrete)."""
+    return None if bounds is None else [[_number(x) for x in agent] for agent in bounds]
+
+
+def _bounds_from_json(data: Any) -> tuple[tuple[float, ...], ...] | None:
+    return None if data is None else tuple(tuple(float(x) for x in agent) for agent in data)
 
 
 def spec_from_json(data: Mapping[str, Any]) -> MultiAgentSpec:
@@ -55,14 +66,25 @@ def spec_from_json(data: Mapping[str, Any]) -> MultiAgentSpec:
         groups=tuple(AgentGroup(str(g["name"]), tuple(int(a) for a in g["agents"])) for g in data["groups"]),
         obs_low=float(data["obs_low"]),
         obs_high=float(data["obs_high"]),
+        action_low=_bounds_from_json(data.get("action_low")),
+        action_high=_bounds_from_json(data.get("action_high")),
     )
 
 
 def interface(spec: MultiAgentSpec) -> tuple[Any, ...]:
-    """What a policy's network depends on: the agents, their observation shape and sizes and action counts (the
+    """What a policy's network depends on: the agents, their observation shape and sizes, action counts and (Box
+    actions) bounds (the
     episode limit, the global state and the constraints may differ between the env trained on and the env
     evaluated on)."""
-    return (spec.n_agents, spec.agent_names, spec.obs_shape, spec.obs_sizes, spec.num_actions)
+    return (
+        spec.n_agents,
+        spec.agent_names,
+        spec.obs_shape,
+        spec.obs_sizes,
+        spec.num_actions,
+        spec.action_low,
+        spec.action_high,
+    )
 
 
 def describe_spec(spec: MultiAgentSpec) -> str:
