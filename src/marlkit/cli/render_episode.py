@@ -79,14 +79,7 @@ def run_policy(source: Path, run_seed: int, mode: str) -> tuple[Any, Any]:
         if run_seed != 0:
             raise InvalidGameError("--run-seed picks a seed of a run directory; a policy file holds one policy")
         (policy,) = load_source(source, mode=mode)
-    memory = [policy.initial_memory(1)]
-
-    def act(key: Any, obs: Any, info: dict[str, Any]) -> Any:
-        out = policy(policy.observe(obs, info, first=info["done"]), key, memory[0])
-        memory[0] = out.memory
-        return out.actions[0]
-
-    return policy.make_env(), act
+    return policy.make_env(), policy.act_function()
 
 
 def render_episode_command(

@@ -232,6 +232,19 @@ class Policy:
             return PolicyOutput(out.actions[0], out.probs[0], out.memory)
         return out
 
+    def act_function(self) -> Callable[[Array, Any, Mapping[str, Any]], Array]:
+        """This policy as a one-env ``act(key, obs [n, ...], info) -> actions`` function with its memory kept
+        between calls (what :func:`marlkit.envs.render_episode` plays; ``info`` holds the step's ``action_mask``,
+        ``global_state`` and ``done``, which resets a recurrent policy's memory)."""
+        memory = [self.initial_memory(1)]
+
+        def act(key: Array, obs: Any, info: Mapping[str, Any]) -> Array:
+            out = self(self.observe(obs, info, first=info.get("done", False)), key, memory[0])
+            memory[0] = out.memory
+            return out.actions[0]
+
+        return act
+
     def probs(self, observation: Observation | Array | np.ndarray, memory: Any = ()) -> Array:
         """The action distribution ``[E, n, A_max]`` of the learner at ``observation`` (no sampling)."""
         return self(observation, jax.random.key(0), memory).probs
