@@ -80,3 +80,23 @@ def test_the_cooking_tasks_greedy_human_is_a_partner() -> None:
     _, (reward, partner) = jax.lax.scan(step, state, jax.random.split(jax.random.key(1), 60))
     assert float(jnp.sum(reward)) >= 6.0  # two onions placed by the partner within 60 steps (shared reward)
     assert np.array_equal(np.asarray(reward), np.asarray(partner))  # the team reward is shared
+
+
+def test_a_partner_on_a_box_action_task() -> None:
+    """Continuous simple spread: the wrapper keeps the learners' Box bounds and steps the env with float actions;
+    a partner that stands still (the zero action) leaves its agent where it started."""
+    env = make("simple_spread", n_agents=2, max_episode_steps=5, continuous_actions=True)
+
+    def still(key, state, obs, mask):
+        return jnp.zeros((2, env.spec.max_actions), jnp.float32)
+
+    wrapped = with_partner(env, FunctionPartner(still), [1])
+    assert wrapped.spec.continuous and wrapped.spec.action_low == (env.spec.action_low[0],)
+    assert wrapped.spec.action_space(0) == env.spec.action_space(0)
+    _, state = wrapped.reset(jax.random.key(0))
+    move = jnp.zeros((1, env.spec.max_actions), jnp.float32).at[0, 1].set(1.0)  # mpe2's [no-op, +x, -x, +y, -y]
+    _, after, _, _, info = jax.jit(wrapped.step)(jax.random.key(1), state, move)
+    assert info["action_mask"].shape == (1, env.spec.max_actions)
+    velocity = np.asarray(after.env_state.inner.vel)  # [n, 2]: MPE moves positions by the step's old velocity
+    assert velocity[0, 0] < 0 and velocity[0, 1] == 0  # the learner's push (mpe2: u_x = a[2] - a[1])
+    np.testing.assert_array_equal(velocity[1], [0.0, 0.0])  # the partner's agent, given zero force, stays at rest

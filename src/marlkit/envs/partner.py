@@ -43,7 +43,8 @@ class Partner(Protocol):
     """A frozen policy for some of an env's agents (hashable by value)."""
 
     def act(self, key: Array, state: Any, obs: Array, action_mask: Array) -> Array:
-        """Actions ``[n]`` (int32) for all of the env's agents at ``state`` (the wrapper keeps the partner's)."""
+        """Actions for all of the env's agents at ``state`` (the wrapper keeps the partner's): ``[n]`` int32, or
+        ``[n, D_max]`` float32 on a Box-action env."""
         ...
 
 
@@ -87,7 +88,8 @@ class FunctionPartner:
     params: tuple[Any, ...] = ()
 
     def act(self, key: Array, state: Any, obs: Array, action_mask: Array) -> Array:
-        return jnp.asarray(self.policy(key, state, obs, action_mask, *self.params), jnp.int32)
+        actions = jnp.asarray(self.policy(key, state, obs, action_mask, *self.params))
+        return actions if jnp.issubdtype(actions.dtype, jnp.floating) else actions.astype(jnp.int32)
 
 
 class PartnerState(NamedTuple):
@@ -143,6 +145,8 @@ class WithPartner(Wrapper):
             groups=groups,
             obs_low=spec.obs_low,
             obs_high=spec.obs_high,
+            action_low=None if spec.action_low is None else tuple(spec.action_low[i] for i in keep),
+            action_high=None if spec.action_high is None else tuple(spec.action_high[i] for i in keep),
             description={**spec.description, "partner_agents": list(self.agents)},
         )
 
@@ -159,8 +163,18 @@ class WithPartner(Wrapper):
         mask = self.env.state_info(state.env_state)["action_mask"]
         partner_actions = self.partner.act(key_partner, state.env_state, state.obs, mask)
         learners, partners = np.asarray(self.learners), np.asarray(self.agents)
-        joint = jnp.zeros(self.env.spec.n_agents, jnp.int32)
-        joint = joint.at[learners].set(jnp.asarray(actions, jnp.int32)).at[partners].set(partner_actions[partners])
+        spec = self.env.spec
+        if spec.continuous:  # Box actions: [n, D_max] float32
+            joint = jnp.zeros((spec.n_agents, spec.max_actions), jnp.float32)
+            dtype = jnp.float32
+        else:
+            joint, dtype = jnp.zeros(spec.n_agents, jnp.int32), jnp.int32
+        joint = (
+            joint.at[learners]
+            .set(jnp.asarray(actions, dtype))
+            .at[partners]
+            .set(jnp.asarray(partner_actions, dtype)[partners])
+        )
         return key_env, joint
 
     def final_state(self, key: Array, state: PartnerState, actions: Array) -> Any:

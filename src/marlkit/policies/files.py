@@ -77,7 +77,9 @@ _LENGTH = struct.Struct("<Q")
 class PolicyOutput(NamedTuple):
     """What a :class:`Policy` returns for a batch of ``E`` envs: ``actions [E, n]`` int32, the distribution
     ``probs [E, n, A_max]`` they were drawn from (the learner's own, exploration included; the argmax of it in
-    greedy mode), and the ``memory`` to pass at the next step (``()`` for feed-forward policies)."""
+    greedy mode), and the ``memory`` to pass at the next step (``()`` for feed-forward policies). With Box
+    actions: ``actions [E, n, D_max]`` float32 and ``probs [E, n, 2, D_max]``, the Gaussian's mean and std (greedy
+    mode acts by the mean; :func:`marlkit.train.evaluate.greedy_actions`)."""
 
     actions: Array
     probs: Array
