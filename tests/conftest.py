@@ -9,7 +9,7 @@ import tempfile
 # Performance); this must be set before JAX is first imported.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
-from marlkit.compile_cache import ENV_VAR, enable_compilation_cache  # noqa: E402 (imports no JAX)
+from marlkit.compile_cache import ENV_VAR, enable_compilation_cache  # imports no JAX
 
 # One persistent compilation cache for the whole session, in a fresh temp folder (removed at the end): a program
 # that several modules use is compiled once even though every module drops JAX's in-memory caches (below), and
