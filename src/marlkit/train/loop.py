@@ -732,6 +732,22 @@ class TrainPlan:
         )
         return self.to_history(records)
 
+    def lower(self) -> jax.stages.Lowered:
+        """The program :meth:`run` compiles, lowered but not compiled: for inspection (``.as_text()``, the XLA
+        compile time of ``.compile()``) and to see whether two plans share one program (equal text: one compile,
+        or one entry of the persistent compilation cache, serves both)."""
+        return _run.lower(
+            self.env,
+            self.keys,
+            self.constraints,
+            self.learner_data,
+            groups=self.groups,
+            num_logs=self.num_logs,
+            log_every=self.log_every,
+            chunk=self.chunk,
+            adversary=self.adversary,
+        )
+
     def needed_bytes(self) -> int:
         """Disk space a run directory takes at most: segments and history (both held at the end), the
         checkpoint and its replacement, and ``metrics.jsonl`` (about 60 bytes per number; 4 metrics assumed, and
