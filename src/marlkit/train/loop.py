@@ -261,9 +261,7 @@ def _learner_data(env: GameEnv, groups: tuple[Group, ...], constraints: Constrai
     out = []
     for g in groups:
         arrays = getattr(g.learner, "arrays", None)
-        out.append(
-            None if arrays is None else jax.tree_util.tree_map(jnp.asarray, arrays(_group_spec(env, g, constraints)))
-        )
+        out.append(None if arrays is None else jax.device_put(arrays(_group_spec(env, g, constraints))))
     return tuple(out)
 
 
