@@ -34,7 +34,10 @@ def restore_jax_cache_config(monkeypatch: pytest.MonkeyPatch):
 
 def test_the_folder_is_the_default_moved_by_the_variable_or_off(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
     assert cache_folder() == default_folder() == Path.home() / ".cache" / "marlkit" / "jax"
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "jax-own"))  # JAX's own setting is honoured
+    assert cache_folder() == tmp_path / "jax-own"
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "moved"))
     assert cache_folder() == tmp_path / "moved"
     for value in (*OFF, "OFF", " Off "):
