@@ -2,13 +2,31 @@
 
 import gc
 import os
+import shutil
+import tempfile
 
 # XLA's default CPU threading once deadlocked a vmapped run on a 2-core machine (docs/architecture.md,
 # Performance); this must be set before JAX is first imported.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
-import jax  # after XLA_FLAGS
-import pytest
+from marlkit.compile_cache import ENV_VAR, enable_compilation_cache  # imports no JAX
+
+# One persistent compilation cache for the whole session, in a fresh temp folder (removed at the end): a program
+# that several modules use is compiled once even though every module drops JAX's in-memory caches (below), and
+# the `marlkit` processes CLI tests start read and fill the same folder (they inherit MARLKIT_JAX_CACHE and
+# call enable_compilation_cache like every entry point). A loaded entry is the program XLA compiled (the key
+# covers the program, options, flags and versions), so results are bit-for-bit those of a fresh compile.
+JAX_CACHE = tempfile.mkdtemp(prefix="marlkit-tests-jax-cache-")
+os.environ[ENV_VAR] = JAX_CACHE
+enable_compilation_cache()
+
+import jax  # noqa: E402 (after XLA_FLAGS and the cache settings)
+import pytest  # noqa: E402
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's compilation cache."""
+    shutil.rmtree(JAX_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -20,7 +38,7 @@ def _release_compiled_programs():
     process, the suite's ~1,200 tests passed Linux's default limit of 65,530 mappings per process
     (``vm.max_map_count``) in ``tests/solve`` and the next compile died with a segmentation fault (CI, issue 8).
     Clearing the caches between modules keeps the count at what one module needs; programs a later module uses
-    again are compiled again.
+    again are loaded from the session's persistent compilation cache (``JAX_CACHE``) instead of compiled again.
     """
     yield
     jax.clear_caches()

@@ -58,3 +58,16 @@ def test_game_envs_are_equal_by_value_and_pytrees() -> None:
     assert GameEnv(make("prisoners-dilemma")) != a  # the one-hot mode differs from the index mode
     leaves, tree = jax.tree_util.tree_flatten(a)
     assert jax.tree_util.tree_unflatten(tree, leaves) == a
+
+
+def test_full_information_learners_on_same_shape_games_share_one_program() -> None:
+    """Fictitious play reads the game's payoffs, yet on two 2x2 games it lowers to the same program text: the payoffs
+    are inputs of the program (``GroupSpec.data``), not constants, so one compile (or one entry of the persistent
+    compilation cache) serves every game of the shape. A game of another shape gives another program."""
+    from marlkit.agents.tabular import FictitiousPlay
+
+    texts = [
+        loop.prepare(make(name), FictitiousPlay(make(name)), 200, seeds=2, key=0, log_every=100).lower().as_text()
+        for name in ("prisoners-dilemma", "matching-pennies", "rock-paper-scissors")
+    ]
+    assert texts[0] == texts[1] and texts[0] != texts[2]

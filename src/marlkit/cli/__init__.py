@@ -1,7 +1,9 @@
 """The ``marlkit`` command (typer). Errors marlkit raises on purpose print one line and exit 2.
 
 Commands live in small modules (``games.py``, ``solve.py``); this module builds the app, the global options
-(``--version``, ``--debug``) and the error boundary.
+(``--version``, ``--debug``) and the error boundary, and turns on JAX's persistent compilation cache for every
+command (:mod:`marlkit.compile_cache`: ``~/.cache/marlkit/jax``; ``MARLKIT_JAX_CACHE`` moves it, ``=off``
+turns it off).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from marlkit.cli import robust as robust_commands
 from marlkit.cli import run as run_commands
 from marlkit.cli import solve as solve_commands
 from marlkit.cli.context import STATE, command_group
+from marlkit.compile_cache import enable_compilation_cache
 from marlkit.errors import MarlkitError
 
 app = command_group(
@@ -46,6 +49,7 @@ def _options(
 ) -> None:
     """marlkit: describe a game, solve it, and learn in it."""
     STATE.debug = debug
+    enable_compilation_cache()  # every command that compiles reuses earlier runs' programs (imports no JAX)
 
 
 games_commands.register(app)

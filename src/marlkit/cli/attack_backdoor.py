@@ -25,7 +25,6 @@ import typer
 
 from marlkit.cli.context import save_and_show
 from marlkit.errors import InvalidGameError
-from marlkit.experiment.report import BACKDOOR_FILE, DETECT_FILE, RESULT_SECTIONS, UNLEARN_FILE
 
 
 def _load(run_dir: str) -> Any:
@@ -71,6 +70,7 @@ def backdoor(
     """Measure a planted backdoor: ASR, clean and triggered returns, CPVR against a clean control."""
     _positive("--episodes", episodes)
     from marlkit.attacks.backdoor import measure, returns
+    from marlkit.experiment.report import BACKDOOR_FILE
 
     trained = _load(run_dir)
     trojaned, target = _truth(trained)
@@ -132,6 +132,7 @@ def detect(
     if not 0 < override <= 1:
         raise InvalidGameError(f"--override must be in (0, 1], got {override}")
     from marlkit.attacks.trojan import detect as run_detect
+    from marlkit.experiment.report import DETECT_FILE
 
     trained = _load(run_dir)
     result = run_detect(
@@ -184,6 +185,7 @@ def unlearn(
     from marlkit.attacks.trojan import Detection
     from marlkit.attacks.unlearning import Unlearning, distill_unlearn
     from marlkit.attacks.unlearning import unlearn as run_unlearn
+    from marlkit.experiment.report import DETECT_FILE, UNLEARN_FILE
 
     if method not in ("reward", "distill"):
         raise InvalidGameError(f"--method must be reward or distill, got {method!r}")
@@ -246,6 +248,7 @@ def _copy_run(trained: Any, learner_states: Any, target: Path) -> Path:
 
     from marlkit.experiment import rundir
     from marlkit.experiment.checkpoint import read_header, save_checkpoint
+    from marlkit.experiment.report import RESULT_SECTIONS
 
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))

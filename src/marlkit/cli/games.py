@@ -9,12 +9,12 @@ from rich.table import Table
 
 from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
 from marlkit.cli.render import plural, show_game
-from marlkit.games import Game, NormalFormGame, game_to_dict, num_states
+from marlkit.games import game_to_dict
 
 
-def _sizes(game: Game) -> str:
-    actions = "x".join(map(str, game.num_actions))
-    return actions if isinstance(game, NormalFormGame) else f"{actions}, {plural(num_states(game), 'state')}"
+def _sizes(num_actions: list[int], states: int, normal_form: bool) -> str:
+    actions = "x".join(map(str, num_actions))
+    return actions if normal_form else f"{actions}, {plural(states, 'state')}"
 
 
 def _homogeneity(verdict: dict) -> str:
@@ -26,21 +26,22 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs
 
 def games(json_output: JsonFlag = False) -> None:
     """List the game catalog: name, players, actions/states, class and homogeneity."""
-    from marlkit.games.catalog import GAMES, make
-    from marlkit.games.properties import describe
+    from marlkit.games.catalog import GAMES
+    from marlkit.games.catalog.facts import catalog_facts
 
+    facts = catalog_facts()  # precomputed: building and classifying every game takes seconds
     rows: list[dict[str, Any]] = []
     for listed in GAMES.listing():
         name = listed["name"]
-        game = make(name)
-        descriptor = describe(game).to_dict()
+        descriptor = dict(facts[name])
+        normal_form = descriptor.pop("normal_form")
         rows.append(
             {
                 "name": name,
                 "description": listed["description"],
                 "citation": listed["citation"],
                 "parameters": dict(GAMES[name].defaults),
-                "sizes": _sizes(game),
+                "sizes": _sizes(descriptor["num_actions"], descriptor["num_states"], normal_form),
                 **descriptor,
             }
         )

@@ -40,7 +40,6 @@ from marlkit.cli.context import (
     resolve_game,
 )
 from marlkit.cli.render import number, plural
-from marlkit.envs.games import NO_TIME_LIMIT
 from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError
 from marlkit.registry import unknown_parameter
 
@@ -200,6 +199,8 @@ def _draw(report, folder: Path, plots: str | None) -> list[Path]:
 
 def _no_return_reason(summary, limit: object) -> str | None:
     """Why some tail returns are missing (None when every seed ended an episode in the tail)."""
+    from marlkit.envs.games import NO_TIME_LIMIT
+
     missing = ~np.isfinite(summary.tail_return)
     if not missing.any():
         return None

@@ -9,8 +9,8 @@ table or from the solver itself (its message says which concept applies instead)
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import singledispatch
-from typing import Annotated, Any
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -21,12 +21,14 @@ from marlkit.cli.context import GameArgument, ParamOption, console, print_json, 
 from marlkit.cli.render import number
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import Game, NormalFormGame, StochasticGame
-from marlkit.solve.concepts import CONCEPTS, ParetoFronts, WelfareOptima, require_solver
-from marlkit.solve.constrained.report import ConstrainedSolution
-from marlkit.solve.correlated import CorrelatedSolution
-from marlkit.solve.nash import strategy_text
+from marlkit.solve.concepts import CONCEPTS, require_solver
 from marlkit.solve.results import Equilibrium, EquilibriumSet
-from marlkit.solve.shapley import ShapleyResult
+
+if TYPE_CHECKING:  # the solvers' result types load with the solvers (SciPy), not with `marlkit --help`
+    from marlkit.solve.concepts import ParetoFronts, WelfareOptima
+    from marlkit.solve.constrained.report import ConstrainedSolution
+    from marlkit.solve.correlated import CorrelatedSolution
+    from marlkit.solve.shapley import ShapleyResult
 
 Printer = Callable[[Console], None]
 
@@ -43,6 +45,8 @@ def _strategy_text(game: Game, player: int, strategy: np.ndarray) -> str:
 
 def _state_policy(game: StochasticGame, policy: np.ndarray, player: int, state: int) -> str:
     """Player's policy ``[n, S, A_max]`` row in one state over its legal actions, e.g. ``"up: 0.5, down: 0.5"``."""
+    from marlkit.solve.nash import strategy_text
+
     m = game.num_actions[player]
     legal = np.asarray(game.action_mask[player, state, :m], dtype=bool)
     names = [name for name, ok in zip(game.action_names[player], legal, strict=True) if ok]
@@ -62,14 +66,7 @@ def _equilibria_table(game: NormalFormGame, equilibria: EquilibriumSet) -> Table
     return table
 
 
-@singledispatch
-def present(result: Any, game: Game) -> tuple[dict[str, object], Printer]:
-    """The JSON payload of a solver's ``result`` (without ``"concept"``) and a function that prints it."""
-    raise TypeError(f"no presentation for {type(result).__name__}")
-
-
-@present.register
-def _(equilibria: EquilibriumSet, game: Game) -> tuple[dict[str, object], Printer]:
+def _present_equilibria(equilibria: EquilibriumSet, game: Game) -> tuple[dict[str, object], Printer]:
     assert isinstance(game, NormalFormGame)
 
     def show(out: Console) -> None:
@@ -82,8 +79,7 @@ def _(equilibria: EquilibriumSet, game: Game) -> tuple[dict[str, object], Printe
     return equilibria.to_dict(), show
 
 
-@present.register
-def _(result: ShapleyResult, game: Game) -> tuple[dict[str, object], Printer]:
+def _present_shapley(result: ShapleyResult, game: Game) -> tuple[dict[str, object], Printer]:
     assert isinstance(game, StochasticGame)
 
     def show(out: Console) -> None:
@@ -106,15 +102,13 @@ def _(result: ShapleyResult, game: Game) -> tuple[dict[str, object], Printer]:
     return {"method": "shapley-value-iteration", **result.to_dict()}, show
 
 
-@present.register
-def _(equilibrium: Equilibrium, game: Game) -> tuple[dict[str, object], Printer]:
+def _present_equilibrium(equilibrium: Equilibrium, game: Game) -> tuple[dict[str, object], Printer]:
     assert isinstance(game, NormalFormGame)
     equilibria = EquilibriumSet((equilibrium,), complete=False, degenerate=False, method=equilibrium.method)
     return equilibrium.to_dict(), lambda out: out.print(_equilibria_table(game, equilibria))
 
 
-@present.register
-def _(solution: CorrelatedSolution, game: Game) -> tuple[dict[str, object], Printer]:
+def _present_correlated(solution: CorrelatedSolution, game: Game) -> tuple[dict[str, object], Printer]:
     def show(out: Console) -> None:
         table = Table(title=f"{solution.concept} equilibrium maximising {solution.objective}")
         table.add_column("joint action")
@@ -131,8 +125,7 @@ def _(solution: CorrelatedSolution, game: Game) -> tuple[dict[str, object], Prin
     return solution.to_dict(), show
 
 
-@present.register
-def _(fronts: ParetoFronts, game: Game) -> tuple[dict[str, object], Printer]:
+def _present_pareto(fronts: ParetoFronts, game: Game) -> tuple[dict[str, object], Printer]:
     front, correlated = fronts.pure, fronts.correlated
 
     def show(out: Console) -> None:
@@ -150,8 +143,7 @@ def _(fronts: ParetoFronts, game: Game) -> tuple[dict[str, object], Printer]:
     return fronts.to_dict(), show
 
 
-@present.register
-def _(optima: WelfareOptima, game: Game) -> tuple[dict[str, object], Printer]:
+def _present_welfare(optima: WelfareOptima, game: Game) -> tuple[dict[str, object], Printer]:
     def show(out: Console) -> None:
         table = Table(title="welfare-maximising pure outcomes")
         for column in ("welfare", "value", "joint actions"):
@@ -175,8 +167,7 @@ def _joint_text(game: StochasticGame, joint: np.ndarray) -> str:
     )
 
 
-@present.register
-def _(solution: ConstrainedSolution, game: Game) -> tuple[dict[str, object], Printer]:
+def _present_constrained(solution: ConstrainedSolution, game: Game) -> tuple[dict[str, object], Printer]:
     assert isinstance(game, StochasticGame)
     opt, product = solution.optimum, solution.product
     if not opt.feasible:  # bad input for the command (issue 18): one line, exit 2, nothing printed before it
@@ -235,6 +226,35 @@ def _(solution: ConstrainedSolution, game: Game) -> tuple[dict[str, object], Pri
             )
 
     return solution.to_dict(), show
+
+
+@cache
+def _presenters() -> dict[type, Callable[[Any, Game], tuple[dict[str, object], Printer]]]:
+    """Result type -> its presenter (the result types are imported here, with the solvers that return them)."""
+    from marlkit.solve.concepts import ParetoFronts, WelfareOptima
+    from marlkit.solve.constrained.report import ConstrainedSolution
+    from marlkit.solve.correlated import CorrelatedSolution
+    from marlkit.solve.shapley import ShapleyResult
+
+    return {
+        EquilibriumSet: _present_equilibria,
+        ShapleyResult: _present_shapley,
+        Equilibrium: _present_equilibrium,
+        CorrelatedSolution: _present_correlated,
+        ParetoFronts: _present_pareto,
+        WelfareOptima: _present_welfare,
+        ConstrainedSolution: _present_constrained,
+    }
+
+
+def present(result: Any, game: Game) -> tuple[dict[str, object], Printer]:
+    """The JSON payload of a solver's ``result`` (without ``"concept"``) and a function that prints it (the
+    presenter of the nearest class in the result's MRO, as ``functools.singledispatch`` would pick)."""
+    table = _presenters()
+    for cls in type(result).__mro__:
+        if cls in table:
+            return table[cls](result, game)
+    raise TypeError(f"no presentation for {type(result).__name__}")
 
 
 def _selection(game: NormalFormGame, equilibria: EquilibriumSet, criterion: str) -> tuple[dict[str, object], Printer]:

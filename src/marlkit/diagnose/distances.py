@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import rel_entr
 
 from marlkit.errors import InvalidGameError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame, num_states
@@ -70,12 +69,16 @@ def _clean(p: np.ndarray) -> np.ndarray:
 
 def kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """KL(target ‖ learned) = ``Σ_k q_k ln(q_k / max(p_k, KL_FLOOR))`` in nats; ``p`` learned, ``q`` target."""
+    from scipy.special import rel_entr  # on first use: the CLI's help lists this registry
+
     p, q = _clean(p), _clean(q)
     return rel_entr(q, np.maximum(p, KL_FLOOR)).sum(axis=-1)
 
 
 def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Jensen-Shannon divergence in nats (symmetric, in [0, ln 2])."""
+    from scipy.special import rel_entr  # on first use: the CLI's help lists this registry
+
     p, q = _clean(p), _clean(q)
     m = 0.5 * (p + q)
     return 0.5 * (rel_entr(p, m).sum(axis=-1) + rel_entr(q, m).sum(axis=-1))

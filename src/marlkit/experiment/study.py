@@ -14,8 +14,8 @@ game's Nash equilibria). The study is a run directory::
 
 A learner that does not apply to a game (minimax-Q on a general-sum game) is skipped with the reason its
 ``check`` gives. Compiled code is reused where shapes repeat: cells are ordered learner-major, and the
-persistent JAX compilation cache (``~/.cache/marlkit/jax`` unless ``MARLKIT_JAX_CACHE`` says otherwise) makes a
-second study start without compiling.
+persistent JAX compilation cache (:mod:`marlkit.compile_cache`: ``~/.cache/marlkit/jax`` unless
+``MARLKIT_JAX_CACHE`` says otherwise) makes a second study start without compiling.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import yaml
 
 from marlkit import __version__
 from marlkit.atomic import write_text
+from marlkit.compile_cache import enable_compilation_cache
 from marlkit.diagnose.criteria_table import CRITERION_SHORT
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.experiment.report import (
@@ -184,20 +185,6 @@ def _write_cell(
     write_metrics_jsonl(folder / "metrics.jsonl", history)
     summary = {"marlkit_version": __version__, "wall_time_s": cell.seconds, **asdict(cell)}
     write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=1))
-
-
-def enable_compilation_cache() -> None:
-    """Turn on JAX's persistent compilation cache (``MARLKIT_JAX_CACHE`` or ``~/.cache/marlkit/jax``) so a
-    second study reuses the compiled training loops; harmless where the cache cannot be written."""
-    import jax
-
-    folder = os.environ.get("MARLKIT_JAX_CACHE") or str(Path.home() / ".cache" / "marlkit" / "jax")
-    try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        jax.config.update("jax_compilation_cache_dir", folder)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    except OSError:  # pragma: no cover - an unwritable home: compile as usual
-        pass
 
 
 def study_cells(config: StudyConfig) -> list[tuple[str, str]]:

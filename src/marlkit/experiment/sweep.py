@@ -187,9 +187,10 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
 
     Runs in a worker process (local pool or Ray trial), so it takes and returns plain data."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
+    from marlkit.compile_cache import enable_compilation_cache
     from marlkit.experiment.config import run_game
     from marlkit.experiment.runner import run
-    from marlkit.experiment.study import diagnose_cell, enable_compilation_cache
+    from marlkit.experiment.study import diagnose_cell
 
     enable_compilation_cache()  # workers of one sweep (and later sweeps) share compiled loops through the disk
     tic = time.perf_counter()

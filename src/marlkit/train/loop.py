@@ -86,6 +86,8 @@ from marlkit.train.protocol import (
 
 Array = jax.Array
 LearnerAssignment = Learner | Sequence[Learner] | Sequence[tuple[Learner, Sequence[int]]]
+LearnerData = tuple[Any, ...]
+"""Per group, the learner's ``arrays(spec)`` as device arrays (None for a learner without them)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,7 @@ def _transition(
     )
 
 
-def _group_spec(env: GameEnv, group: Group, constraints: Constraints | None) -> GroupSpec:
+def _group_spec(env: GameEnv, group: Group, constraints: Constraints | None, data: Any = None) -> GroupSpec:
     spec = env.spec
     return GroupSpec(
         agents=group.agents,
@@ -248,7 +250,19 @@ def _group_spec(env: GameEnv, group: Group, constraints: Constraints | None) -> 
         legal=env.action_masks[np.asarray(group.agents)],
         limits=None if constraints is None else constraints.limits[np.asarray(group.agents)],
         initial=None if constraints is None else constraints.initial,
+        data=data,
     )
+
+
+def _learner_data(env: GameEnv, groups: tuple[Group, ...], constraints: Constraints | None) -> LearnerData:
+    """Each group's learner ``arrays(spec)`` (None for learners without them) as device arrays: inputs of the
+    compiled programs, so that learners built with different games of one shape lower to the same program
+    (:mod:`marlkit.agents.tabular.base`, "Arrays of the game a learner was built with")."""
+    out = []
+    for g in groups:
+        arrays = getattr(g.learner, "arrays", None)
+        out.append(None if arrays is None else jax.device_put(arrays(_group_spec(env, g, constraints))))
+    return tuple(out)
 
 
 def _start_one(
@@ -257,6 +271,7 @@ def _start_one(
     groups: tuple[Group, ...],
     num_logs: int,
     constraints: Constraints | None,
+    data: LearnerData,
     adversary: StateAdversary | None = None,
 ) -> TrainState:
     """One seed's initial state: learners and env initialised, and the keys of all ``num_logs`` windows."""
@@ -264,7 +279,9 @@ def _start_one(
     key_init, key_reset, key_loop = jax.random.split(key, 3)
     obs, env_state = env.reset(key_reset)
     init_keys = jax.random.split(key_init, len(groups))
-    states = tuple(g.learner.init(init_keys[i], _group_spec(env, g, constraints)) for i, g in enumerate(groups))
+    states = tuple(
+        g.learner.init(init_keys[i], _group_spec(env, g, constraints, data[i])) for i, g in enumerate(groups)
+    )
     carry = Carry(
         env_state=env_state,
         obs=obs,
@@ -496,12 +513,13 @@ def _start_seeds(
     env: GameEnv,
     keys: Array,
     constraints: Constraints | None,
+    data: LearnerData,
     groups: tuple[Group, ...],
     num_logs: int,
     adversary: StateAdversary | None = None,
 ) -> TrainState:
     """Every seed's initial state, ``keys [N]`` -> leaves ``[N, ...]``."""
-    return jax.vmap(lambda key: _start_one(env, key, groups, num_logs, constraints, adversary))(keys)
+    return jax.vmap(lambda key: _start_one(env, key, groups, num_logs, constraints, data, adversary))(keys)
 
 
 def _advance_seeds(
@@ -539,6 +557,7 @@ def _run_seeds(
     env: GameEnv,
     keys: Array,
     constraints: Constraints | None,
+    data: LearnerData,
     groups: tuple[Group, ...],
     num_logs: int,
     log_every: int,
@@ -562,7 +581,7 @@ def _run_seeds(
         keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], padded - n)])
 
     def one(key: Array) -> Record:
-        state = jax.lax.optimization_barrier(_start_one(env, key, groups, num_logs, constraints, adversary))
+        state = jax.lax.optimization_barrier(_start_one(env, key, groups, num_logs, constraints, data, adversary))
         return _run_windows(env, state.carry, state.window_keys, groups, log_every, adversary)[1]
 
     records = jax.lax.map(jax.vmap(one), keys.reshape(-1, chunk))
@@ -625,6 +644,8 @@ class TrainPlan:
         constraints: a constrained game's limits and initial distribution (traced inputs), else None.
         adversary: the learned state adversary the learners train against (:mod:`marlkit.train.adversary`;
             recorded in ``meta["adversary"]``), else None — the program is then the one without adversary.
+        data: each group's learner arrays (traced inputs; None for learners without ``arrays``), so learners
+            built with different games of one shape share one program; None: computed from the groups.
     """
 
     env: GameEnv
@@ -638,6 +659,7 @@ class TrainPlan:
     key_seed: int | None
     constraints: Constraints | None = None
     adversary: StateAdversary | None = None
+    data: LearnerData | None = None
 
     @property
     def num_logs(self) -> int:
@@ -649,10 +671,21 @@ class TrainPlan:
         """The tabular loop records policy tables on every game: its runs are diagnosed."""
         return True
 
+    @property
+    def learner_data(self) -> LearnerData:
+        """:attr:`data`, or the groups' learner arrays when it was not given."""
+        return _learner_data(self.env, self.groups, self.constraints) if self.data is None else self.data
+
     def start(self) -> TrainState:
         """Every seed's state before its first step (compiled; a second plan with the same shapes reuses it)."""
         return _start(
-            self.env, self.keys, self.constraints, groups=self.groups, num_logs=self.num_logs, adversary=self.adversary
+            self.env,
+            self.keys,
+            self.constraints,
+            self.learner_data,
+            groups=self.groups,
+            num_logs=self.num_logs,
+            adversary=self.adversary,
         )
 
     def advance(self, state: TrainState, first_window: int, num_windows: int) -> tuple[TrainState, Record]:
@@ -688,6 +721,7 @@ class TrainPlan:
             self.env,
             self.keys,
             self.constraints,
+            self.learner_data,
             groups=self.groups,
             num_logs=self.num_logs,
             log_every=self.log_every,
@@ -695,6 +729,22 @@ class TrainPlan:
             adversary=self.adversary,
         )
         return self.to_history(records)
+
+    def lower(self) -> jax.stages.Lowered:
+        """The program :meth:`run` compiles, lowered but not compiled: for inspection (``.as_text()``, the XLA
+        compile time of ``.compile()``) and to see whether two plans share one program (equal text: one compile,
+        or one entry of the persistent compilation cache, serves both)."""
+        return _run.lower(
+            self.env,
+            self.keys,
+            self.constraints,
+            self.learner_data,
+            groups=self.groups,
+            num_logs=self.num_logs,
+            log_every=self.log_every,
+            chunk=self.chunk,
+            adversary=self.adversary,
+        )
 
     def needed_bytes(self) -> int:
         """Disk space a run directory takes at most: segments and history (both held at the end), the
@@ -767,8 +817,9 @@ def prepare(
         else check_int("seed_chunk", seed_chunk, 1)
     )
     key_seed = int(key) if isinstance(key, int | np.integer) else None
+    data = _learner_data(env, groups, constraints)
     return TrainPlan(
-        env, keys, ids, groups, steps, log_every, min(chunk, len(ids)), g.name, key_seed, constraints, adversary
+        env, keys, ids, groups, steps, log_every, min(chunk, len(ids)), g.name, key_seed, constraints, adversary, data
     )
 
 

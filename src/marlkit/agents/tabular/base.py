@@ -22,6 +22,15 @@ constrained games, :mod:`marlkit.agents.tabular.lagrangian`; the loop records th
 ``check(game, agents)``, called at the Python edge before compiling, which raises
 :class:`~marlkit.errors.NotApplicableError` when the learner cannot run on the game.
 
+**Arrays of the game a learner was built with** (optional ``arrays(spec) -> pytree of arrays``): full-information
+learners (fictitious play, regret matching, Hedge, the replicator and IGA learners) are built with the game and
+read its payoffs. They compute what ``init`` needs from it in ``arrays`` (NumPy, at the Python edge), and the loop
+passes the result into the compiled program as an input, ``GroupSpec.data``, instead of letting it become a
+constant of the program: the same learner on another game of the same shape then lowers to the very same program,
+which JAX's persistent compilation cache (:mod:`marlkit.compile_cache`) loads instead of compiling it again.
+``init`` reads ``learner_arrays(self, spec)``: ``spec.data`` when the loop gave it, else ``arrays(spec)`` (callers
+that build a :class:`GroupSpec` themselves need not know).
+
 **Constrained games** (a game with ``costs [n, m, S, A..]`` and ``limits [n, m]``, Altman 1999): the loop gives
 every learner the costs of each step in ``Transition.costs [k, m]`` (its own agents' ``C_j^i(s, a)``) and
 ``Transition.joint_costs [n, m]`` (every agent's), and the limits and initial distribution in
@@ -76,6 +85,8 @@ class GroupSpec:
         limits: ``[k, m]`` float32, the controlled agents' cost limits c_j^i on a constrained game; None otherwise.
         initial: ``[S]`` float32, the initial-state distribution μ0 on a constrained game (the discounted cost
             J = Σ_s μ0(s) V_c(s) is measured from it); None otherwise.
+        data: the learner's ``arrays(spec)`` as inputs of the compiled program (see the module docstring), or
+            None (``init`` then computes them itself).
     """
 
     agents: tuple[int, ...]
@@ -87,6 +98,7 @@ class GroupSpec:
     legal: Array
     limits: Array | None = None
     initial: Array | None = None
+    data: Any = None
 
 
 class Transition(NamedTuple):
@@ -130,6 +142,12 @@ class Learner(Protocol):
     def update(self, state: Any, batch: Transition) -> tuple[Any, dict[str, Array]]: ...
 
     def policy(self, state: Any, obs: Array) -> Array: ...
+
+
+def learner_arrays(learner: Any, spec: GroupSpec) -> Any:
+    """The arrays a learner built with a game reads in ``init``: ``spec.data`` when the loop passed them into the
+    compiled program, else the learner's own ``arrays(spec)`` (see the module docstring)."""
+    return spec.data if spec.data is not None else learner.arrays(spec)
 
 
 def policy_table(method: Any, state: Any, k: int, num_states: int) -> Array:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 import jax.numpy as jnp
+import numpy as np
 
 from marlkit.agents.tabular.agent_modelling import (
     Others,
@@ -55,6 +56,7 @@ from marlkit.agents.tabular.base import (
     Transition,
     UniformActing,
     as_schedule,
+    learner_arrays,
     sample,
     scheduled,
 )
@@ -85,11 +87,15 @@ class FictitiousPlay(UniformActing):
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
         check_stage_learner(type(self).__name__, self.payoffs, game, agents)
 
-    def init(self, key: Array, spec: GroupSpec) -> FPState:
+    def arrays(self, spec: GroupSpec) -> np.ndarray:
+        """The controlled agents' payoff tables ``[k, S, A_max, J]`` (inputs of the compiled program)."""
         assert isinstance(self.payoffs, StagePayoffs)  # check() ran at the edge
+        return self.payoffs.tables(spec.agents, spec.max_actions)
+
+    def init(self, key: Array, spec: GroupSpec) -> FPState:
         return FPState(
             counts=jnp.zeros((spec.n_agents, spec.num_states, spec.max_actions), dtype=jnp.float32),
-            payoffs=jnp.asarray(self.payoffs.tables(spec.agents, spec.max_actions)),
+            payoffs=jnp.asarray(learner_arrays(self, spec)),
             legal=jnp.asarray(spec.legal, dtype=bool),
             others=others_index(spec.agents, spec.n_agents, spec.max_actions),
             step=jnp.int32(0),

@@ -45,6 +45,7 @@ import numpy as np
 
 from marlkit.agents.tabular.base import (
     Array,
+    GroupSpec,
     LearnerConfigError,
     Schedule,
     as_schedule,
@@ -318,8 +319,12 @@ class WoLFIGA(IGA):
         if self.equilibrium is not None:
             object.__setattr__(self, "equilibrium", strategy)  # a hashable tuple of floats
 
+    def arrays(self, spec: GroupSpec) -> dict[str, np.ndarray]:
+        """The payoffs and the equilibrium strategies (α^e, β^e) float32 (inputs of the compiled program)."""
+        return {**super().arrays(spec), "equilibrium": np.asarray(self._strategy, dtype=np.float32)}
+
     def _rate(self, state: DynamicsState, x: Array, f: Array) -> tuple[Array, dict[str, Array]]:
-        equilibrium = as_policy(jnp.asarray(self._strategy, jnp.float32))[state.agents]  # x_i^e per controlled row
+        equilibrium = as_policy(state.data["equilibrium"])[state.agents]  # x_i^e per controlled row
         win = winning(x, f, equilibrium)
         return jnp.where(win, self.l_min, self.l_max).astype(jnp.float32), {"winning": win.astype(jnp.float32)}
 

@@ -70,6 +70,7 @@ from marlkit.agents.tabular.base import (
     Transition,
     UniformActing,
     as_schedule,
+    learner_arrays,
     sample,
     scheduled,
     uniform_over,
@@ -140,15 +141,23 @@ class _NoRegret(UniformActing):
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
         check_stage_learner(type(self).__name__, self.payoffs, game, agents)
 
-    def init(self, key: Array, spec: GroupSpec) -> RegretState:
+    def arrays(self, spec: GroupSpec) -> dict[str, np.ndarray]:
+        """The controlled agents' payoff tables and payoff ranges (inputs of the compiled program)."""
         assert isinstance(self.payoffs, StagePayoffs)  # check() ran at the edge
+        return {
+            "payoffs": self.payoffs.tables(spec.agents, spec.max_actions),
+            "range": self.payoffs.payoff_range(spec.agents),
+        }
+
+    def init(self, key: Array, spec: GroupSpec) -> RegretState:
         shape = (len(spec.agents), spec.num_states, spec.max_actions)
+        arrays = learner_arrays(self, spec)
         return RegretState(
             regret=jnp.zeros(shape, dtype=jnp.float32),
             policy_sum=jnp.zeros(shape, dtype=jnp.float32),
             visits=jnp.zeros(shape[:2], dtype=jnp.int32),
-            payoffs=jnp.asarray(self.payoffs.tables(spec.agents, spec.max_actions)),
-            scale=1.0 / jnp.asarray(self.payoffs.payoff_range(spec.agents)),
+            payoffs=jnp.asarray(arrays["payoffs"]),
+            scale=1.0 / jnp.asarray(arrays["range"]),
             legal=jnp.asarray(spec.legal, dtype=bool),
             others=others_index(spec.agents, spec.n_agents, spec.max_actions),
             step=jnp.int32(0),
@@ -268,9 +277,9 @@ class ConditionalRegretMatching(UniformActing):
                         f"for agent {i} (Hart & Mas-Colell 2000, §2) so that the stay probability stays positive"
                     )
 
-    def init(self, key: Array, spec: GroupSpec) -> ConditionalState:
+    def arrays(self, spec: GroupSpec) -> dict[str, np.ndarray]:
+        """The controlled agents' payoff tables and inertias μ (inputs of the compiled program)."""
         assert isinstance(self.payoffs, StagePayoffs)  # check() ran at the edge
-        k, num_states, a_max = len(spec.agents), spec.num_states, spec.max_actions
         if self.inertia is None:
             bound = [
                 2 * np.abs(self.payoffs.rewards[i]).max() * m
@@ -278,13 +287,21 @@ class ConditionalRegretMatching(UniformActing):
             ]
             inertia = np.maximum(np.array(bound, dtype=np.float64), 1.0)
         else:
-            inertia = np.full(k, float(self.inertia))
+            inertia = np.full(len(spec.agents), float(self.inertia))
+        return {
+            "payoffs": self.payoffs.tables(spec.agents, spec.max_actions),
+            "inertia": inertia.astype(np.float32),
+        }
+
+    def init(self, key: Array, spec: GroupSpec) -> ConditionalState:
+        k, num_states, a_max = len(spec.agents), spec.num_states, spec.max_actions
+        arrays = learner_arrays(self, spec)
         return ConditionalState(
             gains=jnp.zeros((k, num_states, a_max, a_max), dtype=jnp.float32),
             counts=jnp.zeros((k, num_states, a_max), dtype=jnp.float32),
             last=jnp.full((k, num_states), -1, dtype=jnp.int32),
-            payoffs=jnp.asarray(self.payoffs.tables(spec.agents, spec.max_actions)),
-            inertia=jnp.asarray(inertia, dtype=jnp.float32),
+            payoffs=jnp.asarray(arrays["payoffs"]),
+            inertia=jnp.asarray(arrays["inertia"]),
             legal=jnp.asarray(spec.legal, dtype=bool),
             others=others_index(spec.agents, spec.n_agents, spec.max_actions),
             step=jnp.int32(0),

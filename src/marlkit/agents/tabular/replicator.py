@@ -61,6 +61,7 @@ from marlkit.agents.tabular.base import (
     Transition,
     UniformActing,
     as_schedule,
+    learner_arrays,
     sample,
     scheduled,
 )
@@ -414,6 +415,7 @@ class DynamicsState(NamedTuple):
     average: Array  # [k, A_max] mean of the strategies played so far (x_0 .. x_{t-1}; x_0 before any update)
     agents: Array  # [k] int32: which agents of the game these rows are
     step: Array  # [] int32 updates done
+    data: dict[str, Array]  # the learner's arrays(spec): "payoffs" [n, A_1..A_n] float32, and what a subclass adds
 
 
 InitialPolicy = tuple[float, ...] | tuple[tuple[float, ...], ...] | None
@@ -478,6 +480,10 @@ class PolicyDynamics(UniformActing):
             )
 
     # ---------------------------------------------------------------------------------------- contract
+    def arrays(self, spec: GroupSpec) -> dict[str, np.ndarray]:
+        """The stage game's payoffs ``[n, A_1..A_n]`` float32 (inputs of the compiled program, kept in the state)."""
+        return {"payoffs": np.asarray(self.game.payoffs, dtype=np.float32)}
+
     def init(self, key: Array, spec: GroupSpec) -> DynamicsState:
         legal = spec.legal[:, 0]
         if self.initial_policy is None:
@@ -489,7 +495,9 @@ class PolicyDynamics(UniformActing):
                 rows[r, : len(initial[a])] = initial[a]
             pi = jnp.asarray(rows)
         pi = pi.astype(jnp.float32)
-        return DynamicsState(policy=pi, average=pi, agents=jnp.asarray(spec.agents, dtype=jnp.int32), step=jnp.int32(0))
+        data = {name: jnp.asarray(value) for name, value in learner_arrays(self, spec).items()}
+        agents = jnp.asarray(spec.agents, dtype=jnp.int32)
+        return DynamicsState(policy=pi, average=pi, agents=agents, step=jnp.int32(0), data=data)
 
     def policy(self, state: DynamicsState, obs: Array) -> Array:
         return state.policy
@@ -503,7 +511,7 @@ class PolicyDynamics(UniformActing):
     def update(self, state: DynamicsState, batch: Transition) -> tuple[DynamicsState, dict[str, Array]]:
         assert batch.policies is not None  # needs_policies: the loop passes every agent's policy
         profile = batch.policies[:, 0, :].at[state.agents].set(state.policy)
-        f = population_fitness(jnp.asarray(self.game.payoffs, jnp.float32), profile)[state.agents]
+        f = population_fitness(state.data["payoffs"], profile)[state.agents]
         new, metrics = self.advance(state, state.policy, f)
         t = state.step.astype(jnp.float32)
         average = state.average + (state.policy - state.average) / (t + 1.0)
