@@ -62,7 +62,7 @@ from marlkit.experiment.sinks import check_sinks, open_sinks
 from marlkit.experiment.trainers import plan_for
 from marlkit.games import Game, load_game, save_game
 from marlkit.history import History
-from marlkit.train.protocol import Plan
+from marlkit.train.protocol import Plan, mean_return
 
 if TYPE_CHECKING:
     from marlkit.diagnose.report import DiagnosisReport
@@ -321,10 +321,9 @@ def progress_columns(unit: str, description_width: int = 20, latest: bool = Fals
 
 def latest_return(records: Any) -> str:
     """What a run's progress bar shows after a segment: the mean episode return of its last window over seeds and
-    agents (``ret -12.35``), or ``ret -`` when no episode ended in it."""
-    returns = np.asarray(records.episode_return, dtype=np.float64)[:, -1]
-    finite = returns[np.isfinite(returns)]
-    return f"ret {float(finite.mean()):.4g}" if finite.size else "ret -"
+    agents (``ret -12.35``; :func:`marlkit.train.protocol.mean_return`), or ``ret -`` when no episode ended."""
+    value = mean_return(records)
+    return "ret -" if value is None else f"ret {value:.4g}"
 
 
 @contextlib.contextmanager

@@ -57,7 +57,14 @@ from marlkit.errors import InvalidGameError, LearnerConfigError, NotApplicableEr
 from marlkit.games import as_stochastic
 from marlkit.history import History
 from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
-from marlkit.train.protocol import Record, constraint_metrics, default_log_every, split_constraint_metrics
+from marlkit.train.protocol import (
+    Progress,
+    Record,
+    constraint_metrics,
+    default_log_every,
+    run_with_progress,
+    split_constraint_metrics,
+)
 
 if TYPE_CHECKING:
     from marlkit.train.host import HostPlan
@@ -648,6 +655,7 @@ def train(
     *,
     num_envs: int = 16,
     reward: RewardTransform | None = None,
+    progress: bool | Progress | None = None,
 ) -> DeepResult:
     """Train a deep learner on a marlkit env, compiled end to end and vmapped over seeds.
 
@@ -663,6 +671,9 @@ def train(
             default: about 100 windows.
         num_envs: parallel envs per seed.
         reward: a reward transform (e.g. :class:`marlkit.agents.credit.DifferenceRewards`) or ``None``.
+        progress: quiet by default; ``True`` draws a progress bar with the latest mean return on stderr, a
+            callable ``(done, total, records)`` is called after each of ~20 chunks of windows
+            (:func:`marlkit.train.protocol.run_with_progress`; results are the same either way).
 
     Returns:
         :class:`DeepResult` — ``history``, the final learner ``states`` (leading seed axis) and the ``plan``.
@@ -674,7 +685,7 @@ def train(
             with continuous (Box) actions.
     """
     plan = prepare(env, learner, steps, seeds, key, log_every, num_envs=num_envs, reward=reward)
-    state, records = plan.advance(plan.start(), 0, plan.num_logs)
+    state, records = run_with_progress(plan, progress)
     return DeepResult(plan.to_history(records), state.carry.learner, plan)
 
 

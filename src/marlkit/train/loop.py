@@ -78,9 +78,11 @@ from marlkit.train.adversary import AdversaryState, StateAdversary
 from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
 from marlkit.train.protocol import (
     CONSTRAINT_PREFIX,
+    Progress,
     Record,
     constraint_metrics,
     default_log_every,
+    run_with_progress,
     split_constraint_metrics,
 )
 
@@ -860,6 +862,7 @@ def train(
     max_episode_steps: int | None = None,
     seed_chunk: int | None = None,
     adversary: StateAdversary | None = None,
+    progress: bool | Progress | None = None,
 ) -> History:
     """Train tabular learners on an exact game, compiled and vmapped over seeds; returns the :class:`History`.
 
@@ -882,6 +885,9 @@ def train(
             tables within :data:`CHUNK_BYTES` (results do not depend on it).
         adversary: a :class:`~marlkit.train.adversary.StateAdversary`: the learners act and update on the states
             it makes them perceive while it learns to minimise their reward (its module docstring). Default: none.
+        progress: quiet by default; ``True`` draws a progress bar with the latest mean return on stderr, a
+            callable ``(done, total, records)`` is called after each of ~20 chunks of windows
+            (:func:`marlkit.train.protocol.run_with_progress`; the History is the same either way).
 
     Raises:
         InvalidGameError: bad game, steps, seeds, key or log_every.
@@ -900,7 +906,10 @@ def train(
         seed_chunk=seed_chunk,
         adversary=adversary,
     )
-    return plan.run()
+    if not progress:
+        return plan.run()
+    _, records = run_with_progress(plan, progress)
+    return plan.to_history(records)
 
 
 def to_history(plan: TrainPlan, records: Record | Sequence[Record]) -> History:

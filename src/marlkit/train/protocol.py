@@ -31,7 +31,7 @@ Constrained runs: a window's costs and Lagrange multipliers travel in its record
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
@@ -158,12 +158,87 @@ class Plan(Protocol):
         ...
 
 
+Progress = Callable[[int, int, Record], None]
+"""A progress callback: ``(windows done, total windows, the records of the windows just run)``."""
+
+PROGRESS_CHUNKS = 20
+"""A run with progress reports about this many times (chunks of equal size: one compiled program)."""
+
+
+def mean_return(records: Record) -> float | None:
+    """The mean episode return over seeds and agents of the last window in ``records`` (leaves ``[N, W, ...]``),
+    None when no episode ended in it: what progress reports show."""
+    returns = np.asarray(records.episode_return, dtype=np.float64)[:, -1]
+    finite = returns[np.isfinite(returns)]
+    return float(finite.mean()) if finite.size else None
+
+
+def run_with_progress(plan: Plan, progress: bool | Progress | None) -> tuple[Any, list[Record]]:
+    """``(final state, records)`` of a whole run, reporting after each of about :data:`PROGRESS_CHUNKS` equal
+    chunks of windows: ``progress=True`` draws a bar with the latest mean return on stderr, a callable is called
+    with ``(done, total, records)``, ``False`` / None runs everything in one call. The records are the same bit
+    for bit however the run is split (the protocol's rule), so progress never changes results."""
+    import jax
+
+    total = plan.num_logs
+    if not progress:
+        state, records = plan.advance(plan.start(), 0, total)
+        return state, [records]
+    target = max(1, total // PROGRESS_CHUNKS)
+    chunk = max(d for d in range(1, target + 1) if total % d == 0)  # equal chunks: one compiled program
+    report = progress if callable(progress) else _bar(total)
+    state, done, out = plan.start(), 0, []
+    try:
+        while done < total:
+            state, records = plan.advance(state, done, chunk)
+            records = jax.tree_util.tree_map(np.asarray, records)
+            out.append(records)
+            done += chunk
+            report(done, total, records)
+    finally:
+        close = getattr(report, "close", None)
+        if close is not None:
+            close()
+    return state, out
+
+
+class _bar:  # noqa: N801 (a callable used as a function)
+    """The rich progress bar of ``progress=True``: windows done, the latest mean return, elapsed time and ETA."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("training"),
+            BarColumn(bar_width=20),
+            MofNCompleteColumn(),
+            TextColumn("windows {task.fields[latest]}"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self.task = self.bar.add_task("training", total=total, latest="")
+        self.bar.start()
+
+    def __call__(self, done: int, total: int, records: Record) -> None:
+        value = mean_return(records)
+        self.bar.update(self.task, completed=done, latest="" if value is None else f"return {value:.4g}")
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
 __all__ = [
     "CONSTRAINT_PREFIX",
     "DEFAULT_LOGS",
+    "PROGRESS_CHUNKS",
     "Plan",
+    "Progress",
     "Record",
     "constraint_metrics",
     "default_log_every",
+    "mean_return",
+    "run_with_progress",
     "split_constraint_metrics",
 ]
