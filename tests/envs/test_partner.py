@@ -94,7 +94,7 @@ def test_a_partner_on_a_box_action_task() -> None:
     assert wrapped.spec.continuous and wrapped.spec.action_low == (env.spec.action_low[0],)
     assert wrapped.spec.action_space(0) == env.spec.action_space(0)
     _, state = wrapped.reset(jax.random.key(0))
-    move = jnp.zeros((1, env.spec.max_actions), jnp.float32).at[0, 1].set(1.0)  # mpe2's [no-op, +x, -x, +y, -y]
+    move = jnp.zeros((1, env.spec.max_actions), jnp.float32).at[0, 1].set(1.0)  # mpe2's [no-op, -x, +x, -y, +y]
     _, after, _, _, info = jax.jit(wrapped.step)(jax.random.key(1), state, move)
     assert info["action_mask"].shape == (1, env.spec.max_actions)
     velocity = np.asarray(after.env_state.inner.vel)  # [n, 2]: MPE moves positions by the step's old velocity

@@ -133,7 +133,9 @@ def test_a_deep_run_on_a_game_is_diagnosed_like_a_tabular_run(game_run: Path) ->
 @pytest.mark.slow
 def test_a_deep_run_on_a_task_records_returns_and_sharing(task_run: Path) -> None:
     names = sorted(p.name for p in task_run.iterdir())
-    assert names == ["checkpoint.npz", "config.yaml", "history.npz", "metrics.jsonl", "summary.json"]
+    # a task run's page (learning curves) is written at the end, as an exact game's (issue 17 item 4)
+    assert names == ["checkpoint.npz", "config.yaml", "history.npz", "metrics.jsonl", "report.html", "summary.json"]
+    assert "<h2>learning</h2>" in (task_run / "report.html").read_text()
     summary = json.loads((task_run / "summary.json").read_text())
     assert summary["game"] is None and summary["diagnosis"] is None and summary["env"] == "simple_spread"
     assert summary["sharing"]["mode"] == "full"  # simple spread's agents are homogeneous

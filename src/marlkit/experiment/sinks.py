@@ -24,6 +24,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
+import time
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -209,7 +211,10 @@ def _tensorboard(run_dir: Path, settings: Any, config: dict[str, Any], resumed_a
 
     log_dir = Path(settings.log_dir) if settings.log_dir else run_dir / "tensorboard"
     # purge_step: TensorBoard drops the events at or after it that an earlier, killed attempt wrote
-    writer = SummaryWriter(logdir=str(log_dir), purge_step=resumed_at)
+    # a unique file per attempt: tensorboardX names event files by the second, and a resume within the same second
+    # would otherwise reopen (truncate) the killed attempt's file
+    suffix = f".{time.time_ns()}.{os.getpid()}"
+    writer = SummaryWriter(logdir=str(log_dir), purge_step=resumed_at, filename_suffix=suffix)
     if resumed_at is None:
         writer.add_text("config", "```\n" + json.dumps(config, indent=2) + "\n```", 0)
     return _TensorBoard(writer)
