@@ -719,34 +719,26 @@ class TrainPlan:
     def run(self) -> History:
         """Every window of every seed in one compiled program (see :func:`_run_seeds`); the History equals, bit
         for bit, that of :meth:`start`, :meth:`advance` over all windows and :meth:`to_history`."""
-        records = _run(
-            self.env,
-            self.keys,
-            self.constraints,
-            self.learner_data,
-            groups=self.groups,
-            num_logs=self.num_logs,
-            log_every=self.log_every,
-            chunk=self.chunk,
-            adversary=self.adversary,
-        )
-        return self.to_history(records)
+        args, static = self._run_arguments()
+        return self.to_history(_run(*args, **static))
 
     def lower(self) -> jax.stages.Lowered:
         """The program :meth:`run` compiles, lowered but not compiled: for inspection (``.as_text()``, the XLA
         compile time of ``.compile()``) and to see whether two plans share one program (equal text: one compile,
         or one entry of the persistent compilation cache, serves both)."""
-        return _run.lower(
-            self.env,
-            self.keys,
-            self.constraints,
-            self.learner_data,
-            groups=self.groups,
-            num_logs=self.num_logs,
-            log_every=self.log_every,
-            chunk=self.chunk,
-            adversary=self.adversary,
-        )
+        args, static = self._run_arguments()
+        return _run.lower(*args, **static)
+
+    def _run_arguments(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arrays and the static arguments of :func:`_run` for this plan."""
+        static = {
+            "groups": self.groups,
+            "num_logs": self.num_logs,
+            "log_every": self.log_every,
+            "chunk": self.chunk,
+            "adversary": self.adversary,
+        }
+        return (self.env, self.keys, self.constraints, self.learner_data), static
 
     def needed_bytes(self) -> int:
         """Disk space a run directory takes at most: segments and history (both held at the end), the
