@@ -83,6 +83,8 @@ def test_header_describes_the_policy(trained, exported: Path) -> None:
     policy = load_policy(exported)
     assert policy.kind == "deep" and policy.learner == "ippo" and policy.version == marlkit.__version__
     assert policy.sharing["set_of"] == [0, 0] and policy.sharing["agent_id"]  # homogeneous spread: one network
+    assert policy.sharing["reason"] == trained.history.meta["sharing"]["reason"]  # why the trainer chose it
+    assert "homogeneous" in policy.sharing["reason"]
     assert policy.env.name == "simple_spread" and policy.env.params["n_agents"] == 2
     assert policy.spec == trained.plan.env.spec
     assert policy.header["source"]["seed_index"] == 1

@@ -15,7 +15,7 @@ directories itself):
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,13 @@ def _seed_indices(trained: TrainedRun, seeds: Sequence[int] | None) -> list[int]
     return chosen
 
 
+def _sharing_reason(trained: TrainedRun) -> str | None:
+    """Why the run's trainer chose its parameter sharing (the History's ``meta["sharing"]``), if it says."""
+    sharing = trained.history.meta.get("sharing")
+    reason = sharing.get("reason") if isinstance(sharing, Mapping) else None
+    return str(reason) if reason else None
+
+
 def run_policies(run: str | os.PathLike[str] | TrainedRun, seeds: Sequence[int] | None = None) -> list[Policy]:
     """The trained policy of every seed (or of the seed indices ``seeds``) of a finished run (module docstring).
 
@@ -84,6 +91,7 @@ def run_policies(run: str | os.PathLike[str] | TrainedRun, seeds: Sequence[int] 
                 ref,
                 num_envs=plan.num_envs,
                 source={"run": str(trained.path), "seed_index": i, "seed": seed_values[i], "steps": plan.steps},
+                sharing_reason=_sharing_reason(trained),
             )
             for i in chosen
         ]

@@ -349,23 +349,26 @@ def policy_from_learner(
     *,
     num_envs: int,
     source: Mapping[str, Any] | None = None,
+    sharing_reason: str | None = None,
 ) -> Policy:
     """The :class:`Policy` of a trained deep ``learner`` with one seed's ``state`` on ``env`` (a learner with
     ``deployed``, e.g. adversarial training, is taken as the team it deploys). ``num_envs`` is the training's
-    (it fixes the shape of learner states that hold per-env buffers); ``source`` goes into the header."""
+    (it fixes the shape of learner states that hold per-env buffers); ``source`` goes into the header;
+    ``sharing_reason`` replaces the sharing plan's reason (a run's History says why the trainer chose it)."""
     from marlkit import __version__
     from marlkit.train.evaluate import deployed
 
     learner, state = deployed(learner, state)
     description = learner_json(learner)
     source = dict(source or {})
+    sharing = _sharing_json(state, env.spec)
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "marlkit_version": __version__,
         "kind": "deep",
         "learner": description,
-        "sharing": _sharing_json(state, env.spec),
+        "sharing": {**sharing, "reason": sharing_reason} if sharing_reason else sharing,
         "spec": spec_to_json(env.spec),
         "env": env_ref.to_json(),
         "num_envs": int(num_envs),
