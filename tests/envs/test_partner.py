@@ -100,3 +100,18 @@ def test_a_partner_on_a_box_action_task() -> None:
     velocity = np.asarray(after.env_state.inner.vel)  # [n, 2]: MPE moves positions by the step's old velocity
     assert velocity[0, 0] < 0 and velocity[0, 1] == 0  # the learner's push (mpe2: u_x = a[2] - a[1])
     np.testing.assert_array_equal(velocity[1], [0.0, 0.0])  # the partner's agent, given zero force, stays at rest
+
+
+def test_a_partner_built_for_another_env_is_refused_at_once() -> None:
+    from marlkit.envs.cooking import Cooking, GreedyHuman
+
+    with pytest.raises(
+        InvalidGameError, match=r"cannot act on lbf\S*'s state \(AttributeError.* built for another env"
+    ):
+        with_partner(make("lbf"), GreedyHuman(Cooking()), [1])
+
+    def one_action(key, state, obs, mask):
+        return jnp.zeros((), jnp.int32)
+
+    with pytest.raises(InvalidGameError, match=r"must return actions of shape \(2,\)"):
+        with_partner(make("game:stag-hunt"), FunctionPartner(one_action), [1])

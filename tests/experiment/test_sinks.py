@@ -152,14 +152,15 @@ def test_wandb_offline_and_mlflow_hold_the_metrics(
     from mlflow.tracking import MlflowClient
 
     monkeypatch.setenv("WANDB_SILENT", "true")
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps its file store for tests like this
-    store = f"file://{tmp_path / 'mlruns'}"
-    config = {
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    config = {  # MLflow with no tracking URI: a file store in the run directory
         **CONFIG,
         "output": {"root": str(tmp_path)},
-        "sinks": {"wandb": {"enabled": True, "mode": "offline"}, "mlflow": {"enabled": True, "tracking_uri": store}},
+        "sinks": {"wandb": {"enabled": True, "mode": "offline"}, "mlflow": True},
     }
     path = run(config, progress=False).path
+    store = f"file://{path / 'mlruns'}"
     expected = expected_scalars(path)
 
     (wandb_file,) = path.glob("wandb/offline-run-*/run-*.wandb")

@@ -234,3 +234,26 @@ def test_gaussian_policies_round_trip(name: str, tmp_path: Path) -> None:
     sampled = loaded(observation, jax.random.key(1)).actions
     actions, _, _ = jax.jit(learner.act)(jax.random.key(1), state, observation, ())
     np.testing.assert_array_equal(np.asarray(sampled), np.asarray(actions))
+
+
+def test_a_centralised_policy_refuses_an_env_with_another_global_state(tmp_path: Path) -> None:
+    """Same agents, observations and actions (lbf on an 8x8 and a 10x10 grid) but another global state: MAPPO's
+    critic reads it, so the policy cannot act there — one line, not a flax shape error mid-evaluation."""
+    env = make("lbf")
+    learner = make_deep_learner("mappo", **SMALL)
+    policy = policy_from_learner(learner, random_state(learner, env.spec, 4, 5), env, EnvRef("lbf", {}), num_envs=4)
+    loaded = load_policy(save_policy(policy, tmp_path / "lbf.mkp"))
+    loaded.check_env(make("lbf"))  # its own env: fine
+    other = make("lbf", grid_size=10)
+    assert other.spec.obs_shape == env.spec.obs_shape and other.spec.global_state_size != env.spec.global_state_size
+    with pytest.raises(PolicyFileError, match=r"cannot act on lbf.*global state \(\d+,\).*trained on .*global state"):
+        loaded.check_env(other)
+
+
+def test_fixed_policies_refuse_box_actions() -> None:
+    from marlkit.errors import NotApplicableError
+    from marlkit.policies.partners import fixed_player
+
+    spec = make("simple_spread", n_agents=2, continuous_actions=True).spec
+    with pytest.raises(NotApplicableError, match=r"fixed policies pick discrete actions; .* continuous"):
+        fixed_player("fixed:uniform", spec, (1,))

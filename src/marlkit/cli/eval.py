@@ -168,7 +168,7 @@ def _crossplay(
     env, label = _env(policies[0], env_name, param)
     for policy in policies:
         check_policy_fits(policy, env)
-    rows = None if row_agents is None else parse_agents(row_agents, env.spec)
+    rows = None if row_agents is None else parse_agents(row_agents, env.spec, "--row-agents")
     result = crossplay(
         env, [player_of(p) for p in policies], row_agents=rows, episodes=episodes, seed=seed, mode=mode,
         env_label=label,

@@ -118,6 +118,27 @@ class WithPartner(Wrapper):
             )
         object.__setattr__(self, "agents", agents)
         super().__post_init__()
+        self._check_partner()
+
+    def _check_partner(self) -> None:
+        """Trace (not run) one partner decision on this env's state: a partner built for another env fails here,
+        at construction, with one line, instead of inside a compiled step."""
+        _, state = jax.eval_shape(self.env.reset, jax.random.key(0))
+        obs = jax.eval_shape(lambda k: self.env.reset(k)[0], jax.random.key(0))
+        mask = jax.eval_shape(lambda s: self.env.state_info(s)["action_mask"], state)
+        try:
+            actions = jax.eval_shape(lambda s, o, m: self.partner.act(jax.random.key(0), s, o, m), state, obs, mask)
+        except Exception as exc:  # any failure to trace is the same problem for the user
+            raise InvalidGameError(
+                f"WithPartner: the partner {type(self.partner).__name__} cannot act on {self.env.spec.name}'s state "
+                f"({type(exc).__name__}: {str(exc)[:200]}); was it built for another env?"
+            ) from None
+        spec = self.env.spec
+        wanted = (spec.n_agents, spec.max_actions) if spec.continuous else (spec.n_agents,)
+        if tuple(actions.shape) != wanted:
+            raise InvalidGameError(
+                f"WithPartner: the partner must return actions of shape {wanted} for {spec.name}, got {actions.shape}"
+            )
 
     @property
     def learners(self) -> tuple[int, ...]:

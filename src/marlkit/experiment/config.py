@@ -297,7 +297,7 @@ class MlflowSink:
 
     enabled: bool = setting(False, doc="log to MLflow")
     tracking_uri: str | None = setting(
-        None, doc="the MLflow tracking URI (default: MLflow's own, e.g. `MLFLOW_TRACKING_URI`)", nonempty=True
+        None, doc="the MLflow tracking URI (default: `MLFLOW_TRACKING_URI`, else `<run>/mlruns`)", nonempty=True
     )
     experiment: str | None = setting(None, doc="the MLflow experiment (default: `marlkit`)", nonempty=True)
 

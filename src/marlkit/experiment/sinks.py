@@ -16,7 +16,9 @@ clear error before anything is trained (:func:`check_sinks`), naming the extra t
 
 On ``resume``, TensorBoard's writer purges events at or after the resumed step (the windows the checkpoint did
 not cover are written again), W&B resumes the same run id, and MLflow the same run (its id is kept in the run
-directory's ``sinks.json``); MLflow may then hold a step twice, as its metric history is append-only.
+directory's ``sinks.json``); MLflow may then hold a step twice, as its metric history is append-only. MLflow's
+store is the config's ``tracking_uri``, else ``MLFLOW_TRACKING_URI``, else a file store in the run directory
+(``<run>/mlruns``; ``mlflow ui --backend-store-uri <run>/mlruns`` shows it).
 """
 
 from __future__ import annotations
@@ -275,7 +277,10 @@ class _Mlflow:
 def _mlflow(run_dir: Path, settings: Any, config: dict[str, Any], resumed_at: int | None, state: dict) -> Sink:
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=settings.tracking_uri)
+    uri = settings.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"file://{run_dir / 'mlruns'}"
+    if uri.startswith("file:"):  # MLflow 3 keeps its file store behind this switch; a file URI asks for it
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = MlflowClient(tracking_uri=uri)
     run_id = state.get("mlflow_run_id")
     if run_id is None:
         name = settings.experiment or "marlkit"

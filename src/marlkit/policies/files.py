@@ -61,7 +61,7 @@ from marlkit.atomic import write_with
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import MarlkitError, NotApplicableError, PolicyFileError
 from marlkit.policies.actors import Table
-from marlkit.policies.spec import EnvRef, check_interface, spec_from_json, spec_to_json
+from marlkit.policies.spec import EnvRef, check_interface, describe_spec, spec_from_json, spec_to_json
 from marlkit.train.evaluate import greedy_actions
 
 Array = jax.Array
@@ -182,8 +182,28 @@ class Policy:
         return self.env.build()
 
     def check_env(self, env: MultiAgentEnv) -> None:
-        """Raise :class:`PolicyFileError` (naming both) unless ``env`` has this policy's agents and spaces."""
+        """Raise :class:`PolicyFileError` (naming both) unless ``env`` has this policy's agents and spaces, and the
+        policy can act on its observations (traced, not run: e.g. a centralised critic reads the global state)."""
         check_interface(self.spec, env.spec, f"policy {self.label}")
+        spec = env.spec
+        n, batch = spec.n_agents, 1
+        shapes = (
+            jax.ShapeDtypeStruct((batch, n, *spec.obs_shape), jnp.float32),
+            jax.ShapeDtypeStruct((batch, n, spec.max_actions), jnp.bool_),
+            jax.ShapeDtypeStruct((batch, spec.global_state_size), jnp.float32),
+            jax.ShapeDtypeStruct((batch,), jnp.bool_),
+        )
+        try:
+            jax.eval_shape(
+                lambda *o: self.actor.act(jax.random.key(0), self.params, Observation(*o), self.initial_memory(batch)),
+                *shapes,
+            )
+        except Exception as exc:  # any failure to trace is the same problem for the user
+            raise PolicyFileError(
+                f"policy {self.label} cannot act on {describe_spec(spec)}: it was trained on "
+                f"{describe_spec(self.spec)} ({type(exc).__name__}); a policy acts only on an env with its agents, "
+                "spaces and global state"
+            ) from None
 
     # -------------------------------------------------------------------------------------------- acting
     def initial_memory(self, num_envs: int) -> Any:

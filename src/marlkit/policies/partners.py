@@ -74,6 +74,11 @@ def fixed_player(text: str, spec: MultiAgentSpec, agents: Sequence[int]) -> Play
     """
     body = text[len(FIXED_PREFIX) :] if text.startswith(FIXED_PREFIX) else text
     name, params = _split_query(body)
+    if spec.continuous:
+        raise NotApplicableError(
+            f"{FIXED_PREFIX}{body}: the fixed policies pick discrete actions; {spec.name} has continuous (Box) "
+            "actions — seat another trained policy (--vs AGENTS=RUN_DIR|POLICY) instead"
+        )
     actor = FIXED_POLICIES.make(name, **params)
     if isinstance(actor, Constant):
         actor.check_spec(spec, tuple(agents))
@@ -132,7 +137,7 @@ def check_policy_fits(policy: Policy, env: MultiAgentEnv) -> None:
             )
 
 
-def parse_agents(text: str, spec: MultiAgentSpec) -> tuple[int, ...]:
+def parse_agents(text: str, spec: MultiAgentSpec, option: str = "--vs") -> tuple[int, ...]:
     """``agent_1``, ``1``, ``adversary`` (a group) or a comma-separated mix -> sorted agent indices.
 
     Raises:
@@ -148,16 +153,15 @@ def parse_agents(text: str, spec: MultiAgentSpec) -> tuple[int, ...]:
         elif part in groups:
             found.extend(groups[part])
         else:
+            where = f"--vs {text}=..." if option == "--vs" else f"{option} {text}"
             raise InvalidGameError(
-                f"--vs {text}=...: {spec.name} has no agent or group {part!r}; agents: "
+                f"{where}: {spec.name} has no agent or group {part!r}; agents: "
                 f"{', '.join(spec.agent_names)} (or 0..{spec.n_agents - 1}); groups: {', '.join(groups)}"
             )
     if not found:
-        raise InvalidGameError(
-            f"--vs {text!r}: name the agents to seat, e.g. --vs {spec.agent_names[-1]}=fixed:uniform"
-        )
+        raise InvalidGameError(f"{option} {text!r}: name the agents, e.g. {spec.agent_names[-1]}")
     if len(set(found)) != len(found):
-        raise InvalidGameError(f"--vs {text}: an agent is named twice")
+        raise InvalidGameError(f"{option} {text}: an agent is named twice")
     return tuple(sorted(found))
 
 

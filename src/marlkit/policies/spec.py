@@ -89,9 +89,10 @@ def interface(spec: MultiAgentSpec) -> tuple[Any, ...]:
 
 def describe_spec(spec: MultiAgentSpec) -> str:
     """One line: ``simple_spread (agents agent_0, agent_1; obs (18,); actions (5, 5))``."""
+    kind = "continuous actions of dimensions" if spec.continuous else "actions"
     return (
         f"{spec.name} (agents {', '.join(spec.agent_names)}; obs {tuple(spec.obs_shape)}; "
-        f"actions {tuple(spec.num_actions)})"
+        f"{kind} {tuple(spec.num_actions)}; global state ({spec.global_state_size},))"
     )
 
 
