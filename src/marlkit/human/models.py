@@ -266,6 +266,23 @@ def parse_value(key: str, raw: str) -> object:
     return int(number) if key in ("k", "max_level") and number.is_integer() else number
 
 
+def parse_spec(text: str, what: str, example: str) -> tuple[str, dict[str, object]]:
+    """``NAME?key=value&...`` -> ``(NAME, {key: value})`` (values read by :func:`parse_value`); ``what`` and
+    ``example`` word the error.
+
+    Raises:
+        InvalidGameError: a malformed ``key=value``.
+    """
+    name, _, query = text.partition("?")
+    params: dict[str, object] = {}
+    for item in filter(None, query.split("&")):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidGameError(f"{what}: expected key=value after '?', e.g. {example}")
+        params[key.strip()] = parse_value(key.strip(), raw)
+    return name.strip(), params
+
+
 def parse_model(spec: str) -> HumanModel:
     """A model from a spec string ``NAME?key=value&...`` (module docstring); ``human-model:`` prefix allowed.
 
@@ -276,13 +293,7 @@ def parse_model(spec: str) -> HumanModel:
     text = spec.strip()
     if text.startswith("human-model:"):
         text = text[len("human-model:") :]
-    name, _, query = text.partition("?")
-    params: dict[str, object] = {}
-    for item in filter(None, query.split("&")):
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidGameError(f"human model spec {spec!r}: expected key=value after '?', e.g. boltzmann?beta=2")
-        params[key.strip()] = parse_value(key.strip(), raw)
+    name, params = parse_spec(text, f"human model spec {spec!r}", "boltzmann?beta=2")
     if HUMAN_MODELS.resolve(name) == "population":
         raise InvalidGameError("a population is built in Python (Population(members, weights)), not from a spec")
     return HUMAN_MODELS.make(name, **params)
@@ -308,6 +319,7 @@ __all__ = [
     "model_json",
     "model_spec",
     "parse_model",
+    "parse_spec",
     "partners",
     "uniform_profile",
 ]

@@ -52,17 +52,10 @@ def player_of(policy: Policy) -> Player:
 
 
 def _split_query(text: str) -> tuple[str, dict[str, object]]:
-    from marlkit.human.models import parse_value
+    from marlkit.human.models import parse_spec
 
-    name, _, query = text.partition("?")
-    params: dict[str, object] = {}
-    for item in filter(None, query.split("&")):
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidGameError(f"fixed policy {text!r}: expected key=value after '?', e.g. fixed:action?index=2")
-        value = parse_value(key.strip(), raw)
-        params[key.strip()] = int(value) if isinstance(value, float) and value.is_integer() else value
-    return name.strip(), params
+    name, params = parse_spec(text, f"fixed policy {text!r}", "fixed:action?index=2")
+    return name, {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in params.items()}
 
 
 def fixed_player(text: str, spec: MultiAgentSpec, agents: Sequence[int]) -> Player:
