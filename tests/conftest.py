@@ -16,7 +16,12 @@ from marlkit.compile_cache import ENV_VAR, enable_compilation_cache  # imports n
 # the `marlkit` processes CLI tests start read and fill the same folder (they inherit MARLKIT_JAX_CACHE and
 # call enable_compilation_cache like every entry point). A loaded entry is the program XLA compiled (the key
 # covers the program, options, flags and versions), so results are bit-for-bit those of a fresh compile.
-JAX_CACHE = tempfile.mkdtemp(prefix="marlkit-tests-jax-cache-")
+# Under pytest-xdist (the suite runs one worker per core) the workers inherit the controller's folder, so every
+# worker reads and fills the same cache; only the process that made the folder removes it.
+if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get(ENV_VAR, "off") != "off":
+    JAX_CACHE, OWNS_JAX_CACHE = os.environ[ENV_VAR], False
+else:
+    JAX_CACHE, OWNS_JAX_CACHE = tempfile.mkdtemp(prefix="marlkit-tests-jax-cache-"), True
 os.environ[ENV_VAR] = JAX_CACHE
 enable_compilation_cache()
 
@@ -25,8 +30,9 @@ import pytest  # noqa: E402
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove the session's compilation cache."""
-    shutil.rmtree(JAX_CACHE, ignore_errors=True)
+    """Remove the session's compilation cache (the process that made it)."""
+    if OWNS_JAX_CACHE:
+        shutil.rmtree(JAX_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="module")
