@@ -118,6 +118,10 @@ def test_bad_input_is_one_line_and_exit_2(
         (["eval", str(cut)], "truncated"),
         (["eval", p, "--env", "simple_tag"], "not on this env, simple_tag"),
         (["eval", str(small_spread_run), "--policy-seed", "5"], "seed 5 does not exist"),
+        (["eval", p, "--policy-seed", "1"], "none is given"),
+        (["eval", p, "--out", str(tmp_path / "e.csv")], "--out"),
+        (["eval", "--crossplay", p, p, "--out", str(tmp_path / "m.jsonl")], ".json"),
+        (["eval", "--crossplay", p, p, "--plot", str(tmp_path / "m.gif")], "--plot"),
         (["export", str(tmp_path / "nowhere")], "not a run directory"),
     ]
     for args, message in cases:

@@ -42,6 +42,25 @@ def _env(policy: Any, env_name: str | None, params: list[str] | None) -> tuple[A
     return env, label
 
 
+EPISODE_SUFFIXES = (".jsonl", ".npz")
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _check_suffix(option: str, path: str | None, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output file whose suffix this command cannot write, before anything is evaluated."""
+    if path is not None and Path(path).suffix.lower() not in suffixes:
+        raise InvalidGameError(f"{option} {path}: expected a file ending in {' or '.join(suffixes)}")
+
+
+def _check_policy_seed(sources: list[str], policy_seed: int | None) -> None:
+    """``--policy-seed`` picks a seed of run directories; refuse it where no source is one (it would be ignored)."""
+    if policy_seed is not None and not any(Path(s).is_dir() for s in sources):
+        raise InvalidGameError(
+            f"--policy-seed {policy_seed} picks a training seed of run directories, and none is given (a policy "
+            "file holds one policy: export another seed with `marlkit export RUN_DIR --seed K`)"
+        )
+
+
 def _default_out(target: str) -> Path:
     path = Path(target)
     return path / "eval-episodes.jsonl" if path.is_dir() else path.with_name(path.name + ".episodes.jsonl")
@@ -108,7 +127,11 @@ def eval_command(
         raise InvalidGameError(f"--mode {mode!r}: expected one of {list(MODES)}")
     if episodes < 1:
         raise InvalidGameError(f"--episodes must be >= 1, got {episodes}")
+    vs_sources = [text.partition("=")[2] for text in vs or []]
+    _check_policy_seed([*targets, *vs_sources], policy_seed)
     if crossplay_flag:
+        _check_suffix("--out", out, (".json",))
+        _check_suffix("--plot", plot, PLOT_SUFFIXES)
         if vs:
             raise InvalidGameError("--vs and --crossplay do not mix: cross-play seats the targets themselves")
         _crossplay(targets, episodes, mode, seed, env_name, param, policy_seed, row_agents, out, plot, json_output)
@@ -119,6 +142,7 @@ def eval_command(
         )
     if row_agents is not None or plot is not None:
         raise InvalidGameError("--row-agents and --plot apply to --crossplay")
+    _check_suffix("--out", out, EPISODE_SUFFIXES)
     from marlkit.policies.evaluate import evaluate_lineups
     from marlkit.policies.partners import check_policy_fits, lineup, make_player, parse_agents, player_of, split_vs
 
