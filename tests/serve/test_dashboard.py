@@ -93,6 +93,7 @@ def test_running_run_updates_live(finished_run: Path, tmp_path: Path, live_serve
         handle.write("".join(later[:4]))
     page.wait_for_function("document.getElementById('points').textContent.startsWith('5 logging points')", timeout=8000)
     assert page.evaluate(x_count) == 5
+    assert page.locator("#progress").inner_text() == "5 / 20"
     steps = page.evaluate(x_count.replace(".x.length", ".x"))
     assert steps == [json.loads(later[2])["step"] - 400 + 100 * k for k in range(5)]
     page.screenshot(path=str(shots / "live.png"), full_page=True)
@@ -199,7 +200,7 @@ def test_runs_api_statuses(finished_run: Path, tmp_path: Path):
         "badsummary": "corrupt",
     }
     assert rows["done"]["fractions"] and rows["done"]["progress"] == [20, 20]
-    assert rows["training"]["progress"] == [0, 20]
+    assert rows["training"]["progress"] == [2, 20]  # from metrics.jsonl (no checkpoint yet)
 
 
 def test_curves_match_the_report_statistics(finished_run: Path):
