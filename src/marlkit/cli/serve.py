@@ -76,7 +76,7 @@ def serve(
 
     token = new_token() if needs_token(host) else None
     app = create_app(folder, token=token)  # also starts importing the diagnosis modules in the background
-    shown_host = f"[{host}]" if ":" in host else host
+    shown_host = socket.gethostname() if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")
     typer.echo(f"marlkit serve: {folder.resolve()}")
     typer.echo(f"    {url}")
