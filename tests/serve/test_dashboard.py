@@ -231,3 +231,30 @@ def test_curves_match_the_report_statistics(finished_run: Path):
         (partial / "metrics.jsonl").write_bytes(data[: cut + 997])
         feed.update()
     assert feed.curves()["series"] == curves["series"]
+
+
+def test_damaged_runs_and_groups_stay_up(finished_run: Path, tmp_path: Path):
+    """A corrupt run's page, a finished run with a torn history.npz, and a sweep with its point: pages, not 500s."""
+    runs = tmp_path / "runs"
+    (runs / "broken").mkdir(parents=True)
+    (runs / "broken" / "config.yaml").write_text(": : :\n  - [\n")
+    shutil.copytree(finished_run, runs / "torn")
+    (runs / "torn" / "history.npz").write_bytes((finished_run / "history.npz").read_bytes()[:200])
+    sweep = runs / "sweep-x"
+    (sweep / "points").mkdir(parents=True)
+    (sweep / "config.yaml").write_text(
+        "kind: sweep\nbackend: local\ngrid:\n  steps: [2000]\nbase:\n  game: matching-pennies\n"
+        "  learners: wolf-phc\n  steps: 2000\n  seeds: 2\n"
+    )
+    shutil.copytree(finished_run, sweep / "points" / "0-steps=2000")
+    with client(runs) as http:
+        broken = http.get("/run/broken")
+        assert broken.status_code == 200 and "corrupt" in broken.text
+        torn = http.get("/run/torn")
+        assert torn.status_code == 200 and "could not be read" in torn.text and "Traceback" not in torn.text
+        rows = {r["path"]: r for r in http.get("/api/runs").json()["runs"]}
+        assert rows["sweep-x"]["kind"] == "sweep" and rows["sweep-x"]["children"] == 1
+        assert rows["sweep-x/points/0-steps=2000"]["parent"] == "sweep-x"
+        group = http.get("/run/sweep-x")
+        assert group.status_code == 200 and "0-steps=2000" in group.text
+        assert http.get("/api/curves/broken").json()["points"] == 0

@@ -21,6 +21,7 @@ report's own HTML pieces (:func:`marlkit.experiment.report.diagnosis_sections`),
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 from collections import OrderedDict
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+LOG = logging.getLogger("marlkit.serve")
 RETURN_SERIES = "episode return (mean over agents)"
 MAX_FEEDS = 64
 """Runs whose curves the app keeps in memory (least recently used dropped first)."""
@@ -266,8 +268,8 @@ def _diagnose(directory: Path) -> RunDiagnosis:
 
     try:
         run = read_run(directory)
-    except (MarlkitError, OSError, ValueError, KeyError) as exc:
-        return RunDiagnosis([], None, None, note=f"the run's files could not be read: {exc}")
+    except Exception as exc:  # any unreadable file (a torn NPZ, bad JSON, ...) is the same problem for the page
+        return RunDiagnosis([], None, None, note=f"the run's files could not be read: {type(exc).__name__}: {exc}")
     sections: list[tuple[str, str]] = []
     criteria = trajectories = None
     note = ""
@@ -277,8 +279,11 @@ def _diagnose(directory: Path) -> RunDiagnosis:
         try:
             game = game_of_run(run)
             report = diagnose(run.history, game, **diagnosis_options(run.config))
-        except (MarlkitError, OSError, ValueError) as exc:
+        except MarlkitError as exc:
             note = f"no diagnosis for this run: {exc}"
+        except Exception as exc:  # a damaged file must not take the page down; the server log has the traceback
+            LOG.exception("diagnosing %s", directory)
+            note = f"no diagnosis for this run: {type(exc).__name__}: {exc}"
         else:
             sections += diagnosis_sections(report, pictures=False)
             data = report.to_dict()
