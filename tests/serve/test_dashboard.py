@@ -134,6 +134,8 @@ def test_token_required_off_loopback(tmp_path: Path):
         assert http.get("/api/runs").status_code == 403
         assert http.get("/static/dashboard.css").status_code == 403
         assert http.get("/?token=wrong").status_code == 403
+        assert http.get("/?token=%C3%A9t%C3%A9").status_code == 403  # non-ASCII: refused, not a server error
+        assert http.get("/", headers={"Cookie": 'marlkit_token=wrong; x="unclosed'}).status_code == 403
         assert http.get("/", headers={"X-Marlkit-Token": token}).status_code == 200
         assert http.get("/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         first = http.get(f"/?token={token}")  # the query token once: a redirect that sets an HttpOnly cookie

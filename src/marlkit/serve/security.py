@@ -86,7 +86,9 @@ class TokenMiddleware:
         self.app, self.token = app, token
 
     def _valid(self, candidate: str | None) -> bool:
-        return candidate is not None and self.token is not None and secrets.compare_digest(candidate, self.token)
+        if candidate is None or self.token is None:
+            return False
+        return secrets.compare_digest(candidate.encode("utf-8", "surrogateescape"), self.token.encode("utf-8"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.token is None or scope["type"] not in ("http", "websocket"):
