@@ -7,8 +7,7 @@ ordinary run directory, listed with its parent).
 
 **Status** is decided from the files alone (the runner leaves no process id behind):
 
-* ``finished`` — ``summary.json`` exists (the runner writes it last, :mod:`marlkit.experiment.runner`); the row is
-  read from it alone (name, game or env, learners, steps, seeds, verdicts), so ``config.yaml`` is not parsed;
+* ``finished`` — ``summary.json`` exists (the runner writes it last, :mod:`marlkit.experiment.runner`);
 * ``running`` — no summary, and a file of the run (``metrics.jsonl``, ``checkpoint.npz``, ``segments/``) changed
   within :func:`stale_after` seconds: three segments' worth of the run's own pace (the checkpoint's ``elapsed_s``
   per window times ``checkpoint_every``), at least :data:`MIN_STALE_S`; before the first checkpoint (compiling,
@@ -226,19 +225,6 @@ def read_entry(root: Path, directory: Path, parent: str = "", now: float | None 
     now = time.time() if now is None else now
     rel = directory.relative_to(root).as_posix()
     base: dict[str, Any] = {"path": rel, "name": directory.name, "parent": parent, "modified": _last_write(directory)}
-    summary: dict[str, Any] | None = None
-    if (directory / "summary.json").is_file():
-        try:
-            loaded = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return RunEntry(
-                **base, kind="run", status="corrupt", problem=f"summary.json unreadable ({type(exc).__name__})"
-            )
-        if not isinstance(loaded, dict):
-            return RunEntry(**base, kind="run", status="corrupt", problem="summary.json is not a JSON object")
-        summary = loaded
-        if summary.get("kind") == "run" and all(key in summary for key in ("learners", "steps", "seeds", "name")):
-            return _finished_run(summary, base)  # the runner's summary says all the row needs: no YAML to parse
     try:
         config = _parsed_yaml(directory / "config.yaml")
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -246,30 +232,21 @@ def read_entry(root: Path, directory: Path, parent: str = "", now: float | None 
     if not isinstance(config, dict):
         return RunEntry(**base, kind="run", status="corrupt", problem="config.yaml is not a YAML mapping")
     kind = str(config["kind"]) if config.get("kind") in ("study", "sweep") else "run"
+    summary: dict[str, Any] | None = None
+    if (directory / "summary.json").is_file():
+        try:
+            loaded = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return RunEntry(
+                **base, kind=kind, status="corrupt", problem=f"summary.json unreadable ({type(exc).__name__})"
+            )
+        if not isinstance(loaded, dict):
+            return RunEntry(**base, kind=kind, status="corrupt", problem="summary.json is not a JSON object")
+        summary = loaded
     base["name"] = str(config.get("name") or directory.name)
     if kind == "run":
         return _run_entry(directory, config, summary, base, now)
     return _group_entry(directory, kind, config, summary, base, now)
-
-
-def _finished_run(summary: dict[str, Any], base: dict[str, Any]) -> RunEntry:
-    """A finished run's row from its ``summary.json`` (:func:`marlkit.experiment.runner` writes the name, game or
-    env, learners, steps, seeds and windows there)."""
-    fractions, nash_conv = verdict_fractions(summary)
-    windows = summary.get("windows")
-    steps = summary.get("steps")
-    return RunEntry(
-        **{**base, "name": str(summary.get("name") or base["name"])},
-        kind="run",
-        status="finished",
-        game=_names(summary.get("game")) or _names(summary.get("env")),
-        learners=_names(summary.get("learners")),
-        steps=steps if isinstance(steps, int) else None,
-        seeds=_seed_count(summary.get("seeds")),
-        progress=(windows, windows) if isinstance(windows, int) else None,
-        fractions=fractions,
-        nash_conv=nash_conv,
-    )
 
 
 def _run_entry(
