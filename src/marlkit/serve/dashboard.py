@@ -15,6 +15,7 @@ Routes (every run path is relative to the runs folder and goes through :func:`ma
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,8 @@ def routes(context: ServeContext) -> list[BaseRoute]:
     from starlette.routing import Route
 
     index = RunsIndex(context.runs_dir)
+    # read every run once in the background: the first visit of the runs page then finds the index warm
+    threading.Thread(target=index.entries, name="marlkit-serve-index", daemon=True).start()
     feeds = Feeds()
     env = context.templates
 
