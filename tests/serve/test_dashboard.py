@@ -260,3 +260,24 @@ def test_damaged_runs_and_groups_stay_up(finished_run: Path, tmp_path: Path):
         group = http.get("/run/sweep-x")
         assert group.status_code == 200 and "0-steps=2000" in group.text
         assert http.get("/api/curves/broken").json()["points"] == 0
+
+
+def test_a_bug_gives_a_plain_error_page(finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An exception inside a route is a 500 page with one line (HTML, or JSON under /api/), never a traceback."""
+    from marlkit.serve import dashboard
+
+    runs = tmp_path / "runs"
+    shutil.copytree(finished_run, runs / "ok")
+
+    def broken(directory: Path) -> None:
+        raise RuntimeError("deliberate failure\nsecond line")
+
+    monkeypatch.setattr(dashboard, "run_diagnosis", broken)
+    monkeypatch.setattr(dashboard.Feeds, "get", lambda self, directory, seeds: broken(directory))
+    with client(runs) as http:
+        page = http.get("/run/ok")
+        assert page.status_code == 500
+        assert "RuntimeError: deliberate failure" in page.text and "Traceback" not in page.text
+        assert "second line" not in page.text and 'File "' not in page.text
+        api = http.get("/api/curves/ok")
+        assert api.status_code == 500 and api.json()["error"].startswith("RuntimeError: deliberate failure")
