@@ -1,6 +1,6 @@
 """The dashboard in a real browser (Debian's Chromium through Playwright) and over HTTP.
 
-One tiny tabular run (matching pennies, WoLF-PHC, 2 seeds, 20 logging points: a few seconds) is trained per module
+One tiny tabular run (matching pennies, WoLF-PHC, 2 seeds, 10 logging points: a few seconds) is trained per module
 with the experiment runner; the "running" run of the live test is made from its files (its config and its first
 logging points, no summary.json), and its next logging point is appended while the page is open — the curve must
 show it without a reload. Screenshots go to the test's tmp folder (``shots``).
@@ -20,11 +20,15 @@ CONFIG = {
     "name": "mp-wolf",
     "game": "matching-pennies",
     "learners": "wolf-phc",
-    "steps": 2000,
-    "log_every": 100,
+    "steps": 60_000,
+    "log_every": 6_000,
+    "checkpoint_every": 2,
     "seeds": 2,
     "key": 0,
 }
+"""The shape of tests/experiment/test_runner.py's run (10 logging points, segments of 2): in the suite the compiled
+program comes from the shared persistent compilation cache."""
+WINDOWS = CONFIG["steps"] // CONFIG["log_every"]
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +97,10 @@ def test_running_run_updates_live(finished_run: Path, tmp_path: Path, live_serve
         handle.write("".join(later[:4]))
     page.wait_for_function("document.getElementById('points').textContent.startsWith('5 logging points')", timeout=8000)
     assert page.evaluate(x_count) == 5
-    assert page.locator("#progress").inner_text() == "5 / 20"
+    assert page.locator("#progress").inner_text() == f"5 / {WINDOWS}"
     steps = page.evaluate(x_count.replace(".x.length", ".x"))
-    assert steps == [json.loads(later[2])["step"] - 400 + 100 * k for k in range(5)]
+    every = CONFIG["log_every"]
+    assert steps == [every * (k + 1) for k in range(5)] and json.loads(later[2])["step"] == steps[-1]
     page.screenshot(path=str(shots / "live.png"), full_page=True)
 
 
@@ -201,8 +206,8 @@ def test_runs_api_statuses(finished_run: Path, tmp_path: Path):
         "stopped": "killed",
         "badsummary": "corrupt",
     }
-    assert rows["done"]["fractions"] and rows["done"]["progress"] == [20, 20]
-    assert rows["training"]["progress"] == [2, 20]  # from metrics.jsonl (no checkpoint yet)
+    assert rows["done"]["fractions"] and rows["done"]["progress"] == [WINDOWS, WINDOWS]
+    assert rows["training"]["progress"] == [2, WINDOWS]  # from metrics.jsonl (no checkpoint yet)
 
 
 def test_curves_match_the_report_statistics(finished_run: Path):
@@ -245,10 +250,10 @@ def test_damaged_runs_and_groups_stay_up(finished_run: Path, tmp_path: Path):
     sweep = runs / "sweep-x"
     (sweep / "points").mkdir(parents=True)
     (sweep / "config.yaml").write_text(
-        "kind: sweep\nbackend: local\ngrid:\n  steps: [2000]\nbase:\n  game: matching-pennies\n"
-        "  learners: wolf-phc\n  steps: 2000\n  seeds: 2\n"
+        "kind: sweep\nbackend: local\ngrid:\n  steps: [60000]\nbase:\n  game: matching-pennies\n"
+        "  learners: wolf-phc\n  steps: 60000\n  seeds: 2\n"
     )
-    shutil.copytree(finished_run, sweep / "points" / "0-steps=2000")
+    shutil.copytree(finished_run, sweep / "points" / "0-steps=60000")
     with client(runs) as http:
         broken = http.get("/run/broken")
         assert broken.status_code == 200 and "corrupt" in broken.text
@@ -256,9 +261,9 @@ def test_damaged_runs_and_groups_stay_up(finished_run: Path, tmp_path: Path):
         assert torn.status_code == 200 and "could not be read" in torn.text and "Traceback" not in torn.text
         rows = {r["path"]: r for r in http.get("/api/runs").json()["runs"]}
         assert rows["sweep-x"]["kind"] == "sweep" and rows["sweep-x"]["children"] == 1
-        assert rows["sweep-x/points/0-steps=2000"]["parent"] == "sweep-x"
+        assert rows["sweep-x/points/0-steps=60000"]["parent"] == "sweep-x"
         group = http.get("/run/sweep-x")
-        assert group.status_code == 200 and "0-steps=2000" in group.text
+        assert group.status_code == 200 and "0-steps=60000" in group.text
         assert http.get("/api/curves/broken").json()["points"] == 0
 
 
