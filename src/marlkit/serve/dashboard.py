@@ -144,7 +144,7 @@ def routes(context: ServeContext) -> list[BaseRoute]:
         except ValueError:
             offset = -1
         state = {"status": entry.status, "progress": None if entry.progress is None else list(entry.progress)}
-        if offset == feed.offset:
+        if offset == feed.offset and feed.pending == 0:
             return JSONResponse({**state, "unchanged": True, "offset": feed.offset})
         return JSONResponse({**state, "unchanged": False, **feed.curves()})
 

@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ import numpy as np
 
 LOG = logging.getLogger("marlkit.serve")
 RETURN_SERIES = "episode return (mean over agents)"
+BAND_BUDGET_S = 0.5
+"""Seconds of bootstrap one curves request may spend (the rest is computed by the requests that follow)."""
 MAX_FEEDS = 64
 """Runs whose curves the app keeps in memory (least recently used dropped first)."""
 
@@ -59,7 +62,10 @@ class MetricsFeed:
         self.offset = 0
         self.windows: dict[int, dict[str, Any]] = {}  # window -> {"step": int, "seeds": {seed: entry}}
         self.bands: dict[tuple[str, int], tuple[float, float, float]] = {}
+        self.centres: dict[tuple[str, int], float] = {}  # IQMs of points whose band is pending
         self.version = 0
+        self.pending = 0
+        self._series_of: tuple[int, dict[str, np.ndarray]] | None = None
 
     def update(self) -> bool:
         """Read the lines appended since the last call; True when something changed."""
@@ -100,19 +106,30 @@ class MetricsFeed:
         slot["seeds"][seed] = entry
 
     # ------------------------------------------------------------------------------------------- curves
-    def curves(self) -> dict[str, Any]:
+    def curves(self, budget_s: float | None = BAND_BUDGET_S) -> dict[str, Any]:
         """The curves as JSON: ``steps``, ``seeds``, ``series`` (name, ``per_seed`` [N][T], ``iqm``, ``low``,
-        ``high`` [T]; null where undefined), ``offset`` (bytes read) and ``points`` (logging points complete)."""
+        ``high`` [T]; null where undefined), ``offset`` (bytes read), ``points`` (logging points complete) and
+        ``pending`` (bootstrap bands not computed yet).
+
+        The bootstrap costs about a millisecond per point and series, so a long finished run's first view would
+        wait seconds: at most ``budget_s`` seconds are spent on bands per call (None: no limit), the return curve's
+        first; a point whose band is still pending has its IQM (:func:`marlkit.diagnose.seeds.iqm`, as in
+        ``iqm_curve``) and no band, and the page asks again at once until ``pending`` is 0."""
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        pending = 0
         with self.lock:
             windows = sorted(self.windows)
             seeds = sorted({s for w in windows for s in self.windows[w]["seeds"]})
             if not windows:
-                return {"offset": self.offset, "steps": [], "seeds": [], "series": [], "points": 0}
+                self.pending = 0
+                return {"offset": self.offset, "steps": [], "seeds": [], "series": [], "points": 0, "pending": 0}
             expected = self.expected_seeds or len(seeds)
             complete = [len(self.windows[w]["seeds"]) >= min(expected, len(seeds) or 1) for w in windows]
             if self.expected_seeds is None and complete:
                 complete[-1] = False  # seeds unknown: the newest point may still be filling
-            series = self._series(windows, seeds)
+            if self._series_of is None or self._series_of[0] != self.version:
+                self._series_of = (self.version, self._series(windows, seeds))
+            series = self._series_of[1]
             out = []
             for name, values in series.items():
                 centre, low, high = (np.full(len(windows), np.nan) for _ in range(3))
@@ -120,10 +137,16 @@ class MetricsFeed:
                     if not complete[t]:
                         continue
                     band = self.bands.get((name, window))
-                    if band is None:
+                    if band is None and (deadline is None or time.perf_counter() < deadline):
                         band = self._band(values[:, t], window)
                         self.bands[(name, window)] = band
-                    centre[t], low[t], high[t] = band
+                    if band is not None:
+                        centre[t], low[t], high[t] = band
+                        continue
+                    if (name, window) not in self.centres:
+                        self._centres(name, values, windows, complete)
+                    centre[t] = self.centres[(name, window)]
+                    pending += int(np.isfinite(centre[t]))
                 out.append(
                     {
                         "name": name,
@@ -133,13 +156,35 @@ class MetricsFeed:
                         "high": _list(high),
                     }
                 )
+            self.pending = pending
             return {
                 "offset": self.offset,
                 "steps": [int(self.windows[w]["step"]) for w in windows],
                 "seeds": seeds,
                 "series": out,
                 "points": int(sum(complete)),
+                "pending": pending,
             }
+
+    def _centres(self, name: str, values: np.ndarray, windows: list[int], complete: list[bool]) -> None:
+        """The IQM of every complete point of one series at once: ``scipy.stats.trim_mean(.., IQM_TRIM)`` down the
+        columns where every seed has a value (what :func:`marlkit.diagnose.seeds.iqm` computes column by column),
+        ``iqm`` itself where some seed has none."""
+        from scipy import stats
+
+        from marlkit.diagnose.seeds import IQM_TRIM, iqm
+
+        full = np.isfinite(values).all(axis=0)
+        means = stats.trim_mean(values[:, full], IQM_TRIM, axis=0) if full.any() else np.zeros(0)
+        by_column = dict(zip(np.flatnonzero(full).tolist(), np.atleast_1d(means).tolist(), strict=True))
+        for t, window in enumerate(windows):
+            if not complete[t] or (name, window) in self.centres:
+                continue
+            if t in by_column:
+                self.centres[(name, window)] = float(by_column[t])
+                continue
+            finite = values[np.isfinite(values[:, t]), t]
+            self.centres[(name, window)] = iqm(finite) if finite.size else math.nan
 
     @staticmethod
     def _band(column: np.ndarray, window: int) -> tuple[float, float, float]:
@@ -344,4 +389,13 @@ def policy_trajectories(history: Any, game: Any) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["MAX_FEEDS", "RETURN_SERIES", "Feeds", "MetricsFeed", "RunDiagnosis", "policy_trajectories", "run_diagnosis"]
+__all__ = [
+    "BAND_BUDGET_S",
+    "MAX_FEEDS",
+    "RETURN_SERIES",
+    "Feeds",
+    "MetricsFeed",
+    "RunDiagnosis",
+    "policy_trajectories",
+    "run_diagnosis",
+]

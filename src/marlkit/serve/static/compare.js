@@ -24,7 +24,8 @@
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (c) {
         if (!c.unchanged) { curves[path] = c; draw(); }
-        if (c.status === "running") window.setTimeout(function () { load(path); }, data.poll_ms);
+        if (c.pending) window.setTimeout(function () { load(path); }, 100);
+        else if (c.status === "running") window.setTimeout(function () { load(path); }, data.poll_ms);
       })
       .catch(function () {});
   }

@@ -51,7 +51,8 @@
         const was = status;
         status = data.status;
         if (was === "running" && status === "finished") { window.location.reload(); return; }
-        if (status === "running" || status === "killed") window.setTimeout(poll, run.poll_ms);
+        if (data.pending) window.setTimeout(poll, 100);  // bootstrap bands still being computed
+        else if (status === "running" || status === "killed") window.setTimeout(poll, run.poll_ms);
       })
       .catch(function () { window.setTimeout(poll, 4 * run.poll_ms); });
   }
