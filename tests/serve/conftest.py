@@ -99,7 +99,7 @@ def browser_page(browser: object) -> Iterator[object]:
     """A fresh page (own context: cookies do not leak between tests) at 1280 x 900."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(20_000)  # generous: the suite shares 2 cores between many processes
     yield page
     context.close()
 
