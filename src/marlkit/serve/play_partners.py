@@ -1,0 +1,315 @@
+"""The partners a person plays with on the play page: a trained policy, a human model, or a tabular learner that
+keeps learning from the person's play.
+
+A partner holds every seat the person does not (``seats``, in player order) and offers one shape:
+
+* ``probabilities(state) -> [k, A_max]``: the distribution each of its seats draws its next action from in
+  ``state`` (zero on illegal actions);
+* ``observe(state, actions [n], rewards [n], next_state, terminated, truncated)``: the joint step that followed
+  (a learner updates on it; fixed partners ignore it);
+* ``label``, ``kind`` and ``to_json()``.
+
+Partners (:func:`make_partner`):
+
+* ``policy``: a trained policy (a ``.mkp`` file or a finished run directory inside the runs folder, through
+  :func:`marlkit.experiment.policies.load_source`); it must have been trained on the very game played (same tables,
+  :func:`marlkit.offline.dataset.game_digest`). Its probabilities are the policy's at the one-hot observation of the
+  state (:class:`marlkit.envs.games.GameEnv`'s observation), in its stochastic mode.
+* ``model``: a human model spec (:func:`marlkit.human.models.parse_model`, e.g. ``boltzmann?beta=2``), normal-form
+  games only; each seat plays ``model.policy(game, seat)`` (the model's own assumption about the others, e.g. uniform
+  partners for Boltzmann), a fixed distribution.
+* ``learner``: a registered tabular learner (:data:`marlkit.agents.tabular.registry.LEARNERS`, spec
+  ``NAME?hyper=value``, e.g. ``fp``, ``hedge``, ``iql-eps?step_size=0.2``), one group over the partner's seats,
+  through the learner contract's pure ``init / policy / update`` (each jitted once; one update per round). It sees
+  what the tabular training loop (:mod:`marlkit.train.loop`) gives it: the state index as observation, the joint
+  action and rewards; a learner that reads every agent's policy (``needs_policies``) is given the person's
+  empirical action frequencies per state (uniform before the first visit) as the person's policy. Actions are drawn
+  from ``policy`` (the distribution ``act`` samples from, by the contract) with the session's NumPy generator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from marlkit.errors import InvalidGameError, MarlkitError, NotApplicableError, PolicyFileError
+from marlkit.games import NormalFormGame, StochasticGame, as_stochastic
+
+Game = NormalFormGame | StochasticGame
+
+PARTNER_KINDS = ("learner", "model", "policy")
+"""The kinds of partner (module docstring)."""
+
+
+class Partner(Protocol):
+    """What the session asks of a partner (module docstring)."""
+
+    label: str
+    kind: str
+    seats: tuple[int, ...]
+
+    def probabilities(self, state: int) -> np.ndarray: ...
+
+    def observe(
+        self,
+        state: int,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_state: int,
+        terminated: bool,
+        truncated: bool,
+    ) -> None: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def padded(rows: Sequence[np.ndarray], width: int) -> np.ndarray:
+    """``[k, width]``: each distribution right-padded with zeros."""
+    out = np.zeros((len(rows), width))
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return out
+
+
+class ModelPartner:
+    """A human model in every partner seat: fixed distributions ``model.policy(game, seat)``."""
+
+    kind = "model"
+
+    def __init__(self, spec: str, game: Game, seats: tuple[int, ...]) -> None:
+        from marlkit.human.models import model_spec, parse_model
+
+        if not isinstance(game, NormalFormGame):
+            raise NotApplicableError(
+                "partner: human models play normal-form (matrix) games; pick a matrix game or another partner"
+            )
+        self.model = parse_model(spec)
+        self.seats = seats
+        self.label = model_spec(self.model)
+        self.table = padded([self.model.policy(game, j) for j in seats], max(game.num_actions))
+
+    def probabilities(self, state: int) -> np.ndarray:
+        return self.table
+
+    def observe(self, *args: Any) -> None:
+        """A fixed model does not learn."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "label": self.label, "model": self.model.to_json()}
+
+
+def inside(runs_dir: Path, source: str) -> Path:
+    """``source`` (relative to ``runs_dir``, or absolute) resolved, if it lies inside ``runs_dir``.
+
+    Raises:
+        PolicyFileError: a path outside the runs folder (``..``, an absolute path elsewhere, a link out).
+    """
+    root = Path(runs_dir).resolve()
+    text = str(source).strip()
+    if not text:
+        raise PolicyFileError("policy: give a policy file (.mkp) or a run directory inside the runs folder")
+    path = (root / text).resolve()
+    if not path.is_relative_to(root):
+        raise PolicyFileError(f"policy: {text!r} is outside the runs folder; pick a policy inside {root.name}/")
+    return path
+
+
+class PolicyPartner:
+    """A trained policy of the game played, acting in the partner seats (module docstring)."""
+
+    kind = "policy"
+
+    def __init__(self, source: str, game: Game, seats: tuple[int, ...], runs_dir: Path, seed: int = 0) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        from marlkit.envs.games import GameEnv
+        from marlkit.experiment.policies import load_source
+        from marlkit.offline.dataset import game_digest
+
+        path = inside(runs_dir, source)
+        if not path.exists():
+            raise PolicyFileError(f"policy: {source!r}: no such run directory or policy file in the runs folder")
+        try:
+            policies = load_source(path, seed=seed if path.is_dir() else None)
+        except MarlkitError:
+            raise
+        except (OSError, ValueError, KeyError) as exc:  # a corrupt run directory is the user's problem, said so
+            raise PolicyFileError(f"policy: {source!r} cannot be loaded ({type(exc).__name__}: {exc})") from None
+        policy = policies[0]
+        env = policy.make_env()
+        if not isinstance(env, GameEnv) or game_digest(env.game) != game_digest(game):
+            raise PolicyFileError(
+                f"policy: {source!r} was trained on {env.spec.name!r}, not on {as_stochastic(game).name!r}; pick a "
+                "policy of the game played"
+            )
+        self.policy = policy
+        self.seats = seats
+        self.label = f"{Path(source).name} ({policy.learner})"
+        g = as_stochastic(game)
+        self.num_states, self.n = g.num_states, g.n_players
+        self.width = g.max_actions
+        self.mask = np.asarray(g.action_mask, dtype=bool)
+        self.cache: dict[int, np.ndarray] = {}
+        self.jnp, self.jax = jnp, jax
+
+    def probabilities(self, state: int) -> np.ndarray:
+        if state not in self.cache:
+            obs = self.jax.nn.one_hot(self.jnp.full((self.n,), state), self.num_states, dtype=self.jnp.float32)
+            probs = np.asarray(self.policy.probs(obs), dtype=np.float64)[list(self.seats), : self.width]
+            probs = np.where(self.mask[list(self.seats), state], probs, 0.0)
+            self.cache[state] = probs / probs.sum(axis=1, keepdims=True)
+        return self.cache[state]
+
+    def observe(self, *args: Any) -> None:
+        """A trained policy does not learn."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "label": self.label, "learner": self.policy.learner}
+
+
+class LearnerPartner:
+    """A registered tabular learner over the partner seats that learns from every round (module docstring)."""
+
+    kind = "learner"
+
+    def __init__(self, spec: str, game: Game, seats: tuple[int, ...], seed: int = 0) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        from marlkit.agents.tabular.base import GroupSpec
+        from marlkit.agents.tabular.registry import LEARNERS, make_learner
+        from marlkit.human.models import parse_spec
+
+        name, params = parse_spec(spec, f"learner spec {spec!r}", "iql-eps?step_size=0.2")
+        entry = LEARNERS.get(name)
+        self.learner: Any = make_learner(entry.name, game=game, **params)
+        g = as_stochastic(game)
+        check = getattr(self.learner, "check", None)
+        if check is not None:  # as the training loop calls it: on the stochastic view
+            check(g, seats)
+        self.game, self.seats, self.n, self.S = g, seats, g.n_players, g.num_states
+        self.A = g.max_actions
+        self.label = spec.strip()
+        self.name = entry.name
+        self.mask = np.asarray(g.action_mask, dtype=bool)
+        self.person = [i for i in range(self.n) if i not in seats]
+        self.person_counts = np.zeros((self.n, self.S, self.A))  # the other seats' counts per state (needs_policies)
+        self.needs_policies = bool(getattr(self.learner, "needs_policies", False))
+        spec_ = GroupSpec(
+            agents=seats,
+            n_agents=self.n,
+            num_states=self.S,
+            num_actions=tuple(g.num_actions[a] for a in seats),
+            max_actions=self.A,
+            gamma=float(g.gamma),
+            legal=jnp.asarray(self.mask[list(seats)]),
+        )
+        self.jnp = jnp
+        learner = self.learner
+        k = len(seats)
+        self.state = jax.jit(lambda key: learner.init(key, spec_))(jax.random.key(seed))
+        self._policy = jax.jit(lambda st, s: learner.policy(st, jnp.full((k,), s, jnp.int32)))
+        self._update = jax.jit(learner.update)
+        if self.needs_policies:
+            from marlkit.agents.tabular.base import policy_table
+
+            self._table = jax.jit(lambda st: policy_table(learner.policy, st, k, self.S))
+        self.updates = 0
+
+    def probabilities(self, state: int) -> np.ndarray:
+        probs = np.asarray(self._policy(self.state, state), dtype=np.float64)
+        probs = np.where(self.mask[list(self.seats), state], np.maximum(probs, 0.0), 0.0)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def policies(self) -> np.ndarray:
+        """``[n, S, A_max]``: the learner's own table in its seats, the others' empirical frequencies elsewhere."""
+        out = np.zeros((self.n, self.S, self.A))
+        out[list(self.seats)] = np.asarray(self._table(self.state))
+        legal = self.mask.astype(np.float64)
+        for i in self.person:
+            counts = self.person_counts[i]
+            seen = counts.sum(axis=1, keepdims=True)
+            uniform = legal[i] / legal[i].sum(axis=1, keepdims=True)
+            out[i] = np.where(seen > 0, counts / np.maximum(seen, 1.0), uniform)
+        return out
+
+    def observe(
+        self,
+        state: int,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_state: int,
+        terminated: bool,
+        truncated: bool,
+    ) -> None:
+        from marlkit.agents.tabular.base import Transition
+
+        jnp = self.jnp
+        policies = jnp.asarray(self.policies(), jnp.float32) if self.needs_policies else None
+        seats = np.asarray(self.seats)
+        k = len(seats)
+        batch = Transition(
+            obs=jnp.full((k,), state, jnp.int32),
+            actions=jnp.asarray(actions[seats], jnp.int32),
+            rewards=jnp.asarray(rewards[seats], jnp.float32),
+            next_obs=jnp.full((k,), next_state, jnp.int32),
+            terminated=jnp.bool_(terminated),
+            truncated=jnp.bool_(truncated),
+            legal=jnp.asarray(self.mask[seats, state]),
+            next_legal=jnp.asarray(self.mask[seats, next_state]),
+            joint_actions=jnp.asarray(actions, jnp.int32),
+            joint_rewards=jnp.asarray(rewards, jnp.float32),
+            policies=policies,
+        )
+        self.state, _ = self._update(self.state, batch)
+        for i in self.person:
+            self.person_counts[i, state, int(actions[i])] += 1.0
+        self.updates += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "label": self.label, "learner": self.name, "updates": self.updates}
+
+
+def make_partner(
+    kind: str,
+    spec: str,
+    game: Game,
+    seats: tuple[int, ...],
+    runs_dir: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+) -> Partner:
+    """The partner of ``kind`` (``learner`` / ``model`` / ``policy``) named by ``spec`` for ``seats`` of ``game``.
+
+    Raises:
+        MarlkitError subclasses, one line each: an unknown kind, model or learner (with close matches), a bad
+        parameter, a partner that cannot play this game, a policy path outside the runs folder or of another game.
+    """
+    text = str(spec or "").strip()
+    if kind not in PARTNER_KINDS:
+        raise InvalidGameError(f"partner: expected one of {list(PARTNER_KINDS)}, got {kind!r}")
+    if not text:
+        example = {"learner": "fp", "model": "boltzmann?beta=2", "policy": "my-run/policy.mkp"}[kind]
+        raise InvalidGameError(f"partner: give a {kind} (e.g. {example})")
+    if kind == "model":
+        return ModelPartner(text, game, seats)
+    if kind == "learner":
+        return LearnerPartner(text, game, seats, seed=seed)
+    return PolicyPartner(text, game, seats, Path(runs_dir), seed=seed)
+
+
+__all__ = [
+    "PARTNER_KINDS",
+    "LearnerPartner",
+    "ModelPartner",
+    "Partner",
+    "PolicyPartner",
+    "inside",
+    "make_partner",
+    "padded",
+]
