@@ -102,11 +102,16 @@ class ModelPartner:
         return {"kind": self.kind, "label": self.label, "model": self.model.to_json()}
 
 
+class OutsideRunsError(PolicyFileError):
+    """A policy path that leaves the runs folder (the web app answers 403)."""
+
+
 def inside(runs_dir: Path, source: str) -> Path:
     """``source`` (relative to ``runs_dir``, or absolute) resolved, if it lies inside ``runs_dir``.
 
     Raises:
-        PolicyFileError: a path outside the runs folder (``..``, an absolute path elsewhere, a link out).
+        OutsideRunsError: a path outside the runs folder (``..``, an absolute path elsewhere, a link out).
+        PolicyFileError: an empty path.
     """
     root = Path(runs_dir).resolve()
     text = str(source).strip()
@@ -114,7 +119,7 @@ def inside(runs_dir: Path, source: str) -> Path:
         raise PolicyFileError("policy: give a policy file (.mkp) or a run directory inside the runs folder")
     path = (root / text).resolve()
     if not path.is_relative_to(root):
-        raise PolicyFileError(f"policy: {text!r} is outside the runs folder; pick a policy inside {root.name}/")
+        raise OutsideRunsError(f"policy: {text!r} is outside the runs folder; pick a policy inside {root.name}/")
     return path
 
 
@@ -306,6 +311,7 @@ def make_partner(
 __all__ = [
     "PARTNER_KINDS",
     "LearnerPartner",
+    "OutsideRunsError",
     "ModelPartner",
     "Partner",
     "PolicyPartner",

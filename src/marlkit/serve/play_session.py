@@ -111,7 +111,7 @@ def playable_game(name: str) -> Game:
     """
     from marlkit.games.catalog import GAMES, make
 
-    key = GAMES.resolve(str(name))
+    key = GAMES.get(str(name)).name
     if key not in {c.name for c in playable_games()}:
         offered = ", ".join(c.name for c in playable_games())
         raise UnknownNameError(f"game: {name!r} cannot be played here; pick one of {offered}")
