@@ -99,7 +99,10 @@ class ModelPartner:
         """A fixed model does not learn."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "label": self.label, "model": self.model.to_json()}
+        from marlkit.human.models import HUMAN_MODELS
+
+        description = HUMAN_MODELS.get(self.model.name).description
+        return {"kind": self.kind, "label": self.label, "description": description, "model": self.model.to_json()}
 
 
 class OutsideRunsError(PolicyFileError):
@@ -174,7 +177,8 @@ class PolicyPartner:
         """A trained policy does not learn."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "label": self.label, "learner": self.policy.learner}
+        description = f"a trained {self.policy.learner} policy, sampled (its stochastic mode)"
+        return {"kind": self.kind, "label": self.label, "description": description, "learner": self.policy.learner}
 
 
 class LearnerPartner:
@@ -201,6 +205,7 @@ class LearnerPartner:
         self.A = g.max_actions
         self.label = spec.strip()
         self.name = entry.name
+        self.description = entry.description
         self.mask = np.asarray(g.action_mask, dtype=bool)
         self.person = [i for i in range(self.n) if i not in seats]
         self.person_counts = np.zeros((self.n, self.S, self.A))  # the other seats' counts per state (needs_policies)
@@ -277,7 +282,13 @@ class LearnerPartner:
         self.updates += 1
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "label": self.label, "learner": self.name, "updates": self.updates}
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "description": self.description,
+            "learner": self.name,
+            "updates": self.updates,
+        }
 
 
 def make_partner(

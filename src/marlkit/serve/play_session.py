@@ -372,6 +372,7 @@ class PlaySession:
             "mean_scores": (self.scores / max(self.rounds, 1)).tolist(),
             "episode": self.episode,
             "step": self.step,
+            "episode_steps": self.episode_steps,
             "state": self.state,
             "state_name": str(g.state_names[self.state]),
             "legal_actions": self.legal_actions(),
@@ -387,9 +388,17 @@ class PlaySession:
                 "equilibria_complete": self.equilibria_complete,
             }
         else:
+            out["disc"] = self.disc()
             out["returns"] = self.returns[-20:]
             out["episodes_finished"] = len(self.returns)
         return json.loads(json.dumps(out, default=finite))
+
+    def disc(self) -> str | None:
+        """The label of the person's disc in the state picture (None where the game draws a table)."""
+        from marlkit.envs.render_games import board_of
+
+        board = board_of(self.game)
+        return None if board is None else str(board.labels[self.seat % len(board.labels)])
 
     def frame_png(self) -> bytes:
         """The current state drawn by the game env's ``render`` (:class:`marlkit.envs.games.GameEnv`), as PNG."""

@@ -106,7 +106,7 @@
         const b = el("button", { class: "button action", "data-action": a, type: "button" });
         b.appendChild(el("kbd", {}, String(a + 1)));
         b.appendChild(document.createTextNode(" " + name));
-        b.appendChild(el("small", {}, "expected " + fmt(view.expected_payoffs[a], 2)));
+        b.appendChild(el("small", {}, "expected reward " + fmt(view.expected_payoffs[a], 2)));
         b.disabled = !view.legal_actions.includes(a);
         b.addEventListener("click", () => play(a));
         row.appendChild(b);
@@ -119,10 +119,12 @@
       frame.classList.remove("hidden");
     }
     const arrows = Object.keys(ARROWS).some((k) => arrowAction(k) !== null);
-    $("keys").textContent = "Click an action or press 1–" + Math.min(names.length, 9) + (arrows ? "; arrow keys move, space stands still." : ".");
+    $("keys").textContent = (view.disc ? "You are disc " + view.disc + " in the picture. " : "") +
+      "Click an action or press 1–" + Math.min(names.length, 9) + (arrows ? "; arrow keys move" + (arrowAction(" ") !== null ? ", space stands still." : ".") : ".");
     const last = view.last;
     if (last) {
-      const parts = last.actions.map((a, i) => (i === view.seat ? "you" : view.player_names[i]) + ": " + view.action_names[i][a]);
+      const order = [view.seat, ...view.partner_seats];
+      const parts = order.map((i) => (i === view.seat ? "you" : view.player_names[i]) + ": " + view.action_names[i][last.actions[i]]);
       let text = "Last round: " + parts.join(" · ") + " → you " + fmt(last.rewards[view.seat], 2) +
         ", partner " + view.partner_seats.map((j) => fmt(last.rewards[j], 2)).join(", ");
       if (last.terminated) text += " (episode over)";
@@ -151,9 +153,9 @@
   function picture() {
     if (typeof Plotly === "undefined") return;
     const layout = (title, ytitle, yrange) => ({
-      title: { text: title, font: { size: 14 } }, margin: { l: 50, r: 10, t: 36, b: 40 }, height: 300,
-      xaxis: { title: view.kind === "matrix" ? "round" : "episode" }, yaxis: { title: ytitle, range: yrange },
-      legend: { orientation: "h", y: -0.25 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fafafa",
+      title: { text: title, font: { size: 14 } }, margin: { l: 55, r: 10, t: 36, b: 30 }, height: 320,
+      xaxis: {}, yaxis: { title: { text: ytitle }, range: yrange },
+      legend: { orientation: "h", y: -0.12 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fafafa",
     });
     const config = { displayModeBar: false, responsive: true };
     if (view.kind === "matrix") {
@@ -168,14 +170,15 @@
           });
         });
       });
-      Plotly.react("plot-frequencies", traces, layout("Empirical action frequencies", "frequency", [0, 1]), config);
+      Plotly.react("plot-frequencies", traces, layout("Empirical action frequencies, by round", "frequency", [0, 1.02]), config);
       const nash = [
-        { x: pic.round, y: pic.nash_conv, mode: "lines", name: "NashConv of the empirical profile", line: { color: "#d62728" } },
-        { x: pic.round, y: pic.nash_distance, mode: "lines", name: "distance to the nearest Nash eq. (TV)", line: { color: "#1f77b4" }, yaxis: "y2" },
+        { x: pic.round, y: pic.nash_conv, mode: "lines+markers", name: "NashConv of the empirical profile", line: { color: "#d62728" }, marker: { size: 4 } },
+        { x: pic.round, y: pic.nash_distance, mode: "lines+markers", name: "distance to the nearest Nash equilibrium (TV)", line: { color: "#1f77b4" }, marker: { size: 4 }, yaxis: "y2" },
       ];
-      const l = layout("Distance to equilibrium", "NashConv");
-      l.yaxis2 = { title: "TV distance", overlaying: "y", side: "right", range: [0, 1] };
-      l.margin.r = 50;
+      const l = layout("Distance to equilibrium, by round", "NashConv");
+      l.xaxis = { anchor: "y2" };
+      l.yaxis = { title: { text: "NashConv" }, domain: [0.55, 1], rangemode: "tozero" };
+      l.yaxis2 = { title: { text: "TV distance" }, domain: [0, 0.45], range: [0, 1.02], anchor: "x" };
       Plotly.react("plot-nash", nash, l, config);
       const eqs = pic.equilibria.length;
       $("picture-note").textContent = "Dotted: your partner. NashConv = Σᵢ (best-response payoff − payoff) at the players' empirical frequencies; 0 at a Nash equilibrium. " +
@@ -187,9 +190,11 @@
         x: eps, y: view.returns.map((r) => r[i]), mode: "lines+markers", name: i === view.seat ? "you" : name,
         line: { color: COLOURS[i % COLOURS.length] },
       }));
-      Plotly.react("plot-frequencies", traces, layout("Returns of the last episodes", "return"), config);
+      $("plot-frequencies").classList.toggle("hidden", view.returns.length === 0);
+      if (view.returns.length) Plotly.react("plot-frequencies", traces, layout("Returns of the last episodes, by episode", "return"), config);
       $("plot-nash").classList.add("hidden");
-      $("picture-note").textContent = view.episodes_finished + " episodes finished.";
+      $("picture-note").textContent = view.episodes_finished ? view.episodes_finished + " episodes finished." :
+        "No episode finished yet: an episode ends at a goal (a terminal state) or after " + view.episode_steps + " steps.";
     }
   }
 
