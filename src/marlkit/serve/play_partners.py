@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -181,6 +182,42 @@ class PolicyPartner:
         return {"kind": self.kind, "label": self.label, "description": description, "learner": self.policy.learner}
 
 
+@lru_cache(maxsize=32)
+def learner_programs(
+    learner: Any,
+    seats: tuple[int, ...],
+    n: int,
+    num_states: int,
+    num_actions: tuple[int, ...],
+    gamma: float,
+    legal: tuple[tuple[bool, ...], ...],
+) -> tuple[Any, Any, Any, Any]:
+    """The jitted ``init(key)``, ``policy(state, s)``, ``update(state, transition)`` and ``table(state) -> [k, S,
+    A_max]`` of ``learner`` over ``seats`` (learners compare and hash by value, so every session of one learner on
+    one game shares these programs: compiled once per server)."""
+    import jax
+    import jax.numpy as jnp
+
+    from marlkit.agents.tabular.base import GroupSpec, policy_table
+
+    k, width = len(seats), max(num_actions)
+    spec = GroupSpec(
+        agents=seats,
+        n_agents=n,
+        num_states=num_states,
+        num_actions=tuple(num_actions[a] for a in seats),
+        max_actions=width,
+        gamma=gamma,
+        legal=jnp.asarray(np.array(legal, dtype=bool).reshape(k, num_states, width)),
+    )
+    return (
+        jax.jit(lambda key: learner.init(key, spec)),
+        jax.jit(lambda state, s: learner.policy(state, jnp.full((k,), s, jnp.int32))),
+        jax.jit(learner.update),
+        jax.jit(lambda state: policy_table(learner.policy, state, k, num_states)),
+    )
+
+
 class LearnerPartner:
     """A registered tabular learner over the partner seats that learns from every round (module docstring)."""
 
@@ -190,7 +227,6 @@ class LearnerPartner:
         import jax
         import jax.numpy as jnp
 
-        from marlkit.agents.tabular.base import GroupSpec
         from marlkit.agents.tabular.registry import LEARNERS, make_learner
         from marlkit.human.models import parse_spec
 
@@ -210,25 +246,12 @@ class LearnerPartner:
         self.person = [i for i in range(self.n) if i not in seats]
         self.person_counts = np.zeros((self.n, self.S, self.A))  # the other seats' counts per state (needs_policies)
         self.needs_policies = bool(getattr(self.learner, "needs_policies", False))
-        spec_ = GroupSpec(
-            agents=seats,
-            n_agents=self.n,
-            num_states=self.S,
-            num_actions=tuple(g.num_actions[a] for a in seats),
-            max_actions=self.A,
-            gamma=float(g.gamma),
-            legal=jnp.asarray(self.mask[list(seats)]),
-        )
         self.jnp = jnp
-        learner = self.learner
-        k = len(seats)
-        self.state = jax.jit(lambda key: learner.init(key, spec_))(jax.random.key(seed))
-        self._policy = jax.jit(lambda st, s: learner.policy(st, jnp.full((k,), s, jnp.int32)))
-        self._update = jax.jit(learner.update)
-        if self.needs_policies:
-            from marlkit.agents.tabular.base import policy_table
-
-            self._table = jax.jit(lambda st: policy_table(learner.policy, st, k, self.S))
+        legal = tuple(map(tuple, self.mask[list(seats)].reshape(len(seats), -1).tolist()))
+        init, self._policy, self._update, self._table = learner_programs(
+            self.learner, seats, self.n, self.S, tuple(g.num_actions), float(g.gamma), legal
+        )
+        self.state = init(jax.random.key(seed))
         self.updates = 0
 
     def probabilities(self, state: int) -> np.ndarray:

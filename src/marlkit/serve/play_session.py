@@ -88,7 +88,7 @@ class GameChoice:
 @lru_cache(maxsize=1)
 def playable_games() -> tuple[GameChoice, ...]:
     """Every catalog game of :data:`PLAYABLE_KINDS` with at least two players, in catalog order."""
-    from marlkit.games.catalog import GAMES, make, names
+    from marlkit.games.catalog import GAMES, names
 
     out = []
     for name in names():
@@ -96,7 +96,7 @@ def playable_games() -> tuple[GameChoice, ...]:
         kind = str(entry.extra.get("kind", ""))
         if kind not in PLAYABLE_KINDS:
             continue
-        g = as_stochastic(make(name))
+        g = as_stochastic(built(name))
         if g.n_players < 2 or g.is_partially_observable:
             continue
         out.append(GameChoice(name, kind, entry.description, g.n_players, tuple(g.num_actions), g.player_names))
@@ -104,18 +104,26 @@ def playable_games() -> tuple[GameChoice, ...]:
 
 
 def playable_game(name: str) -> Game:
-    """The catalog game ``name`` if the play page offers it.
+    """The catalog game ``name`` if the play page offers it (built once per process: games are immutable).
 
     Raises:
         UnknownNameError: not a catalog game (close matches named), or a game the page does not offer.
     """
-    from marlkit.games.catalog import GAMES, make
+    from marlkit.games.catalog import GAMES
 
     key = GAMES.get(str(name)).name
     if key not in {c.name for c in playable_games()}:
         offered = ", ".join(c.name for c in playable_games())
         raise UnknownNameError(f"game: {name!r} cannot be played here; pick one of {offered}")
-    return make(key)
+    return built(key)
+
+
+@lru_cache(maxsize=64)
+def built(name: str) -> Game:
+    """The catalog game ``name`` at its default parameters (cached)."""
+    from marlkit.games.catalog import make
+
+    return make(name)
 
 
 @lru_cache(maxsize=64)
