@@ -96,9 +96,22 @@ def form_options() -> dict[str, Any]:
     from marlkit.agents.tabular.registry import LEARNERS
     from marlkit.human.models import HUMAN_MODELS
     from marlkit.serve.play_session import playable_games
+    from marlkit.serve.play_task import task_names
 
+    tasks = [
+        {
+            "name": name,
+            "kind": "task",
+            "description": "Overcooked (Carroll et al. 2019): two chefs cook onion soups and serve them for 20 each; "
+            "arrow keys move, space interacts",
+            "n_players": 2,
+            "num_actions": [6, 6],
+            "player_names": ["chef_0", "chef_1"],
+        }
+        for name in task_names()
+    ]
     return {
-        "games": [c.to_json() for c in playable_games()],
+        "games": [c.to_json() for c in playable_games()] + tasks,
         "models": [e.name for e in HUMAN_MODELS.entries().values() if e.name != "population"],
         "learners": [{"name": e.name, "description": e.description} for e in LEARNERS.entries().values()],
     }

@@ -436,12 +436,16 @@ class SessionStore:
         self.max_sessions = max_sessions
         self.ttl_s = ttl_s
         self.clock = clock
-        self.sessions: OrderedDict[str, PlaySession] = OrderedDict()
+        self.sessions: OrderedDict[str, Any] = OrderedDict()
         self.lock = threading.Lock()
 
-    def create(self, *args: Any, **kwargs: Any) -> PlaySession:
-        """A new :class:`PlaySession` (its arguments), stored; the oldest is dropped beyond ``max_sessions``."""
-        session = PlaySession(*args, clock=self.clock, **kwargs)
+    def create(self, game_name: str, *args: Any, **kwargs: Any) -> Any:
+        """A new session (:class:`PlaySession`, or :class:`marlkit.serve.play_task.TaskSession` for a cooking
+        layout; their arguments), stored; the least recently used is dropped beyond ``max_sessions``."""
+        from marlkit.serve.play_task import TaskSession, is_task
+
+        kind = TaskSession if is_task(game_name) else PlaySession
+        session = kind(game_name, *args, clock=self.clock, **kwargs)
         with self.lock:
             self.expire()
             self.sessions[session.id] = session
@@ -454,7 +458,7 @@ class SessionStore:
         for key in [k for k, s in self.sessions.items() if now - s.touched > self.ttl_s]:
             del self.sessions[key]
 
-    def get(self, session_id: str) -> PlaySession:
+    def get(self, session_id: str) -> Any:
         """The live session ``session_id``.
 
         Raises:

@@ -10,7 +10,7 @@
   const ARROWS = {
     ArrowUp: ["up", "n", "north"], ArrowDown: ["down", "s", "south"],
     ArrowLeft: ["left", "w", "west"], ArrowRight: ["right", "e", "east"],
-    " ": ["stand", "stay", "noop", "wait", "none"],
+    " ": ["interact", "stand", "stay", "noop", "wait", "none"],
   };
   const fmt = (x, d = 2) => (x === null || x === undefined ? "—" : Number(x).toFixed(d));
   const el = (tag, attrs = {}, text) => {
@@ -65,7 +65,8 @@
     const partner = view.partner_seats.reduce((s, j) => s + view.scores[j], 0) / view.partner_seats.length;
     add(view.partner_seats.length > 1 ? "partners' mean" : "partner's score", fmt(partner, 1));
     add("your mean / round", fmt(view.mean_scores[view.seat], 2));
-    if (view.kind === "stochastic") add("episode", view.episode + " · step " + view.step);
+    if (view.kind !== "matrix") add("episode", view.episode + " · step " + view.step + "/" + view.episode_steps);
+    if (view.kind === "task") add("soups served", String(view.soups));
   }
 
   function actions() {
@@ -106,7 +107,7 @@
         const b = el("button", { class: "button action", "data-action": a, type: "button" });
         b.appendChild(el("kbd", {}, String(a + 1)));
         b.appendChild(document.createTextNode(" " + name));
-        b.appendChild(el("small", {}, "expected reward " + fmt(view.expected_payoffs[a], 2)));
+        if (view.expected_payoffs) b.appendChild(el("small", {}, "expected reward " + fmt(view.expected_payoffs[a], 2)));
         b.disabled = !view.legal_actions.includes(a);
         b.addEventListener("click", () => play(a));
         row.appendChild(b);
@@ -114,13 +115,13 @@
       box.appendChild(row);
     }
     const frame = $("frame");
-    if (view.kind === "stochastic") {
+    if (view.kind !== "matrix") {
       frame.src = "/play/" + view.id + "/frame.png?r=" + view.rounds;
       frame.classList.remove("hidden");
     }
     const arrows = Object.keys(ARROWS).some((k) => arrowAction(k) !== null);
     $("keys").textContent = (view.disc ? "You are disc " + view.disc + " in the picture. " : "") +
-      "Click an action or press 1–" + Math.min(names.length, 9) + (arrows ? "; arrow keys move" + (arrowAction(" ") !== null ? ", space stands still." : ".") : ".");
+      "Click an action or press 1–" + Math.min(names.length, 9) + (arrows ? "; arrow keys move" + (arrowAction(" ") !== null ? ", space " + (view.action_names[view.seat][arrowAction(" ")] === "interact" ? "interacts." : "stands still.") : ".") : ".");
     const last = view.last;
     if (last) {
       const order = [view.seat, ...view.partner_seats];
