@@ -406,7 +406,7 @@ class PlaySession:
         from marlkit.envs.render_games import board_of
 
         board = board_of(self.game)
-        return None if board is None else str(board.labels[self.seat % len(board.labels)])
+        return None if board is None else f"disc {board.labels[self.seat % len(board.labels)]}"
 
     def frame_png(self) -> bytes:
         """The current state drawn by the game env's ``render`` (:class:`marlkit.envs.games.GameEnv`), as PNG."""

@@ -309,7 +309,7 @@ class TaskSession:
             "legal_actions": self.legal_actions(),
             "expected_payoffs": None,
             "payoff_table": None,
-            "disc": f"chef {self.seat}",
+            "disc": f"chef {self.seat} ({self.env.spec.agent_names[self.seat]})",
             "last": self.last,
             "log": self.log_path.name,
             "returns": self.returns[-20:],

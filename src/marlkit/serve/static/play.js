@@ -120,7 +120,7 @@
       frame.classList.remove("hidden");
     }
     const arrows = Object.keys(ARROWS).some((k) => arrowAction(k) !== null);
-    $("keys").textContent = (view.disc ? "You are disc " + view.disc + " in the picture. " : "") +
+    $("keys").textContent = (view.disc ? "You are " + view.disc + " in the picture. " : "") +
       "Click an action or press 1–" + Math.min(names.length, 9) + (arrows ? "; arrow keys move" + (arrowAction(" ") !== null ? ", space " + (view.action_names[view.seat][arrowAction(" ")] === "interact" ? "interacts." : "stands still.") : ".") : ".");
     const last = view.last;
     if (last) {
@@ -155,7 +155,7 @@
     if (typeof Plotly === "undefined") return;
     const layout = (title, ytitle, yrange) => ({
       title: { text: title, font: { size: 14 } }, margin: { l: 55, r: 10, t: 36, b: 30 }, height: 320,
-      xaxis: {}, yaxis: { title: { text: ytitle }, range: yrange },
+      xaxis: { dtick: Math.max(1, Math.ceil(view.rounds / 10)) }, yaxis: { title: { text: ytitle }, range: yrange },
       legend: { orientation: "h", y: -0.12 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fafafa",
     });
     const config = { displayModeBar: false, responsive: true };
@@ -177,7 +177,7 @@
         { x: pic.round, y: pic.nash_distance, mode: "lines+markers", name: "distance to the nearest Nash equilibrium (TV)", line: { color: "#1f77b4" }, marker: { size: 4 }, yaxis: "y2" },
       ];
       const l = layout("Distance to equilibrium, by round", "NashConv");
-      l.xaxis = { anchor: "y2" };
+      l.xaxis = { anchor: "y2", dtick: Math.max(1, Math.ceil(view.rounds / 10)) };
       l.yaxis = { title: { text: "NashConv" }, domain: [0.55, 1], rangemode: "tozero" };
       l.yaxis2 = { title: { text: "TV distance" }, domain: [0, 0.45], range: [0, 1.02], anchor: "x" };
       Plotly.react("plot-nash", nash, l, config);
@@ -195,7 +195,7 @@
       if (view.returns.length) Plotly.react("plot-frequencies", traces, layout("Returns of the last episodes, by episode", "return"), config);
       $("plot-nash").classList.add("hidden");
       $("picture-note").textContent = view.episodes_finished ? view.episodes_finished + " episodes finished." :
-        "No episode finished yet: an episode ends at a goal (a terminal state) or after " + view.episode_steps + " steps.";
+        "No episode finished yet: an episode ends " + (view.kind === "task" ? "" : "at a goal (a terminal state) or ") + "after " + view.episode_steps + " steps.";
     }
   }
 
@@ -203,8 +203,11 @@
     const wanted = ARROWS[key];
     if (!wanted) return null;
     const names = view.action_names[view.seat].map((n) => n.toLowerCase());
-    const a = names.findIndex((n) => wanted.includes(n));
-    return a >= 0 ? a : null;
+    for (const w of wanted) {  // in the order of preference (space: interact before stay)
+      const a = names.indexOf(w);
+      if (a >= 0) return a;
+    }
+    return null;
   }
 
   document.addEventListener("keydown", (e) => {
