@@ -26,6 +26,7 @@ from marlkit.cli import learn as learn_commands
 from marlkit.cli import render_episode as render_episode_commands
 from marlkit.cli import robust as robust_commands
 from marlkit.cli import run as run_commands
+from marlkit.cli import serve as serve_commands
 from marlkit.cli import solve as solve_commands
 from marlkit.cli.context import STATE, command_group
 from marlkit.compile_cache import enable_compilation_cache
@@ -65,6 +66,7 @@ experiment_commands.register(app)
 render_episode_commands.register(app)
 check_env_commands.register(app)
 eval_commands.register(app)
+serve_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,16 +29,21 @@ MAX_PANELS = 9
 """At most this many metric panels in one picture (3 x 3); the rest are in ``history.npz``."""
 
 
-def iqm_curve(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def iqm_curve(
+    values: np.ndarray, confidence: float = 0.95, start: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``values [N, T]`` (seeds x logging points) -> ``(iqm, low, high)``, each ``[T]``: the IQM over the seeds
-    with a finite value at each point and its percentile-bootstrap interval; NaN where no seed has a value."""
+    with a finite value at each point and its percentile-bootstrap interval; NaN where no seed has a value.
+
+    ``start``: the logging point of the first column (point ``t``'s bootstrap is seeded with ``t``), so a curve
+    extended a few points at a time (the web app's live page) gets the numbers of the whole curve at once."""
     values = np.asarray(values, dtype=np.float64)
     centre, low, high = (np.full(values.shape[1], np.nan) for _ in range(3))
     for t in range(values.shape[1]):
         finite = values[np.isfinite(values[:, t]), t]
         if finite.size:
             centre[t] = iqm(finite)
-            low[t], high[t] = bootstrap_ci(finite, confidence=confidence, n_resamples=CURVE_RESAMPLES, seed=t)
+            low[t], high[t] = bootstrap_ci(finite, confidence=confidence, n_resamples=CURVE_RESAMPLES, seed=start + t)
     return centre, low, high
 
 

@@ -126,7 +126,8 @@ def compare_runs(directories: Sequence[Path]) -> dict[str, Any]:
     }
 
 
-def _rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]], list[list[str]]]:
+def comparison_rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """Header, rows and cell classes of the side-by-side table (the terminal's, the page's and the web app's)."""
     from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_SHORT
 
     header = ["", *(Path(r).name for r in comparison["runs"])]
@@ -171,7 +172,7 @@ def comparison_table(comparison: dict[str, Any]):  # -> rich.table.Table
     from rich import box
     from rich.table import Table
 
-    header, rows, _ = _rows(comparison)
+    header, rows, _ = comparison_rows(comparison)
     table = Table(title="runs side by side", box=box.SIMPLE_HEAD)
     for name in header:
         table.add_column(name)
@@ -182,10 +183,10 @@ def comparison_table(comparison: dict[str, Any]):  # -> rich.table.Table
 
 def comparison_page(comparison: dict[str, Any]) -> str:
     """The comparison as a self-contained HTML page."""
-    header, rows, classes = _rows(comparison)
+    header, rows, classes = comparison_rows(comparison)
     runs = "".join(f"<li>{esc(r)}</li>" for r in comparison["runs"])
     body = html_table(header, rows, classes)
     return html_page("marlkit compare", [("runs", f"<ul>{runs}</ul>"), ("side by side", body)])
 
 
-__all__ = ["compare_runs", "comparison_page", "comparison_table", "differing_keys", "flatten"]
+__all__ = ["compare_runs", "comparison_page", "comparison_rows", "comparison_table", "differing_keys", "flatten"]
