@@ -15,7 +15,10 @@ starlette_testclient = pytest.importorskip("starlette.testclient", reason="starl
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("runs")
+    """A runs folder with a link that leads out of it (``link -> ..``)."""
+    folder = tmp_path_factory.mktemp("runs")
+    (folder / "link").symlink_to(folder.parent, target_is_directory=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +80,9 @@ def test_the_json_api_starts_a_grid_game_with_a_frame(client: object) -> None:
         ({"game": "stag-hunt", "partner": "model", "model": "boltzman?beta=2"}, 404, "boltzmann"),
         ({"game": "stag-hunt", "seat": "5", "partner": "model", "model": "boltzmann"}, 400, "seat: pick a player"),
         ({"game": "stag-hunt", "seat": "x", "partner": "model", "model": "boltzmann"}, 400, "seat: expected an integer"),
-        ({"game": "stag-hunt", "partner": "policy", "policy": "../../etc/passwd"}, 403, "outside the runs folder"),
-        ({"game": "stag-hunt", "partner": "policy", "policy": "/etc/passwd"}, 403, "outside the runs folder"),
+        ({"game": "stag-hunt", "partner": "policy", "policy": "../../etc/passwd"}, 404, "outside the runs folder"),
+        ({"game": "stag-hunt", "partner": "policy", "policy": "/etc/passwd"}, 404, "outside the runs folder"),
+        ({"game": "stag-hunt", "partner": "policy", "policy": "link/x.mkp"}, 403, "outside the runs folder"),
         ({"game": "stag-hunt", "partner": "policy", "policy": "nothing.mkp"}, 404, "no such run directory"),
         ({"game": "soccer", "partner": "model", "model": "boltzmann"}, 400, "normal-form"),
     ],

@@ -41,13 +41,14 @@ MAX_POLICY_CHOICES = 200
 
 
 def status_of(error: Exception) -> int:
-    """403 for a path outside the runs folder, 404 for what does not exist (an unknown game, session or policy
+    """403 / 404 for a policy path the guard refuses (outside the runs folder / absolute or ``..``), 404 for what does
+    not exist (an unknown game, session or policy
     path), 400 for the rest."""
     from marlkit.serve.play_partners import OutsideRunsError
     from marlkit.serve.play_session import SessionError
 
     if isinstance(error, OutsideRunsError):
-        return 403
+        return error.status
     if isinstance(error, UnknownNameError):
         return 404
     text = str(error)
@@ -82,13 +83,6 @@ def policy_choices(runs_dir: Path) -> list[str]:
         if len(found) >= MAX_POLICY_CHOICES:
             break
     return sorted(found[:MAX_POLICY_CHOICES])
-
-
-def plotly_path() -> Path:
-    """Plotly's bundled ``plotly.min.js`` in the installed ``plotly`` package (served offline)."""
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 def form_options() -> dict[str, Any]:
@@ -174,7 +168,7 @@ def routes(context: ServeContext) -> list[BaseRoute]:
     templates = context.templates
 
     def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-        return HTMLResponse(templates.get_template(name).render(**values), status_code=status)
+        return HTMLResponse(templates.get_template(name).render(active="play", **values), status_code=status)
 
     def form_page(status: int = 200, error: str | None = None, fields: dict[str, Any] | None = None) -> HTMLResponse:
         options = form_options()
@@ -269,11 +263,7 @@ def routes(context: ServeContext) -> list[BaseRoute]:
             return json_error(error)
         return FileResponse(session.log_path, media_type="application/x-ndjson", filename=session.log_path.name)
 
-    async def plotly_js(request: Request) -> Response:
-        return FileResponse(plotly_path(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
-
     return [
-        Route("/play/static/plotly.min.js", plotly_js, methods=["GET"], name="play_plotly"),
         Route("/play", new, methods=["GET"], name="play"),
         Route("/play", create, methods=["POST"], name="play_create"),
         Route("/play/api/sessions", create_api, methods=["POST"], name="play_api_create"),

@@ -107,24 +107,35 @@ class ModelPartner:
 
 
 class OutsideRunsError(PolicyFileError):
-    """A policy path that leaves the runs folder (the web app answers 403)."""
+    """A policy path the web app refuses to open: ``status`` 403 (it leaves the runs folder, e.g. by a link) or 404
+    (absolute, ``..``, malformed)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def inside(runs_dir: Path, source: str) -> Path:
-    """``source`` (relative to ``runs_dir``, or absolute) resolved, if it lies inside ``runs_dir``.
+    """``source``, a path relative to the runs folder, resolved by the app's path guard
+    (:func:`marlkit.serve.security.inside`), whether or not it exists.
 
     Raises:
-        OutsideRunsError: a path outside the runs folder (``..``, an absolute path elsewhere, a link out).
+        OutsideRunsError: an absolute path, a ``..`` part, or a path that leaves the runs folder (links followed).
         PolicyFileError: an empty path.
     """
-    root = Path(runs_dir).resolve()
+    from marlkit.serve.security import PathRefusedError
+    from marlkit.serve.security import inside as guarded
+
     text = str(source).strip()
     if not text:
         raise PolicyFileError("policy: give a policy file (.mkp) or a run directory inside the runs folder")
-    path = (root / text).resolve()
-    if not path.is_relative_to(root):
-        raise OutsideRunsError(f"policy: {text!r} is outside the runs folder; pick a policy inside {root.name}/")
-    return path
+    try:
+        return guarded(Path(runs_dir).resolve(), text, must_exist=False)
+    except PathRefusedError as error:
+        raise OutsideRunsError(
+            f"policy: {text!r} is outside the runs folder; pick a policy file or run inside it (a relative path)",
+            error.status,
+        ) from None
 
 
 class PolicyPartner:

@@ -141,7 +141,7 @@
       p.probabilities.forEach((x, a) => {
         const row = el("div", { class: "bar-row" });
         row.appendChild(el("span", { class: "bar-label" }, view.action_names[p.seat][a]));
-        const bar = el("span", { class: "bar" });
+        const bar = el("span", { class: "prob-bar" });
         const fill = el("span", { class: "fill", style: "width:" + (100 * x).toFixed(1) + "%" });
         bar.appendChild(fill);
         row.appendChild(bar);
