@@ -46,7 +46,7 @@ def test_a_matrix_game_played_by_clicking_writes_a_valid_play_log(
     assert log.human[:, 1].all() and not log.human[:, 0].any()
     assert "partner learner fp" in log.header["source"]
 
-    page.keyboard.press("9")  # type: ignore[attr-defined]  (no 9th action: ignored, nothing sent)
+    page.keyboard.press("9")  # type: ignore[attr-defined]  # no 9th action: ignored, nothing sent
     page.evaluate("fetch(location.pathname + '/act', {method: 'POST', body: JSON.stringify({action: 7})})")  # type: ignore[attr-defined]
     page.goto(url + "/play/no-such-session")  # type: ignore[attr-defined]
     assert "no play session" in page.inner_text("body")  # type: ignore[attr-defined]

@@ -79,7 +79,11 @@ def test_the_json_api_starts_a_grid_game_with_a_frame(client: object) -> None:
         ({"game": "no-such-game", "partner": "model", "model": "boltzmann"}, 404, "unknown game"),
         ({"game": "stag-hunt", "partner": "model", "model": "boltzman?beta=2"}, 404, "boltzmann"),
         ({"game": "stag-hunt", "seat": "5", "partner": "model", "model": "boltzmann"}, 400, "seat: pick a player"),
-        ({"game": "stag-hunt", "seat": "x", "partner": "model", "model": "boltzmann"}, 400, "seat: expected an integer"),
+        (
+            {"game": "stag-hunt", "seat": "x", "partner": "model", "model": "boltzmann"},
+            400,
+            "seat: expected an integer",
+        ),
         ({"game": "stag-hunt", "partner": "policy", "policy": "../../etc/passwd"}, 404, "outside the runs folder"),
         ({"game": "stag-hunt", "partner": "policy", "policy": "/etc/passwd"}, 404, "outside the runs folder"),
         ({"game": "stag-hunt", "partner": "policy", "policy": "link/x.mkp"}, 403, "outside the runs folder"),
@@ -94,7 +98,11 @@ def test_bad_choices_reshow_the_form_with_one_line(client: object, form: dict, s
     assert "Traceback" not in response.text
     api = client.post(  # type: ignore[attr-defined]
         "/play/api/sessions",
-        json={"game": form["game"], "seat": form.get("seat", 0), "partner": {"kind": form["partner"], "spec": form[form["partner"]]}},
+        json={
+            "game": form["game"],
+            "seat": form.get("seat", 0),
+            "partner": {"kind": form["partner"], "spec": form[form["partner"]]},
+        },
     )
     assert api.status_code == status and message in api.json()["error"]
 

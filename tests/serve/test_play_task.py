@@ -23,7 +23,13 @@ def test_a_cooking_session_logs_a_replayable_episode(tmp_path: Path, capsys: pyt
 
     store = SessionStore()
     session = store.create(
-        "cooking-cramped_room", 0, "model", "greedy?beta_goal=2&beta_action=5", runs_dir=tmp_path, log_dir=tmp_path, seed=4
+        "cooking-cramped_room",
+        0,
+        "model",
+        "greedy?beta_goal=2&beta_action=5",
+        runs_dir=tmp_path,
+        log_dir=tmp_path,
+        seed=4,
     )
     moves = [2, 1, 3, 5, 0, 0, 5, 4, 1, 2, 5, 3]  # right, down, left, interact, ...
     for a in moves:

@@ -260,7 +260,13 @@ class LearnerPartner:
         self.jnp = jnp
         legal = tuple(map(tuple, self.mask[list(seats)].reshape(len(seats), -1).tolist()))
         init, self._policy, self._update, self._table = learner_programs(
-            self.learner, seats, self.n, self.S, tuple(g.num_actions), float(g.gamma), legal
+            self.learner,  # type: ignore[arg-type]  # learners are frozen dataclasses: hashable by value
+            seats,
+            self.n,
+            self.S,
+            tuple(g.num_actions),
+            float(g.gamma),
+            legal,
         )
         self.state = init(jax.random.key(seed))
         self.updates = 0
@@ -356,8 +362,8 @@ def make_partner(
 __all__ = [
     "PARTNER_KINDS",
     "LearnerPartner",
-    "OutsideRunsError",
     "ModelPartner",
+    "OutsideRunsError",
     "Partner",
     "PolicyPartner",
     "inside",

@@ -320,7 +320,7 @@ class PlaySession:
         x = self.frequencies()
         self.series["round"].append(self.rounds)
         self.series["frequencies"].append([p.tolist() for p in x])
-        self.series["nash_conv"].append(float(nash_conv(self.game, x)))  # type: ignore[arg-type]
+        self.series["nash_conv"].append(float(nash_conv(self.game, x)))
         self.series["nash_distance"].append(nearest_equilibrium(x, self.equilibria))
 
     # ------------------------------------------------------------------------------------------------ views

@@ -62,7 +62,7 @@ def programs(layout: str) -> tuple[Any, Any, Any, Any]:
     from marlkit.envs import make
     from marlkit.envs.cooking.human import greedy_probabilities
 
-    env = make("cooking", layout=layout)
+    env: Any = make("cooking", layout=layout)  # a Cooking env
     greedy = jax.jit(lambda state, agent, bg, ba: greedy_probabilities(env, state, agent, bg, ba))
     return env, jax.jit(env.reset), jax.jit(env.step), greedy
 
@@ -121,10 +121,13 @@ class TaskSession:
                 )
             unknown = set(params) - {"beta_goal", "beta_action"}
             if unknown:
-                raise InvalidGameError(f"partner: the greedy human takes beta_goal and beta_action, not {sorted(unknown)}")
+                raise InvalidGameError(
+                    f"partner: the greedy human takes beta_goal and beta_action, not {sorted(unknown)}"
+                )
             from marlkit.envs.cooking import GreedyHuman
 
-            human = GreedyHuman(self.env, **params)  # type: ignore[arg-type]  (checks β >= 0)
+            betas: dict[str, Any] = dict(params)
+            human = GreedyHuman(self.env, **betas)  # checks β >= 0
             self.betas = (float(human.beta_goal), float(human.beta_action))
             self.label = f"greedy?beta_goal={self.betas[0]:g}&beta_action={self.betas[1]:g}"
             self.description = "overcooked-ai's greedy human: Boltzmann choice of a sub-goal, then of an action"
@@ -242,7 +245,9 @@ class TaskSession:
         joint[self.other] = int(self.rng.choice(len(probs), p=probs))
         if self.policy is not None:
             self.memory = self.pending_memory
-        self.obs, self.state, reward, done, info = self._step(self.next_key(), self.state, jnp.asarray(joint, jnp.int32))
+        self.obs, self.state, reward, done, info = self._step(
+            self.next_key(), self.state, jnp.asarray(joint, jnp.int32)
+        )
         rewards = np.asarray(reward, dtype=np.float64)
         served = int(np.asarray(info["soups_served"]).sum())
         now = self.clock()
