@@ -63,3 +63,10 @@ def test_a_cooking_session_logs_a_replayable_episode(tmp_path: Path, capsys: pyt
         store.create("cooking-cramped_room", 1, "model", "greedy?beta_goal=-1", runs_dir=tmp_path, log_dir=tmp_path)
     with pytest.raises(InvalidGameError, match="seat"):
         store.create("cooking-cramped_room", 2, "model", "greedy", runs_dir=tmp_path, log_dir=tmp_path)
+
+
+def test_the_chef_colours_named_are_the_renderers() -> None:
+    from marlkit.envs.cooking.render import CHEF_COLOURS
+    from marlkit.serve.play_task import CHEF_COLOUR_NAMES
+
+    assert dict(zip(CHEF_COLOUR_NAMES, CHEF_COLOURS[:2], strict=True)) == {"blue": (40, 90, 200), "red": (200, 50, 50)}

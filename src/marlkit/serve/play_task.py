@@ -40,6 +40,14 @@ from marlkit.serve.play_session import SOURCE, SessionError
 TASK_PREFIX = "cooking-"
 """Play-page names of the cooking task's layouts: ``cooking-<layout>`` (the env's own name)."""
 GREEDY = ("greedy", "greedy-human")
+CHEF_COLOUR_NAMES = ("blue", "red")
+"""The colours of chefs 0 and 1 in :func:`marlkit.envs.cooking.render.render_kitchen` (``CHEF_COLOURS``)."""
+LEGEND = (
+    "Black mark: where a chef faces (interact acts on that cell). Dark grey: pot (yellow bars: onions in it, orange "
+    "bar: cooking time); yellow-brown: onions; lavender: dishes; green: serving counter; grey: counters. A square on "
+    "a chef or counter: an onion (yellow), a dish (white) or a soup (orange). Three onions in a pot cook a soup in 20 "
+    "steps; bring a dish, take the soup, serve it: 20 points for both chefs."
+)
 
 
 def task_names() -> tuple[str, ...]:
@@ -314,7 +322,8 @@ class TaskSession:
             "legal_actions": self.legal_actions(),
             "expected_payoffs": None,
             "payoff_table": None,
-            "disc": f"chef {self.seat} ({self.env.spec.agent_names[self.seat]})",
+            "disc": f"the {CHEF_COLOUR_NAMES[self.seat]} chef",
+            "legend": LEGEND,
             "last": self.last,
             "log": self.log_path.name,
             "returns": self.returns[-20:],
@@ -334,4 +343,4 @@ class TaskSession:
         return buffer.getvalue()
 
 
-__all__ = ["TASK_PREFIX", "TaskSession", "is_task", "programs", "task_names"]
+__all__ = ["CHEF_COLOUR_NAMES", "LEGEND", "TASK_PREFIX", "TaskSession", "is_task", "programs", "task_names"]
