@@ -38,7 +38,15 @@ def start(client: object, **form: str) -> str:
 def test_the_form_lists_games_seats_and_partners(client: object) -> None:
     page = client.get("/play")  # type: ignore[attr-defined]
     assert page.status_code == 200
-    for text in ("matching-pennies", "public-goods", "grid-game-1", "boltzmann", "fictitious play", "Your seat"):
+    for text in (
+        "matching-pennies",
+        "public-goods",
+        "grid-game-1",
+        "cooking-cramped_room",
+        "boltzmann",
+        "fictitious play",
+        "Your seat",
+    ):
         assert text in page.text
     assert "No policy files or finished runs" in page.text
 

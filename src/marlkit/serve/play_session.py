@@ -147,6 +147,17 @@ def nearest_equilibrium(profile: list[np.ndarray], equilibria: tuple[tuple[np.nd
     return min(max(total_variation(x, e) for x, e in zip(profile, eq, strict=True)) for eq in equilibria)
 
 
+def new_log_path(log_dir: str | os.PathLike[str], name: str, started: float) -> Path:
+    """``log_dir/<UTC time>-<name>-<8 random hex digits>.jsonl``, a name not taken yet (the folder is created)."""
+    folder = Path(log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started))
+    while True:
+        path = folder / f"{stamp}-{name}-{secrets.token_hex(4)}.jsonl"  # random, not the session id (a secret)
+        if not path.exists():
+            return path
+
+
 class PlaySession:
     """One person playing ``game_name`` from ``seat`` with ``partner`` (module docstring).
 
@@ -173,7 +184,7 @@ class PlaySession:
         from marlkit.human.playlog import FORMAT, VERSION, log_game_header, marlkit_version
 
         self.game = playable_game(game_name)
-        self.name = GAMES.resolve(game_name)
+        self.name = GAMES.get(game_name).name
         g = as_stochastic(self.game)
         self.g = g
         self.n = g.n_players
@@ -210,9 +221,7 @@ class PlaySession:
             self.equilibria, self.equilibria_complete = equilibria_of(self.name)
         else:
             self.equilibria, self.equilibria_complete = (), False
-        Path(log_dir).mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.started))
-        self.log_path = Path(log_dir) / f"{stamp}-{self.name}-{self.id[:8]}.jsonl"
+        self.log_path = new_log_path(log_dir, self.name, self.started)
         header = {
             "format": FORMAT,
             "version": VERSION,
@@ -488,6 +497,7 @@ __all__ = [
     "SessionStore",
     "equilibria_of",
     "nearest_equilibrium",
+    "new_log_path",
     "playable_game",
     "playable_games",
     "total_variation",

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from marlkit.errors import InvalidGameError, NotApplicableError, PolicyFileError
-from marlkit.serve.play_session import SOURCE, SessionError
+from marlkit.serve.play_session import SOURCE, SessionError, new_log_path
 
 TASK_PREFIX = "cooking-"
 """Play-page names of the cooking task's layouts: ``cooking-<layout>`` (the env's own name)."""
@@ -172,9 +172,7 @@ class TaskSession:
         self.returns: list[list[float]] = []
         self.last: dict[str, Any] | None = None
         self.probs = self.partner_probabilities()
-        Path(log_dir).mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.started))
-        self.log_path = Path(log_dir) / f"{stamp}-{self.name}-{self.id[:8]}.jsonl"
+        self.log_path = new_log_path(log_dir, self.name, self.started)
         header = {
             "format": FORMAT,
             "version": VERSION,
