@@ -71,12 +71,11 @@ def serve(
     sock = open_socket(host, port)
     import uvicorn
 
-    from marlkit.serve.app import create_app, preload
+    from marlkit.serve.app import create_app
     from marlkit.serve.security import needs_token, new_token
 
     token = new_token() if needs_token(host) else None
-    app = create_app(folder, token=token)
-    preload()
+    app = create_app(folder, token=token)  # also starts importing the diagnosis modules in the background
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")
     typer.echo(f"marlkit serve: {folder.resolve()}")

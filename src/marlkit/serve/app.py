@@ -72,6 +72,7 @@ def create_app(runs_dir: Path, token: str | None = None) -> Starlette:
     from marlkit.serve.security import PathRefusedError, TokenMiddleware
 
     context = ServeContext(runs_dir=Path(runs_dir).resolve(), token=token, templates=make_templates())
+    preload()
 
     def plotly_js(request: Request) -> Response:
         return FileResponse(plotly_js_path(), media_type="text/javascript", headers={"cache-control": "max-age=86400"})

@@ -23,6 +23,7 @@ runs re-reads only what changed (``bench/serve.py`` measures it).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -144,6 +145,28 @@ def _finite(x: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _parsed_yaml(path: Path) -> Any:
+    """``yaml.safe_load`` of a file, memoised by its path, modification time and size (an unfinished run's status
+    is decided again on every request, its config is not parsed again)."""
+    st = path.stat()
+    return _yaml_of(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _yaml_of(path: str, mtime_ns: int, size: int) -> Any:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def _cached_checkpoint_info(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    return _checkpoint_of(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checkpoint_of(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    return checkpoint_info(Path(path))
+
+
 def checkpoint_info(path: Path) -> dict[str, Any]:
     """The JSON header of ``checkpoint.npz`` (``windows_done``, ``info``), read without JAX or the arrays
     (:mod:`marlkit.experiment.checkpoint` writes it; ``np.load`` of the one ``__header__`` member, no pickle).
@@ -159,6 +182,26 @@ def checkpoint_info(path: Path) -> dict[str, Any]:
     if not isinstance(header, dict) or "windows_done" not in header:
         raise ValueError("checkpoint.npz has no marlkit header")
     return header
+
+
+def logged_windows(path: Path, tail: int = 65536) -> int:
+    """Logging windows ``metrics.jsonl`` holds: the last complete line's ``window`` + 1 (the runner appends whole
+    segments, every seed of every window), read from the file's last ``tail`` bytes; 0 when there is none."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - tail))
+            chunk = handle.read()
+    except OSError:
+        return 0
+    for raw in reversed(chunk[: chunk.rfind(b"\n") + 1].splitlines()):
+        try:
+            window = json.loads(raw).get("window")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(window, int):
+            return window + 1
+    return 0
 
 
 def stale_after(header: dict[str, Any] | None, checkpoint_every: int) -> float:
@@ -183,7 +226,7 @@ def read_entry(root: Path, directory: Path, parent: str = "", now: float | None 
     rel = directory.relative_to(root).as_posix()
     base: dict[str, Any] = {"path": rel, "name": directory.name, "parent": parent, "modified": _last_write(directory)}
     try:
-        config = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))
+        config = _parsed_yaml(directory / "config.yaml")
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         return RunEntry(**base, kind="run", status="corrupt", problem=f"config.yaml unreadable ({type(exc).__name__})")
     if not isinstance(config, dict):
@@ -224,10 +267,10 @@ def _run_entry(
     header = None
     if (directory / "checkpoint.npz").is_file():
         try:
-            header = checkpoint_info(directory / "checkpoint.npz")
+            header = _cached_checkpoint_info(directory / "checkpoint.npz")
         except ValueError as exc:
             return RunEntry(**fields, status="corrupt", problem=f"{exc}; the run cannot be resumed")
-    done = int(header["windows_done"]) if header else 0
+    done = max(int(header["windows_done"]) if header else 0, logged_windows(directory / "metrics.jsonl"))
     total = int((header or {}).get("info", {}).get("total_windows") or total or 0) or None
     every = int(config["checkpoint_every"]) if isinstance(config.get("checkpoint_every"), int) else 1
     status = "running" if now - base["modified"] < stale_after(header, every) else "killed"
@@ -380,6 +423,7 @@ __all__ = [
     "RunEntry",
     "RunsIndex",
     "checkpoint_info",
+    "logged_windows",
     "order_entries",
     "read_entry",
     "stale_after",
