@@ -224,7 +224,7 @@ def routes(context: ServeContext) -> list[BaseRoute]:
             session = store.get(request.path_params["session"])
         except MarlkitError as error:
             return page("play_missing.html", status_of(error), error=message_of(error))
-        return page("play_board.html", session=session.view())
+        return page("play_board.html", session=session.view(), runs_dir=context.runs_dir.name)
 
     async def state(request: Request) -> Response:
         try:
