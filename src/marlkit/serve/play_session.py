@@ -417,16 +417,18 @@ class PlaySession:
         board = board_of(self.game)
         return None if board is None else f"disc {board.labels[self.seat % len(board.labels)]}"
 
-    def frame_png(self) -> bytes:
-        """The current state drawn by the game env's ``render`` (:class:`marlkit.envs.games.GameEnv`), as PNG."""
+    def frame_png(self, scale: int = 2) -> bytes:
+        """The current state drawn by the game env's ``render`` (:class:`marlkit.envs.games.GameEnv`: a board, or
+        the stage game's table), each pixel ``scale`` x ``scale``, as PNG."""
         import io
 
         from PIL import Image
 
         from marlkit.envs.render_games import draw_game_state
 
+        picture = np.asarray(draw_game_state(self.game, self.state)).repeat(scale, axis=0).repeat(scale, axis=1)
         buffer = io.BytesIO()
-        Image.fromarray(draw_game_state(self.game, self.state)).save(buffer, format="PNG")
+        Image.fromarray(picture).save(buffer, format="PNG")
         return buffer.getvalue()
 
 
