@@ -172,6 +172,9 @@ def test_a_trained_policy_partner_plays_its_table(tmp_path: Path) -> None:
         PlaySession("chicken", 0, "policy", "../runs/c.mkp/../../x.mkp", runs_dir=tmp_path / "runs", log_dir=tmp_path)
     with pytest.raises(OutsideRunsError):
         inside(tmp_path / "runs", "/etc/passwd")
+    for bad, match in (("c.mkp#1", "picks a seed of a run directory"), ("c.mkp#x", "a training seed index")):
+        with pytest.raises(PolicyFileError, match=match):
+            PlaySession("chicken", 0, "policy", bad, runs_dir=tmp_path / "runs", log_dir=tmp_path)
     with pytest.raises(PolicyFileError, match="no such run directory or policy file"):
         PlaySession("chicken", 0, "policy", "missing.mkp", runs_dir=tmp_path / "runs", log_dir=tmp_path)
 

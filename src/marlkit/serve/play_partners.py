@@ -11,8 +11,9 @@ A partner holds every seat the person does not (``seats``, in player order) and 
 
 Partners (:func:`make_partner`):
 
-* ``policy``: a trained policy (a ``.mkp`` file or a finished run directory inside the runs folder, through
-  :func:`marlkit.experiment.policies.load_source`); it must have been trained on the very game played (same tables,
+* ``policy``: a trained policy (a ``.mkp`` file or a finished run directory inside the runs folder — its first
+  training seed, or seed index ``k`` with ``RUN_DIR#k`` — through :func:`marlkit.experiment.policies.load_source`,
+  which refuses a seed index out of range in one line); it must have been trained on the very game played (same tables,
   :func:`marlkit.offline.dataset.game_digest`). Its probabilities are the policy's at the one-hot observation of the
   state (:class:`marlkit.envs.games.GameEnv`'s observation), in its stochastic mode.
 * ``model``: a human model spec (:func:`marlkit.human.models.parse_model`, e.g. ``boltzmann?beta=2``), normal-form
@@ -151,11 +152,16 @@ class PolicyPartner:
         from marlkit.experiment.policies import load_source
         from marlkit.offline.dataset import game_digest
 
-        path = inside(runs_dir, source)
+        text, _, index = str(source).strip().partition("#")
+        if index and not index.isdigit():
+            raise PolicyFileError(f"policy: {source!r}: after '#' give a training seed index, e.g. my-run/#1")
+        path = inside(runs_dir, text)
         if not path.exists():
             raise PolicyFileError(f"policy: {source!r}: no such run directory or policy file in the runs folder")
+        if index and not path.is_dir():
+            raise PolicyFileError(f"policy: {source!r}: '#k' picks a seed of a run directory; a policy file has one")
         try:
-            policies = load_source(path, seed=seed if path.is_dir() else None)
+            policies = load_source(path, seed=int(index or 0) if path.is_dir() else None)
         except MarlkitError:
             raise
         except (OSError, ValueError, KeyError) as exc:  # a corrupt run directory is the user's problem, said so
@@ -169,24 +175,60 @@ class PolicyPartner:
             )
         self.policy = policy
         self.seats = seats
-        self.label = f"{Path(source).name} ({policy.learner})"
+        self.label = f"{Path(text).name}{'#' + index if index else ''} ({policy.learner})"
         g = as_stochastic(game)
         self.num_states, self.n = g.num_states, g.n_players
         self.width = g.max_actions
         self.mask = np.asarray(g.action_mask, dtype=bool)
-        self.cache: dict[int, np.ndarray] = {}
         self.jnp, self.jax = jnp, jax
+        self.key = jax.random.key(seed)
+        self.memory = policy.initial_memory(1)
+        self.recurrent = bool(jax.tree_util.tree_leaves(self.memory))
+        self.first = True
+        self.cache: dict[int, np.ndarray] = {}
+        self.pending: tuple[int, np.ndarray, Any] | None = None  # (state, probabilities, memory after it)
 
     def probabilities(self, state: int) -> np.ndarray:
-        if state not in self.cache:
-            obs = self.jax.nn.one_hot(self.jnp.full((self.n,), state), self.num_states, dtype=self.jnp.float32)
-            probs = np.asarray(self.policy.probs(obs), dtype=np.float64)[list(self.seats), : self.width]
-            probs = np.where(self.mask[list(self.seats), state], probs, 0.0)
-            self.cache[state] = probs / probs.sum(axis=1, keepdims=True)
-        return self.cache[state]
+        """The policy's distribution in ``state`` (a feed-forward policy's answers are cached per state; a recurrent
+        policy reads its memory of the episode so far, reset at every episode start)."""
+        if not self.recurrent and state in self.cache:
+            return self.cache[state]
+        if self.pending is not None and self.pending[0] == state:
+            return self.pending[1]
+        jnp = self.jnp
+        obs = self.jax.nn.one_hot(jnp.full((self.n,), state), self.num_states, dtype=jnp.float32)
+        info = {"action_mask": jnp.asarray(self.mask[:, state]), "global_state": obs[0]}
+        self.key, key = self.jax.random.split(self.key)
+        out = self.policy(self.policy.observe(obs, info, first=self.first), key, self.memory)
+        probs = np.asarray(out.probs[0], dtype=np.float64)[list(self.seats), : self.width]
+        probs = np.where(self.mask[list(self.seats), state], probs, 0.0)
+        probs = probs / probs.sum(axis=1, keepdims=True)
+        if self.recurrent:
+            self.pending = (state, probs, out.memory)
+        else:
+            self.cache[state] = probs
+        return probs
 
-    def observe(self, *args: Any) -> None:
-        """A trained policy does not learn."""
+    def observe(
+        self,
+        state: int,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_state: int,
+        terminated: bool,
+        truncated: bool,
+    ) -> None:
+        """A trained policy does not learn; a recurrent one keeps its memory within an episode."""
+        if not self.recurrent:
+            return
+        if self.pending is None:
+            self.probabilities(state)
+        assert self.pending is not None
+        self.memory = self.pending[2]
+        self.pending = None
+        self.first = bool(terminated or truncated)
+        if self.first:
+            self.memory = self.policy.initial_memory(1)
 
     def to_json(self) -> dict[str, Any]:
         description = f"a trained {self.policy.learner} policy, sampled (its stochastic mode)"

@@ -267,8 +267,8 @@ class PlaySession:
             joint[j] = int(self.rng.choice(len(row), p=row / row.sum()))
         rewards = np.array([self.g.rewards[(i, s, *joint.tolist())] for i in range(self.n)], dtype=np.float64)
         s_next = int(self.rng.choice(self.g.num_states, p=self.g.transitions[(s, *joint.tolist())]))
-        terminated = bool(self.g.terminal[s_next]) if not self.matrix else False
-        truncated = not terminated and (self.step + 1 >= self.episode_steps) and not self.matrix
+        terminated = bool(self.g.terminal[s_next]) and not self.matrix
+        truncated = not terminated and self.step + 1 >= self.episode_steps  # a matrix game: every round (as the loop)
         self.partner.observe(s, joint, rewards, s_next, terminated, truncated)
         now = self.clock()
         human = [i == self.seat for i in range(self.n)]
