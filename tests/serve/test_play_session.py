@@ -14,7 +14,7 @@ from marlkit.errors import InvalidGameError, MarlkitError, NotApplicableError, P
 from marlkit.games.catalog import make
 from marlkit.games.views import as_stochastic
 from marlkit.human.playlog import read_play_log
-from marlkit.serve.play_partners import OutsideRunsError, inside
+from marlkit.serve.play_partners import PolicyPathError, inside
 from marlkit.serve.play_session import (
     PlaySession,
     SessionError,
@@ -168,9 +168,9 @@ def test_a_trained_policy_partner_plays_its_table(tmp_path: Path) -> None:
     assert session.view()["partner_policy"][0]["probabilities"] == pytest.approx([0.2, 0.8], abs=1e-6)
     with pytest.raises(PolicyFileError, match="trained on 'chicken', not on 'stag-hunt'"):
         PlaySession("stag-hunt", 0, "policy", "c.mkp", runs_dir=tmp_path / "runs", log_dir=tmp_path)
-    with pytest.raises(OutsideRunsError, match="outside the runs folder"):
+    with pytest.raises(PolicyPathError, match="outside the runs folder"):
         PlaySession("chicken", 0, "policy", "../runs/c.mkp/../../x.mkp", runs_dir=tmp_path / "runs", log_dir=tmp_path)
-    with pytest.raises(OutsideRunsError):
+    with pytest.raises(PolicyPathError):
         inside(tmp_path / "runs", "/etc/passwd")
     for bad, match in (("c.mkp#1", "picks a seed of a run directory"), ("c.mkp#x", "a training seed index")):
         with pytest.raises(PolicyFileError, match=match):

@@ -41,22 +41,13 @@ MAX_POLICY_CHOICES = 200
 
 
 def status_of(error: Exception) -> int:
-    """403 / 404 for a policy path the guard refuses (outside the runs folder / absolute or ``..``), 404 for what does
-    not exist (an unknown game, session or policy
-    path), 400 for the rest."""
-    from marlkit.serve.play_partners import OutsideRunsError
-    from marlkit.serve.play_session import SessionError
-
-    if isinstance(error, OutsideRunsError):
-        return error.status
-    if isinstance(error, UnknownNameError):
-        return 404
-    text = str(error)
-    if isinstance(error, SessionError) and text.startswith("no play session"):
-        return 404
-    if "no such run directory or policy file" in text:
-        return 404
-    return 400
+    """The HTTP status of a refused request: the error's own ``status`` where it has one (a policy path outside the
+    runs folder 403, a missing one or an unknown session 404), 404 for an unknown name (game, model, learner), else
+    400."""
+    status = getattr(error, "status", None)
+    if isinstance(status, int):
+        return status
+    return 404 if isinstance(error, UnknownNameError) else 400
 
 
 def message_of(error: Exception) -> str:
@@ -186,21 +177,21 @@ def routes(context: ServeContext) -> list[BaseRoute]:
         return JSONResponse({"error": message_of(error)}, status_code=status_of(error))
 
     async def new(request: Request) -> Response:
-        return form_page()
+        return await run_in_threadpool(form_page)  # the first call imports the learners (JAX): off the event loop
 
     async def create(request: Request) -> Response:
         try:
             body = await read_body(request)
             query = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
         except MarlkitError as error:
-            return form_page(status_of(error), message_of(error))
+            return await run_in_threadpool(form_page, status_of(error), message_of(error))
         fields = {key: values[-1] for key, values in query.items()}
         kind = fields.get("partner", "")
         fields["spec"] = fields.get(kind, "") if kind in ("model", "learner", "policy") else ""
         try:
             session = await run_in_threadpool(start_session, store, context, fields)
         except (MarlkitError, KeyError, ValueError) as error:
-            return form_page(status_of(error), message_of(error), fields)
+            return await run_in_threadpool(form_page, status_of(error), message_of(error), fields)
         return RedirectResponse(f"/play/{session.id}", status_code=303)
 
     async def create_api(request: Request) -> Response:

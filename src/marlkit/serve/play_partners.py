@@ -107,9 +107,9 @@ class ModelPartner:
         return {"kind": self.kind, "label": self.label, "description": description, "model": self.model.to_json()}
 
 
-class OutsideRunsError(PolicyFileError):
-    """A policy path the web app refuses to open: ``status`` 403 (it leaves the runs folder, e.g. by a link) or 404
-    (absolute, ``..``, malformed)."""
+class PolicyPathError(PolicyFileError):
+    """A policy path the web app cannot open: ``status`` 403 (it leaves the runs folder, e.g. by a link) or 404
+    (absolute, ``..``, malformed, or nothing there)."""
 
     def __init__(self, message: str, status: int = 403) -> None:
         super().__init__(message)
@@ -121,7 +121,7 @@ def inside(runs_dir: Path, source: str) -> Path:
     (:func:`marlkit.serve.security.inside`), whether or not it exists.
 
     Raises:
-        OutsideRunsError: an absolute path, a ``..`` part, or a path that leaves the runs folder (links followed).
+        PolicyPathError: an absolute path, a ``..`` part, or a path that leaves the runs folder (links followed).
         PolicyFileError: an empty path.
     """
     from marlkit.serve.security import PathRefusedError
@@ -133,7 +133,7 @@ def inside(runs_dir: Path, source: str) -> Path:
     try:
         return guarded(Path(runs_dir).resolve(), text, must_exist=False)
     except PathRefusedError as error:
-        raise OutsideRunsError(
+        raise PolicyPathError(
             f"policy: {text!r} is outside the runs folder; pick a policy file or run inside it (a relative path)",
             error.status,
         ) from None
@@ -157,7 +157,7 @@ class PolicyPartner:
             raise PolicyFileError(f"policy: {source!r}: after '#' give a training seed index, e.g. my-run/#1")
         path = inside(runs_dir, text)
         if not path.exists():
-            raise PolicyFileError(f"policy: {source!r}: no such run directory or policy file in the runs folder")
+            raise PolicyPathError(f"policy: {source!r}: no such run directory or policy file in the runs folder", 404)
         if index and not path.is_dir():
             raise PolicyFileError(f"policy: {source!r}: '#k' picks a seed of a run directory; a policy file has one")
         try:
@@ -405,9 +405,9 @@ __all__ = [
     "PARTNER_KINDS",
     "LearnerPartner",
     "ModelPartner",
-    "OutsideRunsError",
     "Partner",
     "PolicyPartner",
+    "PolicyPathError",
     "inside",
     "make_partner",
     "padded",

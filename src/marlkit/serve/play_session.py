@@ -60,7 +60,13 @@ SOURCE = "marlkit play page"
 
 
 class SessionError(MarlkitError, ValueError):
-    """A play request that cannot be served: unknown session, an action out of range, a finished session."""
+    """A play request that cannot be served: an action out of range, a session at its round limit."""
+
+
+class UnknownSessionError(SessionError):
+    """No live session of that id (never started, expired or dropped)."""
+
+    status = 404
 
 
 @dataclass(frozen=True)
@@ -473,13 +479,13 @@ class SessionStore:
         """The live session ``session_id``.
 
         Raises:
-            SessionError: no such session (never started, expired or dropped).
+            UnknownSessionError: no such session (never started, expired or dropped).
         """
         with self.lock:
             self.expire()
             session = self.sessions.get(session_id)
             if session is None:
-                raise SessionError(
+                raise UnknownSessionError(
                     f"no play session {session_id!r} (it expired or the server restarted); start one from /play"
                 )
             self.sessions.move_to_end(session_id)
@@ -497,6 +503,7 @@ __all__ = [
     "PlaySession",
     "SessionError",
     "SessionStore",
+    "UnknownSessionError",
     "equilibria_of",
     "nearest_equilibrium",
     "new_log_path",

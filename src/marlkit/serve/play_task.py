@@ -142,11 +142,11 @@ class TaskSession:
             self.policy = None
         elif partner_kind == "policy":
             from marlkit.experiment.policies import load_source
-            from marlkit.serve.play_partners import inside
+            from marlkit.serve.play_partners import PolicyPathError, inside
 
             path = inside(Path(runs_dir), text)
             if not path.exists():
-                raise PolicyFileError(f"policy: {text!r}: no such run directory or policy file in the runs folder")
+                raise PolicyPathError(f"policy: {text!r}: no such run directory or policy file in the runs folder", 404)
             policy = load_source(path, seed=0 if path.is_dir() else None)[0]
             if policy.spec.name != spec.name:
                 raise PolicyFileError(f"policy: {text!r} was trained on {policy.spec.name!r}, not on {spec.name!r}")
