@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from marlkit import strict
 from marlkit.errors import InvalidGameError
 
 PROBABILITY_TOLERANCE = 1e-9
@@ -92,16 +93,18 @@ def check_gamma(gamma: float) -> float:
 
 
 def check_names(field: str, names: Sequence[str] | None, count: int, default_prefix: str) -> tuple[str, ...]:
-    """Validate a list of ``count`` distinct names, or make default ones (``prefix0``, ``prefix1``, ...)."""
+    """Validate a list of ``count`` distinct names, or make default ones (``prefix0``, ``prefix1``, ...). Each name
+    has at most :data:`marlkit.strict.MAX_NAME_LENGTH` characters and no control characters (they would reach a
+    terminal as escape sequences)."""
     if names is None or len(names) == 0:
         return tuple(f"{default_prefix}{k}" for k in range(count))
     if isinstance(names, str):
         raise InvalidGameError(f"{field}: expected a list of {count} names, got the string {names!r}")
-    result = tuple(str(n) for n in names)
+    result = tuple(strict.string(f"{field}[{k}]", str(n), InvalidGameError) for k, n in enumerate(names))
     if len(result) != count:
-        raise InvalidGameError(f"{field}: expected {count} names, got {len(result)}: {list(result)}")
+        raise InvalidGameError(f"{field}: expected {count} names, got {len(result)}: {strict.shorten(list(result))}")
     if len(set(result)) != len(result):
-        raise InvalidGameError(f"{field}: names must be distinct, got {list(result)}")
+        raise InvalidGameError(f"{field}: names must be distinct, got {strict.shorten(list(result))}")
     return result
 
 
