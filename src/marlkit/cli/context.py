@@ -11,9 +11,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from marlkit.errors import InvalidGameError, MarlkitError
 from marlkit.games import Game, load_game
+from marlkit.strict import clip
 
 
 @dataclass
@@ -63,9 +65,23 @@ def show(data: dict[str, object], lines: list[str], json_output: bool) -> None:
 
 
 def console() -> Console:
-    """A rich console; when output is not a terminal (a pipe, CI, a file) tables get 120 columns, not 80."""
-    plain = Console()
-    return plain if plain.is_terminal else Console(width=120)
+    """A rich console that reads no markup, emoji codes or highlighting in what it prints: user strings (game,
+    player and action names) are shown as written — ``my PD[/bold]`` is text, not a markup error; styled output
+    uses :func:`styled`. When output is not a terminal (a pipe, CI, a file) tables get 120 columns, not 80."""
+    plain = Console(markup=False, emoji=False, highlight=False)
+    return plain if plain.is_terminal else Console(width=120, markup=False, emoji=False, highlight=False)
+
+
+def plain(text: object, limit: int = 200) -> str:
+    """A user's string for the terminal: control characters (ANSI escapes) escaped, at most ``limit`` characters
+    (:func:`marlkit.strict.clip`)."""
+    return clip(str(text), limit)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Styled terminal text from plain parts (``("name", "bold")``), never parsed as markup: user strings in it
+    are safe (control characters escaped by :func:`plain`)."""
+    return Text.assemble(*((plain(p[0]), p[1]) if isinstance(p, tuple) else plain(p, 10_000) for p in parts))
 
 
 def parse_params(items: list[str] | None) -> dict[str, object]:

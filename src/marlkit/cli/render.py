@@ -11,6 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from marlkit.cli.context import styled
 from marlkit.games import Game, NormalFormGame, StochasticGame
 
 MAX_STATES_SHOWN = 6
@@ -111,7 +112,8 @@ def _state_list(game: StochasticGame, which: np.ndarray, shown: int = 6) -> str:
 
 def show_game(console: Console, game: Game, descriptor: Mapping[str, Any]) -> None:
     """Print a game's header, payoff tables (stage tables for stochastic games) and properties."""
-    console.print(f"[bold]{game.name or 'unnamed game'}[/bold]: {game.description}".rstrip(": "))
+    description = f": {game.description}" if game.description else ""
+    console.print(styled((game.name or "unnamed game", "bold"), description))
     if game.citation:
         console.print(f"source: {game.citation}")
     console.print(f"players: {', '.join(game.player_names)}")
