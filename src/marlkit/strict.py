@@ -104,7 +104,10 @@ def shorten(value: object, limit: int = MAX_SHOWN) -> str:
 
 
 def _short_repr(value: object, limit: int) -> str:
-    """``repr`` bounded in work and length (``reprlib``: a few items per level, a few levels)."""
+    """``repr`` bounded in work and length (``reprlib``: a few items per level, a few levels); JSON's spelling of
+    ``true`` / ``false`` / ``null``."""
+    if isinstance(value, bool | np.bool_) or value is None:
+        return {True: "true", False: "false", None: "null"}[None if value is None else bool(value)]
     short = reprlib.Repr()
     short.maxlevel, short.maxlist, short.maxtuple, short.maxdict = 3, 6, 6, 6
     short.maxstring = short.maxother = short.maxlong = limit
@@ -306,9 +309,10 @@ def check_size(field: str, shape: Sequence[int], error: ErrorType) -> None:
         )
 
 
-def _shape_of(field: str, value: Any, error: ErrorType) -> tuple[tuple[int, ...], str]:
+def _shape_of(field: str, value: Any, error: ErrorType, booleans: bool) -> tuple[tuple[int, ...], str]:
     """The shape of a nested list and the kind of its leaves (``number`` or ``boolean``), checking that it is
-    regular, that every leaf has that one kind, and that it is not too large — iteratively, before allocating."""
+    regular, that every leaf has that one kind (booleans only where ``booleans``), and that it is not too large —
+    iteratively, before allocating."""
     shape: list[int] = []
     probe = value
     while isinstance(probe, list):
@@ -319,26 +323,36 @@ def _shape_of(field: str, value: Any, error: ErrorType) -> tuple[tuple[int, ...]
             break
         probe = probe[0]
     check_size(field, shape, error)
-    leaf = "boolean" if isinstance(probe, bool) else "number"
+    leaf = "boolean" if booleans and isinstance(probe, bool) else "number"
     level: list[Any] = [value]
     for depth, size in enumerate(shape):
         following: list[Any] = []
-        for item in level:
+        for k, item in enumerate(level):
             if not isinstance(item, list) or len(item) != size:
-                got = f"a list of {len(item)}" if isinstance(item, list) else kind_of(item)
+                got = f"a list of {len(item)}" if isinstance(item, list) else f"{kind_of(item)} {shorten(item, 40)}"
+                where = _index(shape[:depth], k)
                 raise error(
-                    f"{field}: expected a (nested) list of numbers of a regular shape {shape}; at depth {depth} "
-                    f"found {got} {shorten(item, 40)}"
+                    f"{field}{where}: expected a list of {size} (the array must have a regular shape "
+                    f"{shape}), got {got}"
                 )
             following.extend(item)
         level = following
-    for item in level:
+    for k, item in enumerate(level):
         if leaf == "boolean":
-            if not isinstance(item, bool):
-                raise wrong(f"{field}[...]", "true / false like the first entry", item, error)
-        elif isinstance(item, bool) or not isinstance(item, int | float):
-            raise wrong(f"{field}[...]", "a number", item, error)
+            ok = isinstance(item, bool)
+        else:
+            ok = isinstance(item, int | float) and not isinstance(item, bool)
+        if not ok:
+            expected = "true / false (like its first entry)" if leaf == "boolean" else "a number"
+            raise wrong(f"{field}{_index(shape, k)}", expected, item, error)
     return tuple(shape), leaf
+
+
+def _index(shape: Sequence[int], flat: int) -> str:
+    """``[i, j, k]``: the index of entry ``flat`` of an array of ``shape`` (row-major)."""
+    if not shape:
+        return ""
+    return str([int(i) for i in np.unravel_index(flat, tuple(shape))]) if math.prod(shape) else ""
 
 
 def real_array(field: str, value: Any, error: ErrorType, *, booleans: bool = False) -> np.ndarray:
@@ -348,10 +362,8 @@ def real_array(field: str, value: Any, error: ErrorType, *, booleans: bool = Fal
         return npz_array(field, value, error, booleans=booleans)
     if not isinstance(value, list):
         raise wrong(field, "a (nested) list of numbers", value, error)
-    shape, leaf = _shape_of(field, value, error)
+    shape, leaf = _shape_of(field, value, error, booleans)
     if leaf == "boolean":
-        if not booleans:
-            raise wrong(f"{field}[...]", "numbers (true / false are not numbers)", True, error)
         return np.array(value, dtype=np.bool_).reshape(shape)
     try:
         array = np.array(value, dtype=np.float64).reshape(shape)
