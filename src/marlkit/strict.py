@@ -113,7 +113,7 @@ def _short_repr(value: object, limit: int) -> str:
     short.maxstring = short.maxother = short.maxlong = limit
     try:
         return short.repr(value)
-    except Exception:  # noqa: BLE001 - a value whose repr fails is still named
+    except Exception:
         return f"<{type(value).__name__}>"
 
 
@@ -194,7 +194,9 @@ def loads_json(text: str | bytes, error: ErrorType, what: str = "the JSON") -> A
     except RecursionError:
         raise error(f"{what} is nested too deeply (at most {MAX_DEPTH} levels of lists / objects)") from None
     except json.JSONDecodeError as exc:
-        raise error(f"cannot read {what}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        raise error(
+            f"cannot read {what}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
     except UnicodeDecodeError as exc:
         raise error(f"cannot read {what}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     check_depth(data, error, what)
@@ -262,8 +264,10 @@ def string(field: str, value: Any, error: ErrorType, *, limit: int = MAX_NAME_LE
     allowed = "\n\t" if multiline else ""
     bad = next((ch for ch in value if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")), None)
     if bad is not None:
-        raise error(f"{field}: contains the control character {bad.encode('unicode_escape').decode('ascii')}; names "
-                    "are plain text")
+        raise error(
+            f"{field}: contains the control character {bad.encode('unicode_escape').decode('ascii')}; names "
+            "are plain text"
+        )
     return value
 
 
@@ -404,13 +408,14 @@ def sparse_array(field: str, value: Mapping[str, Any], error: ErrorType) -> np.n
             rows[k, d] = integer(f"{field}.indices[{k}][{d}]", i, error)
     if len(rows) and (np.any(rows < 0) or np.any(rows >= np.array(shape))):
         k = int(np.argmax(np.any((rows < 0) | (rows >= np.array(shape)), axis=1)))
-        raise error(f"{field}: sparse indices and values do not fit the shape {list(shape)} (indices[{k}] = "
-                    f"{rows[k].tolist()})")
+        raise error(
+            f"{field}: sparse indices and values do not fit the shape {list(shape)} (indices[{k}] = {rows[k].tolist()})"
+        )
     data = np.array([number(f"{field}.values[{k}]", v, error) for k, v in enumerate(values)], dtype=np.float64)
     dense = np.zeros(shape)
     if len(rows):
-        flat = np.ravel_multi_index(tuple(rows.T), shape)
-        if len(np.unique(flat)) != len(flat):
+        flat = np.asarray(np.ravel_multi_index(tuple(rows.T), shape))
+        if np.unique(flat).size != flat.size:
             raise error(f"{field}: sparse indices list a cell twice; each cell may appear once")
         dense.reshape(-1)[flat] = data
     return dense
@@ -420,9 +425,7 @@ def npz_array(field: str, array: np.ndarray, error: ErrorType, *, booleans: bool
     """An NPZ member's array, refused unless its dtype is a plain real kind (bool, integer, float): complex arrays
     would lose their imaginary part, objects are pickles, strings are not numbers."""
     if array.dtype.kind not in PLAIN_KINDS:
-        raise error(
-            f"{field}: dtype {array.dtype} is not a real number type; store bool, integer or float arrays"
-        )
+        raise error(f"{field}: dtype {array.dtype} is not a real number type; store bool, integer or float arrays")
     if array.dtype.kind == "b" and not booleans:
         raise error(f"{field}: a boolean array where numbers are expected")
     return array
@@ -464,7 +467,9 @@ def read_npz(
     except MarlkitError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise error(f"cannot read the NPZ archive: a damaged, truncated or non-zip file ({shorten(str(exc))})") from None
+        raise error(
+            f"cannot read the NPZ archive: a damaged, truncated or non-zip file ({shorten(str(exc))})"
+        ) from None
     except (OSError, ValueError, RuntimeError) as exc:
         raise error(f"cannot read the NPZ archive ({shorten(str(exc))})") from None
 
@@ -493,7 +498,7 @@ def _member(
         if version == (1, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
         elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(handle)
         else:
             raise error(f"archive member {shorten(name)}: .npy format version {version} is not supported")
     if name in strings:

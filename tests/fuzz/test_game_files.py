@@ -157,9 +157,7 @@ def recertify(game: NormalFormGame, result: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------------------- valid games
-NAME = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), min_size=1, max_size=12
-)
+NAME = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), min_size=1, max_size=12)
 ODD_NUMBERS = st.one_of(
     st.integers(-5, 5),
     st.floats(-1e3, 1e3, allow_nan=False),
@@ -204,7 +202,7 @@ def stochastic(draw: st.DrawFn) -> dict[str, Any]:
         "gamma": draw(st.floats(0.0, 0.99)),
     }
     if draw(st.booleans()):
-        data["terminal"] = [False] + draw(st.lists(st.booleans(), min_size=states - 1, max_size=states - 1))
+        data["terminal"] = [False, *draw(st.lists(st.booleans(), min_size=states - 1, max_size=states - 1))]
         data["states"] = draw(st.lists(NAME, min_size=states, max_size=states, unique=True))
     return data
 
@@ -379,11 +377,7 @@ def _declared_member(path: Path, members: dict[str, np.ndarray], name: str, shap
 def npz_case(draw: st.DrawFn) -> tuple[dict[str, Any], str, Any]:
     """(a valid game's dict, the mutation, its parameter): written by :func:`write_npz`."""
     data = draw(VALID)
-    kind = draw(
-        st.sampled_from(
-            ["valid", "member", "extra", "header", "declared", "truncated", "flip", "flip"]
-        )
-    )
+    kind = draw(st.sampled_from(["valid", "member", "extra", "header", "declared", "truncated", "flip", "flip"]))
     parameter: Any = None
     if kind == "member":
         parameter = draw(st.sampled_from(["complex", "object", "strings", "bool", "ndim", "missing-header", "0d"]))
@@ -468,9 +462,14 @@ def folder() -> Iterator[Path]:
         yield Path(name)
 
 
+CONCEPTS = ("ce", "cce", "pareto", "welfare", "minimax")
+
+
 @_settings(60)
-@given(data=VALID)
-def test_valid_game_files_are_accepted_and_solved_correctly(folder: Path, data: dict[str, Any]) -> None:
+@given(data=VALID, concept=st.sampled_from(CONCEPTS))
+def test_valid_game_files_are_accepted_and_solved_correctly(folder: Path, data: dict[str, Any], concept: str) -> None:
+    """Valid games (odd numbers included) are accepted from JSON and NPZ, Nash is re-certified independently, and
+    one other concept ends in a result or one error line (e.g. minimax on a general-sum game)."""
     for suffix in (".json", ".npz"):
         path = folder / f"valid{suffix}"
         if suffix == ".json":
@@ -479,6 +478,14 @@ def test_valid_game_files_are_accepted_and_solved_correctly(folder: Path, data: 
             save_game(game_from_dict(data), path)
         check_case(path, "valid")
         assert game_to_dict(load_game(path))["type"] == data["type"]
+    with time_limit(CASE_SECONDS):
+        code, out, err = run("solve", str(path), "--concept", concept, "--json")
+    assert code in (0, 2) and "Traceback" not in err, err[-3000:]
+    if code == 2:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "internal error" not in lines[0], err[-3000:]
+    else:
+        assert err == "" and "concept" in json.loads(out), err[-3000:]
 
 
 @_settings(150)

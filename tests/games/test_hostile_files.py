@@ -57,22 +57,59 @@ JSON_CASES = [
     ("players-5", json.dumps({**PD, "players": 5}), "players: expected a list of names, got number 5"),
     ("players-rc", json.dumps({**PD, "players": "rc"}), "players: expected a list of names, got string 'rc'"),
     ("nested-1000", '{"type": "normal-form", "payoffs": ' + "[" * 1200 + "]" * 1200 + "}", "nested too deeply"),
-    ("nested-metadata", json.dumps({**PD, "metadata": {"a": [[[[[[[[[[[]]]]]]]]]]]}}).replace("[]", "[" * 80 + "]" * 80), "nested too deeply"),
-    ("string-3", json.dumps({**PD, "payoffs": [[["3", 0], [5, 1]], [[3, 5], [0, 1]]]}), "payoffs[0, 0, 0]: expected a number, got string '3'"),
-    ("true", json.dumps({**PD, "payoffs": [[[True, 0], [5, 1]], [[3, 5], [0, 1]]]}), "payoffs[0, 0, 0]: expected a number, got boolean true"),
+    (
+        "nested-metadata",
+        json.dumps({**PD, "metadata": {"a": [[[[[[[[[[[]]]]]]]]]]]}}).replace("[]", "[" * 80 + "]" * 80),
+        "nested too deeply",
+    ),
+    (
+        "string-3",
+        json.dumps({**PD, "payoffs": [[["3", 0], [5, 1]], [[3, 5], [0, 1]]]}),
+        "payoffs[0, 0, 0]: expected a number, got string '3'",
+    ),
+    (
+        "true",
+        json.dumps({**PD, "payoffs": [[[True, 0], [5, 1]], [[3, 5], [0, 1]]]}),
+        "payoffs[0, 0, 0]: expected a number, got boolean true",
+    ),
     ("gamma-string", json.dumps({**STOCHASTIC, "gamma": "0.9"}), "gamma: expected a number, got string '0.9'"),
     ("gamma-false", json.dumps({**STOCHASTIC, "gamma": False}), "gamma: expected a number, got boolean false"),
     ("gamma-list", json.dumps({**STOCHASTIC, "gamma": [0.9]}), "gamma: expected a number, got list"),
     ("version-true", json.dumps({**PD, "version": True}), "version: expected a whole number, got boolean true"),
-    ("duplicate-key", '{"type": "normal-form", "payoffs": [[[1]]], "payoffs": ' + json.dumps(PD["payoffs"]) + "}", "duplicate key 'payoffs'"),
+    (
+        "duplicate-key",
+        '{"type": "normal-form", "payoffs": [[[1]]], "payoffs": ' + json.dumps(PD["payoffs"]) + "}",
+        "duplicate key 'payoffs'",
+    ),
     ("nan", json.dumps(PD).replace("[3, 0]", "[NaN, 0]"), "NaN is not a JSON number"),
     ("infinity", json.dumps(PD).replace("[3, 0]", "[-Infinity, 0]"), "-Infinity is not a JSON number"),
     ("huge-payoff", json.dumps(PD).replace("[3, 0]", "[1e308, 0]"), "magnitude at most 1e+300"),
-    ("fractional-index", json.dumps({"type": "normal-form", "payoffs": {"shape": [2, 2, 2], "indices": [[0, 0.5, 1]], "values": [1.0]}}), "payoffs.indices[0][1]: expected a whole number, got number 0.5"),
-    ("index-twice", json.dumps({"type": "normal-form", "payoffs": {"shape": [2, 2, 2], "indices": [[0, 0, 1], [0, 0, 1]], "values": [1.0, 2.0]}}), "a cell twice"),
-    ("sparse-bomb", json.dumps({"type": "normal-form", "payoffs": {"shape": [2, 100000, 100000], "indices": [], "values": []}}), "20,000,000,000 entries, more than the limit"),
+    (
+        "fractional-index",
+        json.dumps({"type": "normal-form", "payoffs": {"shape": [2, 2, 2], "indices": [[0, 0.5, 1]], "values": [1.0]}}),
+        "payoffs.indices[0][1]: expected a whole number, got number 0.5",
+    ),
+    (
+        "index-twice",
+        json.dumps(
+            {
+                "type": "normal-form",
+                "payoffs": {"shape": [2, 2, 2], "indices": [[0, 0, 1], [0, 0, 1]], "values": [1.0, 2.0]},
+            }
+        ),
+        "a cell twice",
+    ),
+    (
+        "sparse-bomb",
+        json.dumps({"type": "normal-form", "payoffs": {"shape": [2, 100000, 100000], "indices": [], "values": []}}),
+        "20,000,000,000 entries, more than the limit",
+    ),
     ("name-20k", json.dumps({**PD, "name": "x" * 20000}), "name: 20,000 characters is longer than the limit of 200"),
-    ("action-name-ansi", json.dumps({**PD, "actions": [["C", "\u001b[31mD"], ["C", "D"]]}), "actions[0][1]: contains the control character \\x1b"),
+    (
+        "action-name-ansi",
+        json.dumps({**PD, "actions": [["C", "\u001b[31mD"], ["C", "D"]]}),
+        "actions[0][1]: contains the control character \\x1b",
+    ),
     ("name-null", json.dumps({**PD, "name": None}), "name: expected a string, got null"),
     ("metadata-list", json.dumps({**PD, "metadata": []}), "metadata: expected an object, got list"),
     ("not-utf8", "\udcff", "not UTF-8"),
@@ -208,7 +245,7 @@ def test_a_game_with_an_illegal_action_shows_and_solves(tmp_path: Path) -> None:
     path = write(tmp_path, "masked.json", data)
     code, out, err = run("show", str(path))
     assert code == 0 and err == "", err
-    code, out, err = run("solve", str(path), "--concept", "minimax")
+    code, _out, err = run("solve", str(path), "--concept", "minimax")
     assert code in (0, 2) and "internal error" not in err and "Traceback" not in err
 
 
@@ -224,8 +261,10 @@ def test_payoffs_spanning_the_float64_range_keep_their_pure_equilibrium(tmp_path
     Hand check: at (a0, a0) player 0 gets 5e-324 > -1e299 (its deviation) and player 1 gets 1e299 > -1e299, so
     (a0, a0) is a pure equilibrium; at (a1, a1) player 0 gains by moving to a0 (1e299 > 1e-300), etc."""
     path = write(
-        tmp_path, "span.json", text='{"type": "normal-form", "payoffs": [[[5e-324, 1e299], [-1e299, 1e-300]], '
-        '[[1e299, -1e299], [1e-300, 1e299]]]}'
+        tmp_path,
+        "span.json",
+        text='{"type": "normal-form", "payoffs": [[[5e-324, 1e299], [-1e299, 1e-300]], '
+        "[[1e299, -1e299], [1e-300, 1e299]]]}",
     )
     result = _solve_json(path)
     pure = [e["supports"] for e in result["equilibria"] if e["pure"]]
@@ -252,12 +291,15 @@ def test_subnormal_payoff_differences_are_resolved(tmp_path: Path) -> None:
     those of [[1, 0], [0, 2]] / [[1, 0], [0, 1]]: (a0, a0), (a1, a1) and the mixed x = (1/2, 1/2), y = (2/3, 1/3)
     (player 1 mixes so that player 0 is indifferent: 1·y = 2·(1 - y))."""
     path = write(
-        tmp_path, "tiny.json", text='{"type": "normal-form", "payoffs": [[[1e-300, 0], [0, 2e-300]], '
-        '[[1e299, 0], [0, 1e299]]]}'
+        tmp_path,
+        "tiny.json",
+        text='{"type": "normal-form", "payoffs": [[[1e-300, 0], [0, 2e-300]], [[1e299, 0], [0, 1e299]]]}',
     )
     result = _solve_json(path)
     profiles = sorted(tuple(np.round(np.concatenate(e["profile"]), 9)) for e in result["equilibria"])
-    assert profiles == sorted([(1.0, 0.0, 1.0, 0.0), (0.0, 1.0, 0.0, 1.0), (0.5, 0.5, round(2 / 3, 9), round(1 / 3, 9))])
+    assert profiles == sorted(
+        [(1.0, 0.0, 1.0, 0.0), (0.0, 1.0, 0.0, 1.0), (0.5, 0.5, round(2 / 3, 9), round(1 / 3, 9))]
+    )
 
 
 def test_every_equilibrium_is_recertified_and_bad_ones_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -299,7 +341,7 @@ def test_unexpected_exceptions_are_one_line_without_a_traceback(monkeypatch: pyt
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: internal error: ZeroDivisionError: xxx")
     assert "--debug" in lines[0] and "Traceback" not in err and len(lines[0]) < 600
-    code, out, err = run("--debug", "show", "prisoners-dilemma")
+    code, _out, err = run("--debug", "show", "prisoners-dilemma")
     assert code == 1 and "Traceback" in err and err.strip().splitlines()[-1].startswith("error: internal error")
 
 

@@ -3,8 +3,8 @@
 Exit codes: 0 success; 2 bad input — every :class:`~marlkit.errors.MarlkitError` (a bad file, config, name or
 option) prints ``error: <message>`` on one line (control characters escaped, at most
 :data:`MAX_ERROR_LENGTH` characters) and usage errors are typer's own; 1 an internal error — any other exception
-prints one line ``error: internal error: <type>: <message>; this is a marlkit bug: please report it ...`` and never a traceback unless
-``--debug`` is given (then the traceback comes first); 130 interrupted (Ctrl-C).
+prints one line ``error: internal error: <type>: <message>; this is a marlkit bug: please report it ...`` and
+never a traceback unless ``--debug`` is given (then the traceback comes first); 130 interrupted (Ctrl-C).
 
 Commands live in small modules (``games.py``, ``solve.py``); this module builds the app, the global options
 (``--version``, ``--debug``) and the error boundary, and turns on JAX's persistent compilation cache for every
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         typer.echo(f"error: {one_line(str(exc))}", err=True)
         return 2
-    except Exception as exc:  # noqa: BLE001 - the boundary: no raw traceback reaches a user
+    except Exception as exc:
         return _internal(exc)
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 

@@ -169,9 +169,7 @@ def _stochastic_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> St
             raise strict.wrong("observations.names", "a list of name lists, one per player", names, GameFileError)
         observations = ObservationModel(
             tuple(decode_array(f"observations.matrices[{i}]", m) for i, m in enumerate(matrices)),
-            tuple(
-                tuple(strict.string_list(f"observations.names[{i}]", n, GameFileError)) for i, n in enumerate(names)
-            ),
+            tuple(tuple(strict.string_list(f"observations.names[{i}]", n, GameFileError)) for i, n in enumerate(names)),
         )
     states = data.get("states", [])
     return StochasticGame(
@@ -205,7 +203,9 @@ def game_from_dict(data: Mapping[str, Any]) -> Game:
         raise GameFileError(f"version: this marlkit reads version {VERSION} game files, got {data['version']}")
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in _READERS:
-        raise GameFileError(f"type: expected one of {sorted(_READERS)}, got {strict.kind_of(kind)} {strict.shorten(kind)}")
+        raise GameFileError(
+            f"type: expected one of {sorted(_READERS)}, got {strict.kind_of(kind)} {strict.shorten(kind)}"
+        )
     for key in data:
         other = next((k for k, fields in _KEYS.items() if k != kind and key in fields and key not in _KEYS[kind]), None)
         if other is not None:

@@ -139,9 +139,8 @@ def certified(game: NormalFormGame, found: EquilibriumSet, extra_notes: Sequence
         )
     missed = [joint for joint in pure_equilibria(game) if not any(_is_pure_at(eq, joint) for eq in kept)]
     for joint in missed[:MAX_ADDED]:
-        profile = _pure_profile(game, joint)
         supports = tuple((a,) for a in joint)
-        kept.append(Equilibrium(profile, game.pure_utility(joint), supports, 0.0, "pure-check"))
+        kept.append(Equilibrium(_pure_profile(game, joint), game.pure_utility(joint), supports, 0.0, "pure-check"))
     if missed:
         complete = False
         notes.append(
