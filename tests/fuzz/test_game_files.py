@@ -171,11 +171,17 @@ ODD_NUMBERS = st.one_of(
 def normal_form(draw: st.DrawFn) -> dict[str, Any]:
     n = draw(st.integers(1, 3))
     actions = [draw(st.integers(1, 3 if n < 3 else 2)) for _ in range(n)]
-    numbers = draw(st.sampled_from(["small", "odd"]))
-    values = st.integers(-3, 3) if numbers == "small" else ODD_NUMBERS
+    numbers = draw(st.sampled_from(["small", "odd", "scaled"]))
+    values = st.integers(-3, 3) if numbers != "odd" else ODD_NUMBERS
     size = n * math.prod(actions)
     flat = draw(st.lists(values, min_size=size, max_size=size))
-    payoffs = np.array(flat, dtype=object).reshape(n, *actions).tolist()
+    payoffs = np.array(flat, dtype=object).reshape(n, *actions)
+    if numbers == "scaled":  # a small game seen through u -> offset + scale * u per player: the same equilibria
+        for i in range(n):
+            scale = draw(st.sampled_from([1e-300, 1e-200, 1e-20, 1e-5, 1.0, 1e5, 1e20, 1e200, 1e299]))
+            offset = draw(st.sampled_from([0.0, 1.0, -1e14, 1e14, 1e100, -1e250]))
+            payoffs[i] = np.vectorize(lambda u, s=scale, o=offset: float(o + s * u), otypes=[object])(payoffs[i])
+    payoffs = payoffs.tolist()
     data: dict[str, Any] = {"format": "marlkit.game", "version": 1, "type": "normal-form", "payoffs": payoffs}
     if draw(st.booleans()):
         data["name"] = draw(NAME)

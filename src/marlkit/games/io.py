@@ -155,7 +155,7 @@ def _stochastic_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> St
     for key in ("transitions", "rewards", "initial", "gamma"):
         _required(data, key)
     arrays: dict[str, Any] = {
-        key: decode_array(key, data[key]) for key in _STOCHASTIC_ARRAYS if key in data and data[key] is not None
+        key: decode_array(key, data[key]) for key in _STOCHASTIC_ARRAYS if key in data
     }
     observations = None
     if data.get("observations") is not None:

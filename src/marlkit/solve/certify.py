@@ -51,6 +51,14 @@ def spreads(game: NormalFormGame) -> np.ndarray:
     return flat.max(axis=1) - flat.min(axis=1)
 
 
+def outside_band(values: np.ndarray) -> bool:
+    """Whether an array of payoffs lies outside the well-conditioned band (module docstring); constant arrays are
+    inside."""
+    spread = float(values.max() - values.min())
+    size = float(np.abs(values).max())
+    return spread > 0 and (spread < 1 / BAND or size > BAND or size > BAND * spread)
+
+
 def needs_rescaling(game: NormalFormGame) -> np.ndarray:
     """``[n]`` bools: the players whose payoffs lie outside the well-conditioned band (module docstring)."""
     flat = game.payoffs.reshape(game.n_players, -1)
