@@ -13,8 +13,8 @@ declaring huge shapes, truncated or bit-flipped bytes — and runs both commands
   (brute force over joint actions, below) certifies, and every pure equilibrium found by brute force is listed.
 
 A case built to be invalid must be refused (no silent acceptance); a valid one must be accepted; a random bit
-flip may go either way. No traceback, no internal error (exit 1), no hang, no RuntimeWarning (pytest turns
-marlkit's into errors).
+flip may go either way. No traceback, no internal error (exit 1), no hang, no RuntimeWarning (NumPy's included:
+each is an error inside a case).
 
 Budget: ``MARLKIT_FUZZ_EXAMPLES`` cases per test (default 150 JSON + 100 NPZ, derandomized: the same cases on
 every run, about 20 s on one core). The larger campaign (bench/ and /work/notes/parse.md)::
@@ -34,6 +34,7 @@ import math
 import os
 import signal
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,8 +86,11 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 def run(*argv: str) -> tuple[int, str, str]:
+    """``marlkit argv`` in this process; any RuntimeWarning (an overflow, an invalid value — NumPy's included) is
+    an error, which the CLI reports as an internal error (exit 1) and the case fails."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
         code = main(list(argv))
     return code, out.getvalue(), err.getvalue()
 
