@@ -58,6 +58,8 @@ DEFAULT_MAX_FILE_BYTES = 2**28
 """Default largest file read (256 MiB); ``MARLKIT_MAX_FILE_BYTES`` overrides it."""
 PLAIN_KINDS = "biuf"
 """The NumPy dtype kinds an NPZ member may have: bool, signed / unsigned integer, float."""
+MAX_MEMBERS = 4096
+"""Most members an NPZ archive may have."""
 MAX_SHOWN = 80
 """Characters of a user's value quoted in an error message (:func:`shorten`)."""
 
@@ -460,6 +462,8 @@ def read_npz(
             infos = archive.infolist()
             if not infos:
                 raise error("cannot read the NPZ archive: it is empty (no members)")
+            if len(infos) > MAX_MEMBERS:
+                raise error(f"the NPZ archive has {len(infos):,} members, more than the limit of {MAX_MEMBERS:,}")
             result: dict[str, np.ndarray] = {}
             for info in infos:
                 result.update(_member(archive, info, error, allowed, describe, strings))
@@ -508,6 +512,8 @@ def _member(
         if dtype.kind not in PLAIN_KINDS or dtype.hasobject or dtype.fields is not None:
             raise error(f"{name}: dtype {dtype} is not a real number type; store bool, integer or float arrays")
         check_size(name, shape, error)
+    if math.prod(shape) * dtype.itemsize > info.file_size:
+        raise error(f"{name}: the archive member is shorter than the shape {list(shape)} its header declares")
     with archive.open(info) as handle:
         array = np.lib.format.read_array(handle, allow_pickle=False)
     if array.shape != tuple(shape):  # pragma: no cover - read_array checks the header it wrote

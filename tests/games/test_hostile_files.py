@@ -218,6 +218,25 @@ def test_member_shape_is_checked_before_its_data_is_read(tmp_path: Path) -> None
     assert_refused(path, "payoffs: shape [2, 100000, 100000] has 20,000,000,000 entries, more than the limit")
 
 
+def test_member_shorter_than_its_header_and_too_many_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member declaring [2, 1000, 1000] (within the limit) but holding 16 bytes is refused before the 16 MB
+    array is allocated; an archive of more than strict.MAX_MEMBERS members is refused before any is read."""
+    path = tmp_path / "short.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open("__header__.npy", "w") as handle:
+            np.lib.format.write_array(handle, np.array(json.dumps({"type": "normal-form"})))
+        with archive.open("payoffs.npy", "w") as handle:
+            np.lib.format.write_array_header_1_0(
+                handle, {"descr": "<f8", "fortran_order": False, "shape": (2, 1000, 1000)}
+            )
+            handle.write(b"\0" * 16)
+    assert_refused(path, "payoffs: the archive member is shorter than the shape [2, 1000, 1000] its header declares")
+    monkeypatch.setattr(strict, "MAX_MEMBERS", 2)
+    members = _members(_pd_archive(tmp_path))
+    np.savez(tmp_path / "many.npz", **members, observations_0=np.zeros(1), observations_1=np.zeros(1))
+    assert_refused(tmp_path / "many.npz", "the NPZ archive has 4 members, more than the limit of 2")
+
+
 def test_deflate_bomb_is_refused_before_decompressing(tmp_path: Path) -> None:
     """A member inflating to 300 MB (> 8 bytes x the element limit) from a few hundred KB of deflate."""
     path = tmp_path / "bomb.npz"
