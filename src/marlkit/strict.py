@@ -500,7 +500,7 @@ def _member(
     with archive.open(info) as handle:
         version = np.lib.format.read_magic(handle)
         if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(handle)
         elif version == (2, 0):
             shape, _fortran, dtype = np.lib.format.read_array_header_2_0(handle)
         else:

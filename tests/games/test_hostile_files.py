@@ -264,6 +264,7 @@ def test_a_game_with_an_illegal_action_shows_and_solves(tmp_path: Path) -> None:
     path = write(tmp_path, "masked.json", data)
     code, out, err = run("show", str(path))
     assert code == 0 and err == "", err
+    assert "│ -, - " in out and "nan" not in out and "-: an illegal joint action" in out
     code, _out, err = run("solve", str(path), "--concept", "minimax")
     assert code in (0, 2) and "internal error" not in err and "Traceback" not in err
 
@@ -356,7 +357,7 @@ def test_unexpected_exceptions_are_one_line_without_a_traceback(monkeypatch: pyt
 
     monkeypatch.setattr(games_cli, "resolve_game", boom)
     code, out, err = run("show", "prisoners-dilemma")
-    assert code == 1
+    assert code == 1 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: internal error: ZeroDivisionError: xxx")
     assert "--debug" in lines[0] and "Traceback" not in err and len(lines[0]) < 600
