@@ -401,3 +401,9 @@ def test_strict_json_refuses_what_python_json_accepts() -> None:
         with pytest.raises(GameFileError, match=message):
             strict.loads_json(text, GameFileError)
     assert strict.loads_json('{"a": [1, 2.5, "x", true, null]}', GameFileError) == {"a": [1, 2.5, "x", True, None]}
+
+
+def test_catalog_parameters_are_read_as_strict_json() -> None:
+    for value, message in (("NaN", "--param k: NaN is not a JSON number"), ("1e999", "--param k: the number '1e999'")):
+        code, out, err = run("show", "prisoners-dilemma", "--param", f"k={value}")
+        assert code == 2 and err.startswith(f"error: {message}") and out == "", err

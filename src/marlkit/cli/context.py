@@ -15,7 +15,7 @@ from rich.text import Text
 
 from marlkit.errors import InvalidGameError, MarlkitError
 from marlkit.games import Game, load_game
-from marlkit.strict import clip
+from marlkit.strict import clip, loads_json
 
 
 @dataclass
@@ -85,16 +85,22 @@ def styled(*parts: str | tuple[str, str]) -> Text:
 
 
 def parse_params(items: list[str] | None) -> dict[str, object]:
-    """Parse ``key=value`` game parameters; values are read as JSON (numbers, lists) or kept as strings."""
+    """Parse ``key=value`` game parameters; values are read as strict JSON (numbers, lists; :mod:`marlkit.strict`)
+    or kept as strings when they are not JSON."""
     params: dict[str, object] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise InvalidGameError(f"--param {item!r}: expected key=value, e.g. --param k=-20")
         try:
-            params[key] = json.loads(raw)
+            json.loads(raw)
         except json.JSONDecodeError:
-            params[key] = raw
+            params[key] = raw  # not JSON: a string
+        else:  # JSON, read strictly: no NaN / Infinity / overflowing numbers, duplicate keys or deep nesting
+            try:
+                params[key] = loads_json(raw, InvalidGameError, "the value")
+            except InvalidGameError as exc:
+                raise InvalidGameError(f"--param {clip(key)}: {exc}") from None
     return params
 
 
