@@ -1,4 +1,10 @@
-"""The ``marlkit`` command (typer). Errors marlkit raises on purpose print one line and exit 2.
+"""The ``marlkit`` command (typer): the app, the global options and the one error boundary.
+
+Exit codes: 0 success; 2 bad input — every :class:`~marlkit.errors.MarlkitError` (a bad file, config, name or
+option) prints ``error: <message>`` on one line (control characters escaped, at most
+:data:`MAX_ERROR_LENGTH` characters) and usage errors are typer's own; 1 an internal error — any other exception
+prints one line ``error: internal error: <type>: <message>; this is a marlkit bug: please report it ...`` and
+never a traceback unless ``--debug`` is given (then the traceback comes first); 130 interrupted (Ctrl-C).
 
 Commands live in small modules (``games.py``, ``solve.py``); this module builds the app, the global options
 (``--version``, ``--debug``) and the error boundary, and turns on JAX's persistent compilation cache for every
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from functools import cache
 
 import typer
 
@@ -31,6 +38,12 @@ from marlkit.cli import solve as solve_commands
 from marlkit.cli.context import STATE, command_group
 from marlkit.compile_cache import enable_compilation_cache
 from marlkit.errors import MarlkitError
+from marlkit.strict import clip
+
+MAX_ERROR_LENGTH = 2000
+"""Longest ``error:`` line the CLI prints (a longer message is cut, with its length)."""
+INTERNAL_ERROR = 1
+"""Exit code of an unexpected exception (a marlkit bug); bad input exits 2."""
 
 app = command_group(
     "marlkit", "Multi-agent RL where learning meets game theory: exact games, solution concepts and learners."
@@ -70,20 +83,60 @@ serve_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app; a MarlkitError prints ``error: <message>`` on one line and exits 2.
-
-    Usage errors (an unknown option, a missing argument) are reported by typer itself, also with exit code 2.
-    """
+    """Entry point: run the app and return its exit code (see the module docstring): a MarlkitError prints
+    ``error: <message>`` on one line and returns 2; any other exception prints one ``error: internal error: ...``
+    line (a traceback only with ``--debug``) and returns 1. Usage errors (an unknown option, a missing argument)
+    are reported by typer itself with exit code 2."""
+    STATE.debug = "--debug" in (sys.argv[1:] if argv is None else argv)  # known before the callback has run
     try:
-        app(args=argv, standalone_mode=True)
+        result = _command().main(args=argv, prog_name="marlkit", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except typer.TyperException as exc:  # usage errors, formatted as typer formats them
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)  # type: ignore[arg-type]
+        return int(exc.exit_code)
+    except typer.Abort as exc:  # typer turns EOFError into Abort; KeyboardInterrupt returns 130
+        cause = exc.__cause__
+        if isinstance(cause, Exception):
+            return _internal(cause)
+        typer.echo("Aborted.", err=True)
+        return 1
     except MarlkitError as exc:
         if STATE.debug:
             traceback.print_exc()
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         return 2
-    return 0
+    except Exception as exc:
+        return _internal(exc)
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+@cache
+def _command() -> typer.core.TyperGroup:
+    """The click command of :data:`app`, built once per process (typer rebuilds it on every call, ~0.3 s, which
+    in-process callers such as the test suite's fuzzing pay per call)."""
+    return typer.main.get_command(app)  # type: ignore[return-value]
+
+
+def one_line(message: str) -> str:
+    """A message as one terminal-safe line: newlines and control characters escaped, at most
+    :data:`MAX_ERROR_LENGTH` characters."""
+    return clip(message, MAX_ERROR_LENGTH)
+
+
+def _internal(exc: BaseException) -> int:
+    """Report an unexpected exception (a marlkit bug) on one line; the traceback only with ``--debug``."""
+    if STATE.debug:
+        traceback.print_exception(exc)
+    text = f"{type(exc).__name__}: {clip(str(exc), 200)}" if str(exc) else type(exc).__name__
+    typer.echo(
+        f"error: internal error: {one_line(text)}; this is a marlkit bug: please report it with the output of the "
+        "same command run with --debug (marlkit --debug ...)",
+        err=True,
+    )
+    return INTERNAL_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,9 +11,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from marlkit.errors import InvalidGameError, MarlkitError
 from marlkit.games import Game, load_game
+from marlkit.strict import clip, loads_json
 
 
 @dataclass
@@ -63,22 +65,42 @@ def show(data: dict[str, object], lines: list[str], json_output: bool) -> None:
 
 
 def console() -> Console:
-    """A rich console; when output is not a terminal (a pipe, CI, a file) tables get 120 columns, not 80."""
-    plain = Console()
-    return plain if plain.is_terminal else Console(width=120)
+    """A rich console that reads no markup, emoji codes or highlighting in what it prints: user strings (game,
+    player and action names) are shown as written — ``my PD[/bold]`` is text, not a markup error; styled output
+    uses :func:`styled`. When output is not a terminal (a pipe, CI, a file) tables get 120 columns, not 80."""
+    plain = Console(markup=False, emoji=False, highlight=False)
+    return plain if plain.is_terminal else Console(width=120, markup=False, emoji=False, highlight=False)
+
+
+def plain(text: object, limit: int = 200) -> str:
+    """A user's string for the terminal: control characters (ANSI escapes) escaped, at most ``limit`` characters
+    (:func:`marlkit.strict.clip`)."""
+    return clip(str(text), limit)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Styled terminal text from plain parts (``("name", "bold")``), never parsed as markup: user strings in it
+    are safe (control characters escaped by :func:`plain`)."""
+    return Text.assemble(*((plain(p[0]), p[1]) if isinstance(p, tuple) else plain(p, 10_000) for p in parts))
 
 
 def parse_params(items: list[str] | None) -> dict[str, object]:
-    """Parse ``key=value`` game parameters; values are read as JSON (numbers, lists) or kept as strings."""
+    """Parse ``key=value`` game parameters; values are read as strict JSON (numbers, lists; :mod:`marlkit.strict`)
+    or kept as strings when they are not JSON."""
     params: dict[str, object] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise InvalidGameError(f"--param {item!r}: expected key=value, e.g. --param k=-20")
         try:
-            params[key] = json.loads(raw)
+            json.loads(raw)
         except json.JSONDecodeError:
-            params[key] = raw
+            params[key] = raw  # not JSON: a string
+        else:  # JSON, read strictly: no NaN / Infinity / overflowing numbers, duplicate keys or deep nesting
+            try:
+                params[key] = loads_json(raw, InvalidGameError, "the value")
+            except InvalidGameError as exc:
+                raise InvalidGameError(f"--param {clip(key)}: {exc}") from None
     return params
 
 

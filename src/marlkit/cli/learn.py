@@ -38,6 +38,7 @@ from marlkit.cli.context import (
     plots_folder,
     print_json,
     resolve_game,
+    styled,
 )
 from marlkit.cli.render import number, plural
 from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError
@@ -275,7 +276,7 @@ def _is_catalog_name(spec: str) -> bool:
 
 
 def _print(out: Console, game, names: list[str], steps: int, seeds: int, summary, no_return: str | None) -> None:
-    out.print(f"[bold]{game.name}[/bold]: {' vs '.join(names)}, {steps} steps x {plural(seeds, 'seed')}")
+    out.print(styled((game.name, "bold"), f": {' vs '.join(names)}, {steps} steps x {plural(seeds, 'seed')}"))
     table = Table(title="policies (mean over seeds)")
     for column in ("agent", "policy", "action probabilities"):
         table.add_column(column)

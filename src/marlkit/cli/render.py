@@ -11,6 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from marlkit.cli.context import styled
 from marlkit.games import Game, NormalFormGame, StochasticGame
 
 MAX_STATES_SHOWN = 6
@@ -29,17 +30,23 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def _cell(x: float) -> str:
+    """A payoff table entry: the number, or ``-`` for an illegal joint action (NaN)."""
+    return "-" if math.isnan(float(x)) else number(x)
+
+
 def payoff_tables(payoffs: np.ndarray, player_names, action_names, title: str) -> list[Table]:
     """Bimatrix tables: rows are player 0's actions, columns player 1's; one table per action of players 2..n.
 
-    Each cell lists every player's payoff, in player order, separated by commas.
+    Each cell lists every player's payoff, in player order, separated by commas; a NaN payoff (an illegal joint
+    action of a stochastic game's state) is shown as ``-``.
     """
     n = payoffs.shape[0]
     if n == 1:
         table = Table(title=title)
         for name in action_names[0]:
             table.add_column(name, justify="right")
-        table.add_row(*(number(v) for v in payoffs[0]))
+        table.add_row(*(_cell(v) for v in payoffs[0]))
         return [table]
     tables = []
     for rest in itertools.product(*(range(len(a)) for a in action_names[2:])):
@@ -50,7 +57,7 @@ def payoff_tables(payoffs: np.ndarray, player_names, action_names, title: str) -
             table.add_column(name, justify="center")
         for a0, row_name in enumerate(action_names[0]):
             cells = [
-                ", ".join(number(payoffs[(i, a0, a1, *rest)]) for i in range(n)) for a1 in range(len(action_names[1]))
+                ", ".join(_cell(payoffs[(i, a0, a1, *rest)]) for i in range(n)) for a1 in range(len(action_names[1]))
             ]
             table.add_row(row_name, *cells)
         tables.append(table)
@@ -96,6 +103,8 @@ def _stochastic(console: Console, game: StochasticGame) -> None:
         title = f"expected rewards in state {game.state_names[s]}"
         for table in payoff_tables(rewards, game.player_names, game.action_names, title):
             console.print(table)
+        if not legal.all():
+            console.print("-: an illegal joint action in this state (action_mask)")
     if len(live) > MAX_STATES_SHOWN:
         console.print(f"... {len(live) - MAX_STATES_SHOWN} more non-terminal states (use --json for the full game)")
 
@@ -111,7 +120,8 @@ def _state_list(game: StochasticGame, which: np.ndarray, shown: int = 6) -> str:
 
 def show_game(console: Console, game: Game, descriptor: Mapping[str, Any]) -> None:
     """Print a game's header, payoff tables (stage tables for stochastic games) and properties."""
-    console.print(f"[bold]{game.name or 'unnamed game'}[/bold]: {game.description}".rstrip(": "))
+    description = f": {game.description}" if game.description else ""
+    console.print(styled((game.name or "unnamed game", "bold"), description))
     if game.citation:
         console.print(f"source: {game.citation}")
     console.print(f"players: {', '.join(game.player_names)}")

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game
+from marlkit.cli.context import GameArgument, ParamOption, console, print_json, resolve_game, styled
 from marlkit.cli.render import number
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import Game, NormalFormGame, StochasticGame
@@ -306,7 +306,7 @@ def solve(
         print_json({"game": model.name, **payload})
         return
     out = console()
-    out.print(f"[bold]{model.name or game}[/bold]: {entry.name}")
+    out.print(styled((model.name or game, "bold"), f": {entry.name}"))
     for part in shows:
         part(out)
 

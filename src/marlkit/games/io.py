@@ -1,7 +1,9 @@
 """Reading and writing games: a documented JSON format and NPZ (never pickle). See docs/game-format.md.
 
 Writes are atomic (a temporary file in the target folder, then ``os.replace``), so a crash never leaves a
-half-written game file. Loading validates everything through the game constructors.
+half-written game file. Reading is strict (:mod:`marlkit.strict`: exact types, no duplicate or unknown keys, sizes
+checked from the declared shape before allocating, NPZ archives opened member by member, names of at most
+:data:`marlkit.strict.MAX_NAME_LENGTH` characters), then the game constructors validate the game itself.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from marlkit import strict
 from marlkit.atomic import write_with
 from marlkit.errors import GameFileError, InvalidGameError
 from marlkit.games.normal_form import NormalFormGame
@@ -35,7 +38,6 @@ _KEYS = {
 }
 """The fields of each game type (docs/game-format.md); any other key is refused (a misspelt optional key such as
 ``"terminals"`` would otherwise be dropped silently)."""
-_SPARSE_KEYS = ("shape", "indices", "values")
 _OBSERVATION_KEYS = ("matrices", "names")
 _NPZ_OBSERVATION_KEYS = ("names", "count")
 _NPZ_OBSERVATION_MEMBER = re.compile(r"observations_(\d+)")
@@ -53,13 +55,7 @@ _FILE_FIELDS = (
 
 def _check_keys(where: str, data: Mapping[str, Any], known: tuple[str, ...], what: str) -> None:
     """Refuse any key of ``data`` not in ``known``, naming its path (``where`` + key) and the closest known key."""
-    for key in data:
-        if key not in known:
-            path = f"{where}.{key}" if where else str(key)
-            raise GameFileError(
-                f"{path}: unknown field{did_you_mean(key, known)}; {what} has the fields {', '.join(known)} "
-                "(see docs/game-format.md)"
-            )
+    strict.check_keys(where, data, known, f"{what} (see docs/game-format.md)", GameFileError)
 
 
 def _file_field_message(message: str) -> str:
@@ -88,29 +84,19 @@ def encode_array(array: np.ndarray) -> Any:
     return array.tolist()
 
 
-def decode_array(field: str, value: Any) -> np.ndarray:
-    """Inverse of :func:`encode_array`; raises :class:`GameFileError` naming the field on malformed input."""
-    if isinstance(value, np.ndarray):
-        return value
+_BOOLEAN_ARRAYS = ("terminal", "action_mask")
+
+
+def decode_array(field: str, value: Any, *, booleans: bool | None = None) -> np.ndarray:
+    """Inverse of :func:`encode_array`, strict (:mod:`marlkit.strict`): a nested list of JSON numbers (or of
+    ``true`` / ``false`` where ``booleans``; by default for ``terminal`` and ``action_mask``), a sparse
+    ``{"shape", "indices", "values"}`` object, or an NPZ member of a real dtype. Raises :class:`GameFileError`
+    naming the field on malformed input, before allocating anything larger than the size limit."""
+    if booleans is None:
+        booleans = field in _BOOLEAN_ARRAYS
     if isinstance(value, Mapping):
-        _check_keys(field, value, _SPARSE_KEYS, "a sparse array")
-        try:
-            shape = tuple(int(k) for k in value["shape"])
-            indices = np.asarray(value["indices"], dtype=np.int64).reshape(-1, len(shape))
-            values = np.asarray(value["values"], dtype=np.float64).reshape(-1)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GameFileError(
-                f"{field}: a sparse array needs 'shape', 'indices' (one index list per entry) and 'values' ({exc})"
-            ) from None
-        if len(values) != len(indices) or np.any(indices < 0) or np.any(indices >= np.array(shape)):
-            raise GameFileError(f"{field}: sparse indices and values do not fit the shape {list(shape)}")
-        dense = np.zeros(shape)
-        dense[tuple(indices.T)] = values
-        return dense
-    try:
-        return np.array(value, dtype=np.float64 if not _is_bool_tree(value) else np.bool_)
-    except (TypeError, ValueError) as exc:
-        raise GameFileError(f"{field}: expected a (nested) list of numbers of a regular shape ({exc})") from None
+        return strict.sparse_array(field, value, GameFileError)
+    return strict.real_array(field, value, GameFileError, booleans=booleans)
 
 
 def _to_json(value: Any) -> Any:
@@ -166,25 +152,30 @@ def _normal_form_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> N
 
 
 def _stochastic_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> StochasticGame:
-    arrays: dict[str, Any] = {
-        key: decode_array(key, data[key]) for key in _STOCHASTIC_ARRAYS if key in data and data[key] is not None
-    }
-    for key in ("transitions", "rewards", "initial"):
+    for key in ("transitions", "rewards", "initial", "gamma"):
         _required(data, key)
+    arrays: dict[str, Any] = {
+        key: decode_array(key, data[key]) for key in _STOCHASTIC_ARRAYS if key in data
+    }
     observations = None
     if data.get("observations") is not None:
-        obs = data["observations"]
-        if not isinstance(obs, Mapping) or "matrices" not in obs:
-            raise GameFileError("observations: expected {'matrices': [...], 'names': [[...], ...]}")
+        obs = strict.mapping("observations", data["observations"], GameFileError)
         _check_keys("observations", obs, _OBSERVATION_KEYS, "an observation model")
+        matrices = _required(obs, "matrices", "observations.")
+        if not isinstance(matrices, list):
+            raise strict.wrong("observations.matrices", "a list of one matrix per player", matrices, GameFileError)
+        names = obs.get("names", [])
+        if not isinstance(names, list):
+            raise strict.wrong("observations.names", "a list of name lists, one per player", names, GameFileError)
         observations = ObservationModel(
-            tuple(decode_array(f"observations.matrices[{i}]", m) for i, m in enumerate(obs["matrices"])),
-            tuple(tuple(n) for n in obs.get("names", ())),
+            tuple(decode_array(f"observations.matrices[{i}]", m) for i, m in enumerate(matrices)),
+            tuple(tuple(strict.string_list(f"observations.names[{i}]", n, GameFileError)) for i, n in enumerate(names)),
         )
+    states = data.get("states", [])
     return StochasticGame(
-        gamma=_required(data, "gamma"),
+        gamma=strict.number("gamma", _required(data, "gamma"), GameFileError),
         observations=observations,
-        state_names=tuple(data.get("states", ())),
+        state_names=tuple(strict.string_list("states", states, GameFileError)),
         **arrays,
         **common,
     )
@@ -196,44 +187,53 @@ _READERS: dict[str, Callable[[Mapping[str, Any], dict[str, Any]], Game]] = {
 }
 
 
-def _required(data: Mapping[str, Any], key: str) -> Any:
+def _required(data: Mapping[str, Any], key: str, where: str = "") -> Any:
     if key not in data:
-        raise GameFileError(f"missing field {key!r} (see docs/game-format.md)")
+        raise GameFileError(f"missing field {where + key!r} (see docs/game-format.md)")
     return data[key]
 
 
 def game_from_dict(data: Mapping[str, Any]) -> Game:
     """Build and validate a game from its dict form; raises GameFileError / InvalidGameError on bad input."""
     if not isinstance(data, Mapping):
-        raise GameFileError(f"a game file must hold a JSON object, got {type(data).__name__}")
-    if data.get("format", FORMAT) != FORMAT:
-        raise GameFileError(f"format: expected {FORMAT!r}, got {data.get('format')!r}")
-    version = data.get("version", VERSION)
-    if version != VERSION:
-        raise GameFileError(f"version: this marlkit reads version {VERSION} game files, got {version!r}")
+        raise GameFileError(f"a game file must hold a JSON object, got {strict.kind_of(data)}")
+    if "format" in data and data["format"] != FORMAT:
+        raise GameFileError(f"format: expected {FORMAT!r}, got {strict.shorten(data['format'])}")
+    if "version" in data and strict.integer("version", data["version"], GameFileError) != VERSION:
+        raise GameFileError(f"version: this marlkit reads version {VERSION} game files, got {data['version']}")
     kind = data.get("type")
-    if kind not in _READERS:
-        raise GameFileError(f"type: expected one of {sorted(_READERS)}, got {kind!r}")
+    if not isinstance(kind, str) or kind not in _READERS:
+        raise GameFileError(
+            f"type: expected one of {sorted(_READERS)}, got {strict.kind_of(kind)} {strict.shorten(kind)}"
+        )
     for key in data:
         other = next((k for k, fields in _KEYS.items() if k != kind and key in fields and key not in _KEYS[kind]), None)
         if other is not None:
             raise GameFileError(f"{key}: a field of {other} games, not of {kind} ones (see docs/game-format.md)")
     _check_keys("", data, _KEYS[kind], f"a {kind} game")
-    metadata = data.get("metadata", {}) or {}
-    if not isinstance(metadata, Mapping):
-        raise GameFileError("metadata: expected a JSON object")
+    metadata = strict.mapping("metadata", data.get("metadata", {}), GameFileError)
+    actions = data.get("actions", [])
+    if not isinstance(actions, list):
+        raise strict.wrong("actions", "a list of action-name lists, one per player", actions, GameFileError)
     common = {
-        "name": str(data.get("name", "")),
-        "description": str(data.get("description", "")),
-        "citation": str(data.get("citation", "")),
-        "player_names": tuple(data.get("players", ())),
-        "action_names": tuple(tuple(a) for a in data.get("actions", ())),
+        "name": strict.string("name", data.get("name", ""), GameFileError),
+        "description": _text("description", data),
+        "citation": _text("citation", data),
+        "player_names": tuple(strict.string_list("players", data.get("players", []), GameFileError)),
+        "action_names": tuple(
+            tuple(strict.string_list(f"actions[{i}]", a, GameFileError)) for i, a in enumerate(actions)
+        ),
         "metadata": dict(metadata),
     }
     try:
         return _READERS[kind](data, common)
     except InvalidGameError as exc:
         raise InvalidGameError(_file_field_message(str(exc))) from None
+
+
+def _text(key: str, data: Mapping[str, Any]) -> str:
+    """A free-text field (description, citation): a string of at most ``strict.MAX_TEXT_LENGTH`` characters."""
+    return strict.string(key, data.get(key, ""), GameFileError, limit=strict.MAX_TEXT_LENGTH, multiline=True)
 
 
 # ----------------------------------------------------------------------------------------------- files
@@ -269,7 +269,11 @@ def _arrays_of(game: Game) -> dict[str, np.ndarray]:
 
 
 def load_game(path: str | os.PathLike[str]) -> Game:
-    """Read and validate a game from a ``.json`` or ``.npz`` file written by :func:`save_game` (or by hand)."""
+    """Read and validate a game from a ``.json`` or ``.npz`` file written by :func:`save_game` (or by hand).
+
+    Every failure (a missing or unreadable file, malformed JSON or a damaged archive, a wrong type, an unknown
+    key, a file or array over the size limits of :mod:`marlkit.strict`, an invalid game) is a
+    :class:`GameFileError` or :class:`InvalidGameError` whose message starts with the path."""
     path = Path(path)
     if not path.is_file():
         raise GameFileError(f"{path}: no such file")
@@ -277,43 +281,62 @@ def load_game(path: str | os.PathLike[str]) -> Game:
         if path.suffix == ".npz":
             data = _read_npz(path)
         elif path.suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = strict.loads_json(strict.read_limited(path, GameFileError), GameFileError, "the file")
         else:
             raise GameFileError(f"{path}: unknown file type {path.suffix!r}; use .json or .npz")
         return game_from_dict(data)
     except (GameFileError, InvalidGameError) as exc:
-        raise type(exc)(f"{path}: {exc}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-        raise GameFileError(f"{path}: cannot read the game file ({exc})") from None
+        message = str(exc)
+        raise type(exc)(message if message.startswith(f"{path}: ") else f"{path}: {message}") from None
+    except (OSError, ValueError, OverflowError, MemoryError) as exc:
+        raise GameFileError(f"{path}: cannot read the game file ({strict.shorten(str(exc))})") from None
+
+
+_ARRAY_MEMBERS = ("payoffs", *_STOCHASTIC_ARRAYS)
 
 
 def _read_npz(path: Path) -> dict[str, Any]:
-    with np.load(path, allow_pickle=False) as archive:
-        if "__header__" not in archive.files:
-            raise GameFileError("not a marlkit game archive (no __header__ entry)")
-        data = json.loads(str(archive["__header__"]))
-        if not isinstance(data, dict):
-            raise GameFileError(f"__header__: expected a JSON object, got {type(data).__name__}")
-        observations = data.get("observations")
-        count = _observation_count(observations)
-        fields = _KEYS.get(str(data.get("type")), ("payoffs", *_STOCHASTIC_ARRAYS))  # an unknown type: said later
-        arrays = {"payoffs", *_STOCHASTIC_ARRAYS} & set(fields)
-        for key in archive.files:
-            match = _NPZ_OBSERVATION_MEMBER.fullmatch(key)
-            if key in arrays:
-                data[key] = archive[key]
-            elif key != "__header__" and not (match and int(match.group(1)) < count):
-                members = ["__header__", *sorted(arrays), *(f"observations_{i}" for i in range(count))]
-                raise GameFileError(
-                    f"archive member {key!r}: unknown{did_you_mean(key, members)}; this archive may hold "
-                    f"{', '.join(members)} (see docs/game-format.md, NPZ)"
-                )
-        if observations is not None:
-            missing = [f"observations_{i}" for i in range(count) if f"observations_{i}" not in archive.files]
-            if missing:
-                raise GameFileError(f"observations: the archive lacks the member(s) {', '.join(missing)}")
-            observations.pop("count")
-            observations["matrices"] = [archive[f"observations_{i}"] for i in range(count)]
+    """The header and members of a game archive (``__header__``: the JSON fields; one member per array)."""
+
+    def allowed(name: str) -> bool:
+        return name == "__header__" or name in _ARRAY_MEMBERS or _NPZ_OBSERVATION_MEMBER.fullmatch(name) is not None
+
+    def describe(name: str) -> str:
+        members = ["__header__", *_ARRAY_MEMBERS, "observations_<i>"]
+        return (
+            f"archive member {strict.shorten(name)}: unknown{did_you_mean(name, tuple(members))}; a game archive "
+            f"holds {', '.join(members)} (see docs/game-format.md, NPZ)"
+        )
+
+    members = strict.read_npz(path, GameFileError, allowed=allowed, describe=describe, strings=("__header__",))
+    if "__header__" not in members:
+        raise GameFileError("not a marlkit game archive (no __header__ entry)")
+    data = strict.loads_json(str(members.pop("__header__")), GameFileError, "__header__")
+    if not isinstance(data, dict):
+        raise GameFileError(f"__header__: expected a JSON object, got {strict.kind_of(data)}")
+    for key in _ARRAY_MEMBERS:
+        if key in data:
+            raise GameFileError(f"__header__.{key}: arrays are archive members, not header fields")
+    observations = data.get("observations")
+    count = _observation_count(observations)
+    fields = _KEYS.get(str(data.get("type")), _ARRAY_MEMBERS)  # an unknown type: said later
+    arrays = set(_ARRAY_MEMBERS) & set(fields)
+    expected = ["__header__", *sorted(arrays), *(f"observations_{i}" for i in range(count))]
+    for key, array in members.items():
+        match = _NPZ_OBSERVATION_MEMBER.fullmatch(key)
+        if key in arrays:
+            data[key] = array
+        elif not (match and int(match.group(1)) < count):
+            raise GameFileError(
+                f"archive member {strict.shorten(key)}: unknown{did_you_mean(key, tuple(expected))}; this archive may "
+                f"hold {', '.join(expected)} (see docs/game-format.md, NPZ)"
+            )
+    if observations is not None:
+        missing = [f"observations_{i}" for i in range(count) if f"observations_{i}" not in members]
+        if missing:
+            raise GameFileError(f"observations: the archive lacks the member(s) {', '.join(missing)}")
+        observations.pop("count")
+        observations["matrices"] = [members[f"observations_{i}"] for i in range(count)]
     return data
 
 
@@ -324,7 +347,6 @@ def _observation_count(observations: Any) -> int:
     if not isinstance(observations, dict):
         raise GameFileError("observations: expected {'names': [[...], ...], 'count': n} in an NPZ header")
     _check_keys("observations", observations, _NPZ_OBSERVATION_KEYS, "an NPZ header's observation model")
-    count = observations.get("count")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise GameFileError(f"observations.count: expected the number of observation matrices, got {count!r}")
-    return count
+    if "count" not in observations:
+        raise GameFileError("observations.count: missing; the number of observation matrices in the archive")
+    return strict.integer("observations.count", observations["count"], GameFileError, low=0, high=1024)

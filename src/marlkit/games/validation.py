@@ -12,7 +12,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from marlkit import strict
 from marlkit.errors import InvalidGameError
+
+MAX_MAGNITUDE = 1e300
+"""Largest |entry| of a game's arrays (payoffs, rewards, costs, limits). With at most
+:data:`marlkit.strict.DEFAULT_MAX_ELEMENTS` (3.4e7) entries, every sum, difference and expected value of them stays
+finite in float64 (3.4e7 x 1e300 < 1.8e308), so no solver or property test overflows."""
 
 PROBABILITY_TOLERANCE = 1e-9
 """Absolute tolerance on a probability vector's sum (exact models are float64; docs/architecture.md, "Numerics and
@@ -20,7 +26,8 @@ randomness")."""
 
 
 def as_real_array(field: str, value: object, ndim: int | None = None) -> np.ndarray:
-    """Convert ``value`` to a read-only float64 array, rejecting non-numeric input, NaN and inf."""
+    """Convert ``value`` to a read-only float64 array, rejecting non-numeric input, NaN, inf and entries beyond
+    :data:`MAX_MAGNITUDE`."""
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -30,6 +37,12 @@ def as_real_array(field: str, value: object, ndim: int | None = None) -> np.ndar
     if not np.all(np.isfinite(array)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         raise InvalidGameError(f"{field}: contains NaN or inf (first at index {bad}); every entry must be finite")
+    if array.size and float(np.abs(array).max()) > MAX_MAGNITUDE:
+        bad = tuple(int(i) for i in np.argwhere(np.abs(array) > MAX_MAGNITUDE)[0])
+        raise InvalidGameError(
+            f"{field}: entry {bad} is {float(array[bad]):.3g}; entries must have magnitude at most {MAX_MAGNITUDE:.0e} "
+            "(rescale the payoffs: equilibria do not change under a positive affine map per player)"
+        )
     array.setflags(write=False)
     return array
 
@@ -92,16 +105,18 @@ def check_gamma(gamma: float) -> float:
 
 
 def check_names(field: str, names: Sequence[str] | None, count: int, default_prefix: str) -> tuple[str, ...]:
-    """Validate a list of ``count`` distinct names, or make default ones (``prefix0``, ``prefix1``, ...)."""
+    """Validate a list of ``count`` distinct names, or make default ones (``prefix0``, ``prefix1``, ...). Each name
+    has at most :data:`marlkit.strict.MAX_NAME_LENGTH` characters and no control characters (they would reach a
+    terminal as escape sequences)."""
     if names is None or len(names) == 0:
         return tuple(f"{default_prefix}{k}" for k in range(count))
     if isinstance(names, str):
         raise InvalidGameError(f"{field}: expected a list of {count} names, got the string {names!r}")
-    result = tuple(str(n) for n in names)
+    result = tuple(strict.string(f"{field}[{k}]", str(n), InvalidGameError) for k, n in enumerate(names))
     if len(result) != count:
-        raise InvalidGameError(f"{field}: expected {count} names, got {len(result)}: {list(result)}")
+        raise InvalidGameError(f"{field}: expected {count} names, got {len(result)}: {strict.shorten(list(result))}")
     if len(set(result)) != len(result):
-        raise InvalidGameError(f"{field}: names must be distinct, got {list(result)}")
+        raise InvalidGameError(f"{field}: names must be distinct, got {strict.shorten(list(result))}")
     return result
 
 

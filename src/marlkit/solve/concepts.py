@@ -103,7 +103,8 @@ class WelfareBest(TypedDict):
 @dataclass(frozen=True)
 class WelfareOptima:
     """For each welfare function of :data:`marlkit.solve.welfare.WELFARE`: its best value over the pure outcomes
-    and the joint actions that reach it (within 1e-9)."""
+    and the joint actions that reach it (within 1e-9 x |best|; Nash products within a ratio of
+    1 + 1e-12, compared by their logarithms)."""
 
     best: dict[str, WelfareBest]
 
@@ -120,8 +121,18 @@ def welfare(game: NormalFormGame) -> WelfareOptima:
     best: dict[str, WelfareBest] = {}
     for name, function in WELFARE.items():
         scores = np.asarray(function(payoffs), dtype=float)
-        top = np.flatnonzero(scores >= scores.max() - 1e-9)
-        best[name] = WelfareBest(value=float(scores.max()), joint_actions=joints[top].tolist())
+        if name == "nash-product":  # ranked by Σ_i log u_i: the same order, and no overflow near 1e300
+            with np.errstate(divide="ignore"):
+                rank = np.sum(np.log(np.maximum(payoffs, 0.0)), axis=-1)
+            slack = 1e-12  # a ratio of 1 + 1e-12 between products
+        else:
+            rank, slack = scores, 1e-9 * abs(float(scores.max()))  # relative: payoffs may be 1e-300 or 1e300
+        top = (
+            np.flatnonzero(rank >= rank.max() - slack)
+            if np.isfinite(rank.max())
+            else np.flatnonzero(rank == rank.max())
+        )
+        best[name] = WelfareBest(value=float(scores[top[0]]), joint_actions=joints[top].tolist())
     return WelfareOptima(best)
 
 

@@ -74,9 +74,20 @@ def _ordered(found: EquilibriumSet) -> EquilibriumSet:
 
 def nash_equilibria(game: NormalFormGame, tol: float = 1e-9) -> EquilibriumSet:
     """All equilibria of a two-player or small n-player game (see the module docstring), in canonical order;
-    pure equilibria plus certified mixed ones (``complete=False``) for larger n-player games."""
+    pure equilibria plus certified mixed ones (``complete=False``) for larger n-player games.
+
+    Payoffs outside the well-conditioned band are solved normalised per player, and every equilibrium is
+    re-certified on the original game, missed pure equilibria added (:mod:`marlkit.solve.certify`)."""
     if not isinstance(game, NormalFormGame):
         raise InvalidGameError(f"nash_equilibria: expected a NormalFormGame, got {type(game).__name__}")
+    from marlkit.solve.certify import certified, conditioned
+
+    solved, notes = conditioned(game)
+    return _ordered(certified(game, _solve(solved, tol), notes))
+
+
+def _solve(game: NormalFormGame, tol: float) -> EquilibriumSet:
+    """The solver of the module docstring for ``game``'s size."""
     if game.n_players == 2:
         from marlkit.solve.vertex_enumeration import game_equilibria
 

@@ -285,13 +285,17 @@ def pareto_front_correlated(game: NormalFormGame, tol: float = DEFAULT_TOLERANCE
     )
     joint, points = pure_payoff_points(game)
     distinct = np.unique(points, axis=0)  # sorted by u_0, then u_1
-    hull: list[np.ndarray] = []  # upper hull, left to right
-    for p in distinct:
-        while len(hull) >= 2 and _cross(hull[-2], hull[-1], p) >= -tol:
+    # Cross products multiply two payoff differences: above ~1e150 they overflow. Their signs do not change when
+    # each axis is scaled by a positive constant, so huge payoffs are scaled by a power of two (exact) first.
+    size = float(np.abs(distinct).max(initial=0.0))
+    scaled = np.ldexp(distinct, -int(np.frexp(size)[1])) if size > 1e150 else distinct
+    hull: list[int] = []  # upper hull, left to right, as indices into distinct
+    for k, p in enumerate(scaled):
+        while len(hull) >= 2 and _cross(scaled[hull[-2]], scaled[hull[-1]], p) >= -tol:
             hull.pop()
-        hull.append(p)
-    top = max(range(len(hull)), key=lambda k: (hull[k][1], hull[k][0]))
-    vertices = np.array(hull[top:])  # from the highest point to the rightmost point of the upper hull
+        hull.append(k)
+    top = max(range(len(hull)), key=lambda k: (distinct[hull[k]][1], distinct[hull[k]][0]))
+    vertices = distinct[hull[top:]]  # from the highest point to the rightmost point of the upper hull
     cells = tuple(
         tuple((int(a), int(b)) for a, b in joint[np.all(np.abs(points - v) <= tol, axis=1)]) for v in vertices
     )

@@ -52,7 +52,8 @@ def egalitarian(values: object) -> float | np.ndarray:
 
 
 def nash_product(values: object, disagreement: object = None) -> float | np.ndarray:
-    """Π_i max(u_i - d_i, 0) over the last axis (Nash 1950); ``disagreement`` d is ``[n]`` or a scalar, default 0."""
+    """Π_i max(u_i - d_i, 0) over the last axis (Nash 1950); ``disagreement`` d is ``[n]`` or a scalar, default 0.
+    A product beyond float64's range (payoffs near 1e300) is ``inf``."""
     u = _payoffs(values)
     n = u.shape[-1]
     d = np.zeros(n) if disagreement is None else as_real_array("disagreement", disagreement)
@@ -60,7 +61,8 @@ def nash_product(values: object, disagreement: object = None) -> float | np.ndar
         d = np.full(n, float(d))
     if d.shape != (n,):
         raise InvalidGameError(f"disagreement: expected a scalar or one value per player, shape ({n},), got {d.shape}")
-    return _scalar_or_array(np.prod(np.maximum(u - d, 0.0), axis=-1))
+    with np.errstate(over="ignore"):  # a product beyond float64's range is inf (ranked by its log elsewhere)
+        return _scalar_or_array(np.prod(np.maximum(u - d, 0.0), axis=-1))
 
 
 WELFARE: dict[str, WelfareFunction] = {

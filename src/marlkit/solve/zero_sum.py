@@ -32,6 +32,7 @@ from scipy.optimize import linprog
 from marlkit.errors import InvalidGameError
 from marlkit.games.normal_form import NormalFormGame
 from marlkit.games.properties import require_normal_form, require_two_player_zero_sum
+from marlkit.solve.certify import outside_band
 from marlkit.solve.results import Equilibrium
 
 DEFAULT_TOLERANCE = 1e-9
@@ -151,7 +152,10 @@ def solve_matrix_game(A: np.ndarray, tol: float = DEFAULT_TOLERANCE) -> MatrixGa
     Linear program of von Neumann's minimax theorem (Shoham & Leyton-Brown 2009, §4.1, LP (4.6)/(4.7)) solved by
     HiGHS; the column player's strategy is the LP dual. The result is certified: ``min_j (x^T A)_j >= value - tol``
     and ``max_i (A y)_i <= value + tol`` (computed in float64 after the solve; when the dual read from HiGHS does
-    not meet this, the column player's LP is solved separately).
+    not meet this, the column player's LP is solved separately). Payoffs outside the well-conditioned band of
+    :mod:`marlkit.solve.certify` (huge, tiny, or tiny differences on a large offset) are solved as
+    ``B = (A - min A) / spread`` — the same optimal strategies, value ``min A + spread · v(B)`` — so the
+    certificate then holds to ``tol × spread``.
 
     Example:
         >>> sol = solve_matrix_game([[1, -1], [-1, 1]])  # matching pennies
@@ -160,6 +164,19 @@ def solve_matrix_game(A: np.ndarray, tol: float = DEFAULT_TOLERANCE) -> MatrixGa
     """
     A = _check_matrix(A)
     tol = _check_tolerance(tol)
+    low, spread = float(A.min()), float(A.max() - A.min())
+    if spread == 0.0:  # a constant game: every strategy is optimal and the value is the constant
+        x, y = np.full(A.shape[0], 1.0 / A.shape[0]), np.full(A.shape[1], 1.0 / A.shape[1])
+        return MatrixGameSolution(low, x, y, low, low)
+    if outside_band(A):  # v(low + spread·B) = low + spread·v(B) with the same optimal strategies
+        unit = solve_matrix_game((A - low) / spread, tol)
+        return MatrixGameSolution(
+            low + spread * unit.value,
+            unit.row_strategy,
+            unit.col_strategy,
+            low + spread * unit.lower,
+            low + spread * unit.upper,
+        )
     x, y = _maximin_lp(A, tol)
     x, y = _as_distribution(x), _as_distribution(y)
     lower, upper = float((x @ A).min()), float((A @ y).max())
