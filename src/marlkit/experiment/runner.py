@@ -259,11 +259,11 @@ def load_trained(run_dir: str | os.PathLike[str]) -> TrainedRun:
 
 
 def _is_task_run(path: Path) -> bool:
-    import yaml
+    from marlkit.schema import ConfigError, load_yaml
 
     try:
-        data = yaml.safe_load((path / rundir.CONFIG).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = load_yaml((path / rundir.CONFIG).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ConfigError):
         return False
     return isinstance(data, dict) and "env" in data and "game" not in data
 

@@ -174,7 +174,7 @@ class Schedule(Protocol):
     def span(self) -> tuple[float, float]: ...
 
 
-AVERAGING_STEP: dict[str, Any] = {"range": (0, 1), "open": "low", "what": "a step size"}
+AVERAGING_STEP: dict[str, Any] = {"range": (0, 1), "open": "low"}
 """The rules of a step size α of an averaging update ``x <- (1 - α) x + α target`` (Q-values, cost critics): α in
 (0, 1] keeps ``x`` a convex combination of old value and target (Sutton & Barto 2018, §2.4-2.5); α > 1 overshoots
 every target and diverges, α <= 0 never learns. ``setting(0.1, doc=..., **AVERAGING_STEP)``."""
