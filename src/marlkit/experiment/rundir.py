@@ -7,7 +7,8 @@
     game.npz         the game as it was when the run started (a resumed run trains on this copy)
     metrics.jsonl    the source of truth: one JSON line per logging point per seed, in window order, then seed
                      order — ``{"window", "step", "seed", "episode_return", "episode_count", "reward_mean",
-                     "metrics"}`` (NaN is written as null)
+                     "metrics"}`` (NaN is written as null, +inf and -inf as the strings "Infinity" and
+                     "-Infinity", which Python's ``float`` and JavaScript's ``Number`` read back: :func:`json_number`)
     checkpoint.npz   the training state after the last completed segment (:mod:`marlkit.experiment.checkpoint`)
     segments/        the records of each completed segment, ``windows-FIRST-END.npz`` (END exclusive); removed once
                      ``history.npz`` is written
@@ -131,8 +132,15 @@ def open_run(path: str | os.PathLike[str]) -> Path:
 # ------------------------------------------------------------------------------------------- metrics
 
 
-def _number(x: float) -> float | None:
-    return None if math.isnan(x) else float(x)
+def json_number(x: float) -> float | str | None:
+    """A float as a JSON-safe value: itself when finite, null for NaN, ``"Infinity"`` / ``"-Infinity"`` for ±inf
+    (JSON has no token for either; these strings are what ``float()`` and JavaScript's ``Number()`` parse)."""
+    x = float(x)
+    if math.isnan(x):
+        return None
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
 
 
 def metrics_lines(records: Record, first_window: int, log_every: int, seeds: Sequence[int]) -> list[str]:
@@ -150,10 +158,10 @@ def metrics_lines(records: Record, first_window: int, log_every: int, seeds: Seq
                 "window": window,
                 "step": (window + 1) * log_every,
                 "seed": int(seed),
-                "episode_return": [_number(x) for x in returns[i, w]],
+                "episode_return": [json_number(x) for x in returns[i, w]],
                 "episode_count": int(counts[i, w]),
-                "reward_mean": [_number(x) for x in rewards[i, w]],
-                "metrics": {name: [_number(x) for x in value[i, w]] for name, value in metrics.items()},
+                "reward_mean": [json_number(x) for x in rewards[i, w]],
+                "metrics": {name: [json_number(x) for x in value[i, w]] for name, value in metrics.items()},
             }
             lines.append(json.dumps(entry, separators=(",", ":"), allow_nan=False))
     return lines
@@ -303,6 +311,7 @@ __all__ = [
     "check_segments",
     "create",
     "drop_segments",
+    "json_number",
     "load_segments",
     "metrics_lines",
     "open_run",

@@ -62,7 +62,8 @@ from marlkit.experiment.sinks import check_sinks, open_sinks
 from marlkit.experiment.trainers import plan_for
 from marlkit.games import Game, load_game, save_game
 from marlkit.history import History
-from marlkit.train.protocol import Plan, mean_return
+from marlkit.train.finite import FiniteGuard, NonFinite
+from marlkit.train.protocol import Plan, Record, mean_return
 
 if TYPE_CHECKING:
     from marlkit.diagnose.report import DiagnosisReport
@@ -102,6 +103,25 @@ class RunInterrupted(Exception):  # noqa: N818 (not an error: the user asked the
                 f"continue with: marlkit resume {path}"
             )
         super().__init__(message)
+
+
+class NonFiniteError(MarlkitError, RuntimeError):
+    """Training produced a non-finite value (:mod:`marlkit.train.finite`): the run stopped at that logging window,
+    kept every earlier window (``metrics.jsonl``, ``history.npz``) and wrote ``summary.json`` with ``"stopped"``
+    saying why. The message names the learner, record key, agent and seed."""
+
+    def __init__(self, path: Path, found: NonFinite, learner: str, kept: int) -> None:
+        self.path, self.found, self.learner, self.kept = path, found, learner, kept
+        kept_text = (
+            f"the {kept} finite logging window(s) before it are kept (metrics.jsonl, history.npz)"
+            if kept
+            else "no window before it was finite"
+        )
+        super().__init__(
+            f"{path}: stopped: learner {learner} produced {found.describe()}; {kept_text}, and summary.json says "
+            "why — inspect them, then start a new run with other hyper-parameters (a smaller step size or learning "
+            "rate, a smaller initial value); this run cannot be resumed, it would reach the same value"
+        )
 
 
 # ------------------------------------------------------------------------------------------------- public
@@ -153,6 +173,13 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     """
     path = rundir.open_run(run_dir)
     if (path / rundir.SUMMARY).is_file():
+        stopped = _stopped(path)
+        if stopped is not None:
+            raise rundir.RunDirError(
+                f"{path}: the run stopped on a non-finite value ({stopped}); it cannot be resumed (it would reach the "
+                "same value): inspect its metrics.jsonl and summary.json, then start a new run with other "
+                "hyper-parameters"
+            )
         if (path / rundir.REPORT).is_file() or not (path / rundir.HISTORY).is_file():
             raise rundir.RunDirError(f"{path}: the run is already finished (summary.json exists); nothing to resume")
         return _finish_report(path, progress)  # killed while its page was written: write it now
@@ -358,6 +385,7 @@ def _execute(
     if adversary is not None:
         header += f", against a learned state adversary on agents {list(adversary.attacked)} ({adversary.schedule})"
     sinks = open_sinks(path, config.sinks, config_to_dict(config), (done + 1) * plan.log_every if done else None)
+    guard = FiniteGuard()
     with (
         sinks,
         _checkpoint_on_sigint() as stop,
@@ -368,6 +396,9 @@ def _execute(
             size = min(every, total - done)
             state, records = plan.advance(state, done, size)
             records = jax.tree_util.tree_map(np.asarray, records)
+            found = guard.check(records, done, plan.seeds.tolist())
+            if found is not None:
+                _stop_nonfinite(path, config, plan, records, done, found, digest, sinks)
             rundir.write_segment(path, done, records, digest)
             lines = rundir.metrics_lines(records, done, plan.log_every, plan.seeds.tolist())
             metrics_bytes = rundir.append_metrics(path, lines)
@@ -413,6 +444,74 @@ def _execute(
     except KeyboardInterrupt:
         raise RunInterrupted(path, done, total, finished=True) from None
     return RunResult(path=path, history=history, config=config)
+
+
+def _stop_nonfinite(
+    path: Path,
+    config: ExperimentConfig,
+    plan: Plan,
+    records: Record,
+    done: int,
+    found: NonFinite,
+    digest: str,
+    sinks: Any,
+) -> None:
+    """Keep the finite windows ``done .. found.window - 1`` of this segment (a segment file and their
+    ``metrics.jsonl`` lines), write ``history.npz`` of windows ``0 .. found.window - 1`` and a ``summary.json``
+    saying why the run stopped, then raise :class:`NonFiniteError`. The checkpoint stays where it was."""
+    keep = found.window - done
+    if keep > 0:
+        head = jax.tree_util.tree_map(lambda x: x[:, :keep], records)
+        rundir.write_segment(path, done, head, digest)
+        lines = rundir.metrics_lines(head, done, plan.log_every, plan.seeds.tolist())
+        rundir.append_metrics(path, lines)
+        sinks.write(lines)
+    learner = learner_of(config, found.agent)
+    history = None
+    if found.window > 0:
+        history = plan.to_history(rundir.load_segments(path, found.window, digest))
+        history.save(path / rundir.HISTORY)
+    summary = {
+        "format": SUMMARY_FORMAT,
+        "version": SUMMARY_VERSION,
+        "kind": "run",
+        "name": config.name,
+        "config_hash": digest,
+        "stopped": {"reason": "non-finite", "learner": learner, **found.to_json()},
+        "steps": config.steps,
+        "log_every": config.log_every,
+        "seeds": plan.seeds.tolist(),
+        "windows": found.window,
+        "marlkit": __version__,
+        "learners": None if history is None else history.meta.get("learners"),
+    }
+    text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
+    write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
+    raise NonFiniteError(path, found, learner, found.window)
+
+
+def learner_of(config: ExperimentConfig, agent: int | None) -> str:
+    """The name of the learner that controls ``agent`` in ``config`` (every learner's, joined, for None)."""
+    entries = config.learners
+    if agent is None or len(entries) == 1:
+        return "+".join(dict.fromkeys(entry.name for entry in entries))
+    for index, entry in enumerate(entries):
+        if (entry.agents is not None and agent in entry.agents) or (entry.agents is None and index == agent):
+            return entry.name
+    return "+".join(dict.fromkeys(entry.name for entry in entries))
+
+
+def _stopped(path: Path) -> str | None:
+    """What stopped a run (``summary.json``'s ``stopped``), or None for a run that was not stopped."""
+    try:
+        summary = json.loads((path / rundir.SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    stopped = summary.get("stopped") if isinstance(summary, dict) else None
+    if not isinstance(stopped, dict):
+        return None
+    where = f"seed {stopped.get('seed')}, window {stopped.get('window')}"
+    return f"{stopped.get('value')} in {stopped.get('key')} of learner {stopped.get('learner')}, {where}"
 
 
 def _write_summary(
@@ -495,10 +594,12 @@ def windows_done(run_dir: str | os.PathLike[str]) -> int:
 
 __all__ = [
     "PROGRESS_WIDTH",
+    "NonFiniteError",
     "RunInterrupted",
     "RunResult",
     "diagnosis_for_summary",
     "latest_return",
+    "learner_of",
     "progress_columns",
     "resume",
     "run",

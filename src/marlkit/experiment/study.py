@@ -52,6 +52,7 @@ from marlkit.experiment.report import (
     write_page,
     yaml_block,
 )
+from marlkit.experiment.rundir import json_number
 
 DEFAULT_GAMES = (
     "matching-pennies",
@@ -120,14 +121,13 @@ class CellResult:
         return f"{self.game}--{self.learner}"
 
 
-def _json_float(x: object) -> float | None:
-    value = float(x)  # type: ignore[arg-type]
-    return value if np.isfinite(value) else None
+def _json_float(x: object) -> float | str | None:
+    return json_number(float(x))  # type: ignore[arg-type]
 
 
 def write_metrics_jsonl(path: Path, history: Any) -> None:
     """One JSON line per logging point: steps, and per agent the mean over seeds of the episode return and the
-    reward per step in that window (NaN written as null)."""
+    reward per step in that window (NaN written as null, +-inf as "Infinity" / "-Infinity")."""
     with np.errstate(all="ignore"):
         returns = np.nanmean(np.asarray(history.episode_return, dtype=np.float64), axis=0)
         rewards = np.nanmean(np.asarray(history.reward_mean, dtype=np.float64), axis=0)
