@@ -1129,10 +1129,45 @@ def dump_config(config: ExperimentConfig, path: str | os.PathLike[str] | None = 
     return text
 
 
-def config_hash(config: ExperimentConfig) -> str:
-    """SHA-256 of what determines a run's results (everything but ``output`` and ``sinks``), as hex."""
+def config_hash(config: ExperimentConfig, game: Game | None = None) -> str:
+    """SHA-256 of what determines a run's results, as hex: the config (everything but ``output`` and ``sinks``)
+    and, given the run's exact ``game``, the game's content (:func:`game_content_digest`), so a run's checkpoint
+    and segments belong to its game's tables, not to a file name: a ``game.npz`` replaced by another game is
+    refused on resume."""
     data = {k: v for k, v in config_to_dict(config).items() if k not in ("output", "sinks")}
+    if game is not None:
+        data["game content"] = game_content_digest(game)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def game_content_digest(game: Game) -> str:
+    """SHA-256 of a game's numbers: every array (dtype, shape, bytes) and number of its fields, nested objects
+    (an observation model) included, in field order; names, strings and metadata do not count. A game saved and
+    read back (JSON or NPZ) has the same digest."""
+    import dataclasses
+
+    digest = hashlib.sha256()
+
+    def visit(value: Any, where: str, depth: int) -> None:
+        if depth > 4:
+            return
+        if isinstance(value, np.ndarray):
+            array = np.ascontiguousarray(value)
+            if array.dtype.kind in "biuf":
+                array = array.astype(np.float64 if array.dtype.kind == "f" else np.int64)
+            digest.update(f"{where}:{array.dtype.str}:{array.shape}".encode() + array.tobytes())
+        elif isinstance(value, bool | int | float | np.number):
+            digest.update(f"{where}={float(value)!r}".encode())
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                if f.name not in ("name", "metadata"):
+                    visit(getattr(value, f.name), f"{where}.{f.name}", depth + 1)
+        elif isinstance(value, tuple | list) and all(isinstance(v, np.ndarray | int | float) for v in value):
+            for i, v in enumerate(value):
+                visit(v, f"{where}[{i}]", depth + 1)
+
+    visit(game, type(game).__name__, 0)
+    return digest.hexdigest()
 
 
 def with_output(config: ExperimentConfig, root: str | None = None, name: str | None = None) -> ExperimentConfig:
@@ -1179,6 +1214,7 @@ __all__ = [
     "config_to_dict",
     "constraint_params",
     "dump_config",
+    "game_content_digest",
     "is_deep",
     "load_config",
     "run_game",

@@ -152,16 +152,19 @@ def run(
         config = with_output(config, root=str(root))
     check_sinks(config.sinks)
     plan, game = plan_for(config)
+    rundir.clean_stale_temp()
     path = rundir.create(config.output.root, config.output.name or config.name, plan.needed_bytes(), path=run_dir)
-    try:
-        if game is not None:  # a deep run on a task has no exact game
-            save_game(game, path / rundir.GAME)
-        write_text(path / rundir.METRICS, "")
-        dump_config(config, path / rundir.CONFIG)  # last: its presence marks a run directory
-    except BaseException:
-        shutil.rmtree(path, ignore_errors=True)  # nothing trained yet: leave nothing half-written
-        raise
-    return _execute(path, config, game, plan, plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}, progress)
+    with rundir.disk_errors(path, resumable=False):
+        try:
+            if game is not None:  # a deep run on a task has no exact game
+                save_game(game, path / rundir.GAME)
+            write_text(path / rundir.METRICS, "")
+            dump_config(config, path / rundir.CONFIG)  # last: its presence marks a run directory
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)  # nothing trained yet: leave nothing half-written
+            raise
+    with rundir.disk_errors(path):
+        return _execute(path, config, game, plan, plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}, progress)
 
 
 def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResult:
@@ -172,6 +175,10 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
         CheckpointError: a corrupt, truncated or foreign checkpoint.
     """
     path = rundir.open_run(run_dir)
+    rundir.check_no_links(path)
+    with rundir.disk_errors(path):
+        rundir.clean_leftovers(path)
+    rundir.clean_stale_temp()
     if (path / rundir.SUMMARY).is_file():
         stopped = _stopped(path)
         if stopped is not None:
@@ -187,7 +194,7 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     config = load_config(path / rundir.CONFIG, game=game)
     check_sinks(config.sinks)
     plan, game = plan_for(config, game)
-    digest = config_hash(config)
+    digest = config_hash(config, game)
     if (path / rundir.CHECKPOINT).is_file():
         checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(plan.start), config_hash=digest)
         state, done, info = checkpoint.state, checkpoint.windows_done, dict(checkpoint.info)
@@ -196,9 +203,10 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     else:  # killed before the first checkpoint: start over
         state, done, info = plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
     rundir.check_segments(path, done, digest)
-    rundir.truncate_metrics(path, int(info["metrics_bytes"]))
-    rundir.drop_segments(path, after=done)
-    return _execute(path, config, game, plan, state, done, info, progress)
+    with rundir.disk_errors(path):
+        rundir.truncate_metrics(path, int(info["metrics_bytes"]))
+        rundir.drop_segments(path, after=done)
+        return _execute(path, config, game, plan, state, done, info, progress)
 
 
 def _finish_report(path: Path, progress: bool) -> RunResult:
@@ -271,7 +279,8 @@ def load_trained(run_dir: str | os.PathLike[str]) -> TrainedRun:
     game = run_game(path)
     config = load_config(path / rundir.CONFIG, game=game)
     plan, game = plan_for(config, game)
-    checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(plan.start), config_hash=config_hash(config))
+    digest = config_hash(config, game)
+    checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(plan.start), config_hash=digest)
     if checkpoint.windows_done != plan.num_logs:
         raise CheckpointError(
             f"{path / rundir.CHECKPOINT}: holds {checkpoint.windows_done} of {plan.num_logs} windows, not the end"
@@ -378,7 +387,7 @@ def _execute(
     info: dict[str, Any],
     progress: bool,
 ) -> RunResult:
-    digest, total, every = config_hash(config), plan.num_logs, config.checkpoint_every
+    digest, total, every = config_hash(config, game), plan.num_logs, config.checkpoint_every
     elapsed = float(info.get("elapsed_s", 0.0))
     header = f"training {config.name}: {config.steps} steps x {len(plan.seeds)} seeds"
     adversary = getattr(config, "adversary", None)
