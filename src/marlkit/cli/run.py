@@ -149,6 +149,12 @@ def resume_command(
 
         resume_default_study(run_dir, progress=progress)
         return
+    from marlkit.experiment.sweep import is_sweep, resume_sweep
+
+    if is_sweep(run_dir):  # a sweep resumes point by point (each point through this runner)
+        directory = resume_sweep(run_dir)
+        console().print(f"wrote {directory / 'report.html'}", markup=False)
+        return
     try:
         result = resume(run_dir, progress=progress)
     except RunInterrupted as stopped:
