@@ -302,10 +302,10 @@ RAY_TEMP_CHARS = 36
 LOOPBACK_ENV = {
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # keep 127.0.0.1 as the node address (else Ray swaps in the LAN IP)
     "RAY_USAGE_STATS_ENABLED": "0",  # no usage report leaves the machine
-    "RAY_AUTH_MODE": "token",  # Ray >= 2.52: every RPC needs the instance's token (default from Ray 2.59)
 }
 """The environment a local Ray instance starts with (its own processes inherit it); a value the user set wins for
-``RAY_AUTH_MODE`` and ``RAY_USAGE_STATS_ENABLED``."""
+``RAY_USAGE_STATS_ENABLED``. Authentication is Ray's own: from Ray 2.59 a local instance requires a generated token
+on every RPC by default (``RAY_AUTH_MODE``; docs.ray.io, "Ray token authentication"); marlkit does not change it."""
 
 
 @contextlib.contextmanager
@@ -329,8 +329,7 @@ def local_ray(ray: Any, workers: int, folder: Path) -> Iterator[None]:
     saved_env = {name: os.environ.get(name) for name in LOOPBACK_ENV}
     saved_flag = ray_constants.ENABLE_RAY_CLUSTER
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    for name in ("RAY_USAGE_STATS_ENABLED", "RAY_AUTH_MODE"):
-        os.environ.setdefault(name, LOOPBACK_ENV[name])
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", LOOPBACK_ENV["RAY_USAGE_STATS_ENABLED"])
     ray_constants.ENABLE_RAY_CLUSTER = False  # read at import; this process imported Ray before the variable was set
     try:
         ray.init(
