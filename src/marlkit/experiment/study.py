@@ -127,8 +127,9 @@ class CellResult:
         return f"{self.game}--{self.learner}"
 
 
-def _json_float(x: object) -> float | str | None:
-    return json_number(float(x))  # type: ignore[arg-type]
+def _json_float(x: object) -> float | None:
+    value = float(x)  # type: ignore[arg-type]
+    return value if np.isfinite(value) else None
 
 
 def write_metrics_jsonl(path: Path, history: Any) -> None:
@@ -141,8 +142,8 @@ def write_metrics_jsonl(path: Path, history: Any) -> None:
         json.dumps(
             {
                 "step": int(step),
-                "episode_return": [_json_float(x) for x in returns[t]],
-                "reward_mean": [_json_float(x) for x in rewards[t]],
+                "episode_return": [json_number(x) for x in returns[t]],
+                "reward_mean": [json_number(x) for x in rewards[t]],
             }
         )
         for t, step in enumerate(history.steps)
@@ -262,7 +263,7 @@ def resume_study(directory: str | Path, *, progress: Progress | None = None) -> 
     unknown = sorted(set(data) - fields - {"kind"})
     if unknown:
         raise GameFileError(f"{directory / CONFIG_FILE}: unknown study keys {unknown}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "kind"}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "kind"}
     config = StudyConfig(**values)
     if (directory / SUMMARY_FILE).is_file():
         if (directory / REPORT_FILE).is_file():

@@ -118,8 +118,8 @@ class FiniteGuard:
 def _per_agent(finite: np.ndarray) -> np.ndarray:
     """``[N, n, ...]`` finite flags -> ``[n]``: agents with a finite value in some seed (a scalar key: ``[1]``)."""
     if finite.ndim == 1:
-        return finite.any(axis=0, keepdims=True)
-    return finite.reshape(finite.shape[0], finite.shape[1], -1).any(axis=(0, 2))
+        return np.asarray(finite.any(axis=0, keepdims=True))
+    return np.asarray(finite.reshape(finite.shape[0], finite.shape[1], -1).any(axis=(0, 2)))
 
 
 __all__ = ["ALWAYS_DEFINED", "FiniteGuard", "NonFinite"]
