@@ -119,7 +119,7 @@ class NonFiniteError(MarlkitError, RuntimeError):
         )
         super().__init__(
             f"{path}: stopped: learner {learner} produced {found.describe()}; {kept_text}, and summary.json says "
-            "why — inspect them, then start a new run with other hyper-parameters (a smaller step size or learning "
+            "why — inspect the run, then start a new run with other hyper-parameters (a smaller step size or learning "
             "rate, a smaller initial value); this run cannot be resumed, it would reach the same value"
         )
 
@@ -180,6 +180,9 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
         rundir.clean_leftovers(path)
     rundir.clean_stale_temp()
     if (path / rundir.SUMMARY).is_file():
+        if (path / rundir.HISTORY).is_file():  # finished: a kill before its segments were dropped left them
+            with rundir.disk_errors(path):
+                rundir.drop_segments(path)
         stopped = _stopped(path)
         if stopped is not None:
             raise rundir.RunDirError(
