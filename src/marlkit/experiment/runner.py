@@ -55,6 +55,7 @@ from marlkit.experiment.config import (
     config_hash,
     config_to_dict,
     dump_config,
+    game_content_digest,
     load_config,
     with_output,
 )
@@ -410,7 +411,7 @@ def _execute(
             records = jax.tree_util.tree_map(np.asarray, records)
             found = guard.check(records, done, plan.seeds.tolist())
             if found is not None:
-                _stop_nonfinite(path, config, plan, records, done, found, digest, sinks)
+                _stop_nonfinite(path, config, game, plan, records, done, found, digest, sinks)
             rundir.write_segment(path, done, records, digest)
             lines = rundir.metrics_lines(records, done, plan.log_every, plan.seeds.tolist())
             metrics_bytes = rundir.append_metrics(path, lines)
@@ -461,6 +462,7 @@ def _execute(
 def _stop_nonfinite(
     path: Path,
     config: ExperimentConfig,
+    game: Game | None,
     plan: Plan,
     records: Record,
     done: int,
@@ -488,7 +490,8 @@ def _stop_nonfinite(
         "version": SUMMARY_VERSION,
         "kind": "run",
         "name": config.name,
-        "config_hash": digest,
+        "config_hash": config_hash(config),  # the config's; checkpoints and segments also cover the game's content
+        "game_hash": None if game is None else game_content_digest(game),
         "stopped": {"reason": "non-finite", "learner": learner, **found.to_json()},
         "steps": config.steps,
         "log_every": config.log_every,
@@ -545,7 +548,8 @@ def _write_summary(
         "version": SUMMARY_VERSION,
         "kind": "run",
         "name": config.name,
-        "config_hash": digest,
+        "config_hash": config_hash(config),  # the config's; checkpoints and segments also cover the game's content
+        "game_hash": None if game is None else game_content_digest(game),
         "game": None if game is None else game.name,
         "learners": history.meta["learners"],
         "steps": config.steps,
