@@ -33,6 +33,7 @@ import dataclasses
 import math
 import numbers
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -132,6 +133,25 @@ class _MismatchError(Exception):
 
 _SCIENTIFIC = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+$")
 
+SHOWN_CHARS = 80
+"""How many characters of a value an error message shows (:func:`shown`): a longer value is cut with ``...``."""
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters (with ``...`` and the full length), so an error message about a
+    600 KB value stays one short line. Containers are cut before ``repr`` walks them (a YAML alias bomb's value is
+    never expanded)."""
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])
+        return text if len(value) <= limit else f"{text[: limit - 1]}...' ({len(value)} characters)"
+    text = _REPR.repr(value)  # bounded in depth and width: never walks a huge or deeply nested value
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple = 3, 6, 8, 8
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = SHOWN_CHARS, SHOWN_CHARS, 40
+
 
 # --------------------------------------------------------------------------------------------- describing
 
@@ -185,7 +205,7 @@ def _describe_one(hint: Any, rules: Rules, forms: Forms) -> str:
     if hint is Any:
         return "any value"
     if hint in forms:
-        return forms[hint].text()
+        return forms[hint].text() + (f" with values{bounds}" if bounds else "")
     if is_section(hint):
         return "a mapping"
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -247,16 +267,17 @@ def is_section(cls: Any) -> bool:
 def unknown_key(path: str, key: object, allowed: Sequence[str], what: str) -> str:
     """The message for an unknown key: where, a close match if any, and every allowed key."""
     listed = ", ".join(allowed) if allowed else "none"
-    return f"{path}: unknown key {key!r}{did_you_mean(key, allowed)}; allowed {what}: {listed}"
+    close = did_you_mean(key, allowed) if isinstance(key, str) and len(key) <= SHOWN_CHARS else ""
+    return f"{path}: unknown key {shown(key)}{close}; allowed {what}: {listed}"
 
 
 def mapping(value: Any, path: str, what: str) -> Mapping[str, Any]:
     """``value`` as a mapping with string keys; :class:`ConfigError` naming ``path`` otherwise."""
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{path or 'config'}: expected a mapping ({what}), got {value!r}")
+        raise ConfigError(f"{path or 'config'}: expected a mapping ({what}), got {shown(value)}")
     for key in value:
         if not isinstance(key, str):
-            raise ConfigError(f"{path or 'config'}: keys must be strings, got {key!r}")
+            raise ConfigError(f"{path or 'config'}: keys must be strings, got {shown(key)}")
     return value
 
 
@@ -278,7 +299,7 @@ def read(hint: Any, value: Any, path: str, rules: Rules = Rules(), forms: Forms 
             return _read_one(member, value, path, rules, forms)
         except _MismatchError:
             continue
-    raise ConfigError(f"{path}: expected {describe(hint, rules, forms)}, got {value!r}")
+    raise ConfigError(f"{path}: expected {describe(hint, rules, forms)}, got {shown(value)}")
 
 
 def _read_one(hint: Any, value: Any, path: str, rules: Rules, forms: Forms) -> Any:
@@ -347,8 +368,8 @@ def _read_form(form: Form, value: Any, path: str, forms: Forms) -> Any:
     kind = value.get("type")
     if kind not in form.tags:
         raise ConfigError(
-            f"{path}.type: expected one of {', '.join(form.tags)} ({form.description}), got {kind!r}"
-            f"{did_you_mean(kind, form.tags) if isinstance(kind, str) else ''}"
+            f"{path}.type: expected one of {', '.join(form.tags)} ({form.description}), got {shown(kind)}"
+            f"{did_you_mean(kind, form.tags) if isinstance(kind, str) and len(kind) <= SHOWN_CHARS else ''}"
         )
     rest = {k: v for k, v in value.items() if k != "type"}
     return parse(form.tags[str(kind)], rest, path, forms, what=f"fields of {kind}")
@@ -362,44 +383,58 @@ def check(rules: Rules, value: Any, path: str, hint: Any = None, forms: Forms | 
     if rules.choices is not None and isinstance(value, str) and value not in rules.choices:
         noun = f"{rules.what}, " if rules.what else ""
         raise ConfigError(
-            f"{path}: expected {noun}one of {', '.join(rules.choices)}, got {value!r}"
+            f"{path}: expected {noun}one of {', '.join(rules.choices)}, got {shown(value)}"
             f"{did_you_mean(value, rules.choices)}"
         )
     if rules.nonempty and isinstance(value, str | tuple) and not value:
         raise ConfigError(
-            f"{path}: expected a non-empty {'string' if isinstance(value, str) else 'list'}, got {value!r}"
+            f"{path}: expected a non-empty {'string' if isinstance(value, str) else 'list'}, got {shown(value)}"
         )
     if rules.range is not None:
-        for where, x in _numbers(value, path):
-            if not _within(x, rules):
+        for where, x, limit in _numbers(value, path):
+            if not _within(x, rules, limit=limit):
                 kind = "an integer" if isinstance(x, int) else "a number"
                 accepted = describe(hint, rules, forms) if hint is not None and where == path else None
-                raise ConfigError(f"{where}: expected {accepted or (rules.what or kind) + _bounds(rules)}, got {x!r}")
+                which = "limit" if limit else "first value"
+                got = shown(x) if limit is None else f"a schedule whose {which} is {shown(x)}"
+                raise ConfigError(f"{where}: expected {accepted or (rules.what or kind) + _bounds(rules)}, got {got}")
     if rules.check is not None:
         value = rules.check(value, path)
     return value
 
 
-def _numbers(value: Any, path: str) -> list[tuple[str, float]]:
+def _numbers(value: Any, path: str) -> list[tuple[str, float, bool | None]]:
+    """Every number ``value`` holds, with where it sits, and whether it is the limit of a schedule (None: not a
+    schedule's). A schedule (an object with ``span() -> (first, limit)``, monotone in the update count) stands
+    for every value it takes: its first value and its limit as the count grows, so a field's range holds for the
+    whole schedule (:func:`_within`)."""
     if isinstance(value, bool):
         return []
     if isinstance(value, int | float):
-        return [(path, value)]
+        return [(path, value, None)]
     if isinstance(value, tuple):
         return [item for i, v in enumerate(value) for item in _numbers(v, f"{path}[{i}]")]
     if isinstance(value, Mapping):
         return [item for k, v in value.items() for item in _numbers(v, _join(path, k))]
+    span = getattr(value, "span", None)
+    if callable(span) and not isinstance(value, type):
+        first, limit = span()
+        return [(path, first, None)] if first == limit else [(path, first, False), (path, limit, True)]
     return []
 
 
-def _within(x: float, rules: Rules) -> bool:
+def _within(x: float, rules: Rules, *, limit: bool | None = None) -> bool:
+    """Whether ``x`` lies in the range (finite, always). A schedule's limit (``limit`` True) is only approached,
+    never taken, so it may sit on an open bound: a step size decaying to 0 meets ``> 0``."""
     assert rules.range is not None
     low, high = rules.range
     if isinstance(x, float) and not math.isfinite(x):
         return False
-    if low is not None and (x <= low if rules.open in ("low", "both") else x < low):
+    open_low = rules.open in ("low", "both") and not limit
+    open_high = rules.open in ("high", "both") and not limit
+    if low is not None and (x <= low if open_low else x < low):
         return False
-    return not (high is not None and (x >= high if rules.open in ("high", "both") else x > high))
+    return not (high is not None and (x >= high if open_high else x > high))
 
 
 def parse(cls: type, data: Any, path: str = "", forms: Forms | None = None, *, what: str | None = None) -> Any:
@@ -449,7 +484,7 @@ def validate(obj: Any, error: type[MarlkitError] = ConfigError) -> None:
             continue
         value, path = getattr(obj, f.name), f"{name}.{f.name}"
         if not _conforms(hints[f.name], value):
-            raise error(f"{path}: expected {describe(hints[f.name], rules)}, got {value!r}")
+            raise error(f"{path}: expected {describe(hints[f.name], rules)}, got {shown(value)}")
         try:
             check(rules, value, path, hints[f.name])
         except ConfigError as exc:
@@ -483,6 +518,107 @@ def _conforms(hint: Any, value: Any) -> bool:
     return False
 
 
+# ---------------------------------------------------------------------------------------------- YAML
+
+MAX_YAML_BYTES = 1 << 20
+"""The largest YAML text :func:`load_yaml` reads (1 MiB; a config is a few hundred bytes)."""
+
+MAX_YAML_NODES = 100_000
+"""The most nodes a YAML document may hold once its aliases are expanded (a 450-byte alias bomb expands to
+billions; a config has hundreds)."""
+
+MAX_YAML_DEPTH = 64
+"""The deepest nesting of mappings and lists a YAML document may have."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses duplicate keys (YAML forbids them; PyYAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                continue  # an unhashable key: the constructor reports it
+            if duplicate:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {shown(key)} (line {mark.line + 1})", mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes ``root`` holds with every alias expanded (memoised per node, so an alias bomb is measured
+    without being expanded); :class:`ConfigError` for a document nested deeper than :data:`MAX_YAML_DEPTH` or one
+    whose anchors refer to themselves."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConfigError("an anchor refers to itself (a recursive YAML structure)")
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(f"nested deeper than {MAX_YAML_DEPTH} levels")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size(child, depth + 1)
+                if total > MAX_YAML_NODES:
+                    break
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k, depth + 1) + size(v, depth + 1)
+                if total > MAX_YAML_NODES:
+                    break
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(root, 0)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML text as plain data, with PyYAML's safe loader and limits that keep a hostile file harmless: at most
+    :data:`MAX_YAML_BYTES` of text, :data:`MAX_YAML_NODES` nodes once aliases are expanded (alias bombs), nesting
+    :data:`MAX_YAML_DEPTH` deep, no recursive anchors, no duplicate keys. :class:`ConfigError` (without a source:
+    the caller prefixes it) otherwise, naming the line of a syntax error.
+
+    YAML 1.1 (PyYAML) reads ``1e-4`` (no dot) as a string; :func:`read` accepts such a string where a number is
+    expected (and nowhere else), so ``lr: 1e-4`` means the number it looks like."""
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_YAML_BYTES:
+        raise ConfigError(f"{size} bytes of YAML; a config may have at most {MAX_YAML_BYTES}")
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_YAML_NODES:
+            raise ConfigError(
+                f"more than {MAX_YAML_NODES} values once its aliases (*name) are expanded; write the config out"
+            )
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"nested deeper than {MAX_YAML_DEPTH} levels") from None
+    finally:
+        loader.dispose()
+
+
 # ---------------------------------------------------------------------------------------------- writing
 
 
@@ -503,7 +639,7 @@ def plain(value: Any, forms: Forms | None = None) -> Any:
                 return {"type": tag, **dump(value, forms)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dump(value, forms)
-    raise TypeError(f"cannot write {value!r} ({type(value).__name__}) as a config value")
+    raise TypeError(f"cannot write {shown(value)} ({type(value).__name__}) as a config value")
 
 
 def dump(obj: Any, forms: Forms | None = None) -> dict[str, Any]:
@@ -553,6 +689,10 @@ def table(cls: type, prefix: str = "", forms: Forms | None = None) -> str:
 
 
 __all__ = [
+    "MAX_YAML_BYTES",
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_NODES",
+    "SHOWN_CHARS",
     "ConfigError",
     "Form",
     "Rules",
@@ -562,6 +702,7 @@ __all__ = [
     "describe",
     "dump",
     "is_section",
+    "load_yaml",
     "mapping",
     "only",
     "parse",
@@ -572,6 +713,7 @@ __all__ = [
     "rules_of",
     "settable",
     "setting",
+    "shown",
     "table",
     "unknown_key",
     "validate",

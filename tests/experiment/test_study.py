@@ -144,3 +144,43 @@ def test_no_progress_silences_the_study_bar(tmp_path: Path, capsys) -> None:
     run_default_study(out=str(tmp_path / "b"), **args)
     out = capsys.readouterr().out
     assert "1/1 cells" in out and "writing the study's summary.json and report.html" in out
+
+
+def test_a_stopped_study_resumes_cell_by_cell(study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: a study killed mid-way resumes without recomputing its finished cells (``marlkit resume``)."""
+    import shutil
+
+    from marlkit.cli import main
+    from marlkit.experiment import study as study_module
+
+    directory, _cells, _seen = study
+    stopped = tmp_path / directory.name
+    shutil.copytree(directory, stopped)
+    for name in ("summary.json", "report.html"):
+        (stopped / name).unlink()
+    killed = stopped / "cells" / "prisoners-dilemma--iql"
+    (killed / "summary.json").unlink()  # killed while the cell was written: its summary comes last
+    finished = (stopped / "cells" / "stag-hunt--iql" / "summary.json").read_bytes()
+    diagnosed: list[tuple[str, str]] = []
+    real = study_module.diagnose_cell
+
+    def spy(game: str, learner: str, *args: object) -> object:
+        diagnosed.append((game, learner))
+        return real(game, learner, *args)
+
+    monkeypatch.setattr(study_module, "diagnose_cell", spy)
+    assert main(["resume", str(stopped), "--no-progress"]) == 0
+    assert diagnosed == [("prisoners-dilemma", "iql")]  # the finished cell is read back, not recomputed
+    assert (stopped / "cells" / "stag-hunt--iql" / "summary.json").read_bytes() == finished
+    for game in SMALL.games:
+        original = History.load(directory / "cells" / f"{game}--iql" / "history.npz")
+        resumed = History.load(stopped / "cells" / f"{game}--iql" / "history.npz")
+        assert np.array_equal(original.policy, resumed.policy) and np.array_equal(
+            original.joint_counts, resumed.joint_counts
+        )
+    before = json.loads((directory / "summary.json").read_text())["cells"]
+    after = json.loads((stopped / "summary.json").read_text())["cells"]
+    strip = [{k: v for k, v in cell.items() if k != "seconds"} for cell in before]
+    assert [{k: v for k, v in cell.items() if k != "seconds"} for cell in after] == strip
+    assert (stopped / "report.html").is_file()
+    assert main(["resume", str(stopped), "--no-progress"]) == 2  # finished: nothing to resume

@@ -3,7 +3,11 @@ Histories bit for bit (a real local Ray instance, loopback only)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import shutil
+import socket
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -124,10 +128,58 @@ def test_local_sweep_layout(local_sweep: Path) -> None:
     assert not np.array_equal(histories[0].joint_counts, histories[2].joint_counts)  # the key axis matters
 
 
+class _ListeningSockets(threading.Thread):
+    """Polls, until stopped, the listening TCP/UDP sockets of this process and all its descendants (a local Ray
+    instance's GCS server, raylet, workers, agents and autoscaler monitor are all descendants of the driver)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: dict[tuple[str, str, int], str] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self.stop.is_set():
+            try:
+                processes = [me, *me.children(recursive=True)]
+            except psutil.Error:
+                processes = [me]
+            for process in processes:
+                try:
+                    name, connections = process.name(), process.net_connections(kind="inet")
+                except psutil.Error:
+                    continue  # ended meanwhile
+                for c in connections:
+                    if c.status == psutil.CONN_LISTEN or (c.type == socket.SOCK_DGRAM and c.laddr):
+                        self.seen[(name, c.laddr.ip, c.laddr.port)] = name
+            self.stop.wait(0.2)
+
+
+def _loopback(ip: str) -> bool:
+    address = ipaddress.ip_address(ip.split("%")[0])
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return (mapped or address).is_loopback
+
+
 @pytest.mark.slow  # starts a real Ray instance (~15-30 s on 2 cores) and compiles in its workers
 def test_ray_sweep_matches_the_local_sweep_bit_for_bit(local_sweep: Path, tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    ray_sweep = run_sweep(CONFIG, GRID, backend="ray", workers=2, root=tmp_path)
+    pytest.importorskip("psutil")
+    sockets = _ListeningSockets()
+    sockets.start()
+    try:
+        ray_sweep = run_sweep(CONFIG, GRID, backend="ray", workers=2, root=tmp_path)
+    finally:
+        sockets.stop.set()
+        sockets.join()
+    # issue 15: the local Ray instance listens on the loopback interface only, and we did see it listen
+    names = {name for name, _, _ in sockets.seen}
+    assert {"gcs_server", "raylet"} <= names, sockets.seen
+    exposed = {key for key in sockets.seen if not _loopback(key[1])}
+    assert not exposed, f"listening beyond loopback: {sorted(exposed)}"
+    assert any((ray_sweep / "ray" / "logs").glob("session_*/gcs_server.out")), "Ray's logs are not in the sweep"
     local, remote = _histories(local_sweep), _histories(ray_sweep)
     assert list(local) == list(remote) and len(local) == 4
     for name, history in local.items():
@@ -138,6 +190,45 @@ def test_ray_sweep_matches_the_local_sweep_bit_for_bit(local_sweep: Path, tmp_pa
     assert ray_summary["backend"] == "ray"
     for a, b in zip(local_summary["points"], ray_summary["points"], strict=True):
         assert a["overrides"] == b["overrides"] and a["metrics"]["fractions"] == b["metrics"]["fractions"]
+
+
+def test_a_stopped_sweep_resumes_point_by_point(
+    local_sweep: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: a sweep stopped mid-way computes only the points it had not finished, through the runner."""
+    from marlkit.experiment import sweep
+
+    stopped = tmp_path / local_sweep.name
+    shutil.copytree(local_sweep, stopped)
+    for name in ("summary.json", "report.html"):
+        (stopped / name).unlink()
+    points = sorted((stopped / "points").iterdir())
+    for child in points[2].iterdir():  # killed while its run directory was created (no config.yaml yet)
+        if child.name != "metrics.jsonl":
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    finished = {p.name: (p / "point.json").read_bytes() for p in (points[0], points[1], points[3])}
+    computed: list[str] = []
+    real = sweep._run_or_resume
+
+    def spy(config: dict, folder: Path) -> object:
+        computed.append(folder.name)
+        return real(config, folder)
+
+    monkeypatch.setattr(sweep, "_run_or_resume", spy)
+    monkeypatch.setitem(sweep.BACKENDS, "local", lambda jobs, workers, address: [sweep.run_point(*j) for j in jobs])
+    assert main(["resume", str(stopped), "--no-progress"]) == 0
+    assert computed == [points[2].name]  # the finished points are read back, not recomputed
+    assert {p.name: (p / "point.json").read_bytes() for p in (points[0], points[1], points[3])} == finished
+    original, resumed = _histories(local_sweep), _histories(stopped)
+    for name, history in original.items():
+        for array in ARRAYS:
+            assert np.array_equal(getattr(history, array), getattr(resumed[name], array), equal_nan=True), array
+    summary = json.loads((stopped / "summary.json").read_text())
+    assert [p["metrics"]["fractions"] for p in summary["points"]] == [
+        p["metrics"]["fractions"] for p in json.loads((local_sweep / "summary.json").read_text())["points"]
+    ]
+    assert (stopped / "report.html").is_file()
+    assert main(["resume", str(stopped), "--no-progress"]) == 2  # finished: nothing to resume
 
 
 def test_recycled_local_workers_give_the_same_histories(

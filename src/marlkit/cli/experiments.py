@@ -8,6 +8,7 @@ the final NashConv and the tail returns. ``sweep`` runs a grid of configs on a l
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -69,11 +70,7 @@ def run_default_study(
     """The embedded default convergence study (``marlkit run`` with no config): a rich progress bar with ETA
     (none with ``progress=False``), the game x learner table on the terminal, and
     ``<out>/default-study-<timestamp>/report.html``. Ctrl-C stops it with exit status 130."""
-    from rich.progress import Progress
-
-    from marlkit.cli.run import EXIT_INTERRUPTED
-    from marlkit.experiment.runner import progress_columns
-    from marlkit.experiment.study import StudyConfig, new_run_directory, run_study, study_table
+    from marlkit.experiment.study import StudyConfig, new_run_directory, run_study
     from marlkit.train.protocol import default_log_every
 
     overrides: dict[str, Any] = {}  # StudyConfig's keyword arguments, of their several types
@@ -88,32 +85,63 @@ def run_default_study(
         overrides["learners"] = tuple(learners)
     config = StudyConfig(**overrides)  # validated here, before any compute
     directory = new_run_directory(out, config.name)
+    return _drive_study(config, directory, lambda tick: run_study(config, directory=directory, progress=tick), progress)
+
+
+def resume_default_study(directory: str | Path, progress: bool = True) -> Path:
+    """``marlkit resume`` on a study folder: finish the cells not finished yet (finished ones are read back, not
+    recomputed), then the table and ``report.html`` as :func:`run_default_study` prints them."""
+    from marlkit.experiment.study import StudyConfig, resume_study
+
+    path = Path(directory)
+    return _drive_study(StudyConfig(), path, lambda tick: resume_study(path, progress=tick), progress, resumed=True)
+
+
+def _drive_study(config: Any, directory: Path, start: Any, progress: bool, resumed: bool = False) -> Path:
+    """Run ``start(tick)`` (a study's cells) under a progress bar, then print the table; Ctrl-C exits 130."""
+    from rich.progress import Progress
+
+    from marlkit.cli.run import EXIT_INTERRUPTED
+    from marlkit.experiment.runner import progress_columns
+    from marlkit.experiment.study import study_table
+
     out_console = console()
     tic = time.perf_counter()
-    cells_total = len(config.games) * len(config.learners)
     bar = Progress(*progress_columns("cells", description_width=24), console=out_console, disable=not progress)
     with bar:
-        task = bar.add_task("convergence study", total=cells_total)
+        task = bar.add_task("convergence study" + (" (resumed)" if resumed else ""), total=None)
 
         def tick(game: str, learner: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, description=f"{game} x {learner}")
+            bar.update(task, completed=done, total=total, description=f"{game} x {learner}")
             if done == total and progress:
                 bar.console.print("all cells trained; writing the study's summary.json and report.html", markup=False)
 
         try:
-            directory, cells = run_study(config, directory=directory, progress=tick)
+            directory, cells = start(tick)
         except KeyboardInterrupt:
             typer.echo(
-                f"interrupted: the study in {directory} is incomplete (a study does not resume; run it again)",
+                f"interrupted: the study in {directory} is incomplete; finished cells are kept — continue with: "
+                f"marlkit resume {directory}",
                 err=True,
             )
             raise typer.Exit(EXIT_INTERRUPTED) from None
-    out_console.print(study_table(cells, title=f"convergence study: {len(config.games)} games, {config.seeds} seeds"))
+    games = len(dict.fromkeys(c.game for c in cells))
+    seeds = _study_seeds(directory, config.seeds)
+    out_console.print(study_table(cells, title=f"convergence study: {games} games, {seeds} seeds"))
     skipped = [c for c in cells if c.skipped]
     for cell in skipped:
         out_console.print(f"skipped {cell.game} x {cell.learner}: {cell.skipped}", markup=False)
     out_console.print(f"wall time {time.perf_counter() - tic:.1f} s; wrote {directory / 'report.html'}", markup=False)
     return directory
+
+
+def _study_seeds(directory: Path, default: int) -> int:
+    """The seeds of the study in ``directory`` (its summary's config), for the table's title."""
+    try:
+        summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
+        return int(summary["config"]["seeds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
 
 
 def sweep(

@@ -142,7 +142,19 @@ def resume_command(
     """Continue a stopped run from its last checkpoint; the result equals an uninterrupted run, bit for bit."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
     from marlkit.experiment.runner import RunInterrupted, resume
+    from marlkit.experiment.study import is_study
 
+    if is_study(run_dir):  # a study resumes cell by cell
+        from marlkit.cli.experiments import resume_default_study
+
+        resume_default_study(run_dir, progress=progress)
+        return
+    from marlkit.experiment.sweep import is_sweep, resume_sweep
+
+    if is_sweep(run_dir):  # a sweep resumes point by point (each point through this runner)
+        directory = resume_sweep(run_dir)
+        console().print(f"wrote {directory / 'report.html'}", markup=False)
+        return
     try:
         result = resume(run_dir, progress=progress)
     except RunInterrupted as stopped:

@@ -40,7 +40,19 @@ from marlkit.experiment.params import configure, learner_params
 from marlkit.games import Game, NormalFormGame, StochasticGame, as_stochastic, load_game
 from marlkit.games.catalog import lookup
 from marlkit.registry import unknown_name
-from marlkit.schema import ConfigError, dump, mapping, only, parse, read_field, settable, setting
+from marlkit.schema import (
+    MAX_YAML_BYTES,
+    ConfigError,
+    dump,
+    load_yaml,
+    mapping,
+    only,
+    parse,
+    read_field,
+    settable,
+    setting,
+    shown,
+)
 from marlkit.solve.concepts import require_solution_set, solution_set_concepts
 from marlkit.train.loop import LearnerAssignment, assign
 from marlkit.train.protocol import default_log_every
@@ -58,6 +70,11 @@ DEFAULT_NUM_ENVS = 16
 CHECKPOINTS_PER_RUN = 10
 """Default ``checkpoint_every``: about this many checkpoints per run (``ceil(num_logs / 10)`` windows each)."""
 
+MAX_SEEDS = 4096
+"""The most seeds one run trains (a count, or the length of a list of seed indices). Seeds are vmapped: every
+seed's whole training state sits in memory at once, so a typo such as ``seeds: 4294967296`` is refused when the
+config is read, before anything is allocated. More seeds: split them over runs (a list of indices each) or a sweep."""
+
 GAME_ENV = "game:"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -65,7 +82,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 def _safe_name(value: str, path: str) -> str:
     if not _SAFE_NAME.match(value):
         raise ConfigError(
-            f"{path}: {value!r} must start with a letter or digit and use only letters, digits, '.', '_' and '-' "
+            f"{path}: {shown(value)} must start with a letter or digit and use only letters, digits, '.', '_' and '-' "
             "(it names a folder)"
         )
     return value
@@ -75,9 +92,16 @@ def _seeds(value: int | tuple[int, ...], path: str) -> int | tuple[int, ...]:
     if isinstance(value, int):
         if value < 1:
             raise ConfigError(f"{path}: expected a count >= 1 or a non-empty list of seed indices >= 0, got {value}")
+        if value > MAX_SEEDS:
+            raise ConfigError(
+                f"{path}: {shown(value)} seeds is more than one run trains (at most {MAX_SEEDS}, all in memory at "
+                "once); split them over runs with lists of seed indices, or use a sweep"
+            )
         return value
     if not value:
         raise ConfigError(f"{path}: expected a count >= 1 or a non-empty list of seed indices >= 0, got []")
+    if len(value) > MAX_SEEDS:
+        raise ConfigError(f"{path}: {len(value)} seed indices; one run trains at most {MAX_SEEDS}")
     for i, seed in enumerate(value):
         if not 0 <= seed <= 2**32 - 1:
             raise ConfigError(f"{path}[{i}]: expected an integer >= 0 (and < 2**32), got {seed}")
@@ -527,19 +551,25 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any], *, game: Gam
 
 
 def _read_yaml(path: Path) -> Any:
+    """A config file's YAML (:func:`marlkit.schema.load_yaml`: size, alias, nesting and duplicate-key limits); the
+    file's size is checked before it is read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_YAML_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc})") from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_YAML_BYTES} bytes; is this a config?")
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        return load_yaml(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def _learner_names(value: Any) -> list[Any]:
@@ -556,14 +586,14 @@ def is_deep(top: Mapping[str, Any]) -> bool:
     if deep and len(deep) != len(names):
         other = next(name for name in names if not is_deep_learner(name))
         raise ConfigError(
-            f"learners: mixes the deep learner {deep[0]!r} with {other!r}; a run trains either tabular learners "
-            "(on a game) or one deep learner for all agents (on an env or a game) — deep learners: "
+            f"learners: mixes the deep learner {shown(deep[0])} with {shown(other)}; a run trains either tabular "
+            "learners (on a game) or one deep learner for all agents (on an env or a game) — deep learners: "
             f"{', '.join(DEEP_LEARNERS)}"
         )
     given = [key for key in DEEP_KEYS if key in top]
     if given and names and not deep and all(isinstance(name, str) and name in LEARNERS for name in names):
         raise ConfigError(
-            f"{given[0]}: only deep runs take {', '.join(DEEP_KEYS)}; the tabular learner {names[0]!r} trains "
+            f"{given[0]}: only deep runs take {', '.join(DEEP_KEYS)}; the tabular learner {shown(names[0])} trains "
             f"on a game (game: NAME) — for an env choose a deep learner: {', '.join(DEEP_LEARNERS)}"
         )
     return bool(deep or given)
@@ -795,7 +825,8 @@ def _with_constraints(params: Mapping[str, Any], extra: Mapping[str, Any], path:
     for key, value in extra.items():
         if key in params and params[key] != value and not (isinstance(value, tuple) and list(value) == params[key]):
             raise ConfigError(
-                f"{path}.params.{key}: {params[key]!r} differs from the constraints section's {value!r}; give it once"
+                f"{path}.params.{key}: {shown(params[key])} differs from the constraints section's {shown(value)}; "
+                "give it once"
             )
     return {**params, **extra}
 
@@ -1098,10 +1129,45 @@ def dump_config(config: ExperimentConfig, path: str | os.PathLike[str] | None = 
     return text
 
 
-def config_hash(config: ExperimentConfig) -> str:
-    """SHA-256 of what determines a run's results (everything but ``output`` and ``sinks``), as hex."""
+def config_hash(config: ExperimentConfig, game: Game | None = None) -> str:
+    """SHA-256 of what determines a run's results, as hex: the config (everything but ``output`` and ``sinks``)
+    and, given the run's exact ``game``, the game's content (:func:`game_content_digest`), so a run's checkpoint
+    and segments belong to its game's tables, not to a file name: a ``game.npz`` replaced by another game is
+    refused on resume."""
     data = {k: v for k, v in config_to_dict(config).items() if k not in ("output", "sinks")}
+    if game is not None:
+        data["game content"] = game_content_digest(game)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def game_content_digest(game: Game) -> str:
+    """SHA-256 of a game's numbers: every array (dtype, shape, bytes) and number of its fields, nested objects
+    (an observation model) included, in field order; names, strings and metadata do not count. A game saved and
+    read back (JSON or NPZ) has the same digest."""
+    import dataclasses
+
+    digest = hashlib.sha256()
+
+    def visit(value: Any, where: str, depth: int) -> None:
+        if depth > 4:
+            return
+        if isinstance(value, np.ndarray):
+            array = np.ascontiguousarray(value)
+            if array.dtype.kind in "biuf":
+                array = array.astype(np.float64 if array.dtype.kind == "f" else np.int64)
+            digest.update(f"{where}:{array.dtype.str}:{array.shape}".encode() + array.tobytes())
+        elif isinstance(value, bool | int | float | np.number):
+            digest.update(f"{where}={float(value)!r}".encode())
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                if f.name not in ("name", "metadata"):
+                    visit(getattr(value, f.name), f"{where}.{f.name}", depth + 1)
+        elif isinstance(value, tuple | list) and all(isinstance(v, np.ndarray | int | float) for v in value):
+            for i, v in enumerate(value):
+                visit(v, f"{where}[{i}]", depth + 1)
+
+    visit(game, type(game).__name__, 0)
+    return digest.hexdigest()
 
 
 def with_output(config: ExperimentConfig, root: str | None = None, name: str | None = None) -> ExperimentConfig:
@@ -1118,6 +1184,7 @@ __all__ = [
     "DEEP_KEYS",
     "DEFAULT_NUM_ENVS",
     "DISTANCES",
+    "MAX_SEEDS",
     "AdversaryConfig",
     "BackdoorConfig",
     "ConfigError",
@@ -1147,6 +1214,7 @@ __all__ = [
     "config_to_dict",
     "constraint_params",
     "dump_config",
+    "game_content_digest",
     "is_deep",
     "load_config",
     "run_game",

@@ -10,6 +10,12 @@ annotation (:func:`marlkit.schema.read`), then rebuilds the learner, whose ``__p
 * an **exploration**: ``greedy``, ``{type: epsilon-greedy, epsilon: SCHEDULE}`` or
   ``{type: boltzmann, temperature: SCHEDULE}`` (:data:`EXPLORATIONS`).
 
+Every learner computes in float32, so a finite number beyond float32's range (|x| > 3.4e38, e.g. ``initial_q:
+1e300``) is refused for every learner alike (:data:`FLOAT32_MAX`); the ranges of the fields themselves (step sizes
+in (0, 1], probabilities in [0, 1], temperatures and learning rates > 0, ...) are declared once on the learners'
+fields and on the shared schedules and explorations (:mod:`marlkit.agents.tabular.base`), and a schedule is
+checked over every value it takes (its first value and its limit).
+
 Fields the registry fills from the game (payoff tables, the game itself, stage solvers) are not settable.
 :func:`learner_params` is the inverse: every settable field of a built learner as plain values, so the resolved
 config saved with a run rebuilds the same learner.
@@ -18,6 +24,7 @@ config saved with a run rebuilds the same learner.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +72,26 @@ def convert(value: Any, hint: Any, path: str) -> Any:
     return read(hint, value, path, forms=FORMS)
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest finite float32: a learner's hyper-parameter beyond it would be inf inside the compiled program."""
+
+
+def check_float32(params: Mapping[str, Any], path: str) -> None:
+    """:class:`ConfigError` naming the first number in ``params`` (plain data) beyond float32's finite range."""
+    stack: list[tuple[str, Any]] = [(path, params)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, Mapping):
+            stack.extend((f"{where}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
+        elif isinstance(value, float) and math.isfinite(value) and abs(value) > FLOAT32_MAX:
+            raise ConfigError(
+                f"{where}: {value!r} is beyond float32's range (|x| <= 3.4e38), which the learners compute in; "
+                "use a smaller magnitude"
+            )
+
+
 def configure(learner: Any, params: Mapping[str, Any], path: str, name: str) -> Any:
     """``learner`` (an instance, or a class to build) with the fields in ``params`` replaced, each read by its
     annotation; errors name ``path`` (``learners[0].params``) and the learner's ``name``."""
@@ -77,11 +104,13 @@ def configure(learner: Any, params: Mapping[str, Any], path: str, name: str) -> 
         f, hint = fields[key]
         values[key] = read(hint, value, f"{path}.{key}", rules_of(f), FORMS)
     try:
-        return cls(**values) if isinstance(learner, type) else dataclasses.replace(learner, **values)
+        built = cls(**values) if isinstance(learner, type) else dataclasses.replace(learner, **values)
     except MarlkitError as exc:
         raise type(exc)(f"{path}: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: {name}: {exc}") from None
+    check_float32({key: to_plain(getattr(built, key)) for key in values}, path)
+    return built
 
 
 def to_plain(value: Any) -> Any:
@@ -96,9 +125,11 @@ def learner_params(learner: Any) -> dict[str, Any]:
 
 __all__ = [
     "EXPLORATIONS",
+    "FLOAT32_MAX",
     "FORMS",
     "SCHEDULES",
     "ConfigError",
+    "check_float32",
     "configure",
     "convert",
     "learner_params",

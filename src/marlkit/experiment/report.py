@@ -35,6 +35,7 @@ from marlkit.atomic import write_text
 from marlkit.errors import GameFileError, InvalidGameError, NotApplicableError, UnknownNameError
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.history import History
+from marlkit.schema import ConfigError, load_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     from marlkit.diagnose.report import DiagnosisReport
@@ -353,8 +354,8 @@ def read_run(directory: str | Path) -> RunFiles:
         raise GameFileError(f"{directory}: not a run directory (no {CONFIG_FILE}); pass a folder under runs/")
     config_text = config_path.read_text(encoding="utf-8")
     try:
-        config = yaml.safe_load(config_text) or {}
-    except yaml.YAMLError as exc:
+        config = load_yaml(config_text) or {}
+    except ConfigError as exc:
         raise GameFileError(f"{config_path}: unreadable YAML ({exc})") from None
     if not isinstance(config, dict):
         raise GameFileError(f"{config_path}: expected a mapping at the top, got {type(config).__name__}")

@@ -7,12 +7,21 @@
     game.npz         the game as it was when the run started (a resumed run trains on this copy)
     metrics.jsonl    the source of truth: one JSON line per logging point per seed, in window order, then seed
                      order — ``{"window", "step", "seed", "episode_return", "episode_count", "reward_mean",
-                     "metrics"}`` (NaN is written as null)
+                     "metrics"}`` (NaN is written as null, +inf and -inf as the strings "Infinity" and
+                     "-Infinity", which Python's ``float`` and JavaScript's ``Number`` read back: :func:`json_number`)
     checkpoint.npz   the training state after the last completed segment (:mod:`marlkit.experiment.checkpoint`)
     segments/        the records of each completed segment, ``windows-FIRST-END.npz`` (END exclusive); removed once
                      ``history.npz`` is written
     history.npz      the final :class:`marlkit.train.History`
     summary.json     the run's summary; written last, so its presence marks a finished run
+
+Links and leftovers: marlkit never follows a symbolic link inside a run directory — :func:`check_no_links` refuses
+a run whose files are links before it is resumed (an append or truncate would otherwise write through the link
+to its target), and ``metrics.jsonl`` is opened with ``O_NOFOLLOW``. A resumed run first removes what a killed
+one left behind (:func:`clean_leftovers`: ``.NAME.*.tmp`` files of interrupted atomic writes, segments past the
+checkpoint), and every run or resume removes ``marlkit-report-*`` / ``marlkit-study-*`` temp folders older than
+an hour (:func:`clean_stale_temp`). A full or read-only disk (``ENOSPC``, ``EDQUOT``, ``EROFS``, ``EACCES``) is one
+line saying what to free and how to resume (:func:`disk_errors`).
 
 Every file is written atomically (:mod:`marlkit.atomic`) except ``metrics.jsonl``, which is appended
 and fsynced once per segment; the checkpoint records its length, and a resumed run truncates it back to that
@@ -24,13 +33,16 @@ with room for the run, and the run directory must not exist yet.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
 import re
 import shutil
+import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +65,7 @@ SEGMENT_FORMAT = "marlkit.segment"
 SEGMENT_VERSION = 1
 _SEGMENT_NAME = re.compile(r"^windows-(\d{6,})-(\d{6,})\.npz$")  # 6 digits or more: any run length
 _METRIC_PREFIX = "metric."
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 TIMESTAMP = "%Y%m%d-%H%M%S"
 SPARE_BYTES = 16 * 2**20
 """Free space asked for beyond the run's own estimate (temp files, the report)."""
@@ -128,11 +141,110 @@ def open_run(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+RUN_FILES = (CONFIG, GAME, METRICS, CHECKPOINT, SEGMENTS, HISTORY, SUMMARY, REPORT)
+"""The names marlkit writes in a run directory (result files of later commands are written atomically)."""
+
+_TMP_NAME = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")  # marlkit.atomic's temp files
+STALE_TEMP_S = 3600.0
+"""Age after which a ``marlkit-report-*`` / ``marlkit-study-*`` temp folder is a leftover of a killed process (a
+report page renders in seconds)."""
+
+DISK_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+               errno.EACCES: "permission denied", errno.EPERM: "permission denied"}  # fmt: skip
+if hasattr(errno, "EDQUOT"):
+    DISK_ERRNOS[errno.EDQUOT] = "the disk quota is exceeded"
+DISK_ERRNOS[errno.ELOOP] = "it is a symbolic link, which marlkit does not follow in a run directory"
+
+
+def check_no_links(run: Path) -> None:
+    """:class:`RunDirError` if a run file (or a segment file) of ``run`` is a symbolic link."""
+    candidates = [run / name for name in RUN_FILES]
+    if (run / SEGMENTS).is_dir() and not (run / SEGMENTS).is_symlink():
+        candidates += sorted((run / SEGMENTS).iterdir())
+    for path in candidates:
+        if path.is_symlink():
+            raise RunDirError(
+                f"{path}: a symbolic link; marlkit does not follow links in a run directory (a resume would write "
+                "through it to its target) — replace it with the file itself"
+            )
+
+
+def clean_leftovers(run: Path) -> int:
+    """Remove the temp files of interrupted atomic writes (``.NAME.*.tmp``) in ``run`` and its segments folder;
+    returns how many. Safe while no other process writes ``run`` (resume owns it)."""
+    removed = 0
+    for folder in (run, run / SEGMENTS):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for path in folder.iterdir():
+            if _TMP_NAME.match(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def clean_stale_temp(max_age_s: float = STALE_TEMP_S, folder: str | os.PathLike[str] | None = None) -> int:
+    """Remove this user's ``marlkit-report-*`` / ``marlkit-study-*`` folders in the temp folder (or ``folder``)
+    not touched for ``max_age_s`` seconds: the leftovers of processes killed while drawing pictures. Returns how
+    many; errors are ignored (another process may remove them first)."""
+    base = Path(folder if folder is not None else tempfile.gettempdir())
+    now, removed, uid = time.time(), 0, os.getuid() if hasattr(os, "getuid") else None
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return 0
+    for path in entries:
+        if not path.name.startswith(("marlkit-report-", "marlkit-study-")):
+            continue
+        try:
+            info = path.lstat()
+            if not path.is_dir() or path.is_symlink() or (uid is not None and info.st_uid != uid):
+                continue
+            if now - info.st_mtime < max_age_s:
+                continue
+            shutil.rmtree(path)
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+@contextlib.contextmanager
+def disk_errors(run: Path, resumable: bool = True) -> Iterator[None]:
+    """Turn a full or read-only disk while writing ``run`` into one :class:`RunDirError` line saying what to free
+    (and, with ``resumable``, how to go on: the last checkpoint stays valid)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        where = exc.filename or run
+        try:
+            free = f" ({shutil.disk_usage(run).free / 2**20:.1f} MiB free)"
+        except OSError:
+            free = ""
+        then = f"; then continue with: marlkit resume {run}" if resumable else ""
+        if exc.errno == errno.ELOOP:
+            fix = "replace the link with the file itself"
+        elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            fix = "make it writable (or choose another output.root / --root)"
+        else:
+            fix = "free space on that disk (or move the run with output.root / --root)"
+        raise RunDirError(f"{where}: {DISK_ERRNOS[exc.errno]}{free} while writing the run; {fix}{then}") from None
+
+
 # ------------------------------------------------------------------------------------------- metrics
 
 
-def _number(x: float) -> float | None:
-    return None if math.isnan(x) else float(x)
+def json_number(x: float) -> float | str | None:
+    """A float as a JSON-safe value: itself when finite, null for NaN, ``"Infinity"`` / ``"-Infinity"`` for ±inf
+    (JSON has no token for either; these strings are what ``float()`` and JavaScript's ``Number()`` parse)."""
+    x = float(x)
+    if math.isnan(x):
+        return None
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
 
 
 def metrics_lines(records: Record, first_window: int, log_every: int, seeds: Sequence[int]) -> list[str]:
@@ -150,10 +262,10 @@ def metrics_lines(records: Record, first_window: int, log_every: int, seeds: Seq
                 "window": window,
                 "step": (window + 1) * log_every,
                 "seed": int(seed),
-                "episode_return": [_number(x) for x in returns[i, w]],
+                "episode_return": [json_number(x) for x in returns[i, w]],
                 "episode_count": int(counts[i, w]),
-                "reward_mean": [_number(x) for x in rewards[i, w]],
-                "metrics": {name: [_number(x) for x in value[i, w]] for name, value in metrics.items()},
+                "reward_mean": [json_number(x) for x in rewards[i, w]],
+                "metrics": {name: [json_number(x) for x in value[i, w]] for name, value in metrics.items()},
             }
             lines.append(json.dumps(entry, separators=(",", ":"), allow_nan=False))
     return lines
@@ -161,7 +273,8 @@ def metrics_lines(records: Record, first_window: int, log_every: int, seeds: Seq
 
 def append_metrics(run: Path, lines: Iterable[str]) -> int:
     """Append lines to ``metrics.jsonl`` durably (flush + fsync); returns the file's new length in bytes."""
-    with open(run / METRICS, "ab") as handle:
+    fd = os.open(run / METRICS, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
+    with os.fdopen(fd, "ab") as handle:
         handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
@@ -177,7 +290,8 @@ def truncate_metrics(run: Path, length: int) -> None:
             f"{path}: {size} bytes, but the checkpoint covers {length}; lines were lost, so this run cannot be "
             "resumed consistently"
         )
-    with open(path, "r+b" if path.exists() else "wb") as handle:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
+    with os.fdopen(fd, "r+b") as handle:
         handle.truncate(length)
         handle.flush()
         os.fsync(handle.fileno())
@@ -291,18 +405,26 @@ def drop_segments(run: Path, after: int = 0) -> None:
 __all__ = [
     "CHECKPOINT",
     "CONFIG",
+    "DISK_ERRNOS",
     "GAME",
     "HISTORY",
     "METRICS",
     "REPORT",
+    "RUN_FILES",
     "SEGMENTS",
+    "STALE_TEMP_S",
     "SUMMARY",
     "RunDirError",
     "append_metrics",
+    "check_no_links",
     "check_output",
     "check_segments",
+    "clean_leftovers",
+    "clean_stale_temp",
     "create",
+    "disk_errors",
     "drop_segments",
+    "json_number",
     "load_segments",
     "metrics_lines",
     "open_run",

@@ -55,6 +55,7 @@ from marlkit.experiment.config import (
     config_hash,
     config_to_dict,
     dump_config,
+    game_content_digest,
     load_config,
     with_output,
 )
@@ -62,7 +63,8 @@ from marlkit.experiment.sinks import check_sinks, open_sinks
 from marlkit.experiment.trainers import plan_for
 from marlkit.games import Game, load_game, save_game
 from marlkit.history import History
-from marlkit.train.protocol import Plan, mean_return
+from marlkit.train.finite import FiniteGuard, NonFinite
+from marlkit.train.protocol import Plan, Record, mean_return
 
 if TYPE_CHECKING:
     from marlkit.diagnose.report import DiagnosisReport
@@ -104,6 +106,25 @@ class RunInterrupted(Exception):  # noqa: N818 (not an error: the user asked the
         super().__init__(message)
 
 
+class NonFiniteError(MarlkitError, RuntimeError):
+    """Training produced a non-finite value (:mod:`marlkit.train.finite`): the run stopped at that logging window,
+    kept every earlier window (``metrics.jsonl``, ``history.npz``) and wrote ``summary.json`` with ``"stopped"``
+    saying why. The message names the learner, record key, agent and seed."""
+
+    def __init__(self, path: Path, found: NonFinite, learner: str, kept: int) -> None:
+        self.path, self.found, self.learner, self.kept = path, found, learner, kept
+        kept_text = (
+            f"the {kept} finite logging window(s) before it are kept (metrics.jsonl, history.npz)"
+            if kept
+            else "no window before it was finite"
+        )
+        super().__init__(
+            f"{path}: stopped: learner {learner} produced {found.describe()}; {kept_text}, and summary.json says "
+            "why — inspect the run, then start a new run with other hyper-parameters (a smaller step size or learning "
+            "rate, a smaller initial value); this run cannot be resumed, it would reach the same value"
+        )
+
+
 # ------------------------------------------------------------------------------------------------- public
 
 
@@ -132,16 +153,19 @@ def run(
         config = with_output(config, root=str(root))
     check_sinks(config.sinks)
     plan, game = plan_for(config)
+    rundir.clean_stale_temp()
     path = rundir.create(config.output.root, config.output.name or config.name, plan.needed_bytes(), path=run_dir)
-    try:
-        if game is not None:  # a deep run on a task has no exact game
-            save_game(game, path / rundir.GAME)
-        write_text(path / rundir.METRICS, "")
-        dump_config(config, path / rundir.CONFIG)  # last: its presence marks a run directory
-    except BaseException:
-        shutil.rmtree(path, ignore_errors=True)  # nothing trained yet: leave nothing half-written
-        raise
-    return _execute(path, config, game, plan, plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}, progress)
+    with rundir.disk_errors(path, resumable=False):
+        try:
+            if game is not None:  # a deep run on a task has no exact game
+                save_game(game, path / rundir.GAME)
+            write_text(path / rundir.METRICS, "")
+            dump_config(config, path / rundir.CONFIG)  # last: its presence marks a run directory
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)  # nothing trained yet: leave nothing half-written
+            raise
+    with rundir.disk_errors(path):
+        return _execute(path, config, game, plan, plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}, progress)
 
 
 def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResult:
@@ -152,7 +176,21 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
         CheckpointError: a corrupt, truncated or foreign checkpoint.
     """
     path = rundir.open_run(run_dir)
+    rundir.check_no_links(path)
+    with rundir.disk_errors(path):
+        rundir.clean_leftovers(path)
+    rundir.clean_stale_temp()
     if (path / rundir.SUMMARY).is_file():
+        if (path / rundir.HISTORY).is_file():  # finished: a kill before its segments were dropped left them
+            with rundir.disk_errors(path):
+                rundir.drop_segments(path)
+        stopped = _stopped(path)
+        if stopped is not None:
+            raise rundir.RunDirError(
+                f"{path}: the run stopped on a non-finite value ({stopped}); it cannot be resumed (it would reach the "
+                "same value): inspect its metrics.jsonl and summary.json, then start a new run with other "
+                "hyper-parameters"
+            )
         if (path / rundir.REPORT).is_file() or not (path / rundir.HISTORY).is_file():
             raise rundir.RunDirError(f"{path}: the run is already finished (summary.json exists); nothing to resume")
         return _finish_report(path, progress)  # killed while its page was written: write it now
@@ -160,7 +198,7 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     config = load_config(path / rundir.CONFIG, game=game)
     check_sinks(config.sinks)
     plan, game = plan_for(config, game)
-    digest = config_hash(config)
+    digest = config_hash(config, game)
     if (path / rundir.CHECKPOINT).is_file():
         checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(plan.start), config_hash=digest)
         state, done, info = checkpoint.state, checkpoint.windows_done, dict(checkpoint.info)
@@ -169,9 +207,10 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     else:  # killed before the first checkpoint: start over
         state, done, info = plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
     rundir.check_segments(path, done, digest)
-    rundir.truncate_metrics(path, int(info["metrics_bytes"]))
-    rundir.drop_segments(path, after=done)
-    return _execute(path, config, game, plan, state, done, info, progress)
+    with rundir.disk_errors(path):
+        rundir.truncate_metrics(path, int(info["metrics_bytes"]))
+        rundir.drop_segments(path, after=done)
+        return _execute(path, config, game, plan, state, done, info, progress)
 
 
 def _finish_report(path: Path, progress: bool) -> RunResult:
@@ -244,7 +283,8 @@ def load_trained(run_dir: str | os.PathLike[str]) -> TrainedRun:
     game = run_game(path)
     config = load_config(path / rundir.CONFIG, game=game)
     plan, game = plan_for(config, game)
-    checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(plan.start), config_hash=config_hash(config))
+    digest = config_hash(config, game)
+    checkpoint = load_checkpoint(path / rundir.CHECKPOINT, jax.eval_shape(plan.start), config_hash=digest)
     if checkpoint.windows_done != plan.num_logs:
         raise CheckpointError(
             f"{path / rundir.CHECKPOINT}: holds {checkpoint.windows_done} of {plan.num_logs} windows, not the end"
@@ -259,11 +299,11 @@ def load_trained(run_dir: str | os.PathLike[str]) -> TrainedRun:
 
 
 def _is_task_run(path: Path) -> bool:
-    import yaml
+    from marlkit.schema import ConfigError, load_yaml
 
     try:
-        data = yaml.safe_load((path / rundir.CONFIG).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = load_yaml((path / rundir.CONFIG).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ConfigError):
         return False
     return isinstance(data, dict) and "env" in data and "game" not in data
 
@@ -351,13 +391,14 @@ def _execute(
     info: dict[str, Any],
     progress: bool,
 ) -> RunResult:
-    digest, total, every = config_hash(config), plan.num_logs, config.checkpoint_every
+    digest, total, every = config_hash(config, game), plan.num_logs, config.checkpoint_every
     elapsed = float(info.get("elapsed_s", 0.0))
     header = f"training {config.name}: {config.steps} steps x {len(plan.seeds)} seeds"
     adversary = getattr(config, "adversary", None)
     if adversary is not None:
         header += f", against a learned state adversary on agents {list(adversary.attacked)} ({adversary.schedule})"
     sinks = open_sinks(path, config.sinks, config_to_dict(config), (done + 1) * plan.log_every if done else None)
+    guard = FiniteGuard()
     with (
         sinks,
         _checkpoint_on_sigint() as stop,
@@ -368,6 +409,9 @@ def _execute(
             size = min(every, total - done)
             state, records = plan.advance(state, done, size)
             records = jax.tree_util.tree_map(np.asarray, records)
+            found = guard.check(records, done, plan.seeds.tolist())
+            if found is not None:
+                _stop_nonfinite(path, config, game, plan, records, done, found, digest, sinks)
             rundir.write_segment(path, done, records, digest)
             lines = rundir.metrics_lines(records, done, plan.log_every, plan.seeds.tolist())
             metrics_bytes = rundir.append_metrics(path, lines)
@@ -415,6 +459,76 @@ def _execute(
     return RunResult(path=path, history=history, config=config)
 
 
+def _stop_nonfinite(
+    path: Path,
+    config: ExperimentConfig,
+    game: Game | None,
+    plan: Plan,
+    records: Record,
+    done: int,
+    found: NonFinite,
+    digest: str,
+    sinks: Any,
+) -> None:
+    """Keep the finite windows ``done .. found.window - 1`` of this segment (a segment file and their
+    ``metrics.jsonl`` lines), write ``history.npz`` of windows ``0 .. found.window - 1`` and a ``summary.json``
+    saying why the run stopped, then raise :class:`NonFiniteError`. The checkpoint stays where it was."""
+    keep = found.window - done
+    if keep > 0:
+        head = jax.tree_util.tree_map(lambda x: x[:, :keep], records)
+        rundir.write_segment(path, done, head, digest)
+        lines = rundir.metrics_lines(head, done, plan.log_every, plan.seeds.tolist())
+        rundir.append_metrics(path, lines)
+        sinks.write(lines)
+    learner = learner_of(config, found.agent)
+    history = None
+    if found.window > 0:
+        history = plan.to_history(rundir.load_segments(path, found.window, digest))
+        history.save(path / rundir.HISTORY)
+    summary = {
+        "format": SUMMARY_FORMAT,
+        "version": SUMMARY_VERSION,
+        "kind": "run",
+        "name": config.name,
+        "config_hash": config_hash(config),  # the config's; checkpoints and segments also cover the game's content
+        "game_hash": None if game is None else game_content_digest(game),
+        "stopped": {"reason": "non-finite", "learner": learner, **found.to_json()},
+        "steps": config.steps,
+        "log_every": config.log_every,
+        "seeds": plan.seeds.tolist(),
+        "windows": found.window,
+        "marlkit": __version__,
+        "learners": None if history is None else history.meta.get("learners"),
+    }
+    text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
+    write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
+    raise NonFiniteError(path, found, learner, found.window)
+
+
+def learner_of(config: ExperimentConfig, agent: int | None) -> str:
+    """The name of the learner that controls ``agent`` in ``config`` (every learner's, joined, for None)."""
+    entries = config.learners
+    if agent is None or len(entries) == 1:
+        return "+".join(dict.fromkeys(entry.name for entry in entries))
+    for index, entry in enumerate(entries):
+        if (entry.agents is not None and agent in entry.agents) or (entry.agents is None and index == agent):
+            return entry.name
+    return "+".join(dict.fromkeys(entry.name for entry in entries))
+
+
+def _stopped(path: Path) -> str | None:
+    """What stopped a run (``summary.json``'s ``stopped``), or None for a run that was not stopped."""
+    try:
+        summary = json.loads((path / rundir.SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    stopped = summary.get("stopped") if isinstance(summary, dict) else None
+    if not isinstance(stopped, dict):
+        return None
+    where = f"seed {stopped.get('seed')}, window {stopped.get('window')}"
+    return f"{stopped.get('value')} in {stopped.get('key')} of learner {stopped.get('learner')}, {where}"
+
+
 def _write_summary(
     path: Path,
     config: ExperimentConfig,
@@ -434,7 +548,8 @@ def _write_summary(
         "version": SUMMARY_VERSION,
         "kind": "run",
         "name": config.name,
-        "config_hash": digest,
+        "config_hash": config_hash(config),  # the config's; checkpoints and segments also cover the game's content
+        "game_hash": None if game is None else game_content_digest(game),
         "game": None if game is None else game.name,
         "learners": history.meta["learners"],
         "steps": config.steps,
@@ -495,10 +610,12 @@ def windows_done(run_dir: str | os.PathLike[str]) -> int:
 
 __all__ = [
     "PROGRESS_WIDTH",
+    "NonFiniteError",
     "RunInterrupted",
     "RunResult",
     "diagnosis_for_summary",
     "latest_return",
+    "learner_of",
     "progress_columns",
     "resume",
     "run",

@@ -12,6 +12,11 @@ game's Nash equilibria). The study is a run directory::
       cells/<game>--<learner>/  an ordinary run directory per cell: config.yaml, history.npz, metrics.jsonl,
                                 summary.json (``marlkit report`` renders its own page)
 
+A study killed mid-way resumes cell by cell (:func:`resume_study`, ``marlkit resume <study folder>``): a cell whose
+``summary.json`` is written (last, atomically) is finished and read back, not recomputed; a cell folder without
+one (killed while it was written) is removed and that cell computed again; every cell's training is a pure
+function of the study's config, so the resumed study's table equals an uninterrupted one.
+
 A learner that does not apply to a game (minimax-Q on a general-sum game) is skipped with the reason its
 ``check`` gives. Compiled code is reused where shapes repeat: cells are ordered learner-major, and the
 persistent JAX compilation cache (:mod:`marlkit.compile_cache`: ``~/.cache/marlkit/jax`` unless
@@ -23,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -52,6 +58,7 @@ from marlkit.experiment.report import (
     write_page,
     yaml_block,
 )
+from marlkit.experiment.rundir import json_number
 
 DEFAULT_GAMES = (
     "matching-pennies",
@@ -127,7 +134,7 @@ def _json_float(x: object) -> float | None:
 
 def write_metrics_jsonl(path: Path, history: Any) -> None:
     """One JSON line per logging point: steps, and per agent the mean over seeds of the episode return and the
-    reward per step in that window (NaN written as null)."""
+    reward per step in that window (NaN written as null, +-inf as "Infinity" / "-Infinity")."""
     with np.errstate(all="ignore"):
         returns = np.nanmean(np.asarray(history.episode_return, dtype=np.float64), axis=0)
         rewards = np.nanmean(np.asarray(history.reward_mean, dtype=np.float64), axis=0)
@@ -135,8 +142,8 @@ def write_metrics_jsonl(path: Path, history: Any) -> None:
         json.dumps(
             {
                 "step": int(step),
-                "episode_return": [_json_float(x) for x in returns[t]],
-                "reward_mean": [_json_float(x) for x in rewards[t]],
+                "episode_return": [json_number(x) for x in returns[t]],
+                "reward_mean": [json_number(x) for x in rewards[t]],
             }
         )
         for t, step in enumerate(history.steps)
@@ -220,19 +227,82 @@ def run_study(
     progress: Progress | None = None,
 ) -> tuple[Path, list[CellResult]]:
     """Run the study into a new run directory under ``root`` and return it with the cell results."""
+    config = config or StudyConfig()
+    directory = directory or new_run_directory(root, config.name)
+    directory.mkdir(parents=True, exist_ok=False)
+    write_text(directory / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
+    return _run_cells(directory, config, progress)
+
+
+def is_study(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a study (its ``config.yaml`` says ``kind: study``)."""
+    from marlkit.schema import ConfigError, load_yaml
+
+    try:
+        data = load_yaml((Path(directory) / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return False
+    return isinstance(data, dict) and data.get("kind") == "study"
+
+
+def resume_study(directory: str | Path, *, progress: Progress | None = None) -> tuple[Path, list[CellResult]]:
+    """Finish a study that was stopped: finished cells (their ``summary.json``) are read back, the others
+    computed; then the study's ``summary.json`` and ``report.html`` are written. A finished study whose page is
+    missing gets it; a finished one is an error (nothing to resume)."""
+    from marlkit.errors import GameFileError
+    from marlkit.schema import ConfigError, load_yaml
+
+    directory = Path(directory)
+    try:
+        data = load_yaml((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ConfigError) as exc:
+        raise GameFileError(f"{directory / CONFIG_FILE}: cannot read the study's config ({exc})") from None
+    if not isinstance(data, dict) or data.get("kind") != "study":
+        raise GameFileError(f"{directory}: not a study (its config.yaml has no kind: study)")
+    fields = {f.name for f in dataclasses.fields(StudyConfig)}
+    unknown = sorted(set(data) - fields - {"kind"})
+    if unknown:
+        raise GameFileError(f"{directory / CONFIG_FILE}: unknown study keys {unknown}")
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "kind"}
+    config = StudyConfig(**values)
+    if (directory / SUMMARY_FILE).is_file():
+        if (directory / REPORT_FILE).is_file():
+            raise GameFileError(f"{directory}: the study is already finished (summary.json exists); nothing to resume")
+        render_study_report(directory)
+        return directory, _load_cells(directory)[1]
+    return _run_cells(directory, config, progress)
+
+
+def _finished_cell(folder: Path) -> CellResult | None:
+    """The result of a cell whose folder holds its ``summary.json`` (written last), else None."""
+    try:
+        data = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+        names = {f.name for f in dataclasses.fields(CellResult)}
+        return CellResult(**{k: v for k, v in data.items() if k in names})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _run_cells(directory: Path, config: StudyConfig, progress: Progress | None) -> tuple[Path, list[CellResult]]:
+    """Train and judge every cell not finished yet (see the module docstring), then write the study's files."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.agents.tabular.registry import make_learner
     from marlkit.games.catalog import make
     from marlkit.train.loop import prepare
 
-    config = config or StudyConfig()
-    directory = directory or new_run_directory(root, config.name)
     enable_compilation_cache()
-    directory.mkdir(parents=True, exist_ok=False)
-    write_text(directory / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
     started = time.perf_counter()
     cells, results = study_cells(config), []
     for done, (game_name, learner_name) in enumerate(cells, start=1):
+        folder = directory / "cells" / CellResult(game_name, learner_name).folder
+        finished = _finished_cell(folder)
+        if finished is not None and (finished.game, finished.learner) == (game_name, learner_name):
+            results.append(finished)
+            if progress is not None:
+                progress(game_name, learner_name, done, len(cells))
+            continue
+        if folder.exists():
+            shutil.rmtree(folder)  # killed while it was written: compute it again
         game = make(game_name)
         learner = make_learner(learner_name, game)
         tic = time.perf_counter()
@@ -244,7 +314,7 @@ def run_study(
             history = plan.run()
             history = dataclasses.replace(history, meta={**history.meta, "game_params": {}})
             cell = diagnose_cell(game_name, learner_name, history, game, config.concept, time.perf_counter() - tic)
-            _write_cell(directory / "cells" / cell.folder, config, game_name, learner_name, history, cell)
+            _write_cell(folder, config, game_name, learner_name, history, cell)
             results.append(cell)
         if progress is not None:
             progress(game_name, learner_name, done, len(cells))
@@ -407,9 +477,11 @@ __all__ = [
     "StudyConfig",
     "cell_text",
     "enable_compilation_cache",
+    "is_study",
     "new_run_directory",
     "plot_study_heatmaps",
     "render_study_report",
+    "resume_study",
     "run_study",
     "study_cells",
     "study_rows",

@@ -30,12 +30,15 @@ give the same Histories, bit for bit, on one machine (``tests/experiment/test_sw
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +50,7 @@ import numpy as np
 import yaml
 
 from marlkit import __version__
+from marlkit.atomic import write_text
 from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError
 from marlkit.experiment.report import (
     CONFIG_FILE,
@@ -60,6 +64,8 @@ from marlkit.experiment.report import (
 )
 
 POINTS_FOLDER = "points"
+POINT_FILE = "point.json"
+"""A finished point's metrics, written (atomically) into its run directory last: a resumed sweep reads it back."""
 
 
 # ------------------------------------------------------------------------------------------------ the grid
@@ -188,14 +194,42 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
     Runs in a worker process (local pool or Ray trial), so it takes and returns plain data."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # see docs/architecture.md, Performance
     from marlkit.compile_cache import enable_compilation_cache
-    from marlkit.experiment.config import run_game
-    from marlkit.experiment.runner import run
-    from marlkit.experiment.study import diagnose_cell
 
     enable_compilation_cache()  # workers of one sweep (and later sweeps) share compiled loops through the disk
+    folder = Path(directory)
+    if (folder / POINT_FILE).is_file():  # finished before the sweep was stopped: not computed again
+        finished: dict[str, Any] = json.loads((folder / POINT_FILE).read_text(encoding="utf-8"))
+        return finished
     tic = time.perf_counter()
-    result = run(config, progress=False, run_dir=directory)
+    result = _run_or_resume(config, folder)
     seconds = time.perf_counter() - tic
+    metrics = _point_metrics(config, result, seconds)
+    write_text(folder / POINT_FILE, json.dumps(metrics, indent=1))
+    return metrics
+
+
+def _run_or_resume(config: dict[str, Any], folder: Path) -> Any:
+    """The point's run: trained from scratch, resumed from its checkpoint (a sweep stopped mid-point), or read back
+    when it finished (its ``summary.json`` and ``report.html`` written) — always through the runner."""
+    from marlkit.experiment import rundir
+    from marlkit.experiment.config import load_config
+    from marlkit.experiment.runner import RunResult, resume, run, run_game
+    from marlkit.history import History
+
+    if not (folder / rundir.CONFIG).is_file():
+        if folder.exists():  # killed while its directory was created: nothing trained
+            shutil.rmtree(folder)
+        return run(config, progress=False, run_dir=folder)
+    if (folder / rundir.SUMMARY).is_file() and (folder / rundir.REPORT).is_file():
+        loaded = load_config(folder / rundir.CONFIG, game=run_game(folder))
+        return RunResult(path=folder, history=History.load(folder / rundir.HISTORY), config=loaded)
+    return resume(folder, progress=False)
+
+
+def _point_metrics(config: dict[str, Any], result: Any, seconds: float) -> dict[str, Any]:
+    from marlkit.experiment.config import run_game
+    from marlkit.experiment.study import diagnose_cell
+
     if result.config.game is None:  # a deep run on a task: no exact game, so no criteria, only returns
         from marlkit.diagnose.summary import tail_return
 
@@ -261,43 +295,112 @@ def import_ray() -> Any:
     return ray
 
 
+RAY_TEMP_CHARS = 36
+"""The longest Ray temp folder a local instance is given: Ray puts Unix sockets at
+``<temp>/session_<41 characters>/sockets/plasma_store``, and a socket path may have at most 107 bytes on Linux."""
+
+LOOPBACK_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # keep 127.0.0.1 as the node address (else Ray swaps in the LAN IP)
+    "RAY_USAGE_STATS_ENABLED": "0",  # no usage report leaves the machine
+}
+"""The environment a local Ray instance starts with (its own processes inherit it); a value the user set wins for
+``RAY_USAGE_STATS_ENABLED``. Authentication is Ray's own: from Ray 2.59 a local instance requires a generated token
+on every RPC by default (``RAY_AUTH_MODE``; docs.ray.io, "Ray token authentication"); marlkit does not change it."""
+
+
+@contextlib.contextmanager
+def local_ray(ray: Any, workers: int, folder: Path) -> Iterator[None]:
+    """A local Ray instance that listens on the loopback interface only, for one sweep in ``folder``.
+
+    ``ray.init(_node_ip_address="127.0.0.1")`` alone does not do it: Ray replaces a loopback node address by the
+    machine's LAN address (``services.resolve_ip_for_localhost``) unless Ray clusters are switched off for the
+    platform (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, :data:`LOOPBACK_ENV`), and then binds the GCS server, raylet,
+    workers, runtime-env agent and autoscaler metrics to every interface or to that LAN address. With it, every one
+    of them binds 127.0.0.1 (``tests/experiment/test_sweep.py`` lists their listening sockets with psutil). The
+    dashboard is off. Ray's temp folder (sockets, session logs) is ``<folder>/ray`` when that path is short enough
+    for Unix sockets (:data:`RAY_TEMP_CHARS`), else a private temp folder whose session logs are moved to
+    ``<folder>/ray/logs`` at shutdown."""
+    from ray._private import ray_constants
+
+    inside = folder / "ray"
+    short = len(str(inside.resolve())) <= RAY_TEMP_CHARS
+    temp = inside.resolve() if short else Path(tempfile.mkdtemp(prefix="mkray-"))
+    temp.mkdir(parents=True, exist_ok=True)
+    saved_env = {name: os.environ.get(name) for name in LOOPBACK_ENV}
+    saved_flag = ray_constants.ENABLE_RAY_CLUSTER
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", LOOPBACK_ENV["RAY_USAGE_STATS_ENABLED"])
+    ray_constants.ENABLE_RAY_CLUSTER = False  # read at import; this process imported Ray before the variable was set
+    try:
+        ray.init(
+            num_cpus=max(1, workers),
+            include_dashboard=False,
+            dashboard_host="127.0.0.1",
+            log_to_driver=False,
+            _node_ip_address="127.0.0.1",
+            _temp_dir=str(temp),
+        )
+        try:
+            yield
+        finally:
+            ray.shutdown()
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if not short:
+            for logs in sorted(temp.glob("session_*/logs")):
+                shutil.copytree(logs, inside / "logs" / logs.parent.name, dirs_exist_ok=True, symlinks=True)
+            shutil.rmtree(temp, ignore_errors=True)
+
+
 def run_ray(jobs: Sequence[tuple[dict[str, Any], str]], workers: int, address: str | None = None) -> list[dict]:
-    """Run the points as Ray Tune trials (one CPU each) on the cluster at ``address`` or a local instance."""
+    """Run the points as Ray Tune trials (one CPU each) on the cluster at ``address`` or a local instance that
+    listens on the loopback interface only (:func:`local_ray`)."""
     ray = import_ray()
+    folder = Path(jobs[0][1]).parent.parent
+    if ray.is_initialized():
+        instance: Any = contextlib.nullcontext()
+    elif address:
+        instance = _connected(ray, address)
+    else:
+        instance = local_ray(ray, workers, folder)
+    with instance:
+        return _tune(jobs, workers, folder)
+
+
+@contextlib.contextmanager
+def _connected(ray: Any, address: str) -> Iterator[None]:
+    ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _tune(jobs: Sequence[tuple[dict[str, Any], str]], workers: int, folder: Path) -> list[dict]:
     from ray import tune
 
-    started_here = not ray.is_initialized()
-    if started_here:
-        if address:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        else:
-            # a local instance listens on the loopback interface only
-            ray.init(
-                num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
-            )
-    try:
-        storage = Path(jobs[0][1]).parent.parent / ".ray"
-        space = {"index": tune.grid_search(list(range(len(jobs))))}
-        by_index = {
-            i: {"config": config, "folder": str(Path(folder).resolve())} for i, (config, folder) in enumerate(jobs)
-        }
-        trainable = tune.with_resources(lambda p: _ray_trial(by_index[p["index"]]), {"cpu": 1})
-        tuner = tune.Tuner(
-            trainable,
-            param_space=space,
-            tune_config=tune.TuneConfig(max_concurrent_trials=max(1, workers)),
-            run_config=tune.RunConfig(storage_path=str(storage.resolve()), name="tune", verbose=0),
-        )
-        grid: Any = tuner.fit()  # a ray.tune ResultGrid (iterable; its stubs say otherwise)
-        results: dict[int, dict] = {}
-        for result in grid:
-            if result.error is not None:
-                raise MarlkitError(f"a Ray trial failed: {str(result.error).splitlines()[0]}")
-            results[int(result.config["index"])] = {k: result.metrics[k] for k in _METRIC_KEYS}
-        return [results[i] for i in range(len(jobs))]
-    finally:
-        if started_here:
-            ray.shutdown()
+    storage = folder / ".ray"
+    space = {"index": tune.grid_search(list(range(len(jobs))))}
+    by_index = {i: {"config": config, "folder": str(Path(path).resolve())} for i, (config, path) in enumerate(jobs)}
+    trainable = tune.with_resources(lambda p: _ray_trial(by_index[p["index"]]), {"cpu": 1})
+    tuner = tune.Tuner(
+        trainable,
+        param_space=space,
+        tune_config=tune.TuneConfig(max_concurrent_trials=max(1, workers)),
+        run_config=tune.RunConfig(storage_path=str(storage.resolve()), name="tune", verbose=0),
+    )
+    grid: Any = tuner.fit()  # a ray.tune ResultGrid (iterable; its stubs say otherwise)
+    results: dict[int, dict] = {}
+    for result in grid:
+        if result.error is not None:
+            raise MarlkitError(f"a Ray trial failed: {str(result.error).splitlines()[0]}")
+        results[int(result.config["index"])] = {k: result.metrics[k] for k in _METRIC_KEYS}
+    return [results[i] for i in range(len(jobs))]
 
 
 _METRIC_KEYS = ("fractions", "targets", "nash_conv_final", "tail_return", "train_seconds")
@@ -357,13 +460,23 @@ def _sweep_into(
     root: str | Path,
     name: str,
 ) -> Path:
-    from marlkit.atomic import write_text
     from marlkit.experiment.study import new_run_directory
 
     directory = new_run_directory(root, name)
     directory.mkdir(parents=True)
     sweep_config = {"kind": "sweep", "backend": backend, "grid": {a.key: list(a.values) for a in axes}, "base": config}
     write_text(directory / CONFIG_FILE, yaml.safe_dump(sweep_config, sort_keys=False))
+    return _run_points(directory, points, backend, workers, address)
+
+
+def _run_points(
+    directory: Path,
+    points: list[tuple[dict[str, Any], dict[str, Any]]],
+    backend: str,
+    workers: int,
+    address: str | None,
+) -> Path:
+    """Run every point not finished yet (:func:`run_point` reads finished ones back), then the summary and page."""
     jobs = [
         (point, str(directory / POINTS_FOLDER / point_folder(k, overrides)))
         for k, (overrides, point) in enumerate(points)
@@ -384,6 +497,45 @@ def _sweep_into(
     write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
     render_sweep_report(directory)
     return directory
+
+
+def is_sweep(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a sweep (its ``config.yaml`` says ``kind: sweep``)."""
+    return _sweep_config(Path(directory)) is not None
+
+
+def _sweep_config(directory: Path) -> dict[str, Any] | None:
+    from marlkit.schema import ConfigError, load_yaml
+
+    try:
+        data = load_yaml((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None
+    return data if isinstance(data, dict) and data.get("kind") == "sweep" else None
+
+
+def resume_sweep(directory: str | Path, *, workers: int = 2, address: str | None = None) -> Path:
+    """Finish a sweep that was stopped, point by point: a finished point (its ``point.json``) is read back, a
+    point stopped mid-run is resumed from its checkpoint by the runner, the rest run; then the summary and page.
+    A finished sweep whose page is missing gets it; a finished one is an error (nothing to resume)."""
+    directory = Path(directory)
+    data = _sweep_config(directory)
+    if data is None:
+        raise InvalidGameError(f"{directory}: not a sweep (no config.yaml with kind: sweep)")
+    if (directory / SUMMARY_FILE).is_file():
+        if (directory / REPORT_FILE).is_file():
+            raise InvalidGameError(
+                f"{directory}: the sweep is already finished (summary.json exists); nothing to resume"
+            )
+        render_sweep_report(directory)
+        return directory
+    grid, base, backend = data.get("grid"), data.get("base"), data.get("backend", "local")
+    if not isinstance(grid, dict) or not isinstance(base, dict) or backend not in BACKENDS:
+        raise InvalidGameError(f"{directory / CONFIG_FILE}: expected grid and base mappings and a known backend")
+    if backend == "local" and address is not None:
+        raise InvalidGameError("--address applies to --backend ray only")
+    axes = [GridAxis(str(key), tuple(values)) for key, values in grid.items()]
+    return _run_points(directory, grid_points(base, axes), backend, workers, address)
 
 
 def render_sweep_report(directory: str | Path) -> Path:
@@ -426,14 +578,20 @@ def render_sweep_report(directory: str | Path) -> Path:
 
 __all__ = [
     "BACKENDS",
+    "LOOPBACK_ENV",
     "POINTS_FOLDER",
     "POINTS_PER_WORKER",
+    "POINT_FILE",
+    "RAY_TEMP_CHARS",
     "GridAxis",
     "grid_points",
     "import_ray",
+    "is_sweep",
+    "local_ray",
     "parse_grid",
     "point_folder",
     "render_sweep_report",
+    "resume_sweep",
     "run_local",
     "run_point",
     "run_ray",

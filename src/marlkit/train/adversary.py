@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.tabular.base import (
+    AVERAGING_STEP,
     EpsilonGreedy,
     LearnerConfigError,
     PowerCount,
@@ -76,9 +77,7 @@ class StateAdversary:
     uncertainty: StateUncertainty = setting(doc="the sets B^j(s) the adversary may show attacked agent j")
     schedule: str = setting("alternating", doc="alternating or simultaneous learning", choices=SCHEDULES)
     period: int = setting(1000, doc="steps per phase of the alternating schedule", range=(1, None))
-    step_size: Schedule | float = setting(
-        PowerCount(1.0, 0.7), doc="α, called with (t, n(s, c))", range=(0, None), open="low"
-    )
+    step_size: Schedule | float = setting(PowerCount(1.0, 0.7), doc="α, called with (t, n(s, c))", **AVERAGING_STEP)
     epsilon: Schedule | float = setting(0.1, doc="exploration probability, called with (t, n(s))", range=(0, 1))
     weights: tuple[float, ...] | None = setting(None, doc="agent weights w of the team reward (null: the mean)")
 

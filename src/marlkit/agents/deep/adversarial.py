@@ -60,7 +60,7 @@ from flax import struct
 
 from marlkit.agents.deep.advantages import gae
 from marlkit.agents.deep.attacks import Ball, LearnedAttack, gradient_attack, squash
-from marlkit.agents.deep.base import Observation, Rollout
+from marlkit.agents.deep.base import LEARNING_RATE, Observation, Rollout
 from marlkit.agents.deep.networks import MLP, forward, gaussian_entropy, gaussian_log_prob
 from marlkit.agents.deep.ppo import IPPO, MAPPO, PPO, normalise
 from marlkit.agents.deep.sharing import SHARING_MODES
@@ -128,7 +128,7 @@ class AdversarialTraining:
     adversary_first: bool = setting(False, doc="start with the adversary's phase")
     train_team: bool = setting(True, doc="false: only the adversaries learn, against a fixed team (an attack)")
     adversary_lr: float | None = setting(None, doc="the adversaries' Adam learning rate (null: inner's lr)",
-                                         range=(0, None), open="low")  # fmt: skip
+                                         **LEARNING_RATE)  # fmt: skip
     adversary_hidden: tuple[int, ...] | None = setting(None, doc="the adversaries' layer widths (null: inner's)",
                                                        range=(1, None))  # fmt: skip
     adversary_epochs: int | None = setting(None, doc="passes over each rollout (null: inner's)", range=(1, None))

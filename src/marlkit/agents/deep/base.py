@@ -41,6 +41,12 @@ from marlkit.envs.base import MultiAgentSpec
 
 Array = jax.Array
 
+LEARNING_RATE: dict[str, Any] = {"range": (0, 1), "open": "low"}
+"""The rules of every deep learner's optimiser learning rate (``setting(2.5e-4, doc=..., **LEARNING_RATE)``): in
+(0, 1]. Adam moves each weight by about ``lr`` per step at most (Kingma & Ba 2015, §2.1: |Δθ| ≲ α), RMSprop by
+about ``lr`` times the normalised gradient; a rate above 1 moves every weight of a network initialised at scale
+~1 by more than its own size per step, which diverges rather than learns (the rates in use are 1e-5..1e-2)."""
+
 
 class Observation(NamedTuple):
     """What the agents see at one decision point, for a batch of ``E`` envs (time-major ``[T, E, ...]`` inside a

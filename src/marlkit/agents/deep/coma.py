@@ -55,7 +55,7 @@ import optax
 from flax import struct
 
 from marlkit.agents.deep.advantages import gae
-from marlkit.agents.deep.base import Observation, Rollout
+from marlkit.agents.deep.base import LEARNING_RATE, Observation, Rollout
 from marlkit.agents.deep.networks import (
     ILLEGAL_LOGIT,
     MLP,
@@ -171,8 +171,8 @@ class COMA:
 
     name: ClassVar[str] = "coma"
 
-    lr: float = setting(5e-4, doc="the actors' RMSprop learning rate", range=(0, None), open="low")
-    critic_lr: float = setting(5e-4, doc="the critic's RMSprop learning rate", range=(0, None), open="low")
+    lr: float = setting(5e-4, doc="the actors' RMSprop learning rate", **LEARNING_RATE)
+    critic_lr: float = setting(5e-4, doc="the critic's RMSprop learning rate", **LEARNING_RATE)
     optim_alpha: float = setting(0.99, doc="RMSprop decay", range=(0, 1))
     optim_eps: float = setting(1e-5, doc="RMSprop epsilon", range=(0, None), open="low")
     max_grad_norm: float = setting(10.0, doc="gradient-norm clip per network", range=(0, None), open="low")

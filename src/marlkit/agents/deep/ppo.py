@@ -69,7 +69,7 @@ import optax
 from flax import struct
 
 from marlkit.agents.deep.advantages import gae
-from marlkit.agents.deep.base import Observation, Rollout
+from marlkit.agents.deep.base import LEARNING_RATE, Observation, Rollout
 from marlkit.agents.deep.networks import (
     MLP,
     RecurrentMLP,
@@ -185,7 +185,7 @@ class PPO:
 
     critic: str = setting("local", doc="what each value function sees: its observation or the global state",
                           choices=tuple(CRITIC_INPUTS))  # fmt: skip
-    lr: float = setting(2.5e-4, doc="Adam learning rate", range=(0, None), open="low")
+    lr: float = setting(2.5e-4, doc="Adam learning rate", **LEARNING_RATE)
     anneal_updates: int | None = setting(None, doc="anneal lr linearly to 0 over this many updates (null: "
                                          "constant)", range=(1, None))  # fmt: skip
     rollout_length: int = setting(128, doc="env steps per env per update", range=(1, None))

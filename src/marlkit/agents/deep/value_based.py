@@ -45,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from marlkit.agents.deep.base import Observation, Rollout
+from marlkit.agents.deep.base import LEARNING_RATE, Observation, Rollout
 from marlkit.agents.deep.mixers import QMixer, VDNMixer
 from marlkit.agents.deep.networks import MLP, forward, masked_argmax, masked_logits
 from marlkit.agents.deep.replay import ReplayBuffer, replay_add, replay_init, replay_sample
@@ -130,7 +130,7 @@ class ValueBasedLearner:
     hidden: tuple[int, ...] = setting((64, 64), doc="layer widths", range=(1, None), nonempty=True)
     activation: str = setting("relu", doc="hidden-layer activation", choices=ACTIVATIONS)
     gamma: float = setting(0.99, doc="discount", range=(0, 1))
-    lr: float = setting(5e-4, doc="Adam learning rate", range=(0, None), open="low")
+    lr: float = setting(5e-4, doc="Adam learning rate", **LEARNING_RATE)
     max_grad_norm: float = setting(10.0, doc="global gradient-norm clip", range=(0, None), open="low")
     loss: str = setting("mse", doc="TD loss", choices=tuple(LOSSES))
     huber_delta: float = setting(1.0, doc="the Huber loss's threshold", range=(0, None), open="low")

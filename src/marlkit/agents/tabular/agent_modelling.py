@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.tabular.base import (
+    AVERAGING_STEP,
     Array,
     Exploration,
     GroupSpec,
@@ -248,7 +249,7 @@ class JALAM(UniformActing):
     ``gamma=None`` takes the game's discount. Independent per controlled agent: one object runs self-play.
     """
 
-    step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, a_i, a_-i))", range=(0, None), open="low")
+    step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, a_i, a_-i))", **AVERAGING_STEP)
     exploration: Exploration = setting(
         DECAYING_BOLTZMANN, doc="the behaviour policy over the action values (Claus & Boutilier 1998's decaying τ)"
     )

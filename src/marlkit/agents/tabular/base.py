@@ -54,6 +54,7 @@ Step sizes and exploration parameters are :class:`Schedule` objects, called with
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
@@ -62,7 +63,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.errors import LearnerConfigError, NotApplicableError
-from marlkit.schema import setting
+from marlkit.schema import setting, validate
 
 Array = jax.Array
 
@@ -162,16 +163,40 @@ def policy_table(method: Any, state: Any, k: int, num_states: int) -> Array:
 
 
 class Schedule(Protocol):
-    """A step size or exploration parameter as a function of the update count and a visit count."""
+    """A step size or exploration parameter as a function of the update count and a visit count.
+
+    ``span()`` gives its first value and its limit as the counts grow; every schedule here is monotone, so its
+    values lie between the two, and a learner field's range (:func:`marlkit.schema.check`) holds for the whole
+    schedule when it holds for both (the limit may sit on an open bound: α decaying to 0 is a step size > 0)."""
 
     def __call__(self, step: Array, count: Array) -> Array: ...
+
+    def span(self) -> tuple[float, float]: ...
+
+
+AVERAGING_STEP: dict[str, Any] = {"range": (0, 1), "open": "low"}
+"""The rules of a step size α of an averaging update ``x <- (1 - α) x + α target`` (Q-values, cost critics): α in
+(0, 1] keeps ``x`` a convex combination of old value and target (Sutton & Barto 2018, §2.4-2.5); α > 1 overshoots
+every target and diverges, α <= 0 never learns. ``setting(0.1, doc=..., **AVERAGING_STEP)``."""
+
+PROBABILITY: dict[str, Any] = {"range": (0, 1)}
+"""The rules of an exploration probability ε (or any probability): in [0, 1]."""
+
+POSITIVE: dict[str, Any] = {"range": (0, None), "open": "low"}
+"""The rules of a quantity that must be > 0 and finite (a temperature τ, a scale)."""
 
 
 @dataclass(frozen=True)
 class Constant:
     """``x_t = value``."""
 
-    value: float = setting(doc="the value")
+    value: float = setting(doc="the value", range=(None, None))
+
+    def __post_init__(self) -> None:
+        validate(self, LearnerConfigError)
+
+    def span(self) -> tuple[float, float]:
+        return self.value, self.value
 
     def __call__(self, step: Array, count: Array) -> Array:
         return jnp.float32(self.value)
@@ -183,8 +208,14 @@ class PowerCount:
     Robbins-Monro conditions Σ α = ∞, Σ α² < ∞ (Watkins & Dayan 1992; Even-Dar & Mansour 2003, polynomial
     rates)."""
 
-    scale: float = setting(1.0, doc="the scale S")
-    power: float = setting(1.0, doc="the power P of the count")
+    scale: float = setting(1.0, doc="the scale S", range=(None, None))
+    power: float = setting(1.0, doc="the power P of the count", range=(0, None))
+
+    def __post_init__(self) -> None:
+        validate(self, LearnerConfigError)
+
+    def span(self) -> tuple[float, float]:  # S / 1^P at the first visit, -> 0 (P > 0)
+        return self.scale, (0.0 if self.power > 0 else self.scale)
 
     def __call__(self, step: Array, count: Array) -> Array:
         return jnp.float32(self.scale) / jnp.maximum(count, 1).astype(jnp.float32) ** jnp.float32(self.power)
@@ -194,9 +225,22 @@ class PowerCount:
 class ExponentialDecay:
     """``x_t = max(floor, initial · rate^t)`` with ``t`` the update count."""
 
-    initial: float = setting(doc="the value at t = 0")
-    rate: float = setting(doc="the factor per update")
-    floor: float = setting(0.0, doc="the lower bound")
+    initial: float = setting(doc="the value at t = 0", range=(None, None))
+    rate: float = setting(doc="the factor per update", range=(0, None))
+    floor: float = setting(0.0, doc="the lower bound", range=(None, None))
+
+    def __post_init__(self) -> None:
+        validate(self, LearnerConfigError)
+
+    def span(self) -> tuple[float, float]:
+        first = max(self.initial, self.floor)
+        if self.rate < 1:
+            tail = 0.0  # initial · rate^t -> 0
+        elif self.rate == 1:
+            tail = self.initial
+        else:
+            tail = math.copysign(math.inf, self.initial) if self.initial else 0.0
+        return first, max(tail, self.floor)
 
     def __call__(self, step: Array, count: Array) -> Array:
         value = jnp.float32(self.initial) * jnp.float32(self.rate) ** step.astype(jnp.float32)
@@ -207,9 +251,15 @@ class ExponentialDecay:
 class InverseTime:
     """``x_t = scale / (offset + t / stretch)``: the form Bowling & Veloso (2002, §5) use for α and δ."""
 
-    offset: float = setting(doc="the offset O")
-    stretch: float = setting(1.0, doc="the stretch T of t")
-    scale: float = setting(1.0, doc="the scale S")
+    offset: float = setting(doc="the offset O", range=(0, None), open="low")
+    stretch: float = setting(1.0, doc="the stretch T of t", range=(0, None), open="low")
+    scale: float = setting(1.0, doc="the scale S", range=(None, None))
+
+    def __post_init__(self) -> None:
+        validate(self, LearnerConfigError)
+
+    def span(self) -> tuple[float, float]:  # S / O at t = 0, -> 0
+        return self.scale / self.offset, 0.0
 
     def __call__(self, step: Array, count: Array) -> Array:
         return jnp.float32(self.scale) / (jnp.float32(self.offset) + step.astype(jnp.float32) / self.stretch)
@@ -279,10 +329,11 @@ class Greedy:
 class EpsilonGreedy:
     """``(1 - ε) · greedy + ε · uniform`` over legal actions (Sutton & Barto 2018, §2.2)."""
 
-    epsilon: Schedule = setting(Constant(0.1), doc="ε, the uniform share")
+    epsilon: Schedule = setting(Constant(0.1), doc="ε, the uniform share", **PROBABILITY)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "epsilon", as_schedule(self.epsilon, "EpsilonGreedy.epsilon"))
+        validate(self, LearnerConfigError)
 
     def __call__(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
         return mix_uniform(Greedy()(values, legal, step, count), legal, self.epsilon(step, count))
@@ -292,10 +343,11 @@ class EpsilonGreedy:
 class Boltzmann:
     """``π(a) ∝ exp(Q(a) / τ)`` over legal actions (Sutton & Barto 2018, §13.1; Claus & Boutilier 1998)."""
 
-    temperature: Schedule = setting(Constant(1.0), doc="τ")
+    temperature: Schedule = setting(Constant(1.0), doc="τ", **POSITIVE)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "temperature", as_schedule(self.temperature, "Boltzmann.temperature"))
+        validate(self, LearnerConfigError)
 
     def __call__(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
         tau = jnp.maximum(self.temperature(step, count), jnp.float32(1e-8))
@@ -312,12 +364,13 @@ class EpsilonBoltzmann:
     action whose stale Q-value fell behind (a trap the Lagrangian learner meets: λ shifts every Q-value's
     continuation part while an unplayed action's value waits for its next visit)."""
 
-    temperature: Schedule = setting(Constant(0.1), doc="τ")
-    epsilon: Schedule = setting(Constant(0.05), doc="ε, the uniform share")
+    temperature: Schedule = setting(Constant(0.1), doc="τ", **POSITIVE)
+    epsilon: Schedule = setting(Constant(0.05), doc="ε, the uniform share", **PROBABILITY)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "temperature", as_schedule(self.temperature, "EpsilonBoltzmann.temperature"))
         object.__setattr__(self, "epsilon", as_schedule(self.epsilon, "EpsilonBoltzmann.epsilon"))
+        validate(self, LearnerConfigError)
 
     def __call__(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
         soft = Boltzmann(self.temperature)(values, legal, step, count)

@@ -28,6 +28,8 @@ from typing import ClassVar, NamedTuple
 import jax.numpy as jnp
 
 from marlkit.agents.tabular.base import (
+    AVERAGING_STEP,
+    PROBABILITY,
     Array,
     Constant,
     GroupSpec,
@@ -76,13 +78,15 @@ class PHC(UniformActing):
     Defaults are the paper's settings (§5): α = 1/(10 + t/10000), δ = 4/(20000 + t), ε = 0.05."""
 
     step_size: Schedule | float = setting(
-        BOWLING_VELOSO_ALPHA, doc="α for Q, called with (t, n(s, a))", range=(0, None), open="low"
+        BOWLING_VELOSO_ALPHA, doc="α for Q, called with (t, n(s, a))", **AVERAGING_STEP
     )
     delta: Schedule | float = setting(
         InverseTime(20000.0, 1.0, 4.0), doc="δ, the policy step toward greedy", range=(0, None), open="low"
     )
     epsilon: Schedule | float = setting(0.05, doc="exploration probability", range=(0, 1))
-    initial_policy: tuple[float, ...] | None = setting(None, doc="one probability per action (null: uniform)")
+    initial_policy: tuple[float, ...] | None = setting(
+        None, doc="one probability per action (null: uniform)", **PROBABILITY
+    )
     gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
 
     joint: ClassVar[bool] = False

@@ -55,6 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.tabular.base import (
+    AVERAGING_STEP,
     Array,
     GroupSpec,
     LearnerConfigError,
@@ -164,9 +165,7 @@ class JointActionQ(UniformActing):
     """
 
     stage: StageSolver
-    step_size: Schedule | float = setting(
-        PowerCount(1.0, 0.7), doc="α, called with (t, n(s, a))", range=(0, None), open="low"
-    )
+    step_size: Schedule | float = setting(PowerCount(1.0, 0.7), doc="α, called with (t, n(s, a))", **AVERAGING_STEP)
     epsilon: Schedule | float = setting(0.2, doc="exploration probability, called with (t, n(s))", range=(0, 1))
     initial_q: float = setting(0.0, doc="initial Q-values (and V)", range=(None, None))
     gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")

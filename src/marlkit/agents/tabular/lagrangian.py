@@ -60,6 +60,7 @@ import jax.numpy as jnp
 
 from marlkit.agents.lagrangian import dual_ascent, lagrangian_reward
 from marlkit.agents.tabular.base import (
+    AVERAGING_STEP,
     Array,
     Constant,
     EpsilonBoltzmann,
@@ -115,7 +116,7 @@ class Lagrangian:
         1e-4, doc="η, the dual step size, called with (t, t)", range=(0, None), open="low"
     )
     cost_step_size: Schedule | float = setting(
-        0.1, doc="β, the cost critic's step size, called with (t, n(s, a))", range=(0, None), open="low"
+        0.1, doc="β, the cost critic's step size, called with (t, n(s, a))", **AVERAGING_STEP
     )
     initial_multiplier: float = setting(0.0, doc="λ at the start, every agent and constraint", range=(0, None))
 

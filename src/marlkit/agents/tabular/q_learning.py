@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.tabular.base import (
+    AVERAGING_STEP,
     Array,
     Boltzmann,
     Exploration,
@@ -98,7 +99,7 @@ of IQL and CQL, in Python as on the command line and in configs (``marlkit learn
 class _QLearner(UniformActing):
     """Hyper-parameters shared by IQL and CQL (``gamma=None`` takes the game's discount)."""
 
-    step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, b))", range=(0, None), open="low")
+    step_size: Schedule | float = setting(0.1, doc="α, called with (t, n(s, b))", **AVERAGING_STEP)
     exploration: Exploration = setting(
         DECAYING_BOLTZMANN, doc="the behaviour policy over Q(s, ·), called with (t, n(s))"
     )

@@ -54,6 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.tabular.base import (
+    PROBABILITY,
     Array,
     GroupSpec,
     LearnerConfigError,
@@ -432,7 +433,9 @@ class PolicyDynamics(UniformActing):
     """
 
     game: NormalFormGame
-    initial_policy: InitialPolicy = setting(None, doc="one distribution, or one per player (null: uniform)")
+    initial_policy: InitialPolicy = setting(
+        None, doc="one distribution, or one per player (null: uniform)", **PROBABILITY
+    )
 
     joint: ClassVar[bool] = False
     needs_policies: ClassVar[bool] = True

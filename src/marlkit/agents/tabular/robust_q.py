@@ -54,6 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.agents.tabular.base import (
+    AVERAGING_STEP,
     Array,
     EpsilonGreedy,
     GroupSpec,
@@ -104,9 +105,7 @@ class RobustQ(UniformActing):
     )
     norm: str = setting("l1", doc="the norm of the transition ball", choices=NORMS)
     payoff: str = setting("team", doc="team: V = max_a Q (common payoff); zero-sum: the stage value", choices=PAYOFFS)
-    step_size: Schedule | float = setting(
-        PowerCount(1.0, 0.7), doc="α, called with (t, n(s, a))", range=(0, None), open="low"
-    )
+    step_size: Schedule | float = setting(PowerCount(1.0, 0.7), doc="α, called with (t, n(s, a))", **AVERAGING_STEP)
     epsilon: Schedule | float = setting(0.2, doc="exploration probability, called with (t, n(s))", range=(0, 1))
     initial_q: float = setting(0.0, doc="initial Q-values (and V)", range=(None, None))
     gamma: float | None = setting(None, doc="discount (null: the game's)", range=(0, 1), open="high", what="a discount")
