@@ -348,7 +348,7 @@ def progress_columns(unit: str, description_width: int = 20, latest: bool = Fals
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     return (
-        TextColumn(f"[bold]{{task.description:.{description_width}}}"),
+        TextColumn(f"{{task.description:.{description_width}}}", style="bold", markup=False),  # names are text
         BarColumn(bar_width=10 if latest else 16),
         MofNCompleteColumn(),
         TextColumn(unit),
