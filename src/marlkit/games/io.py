@@ -154,9 +154,7 @@ def _normal_form_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> N
 def _stochastic_from_dict(data: Mapping[str, Any], common: dict[str, Any]) -> StochasticGame:
     for key in ("transitions", "rewards", "initial", "gamma"):
         _required(data, key)
-    arrays: dict[str, Any] = {
-        key: decode_array(key, data[key]) for key in _STOCHASTIC_ARRAYS if key in data
-    }
+    arrays: dict[str, Any] = {key: decode_array(key, data[key]) for key in _STOCHASTIC_ARRAYS if key in data}
     observations = None
     if data.get("observations") is not None:
         obs = strict.mapping("observations", data["observations"], GameFileError)

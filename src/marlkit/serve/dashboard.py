@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from marlkit.schema import ConfigError, load_yaml
 from marlkit.serve.run_data import Feeds, run_diagnosis
 from marlkit.serve.runs_index import RunEntry, RunsIndex, read_entry
 from marlkit.serve.security import PathRefusedError, inside
@@ -168,13 +169,11 @@ def routes(context: ServeContext) -> list[BaseRoute]:
             raise PathRefusedError(400, f"compare at most {MAX_COMPARED} runs at once")
         directories = [_run_dir(context, p) for p in paths]
         entries = [_entry(context, d) for d in directories]
-        import yaml
-
         configs = []
         for directory in directories:
             try:
-                loaded = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))
-            except yaml.YAMLError:
+                loaded = load_yaml((directory / "config.yaml").read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ConfigError):
                 loaded = None
             configs.append(loaded if isinstance(loaded, dict) else {})
         header: list[str] = []

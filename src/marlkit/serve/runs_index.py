@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from marlkit.schema import ConfigError, load_yaml
 
 MAX_DEPTH = 5
 """Folders below the runs folder the index looks into (``runs/sweep-x/points/0-a=1`` is depth 3)."""
@@ -146,15 +147,16 @@ def _finite(x: Any) -> float | None:
 
 
 def _parsed_yaml(path: Path) -> Any:
-    """``yaml.safe_load`` of a file, memoised by its path, modification time and size (an unfinished run's status
-    is decided again on every request, its config is not parsed again)."""
+    """A run's config file read with :func:`marlkit.schema.load_yaml` (PyYAML's safe loader with limits, so a
+    hostile file in the folder cannot exhaust the server), memoised by its path, modification time and size (an
+    unfinished run's status is decided again on every request, its config is not parsed again)."""
     st = path.stat()
     return _yaml_of(str(path), st.st_mtime_ns, st.st_size)
 
 
 @functools.lru_cache(maxsize=4096)
 def _yaml_of(path: str, mtime_ns: int, size: int) -> Any:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return load_yaml(Path(path).read_text(encoding="utf-8"))
 
 
 def _cached_checkpoint_info(path: Path) -> dict[str, Any]:
@@ -227,7 +229,7 @@ def read_entry(root: Path, directory: Path, parent: str = "", now: float | None 
     base: dict[str, Any] = {"path": rel, "name": directory.name, "parent": parent, "modified": _last_write(directory)}
     try:
         config = _parsed_yaml(directory / "config.yaml")
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, ConfigError) as exc:
         return RunEntry(**base, kind="run", status="corrupt", problem=f"config.yaml unreadable ({type(exc).__name__})")
     if not isinstance(config, dict):
         return RunEntry(**base, kind="run", status="corrupt", problem="config.yaml is not a YAML mapping")
