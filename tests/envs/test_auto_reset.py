@@ -41,7 +41,7 @@ def rollout(step, env, batch: tuple[int, ...], steps: int):
     def run(key):
         k0, key = jax.random.split(key)
         keys = jax.random.split(k0, int(np.prod(batch))).reshape(batch)
-        obs, state = reset(keys)
+        _, state = reset(keys)
         # start the envs at different times so their time limits fall on different steps
         state = state._replace(time=(jnp.arange(np.prod(batch)).reshape(batch) % 7).astype(jnp.int32))
 

@@ -39,6 +39,16 @@ dimensions, never state-dependent.
   and, by default, passes masked ones on to this rule, flagging them in ``infos[agent]["illegal_action"]``);
 * ``cost [n, m]`` float32 in constrained tasks (``spec.num_constraints = m > 0``).
 
+**Auto-reset and its key schedule** (:meth:`Env.step`). ``step(key, ...)`` splits its key once,
+``key_step, key_reset = jax.random.split(key)``: ``key_step`` goes to ``step_env``, and where the episode ends the
+next episode is ``reset_env(key_reset)``. Every episode is therefore a function of the seed alone, and the same
+seed gives the same episodes bit for bit however the envs are batched. The reset draw is computed only when
+needed (:func:`reset_where`): unbatched, when ``done``; under ``jax.vmap`` (envs, seeds, any nesting), for the
+whole batch only on steps where some env of it is done (a ``lax.cond`` on ``any(done)`` in a ``custom_vmap`` rule)
+— with MPE's synchronised time limits 1 step in 25. An env whose ``step_env`` ignores its key (MPE) pays no PRNG
+work on the other steps. Before issue 16 the same values were computed by drawing the reset state at every step
+and selecting it where ``done``.
+
 The state is a pytree; ``jax.vmap(env.step)`` batches environments. Subclasses implement ``reset_env`` and
 ``step_env`` (one episode, no auto-reset) and ``action_mask``; :meth:`Env.step` adds the auto-reset, the time
 limit and the illegal-action policy, so no task repeats them.
@@ -496,4 +506,5 @@ __all__ = [
     "check_frame",
     "clip_actions",
     "host_state",
+    "reset_where",
 ]
