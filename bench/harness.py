@@ -274,4 +274,14 @@ def add_arguments(parser: argparse.ArgumentParser, rounds: int = 5) -> None:
 
 
 def command_line() -> str:
-    return "python " + " ".join(["bench/" + Path(sys.argv[0]).name, *sys.argv[1:]])
+    """The bench's command line as a user would type it (without ``--json PATH``)."""
+    args, out = sys.argv[1:], []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a == "--json":
+            skip = True
+        elif not a.startswith("--json="):
+            out.append(a)
+    return "python " + " ".join(["bench/" + Path(sys.argv[0]).name, *out])
