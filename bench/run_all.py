@@ -114,6 +114,14 @@ def readme(results: dict[str, Any]) -> str:
                 f"| {name} | {row['workload']} | {row['peer']} | {wall} | {cpu} | {per_unit(row)} | "
                 f"`{report['command']}` | {machine_text(report['machine'])} | {report.get('date', '')} |"
             )
+    missing = [name for name in BENCHES if name not in results]
+    if missing:
+        lines += [
+            "",
+            "Not run for this file (no results yet): "
+            + ", ".join(f"`{name}`" for name in missing)
+            + " — `python bench/run_all.py [--quick] --only NAME ...` adds them.",
+        ]
     notes = [(name, note) for name, report in results.items() for note in report.get("notes", [])]
     if notes:
         lines += ["", "## Notes printed by the benches", ""]
