@@ -3,6 +3,7 @@
     PYTHONPATH=src:/tmp/jm python bench/run_all.py --quick            # every bench, smaller workloads
     PYTHONPATH=src:/tmp/jm python bench/run_all.py --only envs tabular  # some benches (others keep their results)
     python bench/run_all.py --readme                                   # only rewrite README.md from results.json
+    python bench/run_all.py --collect train out.json                   # add a report from `bench/train.py --json`
 
 Each bench runs in its own process (``python bench/<name>.py [--quick] --json PATH``) and writes its
 :class:`harness.Report`; this script merges them into ``bench/results.json`` (a bench not run this time keeps its
@@ -134,20 +135,38 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="every bench's --quick workload")
     parser.add_argument("--only", nargs="*", default=None, choices=list(BENCHES), help="run only these benches")
     parser.add_argument("--readme", action="store_true", help="only rewrite README.md from results.json")
+    parser.add_argument(
+        "--collect",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "PATH"),
+        help="add the report a bench wrote with --json PATH (a bench run by hand), then rewrite the files",
+    )
     parser.add_argument("--jaxmarl-ippo", default=os.environ.get("JAXMARL_IPPO"), help="for the train bench")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     from marlkit.atomic import write_text
 
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    if not args.readme:
+    for name, path in args.collect:
+        if name not in BENCHES:
+            parser.error(f"--collect: unknown bench {name!r}; one of {', '.join(BENCHES)}")
+        report = json.loads(Path(path).read_text())
+        report.setdefault(
+            "date",
+            datetime.datetime.fromtimestamp(Path(path).stat().st_mtime, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+        results[name] = report
+    if not args.readme and not args.collect:
         for name in args.only or list(BENCHES):
             extra = ["--jaxmarl-ippo", args.jaxmarl_ippo] if name == "train" and args.jaxmarl_ippo else []
             report = run_bench(name, args.quick, extra)
             if report is not None:
                 results[name] = report
                 write_text(RESULTS, json.dumps(results, indent=1) + "\n")
-        results = {name: results[name] for name in BENCHES if name in results}
+    results = {name: results[name] for name in BENCHES if name in results}
+    if not args.readme:
         write_text(RESULTS, json.dumps(results, indent=1) + "\n")
     write_text(README, readme(results))
     print(f"wrote {RESULTS} and {README}")
