@@ -129,8 +129,14 @@ def _stand_ins() -> dict[str, types.ModuleType]:
 
 
 def load_jaxmarl_ippo(path: Path) -> types.ModuleType:
-    """Import JaxMARL's ``ippo_ff_mpe.py`` from ``path`` (stand-ins for its missing logging/config imports)."""
-    sys.modules.update(_stand_ins())
+    """Import JaxMARL's ``ippo_ff_mpe.py`` from ``path`` (stand-ins for its missing logging/config imports; an
+    installed wandb is initialised with ``mode="disabled"``, so its per-update ``wandb.log`` does nothing)."""
+    stand_ins = _stand_ins()
+    sys.modules.update(stand_ins)
+    if "wandb" not in stand_ins:
+        import wandb
+
+        wandb.init(mode="disabled")
     spec = importlib.util.spec_from_file_location("jaxmarl_ippo_ff_mpe", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
