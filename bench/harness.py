@@ -219,11 +219,12 @@ class Report:
             row["ratio"] = {k: round(v, 3) for k, v in r.items()}
         row.update(extra)
         self.rows.append(row)
-        print(f"{workload}: marlkit {fmt_timing(ours, per)}")
+        print(f"{workload}: {ours.name} {fmt_timing(ours, per)}")
         if peer is not None:
             print(f"{'':>{len(workload)}}  {peer_name} {fmt_timing(peer, peer_per)}")
             print(
-                f"{'':>{len(workload)}}  ratio {peer_name}/marlkit (median time; > 1 marlkit faster): "
+                f"{'':>{len(workload)}}  ratio {peer_name}/{ours.name} (median time per {unit or 'call'}; > 1: "
+                f"{ours.name} faster): "
                 f"wall {row['ratio']['wall']:.2f}x, cpu {row['ratio']['cpu']:.2f}x",
                 flush=True,
             )
