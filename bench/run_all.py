@@ -71,7 +71,7 @@ def ratio_text(row: dict[str, Any]) -> tuple[str, str]:
 
 
 def per_unit(row: dict[str, Any]) -> str:
-    """marlkit's median CPU time per unit of work."""
+    """The run's median CPU time per unit of work."""
     from harness import fmt_seconds
 
     seconds = row["marlkit"]["cpu"]["median"] / row.get("per", 1.0)
@@ -105,7 +105,7 @@ def readme(results: dict[str, Any]) -> str:
         "Regenerate: `PYTHONPATH=src:/tmp/jm python bench/run_all.py --quick` (or without `--quick`; `--only NAME ...`",
         "reruns some benches and keeps the others' results).",
         "",
-        "| bench | workload | peer | ratio (wall) | ratio (CPU) | marlkit (CPU) | command | machine | date |",
+        "| bench | workload | peer | ratio (wall) | ratio (CPU) | run (CPU per unit) | command | machine | date |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, report in results.items():
