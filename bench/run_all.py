@@ -169,7 +169,7 @@ def main() -> None:
     if not args.readme:
         write_text(RESULTS, json.dumps(results, indent=1) + "\n")
     write_text(README, readme(results))
-    print(f"wrote {RESULTS} and {README}")
+    print(f"wrote {README}" if args.readme else f"wrote {RESULTS} and {README}")
 
 
 if __name__ == "__main__":
