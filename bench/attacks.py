@@ -16,9 +16,8 @@ shared machine hits all alike):
 episodes (25 steps) clean and under PGD-10 / uniform noise, in env steps per second (what a robustness curve costs
 per point).
 
-Printed: the machine, per run the compile time and the best and median rate over the rounds by wall clock and by
-this process's CPU time, and each run's median time relative to the baseline (``pgd-10``; ``clean`` for the
-evaluation).
+Timing: ``bench/harness.py`` (interleaved rounds, median and spread of wall and CPU time, the machine and its
+load); each run against the baseline (``pgd-10``; ``clean`` for the evaluation), ratio = baseline time / run time.
 
 **The poisoning LP as the dataset's support grows** — ``bench/poisoning.py``'s ``poisoning_lp_scaling``: the reduced
 attack (one variable per logged (state, joint action)) against the per-sample LP written from the definitions, as
@@ -35,17 +34,15 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import argparse
-import platform
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+import harness
 from marlkit.agents.deep.attacks import Ball, GradientAttack, RandomAttack, fgsm, gradient_attack
 from marlkit.agents.deep.base import Observation
 from marlkit.agents.deep.ppo import MAPPO
@@ -54,40 +51,21 @@ from marlkit.games.uncertainty import ObservationBall
 from marlkit.train.evaluate import evaluate
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
-    """``(fn(), wall seconds, CPU seconds of this process)``, waiting for JAX's asynchronous results."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = jax.block_until_ready(fn())
-    return out, time.perf_counter() - wall, time.process_time() - cpu
-
-
-def interleaved(runs: dict[str, Callable[[], Any]], items: int, rounds: int, baseline: str, unit: str) -> None:
-    """Warm every run up (its compile time printed), time them interleaved, print best / median ``items`` per
-    second by wall clock and CPU time and the median time relative to ``baseline``."""
+def interleaved(
+    runs: dict[str, Callable[[], Any]], items: int, rounds: int, baseline: str, unit: str, report: harness.Report
+) -> None:
+    """Warm every run up (its compile time noted), time them interleaved with the harness, and record each run
+    against ``baseline`` (ratio = baseline time / run time per ``unit``)."""
     for name, fn in runs.items():
-        _, w, _ = timed(fn)
-        print(f"compiled {name} in {w:.1f} s", flush=True)
-    wall: dict[str, list[float]] = {name: [] for name in runs}
-    cpu: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, fn in runs.items():
-            _, w, c = timed(fn)
-            wall[name].append(w)
-            cpu[name].append(c)
-    print(f"\n{items:,} {unit} per call, {rounds} rounds")
-    print(
-        f"{'run':<14} {unit + '/s wall best':>24} {'median':>11} {'cpu best':>11} {'median':>11} {'time x (cpu)':>13}"
-    )
-    base = np.median(cpu[baseline])
-    for name in runs:
-        ws, cs = np.asarray(wall[name]), np.asarray(cpu[name])
-        print(
-            f"{name:<14} {items / ws.min():>24,.0f} {items / np.median(ws):>11,.0f} {items / cs.min():>11,.0f} "
-            f"{items / np.median(cs):>11,.0f} {np.median(cs) / base:>13.3f}"
-        )
+        _, w, _ = harness.timed_once(fn)
+        report.note(f"compiled {name} in {w:.1f} s")
+    timings = harness.interleave({name: lambda _, fn=fn: fn() for name, fn in runs.items()}, rounds, warmup=False)
+    for name, timing in timings.items():
+        if name != baseline:
+            report.compare(name, timing, timings[baseline], baseline, unit=unit, per=items)
 
 
-def attack_throughput(envs: int, seeds: int, rounds: int) -> None:
+def attack_throughput(envs: int, seeds: int, rounds: int, report: harness.Report) -> None:
     """Perturbed observations per second of FGSM and PGD, batched over envs and seeds, and PGD in a seed loop."""
     env = make("simple_spread", n_agents=3)
     learner = MAPPO()
@@ -118,11 +96,11 @@ def attack_throughput(envs: int, seeds: int, rounds: int) -> None:
         "pgd-50": lambda: batched[50](states),
         "pgd-10 loop": lambda: [single(s) for s in per_seed],
     }
-    print(f"\nPGD attack throughput: MAPPO on simple spread, {seeds} seeds x {envs} envs x {n} agents, L∞ ε = 0.1")
-    interleaved(runs, seeds * envs * n, rounds, "pgd-10", "observations")
+    report.note(f"PGD attack throughput: MAPPO on simple spread, {seeds} seeds x {envs} envs x {n} agents, L∞ ε = 0.1")
+    interleaved(runs, seeds * envs * n, rounds, "pgd-10", "observation", report)
 
 
-def evaluation_cost(envs: int, seeds: int, rounds: int) -> None:
+def evaluation_cost(envs: int, seeds: int, rounds: int, report: harness.Report) -> None:
     """Env steps per second of the compiled evaluation, clean and under PGD-10 / noise on every agent."""
     env = make("simple_spread", n_agents=3)
     learner: Any = MAPPO()
@@ -134,30 +112,27 @@ def evaluation_cost(envs: int, seeds: int, rounds: int) -> None:
         return lambda: evaluate(env, learner, states, episodes=envs, key=0, attack=attack, stacked=True).returns
 
     runs = {name: run(attack) for name, attack in attacks.items()}
-    print(f"\ncompiled evaluation: {seeds} seeds x {envs} episodes x {env.spec.max_episode_steps} steps")
-    interleaved(runs, seeds * envs * env.spec.max_episode_steps, rounds, "clean", "env steps")
+    report.note(f"compiled evaluation: {seeds} seeds x {envs} episodes x {env.spec.max_episode_steps} steps")
+    interleaved(runs, seeds * envs * env.spec.max_episode_steps, rounds, "clean", "env-step", report)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    harness.add_arguments(parser)
     parser.add_argument("--envs", type=int, default=256)
     parser.add_argument("--seeds", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--poisoning", action="store_true", help="also time the poisoning LP (bench/poisoning.py)")
-    parser.add_argument("--quick", action="store_true", help="with --poisoning: states <= 64 only")
     args = parser.parse_args()
-    print(
-        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()}; jax {jax.__version__} on {jax.devices()[0]}"
-    )
-    attack_throughput(args.envs, args.seeds, args.rounds)
-    evaluation_cost(max(args.envs // 4, 1), args.seeds, args.rounds)
+    report = harness.Report("attacks", harness.command_line())
+    envs = max(args.envs // 4, 1) if args.quick else args.envs
+    attack_throughput(envs, args.seeds, args.rounds, report)
+    evaluation_cost(max(envs // 4, 1), args.seeds, args.rounds, report)
     if args.poisoning:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from poisoning import poisoning_lp_scaling  # bench/poisoning.py
 
-        poisoning_lp_scaling((1, 4, 16, 64) if args.quick else (1, 4, 16, 64, 256), max(args.rounds // 2, 1))
-    print(f"load average {os.getloadavg()}")
+        poisoning_lp_scaling((1, 4, 16, 64) if args.quick else (1, 4, 16, 64, 256), max(args.rounds // 2, 1), report)
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ For ``n`` agents in 3, 10, 30, 100, 300 it measures, for
 * env-steps/s (wall clock, and per CPU-second of the process — steadier on a shared machine): ``--envs`` envs
   under ``jax.vmap(env.step)`` (auto-reset included) inside one ``jax.jit`` + ``lax.scan`` rollout with
   uniformly random actions (illegal LBF actions are replaced by NONE, as the contract says), the observations
-  carried and the rewards summed so neither can be compiled away; best of ``--repeats`` timed runs after a
-  compiling run; agent-steps/s = env-steps/s x n;
+  carried and the rewards summed so neither can be compiled away; the median of ``--rounds`` timed runs after a
+  compiling run (``bench/harness.py``: wall and CPU time); agent-steps/s = env-steps/s x n;
 * peak memory, two ways: XLA's compiled memory analysis of the rollout (``temp`` = the scratch buffers it
   allocates; ``args + out`` = its inputs and outputs), divided by the number of envs; and the worker process's
   peak resident set size (``ru_maxrss``) minus its resident size just before compiling. Each (task, n) runs in a
@@ -38,6 +38,8 @@ from collections.abc import Callable
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import numpy as np
+
+import harness
 
 AGENT_COUNTS = (3, 10, 30, 100, 300)
 
@@ -99,12 +101,9 @@ def run_worker(task: str, n: int, n_envs: int, steps: int, repeats: int, prng: s
     compiled = jax.jit(rollout).lower(key).compile()
     jax.block_until_ready(compiled(key))
     compile_s = time.perf_counter() - start
-    best, best_cpu = np.inf, np.inf
-    for r in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        jax.block_until_ready(compiled(jax.random.fold_in(key, r + 1)))
-        best = min(best, time.perf_counter() - start)
-        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    timing = harness.interleave({"rollout": lambda r: compiled(jax.random.fold_in(key, r + 1))}, repeats, warmup=False)[
+        "rollout"
+    ]
     memory = compiled.memory_analysis()
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     return {
@@ -113,8 +112,9 @@ def run_worker(task: str, n: int, n_envs: int, steps: int, repeats: int, prng: s
         "env": describe(env),
         "envs": n_envs,
         "steps": steps,
-        "env_steps_per_s": n_envs * steps / best,
-        "env_steps_per_cpu_s": n_envs * steps / best_cpu,
+        "env_steps_per_s": n_envs * steps / timing.median("wall"),
+        "env_steps_per_cpu_s": n_envs * steps / timing.median("cpu"),
+        "timing": timing.to_json(),
         "compile_s": compile_s,
         "temp_bytes": getattr(memory, "temp_size_in_bytes", float("nan")),
         "io_bytes": getattr(memory, "argument_size_in_bytes", 0) + getattr(memory, "output_size_in_bytes", 0),
@@ -135,7 +135,20 @@ def slope(ns: list[int], costs: list[float]) -> float:
     return float(np.polyfit(np.log(ns), np.log(costs), 1)[0])
 
 
-def print_task(rows: list[dict]) -> None:
+def print_task(rows: list[dict], report: harness.Report) -> None:
+    for row in rows:
+        t = row["timing"]
+        timing = harness.Timing(row["env"], [t["wall"]["median"]], [t["cpu"]["median"]])
+        report.rows.append(
+            {
+                "workload": f"{row['task']} n={row['n']}, {row['envs']} envs",
+                "peer": "-",
+                "unit": "env-step",
+                "per": row["envs"] * row["steps"],
+                "marlkit": {**timing.to_json(), "wall": t["wall"], "cpu": t["cpu"]},
+                "skipped": "scaling bench (no peer)",
+            }
+        )
     print(f"\n{rows[0]['task']}")
     print(
         f"{'n':>5} {'env':<40} {'env-steps/s':>12} {'per CPU-s':>10} {'agent-steps/s':>14} {'temp MB/env':>12} "
@@ -157,18 +170,17 @@ def print_task(rows: list[dict]) -> None:
         "CPU time per env-step": [1 / row["env_steps_per_cpu_s"] for row in rows],
         "compiled memory per env": [row["temp_bytes"] + row["io_bytes"] for row in rows],
     }
-    print(f"growth exponent (log-log slope vs n; all n / the largest {len(ns[tail])}):")
+    report.note(f"{rows[0]['task']}: growth exponent (log-log slope vs n; all n / the largest {len(ns[tail])}):")
     for label, cost in costs.items():
-        print(f"  {label:<26} {slope(ns, cost):5.2f} / {slope(ns[tail], cost[tail]):5.2f}")
+        report.note(f"  {label:<26} {slope(ns, cost):5.2f} / {slope(ns[tail], cost[tail]):5.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="n = 3, 10, 30 and a smaller budget (a smoke run)")
+    harness.add_arguments(parser, rounds=3)
     parser.add_argument("--tasks", nargs="*", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--agents", type=int, nargs="*", default=None)
     parser.add_argument("--envs", type=int, default=64, help="parallel envs (vmap)")
-    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--prng", default="threefry2x32", choices=["threefry2x32", "rbg", "unsafe_rbg"])
     parser.add_argument("--worker", nargs=2, metavar=("TASK", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
@@ -176,28 +188,27 @@ def main() -> None:
 
     if args.worker:
         task, n = args.worker[0], int(args.worker[1])
-        print(json.dumps(run_worker(task, n, args.envs, args.steps, args.repeats, args.prng)))
+        print(json.dumps(run_worker(task, n, args.envs, args.steps, args.rounds, args.prng)))
         return
 
     agents = args.agents or (AGENT_COUNTS[:3] if args.quick else AGENT_COUNTS)
     budget = 20_000 if args.quick else 200_000
-    import jax  # only for the header: the workers do the measuring
-
-    print(f"load average {os.getloadavg()}, {os.cpu_count()} cores, jax {jax.__version__} on {jax.devices()[0]}")
-    print(f"PRNG {args.prng}; {args.envs} envs under vmap, jit + scan, random actions; best of {args.repeats}")
+    report = harness.Report("env_scaling", harness.command_line())
+    report.note(f"PRNG {args.prng}; {args.envs} envs under vmap, jit + scan, random actions; median of {args.rounds}")
     for task in args.tasks:
         rows = []
         for n in agents:
             command = [sys.executable, __file__, "--worker", task, str(n), "--envs", str(args.envs)]
-            command += ["--steps", str(steps_for(n, args.envs, budget)), "--repeats", str(args.repeats)]
+            command += ["--steps", str(steps_for(n, args.envs, budget)), "--rounds", str(args.rounds)]
             command += ["--prng", args.prng]
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             if done.returncode != 0:
-                print(f"{task} n={n}: worker failed:\n{done.stderr[-2000:]}")
+                report.note(f"{task} n={n}: worker failed:\n{done.stderr[-2000:]}")
                 continue
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         if rows:
-            print_task(rows)
+            print_task(rows, report)
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

@@ -16,17 +16,18 @@ actions. One env-step is one joint step of one environment. Compared:
 The harness draws each step's actions for all envs with one ``randint`` call and one key per env, carries the
 observations (so neither env can skip computing them) and sums the rewards. Neither computes a global state
 (JaxMARL's step has none; marlkit's ``info["global_state"]`` is dead code here and compiled away). Compile time
-is reported separately and not counted; each figure is the best of ``--repeats`` timed runs (the machine may be
-shared: the load average is printed).
+is reported separately and not counted. Timing: ``bench/harness.py`` (marlkit and the peer interleaved, median
+and spread of wall and CPU time, the machine and its load before and after). The mpe2 comparison runs marlkit's
+compiled N = 1 rollout and mpe2's loop interleaved and compares time per env-step.
 
-Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false python bench/envs.py [--quick] [--prng rbg]``.
+Run: ``PYTHONPATH=src:/tmp/jm python bench/envs.py [--quick] [--rounds 5] [--envs 1024 8192] [--prng rbg]
+[--no-peers] [--json out.json]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import time
 from collections.abc import Callable
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
@@ -35,13 +36,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import harness
 from marlkit.envs.mpe import SimpleSpread
 
 N_AGENTS = 3
 ENV_COUNTS = (1, 64, 1024, 8192)
-# Issue 7, measured on this 2-core machine: JaxMARL jit + scan, and mpe2 at N = 1.
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-REFERENCE = {"jaxmarl": {1: 40e3, 64: 308e3, 1024: 385e3, 8192: 604e3}, "mpe2": {1: 2.6e3}}
 
 
 class Adapter:
@@ -98,40 +97,24 @@ def make_rollout(adapter: Adapter, n_envs: int, steps: int) -> Callable:
     return jax.jit(rollout)
 
 
-def time_jax(
-    adapter: Adapter, n_envs: int, steps: int, repeats: int, key: jax.Array, clock: Callable[[], float]
-) -> tuple[float, float]:
-    """``(env-steps/s, compile seconds)``: best of ``repeats`` timed runs of the compiled rollout."""
-    start = clock()
-    rollout = make_rollout(adapter, n_envs, steps).lower(key).compile()
-    compile_s = clock() - start
-    jax.block_until_ready(rollout(key))  # warm-up
-    best = np.inf
-    for r in range(repeats):
-        start = clock()
-        jax.block_until_ready(rollout(jax.random.fold_in(key, r + 1)))
-        best = min(best, clock() - start)
-    return n_envs * steps / best, compile_s
-
-
-def time_mpe2(steps: int, repeats: int, clock: Callable[[], float]) -> float | None:
+def mpe2_loop(steps: int) -> Callable[[int], None] | None:
+    """mpe2's simple spread driven by a Python loop for ``steps`` steps (resetting at truncation), or None."""
     try:
         from mpe2 import simple_spread_v3
     except ImportError:
         return None
     env = simple_spread_v3.parallel_env(N=N_AGENTS, continuous_actions=False)
     rng = np.random.default_rng(np.random.SeedSequence(0))
-    best = np.inf
-    for _ in range(repeats):
+
+    def run(_: int) -> None:
         env.reset(seed=int(rng.integers(2**31)))
-        start = clock()
         for _ in range(steps):
             acts = rng.integers(0, 5, N_AGENTS)
             _, _, _, truncated, _ = env.step({a: int(x) for a, x in zip(env.possible_agents, acts, strict=True)})
             if any(truncated.values()):
                 env.reset()
-        best = min(best, clock() - start)
-    return steps / best
+
+    return run
 
 
 def steps_for(n_envs: int, budget: int) -> int:
@@ -141,45 +124,60 @@ def steps_for(n_envs: int, budget: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller budget (a smoke run)")
-    parser.add_argument("--repeats", type=int, default=3)
+    harness.add_arguments(parser)
     parser.add_argument("--prng", default="threefry2x32", choices=["threefry2x32", "rbg", "unsafe_rbg"])
     parser.add_argument("--envs", type=int, nargs="*", default=list(ENV_COUNTS))
-    parser.add_argument(
-        "--clock",
-        default="wall",
-        choices=list(CLOCKS),
-        help="wall: elapsed time (default); cpu: this process's CPU time, steadier on a shared machine",
-    )
+    parser.add_argument("--no-peers", action="store_true", help="time marlkit alone (e.g. to compare two commits)")
     args = parser.parse_args()
     budget = 200_000 if args.quick else 2_000_000
     key = jax.random.key(0, impl=args.prng)
-    clock = CLOCKS[args.clock]
-
-    print(f"load average {os.getloadavg()}, {os.cpu_count()} cores, jax {jax.__version__} on {jax.devices()[0]}")
-    print(f"PRNG {args.prng}; spread, {N_AGENTS} agents; env-steps/s ({args.clock} clock), best of {args.repeats}")
-    peers = {"marlkit": marlkit_adapter(), "jaxmarl": jaxmarl_adapter()}
-    header = f"{'N':>6} {'marlkit':>12} {'jaxmarl':>12} {'ratio':>7} {'compile (s) marlkit/jaxmarl':>30}"
-    print(header)
+    report = harness.Report("envs", harness.command_line())
+    report.note(
+        f"PRNG {args.prng}; simple spread, {N_AGENTS} agents; time per env-step, {args.rounds} interleaved rounds"
+    )
+    peer = None if args.no_peers else jaxmarl_adapter()
+    if peer is None and not args.no_peers:
+        report.note(
+            "jaxmarl: not importable; install it beside marlkit as this module's docstring says (marlkit rows only)"
+        )
+    adapters = {"marlkit": marlkit_adapter(), **({"jaxmarl": peer} if peer is not None else {})}
     for n in args.envs:
         steps = steps_for(n, budget)
-        ours, ours_compile = time_jax(peers["marlkit"], n, steps, args.repeats, key, clock)
-        if peers["jaxmarl"] is not None:
-            theirs, theirs_compile = time_jax(peers["jaxmarl"], n, steps, args.repeats, key, clock)
-            label, compile_text = "", f"{ours_compile:.1f} / {theirs_compile:.1f}"
-        else:
-            theirs, label = REFERENCE["jaxmarl"].get(n, np.nan), " (reference, not measured in this run)"
-            compile_text = f"{ours_compile:.1f} / -"
-        print(f"{n:>6} {ours:>12,.0f} {theirs:>12,.0f} {ours / theirs:>6.1f}x {compile_text:>30}{label}")
-        if n == 1:
-            mpe2 = time_mpe2(2_000 if args.quick else 10_000, args.repeats, clock)
-            if mpe2 is None:
-                mpe2, label = REFERENCE["mpe2"][1], " (reference, not measured in this run)"
-            else:
-                label = " (Python loop, PettingZoo parallel API)"
-            print(f"{'':>6} marlkit vs mpe2 at N=1: {ours:,.0f} vs {mpe2:,.0f} = {ours / mpe2:.1f}x{label}")
-    if peers["jaxmarl"] is None:
-        print("jaxmarl: not importable here, its figures are the issue's reference numbers (see module docstring)")
+        runs, compile_s = {}, {}
+        for name, adapter in adapters.items():
+            rollout, compile_s[name], _ = harness.timed_once(
+                lambda a=adapter, n=n, steps=steps: make_rollout(a, n, steps).lower(key).compile()
+            )
+            runs[name] = lambda r, f=rollout: f(jax.random.fold_in(key, r + 2))
+        timings = harness.interleave(runs, args.rounds)
+        per = n * steps
+        report.compare(
+            f"simple spread N={n}",
+            timings["marlkit"],
+            timings.get("jaxmarl"),
+            "jaxmarl",
+            unit="env-step",
+            per=per,
+            compile_s={k: round(v, 2) for k, v in compile_s.items()},
+            **({} if "jaxmarl" in timings else {"skipped": "jaxmarl not importable"}),
+        )
+        if n == 1 and not args.no_peers:
+            mpe2_steps = 2_000 if args.quick else 10_000
+            loop = mpe2_loop(mpe2_steps)
+            if loop is None:
+                report.note("mpe2: not importable (no N=1 comparison)")
+                continue
+            both = harness.interleave({"marlkit": runs["marlkit"], "mpe2": loop}, args.rounds)
+            report.compare(
+                "simple spread N=1 vs mpe2 (Python loop, PettingZoo parallel API)",
+                both["marlkit"],
+                both["mpe2"],
+                "mpe2",
+                unit="env-step",
+                per=per,
+                peer_per=mpe2_steps,
+            )
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

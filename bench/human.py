@@ -15,10 +15,9 @@ skip computing them, the rewards summed):
   of random actions: what a frozen human-model partner costs inside a compiled loop.
 
 Timing: every rollout is compiled first (compile time printed separately, not counted) and run once to warm up;
-then ``--rounds`` rounds each time every run once in turn (A, B, C, A, B, C, ...: a load change on the shared
-machine hits all alike). Printed per run and ``N``: the median env-steps/s by wall clock and by this process's CPU
-time, with the spread (min-max over the rounds), and the ratio of the medians' times against marlkit's random
-rollout. The machine line gives the CPU model, cores and the load average before and after.
+then ``bench/harness.py`` times ``--rounds`` rounds, each running every rollout once in turn (A, B, C, A, B, C,
+...), and reports the median and spread of wall and CPU time per env-step and the ratios (jaxmarl / marlkit;
+greedy partners against random actions), with the machine and its load before and after.
 
 Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false PYTHONPATH=src:/tmp/jm python bench/human.py [--quick]
 [--rounds 5] [--envs 1 64 1024]``.
@@ -31,33 +30,19 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import argparse
-import platform
-import time
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+import harness
 from marlkit.envs.cooking import Cooking, GreedyHuman
-from train import timed
 
 ENV_COUNTS = (1, 64, 1024)
 MAX_STEPS = 20_000
 N_AGENTS, N_ACTIONS = 2, 6
 Step = Callable[[jax.Array, Any, jax.Array, jax.Array], tuple[Any, Any, jax.Array]]
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def marlkit_runs() -> dict[str, tuple[Callable, Step]]:
@@ -127,55 +112,45 @@ def make_rollout(reset: Callable, step: Step, n_envs: int, steps: int) -> Callab
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller budget (a smoke run)")
-    parser.add_argument("--rounds", type=int, default=5)
+    harness.add_arguments(parser)
     parser.add_argument("--envs", type=int, nargs="*", default=list(ENV_COUNTS))
     args = parser.parse_args()
     budget = 20_000 if args.quick else 200_000
-    print(
-        f"machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()}; "
-        f"jax {jax.__version__} on {jax.devices()[0]}"
-    )
+    report = harness.Report("human", harness.command_line())
     runs: dict[str, tuple[Callable, Step]] = dict(marlkit_runs())
     peer = jaxmarl_run()
     if peer is not None:
         runs = {"marlkit": runs["marlkit"], "jaxmarl": peer, "greedy": runs["greedy"]}
     else:
-        print("jaxmarl: not importable here; install it as the module docstring says to measure it (marlkit only)")
+        report.note("jaxmarl: not importable here; install it as the module docstring says to measure it")
     key = jax.random.key(0)
-    print(
-        f"cramped room, env-steps/s, {args.rounds} interleaved rounds: median [min-max]; time ratio = median time / "
-        "marlkit's median time"
-    )
     for n in args.envs:
         steps = max(100, min(budget // n, MAX_STEPS))  # N = 1: a 20,000-step scan (a long one only adds time)
-        compiled = {}
+        fns = {}
         for name, (reset, step) in runs.items():
-            start = time.perf_counter()
-            compiled[name] = make_rollout(reset, step, n, steps).lower(key).compile()
-            compile_s = time.perf_counter() - start
-            jax.block_until_ready(compiled[name](key))  # warm-up
-            print(
-                f"N={n:<5} {name}: compiled in {compile_s:.1f} s ({steps} steps x {n} envs per timed run)", flush=True
+            compiled, compile_s, _ = harness.timed_once(
+                lambda reset=reset, step=step, n=n, steps=steps: (
+                    make_rollout(reset, step, n, steps).lower(key).compile()
+                )
             )
-        wall: dict[str, list[float]] = {name: [] for name in runs}
-        cpu: dict[str, list[float]] = {name: [] for name in runs}
-        for r in range(args.rounds):
-            for name, fn in compiled.items():
-                _, w, c = timed(lambda fn=fn, r=r: fn(jax.random.fold_in(key, r + 1)))  # type: ignore[misc]
-                wall[name].append(w)
-                cpu[name].append(c)
-        items = n * steps
-        base_wall, base_cpu = np.median(wall["marlkit"]), np.median(cpu["marlkit"])
-        for name in runs:
-            ws, cs = np.asarray(wall[name]), np.asarray(cpu[name])
-            print(
-                f"N={n:<5} {name:<8} wall {items / np.median(ws):>11,.0f} "
-                f"[{items / ws.max():,.0f}-{items / ws.min():,.0f}]"
-                f"  cpu {items / np.median(cs):>11,.0f} [{items / cs.max():,.0f}-{items / cs.min():,.0f}]"
-                f"  time ratio wall {np.median(ws) / base_wall:.2f} cpu {np.median(cs) / base_cpu:.2f}"
-            )
-    print(f"load average after: {os.getloadavg()}")
+            fns[name] = lambda r, fn=compiled: fn(jax.random.fold_in(key, r + 1))
+            report.note(f"N={n} {name}: compiled in {compile_s:.1f} s ({steps} steps x {n} envs per timed run)")
+        timings = harness.interleave(fns, args.rounds)
+        per = n * steps
+        report.compare(
+            f"cramped room N={n}",
+            timings["marlkit"],
+            timings.get("jaxmarl"),
+            "jaxmarl",
+            unit="env-step",
+            per=per,
+            **({} if "jaxmarl" in timings else {"skipped": "jaxmarl not importable"}),
+        )
+        report.compare(
+            f"cramped room N={n}, greedy human partners", timings["greedy"], timings["marlkit"], "random actions",
+            unit="env-step", per=per,
+        )  # fmt: skip
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

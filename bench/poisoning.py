@@ -7,7 +7,7 @@ Each row is one seeded random general-sum stochastic game (:func:`marlkit.games.
 rewards U[-1, 1], Dirichlet(1) transition rows, γ = 0.9; S = 1 is the one-shot game with γ = 0) and a designed
 dataset with every (s, a) logged 1..20 times (:func:`marlkit.offline.record.record_counts`, σ = 0.5 reward noise),
 so the support is S·9 cells and the dataset ~10.5 samples per cell. The attack: target (0, 0) in every state, ι = 0.5,
-ρ = 0.5, L1. Timed (``time.perf_counter``, best of ``--rounds``):
+ρ = 0.5, L1. Timed by ``bench/harness.py`` (interleaved rounds, median and spread of wall and CPU time):
 
 * ``reduced`` — :func:`marlkit.attacks.poisoning.poison` end to end: gap rows, the reduced LP over one variable per
   (agent, s, a) with cost Σ N|Δ| (HiGHS), the poisoned dataset and the certificate recomputed from it;
@@ -16,22 +16,19 @@ so the support is S·9 cells and the dataset ~10.5 samples per cell. The attack:
   the LP alone, rows built outside the clock;
 * ``l2`` / ``linf`` — ``poison`` with the other norms (L2: Lawson & Hanson's least-distance program via NNLS).
 
-Printed: the machine, per size the rows, variables, seconds and the dense / reduced ratio, and |optimum difference|
+Printed: the machine, per size the rows, variables, times and the dense / reduced ratio, and |optimum difference|
 (the two formulations agree: the equal-shift reduction is exact). Not a test: nothing here asserts on time.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import numpy as np
 
+import harness
 from marlkit.attacks.poisoning import PoisoningProgram, build_program, poison
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.games.catalog.robust import random_stochastic
@@ -41,13 +38,6 @@ from marlkit.offline.estimate import estimate
 from marlkit.offline.record import record_counts
 
 IOTA, RHO = 0.5, 0.5
-
-
-def machine() -> str:
-    """The machine line every benchmark prints first."""
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"load average {load}; numpy {np.__version__}")  # fmt: skip
 
 
 def instance(states: int, seed: int = 0) -> tuple[OfflineDataset, np.ndarray]:
@@ -86,28 +76,18 @@ def dense_program(data: OfflineDataset, program: PoisoningProgram) -> tuple[Any,
     return dense, program.h, program.streams * K
 
 
-def best_of(rounds: int, fn: Callable[[], Any]) -> tuple[Any, float]:
-    best, out = float("inf"), None
-    for _ in range(rounds):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return out, best
-
-
-def poisoning_lp_scaling(sizes: tuple[int, ...] = (1, 4, 16, 64, 256), rounds: int = 3) -> list[dict[str, Any]]:
-    """Time the reduced and dense formulations (and L2, L∞) per size; returns the rows printed."""
+def poisoning_lp_scaling(
+    sizes: tuple[int, ...] = (1, 4, 16, 64, 256), rounds: int = 3, report: harness.Report | None = None
+) -> list[dict[str, Any]]:
+    """Time the reduced and dense formulations (and L2, L∞) per size, interleaved; returns the rows recorded."""
     from scipy import sparse
     from scipy.optimize import linprog
 
-    print(machine())
-    print(f"target (0, 0) everywhere, ι = {IOTA}, ρ = {RHO}; 2 players x 3 actions; best of {rounds}")
-    print(f"{'S':>5} {'cells':>6} {'samples':>8} {'rows':>6} {'red. vars':>9} {'dense vars':>10} {'reduced s':>10} "
-          f"{'dense s':>9} {'x dense':>8} {'|diff|':>8} {'l2 s':>8} {'linf s':>8}")  # fmt: skip
+    report = report or harness.Report("poisoning", harness.command_line())
+    report.note(f"target (0, 0) everywhere, ι = {IOTA}, ρ = {RHO}; 2 players x 3 actions; {rounds} interleaved rounds")
     out = []
     for S in sizes:
         data, target = instance(S)
-        result, reduced_s = best_of(rounds, partial(poison, data, target, iota=IOTA, rho=RHO))
         model = estimate(data, RHO)
         program = build_program(model, gap_rows(model, target, "dominant", data.legal_joint_actions()), IOTA)
         G, h, p = dense_program(data, program)
@@ -116,9 +96,18 @@ def poisoning_lp_scaling(sizes: tuple[int, ...] = (1, 4, 16, 64, 256), rounds: i
         def dense_lp(A: Any = A, h: np.ndarray = h, p: int = p) -> Any:
             return linprog(np.ones(2 * p), A_ub=A, b_ub=-h, bounds=(0, None), method="highs")
 
-        res, dense_s = best_of(rounds, dense_lp)
-        _, l2_s = best_of(rounds, partial(poison, data, target, iota=IOTA, rho=RHO, norm="l2"))
-        _, linf_s = best_of(rounds, partial(poison, data, target, iota=IOTA, rho=RHO, norm="linf"))
+        results: dict[str, Any] = {}
+        runs = {
+            "reduced": partial(poison, data, target, iota=IOTA, rho=RHO),
+            "dense": dense_lp,
+            "l2": partial(poison, data, target, iota=IOTA, rho=RHO, norm="l2"),
+            "linf": partial(poison, data, target, iota=IOTA, rho=RHO, norm="linf"),
+        }
+        timings = harness.interleave(
+            {name: lambda _, name=name, fn=fn, out=results: out.__setitem__(name, fn()) for name, fn in runs.items()},
+            rounds,
+        )
+        result, res = results["reduced"], results["dense"]
         diff = abs(res.fun - result.cost)
         row = {
             "states": S,
@@ -127,27 +116,31 @@ def poisoning_lp_scaling(sizes: tuple[int, ...] = (1, 4, 16, 64, 256), rounds: i
             "rows": result.solve["rows"],
             "reduced_variables": 2 * result.solve["variables"],
             "dense_variables": 2 * p,
-            "reduced_s": reduced_s,
-            "dense_s": dense_s,
-            "ratio": dense_s / reduced_s,
             "diff": diff,
-            "l2_s": l2_s,
-            "linf_s": linf_s,
         }
         out.append(row)
-        print(
-            f"{S:>5} {S * 9:>6} {data.num_steps:>8} {row['rows']:>6} {row['reduced_variables']:>9} {2 * p:>10} "
-            f"{reduced_s:>10.4f} {dense_s:>9.4f} {row['ratio']:>8.2f} {diff:>8.1e} {l2_s:>8.4f} {linf_s:>8.4f}"
+        report.compare(
+            f"L1 poisoning LP, {S} states ({data.num_steps} samples; {row['reduced_variables']} vs {2 * p} variables)",
+            timings["reduced"],
+            timings["dense"],
+            "per-sample LP (HiGHS)",
+            unit="solve",
+            optimum_diff=diff,
         )
+        for norm in ("l2", "linf"):
+            report.compare(
+                f"{norm} poisoning, {S} states", timings[norm], timings["reduced"], "L1 reduced", unit="solve"
+            )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--quick", action="store_true", help="S <= 64 only")
-    parser.add_argument("--rounds", type=int, default=3)
+    harness.add_arguments(parser, rounds=3)
     args = parser.parse_args()
-    poisoning_lp_scaling((1, 4, 16, 64) if args.quick else (1, 4, 16, 64, 256), args.rounds)
+    report = harness.Report("poisoning", harness.command_line())
+    poisoning_lp_scaling((1, 4, 16, 64) if args.quick else (1, 4, 16, 64, 256), args.rounds, report)
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

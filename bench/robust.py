@@ -28,10 +28,11 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import numpy as np
 
+import harness
 from marlkit.agents.deep.adversarial import ATLAMAPPO
 from marlkit.agents.deep.ppo import MAPPO
 from marlkit.envs import make
-from train import PUBLISHED, deep_bench_arguments, interleaved_rates, timed
+from train import PUBLISHED, deep_bench_arguments, interleaved_rates
 
 RUNS = {
     "mappo": MAPPO(),
@@ -41,18 +42,21 @@ RUNS = {
 BASELINE = "mappo"
 
 
-def adversarial_training_ratio(agents: int, updates: int, rounds: int) -> None:
+def adversarial_training_ratio(agents: int, updates: int, rounds: int, report: harness.Report) -> None:
     """Env-steps/s of ATLA-MAPPO, PGD-trained MAPPO and MAPPO, interleaved, and the ratios of their median times."""
     steps = updates * int(PUBLISHED["NUM_ENVS"]) * 128  # type: ignore[call-overload]
     env = make("simple_spread", n_agents=agents)
-    ratios = interleaved_rates({name: (learner, env) for name, learner in RUNS.items()}, steps, rounds, BASELINE)
+    runs = {name: (learner, env) for name, learner in RUNS.items()}
+    ratios = interleaved_rates(runs, steps, rounds, BASELINE, report)
     print(f"({agents} agents, {updates} updates x 2,048 env steps)")
     for name, (ratio_cpu, ratio_wall) in ratios.items():
         if name != BASELINE:
             print(f"{name} / {BASELINE} time (medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall (target <= x2)")
 
 
-def robust_value_iteration_ratio(sizes: tuple[int, ...] = (16, 64, 256), rounds: int = 3) -> None:
+def robust_value_iteration_ratio(
+    report: harness.Report, sizes: tuple[int, ...] = (16, 64, 256), rounds: int = 3
+) -> None:
     """Robust dynamic programming against the nominal one as the states grow, interleaved per round.
 
     Seeded random common-payoff games (2 players x 3 actions; dense Dirichlet(1) rows, or sparse rows with about
@@ -68,8 +72,7 @@ def robust_value_iteration_ratio(sizes: tuple[int, ...] = (16, 64, 256), rounds:
     from marlkit.solve.robust.model import robust_policy_evaluation, robust_team_optimum
 
     ball, nominal = ModelUncertainty(0.05, 0.1, "l1"), ModelUncertainty()
-    print(f"\nrobust vs nominal dynamic programming (δ = 0.1 L1, ε = 0.05; 2 players x 3 actions; {rounds} rounds)")
-    print(f"{'states':>7} {'rows':>7} {'what':<27} {'nominal s':>10} {'robust s':>10} {'x wall':>7} {'x cpu':>7}")
+    report.note(f"robust vs nominal dynamic programming (δ = 0.1 L1, ε = 0.05; 2 players x 3 actions; {rounds} rounds)")
     for sparse in (False, True):
         for S in sizes:
             game = random_stochastic(np.random.default_rng(S), states=S, actions=3, utility="common", sparse=sparse)
@@ -85,23 +88,16 @@ def robust_value_iteration_ratio(sizes: tuple[int, ...] = (16, 64, 256), rounds:
                 ),
             }
             for what, (plain, robust) in cases.items():
-                times: dict[str, list[tuple[float, float]]] = {"nominal": [], "robust": []}
-                for _ in range(rounds):
-                    for name, fn in (("nominal", plain), ("robust", robust)):
-                        _, w, c = timed(fn)
-                        times[name].append((w, c))
-                (nw, nc), (rw, rc) = (np.median(np.asarray(times[k]), axis=0) for k in ("nominal", "robust"))
-                label = f"{what} ({'sparse' if sparse else 'dense'})"
-                print(
-                    f"{S:>7} {S * 9:>7} {label:<27} {nw:>10.4f} {rw:>10.4f} {rw / nw:>7.1f} {rc / max(nc, 1e-9):>7.1f}"
-                )
+                t = harness.interleave({"nominal": lambda _, f=plain: f(), "robust": lambda _, f=robust: f()}, rounds)
+                label = f"{what} ({'sparse' if sparse else 'dense'}), {S} states"
+                report.compare(label, t["robust"], t["nominal"], "nominal", unit="solve")
 
 
 def main() -> None:
-    args = deep_bench_arguments(__doc__.split("\n")[0])
-    adversarial_training_ratio(args.agents, args.updates, args.rounds)
-    robust_value_iteration_ratio()
-    print(f"load average {os.getloadavg()}")
+    args = deep_bench_arguments(__doc__.split("\n")[0], "robust")
+    adversarial_training_ratio(args.agents, args.updates, args.rounds, args.report)
+    robust_value_iteration_ratio(args.report, (16, 64) if args.quick else (16, 64, 256))
+    args.report.finish(args.json)
 
 
 if __name__ == "__main__":

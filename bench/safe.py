@@ -41,17 +41,17 @@ BASELINE = "mappo/constrained_spread"
 
 
 def main() -> None:
-    args = deep_bench_arguments(__doc__.split("\n")[0])
+    args = deep_bench_arguments(__doc__.split("\n")[0], "safe")
     steps = args.updates * PUBLISHED["NUM_ENVS"] * 128
     runs = {name: (learner, make(task, n_agents=args.agents)) for name, (learner, task) in RUNS.items()}
-    ratios = interleaved_rates(runs, steps, args.rounds, BASELINE)
+    ratios = interleaved_rates(runs, steps, args.rounds, BASELINE, args.report)
     print(f"({args.agents} agents, {args.updates} updates x 2,048 env steps)\n")
     for name in ("mappo_l/constrained_spread", "mappo_l(shared)/constrained"):
         ratio_cpu, ratio_wall = ratios[name]
         print(
             f"{name} / MAPPO time (same task, medians): x{ratio_cpu:.3f} CPU, x{ratio_wall:.3f} wall (target <= x1.15)"
         )
-    print(f"load average {os.getloadavg()}")
+    args.report.finish(args.json)
 
 
 if __name__ == "__main__":

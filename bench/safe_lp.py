@@ -4,7 +4,8 @@
     python bench/safe_lp.py --quick    # smaller sizes only, under a minute
 
 Each row is one seeded random constrained game (:func:`marlkit.games.catalog.constrained.random_constrained`:
-rewards N(0, 1), costs U[0, 1], limits = the uniform policy's costs, gamma 0.95) and the wall time of one
+rewards N(0, 1), costs U[0, 1], limits = the uniform policy's costs, gamma 0.95) and the wall and CPU time
+(``bench/harness.py``'s clocks) of one
 :func:`marlkit.solve.constrained.constrained_optimum` call (``time.perf_counter``): two occupancy LPs (with and
 without the cost rows, HiGHS dual simplex) plus the exact Bellman evaluation of the policy. "dense": every (s, a)
 can reach every state (Dirichlet(1) rows); "sparse": every (s, a) reaches 4 random states, as in grid worlds. The
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import time
 
 import numpy as np
 
+import harness
 from marlkit.games.catalog.constrained import random_constrained
 from marlkit.games.stochastic import StochasticGame
 from marlkit.solve.constrained import constrained_optimum
@@ -41,10 +42,10 @@ def sparse_version(game: StochasticGame, rng: np.random.Generator, support: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes only")
+    harness.add_arguments(parser, rounds=1)
     args = parser.parse_args()
+    report = harness.Report("safe_lp", harness.command_line())
     states = (10, 30, 100, 300) if args.quick else (10, 30, 100, 300, 1000, 2000)
-    print(f"{'family':>7} {'actions':>8} {'S':>6} {'S x A':>8} {'seconds':>8}  team return (unconstrained)")
     largest: dict[tuple[str, str], tuple[int, int, float]] = {}
     for family in ("dense", "sparse"):
         for actions in ((2, 2), (3, 3), (5, 5)):
@@ -56,13 +57,18 @@ def main() -> None:
                 game = random_constrained(rng, states=S, actions=actions, constraints=2, gamma=0.95)
                 if family == "sparse":
                     game = sparse_version(game, rng, SUPPORT)
-                start = time.perf_counter()
-                opt = constrained_optimum(game)
-                seconds = time.perf_counter() - start
-                print(
-                    f"{family:>7} {'x'.join(map(str, actions)):>8} {S:>6} {S * joint:>8} {seconds:>8.2f}  "
-                    f"{opt.team_return:.4f} ({opt.unconstrained_team_return:.4f})",
-                    flush=True,
+                out: list = []
+                timing = harness.interleave({"lp": lambda _, g=game, o=out: o.append(constrained_optimum(g))}, 1, False)
+                opt, seconds = out[-1], timing["lp"].median("wall")
+                report.compare(
+                    f"{family} {'x'.join(map(str, actions))} S={S} (S x A = {S * joint})",
+                    timing["lp"],
+                    None,
+                    "-",
+                    unit="solve",
+                    skipped="scaling bench (no peer)",
+                    team_return=round(float(opt.team_return), 4),
+                    unconstrained_team_return=round(float(opt.unconstrained_team_return), 4),
                 )
                 key = (family, "x".join(map(str, actions)))
                 if seconds <= BUDGET_S and S * joint > largest.get(key, (0, 0, 0.0))[1]:
@@ -70,7 +76,10 @@ def main() -> None:
                 if seconds > BUDGET_S:
                     break
     for (family, actions), (S, size, seconds) in largest.items():
-        print(f"largest {family} {actions} game within {BUDGET_S:.0f} s: S = {S}, S x A = {size}, {seconds:.1f} s")
+        report.note(
+            f"largest {family} {actions} game within {BUDGET_S:.0f} s: S = {S}, S x A = {size}, {seconds:.1f} s"
+        )
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

@@ -19,64 +19,63 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import jax
 import numpy as np
 
+import harness
 from marlkit.envs import make
 from marlkit.train import deep
-from train import PUBLISHED, compile_marlkit, marlkit_ippo, timed
+from train import PUBLISHED, compile_marlkit, marlkit_ippo
 
 MODES = {"full": None, "none": None}  # sharing mode -> agent_id (None: the mode's default)
 
 
-def measure(n: int, mode: str, updates: int) -> dict[str, float]:
-    """One ``(n agents, sharing mode)`` cell: parameters, steps/s, compile seconds, compiled memory (MiB)."""
+def prepare(n: int, mode: str, updates: int) -> tuple[dict[str, float], Callable[[int], object], int]:
+    """One ``(n agents, sharing mode)`` cell compiled: ``(facts, run, env steps per run)``; facts: parameters,
+    compile seconds, compiled memory (MiB: arguments + temporaries, ``Compiled.memory_analysis()``)."""
     env = make("simple_spread", n_agents=n, n_landmarks=n)
     per_update = PUBLISHED["NUM_ENVS"] * PUBLISHED["NUM_STEPS"]
     learner = marlkit_ippo(updates, sharing=mode, agent_id=MODES[mode])
     run = compile_marlkit(env, learner, updates * per_update, updates * per_update)
     state = jax.block_until_ready(deep.start(run.plan_for(0)))
     params = sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(state.carry.learner.params))
-    run.compiled(state)  # warm-up (first-call allocations)
-    _, wall, cpu = timed(lambda: run.compiled(state))
     memory = run.compiled.memory_analysis()
     mib = np.nan
     if memory is not None:
         mib = (memory.argument_size_in_bytes + memory.temp_size_in_bytes) / 2**20
-    return {
-        "params": params,
-        "wall": run.env_steps / wall,
-        "cpu": run.env_steps / cpu,
-        "compile": run.compile_s,
-        "memory": mib,
-    }
+    facts = {"params": params, "compile_s": round(run.compile_s, 2), "memory_mib": round(float(mib), 3)}
+    return facts, lambda _: run.compiled(state), run.env_steps
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--agents", type=int, nargs="*", default=[3, 6, 12])
+    harness.add_arguments(parser)
+    parser.add_argument("--agents", type=int, nargs="*", default=None, help="agent counts (3 6 12; quick: 3 6)")
     parser.add_argument("--updates", type=int, default=8, help="updates per timed run (16 x 128 env steps each)")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()}, {os.cpu_count()} cores, jax {jax.__version__} on {jax.devices()[0]}")
-    print(f"IPPO on simple spread, {args.updates} updates x 2,048 env steps per timed run; steps/s wall (CPU time)")
-    header = f"{'n':>3} {'sharing':>8} {'params':>9} {'steps/s wall':>13} {'(cpu)':>9} {'compile s':>10} {'mem MiB':>8}"
-    print(header)
-    rows = {}
-    for n in args.agents:
-        for mode in MODES:
-            row = rows[n, mode] = measure(n, mode, args.updates)
-            print(
-                f"{n:>3} {mode:>8} {row['params']:>9,} {row['wall']:>13,.0f} {row['cpu']:>9,.0f} "
-                f"{row['compile']:>10.1f} {row['memory']:>8.2f}",
-                flush=True,
-            )
-        full, none = rows[n, "full"], rows[n, "none"]
-        speed, memory = none["cpu"] / full["cpu"], none["memory"] / full["memory"]
-        print(f"{n:>3} none/full: steps/s x{speed:.2f} (cpu), memory x{memory:.2f}")
-    print(f"load average {os.getloadavg()}")
+    agents = args.agents or ([3, 6] if args.quick else [3, 6, 12])
+    report = harness.Report("sharing", harness.command_line())
+    report.note(f"IPPO on simple spread, {args.updates} updates x 2,048 env steps per timed run")
+    for n in agents:
+        prepared = {mode: prepare(n, mode, args.updates) for mode in MODES}
+        for mode, (facts, _, _) in prepared.items():
+            report.note(f"{n} agents, sharing={mode}: {facts}")
+        timings = harness.interleave({mode: p[1] for mode, p in prepared.items()}, args.rounds)
+        full, none = prepared["full"][0], prepared["none"][0]
+        report.compare(
+            f"{n} agents, sharing=none",
+            timings["none"],
+            timings["full"],
+            "sharing=full",
+            unit="env-step",
+            per=prepared["none"][2],
+            memory_ratio=round(none["memory_mib"] / full["memory_mib"], 3),
+        )
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,41 @@
-"""Two-player Nash solvers side by side: marlkit vs nashpy vs pygambit on seeded random games, in one run.
+"""Two-player Nash solvers side by side: marlkit vs nashpy vs pygambit vs lrsnash on seeded random games, in one run.
 
-    python bench/solvers.py            # sizes 2x2..20x20, about 1-2 minutes
-    python bench/solvers.py --quick    # fewer games and tighter caps, under 30 s
+    python bench/solvers.py            # sizes 2x2..20x20, several minutes
+    python bench/solvers.py --quick    # fewer games and tighter caps
 
-For each size it times, per game (one call, ``time.perf_counter``), marlkit's ``all_equilibria`` (vertex
-enumeration) and ``lemke_howson_all_labels``, nashpy's vertex and support enumeration, and pygambit's
-``enummixed_solve`` and ``lcp_solve`` when ``import pygambit`` works; it prints the median ms per game and the
-ratio marlkit all_equilibria / peer (< 1: marlkit faster). A solver past its size cap, or past its time budget at a
-smaller size, is "skipped (too slow)". On every game where nashpy's vertex enumeration (or pygambit's enummixed)
-ran, marlkit's set is compared with it (within 1e-8) and mismatches are printed, with their NashConv. Not a test:
-nothing here asserts on time.
+For each size and each game, every solver is called once in turn (the harness's interleaving: game 1 by A, B, C,
+..., game 2 by A, B, C, ...), each in its own worker process (so a peer that hangs can be stopped); the worker
+measures the call's wall and CPU time (``bench/harness.py``'s clocks; lrsnash's CPU time is its process's). Per
+size: the median and spread over the games, and the ratio peer / marlkit ``all_equilibria`` by median wall and CPU
+time (> 1: marlkit faster). A solver past its size cap, or past its time budget at a smaller size, is "skipped (too
+slow)". On every game where nashpy's vertex enumeration, pygambit's enummixed or lrsnash ran, marlkit's set is
+compared with it (within 1e-8) and mismatches are printed, with their NashConv. Not a test: nothing here asserts
+on time.
+
+Peers:
+
+* ``nashpy`` (a marlkit test dependency): vertex and support enumeration;
+* ``pygambit`` (``enummixed_solve``, ``lcp_solve``), if ``import pygambit`` works (16.x and 17 APIs). Not a marlkit
+  dependency; ``pip install pygambit`` builds it from source where the index has no wheel for your Python;
+* ``lrsnash`` (lrslib, Avis's lexicographic reverse search; the strongest all-equilibria peer), if the ``lrsnash``
+  program is on PATH: Debian/Ubuntu ``apt-get install lrslib``. Payoffs are passed exactly (every float64 as the
+  fraction it is), so it solves the same game; its time includes starting the process and writing the game file.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import statistics
-import time
+import shutil
+import subprocess
+import tempfile
 import warnings
 from collections.abc import Callable
+from fractions import Fraction
 
 import numpy as np
 
+import harness
 from marlkit.solve.lemke_howson import lemke_howson_all_labels
 from marlkit.solve.two_player import nash_conv_pair
 from marlkit.solve.vertex_enumeration import all_equilibria
@@ -66,8 +79,50 @@ def pygambit_solver(name: str) -> Callable[[np.ndarray, np.ndarray], Profiles] |
 
     def solve(A: np.ndarray, B: np.ndarray) -> Profiles:
         game = gbt.Game.from_arrays(A, B)
-        result = solver(game, rational=False)
-        return [np.array([float(eq[s]) for s in game.strategies]) for eq in result.equilibria]
+        try:
+            result = solver(game, rational=False)
+        except TypeError:  # a release without the ``rational`` flag: floating point is its default
+            result = solver(game)
+        players = list(game.players)
+        out = []
+        for eq in result.equilibria:
+            # 16.x: profile[strategy]; 17: profile[player] is the player's mixed strategy (strategy -> prob)
+            try:
+                probs = [float(eq[s]) for s in game.strategies]
+            except (TypeError, KeyError, IndexError):
+                probs = [float(eq[p][s]) for p in players for s in p.strategies]
+            out.append(np.array(probs))
+        return out
+
+    return solve
+
+
+def lrsnash_solver() -> Callable[[np.ndarray, np.ndarray], Profiles] | None:
+    """lrslib's ``lrsnash`` (exact, GMP): all extreme equilibria, parsed from its output."""
+    program = shutil.which("lrsnash")
+    if program is None:
+        return None
+
+    def solve(A: np.ndarray, B: np.ndarray) -> Profiles:
+        def rows(M: np.ndarray) -> str:
+            return "\n".join(" ".join(str(Fraction(float(v))) for v in row) for row in M)
+
+        with tempfile.NamedTemporaryFile("w", suffix=".nash") as f:
+            f.write(f"{A.shape[0]} {A.shape[1]}\n\n{rows(A)}\n\n{rows(B)}\n")
+            f.flush()
+            text = subprocess.run([program, f.name], capture_output=True, text=True, check=True).stdout
+        out, cols = [], []
+        for line in text.splitlines():
+            parts = line.split()
+            if not parts or parts[0] not in ("1", "2"):
+                continue
+            probs = np.array([float(Fraction(v)) for v in parts[1:-1]])  # the last entry is a payoff
+            if parts[0] == "2":  # column strategies come first, then the row strategy they pair with
+                cols.append(probs)
+            else:
+                out.extend(np.concatenate([probs, y]) for y in cols)
+                cols = []
+        return out
 
     return solve
 
@@ -78,11 +133,12 @@ SOLVERS: dict[str, Callable[[np.ndarray, np.ndarray], Profiles] | None] = {
     "nashpy support_enumeration": nashpy_solver("support_enumeration"),
     "pygambit enummixed": pygambit_solver("enummixed"),
     "pygambit lcp": pygambit_solver("lcp"),
+    "lrsnash": lrsnash_solver(),
     "marlkit lemke_howson_all_labels": marlkit_lemke_howson,
 }
 """Every solver by name (``None``: not installed); the first is the reference of the ratios."""
 
-ORACLES = ("nashpy vertex_enumeration", "pygambit enummixed")
+ORACLES = ("nashpy vertex_enumeration", "pygambit enummixed", "lrsnash")
 """Peers whose all-equilibria set marlkit's must equal on every game both ran."""
 
 
@@ -94,17 +150,17 @@ def max_sizes(quick: bool) -> dict[str, int]:
         "nashpy support_enumeration": 5,  # ~2 min per 10x10 game
         "pygambit enummixed": 10,  # > 4 min per 15x15 game
         "pygambit lcp": 20,
+        "lrsnash": 20,
         "marlkit lemke_howson_all_labels": 20,
     }
 
 
-def _timed(name: str, A: np.ndarray, B: np.ndarray) -> tuple[float, Profiles]:
+def _timed(name: str, A: np.ndarray, B: np.ndarray) -> tuple[float, float, Profiles]:
     """Runs in a worker process, so that a peer that hangs (gambit's lcp on some games) can be stopped."""
     solve = SOLVERS[name]
     assert solve is not None
-    start = time.perf_counter()
-    found = solve(A, B)
-    return time.perf_counter() - start, found
+    found, wall, cpu = harness.timed_once(lambda: solve(A, B))
+    return wall, cpu, found
 
 
 def games_per_size(quick: bool) -> dict[int, int]:
@@ -144,84 +200,98 @@ def describe_mismatch(A: np.ndarray, B: np.ndarray, ours: Profiles, theirs: Prof
     )
 
 
-def time_solver(name: str, games: list, budget_s: float) -> tuple[list[float], list[Profiles], str]:
-    """Time ``name`` on the games in a fork()ed worker; stop when ``budget_s`` is spent or one call exceeds it."""
-    times: list[float] = []
-    found: list[Profiles] = []
-    with mp.get_context("fork").Pool(1) as pool:
-        for A, B in games:
-            pending = pool.apply_async(_timed, (name, A, B))
-            try:
-                elapsed, profiles = pending.get(timeout=max(budget_s - sum(times), 1.0))
-            except mp.TimeoutError:
-                return times, found, f"timed out (> {budget_s:.0f} s)"
-            times.append(elapsed)
-            found.append(profiles)
-            if sum(times) > budget_s:
-                return times, found, f"stopped after {len(times)} games (budget {budget_s:.0f} s)"
-    return times, found, ""
-
-
-def run(quick: bool, seed: int, budget_s: float) -> None:
+def run(quick: bool, seed: int, budget_s: float, rounds: int, report: harness.Report) -> None:
+    """Per size: every game solved by every solver in turn (interleaved), each solver in its own worker."""
     counts = games_per_size(quick)
     caps = max_sizes(quick)
     reference = next(iter(SOLVERS))
-    medians: dict[tuple[str, int], float | str] = {}
     mismatches: list[str] = []
-    stopped: set[str] = set()
-    for size in SIZES:
-        games = random_games(size, counts[size], seed)
-        results: dict[str, list[Profiles]] = {}
-        for name, solve in SOLVERS.items():
-            if solve is None:
-                medians[name, size] = "not installed"
-                continue
-            if size > caps[name] or name in stopped:
-                medians[name, size] = "skipped (too slow)"
-                continue
-            times, found, note = time_solver(name, games, budget_s)
-            if note:
-                stopped.add(name)  # larger sizes would take longer still
-            medians[name, size] = 1e3 * statistics.median(times) if times else note
-            results[name] = found
-            print(f"  {size}x{size} {name}: {len(times)} games, {1e3 * sum(times):.0f} ms {note}".rstrip(), flush=True)
-        ours = results.get(reference, [])
-        for peer in ORACLES:
-            for k, (theirs, mine) in enumerate(zip(results.get(peer, []), ours, strict=False)):
-                if not same_set(mine, theirs):
-                    A, B = games[k]
-                    mismatches.append(f"{size}x{size} game {k} vs {peer}: {describe_mismatch(A, B, mine, theirs)}")
-    print_table(list(SOLVERS), counts, medians)
-    print("\nSet check (marlkit all_equilibria vs nashpy vertex_enumeration / pygambit enummixed, within 1e-8):")
-    print("  no mismatches" if not mismatches else "\n".join(f"  MISMATCH {m}" for m in mismatches))
-
-
-def print_table(names: list[str], counts: dict[int, int], medians: dict[tuple[str, int], float | str]) -> None:
-    reference = names[0]
-    width = max(len(name) for name in names)
-    print("\nMedian ms per game (ratio = marlkit all_equilibria / peer; < 1 means marlkit is faster)\n")
-    print(f"{'size':>6}  {'solver':<{width}}  {'median ms':>12}  {'ratio':>8}")
-    for size in SIZES:
-        print(f"{'-' * 6}  {'-' * width}  {'-' * 12}  {'-' * 8}")
-        ours = medians.get((reference, size))
-        for name in names:
-            value = medians[name, size]
-            if isinstance(value, str):
-                print(f"{f'{size}x{size}':>6}  {name:<{width}}  {value:>12}")
-                continue
-            ratio = f"{ours / value:.3g}" if name != reference and isinstance(ours, float) and value > 0 else ""
-            print(f"{f'{size}x{size}':>6}  {name:<{width}}  {value:12.3f}  {ratio:>8}")
-    print(f"\ngames per size: {counts}")
+    stopped: dict[str, str] = {}
+    ctx = mp.get_context("fork")
+    pools = {name: ctx.Pool(1) for name, solve in SOLVERS.items() if solve is not None}
+    try:
+        for size in SIZES:
+            games = random_games(size, counts[size], seed)
+            timings = {name: harness.Timing(name) for name in pools}
+            found: dict[str, list[Profiles]] = {name: [] for name in pools}
+            spent = dict.fromkeys(pools, 0.0)
+            for A, B in games:
+                for name, pool in list(pools.items()):
+                    if size > caps[name] or name in stopped:
+                        continue
+                    try:
+                        wall, cpu, profiles = pool.apply_async(_timed, (name, A, B)).get(
+                            timeout=max(budget_s - spent[name], 1.0)
+                        )
+                    except mp.TimeoutError:
+                        stopped[name] = f"timed out at {size}x{size} (> {budget_s:.0f} s)"
+                        pool.terminate()
+                        pools[name] = ctx.Pool(1)
+                        continue
+                    timings[name].wall.append(wall)
+                    timings[name].cpu.append(cpu)
+                    found[name].append(profiles)
+                    spent[name] += wall
+                    if spent[name] > budget_s:
+                        stopped[name] = f"budget {budget_s:.0f} s spent at {size}x{size}"
+            ours = timings[reference]
+            for name in SOLVERS:
+                if name == reference:
+                    continue
+                peer = timings.get(name)
+                if not ours.wall:
+                    break
+                if peer is None or not peer.wall:
+                    reason = (
+                        "not installed"
+                        if name not in pools
+                        else stopped.get(name, "skipped (too slow)")
+                        if size > caps[name] or name in stopped
+                        else "no games"
+                    )
+                    report.compare(f"{size}x{size}", ours, None, name, unit="game", skipped=reason)
+                    continue
+                n = min(len(peer.wall), len(ours.wall))
+                report.compare(
+                    f"{size}x{size}",
+                    harness.Timing(reference, ours.wall[:n], ours.cpu[:n]),
+                    harness.Timing(name, peer.wall[:n], peer.cpu[:n]),
+                    name,
+                    unit="game",
+                    games=n,
+                )
+            for peer_name in ORACLES:
+                for k, (theirs, mine) in enumerate(zip(found.get(peer_name, []), found[reference], strict=False)):
+                    if not same_set(mine, theirs):
+                        A, B = games[k]
+                        mismatches.append(
+                            f"{size}x{size} game {k} vs {peer_name}: {describe_mismatch(A, B, mine, theirs)}"
+                        )
+    finally:
+        for pool in pools.values():
+            pool.terminate()
+    report.note(f"games per size: {counts}")
+    report.note(
+        "set check (marlkit all_equilibria vs "
+        + " / ".join(ORACLES)
+        + ", within 1e-8): "
+        + ("no mismatches" if not mismatches else "; ".join(f"MISMATCH {m}" for m in mismatches))
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer games and tighter caps (under 30 s)")
+    harness.add_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random games")
     parser.add_argument("--budget", type=float, default=None, help="seconds per solver and size (45; quick: 8)")
     args = parser.parse_args()
     budget = args.budget if args.budget is not None else (8.0 if args.quick else 45.0)
-    run(args.quick, args.seed, budget)
+    report = harness.Report("solvers", harness.command_line())
+    missing = [name for name, solve in SOLVERS.items() if solve is None]
+    if missing:
+        report.note(f"not installed here (see the module docstring): {', '.join(missing)}")
+    run(args.quick, args.seed, budget, args.rounds, report)
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

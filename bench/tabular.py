@@ -12,9 +12,15 @@ steps, run side by side in one process by
 All implementations run the same algorithm with the same hyper-parameters: a generic one-state env step (sample
 s' from the cumulative transition row, look up the reward), epsilon exploration, Watkins' update with gamma = 0
 (the normal-form game), and for WoLF-PHC the average-policy and δ_w / δ_l hill-climbing step of Bowling & Veloso
-(2002, Table 2). Only marlkit records a History. Compile time is reported separately and not counted.
+(2002, Table 2). Only marlkit records a History.
 
-Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false python bench/tabular.py [--quick]``.
+Timing: ``bench/harness.py`` (all runs interleaved, median and spread of wall and CPU time, the machine and its
+load); ratios per agent-update, peer time / marlkit time (> 1: marlkit faster), **with and without compile time**:
+``marlkit`` runs a program compiled before the clock starts; ``marlkit+compile`` clears JAX's in-memory caches
+first, so every call traces, lowers and compiles again (the persistent compilation cache is not enabled in benches:
+a cold first run, imports excluded).
+
+Run: ``python bench/tabular.py [--quick] [--rounds 3] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -23,13 +29,14 @@ import argparse
 import bisect
 import os
 import random
-import time
+from collections.abc import Callable
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import jax
 import numpy as np
 
+import harness
 from marlkit.agents.tabular import IQL, EpsilonGreedy, WoLFPHC
 from marlkit.games import NormalFormGame
 from marlkit.train import train
@@ -172,66 +179,68 @@ def numpy_wolf(steps: int, seeds: int) -> np.ndarray:
 # -------------------------------------------------------------------------------------------------- runner
 
 
-def _time(fn, *args) -> float:
-    start = time.perf_counter()
-    out = fn(*args)
-    jax.block_until_ready(out) if not isinstance(out, list) else None
-    return time.perf_counter() - start
-
-
-def bench_marlkit(name: str, steps: int, seeds: int, log_every: int) -> tuple[float, float]:
+def marlkit_runs(name: str, steps: int, seeds: int, log_every: int) -> dict[str, Callable[[int], object]]:
+    """marlkit's run with the program compiled once before (``marlkit``), and compiled afresh in every call
+    (``marlkit+compile``: JAX's in-memory caches cleared first; the persistent cache is off in benches)."""
     game = NormalFormGame(np.stack([CLIMBING, CLIMBING]), name="climbing")
-    compile_s = _time(train, game, LEARNERS[name], steps, seeds, 0, log_every)  # includes compile
-    run_s = _time(train, game, LEARNERS[name], steps, seeds, 1, log_every)  # cached compile, new key
-    return run_s, max(compile_s - run_s, 0.0)
+
+    def run(r: int) -> object:
+        return train(game, LEARNERS[name], steps, seeds, r + 1, log_every).average_policy
+
+    def cold(r: int) -> object:
+        jax.clear_caches()
+        return run(r)
+
+    return {"marlkit": run, "marlkit+compile": cold}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10,000 steps instead of 100,000")
+    harness.add_arguments(parser, rounds=3)
     parser.add_argument("--seeds", type=int, default=1000)
-    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None, help="steps per seed (100,000; quick: 10,000)")
     parser.add_argument("--python-seeds", type=int, default=3, help="seeds timed for the pure-Python loop")
-    parser.add_argument("--numpy-steps", type=int, default=None, help="steps timed for NumPy (extrapolated)")
+    parser.add_argument("--numpy-steps", type=int, default=None, help="steps timed for NumPy (ratio per update)")
     args = parser.parse_args()
     steps = args.steps or (10_000 if args.quick else 100_000)
     numpy_steps = args.numpy_steps or steps
     log_every = 1000 if steps % 1000 == 0 else steps
-    updates = steps * args.seeds * N_AGENTS
+    report = harness.Report("tabular", harness.command_line())
     try:
         import pyspiel  # noqa: F401
 
         openspiel = "available (not benchmarked here yet)"
     except ImportError:
         openspiel = "not installed: skipped (this benchmark never installs it)"
-    print(f"{args.seeds} seeds x {steps} steps x {N_AGENTS} agents = {updates:.3g} agent-updates per method")
-    print(
-        f"jax {jax.__version__}, XLA_FLAGS={os.environ.get('XLA_FLAGS')!r}, {os.cpu_count()} CPUs, "
-        f"openspiel: {openspiel}"
+    report.note(
+        f"{args.seeds} seeds x {steps} steps x {N_AGENTS} agents per marlkit run; python: {args.python_seeds} seeds; "
+        f"numpy: {args.seeds} seeds x {numpy_steps} steps; ratios per agent-update; openspiel: {openspiel}"
     )
     python_fns = {"IQL": python_iql, "WoLF-PHC": python_wolf}
     numpy_fns = {"IQL": numpy_iql, "WoLF-PHC": numpy_wolf}
-    header = f"{'learner':<10}{'method':<11}{'seconds':>10}{'updates/s':>12}{'marlkit x':>11}  note"
-    print(header)
-    print("-" * len(header))
+    per = {
+        "marlkit": steps * args.seeds * N_AGENTS,
+        "marlkit+compile": steps * args.seeds * N_AGENTS,
+        "python": steps * args.python_seeds * N_AGENTS,
+        "numpy": numpy_steps * args.seeds * N_AGENTS,
+    }
     for name in LEARNERS:
-        run_s, compile_s = bench_marlkit(name, steps, args.seeds, log_every)
-        python_s = sum(_time(python_fns[name], steps, seed) for seed in range(args.python_seeds))
-        python_s *= args.seeds / args.python_seeds
-        numpy_s = _time(numpy_fns[name], numpy_steps, args.seeds) * steps / numpy_steps
-        rows = [
-            ("marlkit", run_s, f"jit+scan+vmap, History every {log_every} steps; compile {compile_s:.1f} s extra"),
-            ("python", python_s, f"{args.python_seeds} seeds timed, extrapolated to {args.seeds}"),
-            (
-                "numpy",
-                numpy_s,
-                "vectorised over seeds"
-                + ("" if numpy_steps == steps else f", {numpy_steps} steps timed, extrapolated"),
-            ),
-        ]
-        for method, seconds, note in rows:
-            print(f"{name:<10}{method:<11}{seconds:>10.2f}{updates / seconds:>12.3g}{seconds / run_s:>11.1f}  {note}")
-    print("'marlkit x' = the method's time / marlkit's time (higher: marlkit is faster).")
+        runs = marlkit_runs(name, steps, args.seeds, log_every)
+        runs["python"] = lambda _, f=python_fns[name]: [f(steps, seed) for seed in range(args.python_seeds)]
+        runs["numpy"] = lambda _, f=numpy_fns[name]: f(numpy_steps, args.seeds)
+        timings = harness.interleave(runs, args.rounds)
+        for ours in ("marlkit", "marlkit+compile"):
+            for peer in ("python", "numpy"):
+                report.compare(
+                    f"{name} climbing game, {ours}",
+                    timings[ours],
+                    timings[peer],
+                    peer,
+                    unit="agent-update",
+                    per=per[ours],
+                    peer_per=per[peer],
+                )
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

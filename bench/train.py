@@ -7,45 +7,42 @@ steps per update, 4 epochs x 4 minibatches, 64-unit tanh layers, LR 2.5e-4 annea
 (JaxMARL's single ``ActorCritic``). One *env step* is one joint step of one environment (an update is 16 x 128 =
 2,048 env steps), the unit of the issue's "20.8 s per million env steps".
 
-Compared, side by side in one process:
+Compared, interleaved by the harness (``bench/harness.py``: round r runs seed r of marlkit, then of JaxMARL; median
+and spread of wall and CPU time; the machine and its load):
 
 * ``marlkit``: what ``marlkit.train.deep.train(env, IPPO(...), steps, num_envs=16, seeds=1)`` runs (``prepare``,
   ``start``, ``advance``; env + learner in one ``jax.jit``), compiled once ahead of time so that compile and run
   are timed apart, with one History window per update (as JaxMARL logs every update);
-* ``jaxmarl``: JaxMARL's own ``make_train`` from ``baselines/IPPO/ippo_ff_mpe.py`` (not part of its wheel: fetch
-  that file from github.com/FLAIROx/JaxMARL and pass its path with ``--jaxmarl-ippo PATH``; JaxMARL itself must be
-  importable, e.g. ``pip install --no-deps --target /tmp/jm jaxmarl jaxtyping chex gymnax safetensors
-  wadler_lindig toolz six`` and ``PYTHONPATH=/tmp/jm``). Its script imports ``distrax``, ``hydra``, ``omegaconf`` and
-  ``wandb``; those missing here are replaced by stand-ins before it is loaded: a categorical distribution with the
-  same ``sample`` / ``log_prob`` / ``entropy`` (sampling by ``jax.random.categorical``, as distrax does), and
-  no-op ``hydra.main`` / ``wandb.log`` (its per-update ``io_callback`` to ``wandb.log`` stays, it is part of its
-  loop; with wandb disabled it does nothing either). Without ``--jaxmarl-ippo`` the figures measured for issue 8
-  on this machine are printed, labelled "reference, not measured in this run".
+* ``jaxmarl``: JaxMARL's own ``make_train`` from ``baselines/IPPO/ippo_ff_mpe.py``. That script is **not in the
+  jaxmarl wheel or sdist**: fetch it (and ``config/ippo_ff_mpe.yaml`` beside it) from github.com/FLAIROx/JaxMARL at
+  the tag of your jaxmarl version and pass its path with ``--jaxmarl-ippo PATH``. JaxMARL itself must be importable,
+  e.g. ``pip install --no-deps --target /tmp/jm jaxmarl jaxtyping chex gymnax safetensors wadler_lindig toolz six
+  seaborn`` and ``PYTHONPATH=/tmp/jm`` (its utilities import ``six`` and ``seaborn``). The script also imports
+  ``distrax``, ``hydra``, ``omegaconf`` and ``wandb``; those missing are replaced by stand-ins before it is loaded: a
+  categorical distribution with the same ``sample`` / ``log_prob`` / ``entropy`` (sampling by
+  ``jax.random.categorical``, as distrax does), and no-op ``hydra.main`` / ``wandb.log`` (its per-update
+  ``io_callback`` to ``wandb.log`` stays, it is part of its loop). Without ``--jaxmarl-ippo`` marlkit is timed
+  alone and the bench says how to get the script; no figure from another run is printed as a ratio.
 
-Measured: compile time (``jit(...).lower(...).compile()``, not counted in the run time), wall time per million env
-steps (each seed's compiled run timed on its own), env-steps/s, and the learning curve. **Return**: JaxMARL's
+Measured: compile time (``jit(...).lower(...).compile()``, not counted in the run time), time per env step
+(median and spread over seeds), and the learning curve. **Return**: JaxMARL's
 logged ``returned_episode_returns`` — its ``MPELogWrapper`` multiplies every agent's reward by the number of agents
 ("as per on-policy codebase"), so the logged per-agent return, averaged over agents, equals the *sum over agents*
 of the episode's returns; its per-update figure is that averaged over the 16 x 128 steps of the update (the last
 finished episode of each env, 0 before an env's first episode ends). marlkit's ``History.episode_return [N, T,
 n]`` is per agent (the mean return of the episodes that finished in the window), so the comparable figure is its sum
-over agents. Printed for both: the mean of the last 10 updates, averaged over seeds. *Time to a return threshold*:
-the first update at which the seed-mean return, smoothed over 10 updates, reaches ``--threshold``, converted to
-seconds as that share of the run's wall time (a compiled run cannot be clocked half-way).
+over agents. Printed for both: the mean of the last 10 updates, averaged over seeds, and the env steps until the
+seed-mean return, smoothed over 10 updates, reaches ``--threshold``.
 
 The rewards are the same: marlkit's simple spread and JaxMARL's ``MPE_simple_spread_v3`` both give
 ``r_i = 0.5 G - 0.5 C_i`` (coverage ``G``, agent i's collisions ``C_i``), checked here by stepping both from the
 same state with the same actions (``--check-reward``).
 
-Also printed: the issue's BenchMARL figure (1.5.2, MAPPO on VMAS navigation, 433 frames/s — a reference measured by
-whoever filed issue 8; BenchMARL needs torch and is not installed here) and marlkit's ratio to it; and the cost of
-parameter sharing ("full" vs "none") as the number of agents grows (``bench/sharing.py``).
-
-Wall times are only comparable between rows of one invocation, and only on an otherwise idle machine: on a shared
-one, the CPU-time column (this process's CPU seconds) is steadier, but contention inflates it too.
+BenchMARL is not measured (it needs torch and VMAS), so no ratio to it is printed. The cost of parameter sharing
+("full" vs "none") as the number of agents grows: ``bench/sharing.py``.
 
 Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false PYTHONPATH=/tmp/jm python bench/train.py --jaxmarl-ippo
-/tmp/jmippo/ippo_ff_mpe.py [--steps 1000000] [--seeds 3]``.
+/tmp/jmippo/ippo_ff_mpe.py [--steps 1000000] [--rounds 3] [--quick] [--json out.json]`` (``--rounds``: seeds).
 """
 
 from __future__ import annotations
@@ -53,7 +50,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import platform
 import sys
 import time
 import types
@@ -67,6 +63,8 @@ import jax
 import jax.experimental  # JaxMARL's script reaches io_callback as jax.experimental.io_callback
 import jax.numpy as jnp
 import numpy as np
+
+import harness
 
 # JaxMARL's published IPPO hyper-parameters for MPE (baselines/IPPO/config/ippo_ff_mpe.yaml), run-length aside.
 PUBLISHED = {
@@ -88,35 +86,11 @@ PUBLISHED = {
 }
 SEED = 30  # the yaml's SEED; seed i of a run is jax.random.split(PRNGKey(SEED), seeds)[i], as its main() does
 # Figures for issue 8 on this machine (2 shared cores): the issue's, and ours measured with this script.
-REFERENCE = {
-    "jaxmarl_s_per_million": 20.8,  # issue 8 text
-    "benchmarl_frames_per_s": 433.0,  # issue 8 text: BenchMARL 1.5.2 MAPPO on VMAS navigation
-    # this script, 2026-11-24, 999,424 env steps, seeds split(PRNGKey(30), 3): mean of the last 10 updates' logged
-    # return (summed over agents), averaged over the 3 seeds (-76.0, -63.5, -75.3)
-    "jaxmarl_return_1m": -71.6,
-}
 SMOOTH = 10  # updates in the moving mean a return threshold is read from
 
 
-class PeerRun(NamedTuple):
-    """One learner's figures: compile seconds, run seconds per seed (wall clock and this process's CPU time), env
-    steps per run, final return per seed, and the learning curve ``[seeds, points]`` against env steps
-    ``[points]`` (return summed over agents)."""
-
-    compile_s: float
-    run_s: list[float]
-    cpu_s: list[float]
-    env_steps: int
-    final_return: list[float]
-    curve_steps: np.ndarray
-    curve: np.ndarray
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
-    """``(fn(), wall seconds, CPU seconds of this process)``, waiting for JAX's asynchronous results."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = jax.block_until_ready(fn())
-    return out, time.perf_counter() - wall, time.process_time() - cpu
+timed = harness.timed_once
+"""``(result, wall s, cpu s)`` of one call (the harness's clocks)."""
 
 
 # ------------------------------------------------------------------------------------------------- JaxMARL
@@ -155,8 +129,14 @@ def _stand_ins() -> dict[str, types.ModuleType]:
 
 
 def load_jaxmarl_ippo(path: Path) -> types.ModuleType:
-    """Import JaxMARL's ``ippo_ff_mpe.py`` from ``path`` (stand-ins for its missing logging/config imports)."""
-    sys.modules.update(_stand_ins())
+    """Import JaxMARL's ``ippo_ff_mpe.py`` from ``path`` (stand-ins for its missing logging/config imports; an
+    installed wandb is initialised with ``mode="disabled"``, so its per-update ``wandb.log`` does nothing)."""
+    stand_ins = _stand_ins()
+    sys.modules.update(stand_ins)
+    if "wandb" not in stand_ins:
+        import wandb
+
+        wandb.init(mode="disabled")
     spec = importlib.util.spec_from_file_location("jaxmarl_ippo_ff_mpe", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -178,33 +158,29 @@ def published_config(path: Path, steps: int) -> dict[str, Any]:
     return config
 
 
-def run_jaxmarl(path: Path, steps: int, seeds: int) -> PeerRun:
-    """Compile JaxMARL's ``make_train`` once, run it per seed; its logged return per update."""
+def prepare_jaxmarl(path: Path, steps: int, seeds: int) -> tuple[float, Callable[[int], np.ndarray], int]:
+    """Compile JaxMARL's ``make_train`` once: ``(compile s, run(i) -> seed i's logged return per update, env steps
+    per run)``."""
     module = load_jaxmarl_ippo(path)
     config = published_config(path, steps)
     train = module.make_train(config)
     keys = jax.random.split(jax.random.PRNGKey(SEED), seeds)
-    start = time.perf_counter()
-    compiled = jax.jit(train).lower(keys[0]).compile()
-    compile_s = time.perf_counter() - start
-    per_update = config["NUM_ENVS"] * config["NUM_STEPS"]
-    updates = config["NUM_UPDATES"]
-    run_s, cpu_s, curves = [], [], []
-    for key in keys:
-        (out,), wall, cpu = timed(lambda k=key: (compiled(k),))
-        run_s.append(wall)
-        cpu_s.append(cpu)
-        curves.append(np.asarray(out["metrics"]["returned_episode_returns"]))
-    curve = np.stack(curves)
-    return PeerRun(
-        compile_s,
-        run_s,
-        cpu_s,
-        int(updates * per_update),
-        [float(c[-1]) for c in curve],
-        per_update * np.arange(1, int(updates) + 1),
-        curve,
-    )
+    compiled, compile_s, _ = timed(lambda: jax.jit(train).lower(keys[0]).compile())
+    env_steps = config["NUM_UPDATES"] * config["NUM_ENVS"] * config["NUM_STEPS"]
+
+    def run(i: int) -> np.ndarray:
+        out = jax.block_until_ready(compiled(keys[max(i, 0)]))
+        return np.asarray(out["metrics"]["returned_episode_returns"])
+
+    return compile_s, run, env_steps
+
+
+JAXMARL_SCRIPT_HELP = (
+    "JaxMARL's IPPO baseline (baselines/IPPO/ippo_ff_mpe.py) is not part of the jaxmarl wheel or sdist: fetch that "
+    "file (and config/ippo_ff_mpe.yaml beside it) from github.com/FLAIROx/JaxMARL at the tag of your jaxmarl version "
+    "and pass --jaxmarl-ippo PATH. Its imports also need `six` and `seaborn` (pip install six seaborn beside "
+    "jaxmarl); distrax, hydra, omegaconf and wandb are stood in when missing (module docstring)."
+)
 
 
 def check_reward(steps: int = 200) -> tuple[float, float, float, int]:
@@ -299,85 +275,62 @@ def compile_marlkit(env: Any, learner: Any, steps: int, log_every: int) -> Compi
     return CompiledRun(compiled, time.perf_counter() - begin, plan_for, steps)
 
 
-def deep_bench_arguments(description: str) -> argparse.Namespace:
-    """The command line of the deep-learner ratio benches (``--agents``, ``--updates``, ``--rounds``), and the
-    machine line they print first (platform, CPU, cores, load average, JAX device)."""
+def deep_bench_arguments(description: str, bench: str) -> argparse.Namespace:
+    """The command line of the deep-learner ratio benches (``--agents``, ``--updates`` and the harness's
+    ``--quick``, ``--rounds``, ``--json``); ``args.report`` is the bench's :class:`harness.Report` (it prints the
+    machine first). ``--quick`` halves the updates."""
     parser = argparse.ArgumentParser(description=description)
+    harness.add_arguments(parser)
     parser.add_argument("--agents", type=int, default=3)
     parser.add_argument("--updates", type=int, default=8, help="updates per timed run (16 x 128 env steps each)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
     args = parser.parse_args()
-    print(
-        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()}; jax {jax.__version__} on {jax.devices()[0]}"
-    )
+    if args.quick:
+        args.updates = max(1, args.updates // 2)
+    args.report = harness.Report(bench, harness.command_line())
     return args
 
 
 def interleaved_rates(
-    runs: dict[str, tuple[Any, Any]], steps: int, rounds: int, baseline: str
+    runs: dict[str, tuple[Any, Any]], steps: int, rounds: int, baseline: str, report: harness.Report
 ) -> dict[str, tuple[float, float]]:
-    """Compile every ``name -> (learner, env)`` run of ``steps`` env steps (one seed), time them interleaved (round
-    r times every run once, so a load change on a shared machine hits all alike), print each run's best and median
-    env-steps/s by wall clock and by this process's CPU time, and return each run's ``(CPU, wall)`` median time
-    relative to ``baseline``."""
-    compiled, states = {}, {}
+    """Compile every ``name -> (learner, env)`` run of ``steps`` env steps (one seed), time them interleaved with
+    the harness, record each run against ``baseline`` in ``report`` (ratio = baseline time / run time) and return
+    each run's ``(CPU, wall)`` median time relative to ``baseline``."""
+    fns = {}
     for name, (learner, env) in runs.items():
         run = compile_marlkit(env, learner, steps, steps)
-        compiled[name], states[name] = run, jax.block_until_ready(run.plan_for(0).start())
-        run.compiled(states[name])  # warm-up (first-call allocations)
-        print(f"compiled {name} in {run.compile_s:.1f} s", flush=True)
-    wall: dict[str, list[float]] = {name: [] for name in runs}
-    cpu: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, run in compiled.items():
-            _, w, c = timed(lambda run=run, name=name: run.compiled(states[name]))  # type: ignore[misc]
-            wall[name].append(w)
-            cpu[name].append(c)
-    width = max(14, *(len(name) + 1 for name in runs))
-    print(f"\n{steps:,} env steps per timed run, {rounds} rounds")
-    columns = f"{'steps/s wall best':>18} {'median':>9} {'cpu best':>9} {'median':>9} {'time x (cpu)':>13}"
-    print(f"{'run':<{width}} {columns}")
-    base_cpu, base_wall = np.median(cpu[baseline]), np.median(wall[baseline])
-    for name in runs:
-        ws, cs = np.asarray(wall[name]), np.asarray(cpu[name])
-        print(
-            f"{name:<{width}} {steps / ws.min():>18,.0f} {steps / np.median(ws):>9,.0f} {steps / cs.min():>9,.0f} "
-            f"{steps / np.median(cs):>9,.0f} {np.median(cs) / base_cpu:>13.3f}"
-        )
-    return {name: (float(np.median(cpu[name]) / base_cpu), float(np.median(wall[name]) / base_wall)) for name in runs}
+        state = jax.block_until_ready(run.plan_for(0).start())
+        fns[name] = lambda _, run=run, state=state: run.compiled(state)
+        report.note(f"compiled {name} in {run.compile_s:.1f} s")
+    timings = harness.interleave(fns, rounds)
+    report.note(f"{steps:,} env steps per timed run, {rounds} interleaved rounds; time per env step")
+    for name, timing in timings.items():
+        if name != baseline:
+            report.compare(name, timing, timings[baseline], baseline, unit="env-step", per=steps)
+    out = {}
+    for name, timing in timings.items():
+        r = harness.ratio(timing, timings[baseline])
+        out[name] = (r["cpu"], r["wall"])
+    return out
 
 
-def run_marlkit(steps: int, seeds: int) -> PeerRun:
-    """marlkit's IPPO on simple spread, compiled once (one History window per update, as JaxMARL logs), run per
-    seed."""
+def prepare_marlkit(steps: int) -> tuple[float, Callable[[int], np.ndarray], int]:
+    """marlkit's IPPO on simple spread, compiled once (one History window per update, as JaxMARL logs):
+    ``(compile s, run(seed) -> return per update summed over agents, env steps per run)``."""
     from marlkit.envs import make
     from marlkit.train import deep
 
     per_update = PUBLISHED["NUM_ENVS"] * PUBLISHED["NUM_STEPS"]
     updates = steps // per_update
     run = compile_marlkit(make("simple_spread"), marlkit_ippo(updates), updates * per_update, per_update)
-    run_s, cpu_s, curves = [], [], []
-    for seed in range(seeds):
-        plan = run.plan_for(seed)
+
+    def one(seed: int) -> np.ndarray:
+        plan = run.plan_for(max(seed, 0))
         state = jax.block_until_ready(deep.start(plan))
-        (_, records), wall, cpu = timed(lambda s=state: run.compiled(s))
-        run_s.append(wall)
-        cpu_s.append(cpu)
-        curves.append(deep.to_history(plan, records).episode_return[0].sum(axis=-1))  # [T], summed over agents
-    curve = np.stack(curves)
-    return PeerRun(
-        run.compile_s,
-        run_s,
-        cpu_s,
-        run.env_steps,
-        [float(c[-1]) for c in curve],
-        per_update * np.arange(1, updates + 1),
-        curve,
-    )
+        _, records = jax.block_until_ready(run.compiled(state))
+        return deep.to_history(plan, records).episode_return[0].sum(axis=-1)  # [T], summed over agents
 
-
-# ------------------------------------------------------------------------------------------------- report
+    return run.compile_s, one, run.env_steps
 
 
 def smoothed(curve: np.ndarray, width: int = SMOOTH) -> np.ndarray:
@@ -389,94 +342,73 @@ def smoothed(curve: np.ndarray, width: int = SMOOTH) -> np.ndarray:
     return out
 
 
-def steps_to(run: PeerRun, threshold: float) -> float:
-    """Env steps until the seed-mean return, smoothed over :data:`SMOOTH` updates, first reaches ``threshold``."""
-    mean = smoothed(run.curve).mean(axis=0)
-    reached = np.flatnonzero(mean >= threshold)
-    return float(run.curve_steps[reached[0]]) if reached.size else np.nan
-
-
-def print_row(name: str, run: PeerRun, threshold: float, curves: dict[str, np.ndarray]) -> dict[str, float]:
-    """One peer's line; returns its figures (best seed's run time: the machine may be shared); its curve and env
-    steps go into ``curves``."""
-    curves[f"{name}_return"], curves[f"{name}_steps"] = run.curve, run.curve_steps
-    wall, cpu = min(run.run_s), min(run.cpu_s)
-    to_threshold = steps_to(run, threshold)
-    figures = {
-        "s_per_m": wall / run.env_steps * 1e6,
-        "cpu_s_per_m": cpu / run.env_steps * 1e6,
-        "steps_per_s": run.env_steps / wall,
-        "seconds_to_threshold": to_threshold / run.env_steps * wall,
-    }
-    final = np.mean([np.nanmean(c[-SMOOTH:]) for c in run.curve])
-    print(
-        f"{name:<9} {run.compile_s:>9.1f} {figures['s_per_m']:>9.1f} {figures['cpu_s_per_m']:>9.1f} "
-        f"{figures['steps_per_s']:>11,.0f} {final:>10.1f} {to_threshold:>11,.0f} "
-        f"{figures['seconds_to_threshold']:>8.1f}"
-    )
-    return figures
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    harness.add_arguments(parser, rounds=1)
     parser.add_argument("--jaxmarl-ippo", type=Path, default=None, help="path of JaxMARL's ippo_ff_mpe.py")
-    parser.add_argument("--steps", type=int, default=1_000_000, help="env steps per run (rounded down to updates)")
-    parser.add_argument("--seeds", type=int, default=1, help="runs per peer (each timed on its own)")
+    parser.add_argument("--steps", type=int, default=None, help="env steps per run (1,000,000; quick: 131,072)")
     parser.add_argument("--threshold", type=float, default=-75.0, help="return (summed over agents) to reach")
     parser.add_argument("--check-reward", action="store_true", help="compare the two envs' rewards step by step")
-    parser.add_argument("--skip-marlkit", action="store_true")
     parser.add_argument("--save", type=Path, default=None, help="write the learning curves to this .npz file")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()}, {os.cpu_count()} cores, jax {jax.__version__} on {jax.devices()[0]}")
-    print(f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}")
+    steps = args.steps or (131_072 if args.quick else 1_000_000)
+    report = harness.Report("train", harness.command_line())
     if args.check_reward:
         reward, obs, pos, collided = check_reward()
-        print(
+        report.note(
             f"simple spread, marlkit vs JaxMARL from the same states: max |diff| reward {reward:.1e}, "
             f"observation {obs:.1e}, position {pos:.1e} (200 random steps, {collided} with a collision)"
         )
-    print(
-        f"IPPO on simple spread, {args.steps:,} env steps x {args.seeds} seed(s); times: best seed; return: summed "
-        f"over agents, mean of the last {SMOOTH} updates, mean over seeds; threshold {args.threshold} on the "
-        f"{SMOOTH}-update moving mean (seconds to it: its share of the run's wall time)"
-    )
-    print(
-        f"{'':<9} {'compile s':>9} {'s / M':>9} {'cpu s/M':>9} {'env-steps/s':>11} {'return':>10} "
-        f"{'steps to thr':>11} {'s to thr':>8}"
-    )
-    peers, curves = {}, {}
+    seeds = args.rounds  # round r runs seed r of each peer: marlkit, jaxmarl, marlkit, jaxmarl, ...
+    prepared = {"marlkit": prepare_marlkit(steps)}
     if args.jaxmarl_ippo is not None:
-        peers["jaxmarl"] = print_row(
-            "jaxmarl", run_jaxmarl(args.jaxmarl_ippo, args.steps, args.seeds), args.threshold, curves
-        )
+        prepared["jaxmarl"] = prepare_jaxmarl(args.jaxmarl_ippo, steps, seeds)
     else:
-        peers["jaxmarl"] = {"s_per_m": REFERENCE["jaxmarl_s_per_million"]}
-        print(
-            f"{'jaxmarl':<9} {'-':>9} {REFERENCE['jaxmarl_s_per_million']:>9.1f} {'-':>9} "
-            f"{1e6 / REFERENCE['jaxmarl_s_per_million']:>11,.0f} {REFERENCE['jaxmarl_return_1m']:>10.1f}   "
-            "(reference, not measured in this run: issue 8's time, this script's 3-seed return at 1M steps)"
+        report.note(JAXMARL_SCRIPT_HELP + " marlkit is timed alone.")
+    compile_s = {name: round(p[0], 2) for name, p in prepared.items()}
+    report.note(f"compile seconds (jit(...).lower(...).compile(), not counted below): {compile_s}")
+    curves: dict[str, list[np.ndarray]] = {name: [] for name in prepared}
+
+    def runner(name: str) -> Callable[[int], None]:
+        def run(r: int) -> None:
+            curve = prepared[name][1](r)
+            if r >= 0:
+                curves[name].append(curve)
+
+        return run
+
+    timings = harness.interleave({name: runner(name) for name in prepared}, seeds, warmup=False)
+    ours = timings["marlkit"]
+    report.compare(
+        f"IPPO simple spread, {steps:,} env steps x {seeds} seed(s)",
+        ours,
+        timings.get("jaxmarl"),
+        "jaxmarl",
+        unit="env-step",
+        per=prepared["marlkit"][2],
+        peer_per=prepared["jaxmarl"][2] if "jaxmarl" in prepared else None,
+        compile_s=compile_s,
+        **({} if "jaxmarl" in prepared else {"skipped": "JaxMARL's IPPO script not given (--jaxmarl-ippo)"}),
+    )
+    per_update = PUBLISHED["NUM_ENVS"] * PUBLISHED["NUM_STEPS"]
+    for name, rows in curves.items():
+        curve = np.stack(rows)
+        final = float(np.mean([np.nanmean(c[-SMOOTH:]) for c in curve]))
+        steps_axis = per_update * np.arange(1, curve.shape[1] + 1)
+        mean = smoothed(curve).mean(axis=0)
+        reached = np.flatnonzero(mean >= args.threshold)
+        to_thr = float(steps_axis[reached[0]]) if reached.size else float("nan")
+        report.note(
+            f"{name}: return (summed over agents, mean of the last {SMOOTH} updates, mean over seeds) {final:.1f}; "
+            f"env steps to {args.threshold} on the {SMOOTH}-update moving mean: {to_thr:,.0f}"
         )
-    if not args.skip_marlkit:
-        ours = peers["marlkit"] = print_row("marlkit", run_marlkit(args.steps, args.seeds), args.threshold, curves)
-        theirs = peers["jaxmarl"]
-        print(
-            f"marlkit / jaxmarl wall time per env step: {ours['s_per_m'] / theirs['s_per_m']:.2f}x (target <= 0.5x)"
-            + (f"; CPU time: {ours['cpu_s_per_m'] / theirs['cpu_s_per_m']:.2f}x" if "cpu_s_per_m" in theirs else "")
-        )
-        if "seconds_to_threshold" in theirs and np.isfinite(theirs["seconds_to_threshold"]):
-            print(
-                f"marlkit / jaxmarl wall time to return {args.threshold}: "
-                f"{ours['seconds_to_threshold'] / theirs['seconds_to_threshold']:.2f}x"
-            )
-        benchmarl = REFERENCE["benchmarl_frames_per_s"]
-        print(
-            f"marlkit {ours['steps_per_s']:,.0f} env-steps/s vs BenchMARL {benchmarl:.0f} frames/s (reference: issue "
-            f"8, BenchMARL 1.5.2 MAPPO on VMAS navigation, not measured here): {ours['steps_per_s'] / benchmarl:.0f}x "
-            "(target >= 100x)"
-        )
-    if args.save is not None:
-        np.savez(args.save, **curves)
-    print(f"load average {os.getloadavg()}; parameter sharing: python bench/sharing.py")
+        if args.save is not None:
+            np.savez(args.save.with_name(f"{args.save.stem}_{name}.npz"), curve=curve, steps=steps_axis)
+    report.note(
+        "BenchMARL is not measured here (it needs torch and VMAS); no ratio to it is claimed. Parameter sharing: "
+        "python bench/sharing.py"
+    )
+    report.finish(args.json)
 
 
 if __name__ == "__main__":

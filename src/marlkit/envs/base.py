@@ -39,6 +39,16 @@ dimensions, never state-dependent.
   and, by default, passes masked ones on to this rule, flagging them in ``infos[agent]["illegal_action"]``);
 * ``cost [n, m]`` float32 in constrained tasks (``spec.num_constraints = m > 0``).
 
+**Auto-reset and its key schedule** (:meth:`Env.step`). ``step(key, ...)`` splits its key once,
+``key_step, key_reset = jax.random.split(key)``: ``key_step`` goes to ``step_env``, and where the episode ends the
+next episode is ``reset_env(key_reset)``. Every episode is therefore a function of the seed alone, and the same
+seed gives the same episodes bit for bit however the envs are batched. The reset draw is computed only when
+needed (:func:`reset_where`): unbatched, when ``done``; under ``jax.vmap`` (envs, seeds, any nesting), for the
+whole batch only on steps where some env of it is done (a ``lax.cond`` on ``any(done)`` in a ``custom_vmap`` rule)
+— with MPE's synchronised time limits 1 step in 25. An env whose ``step_env`` ignores its key (MPE) pays no PRNG
+work on the other steps. Before issue 16 the same values were computed by drawing the reset state at every step
+and selecting it where ``done``.
+
 The state is a pytree; ``jax.vmap(env.step)`` batches environments. Subclasses implement ``reset_env`` and
 ``step_env`` (one episode, no auto-reset) and ``action_mask``; :meth:`Env.step` adds the auto-reset, the time
 limit and the illegal-action policy, so no task repeats them.
@@ -339,15 +349,13 @@ class Env(MultiAgentEnv):
         return TimeState(inner, (state.time + 1).astype(jnp.int32))
 
     def step(self, key: Array, state: TimeState, actions: Array) -> tuple[Array, TimeState, Array, Array, dict]:
-        key_step, key_reset = jax.random.split(key)  # final_state splits the key the same way
+        key_step = jax.random.split(key)[0]  # the key schedule: module docstring, "Auto-reset"
         actions, illegal = self.legalise(state, actions)
         obs, inner, reward, terminated, extra = self.step_env(key_step, state.inner, actions)
         time = state.time + 1
         truncated = (time >= self.spec.max_episode_steps) & ~terminated
         done = terminated | truncated
-        reset_obs, reset_inner = self.reset_env(key_reset)
-        next_inner = jax.tree_util.tree_map(lambda r, s: jnp.where(done, r, s), reset_inner, inner)
-        next_obs = jnp.where(done, reset_obs, obs)
+        next_obs, next_inner = reset_where(self, done, key, obs, inner)
         next_state = TimeState(next_inner, jnp.where(done, 0, time).astype(jnp.int32))
         info = dict(extra)
         info.update(
@@ -361,6 +369,57 @@ class Env(MultiAgentEnv):
             illegal_action=illegal,
         )
         return next_obs, next_state, reward.astype(jnp.float32), done, info
+
+
+def reset_where(env: Env, done: Array, key: Array, obs: Array, inner: Any) -> tuple[Array, Any]:
+    """The auto-reset of :meth:`Env.step`: ``(obs, inner)`` where not ``done``, a new episode
+    ``env.reset_env(split(key)[1])`` where ``done`` — computed only when some env of the batch is done.
+
+    Values are exactly those of the plain select ``where(done, reset_env(split(key)[1]), (obs, inner))``: the same
+    key, the same reset draw, the same select. What changes is when the reset draw is computed. Unbatched, it is a
+    ``lax.cond`` on ``done``. Under ``jax.vmap`` (envs, seeds, any nesting) a plain ``cond`` on a batched ``done``
+    would become a select that computes both branches for every env; instead this function's batching rule
+    (``jax.custom_batching.custom_vmap``) computes the reset draw for the whole batch inside one ``lax.cond`` on
+    ``any(done)`` and selects per env. Steps where no env of the batch ends (24 of 25 in MPE with synchronised
+    time limits) skip the draw and its PRNG split entirely.
+
+    The env's array leaves (a pytree env such as a game with tables) are passed as arguments, not closed over, so
+    a vmap over envs' parameters works. Not differentiable (reverse mode): envs are simulated, not differentiated.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(env)
+    static = len(leaves) == 1 and leaves[0] is env  # not a pytree: everything in it is a constant
+    args = (done, key, obs, inner, () if static else tuple(leaves))
+    return _reset_where(env if static else treedef, static, 0)(*args)
+
+
+def _reset_where(env_or_tree: Any, static: bool, depth: int) -> Any:
+    """``reset_where`` for arguments with ``depth`` leading batch axes (its batching rule adds one)."""
+
+    def one(done: Array, key: Array, obs: Array, inner: Any, leaves: tuple) -> tuple[Array, Any]:
+        env = env_or_tree if static else jax.tree_util.tree_unflatten(env_or_tree, leaves)
+        reset_obs, reset_inner = env.reset_env(jax.random.split(key)[1])
+        next_inner = jax.tree_util.tree_map(lambda r, s: jnp.where(done, r, s), reset_inner, inner)
+        return jnp.where(done, reset_obs, obs), next_inner
+
+    for _ in range(depth):
+        one = jax.vmap(one)
+
+    @jax.custom_batching.custom_vmap
+    def where_done(done: Array, key: Array, obs: Array, inner: Any, leaves: tuple) -> tuple[Array, Any]:
+        out = jax.eval_shape(one, done, key, obs, inner, leaves)
+        keep = jax.tree_util.tree_map(lambda x, a: jnp.asarray(x, a.dtype), (obs, inner), out)
+        return jax.lax.cond(jnp.any(done), one, lambda *_: keep, done, key, obs, inner, leaves)
+
+    @where_done.def_vmap
+    def rule(axis_size: int, in_batched: Any, *args: Any) -> tuple[Any, Any]:
+        batched = [
+            jax.tree_util.tree_map(lambda x, b: x if b else jnp.broadcast_to(x, (axis_size, *jnp.shape(x))), a, flags)
+            for a, flags in zip(args, in_batched, strict=True)
+        ]
+        out = _reset_where(env_or_tree, static, depth + 1)(*batched)
+        return out, jax.tree_util.tree_map(lambda _: True, out)
+
+    return where_done
 
 
 def host_state(state: Any, index: int | tuple[int, ...] | None, batch_ndim: int, name: str) -> Any:
@@ -447,4 +506,5 @@ __all__ = [
     "check_frame",
     "clip_actions",
     "host_state",
+    "reset_where",
 ]

@@ -32,11 +32,15 @@ exact-solver accuracy. Measured on seeded random and integer (tie-heavy) games, 
   ~1e-4 of the incentive constraints buys a much larger welfare): those carry ``converged=False`` and their
   ``incentive_violation``, and are approximate (ε-)correlated equilibria.
 
-Speed (``python bench/stage_solvers.py``, shared 2-core CPU, batches of 1,000, float32, vs one HiGHS
-``linprog`` call per game at about 1.5 ms): zero-sum support enumeration 0.001 / 0.006 / 0.016 / 0.12 ms per game
-at 2x2 / 3x3 / 4x4 / 5x5 (1400x to 13x faster); the CE interior point solver 0.02 / 0.1-0.5 / 0.8 / 1.1-1.5 ms per
-game (85x at 2x2, but only 2.5x-5x at 3x3-5x5: the 10x target is not met there on this CPU). Compile times are
-1-6 s per shape and dtype.
+Speed (``python bench/stage_solvers.py --quick --rounds 3``: batches of 200, float32, against one HiGHS ``linprog``
+call per game at 1.5-2.3 ms of CPU; CPU time per game, medians of interleaved rounds on a shared 2-core AMD EPYC at
+load 14-16): zero-sum support enumeration 3 / 9 / 28 / 90-190 us per game at 2x2 / 3x3 / 4x4 / 5x5 (540x / 160x /
+59x / 11-18x SciPy); the CE interior point solver 23 / 91 / 194 / 444 us (86x / 21x / 11x / 5.2x). The CE solver's
+products and reductions are chains of elementwise operations (:func:`marlkit.solve.stage.lp.axis_sum`): as
+``jnp.sum`` / ``@`` under ``vmap`` XLA:CPU ran them as library calls that took ~85% of its time (it was 2x / 1.3x
+SciPy at 4x4 / 5x5 before). The 10x target is met at 2x2-4x4, not at 5x5 (what remains is the Cholesky factor and
+its triangular solves, ~40%; an explicit inverse factor and unrolled substitutions were both slower). Compile
+times are 1-6 s per shape and dtype on an idle machine.
 """
 
 from marlkit.solve.stage.ce import OBJECTIVES, CorrelatedEquilibrium, batched_correlated_equilibrium

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit.solve.stage.lp import Constraints, lp_ipm
+from marlkit.solve.stage.lp import Constraints, axis_sum, lp_ipm
 from marlkit.solve.stage.payoffs import float_payoffs, payoff_scale
 
 
@@ -74,7 +74,8 @@ def _ce_constraints(An: jax.Array, Bn: jax.Array, floor: bool) -> Constraints:
     player's (pair (j, j') reads column j), and with ``floor`` the egalitarian rows ``t - U_k(μ) <= 0`` (payoffs
     shifted to [0, 2]). Incentive rows are equilibrated to unit max-norm (same constraints, better-scaled duals).
     Products with G, G^T and the normal matrix G^T diag(w) G are written as broadcasts and reductions over the
-    pair axes (no small matrix products, which vectorise poorly under ``vmap`` on a CPU).
+    pair axes as chains of adds (no small matrix products or reductions, which XLA:CPU runs as slow library calls
+    under ``vmap``: :func:`marlkit.solve.stage.lp.axis_sum`).
     """
     m, n = An.shape
     N = m * n + int(floor)
@@ -92,26 +93,26 @@ def _ce_constraints(An: jax.Array, Bn: jax.Array, floor: bool) -> Constraints:
         mu = v[: m * n].reshape(m, n)
         parts = [
             -v,
-            -jnp.sum(mu[:, None, :] * Dr, axis=2).reshape(Pr),
-            -jnp.sum(mu.T[:, None, :] * Dc, axis=2).reshape(Pc),
+            -axis_sum(mu[:, None, :] * Dr, 2).reshape(Pr),
+            -axis_sum(mu.T[:, None, :] * Dc, 2).reshape(Pc),
         ]
         if floor:
-            parts.append(v[-1] - jnp.sum(utils * v[None, : m * n], axis=1))
+            parts.append(v[-1] - axis_sum(utils * v[None, : m * n], 1))
         return jnp.concatenate(parts)
 
     def rmatvec(z):
         zx, zr, zc = z[:N], z[N : N + Pr].reshape(m, m - 1), z[N + Pr : N + Pr + Pc].reshape(n, n - 1)
-        mu = -jnp.sum(zr[:, :, None] * Dr, axis=1) - jnp.sum(zc[:, :, None] * Dc, axis=1).T
+        mu = -axis_sum(zr[:, :, None] * Dr, 1) - axis_sum(zc[:, :, None] * Dc, 1).T
         out = -zx + jnp.pad(mu.reshape(-1), (0, N - m * n))
         if floor:
             zf = z[N + Pr + Pc :]
-            out = out + jnp.concatenate([-jnp.sum(zf[:, None] * utils, axis=0), jnp.sum(zf)[None]])
+            out = out + jnp.concatenate([-axis_sum(zf[:, None] * utils, 0), axis_sum(zf)[None]])
         return out
 
     def gram(w):
         wx, wr, wc = w[:N], w[N : N + Pr].reshape(m, m - 1), w[N + Pr : N + Pr + Pc].reshape(n, n - 1)
-        row_blocks = jnp.sum((wr[:, :, None] * Dr)[..., :, None] * Dr[..., None, :], axis=1)  # [m, n, n]
-        col_blocks = jnp.sum((wc[:, :, None] * Dc)[..., :, None] * Dc[..., None, :], axis=1)  # [n, m, m]
+        row_blocks = axis_sum((wr[:, :, None] * Dr)[..., :, None] * Dr[..., None, :], 1)  # [m, n, n]
+        col_blocks = axis_sum((wc[:, :, None] * Dc)[..., :, None] * Dc[..., None, :], 1)  # [n, m, m]
         H = (
             row_blocks[:, :, None, :] * eye_m[:, None, :, None]  # δ(i, i') R_i[j, j']
             + jnp.transpose(col_blocks, (1, 0, 2))[:, :, :, None] * eye_n[None, :, None, :]  # δ(j, j') C_j[i, i']
@@ -120,7 +121,7 @@ def _ce_constraints(An: jax.Array, Bn: jax.Array, floor: bool) -> Constraints:
         if floor:
             wf = w[N + Pr + Pc :]
             g = jnp.concatenate([-utils, jnp.ones((2, 1), An.dtype)], axis=1)  # [2, N]
-            H = H + jnp.sum((wf[:, None] * g)[:, :, None] * g[:, None, :], axis=0)
+            H = H + axis_sum((wf[:, None] * g)[:, :, None] * g[:, None, :], 0)
         return H
 
     scale = jnp.maximum(1.0, jnp.maximum(jnp.abs(Dr).max(), jnp.abs(Dc).max()))
@@ -189,7 +190,8 @@ def _correlated_one(A, B, objective: str, iterations: int, tol):
     mus = mus / mus.sum(axis=(-2, -1), keepdims=True)
     values = jnp.stack([jnp.sum(mus * A, axis=(-2, -1)), jnp.sum(mus * B, axis=(-2, -1))], axis=-1)  # [K, 2]
     inc = incentive_matrix(A, B)
-    violation = jnp.maximum(0.0, -(mus.reshape(mus.shape[0], -1) @ inc.T).min(initial=0.0))
+    slack = jnp.sum(mus.reshape(mus.shape[0], 1, -1) * inc[None], axis=-1)  # [K, rows]; multiply-sum: lp.inner
+    violation = jnp.maximum(0.0, -slack.min(initial=0.0))
     distribution, chosen = combine(mus, values)
     return CorrelatedEquilibrium(distribution, chosen, violation, converged.all())
 

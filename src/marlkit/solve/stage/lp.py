@@ -21,6 +21,7 @@ G), which the correlated-equilibrium LPs satisfy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -56,12 +57,59 @@ class Constraints(NamedTuple):
     rows: int
 
 
+def _fold(op: Callable[[jax.Array, jax.Array], jax.Array], x: jax.Array, axis: int | None) -> jax.Array:
+    """Reduce ``x`` over ``axis`` (all axes for None) by a chain of elementwise ``op`` on its slices."""
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    axis = axis % x.ndim
+    parts = [jax.lax.index_in_dim(x, i, axis, keepdims=False) for i in range(x.shape[axis])]
+    return functools.reduce(op, parts)
+
+
+def axis_sum(x: jax.Array, axis: int | None = None) -> jax.Array:
+    """``x.sum(axis)`` over a short, static axis as a chain of adds, not a ``reduce`` op.
+
+    Why: under ``vmap`` on a CPU, XLA (jaxlib 0.10) hands every fusion that contains a reduction to a library call
+    (a "ynn" fusion) whose per-call overhead dwarfs the arithmetic on these tiny axes: measured, it was ~85% of the
+    CE solver's time at 4x4 (``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=`` removes them process-wide and
+    made it 8x faster). Chains of elementwise ops stay in XLA's own loop fusions, vectorised over the batch.
+    """
+    return _fold(jnp.add, x, axis)
+
+
+def axis_max(x: jax.Array, axis: int | None = None) -> jax.Array:
+    """``x.max(axis)`` over a short, static axis as a chain of ``maximum`` (see :func:`axis_sum`)."""
+    return _fold(jnp.maximum, x, axis)
+
+
+def axis_min(x: jax.Array, axis: int | None = None) -> jax.Array:
+    """``x.min(axis)`` over a short, static axis as a chain of ``minimum`` (see :func:`axis_sum`)."""
+    return _fold(jnp.minimum, x, axis)
+
+
+def inner(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a · b`` over the last axis, as a multiply and a chain of adds.
+
+    Every product in the solver is written this way, not with ``@`` or ``jnp.sum``: under ``vmap`` a ``@`` of tiny
+    operands becomes a batched ``dot_general`` and a ``jnp.sum`` a reduction, both of which XLA:CPU hands to
+    library calls with a large per-call overhead (:func:`axis_sum`).
+    """
+    return axis_sum(a * b, -1)
+
+
+def mat_vec(M: jax.Array, v: jax.Array) -> jax.Array:
+    """``M @ v`` for ``M [R, C]``, ``v [C]`` (or ``[C, k]``), as a multiply and a sum (see :func:`inner`)."""
+    if v.ndim == 1:
+        return inner(M, v[None, :])
+    return axis_sum(M[:, :, None] * v[None, :, :], 1)
+
+
 def dense_constraints(G: jax.Array) -> Constraints:
     """:class:`Constraints` of an explicit matrix ``G [M, N]``."""
     return Constraints(
-        matvec=lambda x: G @ x,
-        rmatvec=lambda z: G.T @ z,
-        gram=lambda w: G.T @ (w[:, None] * G),
+        matvec=lambda x: mat_vec(G, x),
+        rmatvec=lambda z: mat_vec(G.T, z),
+        gram=lambda w: axis_sum(G.T[:, :, None] * (w[:, None] * G)[None, :, :], 1),
         scale=jnp.abs(G).max(),
         rows=G.shape[0],
     )
@@ -114,31 +162,31 @@ def cho_solve(L: jax.Array, b: jax.Array) -> jax.Array:
 
 
 def _residuals(c, G, h, E, f, x, s, z, y):
-    r_dual = c + G.rmatvec(z) + E.T @ y
+    r_dual = c + G.rmatvec(z) + mat_vec(E.T, y)
     r_ineq = G.matvec(x) + s - h
-    r_eq = E @ x - f
+    r_eq = mat_vec(E, x) - f
     return r_dual, r_ineq, r_eq
 
 
 def _measures(c, G, h, E, f, x, s, z, y):
     r_dual, r_ineq, r_eq = _residuals(c, G, h, E, f, x, s, z, y)
     scale_p = 1.0 + jnp.maximum(jnp.abs(h).max(initial=0.0), jnp.abs(f).max(initial=0.0))
-    primal = jnp.maximum(jnp.abs(r_ineq).max(), jnp.abs(r_eq).max(initial=0.0)) / scale_p
+    primal = jnp.maximum(axis_max(jnp.abs(r_ineq)), jnp.abs(r_eq).max(initial=0.0)) / scale_p
     # relative to the size of the terms that cancel in c + G^T z (the duals can be much larger than c)
-    dual = jnp.abs(r_dual).max() / (1.0 + jnp.abs(c).max() + G.scale * jnp.abs(z).max())
-    gap = (s @ z) / (1.0 + jnp.abs(c @ x))
+    dual = axis_max(jnp.abs(r_dual)) / (1.0 + jnp.abs(c).max() + G.scale * axis_max(jnp.abs(z)))
+    gap = inner(s, z) / (1.0 + jnp.abs(inner(c, x)))
     return primal, dual, gap
 
 
 def _merit(c, G, h, E, f, x, s, z, y):
     """Largest of the relative primal residual, dual residual and duality gap: the stopping measure."""
-    return jnp.max(jnp.stack(_measures(c, G, h, E, f, x, s, z, y)))
+    return axis_max(jnp.stack(_measures(c, G, h, E, f, x, s, z, y)))
 
 
 def _max_step(v: jax.Array, dv: jax.Array) -> jax.Array:
     """Largest α in [0, 1] with v + α dv >= 0 (v > 0)."""
     ratios = jnp.where(dv < 0, -v / jnp.where(dv < 0, dv, -1.0), jnp.inf)
-    return jnp.minimum(1.0, ratios.min())
+    return jnp.minimum(1.0, axis_min(ratios))
 
 
 def _starting_point(c, G, h, E, x0, reduced_solve, regular):
@@ -151,11 +199,11 @@ def _starting_point(c, G, h, E, x0, reduced_solve, regular):
     H = G.gram(jnp.ones(G.rows, dtype))
     chol = jnp.linalg.cholesky(H + regular * jnp.diag(jnp.diag(H)))
     HinvEt = cho_solve(chol, E.T)
-    u, y = reduced_solve(chol, HinvEt, E @ HinvEt, -c, jnp.zeros(E.shape[0], dtype))
+    u, y = reduced_solve(chol, HinvEt, mat_vec(E, HinvEt), -c, jnp.zeros(E.shape[0], dtype))
     s, z = h - G.matvec(x0), G.matvec(u)
     s = s + jnp.maximum(0.0, -1.5 * s.min())
     z = z + jnp.maximum(0.0, -1.5 * z.min())
-    sz = s @ z
+    sz = inner(s, z)
     s, z = s + 0.5 * sz / z.sum(), z + 0.5 * sz / s.sum()
     tiny = jnp.asarray(np.finfo(dtype).tiny, dtype) ** 0.5
     return x0, jnp.maximum(s, tiny), jnp.maximum(z, tiny), y
@@ -185,8 +233,8 @@ def lp_ipm(
     def reduced_solve(chol, HinvEt, schur, g, e):
         """Solve [[H, E^T], [E, 0]] [dx; dy] = [g; e] with H = chol chol^T (Schur complement on dy)."""
         Hinv_g = cho_solve(chol, g)
-        dy = small_solve(schur, E @ Hinv_g - e)
-        return Hinv_g - HinvEt @ dy, dy
+        dy = small_solve(schur, mat_vec(E, Hinv_g) - e)
+        return Hinv_g - mat_vec(HinvEt, dy), dy
 
     def eliminate(s, z, factors, r_dual, r_ineq, r_eq, r_comp):
         """Solve G^T Δz + E^T Δy = -r_dual, E Δx = -r_eq, G Δx + Δs = -r_ineq, z∘Δs + s∘Δz = r_comp.
@@ -205,8 +253,8 @@ def lp_ipm(
         for _ in range(
             REFINEMENT_STEPS if refine else 0
         ):  # recovers the accuracy lost to forming H (matters in float32)
-            e_dual = r_dual + G.rmatvec(dz) + E.T @ dy
-            e_eq = r_eq + E @ dx
+            e_dual = r_dual + G.rmatvec(dz) + mat_vec(E.T, dy)
+            e_eq = r_eq + mat_vec(E, dx)
             e_ineq = r_ineq + G.matvec(dx) + ds
             e_comp = r_comp - z * ds - s * dz
             cx, cs, cz, cy = eliminate(s, z, factors, e_dual, e_ineq, e_eq, e_comp)
@@ -216,16 +264,16 @@ def lp_ipm(
     def step(state, _):
         x, s, z, y, best, best_merit, done = state
         r_dual, r_ineq, r_eq = _residuals(c, G, h, E, f, x, s, z, y)
-        mu = (s @ z) / M
+        mu = inner(s, z) / M
         H = G.gram(z / s)
         H = H + regular * jnp.diag(jnp.diag(H))  # relative to each pivot, so scaling is kept
         chol = jnp.linalg.cholesky(H)
         HinvEt = cho_solve(chol, E.T)
-        factors = (chol, HinvEt, E @ HinvEt)
+        factors = (chol, HinvEt, mat_vec(E, HinvEt))
         # predictor (affine scaling, σ = 0)
         _, ds_a, dz_a, _ = newton(s, z, factors, r_dual, r_ineq, r_eq, -s * z, refine=False)
         a_p, a_d = _max_step(s, ds_a), _max_step(z, dz_a)
-        mu_aff = ((s + a_p * ds_a) @ (z + a_d * dz_a)) / M
+        mu_aff = inner(s + a_p * ds_a, z + a_d * dz_a) / M
         sigma = (mu_aff / mu) ** 3
         # corrector (Mehrotra's second-order term and centring)
         r_comp = -s * z - ds_a * dz_a + sigma * mu
