@@ -73,12 +73,7 @@ def is_human_spec(text: str) -> bool:
 
     if text.startswith(HUMAN_PREFIX):
         return True
-    name = text.partition("?")[0].strip()
-    try:
-        HUMAN_MODELS.resolve(name)
-    except MarlkitError:
-        return False
-    return True
+    return text.partition("?")[0].strip() in HUMAN_MODELS
 
 
 def human_model(source: str | Sequence[str], weights: Sequence[float] | None, what: str) -> tuple[Any, Any]:
@@ -169,9 +164,15 @@ def _trained_partner(
     if not path.is_absolute() and base is not None and not path.exists() and (base / path).exists():
         path = base / path
     if not path.exists():
+        import difflib
+
+        from marlkit.human.models import HUMAN_MODELS
+
+        close = difflib.get_close_matches(text.partition("?")[0].strip(), [*HUMAN_MODELS.names(), GREEDY_HUMAN], 1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UnknownNameError(
-            f"partner.policy: {text!r} is no human model (e.g. boltzmann?beta=0.1), fixed policy (fixed:uniform), "
-            f"{GREEDY_HUMAN}, policy file or run directory"
+            f"partner.policy: {text!r}{hint} is no human model (e.g. boltzmann?beta=0.1), fixed policy "
+            f"(fixed:uniform), {GREEDY_HUMAN}, policy file or run directory"
         )
     try:
         policies = load_source(path, seed=seed if path.is_dir() else None)
