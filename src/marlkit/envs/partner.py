@@ -118,9 +118,7 @@ class PartnerState(NamedTuple):
         return self.env_state.inner
 
 
-def partner_game(
-    game: NormalFormGame | StochasticGame, table: np.ndarray, agents: Sequence[int]
-) -> StochasticGame:
+def partner_game(game: NormalFormGame | StochasticGame, table: np.ndarray, agents: Sequence[int]) -> StochasticGame:
     """The exact game the other agents face when ``agents`` play the fixed policy ``table [n, S, A_max]`` (rows of
     the other agents ignored): rewards, costs and transitions averaged over the partner's actions (module
     docstring), in float64; players, actions, masks, limits and names of the learners kept.

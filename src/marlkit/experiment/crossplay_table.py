@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from marlkit.diagnose.seeds import iqm
 from marlkit.errors import MarlkitError
 from marlkit.schema import ConfigError, mapping, parse, setting
 
@@ -54,7 +55,9 @@ RESAMPLES = 2000
 CONFIDENCE = 0.95
 
 
-def two_stage_interval(x: np.ndarray, statistic: Any = np.mean, resamples: int = RESAMPLES, seed: int = 0) -> list[float]:
+def two_stage_interval(
+    x: np.ndarray, statistic: Any = np.mean, resamples: int = RESAMPLES, seed: int = 0
+) -> list[float]:
     """The 95% percentile interval of ``statistic`` over seed means of ``x [N seeds, E episodes]``, by a two-stage
     bootstrap: seeds resampled with replacement, then each drawn seed's episodes (module docstring)."""
     x = np.asarray(x, np.float64)
@@ -63,15 +66,20 @@ def two_stage_interval(x: np.ndarray, statistic: Any = np.mean, resamples: int =
     seeds = rng.integers(0, N, size=(resamples, N))
     episodes = rng.integers(0, E, size=(resamples, N, E))
     means = x[seeds[..., None], episodes].mean(axis=-1)  # [B, N]
-    values = np.asarray([statistic(row) for row in means]) if statistic is not np.mean else means.mean(axis=1)
+    if statistic is np.mean:
+        values = means.mean(axis=1)
+    elif statistic is iqm:  # marlkit's IQM is trim_mean(x, 0.25) (diagnose.seeds.iqm), here over each resample
+        from scipy.stats import trim_mean
+
+        values = trim_mean(means, 0.25, axis=1)
+    else:
+        values = np.asarray([statistic(row) for row in means])
     alpha = (1 - CONFIDENCE) / 2
     return [float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))]
 
 
 def cell_statistics(returns: np.ndarray) -> dict[str, Any]:
     """``{"mean", "mean_ci", "iqm", "iqm_ci", "seed_means"}`` of a cell's team returns ``[N seeds, E episodes]``."""
-    from marlkit.diagnose.seeds import iqm
-
     x = np.asarray(returns, np.float64)
     means = x.mean(axis=1)
     return {
@@ -257,10 +265,18 @@ class CrossplayTable:
         heads = [c + (" (held out)" if h else "") for c, h in zip(self.columns, self.held_out, strict=True)]
         for key, title in (("mean", "mean"), ("iqm", "IQM")):
             out.append(f"{title} team return over seeds [95% two-stage bootstrap interval: seeds, then episodes]")
-            cells = [[f"{s[key]:.3f} [{s[key + '_ci'][0]:.3f}, {s[key + '_ci'][1]:.3f}]" for s in row] for row in self.stats]
+            cells = [
+                [f"{s[key]:.3f} [{s[key + '_ci'][0]:.3f}, {s[key + '_ci'][1]:.3f}]" for s in row] for row in self.stats
+            ]
             out.extend(_grid(list(self.rows), heads, cells))
-        out.append("partners: " + "; ".join(f"{c} = {_text(p)}" for c, p in zip(self.columns, self.column_partners, strict=True)))
-        out.append("rows trained with: " + "; ".join(f"{r} = {_text(p)}" for r, p in zip(self.rows, self.row_partners, strict=True)))
+        out.append(
+            "partners: "
+            + "; ".join(f"{c} = {_text(p)}" for c, p in zip(self.columns, self.column_partners, strict=True))
+        )
+        out.append(
+            "rows trained with: "
+            + "; ".join(f"{r} = {_text(p)}" for r, p in zip(self.rows, self.row_partners, strict=True))
+        )
         for gap in self.gaps():
             verdict = "intervals disjoint" if gap["separated"] else "intervals overlap"
             out.append(
@@ -306,6 +322,19 @@ class CrossplayTable:
 
             write_with(Path(path), lambda handle: fig.savefig(handle, format=Path(path).suffix[1:] or "png"))
         return fig
+
+
+def plot_crossplay_table(table: CrossplayTable, path: str | os.PathLike[str]) -> Path:
+    """The heat map of ``table`` saved to ``path`` (a run page's picture)."""
+    import matplotlib.pyplot as plt
+
+    plt.close(table.plot(path))
+    return Path(path)
+
+
+def _cell(stats: Mapping[str, Any], key: str) -> str:
+    low, high = stats[key + "_ci"]
+    return f"{stats[key]:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _plain(partner: Any) -> Any:
@@ -373,12 +402,14 @@ def _train_row(base: Any, row: Row, agents: tuple[int, ...], weights: Any, env: 
         if isinstance(row.partner, tuple) and weights is not None:
             section["weights"] = list(weights)
         data["partner"] = section
-        partner = _human_player(row.label, row.partner, weights if isinstance(row.partner, tuple) else None, env, agents)
+        partner = _human_player(
+            row.label, row.partner, weights if isinstance(row.partner, tuple) else None, env, agents
+        )
     try:
         config = load_config(data)
     except MarlkitError as exc:
         raise type(exc)(f"row {row.label}: {exc}") from None
-    plan, _ = plan_for(config)
+    plan: Any = plan_for(config)[0]  # the deep trainer's plan (a DeepRun)
     state, records = plan.advance(plan.start(), 0, plan.num_logs)
     history = plan.to_history(records)
     last = np.asarray(history.episode_return, np.float64)[:, -1]  # [N, n_learners]
@@ -389,9 +420,7 @@ def _train_row(base: Any, row: Row, agents: tuple[int, ...], weights: Any, env: 
     return TrainedRow(row, Player(row.label, actor, state.carry.learner), np.nanmean(last, axis=-1), partner)
 
 
-def crossplay_table(
-    base: Any, settings: CrossplaySettings, progress: Any = None
-) -> CrossplayTable:
+def crossplay_table(base: Any, settings: CrossplaySettings, progress: Any = None) -> CrossplayTable:
     """Train every row of ``settings`` from the deep run config ``base`` (an
     :data:`~marlkit.experiment.config.ExperimentConfig`) and evaluate it with every partner (module docstring).
     ``progress(text)`` is called before each row's training.
@@ -400,11 +429,11 @@ def crossplay_table(
         ConfigError / NotApplicableError / InvalidGameError: a tabular run, a run with a partner or a backdoor, an env
             that is not a matrix game's, bad seats or model specs — before anything trains.
     """
-    from marlkit.envs.games import GameEnv
-    from marlkit.experiment.config import DeepRun, build_env
     import jax
     import jax.numpy as jnp
 
+    from marlkit.envs.games import GameEnv
+    from marlkit.experiment.config import DeepRun, build_env
     from marlkit.policies.evaluate import team_returns
     from marlkit.policies.partners import Lineup, parse_agents
     from marlkit.train.evaluate import evaluate
@@ -420,7 +449,7 @@ def crossplay_table(
     if len(agents) >= env.spec.n_agents:
         raise ConfigError(f"agents: {list(settings.agents)} takes every seat of {env.spec.name}; leave the agent one")
     weights = settings.population_weights
-    columns = [(TRAINING_PARTNER, None, False)]
+    columns: list[tuple[str, str | None, bool]] = [(TRAINING_PARTNER, None, False)]
     columns += [(label, spec, False) for label, spec in settings.humans.items()]
     columns += [(label, spec, True) for label, spec in settings.held_out.items()]
     labels = [c[0] for c in columns]
@@ -429,10 +458,12 @@ def crossplay_table(
             f"humans / held_out: labels must be distinct and not {TRAINING_PARTNER!r}, {SELF_PLAY!r} or "
             f"{POPULATION!r}; got {labels[1:]}"
         )
-    humans = {label: _human_player(f"{label} ({spec})", spec, None, env, agents) for label, spec, _ in columns[1:]}
+    humans = {label: _human_player(f"{label} ({spec})", str(spec), None, env, agents) for label, spec, _ in columns[1:]}
     rows = rows_of(settings)
     if weights is not None and len(weights) != len(settings.humans):
-        raise ConfigError(f"population_weights: expected {len(settings.humans)} weights (one per human), got {len(weights)}")
+        raise ConfigError(
+            f"population_weights: expected {len(settings.humans)} weights (one per human), got {len(weights)}"
+        )
     seats = tuple(1 if i in agents else 0 for i in range(env.spec.n_agents))
     trained = []
     for row in rows:
@@ -447,11 +478,14 @@ def crossplay_table(
             partner = humans[label] if c else (done.partner or done.player)
             lineup = Lineup((done.player, partner), seats)
             state = tuple(  # every seed's state: a fixed partner's broadcast over the seeds
-                p.state if p is done.player else jax.tree.map(lambda x: jnp.broadcast_to(x, (N, *jnp.shape(x))), p.state)
+                p.state
+                if p is done.player
+                else jax.tree.map(lambda x: jnp.broadcast_to(x, (N, *jnp.shape(x))), p.state)
                 for p in lineup.players
             )
+            team: Any = lineup.team  # an actor (train.evaluate.check_actor)
             result = evaluate(
-                env, lineup.team, state, episodes=settings.episodes, key=settings.seed, mode=settings.mode,
+                env, team, state, episodes=settings.episodes, key=settings.seed, mode=settings.mode,
                 stacked=True,
             )  # fmt: skip
             cells.append(cell_statistics(team_returns(result.returns)))  # [N, E]
@@ -480,9 +514,10 @@ __all__ = [
     "CrossplaySettings",
     "CrossplayTable",
     "Row",
-    "crossplay_table",
     "cell_statistics",
+    "crossplay_table",
+    "plot_crossplay_table",
     "read_settings",
-    "two_stage_interval",
     "rows_of",
+    "two_stage_interval",
 ]

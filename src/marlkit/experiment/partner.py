@@ -213,7 +213,9 @@ def resolve_partner(config: PartnerConfig, env: MultiAgentEnv, base: Path | None
 def check_partner_agents(value: tuple[int | str, ...], path: str) -> tuple[int | str, ...]:
     """A non-empty list of distinct agent names or indices >= 0 (the schema check of ``partner.agents``)."""
     if not value or len(set(value)) != len(value) or any(isinstance(a, int) and a < 0 for a in value):
-        raise ConfigError(f"{path}: expected a non-empty list of distinct agent names or indices >= 0, got {list(value)}")
+        raise ConfigError(
+            f"{path}: expected a non-empty list of distinct agent names or indices >= 0, got {list(value)}"
+        )
     return value
 
 

@@ -53,6 +53,7 @@ BACKDOOR_FILE = "backdoor.json"
 DETECT_FILE = "backdoor-detect.json"
 UNLEARN_FILE = "backdoor-unlearn.json"
 EXPLAIN_FILE = "explain.json"
+CROSSPLAY_FILE = "human-crossplay.json"
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -251,6 +252,13 @@ RESULT_SECTIONS: tuple[ResultSection, ...] = (
     ResultSection("unlearning", UNLEARN_FILE, "marlkit.attacks.unlearning:Unlearning", "marlkit defend unlearn"),
     ResultSection(
         "attribution and interpretability", EXPLAIN_FILE, "marlkit.human.shapley:Explanation", "marlkit explain"
+    ),
+    ResultSection(
+        "human-AI cross-play",
+        CROSSPLAY_FILE,
+        "marlkit.experiment.crossplay_table:CrossplayTable",
+        "marlkit human crossplay --save",
+        "marlkit.experiment.crossplay_table:plot_crossplay_table",
     ),
 )
 """Every result file a run directory may hold beside its History, in page order (one table: commands that write a
