@@ -399,6 +399,9 @@ def game_of_run(run: RunFiles) -> Game:
     from marlkit.games.catalog import make
 
     name, params, file = _game_spec(run.config, dict(run.history.meta))
+    saved = run.directory / "game.npz"
+    if run.config.get("partner") is not None and saved.is_file():
+        return load_game(saved)  # a partner run's learners' game (experiment.partner), saved with the run
     if file is not None:
         path = Path(file)
         return load_game(path if path.is_absolute() or path.exists() else run.directory / path)
