@@ -5,6 +5,11 @@
   :class:`~marlkit.agents.deep.base.Observation` of the full env (observations, legal actions, global state) and
   samples every agent's action from the player's actor (stochastic mode: what ``learner.act`` does). Only
   memory-less actors qualify (the partner keeps no memory between steps): a recurrent policy is refused.
+* :class:`Embedded` is the third: a policy trained on the full env (e.g. by self-play) acting as the learners of a
+  partner-wrapped env (evaluated with the partner inside): it places the learners' observation rows at their agents
+  of the full env (the other rows zero, all actions legal there), and keeps the learners' rows of its output. Exact
+  for policies whose agent i acts on its own observation row (independent learners, parameter sharing with agent
+  ids); a centralised actor that reads other agents' rows would see zeros.
 * :class:`Seated` is the other direction: a policy trained on a :class:`~marlkit.envs.partner.WithPartner` env
   acts only for the learners' agents; seated in the full env (evaluation, cross-play) it reads its agents' rows of
   the full observation and writes its rows of the result; the other agents' rows are uniform over their legal
@@ -115,4 +120,34 @@ class Seated:
         return full, aux, memory
 
 
-__all__ = ["ActorPartner", "Seated", "params_digest", "player_partner"]
+@dataclass(frozen=True)
+class Embedded:
+    """An actor trained on the full env of ``spec`` acting as its ``agents`` in a partner-wrapped env (module
+    docstring)."""
+
+    actor: Any
+    agents: tuple[int, ...]
+    spec: MultiAgentSpec  # the full env's
+    rollout_length: int = 1
+
+    def _embed(self, observation: Observation) -> Observation:
+        rows = np.asarray(self.agents)
+        E = observation.obs.shape[0]
+        n, A = self.spec.n_agents, self.spec.max_actions
+        obs = jnp.zeros((E, n, *observation.obs.shape[2:]), observation.obs.dtype).at[:, rows].set(observation.obs)
+        mask = jnp.ones((E, n, A), bool).at[:, rows, : observation.action_mask.shape[-1]].set(observation.action_mask)
+        return Observation(obs, mask, observation.global_state, observation.first)
+
+    def initial_memory(self, spec: MultiAgentSpec, num_envs: int) -> Any:
+        return self.actor.initial_memory(self.spec, num_envs)
+
+    def policy(self, state: Any, observation: Observation, memory: Any) -> Array:
+        probs = self.actor.policy(state, self._embed(observation), memory)[:, np.asarray(self.agents)]
+        return probs[..., : observation.action_mask.shape[-1]]
+
+    def act(self, key: Array, state: Any, observation: Observation, memory: Any) -> tuple[Array, Any, Any]:
+        actions, aux, memory = self.actor.act(key, state, self._embed(observation), memory)
+        return actions[:, np.asarray(self.agents)], aux, memory
+
+
+__all__ = ["ActorPartner", "Embedded", "Seated", "params_digest", "player_partner"]
