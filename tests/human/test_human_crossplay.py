@@ -162,3 +162,40 @@ def test_crossplay_needs_a_matrix_game(folder: Path, capsys: pytest.CaptureFixtu
     path.write_text(yaml.safe_dump({**SETTINGS, "run": "spread.yaml", "agents": ["agent_1"]}))
     assert main(["human", "crossplay", str(path)]) == 2
     assert "human models act in matrix games" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- players as partners and back
+
+
+def test_actor_partner_seated_and_embedded_on_the_stag_hunt() -> None:
+    """A fixed policy frozen as a partner acts inside the step (row stag + column's fixed stag = 4 each); a policy
+    of the learners' agents seated back in the full env keeps its rows (the others uniform); a full-env policy
+    embedded in the partner-wrapped env gives the learners' rows of its own output."""
+    import jax
+    import jax.numpy as jnp
+
+    from marlkit.agents.deep.base import Observation
+    from marlkit.envs.games import GameEnv
+    from marlkit.envs.partner import with_partner
+    from marlkit.games.catalog import make
+    from marlkit.policies.actors import Table
+    from marlkit.policies.frozen import Embedded, Seated, player_partner
+    from marlkit.policies.partners import fixed_player
+
+    env = GameEnv(make("stag-hunt"))
+    partner = player_partner(fixed_player("fixed:action?index=0", env.spec, [1]), env)
+    assert partner == player_partner(fixed_player("fixed:action?index=0", env.spec, [1]), env)
+    wrapped = with_partner(env, partner, [1])
+    assert not wrapped.has_tables  # only a TablePartner leaves the learners an exact game
+    reward = jax.jit(lambda k: wrapped.step(k, wrapped.reset(k)[1], jnp.array([0]))[2])(jax.random.key(1))
+    assert reward.tolist() == [4.0]  # stag with a stag partner
+
+    learners_table = jnp.array([[[0.25, 0.75]]])  # [1 agent, 1 state, 2 actions]
+    full_obs = Observation(jnp.ones((1, 2, 1)), jnp.ones((1, 2, 2), bool), jnp.ones((1, 1)), jnp.ones(1, bool))
+    seated = jax.jit(Seated(Table(), (0,), wrapped.spec).policy)(learners_table, full_obs, ())
+    np.testing.assert_allclose(seated[0], [[0.25, 0.75], [0.5, 0.5]])
+
+    full_table = jnp.array([[[0.9, 0.1]], [[0.3, 0.7]]])
+    own_obs = Observation(jnp.ones((1, 1, 1)), jnp.ones((1, 1, 2), bool), jnp.ones((1, 1)), jnp.ones(1, bool))
+    embedded = jax.jit(Embedded(Table(), (1,), env.spec).policy)(full_table, own_obs, ())
+    np.testing.assert_allclose(embedded[0], [[0.3, 0.7]])
