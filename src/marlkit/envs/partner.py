@@ -16,6 +16,19 @@ function, e.g. the cooking task's greedy human) are provided.
 Per-agent ``info`` entries (``action_mask``, ``final_obs``, ``final_action_mask``, ``illegal_action``, ``cost``)
 are cut to the learners' agents; ``global_state`` and the others pass through, and ``info["partner_reward"]``
 holds the partner agents' rewards. The key of each step is split once: one half for the partner, one for the env.
+
+**Policy tables on exact games.** A :class:`TablePartner` on a fully observable exact game's env
+(:class:`~marlkit.envs.games.GameEnv`, one-hot observations) leaves the learners an exact game of their own,
+:func:`partner_game`: the partner's policy π_P folded into the tables,
+
+    r̄_i(s, a_L) = Σ_b π_P(b | s) r_i(s, a_L, b),      P̄(s' | s, a_L) = Σ_b π_P(b | s) P(s' | s, a_L, b),
+
+(b the partner agents' joint action, their policies independent given s: the product of their rows). The
+learners' expected returns in the wrapped env are their returns in this game (the partner's randomness is the
+game's), so a best response to the partner is a Nash equilibrium of it for one learner. The wrapper then exposes
+what the deep trainer reads to record policy tables (``game``, ``action_masks``, ``joint_index`` and the state's
+``inner.state``, as a :class:`~marlkit.envs.games.GameEnv` does), and the convergence diagnostics judge the
+learners against ``game`` (``has_tables``).
 """
 
 from __future__ import annotations
@@ -30,8 +43,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.envs.base import AgentGroup, MultiAgentEnv, MultiAgentSpec
+from marlkit.envs.games import GameEnv
 from marlkit.envs.wrappers import Wrapper, cost_limits
-from marlkit.errors import InvalidGameError
+from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.games import NormalFormGame, StochasticGame, as_stochastic
 
 Array = jax.Array
 
@@ -96,6 +111,67 @@ class PartnerState(NamedTuple):
     env_state: Any
     obs: Array  # [n, ...] the full observation the partner acts on
 
+    @property
+    def inner(self) -> Any:
+        """The wrapped env's ``inner`` state (an exact game's :class:`~marlkit.envs.games.GameState`, whose
+        ``state`` is the state index), as a :class:`~marlkit.envs.games.GameEnv`'s own state has it."""
+        return self.env_state.inner
+
+
+def partner_game(game: NormalFormGame | StochasticGame, table: np.ndarray, agents: Sequence[int]) -> StochasticGame:
+    """The exact game the other agents face when ``agents`` play the fixed policy ``table [n, S, A_max]`` (rows of
+    the other agents ignored): rewards, costs and transitions averaged over the partner's actions (module
+    docstring), in float64; players, actions, masks, limits and names of the learners kept.
+
+    Raises:
+        InvalidGameError: a table of another shape, or a partner row without probability on a legal action.
+        NotApplicableError: a partially observable game (the learners act on observations, not states).
+    """
+    g = as_stochastic(game)
+    if g.observations is not None:
+        raise NotApplicableError(f"partner_game: {g.name!r} is partially observable; its policies are not tables")
+    n, S = g.n_players, g.num_states
+    table = np.asarray(table, np.float64)
+    if table.ndim != 3 or table.shape[:2] != (n, S) or table.shape[2] < max(g.num_actions):
+        raise InvalidGameError(
+            f"partner_game: expected a policy table [{n}, {S}, >= {max(g.num_actions)}], got {table.shape}"
+        )
+    agents = tuple(sorted(set(int(a) for a in agents)))
+    keep = [i for i in range(n) if i not in agents]
+    transitions, rewards, costs = g.transitions, g.rewards, g.costs
+    for i in reversed(agents):  # last axis first: the axes of earlier agents keep their positions
+        A = g.num_actions[i]
+        rows = table[i, :, :A] * g.action_mask[i, :, :A]
+        total = rows.sum(axis=1, keepdims=True)
+        if np.any(total <= 0):
+            raise InvalidGameError(f"partner_game: agent {i}'s policy puts no probability on a legal action")
+        rows = rows / total  # [S, A]
+
+        def fold(x: np.ndarray, axis: int, state_axis: int, rows: np.ndarray = rows) -> np.ndarray:
+            shape = [1] * x.ndim
+            shape[state_axis], shape[axis] = S, rows.shape[1]
+            return (x * rows.reshape(shape)).sum(axis=axis)
+
+        transitions = fold(transitions, 1 + i, 0)
+        rewards = fold(rewards, 2 + i, 1)
+        costs = None if costs is None else fold(costs, 3 + i, 2)
+    return StochasticGame(
+        transitions=transitions,
+        rewards=rewards[keep],
+        initial=g.initial,
+        gamma=g.gamma,
+        terminal=g.terminal,
+        action_mask=g.action_mask[keep][:, :, : max(g.num_actions[i] for i in keep)],
+        costs=None if costs is None else costs[keep],
+        limits=None if g.limits is None else g.limits[keep],
+        name=f"{g.name}+partner",
+        player_names=tuple(g.player_names[i] for i in keep),
+        action_names=tuple(g.action_names[i] for i in keep) if g.action_names else (),
+        state_names=g.state_names,
+        description=f"{g.name} with agents {list(agents)} played by a fixed policy (marlkit.envs.partner)",
+        citation=g.citation,
+    )
+
 
 @dataclass(frozen=True)
 class WithPartner(Wrapper):
@@ -144,6 +220,40 @@ class WithPartner(Wrapper):
     def learners(self) -> tuple[int, ...]:
         """The env's agents the learners control, in order."""
         return tuple(i for i in range(self.env.spec.n_agents) if i not in self.agents)
+
+    @property
+    def has_tables(self) -> bool:
+        """Whether the learners act in an exact game of their own (module docstring): a :class:`TablePartner` on a
+        fully observable exact game's env with one-hot observations."""
+        env = self.env
+        return (
+            isinstance(env, GameEnv)
+            and isinstance(self.partner, TablePartner)
+            and env.observation == "one-hot"
+            and as_stochastic(env.game).observations is None
+        )
+
+    @property
+    def game(self) -> StochasticGame:
+        """The learners' exact game, :func:`partner_game` (only where :attr:`has_tables`; else AttributeError)."""
+        if not self.has_tables:
+            raise AttributeError(f"{self.spec.name}: the partner leaves the learners no exact game")
+        cached = self.__dict__.get("_game")
+        if cached is None:
+            assert isinstance(self.env, GameEnv) and isinstance(self.partner, TablePartner)
+            cached = partner_game(self.env.game, self.partner.table, self.agents)
+            self.__dict__["_game"] = cached
+        return cached
+
+    @property
+    def action_masks(self) -> Array:
+        """The learners' legal actions in every state of :attr:`game`, ``[n_learners, S, A_max]`` bool."""
+        return jnp.asarray(self.game.action_mask)
+
+    def joint_index(self, actions: Array) -> Array:
+        """Flat C-order index of the learners' joint action ``[n_learners]`` in :attr:`game`."""
+        strides = np.cumprod((1, *self.spec.num_actions[:0:-1]))[::-1].astype(np.int32)
+        return jnp.sum(actions * strides).astype(jnp.int32)
 
     def wrapped_spec(self, spec: MultiAgentSpec) -> MultiAgentSpec:
         keep = self.learners

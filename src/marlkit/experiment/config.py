@@ -37,6 +37,7 @@ from marlkit.diagnose.criteria_table import CRITERIA
 from marlkit.envs.games import make_env
 from marlkit.errors import LearnerConfigError, MarlkitError, NotApplicableError, UnknownNameError
 from marlkit.experiment.params import configure, learner_params
+from marlkit.experiment.partner import check_partner_agents, check_partner_policy
 from marlkit.games import Game, NormalFormGame, StochasticGame, as_stochastic, load_game
 from marlkit.games.catalog import lookup
 from marlkit.registry import unknown_name
@@ -291,6 +292,26 @@ class BackdoorConfig:
 
 
 @dataclass(frozen=True)
+class PartnerConfig:
+    """A frozen partner inside the env (human-aware training, :mod:`marlkit.experiment.partner`): the ``agents`` act
+    by ``policy`` as part of the env; the learner controls the others."""
+
+    agents: tuple[int | str, ...] = setting(
+        doc="the partner's agents: names or indices", check=check_partner_agents, expected="a list of agents"
+    )
+    policy: str | tuple[str, ...] = setting(
+        doc="a human model (`boltzmann?beta=0.1`, matrix games), a list of them (a population), `greedy-human` "
+        "(the cooking task), `fixed:NAME`, a policy file or a run directory",
+        check=check_partner_policy,
+        expected="a source string or a list of human models",
+    )
+    weights: tuple[float, ...] | None = setting(
+        None, doc="a population's weights (default uniform)", range=(0, None), omit_none=True
+    )
+    seed: int = setting(0, doc="a run directory's training seed index", range=(0, None))
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """Where runs go: ``<root>/<name>-<YYYYmmdd-HHMMSS>/`` (``name`` defaults to the experiment's name)."""
 
@@ -500,6 +521,11 @@ class DeepRun(Run):
     backdoor: BackdoorConfig | None = setting(
         None,
         doc="see [Backdoor](#backdoor): plant a backdoor at training time (trigger + reward hacking)",
+        omit_none=True,
+    )
+    partner: PartnerConfig | None = setting(
+        None,
+        doc="see [Partner](#partner): a frozen partner (a human model, ...) plays some agents inside the env",
         omit_none=True,
     )
 
@@ -881,7 +907,11 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
     learner_entry, learner = _deep_learner(top["learners"], constraints, task="env" in top)
     reward, transform = _reward(top.get("reward"))
     run = parse(DeepRun, {**given, "learners": (learner_entry,), "reward": reward})
+    if run.partner is not None:  # a partner run's saved game is the learners' game; rebuild the env from the config
+        game = None
     if run.env is not None:
+        if run.partner is not None:
+            run = replace(run, partner=_partner(run, base))
         env = build_env(run, game)[0]
     else:
         model = _exact(run_game(run, game))
@@ -889,6 +919,11 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
             env = GameEnv(model, run.max_episode_steps)
         except MarlkitError as exc:
             raise type(exc)(f"game: {exc}") from None
+        if run.partner is not None:
+            from marlkit.experiment.partner import partner_env, resolve_partner
+
+            run = replace(run, partner=resolve_partner(run.partner, env, base))
+            env = partner_env(run.partner, env, base)
         env = backdoor_env(run, env)
     if run.backdoor is not None:
         if transform is not None:
@@ -922,6 +957,14 @@ def _deep(top: dict[str, Any], base: Path, game: Game | None) -> DeepRun:
             f"{plan.env.spec.name} has none — remove diagnostics, or train on game: NAME"
         )
     return _windows(run, plan.log_every, plan.num_logs)
+
+
+def _partner(run: DeepRun, base: Path) -> PartnerConfig:
+    """The run's ``partner`` section resolved on its env (:func:`marlkit.experiment.partner.resolve_partner`)."""
+    from marlkit.experiment.partner import resolve_partner
+
+    assert run.partner is not None
+    return resolve_partner(run.partner, build_env(replace(run, partner=None, backdoor=None))[0], base)
 
 
 def _task_defaults(name: str) -> tuple[str, dict[str, Any]]:
@@ -1038,6 +1081,8 @@ def build_env(config: DeepRun, game: Game | None = None) -> tuple[Any, Game | No
     from marlkit.envs.registry import make
 
     env: Any
+    if config.partner is not None:  # a partner run's saved game is the learners' game (_deep)
+        game = None
     if config.env is None:
         env = GameEnv(run_game(config, game), config.max_episode_steps)
     elif config.env.is_game and game is not None:
@@ -1049,6 +1094,11 @@ def build_env(config: DeepRun, game: Game | None = None) -> tuple[Any, Game | No
     else:
         env = make(str(config.env.name), **config.env.params)
     exact = env.game if isinstance(env, GameEnv) else None
+    if config.partner is not None:
+        from marlkit.experiment.partner import partner_env
+
+        env = partner_env(config.partner, env)
+        exact = getattr(env, "game", None)  # the learners' game where the partner is a table (envs.partner)
     return backdoor_env(config, env), exact
 
 

@@ -74,6 +74,12 @@ def run_policies(run: str | os.PathLike[str] | TrainedRun, seeds: Sequence[int] 
             f"{trained.path}: a backdoor run's policies act on trigger channels its env appends; policy files "
             "describe plain envs only (evaluate it with `marlkit defend` / `marlkit attack backdoor`)"
         )
+    if getattr(config, "partner", None) is not None:
+        raise NotApplicableError(
+            f"{trained.path}: a partner run's policies act only on the learners' agents of an env with a frozen "
+            "partner inside, which a policy file does not describe; compare it with partners by `marlkit human "
+            "crossplay` (docs/human.md)"
+        )
     chosen = _seed_indices(trained, seeds)
     seed_values = np.asarray(plan.seeds).tolist()
     if hasattr(plan, "learner"):  # the compiled deep trainer's plan

@@ -54,6 +54,7 @@ BACKDOOR_FILE = "backdoor.json"
 DETECT_FILE = "backdoor-detect.json"
 UNLEARN_FILE = "backdoor-unlearn.json"
 EXPLAIN_FILE = "explain.json"
+CROSSPLAY_FILE = "human-crossplay.json"
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -253,6 +254,13 @@ RESULT_SECTIONS: tuple[ResultSection, ...] = (
     ResultSection(
         "attribution and interpretability", EXPLAIN_FILE, "marlkit.human.shapley:Explanation", "marlkit explain"
     ),
+    ResultSection(
+        "human-AI cross-play",
+        CROSSPLAY_FILE,
+        "marlkit.experiment.crossplay_table:CrossplayTable",
+        "marlkit human crossplay --save",
+        "marlkit.experiment.crossplay_table:plot_crossplay_table",
+    ),
 )
 """Every result file a run directory may hold beside its History, in page order (one table: commands that write a
 result into a run add a row here, and every run page shows it)."""
@@ -392,6 +400,9 @@ def game_of_run(run: RunFiles) -> Game:
     from marlkit.games.catalog import make
 
     name, params, file = _game_spec(run.config, dict(run.history.meta))
+    saved = run.directory / "game.npz"
+    if run.config.get("partner") is not None and saved.is_file():
+        return load_game(saved)  # a partner run's learners' game (experiment.partner), saved with the run
     if file is not None:
         path = Path(file)
         return load_game(path if path.is_absolute() or path.exists() else run.directory / path)

@@ -22,6 +22,7 @@ from marlkit.experiment.config import (
     EnvConfig,
     GameConfig,
     LearnerConfig,
+    PartnerConfig,
     RewardConfig,
     Run,
     TabularRun,
@@ -81,6 +82,7 @@ def tables() -> dict[str, str]:
         "constraints": table(ConstraintsConfig, "constraints"),
         "adversary": table(AdversaryConfig, "adversary"),
         "backdoor": table(BackdoorConfig, "backdoor"),
+        "partner": table(PartnerConfig, "partner"),
     }
     out["learners-tabular"] = _learner_tables(deep=False)
     out["learners-deep"] = _learner_tables(deep=True)

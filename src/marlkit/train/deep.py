@@ -52,6 +52,7 @@ from marlkit.agents.deep.base import DeepLearner, Observation, RewardTransform, 
 from marlkit.agents.deep.sharing import SharingPlan, default_sharing, learner_plan, plan_sharing
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.envs.games import GameEnv
+from marlkit.envs.partner import WithPartner
 from marlkit.envs.wrappers import cost_limits
 from marlkit.errors import InvalidGameError, LearnerConfigError, NotApplicableError
 from marlkit.games import as_stochastic
@@ -322,6 +323,8 @@ def resolve_limits(learner: DeepLearner, env: MultiAgentEnv) -> DeepLearner:
 
 
 def _has_tables(env: MultiAgentEnv) -> bool:
+    if isinstance(env, WithPartner):  # a fixed tabular partner on an exact game: the learners' game (envs.partner)
+        return env.has_tables
     return isinstance(env, GameEnv) and as_stochastic(env.game).observations is None
 
 
