@@ -120,10 +120,33 @@ def check_case(path: Path, expect: str) -> None:
         return
     game = load_game(path)
     if isinstance(game, NormalFormGame):
+        if solve[0] == 2 and "incentives" in solve[2]:
+            # refused as unresolvable: check the rule independently (smallest incentive < 1e-10 x the spread)
+            assert smallest_incentive_ratio(game) < 1e-10, f"refused a resolvable game: {solve[2]}"
+            return
         assert solve[0] == 0, f"solve refused a valid normal-form game: {solve[2]}"
         recertify(game, json.loads(solve[1]))
     else:
         assert solve[0] == 2 and "nash" in solve[2], solve[2]  # Nash takes normal-form games; one line saying so
+
+
+def smallest_incentive_ratio(game: NormalFormGame) -> float:
+    """min over players of (smallest positive u_i(a_i, a_-i) - u_i(a_i', a_-i), beyond 8 ulps of the two values)
+    / (player's payoff spread), by brute force over pairs of joint actions (marlkit.solve.certify's rule)."""
+    payoffs = np.asarray(game.payoffs, dtype=np.float64)
+    joints = list(itertools.product(*(range(m) for m in game.num_actions)))
+    best = math.inf
+    for i in range(game.n_players):
+        values = [float(payoffs[(i, *a)]) for a in joints]
+        spread = max(values) - min(values)
+        for a in joints:
+            for k in range(game.num_actions[i]):
+                b = (*a[:i], k, *a[i + 1 :])
+                x, y = float(payoffs[(i, *a)]), float(payoffs[(i, *b)])
+                gap = abs(x - y)
+                if spread > 0 and gap > 8 * np.spacing(max(abs(x), abs(y))):
+                    best = min(best, gap / spread)
+    return best
 
 
 def recertify(game: NormalFormGame, result: dict[str, Any]) -> None:

@@ -407,3 +407,32 @@ def test_catalog_parameters_are_read_as_strict_json() -> None:
     for value, message in (("NaN", "--param k: NaN is not a JSON number"), ("1e999", "--param k: the number '1e999'")):
         code, out, err = run("show", "prisoners-dilemma", "--param", f"k={value}")
         assert code == 2 and err.startswith(f"error: {message}") and out == "", err
+
+
+@pytest.mark.parametrize("big", [1e12, 1e300])
+@pytest.mark.parametrize("concept", ["nash", "ce"])
+def test_incentives_too_small_for_the_payoff_range_are_refused(tmp_path: Path, big: float, concept: str) -> None:
+    """Review of issue 15's fix: u0 = [[1, big], [0, 1]], u1 = [[1, 0], [0, -big]]. Each player has a strictly
+    dominant action (row a0: 1 > 0 and big > 1; column b0: 1 > 0 and 0 > -big), so (a0, b0) is the only
+    equilibrium — but row's incentive of 1 at column b0 is 1/big of its payoff range, below what float64 solvers
+    resolve: the solvers listed (a0, b1) as an "equilibrium" (NashConv 1) and CE put all mass on it. Refused in
+    one line instead of answered wrongly."""
+    path = write(tmp_path, "wide.json", {"type": "normal-form", "payoffs": [[[1, big], [0, 1]], [[1, 0], [0, -big]]]})
+    code, out, err = run("solve", str(path), "--concept", concept)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "incentives" in err and "\n" not in err.strip()
+
+
+def test_a_pure_non_equilibrium_never_passes_the_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The certificate's tolerance stays below half a player's smallest incentive, however wide its payoff range:
+    penalty-like payoffs with k = -1e9 (resolvable: incentives of 1 on a range of 1e9) and an injected (a0, b1),
+    whose regret is 1, is dropped, though 1 < 1e-5 x the spread."""
+    from marlkit.solve import nash
+    from marlkit.solve.results import Equilibrium, EquilibriumSet
+
+    game = NormalFormGame([[[1, 1e9], [0, 1]], [[1, 0], [0, -1e9]]])
+    wrong = Equilibrium((np.array([1.0, 0.0]), np.array([0.0, 1.0])), np.zeros(2), ((0,), (1,)), 0.0, "injected")
+    monkeypatch.setattr(nash, "_solve", lambda g, tol: EquilibriumSet((wrong,), True, False, "injected"))
+    result = nash.nash_equilibria(game)
+    assert [e.supports for e in result] == [((0,), (0,))]
+    assert any("failed the re-certification" in n for n in result.notes)

@@ -12,12 +12,21 @@ payoffs are outside the well-conditioned band — all of
 — is solved on its normalised payoffs w_i = (u_i - min u_i) / spread_i in [0, 1] (a player with constant
 payoffs is indifferent: w_i = 0), and the result carries a note saying so.
 
+**Resolution.** A player whose incentives — differences between two of its payoffs that differ only in its own
+action — can be smaller than :data:`RESOLUTION` x its payoff spread (beyond float noise: a difference within 8 ulps
+of the two values themselves counts as a tie) has choices a float64 solver working on the whole range cannot tell
+apart — e.g. an incentive of 1 next to a payoff of -1e12 — so such a game is refused
+(:func:`require_resolvable`, :class:`~marlkit.errors.InvalidGameError` naming the player, the smallest difference
+and the spread) instead of answered wrongly; rescaling cannot help, it maps both onto the same normalised range.
+
 **Certificate.** Every equilibrium a solver returns is re-checked on the original game through the normalised
 payoffs (the original up to the affine map above, rounded by at most one ulp of the spread): player i's regret
 max_a W_i(a, σ_-i) - W_i(σ) must be at most :data:`CERTIFY_TOLERANCE`, i.e. its regret in the original game at
-most ``CERTIFY_TOLERANCE × spread_i``; a profile that fails is dropped with a note. Its reported ``epsilon`` is
-the original game's NashConv Σ_i spread_i · regret_i(W), computed without the cancellation that evaluating
-1e14-sized payoffs directly would add; its ``values`` are the original expected payoffs.
+most ``CERTIFY_TOLERANCE × spread_i`` and below half the player's smallest incentive (so a pure profile that is no
+equilibrium, whose regret is at least the player's smallest incentive, always fails); a profile that fails is
+dropped with a note. Its reported ``epsilon`` is the original game's NashConv Σ_i spread_i · regret_i(W), computed
+without the cancellation that evaluating 1e14-sized payoffs directly would add; its ``values`` are the original
+expected payoffs.
 
 **Pure check.** Every pure equilibrium is found exactly (float comparisons: a joint action is an equilibrium iff
 each player's payoff there equals the maximum over its own actions), so a pure equilibrium a solver missed is
@@ -31,6 +40,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from marlkit.errors import InvalidGameError
 from marlkit.games import NormalFormGame
 from marlkit.solve.best_response import contract_others
 from marlkit.solve.results import Equilibrium, EquilibriumSet
@@ -39,6 +49,43 @@ BAND = 1e4
 """Half-width of the well-conditioned band (module docstring): spread >= 1/BAND, |u| <= BAND, |u| <= BAND · spread."""
 CERTIFY_TOLERANCE = 1e-5
 """Largest regret of a certified equilibrium, per player, as a fraction of the player's payoff spread."""
+
+
+RESOLUTION = 1e-10
+"""Smallest ratio of a player's payoff difference to its payoff spread the solvers are trusted with (docstring)."""
+
+
+def resolutions(game: NormalFormGame) -> np.ndarray:
+    """``[n]``: each player's smallest incentive — the smallest positive difference between two of its payoffs that
+    differ only in its own action, u_i(a_i, a_-i) - u_i(a_i', a_-i), ties within float noise (8 ulps of the two
+    values) ignored; ``inf`` for a player that is never strictly better off deviating or staying."""
+    out = np.full(game.n_players, np.inf)
+    for i in range(game.n_players):
+        ordered = np.sort(game.payoffs[i], axis=i)
+        gaps = np.diff(ordered, axis=i)
+        lower, upper = np.delete(ordered, -1, axis=i), np.delete(ordered, 0, axis=i)
+        noise = 8 * np.spacing(np.maximum(np.abs(lower), np.abs(upper)))
+        real = gaps[gaps > noise]
+        if real.size:
+            out[i] = float(real.min())
+    return out
+
+
+def require_resolvable(game: NormalFormGame) -> None:
+    """Refuse a game some player's payoffs of which float64 solvers cannot resolve (module docstring).
+
+    Raises:
+        InvalidGameError: naming the player, its smallest incentive and its spread.
+    """
+    spread, resolution = spreads(game), resolutions(game)
+    for i in range(game.n_players):
+        if np.isfinite(resolution[i]) and resolution[i] < RESOLUTION * spread[i]:
+            raise InvalidGameError(
+                f"{game.player_names[i]}'s incentives (payoff differences between its own actions) go down to "
+                f"{resolution[i]:.3g} on a payoff range of "
+                f"{spread[i]:.3g} (less than {RESOLUTION:g} of it): float64 solvers cannot tell such payoffs apart, "
+                "so their equilibria could be wrong; round or rescale the payoffs (e.g. cap the extreme entries)"
+            )
 
 
 MAX_ADDED = 100
@@ -79,7 +126,9 @@ def normalised(game: NormalFormGame) -> NormalFormGame:
 
 
 def conditioned(game: NormalFormGame) -> tuple[NormalFormGame, tuple[str, ...]]:
-    """The game a solver should see (normalised where a player is outside the band) and the note saying so."""
+    """The game a solver should see (normalised where a player is outside the band) and the note saying so;
+    refuses games the solvers cannot resolve (:func:`require_resolvable`)."""
+    require_resolvable(game)
     rescale = needs_rescaling(game)
     if not rescale.any():
         return game, ()
@@ -124,6 +173,8 @@ def certified(game: NormalFormGame, found: EquilibriumSet, extra_notes: Sequence
     """``found`` re-certified on ``game`` (module docstring): failing profiles dropped, values and ``epsilon``
     recomputed on the original payoffs, missed pure equilibria added; every change is a note."""
     normal, spread = normalised(game), spreads(game)
+    # per player, in normalised units: the relative tolerance, and below half the smallest payoff difference
+    tolerance = np.minimum(CERTIFY_TOLERANCE, 0.5 * resolutions(game) / np.where(spread > 0, spread, 1.0))
     kept: list[Equilibrium] = []
     dropped: list[float] = []
     for eq in found.equilibria:
@@ -132,7 +183,7 @@ def certified(game: NormalFormGame, found: EquilibriumSet, extra_notes: Sequence
             dropped.append(float("inf"))
             continue
         regret = _regrets(normal, profile)
-        if float(regret.max()) > CERTIFY_TOLERANCE:
+        if np.any(regret > tolerance):
             dropped.append(float(regret.max()))
             continue
         values = game.expected_utility(profile)
@@ -143,7 +194,8 @@ def certified(game: NormalFormGame, found: EquilibriumSet, extra_notes: Sequence
         complete = False
         notes.append(
             f"{len(dropped)} profile(s) returned by {found.method} failed the re-certification (a player's regret "
-            f"above {CERTIFY_TOLERANCE:g} x its payoff spread; worst {max(dropped):.1e}) and were dropped"
+            f"above {CERTIFY_TOLERANCE:g} x its payoff spread or half its smallest incentive; worst "
+            f"{max(dropped):.1e} of the spread) and were dropped"
         )
     missed = [joint for joint in pure_equilibria(game) if not any(_is_pure_at(eq, joint) for eq in kept)]
     for joint in missed[:MAX_ADDED]:

@@ -59,6 +59,7 @@ from scipy.special import logsumexp
 from marlkit.errors import CertificationError, InvalidGameError, UnknownNameError
 from marlkit.games.normal_form import NormalFormGame
 from marlkit.games.validation import as_real_array, check_distributions, check_shape
+from marlkit.solve.certify import require_resolvable
 from marlkit.solve.gaps import cce_gap, ce_gap
 
 DEFAULT_TOLERANCE = 1e-9
@@ -103,6 +104,7 @@ def _check_game(game: object, where: str) -> NormalFormGame:
             f"{where}: expected a NormalFormGame, got {type(game).__name__}; "
             "correlated equilibria are computed for normal-form games"
         )
+    require_resolvable(game)  # payoffs the LP cannot tell apart would give a wrong answer
     return game
 
 
