@@ -149,3 +149,39 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, good: Path) -> None:
     with PlayLogWriter(tmp_path / "x.jsonl", make("stag-hunt")) as log, pytest.raises(InvalidGameError, match="range"):
         log.write(episode=0, step=0, state=0, actions=[0, 5])
     assert read_play_log(tmp_path / "x.jsonl").n_decisions == 0  # nothing written for the bad record
+
+
+def test_hostile_logs_are_one_clear_line(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strict reading (marlkit.strict): exact types, unknown and duplicate keys, nesting and file-size limits."""
+    header = good.read_text().splitlines()[0]
+    record = '{"episode": 0, "step": 0, "state": 0, "actions": [0, 0]'
+    cases = {
+        "string for a number": (
+            [header, '{"episode": "0", "step": 0, "state": 0, "actions": [0, 0]}'],
+            "line 2: 'episode' must be an integer >= 0, got string '0'",
+        ),
+        "boolean action": ([header, record.replace("[0, 0]", "[true, 0]") + "}"], "action true of player 0"),
+        "string time": ([header, record + ', "time": "5"}'], r"line 2: 'time': expected a number, got string '5'"),
+        "unknown record key": ([header, record + ', "reward": [1, 2]}'], "line 2.reward: unknown field.*rewards"),
+        "duplicate record key": ([header, record + ', "step": 3}'], "line 2 is not JSON.*duplicate key 'step'"),
+        "deep record": ([header, "[" * 5000 + "]" * 5000], "line 2 is not JSON.*nested too deeply"),
+        "unknown header key": ([header.replace('"source"', '"sauce"')], r"line 1: header.sauce: unknown field.*source"),
+        "duplicate header key": ([header.replace("{", '{"version": 1, ', 1)], "duplicate key 'version'"),
+        "string in the header": (
+            [header.replace('"n_players": 2', '"n_players": "2"')],
+            "line 1: header.game.n_players: expected a whole number, got string '2'",
+        ),
+        "float action count": (
+            [header.replace('"num_actions": [2, 2]', '"num_actions": [2.0, 2]')],
+            r"header.game.num_actions\[0\]: expected a whole number",
+        ),
+        "NaN reward": ([header, record + ', "rewards": [NaN, 0]}'], "line 2 is not JSON.*NaN is not a JSON number"),
+    }
+    for name, (lines, message) in cases.items():
+        path = write_lines(tmp_path / f"{name}.jsonl", lines)
+        with pytest.raises(PlayLogError, match=message) as info:
+            read_play_log(path)
+        assert "\n" not in str(info.value) and len(str(info.value)) < 400, name
+    monkeypatch.setenv("MARLKIT_MAX_FILE_BYTES", "100")
+    with pytest.raises(PlayLogError, match=r"\d+ bytes is larger than the limit of 100 .set MARLKIT_MAX_FILE_BYTES"):
+        read_play_log(good)

@@ -102,3 +102,53 @@ def test_a_dataset_of_another_game_is_refused() -> None:
     data = record(make("prisoners-dilemma"), episodes=5, seed=0)
     with pytest.raises(DatasetError, match="record a dataset of this game"):
         data.check_game(make("stag-hunt"))
+
+
+def test_hostile_dataset_files_are_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strict reading (marlkit.strict): exact header types, unknown and duplicate keys, unknown members, nesting,
+    pickled / complex members, declared sizes checked before allocating."""
+    good = save(record(make("prisoners-dilemma"), episodes=20, seed=0), tmp_path / "good.npz")
+    with np.load(good, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    text = arrays["header"].tobytes().decode()
+
+    def with_header(new: str) -> dict[str, np.ndarray]:
+        return {**arrays, "header": np.frombuffer(new.encode(), dtype=np.uint8)}
+
+    header = json.loads(text)
+    cases = {
+        "string gamma": (
+            with_header(text.replace('"gamma": 0.0', '"gamma": "0.9"').replace('"gamma": 1.0', '"gamma": "0.9"')),
+            "header.game.gamma: expected a number, got string '0.9'",
+        ),
+        "unknown header key": (
+            with_header(json.dumps({**header, "provenanse": {}})),
+            r"header.provenanse: unknown field \(did you mean 'provenance'\?\)",
+        ),
+        "unknown game key": (
+            with_header(json.dumps({**header, "game": {**header["game"], "num_action": [2, 2]}})),
+            r"header.game.num_action: unknown field \(did you mean 'num_actions'",
+        ),
+        "duplicate key": (with_header(text.replace("{", '{"version": 1, ', 1)), "duplicate key 'version'"),
+        "deep header": (
+            with_header(json.dumps({**header, "provenance": {"x": json.loads("[" * 100 + "]" * 100)}})),
+            "the dataset header is nested too deeply",
+        ),
+        "unknown member": (
+            {**arrays, "reward": arrays["rewards"]},
+            r"unknown member 'reward' \(did you mean 'rewards'",
+        ),
+        "complex rewards": ({**arrays, "rewards": arrays["rewards"] + 0j}, "rewards: dtype complex128 is not a real"),
+        "pickled member": ({**arrays, "state": np.array([{"x": 1}], dtype=object)}, "state: dtype object"),
+    }
+    for name, (members, message) in cases.items():
+        path = tmp_path / f"{name}.npz"
+        buffer = io.BytesIO()
+        np.savez(buffer, allow_pickle=True, **members)  # the pickled member is the hostile input
+        path.write_bytes(buffer.getvalue())
+        with pytest.raises(DatasetError, match=message) as info:
+            load(path)
+        assert "\n" not in str(info.value) and len(str(info.value)) < 400, name
+    monkeypatch.setenv("MARLKIT_MAX_ELEMENTS", "10")  # every array declares more entries than that
+    with pytest.raises(DatasetError, match=r"more than the limit of 10 .set MARLKIT_MAX_ELEMENTS"):
+        load(good)

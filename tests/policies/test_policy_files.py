@@ -121,6 +121,57 @@ def test_bad_policy_files_are_one_clear_error(exported: Path, tmp_path: Path) ->
         load_policy(tmp_path / "missing.mkp")
 
 
+def _with_header_text(data: bytes, text: bytes) -> bytes:
+    """``data`` with its header replaced by the raw bytes ``text`` (parameters kept)."""
+    (length,) = struct.unpack_from("<Q", data, len(MAGIC))
+    start = len(MAGIC) + 8
+    return MAGIC + struct.pack("<Q", len(text)) + text + data[start + length :]
+
+
+def test_hostile_policy_headers_are_one_clear_line(
+    exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Strict reading of the header (marlkit.strict): exact types, unknown and duplicate keys, nesting, file size."""
+    data = exported.read_bytes()
+    (length,) = struct.unpack_from("<Q", data, len(MAGIC))
+    text = data[16 : 16 + length]
+    cases = {
+        "string for a number": (
+            _rewrite_header(data, lambda h: h.update(params_bytes=str(h["params_bytes"]))),
+            "header.params_bytes: expected a whole number, got string",
+        ),
+        "boolean num_envs": (
+            _rewrite_header(data, lambda h: h.update(num_envs=True)),
+            "header.num_envs: expected a whole number, got boolean true",
+        ),
+        "unknown key": (
+            _rewrite_header(data, lambda h: h.update(lable="x")),
+            r"header.lable: unknown field \(did you mean 'label'\?\)",
+        ),
+        "duplicate key": (
+            _with_header_text(data, text.replace(b"{", b'{"kind": "table", ', 1)),
+            "corrupt policy file: duplicate key 'kind'",
+        ),
+        "deep": (
+            _rewrite_header(data, lambda h: h["source"].update(deep=json.loads("[" * 200 + "]" * 200))),
+            "corrupt policy file: its header is nested too deeply",
+        ),
+        "list learner": (
+            _rewrite_header(data, lambda h: h.update(learner=["ippo"])),
+            "header.learner: expected an object, got list",
+        ),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / f"{name}.mkp"
+        path.write_bytes(content)
+        with pytest.raises(PolicyFileError, match=message) as info:
+            load_policy(path)
+        assert "\n" not in str(info.value) and len(str(info.value)) < 400, name
+    monkeypatch.setenv("MARLKIT_MAX_FILE_BYTES", "1000")
+    with pytest.raises(PolicyFileError, match=r"bytes is larger than the limit of 1,000"):
+        load_policy(exported)
+
+
 def test_a_policy_on_another_env_names_both(exported: Path) -> None:
     policy = load_policy(exported)
     with pytest.raises(PolicyFileError, match=r"trained on simple_spread .*agent_0, agent_1.* simple_tag"):

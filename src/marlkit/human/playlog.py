@@ -19,6 +19,11 @@ The writer creates the file atomically (header only, through :mod:`marlkit.atomi
 decision and fsyncs it (``durable=False``, used for bulk logs a program writes, fsyncs once on close), so a crash
 loses at most the line being written; the reader then reports the torn last line
 as truncated. The reader's errors are one line (:class:`PlayLogError`) naming the line number and the fix.
+
+Reading goes through :mod:`marlkit.strict` (docs/hardening.md): the file's size is checked against
+``MARLKIT_MAX_FILE_BYTES`` before it is read; every line is strict JSON (duplicate keys, NaN / Infinity, nesting
+deeper than 64 levels refused); the header and each decision have exact types (``"3"`` or ``true`` is not a
+number) and unknown keys are refused with the closest known one.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from marlkit import strict
 from marlkit.atomic import sync_folder, write_text
 from marlkit.errors import GameFileError, InvalidGameError
 from marlkit.games.views import as_stochastic
@@ -53,6 +59,13 @@ def marlkit_version() -> str:
 
 LOG_GAME_KEYS = ("name", "digest", "n_players", "num_actions", "num_states", "player_names", "action_names")
 """The keys of a dataset's game header (:func:`marlkit.offline.dataset.game_header`) a play log keeps."""
+GAME_KEYS = (*LOG_GAME_KEYS, "task")
+"""The keys a play log's ``game`` may have: :data:`LOG_GAME_KEYS`, and ``task`` (the parameters of a task that is
+no exact game, such as the cooking task of :mod:`marlkit.serve.play_task`; its ``digest`` is then null)."""
+HEADER_KEYS = ("format", "version", "marlkit", "game", "source")
+"""The keys of a play log's header line."""
+RECORD_KEYS = ("episode", "step", "state", "actions", "rewards", "human", "time")
+"""The keys of a decision line."""
 
 
 def log_game_header(game: Any) -> dict[str, Any]:
@@ -206,18 +219,25 @@ def check_record(row: Any, n: int, num_actions: list[int], num_states: int, wher
     """Raise :class:`InvalidGameError` (one line, naming ``where``) unless ``row`` is a valid decision."""
     if not isinstance(row, dict):
         raise InvalidGameError(f"{where}: expected a JSON object per decision")
+    strict.check_keys(where, row, RECORD_KEYS, "a decision", InvalidGameError)
     for key in ("episode", "step", "state"):
         value = row.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidGameError(f"{where}: {key!r} must be an integer >= 0, got {value!r}")
+            raise InvalidGameError(
+                f"{where}: {key!r} must be an integer >= 0, got {strict.kind_of(value)} {strict.shorten(value)}"
+            )
     if row["state"] >= num_states:
         raise InvalidGameError(f"{where}: state {row['state']} out of range (the game has {num_states} states)")
     actions = row.get("actions")
     if not isinstance(actions, list) or len(actions) != n:
-        raise InvalidGameError(f"{where}: 'actions' must list one action index per player ({n}), got {actions!r}")
+        raise InvalidGameError(
+            f"{where}: 'actions' must list one action index per player ({n}), got {strict.shorten(actions)}"
+        )
     for i, (a, m) in enumerate(zip(actions, num_actions, strict=True)):
         if isinstance(a, bool) or not isinstance(a, int | np.integer) or not 0 <= int(a) < m:
-            raise InvalidGameError(f"{where}: action {a!r} of player {i} out of range (its actions are 0..{m - 1})")
+            raise InvalidGameError(
+                f"{where}: action {strict.shorten(a)} of player {i} out of range (its actions are 0..{m - 1})"
+            )
     rewards = row.get("rewards")
     if rewards is not None and (
         not isinstance(rewards, list)
@@ -230,6 +250,41 @@ def check_record(row: Any, n: int, num_actions: list[int], num_states: int, wher
         not isinstance(human, list) or len(human) != n or not all(isinstance(h, bool) for h in human)
     ):
         raise InvalidGameError(f"{where}: 'human' must list one true/false per player ({n})")
+    if row.get("time") is not None:
+        strict.number(f"{where}: 'time'", row["time"], InvalidGameError)
+
+
+def check_header(header: dict[str, Any]) -> tuple[int, list[int], int]:
+    """``(n_players, num_actions, num_states)`` of a play-log header, after checking its keys and exact types
+    (:class:`PlayLogError`, one line naming the field)."""
+    strict.check_keys("header", header, HEADER_KEYS, "a play-log header", PlayLogError)
+    strict.string("header.marlkit", header.get("marlkit", ""), PlayLogError)
+    strict.string("header.source", header.get("source", ""), PlayLogError, limit=strict.MAX_TEXT_LENGTH, multiline=True)
+    g = strict.mapping("header.game", header.get("game"), PlayLogError)
+    strict.check_keys("header.game", g, GAME_KEYS, "a play log's game", PlayLogError)
+    for key in ("n_players", "num_actions"):
+        if key not in g:
+            raise PlayLogError(f"header.game: {key!r} is missing; the header's game has {', '.join(GAME_KEYS)}")
+    strict.string("header.game.name", g.get("name", ""), PlayLogError)
+    if g.get("digest") is not None:
+        strict.string("header.game.digest", g["digest"], PlayLogError)
+    if "task" in g:
+        strict.mapping("header.game.task", g["task"], PlayLogError)
+    n = strict.integer("header.game.n_players", g["n_players"], PlayLogError, low=1, high=strict.MAX_DEPTH)
+    raw = g["num_actions"]
+    if not isinstance(raw, list) or len(raw) != n:
+        raise strict.wrong("header.game.num_actions", f"a list of {n} action counts", raw, PlayLogError)
+    num_actions = [strict.integer(f"header.game.num_actions[{i}]", m, PlayLogError, low=1) for i, m in enumerate(raw)]
+    num_states = strict.integer("header.game.num_states", g.get("num_states", 1), PlayLogError, low=1)
+    if "player_names" in g:
+        strict.string_list("header.game.player_names", g["player_names"], PlayLogError)
+    if "action_names" in g:
+        names = g["action_names"]
+        if not isinstance(names, list):
+            raise strict.wrong("header.game.action_names", "a list of name lists", names, PlayLogError)
+        for i, row in enumerate(names):
+            strict.string_list(f"header.game.action_names[{i}]", row, PlayLogError)
+    return n, num_actions, num_states
 
 
 def read_play_log(path: str | os.PathLike[str], game: Any | None = None) -> PlayLog:
@@ -240,39 +295,36 @@ def read_play_log(path: str | os.PathLike[str], game: Any | None = None) -> Play
             another game, or a decision out of range — one line naming the line number.
     """
     p = Path(path)
+    if not p.exists():
+        raise PlayLogError(f"{p}: no such play log")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlayLogError(f"{p}: no such play log") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlayLogError(f"{p}: cannot read it as a UTF-8 play log ({exc})") from None
+        text = strict.read_limited(p, PlayLogError).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlayLogError(f"{p}: cannot read it as a UTF-8 play log ({exc.reason} at byte {exc.start})") from None
     lines = text.split("\n")
     if not text.strip():
         raise PlayLogError(f"{p}: empty file; a play log starts with a {FORMAT!r} header line")
     try:
-        header = json.loads(lines[0])
-    except json.JSONDecodeError:
-        raise PlayLogError(f"{p}: not a marlkit play log (line 1 is not JSON)") from None
+        header = strict.loads_json(lines[0], PlayLogError, "it")
+    except PlayLogError as exc:
+        raise PlayLogError(f"{p}: not a marlkit play log (line 1: {exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise PlayLogError(f'{p}: not a marlkit play log (line 1 has no "format": "{FORMAT}")')
     if header.get("version") != VERSION:
-        raise PlayLogError(f"{p}: play-log version {header.get('version')!r}; this marlkit reads version {VERSION}")
-    g: Any = header.get("game")
+        version = strict.shorten(header.get("version"))
+        raise PlayLogError(f"{p}: play-log version {version}; this marlkit reads version {VERSION}")
     try:
-        n = int(g["n_players"])
-        num_actions = [int(m) for m in g["num_actions"]]
-        num_states = int(g.get("num_states", 1))
-        if len(num_actions) != n or n < 1 or min(num_actions) < 1 or num_states < 1:
-            raise ValueError
-    except (TypeError, KeyError, ValueError):
-        raise PlayLogError(f"{p}: the header's game (n_players, num_actions) is missing or malformed") from None
+        n, num_actions, num_states = check_header(header)
+    except PlayLogError as exc:
+        raise PlayLogError(f"{p}: line 1: {exc}") from None
+    g = header["game"]
     if game is not None:
         expected = log_game_header(game)
         if expected["digest"] != g.get("digest"):
             raise PlayLogError(
-                f"{p}: a log of another game ({g.get('name') or 'unnamed'}, actions {num_actions}); it does not "
-                f"match {expected['name'] or 'the given game'} (actions {expected['num_actions']}) — pass the game "
-                "it was played in"
+                f"{p}: a log of another game ({g.get('name') or 'unnamed'}, actions {num_actions}); it does "
+                f"not match {expected['name'] or 'the given game'} (actions {expected['num_actions']}) — pass the "
+                "game it was played in"
             )
     if lines[-1] != "":
         raise PlayLogError(f"{p}: truncated (line {len(lines)} does not end with a newline: a torn write)")
@@ -281,9 +333,11 @@ def read_play_log(path: str | os.PathLike[str], game: Any | None = None) -> Play
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            raise PlayLogError(f"{p}: line {number} is not JSON (a corrupt or foreign line)") from None
+            row = strict.loads_json(line, PlayLogError, "it")
+        except PlayLogError as exc:
+            raise PlayLogError(
+                f"{p}: line {number} is not JSON a play log accepts (a corrupt or foreign line: {exc})"
+            ) from None
         try:
             check_record(row, n, num_actions, num_states, where=f"line {number}")
         except InvalidGameError as exc:
@@ -355,6 +409,7 @@ __all__ = [
     "PlayLog",
     "PlayLogError",
     "PlayLogWriter",
+    "check_header",
     "check_record",
     "log_game_header",
     "read_play_log",

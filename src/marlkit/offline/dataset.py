@@ -17,8 +17,11 @@ recorded: behaviour policy, episodes, seed, reward noise; or which attack poison
 dataset of another game.
 
 The file is one ``.npz``: the arrays and the header as UTF-8 JSON bytes in the array ``header``; it is written
-atomically (:mod:`marlkit.atomic`) and read with ``allow_pickle=False``; a missing, truncated, foreign or newer file
-raises :class:`DatasetError` with one line saying which.
+atomically (:mod:`marlkit.atomic`) and read through :mod:`marlkit.strict` (docs/hardening.md): the archive member by
+member (only :data:`MEMBERS`, plain bool / integer / float arrays, each shape checked against ``MARLKIT_MAX_ELEMENTS``
+from its ``.npy`` header before its data is read; no pickle), the header as strict JSON (duplicate keys, NaN,
+deep nesting refused) with only :data:`HEADER_KEYS` and :data:`GAME_KEYS` and exact types. A missing, truncated,
+foreign or newer file raises :class:`DatasetError` with one line saying which.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ from typing import IO, Any
 
 import numpy as np
 
+from marlkit import strict
 from marlkit.errors import MarlkitError
 from marlkit.games import Game, as_stochastic
+from marlkit.registry import did_you_mean
 
 FORMAT = "marlkit-offline-dataset"
 """The ``format`` field of every dataset header."""
@@ -46,6 +51,16 @@ VERSION = 1
 
 ARRAYS = ("state", "actions", "rewards", "next_state", "done")
 """The per-step arrays every dataset has (``observations`` is optional)."""
+
+MEMBERS = ("header", *ARRAYS, "observations")
+"""The members a dataset file may have."""
+
+HEADER_KEYS = ("format", "version", "marlkit_version", "num_steps", "game", "provenance", "observations")
+"""The keys of a dataset's JSON header (:meth:`OfflineDataset.header`)."""
+
+GAME_KEYS = ("name", "digest", "n_players", "num_actions", "num_states", "gamma", "zero_sum", "player_names",
+             "action_names", "state_names", "action_mask")  # fmt: skip
+"""The keys of the header's ``game`` (:func:`game_header`)."""
 
 
 class DatasetError(MarlkitError, ValueError):
@@ -318,31 +333,47 @@ def load(path: str | os.PathLike[str]) -> OfflineDataset:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such dataset file")
+
+    def unknown(name: str) -> str:
+        return (
+            f"unknown member {strict.shorten(name)}{did_you_mean(name, MEMBERS)}; a dataset holds {', '.join(MEMBERS)}"
+        )
+
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            names = set(npz.files)
-            if "header" not in names:
-                raise DatasetError(f"{path}: not a marlkit dataset (an NPZ without a dataset header)")
-            arrays = {name: npz[name] for name in names}
-    except DatasetError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-        raise DatasetError(f"{path}: truncated or not an NPZ file ({type(exc).__name__}: {exc})") from None
+        arrays = strict.read_npz(path, DatasetError, allowed=MEMBERS.__contains__, describe=unknown)
+    except DatasetError as exc:
+        text = str(exc)
+        if text.startswith("unknown member") and "header" not in _member_names(path):
+            raise DatasetError(f"{path}: not a marlkit dataset (an NPZ without a dataset header)") from None
+        raise DatasetError(f"{path}: {text}") from None
+    if "header" not in arrays:
+        raise DatasetError(f"{path}: not a marlkit dataset (an NPZ without a dataset header)")
+    raw = arrays.pop("header")
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise DatasetError(
+            f"{path}: the dataset header is not valid JSON (expected UTF-8 bytes as a uint8 vector, got "
+            f"{raw.dtype} of shape {list(raw.shape)})"
+        )
     try:
-        header = json.loads(arrays.pop("header").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
-        raise DatasetError(f"{path}: the dataset header is not valid JSON ({exc})") from None
+        header = strict.loads_json(raw.tobytes(), DatasetError, "the dataset header")
+    except DatasetError as exc:
+        raise DatasetError(f"{path}: {exc}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise DatasetError(f"{path}: not a marlkit dataset (header format is not {FORMAT!r})")
     version = header.get("version")
     if version != VERSION:
         raise DatasetError(
-            f"{path}: dataset format version {version!r}; this marlkit reads version {VERSION} (upgrade marlkit)"
+            f"{path}: dataset format version {strict.shorten(version)}; this marlkit reads version {VERSION} "
+            "(upgrade marlkit)"
         )
+    try:
+        check_header(header)
+    except DatasetError as exc:
+        raise DatasetError(f"{path}: {exc}") from None
     missing = [name for name in ARRAYS if name not in arrays]
     if missing:
         raise DatasetError(f"{path}: the dataset lacks the array(s) {missing}; the file is damaged")
-    if not isinstance(header.get("game"), dict):
+    if not isinstance(header.get("game"), dict):  # pragma: no cover - check_header refused it
         raise DatasetError(f"{path}: the dataset header has no game description")
     return OfflineDataset(
         **{name: arrays[name] for name in ARRAYS},
@@ -351,6 +382,61 @@ def load(path: str | os.PathLike[str]) -> OfflineDataset:
         provenance=header.get("provenance") or {},
         marlkit_version=str(header.get("marlkit_version", "")),
     )
+
+
+def _member_names(path: Path) -> list[str]:
+    """The member names of a zip archive (``[]`` if it cannot be read)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [name.removesuffix(".npy") for name in archive.namelist()]
+    except (zipfile.BadZipFile, OSError):
+        return []
+
+
+def check_header(header: Mapping[str, Any]) -> None:
+    """Check a dataset header's keys (:data:`HEADER_KEYS`, the game's :data:`GAME_KEYS`) and exact types
+    (:class:`DatasetError`, one line naming the field; the arrays are checked by :class:`OfflineDataset`)."""
+    error = DatasetError
+    strict.check_keys("header", header, HEADER_KEYS, "a dataset header", error)
+    if "game" not in header:
+        raise error("header: the dataset header has no game description ('game')")
+    game = strict.mapping("header.game", header["game"], error)
+    strict.check_keys("header.game", game, GAME_KEYS, "a dataset's game", error)
+    for key in ("name", "digest", "num_states", "num_actions", "gamma"):
+        if key not in game:
+            raise error(f"header.game: the game has no {key!r}; build it with game_header(game)")
+    strict.string("header.game.name", game["name"], error)
+    strict.string("header.game.digest", game["digest"], error)
+    strict.integer("header.game.num_states", game["num_states"], error, low=1)
+    raw = game["num_actions"]
+    if not isinstance(raw, list) or not raw or len(raw) > strict.MAX_DEPTH:
+        raise strict.wrong("header.game.num_actions", "a list of action counts, one per player", raw, error)
+    for i, m in enumerate(raw):
+        strict.integer(f"header.game.num_actions[{i}]", m, error, low=1)
+    if "n_players" in game:
+        strict.integer("header.game.n_players", game["n_players"], error, low=len(raw), high=len(raw))
+    strict.number("header.game.gamma", game["gamma"], error)
+    if "zero_sum" in game and not isinstance(game["zero_sum"], bool):
+        raise strict.wrong("header.game.zero_sum", "true or false", game["zero_sum"], error)
+    for key in ("player_names", "state_names"):
+        if key in game:
+            strict.string_list(f"header.game.{key}", game[key], error)
+    if "action_names" in game:
+        names = game["action_names"]
+        if not isinstance(names, list):
+            raise strict.wrong("header.game.action_names", "a list of name lists", names, error)
+        for i, row in enumerate(names):
+            strict.string_list(f"header.game.action_names[{i}]", row, error)
+    if "action_mask" in game:
+        strict.real_array("header.game.action_mask", game["action_mask"], error)
+    if "num_steps" in header:
+        strict.integer("header.num_steps", header["num_steps"], error, low=0)
+    if "provenance" in header:
+        strict.mapping("header.provenance", header["provenance"], error)
+    if "marlkit_version" in header:
+        strict.string("header.marlkit_version", header["marlkit_version"], error)
+    if "observations" in header and not isinstance(header["observations"], bool):
+        raise strict.wrong("header.observations", "true or false", header["observations"], error)
 
 
 def is_dataset_file(path: str | os.PathLike[str]) -> bool:
@@ -368,9 +454,13 @@ def is_dataset_file(path: str | os.PathLike[str]) -> bool:
 __all__ = [
     "ARRAYS",
     "FORMAT",
+    "GAME_KEYS",
+    "HEADER_KEYS",
+    "MEMBERS",
     "VERSION",
     "DatasetError",
     "OfflineDataset",
+    "check_header",
     "game_digest",
     "game_header",
     "is_dataset_file",

@@ -19,7 +19,10 @@ ids), ``spec`` (agents, observation shape and sizes, action counts, groups, ...)
 a task name and its parameters, or an exact game embedded as its JSON dict and the episode limit), ``source`` (the
 run directory and training seed it came from), ``payload`` (for deep policies: which leaves of the learner state
 are stored and the state's shape), ``params_bytes`` and ``params_sha256`` (SHA-256 of the parameter bytes). Files
-are written atomically (:mod:`marlkit.atomic`).
+are written atomically (:mod:`marlkit.atomic`). Reading goes through :mod:`marlkit.strict` (docs/hardening.md):
+the file's size is checked against ``MARLKIT_MAX_FILE_BYTES`` before it is read, the header is strict JSON
+(duplicate keys, NaN / Infinity, nesting deeper than 64 levels refused), its keys are :data:`HEADER_KEYS` (another
+is refused with the closest one) and its fields have exact types.
 
 What is stored: for a deep learner, the leaves of its state that its ``policy`` and ``act`` read (found by tracing
 them and following the traced program back from the outputs, so optimiser moments and replay buffers are left
@@ -56,12 +59,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from marlkit import strict
 from marlkit.agents.deep.base import Observation
 from marlkit.atomic import write_with
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import MarlkitError, NotApplicableError, PolicyFileError
 from marlkit.policies.actors import Table
 from marlkit.policies.spec import EnvRef, check_interface, describe_spec, spec_from_json, spec_to_json
+from marlkit.registry import did_you_mean
 from marlkit.train.evaluate import greedy_actions
 
 Array = jax.Array
@@ -71,6 +76,23 @@ MAGIC = b"MKPOLICY"
 SUFFIX = ".mkp"
 MODES = ("stochastic", "greedy")
 KINDS = ("deep", "table")
+HEADER_KEYS = (
+    "format",
+    "format_version",
+    "marlkit_version",
+    "kind",
+    "learner",
+    "sharing",
+    "spec",
+    "env",
+    "num_envs",
+    "source",
+    "label",
+    "payload",
+    "params_bytes",
+    "params_sha256",
+)
+"""The keys of a policy file's header (module docstring); ``num_envs`` only for deep policies."""
 _LENGTH = struct.Struct("<Q")
 
 
@@ -475,6 +497,33 @@ def save_policy(policy: Policy, path: str | os.PathLike[str]) -> Path:
 # ---------------------------------------------------------------------------------------------- reading
 
 
+def check_header(header: Mapping[str, Any]) -> None:
+    """Check a policy file's header: only :data:`HEADER_KEYS`, each field of its JSON kind (a string, a whole
+    number, an object), the kind one of :data:`KINDS` (:class:`PolicyFileError`, one line naming the field)."""
+    error = PolicyFileError
+    strict.check_keys("header", header, HEADER_KEYS, "a policy-file header", error)
+    required = ("kind", "learner", "sharing", "spec", "env", "params_bytes", "params_sha256")
+    for key in required:
+        if key not in header:
+            raise error(f"header: {key!r} is missing; a policy-file header has {', '.join(HEADER_KEYS)}")
+    kind = strict.string("header.kind", header["kind"], error)
+    if kind not in KINDS:
+        raise error(f"header.kind: unknown policy kind {strict.shorten(kind)}{did_you_mean(kind, KINDS)}")
+    for key in ("learner", "sharing", "spec", "env", "source", "payload"):
+        if key in header:
+            strict.mapping(f"header.{key}", header[key], error)
+    strict.string("header.learner.name", header["learner"].get("name"), error)
+    for key in ("marlkit_version", "label"):
+        if key in header:
+            strict.string(f"header.{key}", header[key], error, limit=strict.MAX_TEXT_LENGTH)
+    strict.integer("header.params_bytes", header["params_bytes"], error, low=0)
+    strict.string("header.params_sha256", header["params_sha256"], error)
+    if kind == "deep":
+        if "num_envs" not in header:
+            raise error("header: 'num_envs' is missing; a deep policy's header has it")
+        strict.integer("header.num_envs", header["num_envs"], error, low=1, high=2**31 - 1)
+
+
 def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes]:
     """The header and parameter bytes of a policy file, checked (magic, length, format, version, digest).
 
@@ -483,14 +532,11 @@ def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes]:
             digest that does not match the parameters.
     """
     where = Path(path)
-    try:
-        data = where.read_bytes()
-    except FileNotFoundError:
-        raise PolicyFileError(f"{where}: no such policy file; write one with `marlkit export RUN_DIR`") from None
-    except IsADirectoryError:
-        raise PolicyFileError(f"{where}: a folder, not a policy file") from None
-    except OSError as exc:
-        raise PolicyFileError(f"{where}: cannot read it ({exc.strerror or exc})") from None
+    if not where.exists():
+        raise PolicyFileError(f"{where}: no such policy file; write one with `marlkit export RUN_DIR`")
+    if where.is_dir():
+        raise PolicyFileError(f"{where}: a folder, not a policy file")
+    data = strict.read_limited(where, PolicyFileError)
     if not data.startswith(MAGIC):
         raise PolicyFileError(
             f"{where}: not a marlkit policy file (it does not start with {MAGIC.decode()}); write one with "
@@ -503,17 +549,22 @@ def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes]:
     if len(data) < start + length:
         raise PolicyFileError(f"{where}: truncated policy file (the header is cut short); export it again")
     try:
-        header = json.loads(data[start : start + length].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PolicyFileError(f"{where}: corrupt policy file (its header is not JSON); export it again") from None
+        header = strict.loads_json(data[start : start + length], PolicyFileError, "its header")
+    except PolicyFileError as exc:
+        raise PolicyFileError(f"{where}: corrupt policy file: {exc}; export it again") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise PolicyFileError(f"{where}: not a marlkit policy file (header format is not {FORMAT!r})")
     version = header.get("format_version")
     if version != FORMAT_VERSION:
         raise PolicyFileError(
-            f"{where}: policy format version {version!r}; this marlkit reads version {FORMAT_VERSION} "
-            f"(written by marlkit {header.get('marlkit_version', '?')}; export it again with this marlkit)"
+            f"{where}: policy format version {strict.shorten(version)}; this marlkit reads version {FORMAT_VERSION} "
+            f"(written by marlkit {strict.shorten(header.get('marlkit_version', '?'))}; export it again with this "
+            "marlkit)"
         )
+    try:
+        check_header(header)
+    except PolicyFileError as exc:
+        raise PolicyFileError(f"{where}: {exc}") from None
     body = data[start + length :]
     if len(body) != header.get("params_bytes"):
         raise PolicyFileError(
@@ -617,6 +668,7 @@ __all__ = [
     "SUFFIX",
     "Policy",
     "PolicyOutput",
+    "check_header",
     "encode",
     "is_policy_file",
     "labels_unique",
