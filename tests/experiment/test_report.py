@@ -190,3 +190,21 @@ def _task_history():
         reward_mean=np.zeros((seeds, windows, agents), np.float32),
         meta={"env": "simple_spread", "learners": ["ippo"], "steps": 4096},
     )
+
+
+def test_a_runs_diagnosis_uses_its_own_copy_of_the_game(tmp_path: Path) -> None:
+    """A run on a game file keeps the game it trained on (game.npz): moving or editing the file afterwards changes
+    neither the game the report judges against nor the verdicts (review of issue 22: the run page said 'no such
+    file', and `marlkit report` silently re-judged an edited game)."""
+    from marlkit.games import load_game, save_game
+    from marlkit.games.catalog import make
+
+    game_file = tmp_path / "mine.json"
+    save_game(make("matching-pennies"), game_file)
+    directory = tmp_path / "run"
+    run_point({**CONFIG, "game": {"file": str(game_file)}}, str(directory))
+    trained_on = load_game(game_file)
+    save_game(make("prisoners-dilemma"), game_file)  # edited: another game under the same name
+    assert np.array_equal(game_of_run(read_run(directory)).payoffs, trained_on.payoffs)
+    game_file.unlink()  # moved away
+    assert np.array_equal(game_of_run(read_run(directory)).payoffs, trained_on.payoffs)

@@ -395,14 +395,16 @@ def _game_spec(config: dict[str, Any], meta: dict[str, Any]) -> tuple[str | None
 
 
 def game_of_run(run: RunFiles) -> Game:
-    """Rebuild the game a run trained on (catalog name and parameters, or a game file relative to the run)."""
+    """The game a run trained on: the run's own copy (``game.npz``, written when it started: a game file moved or
+    edited since does not change the run's diagnosis; a partner run's is the learners' game, experiment.partner),
+    else rebuilt from the config (catalog name and parameters, or a game file relative to the run)."""
     from marlkit.games import load_game
     from marlkit.games.catalog import make
 
-    name, params, file = _game_spec(run.config, dict(run.history.meta))
     saved = run.directory / "game.npz"
-    if run.config.get("partner") is not None and saved.is_file():
-        return load_game(saved)  # a partner run's learners' game (experiment.partner), saved with the run
+    if saved.is_file():
+        return load_game(saved)
+    name, params, file = _game_spec(run.config, dict(run.history.meta))
     if file is not None:
         path = Path(file)
         return load_game(path if path.is_absolute() or path.exists() else run.directory / path)
