@@ -115,6 +115,17 @@ def test_bad_choices_reshow_the_form_with_one_line(client: object, form: dict, s
     assert api.status_code == status and message in api.json()["error"]
 
 
+@pytest.mark.parametrize("body", ['"seed": 1e400', '"seed": -1', '"seed": 1.5', '"seat": true', '"seed": "x"'])
+def test_bad_numbers_in_the_json_api_are_a_400_naming_the_field(client: object, body: str) -> None:
+    """Review: a seed of 1e400 was a 500 page (OverflowError), a seat of true was seat 1."""
+    text = '{"game": "stag-hunt", "partner": {"kind": "learner", "spec": "fp"}, ' + body + "}"
+    response = client.post(  # type: ignore[attr-defined]
+        "/play/api/sessions", content=text.encode(), headers={"content-type": "application/json"}
+    )
+    field = body.split('"')[1]
+    assert response.status_code == 400 and response.json()["error"].startswith(f"{field}: expected an integer")
+
+
 def test_bad_moves_and_unknown_sessions(client: object) -> None:
     board = start(client, game="rock-paper-scissors", seat="0", partner="model", model="boltzmann?beta=1")
     for body, message in (

@@ -124,12 +124,14 @@ def start_session(store: SessionStore, context: ServeContext, fields: dict[str, 
     from marlkit.errors import InvalidGameError
 
     def integer(name: str, value: Any, default: int | None) -> int | None:
-        if value in (None, ""):
+        """A form's digits or a JSON integer, >= 0 (no booleans, floats or infinities)."""
+        if value is None or value == "":
             return default
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise InvalidGameError(f"{name}: expected an integer, got {value!r}") from None
+        if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 20:
+            return int(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64:
+            return value
+        raise InvalidGameError(f"{name}: expected an integer >= 0, got {str(value)[:40]!r}")
 
     game = str(fields.get("game") or "").strip()
     if not game:
