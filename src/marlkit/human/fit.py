@@ -480,8 +480,8 @@ class ModelComparison:
             out.append(f"best by AIC: {best[0]}")
         elif best:
             out.append(
-                f"tied by AIC: {', '.join(best)} (each reproduces the observed frequencies; telling them apart "
-                "needs more actions or more choice situations)"
+                f"tied by AIC: {', '.join(best)} (the same maximum likelihood: these data do not tell them apart; "
+                "more actions or more choice situations may)"
             )
         else:
             out.append("no model is identified by these data")
