@@ -553,6 +553,14 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.2 reads 1e-4 and 1e3 as numbers, YAML 1.1 (PyYAML) as strings: configs are read the way users mean them.
+_BoundedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def _expanded_size(root: yaml.Node) -> int:
     """How many nodes ``root`` holds with every alias expanded (memoised per node, so an alias bomb is measured
     without being expanded); :class:`ConfigError` for a document nested deeper than :data:`MAX_YAML_DEPTH` or one
@@ -593,8 +601,9 @@ def load_yaml(text: str) -> Any:
     :data:`MAX_YAML_DEPTH` deep, no recursive anchors, no duplicate keys. :class:`ConfigError` (without a source:
     the caller prefixes it) otherwise, naming the line of a syntax error.
 
-    YAML 1.1 (PyYAML) reads ``1e-4`` (no dot) as a string; :func:`read` accepts such a string where a number is
-    expected (and nowhere else), so ``lr: 1e-4`` means the number it looks like."""
+    YAML 1.1 (PyYAML) reads ``1e-4`` (no dot) as a string; this loader reads it, as YAML 1.2 does, as the number it
+    looks like (``lr: 1e-4``, ``epsilon: 1e-1``), and :func:`read` also accepts such a string where a number is
+    expected (configs given as Python mappings)."""
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_YAML_BYTES:
         raise ConfigError(f"{size} bytes of YAML; a config may have at most {MAX_YAML_BYTES}")

@@ -162,3 +162,14 @@ def test_the_rules_hold_for_learners_built_in_python() -> None:
 
     with pytest.raises(LearnerConfigError, match="initial_policy"):
         PHC(initial_policy=(math.nan, 0.5))
+
+
+def test_yaml_exponent_numbers_are_numbers_everywhere() -> None:
+    """Review of issue 15: `lr: 1e-4` was accepted but `epsilon: 1e-1` inside an exploration schedule was refused
+    as the string '1e-1' (PyYAML reads YAML 1.1, where a number needs a dot); configs read exponents as numbers
+    wherever they appear (YAML 1.2's rule), and other strings stay strings."""
+    from marlkit.schema import load_yaml
+
+    data = load_yaml("a: 1e-4\nb: {c: [1e3, -2E+5]}\nd: x1e3\ne: 1.5\nf: 12\n")
+    assert data == {"a": 1e-4, "b": {"c": [1000.0, -200000.0]}, "d": "x1e3", "e": 1.5, "f": 12}
+    assert isinstance(data["f"], int)
