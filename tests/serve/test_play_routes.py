@@ -144,3 +144,17 @@ def test_bad_moves_and_unknown_sessions(client: object) -> None:
         assert response.status_code == 404 and "no play session" in response.text
     response = client.post("/play/unknown-session/act", json={"action": 0})  # type: ignore[attr-defined]
     assert response.status_code == 404
+
+
+def test_the_form_offers_finished_runs_and_policy_files_not_corrupt_runs(tmp_path: Path) -> None:
+    """Review: a run whose summary.json is unreadable was the form's first (default) policy."""
+    from marlkit.serve.play import policy_choices
+
+    for name, summary in (("done", "{}"), ("corrupt", "{not json")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.yaml").write_text("name: x\n")
+        (tmp_path / name / "summary.json").write_text(summary)
+    (tmp_path / "unfinished").mkdir()
+    (tmp_path / "unfinished" / "config.yaml").write_text("name: y\n")
+    (tmp_path / "p.mkp").write_bytes(b"MKPOLICY")
+    assert policy_choices(tmp_path) == ["done/", "p.mkp"]

@@ -56,6 +56,16 @@ def message_of(error: Exception) -> str:
     return str(text).splitlines()[0] if str(text) else type(error).__name__
 
 
+def _readable_summary(path: Path) -> bool:
+    """Whether a run's summary is a JSON object (a corrupt run is not offered as a partner)."""
+    import json
+
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+
+
 def policy_choices(runs_dir: Path) -> list[str]:
     """Policy files (``*.mkp``) and finished run directories (with ``config.yaml`` and ``summary.json``) under
     ``runs_dir`` (links not followed), relative to it, sorted; at most :data:`MAX_POLICY_CHOICES`."""
@@ -68,7 +78,7 @@ def policy_choices(runs_dir: Path) -> list[str]:
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         here = Path(folder)
-        if CONFIG in files and "summary.json" in files:
+        if CONFIG in files and "summary.json" in files and _readable_summary(here / "summary.json"):
             found.append(str(here.relative_to(root)) + "/")
         found += [str((here / f).relative_to(root)) for f in sorted(files) if f.endswith(".mkp")]
         if len(found) >= MAX_POLICY_CHOICES:
