@@ -486,12 +486,7 @@ def _stop_nonfinite(
         history = plan.to_history(rundir.load_segments(path, found.window, digest))
         history.save(path / rundir.HISTORY)
     summary = {
-        "format": SUMMARY_FORMAT,
-        "version": SUMMARY_VERSION,
-        "kind": "run",
-        "name": config.name,
-        "config_hash": config_hash(config),  # the config's; checkpoints and segments also cover the game's content
-        "game_hash": None if game is None else game_content_digest(game),
+        **_summary_head(config, game),
         "stopped": {"reason": "non-finite", "learner": learner, **found.to_json()},
         "steps": config.steps,
         "log_every": config.log_every,
@@ -544,12 +539,7 @@ def _write_summary(
     from marlkit.diagnose.summary import summarize
 
     summary = {
-        "format": SUMMARY_FORMAT,
-        "version": SUMMARY_VERSION,
-        "kind": "run",
-        "name": config.name,
-        "config_hash": config_hash(config),  # the config's; checkpoints and segments also cover the game's content
-        "game_hash": None if game is None else game_content_digest(game),
+        **_summary_head(config, game),
         "game": None if game is None else game.name,
         "learners": history.meta["learners"],
         "steps": config.steps,
@@ -606,6 +596,18 @@ def windows_done(run_dir: str | os.PathLike[str]) -> int:
     """Logging windows a run directory's checkpoint covers (0 without one); cheap, for progress and tests."""
     checkpoint = Path(run_dir) / rundir.CHECKPOINT
     return int(read_header(checkpoint)["windows_done"]) if checkpoint.is_file() else 0
+
+
+def _summary_head(config: ExperimentConfig, game: Game | None) -> dict[str, Any]:
+    """The fields every run's ``summary.json`` starts with (finished or stopped)."""
+    return {
+        "format": SUMMARY_FORMAT,
+        "version": SUMMARY_VERSION,
+        "kind": "run",
+        "name": config.name,
+        "config_hash": config_hash(config),  # the config's; checkpoints and segments also cover the game's content
+        "game_hash": None if game is None else game_content_digest(game),
+    }
 
 
 __all__ = [
