@@ -223,7 +223,7 @@ def test_bad_deep_configs_name_the_key(changes: dict, error: type, match: str) -
 
 
 def test_deep_keys_with_a_tabular_learner_are_an_error() -> None:
-    message = r"num_envs: only deep runs take env, num_envs, reward, backdoor; the tabular"
+    message = r"num_envs: only deep runs take env, num_envs, reward, backdoor, partner; the tabular"
     with pytest.raises(ConfigError, match=message):
         load_config({"game": "matching-pennies", "learners": "iql", "steps": 100, "num_envs": 4})
 
