@@ -280,6 +280,13 @@ def string_list(field: str, value: Any, error: ErrorType, *, limit: int = MAX_NA
     return [string(f"{field}[{k}]", v, error, limit=limit) for k, v in enumerate(value)]
 
 
+def name_lists(field: str, value: Any, error: ErrorType) -> list[list[str]]:
+    """``value`` if it is a list of lists of names (e.g. each player's action names)."""
+    if not isinstance(value, list):
+        raise wrong(field, "a list of name lists", value, error)
+    return [string_list(f"{field}[{i}]", row, error) for i, row in enumerate(value)]
+
+
 def integer(field: str, value: Any, error: ErrorType, *, low: int | None = None, high: int | None = None) -> int:
     """``value`` if it is a JSON integer (not a boolean, not a float such as ``2.0``) within ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):

@@ -279,11 +279,7 @@ def check_header(header: dict[str, Any]) -> tuple[int, list[int], int]:
     if "player_names" in g:
         strict.string_list("header.game.player_names", g["player_names"], PlayLogError)
     if "action_names" in g:
-        names = g["action_names"]
-        if not isinstance(names, list):
-            raise strict.wrong("header.game.action_names", "a list of name lists", names, PlayLogError)
-        for i, row in enumerate(names):
-            strict.string_list(f"header.game.action_names[{i}]", row, PlayLogError)
+        strict.name_lists("header.game.action_names", g["action_names"], PlayLogError)
     return n, num_actions, num_states
 
 

@@ -422,11 +422,7 @@ def check_header(header: Mapping[str, Any]) -> None:
         if key in game:
             strict.string_list(f"header.game.{key}", game[key], error)
     if "action_names" in game:
-        names = game["action_names"]
-        if not isinstance(names, list):
-            raise strict.wrong("header.game.action_names", "a list of name lists", names, error)
-        for i, row in enumerate(names):
-            strict.string_list(f"header.game.action_names[{i}]", row, error)
+        strict.name_lists("header.game.action_names", game["action_names"], error)
     if "action_mask" in game:
         strict.real_array("header.game.action_mask", game["action_mask"], error)
     if "num_steps" in header:
