@@ -47,14 +47,22 @@ def log_game(log: Any, spec: str | None, params: list[str] | None) -> Any:
 
 
 def fit_command(
-    log_path: Annotated[str, typer.Argument(metavar="LOG.jsonl", help="A marlkit play log.")],
+    log_paths: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="LOG.jsonl", help="Marlkit play logs of one game (several: pooled, or one person each)."
+        ),
+    ],
     game: Annotated[
         str | None, typer.Option("--game", help="The game it was played in (default: its header's).")
     ] = None,
     param: ParamOption = None,
     model: Annotated[
-        str, typer.Option("--model", "-m", help="boltzmann | qre | cognitive-hierarchy | noisy-best-response | all")
-    ] = "boltzmann",
+        str | None,
+        typer.Option(
+            "--model", "-m", help="boltzmann (default) | qre | cognitive-hierarchy | noisy-best-response | all"
+        ),
+    ] = None,
     agent: Annotated[int | None, typer.Option("--agent", help="Whose choices to fit (default 0; QRE/CH: all).")] = None,
     partner: Annotated[
         str | None,
@@ -62,37 +70,67 @@ def fit_command(
             "--partner", help="Fit against this partner model (e.g. boltzmann?beta=2) instead of its empirical play."
         ),
     ] = None,
+    member: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--member",
+            help="A population member model (repeat, >= 2): fit the members' weights, one person per log.",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Fit human behaviour models to a play log by maximum likelihood (95% profile-likelihood intervals)."""
+    """Fit human behaviour models to play logs by maximum likelihood (95% profile-likelihood intervals); with
+    --member, the weights of a population of models (one person per log)."""
     from marlkit.games.normal_form import NormalFormGame
     from marlkit.human.fit import FITTERS, compare_models, fit_model
     from marlkit.human.models import parse_model
-    from marlkit.human.playlog import read_play_log
+    from marlkit.human.playlog import PlayLogError, read_play_log
     from marlkit.registry import normalise, unknown_name
 
-    key = normalise(model)
+    if member and model is not None:
+        raise InvalidGameError("--model and --member exclude each other: --member fits a population's weights")
+    key = normalise(model or "boltzmann")
     if key not in (*FITTERS, "all"):
-        raise InvalidGameError("--model: " + unknown_name("model", model, [*FITTERS, "all"]))
-    log = read_play_log(log_path)
-    g = log_game(log, game, param)
+        raise InvalidGameError("--model: " + unknown_name("model", model or "", [*FITTERS, "all"]))
+    logs = [read_play_log(path) for path in log_paths]
+    g = log_game(logs[0], game, param)
+    for path, other in zip(log_paths[1:], logs[1:], strict=True):
+        if other.header["game"].get("digest") != logs[0].header["game"].get("digest"):
+            raise PlayLogError(f"{path}: a log of another game than {log_paths[0]}; fit logs of one game together")
     if not isinstance(g, NormalFormGame):
         raise InvalidGameError(
-            f"{log_path}: fits from the CLI are on normal-form games; for a stochastic game use "
+            f"{log_paths[0]}: fits from the CLI are on normal-form games; for a stochastic game use "
             "marlkit.human.fit.fit_beta with Q-values"
         )
     if agent is not None and not 0 <= agent < g.n_players:
         raise InvalidGameError(f"--agent must be a player index 0..{g.n_players - 1}, got {agent}")
-    if log.n_decisions == 0:
-        raise InvalidGameError(f"{log_path}: too little data: the log has no decisions")
+    decisions = sum(log.n_decisions for log in logs)
+    if decisions == 0:
+        raise InvalidGameError(f"{', '.join(log_paths)}: too little data: no decisions")
     partner_policies = None
     if partner is not None:
         partner_model = parse_model(partner)
         partner_policies = [partner_model.policy(g, i) for i in range(g.n_players)]
         if key in ("qre", "cognitive-hierarchy"):
             raise InvalidGameError(f"--partner applies to boltzmann and noisy-best-response, not to {key}")
-    counts = log.all_counts()
-    about = {"log": str(log_path), "game": g.name, "joint_decisions": log.n_decisions}
+    logs_field: str | list[str] = log_paths[0] if len(log_paths) == 1 else list(log_paths)
+    about = {"log": logs_field, "game": g.name, "joint_decisions": decisions}
+    heading = logs[0].lines()[0] if len(logs) == 1 else f"{len(logs)} play logs of {g.name}: {decisions} decisions"
+    if member:
+        from marlkit.human.population_fit import fit_population
+
+        seat = 0 if agent is None else agent
+        people = [log.counts(seat) for log in logs]
+        fitted = fit_population(
+            [parse_model(spec) for spec in member], g, people, agent=seat, partner_policies=partner_policies,
+            labels=log_paths,
+        )  # fmt: skip
+        if json_out:
+            print_json({**about, **fitted.to_json()})
+            return
+        write_lines([heading, *fitted.lines()])
+        return
+    counts = [sum(parts) for parts in zip(*(log.all_counts() for log in logs), strict=True)]
     if key == "all":
         if partner_policies is not None:
             raise InvalidGameError("--partner applies to one model (boltzmann or noisy-best-response), not to all")
@@ -100,13 +138,17 @@ def fit_command(
         if json_out:
             print_json({**about, **comparison.to_json()})
             return
-        lines = [f"{log.lines()[0]}; models scored on player {comparison.agent}'s choices", *comparison.lines()]
+        lines = [f"{heading}; models scored on player {comparison.agent}'s choices", *comparison.lines()]
     else:
         result = fit_model(key, g, counts, agent=agent, partner_policies=partner_policies)
         if json_out:
             print_json({**about, **result.to_json()})
             return
-        lines = [log.lines()[0], *result.lines()]
+        lines = [heading, *result.lines()]
+    write_lines(lines)
+
+
+def write_lines(lines: list[str]) -> None:
     out = console()
     for line in lines:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
