@@ -152,3 +152,18 @@ def test_spec_strings_round_trip_through_the_registry() -> None:
         parse_model("boltzmann?beta")
     with pytest.raises(NotApplicableError, match="normal-form"):
         Boltzmann().policy("not a game", 0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("level-k?k=1000000", "k must be an integer in 0..1000"),  # was minutes of level-by-level responses
+        ("level-k?k=99999999999999999999", "k must be an integer in 0..1000"),
+        ("cognitive-hierarchy?tau=1e300", "tau must be <= 500"),  # was NumPy's "Maximum allowed size exceeded"
+        ("cognitive-hierarchy?tau=1&max_level=5000", "max_level must be an integer in 1..1000"),
+    ],
+)
+def test_depths_beyond_the_documented_bounds_are_one_line_errors(spec: str, message: str) -> None:
+    with pytest.raises(InvalidGameError, match=message):
+        parse_model(spec)
+    assert parse_model("level-k?k=1000").k == 1000 and parse_model("cognitive-hierarchy?tau=500").tau == 500

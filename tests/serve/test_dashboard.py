@@ -136,7 +136,8 @@ def test_token_required_off_loopback(tmp_path: Path):
     with client(tmp_path, token=token) as http:
         refused = http.get("/")
         assert refused.status_code == 403 and "token required" in refused.text
-        assert http.get("/api/runs").status_code == 403
+        api = http.get("/api/runs")  # the JSON API answers in JSON, as its other errors
+        assert api.status_code == 403 and api.json()["error"].startswith("token required")
         assert http.get("/static/dashboard.css").status_code == 403
         assert http.get("/?token=wrong").status_code == 403
         assert http.get("/?token=%C3%A9t%C3%A9").status_code == 403  # non-ASCII: refused, not a server error

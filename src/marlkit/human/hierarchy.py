@@ -38,6 +38,7 @@ from marlkit.human.models import (
     model_json,
     uniform_profile,
 )
+from marlkit.strict import shorten
 
 
 def respond(game: NormalFormGame, profile: Sequence[np.ndarray], beta: float) -> list[np.ndarray]:
@@ -60,6 +61,13 @@ def level_k_profiles(
     for _ in range(k):
         levels.append(respond(game, levels[-1], beta))
     return levels
+
+
+MAX_LEVEL = 1000
+"""The deepest level modelled (level-k's ``k``, the hierarchy's truncation): each level is computed from the one
+below, so the bound keeps a typo from computing for minutes; Camerer, Ho & Chong (2004) estimate τ ≈ 1-2."""
+MAX_TAU = 500.0
+"""The largest τ: its default truncation τ + 10 √τ + 10 stays below :data:`MAX_LEVEL`."""
 
 
 def poisson_weights(tau: float, max_level: int) -> np.ndarray:
@@ -101,8 +109,11 @@ class LevelK:
     name: str = "level-k"
 
     def __post_init__(self) -> None:
-        if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or int(self.k) < 0:
-            raise InvalidGameError(f"level-k: k must be an integer >= 0, got {self.k!r}")
+        if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or not 0 <= int(self.k) <= MAX_LEVEL:
+            raise InvalidGameError(
+                f"level-k: k must be an integer in 0..{MAX_LEVEL} (levels are computed one by one; experiments find "
+                f"k <= 3), got {shorten(self.k)}"
+            )
         object.__setattr__(self, "k", int(self.k))
         object.__setattr__(self, "beta", check_beta(self.beta))
         if self.anchor is not None:
@@ -139,11 +150,20 @@ class CognitiveHierarchy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tau", check_nonnegative(self.tau, "tau", allow_inf=False))
+        if self.tau > MAX_TAU:
+            raise InvalidGameError(
+                f"cognitive-hierarchy: tau must be <= {MAX_TAU:g} (its levels would pass {MAX_LEVEL}; experiments find "
+                f"tau between 0 and about 5), got {shorten(self.tau)}"
+            )
         object.__setattr__(self, "beta", check_beta(self.beta))
         if self.max_level is not None and (
-            isinstance(self.max_level, bool) or not isinstance(self.max_level, int | np.integer) or self.max_level < 1
+            isinstance(self.max_level, bool)
+            or not isinstance(self.max_level, int | np.integer)
+            or not 1 <= self.max_level <= MAX_LEVEL
         ):
-            raise InvalidGameError(f"cognitive-hierarchy: max_level must be an integer >= 1, got {self.max_level!r}")
+            raise InvalidGameError(
+                f"cognitive-hierarchy: max_level must be an integer in 1..{MAX_LEVEL}, got {shorten(self.max_level)}"
+            )
 
     @property
     def levels(self) -> int:

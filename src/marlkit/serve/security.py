@@ -17,6 +17,7 @@ symlinks followed — is outside the runs folder. No route opens a file by a nam
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
@@ -119,7 +120,7 @@ class TokenMiddleware:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        await _forbidden(send)
+        await _forbidden(send, api=scope["path"].startswith("/api/"))
 
 
 async def _redirect_with_cookie(send: Send, location: str, token: str) -> None:
@@ -147,14 +148,21 @@ FORBIDDEN_PAGE = (
 )
 
 
-async def _forbidden(send: Send) -> None:
-    body = FORBIDDEN_PAGE.encode("utf-8")
+FORBIDDEN_JSON = json.dumps(
+    {"error": "token required: send the access token that marlkit serve printed (X-Marlkit-Token header)"}
+)
+
+
+async def _forbidden(send: Send, *, api: bool) -> None:
+    """403: a page for a browser, ``{"error": ...}`` for the JSON API (as every other API error)."""
+    body = (FORBIDDEN_JSON if api else FORBIDDEN_PAGE).encode("utf-8")
+    kind = b"application/json" if api else b"text/html; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
             "status": 403,
             "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-type", kind),
                 (b"content-length", str(len(body)).encode("ascii")),
             ],
         }
