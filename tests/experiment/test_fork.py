@@ -1,0 +1,124 @@
+"""Issue 15: a run stopped on a non-finite value continues from its last checkpoint with other hyper-parameters
+(``marlkit.experiment.fork``; ``marlkit resume RUN --set KEY=VALUE``). The oracle is the trainer's own segment API:
+the old plan advanced to the checkpoint's window, the new plan from there — the forked run's History must equal it
+bit for bit. Shapes are test_run_hardening's (matching pennies, IQL, 1000 steps logged every 10, 2 seeds)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pytest
+
+from marlkit.errors import InvalidGameError, MarlkitError
+from marlkit.experiment import rundir, runner
+from marlkit.experiment.config import load_config
+from marlkit.experiment.fork import FORKED_FROM, fork_stopped
+from marlkit.experiment.trainers import plan_for
+from marlkit.history import History
+from marlkit.train.protocol import Record
+
+CONFIG = {
+    "name": "fork",
+    "game": "matching-pennies",
+    "learners": {"name": "iql", "params": {"step_size": 0.1}},
+    "steps": 1000,
+    "log_every": 10,
+    "seeds": 2,
+    "key": 0,
+}
+ARRAYS = ("policy", "average_policy", "joint_counts", "episode_return", "episode_count", "reward_mean")
+BAD_WINDOW = 37
+
+
+class Poisoned:
+    """A plan whose records get NaN in ``reward_mean`` of seed index 1 at window ``bad`` (as a diverging learner)."""
+
+    def __init__(self, plan: Any, bad: int) -> None:
+        self.plan, self.bad = plan, bad
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.plan, name)
+
+    def advance(self, state: Any, first: int, count: int) -> tuple[Any, Record]:
+        state, records = self.plan.advance(state, first, count)
+        records = jax.tree_util.tree_map(np.array, records)
+        if first <= self.bad < first + count:
+            records.reward_mean[1, self.bad - first, 0] = np.nan
+        return state, records
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    real = runner.plan_for
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "diagnosis_for_summary", lambda history, game, config: None)
+        patch.setattr(runner, "plan_for", lambda config, game=None: _poison(real, config, game))
+        with pytest.raises(runner.NonFiniteError) as info:
+            runner.run(CONFIG, tmp_path_factory.mktemp("stopped"), progress=False)
+    return info.value.path
+
+
+def _poison(real: Any, config: Any, game: Any) -> tuple[Any, Any]:
+    plan, built = real(config, game)
+    return Poisoned(plan, BAD_WINDOW), built
+
+
+def test_a_stopped_run_continues_with_a_new_step_size(stopped: Path, skip_report: None) -> None:
+    before = sorted(p.name for p in stopped.iterdir())
+    forked = fork_stopped(stopped, ["learners.params.step_size=0.05"])
+    assert sorted(p.name for p in stopped.iterdir()) == before  # the stopped run is kept as it was
+    lineage = json.loads((forked / FORKED_FROM).read_text())
+    checkpoint_window = 30  # checkpoints every 10 windows: the last one before window 37
+    assert lineage["window"] == checkpoint_window and lineage["changed"] == {"learners.params.step_size": [0.1, 0.05]}
+    assert lineage["stopped"]["window"] == BAD_WINDOW
+    result = runner.resume(forked, progress=False)
+    # the oracle: old hyper-parameters for 30 windows, the new ones for the other 70, by the plans themselves
+    old_plan, _ = plan_for(load_config(CONFIG))
+    new_plan, _ = plan_for(load_config({**CONFIG, "learners": {"name": "iql", "params": {"step_size": 0.05}}}))
+    state, records = old_plan.start(), []
+    for first in range(0, old_plan.num_logs, 10):  # in the runner's segments of 10 windows: its compiled program
+        state, record = (old_plan if first < checkpoint_window else new_plan).advance(state, first, 10)
+        records.append(record)
+    expected = new_plan.to_history(records)
+    saved = History.load(forked / rundir.HISTORY)
+    for name in ARRAYS:
+        assert np.array_equal(getattr(saved, name), getattr(expected, name), equal_nan=True), name
+        assert np.array_equal(getattr(result.history, name), getattr(expected, name), equal_nan=True), name
+    lines = rundir.read_metrics(forked)
+    assert [(line["window"], line["seed"]) for line in lines] == [(w, s) for w in range(100) for s in (0, 1)]
+    assert lines[:60] == rundir.read_metrics(stopped)[:60]  # the first 30 windows' lines are the stopped run's
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        (["steps=2000"], InvalidGameError, "only the learners' hyper-parameters may change"),
+        (["learners.params.step_size"], InvalidGameError, "expected KEY=VALUE"),
+        (["learners.params.stepsize=0.1"], InvalidGameError, "has no key 'stepsize'"),
+        (["learners.params.step_size=fast"], InvalidGameError, "is a str"),
+        (["learners.params.step_size=2.0"], MarlkitError, "step_size"),  # out of (0, 1]: the schema's range
+        ([], InvalidGameError, "at least one KEY=VALUE"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_written(
+    stopped: Path, settings: list[str], error: type[Exception], message: str
+) -> None:
+    siblings = sorted(stopped.parent.iterdir())
+    with pytest.raises(error, match=message):
+        fork_stopped(stopped, settings)
+    assert sorted(stopped.parent.iterdir()) == siblings
+
+
+def test_only_a_stopped_run_is_forked(stopped: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(stopped, other)
+    summary = json.loads((other / rundir.SUMMARY).read_text())
+    del summary["stopped"]
+    (other / rundir.SUMMARY).write_text(json.dumps(summary))
+    with pytest.raises(rundir.RunDirError, match="did not"):
+        fork_stopped(other, ["learners.params.step_size=0.05"])
