@@ -29,7 +29,8 @@ def crossplay(
     from dataclasses import replace
 
     from marlkit.experiment.config import load_config
-    from marlkit.experiment.crossplay_table import crossplay_table, read_settings
+    from marlkit.experiment.crossplay_table import read_settings
+    from marlkit.experiment.crossplay_task import any_crossplay_table
     from marlkit.experiment.report import CROSSPLAY_FILE
     from marlkit.experiment.rundir import open_run
     from marlkit.schema import ConfigError
@@ -43,7 +44,7 @@ def crossplay(
         open_run(save)
     base = load_config(folder / parsed.run)
     out = console()
-    table = crossplay_table(base, parsed, None if json_output else lambda text: out.print(text, markup=False))
+    table = any_crossplay_table(base, parsed, None if json_output else lambda text: out.print(text, markup=False))
     if plot is not None:
         table.plot(plot)
     if save is not None:

@@ -94,7 +94,10 @@ def cell_statistics(returns: np.ndarray) -> dict[str, Any]:
 def _labels(value: Mapping[str, str], path: str) -> Mapping[str, str]:
     for label, spec in value.items():
         if not label.strip() or not isinstance(spec, str) or not spec.strip():
-            raise ConfigError(f"{path}.{label}: expected label: human-model spec, e.g. boltzmann: 'boltzmann?beta=0.1'")
+            raise ConfigError(
+                f"{path}.{label}: expected label: partner, e.g. boltzmann: 'boltzmann?beta=0.1' (a human model) or, "
+                "on a task, greedy: greedy-human"
+            )
     return value
 
 
@@ -121,6 +124,11 @@ class CrossplaySettings:
     episodes: int = setting(200, doc="evaluation episodes per cell and seed", range=(1, None))
     seed: int = setting(0, doc="the evaluation seed", range=(0, None))
     mode: str = setting("stochastic", doc="how the agents act at evaluation", choices=MODES)
+    eval_params: Mapping[str, Any] = setting(
+        doc="a task's parameters changed at evaluation (e.g. cooking's shaping: 0, so the return counts soups)",
+        default_factory=lambda: MappingProxyType({}),
+        null_is_default=True,
+    )
 
 
 def read_settings(path: str | os.PathLike[str]) -> tuple[CrossplaySettings, Path]:
@@ -420,6 +428,33 @@ def _train_row(base: Any, row: Row, agents: tuple[int, ...], weights: Any, env: 
     return TrainedRow(row, Player(row.label, actor, state.carry.learner), np.nanmean(last, axis=-1), partner)
 
 
+def table_setup(base: Any, settings: CrossplaySettings) -> tuple[Any, tuple[int, ...]]:
+    """``(env, human seats)`` of a table, after the checks every table shares: a deep run config without a partner
+    or backdoor, seats that leave the agent one, distinct column labels.
+
+    Raises:
+        ConfigError: one line naming the key.
+    """
+    from marlkit.experiment.config import DeepRun, build_env
+    from marlkit.policies.partners import parse_agents
+
+    if not isinstance(base, DeepRun):
+        raise ConfigError("run: the cross-play table trains a deep learner; give a deep run config (learners: ippo)")
+    if base.partner is not None or base.backdoor is not None:
+        raise ConfigError("run: give the plain run (no partner, no backdoor); the table adds each row's partner")
+    env, _ = build_env(base)
+    agents = parse_agents(",".join(str(a) for a in settings.agents), env.spec, "agents")
+    if len(agents) >= env.spec.n_agents:
+        raise ConfigError(f"agents: {list(settings.agents)} takes every seat of {env.spec.name}; leave the agent one")
+    labels = [TRAINING_PARTNER, *settings.humans, *settings.held_out]
+    if len(set(labels)) != len(labels) or SELF_PLAY in labels or POPULATION in labels:
+        raise ConfigError(
+            f"humans / held_out: labels must be distinct and not {TRAINING_PARTNER!r}, {SELF_PLAY!r} or "
+            f"{POPULATION!r}; got {labels[1:]}"
+        )
+    return env, agents
+
+
 def crossplay_table(base: Any, settings: CrossplaySettings, progress: Any = None) -> CrossplayTable:
     """Train every row of ``settings`` from the deep run config ``base`` (an
     :data:`~marlkit.experiment.config.ExperimentConfig`) and evaluate it with every partner (module docstring).
@@ -433,31 +468,22 @@ def crossplay_table(base: Any, settings: CrossplaySettings, progress: Any = None
     import jax.numpy as jnp
 
     from marlkit.envs.games import GameEnv
-    from marlkit.experiment.config import DeepRun, build_env
     from marlkit.policies.evaluate import team_returns
-    from marlkit.policies.partners import Lineup, parse_agents
+    from marlkit.policies.partners import Lineup
     from marlkit.train.evaluate import evaluate
 
-    if not isinstance(base, DeepRun):
-        raise ConfigError("run: the cross-play table trains a deep learner; give a deep run config (learners: ippo)")
-    if base.partner is not None or base.backdoor is not None:
-        raise ConfigError("run: give the plain run (no partner, no backdoor); the table adds each row's partner")
-    env, _ = build_env(base)
+    env, agents = table_setup(base, settings)
     if not isinstance(env, GameEnv):
-        raise ConfigError(f"run: human models act in matrix games; {env.spec.name} is a task (use game: NAME)")
-    agents = parse_agents(",".join(str(a) for a in settings.agents), env.spec, "agents")
-    if len(agents) >= env.spec.n_agents:
-        raise ConfigError(f"agents: {list(settings.agents)} takes every seat of {env.spec.name}; leave the agent one")
+        raise ConfigError(
+            f"run: human models act in matrix games; {env.spec.name} is a task (marlkit.experiment.crossplay_task)"
+        )
+    if settings.eval_params:
+        raise ConfigError("eval_params: applies to a task's parameters; this run is on a matrix game")
     weights = settings.population_weights
     columns: list[tuple[str, str | None, bool]] = [(TRAINING_PARTNER, None, False)]
     columns += [(label, spec, False) for label, spec in settings.humans.items()]
     columns += [(label, spec, True) for label, spec in settings.held_out.items()]
     labels = [c[0] for c in columns]
-    if len(set(labels)) != len(labels) or SELF_PLAY in labels or POPULATION in labels:
-        raise ConfigError(
-            f"humans / held_out: labels must be distinct and not {TRAINING_PARTNER!r}, {SELF_PLAY!r} or "
-            f"{POPULATION!r}; got {labels[1:]}"
-        )
     humans = {label: _human_player(f"{label} ({spec})", str(spec), None, env, agents) for label, spec, _ in columns[1:]}
     rows = rows_of(settings)
     if weights is not None and len(weights) != len(settings.humans):
@@ -519,5 +545,6 @@ __all__ = [
     "plot_crossplay_table",
     "read_settings",
     "rows_of",
+    "table_setup",
     "two_stage_interval",
 ]

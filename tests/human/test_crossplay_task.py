@@ -1,0 +1,81 @@
+"""``marlkit human crossplay`` on a task: the cooking task with the greedy human inside the env
+(``marlkit.experiment.crossplay_task``). The budget is tiny (the agents barely learn: 5 PPO updates), so the test
+checks the table's wiring against direct evaluations, not a learning result — the Carroll effect on the cooking task
+needs millions of steps (bench/human_cooking_carroll.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from marlkit.cli import main
+
+RUN = {
+    "name": "cook",
+    "env": {"name": "cooking", "params": {"layout": "cramped_room"}},
+    "learners": {"name": "ippo", "params": {"rollout_length": 16, "hidden": [16], "lr": 0.003}},
+    "num_envs": 8,
+    "steps": 8 * 16 * 5,
+    "seeds": 2,
+}
+SETTINGS = {
+    "run": "run.yaml",
+    "agents": [1],
+    "humans": {"greedy": "greedy-human"},
+    "population": False,
+    "eval_params": {"shaping": 0},
+    "episodes": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("cooking")
+    (folder / "run.yaml").write_text(yaml.safe_dump(RUN))
+    (folder / "table.yaml").write_text(yaml.safe_dump(SETTINGS))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["human", "crossplay", str(folder / "table.yaml"), "--json"]) == 0
+    return json.loads(out.getvalue())
+
+
+def test_the_table_on_the_cooking_task(table: dict[str, Any]) -> None:
+    assert table["env"] == "cooking-cramped_room" and table["human_agents"] == ["chef_1"]
+    assert [r["label"] for r in table["rows"]] == ["self-play", "greedy"]
+    assert [c["label"] for c in table["columns"]] == ["training partner", "greedy"]
+    cells = table["cells"]
+    # the greedy row's training partner is the greedy human: the same env, agent and evaluation key as its
+    # "greedy" column, so the two cells are the same numbers
+    assert cells[1][0] == cells[1][1]
+    for row in cells:
+        for cell in row:
+            # shaping 0 at evaluation: a return is 20 x soups, and the team return is the learners' seats' mean
+            soups = np.asarray(cell["seed_means"]) * SETTINGS["episodes"] / 20  # per seed, over its episodes
+            assert np.allclose(soups, np.round(soups)), cell["seed_means"]
+            assert cell["mean_ci"][0] <= cell["mean"] <= cell["mean_ci"][1]
+    assert table["gaps"] and table["gaps"][0]["partner"] == "greedy"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"population": True, "humans": {"a": "greedy-human", "b": "greedy-human?beta_goal=2"}}, "population: false"),
+        ({"humans": {"boltzmann": "boltzmann?beta=1"}}, "human models act in matrix games"),
+        ({"eval_params": {"shapping": 0}}, "eval_params"),
+    ],
+)
+def test_bad_task_settings_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, Any], message: str
+) -> None:
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(RUN))
+    (tmp_path / "table.yaml").write_text(yaml.safe_dump({**SETTINGS, **change}))
+    assert main(["human", "crossplay", str(tmp_path / "table.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and message in err, err
