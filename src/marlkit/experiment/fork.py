@@ -22,7 +22,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import jax
 import numpy as np
@@ -132,7 +132,11 @@ def fork_stopped(run_dir: str | os.PathLike[str], settings: Sequence[str]) -> Pa
             if checkpoint is not None:
                 with open(source / rundir.METRICS, "rb") as handle:
                     kept = handle.read(int(checkpoint.info["metrics_bytes"]))
-            write_with(target / rundir.METRICS, lambda handle: handle.write(kept))
+
+            def write_kept(handle: IO[Any]) -> None:
+                handle.write(kept)
+
+            write_with(target / rundir.METRICS, write_kept)
             if checkpoint is not None:
                 save_checkpoint(
                     target / rundir.CHECKPOINT,
