@@ -26,15 +26,13 @@ one small figure through the same ``save_figure``; the SIGKILL test kills one ru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +42,7 @@ import numpy as np
 import pytest
 
 import marlkit
+from marlkit.cli import main
 from marlkit.experiment import report, study
 from marlkit.experiment.rundir import RunDirError
 from marlkit.experiment.runner import resume, run
@@ -63,6 +62,7 @@ MARLKIT = str(Path(marlkit.__file__).parent) + os.sep
 _TMP = re.compile(r"^\.(.+)\.[0-9a-f]{16}\.tmp$")  # marlkit.atomic's temp files
 _SEGMENT = re.compile(r"^windows-\d{6,}-\d{6,}\.npz$")
 _STAMPED = re.compile(r"-\d{8}-\d{6}$")
+_TEMP_FOLDER = re.compile(r"^(marlkit-(?:report|study)-).+$")  # tempfile.mkdtemp's random suffix
 
 
 class Killed(BaseException):
@@ -102,7 +102,7 @@ def _target(name: str, args: tuple[Any, ...]) -> str:
         path = os.fspath(args[0])
     base = os.path.basename(path)
     base = _TMP.sub(r"\1", base)
-    base = "windows-*.npz" if _SEGMENT.match(base) else _STAMPED.sub("-STAMP", base)
+    base = "windows-*.npz" if _SEGMENT.match(base) else _TEMP_FOLDER.sub(r"\1*", _STAMPED.sub("-STAMP", base))
     if base.startswith("k") and base[1:].isdigit():
         base = "RUN"  # the run directories of this module are k<index>
     return base + ("/" if os.path.isdir(path) and name == "fsync" else "")
@@ -181,12 +181,35 @@ def assert_same_run(path: Path, reference: Path) -> None:
     assert not temp_files(path) and not (path / "segments").exists()
 
 
+@dataclass(frozen=True)
+class SmallStudy(study.StudyConfig):
+    """The default study's grid, shrunk (shapes shared with test_study.py: one compile): 2 games x 2 learners, of
+    which minimax-q is skipped on both (general-sum games), so 2 cells train."""
+
+    games: tuple[str, ...] = ("stag-hunt", "prisoners-dilemma")
+    learners: tuple[str, ...] = ("iql", "minimax-q")
+    steps: int = 1000
+    log_every: int = 10
+    seeds: int = 2
+
+
+def small_heatmap(cells: object, path: Path) -> Path:
+    """The study's heatmap as one small figure, written as the real one is (``save_figure``)."""
+    from matplotlib.figure import Figure
+
+    from marlkit.diagnose.plots import save_figure
+
+    return save_figure(Figure(figsize=(1, 1)), path)
+
+
 @pytest.fixture(scope="module")
 def patches() -> Iterator[pytest.MonkeyPatch]:
-    """Module-wide: pages without pictures (see the module docstring)."""
+    """Module-wide: run pages without pictures, a small default study with a small heatmap (module docstring)."""
     with pytest.MonkeyPatch.context() as mp:
         real = report.render_run_report
         mp.setattr(report, "render_run_report", lambda directory, **kw: real(directory, **{**kw, "pictures": False}))
+        mp.setattr(study, "StudyConfig", SmallStudy)  # `marlkit run` (no config) builds StudyConfig()
+        mp.setattr(study, "plot_study_heatmaps", small_heatmap)
         yield mp
 
 
@@ -247,10 +270,8 @@ def killed(action: Callable[[], object], k: int, target: Path, frozen: Path) -> 
     writes = DurableWrites(k, before_kill=freeze)
     with pytest.MonkeyPatch.context() as mp:
         writes.install(mp)
-        try:
+        with contextlib.suppress(Killed):
             action()
-        except Killed:
-            pass
     return writes
 
 
@@ -331,3 +352,106 @@ def check_resumed(state: Path, reference: Path, created: bool, finished: bool) -
     else:
         resume(state, progress=False)
     assert_same_run(state, reference)
+
+
+# ------------------------------------------------------------------------------------------ the default study
+CELL_FILES = ("config.yaml", "history.npz", "metrics.jsonl", "summary.json")
+TRAINED = ["stag-hunt--iql", "prisoners-dilemma--iql"]
+
+
+@pytest.fixture(scope="module")
+def study_reference(tmp_path_factory: pytest.TempPathFactory, patches) -> tuple[Path, list[Call]]:
+    """An uninterrupted default study (``marlkit run`` without a config) and its durable writes."""
+    root = tmp_path_factory.mktemp("study") / "root"
+    with pytest.MonkeyPatch.context() as mp:
+        writes = DurableWrites().install(mp)
+        assert main(["run", "--root", str(root), "--no-progress"]) == 0
+    (directory,) = root.iterdir()
+    return directory, writes.calls
+
+
+def assert_same_study(directory: Path, reference: Path) -> None:
+    """Every cell's files as the uninterrupted study's (wall-clock times aside), its summary and a page."""
+    assert sorted(p.name for p in directory.iterdir()) == sorted(p.name for p in reference.iterdir())
+    assert sorted(p.name for p in (directory / "cells").iterdir()) == sorted(TRAINED)
+    for cell in TRAINED:
+        here, there = directory / "cells" / cell, reference / "cells" / cell
+        assert sorted(p.name for p in here.iterdir()) == sorted(CELL_FILES)
+        assert npz_arrays(here / "history.npz") == npz_arrays(there / "history.npz")
+        for name in ("config.yaml", "metrics.jsonl"):
+            assert (here / name).read_bytes() == (there / name).read_bytes()
+        summary, expected = (json.loads((p / "summary.json").read_text()) for p in (here, there))
+        assert without(summary, "seconds", "wall_time_s") == without(expected, "seconds", "wall_time_s")
+    summary, expected = (json.loads((p / "summary.json").read_text()) for p in (directory, reference))
+    assert without(summary, "seconds", "wall_time_s", "finished") == without(
+        expected, "seconds", "wall_time_s", "finished"
+    )
+    assert len(summary["cells"]) == 4 and (directory / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert not temp_files(directory)
+
+
+def file_ids(folder: Path) -> dict[str, tuple[int, int, bytes]]:
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.iterdir())}
+
+
+def check_study_resumed(root: Path, reference: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``marlkit resume`` the study under ``root``: finished cells are not trained again (nor their files touched),
+    the others are, and the study ends as the uninterrupted one; a study killed before its config.yaml trained
+    nothing and is refused in one line."""
+    from marlkit.train.loop import TrainPlan
+
+    found = list(root.glob("default-study-*")) if root.is_dir() else []
+    if not found:
+        return  # killed before the study's folder existed
+    (directory,) = found
+    if not (directory / "config.yaml").is_file():
+        assert main(["resume", str(directory), "--no-progress"]) == 2
+        return
+    finished = {
+        cell.name: file_ids(cell)
+        for cell in sorted((directory / "cells").glob("*"))
+        if (cell / "summary.json").is_file()
+    }
+    complete = (directory / "summary.json").is_file() and (directory / "report.html").is_file()
+    trained: list[str] = []
+    real_run, real_diagnose = TrainPlan.run, study.diagnose_cell
+
+    def counted_run(plan: TrainPlan) -> object:
+        trained.append("run")
+        return real_run(plan)
+
+    def diagnose(game: str, learner: str, *args: object) -> object:
+        trained.append(f"{game}--{learner}")
+        return real_diagnose(game, learner, *args)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(TrainPlan, "run", counted_run)
+        mp.setattr(study, "diagnose_cell", diagnose)
+        assert main(["resume", str(directory), "--no-progress"]) == (2 if complete else 0)
+    unfinished = [cell for cell in TRAINED if cell not in finished]
+    expected = [] if complete else [step for cell in unfinished for step in ("run", cell)]
+    assert trained == expected, (trained, sorted(finished))
+    for cell, ids in finished.items():  # read back: not one of its files was rewritten
+        assert file_ids(directory / "cells" / cell) == ids, cell
+    assert_same_study(directory, reference)
+
+
+def test_the_default_study_killed_at_every_durable_write_resumes_without_recomputing(
+    study_reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Issue 15: "the default study killed mid-way resumes without recomputing finished cells" — at every durable
+    write of `marlkit run` without a config (its config, each cell's files, the study's summary and page)."""
+    reference, calls = study_reference
+    assert sum(str(c) == "atomic.py:write_with replace summary.json" for c in calls) == len(TRAINED) + 1
+    failures = []
+    for k in range(1, len(calls) + 1):
+        root, frozen = tmp_path / f"s{k}" / "root", tmp_path / f"f{k}" / "root"
+        try:
+            writes = killed(lambda: main(["run", "--root", str(root), "--no-progress"]), k, root, frozen)  # noqa: B023
+            assert writes.killed and [str(c) for c in writes.calls] == [str(c) for c in calls[:k]]
+            check_study_resumed(root, reference, monkeypatch)
+            check_study_resumed(frozen, reference, monkeypatch)
+        except Exception as exc:
+            failures.append(f"k={k} ({calls[k - 1]}): {type(exc).__name__}: {exc}")
+    capsys.readouterr()
+    assert not failures, "\n".join(failures)
