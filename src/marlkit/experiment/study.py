@@ -45,6 +45,7 @@ from marlkit.atomic import sync_folder, write_text
 from marlkit.compile_cache import enable_compilation_cache
 from marlkit.diagnose.criteria_table import CRITERION_SHORT
 from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.experiment import rundir
 from marlkit.experiment.report import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -58,7 +59,6 @@ from marlkit.experiment.report import (
     write_page,
     yaml_block,
 )
-from marlkit.experiment import rundir
 from marlkit.experiment.rundir import json_number
 
 DEFAULT_GAMES = (
