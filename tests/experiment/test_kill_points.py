@@ -190,18 +190,6 @@ def assert_same_run(path: Path, reference: Path) -> None:
     assert not temp_files(path) and not (path / "segments").exists()
 
 
-@dataclass(frozen=True)
-class SmallStudy(study.StudyConfig):
-    """The default study's grid, shrunk (shapes shared with test_study.py: one compile): 2 games x 2 learners, of
-    which minimax-q is skipped on both (general-sum games), so 2 cells train."""
-
-    games: tuple[str, ...] = ("stag-hunt", "prisoners-dilemma")
-    learners: tuple[str, ...] = ("iql", "minimax-q")
-    steps: int = 1000
-    log_every: int = 10
-    seeds: int = 2
-
-
 def small_heatmap(cells: object, path: Path) -> Path:
     """The study's heatmap as one small figure, written as the real one is (``save_figure``)."""
     from matplotlib.figure import Figure
@@ -212,12 +200,12 @@ def small_heatmap(cells: object, path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def patches() -> Iterator[pytest.MonkeyPatch]:
+def patches(small_study_grid: type) -> Iterator[pytest.MonkeyPatch]:
     """Module-wide: run pages without pictures, a small default study with a small heatmap (module docstring)."""
     with pytest.MonkeyPatch.context() as mp:
         real = report.render_run_report
         mp.setattr(report, "render_run_report", lambda directory, **kw: real(directory, **{**kw, "pictures": False}))
-        mp.setattr(study, "StudyConfig", SmallStudy)  # `marlkit run` (no config) builds StudyConfig()
+        mp.setattr(study, "StudyConfig", small_study_grid)  # `marlkit run` (no config) builds StudyConfig()
         mp.setattr(study, "plot_study_heatmaps", small_heatmap)
         yield mp
 
