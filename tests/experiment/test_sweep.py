@@ -301,11 +301,23 @@ def test_a_disk_error_in_a_sweep_is_one_line_naming_the_sweep_to_resume(
         return real_run(config, folder)
 
     monkeypatch.setattr(sweep, "_run_or_resume", spy)
+    leftover = directory / ".summary.json.0123456789abcdef.tmp"  # what a kill in the summary's write leaves
+    leftover.write_text("{")
     assert main(["resume", str(directory), "--no-progress"]) == 0
     assert computed == ["1-key=1"]  # the finished point is read back
     summary = json.loads((directory / "summary.json").read_text())
     assert [p["overrides"] for p in summary["points"]] == [{"key": 0}, {"key": 1}]
     assert (directory / "report.html").is_file() and not list(directory.rglob(".*.tmp"))
+    # a point killed while its point.json was written (its run finished): the temp file goes, the point is read back
+    point = directory / "points" / "0-key=0"
+    metrics = json.loads((point / "point.json").read_text())
+    (point / "point.json").rename(point / ".point.json.0123456789abcdef.tmp")
+    (point / "report.html").write_text("<!DOCTYPE html>")  # the page this test's runs skip (skip_report)
+    again = sweep.run_point(yaml.safe_load((point / "config.yaml").read_text()), str(point))
+    assert computed == ["1-key=1", "0-key=0"] and not list(point.glob(".*.tmp"))
+    assert {k: v for k, v in again.items() if k != "train_seconds"} == {
+        k: v for k, v in metrics.items() if k != "train_seconds"
+    }
 
 
 def test_a_failed_point_cancels_the_points_not_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -202,6 +202,8 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
         finished: dict[str, Any] = json.loads((folder / POINT_FILE).read_text(encoding="utf-8"))
         return finished
     with sweep_disk_errors(folder.parent.parent):
+        if folder.is_dir() and not folder.is_symlink():
+            rundir.clean_leftovers(folder)  # a kill while point.json (or a run file) was written left a temp file
         tic = time.perf_counter()
         result = _run_or_resume(config, folder)
         seconds = time.perf_counter() - tic
