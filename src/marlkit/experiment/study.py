@@ -15,7 +15,10 @@ game's Nash equilibria). The study is a run directory::
 A study killed mid-way resumes cell by cell (:func:`resume_study`, ``marlkit resume <study folder>``): a cell whose
 ``summary.json`` is written (last, atomically) is finished and read back, not recomputed; a cell folder without
 one (killed while it was written) is removed and that cell computed again; every cell's training is a pure
-function of the study's config, so the resumed study's table equals an uninterrupted one.
+function of the study's config, so the resumed study's table equals an uninterrupted one. A resume first removes
+the temp files of writes a kill interrupted (:func:`marlkit.experiment.rundir.clean_leftovers`); a full or
+read-only disk is one line saying what to free and to resume (:func:`marlkit.experiment.rundir.disk_errors`).
+``tests/experiment/test_kill_points.py`` kills ``marlkit run`` (no config) before each of its durable writes.
 
 A learner that does not apply to a game (minimax-Q on a general-sum game) is skipped with the reason its
 ``check`` gives. Compiled code is reused where shapes repeat: cells are ordered learner-major, and the

@@ -26,6 +26,10 @@ Backends (a dict registry, :data:`BACKENDS`):
 
 A point's History depends only on its config (training is a pure function of config and key), so both backends
 give the same Histories, bit for bit, on one machine (``tests/experiment/test_sweep.py``).
+
+A stopped sweep resumes point by point (:func:`resume_sweep`). A full or read-only disk while the sweep or one of its
+points is written is one line saying what to free and to resume the sweep (:func:`sweep_disk_errors`); on the local
+pool the points not started yet are then cancelled.
 """
 
 from __future__ import annotations
