@@ -16,7 +16,8 @@ resumed. Two states are checked per k:
   clean-up runs; a killed process's completed system calls are all on disk, its unflushed buffers are not — marlkit
   flushes before every fsync).
 
-Then a few real SIGKILLs in child processes, one per distinct call site, confirm the model.
+Then real SIGKILLs in child processes, one per distinct ``os.replace`` / ``os.fsync`` call site, confirm the model.
+Budget: about 50 s of one core for the module (notes in the lead's docs: 37 + 22 + 37 kill points, 5 children).
 
 Pictures: a run's report draws ten PNGs (~4 s) into a private temp folder (``marlkit-report-*``), outside the run
 directory, then writes ``report.html`` in it. The every-k tests render the page without pictures
@@ -278,6 +279,7 @@ def index_of(calls: list[Call], text: str) -> int:
 
 
 def test_a_run_killed_at_every_durable_write_resumes_identically(reference, tmp_path: Path) -> None:
+    """The run killed before each of its 36 durable writes (and after the last): resumed, it is the reference."""
     path, calls = reference
     config = {**RUN, "output": {"root": str(path.parent)}}
     created = index_of(calls, "atomic.py:write_with replace config.yaml")  # config.yaml is in place after it
