@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +186,70 @@ def test_a_stopped_study_resumes_cell_by_cell(study, tmp_path: Path, monkeypatch
     assert [{k: v for k, v in cell.items() if k != "seconds"} for cell in after] == strip
     assert (stopped / "report.html").is_file()
     assert main(["resume", str(stopped), "--no-progress"]) == 2  # finished: nothing to resume
+
+
+@pytest.mark.parametrize(
+    ("error", "failing", "says"),
+    [
+        (errno.ENOSPC, "cells/prisoners-dilemma--iql/metrics.jsonl", "the disk is full"),  # the second cell
+        (errno.EROFS, "summary.json", "the file system is read-only"),  # the study's own summary
+    ],
+    ids=["full-disk-in-a-cell", "read-only-at-the-summary"],
+)
+def test_a_disk_error_in_the_default_study_is_one_line_and_resumable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, small_study_grid, error: int, failing: str, says: str
+) -> None:
+    """Issue 15: a full or read-only disk during `marlkit run` (the default study) was a traceback; now one line
+    saying what to free and how to go on, exit 2, and `marlkit resume` finishes it without recomputing the cells
+    already written."""
+    from marlkit.cli import main
+    from marlkit.experiment import study as study_module
+
+    monkeypatch.setattr(study_module, "StudyConfig", small_study_grid)
+    real_write = study_module.write_text
+
+    def write_text(path: Path, text: str) -> Path:
+        if "/".join(Path(path).relative_to(tmp_path).parts[1:]) == failing:  # inside the study's folder
+            raise OSError(error, os.strerror(error), str(path))
+        return real_write(path, text)
+
+    monkeypatch.setattr(study_module, "write_text", write_text)
+    assert main(["run", "--root", str(tmp_path), "--no-progress"]) == 2
+    (directory,) = tmp_path.iterdir()
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    assert says in err and f"then continue with: marlkit resume {directory}" in err
+    assert ("free space" if error == errno.ENOSPC else "make it writable") in err
+    monkeypatch.setattr(study_module, "write_text", real_write)
+    diagnosed: list[str] = []
+    real_diagnose = study_module.diagnose_cell
+
+    def spy(game: str, learner: str, *args: object) -> object:
+        diagnosed.append(f"{game}--{learner}")
+        return real_diagnose(game, learner, *args)
+
+    monkeypatch.setattr(study_module, "diagnose_cell", spy)
+    assert main(["resume", str(directory), "--no-progress"]) == 0
+    assert diagnosed == ([] if failing == "summary.json" else ["prisoners-dilemma--iql"])  # finished cells kept
+    summary = json.loads((directory / "summary.json").read_text())
+    assert [(c["game"], c["learner"]) for c in summary["cells"]] == study_cells(small_study_grid())
+    assert (directory / "report.html").is_file() and not list(directory.rglob(".*.tmp"))
+
+
+def test_the_study_table_is_coloured_without_markup() -> None:
+    """The terminal table styled its cells with markup ('[green]0.88[/]'), which marlkit's console (markup off, so
+    user strings print as written) showed literally."""
+    import io
+
+    from rich.console import Console
+
+    from marlkit.experiment.study import CellResult, study_table
+
+    cells = [CellResult("stag-hunt", "iql", fractions={"joint_policy": 1.0, "expected_return": 0.0})]
+    buffer = io.StringIO()
+    Console(file=buffer, width=160, markup=False, force_terminal=True, color_system="standard").print(
+        study_table(cells)
+    )
+    text = buffer.getvalue()
+    assert "[green]" not in text and "[red]" not in text and "[/]" not in text
+    assert "\x1b[32m1.00" in text and "\x1b[31m0.00" in text  # green and red, as ANSI styles

@@ -3,8 +3,10 @@ Histories bit for bit (a real local Ray instance, loopback only)."""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
+import os
 import shutil
 import socket
 import threading
@@ -15,7 +17,7 @@ import pytest
 import yaml
 
 from marlkit.cli import main
-from marlkit.errors import InvalidGameError, UnknownNameError
+from marlkit.errors import InvalidGameError, MarlkitError, UnknownNameError
 from marlkit.experiment.sweep import grid_points, parse_grid, point_folder, run_sweep
 from marlkit.history import History
 
@@ -254,3 +256,108 @@ def test_the_sweep_page_table_does_not_overflow_the_page(local_sweep: Path) -> N
     assert "div.wide { max-width: 100%; overflow-x: auto; }" in text and "overflow-wrap: anywhere" in text
     page = html_page("t", [("s", html_table(["a"], [["x" * 300]]))])
     assert '<div class="wide"><table>' in page
+
+
+@pytest.mark.parametrize(
+    ("error", "says", "fix"),
+    [
+        (errno.ENOSPC, "the disk is full", "free space"),
+        (errno.EACCES, "permission denied", "make it writable"),
+    ],
+    ids=["full", "not-writable"],
+)
+def test_a_disk_error_in_a_sweep_is_one_line_naming_the_sweep_to_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, skip_report, error: int, says: str, fix: str
+) -> None:
+    """Issue 15: a full or read-only disk while a point's run was written came back from the worker as a raw
+    OSError (exit 1, a traceback); now one line — what to free, and to resume the sweep (not the point) — exit 2,
+    and `marlkit resume SWEEP` computes only what was not finished."""
+    from marlkit.experiment import rundir, sweep
+
+    # the points in this process (as test_a_stopped_sweep_resumes_point_by_point does), so the fault reaches them
+    monkeypatch.setitem(sweep.BACKENDS, "local", lambda jobs, workers, address: [sweep.run_point(*j) for j in jobs])
+    real_append = rundir.append_metrics
+
+    def append_metrics(run: Path, lines: object) -> int:
+        if run.name.startswith("1-"):  # the second point, at its first segment's metrics lines
+            raise OSError(error, os.strerror(error), str(run / "metrics.jsonl"))
+        return real_append(run, lines)
+
+    monkeypatch.setattr(rundir, "append_metrics", append_metrics)
+    config = tmp_path / "sweep.yaml"
+    config.write_text(yaml.safe_dump({**CONFIG, "checkpoint_every": 50}))
+    assert main(["sweep", str(config), "--grid", "key=0,1", "--out", str(tmp_path / "runs")]) == 2
+    (directory,) = (tmp_path / "runs").iterdir()
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    assert says in err and fix in err and err.endswith(f"then continue with: marlkit resume {directory}"), err
+    assert "metrics.jsonl" in err  # the file it was writing
+    monkeypatch.setattr(rundir, "append_metrics", real_append)
+    computed: list[str] = []
+    real_run = sweep._run_or_resume
+
+    def spy(config: dict, folder: Path) -> object:
+        computed.append(folder.name)
+        return real_run(config, folder)
+
+    monkeypatch.setattr(sweep, "_run_or_resume", spy)
+    leftover = directory / ".summary.json.0123456789abcdef.tmp"  # what a kill in the summary's write leaves
+    leftover.write_text("{")
+    assert main(["resume", str(directory), "--no-progress"]) == 0
+    assert computed == ["1-key=1"]  # the finished point is read back
+    summary = json.loads((directory / "summary.json").read_text())
+    assert [p["overrides"] for p in summary["points"]] == [{"key": 0}, {"key": 1}]
+    assert (directory / "report.html").is_file() and not list(directory.rglob(".*.tmp"))
+    # a point killed while its point.json was written (its run finished): the temp file goes, the point is read back
+    point = directory / "points" / "0-key=0"
+    metrics = json.loads((point / "point.json").read_text())
+    (point / "point.json").rename(point / ".point.json.0123456789abcdef.tmp")
+    (point / "report.html").write_text("<!DOCTYPE html>")  # the page this test's runs skip (skip_report)
+    again = sweep.run_point(yaml.safe_load((point / "config.yaml").read_text()), str(point))
+    assert computed == ["1-key=1", "0-key=0"] and not list(point.glob(".*.tmp"))
+    assert {k: v for k, v in again.items() if k != "train_seconds"} == {
+        k: v for k, v in metrics.items() if k != "train_seconds"
+    }
+
+
+def test_a_failed_point_cancels_the_points_not_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A local sweep whose point fails (a full disk) stops: the points still queued are cancelled, not all computed
+    on a disk that is full."""
+    from marlkit.experiment import sweep
+
+    started: list[str] = []
+
+    class Future:
+        def __init__(self, folder: str) -> None:
+            self.folder, self.cancelled = folder, False
+
+        def result(self) -> dict:
+            if self.folder.endswith("0"):
+                raise MarlkitError("disk full")
+            started.append(self.folder)
+            return {}
+
+        def cancel(self) -> bool:
+            self.cancelled = True
+            return True
+
+    futures: list[Future] = []
+
+    class Pool:
+        def __init__(self, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> Pool:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            pass
+
+        def submit(self, function: object, config: dict, folder: str) -> Future:
+            futures.append(Future(folder))
+            return futures[-1]
+
+    monkeypatch.setattr(sweep, "ProcessPoolExecutor", Pool)
+    with pytest.raises(MarlkitError, match="disk full"):
+        sweep.run_local([({}, "p0"), ({}, "p1"), ({}, "p2")], workers=1)
+    assert started == [] and all(f.cancelled for f in futures)

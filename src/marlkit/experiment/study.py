@@ -15,7 +15,10 @@ game's Nash equilibria). The study is a run directory::
 A study killed mid-way resumes cell by cell (:func:`resume_study`, ``marlkit resume <study folder>``): a cell whose
 ``summary.json`` is written (last, atomically) is finished and read back, not recomputed; a cell folder without
 one (killed while it was written) is removed and that cell computed again; every cell's training is a pure
-function of the study's config, so the resumed study's table equals an uninterrupted one.
+function of the study's config, so the resumed study's table equals an uninterrupted one. A resume first removes
+the temp files of writes a kill interrupted (:func:`marlkit.experiment.rundir.clean_leftovers`); a full or
+read-only disk is one line saying what to free and to resume (:func:`marlkit.experiment.rundir.disk_errors`).
+``tests/experiment/test_kill_points.py`` kills ``marlkit run`` (no config) before each of its durable writes.
 
 A learner that does not apply to a game (minimax-Q on a general-sum game) is skipped with the reason its
 ``check`` gives. Compiled code is reused where shapes repeat: cells are ordered learner-major, and the
@@ -41,10 +44,11 @@ import numpy as np
 import yaml
 
 from marlkit import __version__
-from marlkit.atomic import write_text
+from marlkit.atomic import sync_folder, write_text
 from marlkit.compile_cache import enable_compilation_cache
 from marlkit.diagnose.criteria_table import CRITERION_SHORT
 from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.experiment import rundir
 from marlkit.experiment.report import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -229,8 +233,15 @@ def run_study(
     """Run the study into a new run directory under ``root`` and return it with the cell results."""
     config = config or StudyConfig()
     directory = directory or new_run_directory(root, config.name)
+    rundir.clean_stale_temp()
     directory.mkdir(parents=True, exist_ok=False)
-    write_text(directory / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
+    with rundir.disk_errors(directory, resumable=False):
+        try:
+            sync_folder(directory.parent)
+            write_text(directory / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)  # nothing trained yet: leave nothing half-written
+            raise
     return _run_cells(directory, config, progress)
 
 
@@ -265,10 +276,14 @@ def resume_study(directory: str | Path, *, progress: Progress | None = None) -> 
         raise GameFileError(f"{directory / CONFIG_FILE}: unknown study keys {unknown}")
     values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "kind"}
     config = StudyConfig(**values)
+    with rundir.disk_errors(directory):
+        rundir.clean_leftovers(directory)  # temp files of writes a kill interrupted (the study's summary, page)
+    rundir.clean_stale_temp()
     if (directory / SUMMARY_FILE).is_file():
         if (directory / REPORT_FILE).is_file():
             raise GameFileError(f"{directory}: the study is already finished (summary.json exists); nothing to resume")
-        render_study_report(directory)
+        with rundir.disk_errors(directory):
+            render_study_report(directory)
         return directory, _load_cells(directory)[1]
     return _run_cells(directory, config, progress)
 
@@ -302,7 +317,8 @@ def _run_cells(directory: Path, config: StudyConfig, progress: Progress | None) 
                 progress(game_name, learner_name, done, len(cells))
             continue
         if folder.exists():
-            shutil.rmtree(folder)  # killed while it was written: compute it again
+            with rundir.disk_errors(directory):
+                shutil.rmtree(folder)  # killed while it was written: compute it again
         game = make(game_name)
         learner = make_learner(learner_name, game)
         tic = time.perf_counter()
@@ -314,7 +330,8 @@ def _run_cells(directory: Path, config: StudyConfig, progress: Progress | None) 
             history = plan.run()
             history = dataclasses.replace(history, meta={**history.meta, "game_params": {}})
             cell = diagnose_cell(game_name, learner_name, history, game, config.concept, time.perf_counter() - tic)
-            _write_cell(folder, config, game_name, learner_name, history, cell)
+            with rundir.disk_errors(directory):
+                _write_cell(folder, config, game_name, learner_name, history, cell)
             results.append(cell)
         if progress is not None:
             progress(game_name, learner_name, done, len(cells))
@@ -327,8 +344,9 @@ def _run_cells(directory: Path, config: StudyConfig, progress: Progress | None) 
         "config": config.to_dict(),
         "cells": [asdict(cell) for cell in results],
     }
-    write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
-    render_study_report(directory)
+    with rundir.disk_errors(directory):
+        write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
+        render_study_report(directory)
     return directory, results
 
 
@@ -364,9 +382,11 @@ def study_rows(cells: Sequence[CellResult], short: bool = False) -> tuple[list[s
 
 
 def study_table(cells: Sequence[CellResult], title: str = "convergence study"):  # -> rich.table.Table
-    """The study table for the terminal (rich)."""
+    """The study table for the terminal (rich). Cells are styled :class:`rich.text.Text`, not markup: marlkit's
+    console reads no markup (:func:`marlkit.cli.context.console`), so ``[red]0.00[/]`` would be printed as is."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     header, rows, classes = study_rows(cells, short=True)
     header, rows = header[:-1], [row[:-1] for row in rows]  # the tail returns are on the page; 120 columns here
@@ -379,7 +399,7 @@ def study_table(cells: Sequence[CellResult], title: str = "convergence study"): 
         table.add_column(name.replace(" ", "\n", 1), no_wrap=name in ("game", "learner"), min_width=8)
     colours = {"good": "green", "mid": "yellow", "bad": "red"}
     for row, css in zip(rows, classes, strict=True):
-        styled = [f"[{colours[c]}]{v}[/]" if c in colours else v for v, c in zip(row, [*css, "", ""], strict=False)]
+        styled = [Text(v, style=colours.get(c, "")) for v, c in zip(row, [*css, "", ""], strict=False)]
         table.add_row(*styled)
     return table
 

@@ -26,6 +26,10 @@ Backends (a dict registry, :data:`BACKENDS`):
 
 A point's History depends only on its config (training is a pure function of config and key), so both backends
 give the same Histories, bit for bit, on one machine (``tests/experiment/test_sweep.py``).
+
+A stopped sweep resumes point by point (:func:`resume_sweep`). A full or read-only disk while the sweep or one of its
+points is written is one line saying what to free and to resume the sweep (:func:`sweep_disk_errors`); on the local
+pool the points not started yet are then cancelled.
 """
 
 from __future__ import annotations
@@ -50,8 +54,9 @@ import numpy as np
 import yaml
 
 from marlkit import __version__
-from marlkit.atomic import write_text
+from marlkit.atomic import sync_folder, write_text
 from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError
+from marlkit.experiment import rundir
 from marlkit.experiment.report import (
     CONFIG_FILE,
     REPORT_FILE,
@@ -200,12 +205,32 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
     if (folder / POINT_FILE).is_file():  # finished before the sweep was stopped: not computed again
         finished: dict[str, Any] = json.loads((folder / POINT_FILE).read_text(encoding="utf-8"))
         return finished
-    tic = time.perf_counter()
-    result = _run_or_resume(config, folder)
-    seconds = time.perf_counter() - tic
-    metrics = _point_metrics(config, result, seconds)
-    write_text(folder / POINT_FILE, json.dumps(metrics, indent=1))
+    with sweep_disk_errors(folder.parent.parent):
+        if folder.is_dir() and not folder.is_symlink():
+            rundir.clean_leftovers(folder)  # a kill while point.json (or a run file) was written left a temp file
+        tic = time.perf_counter()
+        result = _run_or_resume(config, folder)
+        seconds = time.perf_counter() - tic
+        metrics = _point_metrics(config, result, seconds)
+        write_text(folder / POINT_FILE, json.dumps(metrics, indent=1))
     return metrics
+
+
+@contextlib.contextmanager
+def sweep_disk_errors(directory: Path, resumable: bool = True) -> Iterator[None]:
+    """A full or read-only disk while the sweep in ``directory`` (or one of its points) is written: one line
+    saying what to free and, with ``resumable``, to resume the sweep (:func:`marlkit.experiment.rundir.disk_errors`).
+
+    A point's run reports its disk errors itself (naming its own run directory); that error is re-worded here from
+    the ``OSError`` it came from (its ``__context__``), so the line names the sweep, which resumes every point."""
+    with rundir.disk_errors(directory, resumable=resumable):
+        try:
+            yield
+        except rundir.RunDirError as exc:
+            cause = exc.__context__
+            if isinstance(cause, OSError) and cause.errno in rundir.DISK_ERRNOS:
+                raise cause from None
+            raise
 
 
 def _run_or_resume(config: dict[str, Any], folder: Path) -> Any:
@@ -275,7 +300,12 @@ def run_local(jobs: Sequence[tuple[dict[str, Any], str]], workers: int, address:
         max_tasks_per_child=POINTS_PER_WORKER,
     ) as pool:
         futures = [pool.submit(run_point, config, folder) for config, folder in jobs]
-        return [future.result() for future in futures]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:  # a failed point (a full disk) or Ctrl-C: the points not started yet are not run
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _ray_trial(params: dict[str, Any]) -> None:
@@ -463,9 +493,16 @@ def _sweep_into(
     from marlkit.experiment.study import new_run_directory
 
     directory = new_run_directory(root, name)
+    rundir.clean_stale_temp()
     directory.mkdir(parents=True)
     sweep_config = {"kind": "sweep", "backend": backend, "grid": {a.key: list(a.values) for a in axes}, "base": config}
-    write_text(directory / CONFIG_FILE, yaml.safe_dump(sweep_config, sort_keys=False))
+    with sweep_disk_errors(directory, resumable=False):
+        try:
+            sync_folder(directory.parent)
+            write_text(directory / CONFIG_FILE, yaml.safe_dump(sweep_config, sort_keys=False))
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)  # nothing computed yet: leave nothing half-written
+            raise
     return _run_points(directory, points, backend, workers, address)
 
 
@@ -482,7 +519,8 @@ def _run_points(
         for k, (overrides, point) in enumerate(points)
     ]
     tic = time.perf_counter()
-    results = BACKENDS[backend](jobs, workers, address)
+    with sweep_disk_errors(directory):
+        results = BACKENDS[backend](jobs, workers, address)
     summary = {
         "kind": "sweep",
         "marlkit_version": __version__,
@@ -494,8 +532,9 @@ def _run_points(
             for (overrides, _), (_, folder), metrics in zip(points, jobs, results, strict=True)
         ],
     }
-    write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
-    render_sweep_report(directory)
+    with sweep_disk_errors(directory):
+        write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=1))
+        render_sweep_report(directory)
     return directory
 
 
@@ -522,12 +561,16 @@ def resume_sweep(directory: str | Path, *, workers: int = 2, address: str | None
     data = _sweep_config(directory)
     if data is None:
         raise InvalidGameError(f"{directory}: not a sweep (no config.yaml with kind: sweep)")
+    with sweep_disk_errors(directory):
+        rundir.clean_leftovers(directory)  # temp files of writes a kill interrupted (the sweep's summary, page)
+    rundir.clean_stale_temp()
     if (directory / SUMMARY_FILE).is_file():
         if (directory / REPORT_FILE).is_file():
             raise InvalidGameError(
                 f"{directory}: the sweep is already finished (summary.json exists); nothing to resume"
             )
-        render_sweep_report(directory)
+        with sweep_disk_errors(directory):
+            render_sweep_report(directory)
         return directory
     grid, base, backend = data.get("grid"), data.get("base"), data.get("backend", "local")
     if not isinstance(grid, dict) or not isinstance(base, dict) or backend not in BACKENDS:
@@ -596,4 +639,5 @@ __all__ = [
     "run_point",
     "run_ray",
     "run_sweep",
+    "sweep_disk_errors",
 ]
