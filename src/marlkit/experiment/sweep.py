@@ -57,6 +57,7 @@ from marlkit import __version__
 from marlkit.atomic import sync_folder, write_text
 from marlkit.errors import InvalidGameError, LearnerConfigError, MarlkitError
 from marlkit.experiment import rundir
+from marlkit.experiment.dotted import assign, lookup, same_type, scalar
 from marlkit.experiment.report import (
     CONFIG_FILE,
     REPORT_FILE,
@@ -82,51 +83,6 @@ class GridAxis:
     values: tuple[Any, ...]
 
 
-def _lookup(config: Any, key: str) -> Any:
-    """The value at dotted path ``key`` of ``config``; raises naming the part that does not exist."""
-    node: Any = config
-    walked: list[str] = []
-    for part in key.split("."):
-        if isinstance(node, dict):
-            if part not in node:
-                known = ", ".join(map(str, node)) or "(none)"
-                where = ".".join(walked) or "the config"
-                raise InvalidGameError(f"--grid {key}: {where} has no key {part!r}; known keys there: {known}")
-            node = node[part]
-        elif isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise InvalidGameError(
-                    f"--grid {key}: {'.'.join(walked)} is a list of {len(node)}; use an index 0..{len(node) - 1}"
-                )
-            node = node[int(part)]
-        else:
-            raise InvalidGameError(f"--grid {key}: {'.'.join(walked)} is a value, not a mapping or list")
-        walked.append(part)
-    return node
-
-
-def _assign(config: Any, key: str, value: Any) -> Any:
-    """A copy of ``config`` with ``value`` at dotted path ``key`` (the path exists: :func:`_lookup` checked)."""
-    head, _, rest = key.partition(".")
-    if isinstance(config, list):
-        items = list(config)
-        items[int(head)] = _assign(items[int(head)], rest, value) if rest else value
-        return items
-    mapping = dict(config)
-    mapping[head] = _assign(mapping[head], rest, value) if rest else value
-    return mapping
-
-
-def _same_type(current: Any, value: Any) -> bool:
-    if isinstance(current, bool) or isinstance(value, bool):
-        return isinstance(current, bool) and isinstance(value, bool)
-    if isinstance(current, float):
-        return isinstance(value, int | float)
-    if current is None:
-        return True
-    return isinstance(value, type(current))
-
-
 def parse_grid(config: dict[str, Any], items: Sequence[str]) -> tuple[GridAxis, ...]:
     """Parse ``key=v1,v2,...`` items against ``config`` (values read as YAML scalars); one-line errors for a
     malformed item, an unknown key, a repeated key, no values, or a value of the wrong type."""
@@ -138,16 +94,13 @@ def parse_grid(config: dict[str, Any], items: Sequence[str]) -> tuple[GridAxis, 
             raise InvalidGameError(f"--grid {item!r}: expected key=v1,v2,... e.g. --grid steps=1000,2000")
         if any(axis.key == key for axis in axes):
             raise InvalidGameError(f"--grid {key} given twice; list all its values in one --grid")
-        current = _lookup(config, key)
+        current = lookup(config, key, "--grid")
         if isinstance(current, dict | list):
             raise InvalidGameError(f"--grid {key}: that key holds a {type(current).__name__}; sweep a scalar inside")
         values = []
         for text in raw.split(","):
-            try:
-                value = yaml.safe_load(text.strip())
-            except yaml.YAMLError:
-                value = text.strip()
-            if not _same_type(current, value):
+            value = scalar(text)
+            if not same_type(current, value):
                 raise InvalidGameError(
                     f"--grid {key}: value {text.strip()!r} is a {type(value).__name__}, but the config's "
                     f"{key} is a {type(current).__name__} ({current!r})"
@@ -166,7 +119,7 @@ def grid_points(config: dict[str, Any], axes: Sequence[GridAxis]) -> list[tuple[
         overrides = {axis.key: value for axis, value in zip(axes, combination, strict=True)}
         point = config
         for key, value in overrides.items():
-            point = _assign(point, key, value)
+            point = assign(point, key, value)
         points.append((overrides, point))
     return points
 
