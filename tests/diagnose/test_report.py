@@ -71,6 +71,16 @@ def test_json_round_trips_with_a_version(report: DiagnosisReport, tmp_path: Path
     assert [p.name for p in tmp_path.iterdir()] == ["diagnosis.json"]  # the temp file was renamed, not left
 
 
+def test_without_series_only_the_per_window_values_are_left_out(report: DiagnosisReport) -> None:
+    full, small = report.to_dict(), report.to_dict(series=False)  # a run's summary.json: small at 1e6 windows
+    for name in CRITERIA:
+        assert {k: v for k, v in full["results"][name].items() if k not in ("z", "metric")} == small["results"][name]
+    assert "series" in full["nonstationarity"] and "series" not in small["nonstationarity"]
+    assert {k: v for k, v in full.items() if k not in ("results", "nonstationarity")} == {
+        k: v for k, v in small.items() if k not in ("results", "nonstationarity")
+    }
+
+
 def test_table_text_names_every_criterion(report: DiagnosisReport) -> None:
     text = report.text()
     for title in CRITERION_TITLES.values():

@@ -155,8 +155,12 @@ class DiagnosisReport:
         return int(next(iter(self.results.values())).metric.shape[0]) if self.results else 0
 
     # --------------------------------------------------------------------------------------------- JSON
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready dictionary (lists, numbers, strings, ``None`` for NaN); layout in ``docs/cli-json.md``."""
+    def to_dict(self, *, series: bool = True) -> dict[str, object]:
+        """JSON-ready dictionary (lists, numbers, strings, ``None`` for NaN); layout in ``docs/cli-json.md``.
+
+        ``series=False`` leaves out what grows with the run's length — each criterion's ``z`` and ``metric`` per
+        logging point and the non-stationarity ``series`` — keeping the verdicts, their evidence and every
+        summary: a run's ``summary.json`` (whose History holds the series) stays small at a million windows."""
         values = None if self.solution_values is None else np.asarray(self.solution_values, float).tolist()
         return {
             "version": REPORT_VERSION,
@@ -175,17 +179,22 @@ class DiagnosisReport:
             "eps": {name: float(value) for name, value in self.eps.items()},
             "verdict_rule": VERDICT_RULE,
             "summary": {name: self._summary_row(name) for name in self.results},
-            "results": {name: result.to_dict() for name, result in self.results.items()},
+            "results": {name: self._result_dict(result, series) for name, result in self.results.items()},
             "statistics": {name: stats.to_dict() for name, stats in self.statistics.items()},
             "nonstationarity": {
                 "tail": NONSTATIONARITY_TAIL,
                 "per_agent": [m.to_dict() for m in self.movement],
-                "series": self.nonstationarity.to_dict(),
+                **({"series": self.nonstationarity.to_dict()} if series else {}),
             },
             "notes": list(self.notes),
             "safety": None if self.safety is None else self.safety.to_dict(),
             "meta": self.meta,
         }
+
+    @staticmethod
+    def _result_dict(result: CriterionResult, series: bool) -> dict[str, object]:
+        data = result.to_dict()
+        return data if series else {k: v for k, v in data.items() if k not in ("z", "metric")}
 
     def save(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as JSON atomically (temp file in the same folder, then rename); returns the path."""
