@@ -285,3 +285,12 @@ def test_equilibrium_stars_are_drawn_above_flipping_trajectories_and_the_legend_
     np.testing.assert_allclose(
         np.array(handle.get_markerfacecolor(), dtype=float), np.array(last.get_markerfacecolor(), dtype=float)
     )
+
+
+def test_a_million_logging_points_are_thinned_to_a_drawable_line(tmp_path: Path) -> None:
+    drawn = plots.thinned(1_000_000)
+    assert len(drawn) == plots.MAX_POINTS and drawn[0] == 0 and drawn[-1] == 999_999
+    assert np.all(np.diff(drawn) > 0) and plots.thinned(10).tolist() == list(range(10))
+    # a jagged million-point metric (a 1,000,000-window run's): drawn in full it took 79 s here, thinned a few
+    result = synthetic_result(points=1_000_000, seeds=2)
+    assert_png(plots.plot_criterion(result, tmp_path / "long.png"), (8.0, 5.0))

@@ -61,7 +61,21 @@ TIME_COLOURMAP = "viridis"
 Z_LABEL = "environment steps z"
 
 
+MAX_POINTS = 2000
+"""Logging points drawn per line at most: a longer run is thinned to evenly spaced points, the first and the last
+kept (a picture 1,600 pixels wide shows no more; a million points would also exceed the Agg renderer's path limit
+and take minutes to draw)."""
+
+
 # ------------------------------------------------------------------------------------------------ helpers
+def thinned(count: int) -> np.ndarray:
+    """Indices of the logging points drawn out of ``count``: all of them up to :data:`MAX_POINTS`, else that many
+    evenly spaced ones (first and last included)."""
+    if count <= MAX_POINTS:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, MAX_POINTS).round().astype(np.int64))
+
+
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     """Render ``fig`` with the Agg canvas (no display needed) to ``path`` as a PNG at :data:`DPI`, written
     atomically (:mod:`marlkit.atomic`): a reader never sees half a file. Returns the path written."""
@@ -103,7 +117,8 @@ def _check_criterion(result: CriterionResult) -> tuple[np.ndarray, np.ndarray]:
             f"{result.criterion}: metric must be [seeds, T] with T = len(z) = {z.size} and one verdict per seed "
             f"({len(result.verdicts)}), got metric of shape {metric.shape}"
         )
-    return z, metric
+    drawn = thinned(z.size)
+    return z[drawn], metric[:, drawn]
 
 
 def _verdict_line(result: CriterionResult, labels: Sequence[str]) -> str:
@@ -457,8 +472,9 @@ def plot_policy_trajectories(
     kind = _trajectory_kind(history, game)
     profiles = _equilibrium_profiles(game, equilibria)
     policies, what = _trajectory_policies(history, game, average)
-    shown = policies[: max(1, int(max_seeds))]
     z = np.asarray(history.steps, dtype=np.float64)
+    drawn = thinned(z.size)
+    shown, z = policies[: max(1, int(max_seeds))][:, drawn], z[drawn]
     norm = Normalize(vmin=float(z[0]), vmax=float(z[-1]) if z[-1] > z[0] else float(z[0]) + 1.0)
     size = (6.4, 6.4) if kind == "square" else (4.6 * game.n_players + 0.8, 5.2)
     fig = Figure(figsize=size, layout="constrained")
@@ -466,7 +482,7 @@ def plot_policy_trajectories(
     colourbar = fig.colorbar(ScalarMappable(norm, TIME_COLOURMAP), ax=axes, shrink=0.8, pad=0.02)
     colourbar.set_label(f"{Z_LABEL} (colour = time)")
     who = learner_title(history)
-    extent = f"{len(shown)} of {policies.shape[0]} seeds, {len(z)} logging points up to z = {z[-1]:g}"
+    extent = f"{len(shown)} of {policies.shape[0]} seeds, {policies.shape[1]} logging points up to z = {z[-1]:g}"
     lines = [f"{game.name or 'game'}: {what}", who, extent]
     width = int(size[0] * 10)  # characters that fit the figure's width at this font size
     fig.suptitle("\n".join(textwrap.fill(line, width) for line in lines if line), fontsize=10)
@@ -484,7 +500,8 @@ def _check_nonstationarity(ns: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray,
             f"plot_nonstationarity: others_movement, own_movement and own_return must share one shape "
             f"[seeds, T, agents] with T = len(z) = {z.size}; got {[a.shape for a in arrays]}"
         )
-    return z, arrays[0], arrays[1], arrays[2]
+    drawn = thinned(z.size)
+    return z[drawn], arrays[0][:, drawn], arrays[1][:, drawn], arrays[2][:, drawn]
 
 
 def _band(ax: Axes, z: np.ndarray, values: np.ndarray, colour: str, label: str, ls: str = "-") -> None:
@@ -529,17 +546,20 @@ def plot_costs(safety: Any, path: str | os.PathLike) -> Path:
     learner kept, with λ* of the agent's constrained best response to the final policies where known. Takes a
     :class:`~marlkit.diagnose.safety.SafetyReport`."""
     z = np.asarray(safety.z, dtype=np.float64)
-    costs = np.asarray(safety.costs, dtype=np.float64)  # [N, T, n, m]
+    drawn = thinned(z.size)
+    z = z[drawn]
+    costs = np.asarray(safety.costs, dtype=np.float64)[:, drawn]  # [N, T, n, m]
     n, m = costs.shape[2:]
-    lambdas = None if safety.multipliers is None else np.asarray(safety.multipliers, dtype=np.float64)
+    averages = None if safety.average_costs is None else np.asarray(safety.average_costs, np.float64)[:, drawn]
+    lambdas = None if safety.multipliers is None else np.asarray(safety.multipliers, dtype=np.float64)[:, drawn]
     columns = 1 if lambdas is None else 2
     fig = Figure(figsize=(5.5 * columns, 2.9 * n * m + 0.8), layout="constrained")
     axes = fig.subplots(n * m, columns, squeeze=False)
     for row, (i, j) in enumerate((i, j) for i in range(n) for j in range(m)):
         left = axes[row, 0]
         _band(left, z, costs[:, :, i, j], "#d95f02", "last iterate")
-        if safety.average_costs is not None:
-            _band(left, z, np.asarray(safety.average_costs)[:, :, i, j], "#7570b3", "average play", ls="--")
+        if averages is not None:
+            _band(left, z, averages[:, :, i, j], "#7570b3", "average play", ls="--")
         left.axhline(safety.limits[i, j], color=EPS_COLOUR, ls="--", lw=1.2, label="limit")
         left.set_ylabel("cost")
         left.set_title(f"{safety.agent(i)}, constraint {j}: {safety.cost_kind}", fontsize=10)
