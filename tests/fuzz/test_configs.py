@@ -178,8 +178,9 @@ DEEP_ENVS: dict[str, list[Any]] = {
 }
 """A task each deep learner trains on (Lagrangian learners need a task with costs)."""
 
-FIXED = {"initial_policy", "equilibrium", "inner", "attacked", "cost_limit", "adversary_log_std"}
-"""Fields whose valid values depend on the game's shape (or hold a whole learner): left at their defaults."""
+FIXED = {"initial_policy", "equilibrium", "inner", "attacked", "cost_limit", "adversary_log_std", "inertia"}
+"""Fields whose valid values depend on the game (its shape; conditional regret matching's inertia must exceed
+2 M (|A_i| - 1), M the payoff bound) or hold a whole learner: left at their defaults."""
 
 
 def _members(hint: Any) -> tuple[Any, ...]:
@@ -273,7 +274,7 @@ def learner_fields(name: str) -> dict[str, tuple[Any, Rules]]:
     return {k: v for k, v in _fields(cls).items() if k not in FIXED}
 
 
-DEEP_CHECKS = {"num_minibatches": 1, "batch_size": 8, "buffer_size": 64, "learning_starts": 0}
+DEEP_CHECKS = {"num_minibatches": 1, "batch_size": 8, "buffer_size": 256, "learning_starts": 0}
 """Deep hyper-parameters held where a cross-field rule ties them to others (the rule is a documented refusal,
 tested by the learners' own tests): one minibatch, a batch smaller than the buffer."""
 
@@ -288,6 +289,18 @@ def valid_config(draw: st.DrawFn) -> dict[str, Any]:
     fields = learner_fields(name)
     chosen = draw(st.lists(st.sampled_from(sorted(fields)), max_size=4, unique=True)) if fields else []
     params = {k: param_value(draw, k, *fields[k]) for k in chosen}
+    if name == "replicator":  # documented rules that depend on the game: the discrete map needs positive
+        params["method"] = "euler"  # payoffs; an Euler step dt needs dt x (payoff range) < 1 (ranges here <= 5)
+        if "step_size" in params:
+            params["step_size"] = draw(st.floats(1e-4, 0.15))
+    pairs = {"wolf-phc": ("delta", "delta_lose"), "wolf-iga": ("l_min", "l_max")}  # WoLF: slow < fast (documented)
+    if name in pairs and any(k in params for k in pairs[name]):
+        rate = draw(st.floats(1e-3, 0.5))
+        params.update({pairs[name][0]: rate, pairs[name][1]: 2 * rate})
+    if name == "robust-q" and "payoff" in params:  # its games here are common-payoff (zero-sum needs zero-sum)
+        params["payoff"] = "team"
+    if "lagrangian" in name:  # the Lagrangian learners are feed-forward only (a documented rule)
+        params.pop("recurrent", None)
     data: dict[str, Any] = {}
     if draw(st.booleans()):
         data["name"] = draw(st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,30}\Z"))

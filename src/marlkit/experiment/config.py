@@ -811,7 +811,9 @@ def _build_learner(entry: LearnerConfig, game: Game, path: str, constraints: Con
     except MarlkitError as exc:
         raise type(exc)(f"{path} ({entry.name}): {exc}") from None
     params = _with_constraints(entry.params, constraint_params(constraints, learner, entry.name, task=False), path)
-    return configure(learner, params, f"{path}.params", entry.name)
+    return configure(
+        learner, params, f"{path}.params", entry.name, make=lambda **values: make_learner(entry.name, game, **values)
+    )
 
 
 def constraint_params(constraints: ConstraintsConfig | None, learner: Any, name: str, *, task: bool) -> dict[str, Any]:
