@@ -271,6 +271,11 @@ def unknown_key(path: str, key: object, allowed: Sequence[str], what: str) -> st
     return f"{path}: unknown key {shown(key)}{close}; allowed {what}: {listed}"
 
 
+def key_text(key: object) -> str:
+    """A key as a key path shows it: itself, or cut by :func:`shown` when it is long (or not a string)."""
+    return key if isinstance(key, str) and len(key) <= SHOWN_CHARS else shown(key)
+
+
 def mapping(value: Any, path: str, what: str) -> Mapping[str, Any]:
     """``value`` as a mapping with string keys; :class:`ConfigError` naming ``path`` otherwise."""
     if not isinstance(value, Mapping):
@@ -285,7 +290,7 @@ def only(data: Mapping[str, Any], allowed: Sequence[str], path: str, what: str) 
     """:class:`ConfigError` for the first key of ``data`` not in ``allowed``."""
     for key in data:
         if key not in allowed:
-            raise ConfigError(unknown_key(_join(path, key), key, allowed, what))
+            raise ConfigError(unknown_key(_join(path, key_text(key)), key, allowed, what))
 
 
 def read(hint: Any, value: Any, path: str, rules: Rules = Rules(), forms: Forms | None = None) -> Any:
@@ -352,13 +357,16 @@ def _read_one(hint: Any, value: Any, path: str, rules: Rules, forms: Forms) -> A
         if not isinstance(value, Mapping):
             raise _MismatchError
         data = mapping(value, path, "a mapping")
-        return MappingProxyType({k: read(args[1], v, _join(path, k), rules, forms) for k, v in data.items()})
+        return MappingProxyType({k: read(args[1], v, _join(path, key_text(k)), rules, forms) for k, v in data.items()})
     raise ConfigError(f"{path}: this field cannot be given in a config")
 
 
 def _read_form(form: Form, value: Any, path: str, forms: Forms) -> Any:
     if form.number is not None and isinstance(value, int | float) and not isinstance(value, bool):
-        return form.number(float(value))
+        try:
+            return form.number(float(value))
+        except MarlkitError as exc:  # the number is out of the form's own range (NaN, inf): name the key
+            raise ConfigError(f"{path}: {exc}") from None
     if isinstance(value, str):
         if not form.bare:
             raise _MismatchError  # a bare name is not accepted: every member has parameters
@@ -711,6 +719,7 @@ __all__ = [
     "describe",
     "dump",
     "is_section",
+    "key_text",
     "load_yaml",
     "mapping",
     "only",

@@ -491,7 +491,7 @@ def mutate(draw: st.DrawFn, data: dict[str, Any], kind: str) -> tuple[bytes, tup
                     ("key", 2**64),
                     ("steps", 10**40),
                     ("log_every", 10**30),
-                    ("checkpoint_every", 2**80),
+                    ("steps", 2**31),
                     ("max_episode_steps", 10**25),
                 ]
                 + ([("num_envs", 10**15)] if deep else [])

@@ -76,11 +76,23 @@ MAX_SEEDS = 4096
 seed's whole training state sits in memory at once, so a typo such as ``seeds: 4294967296`` is refused when the
 config is read, before anything is allocated. More seeds: split them over runs (a list of indices each) or a sweep."""
 
+MAX_STEPS = 2**31 - 1
+"""The most environment steps per seed (and the longest logging window or episode): the compiled loops count steps
+in int32, JAX's default integer, so a longer run would overflow its step clock (and its schedules' counts)."""
+
+MAX_NAME_CHARS = 100
+"""The longest experiment or run-directory name: it names a folder (with a 16-character timestamp appended), and
+file systems allow 255 bytes per name."""
+
 GAME_ENV = "game:"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _safe_name(value: str, path: str) -> str:
+    if len(value) > MAX_NAME_CHARS:
+        raise ConfigError(
+            f"{path}: {shown(value)} is longer than {MAX_NAME_CHARS} characters (it names a folder); use a shorter name"
+        )
     if not _SAFE_NAME.match(value):
         raise ConfigError(
             f"{path}: {shown(value)} must start with a letter or digit and use only letters, digits, '.', '_' and '-' "
@@ -393,7 +405,7 @@ class Run:
     learners: tuple[LearnerConfig, ...] = setting(
         doc="see [Learners](#learners)", dump=_learners_plain, expected="a learner name, a mapping or a list"
     )
-    steps: int = setting(doc="environment steps per seed", range=(1, None))
+    steps: int = setting(doc="environment steps per seed", range=(1, MAX_STEPS))
     seeds: int | tuple[int, ...] = setting(
         8,
         doc="a count (seeds `0..n-1`) or distinct seed indices",
@@ -404,12 +416,12 @@ class Run:
     log_every: int = setting(
         0,
         doc="steps per logging window; divides `steps`",
-        range=(1, None),
+        range=(1, MAX_STEPS),
         null_is_default=True,
         default_doc="`steps / 100` if 100 divides `steps`, else `steps`",
     )
     max_episode_steps: int | None = setting(
-        None, doc="episode time limit (truncation); null: the env's", range=(1, None)
+        None, doc="episode time limit (truncation); null: the env's", range=(1, MAX_STEPS)
     )
     checkpoint_every: int = setting(
         0,
@@ -1236,7 +1248,9 @@ __all__ = [
     "DEEP_KEYS",
     "DEFAULT_NUM_ENVS",
     "DISTANCES",
+    "MAX_NAME_CHARS",
     "MAX_SEEDS",
+    "MAX_STEPS",
     "AdversaryConfig",
     "BackdoorConfig",
     "ConfigError",
