@@ -336,6 +336,9 @@ def valid_config(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
+LISTED = {"matching-pennies", "prisoners-dilemma", "rock-paper-scissors", "chicken", "stag-hunt", "biased-rps"}
+"""Two-player normal-form games: their Nash equilibria are enumerated, so the policy criteria are distances."""
+
 BOUNDS = {"tv": 1.0, "l1": 2.0, "l2": math.sqrt(2.0), "js": math.log(2.0), "kl": math.log(1e12)}
 """The largest value of each policy distance between two distributions (marlkit.diagnose.distances)."""
 
@@ -344,9 +347,12 @@ def diagnostics(draw: st.DrawFn) -> dict[str, Any]:
     distance = draw(st.sampled_from(sorted(BOUNDS)))
     section: dict[str, Any] = {"distance": distance}
     if draw(st.booleans()):
-        section["eps"] = draw(st.floats(1e-6, BOUNDS[distance], exclude_min=True))
+        section["eps"] = draw(st.floats(1e-6, BOUNDS[distance], exclude_min=True, exclude_max=True))
     elif draw(st.booleans()):
-        section["eps"] = {"joint_policy": draw(st.floats(1e-3, BOUNDS[distance])), "expected_return": 7.5}
+        section["eps"] = {
+            "joint_policy": draw(st.floats(1e-3, BOUNDS[distance], exclude_max=True)),
+            "expected_return": 7.5,  # a return gap: payoff units, no bound
+        }
     return section
 
 
@@ -405,7 +411,8 @@ def invalid_config(draw: st.DrawFn) -> tuple[bytes, tuple[str, ...], str]:
     data = draw(valid_config())
     kind = draw(
         st.sampled_from(
-            ["wrong-type", "param-type", "range", "unknown-key", "missing", "huge-int", "yaml", "name", "unknown-name"]
+            ["wrong-type", "param-type", "range", "unknown-key", "missing", "huge-int", "yaml", "name", "unknown-name",
+             "eps"]
         )
     )
     text = mutate(draw, data, kind)
@@ -471,7 +478,18 @@ def mutate(draw: st.DrawFn, data: dict[str, Any], kind: str) -> tuple[bytes, tup
         else:
             params[field] = draw(st.sampled_from(_outside(rules, integer)))
         return _dump(data), (f"learners.params.{field}", f"{_classname(name)}.{field}", f"params.{field}")
-    if kind == "unknown-key":
+    if kind == "eps" and data.get("game") in LISTED:
+        # a policy-distance criterion judged against listed equilibria: eps at or above the distance's largest
+        # value calls every run converged (marlkit.diagnose.criteria.eps_bound)
+        distance = draw(st.sampled_from(sorted(BOUNDS)))
+        eps = draw(st.sampled_from([BOUNDS[distance], 1.5 * BOUNDS[distance], 1e6]))
+        if draw(st.booleans()):
+            data["diagnostics"] = {"distance": distance, "eps": eps}
+            return _dump(data), ("diagnostics.eps (for joint_policy)",)
+        criterion = draw(st.sampled_from(["joint_policy", "empirical_distribution", "solution_set"]))
+        data["diagnostics"] = {"distance": distance, "eps": {criterion: eps, "expected_return": 1e6}}
+        return _dump(data), (f"diagnostics.eps.{criterion}",)
+    if kind in ("unknown-key", "eps"):
         return unknown_key(draw, data)
     if kind == "missing":
         required = ["steps", "learners"] + ([] if deep else ["game"])
@@ -631,7 +649,7 @@ def yaml_feature(draw: st.DrawFn, data: dict[str, Any]) -> tuple[bytes, tuple[st
         return _replace(text, key, "2001-12-14").encode(), (key,)
     if feature == "yes-no":
         key = draw(st.sampled_from(["steps", "name", "seeds", "key"]))
-        return _replace(text, key, draw(st.sampled_from(["yes", "no", "on", "off", "y"]))).encode(), (key,)
+        return _replace(text, key, draw(st.sampled_from(["yes", "no", "on", "off"]))).encode(), (key,)
     if feature == "documents":
         return (text + "---\n" + text).encode(), ("single document", "not valid YAML")
     if feature == "utf8":

@@ -101,6 +101,16 @@ def _safe_name(value: str, path: str) -> str:
     return value
 
 
+def _short_name(value: str, path: str) -> str:
+    """A registered name (a game, learner, task, reward): at most :data:`MAX_NAME_CHARS` characters, so a huge
+    string is refused before a did-you-mean search walks it or a message echoes it."""
+    if len(value) > MAX_NAME_CHARS:
+        raise ConfigError(
+            f"{path}: {shown(value)} is no registered name (names have at most {MAX_NAME_CHARS} characters)"
+        )
+    return value
+
+
 def _seeds(value: int | tuple[int, ...], path: str) -> int | tuple[int, ...]:
     if isinstance(value, int):
         if value < 1:
@@ -136,7 +146,9 @@ def _criteria(value: Any, path: str) -> Any:
 class GameConfig:
     """The game: a catalog ``name`` with ``params`` (every parameter once resolved) or a game ``file``."""
 
-    name: str | None = setting(None, doc="a catalog game or alias (`marlkit games`)", omit_none=True)
+    name: str | None = setting(
+        None, doc="a catalog game or alias (`marlkit games`)", omit_none=True, check=_short_name
+    )
     params: Mapping[str, Any] | None = setting(
         None, doc="the catalog game's parameters (all of them once resolved)", omit_none=True, null_is_default=True
     )
@@ -152,7 +164,9 @@ class LearnerConfig:
 
     SHORTHAND: ClassVar[str] = "name"
 
-    name: str = setting(doc="a learner (`marlkit.agents.tabular.LEARNERS` or a deep learner)", nonempty=True)
+    name: str = setting(
+        doc="a learner (`marlkit.agents.tabular.LEARNERS` or a deep learner)", nonempty=True, check=_short_name
+    )
     params: Mapping[str, Any] = setting(
         doc="hyper-parameters by field name", default_factory=lambda: MappingProxyType({}), null_is_default=True
     )
@@ -477,7 +491,11 @@ class EnvConfig:
     SHORTHAND: ClassVar[str] = "name"
 
     name: str | None = setting(
-        None, doc="a task (`simple_spread`, `lbf`, ...) or `game:<catalog name>`", nonempty=True, omit_none=True
+        None,
+        doc="a task (`simple_spread`, `lbf`, ...) or `game:<catalog name>`",
+        nonempty=True,
+        omit_none=True,
+        check=_short_name,
     )
     target: str | None = setting(
         None,
@@ -697,7 +715,10 @@ def _exact(model: Game) -> Game:
 
 def _game(value: Any, base: Path, path: str = "game") -> GameConfig:
     if isinstance(value, str):
-        is_file = Path(value).suffix in (".json", ".npz") or (base / value).is_file()
+        try:
+            is_file = Path(value).suffix in (".json", ".npz") or (base / value).is_file()
+        except (OSError, ValueError):  # a name too long for a path, or with a NUL: not a file
+            is_file = False
         value = {"file": value} if is_file else {"name": value}
     data = mapping(value, path, "a catalog name, {name: NAME, params: {...}} or {file: PATH}")
     config = parse(GameConfig, data, path)
@@ -891,7 +912,34 @@ def _concept(diagnostics: DiagnosticsConfig, game: Game, given: Any) -> Diagnost
         require_solution_set(diagnostics.concept, game)
     except NotApplicableError as exc:
         raise NotApplicableError(f"diagnostics.concept ({diagnostics.concept}): {exc}") from None
+    _check_eps(diagnostics, game)
     return diagnostics
+
+
+def _check_eps(diagnostics: DiagnosticsConfig, game: Game) -> None:
+    """Refuse an ``eps`` that makes a criterion vacuous (:func:`marlkit.diagnose.criteria.check_eps`): criteria
+    measured by a policy distance need eps below the distance's largest value (TV 1, L1 2, L2 √2, JS ln 2, KL
+    ln 1e12), or every run would count as converged. Which criteria are distances depends on the solution set
+    (a NashConv set is judged in payoff units), which is built only when some eps reaches a distance's bound."""
+    from marlkit.diagnose.distances import DISTANCE_BOUNDS
+
+    eps = diagnostics.eps
+    if eps is None:
+        return
+    given = dict(eps) if isinstance(eps, Mapping) else dict.fromkeys(CRITERIA, eps)
+    bound = DISTANCE_BOUNDS[diagnostics.distance]
+    if all(value < bound for value in given.values()):
+        return
+    from marlkit.diagnose.criteria import check_eps
+    from marlkit.diagnose.solution_sets import solution_set
+
+    solutions = solution_set(game, diagnostics.concept)  # type: ignore[arg-type]
+    for criterion, value in given.items():
+        key = f"diagnostics.eps.{criterion}" if isinstance(eps, Mapping) else f"diagnostics.eps (for {criterion})"
+        try:
+            check_eps(criterion, value, diagnostics.distance, solutions, key)
+        except MarlkitError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------------- deep

@@ -40,7 +40,7 @@ from marlkit.agents.tabular.base import (
     Schedule,
 )
 from marlkit.errors import MarlkitError
-from marlkit.schema import ConfigError, Form, Forms, plain, read, rules_of, settable, unknown_key
+from marlkit.schema import ConfigError, Form, Forms, check, plain, read, rules_of, settable, unknown_key
 
 SCHEDULES: Mapping[str, type] = {
     "constant": Constant,
@@ -109,7 +109,11 @@ def configure(
         if key not in fields:
             raise ConfigError(unknown_key(f"{path}.{key}", key, list(fields), f"parameters of {name}"))
         f, hint = fields[key]
-        values[key] = read(hint, value, f"{path}.{key}", rules_of(f), FORMS)
+        rules = rules_of(f)
+        read_value = read(hint, value, f"{path}.{key}", rules, FORMS)
+        # the declared range and choices, here so that the message names the key (the learner's own check, in
+        # __post_init__, names Class.field and may come after a conversion that loses the key)
+        values[key] = check(dataclasses.replace(rules, check=None), read_value, f"{path}.{key}", hint, FORMS)
     try:
         if make is not None:
             built = make(**values)

@@ -61,7 +61,7 @@ from marlkit.agents.tabular.base import (
     scheduled,
 )
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.schema import setting
+from marlkit.schema import setting, validate
 
 
 class FPState(NamedTuple):
@@ -83,6 +83,7 @@ class FictitiousPlay(UniformActing):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payoffs", as_payoffs(self.payoffs, type(self).__name__))
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
 
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
         check_stage_learner(type(self).__name__, self.payoffs, game, agents)

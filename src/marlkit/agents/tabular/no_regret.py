@@ -76,7 +76,7 @@ from marlkit.agents.tabular.base import (
     uniform_over,
 )
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.schema import setting
+from marlkit.schema import setting, validate
 
 
 class RegretState(NamedTuple):
@@ -131,6 +131,7 @@ class _NoRegret(UniformActing):
     def __post_init__(self) -> None:
         name = type(self).__name__
         object.__setattr__(self, "payoffs", as_payoffs(self.payoffs, name))
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
         if self.feedback not in FEEDBACK:
             raise LearnerConfigError(f"{name}.feedback: unknown {self.feedback!r}; choose one of {sorted(FEEDBACK)}")
 
@@ -263,6 +264,7 @@ class ConditionalRegretMatching(UniformActing):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payoffs", as_payoffs(self.payoffs, "ConditionalRegretMatching"))
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
         if self.inertia is not None and not float(self.inertia) > 0:
             raise LearnerConfigError(f"ConditionalRegretMatching.inertia: expected μ > 0, got {self.inertia}")
 

@@ -69,7 +69,7 @@ from marlkit.agents.tabular.base import (
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.games.properties import require_normal_form
-from marlkit.schema import setting
+from marlkit.schema import setting, validate
 
 PROFILE_TOLERANCE = 1e-5
 """How far from 1 a given strategy's sum may be (strategies are float32 here: ~1e-7 per entry)."""
@@ -443,6 +443,7 @@ class PolicyDynamics(UniformActing):
     def __post_init__(self) -> None:
         object.__setattr__(self, "game", as_game(self.game, f"{type(self).__name__}.game"))
         object.__setattr__(self, "initial_policy", self._initial_rows(self.initial_policy))
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
 
     # ----------------------------------------------------------------------------------------- edge
     def _initial_rows(self, initial: InitialPolicy) -> tuple[tuple[float, ...], ...] | None:
