@@ -101,6 +101,15 @@ def _safe_name(value: str, path: str) -> str:
     return value
 
 
+def _step_count(value: int | None, path: str) -> int | None:
+    if value is not None and value > MAX_STEPS:
+        raise ConfigError(
+            f"{path}: {shown(value)} is more than {MAX_STEPS} (2**31 - 1) steps, which the compiled loops count in "
+            "int32; split the run (resume continues it) or use fewer steps"
+        )
+    return value
+
+
 def _short_name(value: str, path: str) -> str:
     """A registered name (a game, learner, task, reward): at most :data:`MAX_NAME_CHARS` characters, so a huge
     string is refused before a did-you-mean search walks it or a message echoes it."""
@@ -419,7 +428,7 @@ class Run:
     learners: tuple[LearnerConfig, ...] = setting(
         doc="see [Learners](#learners)", dump=_learners_plain, expected="a learner name, a mapping or a list"
     )
-    steps: int = setting(doc="environment steps per seed", range=(1, MAX_STEPS))
+    steps: int = setting(doc="environment steps per seed", range=(1, None), check=_step_count)
     seeds: int | tuple[int, ...] = setting(
         8,
         doc="a count (seeds `0..n-1`) or distinct seed indices",
@@ -430,12 +439,13 @@ class Run:
     log_every: int = setting(
         0,
         doc="steps per logging window; divides `steps`",
-        range=(1, MAX_STEPS),
+        range=(1, None),
+        check=_step_count,
         null_is_default=True,
         default_doc="`steps / 100` if 100 divides `steps`, else `steps`",
     )
     max_episode_steps: int | None = setting(
-        None, doc="episode time limit (truncation); null: the env's", range=(1, MAX_STEPS)
+        None, doc="episode time limit (truncation); null: the env's", range=(1, None), check=_step_count
     )
     checkpoint_every: int = setting(
         0,

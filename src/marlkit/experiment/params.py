@@ -39,7 +39,7 @@ from marlkit.agents.tabular.base import (
     PowerCount,
     Schedule,
 )
-from marlkit.errors import MarlkitError
+from marlkit.errors import LearnerConfigError, MarlkitError
 from marlkit.schema import ConfigError, Form, Forms, check, plain, read, rules_of, settable, unknown_key
 
 SCHEDULES: Mapping[str, type] = {
@@ -111,9 +111,12 @@ def configure(
         f, hint = fields[key]
         rules = rules_of(f)
         read_value = read(hint, value, f"{path}.{key}", rules, FORMS)
-        # the declared range and choices, here so that the message names the key (the learner's own check, in
-        # __post_init__, names Class.field and may come after a conversion that loses the key)
-        values[key] = check(dataclasses.replace(rules, check=None), read_value, f"{path}.{key}", hint, FORMS)
+        # the declared range and choices first, as the learner's own __post_init__ words them (Class.field), so a
+        # value is never refused by a later conversion that loses the key (a number made a Constant schedule)
+        try:
+            values[key] = check(dataclasses.replace(rules, check=None), read_value, f"{cls.__name__}.{key}", hint, FORMS)
+        except ConfigError as exc:
+            raise LearnerConfigError(f"{path}: {exc}") from None
     try:
         if make is not None:
             built = make(**values)
