@@ -1252,13 +1252,20 @@ def dump_config(config: ExperimentConfig, path: str | os.PathLike[str] | None = 
 
 
 def config_hash(config: ExperimentConfig, game: Game | None = None) -> str:
-    """SHA-256 of what determines a run's results, as hex: the config (everything but ``output`` and ``sinks``)
-    and, given the run's exact ``game``, the game's content (:func:`game_content_digest`), so a run's checkpoint
-    and segments belong to its game's tables, not to a file name: a ``game.npz`` replaced by another game is
-    refused on resume."""
+    """SHA-256 of what determines a run's results, as hex: the config (everything but ``output`` and ``sinks``);
+    given the run's exact ``game``, the game's content (:func:`game_content_digest`), so a run's checkpoint and
+    segments belong to its game's tables, not to a file name: a ``game.npz`` replaced by another game is refused
+    on resume; and for a user's env class (``env.target``), the content of its source files as they are on disk
+    (:func:`marlkit.experiment.env_target.target_source_digest`: the target module's file and the files of the
+    class and its bases in the target's top-level package), so a run is not resumed after the env was edited."""
     data = {k: v for k, v in config_to_dict(config).items() if k not in ("output", "sinks")}
     if game is not None:
         data["game content"] = game_content_digest(game)
+    target = config.env.target if isinstance(config, DeepRun) and config.env is not None else None
+    if target is not None:
+        from marlkit.experiment.env_target import target_source_digest
+
+        data["env source"] = target_source_digest(target)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
