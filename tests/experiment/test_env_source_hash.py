@@ -136,7 +136,9 @@ def test_a_run_is_not_resumed_after_its_env_was_edited(package: Path, tmp_path: 
     dump_config(config, path / rundir.CONFIG)
     like = jax.eval_shape(plan.start)
     info = {"metrics_bytes": 0, "elapsed_s": 0.0}
-    save_checkpoint(path / rundir.CHECKPOINT, _zeros(like), config_hash=config_hash(config, game), windows_done=1, info=info)
+    save_checkpoint(
+        path / rundir.CHECKPOINT, _zeros(like), config_hash=config_hash(config, game), windows_done=1, info=info
+    )
 
     saved = load_config(path / rundir.CONFIG)  # what resume reads: the same hash while the source is unchanged
     assert load_checkpoint(path / rundir.CHECKPOINT, like, config_hash=config_hash(saved)).windows_done == 1

@@ -44,12 +44,12 @@ every run). The campaign (bench/fuzz_configs.py)::
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import math
 import os
 import signal
 import tempfile
+import types
 import typing
 import warnings
 from collections.abc import Iterator
@@ -65,7 +65,7 @@ from marlkit.agents.deep.registry import DEEP_LEARNERS, deep_learner_class
 from marlkit.agents.tabular.registry import LEARNERS, make_learner
 from marlkit.cli import main
 from marlkit.experiment import rundir, runner
-from marlkit.experiment.params import EXPLORATIONS, FORMS, SCHEDULES
+from marlkit.experiment.params import EXPLORATIONS, FORMS
 from marlkit.games.catalog import make
 from marlkit.schema import Rules, rules_of, settable
 
@@ -95,7 +95,7 @@ class CaseTimeout(BaseException):
     """Raised by the alarm: a BaseException, so that the CLI's error boundary cannot swallow it."""
 
 
-class Accepted(BaseException):  # noqa: N818 (a signal, not an error)
+class Accepted(BaseException):
     """Raised where the runner would start creating the run: the config passed every check."""
 
 
@@ -161,21 +161,21 @@ def check_case(text: bytes, expect: str, where: tuple[str, ...], folder: Path) -
 # ------------------------------------------------------------------------------------------- valid configs
 ALL_TABULAR = ["matching-pennies", "prisoners-dilemma", "rock-paper-scissors", "grid-game-1", "chicken"]
 STAGE = ["matching-pennies", "prisoners-dilemma", "rock-paper-scissors", "chicken", "stag-hunt"]
-TABULAR_GAMES: dict[str, list[str]] = {
-    **dict.fromkeys(["iql", "iql-eps", "phc", "wolf-phc", "jal-am", "nash-q", "ce-q"], ALL_TABULAR),
-    "minimax-q": ["matching-pennies", "rock-paper-scissors", "biased-rps"],
-    **dict.fromkeys(["fp", "smooth-fp", "regret-matching", "conditional-rm", "hedge"], STAGE),
-    "replicator": ["matching-pennies", "prisoners-dilemma", "rock-paper-scissors"],
-    **dict.fromkeys(["iga", "wolf-iga"], ["matching-pennies", "prisoners-dilemma", "chicken", "stag-hunt"]),
-    **dict.fromkeys(["lagrangian-iql", "lagrangian-phc", "lagrangian-wolf-phc"], ["resource-sharing"]),
-    **dict.fromkeys(["cql", "robust-q"], ["coordination", "climbing", "two-step"]),
+TABULAR_GAMES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(["iql", "iql-eps", "phc", "wolf-phc", "jal-am", "nash-q", "ce-q"], tuple(ALL_TABULAR)),
+    "minimax-q": ("matching-pennies", "rock-paper-scissors", "biased-rps"),
+    **dict.fromkeys(["fp", "smooth-fp", "regret-matching", "conditional-rm", "hedge"], tuple(STAGE)),
+    "replicator": ("matching-pennies", "prisoners-dilemma", "rock-paper-scissors"),
+    **dict.fromkeys(["iga", "wolf-iga"], ("matching-pennies", "prisoners-dilemma", "chicken", "stag-hunt")),
+    **dict.fromkeys(["lagrangian-iql", "lagrangian-phc", "lagrangian-wolf-phc"], ("resource-sharing",)),
+    **dict.fromkeys(["cql", "robust-q"], ("coordination", "climbing", "two-step")),
 }
 """Catalog games each tabular learner applies to (a learner that needs a zero-sum, common-payoff, one-state,
 two-action or constrained game gets one)."""
 
-DEEP_ENVS: dict[str, list[Any]] = {
-    **dict.fromkeys(["ippo", "mappo", "atla_mappo", "atla_ippo", "idqn", "vdn", "qmix", "coma"], ["simple_spread"]),
-    **dict.fromkeys(["mappo_lagrangian", "ippo_lagrangian"], ["constrained_spread"]),
+DEEP_ENVS: dict[str, tuple[Any, ...]] = {
+    **dict.fromkeys(["ippo", "mappo", "atla_mappo", "atla_ippo", "idqn", "vdn", "qmix", "coma"], ("simple_spread",)),
+    **dict.fromkeys(["mappo_lagrangian", "ippo_lagrangian"], ("constrained_spread",)),
 }
 """A task each deep learner trains on (Lagrangian learners need a task with costs)."""
 
@@ -185,7 +185,7 @@ FIXED = {"initial_policy", "equilibrium", "inner", "attacked", "cost_limit", "ad
 
 
 def _members(hint: Any) -> tuple[Any, ...]:
-    union = isinstance(hint, typing._UnionGenericAlias) or typing.get_origin(hint) in (typing.Union, type(int | str))
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
     return typing.get_args(hint) if union else (hint,)
 
 
@@ -194,9 +194,9 @@ def _in_range(rules: Rules, integer: bool, small: bool) -> st.SearchStrategy[Any
     low, high = rules.range or (None, None)
     open_low, open_high = rules.open in ("low", "both"), rules.open in ("high", "both")
     if integer:
-        lo = 0 if low is None else int(low) + (1 if open_low and float(low).is_integer() else 0)
-        hi = (lo + (16 if small else 10**6)) if high is None else int(high) - (1 if open_high else 0)
-        return st.integers(lo, hi)
+        first = 0 if low is None else int(low) + (1 if open_low and float(low).is_integer() else 0)
+        last = (first + (16 if small else 10**6)) if high is None else int(high) - (1 if open_high else 0)
+        return st.integers(first, last)
     lo = -1e3 if low is None else float(low)
     hi = (lo + 1e3) if high is None else float(high)
     ends = [x for x, is_open in ((lo, open_low), (hi, open_high)) if not is_open and low is not None]
@@ -214,7 +214,7 @@ def schedule_value(draw: st.DrawFn, rules: Rules) -> Any:
         return value if kind == "number" else {"type": "constant", "value": value}
     top = 1.0 if high is None else float(high)
     if kind == "inverse-time":  # S / (O + t / T): S / O at t = 0, -> 0 (an open bound at 0 is met in the limit)
-        if low is not None and (low > 0 or rules.open not in ("low", "both") and low > 0):
+        if low is not None and (low > 0 or (rules.open not in ("low", "both") and low > 0)):
             return draw(_in_range(rules, False, False))
         offset = draw(st.floats(1.0, 100.0))
         return {"type": "inverse-time", "offset": offset, "stretch": draw(st.floats(1.0, 1e4)), "scale": top}
@@ -263,15 +263,12 @@ def _fields(cls: type) -> dict[str, tuple[Any, Rules]]:
     return {
         name: (hint, rules_of(f))
         for name, (f, hint) in settable(cls, FORMS).items()
-        if name not in FIXED and typing.get_origin(hint) is not typing.Union or name not in FIXED
+        if (name not in FIXED and typing.get_origin(hint) is not typing.Union) or name not in FIXED
     }
 
 
 def learner_fields(name: str) -> dict[str, tuple[Any, Rules]]:
-    if name in DEEP_LEARNERS:
-        cls = deep_learner_class(name)
-    else:
-        cls = type(make_learner(name, make(TABULAR_GAMES[name][0])))
+    cls = deep_learner_class(name) if name in DEEP_LEARNERS else type(make_learner(name, make(TABULAR_GAMES[name][0])))
     return {k: v for k, v in _fields(cls).items() if k not in FIXED}
 
 
@@ -283,10 +280,7 @@ tested by the learners' own tests): one minibatch, a batch smaller than the buff
 @st.composite
 def valid_config(draw: st.DrawFn) -> dict[str, Any]:
     deep = draw(st.integers(0, 3)) == 0
-    if deep:
-        name = draw(st.sampled_from(sorted(DEEP_ENVS)))
-    else:
-        name = draw(st.sampled_from(sorted(TABULAR_GAMES)))
+    name = draw(st.sampled_from(sorted(DEEP_ENVS if deep else TABULAR_GAMES)))
     fields = learner_fields(name)
     chosen = draw(st.lists(st.sampled_from(sorted(fields)), max_size=4, unique=True)) if fields else []
     params = {k: param_value(draw, k, *fields[k]) for k in chosen}
@@ -323,9 +317,12 @@ def valid_config(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             divisors = [d for d in range(1, data["steps"] + 1) if data["steps"] % d == 0]
             data["log_every"] = draw(st.sampled_from(divisors))
-    data["learners"] = {"name": name, "params": params} if params or draw(st.booleans()) else name
+    full_entry = bool(params) or draw(st.booleans())
+    data["learners"] = {"name": name, "params": params} if full_entry else name
     if draw(st.booleans()):
-        data["seeds"] = draw(st.one_of(st.integers(1, 8), st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4, unique=True)))
+        data["seeds"] = draw(
+            st.one_of(st.integers(1, 8), st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4, unique=True))
+        )
     if draw(st.booleans()):
         data["key"] = draw(st.integers(0, 2**63 - 1))
     if not deep and draw(st.booleans()):
@@ -406,7 +403,18 @@ def _outside(rules: Rules, integer: bool) -> list[Any]:
     return [int(x) if integer else float(x) for x in out]
 
 
-KINDS = ("wrong-type", "param-type", "range", "unknown-key", "missing", "huge-int", "yaml", "name", "unknown-name", "eps")
+KINDS = (
+    "wrong-type",
+    "param-type",
+    "range",
+    "unknown-key",
+    "missing",
+    "huge-int",
+    "yaml",
+    "name",
+    "unknown-name",
+    "eps",
+)
 """The mutations (module docstring); the invalid-config test runs each with an equal share of the budget."""
 
 
@@ -434,7 +442,9 @@ def mutate(draw: st.DrawFn, data: dict[str, Any], kind: str) -> tuple[bytes, tup
             top["game"] = "mapping"
             top["max_episode_steps"] = "int"
         key = draw(st.sampled_from(sorted(top)))
-        pool = [v for v in WRONG_FOR[top[key]] if not (key in ("learners", "env", "game", "name") and isinstance(v, str))]
+        pool = [
+            v for v in WRONG_FOR[top[key]] if not (key in ("learners", "env", "game", "name") and isinstance(v, str))
+        ]
         if key in ("learners", "game", "env", "sinks", "output", "diagnostics"):
             pool = [v for v in pool if not isinstance(v, list | str)] + ([["a", "b"]] if key != "learners" else [3])
         if key == "seeds":
@@ -490,7 +500,7 @@ def mutate(draw: st.DrawFn, data: dict[str, Any], kind: str) -> tuple[bytes, tup
         return unknown_key(draw, data)
     if kind == "missing":
         required = ["steps", "learners"] + ([] if deep else ["game"])
-        key = draw(st.sampled_from(required + ["learners.name"]))
+        key = draw(st.sampled_from([*required, "learners.name"]))
         if key == "learners.name":
             _learner(data)
             del data["learners"]["name"]
@@ -512,24 +522,25 @@ def mutate(draw: st.DrawFn, data: dict[str, Any], kind: str) -> tuple[bytes, tup
                 + ([("num_envs", 10**15)] if deep else [])
             )
         )
-        if key == "max_episode_steps" and deep:
-            key, value = "seeds", [2**40]
-        data[key] = value
+        huge: Any = value
+        if key == "max_episode_steps" and deep:  # a deep run on a task has no max_episode_steps key
+            key, huge = "seeds", [2**40]
+        data[key] = huge
         return _dump(data), (key,)
     if kind == "yaml":
         return yaml_feature(draw, data)
     if kind == "name":
         key = draw(st.sampled_from(["name", "output.name"]))
-        value = draw(
+        bad_name: str = draw(
             st.sampled_from(
                 ["x" * 5000, "a\u001b[31mb", "[bold]x[/bold]", "a\nb", "a\u0000b", "../escape", "a/b", "", " x",
                  "\u202eevil", ".hidden", "-dash"]
             )
         )  # fmt: skip
         if key == "name":
-            data["name"] = value
+            data["name"] = bad_name
         else:
-            data["output"] = {**data.get("output", {}), "name": value}
+            data["output"] = {**data.get("output", {}), "name": bad_name}
         return _dump(data), (key,)
     # unknown-name
     target = draw(st.sampled_from(["learner", "game", "concept", "distance", "criterion", "env", "schedule"]))
@@ -543,7 +554,9 @@ def mutate(draw: st.DrawFn, data: dict[str, Any], kind: str) -> tuple[bytes, tup
         data["game"] = draw(st.sampled_from(["matching-penies", "nope", "y" * 3000, {"name": "nope", "params": {}}]))
         return _dump(data), ("game",)
     if target == "env" and deep:
-        data["env"] = draw(st.sampled_from(["simple_sprad", "nope", {"name": "simple_spread", "params": {"n_agens": 3}}]))
+        data["env"] = draw(
+            st.sampled_from(["simple_sprad", "nope", {"name": "simple_spread", "params": {"n_agens": 3}}])
+        )
         return _dump(data), ("env",)
     if target == "schedule":
         name, params = _learner(data)
@@ -633,9 +646,20 @@ def yaml_feature(draw: st.DrawFn, data: dict[str, Any]) -> tuple[bytes, tuple[st
         return (text + "extra: " + "[" * depth + "]" * depth + "\n").encode(), ("nested deeper",)
     if feature == "duplicate":
         key = draw(st.sampled_from(list(data)))
-        return (text + f"{key}: {yaml.safe_dump(data[key], default_flow_style=True).strip().removesuffix('...')}\n").encode(), ("duplicate key",)  # noqa: E501
+        return (
+            text + f"{key}: {yaml.safe_dump(data[key], default_flow_style=True).strip().removesuffix('...')}\n"
+        ).encode(), ("duplicate key",)
     if feature == "python-tag":
-        tag = draw(st.sampled_from(["!!python/object/apply:os.system ['true']", "!!python/name:os.system", "!!python/object:object {}", "!custom 3"]))  # noqa: E501
+        tag = draw(
+            st.sampled_from(
+                [
+                    "!!python/object/apply:os.system ['true']",
+                    "!!python/name:os.system",
+                    "!!python/object:object {}",
+                    "!custom 3",
+                ]
+            )
+        )
         key = draw(st.sampled_from(["steps", "name"]))
         text = _replace(text, key, tag)
         return text.encode(), ("not valid YAML",)

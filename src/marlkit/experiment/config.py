@@ -155,9 +155,7 @@ def _criteria(value: Any, path: str) -> Any:
 class GameConfig:
     """The game: a catalog ``name`` with ``params`` (every parameter once resolved) or a game ``file``."""
 
-    name: str | None = setting(
-        None, doc="a catalog game or alias (`marlkit games`)", omit_none=True, check=_short_name
-    )
+    name: str | None = setting(None, doc="a catalog game or alias (`marlkit games`)", omit_none=True, check=_short_name)
     params: Mapping[str, Any] | None = setting(
         None, doc="the catalog game's parameters (all of them once resolved)", omit_none=True, null_is_default=True
     )
@@ -202,7 +200,9 @@ class DiagnosticsConfig:
     )
     eps: float | Mapping[str, float] | None = setting(
         None,
-        doc="the tolerance: one number, one per criterion (" + ", ".join(CRITERIA) + "), or null (the defaults)",
+        doc="the tolerance: one number, one per criterion (" + ", ".join(CRITERIA) + "), or null (the defaults); "
+        "a criterion measured by a policy distance needs eps below the distance's largest value (tv 1, l1 2, l2 "
+        "√2, js ln 2, kl ln 1e12), else every run would count as converged",
         range=(0, None),
         open="low",
         check=_criteria,
@@ -351,7 +351,9 @@ class OutputConfig:
     """Where runs go: ``<root>/<name>-<YYYYmmdd-HHMMSS>/`` (``name`` defaults to the experiment's name)."""
 
     root: str = setting("runs", doc="the run directory's parent (`--root` overrides it)", nonempty=True)
-    name: str | None = setting(None, doc="the run directory's name prefix (default: `name`)", check=_safe_name)
+    name: str | None = setting(
+        None, doc="the run directory's name prefix (default: `name`; at most 100 characters)", check=_safe_name
+    )
 
 
 @dataclass(frozen=True)
@@ -413,7 +415,7 @@ class Run:
 
     name: str = setting(
         "experiment",
-        doc="the experiment's name; names the run directory",
+        doc="the experiment's name; names the run directory (at most 100 characters)",
         nonempty=True,
         check=_safe_name,
         default_doc="the file's stem",
@@ -428,7 +430,7 @@ class Run:
     learners: tuple[LearnerConfig, ...] = setting(
         doc="see [Learners](#learners)", dump=_learners_plain, expected="a learner name, a mapping or a list"
     )
-    steps: int = setting(doc="environment steps per seed", range=(1, None), check=_step_count)
+    steps: int = setting(doc="environment steps per seed (at most 2**31 - 1)", range=(1, None), check=_step_count)
     seeds: int | tuple[int, ...] = setting(
         8,
         doc="a count (seeds `0..n-1`) or distinct seed indices",
@@ -943,7 +945,7 @@ def _check_eps(diagnostics: DiagnosticsConfig, game: Game) -> None:
     from marlkit.diagnose.criteria import check_eps
     from marlkit.diagnose.solution_sets import solution_set
 
-    solutions = solution_set(game, diagnostics.concept)  # type: ignore[arg-type]
+    solutions = solution_set(game, diagnostics.concept)
     for criterion, value in given.items():
         key = f"diagnostics.eps.{criterion}" if isinstance(eps, Mapping) else f"diagnostics.eps (for {criterion})"
         try:

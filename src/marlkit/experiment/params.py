@@ -114,7 +114,9 @@ def configure(
         # the declared range and choices first, as the learner's own __post_init__ words them (Class.field), so a
         # value is never refused by a later conversion that loses the key (a number made a Constant schedule)
         try:
-            values[key] = check(dataclasses.replace(rules, check=None), read_value, f"{cls.__name__}.{key}", hint, FORMS)
+            values[key] = check(
+                dataclasses.replace(rules, check=None), read_value, f"{cls.__name__}.{key}", hint, FORMS
+            )
         except ConfigError as exc:
             raise LearnerConfigError(f"{path}: {exc}") from None
     try:

@@ -83,7 +83,6 @@ class FictitiousPlay(UniformActing):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payoffs", as_payoffs(self.payoffs, type(self).__name__))
-        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
 
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
         check_stage_learner(type(self).__name__, self.payoffs, game, agents)
@@ -148,6 +147,7 @@ class SmoothFictitiousPlay(FictitiousPlay):
                 f"SmoothFictitiousPlay.temperature: expected τ > 0, got {self.temperature.value}; "
                 "use FictitiousPlay for the best response (τ -> 0)"
             )
+        validate(self, LearnerConfigError)  # every declared range (a schedule over all its values; issue 15)
 
     def respond(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
         return Boltzmann(scheduled(self.temperature))(values, legal, step, count)

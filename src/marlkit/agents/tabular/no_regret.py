@@ -131,9 +131,9 @@ class _NoRegret(UniformActing):
     def __post_init__(self) -> None:
         name = type(self).__name__
         object.__setattr__(self, "payoffs", as_payoffs(self.payoffs, name))
-        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
         if self.feedback not in FEEDBACK:
             raise LearnerConfigError(f"{name}.feedback: unknown {self.feedback!r}; choose one of {sorted(FEEDBACK)}")
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
 
     @property
     def needs_policies(self) -> bool:
@@ -264,9 +264,9 @@ class ConditionalRegretMatching(UniformActing):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payoffs", as_payoffs(self.payoffs, "ConditionalRegretMatching"))
-        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
         if self.inertia is not None and not float(self.inertia) > 0:
             raise LearnerConfigError(f"ConditionalRegretMatching.inertia: expected μ > 0, got {self.inertia}")
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
 
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
         check_stage_learner("ConditionalRegretMatching", self.payoffs, game, agents)

@@ -443,7 +443,6 @@ class PolicyDynamics(UniformActing):
     def __post_init__(self) -> None:
         object.__setattr__(self, "game", as_game(self.game, f"{type(self).__name__}.game"))
         object.__setattr__(self, "initial_policy", self._initial_rows(self.initial_policy))
-        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
 
     # ----------------------------------------------------------------------------------------- edge
     def _initial_rows(self, initial: InitialPolicy) -> tuple[tuple[float, ...], ...] | None:
@@ -547,6 +546,7 @@ class Replicator(PolicyDynamics):
     def __post_init__(self) -> None:
         super().__post_init__()
         method = check_method(self.method, LEARNER_MAPS, "Replicator.method")
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
         if method == "discrete":
             if self.step_size is not None:
                 raise LearnerConfigError("Replicator: the discrete map takes no step_size; leave it None")
