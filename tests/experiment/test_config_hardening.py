@@ -150,8 +150,8 @@ def test_decaying_schedules_meet_an_open_bound_in_the_limit(tmp_path: Path) -> N
 def test_the_rules_hold_for_learners_built_in_python() -> None:
     for build in (
         lambda: IQL(step_size=2.0),
-        lambda: IQL(exploration=EpsilonGreedy(1.5)),
-        lambda: Boltzmann(0.0),
+        lambda: IQL(exploration=EpsilonGreedy(1.5)),  # type: ignore[arg-type]
+        lambda: Boltzmann(0.0),  # type: ignore[arg-type]
         lambda: Constant(math.nan),
         lambda: IPPO(lr=1e6),  # Adam moves each weight by ~lr per step: lr > 1 diverges (agents/deep/base.py)
         lambda: IPPO(lr=-1e-3),
@@ -189,7 +189,7 @@ def test_the_replicators_discrete_map_can_be_chosen_in_a_config(tmp_path: Path) 
     config = load_config(
         {"game": {"file": str(game)}, "learners": {"name": "replicator", "params": {"method": "discrete"}}, "steps": 10}
     )
-    assert config.learners[0].params["method"] == "discrete" and config.learners[0].params["step_size"] is None  # type: ignore[attr-defined]
+    assert config.learners[0].params["method"] == "discrete" and config.learners[0].params["step_size"] is None
     params = {"method": "discrete", "step_size": 0.1}
     with pytest.raises(MarlkitError, match="takes no step_size"):
         load_config({"game": {"file": str(game)}, "learners": {"name": "replicator", "params": params}, "steps": 10})
@@ -214,9 +214,11 @@ def test_out_of_range_numbers_name_their_key(tmp_path: Path, params: str, expect
 def test_dynamics_and_no_regret_learners_check_their_ranges_in_python() -> None:
     from marlkit.agents.tabular.gradient_ascent import IGA
     from marlkit.agents.tabular.no_regret import Hedge
+    from marlkit.games import NormalFormGame
     from marlkit.games.catalog import make
 
     pennies = make("matching-pennies")
+    assert isinstance(pennies, NormalFormGame)
     for build in (lambda: IGA(game=pennies, step_size=0.0), lambda: Hedge(payoffs=pennies, learning_rate=-1.0)):
         with pytest.raises(LearnerConfigError):
             build()
