@@ -561,12 +561,24 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper that knows the loader's exponent rule, so it quotes a string such as ``'1e5'`` (a
+    name) that :func:`load_yaml` would otherwise read back as a number."""
+
+
 # YAML 1.2 reads 1e-4 and 1e3 as numbers, YAML 1.1 (PyYAML) as strings: configs are read the way users mean them.
-_BoundedLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+for _cls in (_BoundedLoader, _Dumper):
+    _cls.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
+
+
+def dump_yaml(data: Any) -> str:
+    """Plain data as YAML text that :func:`load_yaml` reads back to the same data (block style, keys in order,
+    unicode kept; strings that look like exponents quoted)."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
 
 def _expanded_size(root: yaml.Node) -> int:
@@ -603,6 +615,27 @@ def _expanded_size(root: yaml.Node) -> int:
     return size(root, 0)
 
 
+def _check_depth(text: str) -> None:
+    """:class:`ConfigError` as soon as the YAML event stream opens more than :data:`MAX_YAML_DEPTH` nested
+    mappings or lists: read event by event, so a 5,000-deep document stops at level 65 (composing it first costs
+    seconds and Python's recursion). Syntax errors are left to the loader's pass, which names their line."""
+    events = _BoundedLoader(text)
+    depth = 0
+    try:
+        while events.check_event():
+            event = events.get_event()
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise ConfigError(f"nested deeper than {MAX_YAML_DEPTH} levels")
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+    finally:
+        events.dispose()
+
+
 def load_yaml(text: str) -> Any:
     """YAML text as plain data, with PyYAML's safe loader and limits that keep a hostile file harmless: at most
     :data:`MAX_YAML_BYTES` of text, :data:`MAX_YAML_NODES` nodes once aliases are expanded (alias bombs), nesting
@@ -615,6 +648,7 @@ def load_yaml(text: str) -> Any:
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_YAML_BYTES:
         raise ConfigError(f"{size} bytes of YAML; a config may have at most {MAX_YAML_BYTES}")
+    _check_depth(text)
     loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
@@ -718,6 +752,7 @@ __all__ = [
     "default_text",
     "describe",
     "dump",
+    "dump_yaml",
     "is_section",
     "key_text",
     "load_yaml",

@@ -329,3 +329,27 @@ def test_the_diagnostics_refuse_a_vacuous_eps_too() -> None:
     with pytest.raises(InvalidGameError, match=r"eps for 'averaged_joint_policy': 1\.5 is not below 1"):
         check_eps("averaged_joint_policy", 1.5, "tv", listed)
     check_eps("averaged_joint_policy", 1.5, "l1", listed)
+
+
+def test_a_saved_config_reads_back_when_a_string_looks_like_an_exponent() -> None:
+    """The loader reads 1e5 as a number (YAML 1.2), PyYAML's dumper wrote the name '1e5' unquoted (YAML 1.1: a
+    string), so a run named 0E0 saved a config.yaml that did not load back (found by the fuzzer)."""
+    import yaml
+
+    from marlkit.experiment.config import dump_config
+    from marlkit.schema import dump_yaml
+
+    config = load_config({**_MINIMAL, "name": "0E0"})
+    assert "name: '0E0'" in dump_config(config) and load_config(yaml.safe_load(dump_config(config))) == config
+    assert load_config(load_yaml(dump_config(config))) == config
+    data = {"a": "1e5", "b": 1e-4, "c": ["2E3", 2000.0], "d": "x1e3"}
+    assert load_yaml(dump_yaml(data)) == data
+
+
+def test_deep_yaml_is_refused_before_it_is_composed() -> None:
+    tic = time.perf_counter()
+    for depth in (65, 3000, 20_000):
+        with pytest.raises(ConfigError, match="nested deeper than 64"):
+            load_yaml("a: 1\nextra: " + "[" * depth + "]" * depth + "\n")
+    assert time.perf_counter() - tic < 5.0  # event by event: stops at level 65 (composing first took seconds)
+    assert load_yaml("a: " + "[" * 63 + "]" * 63) is not None  # the top mapping and 63 lists: 64 levels

@@ -27,7 +27,6 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
-import yaml
 
 from marlkit.agents.deep.registry import DEEP_LEARNERS, deep_learner_class, is_deep_learner
 from marlkit.agents.reward_transforms import REWARD_TRANSFORMS
@@ -45,6 +44,7 @@ from marlkit.schema import (
     MAX_YAML_BYTES,
     ConfigError,
     dump,
+    dump_yaml,
     load_yaml,
     mapping,
     only,
@@ -1247,7 +1247,7 @@ def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
 
 def dump_config(config: ExperimentConfig, path: str | os.PathLike[str] | None = None) -> str:
     """The resolved config as YAML; written atomically to ``path`` when given."""
-    text = yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True)
+    text = dump_yaml(config_to_dict(config))
     if path is not None:
         write_text(Path(path), text)
     return text
