@@ -295,6 +295,8 @@ def valid_config(draw: st.DrawFn) -> dict[str, Any]:
         params.update({pairs[name][0]: rate, pairs[name][1]: 2 * rate})
     if name == "robust-q" and "payoff" in params:  # its games here are common-payoff (zero-sum needs zero-sum)
         params["payoff"] = "team"
+    if params.get("adversary") == "gradient" and params.get("train_team") is False:
+        params["train_team"] = True  # ATLA: only a learned adversary is trained alone (a documented rule)
     if "lagrangian" in name:  # the Lagrangian learners are feed-forward only (a documented rule)
         params.pop("recurrent", None)
     data: dict[str, Any] = {}
