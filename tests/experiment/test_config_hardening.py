@@ -264,6 +264,9 @@ def test_long_keys_are_cut_in_key_paths(tmp_path: Path) -> None:
     text = yaml.safe_dump({**_MINIMAL, "diagnostics": {"eps": {"x" * 5000: 0.1}}})  # an explicit "? key"
     message = _error(tmp_path, text)
     assert "diagnostics.eps.'xxx" in message and "(5000 characters)" in message and len(message) < 600
+    text = yaml.safe_dump({**_MINIMAL, "learners": {"name": "iql", "params": {"k" * 5000: 1}}})
+    message = _error(tmp_path, text)  # a hyper-parameter's name
+    assert "learners.params.'kkk" in message and len(message) < 600
 
 
 # ------------------------------------------------------------------------------------------------ eps rule

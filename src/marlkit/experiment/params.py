@@ -40,7 +40,18 @@ from marlkit.agents.tabular.base import (
     Schedule,
 )
 from marlkit.errors import LearnerConfigError, MarlkitError
-from marlkit.schema import ConfigError, Form, Forms, check, plain, read, rules_of, settable, unknown_key
+from marlkit.schema import (
+    ConfigError,
+    Form,
+    Forms,
+    check,
+    key_text,
+    plain,
+    read,
+    rules_of,
+    settable,
+    unknown_key,
+)
 
 SCHEDULES: Mapping[str, type] = {
     "constant": Constant,
@@ -107,7 +118,7 @@ def configure(
     values = {}
     for key, value in params.items():
         if key not in fields:
-            raise ConfigError(unknown_key(f"{path}.{key}", key, list(fields), f"parameters of {name}"))
+            raise ConfigError(unknown_key(f"{path}.{key_text(key)}", key, list(fields), f"parameters of {name}"))
         f, hint = fields[key]
         rules = rules_of(f)
         read_value = read(hint, value, f"{path}.{key}", rules, FORMS)
