@@ -612,7 +612,9 @@ def unknown_key(draw: st.DrawFn, data: dict[str, Any]) -> tuple[bytes, tuple[str
             params["step_size"] = 0.1
             return _dump(data), ("learners.params.step_size",)
         right = draw(st.sampled_from(sorted(fields)))
-        params[right[:-1] + ("x" if right[-1] != "x" else "y")] = params.pop(right, 1)
+        # one letter changed (a short name gets one more: difflib's 0.6 cutoff does not match 'lx' to 'lr')
+        wrong = right + "s" if len(right) <= 3 else right[:-1] + ("x" if right[-1] != "x" else "y")
+        params[wrong] = params.pop(right, 1)
         return _dump(data), (f"did you mean '{right}'",)
     if level == "diagnostics" and not _deep(data):
         data["diagnostics"] = {**(data.get("diagnostics") or {}), "distnce": "tv"}
