@@ -271,6 +271,11 @@ def unknown_key(path: str, key: object, allowed: Sequence[str], what: str) -> st
     return f"{path}: unknown key {shown(key)}{close}; allowed {what}: {listed}"
 
 
+def key_text(key: object) -> str:
+    """A key as a key path shows it: itself, or cut by :func:`shown` when it is long (or not a string)."""
+    return key if isinstance(key, str) and len(key) <= SHOWN_CHARS else shown(key)
+
+
 def mapping(value: Any, path: str, what: str) -> Mapping[str, Any]:
     """``value`` as a mapping with string keys; :class:`ConfigError` naming ``path`` otherwise."""
     if not isinstance(value, Mapping):
@@ -285,7 +290,7 @@ def only(data: Mapping[str, Any], allowed: Sequence[str], path: str, what: str) 
     """:class:`ConfigError` for the first key of ``data`` not in ``allowed``."""
     for key in data:
         if key not in allowed:
-            raise ConfigError(unknown_key(_join(path, key), key, allowed, what))
+            raise ConfigError(unknown_key(_join(path, key_text(key)), key, allowed, what))
 
 
 def read(hint: Any, value: Any, path: str, rules: Rules = Rules(), forms: Forms | None = None) -> Any:
@@ -352,13 +357,16 @@ def _read_one(hint: Any, value: Any, path: str, rules: Rules, forms: Forms) -> A
         if not isinstance(value, Mapping):
             raise _MismatchError
         data = mapping(value, path, "a mapping")
-        return MappingProxyType({k: read(args[1], v, _join(path, k), rules, forms) for k, v in data.items()})
+        return MappingProxyType({k: read(args[1], v, _join(path, key_text(k)), rules, forms) for k, v in data.items()})
     raise ConfigError(f"{path}: this field cannot be given in a config")
 
 
 def _read_form(form: Form, value: Any, path: str, forms: Forms) -> Any:
     if form.number is not None and isinstance(value, int | float) and not isinstance(value, bool):
-        return form.number(float(value))
+        try:
+            return form.number(float(value))
+        except MarlkitError as exc:  # the number is out of the form's own range (NaN, inf): name the key
+            raise ConfigError(f"{path}: {exc}") from None
     if isinstance(value, str):
         if not form.bare:
             raise _MismatchError  # a bare name is not accepted: every member has parameters
@@ -553,12 +561,24 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper that knows the loader's exponent rule, so it quotes a string such as ``'1e5'`` (a
+    name) that :func:`load_yaml` would otherwise read back as a number."""
+
+
 # YAML 1.2 reads 1e-4 and 1e3 as numbers, YAML 1.1 (PyYAML) as strings: configs are read the way users mean them.
-_BoundedLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+for _cls in (_BoundedLoader, _Dumper):
+    _cls.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
+
+
+def dump_yaml(data: Any) -> str:
+    """Plain data as YAML text that :func:`load_yaml` reads back to the same data (block style, keys in order,
+    unicode kept; strings that look like exponents quoted)."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
 
 def _expanded_size(root: yaml.Node) -> int:
@@ -595,6 +615,27 @@ def _expanded_size(root: yaml.Node) -> int:
     return size(root, 0)
 
 
+def _check_depth(text: str) -> None:
+    """:class:`ConfigError` as soon as the YAML event stream opens more than :data:`MAX_YAML_DEPTH` nested
+    mappings or lists: read event by event, so a 5,000-deep document stops at level 65 (composing it first costs
+    seconds and Python's recursion). Syntax errors are left to the loader's pass, which names their line."""
+    events = _BoundedLoader(text)
+    depth = 0
+    try:
+        while events.check_event():
+            event = events.get_event()
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise ConfigError(f"nested deeper than {MAX_YAML_DEPTH} levels")
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+    finally:
+        events.dispose()
+
+
 def load_yaml(text: str) -> Any:
     """YAML text as plain data, with PyYAML's safe loader and limits that keep a hostile file harmless: at most
     :data:`MAX_YAML_BYTES` of text, :data:`MAX_YAML_NODES` nodes once aliases are expanded (alias bombs), nesting
@@ -607,6 +648,7 @@ def load_yaml(text: str) -> Any:
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_YAML_BYTES:
         raise ConfigError(f"{size} bytes of YAML; a config may have at most {MAX_YAML_BYTES}")
+    _check_depth(text)
     loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
@@ -710,7 +752,9 @@ __all__ = [
     "default_text",
     "describe",
     "dump",
+    "dump_yaml",
     "is_section",
+    "key_text",
     "load_yaml",
     "mapping",
     "only",

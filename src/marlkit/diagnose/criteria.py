@@ -64,6 +64,7 @@ import numpy as np
 
 from marlkit.diagnose.criteria_table import CRITERIA, CRITERIA_TABLE, DEFAULT_EPS, RETURN_CRITERIA
 from marlkit.diagnose.distances import (
+    DISTANCE_BOUNDS,
     Distance,
     joint_from_policy,
     num_states,
@@ -416,12 +417,40 @@ def _not_applicable(
     )
 
 
-def _resolve_eps(criterion: str, eps: float | None, game: Game, solutions: SolutionSet) -> float:
+def eps_bound(criterion: str, distance: str, solutions: SolutionSet) -> float | None:
+    """The value ``eps`` for ``criterion`` must stay below, or None where there is no such bound.
+
+    Criteria 1, 3, 4 and 5 measure a policy distance (a state-weighted mean of per-state distances, minimised over
+    a set's members or taken to a projection on it), which never exceeds the distance's largest value
+    :data:`~marlkit.diagnose.distances.DISTANCE_BOUNDS` (TV 1, L1 2, L2 √2, JS ln 2, KL ln(1 / KL_FLOOR)); a verdict
+    asks ``d < eps`` (:mod:`marlkit.diagnose.verdicts`), so an eps at or above that value calls (nearly) every run
+    converged. Return gaps (criteria 2 and 6) and every criterion judged against a set without listed members (a
+    NashConv set: ``solutions.gap``) are in payoff units and have no such bound; nor has a user's distance."""
+    if criterion in RETURN_CRITERIA or solutions.gap is not None:
+        return None
+    return DISTANCE_BOUNDS.get(distance)
+
+
+def check_eps(criterion: str, eps: float, distance: str, solutions: SolutionSet, key: str | None = None) -> None:
+    """:class:`InvalidGameError` naming ``key`` (default ``eps for 'criterion'``) when ``eps`` for ``criterion`` is
+    not a finite number > 0 or is at or above :func:`eps_bound` (the criterion would be vacuous)."""
+    where = key or f"eps for {criterion!r}"
+    if not np.isfinite(eps) or eps <= 0:
+        raise InvalidGameError(f"{where}: expected a finite number > 0, got {eps}")
+    bound = eps_bound(criterion, distance, solutions)
+    if bound is not None and eps >= bound:
+        raise InvalidGameError(
+            f"{where}: {eps:.6g} is not below {bound:.6g}, the largest {distance} distance between "
+            f"two policies, so every run would count as converged (d < eps); choose eps < {bound:.6g}, or give eps "
+            "per criterion ({joint_policy: ..., expected_return: ...}: return gaps are in payoff units)"
+        )
+
+
+def _resolve_eps(criterion: str, eps: float | None, game: Game, solutions: SolutionSet, distance: str) -> float:
     if eps is None:
         return default_eps(criterion, game, solutions)
     eps = float(eps)
-    if not np.isfinite(eps) or eps <= 0:
-        raise InvalidGameError(f"eps for {criterion!r}: expected a finite number > 0, got {eps}")
+    check_eps(criterion, eps, distance, solutions)
     return eps
 
 
@@ -455,7 +484,7 @@ def joint_policy(
         "joint_policy",
         run,
         solutions,
-        _resolve_eps("joint_policy", eps, game, solutions),
+        _resolve_eps("joint_policy", eps, game, solutions, run.distance_name),
         metric,
         targets,
         _metric_name("the joint policy π^z", run, solutions, to_target=True),
@@ -493,7 +522,7 @@ def expected_return(
     """
     run = _prepare(history, game, distance, weights)
     criterion = "expected_return"
-    eps = _resolve_eps(criterion, eps, game, solutions)
+    eps = _resolve_eps(criterion, eps, game, solutions, run.distance_name)
     name = "max_i |U_i(π^z) - U_i(π*)|"
     joint = joint_from_policy(run.policy, run.num_actions)
     targets = _end_targets(run, solutions, joint, run.policy)
@@ -538,7 +567,7 @@ def empirical_distribution(
         "empirical_distribution",
         run,
         solutions,
-        _resolve_eps("empirical_distribution", eps, game, solutions),
+        _resolve_eps("empirical_distribution", eps, game, solutions, run.distance_name),
         metric,
         targets,
         _metric_name(chosen.what, run, solutions, to_target=True),
@@ -567,7 +596,7 @@ def averaged_joint_policy(
         "averaged_joint_policy",
         run,
         solutions,
-        _resolve_eps("averaged_joint_policy", eps, game, solutions),
+        _resolve_eps("averaged_joint_policy", eps, game, solutions, run.distance_name),
         metric,
         targets,
         _metric_name(source.what, run, solutions, to_target=True),
@@ -596,7 +625,7 @@ def set_of_solutions(
         "solution_set",
         run,
         solutions,
-        _resolve_eps("solution_set", eps, game, solutions),
+        _resolve_eps("solution_set", eps, game, solutions, run.distance_name),
         metric,
         targets,
         _metric_name(chosen.what, run, solutions, to_target=False),
@@ -636,7 +665,7 @@ def average_return(
     """Criterion 6 (Albrecht et al. 2024, §5.2): lim Ū_i^z = U_i(π*), on one-state games (module docstring)."""
     run = _prepare(history, game, distance, weights)
     criterion = "average_return"
-    eps = _resolve_eps(criterion, eps, game, solutions)
+    eps = _resolve_eps(criterion, eps, game, solutions, run.distance_name)
     name = "max_i |Ū_i^z - U_i(π*)|"
     if num_states(game) > 1:
         return _not_applicable(
@@ -733,8 +762,10 @@ __all__ = [
     "SOURCES",
     "average_return",
     "averaged_joint_policy",
+    "check_eps",
     "default_eps",
     "empirical_distribution",
+    "eps_bound",
     "evaluate",
     "expected_return",
     "joint_policy",

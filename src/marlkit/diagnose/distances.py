@@ -94,6 +94,18 @@ DISTANCES: dict[str, Distance] = {
 """The built-in distances by name (see the module docstring for each one's definition and range)."""
 
 
+DISTANCE_BOUNDS: dict[str, float] = {
+    "tv": 1.0,
+    "l1": 2.0,
+    "l2": float(np.sqrt(2.0)),
+    "kl": float(np.log(1.0 / KL_FLOOR)),
+    "js": float(np.log(2.0)),
+}
+"""The largest value each built-in distance takes between two probability vectors (point masses on different
+outcomes reach it; KL's is its cap, ``ln(1 / KL_FLOOR)``, as q ln q <= 0). A state-weighted mean of such distances
+(:func:`weighted_distance`) and a distance to a set (a minimum over members, or to a projection) are bounded alike."""
+
+
 def builtin_name(name: str, fn: Distance) -> str | None:
     """``name`` when ``fn`` is the built-in function registered under it (by identity), else ``None``."""
     return name if DISTANCES.get(name) is fn else None
@@ -258,6 +270,7 @@ def weighted_distance(p: np.ndarray, q: np.ndarray, weights: np.ndarray, distanc
 
 __all__ = [
     "DISTANCES",
+    "DISTANCE_BOUNDS",
     "KL_FLOOR",
     "STATE_WEIGHTS",
     "Distance",

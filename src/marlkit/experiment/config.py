@@ -27,7 +27,6 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
-import yaml
 
 from marlkit.agents.deep.registry import DEEP_LEARNERS, deep_learner_class, is_deep_learner
 from marlkit.agents.reward_transforms import REWARD_TRANSFORMS
@@ -45,6 +44,7 @@ from marlkit.schema import (
     MAX_YAML_BYTES,
     ConfigError,
     dump,
+    dump_yaml,
     load_yaml,
     mapping,
     only,
@@ -76,15 +76,46 @@ MAX_SEEDS = 4096
 seed's whole training state sits in memory at once, so a typo such as ``seeds: 4294967296`` is refused when the
 config is read, before anything is allocated. More seeds: split them over runs (a list of indices each) or a sweep."""
 
+MAX_STEPS = 2**31 - 1
+"""The most environment steps per seed (and the longest logging window or episode): the compiled loops count steps
+in int32, JAX's default integer, so a longer run would overflow its step clock (and its schedules' counts)."""
+
+MAX_NAME_CHARS = 100
+"""The longest experiment or run-directory name: it names a folder (with a 16-character timestamp appended), and
+file systems allow 255 bytes per name."""
+
 GAME_ENV = "game:"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _safe_name(value: str, path: str) -> str:
+    if len(value) > MAX_NAME_CHARS:
+        raise ConfigError(
+            f"{path}: {shown(value)} is longer than {MAX_NAME_CHARS} characters (it names a folder); use a shorter name"
+        )
     if not _SAFE_NAME.match(value):
         raise ConfigError(
             f"{path}: {shown(value)} must start with a letter or digit and use only letters, digits, '.', '_' and '-' "
             "(it names a folder)"
+        )
+    return value
+
+
+def _step_count(value: int | None, path: str) -> int | None:
+    if value is not None and value > MAX_STEPS:
+        raise ConfigError(
+            f"{path}: {shown(value)} is more than {MAX_STEPS} (2**31 - 1) steps, which the compiled loops count in "
+            "int32; split the run (resume continues it) or use fewer steps"
+        )
+    return value
+
+
+def _short_name(value: str, path: str) -> str:
+    """A registered name (a game, learner, task, reward): at most :data:`MAX_NAME_CHARS` characters, so a huge
+    string is refused before a did-you-mean search walks it or a message echoes it."""
+    if len(value) > MAX_NAME_CHARS:
+        raise ConfigError(
+            f"{path}: {shown(value)} is no registered name (names have at most {MAX_NAME_CHARS} characters)"
         )
     return value
 
@@ -124,7 +155,7 @@ def _criteria(value: Any, path: str) -> Any:
 class GameConfig:
     """The game: a catalog ``name`` with ``params`` (every parameter once resolved) or a game ``file``."""
 
-    name: str | None = setting(None, doc="a catalog game or alias (`marlkit games`)", omit_none=True)
+    name: str | None = setting(None, doc="a catalog game or alias (`marlkit games`)", omit_none=True, check=_short_name)
     params: Mapping[str, Any] | None = setting(
         None, doc="the catalog game's parameters (all of them once resolved)", omit_none=True, null_is_default=True
     )
@@ -140,7 +171,9 @@ class LearnerConfig:
 
     SHORTHAND: ClassVar[str] = "name"
 
-    name: str = setting(doc="a learner (`marlkit.agents.tabular.LEARNERS` or a deep learner)", nonempty=True)
+    name: str = setting(
+        doc="a learner (`marlkit.agents.tabular.LEARNERS` or a deep learner)", nonempty=True, check=_short_name
+    )
     params: Mapping[str, Any] = setting(
         doc="hyper-parameters by field name", default_factory=lambda: MappingProxyType({}), null_is_default=True
     )
@@ -167,7 +200,9 @@ class DiagnosticsConfig:
     )
     eps: float | Mapping[str, float] | None = setting(
         None,
-        doc="the tolerance: one number, one per criterion (" + ", ".join(CRITERIA) + "), or null (the defaults)",
+        doc="the tolerance: one number, one per criterion (" + ", ".join(CRITERIA) + "), or null (the defaults); "
+        "a criterion measured by a policy distance needs eps below the distance's largest value (tv 1, l1 2, l2 "
+        "√2, js ln 2, kl ln 1e12), else every run would count as converged",
         range=(0, None),
         open="low",
         check=_criteria,
@@ -316,7 +351,9 @@ class OutputConfig:
     """Where runs go: ``<root>/<name>-<YYYYmmdd-HHMMSS>/`` (``name`` defaults to the experiment's name)."""
 
     root: str = setting("runs", doc="the run directory's parent (`--root` overrides it)", nonempty=True)
-    name: str | None = setting(None, doc="the run directory's name prefix (default: `name`)", check=_safe_name)
+    name: str | None = setting(
+        None, doc="the run directory's name prefix (default: `name`; at most 100 characters)", check=_safe_name
+    )
 
 
 @dataclass(frozen=True)
@@ -378,7 +415,7 @@ class Run:
 
     name: str = setting(
         "experiment",
-        doc="the experiment's name; names the run directory",
+        doc="the experiment's name; names the run directory (at most 100 characters)",
         nonempty=True,
         check=_safe_name,
         default_doc="the file's stem",
@@ -393,7 +430,7 @@ class Run:
     learners: tuple[LearnerConfig, ...] = setting(
         doc="see [Learners](#learners)", dump=_learners_plain, expected="a learner name, a mapping or a list"
     )
-    steps: int = setting(doc="environment steps per seed", range=(1, None))
+    steps: int = setting(doc="environment steps per seed (at most 2**31 - 1)", range=(1, None), check=_step_count)
     seeds: int | tuple[int, ...] = setting(
         8,
         doc="a count (seeds `0..n-1`) or distinct seed indices",
@@ -405,11 +442,12 @@ class Run:
         0,
         doc="steps per logging window; divides `steps`",
         range=(1, None),
+        check=_step_count,
         null_is_default=True,
         default_doc="`steps / 100` if 100 divides `steps`, else `steps`",
     )
     max_episode_steps: int | None = setting(
-        None, doc="episode time limit (truncation); null: the env's", range=(1, None)
+        None, doc="episode time limit (truncation); null: the env's", range=(1, None), check=_step_count
     )
     checkpoint_every: int = setting(
         0,
@@ -465,7 +503,11 @@ class EnvConfig:
     SHORTHAND: ClassVar[str] = "name"
 
     name: str | None = setting(
-        None, doc="a task (`simple_spread`, `lbf`, ...) or `game:<catalog name>`", nonempty=True, omit_none=True
+        None,
+        doc="a task (`simple_spread`, `lbf`, ...) or `game:<catalog name>`",
+        nonempty=True,
+        omit_none=True,
+        check=_short_name,
     )
     target: str | None = setting(
         None,
@@ -685,7 +727,10 @@ def _exact(model: Game) -> Game:
 
 def _game(value: Any, base: Path, path: str = "game") -> GameConfig:
     if isinstance(value, str):
-        is_file = Path(value).suffix in (".json", ".npz") or (base / value).is_file()
+        try:
+            is_file = Path(value).suffix in (".json", ".npz") or (base / value).is_file()
+        except (OSError, ValueError):  # a name too long for a path, or with a NUL: not a file
+            is_file = False
         value = {"file": value} if is_file else {"name": value}
     data = mapping(value, path, "a catalog name, {name: NAME, params: {...}} or {file: PATH}")
     config = parse(GameConfig, data, path)
@@ -811,7 +856,9 @@ def _build_learner(entry: LearnerConfig, game: Game, path: str, constraints: Con
     except MarlkitError as exc:
         raise type(exc)(f"{path} ({entry.name}): {exc}") from None
     params = _with_constraints(entry.params, constraint_params(constraints, learner, entry.name, task=False), path)
-    return configure(learner, params, f"{path}.params", entry.name)
+    return configure(
+        learner, params, f"{path}.params", entry.name, make=lambda **values: make_learner(entry.name, game, **values)
+    )
 
 
 def constraint_params(constraints: ConstraintsConfig | None, learner: Any, name: str, *, task: bool) -> dict[str, Any]:
@@ -877,7 +924,34 @@ def _concept(diagnostics: DiagnosticsConfig, game: Game, given: Any) -> Diagnost
         require_solution_set(diagnostics.concept, game)
     except NotApplicableError as exc:
         raise NotApplicableError(f"diagnostics.concept ({diagnostics.concept}): {exc}") from None
+    _check_eps(diagnostics, game)
     return diagnostics
+
+
+def _check_eps(diagnostics: DiagnosticsConfig, game: Game) -> None:
+    """Refuse an ``eps`` that makes a criterion vacuous (:func:`marlkit.diagnose.criteria.check_eps`): criteria
+    measured by a policy distance need eps below the distance's largest value (TV 1, L1 2, L2 √2, JS ln 2, KL
+    ln 1e12), or every run would count as converged. Which criteria are distances depends on the solution set
+    (a NashConv set is judged in payoff units), which is built only when some eps reaches a distance's bound."""
+    from marlkit.diagnose.distances import DISTANCE_BOUNDS
+
+    eps = diagnostics.eps
+    if eps is None:
+        return
+    given = dict(eps) if isinstance(eps, Mapping) else dict.fromkeys(CRITERIA, eps)
+    bound = DISTANCE_BOUNDS[diagnostics.distance]
+    if all(value < bound for value in given.values()):
+        return
+    from marlkit.diagnose.criteria import check_eps
+    from marlkit.diagnose.solution_sets import solution_set
+
+    solutions = solution_set(game, diagnostics.concept)
+    for criterion, value in given.items():
+        key = f"diagnostics.eps.{criterion}" if isinstance(eps, Mapping) else f"diagnostics.eps (for {criterion})"
+        try:
+            check_eps(criterion, value, diagnostics.distance, solutions, key)
+        except MarlkitError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------------- deep
@@ -1173,20 +1247,27 @@ def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
 
 def dump_config(config: ExperimentConfig, path: str | os.PathLike[str] | None = None) -> str:
     """The resolved config as YAML; written atomically to ``path`` when given."""
-    text = yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True)
+    text = dump_yaml(config_to_dict(config))
     if path is not None:
         write_text(Path(path), text)
     return text
 
 
 def config_hash(config: ExperimentConfig, game: Game | None = None) -> str:
-    """SHA-256 of what determines a run's results, as hex: the config (everything but ``output`` and ``sinks``)
-    and, given the run's exact ``game``, the game's content (:func:`game_content_digest`), so a run's checkpoint
-    and segments belong to its game's tables, not to a file name: a ``game.npz`` replaced by another game is
-    refused on resume."""
+    """SHA-256 of what determines a run's results, as hex: the config (everything but ``output`` and ``sinks``);
+    given the run's exact ``game``, the game's content (:func:`game_content_digest`), so a run's checkpoint and
+    segments belong to its game's tables, not to a file name: a ``game.npz`` replaced by another game is refused
+    on resume; and for a user's env class (``env.target``), the content of its source files as they are on disk
+    (:func:`marlkit.experiment.env_target.target_source_digest`: the target module's file and the files of the
+    class and its bases in the target's top-level package), so a run is not resumed after the env was edited."""
     data = {k: v for k, v in config_to_dict(config).items() if k not in ("output", "sinks")}
     if game is not None:
         data["game content"] = game_content_digest(game)
+    target = config.env.target if isinstance(config, DeepRun) and config.env is not None else None
+    if target is not None:
+        from marlkit.experiment.env_target import target_source_digest
+
+        data["env source"] = target_source_digest(target)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -1234,7 +1315,9 @@ __all__ = [
     "DEEP_KEYS",
     "DEFAULT_NUM_ENVS",
     "DISTANCES",
+    "MAX_NAME_CHARS",
     "MAX_SEEDS",
+    "MAX_STEPS",
     "AdversaryConfig",
     "BackdoorConfig",
     "ConfigError",

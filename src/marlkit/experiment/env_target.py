@@ -8,11 +8,16 @@ in, so the saved config says everything the run used), and must pass the contrac
 (:func:`marlkit.envs.check.check_shapes`: shapes, dtypes and ``info`` keys, by tracing alone). Each failure is one
 line naming ``env.target`` or ``env.params``; run :func:`marlkit.envs.check_env` (``marlkit check-env TARGET``)
 for the full check. The module must be importable where the run runs (installed, or on ``PYTHONPATH``).
+
+A run's config hash covers the env's source (:func:`target_source_digest`: the target module's file and those of
+the class and its bases in the same top-level package), so a run is not resumed on an edited env.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from marlkit.errors import MarlkitError
@@ -58,6 +63,53 @@ def build_target(target: str, params: Mapping[str, Any]) -> Any:
     return load_env_target(target, params, "env.target")
 
 
+def target_source_files(target: str) -> dict[str, Path | None]:
+    """The source files a user env's results depend on, by module name (None for a module without a file):
+
+    * the module the target names (``package.module`` of ``package.module:ClassName``);
+    * the module of every class in the env class's method resolution order whose top-level package is the
+      target's (the class itself where it is re-exported from another module of the package, and the user's own
+      base classes).
+
+    marlkit's own modules, the standard library and other packages are not included (marlkit's version is in the
+    checkpoint's header; a package upgrade is the user's to track)."""
+    import inspect
+    import sys
+
+    from marlkit.envs.check import load_env_class
+
+    cls = load_env_class(target, "env.target")
+    module_name = target.split(":")[0]
+    package = module_name.split(".")[0]
+    names = [module_name] + [
+        c.__module__ for c in inspect.getmro(cls) if c.__module__.split(".")[0] == package and c is not object
+    ]
+    files: dict[str, Path | None] = {}
+    for name in dict.fromkeys(names):
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None)
+        files[name] = Path(where) if where else None
+    return files
+
+
+def target_source_digest(target: str) -> str:
+    """SHA-256 (hex) of the content of :func:`target_source_files`: each module's name and its file's bytes as they
+    are on disk now, so a run resumed after the user edited the env's source is refused (its checkpoint and
+    segments carry the old digest, through :func:`marlkit.experiment.config.config_hash`), as a swapped game is.
+    A file that cannot be read counts by its name and the error."""
+    digest = hashlib.sha256()
+    for name, path in sorted(target_source_files(target).items()):
+        digest.update(f"{name}\0".encode())
+        if path is None:
+            digest.update(b"<no file>")
+            continue
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError as exc:
+            digest.update(f"<unreadable: {exc.strerror or exc}>".encode())
+    return digest.hexdigest()
+
+
 def _plain(value: object) -> bool:
     """Whether a default can be written into a config (YAML/JSON data)."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -69,4 +121,4 @@ def _plain(value: object) -> bool:
     return False
 
 
-__all__ = ["build_target", "resolve_target"]
+__all__ = ["build_target", "resolve_target", "target_source_digest", "target_source_files"]

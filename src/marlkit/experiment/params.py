@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from marlkit.agents.tabular.base import (
@@ -39,8 +39,19 @@ from marlkit.agents.tabular.base import (
     PowerCount,
     Schedule,
 )
-from marlkit.errors import MarlkitError
-from marlkit.schema import ConfigError, Form, Forms, plain, read, rules_of, settable, unknown_key
+from marlkit.errors import LearnerConfigError, MarlkitError
+from marlkit.schema import (
+    ConfigError,
+    Form,
+    Forms,
+    check,
+    key_text,
+    plain,
+    read,
+    rules_of,
+    settable,
+    unknown_key,
+)
 
 SCHEDULES: Mapping[str, type] = {
     "constant": Constant,
@@ -92,19 +103,38 @@ def check_float32(params: Mapping[str, Any], path: str) -> None:
             )
 
 
-def configure(learner: Any, params: Mapping[str, Any], path: str, name: str) -> Any:
+def configure(
+    learner: Any, params: Mapping[str, Any], path: str, name: str, make: Callable[..., Any] | None = None
+) -> Any:
     """``learner`` (an instance, or a class to build) with the fields in ``params`` replaced, each read by its
-    annotation; errors name ``path`` (``learners[0].params``) and the learner's ``name``."""
+    annotation; errors name ``path`` (``learners[0].params``) and the learner's ``name``.
+
+    ``make(**values)``, when given, builds the learner afresh from the values (a registry's factory, which adds
+    its own defaults and the game): an instance's fields are what its ``__post_init__`` made of its arguments (the
+    replicator turns ``step_size: null`` into its Euler step 0.01), so replacing fields of an instance could
+    contradict a value given here (``method: discrete`` takes no step size)."""
     cls = learner if isinstance(learner, type) else type(learner)
     fields = settable(cls, FORMS)
     values = {}
     for key, value in params.items():
         if key not in fields:
-            raise ConfigError(unknown_key(f"{path}.{key}", key, list(fields), f"parameters of {name}"))
+            raise ConfigError(unknown_key(f"{path}.{key_text(key)}", key, list(fields), f"parameters of {name}"))
         f, hint = fields[key]
-        values[key] = read(hint, value, f"{path}.{key}", rules_of(f), FORMS)
+        rules = rules_of(f)
+        read_value = read(hint, value, f"{path}.{key}", rules, FORMS)
+        # the declared range and choices first, as the learner's own __post_init__ words them (Class.field), so a
+        # value is never refused by a later conversion that loses the key (a number made a Constant schedule)
+        try:
+            values[key] = check(
+                dataclasses.replace(rules, check=None), read_value, f"{cls.__name__}.{key}", hint, FORMS
+            )
+        except ConfigError as exc:
+            raise LearnerConfigError(f"{path}: {exc}") from None
     try:
-        built = cls(**values) if isinstance(learner, type) else dataclasses.replace(learner, **values)
+        if make is not None:
+            built = make(**values)
+        else:
+            built = cls(**values) if isinstance(learner, type) else dataclasses.replace(learner, **values)
     except MarlkitError as exc:
         raise type(exc)(f"{path}: {exc}") from None
     except (TypeError, ValueError) as exc:

@@ -61,7 +61,7 @@ from marlkit.agents.tabular.base import (
     scheduled,
 )
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.schema import setting
+from marlkit.schema import setting, validate
 
 
 class FPState(NamedTuple):
@@ -147,6 +147,7 @@ class SmoothFictitiousPlay(FictitiousPlay):
                 f"SmoothFictitiousPlay.temperature: expected τ > 0, got {self.temperature.value}; "
                 "use FictitiousPlay for the best response (τ -> 0)"
             )
+        validate(self, LearnerConfigError)  # every declared range (a schedule over all its values; issue 15)
 
     def respond(self, values: Array, legal: Array, step: Array, count: Array) -> Array:
         return Boltzmann(scheduled(self.temperature))(values, legal, step, count)

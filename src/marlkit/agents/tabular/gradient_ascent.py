@@ -54,7 +54,7 @@ from marlkit.agents.tabular.base import (
 from marlkit.agents.tabular.replicator import DynamicsState, PolicyDynamics, as_game, population_fitness
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame
-from marlkit.schema import setting
+from marlkit.schema import setting, validate
 from marlkit.solve.vertex_enumeration import game_equilibria
 
 EQUILIBRIUM_TOLERANCE = 1e-9
@@ -281,6 +281,7 @@ class IGA(PolicyDynamics):
     def __post_init__(self) -> None:
         super().__post_init__()
         two_by_two(self.game, None, type(self).__name__)
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
         object.__setattr__(self, "step_size", as_schedule(self.step_size, f"{type(self).__name__}.step_size"))
 
     def _rate(self, state: DynamicsState, x: Array, f: Array) -> tuple[Array, dict[str, Array]]:

@@ -76,7 +76,7 @@ from marlkit.agents.tabular.base import (
     uniform_over,
 )
 from marlkit.games import NormalFormGame, StochasticGame
-from marlkit.schema import setting
+from marlkit.schema import setting, validate
 
 
 class RegretState(NamedTuple):
@@ -133,6 +133,7 @@ class _NoRegret(UniformActing):
         object.__setattr__(self, "payoffs", as_payoffs(self.payoffs, name))
         if self.feedback not in FEEDBACK:
             raise LearnerConfigError(f"{name}.feedback: unknown {self.feedback!r}; choose one of {sorted(FEEDBACK)}")
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
 
     @property
     def needs_policies(self) -> bool:
@@ -265,6 +266,7 @@ class ConditionalRegretMatching(UniformActing):
         object.__setattr__(self, "payoffs", as_payoffs(self.payoffs, "ConditionalRegretMatching"))
         if self.inertia is not None and not float(self.inertia) > 0:
             raise LearnerConfigError(f"ConditionalRegretMatching.inertia: expected μ > 0, got {self.inertia}")
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
 
     def check(self, game: StochasticGame, agents: tuple[int, ...]) -> None:
         check_stage_learner("ConditionalRegretMatching", self.payoffs, game, agents)

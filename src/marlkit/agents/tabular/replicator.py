@@ -69,7 +69,7 @@ from marlkit.agents.tabular.base import (
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.games.properties import require_normal_form
-from marlkit.schema import setting
+from marlkit.schema import setting, validate
 
 PROFILE_TOLERANCE = 1e-5
 """How far from 1 a given strategy's sum may be (strategies are float32 here: ~1e-7 per entry)."""
@@ -546,6 +546,7 @@ class Replicator(PolicyDynamics):
     def __post_init__(self) -> None:
         super().__post_init__()
         method = check_method(self.method, LEARNER_MAPS, "Replicator.method")
+        validate(self, LearnerConfigError)  # the fields' declared ranges (issue 15)
         if method == "discrete":
             if self.step_size is not None:
                 raise LearnerConfigError("Replicator: the discrete map takes no step_size; leave it None")

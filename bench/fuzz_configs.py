@@ -1,0 +1,53 @@
+"""The fuzz campaign against experiment configs (issue 15): the test suite's config fuzzer, run at campaign size.
+
+    python bench/fuzz_configs.py                      # 2,000 valid + 2,000 invalid configs, seed 1
+    python bench/fuzz_configs.py --examples 5000 --seed 7
+
+It runs ``tests/fuzz/test_configs.py`` (valid configs drawn from the schema; invalid ones made from them by one
+labelled mutation each: wrong types, out-of-range values, unknown keys, missing keys, huge integers, hostile YAML,
+bad names, unknown names, vacuous eps; each through ``marlkit run`` in-process, stopped right after validation,
+under a per-case time limit) with ``MARLKIT_FUZZ_EXAMPLES`` cases per test (the invalid cases shared equally by
+the mutations) and the reproducible seed ``MARLKIT_FUZZ_SEED``, on one core, and prints pytest's summary: zero
+failures means no traceback, internal error, hang, RuntimeWarning, silently accepted invalid config, refused
+valid config, over-long message or message not naming the field in that many cases. A failure prints the case and
+a ``@reproduce_failure`` blob. Not a test: the suite runs the same fuzzer at a fixed, small, derandomized budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=2000, help="valid configs, and invalid configs in all")
+    parser.add_argument("--seed", type=int, default=1, help="hypothesis seed (reproducible)")
+    args = parser.parse_args()
+    env = {**os.environ, "MARLKIT_FUZZ_EXAMPLES": str(args.examples), "MARLKIT_FUZZ_SEED": str(args.seed)}
+    env.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-n",
+        "0",
+        "-p",
+        "no:cacheprovider",
+        "tests/fuzz/test_configs.py",
+    ]
+    start = time.perf_counter()
+    code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    print(f"{2 * args.examples} configs (seed {args.seed}) in {time.perf_counter() - start:.0f} s: exit {code}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
