@@ -247,3 +247,13 @@ def test_show_says_none_for_no_terminal_states_and_one_state(
     assert "terminal states: none; initial support: 1 state\n" in out and "2 states, actions 2 x 2" in out
     assert main(["show", "soccer"]) == 0
     assert "terminal states: " in (out := capsys.readouterr().out) and "terminal states: 0" not in out
+
+
+def test_learn_chooses_the_replicators_discrete_map(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--hp method=discrete`` was refused ("takes no step_size"): the learner was rebuilt by replacing fields of
+    its default instance, whose Euler step size was already filled in (the config fuzzer found it for configs)."""
+    game = tmp_path / "positive.json"  # the discrete map needs positive payoffs (offspring counts)
+    game.write_text(json.dumps({"type": "normal-form", "payoffs": [[[3, 1], [2, 2]], [[1, 3], [2, 2]]]}))
+    args = ["learn", str(game), "--learner", "replicator", "--hp", "method=discrete", "--steps", "100", "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["hyper_parameters"]["replicator"]["method"] == "discrete"

@@ -248,7 +248,7 @@ def _tabular(name: str, model, params: dict[str, object]):
                 f"--hp {unknown_parameter(name, key, settable, word='hyper-parameter')} (the deep learners "
                 f"{', '.join(DEEP_LEARNERS)} take their own)"
             )
-    return configure(learner, params, "--hp", name)
+    return configure(learner, params, "--hp", name, make=lambda **values: make_learner(name, model, **values))
 
 
 def _deep(name: str, params: dict):

@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from marlkit import __version__
 from marlkit.atomic import sync_folder, write_text
@@ -63,6 +62,7 @@ from marlkit.experiment.report import (
     yaml_block,
 )
 from marlkit.experiment.rundir import json_number
+from marlkit.schema import dump_yaml
 
 DEFAULT_GAMES = (
     "matching-pennies",
@@ -191,7 +191,7 @@ def _write_cell(
         "key": config.key,
         "diagnostics": {"concept": config.concept},
     }
-    write_text(folder / CONFIG_FILE, yaml.safe_dump(cell_config, sort_keys=False))
+    write_text(folder / CONFIG_FILE, dump_yaml(cell_config))
     history.save(folder / HISTORY_FILE)
     write_metrics_jsonl(folder / "metrics.jsonl", history)
     summary = {"marlkit_version": __version__, "wall_time_s": cell.seconds, **asdict(cell)}
@@ -238,7 +238,7 @@ def run_study(
     with rundir.disk_errors(directory, resumable=False):
         try:
             sync_folder(directory.parent)
-            write_text(directory / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
+            write_text(directory / CONFIG_FILE, dump_yaml(config.to_dict()))
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)  # nothing trained yet: leave nothing half-written
             raise

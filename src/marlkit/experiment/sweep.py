@@ -51,7 +51,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from marlkit import __version__
 from marlkit.atomic import sync_folder, write_text
@@ -68,6 +67,7 @@ from marlkit.experiment.report import (
     write_page,
     yaml_block,
 )
+from marlkit.schema import dump_yaml
 
 POINTS_FOLDER = "points"
 POINT_FILE = "point.json"
@@ -452,7 +452,7 @@ def _sweep_into(
     with sweep_disk_errors(directory, resumable=False):
         try:
             sync_folder(directory.parent)
-            write_text(directory / CONFIG_FILE, yaml.safe_dump(sweep_config, sort_keys=False))
+            write_text(directory / CONFIG_FILE, dump_yaml(sweep_config))
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)  # nothing computed yet: leave nothing half-written
             raise

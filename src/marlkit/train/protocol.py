@@ -31,6 +31,7 @@ Constrained runs: a window's costs and Lagrange multipliers travel in its record
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
@@ -87,7 +88,9 @@ def default_log_every(steps: int, unit: int = 1) -> int:
     units = steps // unit
     if units <= DEFAULT_LOGS:
         return unit
-    return unit * max(d for d in range(1, units // DEFAULT_LOGS + 1) if units % d == 0)
+    limit = units // DEFAULT_LOGS
+    divisors = (d for i in range(1, math.isqrt(units) + 1) if units % i == 0 for d in (i, units // i))
+    return unit * max(d for d in divisors if d <= limit)  # divisors in pairs up to √u: instant at u = 2^31
 
 
 class Record(NamedTuple):
