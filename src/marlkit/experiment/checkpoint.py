@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +34,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit import __version__
+from marlkit import __version__, strict
 from marlkit.atomic import write_with
 from marlkit.errors import MarlkitError
+from marlkit.experiment.runfiles import (
+    check_fields,
+    check_format,
+    list_of,
+    non_negative,
+    obj,
+    optional,
+    read_archive,
+    text,
+    whole,
+)
 
 FORMAT = "marlkit.checkpoint"
 VERSION = 2
@@ -114,28 +124,48 @@ def save_checkpoint(
     return write_with(Path(path), lambda handle: np.savez(handle, **payload))
 
 
+def _member(name: str) -> bool:
+    return name == HEADER or (name.startswith("leaf_") and name[5:].isdigit() and len(name) == len("leaf_00000"))
+
+
+def _unknown(name: str) -> str:
+    return f"archive member {strict.shorten(name)}: not part of a checkpoint (leaf_NNNNN arrays and {HEADER})"
+
+
+def _shape(field: str, value: Any, error: type[MarlkitError]) -> list[int]:
+    return list_of(whole(0))(field, value, error)  # type: ignore[no-any-return]
+
+
+LEAF_FIELDS: dict[str, Any] = {"path": text, "shape": _shape, "dtype": text, "key_impl": optional(text)}
+INFO_FIELDS: dict[str, Any] = {"metrics_bytes": whole(0), "elapsed_s": non_negative, "total_windows": whole(1)}
+HEADER_FIELDS: dict[str, Any] = {
+    "format": text,
+    "version": whole(1),
+    "config_hash": text,
+    "windows_done": whole(0),
+    "info": obj,
+    "leaves": list_of(obj),
+    "marlkit": text,
+    "jax": text,
+    "digest": text,
+}
+"""Every field of a checkpoint's header and its type (``info`` and each leaf are checked in turn)."""
+
+
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    if not path.is_file():
+    """The checked header and the arrays of a checkpoint, read on the strict boundary
+    (:func:`marlkit.experiment.runfiles.read_archive`): exact types for every header field, no unknown field."""
+    if not path.exists() and not path.is_symlink():
         raise CheckpointError(f"{path}: no checkpoint there")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            contents = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({type(exc).__name__}: {exc})") from None
-    if HEADER not in contents:
-        raise CheckpointError(f"{path}: not a marlkit checkpoint (no {HEADER} entry)")
-    try:
-        header = json.loads(str(contents.pop(HEADER)))
-    except json.JSONDecodeError:
-        raise CheckpointError(f"{path}: corrupt checkpoint (unreadable header)") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        found = header.get("format") if isinstance(header, dict) else None
-        raise CheckpointError(f"{path}: not a marlkit checkpoint (format {found!r}, expected {FORMAT!r})")
-    if header.get("version") not in READABLE_VERSIONS:
-        raise CheckpointError(
-            f"{path}: checkpoint format version {header.get('version')!r}; this marlkit ({__version__}) reads "
-            f"versions {', '.join(map(str, READABLE_VERSIONS))}"
-        )
+    header, contents = read_archive(path, CheckpointError, allowed=_member, describe=_unknown, header=HEADER)
+    check_format(path, header, FORMAT, READABLE_VERSIONS, CheckpointError, HEADER)
+    required = ("config_hash", "windows_done", "info", "leaves", "digest")
+    check_fields(path, header, HEADER_FIELDS, ("format", "version", *required), "a checkpoint header",
+                 CheckpointError, HEADER)  # fmt: skip
+    check_fields(path, header["info"], INFO_FIELDS, (), "a checkpoint's info", CheckpointError, f"{HEADER}.info")
+    for k, leaf in enumerate(header["leaves"]):
+        required_leaf = ("path", "shape", "dtype")
+        check_fields(path, leaf, LEAF_FIELDS, required_leaf, "a leaf", CheckpointError, f"{HEADER}.leaves[{k}]")
     return header, contents
 
 
