@@ -39,7 +39,6 @@ from marlkit.atomic import write_with
 from marlkit.errors import MarlkitError
 from marlkit.experiment.runfiles import (
     check_fields,
-    check_format,
     list_of,
     non_negative,
     obj,
@@ -157,8 +156,27 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     (:func:`marlkit.experiment.runfiles.read_archive`): exact types for every header field, no unknown field."""
     if not path.exists() and not path.is_symlink():
         raise CheckpointError(f"{path}: no checkpoint there")
-    header, contents = read_archive(path, CheckpointError, allowed=_member, describe=_unknown, header=HEADER)
-    check_format(path, header, FORMAT, READABLE_VERSIONS, CheckpointError, HEADER)
+    try:  # every member is read (with the size limits) before unknown ones are named: "no __header__" first
+        header, contents = read_archive(
+            path, CheckpointError, allowed=lambda name: True, describe=_unknown, header=HEADER
+        )
+    except CheckpointError as exc:
+        message = str(exc).removeprefix(f"{path}: ")
+        if message.startswith(f"no {HEADER}"):
+            raise CheckpointError(f"{path}: not a marlkit checkpoint (no {HEADER} entry)") from None
+        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({message})") from None
+    unknown = next((name for name in contents if not _member(name)), None)
+    if unknown is not None:
+        raise CheckpointError(f"{path}: {_unknown(unknown)}")
+    if header.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path}: not a marlkit checkpoint (format {strict.shorten(header.get('format'))}, expected {FORMAT!r})"
+        )
+    if isinstance(header.get("version"), bool) or header.get("version") not in READABLE_VERSIONS:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {strict.shorten(header.get('version'))}; this marlkit ({__version__}) "
+            f"reads versions {', '.join(map(str, READABLE_VERSIONS))}"
+        )
     required = ("config_hash", "windows_done", "info", "leaves", "digest")
     check_fields(path, header, HEADER_FIELDS, ("format", "version", *required), "a checkpoint header",
                  CheckpointError, HEADER)  # fmt: skip

@@ -366,11 +366,16 @@ def _segment_member(name: str) -> bool:
     )
 
 
+def _segment_archive(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    try:
+        return read_archive(path, RunDirError, allowed=_segment_member, describe=_unknown_member, header=SEGMENT_HEADER)
+    except RunDirError as exc:
+        raise RunDirError(f"{path}: unreadable segment ({str(exc).removeprefix(f'{path}: ')})") from None
+
+
 def _segment_header(path: Path, first: int, config_hash: str) -> dict[str, Any]:
     """A segment's checked header: format, version, config, and the first window its name says."""
-    header, _ = read_archive(
-        path, RunDirError, allowed=_segment_member, describe=_unknown_member, header=SEGMENT_HEADER
-    )
+    header, _ = _segment_archive(path)
     return _checked_header(path, header, first, config_hash)
 
 
@@ -401,10 +406,8 @@ def _unknown_member(name: str) -> str:
 def read_segment(path: Path, first: int, end: int, config_hash: str) -> Record:
     """One segment file's records, read on the strict boundary (:func:`marlkit.experiment.runfiles.read_archive`):
     its header (this config, the first window its name says), every record array present with the dimensions of
-    :class:`Record`, all of them ``[N, end - first, ...]``, counts whole numbers, the rest numbers."""
-    header, contents = read_archive(
-        path, RunDirError, allowed=_segment_member, describe=_unknown_member, header=SEGMENT_HEADER
-    )
+    :class:`Record`, all of them ``[N, W, ...]``, counts whole numbers, the rest numbers."""
+    header, contents = _segment_archive(path)
     _checked_header(path, header, first, config_hash)
     missing = [name for name in _SEGMENT_ARRAYS if name not in contents]
     if missing:
@@ -419,10 +422,10 @@ def read_segment(path: Path, first: int, end: int, config_hash: str) -> Record:
                 f"{path}: {name}: expected {ndim} dimensions of {kind}, got shape {list(array.shape)} of {array.dtype}"
             )
         lead = lead or tuple(array.shape[:2])
-        if tuple(array.shape[:2]) != lead or lead[1] != end - first:
+        if tuple(array.shape[:2]) != lead:
             raise RunDirError(
-                f"{path}: {name}: shape {list(array.shape)} does not fit the segment's windows {first}..{end - 1} "
-                f"and the other arrays' [seeds, windows] = {list(lead)}"
+                f"{path}: {name}: shape {list(array.shape)} does not fit the other arrays' [seeds, windows] = "
+                f"{list(lead)}"
             )
     shapes = {name: contents[name].shape[2:] for name in ("policy", "average_policy")}
     if shapes["policy"] != shapes["average_policy"] or any(
