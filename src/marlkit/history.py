@@ -178,11 +178,7 @@ class History:
             path, GameFileError, allowed=_member, describe=_unknown_member, header=HEADER
         )
         strict.check_keys(HEADER, header, ("format", "version", "meta"), "a History header", GameFileError)
-        if (
-            header.get("format") != FORMAT
-            or header.get("version") != VERSION
-            or isinstance(header.get("version"), bool)
-        ):
+        if header.get("format") != FORMAT or header.get("version") != VERSION or type(header.get("version")) is not int:
             raise GameFileError(
                 f"{path}: expected format {FORMAT!r} version {VERSION}, got {strict.shorten(header.get('format'))} "
                 f"version {strict.shorten(header.get('version'))}"
@@ -239,8 +235,8 @@ def check_shapes(path: Path, arrays: dict[str, np.ndarray | None], metrics: dict
             continue
         kinds = _KINDS.get(name, "f")
         if array.dtype.kind not in kinds:
-            expected = {"iu": "whole numbers", "b": "booleans", "f": "floats"}[kinds]
-            raise GameFileError(f"{path}: {name}: expected {expected}, got dtype {array.dtype}")
+            wanted = {"iu": "whole numbers", "b": "booleans", "f": "floats"}[kinds]
+            raise GameFileError(f"{path}: {name}: expected {wanted}, got dtype {array.dtype}")
     policy = arrays["policy"]
     if policy is None or policy.ndim != 5:
         raise GameFileError(f"{path}: policy: expected [seeds, logs, agents, states, actions], got {_shape(policy)}")
@@ -264,7 +260,7 @@ def check_shapes(path: Path, arrays: dict[str, np.ndarray | None], metrics: dict
     counts = arrays["joint_counts"]
     if counts is None or counts.ndim < 3 or counts.shape[:3] != (N, T, policy.shape[3]):
         raise GameFileError(f"{path}: joint_counts: shape {_shape(counts)} does not fit policy's {list(policy.shape)}")
-    costs = [arrays[name] for name in CONSTRAINT_ARRAYS if arrays.get(name) is not None]
+    costs = [a for name in CONSTRAINT_ARRAYS if (a := arrays.get(name)) is not None]
     for name, array in zip(CONSTRAINT_ARRAYS, costs, strict=False):
         if array.ndim != 4 or array.shape[:3] != (N, T, n) or array.shape != costs[0].shape:
             raise GameFileError(

@@ -37,16 +37,7 @@ import numpy as np
 from marlkit import __version__, strict
 from marlkit.atomic import write_with
 from marlkit.errors import MarlkitError
-from marlkit.experiment.runfiles import (
-    check_fields,
-    list_of,
-    non_negative,
-    obj,
-    optional,
-    read_archive,
-    text,
-    whole,
-)
+from marlkit.experiment.runfiles import check_checkpoint_header, read_archive
 
 FORMAT = "marlkit.checkpoint"
 VERSION = 2
@@ -131,26 +122,6 @@ def _unknown(name: str) -> str:
     return f"archive member {strict.shorten(name)}: not part of a checkpoint (leaf_NNNNN arrays and {HEADER})"
 
 
-def _shape(field: str, value: Any, error: type[MarlkitError]) -> list[int]:
-    return list_of(whole(0))(field, value, error)  # type: ignore[no-any-return]
-
-
-LEAF_FIELDS: dict[str, Any] = {"path": text, "shape": _shape, "dtype": text, "key_impl": optional(text)}
-INFO_FIELDS: dict[str, Any] = {"metrics_bytes": whole(0), "elapsed_s": non_negative, "total_windows": whole(1)}
-HEADER_FIELDS: dict[str, Any] = {
-    "format": text,
-    "version": whole(1),
-    "config_hash": text,
-    "windows_done": whole(0),
-    "info": obj,
-    "leaves": list_of(obj),
-    "marlkit": text,
-    "jax": text,
-    "digest": text,
-}
-"""Every field of a checkpoint's header and its type (``info`` and each leaf are checked in turn)."""
-
-
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The checked header and the arrays of a checkpoint, read on the strict boundary
     (:func:`marlkit.experiment.runfiles.read_archive`): exact types for every header field, no unknown field."""
@@ -172,18 +143,12 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise CheckpointError(
             f"{path}: not a marlkit checkpoint (format {strict.shorten(header.get('format'))}, expected {FORMAT!r})"
         )
-    if isinstance(header.get("version"), bool) or header.get("version") not in READABLE_VERSIONS:
+    if type(header.get("version")) is not int or header.get("version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{path}: checkpoint format version {strict.shorten(header.get('version'))}; this marlkit ({__version__}) "
             f"reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
-    required = ("config_hash", "windows_done", "info", "leaves", "digest")
-    check_fields(path, header, HEADER_FIELDS, ("format", "version", *required), "a checkpoint header",
-                 CheckpointError, HEADER)  # fmt: skip
-    check_fields(path, header["info"], INFO_FIELDS, (), "a checkpoint's info", CheckpointError, f"{HEADER}.info")
-    for k, leaf in enumerate(header["leaves"]):
-        required_leaf = ("path", "shape", "dtype")
-        check_fields(path, leaf, LEAF_FIELDS, required_leaf, "a leaf", CheckpointError, f"{HEADER}.leaves[{k}]")
+    check_checkpoint_header(path, header, CheckpointError, HEADER)
     return header, contents
 
 

@@ -384,11 +384,11 @@ def _checked_header(path: Path, header: dict[str, Any], first: int, config_hash:
                       RunDirError)  # fmt: skip
     if header.get("format") != SEGMENT_FORMAT or header.get("config_hash") != config_hash:
         raise RunDirError(f"{path}: a segment of another format or config; this run cannot use it")
-    if header.get("version") != SEGMENT_VERSION or isinstance(header.get("version"), bool):
+    if header.get("version") != SEGMENT_VERSION or type(header.get("version")) is not int:
         raise RunDirError(
             f"{path}: segment version {strict.shorten(header.get('version'))}, expected {SEGMENT_VERSION}"
         )
-    if isinstance(header.get("first"), bool) or header.get("first") != first:
+    if type(header.get("first")) is not int or header.get("first") != first:
         raise RunDirError(
             f"{path}: __header__.first is {strict.shorten(header.get('first'))} but the file's name says window "
             f"{first}; a renamed or edited segment"

@@ -76,10 +76,10 @@ def check_format(
     if found != expected:
         raise error(f"{path}: {where}format is {strict.shorten(found)}, expected '{expected}' (not a marlkit file)")
     version = header.get("version")
-    if isinstance(version, bool) or version not in versions:
+    if not isinstance(version, int) or isinstance(version, bool) or version not in versions:
         readable = ", ".join(map(str, versions))
         raise error(f"{path}: {where}version is {strict.shorten(version)}; this marlkit reads version {readable}")
-    return int(version)
+    return version
 
 
 # ------------------------------------------------------------------------------------------- typed fields
@@ -258,6 +258,44 @@ def summary_kind(path: str | os.PathLike[str], error: ErrorType = RunDirError) -
     return str(data.get("kind") or ("run" if "format" in data else "cell"))
 
 
+# ------------------------------------------------------------------------------------------ checkpoint.npz
+CHECKPOINT_LEAF_FIELDS: dict[str, Check] = {
+    "path": text,
+    "shape": list_of(whole(0)),
+    "dtype": text,
+    "key_impl": optional(text),
+}
+CHECKPOINT_INFO_FIELDS: dict[str, Check] = {
+    "metrics_bytes": whole(0),
+    "elapsed_s": non_negative,
+    "total_windows": whole(1),
+}
+CHECKPOINT_HEADER_FIELDS: dict[str, Check] = {
+    "format": text,
+    "version": whole(1),
+    "config_hash": text,
+    "windows_done": whole(0),
+    "info": obj,
+    "leaves": list_of(obj),
+    "marlkit": text,
+    "jax": text,
+    "digest": text,
+}
+"""Every field of a checkpoint's header and its type (:mod:`marlkit.experiment.checkpoint` writes it; ``info``
+and each leaf are checked in turn)."""
+
+
+def check_checkpoint_header(path: Path, header: Mapping[str, Any], error: ErrorType, where: str) -> None:
+    """Exact types for every field of a checkpoint's header (``where``: the member's name), its ``info`` and its
+    leaves; an unknown or missing field is refused (the format and version are the caller's to check)."""
+    required = ("format", "version", "config_hash", "windows_done", "info", "leaves", "digest")
+    check_fields(path, header, CHECKPOINT_HEADER_FIELDS, required, "a checkpoint header", error, where)
+    check_fields(path, header["info"], CHECKPOINT_INFO_FIELDS, (), "a checkpoint's info", error, f"{where}.info")
+    for k, leaf in enumerate(header["leaves"]):
+        leaf_where = f"{where}.leaves[{k}]"
+        check_fields(path, leaf, CHECKPOINT_LEAF_FIELDS, ("path", "shape", "dtype"), "a leaf", error, leaf_where)
+
+
 # ------------------------------------------------------------------------------------------ metrics.jsonl
 METRICS_LINE_FIELDS = ("window", "step", "seed", "episode_return", "episode_count", "reward_mean", "metrics")
 """The fields of a ``metrics.jsonl`` line (:func:`marlkit.experiment.rundir.metrics_lines`)."""
@@ -266,7 +304,7 @@ METRICS_LINE_FIELDS = ("window", "step", "seed", "episode_return", "episode_coun
 def metric_value(field: str, value: Any, error: ErrorType) -> float | str | None:
     """A ``metrics.jsonl`` number: a finite number, null (NaN) or ``"Infinity"`` / ``"-Infinity"``."""
     if value is None or value in ("Infinity", "-Infinity"):
-        return value  # type: ignore[no-any-return]
+        return value
     return strict.number(field, value, error)
 
 
@@ -315,10 +353,12 @@ def _lines(path: Path, data: bytes, error: ErrorType) -> Iterator[dict[str, Any]
 
 __all__ = [
     "CELL_SUMMARY_FIELDS",
+    "CHECKPOINT_HEADER_FIELDS",
     "METRICS_LINE_FIELDS",
     "RUN_SUMMARY_FIELDS",
     "RUN_SUMMARY_FORMAT",
     "RunDirError",
+    "check_checkpoint_header",
     "check_fields",
     "check_format",
     "metrics_line",

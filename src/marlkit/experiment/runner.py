@@ -59,17 +59,19 @@ from marlkit.experiment.config import (
     load_config,
     with_output,
 )
+from marlkit.experiment.runfiles import RUN_SUMMARY_FORMAT, read_bytes, read_summary
 from marlkit.experiment.sinks import check_sinks, open_sinks
 from marlkit.experiment.trainers import plan_for
 from marlkit.games import Game, load_game, save_game
 from marlkit.history import History
+from marlkit.strict import shorten
 from marlkit.train.finite import FiniteGuard, NonFinite
 from marlkit.train.protocol import Plan, Record, mean_return
 
 if TYPE_CHECKING:
     from marlkit.diagnose.report import DiagnosisReport
 
-SUMMARY_FORMAT = "marlkit.run-summary"
+SUMMARY_FORMAT = RUN_SUMMARY_FORMAT
 SUMMARY_VERSION = 1
 
 
@@ -302,8 +304,8 @@ def _is_task_run(path: Path) -> bool:
     from marlkit.schema import ConfigError, load_yaml
 
     try:
-        data = load_yaml((path / rundir.CONFIG).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ConfigError):
+        data = load_yaml(read_bytes(path / rundir.CONFIG).decode("utf-8"))
+    except (UnicodeDecodeError, MarlkitError, ConfigError):
         return False
     return isinstance(data, dict) and "env" in data and "game" not in data
 
@@ -513,15 +515,15 @@ def learner_of(config: ExperimentConfig, agent: int | None) -> str:
 
 def _stopped(path: Path) -> str | None:
     """What stopped a run (``summary.json``'s ``stopped``), or None for a run that was not stopped."""
-    try:
-        summary = json.loads((path / rundir.SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    stopped = summary.get("stopped") if isinstance(summary, dict) else None
+    summary = read_summary(path / rundir.SUMMARY)  # a damaged summary.json is one RunDirError line
+    stopped = summary.get("stopped")
     if not isinstance(stopped, dict):
         return None
-    where = f"seed {stopped.get('seed')}, window {stopped.get('window')}"
-    return f"{stopped.get('value')} in {stopped.get('key')} of learner {stopped.get('learner')}, {where}"
+    where = f"seed {shorten(stopped.get('seed'))}, window {shorten(stopped.get('window'))}"
+    return (
+        f"{shorten(stopped.get('value'))} in {shorten(stopped.get('key'))} of learner "
+        f"{shorten(stopped.get('learner'))}, {where}"
+    )
 
 
 def _write_summary(
