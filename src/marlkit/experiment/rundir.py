@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import math
 import os
@@ -153,7 +154,8 @@ DISK_ERRNOS[errno.ELOOP] = "it is a symbolic link, which marlkit does not follow
 
 
 def check_no_links(run: Path) -> None:
-    """:class:`RunDirError` if a run file (or a segment file) of ``run`` is a symbolic link."""
+    """:class:`RunDirError` if a run file (or a segment file) of ``run`` is a symbolic link, or anything but a
+    regular file (a folder, a FIFO) where marlkit writes a file (``segments`` must be a folder)."""
     candidates = [run / name for name in RUN_FILES]
     if (run / SEGMENTS).is_dir() and not (run / SEGMENTS).is_symlink():
         candidates += sorted((run / SEGMENTS).iterdir())
@@ -163,6 +165,10 @@ def check_no_links(run: Path) -> None:
                 f"{path}: a symbolic link; marlkit does not follow links in a run directory (a resume would write "
                 "through it to its target) — replace it with the file itself"
             )
+        if path.exists() and path.name != SEGMENTS and not path.is_file():
+            strict.regular_file(path, RunDirError)  # says what it is instead
+        if path.name == SEGMENTS and path.exists() and not path.is_dir():
+            raise RunDirError(f"{path}: not a folder; the segments folder holds the records of completed segments")
 
 
 def clean_leftovers(run: Path) -> int:
@@ -267,11 +273,50 @@ def metrics_lines(records: Record, first_window: int, log_every: int, seeds: Seq
     return lines
 
 
+def metrics_bytes(lines: Iterable[str]) -> bytes:
+    """What :func:`append_metrics` appends for ``lines`` (each line and a newline, UTF-8)."""
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
+def metrics_digest(run: Path, length: int) -> Any:
+    """A running SHA-256 (``hashlib``) of the first ``length`` bytes of ``metrics.jsonl`` — the lines a checkpoint
+    covers; :class:`RunDirError` if the file is shorter (lines were lost) or not a regular file."""
+    path = run / METRICS
+    strict.regular_file(path, RunDirError)
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(remaining, 2**20))
+            if not chunk:
+                raise RunDirError(
+                    f"{path}: {length - remaining} bytes, but the checkpoint covers {length}; lines were lost, so "
+                    "this run cannot be resumed consistently"
+                )
+            digest.update(chunk)
+            remaining -= len(chunk)
+    return digest
+
+
+def check_metrics(run: Path, length: int, expected: str | None) -> Any:
+    """The running SHA-256 of the lines of ``metrics.jsonl`` a checkpoint covers, checked against the digest the
+    checkpoint recorded (``info.metrics_sha256``; checkpoints before issue 15 have none): an edited, damaged or
+    swapped ``metrics.jsonl`` is refused before a resume appends to it."""
+    digest = metrics_digest(run, length)
+    if expected is not None and digest.hexdigest() != expected:
+        raise RunDirError(
+            f"{run / METRICS}: its first {length} bytes (the lines the checkpoint covers) do not match the "
+            "checkpoint's SHA-256: the file was edited, damaged or replaced, so this run cannot be resumed consistently"
+        )
+    return digest
+
+
 def append_metrics(run: Path, lines: Iterable[str]) -> int:
     """Append lines to ``metrics.jsonl`` durably (flush + fsync); returns the file's new length in bytes."""
     fd = os.open(run / METRICS, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
     with os.fdopen(fd, "ab") as handle:
-        handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
+        handle.write(metrics_bytes(lines))
         handle.flush()
         os.fsync(handle.fileno())
         return handle.tell()

@@ -269,6 +269,7 @@ CHECKPOINT_INFO_FIELDS: dict[str, Check] = {
     "metrics_bytes": whole(0),
     "elapsed_s": non_negative,
     "total_windows": whole(1),
+    "metrics_sha256": text,
 }
 CHECKPOINT_HEADER_FIELDS: dict[str, Check] = {
     "format": text,

@@ -209,6 +209,7 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     else:  # killed before the first checkpoint: start over
         state, done, info = plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
     rundir.check_segments(path, done, digest)
+    rundir.check_metrics(path, int(info["metrics_bytes"]), info.get("metrics_sha256"))
     with rundir.disk_errors(path):
         rundir.truncate_metrics(path, int(info["metrics_bytes"]))
         rundir.drop_segments(path, after=done)
@@ -401,6 +402,7 @@ def _execute(
         header += f", against a learned state adversary on agents {list(adversary.attacked)} ({adversary.schedule})"
     sinks = open_sinks(path, config.sinks, config_to_dict(config), (done + 1) * plan.log_every if done else None)
     guard = FiniteGuard()
+    lines_digest = rundir.metrics_digest(path, int(info["metrics_bytes"]))  # the lines the checkpoint covers
     with (
         sinks,
         _checkpoint_on_sigint() as stop,
@@ -417,6 +419,7 @@ def _execute(
             rundir.write_segment(path, done, records, digest)
             lines = rundir.metrics_lines(records, done, plan.log_every, plan.seeds.tolist())
             metrics_bytes = rundir.append_metrics(path, lines)
+            lines_digest.update(rundir.metrics_bytes(lines))
             sinks.write(lines)
             done += size
             elapsed += time.perf_counter() - tic
@@ -425,7 +428,12 @@ def _execute(
                 state,
                 config_hash=digest,
                 windows_done=done,
-                info={"metrics_bytes": metrics_bytes, "elapsed_s": elapsed, "total_windows": total},
+                info={
+                    "metrics_bytes": metrics_bytes,
+                    "elapsed_s": elapsed,
+                    "total_windows": total,
+                    "metrics_sha256": lines_digest.hexdigest(),
+                },
             )
             if update is not None:
                 update(done, latest_return(records))
