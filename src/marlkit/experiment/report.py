@@ -33,7 +33,7 @@ import yaml
 from marlkit import __version__
 from marlkit.atomic import write_text
 from marlkit.errors import GameFileError, InvalidGameError, MarlkitError, NotApplicableError, UnknownNameError
-from marlkit.experiment.runfiles import read_bytes, read_json, read_summary
+from marlkit.experiment.runfiles import check_digests, read_bytes, read_json, read_summary
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.history import History
 from marlkit.schema import ConfigError, load_yaml
@@ -378,6 +378,7 @@ def read_run(directory: str | Path) -> RunFiles:
     summary: dict[str, Any] = {}
     if (directory / SUMMARY_FILE).exists() or (directory / SUMMARY_FILE).is_symlink():
         summary = read_summary(directory / SUMMARY_FILE, GameFileError)
+        check_digests(directory, summary, GameFileError)  # config, game and History as the run wrote them
     return RunFiles(directory, config, config_text, history, summary)
 
 

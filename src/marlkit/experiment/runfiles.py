@@ -21,6 +21,7 @@ default, ``CheckpointError`` for checkpoints); every message starts with the fil
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -193,6 +194,7 @@ RUN_SUMMARY_FIELDS: dict[str, Check] = {
     "num_envs": whole(1),
     "sharing": obj,
     "reward_transform": any_json,
+    "files_sha256": obj,
 }
 """Every field of a run's ``summary.json`` and its type (the runner writes it: :mod:`marlkit.experiment.runner`)."""
 RUN_SUMMARY_REQUIRED = ("format", "version", "kind", "name", "steps", "log_every", "seeds", "windows", "marlkit")
@@ -250,6 +252,42 @@ def read_summary(path: str | os.PathLike[str], error: ErrorType = RunDirError) -
     else:
         raise strict.wrong(f"{path}: kind", "'run', 'study' or 'sweep'", kind, error)
     return data
+
+
+DIGESTED_FILES = ("config.yaml", "game.npz", "history.npz")
+"""The files of a run whose SHA-256 its ``summary.json`` records (``files_sha256``) when the run finishes."""
+
+
+def file_digests(directory: str | os.PathLike[str], error: ErrorType = RunDirError) -> dict[str, str]:
+    """SHA-256 (hex) of each of :data:`DIGESTED_FILES` the run directory holds."""
+    directory = Path(directory)
+    return {
+        name: hashlib.sha256(read_bytes(directory / name, error)).hexdigest()
+        for name in DIGESTED_FILES
+        if (directory / name).exists() or (directory / name).is_symlink()
+    }
+
+
+def check_digests(
+    directory: str | os.PathLike[str], summary: Mapping[str, Any], error: ErrorType = RunDirError
+) -> None:
+    """Refuse a finished run whose ``config.yaml``, ``game.npz`` or ``history.npz`` is not the file its
+    ``summary.json`` recorded (``files_sha256``: edited, damaged, replaced or deleted since the run finished). Runs
+    finished before issue 15 record no digests and are not checked."""
+    directory = Path(directory)
+    recorded = summary.get("files_sha256")
+    if not isinstance(recorded, Mapping):
+        return
+    strict.check_keys("files_sha256", recorded, DIGESTED_FILES, "summary.json's files_sha256", error)
+    for name, expected in recorded.items():
+        path = directory / name
+        if not (path.exists() or path.is_symlink()):
+            raise error(f"{path}: missing; the run's summary.json records it — the run directory is incomplete")
+        if hashlib.sha256(read_bytes(path, error)).hexdigest() != expected:
+            raise error(
+                f"{path}: not the file the run wrote (its SHA-256 differs from the one summary.json recorded when the "
+                "run finished): it was edited, damaged or replaced — restore it, or run the config again"
+            )
 
 
 def summary_kind(path: str | os.PathLike[str], error: ErrorType = RunDirError) -> str:
@@ -360,8 +398,10 @@ __all__ = [
     "RUN_SUMMARY_FORMAT",
     "RunDirError",
     "check_checkpoint_header",
+    "check_digests",
     "check_fields",
     "check_format",
+    "file_digests",
     "metrics_line",
     "read_archive",
     "read_bytes",

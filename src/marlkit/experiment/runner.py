@@ -59,7 +59,7 @@ from marlkit.experiment.config import (
     load_config,
     with_output,
 )
-from marlkit.experiment.runfiles import RUN_SUMMARY_FORMAT, read_bytes, read_summary
+from marlkit.experiment.runfiles import RUN_SUMMARY_FORMAT, check_digests, file_digests, read_bytes, read_summary
 from marlkit.experiment.sinks import check_sinks, open_sinks
 from marlkit.experiment.trainers import plan_for
 from marlkit.games import Game, load_game, save_game
@@ -292,6 +292,7 @@ def load_trained(run_dir: str | os.PathLike[str]) -> TrainedRun:
         raise CheckpointError(
             f"{path / rundir.CHECKPOINT}: holds {checkpoint.windows_done} of {plan.num_logs} windows, not the end"
         )
+    check_digests(path, read_summary(path / rundir.SUMMARY))
     history = History.load(path / rundir.HISTORY)
     if game is not None and not history.has_policy_table:
         game = None  # its env is not the exact game (e.g. a backdoor's trigger channels): evaluated as a task
@@ -504,6 +505,7 @@ def _stop_nonfinite(
         "windows": found.window,
         "marlkit": __version__,
         "learners": None if history is None else history.meta.get("learners"),
+        "files_sha256": file_digests(path),
     }
     text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
     write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
@@ -562,6 +564,7 @@ def _write_summary(
         "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
         "safety": task_safety_summary(history) if game is None else None,
         **{k: v for k, v in extra.items() if k != "learning"},
+        "files_sha256": file_digests(path),  # config.yaml, game.npz, history.npz: what the report reads
     }
     text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
     write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
