@@ -174,7 +174,7 @@ def _header_member(members: dict[str, np.ndarray]) -> str:
 
 
 FILES_KILLED = ["config.yaml", "metrics.jsonl", "checkpoint.npz", "game.npz", SEGMENT, "summary.json"]
-FILES_FINISHED = ["config.yaml", "summary.json", "history.npz", "game.npz", "checkpoint.npz", "metrics.jsonl"]
+FILES_FINISHED = ["config.yaml", "summary.json", "history.npz", "game.npz"]
 MUTATIONS = ["truncate", "bitflip", "json", "delete", "symlink", "folder", "empty", "random", "foreign"]
 
 

@@ -22,6 +22,7 @@ default, ``CheckpointError`` for checkpoints); every message starts with the fil
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -195,6 +196,7 @@ RUN_SUMMARY_FIELDS: dict[str, Check] = {
     "sharing": obj,
     "reward_transform": any_json,
     "files_sha256": obj,
+    "digest": text,
 }
 """Every field of a run's ``summary.json`` and its type (the runner writes it: :mod:`marlkit.experiment.runner`)."""
 RUN_SUMMARY_REQUIRED = ("format", "version", "kind", "name", "steps", "log_every", "seeds", "windows", "marlkit")
@@ -229,6 +231,12 @@ CELL_SUMMARY_FIELDS: dict[str, Check] = {
 """A study cell's ``summary.json`` (:class:`marlkit.experiment.study.CellResult`'s fields)."""
 
 
+def summary_digest(data: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a run summary's fields but ``digest``, as canonical JSON (sorted keys, no spaces)."""
+    rest = {k: v for k, v in data.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
 def read_summary(path: str | os.PathLike[str], error: ErrorType = RunDirError) -> dict[str, Any]:
     """A ``summary.json`` checked field by field: a run's (``kind: run``, its ``format`` and ``version``), a study's,
     a sweep's (each point's ``overrides``, ``folder``, ``metrics``) or a study cell's (no ``kind``). Nested results
@@ -236,9 +244,16 @@ def read_summary(path: str | os.PathLike[str], error: ErrorType = RunDirError) -
     path = Path(path)
     data = read_object(path, error)
     kind = data.get("kind")
-    if kind == "run" or "format" in data:
+    if "format" in data or "version" in data:  # what the runner writes
         check_format(path, data, RUN_SUMMARY_FORMAT, RUN_SUMMARY_VERSIONS, error)
         check_fields(path, data, RUN_SUMMARY_FIELDS, RUN_SUMMARY_REQUIRED, "a run's summary", error)
+        if "digest" in data and data["digest"] != summary_digest(data):
+            raise error(
+                f"{path}: edited or damaged (its fields do not match its SHA-256 digest); marlkit writes this file "
+                "when a run finishes — restore it, or run the config again"
+            )
+    elif kind == "run":  # a summary written by hand or by an older marlkit: the fields it has, each of its type
+        check_fields(path, data, RUN_SUMMARY_FIELDS, ("kind",), "a run's summary", error)
     elif kind == "study":
         check_fields(path, data, STUDY_SUMMARY_FIELDS, tuple(STUDY_SUMMARY_FIELDS), "a study's summary", error)
         for k, cell in enumerate(data["cells"]):
@@ -409,5 +424,6 @@ __all__ = [
     "read_metrics_file",
     "read_object",
     "read_summary",
+    "summary_digest",
     "summary_kind",
 ]

@@ -59,7 +59,14 @@ from marlkit.experiment.config import (
     load_config,
     with_output,
 )
-from marlkit.experiment.runfiles import RUN_SUMMARY_FORMAT, check_digests, file_digests, read_bytes, read_summary
+from marlkit.experiment.runfiles import (
+    RUN_SUMMARY_FORMAT,
+    check_digests,
+    file_digests,
+    read_bytes,
+    read_summary,
+    summary_digest,
+)
 from marlkit.experiment.sinks import check_sinks, open_sinks
 from marlkit.experiment.trainers import plan_for
 from marlkit.games import Game, load_game, save_game
@@ -507,8 +514,7 @@ def _stop_nonfinite(
         "learners": None if history is None else history.meta.get("learners"),
         "files_sha256": file_digests(path),
     }
-    text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
-    write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
+    _write_summary_file(path, summary)
     raise NonFiniteError(path, found, learner, found.window)
 
 
@@ -566,7 +572,15 @@ def _write_summary(
         **{k: v for k, v in extra.items() if k != "learning"},
         "files_sha256": file_digests(path),  # config.yaml, game.npz, history.npz: what the report reads
     }
-    text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
+    _write_summary_file(path, summary)
+
+
+def _write_summary_file(path: Path, summary: Mapping[str, Any]) -> None:
+    """``summary.json`` atomically, with its ``digest``: the SHA-256 of every other field (as JSON reads them back,
+    :func:`marlkit.experiment.runfiles.summary_digest`), so an edit or damage is caught by every reader."""
+    data = json.loads(json.dumps(_finite(summary), default=_jsonable, allow_nan=False))
+    data["digest"] = summary_digest(data)
+    text = json.dumps(data, indent=1, allow_nan=False)
     write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
 
 
