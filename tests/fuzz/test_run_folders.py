@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 from marlkit.experiment import runner
@@ -292,14 +292,15 @@ def page(path: Path) -> str:
     return (path / "report.html").read_text(encoding="utf-8").replace(str(path), "RUN")
 
 
-def index_status(root: Path, folder: Path) -> str:
+def index_entry(root: Path, folder: Path) -> tuple[str, str]:
+    """(status, problem) of ``folder`` in the runs index of ``root`` (``absent`` where it is not listed)."""
     rows = {entry.path: entry for entry in RunsIndex(root).entries()}
     entry = rows.get(folder.relative_to(root).as_posix())
     if entry is None:  # a folder without a config.yaml file is not a run folder: not listed
         assert not (folder / "config.yaml").is_file() or (folder / "config.yaml").is_symlink()
-        return "absent"
+        return "absent", ""
     assert entry.status in STATUSES, entry
-    return entry.status
+    return entry.status, entry.problem
 
 
 def fresh(folders: dict[str, Path], which: str) -> tuple[Path, Path]:
@@ -323,7 +324,8 @@ def test_resume_of_a_damaged_killed_run(
             patch.setattr(runner, "diagnosis_for_summary", lambda history, game, config: None)  # no page: fast
             code, out, err = fuzz_cli("resume", str(folder), "--no-progress")
             fuzz_outcome(f"resume ({name}: {kind})", code, out, err)
-            status = index_status(root, folder)
+            event(f"resume exit {code}")  # --hypothesis-show-statistics: how many cases ended each way
+            status, _ = index_entry(root, folder)
         if code == 0:  # the result of an uninterrupted run, bit for bit
             assert history_arrays(folder) == history_arrays(folders["clean"]), f"{name}: {kind}: another History"
             clean_metrics = (folders["clean"] / "metrics.jsonl").read_bytes()
@@ -344,17 +346,19 @@ def test_report_of_a_damaged_finished_run(
         apply(folder, folders)
         (folder / "report.html").unlink()
         with fuzz_limit(CASE_SECONDS):
+            status, problem = index_entry(root, folder)
             code, out, err = fuzz_cli("report", str(folder))
             fuzz_outcome(f"report ({name}: {kind})", code, out, err)
+            event(f"report exit {code}")
             again = fuzz_cli("resume", str(folder), "--no-progress")
             fuzz_outcome(f"resume of a finished run ({name}: {kind})", *again)
-            status = index_status(root, folder)
+            index_entry(root, folder)  # after the resume: listed, no exception
         if code == 0:  # the clean run's page
             same = page(folder) == page(folders["clean"])
             assert same, f"{name}: {kind}: report.html differs from the clean run's"
-        if name == "summary.json" and status != "corrupt":
-            assert code == 0, f"the index lists a run whose summary.json report refused: {err}"
-        if name == "summary.json" and code == 2 and "summary.json" in err:
-            assert status == "corrupt"
+        if problem.startswith("summary.json"):  # the index and the report agree on a damaged summary.json
+            assert code == 2 and "summary.json" in err, f"the index says {problem!r}, report exited {code}: {err}"
+        if code == 2 and f"{folder / 'summary.json'}:" in err:
+            assert status == "corrupt" and problem.startswith("summary.json"), f"{status}: {problem}; {err}"
     finally:
         shutil.rmtree(root, ignore_errors=True)

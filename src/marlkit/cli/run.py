@@ -139,9 +139,13 @@ def resume_command(
 ) -> None:
     """Continue a stopped run from its last checkpoint; the result equals an uninterrupted run, bit for bit."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+    from marlkit.experiment.runfiles import read_text
     from marlkit.experiment.runner import RunInterrupted, resume
     from marlkit.experiment.study import is_study
 
+    config = Path(run_dir) / "config.yaml"
+    if config.exists() or config.is_symlink():
+        read_text(config)  # a damaged config.yaml (not UTF-8, control characters, a link) is one error line
     if is_study(run_dir):  # a study resumes cell by cell
         from marlkit.cli.experiments import resume_default_study
 

@@ -33,7 +33,7 @@ import yaml
 from marlkit import __version__
 from marlkit.atomic import write_text
 from marlkit.errors import GameFileError, InvalidGameError, MarlkitError, NotApplicableError, UnknownNameError
-from marlkit.experiment.runfiles import check_digests, read_bytes, read_json, read_summary
+from marlkit.experiment.runfiles import check_digests, read_json, read_summary, read_text
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.history import History
 from marlkit.schema import ConfigError, load_yaml
@@ -362,11 +362,9 @@ def read_run(directory: str | Path) -> RunFiles:
     config_path = directory / CONFIG_FILE
     if not config_path.exists() and not config_path.is_symlink():
         raise GameFileError(f"{directory}: not a run directory (no {CONFIG_FILE}); pass a folder under runs/")
+    config_text = read_text(config_path, GameFileError)
     try:
-        config_text = read_bytes(config_path, GameFileError).decode("utf-8")
         config = load_yaml(config_text) or {}
-    except UnicodeDecodeError as exc:
-        raise GameFileError(f"{config_path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except ConfigError as exc:
         raise GameFileError(f"{config_path}: unreadable YAML ({exc})") from None
     if not isinstance(config, dict):
@@ -374,11 +372,15 @@ def read_run(directory: str | Path) -> RunFiles:
     history_path = directory / HISTORY_FILE
     if not history_path.exists() and not history_path.is_symlink():
         raise GameFileError(f"{directory}: no {HISTORY_FILE} yet (has the run finished? `marlkit resume` it)")
-    history = History.load(history_path)
     summary: dict[str, Any] = {}
     if (directory / SUMMARY_FILE).exists() or (directory / SUMMARY_FILE).is_symlink():
         summary = read_summary(directory / SUMMARY_FILE, GameFileError)
         check_digests(directory, summary, GameFileError)  # config, game and History as the run wrote them
+    elif (directory / "checkpoint.npz").exists() or (directory / "checkpoint.npz").is_symlink():
+        raise GameFileError(  # the runner's folder, killed before its summary: its history.npz may be a torn one
+            f"{directory}: the run has not finished (no {SUMMARY_FILE}); finish it with `marlkit resume {directory}`"
+        )
+    history = History.load(history_path)
     return RunFiles(directory, config, config_text, history, summary)
 
 

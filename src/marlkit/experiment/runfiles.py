@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,24 @@ def read_bytes(path: str | os.PathLike[str], error: ErrorType = RunDirError) -> 
     path = Path(path)
     strict.regular_file(path, error)
     return strict.read_limited(path, error)
+
+
+_NOT_YAML = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters YAML does not allow in a stream (YAML 1.1, §5.1; PyYAML's reader refuses them)."""
+
+
+def read_text(path: str | os.PathLike[str], error: ErrorType = RunDirError) -> str:
+    """A run's text file (``config.yaml``): a regular file, UTF-8, without the control characters YAML refuses."""
+    path = Path(path)
+    try:
+        text = read_bytes(path, error).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    bad = _NOT_YAML.search(text)
+    if bad is not None:
+        code = bad.group().encode("unicode_escape").decode("ascii")
+        raise error(f"{path}: contains the control character {code} at character {bad.start()}; not a YAML file")
+    return text
 
 
 def read_json(path: str | os.PathLike[str], error: ErrorType = RunDirError, what: str = "the file") -> Any:
@@ -424,6 +443,7 @@ __all__ = [
     "read_metrics_file",
     "read_object",
     "read_summary",
+    "read_text",
     "summary_digest",
     "summary_kind",
 ]

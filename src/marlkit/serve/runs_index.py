@@ -37,7 +37,7 @@ import numpy as np
 
 from marlkit.errors import MarlkitError
 from marlkit.schema import ConfigError, load_yaml
-from marlkit.strict import clip, loads_json, read_limited, regular_file
+from marlkit.strict import clip, loads_json
 
 MAX_DEPTH = 5
 """Folders below the runs folder the index looks into (``runs/sweep-x/points/0-a=1`` is depth 3)."""
@@ -157,8 +157,9 @@ def _parsed_yaml(path: Path) -> Any:
 
 @functools.lru_cache(maxsize=4096)
 def _yaml_of(path: str, mtime_ns: int, size: int) -> Any:
-    file = regular_file(Path(path), ConfigError)  # no link followed, no FIFO; the size checked before reading
-    return load_yaml(read_limited(file, ConfigError).decode("utf-8"))
+    from marlkit.experiment.runfiles import read_text
+
+    return load_yaml(read_text(path, ConfigError))  # no link followed, no FIFO, the size checked before reading
 
 
 def _cached_checkpoint_info(path: Path) -> dict[str, Any]:
