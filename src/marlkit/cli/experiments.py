@@ -21,7 +21,7 @@ from marlkit.errors import GameFileError, InvalidGameError
 
 def _kind(directory: Path) -> str:
     """``study``, ``sweep`` or ``run``: what a directory's ``summary.json`` / ``config.yaml`` says it is."""
-    from marlkit.experiment.runfiles import read_bytes, summary_kind
+    from marlkit.experiment.runfiles import read_text, summary_kind
     from marlkit.schema import ConfigError, load_yaml
 
     summary = directory / "summary.json"
@@ -31,8 +31,8 @@ def _kind(directory: Path) -> str:
             return kind
     config = directory / "config.yaml"
     try:
-        data = load_yaml(read_bytes(config, GameFileError).decode("utf-8"))
-    except (GameFileError, ConfigError, UnicodeDecodeError):  # the renderer reports it properly
+        data = load_yaml(read_text(config, GameFileError))
+    except (GameFileError, ConfigError):  # the renderer reports it properly
         return "run"
     return str(data["kind"]) if isinstance(data, dict) and data.get("kind") in ("study", "sweep") else "run"
 

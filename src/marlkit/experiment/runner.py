@@ -63,8 +63,8 @@ from marlkit.experiment.runfiles import (
     RUN_SUMMARY_FORMAT,
     check_digests,
     file_digests,
-    read_bytes,
     read_summary,
+    read_text,
     summary_digest,
 )
 from marlkit.experiment.sinks import check_sinks, open_sinks
@@ -313,8 +313,8 @@ def _is_task_run(path: Path) -> bool:
     from marlkit.schema import ConfigError, load_yaml
 
     try:
-        data = load_yaml(read_bytes(path / rundir.CONFIG).decode("utf-8"))
-    except (UnicodeDecodeError, MarlkitError, ConfigError):
+        data = load_yaml(read_text(path / rundir.CONFIG))
+    except (MarlkitError, ConfigError):
         return False
     return isinstance(data, dict) and "env" in data and "game" not in data
 
