@@ -3,8 +3,8 @@ fuzz suite ... for run folders").
 
 One small real run is trained once per module (matching pennies, WoLF-PHC, 400 steps in 4 logging windows of 100,
 a checkpoint every window, 2 seeds), with a copy killed after 2 windows (a segment write made to raise, as in
-tests/experiment/test_runner.py) and a second run of another key ("another run's files"). Each case copies a
-folder and mutates one file — ``config.yaml``, ``summary.json``, ``metrics.jsonl``, ``checkpoint.npz``,
+tests/experiment/test_runner.py), a second run of another key and another 2x2 game's file ("another run's
+files"). Each case copies a folder and mutates one file — ``config.yaml``, ``summary.json``, ``metrics.jsonl``, ``checkpoint.npz``,
 ``history.npz``, ``game.npz`` or a segment file: truncated, a bit flipped, a JSON value (a top-level field, a
 nested one, an NPZ archive's JSON header, a metrics line) replaced by one of the wrong type, a huge, NaN,
 negative or deeply nested one, an unknown key added, a key duplicated, the file deleted, replaced by a symbolic
@@ -21,7 +21,7 @@ Each command must end in exit 2 with exactly one ``error: `` line (not an intern
 or in exit 0 with the clean result — never a traceback, exit 1, a hang (a per-case time limit) or a different
 result. A mutation may leave a file valid (a bit flip inside zip padding); then the result must be identical.
 
-Budget: ``MARLKIT_FUZZ_EXAMPLES`` cases per test (default 100 resume + 40 report cases, derandomized: the same
+Budget: ``MARLKIT_FUZZ_EXAMPLES`` cases per test (default 100 resume + 50 report cases, derandomized: the same
 cases on every run). The larger seeded campaign: ``python bench/fuzz_run_folders.py`` (or
 ``MARLKIT_FUZZ_EXAMPLES=1000 MARLKIT_FUZZ_SEED=1 pytest -n 0 -p no:cacheprovider tests/fuzz/test_run_folders.py``).
 """
@@ -43,6 +43,8 @@ from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 from marlkit.experiment import runner
+from marlkit.games import save_game
+from marlkit.games.catalog import make
 from marlkit.history import History
 from marlkit.serve.runs_index import STATUSES, RunsIndex
 
@@ -86,7 +88,6 @@ class Killed(BaseException):
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The clean finished run, the killed copy, another run (another key), each made once."""
     base = tmp_path_factory.mktemp("fuzz-runs")
-    clean = runner.run({**CONFIG, "output": {"root": str(base / "clean")}}, progress=False).path
     calls = {"count": 0}
     write_segment = runner.rundir.write_segment
 
@@ -96,15 +97,16 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             raise Killed
         return write_segment(*args, **kwargs)
 
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch:  # no diagnosis: no page (seconds); `report` draws it when asked
+        patch.setattr(runner, "diagnosis_for_summary", lambda history, game, config: None)
+        clean = runner.run({**CONFIG, "output": {"root": str(base / "clean")}}, progress=False).path
+        other = runner.run({**CONFIG, "key": 4, "output": {"root": str(base / "other")}}, progress=False).path
         patch.setattr(runner.rundir, "write_segment", failing)
         with pytest.raises(Killed):
             runner.run({**CONFIG, "output": {"root": str(base / "killed")}}, progress=False)
     (killed,) = (base / "killed").iterdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "diagnosis_for_summary", lambda history, game, config: None)
-        other = runner.run({**CONFIG, "key": 4, "output": {"root": str(base / "other")}}, progress=False).path
-    return {"clean": clean, "killed": killed, "other": other, "base": base}
+    save_game(make("stag-hunt"), base / "other-game.npz")  # another 2x2 game: "another run's" game.npz
+    return {"clean": clean, "killed": killed, "other": other, "base": base, "other_game": base / "other-game.npz"}
 
 
 # ---------------------------------------------------------------------------------------------- mutations
@@ -216,7 +218,7 @@ def mutations(draw: st.DrawFn, files: list[str]) -> tuple[str, str, Callable[[Pa
         elif kind == "random":
             path.write_bytes(noise)
         elif kind == "foreign":
-            source = known["other"] / name
+            source = known["other_game"] if name == "game.npz" else known["other"] / name
             if source.exists():
                 shutil.copy(source, path)
             else:  # the other run dropped its segments when it finished: another window's segment of this run
@@ -292,6 +294,15 @@ def page(path: Path) -> str:
     return (path / "report.html").read_text(encoding="utf-8").replace(str(path), "RUN")
 
 
+def clean_page(folders: dict[str, Path], fuzz_cli: Any) -> str:
+    """The page `marlkit report` writes for an undamaged copy of the clean run (drawn once, when first needed)."""
+    if "page" not in folders:
+        _, folder = fresh(folders, "clean")
+        assert fuzz_cli("report", str(folder))[0] == 0
+        folders["page"] = folder
+    return page(folders["page"])
+
+
 def index_entry(root: Path, folder: Path) -> tuple[str, str]:
     """(status, problem) of ``folder`` in the runs index of ``root`` (``absent`` where it is not listed)."""
     rows = {entry.path: entry for entry in RunsIndex(root).entries()}
@@ -335,7 +346,7 @@ def test_resume_of_a_damaged_killed_run(
         shutil.rmtree(root, ignore_errors=True)
 
 
-@_settings(40)
+@_settings(50)
 @given(case=mutations(FILES_FINISHED))
 def test_report_of_a_damaged_finished_run(
     case: Any, folders: dict[str, Path], fuzz_cli: Any, fuzz_limit: Any, fuzz_outcome: Any
@@ -344,17 +355,16 @@ def test_report_of_a_damaged_finished_run(
     root, folder = fresh(folders, "clean")
     try:
         apply(folder, folders)
-        (folder / "report.html").unlink()
         with fuzz_limit(CASE_SECONDS):
             status, problem = index_entry(root, folder)
             code, out, err = fuzz_cli("report", str(folder))
             fuzz_outcome(f"report ({name}: {kind})", code, out, err)
-            event(f"report exit {code}")
+            event(f"report exit {code}" + (f" ({name}: {kind})" if code == 0 else ""))
             again = fuzz_cli("resume", str(folder), "--no-progress")
             fuzz_outcome(f"resume of a finished run ({name}: {kind})", *again)
             index_entry(root, folder)  # after the resume: listed, no exception
         if code == 0:  # the clean run's page
-            same = page(folder) == page(folders["clean"])
+            same = page(folder) == clean_page(folders, fuzz_cli)
             assert same, f"{name}: {kind}: report.html differs from the clean run's"
         if problem.startswith("summary.json"):  # the index and the report agree on a damaged summary.json
             assert code == 2 and "summary.json" in err, f"the index says {problem!r}, report exited {code}: {err}"
@@ -362,3 +372,17 @@ def test_report_of_a_damaged_finished_run(
             assert status == "corrupt" and problem.startswith("summary.json"), f"{status}: {problem}; {err}"
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_an_undamaged_copy_resumes_and_reports_as_the_clean_run(folders: dict[str, Path], fuzz_cli: Any) -> None:
+    """No false alarm: the killed copy resumes to the clean run, and `report` on an undamaged copy of the finished
+    run writes a page (the one the damaged cases are compared with)."""
+    root, folder = fresh(folders, "killed")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "diagnosis_for_summary", lambda history, game, config: None)
+        assert fuzz_cli("resume", str(folder), "--no-progress")[0] == 0
+    assert history_arrays(folder) == history_arrays(folders["clean"])
+    assert (folder / "metrics.jsonl").read_bytes() == (folders["clean"] / "metrics.jsonl").read_bytes()
+    assert index_entry(root, folder)[0] == "finished"
+    text = clean_page(folders, fuzz_cli)
+    assert "matching-pennies" in text and "verdicts" in text
