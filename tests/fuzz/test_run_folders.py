@@ -1,13 +1,13 @@
 """Fuzzing run folders through ``marlkit resume``, ``marlkit report`` and the web app's runs index (issue 15, "A
 fuzz suite ... for run folders").
 
-One small real run is trained once per module (matching pennies, WoLF-PHC, 400 steps in 4 logging windows of 100,
-a checkpoint every window, 2 seeds), with a copy killed after 2 windows (a segment write made to raise, as in
-tests/experiment/test_runner.py), a second run of another key and another 2x2 game's file ("another run's
-files"). Each case copies a folder and mutates one file — ``config.yaml``, ``summary.json``, ``metrics.jsonl``,
-``checkpoint.npz``, ``history.npz``, ``game.npz`` or a segment file: truncated, a bit flipped, a JSON value (a top-level field, a
-nested one, an NPZ archive's JSON header, a metrics line) replaced by one of the wrong type, a huge, NaN,
-negative or deeply nested one, an unknown key added, a key duplicated, the file deleted, replaced by a symbolic
+One small real run is trained once per module (matching pennies, WoLF-PHC, 400 steps in 4 logging windows of 100, a
+checkpoint every window, 2 seeds), with a copy killed after 2 windows (a segment write made to raise, as in
+tests/experiment/test_runner.py), a second run of another key and another 2x2 game's file ("another run's files").
+Each case copies a folder and mutates one file — ``config.yaml``, ``summary.json``, ``metrics.jsonl``,
+``checkpoint.npz``, ``history.npz``, ``game.npz`` or a segment file: truncated, a bit flipped, a JSON value (a top-
+level field, a nested one, an NPZ archive's JSON header, a metrics line) replaced by one of the wrong type, a huge,
+NaN, negative or deeply nested one, an unknown key added, a key duplicated, the file deleted, replaced by a symbolic
 link, a folder, an empty file, random bytes, or another run's file — then runs, in this process:
 
 * the killed copy: ``marlkit resume`` (the result must equal the uninterrupted run: ``history.npz``'s arrays and
