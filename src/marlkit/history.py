@@ -174,9 +174,12 @@ class History:
         member, a header ``{"format", "version", "meta"}`` of exact types, and arrays whose shapes agree with each
         other (:func:`check_shapes`). Any failure is one :class:`GameFileError` line naming the file."""
         path = Path(path)
-        header, contents = strict.read_archive(
-            path, GameFileError, allowed=_member, describe=_unknown_member, header=HEADER
-        )
+        try:
+            header, contents = strict.read_archive(
+                path, GameFileError, allowed=_member, describe=_unknown_member, header=HEADER
+            )
+        except GameFileError as exc:
+            raise GameFileError(f"{path}: not a History NPZ file ({str(exc).removeprefix(f'{path}: ')})") from None
         strict.check_keys(HEADER, header, ("format", "version", "meta"), "a History header", GameFileError)
         if header.get("format") != FORMAT or header.get("version") != VERSION or type(header.get("version")) is not int:
             raise GameFileError(

@@ -246,8 +246,11 @@ CELL_SUMMARY_FIELDS: dict[str, Check] = {
     "tail_return": list_of(optional(strict.number)),
     "seconds": non_negative,
     "skipped": optional(text),
+    "marlkit_version": text,
+    "wall_time_s": non_negative,
 }
-"""A study cell's ``summary.json`` (:class:`marlkit.experiment.study.CellResult`'s fields)."""
+"""A study cell's ``summary.json``: :class:`marlkit.experiment.study.CellResult`'s fields, the marlkit version and
+the cell's wall time."""
 
 
 def summary_digest(data: Mapping[str, Any]) -> str:
