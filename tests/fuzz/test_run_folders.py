@@ -8,7 +8,7 @@ Each case copies a folder and mutates one file — ``config.yaml``, ``summary.js
 ``checkpoint.npz``, ``history.npz``, ``game.npz`` or a segment file: truncated, a bit flipped, a JSON value (a top-
 level field, a nested one, an NPZ archive's JSON header, a metrics line) replaced by one of the wrong type, a huge,
 NaN, negative or deeply nested one, an unknown key added, a key duplicated, the file deleted, replaced by a symbolic
-link, a folder, an empty file, random bytes, or another run's file — then runs, in this process:
+link, a folder, a FIFO, an empty file, random bytes, or another run's file — then runs, in this process:
 
 * the killed copy: ``marlkit resume`` (the result must equal the uninterrupted run: ``history.npz``'s arrays and
   meta and ``metrics.jsonl``'s bytes);
@@ -177,7 +177,7 @@ def _header_member(members: dict[str, np.ndarray]) -> str:
 
 FILES_KILLED = ["config.yaml", "metrics.jsonl", "checkpoint.npz", "game.npz", SEGMENT, "summary.json"]
 FILES_FINISHED = ["config.yaml", "summary.json", "history.npz", "game.npz"]
-MUTATIONS = ["truncate", "bitflip", "json", "delete", "symlink", "folder", "empty", "random", "foreign"]
+MUTATIONS = ["truncate", "bitflip", "json", "delete", "symlink", "folder", "fifo", "empty", "random", "foreign"]
 
 
 @st.composite
@@ -213,6 +213,9 @@ def mutations(draw: st.DrawFn, files: list[str]) -> tuple[str, str, Callable[[Pa
         elif kind == "folder":
             path.unlink()
             path.mkdir()
+        elif kind == "fifo":  # a reader that opens it would block (the time limit catches a hang)
+            path.unlink()
+            os.mkfifo(path)
         elif kind == "empty":
             path.write_bytes(b"")
         elif kind == "random":

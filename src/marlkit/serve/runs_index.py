@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -195,6 +196,8 @@ def logged_windows(path: Path, tail: int = 65536) -> int:
     """Logging windows ``metrics.jsonl`` holds: the last complete line's ``window`` + 1 (the runner appends whole
     segments, every seed of every window), read from the file's last ``tail`` bytes; 0 when there is none."""
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # a link, a folder, a FIFO (an open would block): no windows
+            return 0
         with open(path, "rb") as handle:
             size = handle.seek(0, os.SEEK_END)
             handle.seek(max(0, size - tail))
