@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from marlkit import strict
 from marlkit.atomic import write_with
 from marlkit.errors import GameFileError
 
@@ -162,30 +163,32 @@ class History:
         arrays.update({_METRIC_PREFIX + k: np.asarray(v) for k, v in self.metrics.items()})
         arrays.update({name: np.asarray(v) for name in CONSTRAINT_ARRAYS if (v := getattr(self, name)) is not None})
         header = {"format": FORMAT, "version": VERSION, "meta": self.meta}
-        arrays["header"] = np.array(json.dumps(header))
+        arrays[HEADER] = np.array(json.dumps(header))
         write_with(path, lambda handle: np.savez(handle, **arrays))
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:
-        """Read a History written by :meth:`save`."""
+        """Read a History written by :meth:`save`, on the strict boundary (:func:`marlkit.strict.read_archive`): a
+        regular file (no link followed), plain real arrays of at most ``MARLKIT_MAX_ELEMENTS`` entries, no unknown
+        member, a header ``{"format", "version", "meta"}`` of exact types, and arrays whose shapes agree with each
+        other (:func:`check_shapes`). Any failure is one :class:`GameFileError` line naming the file."""
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                contents = {k: data[k] for k in data.files}
-        except FileNotFoundError:
-            raise GameFileError(f"{path}: no such file") from None
-        except (OSError, ValueError) as exc:
-            raise GameFileError(f"{path}: not a History NPZ file ({exc})") from None
-        try:
-            header = json.loads(str(contents.pop("header")))
-        except (KeyError, json.JSONDecodeError):
-            raise GameFileError(f"{path}: missing or unreadable History header") from None
-        if header.get("format") != FORMAT or header.get("version") != VERSION:
-            raise GameFileError(
-                f"{path}: expected format {FORMAT!r} version {VERSION}, got {header.get('format')!r} "
-                f"version {header.get('version')!r}"
+            header, contents = strict.read_archive(
+                path, GameFileError, allowed=_member, describe=_unknown_member, header=HEADER
             )
+        except GameFileError as exc:
+            raise GameFileError(f"{path}: not a History NPZ file ({str(exc).removeprefix(f'{path}: ')})") from None
+        strict.check_keys(HEADER, header, ("format", "version", "meta"), "a History header", GameFileError)
+        if header.get("format") != FORMAT or header.get("version") != VERSION or type(header.get("version")) is not int:
+            raise GameFileError(
+                f"{path}: expected format {FORMAT!r} version {VERSION}, got {strict.shorten(header.get('format'))} "
+                f"version {strict.shorten(header.get('version'))}"
+            )
+        meta = header.get("meta")
+        if not isinstance(meta, dict):
+            raise strict.wrong(f"{path}: {HEADER}.meta", "an object", meta, GameFileError)
         missing = [name for name in _ARRAYS if name not in contents]
         if missing:
             raise GameFileError(f"{path}: History file lacks arrays {missing}")
@@ -193,11 +196,80 @@ class History:
         constraint = {name: contents.get(name) for name in CONSTRAINT_ARRAYS}
         if any(v is not None for v in constraint.values()) and any(v is None for v in constraint.values()):
             raise GameFileError(f"{path}: a constrained History needs all of {list(CONSTRAINT_ARRAYS)}")
+        check_shapes(path, {**{name: contents[name] for name in _ARRAYS}, **constraint}, metrics)
         return cls(
             **{name: contents[name] for name in _ARRAYS},
             metrics=metrics,
-            meta=header["meta"],
+            meta=meta,
             cost_mean=constraint["cost_mean"],
             episode_cost=constraint["episode_cost"],
             multipliers=constraint["multipliers"],
         )
+
+
+HEADER = "header"
+_KINDS = {"steps": "iu", "seeds": "iu", "joint_counts": "iu", "episode_count": "iu", "has_average_policy": "b"}
+"""dtype kinds of the whole-number and boolean arrays; every other array is float."""
+
+
+def _member(name: str) -> bool:
+    return (
+        name in _ARRAYS
+        or name in CONSTRAINT_ARRAYS
+        or name == HEADER
+        or (name.startswith(_METRIC_PREFIX) and len(name) > len(_METRIC_PREFIX))
+    )
+
+
+def _unknown_member(name: str) -> str:
+    return (
+        f"archive member {strict.shorten(name)}: not a History array (a History holds {', '.join(_ARRAYS)}, "
+        f"{', '.join(CONSTRAINT_ARRAYS)}, '{_METRIC_PREFIX}NAME' metrics and {HEADER})"
+    )
+
+
+def check_shapes(path: Path, arrays: dict[str, np.ndarray | None], metrics: dict[str, np.ndarray]) -> None:
+    """Refuse a History whose arrays do not fit each other: ``steps [T]``, ``seeds [N]``, ``policy`` and
+    ``average_policy [N, T, n, S, A]``, ``has_average_policy [n]``, ``joint_counts [N, T, S, ...]``,
+    ``episode_return`` / ``reward_mean`` / metrics ``[N, T, n]``, ``episode_count [N, T]``, the constraint arrays
+    ``[N, T, n, m]``; whole numbers, booleans and floats where each belongs (module docstring)."""
+    for name, array in [*arrays.items(), *((f"{_METRIC_PREFIX}{k}", v) for k, v in metrics.items())]:
+        if array is None:
+            continue
+        kinds = _KINDS.get(name, "f")
+        if array.dtype.kind not in kinds:
+            wanted = {"iu": "whole numbers", "b": "booleans", "f": "floats"}[kinds]
+            raise GameFileError(f"{path}: {name}: expected {wanted}, got dtype {array.dtype}")
+    policy = arrays["policy"]
+    if policy is None or policy.ndim != 5:
+        raise GameFileError(f"{path}: policy: expected [seeds, logs, agents, states, actions], got {_shape(policy)}")
+    N, T, n = policy.shape[:3]
+    expected: dict[str, tuple[int, ...] | None] = {
+        "steps": (T,),
+        "seeds": (N,),
+        "average_policy": policy.shape,
+        "has_average_policy": (n,),
+        "episode_return": (N, T, n),
+        "episode_count": (N, T),
+        "reward_mean": (N, T, n),
+        **{f"{_METRIC_PREFIX}{k}": (N, T, n) for k in metrics},
+    }
+    found = {**arrays, **{f"{_METRIC_PREFIX}{k}": v for k, v in metrics.items()}}
+    for name, shape in expected.items():
+        if found[name] is not None and found[name].shape != shape:  # type: ignore[union-attr]
+            raise GameFileError(
+                f"{path}: {name}: shape {_shape(found[name])} does not fit policy's {list(policy.shape)}"
+            )
+    counts = arrays["joint_counts"]
+    if counts is None or counts.ndim < 3 or counts.shape[:3] != (N, T, policy.shape[3]):
+        raise GameFileError(f"{path}: joint_counts: shape {_shape(counts)} does not fit policy's {list(policy.shape)}")
+    costs = [a for name in CONSTRAINT_ARRAYS if (a := arrays.get(name)) is not None]
+    for name, array in zip(CONSTRAINT_ARRAYS, costs, strict=False):
+        if array.ndim != 4 or array.shape[:3] != (N, T, n) or array.shape != costs[0].shape:
+            raise GameFileError(
+                f"{path}: {name}: shape {_shape(array)} does not fit [seeds, logs, agents, constraints]"
+            )
+
+
+def _shape(array: np.ndarray | None) -> str:
+    return "none" if array is None else str(list(array.shape))

@@ -30,6 +30,7 @@ import json
 import math
 import os
 import reprlib
+import stat
 import unicodedata
 import zipfile
 import zlib
@@ -216,6 +217,24 @@ def check_depth(data: Any, error: ErrorType, what: str = "the JSON") -> None:
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value if isinstance(v, list | Mapping))
+
+
+def regular_file(path: Path, error: ErrorType) -> Path:
+    """``path`` if it is a regular file, looked at without following a symbolic link (``lstat``): a link, a folder,
+    a FIFO or a device is refused (reading through a link would read — or a later write truncate — its target; a
+    FIFO would block the reader)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise error(f"{path}: a symbolic link, which marlkit does not follow here; replace it with the file itself")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
+        raise error(f"{path}: {kind}, where a file is expected")
+    return path
 
 
 def read_limited(path: Path, error: ErrorType) -> bytes:
@@ -526,3 +545,34 @@ def _member(
     if array.shape != tuple(shape):  # pragma: no cover - read_array checks the header it wrote
         raise error(f"{name}: the data does not match its header's shape {list(shape)}")
     return {name: array}
+
+
+def prefixed(path: Path, error: ErrorType, exc: MarlkitError) -> MarlkitError:
+    """``exc``'s message as an ``error`` that starts with ``path`` (once)."""
+    message = str(exc)
+    return error(message if message.startswith(f"{path}") else f"{path}: {message}")
+
+
+def read_archive(
+    path: Path,
+    error: ErrorType,
+    *,
+    allowed: Callable[[str], bool],
+    describe: Callable[[str], str],
+    header: str,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``(header, arrays)`` of an NPZ archive with a JSON header member (marlkit's checkpoints, Histories, run
+    segments): a regular file (:func:`regular_file`: no link followed) read member by member (:func:`read_npz`),
+    its ``header`` member a JSON object parsed strictly; every message starts with ``path``."""
+    path = Path(path)
+    try:
+        regular_file(path, error)
+        contents = read_npz(path, error, allowed=allowed, describe=describe, strings=(header,))
+        if header not in contents:
+            raise error(f"no {header} member: not a marlkit file, or a damaged one")
+        parsed = loads_json(str(contents.pop(header)), error, f"the {header} member")
+        if not isinstance(parsed, dict):
+            raise wrong(header, "a JSON object", parsed, error)
+    except MarlkitError as exc:
+        raise prefixed(path, error, exc) from None
+    return parsed, contents

@@ -8,7 +8,6 @@ the final NashConv and the tail returns. ``sweep`` runs a grid of configs on a l
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -22,18 +21,20 @@ from marlkit.errors import GameFileError, InvalidGameError
 
 def _kind(directory: Path) -> str:
     """``study``, ``sweep`` or ``run``: what a directory's ``summary.json`` / ``config.yaml`` says it is."""
-    for name in ("summary.json", "config.yaml"):
-        path = directory / name
-        if path.is_file():
-            try:
-                import yaml
+    from marlkit.experiment.runfiles import read_text, summary_kind
+    from marlkit.schema import ConfigError, load_yaml
 
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except Exception:  # an unreadable file: the renderer reports it properly
-                continue
-            if isinstance(data, dict) and data.get("kind") in ("study", "sweep"):
-                return str(data["kind"])
-    return "run"
+    summary = directory / "summary.json"
+    if summary.exists() or summary.is_symlink():
+        kind = summary_kind(summary, GameFileError)  # a damaged summary.json is one error line
+        if kind in ("study", "sweep"):
+            return kind
+    config = directory / "config.yaml"
+    try:
+        data = load_yaml(read_text(config, GameFileError))
+    except (GameFileError, ConfigError):  # the renderer reports it properly
+        return "run"
+    return str(data["kind"]) if isinstance(data, dict) and data.get("kind") in ("study", "sweep") else "run"
 
 
 def render_any(directory: str | Path) -> Path:
@@ -137,11 +138,14 @@ def _drive_study(config: Any, directory: Path, start: Any, progress: bool, resum
 
 def _study_seeds(directory: Path, default: int) -> int:
     """The seeds of the study in ``directory`` (its summary's config), for the table's title."""
+    from marlkit.errors import MarlkitError
+    from marlkit.experiment.runfiles import read_summary
+
     try:
-        summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
-        return int(summary["config"]["seeds"])
-    except (OSError, ValueError, KeyError, TypeError):
+        seeds = read_summary(directory / "summary.json").get("config", {}).get("seeds")
+    except MarlkitError:
         return default
+    return seeds if isinstance(seeds, int) and not isinstance(seeds, bool) else default
 
 
 def sweep(

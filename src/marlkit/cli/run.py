@@ -9,7 +9,6 @@ the same results, bit for bit, as a run that was never stopped. The config schem
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -80,13 +79,10 @@ def verdict_lines(summary_path: Path) -> list[str]:
     criterion the seeds converged, the fraction and the solutions reached (no criteria where the run has no
     diagnosis: a task run)."""
     from marlkit.diagnose.results import CRITERION_TITLES
+    from marlkit.experiment.runfiles import read_summary
 
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return []
-    diagnosis = summary.get("diagnosis") if isinstance(summary, Mapping) else None
-    safety = summary.get("safety") if isinstance(summary, Mapping) else None
+    summary = read_summary(summary_path)  # checked field by field: a damaged file is one error line
+    diagnosis, safety = summary.get("diagnosis"), summary.get("safety")
     if isinstance(diagnosis, Mapping) and isinstance(diagnosis.get("safety"), Mapping):
         safety = diagnosis["safety"]
     lines = safety_lines(safety) if isinstance(safety, Mapping) else []
@@ -94,13 +90,15 @@ def verdict_lines(summary_path: Path) -> list[str]:
         if (summary_path.parent / "report.html").is_file():  # a task run: no exact game to judge against
             lines.append("learning curves (IQM across seeds) and learner metrics: report.html")
         return lines
-    solutions = diagnosis.get("solution_set", {})
+    solutions: Mapping = diagnosis["solution_set"] if isinstance(diagnosis.get("solution_set"), Mapping) else {}
     lines += [f"convergence to {solutions.get('name', 'the solution set')} (seeds converged / not / inconclusive):"]
-    width = max(len(CRITERION_TITLES.get(name, name)) for name in diagnosis["summary"])
-    for name, row in diagnosis["summary"].items():
-        counts = row.get("counts", {})
+    rows = {str(name): row for name, row in diagnosis["summary"].items() if isinstance(row, Mapping)}
+    width = max((len(CRITERION_TITLES.get(name, name)) for name in rows), default=0)
+    for name, row in rows.items():
+        counts: Mapping = row["counts"] if isinstance(row.get("counts"), Mapping) else {}
         tally = f"{counts.get('converged', 0)}/{counts.get('not converged', 0)}/{counts.get('inconclusive', 0)}"
-        targets = ", ".join(f"{label} x{count}" for label, count in (row.get("targets") or {}).items())
+        found: Mapping = row["targets"] if isinstance(row.get("targets"), Mapping) else {}
+        targets = ", ".join(f"{label} x{count}" for label, count in found.items())
         lines.append(f"  {CRITERION_TITLES.get(name, name):<{width}}  {tally}" + (f"  to {targets}" if targets else ""))
     lines.append("verdict table, pictures and the rule: report.html")
     return lines
@@ -141,9 +139,13 @@ def resume_command(
 ) -> None:
     """Continue a stopped run from its last checkpoint; the result equals an uninterrupted run, bit for bit."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+    from marlkit.experiment.runfiles import read_text
     from marlkit.experiment.runner import RunInterrupted, resume
     from marlkit.experiment.study import is_study
 
+    config = Path(run_dir) / "config.yaml"
+    if config.exists() or config.is_symlink():
+        read_text(config)  # a damaged config.yaml (not UTF-8, control characters, a link) is one error line
     if is_study(run_dir):  # a study resumes cell by cell
         from marlkit.cli.experiments import resume_default_study
 

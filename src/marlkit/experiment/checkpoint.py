@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +34,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from marlkit import __version__
+from marlkit import __version__, strict
 from marlkit.atomic import write_with
 from marlkit.errors import MarlkitError
+from marlkit.experiment.runfiles import check_checkpoint_header, read_archive
 
 FORMAT = "marlkit.checkpoint"
 VERSION = 2
@@ -114,28 +114,41 @@ def save_checkpoint(
     return write_with(Path(path), lambda handle: np.savez(handle, **payload))
 
 
+def _member(name: str) -> bool:
+    return name == HEADER or (name.startswith("leaf_") and name[5:].isdigit() and len(name) == len("leaf_00000"))
+
+
+def _unknown(name: str) -> str:
+    return f"archive member {strict.shorten(name)}: not part of a checkpoint (leaf_NNNNN arrays and {HEADER})"
+
+
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    if not path.is_file():
+    """The checked header and the arrays of a checkpoint, read on the strict boundary
+    (:func:`marlkit.experiment.runfiles.read_archive`): exact types for every header field, no unknown field."""
+    if not path.exists() and not path.is_symlink():
         raise CheckpointError(f"{path}: no checkpoint there")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            contents = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({type(exc).__name__}: {exc})") from None
-    if HEADER not in contents:
-        raise CheckpointError(f"{path}: not a marlkit checkpoint (no {HEADER} entry)")
-    try:
-        header = json.loads(str(contents.pop(HEADER)))
-    except json.JSONDecodeError:
-        raise CheckpointError(f"{path}: corrupt checkpoint (unreadable header)") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        found = header.get("format") if isinstance(header, dict) else None
-        raise CheckpointError(f"{path}: not a marlkit checkpoint (format {found!r}, expected {FORMAT!r})")
-    if header.get("version") not in READABLE_VERSIONS:
-        raise CheckpointError(
-            f"{path}: checkpoint format version {header.get('version')!r}; this marlkit ({__version__}) reads "
-            f"versions {', '.join(map(str, READABLE_VERSIONS))}"
+    try:  # every member is read (with the size limits) before unknown ones are named: "no __header__" first
+        header, contents = read_archive(
+            path, CheckpointError, allowed=lambda name: True, describe=_unknown, header=HEADER
         )
+    except CheckpointError as exc:
+        message = str(exc).removeprefix(f"{path}: ")
+        if message.startswith(f"no {HEADER}"):
+            raise CheckpointError(f"{path}: not a marlkit checkpoint (no {HEADER} entry)") from None
+        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({message})") from None
+    unknown = next((name for name in contents if not _member(name)), None)
+    if unknown is not None:
+        raise CheckpointError(f"{path}: {_unknown(unknown)}")
+    if header.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path}: not a marlkit checkpoint (format {strict.shorten(header.get('format'))}, expected {FORMAT!r})"
+        )
+    if type(header.get("version")) is not int or header.get("version") not in READABLE_VERSIONS:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {strict.shorten(header.get('version'))}; this marlkit ({__version__}) "
+            f"reads versions {', '.join(map(str, READABLE_VERSIONS))}"
+        )
+    check_checkpoint_header(path, header, CheckpointError, HEADER)
     return header, contents
 
 

@@ -10,7 +10,6 @@ return (IQM over seeds with a 95% bootstrap interval, :func:`marlkit.diagnose.cu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from marlkit.experiment.report import (
     is_judged,
     read_run,
 )
+from marlkit.experiment.runfiles import summary_kind
 
 _MISSING = "(absent)"
 
@@ -117,7 +117,7 @@ def compare_runs(directories: Sequence[Path]) -> dict[str, Any]:
     runs = [read_run(d) for d in directories]  # every directory is checked before anything is computed
     for d in directories:
         summary = d / SUMMARY_FILE
-        if summary.is_file() and json.loads(summary.read_text(encoding="utf-8")).get("kind") in ("study", "sweep"):
+        if summary.exists() and summary_kind(summary, GameFileError) in ("study", "sweep"):
             raise GameFileError(f"{d}: a study or sweep directory; compare its cells/ or points/ folders instead")
     return {
         "runs": [str(d) for d in directories],

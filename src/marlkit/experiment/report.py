@@ -32,10 +32,12 @@ import yaml
 
 from marlkit import __version__
 from marlkit.atomic import write_text
-from marlkit.errors import GameFileError, InvalidGameError, NotApplicableError, UnknownNameError
+from marlkit.errors import GameFileError, InvalidGameError, MarlkitError, NotApplicableError, UnknownNameError
+from marlkit.experiment.runfiles import check_digests, read_json, read_summary, read_text
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.history import History
 from marlkit.schema import ConfigError, load_yaml
+from marlkit.strict import regular_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from marlkit.diagnose.report import DiagnosisReport
@@ -278,8 +280,8 @@ def result_section(directory: Path, entry: ResultSection, pictures: bool = True)
     if not path.is_file():
         return None
     try:
-        result = _imported(entry.result).from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        result = _imported(entry.result).from_json(read_json(path, GameFileError))
+    except (MarlkitError, OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         return f'<p class="muted">{esc(path.name)} could not be read ({esc(exc)}); rerun `{esc(entry.command)}`.</p>'
     text = "<pre>" + esc("\n".join(result.lines())) + "</pre>"
     if pictures and entry.plot is not None:
@@ -358,9 +360,9 @@ def read_run(directory: str | Path) -> RunFiles:
     if not directory.is_dir():
         raise GameFileError(f"{directory}: not a run directory (no such folder)")
     config_path = directory / CONFIG_FILE
-    if not config_path.is_file():
+    if not config_path.exists() and not config_path.is_symlink():
         raise GameFileError(f"{directory}: not a run directory (no {CONFIG_FILE}); pass a folder under runs/")
-    config_text = config_path.read_text(encoding="utf-8")
+    config_text = read_text(config_path, GameFileError)
     try:
         config = load_yaml(config_text) or {}
     except ConfigError as exc:
@@ -368,15 +370,17 @@ def read_run(directory: str | Path) -> RunFiles:
     if not isinstance(config, dict):
         raise GameFileError(f"{config_path}: expected a mapping at the top, got {type(config).__name__}")
     history_path = directory / HISTORY_FILE
-    if not history_path.is_file():
+    if not history_path.exists() and not history_path.is_symlink():
         raise GameFileError(f"{directory}: no {HISTORY_FILE} yet (has the run finished? `marlkit resume` it)")
-    history = History.load(history_path)
     summary: dict[str, Any] = {}
-    if (directory / SUMMARY_FILE).is_file():
-        try:
-            summary = json.loads((directory / SUMMARY_FILE).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise GameFileError(f"{directory / SUMMARY_FILE}: unreadable JSON ({exc})") from None
+    if (directory / SUMMARY_FILE).exists() or (directory / SUMMARY_FILE).is_symlink():
+        summary = read_summary(directory / SUMMARY_FILE, GameFileError)
+        check_digests(directory, summary, GameFileError)  # config, game and History as the run wrote them
+    elif (directory / "checkpoint.npz").exists() or (directory / "checkpoint.npz").is_symlink():
+        raise GameFileError(  # the runner's folder, killed before its summary: its history.npz may be a torn one
+            f"{directory}: the run has not finished (no {SUMMARY_FILE}); finish it with `marlkit resume {directory}`"
+        )
+    history = History.load(history_path)
     return RunFiles(directory, config, config_text, history, summary)
 
 
@@ -402,8 +406,8 @@ def game_of_run(run: RunFiles) -> Game:
     from marlkit.games.catalog import make
 
     saved = run.directory / "game.npz"
-    if saved.is_file():
-        return load_game(saved)
+    if saved.exists() or saved.is_symlink():
+        return load_game(regular_file(saved, GameFileError))
     name, params, file = _game_spec(run.config, dict(run.history.meta))
     if file is not None:
         path = Path(file)

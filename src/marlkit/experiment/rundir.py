@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import math
 import os
@@ -48,8 +49,9 @@ from typing import Any
 
 import numpy as np
 
+from marlkit import strict
 from marlkit.atomic import sync_folder, write_with
-from marlkit.errors import MarlkitError
+from marlkit.experiment.runfiles import RunDirError, read_archive, read_metrics_file
 from marlkit.train.protocol import Record
 
 CONFIG = "config.yaml"
@@ -69,11 +71,6 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 TIMESTAMP = "%Y%m%d-%H%M%S"
 SPARE_BYTES = 16 * 2**20
 """Free space asked for beyond the run's own estimate (temp files, the report)."""
-
-
-class RunDirError(MarlkitError, ValueError):
-    """A run directory that cannot be created or used: it exists, is not writable, the disk is too full, or it is
-    not (or no longer) a run directory."""
 
 
 # ------------------------------------------------------------------------------------------- preflight
@@ -157,7 +154,8 @@ DISK_ERRNOS[errno.ELOOP] = "it is a symbolic link, which marlkit does not follow
 
 
 def check_no_links(run: Path) -> None:
-    """:class:`RunDirError` if a run file (or a segment file) of ``run`` is a symbolic link."""
+    """:class:`RunDirError` if a run file (or a segment file) of ``run`` is a symbolic link, or anything but a
+    regular file (a folder, a FIFO) where marlkit writes a file (``segments`` must be a folder)."""
     candidates = [run / name for name in RUN_FILES]
     if (run / SEGMENTS).is_dir() and not (run / SEGMENTS).is_symlink():
         candidates += sorted((run / SEGMENTS).iterdir())
@@ -167,6 +165,10 @@ def check_no_links(run: Path) -> None:
                 f"{path}: a symbolic link; marlkit does not follow links in a run directory (a resume would write "
                 "through it to its target) — replace it with the file itself"
             )
+        if path.exists() and path.name != SEGMENTS and not path.is_file():
+            strict.regular_file(path, RunDirError)  # says what it is instead
+        if path.name == SEGMENTS and path.exists() and not path.is_dir():
+            raise RunDirError(f"{path}: not a folder; the segments folder holds the records of completed segments")
 
 
 def clean_leftovers(run: Path) -> int:
@@ -271,11 +273,50 @@ def metrics_lines(records: Record, first_window: int, log_every: int, seeds: Seq
     return lines
 
 
+def metrics_bytes(lines: Iterable[str]) -> bytes:
+    """What :func:`append_metrics` appends for ``lines`` (each line and a newline, UTF-8)."""
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
+def metrics_digest(run: Path, length: int) -> Any:
+    """A running SHA-256 (``hashlib``) of the first ``length`` bytes of ``metrics.jsonl`` — the lines a checkpoint
+    covers; :class:`RunDirError` if the file is shorter (lines were lost) or not a regular file."""
+    path = run / METRICS
+    strict.regular_file(path, RunDirError)
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(remaining, 2**20))
+            if not chunk:
+                raise RunDirError(
+                    f"{path}: {length - remaining} bytes, but the checkpoint covers {length}; lines were lost, so "
+                    "this run cannot be resumed consistently"
+                )
+            digest.update(chunk)
+            remaining -= len(chunk)
+    return digest
+
+
+def check_metrics(run: Path, length: int, expected: str | None) -> Any:
+    """The running SHA-256 of the lines of ``metrics.jsonl`` a checkpoint covers, checked against the digest the
+    checkpoint recorded (``info.metrics_sha256``; checkpoints before issue 15 have none): an edited, damaged or
+    swapped ``metrics.jsonl`` is refused before a resume appends to it."""
+    digest = metrics_digest(run, length)
+    if expected is not None and digest.hexdigest() != expected:
+        raise RunDirError(
+            f"{run / METRICS}: its first {length} bytes (the lines the checkpoint covers) do not match the "
+            "checkpoint's SHA-256: the file was edited, damaged or replaced, so this run cannot be resumed consistently"
+        )
+    return digest
+
+
 def append_metrics(run: Path, lines: Iterable[str]) -> int:
     """Append lines to ``metrics.jsonl`` durably (flush + fsync); returns the file's new length in bytes."""
     fd = os.open(run / METRICS, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
     with os.fdopen(fd, "ab") as handle:
-        handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
+        handle.write(metrics_bytes(lines))
         handle.flush()
         os.fsync(handle.fileno())
         return handle.tell()
@@ -298,10 +339,9 @@ def truncate_metrics(run: Path, length: int) -> None:
 
 
 def read_metrics(run: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every line of a run's ``metrics.jsonl`` as a dict (null where the value was NaN)."""
-    path = Path(run) / METRICS
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    """Every line of a run's ``metrics.jsonl`` as a dict (null where the value was NaN), each line parsed strictly
+    and checked field by field (:func:`marlkit.experiment.runfiles.metrics_line`)."""
+    return read_metrics_file(Path(run) / METRICS)
 
 
 # ------------------------------------------------------------------------------------------- segments
@@ -335,23 +375,18 @@ def _segments(run: Path) -> list[tuple[int, int, Path]]:
 
 def load_segments(run: Path, windows: int, config_hash: str) -> list[Record]:
     """The records of windows ``0 .. windows - 1`` from the segment files, in order; :class:`RunDirError` if one
-    is missing, unreadable or from another config."""
-    records, covered = [], 0
+    is missing, unreadable, from another config, or of arrays that do not fit (:func:`read_segment`)."""
+    records: list[Record] = []
+    covered = 0
     for first, end, path in _segments(run):
         if end > windows:
             continue
         if first != covered:
             break
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                contents = {k: archive[k] for k in archive.files}
-            header = json.loads(str(contents.pop("__header__")))
-        except Exception as exc:  # any unreadable file is the same problem for the user
-            raise RunDirError(f"{path}: unreadable segment ({type(exc).__name__}: {exc})") from None
-        if header.get("format") != SEGMENT_FORMAT or header.get("config_hash") != config_hash:
-            raise RunDirError(f"{path}: a segment of another format or config; this run cannot use it")
-        metrics = {k[len(_METRIC_PREFIX) :]: v for k, v in contents.items() if k.startswith(_METRIC_PREFIX)}
-        records.append(Record(**{k: contents[k] for k in Record._fields if k != "metrics"}, metrics=metrics))
+        record = read_segment(path, first, end, config_hash)
+        if records:
+            _check_like(path, record, records[0])
+        records.append(record)
         covered = end
     if covered != windows:
         raise RunDirError(
@@ -359,6 +394,104 @@ def load_segments(run: Path, windows: int, config_hash: str) -> list[Record]:
             "records are incomplete"
         )
     return records
+
+
+SEGMENT_HEADER = "__header__"
+_SEGMENT_ARRAYS = tuple(name for name in Record._fields if name != "metrics")
+_SEGMENT_NDIM = {"policy": 5, "average_policy": 5, "counts": 4, "episode_return": 3, "episode_count": 2,
+                 "reward_mean": 3}  # fmt: skip
+"""Dimensions of each record array in a segment: ``[N, W]`` then the record's own (:class:`Record`)."""
+
+
+def _segment_member(name: str) -> bool:
+    return (
+        name in _SEGMENT_ARRAYS
+        or name == SEGMENT_HEADER
+        or (name.startswith(_METRIC_PREFIX) and len(name) > len(_METRIC_PREFIX))
+    )
+
+
+def _segment_archive(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    try:
+        return read_archive(path, RunDirError, allowed=_segment_member, describe=_unknown_member, header=SEGMENT_HEADER)
+    except RunDirError as exc:
+        raise RunDirError(f"{path}: unreadable segment ({str(exc).removeprefix(f'{path}: ')})") from None
+
+
+def _segment_header(path: Path, first: int, config_hash: str) -> dict[str, Any]:
+    """A segment's checked header: format, version, config, and the first window its name says."""
+    header, _ = _segment_archive(path)
+    return _checked_header(path, header, first, config_hash)
+
+
+def _checked_header(path: Path, header: dict[str, Any], first: int, config_hash: str) -> dict[str, Any]:
+    strict.check_keys("__header__", header, ("format", "version", "config_hash", "first"), "a segment header",
+                      RunDirError)  # fmt: skip
+    if header.get("format") != SEGMENT_FORMAT or header.get("config_hash") != config_hash:
+        raise RunDirError(f"{path}: a segment of another format or config; this run cannot use it")
+    if header.get("version") != SEGMENT_VERSION or type(header.get("version")) is not int:
+        raise RunDirError(
+            f"{path}: segment version {strict.shorten(header.get('version'))}, expected {SEGMENT_VERSION}"
+        )
+    if type(header.get("first")) is not int or header.get("first") != first:
+        raise RunDirError(
+            f"{path}: __header__.first is {strict.shorten(header.get('first'))} but the file's name says window "
+            f"{first}; a renamed or edited segment"
+        )
+    return header
+
+
+def _unknown_member(name: str) -> str:
+    return (
+        f"archive member {strict.shorten(name)}: not a segment array (a segment holds {', '.join(_SEGMENT_ARRAYS)}, "
+        f"'{_METRIC_PREFIX}NAME' metrics and {SEGMENT_HEADER})"
+    )
+
+
+def read_segment(path: Path, first: int, end: int, config_hash: str) -> Record:
+    """One segment file's records, read on the strict boundary (:func:`marlkit.experiment.runfiles.read_archive`):
+    its header (this config, the first window its name says), every record array present with the dimensions of
+    :class:`Record`, all of them ``[N, W, ...]``, counts whole numbers, the rest numbers."""
+    header, contents = _segment_archive(path)
+    _checked_header(path, header, first, config_hash)
+    missing = [name for name in _SEGMENT_ARRAYS if name not in contents]
+    if missing:
+        raise RunDirError(f"{path}: a damaged segment (no {', '.join(missing)} array)")
+    lead: tuple[int, ...] | None = None
+    for name, array in contents.items():
+        ndim = _SEGMENT_NDIM.get(name, 3)
+        whole = name in ("counts", "episode_count")
+        if array.ndim != ndim or (whole and array.dtype.kind not in "iu") or (not whole and array.dtype.kind != "f"):
+            kind = "whole numbers" if whole else "floats"
+            raise RunDirError(
+                f"{path}: {name}: expected {ndim} dimensions of {kind}, got shape {list(array.shape)} of {array.dtype}"
+            )
+        lead = lead or tuple(array.shape[:2])
+        if tuple(array.shape[:2]) != lead:
+            raise RunDirError(
+                f"{path}: {name}: shape {list(array.shape)} does not fit the other arrays' [seeds, windows] = "
+                f"{list(lead)}"
+            )
+    shapes = {name: contents[name].shape[2:] for name in ("policy", "average_policy")}
+    if shapes["policy"] != shapes["average_policy"] or any(
+        contents[name].shape[2] != contents["policy"].shape[2]
+        for name in contents
+        if name.startswith(_METRIC_PREFIX) or name in ("episode_return", "reward_mean")
+    ):
+        raise RunDirError(f"{path}: the arrays disagree on the number of agents or the policy shape")
+    metrics = {k[len(_METRIC_PREFIX) :]: v for k, v in contents.items() if k.startswith(_METRIC_PREFIX)}
+    return Record(**{k: contents[k] for k in _SEGMENT_ARRAYS}, metrics=metrics)
+
+
+def _check_like(path: Path, record: Record, first: Record) -> None:
+    """A later segment must have the arrays, dtypes and shapes (but the window axis) of the first one."""
+
+    def layout(r: Record) -> dict[str, tuple[Any, ...]]:
+        arrays = {**{k: getattr(r, k) for k in _SEGMENT_ARRAYS}, **r.metrics}
+        return {k: (str(v.dtype), v.shape[:1] + v.shape[2:]) for k, v in arrays.items()}
+
+    if layout(record) != layout(first):
+        raise RunDirError(f"{path}: its arrays do not match the earlier segments' (another run's segment?)")
 
 
 def check_segments(run: Path, windows: int, config_hash: str | None = None) -> None:
@@ -369,27 +502,13 @@ def check_segments(run: Path, windows: int, config_hash: str | None = None) -> N
     for first, end, path in _segments(run):
         if first == covered and end <= windows:
             if config_hash is not None:
-                _check_segment_header(path, config_hash)
+                _segment_header(path, first, config_hash)
             covered = end
     if covered != windows:
         raise RunDirError(
             f"{run / SEGMENTS}: the segment files cover windows 0..{covered - 1} but the checkpoint is at window "
             f"{windows}; records were deleted, so this run cannot be resumed"
         )
-
-
-def _check_segment_header(path: Path, config_hash: str) -> None:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            header = json.loads(str(archive["__header__"]))
-    except Exception as exc:  # any unreadable file is the same problem for the user
-        raise RunDirError(f"{path}: unreadable segment ({type(exc).__name__}: {exc})") from None
-    if (
-        not isinstance(header, dict)
-        or header.get("format") != SEGMENT_FORMAT
-        or header.get("config_hash") != config_hash
-    ):
-        raise RunDirError(f"{path}: a segment of another format or config; this run cannot use it")
 
 
 def drop_segments(run: Path, after: int = 0) -> None:

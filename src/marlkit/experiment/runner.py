@@ -59,17 +59,26 @@ from marlkit.experiment.config import (
     load_config,
     with_output,
 )
+from marlkit.experiment.runfiles import (
+    RUN_SUMMARY_FORMAT,
+    check_digests,
+    file_digests,
+    read_summary,
+    read_text,
+    summary_digest,
+)
 from marlkit.experiment.sinks import check_sinks, open_sinks
 from marlkit.experiment.trainers import plan_for
 from marlkit.games import Game, load_game, save_game
 from marlkit.history import History
+from marlkit.strict import shorten
 from marlkit.train.finite import FiniteGuard, NonFinite
 from marlkit.train.protocol import Plan, Record, mean_return
 
 if TYPE_CHECKING:
     from marlkit.diagnose.report import DiagnosisReport
 
-SUMMARY_FORMAT = "marlkit.run-summary"
+SUMMARY_FORMAT = RUN_SUMMARY_FORMAT
 SUMMARY_VERSION = 1
 
 
@@ -207,6 +216,7 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
     else:  # killed before the first checkpoint: start over
         state, done, info = plan.start(), 0, {"metrics_bytes": 0, "elapsed_s": 0.0}
     rundir.check_segments(path, done, digest)
+    rundir.check_metrics(path, int(info["metrics_bytes"]), info.get("metrics_sha256"))
     with rundir.disk_errors(path):
         rundir.truncate_metrics(path, int(info["metrics_bytes"]))
         rundir.drop_segments(path, after=done)
@@ -289,6 +299,7 @@ def load_trained(run_dir: str | os.PathLike[str]) -> TrainedRun:
         raise CheckpointError(
             f"{path / rundir.CHECKPOINT}: holds {checkpoint.windows_done} of {plan.num_logs} windows, not the end"
         )
+    check_digests(path, read_summary(path / rundir.SUMMARY))
     history = History.load(path / rundir.HISTORY)
     if game is not None and not history.has_policy_table:
         game = None  # its env is not the exact game (e.g. a backdoor's trigger channels): evaluated as a task
@@ -302,8 +313,8 @@ def _is_task_run(path: Path) -> bool:
     from marlkit.schema import ConfigError, load_yaml
 
     try:
-        data = load_yaml((path / rundir.CONFIG).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ConfigError):
+        data = load_yaml(read_text(path / rundir.CONFIG))
+    except (MarlkitError, ConfigError):
         return False
     return isinstance(data, dict) and "env" in data and "game" not in data
 
@@ -399,6 +410,7 @@ def _execute(
         header += f", against a learned state adversary on agents {list(adversary.attacked)} ({adversary.schedule})"
     sinks = open_sinks(path, config.sinks, config_to_dict(config), (done + 1) * plan.log_every if done else None)
     guard = FiniteGuard()
+    lines_digest = rundir.metrics_digest(path, int(info["metrics_bytes"]))  # the lines the checkpoint covers
     with (
         sinks,
         _checkpoint_on_sigint() as stop,
@@ -415,6 +427,7 @@ def _execute(
             rundir.write_segment(path, done, records, digest)
             lines = rundir.metrics_lines(records, done, plan.log_every, plan.seeds.tolist())
             metrics_bytes = rundir.append_metrics(path, lines)
+            lines_digest.update(rundir.metrics_bytes(lines))
             sinks.write(lines)
             done += size
             elapsed += time.perf_counter() - tic
@@ -423,7 +436,12 @@ def _execute(
                 state,
                 config_hash=digest,
                 windows_done=done,
-                info={"metrics_bytes": metrics_bytes, "elapsed_s": elapsed, "total_windows": total},
+                info={
+                    "metrics_bytes": metrics_bytes,
+                    "elapsed_s": elapsed,
+                    "total_windows": total,
+                    "metrics_sha256": lines_digest.hexdigest(),
+                },
             )
             if update is not None:
                 update(done, latest_return(records))
@@ -494,9 +512,9 @@ def _stop_nonfinite(
         "windows": found.window,
         "marlkit": __version__,
         "learners": None if history is None else history.meta.get("learners"),
+        "files_sha256": file_digests(path),
     }
-    text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
-    write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
+    _write_summary_file(path, summary)
     raise NonFiniteError(path, found, learner, found.window)
 
 
@@ -513,15 +531,15 @@ def learner_of(config: ExperimentConfig, agent: int | None) -> str:
 
 def _stopped(path: Path) -> str | None:
     """What stopped a run (``summary.json``'s ``stopped``), or None for a run that was not stopped."""
-    try:
-        summary = json.loads((path / rundir.SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    stopped = summary.get("stopped") if isinstance(summary, dict) else None
+    summary = read_summary(path / rundir.SUMMARY)  # a damaged summary.json is one RunDirError line
+    stopped = summary.get("stopped")
     if not isinstance(stopped, dict):
         return None
-    where = f"seed {stopped.get('seed')}, window {stopped.get('window')}"
-    return f"{stopped.get('value')} in {stopped.get('key')} of learner {stopped.get('learner')}, {where}"
+    where = f"seed {shorten(stopped.get('seed'))}, window {shorten(stopped.get('window'))}"
+    return (
+        f"{shorten(stopped.get('value'))} in {shorten(stopped.get('key'))} of learner "
+        f"{shorten(stopped.get('learner'))}, {where}"
+    )
 
 
 def _write_summary(
@@ -552,8 +570,17 @@ def _write_summary(
         "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
         "safety": task_safety_summary(history) if game is None else None,
         **{k: v for k, v in extra.items() if k != "learning"},
+        "files_sha256": file_digests(path),  # config.yaml, game.npz, history.npz: what the report reads
     }
-    text = json.dumps(_finite(summary), indent=1, default=_jsonable, allow_nan=False)
+    _write_summary_file(path, summary)
+
+
+def _write_summary_file(path: Path, summary: Mapping[str, Any]) -> None:
+    """``summary.json`` atomically, with its ``digest``: the SHA-256 of every other field (as JSON reads them back,
+    :func:`marlkit.experiment.runfiles.summary_digest`), so an edit or damage is caught by every reader."""
+    data = json.loads(json.dumps(_finite(summary), default=_jsonable, allow_nan=False))
+    data["digest"] = summary_digest(data)
+    text = json.dumps(data, indent=1, allow_nan=False)
     write_with(path / rundir.SUMMARY, lambda handle: _write(handle, text))
 
 

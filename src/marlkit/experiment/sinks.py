@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from marlkit.atomic import write_text
-from marlkit.errors import NotApplicableError
+from marlkit.errors import MarlkitError, NotApplicableError
+from marlkit.experiment.runfiles import metrics_line, read_json
 
 SINKS_FILE = "sinks.json"
 """What the sinks need to continue after ``resume`` (the MLflow run id), in the run directory."""
@@ -79,8 +80,8 @@ def scalars_of(lines: Iterable[str]) -> list[tuple[str, float, int]]:
     (a window without a finished episode) are left out."""
     scalars: list[tuple[str, float, int]] = []
     by_window: dict[int, list[dict[str, Any]]] = {}
-    for line in lines:
-        entry = json.loads(line)
+    for number, line in enumerate(lines, start=1):
+        entry = metrics_line(Path("metrics.jsonl"), number, line)  # strict: exact types, every field
         by_window.setdefault(int(entry["step"]), []).append(entry)
         seed, step = entry["seed"], int(entry["step"])
         for field in ("episode_return", "reward_mean"):
@@ -175,8 +176,8 @@ def _read_state(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(path)
+    except MarlkitError:
         return {}
     return data if isinstance(data, dict) else {}
 

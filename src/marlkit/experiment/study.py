@@ -62,6 +62,7 @@ from marlkit.experiment.report import (
     yaml_block,
 )
 from marlkit.experiment.rundir import json_number
+from marlkit.experiment.runfiles import read_summary
 from marlkit.schema import dump_yaml
 
 DEFAULT_GAMES = (
@@ -291,7 +292,7 @@ def resume_study(directory: str | Path, *, progress: Progress | None = None) -> 
 def _finished_cell(folder: Path) -> CellResult | None:
     """The result of a cell whose folder holds its ``summary.json`` (written last), else None."""
     try:
-        data = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+        data = read_summary(folder / SUMMARY_FILE)
         names = {f.name for f in dataclasses.fields(CellResult)}
         return CellResult(**{k: v for k, v in data.items() if k in names})
     except (OSError, ValueError, TypeError):
@@ -410,7 +411,7 @@ def _load_cells(directory: Path) -> tuple[dict[str, Any], list[CellResult]]:
     path = directory / SUMMARY_FILE
     if not path.is_file():
         raise GameFileError(f"{directory}: no {SUMMARY_FILE}; the study has not finished")
-    summary = json.loads(path.read_text(encoding="utf-8"))
+    summary = read_summary(path, GameFileError)
     return summary, [CellResult(**cell) for cell in summary.get("cells", [])]
 
 

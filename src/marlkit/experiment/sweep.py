@@ -67,6 +67,7 @@ from marlkit.experiment.report import (
     write_page,
     yaml_block,
 )
+from marlkit.experiment.runfiles import read_object, read_summary
 from marlkit.schema import dump_yaml
 
 POINTS_FOLDER = "points"
@@ -156,7 +157,7 @@ def run_point(config: dict[str, Any], directory: str) -> dict[str, Any]:
     enable_compilation_cache()  # workers of one sweep (and later sweeps) share compiled loops through the disk
     folder = Path(directory)
     if (folder / POINT_FILE).is_file():  # finished before the sweep was stopped: not computed again
-        finished: dict[str, Any] = json.loads((folder / POINT_FILE).read_text(encoding="utf-8"))
+        finished: dict[str, Any] = read_object(folder / POINT_FILE)
         return finished
     with sweep_disk_errors(folder.parent.parent):
         if folder.is_dir() and not folder.is_symlink():
@@ -539,7 +540,7 @@ def render_sweep_report(directory: str | Path) -> Path:
     from marlkit.diagnose.criteria_table import CRITERIA, CRITERION_SHORT
 
     directory = Path(directory)
-    summary = json.loads((directory / SUMMARY_FILE).read_text(encoding="utf-8"))
+    summary = read_summary(directory / SUMMARY_FILE)
     keys = list(summary["points"][0]["overrides"]) if summary["points"] else []
     header = ["point", *keys, *(CRITERION_SHORT[c] for c in CRITERIA), "NashConv (final)", "tail return"]
     rows, classes = [], []

@@ -20,7 +20,6 @@ report's own HTML pieces (:func:`marlkit.experiment.report.diagnosis_sections`),
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -32,6 +31,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+
+from marlkit.errors import MarlkitError
+from marlkit.strict import loads_json
 
 LOG = logging.getLogger("marlkit.serve")
 RETURN_SERIES = "episode return (mean over agents)"
@@ -93,8 +95,8 @@ class MetricsFeed:
 
     def _add(self, raw: bytes, number: int) -> None:
         try:
-            entry = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            entry = loads_json(raw, MarlkitError)
+        except MarlkitError:
             return  # a damaged line is skipped (the page says how many points it shows)
         if not isinstance(entry, dict):
             return

@@ -24,9 +24,9 @@ runs re-reads only what changed (``bench/serve.py`` measures it).
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -36,7 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from marlkit.errors import MarlkitError
 from marlkit.schema import ConfigError, load_yaml
+from marlkit.strict import clip, loads_json
 
 MAX_DEPTH = 5
 """Folders below the runs folder the index looks into (``runs/sweep-x/points/0-a=1`` is depth 3)."""
@@ -150,13 +152,15 @@ def _parsed_yaml(path: Path) -> Any:
     """A run's config file read with :func:`marlkit.schema.load_yaml` (PyYAML's safe loader with limits, so a
     hostile file in the folder cannot exhaust the server), memoised by its path, modification time and size (an
     unfinished run's status is decided again on every request, its config is not parsed again)."""
-    st = path.stat()
+    st = os.lstat(path)
     return _yaml_of(str(path), st.st_mtime_ns, st.st_size)
 
 
 @functools.lru_cache(maxsize=4096)
 def _yaml_of(path: str, mtime_ns: int, size: int) -> Any:
-    return load_yaml(Path(path).read_text(encoding="utf-8"))
+    from marlkit.experiment.runfiles import read_text
+
+    return load_yaml(read_text(path, ConfigError))  # no link followed, no FIFO, the size checked before reading
 
 
 def _cached_checkpoint_info(path: Path) -> dict[str, Any]:
@@ -176,13 +180,15 @@ def checkpoint_info(path: Path) -> dict[str, Any]:
     Raises:
         ValueError: the file is not a readable checkpoint.
     """
+    from marlkit.errors import MarlkitError
+    from marlkit.experiment.runfiles import RunDirError, check_checkpoint_header
+    from marlkit.strict import read_archive
+
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            header = json.loads(str(archive["__header__"]))
-    except Exception as exc:  # any unreadable file is the same problem for the user
-        raise ValueError(f"checkpoint.npz unreadable ({type(exc).__name__})") from None
-    if not isinstance(header, dict) or "windows_done" not in header:
-        raise ValueError("checkpoint.npz has no marlkit header")
+        header, _ = read_archive(path, RunDirError, allowed=lambda name: True, describe=str, header="__header__")
+        check_checkpoint_header(path, header, RunDirError, "__header__")
+    except MarlkitError as exc:  # one line naming what is wrong
+        raise ValueError(f"checkpoint.npz unreadable: {str(exc).removeprefix(f'{path}: ')}") from None
     return header
 
 
@@ -190,6 +196,8 @@ def logged_windows(path: Path, tail: int = 65536) -> int:
     """Logging windows ``metrics.jsonl`` holds: the last complete line's ``window`` + 1 (the runner appends whole
     segments, every seed of every window), read from the file's last ``tail`` bytes; 0 when there is none."""
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # a link, a folder, a FIFO (an open would block): no windows
+            return 0
         with open(path, "rb") as handle:
             size = handle.seek(0, os.SEEK_END)
             handle.seek(max(0, size - tail))
@@ -198,8 +206,8 @@ def logged_windows(path: Path, tail: int = 65536) -> int:
         return 0
     for raw in reversed(chunk[: chunk.rfind(b"\n") + 1].splitlines()):
         try:
-            window = json.loads(raw).get("window")
-        except (ValueError, AttributeError):
+            window = loads_json(raw, ConfigError).get("window")
+        except (ValueError, AttributeError, MarlkitError):
             continue
         if isinstance(window, int):
             return window + 1
@@ -235,16 +243,14 @@ def read_entry(root: Path, directory: Path, parent: str = "", now: float | None 
         return RunEntry(**base, kind="run", status="corrupt", problem="config.yaml is not a YAML mapping")
     kind = str(config["kind"]) if config.get("kind") in ("study", "sweep") else "run"
     summary: dict[str, Any] | None = None
-    if (directory / "summary.json").is_file():
-        try:
-            loaded = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return RunEntry(
-                **base, kind=kind, status="corrupt", problem=f"summary.json unreadable ({type(exc).__name__})"
-            )
-        if not isinstance(loaded, dict):
-            return RunEntry(**base, kind=kind, status="corrupt", problem="summary.json is not a JSON object")
-        summary = loaded
+    if (directory / "summary.json").exists() or (directory / "summary.json").is_symlink():
+        from marlkit.experiment.runfiles import read_summary
+
+        try:  # checked field by field (marlkit.experiment.runfiles); a damaged file makes the run corrupt
+            summary = read_summary(directory / "summary.json")
+        except MarlkitError as exc:
+            problem = clip(str(exc).removeprefix(f"{directory / 'summary.json'}: "), 200)
+            return RunEntry(**base, kind=kind, status="corrupt", problem=f"summary.json: {problem}")
     base["name"] = str(config.get("name") or directory.name)
     if kind == "run":
         return _run_entry(directory, config, summary, base, now)
