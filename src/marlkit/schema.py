@@ -619,7 +619,10 @@ def _check_depth(text: str) -> None:
     """:class:`ConfigError` as soon as the YAML event stream opens more than :data:`MAX_YAML_DEPTH` nested
     mappings or lists: read event by event, so a 5,000-deep document stops at level 65 (composing it first costs
     seconds and Python's recursion). Syntax errors are left to the loader's pass, which names their line."""
-    events = _BoundedLoader(text)
+    try:
+        events = _BoundedLoader(text)
+    except yaml.YAMLError:  # e.g. a control character PyYAML's reader refuses: the loader's pass names it
+        return
     depth = 0
     try:
         while events.check_event():
@@ -636,6 +639,14 @@ def _check_depth(text: str) -> None:
         events.dispose()
 
 
+def _not_yaml(exc: yaml.YAMLError) -> ConfigError:
+    """One line for a YAML error: where (line, column) and PyYAML's problem."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return ConfigError(f"not valid YAML{where}: {str(problem)[:200]}")
+
+
 def load_yaml(text: str) -> Any:
     """YAML text as plain data, with PyYAML's safe loader and limits that keep a hostile file harmless: at most
     :data:`MAX_YAML_BYTES` of text, :data:`MAX_YAML_NODES` nodes once aliases are expanded (alias bombs), nesting
@@ -649,7 +660,10 @@ def load_yaml(text: str) -> Any:
     if size > MAX_YAML_BYTES:
         raise ConfigError(f"{size} bytes of YAML; a config may have at most {MAX_YAML_BYTES}")
     _check_depth(text)
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)  # its reader refuses control characters at once
+    except yaml.YAMLError as exc:
+        raise _not_yaml(exc) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -660,10 +674,7 @@ def load_yaml(text: str) -> Any:
             )
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"not valid YAML{where}: {problem}") from None
+        raise _not_yaml(exc) from None
     except RecursionError:
         raise ConfigError(f"nested deeper than {MAX_YAML_DEPTH} levels") from None
     finally:

@@ -67,6 +67,7 @@ def test_an_alias_bomb_is_measured_without_being_expanded(tmp_path: Path) -> Non
         ("a: &a [*a]\n", "refers to itself"),
         ("steps: 1\nsteps: 2\n", "duplicate key 'steps'"),
         ("steps: [1, 2\n", "not valid YAML at line"),
+        ("name: a\x1a\nsteps: 10\n", "unacceptable character #x001a"),  # PyYAML's reader: was exit 1
     ],
 )
 def test_hostile_yaml_is_one_line(tmp_path: Path, text: str, expected: str) -> None:

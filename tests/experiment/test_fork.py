@@ -18,6 +18,7 @@ from marlkit.errors import InvalidGameError, MarlkitError
 from marlkit.experiment import rundir, runner
 from marlkit.experiment.config import load_config
 from marlkit.experiment.fork import FORKED_FROM, fork_stopped
+from marlkit.experiment.runfiles import summary_digest
 from marlkit.experiment.trainers import plan_for
 from marlkit.history import History
 from marlkit.train.protocol import Record
@@ -119,6 +120,22 @@ def test_only_a_stopped_run_is_forked(stopped: Path, tmp_path: Path) -> None:
     shutil.copytree(stopped, other)
     summary = json.loads((other / rundir.SUMMARY).read_text())
     del summary["stopped"]
+    summary["digest"] = summary_digest(summary)  # a finished run's summary, as marlkit writes it
     (other / rundir.SUMMARY).write_text(json.dumps(summary))
     with pytest.raises(rundir.RunDirError, match="did not"):
         fork_stopped(other, ["learners.params.step_size=0.05"])
+
+
+def test_cli_resume_set_continues_a_stopped_run(
+    stopped: Path, tmp_path: Path, skip_report: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from marlkit.cli import main
+
+    copy = tmp_path / "runs" / stopped.name
+    shutil.copytree(stopped, copy)
+    assert main(["resume", str(copy), "--no-progress"]) == 2  # as it is: one line saying how to continue it
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"marlkit resume {copy} --set learners.params.KEY=VALUE" in err
+    assert main(["resume", str(copy), "--set", "learners.params.step_size=0.05", "--no-progress"]) == 0
+    (forked,) = [p for p in copy.parent.iterdir() if p.name.startswith("fork-resumed-")]
+    assert "continuing in" in capsys.readouterr().out and History.load(forked / rundir.HISTORY).num_logs == 100

@@ -136,8 +136,18 @@ def run_command(
 def resume_command(
     run_dir: Annotated[str, typer.Argument(help="A run directory that was stopped (Ctrl-C, a kill, a crash).")],
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar with ETA.")] = True,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="A run stopped on a non-finite value: continue it from its last checkpoint in a new run directory "
+            "with this hyper-parameter changed (e.g. learners.params.step_size=0.05; repeatable).",
+        ),
+    ] = None,
 ) -> None:
-    """Continue a stopped run from its last checkpoint; the result equals an uninterrupted run, bit for bit."""
+    """Continue a stopped run from its last checkpoint; the result equals an uninterrupted run, bit for bit. With
+    --set, a run the NaN / inf guard stopped continues with other hyper-parameters, in a new run directory."""
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
     from marlkit.experiment.runfiles import read_text
     from marlkit.experiment.runner import RunInterrupted, resume
@@ -146,14 +156,20 @@ def resume_command(
     config = Path(run_dir) / "config.yaml"
     if config.exists() or config.is_symlink():
         read_text(config)  # a damaged config.yaml (not UTF-8, control characters, a link) is one error line
-    if is_study(run_dir):  # a study resumes cell by cell
+    if settings:
+        from marlkit.experiment.fork import fork_stopped
+
+        forked = fork_stopped(run_dir, settings)
+        console().print(f"continuing in {forked} from its last checkpoint, with {', '.join(settings)}", markup=False)
+        run_dir = str(forked)
+    elif is_study(run_dir):  # a study resumes cell by cell
         from marlkit.cli.experiments import resume_default_study
 
         resume_default_study(run_dir, progress=progress)
         return
     from marlkit.experiment.sweep import is_sweep, resume_sweep
 
-    if is_sweep(run_dir):  # a sweep resumes point by point (each point through this runner)
+    if not settings and is_sweep(run_dir):  # a sweep resumes point by point (each point through this runner)
         directory = resume_sweep(run_dir)
         console().print(f"wrote {directory / 'report.html'}", markup=False)
         return

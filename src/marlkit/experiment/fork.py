@@ -41,14 +41,11 @@ FORKED_FROM = "forked_from.json"
 
 def stopped_reason(path: Path) -> dict[str, Any] | None:
     """``summary.json``'s ``stopped`` entry of a run directory, or None (no summary, or a run that finished)."""
-    from marlkit import strict
+    from marlkit.experiment.runfiles import read_summary
 
-    summary_path = path / rundir.SUMMARY
-    if not summary_path.is_file():
+    if not (path / rundir.SUMMARY).is_file():
         return None
-    text = strict.read_limited(summary_path, rundir.RunDirError)
-    data = strict.loads_json(text, rundir.RunDirError, str(summary_path))
-    stopped = data.get("stopped") if isinstance(data, dict) else None
+    stopped = read_summary(path / rundir.SUMMARY).get("stopped")
     return stopped if isinstance(stopped, dict) else None
 
 

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import yaml
 
 from marlkit import __version__
 from marlkit.atomic import write_text
@@ -36,7 +35,7 @@ from marlkit.errors import GameFileError, InvalidGameError, MarlkitError, NotApp
 from marlkit.experiment.runfiles import check_digests, read_json, read_summary, read_text
 from marlkit.games import NormalFormGame, StochasticGame
 from marlkit.history import History
-from marlkit.schema import ConfigError, load_yaml
+from marlkit.schema import ConfigError, dump_yaml, load_yaml
 from marlkit.strict import regular_file
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -148,7 +147,7 @@ def write_page(path: str | Path, text: str) -> Path:
 
 def yaml_block(config: dict[str, Any] | str) -> str:
     """The config as a ``<pre>`` YAML block."""
-    text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False)
+    text = config if isinstance(config, str) else dump_yaml(config)
     return f"<pre>{esc(text)}</pre>"
 
 

@@ -129,8 +129,8 @@ class NonFiniteError(MarlkitError, RuntimeError):
         )
         super().__init__(
             f"{path}: stopped: learner {learner} produced {found.describe()}; {kept_text}, and summary.json says "
-            "why — inspect the run, then start a new run with other hyper-parameters (a smaller step size or learning "
-            "rate, a smaller initial value); this run cannot be resumed, it would reach the same value"
+            f"why — inspect the run; continue it from its last checkpoint with other hyper-parameters (a smaller step "
+            f"size or learning rate, a smaller initial value): marlkit resume {path} --set learners.params.KEY=VALUE"
         )
 
 
@@ -190,15 +190,15 @@ def resume(run_dir: str | os.PathLike[str], *, progress: bool = True) -> RunResu
         rundir.clean_leftovers(path)
     rundir.clean_stale_temp()
     if (path / rundir.SUMMARY).is_file():
-        if (path / rundir.HISTORY).is_file():  # finished: a kill before its segments were dropped left them
+        stopped = _stopped(path)  # first: a stopped run keeps its segments (resume --set continues from them)
+        if stopped is None and (path / rundir.HISTORY).is_file():  # a kill before its segments were dropped
             with rundir.disk_errors(path):
                 rundir.drop_segments(path)
-        stopped = _stopped(path)
         if stopped is not None:
             raise rundir.RunDirError(
-                f"{path}: the run stopped on a non-finite value ({stopped}); it cannot be resumed (it would reach the "
-                "same value): inspect its metrics.jsonl and summary.json, then start a new run with other "
-                "hyper-parameters"
+                f"{path}: the run stopped on a non-finite value ({stopped}); resumed as it is it would reach the "
+                "same value: inspect its metrics.jsonl and summary.json, then continue it with other hyper-parameters "
+                f"(marlkit resume {path} --set learners.params.KEY=VALUE) or start a new run"
             )
         if (path / rundir.REPORT).is_file() or not (path / rundir.HISTORY).is_file():
             raise rundir.RunDirError(f"{path}: the run is already finished (summary.json exists); nothing to resume")
@@ -567,7 +567,7 @@ def _write_summary(
         "training_seconds": elapsed,
         "marlkit": __version__,
         "learning": extra["learning"] if "learning" in extra or game is None else summarize(history, game).to_dict(),
-        "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
+        "diagnosis": None if diagnosis is None else diagnosis.to_dict(series=False),  # the History has them
         "safety": task_safety_summary(history) if game is None else None,
         **{k: v for k, v in extra.items() if k != "learning"},
         "files_sha256": file_digests(path),  # config.yaml, game.npz, history.npz: what the report reads
