@@ -13,38 +13,20 @@ Not a test: the suite runs the same fuzzer at a fixed, small, derandomized budge
 
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from fuzz_campaign import campaign  # bench/ is on the path of a script run from it
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=1000, help="cases per kind (valid, JSON, NPZ)")
-    parser.add_argument("--seed", type=int, default=1, help="hypothesis seed (reproducible)")
-    args = parser.parse_args()
-    env = {**os.environ, "MARLKIT_FUZZ_EXAMPLES": str(args.examples), "MARLKIT_FUZZ_SEED": str(args.seed)}
-    env.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-n",
-        "0",
-        "-p",
-        "no:cacheprovider",
+    return campaign(
+        __doc__.splitlines()[0],
         "tests/fuzz/test_game_files.py",
-    ]
-    start = time.perf_counter()
-    code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
-    print(f"{3 * args.examples} cases (seed {args.seed}) in {time.perf_counter() - start:.0f} s: exit {code}")
-    return code
+        default=1000,
+        per_example=3,
+        unit="cases",
+        what="cases per kind (valid, JSON, NPZ)",
+    )
 
 
 if __name__ == "__main__":

@@ -483,7 +483,6 @@ def crossplay_table(base: Any, settings: CrossplaySettings, progress: Any = None
     columns: list[tuple[str, str | None, bool]] = [(TRAINING_PARTNER, None, False)]
     columns += [(label, spec, False) for label, spec in settings.humans.items()]
     columns += [(label, spec, True) for label, spec in settings.held_out.items()]
-    labels = [c[0] for c in columns]
     humans = {label: _human_player(f"{label} ({spec})", str(spec), None, env, agents) for label, spec, _ in columns[1:]}
     rows = rows_of(settings)
     if weights is not None and len(weights) != len(settings.humans):
@@ -516,19 +515,35 @@ def crossplay_table(base: Any, settings: CrossplaySettings, progress: Any = None
             )  # fmt: skip
             cells.append(cell_statistics(team_returns(result.returns)))  # [N, E]
         stats.append(tuple(cells))
+    training = np.stack([t.training_return for t in trained])
+    return assemble(base, settings, env.spec, agents, rows, columns, stats, training)
+
+
+def assemble(
+    base: Any,
+    settings: CrossplaySettings,
+    spec: Any,
+    agents: Sequence[int],
+    rows: Sequence[Row],
+    columns: Sequence[tuple[str, Any, bool]],
+    stats: Sequence[tuple[dict[str, Any], ...]],
+    training_return: np.ndarray,
+) -> CrossplayTable:
+    """The table from its parts: ``columns`` as ``(label, partner, held out)``, ``stats[r][c]`` each cell's
+    statistics, ``training_return [R, N]``; the env's ``spec`` names it and the human seats ``agents``."""
     return CrossplayTable(
-        env=env.spec.name,
+        env=spec.name,
         learner=base.learners[0].name,
         steps=base.steps,
         seeds=base.n_seeds,
-        human_agents=tuple(env.spec.agent_names[i] for i in agents),
+        human_agents=tuple(spec.agent_names[i] for i in agents),
         rows=tuple(r.label for r in rows),
         row_partners=tuple(r.partner for r in rows),
-        columns=tuple(labels),
+        columns=tuple(c[0] for c in columns),
         column_partners=tuple(c[1] for c in columns),
         held_out=tuple(c[2] for c in columns),
         stats=tuple(stats),
-        training_return=np.stack([t.training_return for t in trained]),
+        training_return=training_return,
         episodes=settings.episodes,
         seed=settings.seed,
         mode=settings.mode,
@@ -540,6 +555,7 @@ __all__ = [
     "CrossplaySettings",
     "CrossplayTable",
     "Row",
+    "assemble",
     "cell_statistics",
     "crossplay_table",
     "plot_crossplay_table",

@@ -34,6 +34,7 @@ from marlkit.experiment.crossplay_table import (
     CrossplaySettings,
     CrossplayTable,
     Row,
+    assemble,
     cell_statistics,
     crossplay_table,
     rows_of,
@@ -148,23 +149,7 @@ def task_crossplay_table(base: Any, settings: CrossplaySettings, progress: Any =
                 returns = returns[..., list(learners)]  # the learners' seats, as in every other cell
             cells.append(cell_statistics(team_returns(returns)))
         stats.append(tuple(cells))
-    return CrossplayTable(
-        env=plain.spec.name,
-        learner=base.learners[0].name,
-        steps=base.steps,
-        seeds=base.n_seeds,
-        human_agents=tuple(plain.spec.agent_names[i] for i in agents),
-        rows=tuple(r.label for r in rows),
-        row_partners=tuple(r.partner for r in rows),
-        columns=tuple(c[0] for c in columns),
-        column_partners=tuple(c[1] for c in columns),
-        held_out=tuple(c[2] for c in columns),
-        stats=tuple(stats),
-        training_return=np.stack([t[2] for t in trained]),
-        episodes=settings.episodes,
-        seed=settings.seed,
-        mode=settings.mode,
-    )
+    return assemble(base, settings, plain.spec, agents, rows, columns, stats, np.stack([t[2] for t in trained]))
 
 
 __all__ = ["any_crossplay_table", "partner_in", "task_crossplay_table", "train_row", "with_params"]
