@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
 import pytest
 
 from marlkit.experiment import runner
@@ -32,3 +37,37 @@ def small_study_grid() -> type:
         seeds: int = 2
 
     return SmallStudy
+
+
+class PoisonedPlan:
+    """A plan whose records get NaN in ``reward_mean`` of seed index 1, agent 0, at logging window ``bad`` (a
+    learner diverging there), the rest as the plan computes it."""
+
+    def __init__(self, plan: Any, bad: int) -> None:
+        self.plan, self.bad = plan, bad
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.plan, name)
+
+    def advance(self, state: Any, first: int, count: int) -> tuple[Any, Any]:
+        state, records = self.plan.advance(state, first, count)
+        records = jax.tree_util.tree_map(np.array, records)
+        if first <= self.bad < first + count:
+            records.reward_mean[1, self.bad - first, 0] = np.nan
+        return state, records
+
+
+@pytest.fixture(scope="session")
+def poisoned_plan_for() -> Callable[[int], Callable[..., tuple[Any, Any]]]:
+    r"""``poisoned_plan_for(bad)``: a stand-in for ``runner.plan_for`` whose plans are :class:`PoisonedPlan`\ s
+    (patch the runner with it to stop a run at window ``bad`` with the NaN / inf guard)."""
+    real = runner.plan_for
+
+    def make(bad: int) -> Callable[..., tuple[Any, Any]]:
+        def plan_for(config: Any, game: Any = None) -> tuple[Any, Any]:
+            plan, built = real(config, game)
+            return PoisonedPlan(plan, bad), built
+
+        return plan_for
+
+    return make

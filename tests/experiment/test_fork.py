@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 import pytest
 
@@ -21,7 +20,6 @@ from marlkit.experiment.fork import FORKED_FROM, fork_stopped
 from marlkit.experiment.runfiles import summary_digest
 from marlkit.experiment.trainers import plan_for
 from marlkit.history import History
-from marlkit.train.protocol import Record
 
 CONFIG = {
     "name": "fork",
@@ -36,37 +34,15 @@ ARRAYS = ("policy", "average_policy", "joint_counts", "episode_return", "episode
 BAD_WINDOW = 37
 
 
-class Poisoned:
-    """A plan whose records get NaN in ``reward_mean`` of seed index 1 at window ``bad`` (as a diverging learner)."""
-
-    def __init__(self, plan: Any, bad: int) -> None:
-        self.plan, self.bad = plan, bad
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.plan, name)
-
-    def advance(self, state: Any, first: int, count: int) -> tuple[Any, Record]:
-        state, records = self.plan.advance(state, first, count)
-        records = jax.tree_util.tree_map(np.array, records)
-        if first <= self.bad < first + count:
-            records.reward_mean[1, self.bad - first, 0] = np.nan
-        return state, records
-
-
 @pytest.fixture(scope="module")
-def stopped(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    real = runner.plan_for
+def stopped(tmp_path_factory: pytest.TempPathFactory, poisoned_plan_for: Any) -> Path:
+    """The run stopped by the guard at window 37 (a NaN in seed 1's records, tests/experiment/conftest.py)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(runner, "diagnosis_for_summary", lambda history, game, config: None)
-        patch.setattr(runner, "plan_for", lambda config, game=None: _poison(real, config, game))
+        patch.setattr(runner, "plan_for", poisoned_plan_for(BAD_WINDOW))
         with pytest.raises(runner.NonFiniteError) as info:
             runner.run(CONFIG, tmp_path_factory.mktemp("stopped"), progress=False)
     return info.value.path
-
-
-def _poison(real: Any, config: Any, game: Any) -> tuple[Any, Any]:
-    plan, built = real(config, game)
-    return Poisoned(plan, BAD_WINDOW), built
 
 
 def test_a_stopped_run_continues_with_a_new_step_size(stopped: Path, skip_report: None) -> None:

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 import pytest
 
@@ -46,28 +45,15 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> History:
         return runner.run(CONFIG, tmp_path_factory.mktemp("ref"), progress=False).history
 
 
-class _Poisoned:
-    """A plan whose records get NaN in ``reward_mean`` of seed index 1, agent 0, at window ``bad``."""
-
-    def __init__(self, plan: Any, bad: int) -> None:
-        self.plan, self.bad = plan, bad
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.plan, name)
-
-    def advance(self, state: Any, first: int, count: int) -> tuple[Any, Record]:
-        state, records = self.plan.advance(state, first, count)
-        records = jax.tree_util.tree_map(np.array, records)
-        if first <= self.bad < first + count:
-            records.reward_mean[1, self.bad - first, 0] = np.nan
-        return state, records
-
-
 def test_a_non_finite_window_stops_the_run_and_keeps_every_finite_one(
-    tmp_path: Path, reference: History, monkeypatch: pytest.MonkeyPatch, skip_report: None, capsys: Any
+    tmp_path: Path,
+    reference: History,
+    monkeypatch: pytest.MonkeyPatch,
+    skip_report: None,
+    capsys: Any,
+    poisoned_plan_for: Any,
 ) -> None:
-    real = runner.plan_for
-    monkeypatch.setattr(runner, "plan_for", lambda config, game=None: _poison(real, config, game, 37))
+    monkeypatch.setattr(runner, "plan_for", poisoned_plan_for(37))
     with pytest.raises(runner.NonFiniteError) as info:
         runner.run(CONFIG, tmp_path, progress=False)
     path, message = info.value.path, str(info.value)
@@ -94,11 +80,6 @@ def test_a_non_finite_window_stops_the_run_and_keeps_every_finite_one(
     assert main(["resume", str(path), "--no-progress"]) == 2  # the CLI: one line, exit 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "inspect its metrics.jsonl" in err[0]
-
-
-def _poison(real: Any, config: Any, game: Any, bad: int) -> tuple[Any, Any]:
-    plan, built = real(config, game)
-    return _Poisoned(plan, bad), built
 
 
 def test_a_diverging_learner_is_stopped_at_its_first_window(tmp_path: Path, skip_report: None) -> None:

@@ -26,15 +26,11 @@ runs a seeded (reproducible, different from the default) campaign of that many c
 
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
 import json
 import math
 import os
-import signal
 import tempfile
-import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +41,6 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from marlkit.cli import main
 from marlkit.games import NormalFormGame, game_from_dict, game_to_dict, load_game, save_game
 
 EXAMPLES = int(os.environ.get("MARLKIT_FUZZ_EXAMPLES", "0"))
@@ -67,48 +62,15 @@ def _settings(default: int) -> Any:
 
 
 # ------------------------------------------------------------------------------------------ running a case
-class CaseTimeout(BaseException):
-    """Raised by the alarm: a BaseException, so that the CLI's error boundary cannot swallow it."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    def alarm(signum: int, frame: object) -> None:
-        raise CaseTimeout(f"a case ran longer than {seconds} s (a hang)")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    """``marlkit argv`` in this process; any RuntimeWarning (an overflow, an invalid value — NumPy's included) is
-    an error, which the CLI reports as an internal error (exit 1) and the case fails."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
-
-
-def check_case(path: Path, expect: str) -> None:
-    """Both commands on ``path``; ``expect`` is ``valid``, ``invalid`` or ``either`` (module docstring)."""
-    with time_limit(CASE_SECONDS):
-        show = run("show", str(path))
-        solve = run("solve", str(path), "--json")
+def check_case(path: Path, expect: str, cli: Any, limit: Any, outcome: Any) -> None:
+    """Both commands on ``path``; ``expect`` is ``valid``, ``invalid`` or ``either`` (module docstring); ``cli``,
+    ``limit`` and ``outcome`` are the fuzz fixtures of tests/fuzz/conftest.py."""
+    with limit(CASE_SECONDS):
+        show = cli("show", str(path))
+        solve = cli("solve", str(path), "--json")
     for name, (code, out, err) in (("show", show), ("solve", solve)):
-        assert code in (0, 2), f"{name} exited {code}: {err[-3000:]}"
-        assert "Traceback" not in err, err[-3000:]
-        if code == 2:
-            lines = err.strip().splitlines()
-            assert len(lines) == 1 and lines[0].startswith("error: "), f"{name}: {err[-3000:]}"
-            assert not lines[0].startswith("error: internal error"), lines[0]
-            assert out == "", f"{name} printed before its error: {out[-500:]}"
-        else:
+        outcome(name, code, out, err)
+        if code == 0:
             assert err == "", f"{name} succeeded with stderr output: {err[-3000:]}"
     file_refused = show[0] == 2
     if expect == "invalid":
@@ -504,7 +466,9 @@ CONCEPTS = ("ce", "cce", "pareto", "welfare", "minimax")
 
 @_settings(60)
 @given(data=VALID, concept=st.sampled_from(CONCEPTS))
-def test_valid_game_files_are_accepted_and_solved_correctly(folder: Path, data: dict[str, Any], concept: str) -> None:
+def test_valid_game_files_are_accepted_and_solved_correctly(
+    folder: Path, data: dict[str, Any], concept: str, fuzz_cli: Any, fuzz_limit: Any, fuzz_outcome: Any
+) -> None:
     """Valid games (odd numbers included) are accepted from JSON and NPZ, Nash is re-certified independently, and
     one other concept ends in a result or one error line (e.g. minimax on a general-sum game)."""
     for suffix in (".json", ".npz"):
@@ -513,29 +477,30 @@ def test_valid_game_files_are_accepted_and_solved_correctly(folder: Path, data: 
             path.write_text(json.dumps(data))
         else:
             save_game(game_from_dict(data), path)
-        check_case(path, "valid")
+        check_case(path, "valid", fuzz_cli, fuzz_limit, fuzz_outcome)
         assert game_to_dict(load_game(path))["type"] == data["type"]
-    with time_limit(CASE_SECONDS):
-        code, out, err = run("solve", str(path), "--concept", concept, "--json")
-    assert code in (0, 2) and "Traceback" not in err, err[-3000:]
-    if code == 2:
-        lines = err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: ") and "internal error" not in lines[0], err[-3000:]
-    else:
+    with fuzz_limit(CASE_SECONDS):
+        code, out, err = fuzz_cli("solve", str(path), "--concept", concept, "--json")
+    fuzz_outcome("solve --concept", code, out, err)
+    if code == 0:
         assert err == "" and "concept" in json.loads(out), err[-3000:]
 
 
 @_settings(150)
 @given(case=invalid_json())
-def test_malformed_json_game_files_are_refused_in_one_line(folder: Path, case: tuple[bytes, str]) -> None:
+def test_malformed_json_game_files_are_refused_in_one_line(
+    folder: Path, case: tuple[bytes, str], fuzz_cli: Any, fuzz_limit: Any, fuzz_outcome: Any
+) -> None:
     content, expect = case
     path = folder / "case.json"
     path.write_bytes(content)
-    check_case(path, expect)
+    check_case(path, expect, fuzz_cli, fuzz_limit, fuzz_outcome)
 
 
 @_settings(100)
 @given(case=npz_case())
-def test_malformed_npz_game_files_are_refused_in_one_line(folder: Path, case: tuple[dict[str, Any], str, Any]) -> None:
+def test_malformed_npz_game_files_are_refused_in_one_line(
+    folder: Path, case: tuple[dict[str, Any], str, Any], fuzz_cli: Any, fuzz_limit: Any, fuzz_outcome: Any
+) -> None:
     path, expect = write_npz(case, folder)
-    check_case(path, expect)
+    check_case(path, expect, fuzz_cli, fuzz_limit, fuzz_outcome)
