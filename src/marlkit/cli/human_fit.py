@@ -116,21 +116,23 @@ def fit_command(
     logs_field: str | list[str] = log_paths[0] if len(log_paths) == 1 else list(log_paths)
     about = {"log": logs_field, "game": g.name, "joint_decisions": decisions}
     heading = logs[0].lines()[0] if len(logs) == 1 else f"{len(logs)} play logs of {g.name}: {decisions} decisions"
+    counts = [sum(parts) for parts in zip(*(log.all_counts() for log in logs), strict=True)]
     if member:
+        from marlkit.human.fit import partner_profile
         from marlkit.human.population_fit import fit_population
 
         seat = 0 if agent is None else agent
         people = [log.counts(seat) for log in logs]
+        # the members respond to what the partners played (pooled over the logs), as the one-model fits, or --partner
+        faced = partner_profile(g, counts, partner_policies)
         fitted = fit_population(
-            [parse_model(spec) for spec in member], g, people, agent=seat, partner_policies=partner_policies,
-            labels=log_paths,
-        )  # fmt: skip
+            [parse_model(spec) for spec in member], g, people, agent=seat, partner_policies=faced, labels=log_paths
+        )
         if json_out:
             print_json({**about, **fitted.to_json()})
             return
         write_lines([heading, *fitted.lines()])
         return
-    counts = [sum(parts) for parts in zip(*(log.all_counts() for log in logs), strict=True)]
     if key == "all":
         if partner_policies is not None:
             raise InvalidGameError("--partner applies to one model (boltzmann or noisy-best-response), not to all")
