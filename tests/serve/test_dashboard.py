@@ -291,3 +291,27 @@ def test_a_bug_gives_a_plain_error_page(finished_run: Path, tmp_path: Path, monk
         assert "second line" not in page.text and 'File "' not in page.text
         api = http.get("/api/curves/ok")
         assert api.status_code == 500 and api.json()["error"].startswith("RuntimeError: deliberate failure")
+
+
+def test_a_run_stopped_by_the_guard_is_listed_as_stopped(finished_run: Path, tmp_path: Path):
+    """Not "finished": the NaN / inf guard stopped it (``summary.json``'s ``stopped``); the reason and how to continue
+    it are shown on the runs page and the API."""
+    from marlkit.experiment.runfiles import summary_digest
+
+    runs = tmp_path / "runs"
+    target = runs / "diverged"
+    shutil.copytree(finished_run, target)
+    summary = json.loads((target / "summary.json").read_text())
+    for key in ("learning", "diagnosis", "safety"):
+        summary.pop(key, None)
+    stopped = {"reason": "non-finite", "learner": "iql", "window": 3, "seed": 1, "key": "reward_mean", "agent": 0}
+    summary.update(stopped={**stopped, "value": "nan"}, windows=3)
+    summary["digest"] = summary_digest(summary)  # as the runner writes a stopped run's summary
+    (target / "summary.json").write_text(json.dumps(summary))
+    with client(runs) as http:
+        (entry,) = http.get("/api/runs").json()["runs"]
+        assert entry["status"] == "stopped" and entry["progress"] == [3, WINDOWS]
+        assert "nan in reward_mean of learner iql, seed 1, window 3" in entry["problem"]
+        assert "marlkit resume diverged --set learners.params.KEY=VALUE" in entry["problem"]
+        page = http.get("/").text
+        assert "1 stopped" in page and "stopped by the NaN / inf guard" in page

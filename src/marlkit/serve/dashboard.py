@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from marlkit.schema import ConfigError, load_yaml
 from marlkit.serve.run_data import Feeds, run_diagnosis
-from marlkit.serve.runs_index import RunEntry, RunsIndex, read_entry
+from marlkit.serve.runs_index import STATUSES, RunEntry, RunsIndex, read_entry
 from marlkit.serve.security import PathRefusedError, inside
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def routes(context: ServeContext) -> list[BaseRoute]:
             criteria=_criteria_short(),
             fraction_class=_fraction_class,
             runs_dir=str(context.runs_dir),
-            counts={s: sum(1 for e in entries if e.status == s) for s in ("running", "finished", "killed", "corrupt")},
+            counts={s: sum(1 for e in entries if e.status == s) for s in STATUSES},
         )
 
     def runs_api(request: Request) -> Response:

@@ -51,7 +51,7 @@ FIRST_SEGMENT_S = 600.0
 
 SKIPPED = frozenset({"segments", "__pycache__", "node_modules"})
 
-STATUSES = ("running", "finished", "killed", "corrupt")
+STATUSES = ("running", "finished", "stopped", "killed", "corrupt")
 
 
 @dataclass(frozen=True)
@@ -270,6 +270,16 @@ def _run_entry(
     if summary is not None:
         fractions, nash_conv = verdict_fractions(summary)
         windows = summary.get("windows", total)
+        stopped = summary.get("stopped")
+        if isinstance(stopped, dict):  # the NaN / inf guard stopped it: the windows before are kept
+            progress = (int(windows), total) if isinstance(windows, int) and isinstance(total, int) else None
+            why = (
+                f"stopped by the NaN / inf guard: {stopped.get('value')} in {stopped.get('key')} of learner "
+                f"{stopped.get('learner')}, seed {stopped.get('seed')}, window {stopped.get('window')}; continue it "
+                f"with other hyper-parameters (in the runs folder): marlkit resume {base['path']} --set "
+                "learners.params.KEY=VALUE"
+            )
+            return RunEntry(**fields, status="stopped", progress=progress, problem=clip(why, 300))
         progress = (int(windows), int(windows)) if isinstance(windows, int) else None
         return RunEntry(**fields, status="finished", progress=progress, fractions=fractions, nash_conv=nash_conv)
     header = None
