@@ -24,9 +24,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import linprog, lsq_linear, minimize, nnls
-from scipy.special import rel_entr
 
 from marlkit.diagnose.distances import (
     KL_FLOOR,
@@ -156,6 +153,9 @@ def _projection_l1(G: np.ndarray, h: np.ndarray, points: np.ndarray) -> tuple[np
     -(u - v) <= p and Σ (u - v) = 1 - Σ p. The LPs of ``_LP_CHUNK`` points are stacked block-diagonally (sparse)
     into one HiGHS solve: the objective is separable, so each block is optimal for its own point.
     """
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
     P, J = points.shape
     m = G.shape[0]
     G, h = _unit_rows(G, h)
@@ -198,6 +198,8 @@ def _least_distance(C: np.ndarray, d: np.ndarray) -> np.ndarray | None:
     SciPy's ``nnls`` (1.15+) can return wrong answers on small problems (scipy/scipy#25389), so an uncertified
     answer is retried with SciPy's bounded-variable least squares (``lsq_linear``, method "bvls").
     """
+    from scipy.optimize import lsq_linear, nnls
+
     E = np.concatenate([C.T, d[None, :]], axis=0)
     f = np.zeros(E.shape[0])
     f[-1] = 1.0
@@ -254,6 +256,13 @@ def _orthonormal_complement_of_ones(J: int) -> np.ndarray:
     return q[:, 1:]
 
 
+def _relative_entropy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """SciPy's elementwise ``rel_entr(x, y) = x ln(x / y)`` (0 where x = 0), imported when first used."""
+    from scipy.special import rel_entr
+
+    return rel_entr(x, y)
+
+
 def _tiny(mu: np.ndarray) -> np.ndarray:
     return np.maximum(mu, 1e-300)
 
@@ -261,7 +270,7 @@ def _tiny(mu: np.ndarray) -> np.ndarray:
 _SMOOTH_OBJECTIVES: dict[str, tuple[Callable, Callable]] = {
     "l2": (lambda p, mu: 0.5 * float(((mu - p) ** 2).sum()), lambda p, mu: mu - p),
     "kl": (
-        lambda p, mu: float(rel_entr(mu, np.maximum(p, KL_FLOOR)).sum()),
+        lambda p, mu: float(_relative_entropy(mu, np.maximum(p, KL_FLOOR)).sum()),
         lambda p, mu: np.log(_tiny(mu) / np.maximum(p, KL_FLOOR)) + 1.0,
     ),
     "js": (
@@ -351,6 +360,8 @@ class PolytopeSolutionSet(SolutionSet):
 
     def _convex(self, name: str, fn: Distance, p: np.ndarray, starts: tuple[np.ndarray, ...]) -> float:
         """min_μ d(p, μ) over the polytope by SLSQP from the feasible ``starts``; the best feasible candidate."""
+        from scipy.optimize import minimize
+
         J = p.size
         builtin = builtin_name(name, fn)
         objective, gradient = _SMOOTH_OBJECTIVES.get(builtin or "", (lambda p, mu: float(fn(p, mu)), None))

@@ -250,7 +250,7 @@ class GameEnv(Env):
             random_initial=init_support.shape[-1] > 1,
             digest=digest.hexdigest(),
         )
-        device = {k: None if v is None else jnp.asarray(v) for k, v in arrays.items()}
+        device = {k: None if v is None else jax.device_put(v) for k, v in arrays.items()}
         tables = GameTables._make(device[name] for name in GameTables._fields)
         self._set(static, tables)
 

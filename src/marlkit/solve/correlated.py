@@ -53,8 +53,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import linprog, minimize
-from scipy.special import logsumexp
 
 from marlkit.errors import CertificationError, InvalidGameError, UnknownNameError
 from marlkit.games.normal_form import NormalFormGame
@@ -235,6 +233,8 @@ _LP_OBJECTIVES: dict[str, Callable[[NormalFormGame, np.ndarray, object], _Object
 
 def _solve_lp(G: np.ndarray, objective: _Objective) -> np.ndarray:
     """min c·x over x = [μ, aux] with G μ <= 0, the objective's rows, μ >= 0, Σ μ = 1; returns μ."""
+    from scipy.optimize import linprog
+
     N, k = G.shape[1], len(objective.aux_bounds)
     A_ub = np.concatenate([np.c_[G, np.zeros((G.shape[0], k))], objective.A_ub], axis=0)
     b_ub = np.r_[np.zeros(G.shape[0]), objective.b_ub]
@@ -261,6 +261,8 @@ def _union_support(G: np.ndarray) -> np.ndarray:
     support of some equilibrium reaches y_a = 1 (scale that equilibrium up), every other cell has ν_a = 0. The cap
     on ν means a cell is found when some equilibrium gives it at least ~5e-7 of its largest probability.
     """
+    from scipy.optimize import linprog
+
     K, N = G.shape
     eye = np.eye(N)
     res = linprog(
@@ -278,6 +280,9 @@ def _union_support(G: np.ndarray) -> np.ndarray:
 
 def _max_entropy(G: np.ndarray) -> np.ndarray:
     """argmax_μ H(μ) over {G μ <= 0, μ >= 0, Σ μ = 1} through the convex dual on the union support."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
     keep = _union_support(G)
     Gs = G[:, keep]
     Gs = Gs[np.any(Gs != 0.0, axis=1)]
@@ -311,6 +316,8 @@ def _newton_polish(Gs: np.ndarray, lam: np.ndarray, iterations: int = 50) -> np.
     is minus the covariance of the rows G_A under μ (least squares, as it may be singular), λ is clipped at 0.
     L-BFGS-B alone stalls with violations near 1e-9; a few Newton steps bring them to rounding level.
     """
+    from scipy.special import logsumexp
+
     for _ in range(iterations):
         z = -(Gs.T @ lam)
         mu = np.exp(z - logsumexp(z))

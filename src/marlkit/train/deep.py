@@ -57,7 +57,7 @@ from marlkit.envs.wrappers import cost_limits
 from marlkit.errors import InvalidGameError, LearnerConfigError, NotApplicableError
 from marlkit.games import as_stochastic
 from marlkit.history import History
-from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
+from marlkit.train.inputs import check_int, check_windows, merge_records, seed_ids, seed_keys, state_bytes
 from marlkit.train.protocol import (
     Progress,
     Record,
@@ -384,8 +384,7 @@ def prepare(
     learner, sharing = resolve_sharing(learner, env.spec, default_sharing(env))
     learner = resolve_limits(learner, env)
     ids = seed_ids(seeds)
-    base = base_key(key)
-    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
+    keys = seed_keys(key, ids)
     key_seed = int(key) if isinstance(key, int | np.integer) else None
     return DeepPlan(env, learner, sharing, reward, ids, keys, steps, log_every, num_envs, _has_tables(env), key_seed)
 

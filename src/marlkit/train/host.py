@@ -50,7 +50,7 @@ from marlkit.train.deep import (
     resolve_sharing,
     summary_fields,
 )
-from marlkit.train.inputs import base_key, check_int, check_windows, seed_ids
+from marlkit.train.inputs import check_int, check_windows, seed_ids, seed_keys
 from marlkit.train.protocol import Record
 
 Array = jax.Array
@@ -217,8 +217,7 @@ def prepare(
         )
     learner, sharing = resolve_sharing(learner, spec, learner_plan(spec, None))
     ids = seed_ids(seeds)
-    base = base_key(key)
-    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
+    keys = seed_keys(key, ids)
     factory = None if isinstance(env, HostEnv) else env
     return HostPlan(spec, envs, factory, learner, sharing, reward, ids, keys, steps, log_every, num_envs, key)
 

@@ -75,7 +75,7 @@ from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.games import NormalFormGame, StochasticGame, as_stochastic
 from marlkit.history import CONSTRAINT_ARRAYS, History
 from marlkit.train.adversary import AdversaryState, StateAdversary
-from marlkit.train.inputs import base_key, check_int, check_windows, merge_records, seed_ids, state_bytes
+from marlkit.train.inputs import check_int, check_windows, merge_records, seed_ids, seed_keys, state_bytes
 from marlkit.train.protocol import (
     CONSTRAINT_PREFIX,
     Progress,
@@ -240,8 +240,15 @@ def _transition(
     )
 
 
-def _group_spec(env: GameEnv, group: Group, constraints: Constraints | None, data: Any = None) -> GroupSpec:
+def _group_spec(
+    env: GameEnv, group: Group, constraints: Constraints | None, data: Any = None, on_host: bool = False
+) -> GroupSpec:
+    """The group's view of the game; ``on_host``: its ``legal`` and ``limits`` as NumPy arrays (no eager device
+    program to select them: for :func:`_learner_data`, outside the compiled programs)."""
     spec = env.spec
+    masks, limits = env.action_masks, None if constraints is None else constraints.limits
+    if on_host:
+        masks, limits = np.asarray(masks), None if limits is None else np.asarray(limits)
     return GroupSpec(
         agents=group.agents,
         n_agents=spec.n_agents,
@@ -249,8 +256,8 @@ def _group_spec(env: GameEnv, group: Group, constraints: Constraints | None, dat
         num_actions=tuple(spec.num_actions[a] for a in group.agents),
         max_actions=spec.max_actions,
         gamma=env.gamma,
-        legal=env.action_masks[np.asarray(group.agents)],
-        limits=None if constraints is None else constraints.limits[np.asarray(group.agents)],
+        legal=masks[np.asarray(group.agents)],
+        limits=None if limits is None else limits[np.asarray(group.agents)],
         initial=None if constraints is None else constraints.initial,
         data=data,
     )
@@ -263,7 +270,7 @@ def _learner_data(env: GameEnv, groups: tuple[Group, ...], constraints: Constrai
     out = []
     for g in groups:
         arrays = getattr(g.learner, "arrays", None)
-        out.append(None if arrays is None else jax.device_put(arrays(_group_spec(env, g, constraints))))
+        out.append(None if arrays is None else jax.device_put(arrays(_group_spec(env, g, constraints, on_host=True))))
     return tuple(out)
 
 
@@ -793,7 +800,7 @@ def prepare(
             f"log_every that divides steps (nearby: {divisors[:6]})"
         )
     ids = seed_ids(seeds)
-    base = base_key(key)
+    keys = seed_keys(key, ids)
     for group in groups:
         check = getattr(group.learner, "check", None)
         if check is not None:
@@ -801,10 +808,10 @@ def prepare(
     if adversary is not None:
         _check_adversary(adversary, g, groups)
     env = make_env(g, max_episode_steps)
-    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
     constraints = None
     if g.costs is not None and g.limits is not None:
-        constraints = Constraints(jnp.asarray(g.limits, jnp.float32), jnp.asarray(g.initial, jnp.float32))
+        limits, initial = (np.asarray(x, np.float32) for x in (g.limits, g.initial))
+        constraints = Constraints(jax.device_put(limits), jax.device_put(initial))
     chunk = (
         _chunk_size(env, groups, len(ids), constraints, adversary)
         if seed_chunk is None
