@@ -33,7 +33,9 @@ def test_numpy_seed_keys_equal_jax_fold_in(key: int) -> None:
 def test_keys_outside_the_numpy_path_fall_back_to_jax() -> None:
     ids = np.arange(4, dtype=np.uint32)
     for key in (2**31, 2**40, -3):  # outside [0, 2**31): JAX's own conversion of the seed
-        expected = np.asarray(jax.random.key_data(jax.vmap(lambda i, k=key: jax.random.fold_in(jax.random.key(k), i))(ids)))
+        expected = np.asarray(
+            jax.random.key_data(jax.vmap(lambda i, k=key: jax.random.fold_in(jax.random.key(k), i))(ids))
+        )
         np.testing.assert_array_equal(np.asarray(jax.random.key_data(seed_keys(key, ids))), expected)
     given = jax.random.key(5)  # a JAX key is used as it is
     np.testing.assert_array_equal(np.asarray(jax.random.key_data(seed_keys(given, ids))), jax_seed_keys(5, ids))

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from marlkit.errors import InvalidGameError
+from marlkit.threefry import hash_2x32  # also gives XLA's CPU backend the faster lowering of the hash
 
 Array = jax.Array
 
@@ -44,37 +45,18 @@ def base_key(key: int | Array) -> Array:
     raise InvalidGameError(f"key: expected an integer seed or a single JAX PRNG key, got {key!r}")
 
 
-THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
-"""Rotation constants of Threefry-2x32 (Salmon, Moraes, Dror & Shaw 2011, "Parallel random numbers: as easy as 1,
-2, 3", SC'11, Table 4), as JAX's ``threefry_2x32`` uses them."""
-
-
-def threefry_2x32(key: tuple[int, int], x0: np.ndarray, x1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Threefry-2x32 with 20 rounds (Salmon et al. 2011, §3; five key injections, the key-schedule parity constant
-    0x1BD11BDA) of the counter pairs ``(x0[i], x1[i])`` under ``key``, in NumPy uint32 arithmetic (wrapping)."""
-    ks = (np.uint32(key[0]), np.uint32(key[1]), np.uint32(key[0] ^ key[1] ^ 0x1BD11BDA))
-    x0 = x0.astype(np.uint32) + ks[0]
-    x1 = x1.astype(np.uint32) + ks[1]
-    for injection in range(1, 6):
-        for r in THREEFRY_ROTATIONS[(injection - 1) % 2]:
-            x0 = x0 + x1
-            x1 = ((x1 << np.uint32(r)) | (x1 >> np.uint32(32 - r))) ^ x0
-        x0 = x0 + ks[injection % 3]
-        x1 = x1 + ks[(injection + 1) % 3] + np.uint32(injection)
-    return x0, x1
-
-
 def seed_keys(key: int | Array, ids: np.ndarray) -> Array:
     """One PRNG key per seed index: ``fold_in(base_key(key), i)`` for each ``i`` of ``ids`` (``[N]`` keys).
 
     With an integer ``key`` in ``[0, 2**31)`` (the default threefry PRNG) the keys are computed in NumPy — JAX's
     ``key(k)`` is the key data ``(0, k)`` and ``fold_in(k, i)`` is Threefry-2x32 of the counter pair ``(0, i)``
-    under it (:func:`threefry_2x32`) — so that starting a run compiles no small eager programs; equal, bit for bit,
-    to ``jax.vmap(lambda i: jax.random.fold_in(base_key(key), i))(ids)`` (``tests/train/test_inputs.py``)."""
+    under it (:func:`marlkit.threefry.hash_2x32`) — so that starting a run compiles no small eager programs;
+    equal, bit for bit, to ``jax.vmap(lambda i: jax.random.fold_in(base_key(key), i))(ids)``
+    (``tests/train/test_inputs.py``)."""
     ids = np.asarray(ids, dtype=np.uint32)
     plain_int = isinstance(key, int | np.integer) and not isinstance(key, bool) and 0 <= int(key) < 2**31
-    if plain_int and jax.config.jax_default_prng_impl == "threefry2x32":
-        y0, y1 = threefry_2x32((0, int(key)), np.zeros_like(ids), ids)
+    if plain_int and jax.config.values["jax_default_prng_impl"] == "threefry2x32":
+        y0, y1 = hash_2x32(np.uint32(0), np.uint32(key), np.zeros_like(ids), ids)
         return jax.random.wrap_key_data(jax.device_put(np.stack([y0, y1], axis=-1)))
     base = base_key(key)
     return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids))
@@ -123,5 +105,4 @@ __all__ = [
     "seed_ids",
     "seed_keys",
     "state_bytes",
-    "threefry_2x32",
 ]

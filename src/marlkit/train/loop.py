@@ -246,7 +246,8 @@ def _group_spec(
     """The group's view of the game; ``on_host``: its ``legal`` and ``limits`` as NumPy arrays (no eager device
     program to select them: for :func:`_learner_data`, outside the compiled programs)."""
     spec = env.spec
-    masks, limits = env.action_masks, None if constraints is None else constraints.limits
+    masks: Any = env.action_masks
+    limits: Any = None if constraints is None else constraints.limits
     if on_host:
         masks, limits = np.asarray(masks), None if limits is None else np.asarray(limits)
     return GroupSpec(
