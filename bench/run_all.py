@@ -43,6 +43,7 @@ BENCHES: dict[str, dict[str, list[str]]] = {
     "poisoning": {"quick": [], "full": []},
     "safe_lp": {"quick": [], "full": []},
     "env_scaling": {"quick": [], "full": []},
+    "first_minute": {"quick": ["--rounds", "3"], "full": []},
 }
 """Bench name -> extra arguments for ``--quick`` and for a full run."""
 
