@@ -48,11 +48,12 @@ Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false PYTHONPATH=/tmp/jm python be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -157,6 +158,24 @@ def published_config(path: Path, steps: int) -> dict[str, Any]:
     return config
 
 
+@contextlib.contextmanager
+def jax_own_threefry_lowering() -> Iterator[None]:
+    """JAX's own CPU lowering of the Threefry hash while the block lowers programs, then marlkit's again: marlkit
+    registers faster-compiling straight-line rounds when imported (:mod:`marlkit.threefry`; the same values), so
+    JaxMARL's program is compiled here as JaxMARL's users get it. JAX's rule is a private name (bench only)."""
+    from jax._src.random import threefry2x32 as jax_threefry
+    from jax.extend.random import threefry2x32_p
+    from jax.interpreters import mlir
+
+    from marlkit.threefry import use_unrolled_lowering
+
+    mlir.register_lowering(threefry2x32_p, jax_threefry._threefry2x32_cpu_lowering_rule, platform="cpu")
+    try:
+        yield
+    finally:
+        use_unrolled_lowering(again=True)
+
+
 def prepare_jaxmarl(path: Path, steps: int, seeds: int) -> tuple[tuple[float, float], Callable[[int], np.ndarray], int]:
     """Compile JaxMARL's ``make_train`` once (its one program: network initialisation included): ``((compile wall
     s, compile CPU s), run(i) -> seed i's logged return per update, env steps per run)``."""
@@ -164,7 +183,8 @@ def prepare_jaxmarl(path: Path, steps: int, seeds: int) -> tuple[tuple[float, fl
     config = published_config(path, steps)
     train = module.make_train(config)
     keys = jax.random.split(jax.random.PRNGKey(SEED), seeds)
-    compiled, compile_s, compile_cpu_s = timed(lambda: jax.jit(train).lower(keys[0]).compile())
+    with jax_own_threefry_lowering():
+        compiled, compile_s, compile_cpu_s = timed(lambda: jax.jit(train).lower(keys[0]).compile())
     env_steps = config["NUM_UPDATES"] * config["NUM_ENVS"] * config["NUM_STEPS"]
 
     def run(i: int) -> np.ndarray:

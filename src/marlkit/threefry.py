@@ -62,12 +62,13 @@ def _lowering_rule(key1: Any, key2: Any, x1: Any, x2: Any) -> list[Any]:
 _installed = False
 
 
-def use_unrolled_lowering() -> bool:
+def use_unrolled_lowering(again: bool = False) -> bool:
     """Register :func:`hash_2x32`'s straight-line rounds as the CPU lowering of JAX's ``threefry2x32`` primitive
-    (once per process; module docstring). False when :data:`ROLLED_ENV_VAR` is set or this JAX lacks the
-    extension points (JAX's own lowering stays: only compile time differs)."""
+    (once per process, or ``again`` after something registered another rule; module docstring). False when
+    :data:`ROLLED_ENV_VAR` is set or this JAX lacks the extension points (JAX's own lowering stays: only compile
+    time differs)."""
     global _installed
-    if _installed:
+    if _installed and not again:
         return True
     if os.environ.get(ROLLED_ENV_VAR):
         return False
