@@ -15,8 +15,9 @@ on time.
 Peers:
 
 * ``nashpy`` (a marlkit test dependency): vertex and support enumeration;
-* ``pygambit`` (``enummixed_solve``, ``lcp_solve``), if ``import pygambit`` works (16.x and 17 APIs). Not a marlkit
-  dependency; ``pip install pygambit`` builds it from source where the index has no wheel for your Python;
+* ``pygambit`` (``enummixed_solve``, ``lcp_solve``), if ``import pygambit`` works (16.x and 17 APIs; verified with
+  17.0.0b2, the cp311 wheel: ``pip install --pre pygambit``). Not a marlkit dependency; ``pip install pygambit``
+  builds 16.x from source where the index has no wheel for your Python;
 * ``lrsnash`` (lrslib, Avis's lexicographic reverse search; the strongest all-equilibria peer), if the ``lrsnash``
   program is on PATH: Debian/Ubuntu ``apt-get install lrslib``. Payoffs are passed exactly (every float64 as the
   fraction it is), so it solves the same game; its time includes starting the process and writing the game file.
@@ -77,20 +78,20 @@ def pygambit_solver(name: str) -> Callable[[np.ndarray, np.ndarray], Profiles] |
         return None
     solver = {"enummixed": gbt.nash.enummixed_solve, "lcp": gbt.nash.lcp_solve}[name]
 
+    build = getattr(gbt.Game, "from_arrays", None) or gbt.StrategicGame.from_arrays  # 16.x, 17
+
     def solve(A: np.ndarray, B: np.ndarray) -> Profiles:
-        game = gbt.Game.from_arrays(A, B)
+        game = build(A, B)
         try:
             result = solver(game, rational=False)
         except TypeError:  # a release without the ``rational`` flag: floating point is its default
             result = solver(game)
-        players = list(game.players)
         out = []
         for eq in result.equilibria:
-            # 16.x: profile[strategy]; 17: profile[player] is the player's mixed strategy (strategy -> prob)
-            try:
+            if hasattr(game, "get_strategies"):  # 17: players and strategies are labels, profile[player][strategy]
+                probs = [float(eq[p][s]) for p in game.players for s in game.get_strategies(p)]
+            else:  # 16.x: profile[strategy]
                 probs = [float(eq[s]) for s in game.strategies]
-            except (TypeError, KeyError, IndexError):
-                probs = [float(eq[p][s]) for p in players for s in p.strategies]
             out.append(np.array(probs))
         return out
 

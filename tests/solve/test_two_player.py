@@ -273,14 +273,13 @@ def test_degenerate_integer_games_contain_nashpy(seed: int) -> None:
 
 
 @pytest.mark.parametrize("shape", [(5, 5), (6, 7)])  # one batched-solve polytope size, one searched by pivoting
-def test_degenerate_integer_games_equal_pygambit_enummixed(shape: tuple[int, int]) -> None:
-    gbt = pytest.importorskip("pygambit", reason="pygambit is an optional oracle (not a test dependency)")
+def test_degenerate_integer_games_equal_pygambit_enummixed(shape: tuple[int, int], gambit) -> None:
     rng = np.random.default_rng(11)
     for _ in range(10):
         A, B = rng.integers(0, 2, size=shape), rng.integers(0, 2, size=shape)
-        game = gbt.Game.from_arrays(A, B)
-        exact = gbt.nash.enummixed_solve(game, rational=True)
-        theirs = [np.array([float(eq[s]) for s in game.strategies]) for eq in exact.equilibria]
+        game = gambit.game(A, B)
+        exact = gambit.nash.enummixed_solve(game, rational=True)
+        theirs = [np.concatenate(gambit.profile(game, eq)) for eq in exact.equilibria]
         assert same_set(ours(all_equilibria(A, B)), theirs)
 
 
