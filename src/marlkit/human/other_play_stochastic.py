@@ -95,10 +95,10 @@ def corridor_game(rooms: int = 2, levers: int = 2, centre: float = 0.6, gamma: f
     mask[:, middle, 0] = True
     R[middle, 0, 0] = centre
     mask[:, end, 0] = True
-    names = tuple(
+    names = tuple(  # the same action is a door at start, a lever in a room, the pull in centre
         "/".join(
-            ([f"door {a}"] if a < rooms else ["centre"] if a == rooms else [])
-            + ([f"lever {a}"] if a < levers else [])
+            ([f"door{a}"] if a < rooms else ["centre"] if a == rooms else [])
+            + ([f"lever{a}"] if a < levers else [])
             + (["pull"] if a == 0 else [])
         )
         for a in range(A)
@@ -340,10 +340,17 @@ class StochasticOtherPlay:
 
     def lines(self, game: StochasticGame | None = None) -> list[str]:
         def plan(policy: np.ndarray) -> str:
+            """The actions at the states the pair reaches from μ_0."""
             if game is None:
                 return ""
+            joint = game.joint_action_probabilities(policy).reshape(game.num_states, -1)
+            step = np.einsum("sa,sat->st", joint, game.transitions.reshape(game.num_states, -1, game.num_states))
+            reached, frontier = game.initial > 0, game.initial > 0
+            while frontier.any():
+                frontier = (step[frontier & ~game.terminal] > 0).any(axis=0) & ~reached
+                reached |= frontier
             parts = []
-            for s in np.flatnonzero(~game.terminal):
+            for s in np.flatnonzero(reached & ~game.terminal):
                 acts = [game.action_names[i][int(policy[i, s].argmax())] for i in range(2)]
                 parts.append(f"{game.state_names[s]}: ({', '.join(acts)})")
             return "; ".join(parts)
@@ -482,6 +489,7 @@ class OtherPlayTraining:
             ``sample=True`` the value for the φ drawn at that step).
         self_play_value: J of the final policy (the pair with itself).
         cross_play_value: J_OP of the final policy (with an independently trained partner).
+        restart_objectives: the final training objective of every restart (the best one is kept).
     """
 
     objective: str
@@ -489,10 +497,12 @@ class OtherPlayTraining:
     objective_curve: np.ndarray
     self_play_value: float
     cross_play_value: float
+    restart_objectives: tuple[float, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
             "objective": self.objective,
+            "restart_objectives": list(self.restart_objectives),
             "self_play_value": self.self_play_value,
             "cross_play_value": self.cross_play_value,
             "policy": self.policy.tolist(),
@@ -506,51 +516,72 @@ def train_other_play(
     steps: int = 300,
     learning_rate: float = 5.0,
     seed: int = 0,
+    restarts: int = 1,
     sample: bool = False,
     group: SymmetryGroup | None = None,
 ) -> OtherPlayTraining:
     """Exact softmax policy-gradient ascent on J_OP (``objective="other-play"``) or J (``"self-play"``) from
-    random logits N(0, 1) drawn with ``seed`` (module docstring). ``sample=True`` uses one uniformly drawn φ per
-    step instead of the average over Φ.
+    random logits N(0, 1) (module docstring). ``sample=True`` uses one uniformly drawn φ per step instead of the
+    average over Φ.
+
+    J and J_OP are not concave: coordinated profiles are local maxima (a player who leaves a coordinated choice
+    alone loses), so gradient ascent ends at the one whose basin holds its start. ``restarts`` runs that many
+    starts (seeds ``(seed, r)``) and keeps the one with the best final training objective — the objective it
+    trains, never a test partner.
 
     Raises:
         NotApplicableError: not a two-player common-payoff game; a group above the enumeration cap (use
             ``sample=True``).
-        InvalidGameError: a bad objective, steps < 1 or learning_rate <= 0.
+        InvalidGameError: a bad objective, steps or restarts < 1, learning_rate <= 0.
     """
     sg = _two_player(game, "train_other_play")
     require_common_payoff(sg, "train_other_play")
     if objective not in ("other-play", "self-play"):
         raise InvalidGameError(f"objective: 'other-play' or 'self-play', got {objective!r}")
-    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
-        raise InvalidGameError(f"steps: an integer >= 1, got {steps!r}")
-    if not learning_rate > 0 or not np.isfinite(learning_rate):
+    for name, value in (("steps", steps), ("restarts", restarts)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise InvalidGameError(f"{name}: an integer >= 1, got {value!r}")
+    if not np.isfinite(learning_rate) or not learning_rate > 0:
         raise InvalidGameError(f"learning_rate: a finite number > 0, got {learning_rate!r}")
     group = _group(sg, group)
-    rng = np.random.default_rng(seed)
-    mask = sg.action_mask
-    logits = np.where(mask, rng.normal(size=mask.shape), 0.0)
-    identity = [group.identity()]
-    everything = (
-        identity if objective == "self-play" else None if sample else list(group.elements())
-    )
-    curve = np.empty(int(steps))
-    for step in range(int(steps)):
-        pi = _softmax(logits, mask)
-        symmetries = everything if everything is not None else [group.random(rng)]
-        value, grad = other_play_gradient(sg, pi, symmetries)
-        curve[step] = value
-        logits = logits + learning_rate * np.where(
-            mask, pi * (grad - (pi * grad).sum(axis=-1, keepdims=True)), 0.0
-        )
-    final = _softmax(logits, mask)
+    everything = [group.identity()] if objective == "self-play" else None if sample else list(group.elements())
+    runs = []
+    for restart in range(int(restarts)):
+        rng = np.random.default_rng([seed, restart])
+        policy, curve = _ascend(sg, group, everything, int(steps), float(learning_rate), rng)
+        cross = float(other_play_return(sg, policy, group=group)[0])
+        own = float(sg.expected_return(policy)[0])
+        runs.append((cross if objective == "other-play" else own, own, cross, policy, curve))
+    best = max(range(len(runs)), key=lambda r: runs[r][0])
+    _, own, cross, policy, curve = runs[best]
     return OtherPlayTraining(
         objective=objective,
-        policy=final,
+        policy=policy,
         objective_curve=curve,
-        self_play_value=float(sg.expected_return(final)[0]),
-        cross_play_value=float(other_play_return(sg, final, group=group)[0]),
+        self_play_value=own,
+        cross_play_value=cross,
+        restart_objectives=tuple(run[0] for run in runs),
     )
+
+
+def _ascend(
+    sg: StochasticGame,
+    group: SymmetryGroup,
+    symmetries: list[GameSymmetry] | None,
+    steps: int,
+    learning_rate: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One run of gradient ascent; ``symmetries=None`` draws one φ per step."""
+    mask = sg.action_mask
+    logits = np.where(mask, rng.normal(size=mask.shape), 0.0)
+    curve = np.empty(steps)
+    for step in range(steps):
+        pi = _softmax(logits, mask)
+        value, grad = other_play_gradient(sg, pi, symmetries if symmetries is not None else [group.random(rng)])
+        curve[step] = value
+        logits = logits + learning_rate * np.where(mask, pi * (grad - (pi * grad).sum(axis=-1, keepdims=True)), 0.0)
+    return _softmax(logits, mask), curve
 
 
 __all__ = [
