@@ -140,9 +140,7 @@ def _group(sg: StochasticGame, group: SymmetryGroup | None) -> SymmetryGroup:
     return game_symmetries(sg) if group is None else check_symmetry_group(group, sg)
 
 
-def policy_orbit(
-    group: SymmetryGroup, policy: np.ndarray, player: int, limit: int = MAX_ELEMENTS
-) -> list[np.ndarray]:
+def policy_orbit(group: SymmetryGroup, policy: np.ndarray, player: int, limit: int = MAX_ELEMENTS) -> list[np.ndarray]:
     """The distinct ``φ(π)`` (``player``'s rows relabelled, the others' kept) over φ in Φ: the closure of π
     under the generators.
 
@@ -240,9 +238,7 @@ def _orbit_tuples(group: SymmetryGroup, start: tuple[int, ...], players: Sequenc
     while frontier:
         current = frontier.pop()
         for g in group.generators:
-            moved = tuple(
-                x for k, i in enumerate(players) for x in _move(g, current[k * S : (k + 1) * S], i, terminal)
-            )
+            moved = tuple(x for k, i in enumerate(players) for x in _move(g, current[k * S : (k + 1) * S], i, terminal))
             if moved not in seen:
                 if len(seen) >= MAX_ELEMENTS:
                     raise NotApplicableError(
@@ -371,7 +367,9 @@ class StochasticOtherPlay:
         return out
 
 
-def stochastic_other_play(game: object, *, group: SymmetryGroup | None = None, tol: float = 1e-9) -> StochasticOtherPlay:
+def stochastic_other_play(
+    game: object, *, group: SymmetryGroup | None = None, tol: float = 1e-9
+) -> StochasticOtherPlay:
     """The SP and OP optima of a two-player common-payoff stochastic game with their values with themselves and
     in cross-play (module docstring).
 

@@ -145,7 +145,9 @@ def is_game_symmetry(game: object, symmetry: GameSymmetry, tol: float | None = N
         sigmas = [np.asarray(symmetry.actions[i][s]) for i in range(n)]
         for i, sigma in enumerate(sigmas):
             m = sg.num_actions[i]
-            if sorted(sigma.tolist()) != list(range(m)) or np.any(sg.action_mask[i, t, sigma] != sg.action_mask[i, s, :m]):
+            if sorted(sigma.tolist()) != list(range(m)) or np.any(
+                sg.action_mask[i, t, sigma] != sg.action_mask[i, s, :m]
+            ):
                 return False
         live = sg.legal_joint_actions()[s]
         image: tuple[Any, ...] = np.ix_(*sigmas)
@@ -255,7 +257,9 @@ class SymmetryGroup:
     def state_orbits(self) -> tuple[tuple[int, ...], ...]:
         """The orbits of Φ on the states."""
         return tuple(
-            tuple(self.points[p][1] for p in orbit) for orbit in self.point_orbits() if self.points[orbit[0]][0] == "state"
+            tuple(self.points[p][1] for p in orbit)
+            for orbit in self.point_orbits()
+            if self.points[orbit[0]][0] == "state"
         )
 
     def action_orbits(self, state: int = 0) -> tuple[tuple[tuple[int, ...], ...], ...]:
@@ -359,11 +363,15 @@ class _Search:
         S, n = game.num_states, game.n_players
         self.S, self.n = S, n
         self.live_states = [int(s) for s in np.flatnonzero(~game.terminal)]
-        self.legal = [[np.flatnonzero(game.action_mask[i, s, : game.num_actions[i]]) for i in range(n)] for s in range(S)]
+        self.legal = [
+            [np.flatnonzero(game.action_mask[i, s, : game.num_actions[i]]) for i in range(n)] for s in range(S)
+        ]
         # labels: one reward class per (s, a) over all players, one transition class per (s, a, s')
         per_player = np.stack([_classes(game.rewards[i], tolerance) for i in range(n)])  # [n, S, A..]
         flat = per_player.reshape(n, -1).T
-        self.reward = np.asarray(_ids([tuple(r) for r in flat.tolist()]), dtype=np.int64).reshape(game.rewards.shape[1:])
+        self.reward = np.asarray(_ids([tuple(r) for r in flat.tolist()]), dtype=np.int64).reshape(
+            game.rewards.shape[1:]
+        )
         self.trans = _classes(game.transitions, TRANSITION_TOLERANCE)
         self.zero = int(_classes(np.append(game.transitions.ravel(), 0.0), TRANSITION_TOLERANCE)[-1])
         self.live = game.legal_joint_actions()
@@ -404,7 +412,9 @@ class _Search:
         incoming: list[list[tuple[int, int, int]]] = [[] for _ in range(self.S)]
         for s in self.live_states:
             for t in self.successors[s]:
-                for c, r in zip(self.trans[s][..., t][self.live[s]].tolist(), self.reward[s][self.live[s]].tolist(), strict=True):
+                for c, r in zip(
+                    self.trans[s][..., t][self.live[s]].tolist(), self.reward[s][self.live[s]].tolist(), strict=True
+                ):
                     if c != self.zero:
                         incoming[t].append((s, c, r))
         while True:
@@ -431,14 +441,20 @@ class _Search:
 
     def _pair_signatures(self) -> np.ndarray:
         """``pair[s, t]``: id of the sorted multiset of (reward class, class of T(t | s, a)) over live a."""
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for s in range(self.S):
             for t in range(self.S):
                 if self.game.terminal[s]:
                     rows.append(())
                 else:
                     live = self.live[s]
-                    rows.append(tuple(sorted(zip(self.reward[s][live].tolist(), self.trans[s][..., t][live].tolist(), strict=True))))
+                    rows.append(
+                        tuple(
+                            sorted(
+                                zip(self.reward[s][live].tolist(), self.trans[s][..., t][live].tolist(), strict=True)
+                            )
+                        )
+                    )
         return np.asarray(_ids(rows), dtype=np.int64).reshape(self.S, self.S)
 
     def _slot_signatures(self) -> dict[int, tuple[Any, ...]]:
@@ -449,7 +465,9 @@ class _Search:
             keys = self._keys(s, s, np.arange(self.S))[0]
             for i in range(self.n):
                 for x, a in enumerate(self.legal[s][i]):
-                    signature[self.index[("action", s, i, int(a))]] = tuple(sorted(np.take(keys, x, axis=i).ravel().tolist()))
+                    signature[self.index[("action", s, i, int(a))]] = tuple(
+                        sorted(np.take(keys, x, axis=i).ravel().tolist())
+                    )
         return signature
 
     def _keys(self, s: int, t: int, psi: np.ndarray) -> np.ndarray:
@@ -617,7 +635,10 @@ class _Search:
                 sigma[i][x], used[i][y] = y, True
         signature = [
             [
-                (tuple(sorted(np.take(source, x, axis=i).ravel().tolist())), tuple(sorted(np.take(target, x, axis=i).ravel().tolist())))
+                (
+                    tuple(sorted(np.take(source, x, axis=i).ravel().tolist())),
+                    tuple(sorted(np.take(target, x, axis=i).ravel().tolist())),
+                )
                 for x in range(m)
             ]
             for i, m in enumerate(sizes)
@@ -685,12 +706,12 @@ class _Search:
                 t = int(psi[s])
                 perm = [0] * m
                 here, there = self.legal[s][i], self.legal[t][i]
-                for x, a in enumerate(here):
-                    perm[int(a)] = int(there[self.sigma[s][i][x]])
+                for x, a in enumerate(here.tolist()):
+                    perm[a] = int(there[self.sigma[s][i][x]])
                 illegal_here = [a for a in range(m) if a not in set(here.tolist())]
                 illegal_there = [b for b in range(m) if b not in set(there.tolist())]
-                for a, b in zip(illegal_here, illegal_there, strict=True):
-                    perm[a] = b
+                for c, d in zip(illegal_here, illegal_there, strict=True):
+                    perm[c] = d
                 rows.append(tuple(perm))
             actions.append(tuple(rows))
         element = GameSymmetry(tuple(int(t) for t in psi), tuple(actions))
