@@ -140,24 +140,37 @@ def is_game_symmetry(game: object, symmetry: GameSymmetry, tol: float | None = N
         return False
     if np.any(sg.terminal[psi] != sg.terminal) or np.any(np.abs(sg.initial[psi] - sg.initial) > TRANSITION_TOLERANCE):
         return False
-    for s in np.flatnonzero(~sg.terminal):
-        t = int(psi[s])
-        sigmas = [np.asarray(symmetry.actions[i][s]) for i in range(n)]
-        for i, sigma in enumerate(sigmas):
-            m = sg.num_actions[i]
-            if sorted(sigma.tolist()) != list(range(m)) or np.any(
-                sg.action_mask[i, t, sigma] != sg.action_mask[i, s, :m]
-            ):
-                return False
-        live = sg.legal_joint_actions()[s]
-        image: tuple[Any, ...] = np.ix_(*sigmas)
-        rewards, moved = sg.rewards[:, s], sg.rewards[:, t][(slice(None), *image)]
-        if np.any(np.abs(rewards - moved)[:, live] > tolerance):
+    sigmas = [np.asarray(symmetry.actions[i]) for i in range(n)]
+    live_states = ~sg.terminal
+    for i, sigma in enumerate(sigmas):
+        m = sg.num_actions[i]
+        if sigma.shape != (S, m) or np.any(np.sort(sigma, axis=1) != np.arange(m)):
             return False
-        after = sg.transitions[t][image][..., psi]  # T(ψ(s') | t, σ(a)) at [a, s']
-        if np.any(np.abs(after - sg.transitions[s])[live] > TRANSITION_TOLERANCE):
+        moved_mask = sg.action_mask[i][psi[:, None], sigma]
+        if np.any((moved_mask != sg.action_mask[i, :, :m])[live_states]):
             return False
-    return True
+    live = sg.legal_joint_actions() & live_states.reshape((S,) + (1,) * n)
+    # only states that move, relabel their actions or can step to a state that moves have anything to check
+    moved = psi != np.arange(S)
+    for sigma in sigmas:
+        moved |= np.any(sigma != np.arange(sigma.shape[1]), axis=1) & live_states
+    reaches = (sg.transitions[..., moved] > 0) & live[..., None]
+    rows = np.flatnonzero(moved | reaches.reshape(S, -1).any(axis=1))
+    if rows.size == 0:
+        return True
+    k = rows.size
+    index: list[np.ndarray] = [psi[rows].reshape((k,) + (1,) * n)]
+    for i, sigma in enumerate(sigmas):  # σ_i^s(a_i) broadcast over [rows, A_1, ..., A_n]
+        shape = [k] + [1] * n
+        shape[1 + i] = sigma.shape[1]
+        index.append(sigma[rows].reshape(shape))
+    live = live[rows]
+    everyone: tuple[Any, ...] = (slice(None), *index)
+    moved_rewards = sg.rewards[everyone]
+    if np.any(np.abs(moved_rewards - sg.rewards[:, rows])[:, live] > tolerance):
+        return False
+    after = sg.transitions[tuple(index)][..., psi]  # T(ψ(s') | ψ(s), σ^s(a)) at [s, a, s']
+    return not np.any(np.abs(after - sg.transitions[rows])[live] > TRANSITION_TOLERANCE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -382,6 +395,10 @@ class _Search:
             else:
                 reach = (self.trans[s][self.live[s]] != self.zero).any(axis=0)
                 self.successors.append(tuple(int(t) for t in np.flatnonzero(reach)))
+        self.predecessors: list[list[int]] = [[] for _ in range(S)]
+        for s in self.live_states:
+            for t in self.successors[s]:
+                self.predecessors[t].append(s)
         self.colour = self._refine()
         self.pair = self._pair_signatures()
         self.points: list[tuple[Any, ...]] = [("state", s) for s in range(S)]
@@ -389,6 +406,12 @@ class _Search:
             for i in range(n):
                 self.points += [("action", s, i, int(a)) for a in self.legal[s][i]]
         self.index = {p: k for k, p in enumerate(self.points)}
+        self.slots_of: dict[tuple[int, int], list[int]] = {}
+        for k, p in enumerate(self.points):
+            if p[0] == "action":
+                self.slots_of.setdefault((p[1], p[2]), []).append(k)
+        self.sigma: dict[int, list[np.ndarray]] = {}
+        self.fixed_actions: dict[tuple[int, int], dict[int, int]] = {}
         self.slot_signature = self._slot_signatures()
         self.nodes = 0
 
@@ -441,20 +464,15 @@ class _Search:
 
     def _pair_signatures(self) -> np.ndarray:
         """``pair[s, t]``: id of the sorted multiset of (reward class, class of T(t | s, a)) over live a."""
-        rows: list[tuple[Any, ...]] = []
+        scale = int(self.trans.max(initial=0)) + 1
+        rows: list[Any] = []
         for s in range(self.S):
-            for t in range(self.S):
-                if self.game.terminal[s]:
-                    rows.append(())
-                else:
-                    live = self.live[s]
-                    rows.append(
-                        tuple(
-                            sorted(
-                                zip(self.reward[s][live].tolist(), self.trans[s][..., t][live].tolist(), strict=True)
-                            )
-                        )
-                    )
+            if self.game.terminal[s]:
+                rows += [b""] * self.S
+                continue
+            live = self.live[s]
+            combined = np.sort(self.reward[s][live][:, None] * scale + self.trans[s][live], axis=0)  # [L, S']
+            rows += [column.tobytes() for column in combined.T]
         return np.asarray(_ids(rows), dtype=np.int64).reshape(self.S, self.S)
 
     def _slot_signatures(self) -> dict[int, tuple[Any, ...]]:
@@ -488,26 +506,29 @@ class _Search:
     # ------------------------------------------------------------------------------------ the chain
     def group(self) -> SymmetryGroup:
         found: list[GameSymmetry] = []
+        self.moving: dict[int, list[GameSymmetry]] = {s: [] for s in range(self.S)}
         levels: list[tuple[int, dict[int, GameSymmetry]]] = []
         identity = GameSymmetry.identity(self.S, self.game.num_actions)
         for k in range(len(self.points) - 1, -1, -1):
-            omega = self.points[k]
-            fixed = {p: p for p in range(k)}
             orbit = {k: identity}
             excluded: set[int] = set()
-            self._close(orbit, found)
+            self._close(orbit)
             for y in self._candidates(k):
                 if y in orbit or y in excluded:
                     continue
-                element = self._find_element({**fixed, k: y})
+                element = self._find_element({**{p: p for p in range(k)}, k: y}) if k < self.S else self._slot(k, y)
                 if element is None:
                     lost = {y: identity}
-                    self._close(lost, found)
+                    self._close(lost)
                     excluded |= set(lost)
                 else:
                     found.append(element)
-                    self._close(orbit, found)
-            del omega
+                    for s in range(self.S):  # the states where the element moves a point
+                        if element.states[s] != s or any(
+                            rows[s] != tuple(range(len(rows[s]))) for rows in element.actions
+                        ):
+                            self.moving[s].append(element)
+                    self._close(orbit)
             if len(orbit) > 1:
                 levels.append((k, orbit))
         levels.reverse()
@@ -521,12 +542,13 @@ class _Search:
             tolerance=self.tolerance,
         )
 
-    def _close(self, orbit: dict[int, GameSymmetry], generators: list[GameSymmetry]) -> None:
-        """Extend ``orbit`` (point -> element mapping the root there) to its closure under ``generators``."""
+    def _close(self, orbit: dict[int, GameSymmetry]) -> None:
+        """Extend ``orbit`` (point -> element mapping the root there) to its closure under the elements found so
+        far (only those that move a point of x's state can move x)."""
         frontier = list(orbit)
         while frontier:
             x = frontier.pop()
-            for g in generators:
+            for g in self.moving[self.points[x][1]]:
                 y = _image(self.index, self.points, g, x)
                 if y not in orbit:
                     orbit[y] = g.compose(orbit[x])
@@ -537,20 +559,42 @@ class _Search:
         if point[0] == "state":
             return [q for q in range(self.S) if q > k and self.colour[q] == self.colour[k]]
         _, s, i, _ = point
-        return [
-            q
-            for q in range(k + 1, len(self.points))
-            if self.points[q][0] == "action"
-            and self.points[q][1] == s
-            and self.points[q][2] == i
-            and self.slot_signature[q] == self.slot_signature[k]
-        ]
+        return [q for q in self.slots_of[(s, i)] if q > k and self.slot_signature[q] == self.slot_signature[k]]
 
     # ------------------------------------------------------------------------------------ one search
+    def _slot(self, k: int, y: int) -> GameSymmetry | None:
+        """At a slot level every state and every earlier slot is fixed: the only freedom is σ^s at the slot's
+        state s (the identity elsewhere), found by one stage search with the earlier slots of s pinned."""
+        _, s, i, a = self.points[k]
+        pinned: dict[tuple[int, int], dict[int, int]] = {}
+        for p in range(self.S, k):
+            if self.points[p][1] == s:
+                _, _, j, b = self.points[p]
+                pinned.setdefault((s, j), {})[b] = b
+        pinned.setdefault((s, i), {})[a] = self.points[y][3]
+        self.nodes = 0
+        self.fixed_actions = pinned
+        self.sigma = {}
+        psi = np.arange(self.S)
+        if not self._stage(psi, s):
+            return None
+        return self._element(psi, [s])
+
     def _find_element(self, constraints: dict[int, int]) -> GameSymmetry | None:
-        """A symmetry mapping every point ``p`` of ``constraints`` to ``constraints[p]``, or None."""
+        """A symmetry mapping every point ``p`` of ``constraints`` to ``constraints[p]``, or None.
+
+        A constraint on a slot (the base's slot levels, where every state and every earlier slot is fixed) adds
+        the fixed states and the earlier slots of its own state; slots of other states are then free to stay in
+        place (the identity is a valid σ at a state that ψ fixes with its successors).
+        """
         psi = np.full(self.S, -1, dtype=np.int64)
         fixed_actions: dict[tuple[int, int], dict[int, int]] = {}
+        slots = [p for p in constraints if self.points[p][0] == "action"]
+        if slots:
+            k = max(slots)
+            state = self.points[k][1]
+            constraints = {**{x: x for x in range(self.S)}, **constraints}
+            constraints.update({p: p for p in range(self.S, k) if self.points[p][1] == state and p not in constraints})
         for p, q in constraints.items():
             source, target = self.points[p], self.points[q]
             s, t = source[1], target[1]
@@ -565,10 +609,10 @@ class _Search:
             return None
         self.nodes = 0
         self.fixed_actions = fixed_actions
-        self.sigma: dict[int, list[np.ndarray]] = {}
+        self.sigma = {}
         assigned = [s for s in range(self.S) if psi[s] >= 0]
         for s in assigned:
-            if not self._pairs_agree(psi, s, assigned):
+            if psi[s] != s and not self._pairs_agree(psi, s, assigned):
                 return None
         for s in self.live_states:
             if all(psi[x] >= 0 for x in (s, *self.successors[s])) and not self._stage(psi, s):
@@ -605,8 +649,8 @@ class _Search:
             psi[s] = t
             ready = [
                 x
-                for x in self.live_states
-                if (x == s or s in self.successors[x]) and all(psi[y] >= 0 for y in (x, *self.successors[x]))
+                for x in {s, *self.predecessors[s]}
+                if not self.game.terminal[x] and all(psi[y] >= 0 for y in (x, *self.successors[x]))
             ]
             if (
                 self._pairs_agree(psi, s, [*assigned, s])
@@ -621,6 +665,11 @@ class _Search:
         """Find bijections σ^s of the legal actions at s onto those at ψ(s) under the fixed action constraints;
         store them in ``self.sigma[s]``."""
         t = int(psi[s])
+        if t == s and all(psi[x] == x for x in self.successors[s]):
+            pinned = [self.fixed_actions.get((s, i), {}) for i in range(self.n)]
+            if all(a == b for fixed in pinned for a, b in fixed.items()):
+                self.sigma[s] = [np.arange(len(self.legal[s][i])) for i in range(self.n)]
+                return True
         keys = self._keys(s, t, psi)
         source, target = keys[0], keys[1]
         sizes = source.shape
@@ -695,26 +744,24 @@ class _Search:
                 images.append(sigma[i][assigned])
         return bool(np.array_equal(source[np.ix_(*domains)], target[np.ix_(*images)]))
 
-    def _element(self, psi: np.ndarray) -> GameSymmetry:
-        actions = []
-        for i, m in enumerate(self.game.num_actions):
-            rows = []
-            for s in range(self.S):
-                if self.game.terminal[s]:
-                    rows.append(tuple(range(m)))
-                    continue
-                t = int(psi[s])
+    def _element(self, psi: np.ndarray, states: Sequence[int] | None = None) -> GameSymmetry:
+        """The element of ψ and the σ^s found (``states``: only these states' σ; ψ fixes the others, whose σ is
+        the identity), checked directly against the game."""
+        identity = GameSymmetry.identity(self.S, self.game.num_actions)
+        actions = [list(rows) for rows in identity.actions]
+        for s in self.live_states if states is None else states:
+            t = int(psi[s])
+            for i, m in enumerate(self.game.num_actions):
                 perm = [0] * m
-                here, there = self.legal[s][i], self.legal[t][i]
-                for x, a in enumerate(here.tolist()):
-                    perm[a] = int(there[self.sigma[s][i][x]])
-                illegal_here = [a for a in range(m) if a not in set(here.tolist())]
-                illegal_there = [b for b in range(m) if b not in set(there.tolist())]
+                here, there = self.legal[s][i].tolist(), self.legal[t][i].tolist()
+                for x, a in enumerate(here):
+                    perm[a] = there[int(self.sigma[s][i][x])]
+                illegal_here = [a for a in range(m) if a not in set(here)]
+                illegal_there = [b for b in range(m) if b not in set(there)]
                 for c, d in zip(illegal_here, illegal_there, strict=True):
                     perm[c] = d
-                rows.append(tuple(perm))
-            actions.append(tuple(rows))
-        element = GameSymmetry(tuple(int(t) for t in psi), tuple(actions))
+                actions[i][s] = tuple(perm)
+        element = GameSymmetry(tuple(int(t) for t in psi), tuple(tuple(rows) for rows in actions))
         if not is_game_symmetry(self.game, element, self.tolerance):  # labels within tolerance chained too far
             raise InvalidGameError(
                 "game symmetries: payoffs or probabilities closer than the tolerance chain into classes wider than "
