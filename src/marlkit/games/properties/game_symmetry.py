@@ -30,8 +30,9 @@ the orbit ``Δ_k`` of ``ω_k`` under ``G_k`` and one element ``u_{k,y}`` mapping
 
 which gives the order, membership (sifting), uniform sampling and enumeration. The levels are filled from the last
 to the first; at level k a candidate y already reachable from ω_k by the elements found so far (all in G_k) is in
-Δ_k without a search, and otherwise a backtracking search decides whether some element of G_k maps ω_k to y. The
-search assigns ψ state by state, pruned by an equitable colour refinement of the states (initial mass, terminal,
+Δ_k without a search, and otherwise a backtracking search decides whether some element of G_k maps ω_k to y. At a
+slot level every state is fixed, so the search is one stage search at the slot's state. Otherwise the search
+assigns ψ state by state, pruned by an equitable colour refinement of the states (initial mass, terminal,
 legal-action counts, reward and transition classes, the colours of successors and predecessors; automorphisms
 preserve it) and by the multiset of (reward, transition) classes of every assigned pair of states; once a state and
 all its successors are placed, the bijections σ^s are found by a backtracking over each player's actions pruned by
