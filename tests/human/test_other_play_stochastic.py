@@ -199,3 +199,25 @@ def test_cli_bad_input_is_one_line(capsys: pytest.CaptureFixture[str], args: lis
     assert main(["human", "other-play", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_cross_play_of_a_learned_policy_above_the_cap_is_a_monte_carlo_mean(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the cap lowered below |Φ| = 8 the learner must draw φ (exact averaging refused, naming the cap) and its
+    cross-play value is a mean over 1,000 uniform φ: within 4 standard errors of the exact J_OP."""
+    from marlkit.human import other_play_stochastic
+
+    game = corridor_game()
+    group = game_symmetries(game)
+    monkeypatch.setattr(other_play_stochastic, "MAX_ELEMENTS", 4)
+    with pytest.raises(NotApplicableError, match="8 elements, more than the cap of 4"):
+        train_other_play(game, steps=5, group=group)
+    run = train_other_play(game, objective="self-play", steps=60, seed=3, sample=True, group=group)
+    exact = other_play_return(game, run.policy, group=group)[0]
+    assert run.cross_play_stderr > 0 and abs(run.cross_play_value - exact) < 4 * run.cross_play_stderr
+
+
+def test_cli_train_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["human", "other-play", "corridor", "--train", "--restarts", "1", "--steps", "5", "--json"]) == 0
+    training = json.loads(capsys.readouterr().out)["training"]
+    assert set(training) == {"self-play", "other-play"}
+    assert training["other-play"]["cross_play_stderr"] == 0.0 and len(training["other-play"]["policy"]) == 2

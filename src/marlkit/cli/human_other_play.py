@@ -35,6 +35,9 @@ def other_play(
     restarts: Annotated[int, typer.Option(help="--train: random starts per learner (best objective kept).")] = 8,
     steps: Annotated[int, typer.Option(help="--train: gradient steps per start.")] = 200,
     seed: Annotated[int, typer.Option(help="--train: seed of the starts.")] = 0,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="--train: one random symmetry per step (for groups above the cap).")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
 ) -> None:
     """Self-play vs Other-Play: symmetries, optima, self-play and cross-play values (exact)."""
@@ -63,10 +66,10 @@ def other_play(
         result = other_play_optimum(model)
         show(result.to_json(), result.lines(model), json_output)
         return
-    _stochastic(model, train, restarts, steps, seed, json_output)
+    _stochastic(model, train, restarts, steps, seed, sample, json_output)
 
 
-def _stochastic(model: Any, train: bool, restarts: int, steps: int, seed: int, json_output: bool) -> None:
+def _stochastic(model: Any, train: bool, restarts: int, steps: int, seed: int, sample: bool, json_output: bool) -> None:
     from marlkit.human.other_play_stochastic import stochastic_other_play, train_other_play
 
     if train:
@@ -79,15 +82,23 @@ def _stochastic(model: Any, train: bool, restarts: int, steps: int, seed: int, j
     if train:
         learned = {
             objective: train_other_play(
-                model, objective=objective, steps=steps, restarts=restarts, seed=seed, group=result.group
+                model,
+                objective=objective,
+                steps=steps,
+                restarts=restarts,
+                seed=seed,
+                sample=sample,
+                group=result.group,
             )
             for objective in ("self-play", "other-play")
         }
         data["training"] = {objective: run.to_json() for objective, run in learned.items()}
-        lines.append(f"learners ({restarts} starts x {steps} exact policy-gradient steps, best objective kept):")
+        how = "one random symmetry per step" if sample else "the average over every symmetry"
+        lines.append(f"learners ({restarts} starts x {steps} exact policy-gradient steps on {how}, best kept):")
         lines += [
-            f"  {objective + ':':11} value {run.self_play_value:.4g} with itself, {run.cross_play_value:.4g} in "
-            "cross-play"
+            f"  {objective + ':':11} value {run.self_play_value:.4g} with itself, {run.cross_play_value:.4g}"
+            + (f" ± {run.cross_play_stderr:.2g} (Monte Carlo)" if run.cross_play_stderr else "")
+            + " in cross-play"
             for objective, run in learned.items()
         ]
     show(data, lines, json_output)

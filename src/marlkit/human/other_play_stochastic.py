@@ -488,6 +488,8 @@ class OtherPlayTraining:
         self_play_value: J of the final policy (the pair with itself).
         cross_play_value: J_OP of the final policy (with an independently trained partner).
         restart_objectives: the final training objective of every restart (the best one is kept).
+        cross_play_stderr: 0 when ``cross_play_value`` is exact; its standard error when Φ is above the cap and
+            it is a Monte Carlo mean over :data:`MONTE_CARLO_DRAWS` uniform symmetries.
     """
 
     objective: str
@@ -496,10 +498,12 @@ class OtherPlayTraining:
     self_play_value: float
     cross_play_value: float
     restart_objectives: tuple[float, ...] = ()
+    cross_play_stderr: float = 0.0
 
     def to_json(self) -> dict[str, object]:
         return {
             "objective": self.objective,
+            "cross_play_stderr": self.cross_play_stderr,
             "restart_objectives": list(self.restart_objectives),
             "self_play_value": self.self_play_value,
             "cross_play_value": self.cross_play_value,
@@ -542,16 +546,21 @@ def train_other_play(
     if not np.isfinite(learning_rate) or not learning_rate > 0:
         raise InvalidGameError(f"learning_rate: a finite number > 0, got {learning_rate!r}")
     group = _group(sg, group)
+    if objective == "other-play" and not sample and group.order > MAX_ELEMENTS:
+        raise NotApplicableError(
+            f"train_other_play: the symmetry group has {group.order:,} elements, more than the cap of "
+            f"{MAX_ELEMENTS:,} averaged over each step; draw one per step instead (sample=True, CLI --sample)"
+        )
     everything = [group.identity()] if objective == "self-play" else None if sample else list(group.elements())
     runs = []
     for restart in range(int(restarts)):
         rng = np.random.default_rng([seed, restart])
         policy, curve = _ascend(sg, group, everything, int(steps), float(learning_rate), rng)
-        cross = float(other_play_return(sg, policy, group=group)[0])
+        cross, stderr = _cross_play(sg, group, policy, rng)
         own = float(sg.expected_return(policy)[0])
-        runs.append((cross if objective == "other-play" else own, own, cross, policy, curve))
+        runs.append((cross if objective == "other-play" else own, own, cross, stderr, policy, curve))
     best = max(range(len(runs)), key=lambda r: runs[r][0])
-    _, own, cross, policy, curve = runs[best]
+    _, own, cross, stderr, policy, curve = runs[best]
     return OtherPlayTraining(
         objective=objective,
         policy=policy,
@@ -559,7 +568,25 @@ def train_other_play(
         self_play_value=own,
         cross_play_value=cross,
         restart_objectives=tuple(run[0] for run in runs),
+        cross_play_stderr=stderr,
     )
+
+
+MONTE_CARLO_DRAWS = 1000
+"""Uniform draws of φ for the cross-play value of a learned (stochastic) policy when |Φ| > MAX_ELEMENTS."""
+
+
+def _cross_play(
+    sg: StochasticGame, group: SymmetryGroup, policy: np.ndarray, rng: np.random.Generator
+) -> tuple[float, float]:
+    """J_OP of a learned policy and its standard error: exact (0) when Φ can be listed, else the mean over
+    :data:`MONTE_CARLO_DRAWS` uniform draws (a softmax policy's orbit is about as large as Φ)."""
+    if group.order <= MAX_ELEMENTS:
+        return float(other_play_return(sg, policy, group=group)[0]), 0.0
+    draws = np.array(
+        [sg.expected_return(group.random(rng).relabel_policy(policy, [1]))[0] for _ in range(MONTE_CARLO_DRAWS)]
+    )
+    return float(draws.mean()), float(draws.std(ddof=1) / np.sqrt(draws.size))
 
 
 def _ascend(
@@ -583,6 +610,7 @@ def _ascend(
 
 
 __all__ = [
+    "MONTE_CARLO_DRAWS",
     "OtherPlayTraining",
     "StochasticOtherPlay",
     "corridor_game",
