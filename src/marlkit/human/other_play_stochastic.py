@@ -322,7 +322,7 @@ class StochasticOtherPlay:
             "symmetries": self.group.to_json(),
             "exact": self.exact,
             "self_play": {
-                "optima": self.self_play_optima,
+                "num_optima": self.self_play_optima,
                 "value": self.self_play_value,
                 "cross_play": self.self_play_cross_play,
                 "policy": self.self_play_policy.tolist(),
