@@ -280,11 +280,15 @@ def _as_policy(sg: StochasticGame, first: Sequence[int], second: Sequence[int]) 
     return pi
 
 
-def _op_values(sg: StochasticGame, group: SymmetryGroup, first: tuple[int, ...], second: tuple[int, ...]) -> float:
-    orbit = sorted(_orbit_tuples(group, second, [1], sg.terminal))
-    a = np.array([first] * len(orbit))
-    b = np.array(orbit)
-    return float(_joint_returns(sg, a, b).mean())
+def _op_values(
+    sg: StochasticGame, group: SymmetryGroup, firsts: Sequence[tuple[int, ...]], second: tuple[int, ...]
+) -> np.ndarray:
+    """J_OP of each deterministic ``firsts[k]`` with the deterministic ``second``: the mean of J over the orbit of
+    ``second`` (module docstring), batched."""
+    orbit = np.array(sorted(_orbit_tuples(group, second, [1], sg.terminal)))
+    a = np.repeat(np.array(firsts), len(orbit), axis=0)
+    b = np.tile(orbit, (len(firsts), 1))
+    return _joint_returns(sg, a, b).reshape(len(firsts), len(orbit)).mean(axis=1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -401,15 +405,15 @@ def stochastic_other_play(
     S = sg.num_states
     joint = (tuple(a for a, _ in choice) + tuple(b for _, b in choice) for choice in itertools.product(*argmax))
     sp_reps = _representatives(group, joint, [0, 1], sg.terminal)
-    sp_cross = sum(size * _op_values(sg, group, rep[:S], rep[S:]) for rep, size in sp_reps) / count
+    sp_cross = sum(size * float(_op_values(sg, group, [rep[:S]], rep[S:])[0]) for rep, size in sp_reps) / count
     sp_rep = sp_reps[0][0]
 
     firsts = _representatives(group, _deterministic(sg, 0), [0], sg.terminal)
     seconds = _representatives(group, _deterministic(sg, 1), [1], sg.terminal)
     best_value, best_pair = -np.inf, (firsts[0][0], seconds[0][0])
-    for first, _ in firsts:
-        for second, _ in seconds:
-            value = _op_values(sg, group, first, second)
+    for second, _ in seconds:
+        values = _op_values(sg, group, [first for first, _ in firsts], second)
+        for (first, _), value in zip(firsts, values.tolist(), strict=True):
             if best_value == -np.inf or value > best_value + tol * max(1.0, abs(best_value)):
                 best_value, best_pair = value, (first, second)
     return StochasticOtherPlay(

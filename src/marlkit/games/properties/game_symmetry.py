@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -214,7 +215,7 @@ class SymmetryGroup:
     def image(self, element: GameSymmetry, point: int) -> int:
         return _image(self._index, self.points, element, point)
 
-    @property
+    @cached_property
     def _index(self) -> dict[tuple[Any, ...], int]:
         return {p: k for k, p in enumerate(self.points)}
 
