@@ -1,0 +1,189 @@
+"""Out-of-distribution (novelty) detectors on observations, for hand-over of control (issue 21, item 5).
+
+A detector is fitted on the observations a trained AI met in its own rollouts (``[M, n, D]``: M samples of every
+agent's observation) and scores a new observation of each agent: the larger the score, the less familiar the
+observation. Each detector is a NamedTuple of arrays (a JAX pytree: one compiled program serves every fitted
+detector of one kind and shape) whose ``score(obs [..., n, D]) -> [..., n]`` runs inside compiled rollouts.
+
+* ``mahalanobis``: the squared Mahalanobis distance to agent i's observations,
+  ``s_i(o) = (o - μ_i)ᵀ Σ̂_i⁻¹ (o - μ_i)`` — the class-conditional Gaussian score of Lee et al. 2018 ("A simple
+  unified framework for detecting out-of-distribution samples and adversarial attacks", NeurIPS), here on the raw
+  observation with one Gaussian per agent. ``Σ̂_i`` is the Ledoit-Wolf shrinkage estimate
+  ``(1 - α) S + α (tr S / D) I`` (Ledoit & Wolf 2004, "A well-conditioned estimator for large-dimensional covariance
+  matrices", J. Multivariate Analysis 88; α by their closed form, :class:`sklearn.covariance.LedoitWolf`), which
+  stays invertible where an observation entry never varies in training (MPE's silent communication channels).
+* ``knn``: the Euclidean distance from the standardised observation ``z = (o - μ_i) / σ_i`` to its k-th nearest
+  standardised training observation of agent i (a bank of at most ``bank`` of them) — the deep nearest-neighbour
+  score of Sun et al. 2022 ("Out-of-distribution detection with deep nearest neighbors", ICML), on observations;
+  ``σ_i`` is floored at 1e-3 so a never-varying entry does not divide by zero.
+
+:func:`calibrated_cutoffs` turns levels ``q in [0, 1]`` into score cutoffs from held-out in-distribution scores
+(the empirical q-quantile, ``q = 0`` -> -inf, ``q = 1`` -> +inf); :func:`auroc` is the area under the ROC curve of
+a score separating two samples (the Mann-Whitney statistic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.registry import Registry
+
+Array = jax.Array
+STD_FLOOR = 1e-3
+"""The smallest per-entry standard deviation the k-NN detector divides by."""
+
+
+class Mahalanobis(NamedTuple):
+    """Per-agent Gaussian: ``mean [n, D]``, ``precision [n, D, D]`` (the inverse shrunk covariance)."""
+
+    mean: Array
+    precision: Array
+
+    def score(self, obs: Array) -> Array:
+        """``(o - μ_i)ᵀ P_i (o - μ_i)`` for ``obs [..., n, D]`` -> ``[..., n]``."""
+        x = obs - self.mean
+        return jnp.einsum("...nd,nde,...ne->...n", x, self.precision, x)
+
+
+class KNearest(NamedTuple):
+    """Per-agent bank of standardised observations ``bank [n, M, D]``, with ``mean [n, D]``, ``scale [n, D]`` (1 / σ)
+    and the neighbour index ``k - 1`` as ``rank []`` int32."""
+
+    bank: Array
+    mean: Array
+    scale: Array
+    rank: Array
+
+    def score(self, obs: Array) -> Array:
+        """Distance to the k-th nearest bank entry of the same agent, ``obs [..., n, D]`` -> ``[..., n]``."""
+        z = (obs - self.mean) * self.scale  # [..., n, D]
+        d2 = jnp.sum(jnp.square(z[..., None, :] - self.bank), axis=-1)  # [..., n, M]
+        kth = jnp.take(jnp.sort(d2, axis=-1), self.rank, axis=-1)
+        return jnp.sqrt(jnp.maximum(kth, 0.0))
+
+
+Detector = Mahalanobis | KNearest
+
+
+def _samples(observations: Any, minimum: int) -> np.ndarray:
+    x = np.asarray(observations, np.float64)
+    if x.ndim != 3 or not np.all(np.isfinite(x)):
+        raise InvalidGameError(f"detector: expected finite observations [M, n, D], got shape {x.shape}")
+    if x.shape[0] < minimum:
+        raise NotApplicableError(
+            f"detector: {x.shape[0]} observations per agent are too few to fit (need at least {minimum}); "
+            "use more episodes"
+        )
+    return x
+
+
+def fit_mahalanobis(observations: Any) -> Mahalanobis:
+    """Fit the ``mahalanobis`` detector (module docstring) on ``observations [M, n, D]`` (float64 fit, float32
+    arrays)."""
+    from sklearn.covariance import LedoitWolf
+
+    x = _samples(observations, 2)
+    means, precisions = [], []
+    for i in range(x.shape[1]):
+        fitted = LedoitWolf(store_precision=True, assume_centered=False).fit(x[:, i])
+        means.append(fitted.location_)
+        precisions.append(np.linalg.inv(fitted.covariance_))
+    return Mahalanobis(jnp.asarray(np.stack(means), jnp.float32), jnp.asarray(np.stack(precisions), jnp.float32))
+
+
+def fit_knn(observations: Any, *, k: int = 5, bank: int = 1024, seed: int = 0) -> KNearest:
+    """Fit the ``knn`` detector (module docstring): at most ``bank`` observations per agent, drawn without
+    replacement with NumPy's PCG64 (``seed``) when there are more."""
+    if not (isinstance(k, int) and k >= 1) or not (isinstance(bank, int) and bank >= 1):
+        raise InvalidGameError(f"knn detector: k and bank must be integers >= 1, got k={k!r}, bank={bank!r}")
+    x = _samples(observations, max(k, 2))
+    mean = x.mean(axis=0)
+    scale = 1.0 / np.maximum(x.std(axis=0), STD_FLOOR)
+    if x.shape[0] > bank:
+        x = x[np.sort(np.random.default_rng(seed).choice(x.shape[0], bank, replace=False))]
+    z = ((x - mean) * scale).transpose(1, 0, 2)  # [n, M, D]
+    return KNearest(
+        jnp.asarray(z, jnp.float32),
+        jnp.asarray(mean, jnp.float32),
+        jnp.asarray(scale, jnp.float32),
+        jnp.asarray(min(k, x.shape[0]) - 1, jnp.int32),
+    )
+
+
+DETECTORS: Registry[Detector] = Registry(
+    "novelty detector", param_error=InvalidGameError, hint="Write e.g. --detector mahalanobis."
+)
+"""Detectors by name: ``DETECTORS.make(name, observations=..., **params)`` fits one."""
+DETECTORS.add(
+    "mahalanobis",
+    fit_mahalanobis,
+    description="squared Mahalanobis distance, Ledoit-Wolf shrinkage, one Gaussian per agent",
+    citation="Lee et al. 2018 (NeurIPS); Ledoit & Wolf 2004",
+)
+DETECTORS.add(
+    "knn",
+    fit_knn,
+    description="distance to the k-th nearest standardised training observation (k=5, bank=1024)",
+    citation="Sun et al. 2022, Out-of-distribution detection with deep nearest neighbors (ICML)",
+)
+
+
+def check_levels(levels: Sequence[float], what: str = "threshold") -> np.ndarray:
+    """``levels`` as a float64 array of numbers in [0, 1], else InvalidGameError naming ``what``."""
+    values = np.asarray(list(levels), np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise InvalidGameError(f"{what}: expected one or more levels in [0, 1], e.g. 0.5,0.9,0.99")
+    bad = values[~((values >= 0) & (values <= 1))]
+    if bad.size:
+        raise InvalidGameError(
+            f"{what} {bad[0]!r}: a level must be in [0, 1] (the share of in-distribution observations the AI keeps), "
+            "e.g. 0.5,0.9,0.99"
+        )
+    return values
+
+
+def calibrated_cutoffs(scores: Any, levels: Sequence[float]) -> np.ndarray:
+    """Score cutoffs ``[K]`` for levels ``q in [0, 1]`` from held-out in-distribution ``scores``: the empirical
+    q-quantile (``numpy.quantile(..., method="higher")``, so at least a fraction q of the held-out scores are
+    <= the cutoff); ``q = 0`` is -inf (nothing passes) and ``q = 1`` is +inf (everything passes)."""
+    q = check_levels(levels)
+    s = np.asarray(scores, np.float64).ravel()
+    if s.size == 0 or not np.all(np.isfinite(s)):
+        raise NotApplicableError("calibrated_cutoffs: need finite held-out scores")
+    inner = np.quantile(s, np.clip(q, 0.0, 1.0), method="higher")
+    return np.where(q <= 0, -np.inf, np.where(q >= 1, np.inf, inner))
+
+
+def auroc(inside: Any, outside: Any) -> float:
+    """``P(s_out > s_in) + P(s_out = s_in) / 2`` for independent draws of the two samples: the area under the ROC
+    curve of the score as a detector of ``outside`` (Hanley & McNeil 1982: the Mann-Whitney U over ``n_in n_out``),
+    computed from average ranks. 0.5: no separation; 1: every outside score above every inside score."""
+    from scipy.stats import rankdata
+
+    a = np.asarray(inside, np.float64).ravel()
+    b = np.asarray(outside, np.float64).ravel()
+    if a.size == 0 or b.size == 0:
+        raise NotApplicableError("auroc: both samples need at least one score")
+    ranks = rankdata(np.concatenate([a, b]))
+    u = ranks[a.size :].sum() - b.size * (b.size + 1) / 2.0
+    return float(u / (a.size * b.size))
+
+
+__all__ = [
+    "DETECTORS",
+    "STD_FLOOR",
+    "Detector",
+    "KNearest",
+    "Mahalanobis",
+    "auroc",
+    "calibrated_cutoffs",
+    "check_levels",
+    "fit_knn",
+    "fit_mahalanobis",
+]
