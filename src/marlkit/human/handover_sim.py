@@ -67,9 +67,9 @@ import numpy as np
 
 from marlkit.agents.deep.base import Observation
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
-from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.errors import InvalidGameError, MarlkitError, NotApplicableError
 from marlkit.human.ood import DETECTORS, auroc, calibrated_cutoffs, check_levels
-from marlkit.policies.actors import StatelessActor, legal_uniform, sample
+from marlkit.policies.actors import StatelessActor, legal_uniform
 from marlkit.registry import Registry
 from marlkit.train.evaluate import EpisodeKeys, episode_keys, greedy_actions
 from marlkit.train.inputs import base_key
@@ -429,16 +429,15 @@ class HandoverSimulation:
         def cells(stats: Mapping[str, Any] | None) -> str:
             if stats is None:
                 return ""
-            r = stats["return"]
-            bad = stats["catastrophes"]
-            text = f"{r['mean']:8.3f} [{r['mean_ci'][0]:8.3f}, {r['mean_ci'][1]:8.3f}]"
-            text += f"  {bad['mean']:8.3f}" if bad is not None else f"  {'-':>8}"
-            return text + f"  {stats['takeover_rate']['mean']:8.3f}"
+            r, bad = stats["return"], stats["catastrophes"]
+            text = f"{r['mean']:7.2f} [{r['mean_ci'][0]:7.2f},{r['mean_ci'][1]:7.2f}]"
+            text += f" {bad['mean']:6.3f}" if bad is not None else f" {'-':>6}"
+            return text + f" {stats['takeover_rate']['mean']:6.3f}"
 
-        head = f"{'return':>8} {'[95% CI]':>20}  {'catastr.':>8}  {'takeover':>8}"
-        out.append(f"  {'level':>11}  {head}  |  shifted: {head}")
+        head = f"{'return':>7} {'[95% CI]':>16} {'catas.':>6} {'takeov':>6}"
+        out.append(f"  {'level':>11}  {head} | shifted: {head}")
         for p in self.points:
-            out.append(f"  {p.label:>11}  {cells(p.trained)}  |           {cells(p.shifted)}")
+            out.append(f"  {p.label:>11}  {cells(p.trained)} |          {cells(p.shifted)}")
         return out
 
 
@@ -474,7 +473,10 @@ def _shifted_env(policy: Any, shift: Mapping[str, Any]) -> MultiAgentEnv:
     ref = policy.env
     if ref.game is not None or ref.target is not None:
         raise NotApplicableError("--shift: changes a registered task's parameters; this policy's env is not one")
-    env = EnvRef(ref.name, {**dict(ref.params), **dict(shift)}).build()
+    try:
+        env = EnvRef(ref.name, {**dict(ref.params), **dict(shift)}).build()
+    except MarlkitError as exc:
+        raise InvalidGameError(f"--shift {dict(shift)}: {exc}") from None
     try:
         policy.check_env(env)
     except Exception as exc:
