@@ -369,8 +369,9 @@ class SimulatedPoint:
 class HandoverSimulation:
     """The simulated trade-off curve of a hand-over rule (module docstring); ``records`` holds the raw per-episode
     arrays ``{"trained"|"shifted": {"returns" [N, K+2, E, n], "takeover_rate" [N, K+2, E], "catastrophes" [N, K+2,
-    E], "unsureness" [N, K+2, T, E, n], "alive" [N, K+2, T, E]}}`` (points in order: human alone, the levels, AI
-    alone; not in the JSON)."""
+    E], "unsureness" [N, K+2, T, E, n], "alive" [N, K+2, T, E], "obs" [N, K+2, T, E, n, D]}}`` (points in order:
+    human alone, the levels, AI alone), the ``actor`` and its ``state`` (every seed's parameters, fitted detector and
+    cutoffs ``[N, K+2, n]``); none of them in the JSON."""
 
     task: str
     source: str
@@ -386,6 +387,8 @@ class HandoverSimulation:
     points: tuple[SimulatedPoint, ...]
     auroc: list[float] | None
     records: Mapping[str, Mapping[str, np.ndarray]] = field(repr=False, compare=False, default_factory=dict)
+    actor: SharedControlActor | None = field(repr=False, compare=False, default=None)
+    state: SharedState | None = field(repr=False, compare=False, default=None)
 
     @property
     def auroc_mean(self) -> float | None:
@@ -464,7 +467,20 @@ def _summaries(run: Episodes, k: int, with_catastrophes: bool) -> dict[str, Any]
 
 # ------------------------------------------------------------------------------------------------ the study
 def _stack(trees: Sequence[Any]) -> Any:
-    return jax.tree.map(lambda *x: jnp.stack(x), *trees)
+    """The trees stacked on a new leading axis (on the host: no compiled op per leaf shape)."""
+    return jax.tree.map(lambda *x: jnp.asarray(np.stack([np.asarray(v) for v in x])), *trees)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _episode_keys(key: Array, episodes: int, steps: int, fit: bool = False) -> EpisodeKeys:
+    """:func:`~marlkit.train.evaluate.episode_keys` of ``key`` (``fit``: of ``fold_in(key, FIT_SALT)``), compiled
+    once (eagerly it is a dozen small programs)."""
+    return episode_keys(jax.random.fold_in(key, FIT_SALT) if fit else key, episodes, steps)
+
+
+def _run(env: MultiAgentEnv, actor: SharedControlActor, catastrophe: Any, state: SharedState, keys: Any) -> Episodes:
+    """:func:`simulate`, its records as NumPy arrays."""
+    return Episodes(*(np.asarray(x) for x in simulate(env, actor, catastrophe, state, keys)))
 
 
 def _shifted_env(policy: Any, shift: Mapping[str, Any]) -> MultiAgentEnv:
@@ -546,14 +562,14 @@ def handover_simulation(
 
     # fit and calibrate on the AI's own rollouts (the defer program: no detector needed to act alone)
     plain = SharedControlActor(first.actor, human_actor, "defer", controlled, mode)
-    fit_key = jax.random.fold_in(base_key(seed), FIT_SALT)
-    always = jnp.full((N, 1, n), jnp.inf, jnp.float32)
-    fit = simulate(
+    key = base_key(seed)
+    always = jnp.asarray(np.full((N, 1, n), np.inf, np.float32))
+    fit = _run(
         env,
         plain,
         catastrophe,
         SharedState(ai_state, human_state, None, always),
-        episode_keys(fit_key, fit_episodes, spec.max_episode_steps),
+        _episode_keys(key, fit_episodes, spec.max_episode_steps, True),
     )
     half = fit_episodes // 2
     obs = np.asarray(fit.obs[:, 0])  # [N, T, E, n, D]
@@ -579,10 +595,10 @@ def handover_simulation(
     cutoffs[:, 0], cutoffs[:, -1] = -np.inf, np.inf  # the references: human alone, AI alone
     actor = SharedControlActor(first.actor, human_actor, rule, controlled, mode)
     state = SharedState(ai_state, human_state, fitted, jnp.asarray(cutoffs, jnp.float32))
-    runs = {"trained": simulate(env, actor, catastrophe, state, episode_keys(seed, episodes, spec.max_episode_steps))}
+    runs = {"trained": _run(env, actor, catastrophe, state, _episode_keys(key, episodes, spec.max_episode_steps))}
     if shifted is not None:
-        keys = episode_keys(seed, episodes, shifted.spec.max_episode_steps)
-        runs["shifted"] = simulate(shifted, actor, catastrophe_of(shifted), state, keys)
+        keys = _episode_keys(key, episodes, shifted.spec.max_episode_steps)
+        runs["shifted"] = _run(shifted, actor, catastrophe_of(shifted), state, keys)
     summaries = {
         name: [_summaries(r, k, catastrophe is not None) for k in range(len(grid))] for name, r in runs.items()
     }
@@ -613,6 +629,7 @@ def handover_simulation(
             "catastrophes": np.asarray(r.catastrophes),
             "unsureness": np.asarray(r.unsureness),
             "alive": np.asarray(r.alive),
+            "obs": np.asarray(r.obs),
         }
         for name, r in runs.items()
     }
@@ -637,6 +654,8 @@ def handover_simulation(
         points=points,
         auroc=areas,
         records=records,
+        actor=actor,
+        state=state,
     )
 
 

@@ -10,7 +10,8 @@ detector of one kind and shape) whose ``score(obs [..., n, D]) -> [..., n]`` run
   unified framework for detecting out-of-distribution samples and adversarial attacks", NeurIPS), here on the raw
   observation with one Gaussian per agent. ``Σ̂_i`` is the Ledoit-Wolf shrinkage estimate
   ``(1 - α) S + α (tr S / D) I`` (Ledoit & Wolf 2004, "A well-conditioned estimator for large-dimensional covariance
-  matrices", J. Multivariate Analysis 88; α by their closed form, :class:`sklearn.covariance.LedoitWolf`), which
+  matrices", J. Multivariate Analysis 88; α by their closed form, :func:`ledoit_wolf`, as scikit-learn's
+  ``LedoitWolf``), which
   stays invertible where an observation entry never varies in training (MPE's silent communication channels).
 * ``knn``: the Euclidean distance from the standardised observation ``z = (o - μ_i) / σ_i`` to its k-th nearest
   standardised training observation of agent i (a bank of at most ``bank`` of them) — the deep nearest-neighbour
@@ -83,18 +84,35 @@ def _samples(observations: Any, minimum: int) -> np.ndarray:
     return x
 
 
+def ledoit_wolf(x: np.ndarray) -> np.ndarray:
+    """The Ledoit-Wolf covariance of samples ``x [M, D]`` (float64): ``(1 - α) S + α μ I`` with ``S`` the maximum
+    likelihood covariance, ``μ = tr S / D``, ``α = min(b², d²) / d²``, ``d² = ||S - μI||²_F``,
+    ``b² = (1/M²) Σ_k ||x_k x_kᵀ - S||²_F`` (centred samples; Ledoit & Wolf 2004, Lemma 3.2 and Theorem 3.1;
+    ``b²`` expanded as ``(1/M²)(Σ_k |x_k|⁴) - ||S||²_F / M`` so no ``[M, D, D]`` array is formed)."""
+    m, d = x.shape
+    xc = x - x.mean(axis=0)
+    S = xc.T @ xc / m
+    mu = np.trace(S) / d
+    delta = float(np.sum((S - mu * np.eye(d)) ** 2))
+    beta = float(np.sum(np.sum(xc**2, axis=1) ** 2) / m**2 - np.sum(S**2) / m)
+    alpha = 0.0 if delta <= 0 else min(max(beta, 0.0), delta) / delta
+    return np.asarray((1 - alpha) * S + alpha * mu * np.eye(d))
+
+
 def fit_mahalanobis(observations: Any) -> Mahalanobis:
     """Fit the ``mahalanobis`` detector (module docstring) on ``observations [M, n, D]`` (float64 fit, float32
     arrays)."""
-    from sklearn.covariance import LedoitWolf
-
     x = _samples(observations, 2)
-    means, precisions = [], []
+    means = x.mean(axis=0)
+    precisions = []
     for i in range(x.shape[1]):
-        fitted = LedoitWolf(store_precision=True, assume_centered=False).fit(x[:, i])
-        means.append(fitted.location_)
-        precisions.append(np.linalg.inv(fitted.covariance_))
-    return Mahalanobis(jnp.asarray(np.stack(means), jnp.float32), jnp.asarray(np.stack(precisions), jnp.float32))
+        sigma = ledoit_wolf(x[:, i])
+        if not np.all(np.linalg.eigvalsh(sigma) > 0):
+            raise NotApplicableError(
+                "mahalanobis detector: the observations do not vary at all (a singular covariance); use knn"
+            )
+        precisions.append(np.linalg.inv(sigma))
+    return Mahalanobis(jnp.asarray(means, jnp.float32), jnp.asarray(np.stack(precisions), jnp.float32))
 
 
 def fit_knn(observations: Any, *, k: int = 5, bank: int = 1024, seed: int = 0) -> KNearest:
@@ -150,13 +168,14 @@ def check_levels(levels: Sequence[float], what: str = "threshold") -> np.ndarray
 
 def calibrated_cutoffs(scores: Any, levels: Sequence[float]) -> np.ndarray:
     """Score cutoffs ``[K]`` for levels ``q in [0, 1]`` from held-out in-distribution ``scores``: the empirical
-    q-quantile (``numpy.quantile(..., method="higher")``, so at least a fraction q of the held-out scores are
-    <= the cutoff); ``q = 0`` is -inf (nothing passes) and ``q = 1`` is +inf (everything passes)."""
+    q-quantile (``numpy.quantile(..., method="inverted_cdf")``: the smallest held-out score with at least a
+    fraction q of the held-out scores
+    <= it); ``q = 0`` is -inf (nothing passes) and ``q = 1`` is +inf (everything passes)."""
     q = check_levels(levels)
     s = np.asarray(scores, np.float64).ravel()
     if s.size == 0 or not np.all(np.isfinite(s)):
         raise NotApplicableError("calibrated_cutoffs: need finite held-out scores")
-    inner = np.quantile(s, np.clip(q, 0.0, 1.0), method="higher")
+    inner = np.quantile(s, np.clip(q, 0.0, 1.0), method="inverted_cdf")
     return np.where(q <= 0, -np.inf, np.where(q >= 1, np.inf, inner))
 
 
@@ -186,4 +205,5 @@ __all__ = [
     "check_levels",
     "fit_knn",
     "fit_mahalanobis",
+    "ledoit_wolf",
 ]
