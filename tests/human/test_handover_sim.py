@@ -22,8 +22,7 @@ from marlkit.policies.actors import Team
 from marlkit.train.evaluate import evaluate
 
 LEVELS = (0.25, 0.5, 0.9, 0.99)
-EPISODES = 32
-FIT_EPISODES = 64
+EPISODES = 48  # also the fitting episodes (the default), so fitting and evaluation share one program
 SHIFT = {"spawn_range": 2.0}
 HUMAN = "nearest-landmark?beta=4"
 
@@ -41,7 +40,6 @@ def result(policies):
         human=HUMAN,
         levels=LEVELS,
         episodes=EPISODES,
-        fit_episodes=FIT_EPISODES,
         shift=SHIFT,
         seed=3,
     )
@@ -159,7 +157,7 @@ def test_threshold_extremes_are_the_plain_evaluations_bit_for_bit(result, polici
 def test_the_detector_fires_more_on_the_shifted_task(result):
     # spawn_range=2 draws every position from U(-2, 2)^2: a particle lands in the training box [-1, 1]^2 with
     # probability 1/4, so most shifted observations hold offsets beyond any seen in training. At 100 episodes the
-    # three seeds' AUROCs were 0.983-0.987; 0.9 leaves room for the 32 episodes here while failing a detector that
+    # three seeds' AUROCs were 0.983-0.987; 0.9 leaves room for the 48 episodes here while failing a detector that
     # separates the tasks poorly (a score blind to the shift gives 0.5).
     assert result.auroc is not None and len(result.auroc) == 3
     assert min(result.auroc) > 0.9
@@ -173,7 +171,7 @@ def test_the_detector_fires_more_on_the_shifted_task(result):
 def test_cli_runs_the_simulation(small_spread_run, result, capsys):
     # the same shapes as the fixture's, so the compiled programs are reused
     args = ["human", "handover", str(small_spread_run), "--threshold", ",".join(map(str, LEVELS)), "--shift",
-            "spawn_range=2.0", "--human", HUMAN, "--episodes", str(EPISODES), "--fit-episodes", str(FIT_EPISODES),
+            "spawn_range=2.0", "--human", HUMAN, "--episodes", str(EPISODES),
             "--seed", "3", "--json"]  # fmt: skip
     assert main(args) == 0
     data = json.loads(capsys.readouterr().out)

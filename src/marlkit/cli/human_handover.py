@@ -118,8 +118,12 @@ def handover(
     ] = None,
     episodes: Annotated[int, typer.Option("--episodes", help="Simulated: evaluation episodes per seed.")] = 100,
     fit_episodes: Annotated[
-        int, typer.Option("--fit-episodes", help="Simulated: the AI's episodes that fit (half) and calibrate (half).")
-    ] = 200,
+        int | None,
+        typer.Option(
+            "--fit-episodes",
+            help="Simulated: the AI's episodes that fit (half) and calibrate (half); default --episodes.",
+        ),
+    ] = None,
     detector: Annotated[str, typer.Option("--detector", help="Simulated: mahalanobis | knn.")] = "mahalanobis",
     human: Annotated[
         str,
@@ -210,7 +214,7 @@ def _simulated(
     threshold: list[str] | None,
     shift: list[str] | None,
     episodes: int,
-    fit_episodes: int,
+    fit_episodes: int | None,
     detector: str,
     human: str,
     agents: str,
@@ -233,7 +237,7 @@ def _simulated(
     levels = parse_levels(threshold)
     if episodes < 1:
         raise InvalidGameError(f"--episodes must be >= 1, got {episodes}")
-    if fit_episodes < 2:
+    if fit_episodes is not None and fit_episodes < 2:
         raise InvalidGameError(f"--fit-episodes must be >= 2 (half fit, half calibrate), got {fit_episodes}")
     if mode not in ("stochastic", "greedy"):
         raise InvalidGameError(f"--mode {mode!r}: expected stochastic or greedy")

@@ -23,7 +23,8 @@ alone (cutoff -inf), ``q = 1`` the AI alone (+inf). The takeover indicator ``1[u
 c, and the cutoffs are non-decreasing in q, so at every observation the AI acts at a level q' >= q whenever it
 acts at q (an exact property of the rule; the rates of whole rollouts differ only through the states visited).
 
-**Fitting and calibration** (per training seed): ``fit_episodes`` episodes of the AI alone on the training task
+**Fitting and calibration** (per training seed): ``fit_episodes`` (default: ``episodes``) episodes of the AI alone on
+the training task
 (keys from ``seed`` folded with :data:`FIT_SALT`, never the evaluation's): the first half of the episodes fits the
 detector, the second half calibrates the cutoffs.
 
@@ -68,7 +69,7 @@ import numpy as np
 from marlkit.agents.deep.base import Observation
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import InvalidGameError, MarlkitError, NotApplicableError
-from marlkit.human.ood import DETECTORS, auroc, calibrated_cutoffs, check_levels
+from marlkit.human.ood import DETECTORS, Mahalanobis, auroc, calibrated_cutoffs, check_levels
 from marlkit.policies.actors import StatelessActor, legal_uniform
 from marlkit.registry import Registry
 from marlkit.train.evaluate import EpisodeKeys, episode_keys, greedy_actions
@@ -276,13 +277,13 @@ class Episodes(NamedTuple):
     controlled seats), ``catastrophes [E]``; per step ``unsureness [T, E, n]``, ``alive [T, E]``, ``obs [T, E, n,
     D]`` (the observation each decision was taken at)."""
 
-    returns: Array
-    takeovers: Array
-    decisions: Array
-    catastrophes: Array
-    unsureness: Array
-    alive: Array
-    obs: Array
+    returns: Any
+    takeovers: Any
+    decisions: Any
+    catastrophes: Any
+    unsureness: Any
+    alive: Any
+    obs: Any
 
 
 def _episodes(env: MultiAgentEnv, actor: SharedControlActor, catastrophe: Any, state: SharedState, keys: EpisodeKeys):
@@ -471,11 +472,10 @@ def _stack(trees: Sequence[Any]) -> Any:
     return jax.tree.map(lambda *x: jnp.asarray(np.stack([np.asarray(v) for v in x])), *trees)
 
 
-@partial(jax.jit, static_argnums=(1, 2, 3))
-def _episode_keys(key: Array, episodes: int, steps: int, fit: bool = False) -> EpisodeKeys:
-    """:func:`~marlkit.train.evaluate.episode_keys` of ``key`` (``fit``: of ``fold_in(key, FIT_SALT)``), compiled
-    once (eagerly it is a dozen small programs)."""
-    return episode_keys(jax.random.fold_in(key, FIT_SALT) if fit else key, episodes, steps)
+@partial(jax.jit, static_argnums=(1, 2))
+def _episode_keys(key: Array, episodes: int, steps: int) -> EpisodeKeys:
+    """:func:`~marlkit.train.evaluate.episode_keys`, compiled once (eagerly it is a dozen small programs)."""
+    return episode_keys(key, episodes, steps)
 
 
 def _run(env: MultiAgentEnv, actor: SharedControlActor, catastrophe: Any, state: SharedState, keys: Any) -> Episodes:
@@ -512,7 +512,7 @@ def handover_simulation(
     agents: Sequence[int] = (0,),
     levels: Sequence[float] = (0.5, 0.9, 0.99),
     episodes: int = 100,
-    fit_episodes: int = 200,
+    fit_episodes: int | None = None,
     shift: Mapping[str, Any] | None = None,
     seed: int = 0,
     mode: str = "stochastic",
@@ -532,7 +532,7 @@ def handover_simulation(
         raise InvalidGameError(f"rule {rule!r}: the simulated rules are {', '.join(RULES)}")
     q = check_levels(levels)
     episodes = check_int("episodes", episodes, 1)
-    fit_episodes = check_int("fit_episodes", fit_episodes, 2)
+    fit_episodes = check_int("fit_episodes", max(episodes, 2) if fit_episodes is None else fit_episodes, 2)
     if mode not in ("stochastic", "greedy"):
         raise InvalidGameError(f"mode {mode!r}: expected stochastic or greedy")
     if not policies:
@@ -560,16 +560,26 @@ def handover_simulation(
     catastrophe = catastrophe_of(env)
     shifted = _shifted_env(first, shift) if shift else None
 
-    # fit and calibrate on the AI's own rollouts (the defer program: no detector needed to act alone)
-    plain = SharedControlActor(first.actor, human_actor, "defer", controlled, mode)
+    # fit and calibrate on the AI's own rollouts: the evaluation's program where a placeholder detector of the
+    # fitted one's shapes exists (one program for both when fit_episodes == episodes), else the defer program
+    grid = np.concatenate([[0.0], q, [1.0]])
+    actor = SharedControlActor(first.actor, human_actor, rule, controlled, mode)
+    D = spec.obs_shape[0]
+    placeholder: Any = None
+    fit_actor = actor
+    if rule == "novelty":
+        if DETECTORS.resolve(detector) == "mahalanobis":
+            placeholder = Mahalanobis(jnp.zeros((N, n, D), jnp.float32), jnp.zeros((N, n, D, D), jnp.float32))
+        else:
+            fit_actor = SharedControlActor(first.actor, human_actor, "defer", controlled, mode)
     key = base_key(seed)
-    always = jnp.asarray(np.full((N, 1, n), np.inf, np.float32))
+    always = jnp.asarray(np.full((N, len(grid), n), np.inf, np.float32))
     fit = _run(
         env,
-        plain,
+        fit_actor,
         catastrophe,
-        SharedState(ai_state, human_state, None, always),
-        _episode_keys(key, fit_episodes, spec.max_episode_steps, True),
+        SharedState(ai_state, human_state, placeholder, always),
+        _episode_keys(jax.random.fold_in(key, FIT_SALT), fit_episodes, spec.max_episode_steps),
     )
     half = fit_episodes // 2
     obs = np.asarray(fit.obs[:, 0])  # [N, T, E, n, D]
@@ -588,12 +598,10 @@ def handover_simulation(
     else:
         u = np.asarray(fit.unsureness[:, 0])  # [N, T, E, n]
         calibration = [u[s][:, half:][alive[s][:, half:]] for s in range(N)]
-    grid = np.concatenate([[0.0], q, [1.0]])
     cutoffs = np.stack(
         [np.stack([calibrated_cutoffs(calibration[s][:, i], grid) for i in range(n)], axis=-1) for s in range(N)]
     )  # [N, K + 2, n]
     cutoffs[:, 0], cutoffs[:, -1] = -np.inf, np.inf  # the references: human alone, AI alone
-    actor = SharedControlActor(first.actor, human_actor, rule, controlled, mode)
     state = SharedState(ai_state, human_state, fitted, jnp.asarray(cutoffs, jnp.float32))
     runs = {"trained": _run(env, actor, catastrophe, state, _episode_keys(key, episodes, spec.max_episode_steps))}
     if shifted is not None:

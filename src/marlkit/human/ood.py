@@ -152,7 +152,7 @@ DETECTORS.add(
 )
 
 
-def check_levels(levels: Sequence[float], what: str = "threshold") -> np.ndarray:
+def check_levels(levels: Sequence[float] | np.ndarray, what: str = "threshold") -> np.ndarray:
     """``levels`` as a float64 array of numbers in [0, 1], else InvalidGameError naming ``what``."""
     values = np.asarray(list(levels), np.float64)
     if values.ndim != 1 or values.size == 0:
@@ -166,7 +166,7 @@ def check_levels(levels: Sequence[float], what: str = "threshold") -> np.ndarray
     return values
 
 
-def calibrated_cutoffs(scores: Any, levels: Sequence[float]) -> np.ndarray:
+def calibrated_cutoffs(scores: Any, levels: Sequence[float] | np.ndarray) -> np.ndarray:
     """Score cutoffs ``[K]`` for levels ``q in [0, 1]`` from held-out in-distribution ``scores``: the empirical
     q-quantile (``numpy.quantile(..., method="inverted_cdf")``: the smallest held-out score with at least a
     fraction q of the held-out scores
