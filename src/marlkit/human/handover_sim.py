@@ -417,18 +417,16 @@ class HandoverSimulation:
         rule = f"{self.rule} rule" + (f" ({self.detector} detector)" if self.detector else "")
         shift = ", ".join(f"{k}={v}" for k, v in self.shift.items()) or "none"
         out = [
-            f"{self.task} ({self.source}): {rule}; human {self.human} in {', '.join(self.agents)}; "
-            f"{self.seeds} seeds x {self.episodes} episodes (simulated)",
-            "  level q: the AI keeps >= q of in-distribution decisions; return: team return, mean [95% CI];",
-            f"  catastr.: {self.catastrophe or 'not defined for this task'} per episode; takeover: AI-chosen / "
-            "decisions of the controlled seats",
-            f"  shifted task: {shift}",
+            f"{self.task}: {rule}, simulated; {self.seeds} seeds x {self.episodes} episodes",
+            f"  source: {self.source}",
+            f"  human: {self.human} in {', '.join(self.agents)}; shifted task: {shift}",
+            "  level q: the AI keeps >= q of in-distribution decisions; return: team return, mean [95% CI]",
+            f"  catas.: {self.catastrophe or 'not defined for this task'} per episode",
+            "  takeov: AI-chosen decisions / decisions of the controlled seats",
         ]
         if self.auroc is not None:
             seeds = ", ".join(f"{a:.3f}" for a in self.auroc)
-            out.append(
-                f"  AUROC of the rule's score, in-distribution vs shifted (AI alone): {self.auroc_mean:.3f} ({seeds})"
-            )
+            out.append(f"  AUROC of the score, in-distribution vs shifted (AI alone): {self.auroc_mean:.3f} ({seeds})")
 
         def cells(stats: Mapping[str, Any] | None) -> str:
             if stats is None:
