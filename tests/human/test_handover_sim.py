@@ -6,6 +6,7 @@ evaluation (bit for bit, same keys), the detector on a shifted task (several see
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jax
@@ -132,6 +133,17 @@ def test_takeover_is_monotone_in_the_threshold(result):
     first = trained["unsureness"][:, :, 0, :, 0] <= cutoffs[:, :, None, 0]
     assert np.all(first[:, 1:] >= first[:, :-1])
     np.testing.assert_array_equal(trained["unsureness"][:, :, 0], trained["unsureness"][:, :1, 0].repeat(6, 1))
+
+
+def test_defer_unsureness_is_one_minus_the_policy_margin(result, policies):
+    # the defer rule's u(o) = 1 - (π_(1) - π_(2)) against NumPy's top two of the policy file's own probabilities
+    obs = result.records["trained"]["obs"][0, 0, 0]  # seed 0, the person alone, first step [E, n, D]
+    defer = dataclasses.replace(result.actor, rule="defer")
+    probs = np.asarray(policies[0].probs(obs))  # what the actor's AI policy gives (Policy.probs: the same actor)
+    u = np.asarray(defer.unsureness(result.state, policies[0].observe(obs), jnp.asarray(probs)))
+    top = np.sort(probs, axis=-1)
+    np.testing.assert_allclose(u, 1.0 - (top[..., -1] - top[..., -2]), atol=1e-6)
+    assert u.min() >= 0.0 and u.max() <= 1.0 and u.std() > 0  # not a constant
 
 
 def unstack(tree):
