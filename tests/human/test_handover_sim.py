@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from marlkit.cli import main
-from marlkit.errors import InvalidGameError
+from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.experiment.policies import load_source
 from marlkit.human.handover_sim import handover_simulation, make_human
-from marlkit.human.ood import auroc, calibrated_cutoffs, fit_knn, fit_mahalanobis, ledoit_wolf
+from marlkit.human.ood import auroc, calibrated_cutoffs, ensemble, fit_knn, fit_mahalanobis, ledoit_wolf
 from marlkit.policies.actors import Team
 from marlkit.train.evaluate import evaluate
 
@@ -146,6 +146,22 @@ def test_defer_unsureness_is_one_minus_the_policy_margin(result, policies):
     assert u.min() >= 0.0 and u.max() <= 1.0 and u.std() > 0  # not a constant
 
 
+def test_ensemble_disagreement_is_the_mutual_information_of_the_seeds(result, policies):
+    # H(mean π) - mean H(π_m) over the run's 3 seeds, against NumPy on each policy file's own probabilities
+    obs = result.records["trained"]["obs"][0, 0, 0]  # [E, n, D]
+    detector = ensemble(members=result.state.ai)
+    got = np.asarray(detector.score_with(policies[0].actor, policies[0].observe(obs)))
+    probs = np.stack([np.asarray(p.probs(obs), np.float64) for p in policies])  # [M, E, n, A]
+
+    def h(p):
+        return -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=-1)
+
+    np.testing.assert_allclose(got, h(probs.mean(axis=0)) - h(probs).mean(axis=0), atol=1e-5)
+    assert got.min() >= -1e-6 and got.max() > 1e-3  # Jensen: >= 0; the seeds do disagree somewhere
+    with pytest.raises(NotApplicableError, match="at least 2 members"):
+        ensemble(members=jax.tree.map(lambda x: x[:1], result.state.ai))
+
+
 def unstack(tree):
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     return [treedef.unflatten([np.asarray(x)[i] for x in leaves]) for i in range(np.asarray(leaves[0]).shape[0])]
@@ -202,9 +218,11 @@ def test_cli_runs_the_simulation(small_spread_run, result, capsys):
         (["--margin", "3"], "--margin"),
         (["--agents", "7"], "--agents 7"),
         (["--detector", "knm"], "did you mean 'knn'"),
+        (["--detector", "ensemble", "--human", "bogus"], "unknown task human model 'bogus'"),
         (["--human", "tempered?beta=-1"], "beta"),
         (["--shift", "n_landmarks=3"], "spaces"),  # another task's spaces: the policy cannot act there
         (["--shift", "spawn_rnge=2"], "did you mean 'spawn_range'"),
+        (["--shift", "spawn_range=-1"], "spawn_range must be a finite number > 0"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(small_spread_run, extra, message, capsys):

@@ -124,7 +124,9 @@ def handover(
             help="Simulated: the AI's episodes that fit (half) and calibrate (half); default --episodes.",
         ),
     ] = None,
-    detector: Annotated[str, typer.Option("--detector", help="Simulated: mahalanobis | knn.")] = "mahalanobis",
+    detector: Annotated[
+        str, typer.Option("--detector", help="Simulated: mahalanobis | knn | ensemble (the seeds' disagreement).")
+    ] = "mahalanobis",
     human: Annotated[
         str,
         typer.Option(

@@ -9,8 +9,9 @@ gives each controlled seat an *unsureness* score ``u(o)`` and a cutoff ``c``; th
 * ``novelty`` (hand-over in unforeseen circumstances; tabular: the AI drives where it saw the state at least k
   times): ``u`` is an out-of-distribution score of the seat's observation (:mod:`marlkit.human.ood`:
   Mahalanobis with Ledoit-Wolf shrinkage, Lee et al. 2018; k-nearest-neighbour distance, Sun et al. 2022) fitted
-  on the observations of the AI's own rollouts on the training task; the AI drives on familiar observations and
-  hands control to the human on novel ones.
+  on the observations of the AI's own rollouts on the training task, or the disagreement of the run's seeds'
+  policies (deep ensembles, Lakshminarayanan et al. 2017); the AI drives on familiar observations and hands
+  control to the human on novel ones.
 * ``defer`` (deferral when unsure; tabular: the AI drives unless its action-value gap is below δ): ``u(o) = 1 -
   (π_(1)(o) - π_(2)(o))``, one minus the AI policy's margin between its most and second most probable actions
   (deferral to the human where the AI's policy is nearly indifferent; cf. Madras et al. 2018, "Predict
@@ -69,7 +70,15 @@ import numpy as np
 from marlkit.agents.deep.base import Observation
 from marlkit.envs.base import MultiAgentEnv, MultiAgentSpec
 from marlkit.errors import InvalidGameError, MarlkitError, NotApplicableError
-from marlkit.human.ood import DETECTORS, Mahalanobis, auroc, calibrated_cutoffs, check_levels
+from marlkit.human.ood import (
+    DETECTORS,
+    EnsembleDisagreement,
+    Mahalanobis,
+    auroc,
+    calibrated_cutoffs,
+    check_levels,
+    ensemble,
+)
 from marlkit.policies.actors import StatelessActor, legal_uniform
 from marlkit.registry import Registry
 from marlkit.train.evaluate import EpisodeKeys, episode_keys, greedy_actions
@@ -241,6 +250,8 @@ class SharedControlActor:
     def unsureness(self, state: SharedState, observation: Observation, ai_probs: Array) -> Array:
         """``u(o) [E, n]`` of the rule."""
         if self.rule == "novelty":
+            if isinstance(state.detector, EnsembleDisagreement):
+                return state.detector.score_with(self.ai, observation)
             return state.detector.score(observation.obs)
         return 1.0 - policy_margin(ai_probs)
 
@@ -565,8 +576,14 @@ def handover_simulation(
     D = spec.obs_shape[0]
     placeholder: Any = None
     fit_actor = actor
-    if rule == "novelty":
-        if DETECTORS.resolve(detector) == "mahalanobis":
+    kind = DETECTORS.get(detector).name if rule == "novelty" else None
+    if kind == "ensemble":  # nothing to fit: every seed's AI is judged by the ensemble of all the run's seeds
+        if detector_params:
+            raise InvalidGameError(f"ensemble detector: takes no parameters, got {sorted(detector_params)}")
+        members = ensemble(members=ai_state).members
+        placeholder = EnsembleDisagreement(jax.tree.map(lambda x: jnp.broadcast_to(x[None], (N, *x.shape)), members))
+    elif rule == "novelty":
+        if kind == "mahalanobis":
             placeholder = Mahalanobis(jnp.zeros((N, n, D), jnp.float32), jnp.zeros((N, n, D, D), jnp.float32))
         else:
             fit_actor = SharedControlActor(first.actor, human_actor, "defer", controlled, mode)
@@ -582,8 +599,8 @@ def handover_simulation(
     half = fit_episodes // 2
     obs = np.asarray(fit.obs[:, 0])  # [N, T, E, n, D]
     alive = np.asarray(fit.alive[:, 0])  # [N, T, E]
-    fitted, calibration = None, []
-    if rule == "novelty":
+    fitted, calibration = (placeholder if kind == "ensemble" else None), []
+    if rule == "novelty" and kind != "ensemble":
         detectors = []
         for s in range(N):
             train_obs = obs[s][:, :half][alive[s][:, :half]]  # [M, n, D]

@@ -18,6 +18,12 @@ detector of one kind and shape) whose ``score(obs [..., n, D]) -> [..., n]`` run
   score of Sun et al. 2022 ("Out-of-distribution detection with deep nearest neighbors", ICML), on observations;
   ``σ_i`` is floored at 1e-3 so a never-varying entry does not divide by zero.
 
+* ``ensemble``: the disagreement of an ensemble of independently trained policies (a run's seeds) — deep ensembles
+  (Lakshminarayanan et al. 2017, "Simple and scalable predictive uncertainty estimation using deep ensembles",
+  NeurIPS) — measured as the mutual information between the action and the member, ``H(π̄(o)) - (1/M) Σ_m
+  H(π_m(o))`` (the epistemic part of the predictive entropy; Houlsby et al. 2011, BALD; Depeweg et al. 2018):
+  0 where the members agree, large where they act differently. Nothing is fitted; it reads the policies.
+
 :func:`calibrated_cutoffs` turns levels ``q in [0, 1]`` into score cutoffs from held-out in-distribution scores
 (the empirical q-quantile, ``q = 0`` -> -inf, ``q = 1`` -> +inf); :func:`auroc` is the area under the ROC curve of
 a score separating two samples (the Mann-Whitney statistic).
@@ -69,7 +75,25 @@ class KNearest(NamedTuple):
         return jnp.sqrt(jnp.maximum(kth, 0.0))
 
 
-Detector = Mahalanobis | KNearest
+class EnsembleDisagreement(NamedTuple):
+    """An ensemble of one actor's parameter sets ``members`` (leading axis M): its disagreement at an observation is
+    the mutual information ``H(π̄) - (1/M) Σ_m H(π_m)`` with ``π̄`` the members' mean action distribution (module
+    docstring). It reads the policies, so it scores through :meth:`score_with`, not ``score``."""
+
+    members: Any
+
+    def score_with(self, actor: Any, observation: Any) -> Array:
+        """``[E, n]``: the disagreement of the members' policies at ``observation`` (an ``Observation`` batch)."""
+        probs = jax.vmap(lambda p: actor.policy(p, observation, ()))(self.members)  # [M, E, n, A]
+        return entropy(probs.mean(axis=0)) - entropy(probs).mean(axis=0)
+
+
+def entropy(p: Array) -> Array:
+    """``-Σ_a p_a log p_a`` over the last axis (``0 log 0 = 0``)."""
+    return -jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0), axis=-1)
+
+
+Detector = Mahalanobis | KNearest | EnsembleDisagreement
 
 
 def _samples(observations: Any, minimum: int) -> np.ndarray:
@@ -134,10 +158,18 @@ def fit_knn(observations: Any, *, k: int = 5, bank: int = 1024, seed: int = 0) -
     )
 
 
+def ensemble(*, members: Any) -> EnsembleDisagreement:
+    """The ``ensemble`` detector of parameter sets ``members`` (leading axis M >= 2; nothing is fitted)."""
+    leaves = jax.tree_util.tree_leaves(members)
+    if not leaves or np.shape(leaves[0])[0] < 2:
+        raise NotApplicableError("ensemble detector: needs at least 2 members (a run with 2 or more seeds)")
+    return EnsembleDisagreement(members)
+
+
 DETECTORS: Registry[Detector] = Registry(
     "novelty detector", param_error=InvalidGameError, hint="Write e.g. --detector mahalanobis."
 )
-"""Detectors by name: ``DETECTORS.make(name, observations=..., **params)`` fits one."""
+"""Detectors by name: ``DETECTORS.make(name, observations=..., **params)`` fits one (``ensemble``: ``members=``)."""
 DETECTORS.add(
     "mahalanobis",
     fit_mahalanobis,
@@ -149,6 +181,12 @@ DETECTORS.add(
     fit_knn,
     description="distance to the k-th nearest standardised training observation (k=5, bank=1024)",
     citation="Sun et al. 2022, Out-of-distribution detection with deep nearest neighbors (ICML)",
+)
+DETECTORS.add(
+    "ensemble",
+    ensemble,
+    description="disagreement (mutual information) of the run's seeds' policies; needs >= 2 seeds, fits nothing",
+    citation="Lakshminarayanan et al. 2017 (NeurIPS); Houlsby et al. 2011 (BALD)",
 )
 
 
@@ -198,11 +236,14 @@ __all__ = [
     "DETECTORS",
     "STD_FLOOR",
     "Detector",
+    "EnsembleDisagreement",
     "KNearest",
     "Mahalanobis",
     "auroc",
     "calibrated_cutoffs",
     "check_levels",
+    "ensemble",
+    "entropy",
     "fit_knn",
     "fit_mahalanobis",
     "ledoit_wolf",
