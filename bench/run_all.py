@@ -115,7 +115,7 @@ def readme(results: dict[str, Any]) -> str:
         "(`pip install --no-deps --target /tmp/jm jaxmarl jaxtyping chex gymnax safetensors wadler_lindig toolz six",
         "seaborn`, run with `PYTHONPATH=src:/tmp/jm`); JaxMARL's IPPO script for `train` (not in its wheel: fetch",
         "`baselines/IPPO/ippo_ff_mpe.py` from github.com/FLAIROx/JaxMARL, pass `--jaxmarl-ippo PATH`); lrsnash",
-        "(`apt-get install lrslib`); pygambit (`pip install pygambit`); mpe2 and nashpy (test dependencies).",
+        "(`apt-get install lrslib`); pygambit (`pip install --pre pygambit`, 17.0.0b2 for Python 3.11); mpe2 and nashpy (test dependencies).",
         "",
         "Regenerate: `PYTHONPATH=src:/tmp/jm python bench/run_all.py --quick` (or without `--quick`; `--only NAME ...`",
         "reruns some benches and keeps the others' results).",
