@@ -8,6 +8,7 @@ the quartiles are checked against ``numpy.percentile`` (linear interpolation = `
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -77,3 +78,20 @@ def test_report_rows_and_machine(harness, tmp_path):
     assert "load_after" in report.machine and (tmp_path / "out.json").exists()
     with pytest.raises(ValueError, match="rounds"):
         harness.interleave({"A": lambda r: None}, rounds=0)
+
+
+def test_the_readme_speed_list_is_the_harness_output(harness, monkeypatch):
+    # The README's speed list is generated from bench/results.json (`python bench/run_all.py --readme`), never
+    # edited by hand: regenerating it from the committed results changes nothing.
+    root = HARNESS.parents[1]
+    monkeypatch.syspath_prepend(str(root / "bench"))
+    monkeypatch.setitem(sys.modules, "harness", harness)
+    spec = importlib.util.spec_from_file_location("bench_run_all", root / "bench" / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    readme = (root / "README.md").read_text()
+    results = json.loads((root / "bench" / "results.json").read_text())
+    assert run_all.BEGIN in readme and run_all.END in readme
+    assert run_all.with_speed_list(readme, results) == readme, "run `python bench/run_all.py --readme`"
+    listed = run_all.speed_list(results)
+    assert listed.count("\n- **") >= len(run_all.HEADLINES) - 1  # a line per headline bench at least

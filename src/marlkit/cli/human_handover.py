@@ -4,6 +4,10 @@
   model and the AI on a one-agent task whose cost marks catastrophes (``cliff-walking``, built in; or a game file /
   catalog game of that form): return, catastrophes and takeover rate per threshold, from the training start and
   from a start never seen in training (:mod:`marlkit.human.handover`).
+  Given a RUN_DIR or policy file instead, the trade-off by simulation on the policy's deep task: a human model in
+  some seats, the trained AI taking over as a novelty (out-of-distribution) or deferral rule decides, at calibrated
+  threshold levels, on the training task and on a task shifted by ``--shift KEY=VALUE``
+  (:mod:`marlkit.human.handover_sim`).
 * ``respond``: the Carroll effect — the self-play plan against the exact best response to a Boltzmann human, on a
   two-player common-payoff game (``carroll-coordination``, built in; or any catalog game / file of that form)
   (:mod:`marlkit.human.best_response`).
@@ -59,7 +63,13 @@ def _check_beta_option(beta: float) -> None:
 
 
 def handover(
-    game: Annotated[str, typer.Argument(help="cliff-walking, or a one-agent game file / catalog game with costs.")],
+    game: Annotated[
+        str,
+        typer.Argument(
+            help="cliff-walking, or a one-agent game file / catalog game with costs (exact); or a RUN_DIR / policy "
+            "file of a deep task (simulated)."
+        ),
+    ],
     beta: Annotated[float, typer.Option("--beta", help="The Boltzmann human's inverse temperature β >= 0.")] = 0.05,
     margin: Annotated[
         list[str] | None,
@@ -71,7 +81,12 @@ def handover(
             "(the exact curve).",
         ),
     ] = None,
-    rule: Annotated[str, typer.Option("--rule", help="value-margin | novelty | defer.")] = "value-margin",
+    rule: Annotated[
+        str | None,
+        typer.Option(
+            "--rule", help="value-margin | novelty | defer (exact; default value-margin); novelty | defer (simulated)."
+        ),
+    ] = None,
     unforeseen: Annotated[
         int | None, typer.Option("--unforeseen", help="Start state of the second evaluation (default: least seen).")
     ] = None,
@@ -84,11 +99,73 @@ def handover(
         ),
     ] = "auto",
     training_episodes: Annotated[int, typer.Option("--training-episodes", help="The AI's training episodes.")] = 20,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the training run (visit counts).")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the training run (visit counts); simulated: of the evaluation.")
+    ] = 0,
     param: ParamOption = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            "-t",
+            help="Simulated: levels q in [0, 1] (comma-separated or repeated): the AI keeps at least q of the "
+            "in-distribution decisions. Default 0.5,0.9,0.99.",
+        ),
+    ] = None,
+    shift: Annotated[
+        list[str] | None,
+        typer.Option("--shift", help="Simulated: KEY=VALUE env parameters of the shifted task, e.g. spawn_range=2."),
+    ] = None,
+    episodes: Annotated[int, typer.Option("--episodes", help="Simulated: evaluation episodes per seed.")] = 100,
+    fit_episodes: Annotated[
+        int | None,
+        typer.Option(
+            "--fit-episodes",
+            help="Simulated: the AI's episodes that fit (half) and calibrate (half); default --episodes.",
+        ),
+    ] = None,
+    detector: Annotated[
+        str, typer.Option("--detector", help="Simulated: mahalanobis | knn | ensemble (the seeds' disagreement).")
+    ] = "mahalanobis",
+    human: Annotated[
+        str,
+        typer.Option(
+            "--human", help="Simulated: tempered?beta=1&epsilon=0.3 | nearest-landmark?beta=4 (simple_spread)."
+        ),
+    ] = "tempered",
+    agents: Annotated[str, typer.Option("--agents", help="Simulated: the human's seats (names or indices).")] = "0",
+    mode: Annotated[str, typer.Option("--mode", help="Simulated: the AI's mode, stochastic | greedy.")] = "stochastic",
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
 ) -> None:
-    """Hand-over of control: the exact trade-off curve (return, catastrophes, takeover rate) over a rule's threshold."""
+    """Hand-over of control: the trade-off curve (return, catastrophes, takeover rate) over a rule's threshold —
+    exact on a tabular task, simulated on a trained deep policy's task."""
+    from pathlib import Path
+
+    from marlkit.policies.files import is_policy_file
+
+    path = Path(game)
+    if path.is_dir() or (path.is_file() and is_policy_file(path)):
+        _simulated(
+            game,
+            rule=rule,
+            threshold=threshold,
+            shift=shift,
+            episodes=episodes,
+            fit_episodes=fit_episodes,
+            detector=detector,
+            human=human,
+            agents=agents,
+            mode=mode,
+            seed=seed,
+            exact_options={"--margin": margin, "--unforeseen": unforeseen, "--param": param},
+            json_output=json_output,
+        )
+        return
+    sim_options = {"--threshold": threshold, "--shift": shift}
+    given = [k for k, v in sim_options.items() if v]
+    if given:
+        raise InvalidGameError(f"{given[0]}: applies to a RUN_DIR or policy file (simulation), not to a game {game!r}")
+    rule = rule or "value-margin"
     from marlkit.human.handover import RULES, cliff_walking, handover_curve
 
     _check_beta_option(beta)
@@ -112,6 +189,84 @@ def handover(
         seed=seed,
     )
     show(curve.to_json(), curve.lines(), json_output)
+
+
+def parse_levels(values: list[str] | None) -> list[float]:
+    """``--threshold 0.5,0.9 --threshold 0.99`` -> ``[0.5, 0.9, 0.99]``; each a number in [0, 1]."""
+    out: list[float] = []
+    for value in values or ["0.5,0.9,0.99"]:
+        for part in value.split(","):
+            try:
+                number = float(part)
+            except ValueError:
+                number = -1.0
+            if not 0 <= number <= 1:
+                raise InvalidGameError(
+                    f"--threshold {part!r}: a level must be a number in [0, 1] (the share of in-distribution "
+                    "decisions the AI keeps), e.g. --threshold 0.5,0.9,0.99"
+                )
+            out.append(number)
+    return out
+
+
+def _simulated(
+    source: str,
+    *,
+    rule: str | None,
+    threshold: list[str] | None,
+    shift: list[str] | None,
+    episodes: int,
+    fit_episodes: int | None,
+    detector: str,
+    human: str,
+    agents: str,
+    mode: str,
+    seed: int,
+    exact_options: dict[str, Any],
+    json_output: bool,
+) -> None:
+    """``marlkit human handover RUN_DIR|POLICY``: the simulated trade-off (:mod:`marlkit.human.handover_sim`)."""
+    from marlkit.cli.context import parse_params
+
+    given = [k for k, v in exact_options.items() if v]
+    if given:
+        raise InvalidGameError(
+            f"{given[0]}: applies to a tabular game (exact); for a RUN_DIR use --threshold / --shift"
+        )
+    rule = rule or "novelty"
+    if rule not in ("novelty", "defer"):
+        raise InvalidGameError(f"--rule {rule!r}: the simulated rules are novelty and defer")
+    levels = parse_levels(threshold)
+    if episodes < 1:
+        raise InvalidGameError(f"--episodes must be >= 1, got {episodes}")
+    if fit_episodes is not None and fit_episodes < 2:
+        raise InvalidGameError(f"--fit-episodes must be >= 2 (half fit, half calibrate), got {fit_episodes}")
+    if mode not in ("stochastic", "greedy"):
+        raise InvalidGameError(f"--mode {mode!r}: expected stochastic or greedy")
+    shifted = parse_params(shift)
+    from marlkit.experiment.policies import load_source
+    from marlkit.human.handover_sim import handover_simulation
+    from marlkit.human.ood import DETECTORS
+    from marlkit.policies.partners import parse_agents
+
+    DETECTORS.get(detector)
+    policies = load_source(source, mode=mode)
+    seats = parse_agents(agents, policies[0].spec, "--agents")
+    result = handover_simulation(
+        policies,
+        rule=rule,
+        detector=detector,
+        human=human,
+        agents=seats,
+        levels=levels,
+        episodes=episodes,
+        fit_episodes=fit_episodes,
+        shift=shifted,
+        seed=seed,
+        mode=mode,
+        source=source,
+    )
+    show(result.to_json(), result.lines(), json_output)
 
 
 def respond(

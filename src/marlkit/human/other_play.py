@@ -22,6 +22,9 @@ the same recipe and so found an equivalent policy up to a uniformly random symme
 expectation over φ, i.e. ``J_OP`` again (:func:`cross_play_value`). Hu et al.'s lever game (§3, :func:`lever_game`):
 SP picks one of the nine levers worth 1.0 (1.0 in self-play, 1/9 in cross-play); OP picks the unique lever worth
 0.9 (0.9 in both).
+
+Stochastic games, whose symmetries also relabel states: :mod:`marlkit.human.other_play_stochastic` (on a one-state
+game it gives this module's values).
 """
 
 from __future__ import annotations

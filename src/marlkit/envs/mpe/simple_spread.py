@@ -5,7 +5,8 @@ Reference: mpe2's ``simple_spread_v3`` (``N`` agents and ``N`` landmarks, ``loca
 state (``tests/envs/test_mpe.py``). Physics: :mod:`marlkit.envs.mpe.core`.
 
 * **World**: ``n_agents`` agents (radius 0.15, acceleration 5, no speed limit, colliding with each other) and
-  ``n_landmarks`` landmarks (radius 0.05, no collisions). Reset: every position ``U(-1, 1)^2``, velocities 0.
+  ``n_landmarks`` landmarks (radius 0.05, no collisions). Reset: every position ``U(-1, 1)^2``, velocities 0
+  (``spawn_range=r``: ``U(-r, r)^2``, a task shifted from mpe2's, for evaluation in unforeseen circumstances).
 * **Actions**: ``Discrete(5)`` per agent — no-op, move -x, +x, -y, +y. With ``continuous_actions=True`` (mpe2's
   flag of the same name) a ``Box(0, 1, (5,))`` per agent: the same five entries as intensities, force
   ``5 · (a[2] - a[1], a[4] - a[3])`` (:mod:`marlkit.envs.mpe.core`); out-of-box entries are clipped.
@@ -83,6 +84,7 @@ class SimpleSpread(Env):
     constrained: bool = False
     cost_limit: float | None = None  # constrained only: the limit on each agent's episode collisions (None: default)
     continuous_actions: bool = False  # Box(0, 1, (5,)) movement intensities instead of Discrete(5)
+    spawn_range: float = 1.0  # reset positions U(-r, r)^2 (mpe2: r = 1); another r is a shifted task
     spec: MultiAgentSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -96,6 +98,9 @@ class SimpleSpread(Env):
         if not isinstance(self.constrained, bool | np.bool_):
             raise InvalidGameError(f"{name}: constrained must be True or False, got {self.constrained!r}")
         require_flag(name, "continuous_actions", self.continuous_actions)
+        r = self.spawn_range
+        if isinstance(r, bool) or not (isinstance(r, int | float) and np.isfinite(r) and r > 0):
+            raise InvalidGameError(f"{name}: spawn_range must be a finite number > 0, got {r!r}")
         if self.cost_limit is not None:
             if not self.constrained:
                 raise InvalidGameError(f"{name}: cost_limit needs constrained=True (the 'constrained_spread' task)")
@@ -157,7 +162,8 @@ class SimpleSpread(Env):
     # -- the task -----------------------------------------------------------------------------------------------
     def reset_env(self, key: Array) -> tuple[Array, Particles]:
         n = self.n_agents
-        pos = draw_uniform(key, (n + self.num_landmarks, 2))
+        r = float(self.spawn_range)
+        pos = draw_uniform(key, (n + self.num_landmarks, 2), -r, r)
         particles = Particles(pos[:n], jnp.zeros((n, 2), jnp.float32), pos[n:])
         return self._observe(particles, *self._offsets(particles)), particles
 
