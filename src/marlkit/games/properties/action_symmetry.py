@@ -29,6 +29,7 @@ import numpy as np
 
 from marlkit.errors import NotApplicableError
 from marlkit.games.normal_form import NormalFormGame
+from marlkit.games.properties.disjoint_sets import root, union
 from marlkit.games.properties.utility import payoff_tolerance
 
 MAX_NODES = 2_000_000
@@ -97,34 +98,23 @@ def action_symmetries(game: NormalFormGame, tol: float | None = None) -> ActionS
     for i in range(n):
         for a in range(len(parents[i])):
             for b in range(a + 1, len(parents[i])):
-                if _find(parents[i], a) == _find(parents[i], b) or search.signature[i][a] != search.signature[i][b]:
+                if root(parents[i], a) == root(parents[i], b) or search.signature[i][a] != search.signature[i][b]:
                     continue
                 found = search.map(i, a, b)
                 if found is not None:  # one symmetry joins a ~ σ_j(a) for every player j
                     for j, sigma in enumerate(found):
                         for x, y in enumerate(sigma):
-                            _union(parents[j], x, y)
+                            union(parents[j], x, y)
     orbits = []
     for parent in parents:
         groups: dict[int, list[int]] = {}
         for a in range(len(parent)):
-            groups.setdefault(_find(parent, a), []).append(a)
+            groups.setdefault(root(parent, a), []).append(a)
         orbits.append(tuple(tuple(sorted(g)) for g in sorted(groups.values())))
     return ActionSymmetries(tuple(orbits), tolerance)
 
 
 # ---------------------------------------------------------------------------------------------- internals
-
-
-def _find(parent: list[int], x: int) -> int:
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
-
-
-def _union(parent: list[int], x: int, y: int) -> None:
-    parent[_find(parent, x)] = _find(parent, y)
 
 
 class _Search:

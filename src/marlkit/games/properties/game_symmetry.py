@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from marlkit.errors import InvalidGameError, NotApplicableError
+from marlkit.games.properties.disjoint_sets import root, union
 from marlkit.games.properties.utility import payoff_tolerance
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.views import as_stochastic
@@ -263,10 +264,10 @@ class SymmetryGroup:
         parent = list(range(len(self.points)))
         for g in self.generators:
             for p in range(len(self.points)):
-                _union(parent, p, _image(index, self.points, g, p))
+                union(parent, p, _image(index, self.points, g, p))
         groups: dict[int, list[int]] = {}
         for p in range(len(self.points)):
-            groups.setdefault(_find(parent, p), []).append(p)
+            groups.setdefault(root(parent, p), []).append(p)
         return tuple(tuple(g) for g in sorted(groups.values()))
 
     def state_orbits(self) -> tuple[tuple[int, ...], ...]:
@@ -334,17 +335,6 @@ def game_symmetries(game: object, tol: float | None = None) -> SymmetryGroup:
 
 
 # ---------------------------------------------------------------------------------------------- internals
-
-
-def _find(parent: list[int], x: int) -> int:
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
-
-
-def _union(parent: list[int], x: int, y: int) -> None:
-    parent[_find(parent, x)] = _find(parent, y)
 
 
 def _image(index: dict[tuple[Any, ...], int], points: Sequence[tuple[Any, ...]], g: GameSymmetry, p: int) -> int:
