@@ -3,6 +3,8 @@ under marlkit's unrolled CPU lowering equal, bit for bit, those of a process tha
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -47,26 +49,18 @@ def test_known_answer_vectors(key, counter, expected) -> None:
     assert (int(y0[0]), int(y1[0])) == expected
 
 
-def _start_draws(env: dict[str, str]) -> subprocess.Popen[str]:
-    code = "import marlkit.threefry\n" + DRAWS
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
-
-
-def _draws(process: subprocess.Popen[str]) -> dict[str, object]:
-    stdout, _ = process.communicate(timeout=300)
-    assert process.returncode == 0
-    return json.loads(stdout.strip().splitlines()[-1])
-
-
 def test_draws_equal_jax_own_lowering() -> None:
     assert use_unrolled_lowering()  # this JAX has the extension points: the lowering is marlkit's in this process
-    env = dict(os.environ)
-    # both import marlkit.threefry; the first keeps JAX's own lowering
-    processes = (
-        _start_draws({**env, ROLLED_ENV_VAR: "1"}),
-        _start_draws({k: v for k, v in env.items() if k != ROLLED_ENV_VAR}),
-    )
-    jax_own, unrolled = (_draws(p) for p in processes)
+    # the oracle: a fresh process that imports marlkit.threefry but keeps JAX's own lowering
+    code = "import marlkit.threefry\n" + DRAWS
+    env = {**os.environ, ROLLED_ENV_VAR: "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    jax_own = json.loads(done.stdout.strip().splitlines()[-1])
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(DRAWS, {})  # the same draws here, under marlkit's lowering
+    unrolled = json.loads(printed.getvalue().strip().splitlines()[-1])
     # the two processes did lower the hash differently: JAX's rolled loop, marlkit's straight-line rounds
     assert jax_own.pop("rolled loop") is True and unrolled.pop("rolled loop") is False
     assert set(jax_own) == set(unrolled) and len(jax_own) == 6
