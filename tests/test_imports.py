@@ -44,12 +44,13 @@ def test_the_trainers_import_no_scipy_matplotlib_or_solvers() -> None:
 
 
 def test_a_first_tabular_run_imports_no_scipy_or_matplotlib() -> None:
-    # what `marlkit learn matching-pennies --learner fp ...` loads: the learner, the trainer and the summary's
-    # NashConv (its solution sets import SciPy where they solve an LP, not on import)
+    # what `marlkit learn matching-pennies --learner fp ...` loads: the feasibility check of constrained games, the
+    # learner, the trainer and the summary's NashConv (SciPy is imported where an LP is solved, not on import)
     modules = _loaded_after(
         "from marlkit.cli.context import resolve_game\nfrom marlkit.agents.tabular.registry import make_learner\n"
         "from marlkit.train import train\nfrom marlkit.diagnose import summarize\n"
-        "game = resolve_game('matching-pennies')\n"
+        "from marlkit.solve.constrained import require_feasible\n"
+        "game = resolve_game('matching-pennies')\nrequire_feasible(game, 'limits')\n"
         "history = train(game, make_learner('fp', game), 200, seeds=2, log_every=100)\nsummarize(history, game)"
     )
     assert "marlkit.diagnose.solution_sets" in modules and "jax" in modules  # the check sees real imports

@@ -23,14 +23,16 @@ Altman 1999 Thm. 3.6 / Bertsimas & Tsitsiklis 1997 §5.2); SciPy's HiGHS reports
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
 
 from marlkit.errors import CertificationError, NotApplicableError
 from marlkit.games.stochastic import StochasticGame
 from marlkit.games.views import as_stochastic
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 HIGHS_OPTIONS: dict[str, object] = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 """HiGHS' tightest feasibility tolerances (its default is 1e-7); rewards and cost rows are scaled to max |.| = 1."""
@@ -115,6 +117,9 @@ def solve_occupancy(
     from the objective (used by the product-policy search to walk back into the feasible set); the reported
     ``value`` is r·x alone and ``feasible`` says whether every σ_k is 0 within tolerance.
     """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     S, B = problem.reward.shape
     K = problem.costs.shape[0]
     live = ~problem.terminal
