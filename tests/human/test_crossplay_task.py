@@ -63,10 +63,48 @@ def test_the_table_on_the_cooking_task(table: dict[str, Any]) -> None:
     assert table["gaps"] and table["gaps"][0]["partner"] == "greedy"
 
 
+# The population row (marlkit.envs.partner.PopulationPartner: one greedy human per episode, drawn by the weights),
+# after the table above in this module so the programs they share (the learner with the greedy human) are compiled
+# once; human_rows: false trains the population row alone, the greedy humans are its columns, one held out.
+POPULATION_SETTINGS = {
+    **SETTINGS,
+    "humans": {"greedy": "greedy-human", "patient": "greedy-human?beta_goal=5"},
+    "held_out": {"hasty": "greedy-human?beta_goal=0.5"},
+    "self_play": False,
+    "human_rows": False,
+    "population": True,
+    "population_weights": [0.25, 0.75],
+}
+
+
+def test_the_population_row_on_the_cooking_task(tmp_path: Path, table: dict[str, Any]) -> None:
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(RUN))
+    (tmp_path / "table.yaml").write_text(yaml.safe_dump(POPULATION_SETTINGS))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["human", "crossplay", str(tmp_path / "table.yaml"), "--json"]) == 0
+    population = json.loads(out.getvalue())
+    assert population["rows"] == [{"label": "population", "partner": ["greedy-human", "greedy-human?beta_goal=5"]}]
+    assert population["population_weights"] == [0.25, 0.75]
+    assert [(c["label"], c["held_out"]) for c in population["columns"]] == [
+        ("training partner", False), ("greedy", False), ("patient", False), ("hasty", True)
+    ]  # fmt: skip
+    for cell in population["cells"][0]:
+        soups = np.asarray(cell["seed_means"]) * SETTINGS["episodes"] / 20  # shaping 0: 20 x soups, per seed
+        assert np.allclose(soups, np.round(soups)), cell["seed_means"]
+        for key in ("mean", "iqm"):
+            assert cell[key + "_ci"][0] <= cell[key] <= cell[key + "_ci"][1]
+    assert np.asarray(population["training_return"]).shape == (1, RUN["seeds"])
+    assert population["gaps"] == []  # no self-play row to compare with
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"population": True, "humans": {"a": "greedy-human", "b": "greedy-human?beta_goal=2"}}, "population: false"),
+        (
+            {"humans": {"a": "greedy-human", "b": "greedy-human?beta_goal=2"}, "population_weights": [0.5, 0.6]},
+            "population_weights: weights must sum to 1",
+        ),
         ({"humans": {"boltzmann": "boltzmann?beta=1"}}, "human models act in matrix games"),
         ({"eval_params": {"shapping": 0}}, "eval_params"),
     ],
