@@ -16,20 +16,32 @@ import numpy as np
 import pytest
 
 from marlkit.envs.cooking import Cooking
-from marlkit.envs.partner import MEMBER_STREAM, PopulationPartner, WithPartner, member_key
+from marlkit.envs.games import GameEnv
+from marlkit.envs.partner import (
+    MEMBER_STREAM,
+    FunctionPartner,
+    PopulationPartner,
+    WithPartner,
+    member_key,
+    with_partner,
+)
 from marlkit.experiment.config import PartnerConfig
 from marlkit.experiment.partner import partner_env
+from marlkit.games import NormalFormGame
 from marlkit.schema import ConfigError, parse
 
 ENV = Cooking(max_episode_steps=4)  # short episodes: many resets in a short rollout
 LOW, HIGH = "greedy-human?beta_goal=0.5", "greedy-human?beta_goal=5"
+# a 3x3 matrix game repeated for 4 steps: cheap to compile, for what needs no cooking (the member draws)
+GAME = GameEnv(NormalFormGame(np.arange(18.0).reshape(2, 3, 3), name="3x3"), 4, observation="one-hot")
+FIXED = ["fixed:action?index=0", "fixed:action?index=1", "fixed:action?index=2"]
 
 
-def wrapped(policy: str | list[str], weights: list[float] | None = None) -> WithPartner:
+def wrapped(policy: str | list[str], weights: list[float] | None = None, env: Any = ENV) -> WithPartner:
     section: dict[str, Any] = {"agents": [1], "policy": policy}
     if weights is not None:
         section["weights"] = weights
-    return partner_env(parse(PartnerConfig, section, "partner"), ENV)
+    return partner_env(parse(PartnerConfig, section, "partner"), env)
 
 
 def rollout(env: WithPartner, key: jax.Array, steps: int) -> dict[str, jax.Array]:
@@ -54,55 +66,95 @@ ROLLOUT = jax.jit(rollout, static_argnums=(0, 2))
 
 def test_the_member_drawn_per_episode_follows_the_weights() -> None:
     weights = [0.2, 0.5, 0.3]
-    env = wrapped([LOW, HIGH, "greedy-human?beta_goal=0"], weights)
+    env = wrapped(FIXED, weights, GAME)
     assert isinstance(env.partner, PopulationPartner) and env.partner.weights == tuple(weights)
     keys = jax.random.split(jax.random.key(7), 6000)
-    members = np.asarray(jax.jit(jax.vmap(lambda k: env.reset(k)[1].member))(keys))
-    # the documented schedule, recomputed: categorical(fold_in(reset key, MEMBER_STREAM), log w)
-    expected = jax.vmap(
-        lambda k: jax.random.categorical(jax.random.fold_in(k, MEMBER_STREAM), jnp.log(jnp.asarray(weights)))
-    )(keys)
-    assert np.array_equal(members, np.asarray(expected))
+
+    @jax.jit
+    def members_and_schedule(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+        # the env's draws, and the documented schedule recomputed: categorical(fold_in(reset key, MEMBER_STREAM), log w)
+        log_w = jnp.log(jnp.asarray(weights))
+        drawn = jax.vmap(lambda k: env.reset(k)[1].member)(keys)
+        return drawn, jax.vmap(lambda k: jax.random.categorical(jax.random.fold_in(k, MEMBER_STREAM), log_w))(keys)
+
+    members, expected = (np.asarray(x) for x in members_and_schedule(keys))
+    assert np.array_equal(members, expected)
     from scipy.stats import chisquare
 
     counts = np.bincount(members, minlength=3)
     # counts ~ Multinomial(6000, w): the chi-square statistic's p-value under the weights (a fixed seed: this draw's
     # p is what it is; 1e-3 rejects a wrong draw, e.g. uniform weights give chi2 ~ 470, p ~ 1e-100)
     assert chisquare(counts, 6000 * np.asarray(weights)).pvalue > 1e-3, counts
-    # the same seed, the same members
-    again = np.asarray(jax.jit(jax.vmap(lambda k: env.reset(k)[1].member))(keys))
-    assert np.array_equal(members, again)
+    assert np.array_equal(members, np.asarray(members_and_schedule(keys)[0]))  # the same seed, the same members
+
+
+def softmax_partner(key: jax.Array, state: Any, obs: jax.Array, mask: jax.Array, beta: Any) -> jax.Array:
+    """A partner with one number: agent i plays softmax(beta * (0, 1, 2)) (a parameter-array member)."""
+    logits = beta * jnp.arange(3.0)
+    return jax.random.categorical(key, jnp.broadcast_to(logits, (2, 3))).astype(jnp.int32)
 
 
 def test_a_one_member_population_is_that_partner_bit_for_bit() -> None:
-    plain = ROLLOUT(wrapped(LOW), jax.random.key(3), 24)
+    member = FunctionPartner(softmax_partner, (0.5,))
+    plain = ROLLOUT(with_partner(GAME, member, [1]), jax.random.key(3), 24)
     assert np.all(np.asarray(plain["member"]) == -1)
-    # one member; two members of one class with weights (1, 0) (parameter arrays); two of different classes with
-    # weights (1, 0) (lax.switch): every one the same episodes, bit for bit
-    for policy, weights in (([LOW], None), ([LOW, HIGH], [1.0, 0.0]), ([LOW, "fixed:uniform"], [1.0, 0.0])):
-        other = ROLLOUT(wrapped(policy, weights), jax.random.key(3), 24)
-        assert np.all(np.asarray(other["member"]) == 0), policy
+    # one member; two members of one class with weights (1, 0) (parameter arrays [M], as every greedy population):
+    # the same episodes, bit for bit (lax.switch members act as their member: the next test)
+    populations = (
+        PopulationPartner((member,), (1.0,)),
+        PopulationPartner((member, FunctionPartner(softmax_partner, (2.0,))), (1.0, 0.0)),
+    )
+    for population in populations:
+        other = ROLLOUT(with_partner(GAME, population, [1]), jax.random.key(3), 24)
+        assert np.all(np.asarray(other["member"]) == 0), population
         for name in ("joint", "reward", "done", "obs"):
-            assert np.array_equal(np.asarray(plain[name]), np.asarray(other[name])), (policy, name)
+            assert np.array_equal(np.asarray(plain[name]), np.asarray(other[name])), (population, name)
+    # the greedy humans' parameter arrays: member m acts as greedy human m alone, bit for bit
+    env = wrapped([LOW, HIGH], [0.5, 0.5])
+    population = env.population
+    assert population is not None
+    keys = jax.random.split(jax.random.key(1), 64)
+    low, high = wrapped(LOW).partner, wrapped(HIGH).partner
+
+    @jax.jit
+    def both(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+        obs, state = ENV.reset(jax.random.key(0))
+        mask = ENV.state_info(state)["action_mask"]
+
+        def ours(k: jax.Array) -> jax.Array:
+            return jnp.stack([population.act_member(jnp.int32(m), k, state, obs, mask) for m in (0, 1)])
+
+        def theirs(k: jax.Array) -> jax.Array:
+            return jnp.stack([p.act(k, state, obs, mask) for p in (low, high)])
+
+        return jax.vmap(ours)(keys), jax.vmap(theirs)(keys)
+
+    ours, theirs = both(keys)
+    assert np.array_equal(np.asarray(ours), np.asarray(theirs))
 
 
 def test_the_member_is_constant_within_an_episode_and_redrawn_at_auto_reset() -> None:
-    # fixed partners reveal the member: member 0 always plays action 2, member 1 action 4 (lax.switch members)
-    env = wrapped(["fixed:action?index=2", "fixed:action?index=4"], [0.5, 0.5])
+    # fixed partners reveal the member: member m always plays action m (lax.switch members)
+    env = wrapped(FIXED[1:], [0.5, 0.5], GAME)
+    population = env.population
+    assert population is not None
     keys = jax.random.split(jax.random.key(11), 6)
     out = jax.jit(jax.vmap(lambda k: rollout(env, k, 40)))(keys)
     member, done = np.asarray(out["member"]), np.asarray(out["done"])  # [6 envs, 40 steps]
-    assert np.array_equal(np.asarray(out["joint"])[..., 1], np.where(member == 0, 2, 4))
+    assert np.array_equal(np.asarray(out["joint"])[..., 1], member + 1)
     stays = ~done[:, :-1]
     assert np.array_equal(member[:, 1:][stays], member[:, :-1][stays])  # no change within an episode
     # at each episode's end the next member is drawn from fold_in(split(key_env)[1], MEMBER_STREAM), key_env =
     # split(step key)[1]: the documented schedule recomputed from the step keys
-    step_keys = jax.random.wrap_key_data(jnp.asarray(out["key"]))
 
-    def next_member(k: jax.Array) -> jax.Array:
-        return env.partner.draw(member_key(jax.random.split(jax.random.split(k)[1])[1]))
+    @jax.jit
+    def next_members(key_data: jax.Array) -> jax.Array:
+        def one(k: jax.Array) -> jax.Array:
+            return population.draw(member_key(jax.random.split(jax.random.split(k)[1])[1]))
 
-    drawn = np.asarray(jax.vmap(jax.vmap(next_member))(step_keys))
+        return jax.vmap(jax.vmap(one))(jax.random.wrap_key_data(key_data))
+
+    drawn = np.asarray(next_members(out["key"]))
     ends = done[:, :-1]
     assert ends.sum() == 6 * 9  # episodes of 4 steps: 9 ends within 39 steps per env
     assert np.array_equal(member[:, 1:][ends], drawn[:, :-1][ends])

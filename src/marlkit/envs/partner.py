@@ -431,7 +431,8 @@ class WithPartner(Wrapper):
         if population is None:
             partner_actions = self.partner.act(key_partner, state.env_state, state.obs, mask)
         else:
-            partner_actions = population.act_member(state.member, key_partner, state.env_state, state.obs, mask)
+            member = jnp.int32(0) if state.member is None else state.member
+            partner_actions = population.act_member(member, key_partner, state.env_state, state.obs, mask)
         learners, partners = np.asarray(self.learners), np.asarray(self.agents)
         spec = self.env.spec
         if spec.continuous:  # Box actions: [n, D_max] float32
@@ -459,9 +460,9 @@ class WithPartner(Wrapper):
         info["partner_reward"] = reward[partners]
         member = state.member
         population = self.population
-        if population is not None:  # the next episode's member where this one ended (module docstring)
-            drawn = population.draw(member_key(jax.random.split(key_env)[1]))
-            member = jnp.where(done, drawn, state.member).astype(jnp.int32)
+        if population is not None and member is not None:  # the next episode's member where this one ended
+            drawn = population.draw(member_key(jax.random.split(key_env)[1]))  # (the module docstring)
+            member = jnp.where(done, drawn, member).astype(jnp.int32)
         return obs[learners], PartnerState(env_state, obs, member), reward[learners], done, info
 
     @property

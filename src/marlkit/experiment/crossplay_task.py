@@ -157,7 +157,7 @@ def task_crossplay_table(base: Any, settings: CrossplaySettings, progress: Any =
         cells = []
         for label, _, _ in columns:
             if label == TRAINING_PARTNER:
-                cell_env = plain if self_play else partner_in(plain, row.partner, agents, weights)
+                cell_env = plain if row.partner is None else partner_in(plain, row.partner, agents, weights)
                 actor = learner
             else:
                 cell_env = partner_envs[label]
