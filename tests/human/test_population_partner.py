@@ -71,7 +71,7 @@ def test_the_member_drawn_per_episode_follows_the_weights() -> None:
     keys = jax.random.split(jax.random.key(7), 6000)
 
     @jax.jit
-    def members_and_schedule(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def members_and_schedule(keys: jax.Array) -> tuple[Any, jax.Array]:
         # the env's draws, and the documented schedule recomputed: categorical(fold_in(reset key, MEMBER_STREAM), log w)
         log_w = jnp.log(jnp.asarray(weights))
         drawn = jax.vmap(lambda k: env.reset(k)[1].member)(keys)
@@ -110,9 +110,8 @@ def test_a_one_member_population_is_that_partner_bit_for_bit() -> None:
         for name in ("joint", "reward", "done", "obs"):
             assert np.array_equal(np.asarray(plain[name]), np.asarray(other[name])), (population, name)
     # the greedy humans' parameter arrays: member m acts as greedy human m alone, bit for bit
-    env = wrapped([LOW, HIGH], [0.5, 0.5])
-    population = env.population
-    assert population is not None
+    greedy = wrapped([LOW, HIGH], [0.5, 0.5]).population
+    assert greedy is not None
     keys = jax.random.split(jax.random.key(1), 64)
     low, high = wrapped(LOW).partner, wrapped(HIGH).partner
 
@@ -122,7 +121,7 @@ def test_a_one_member_population_is_that_partner_bit_for_bit() -> None:
         mask = ENV.state_info(state)["action_mask"]
 
         def ours(k: jax.Array) -> jax.Array:
-            return jnp.stack([population.act_member(jnp.int32(m), k, state, obs, mask) for m in (0, 1)])
+            return jnp.stack([greedy.act_member(jnp.int32(m), k, state, obs, mask) for m in (0, 1)])
 
         def theirs(k: jax.Array) -> jax.Array:
             return jnp.stack([p.act(k, state, obs, mask) for p in (low, high)])
