@@ -6,7 +6,10 @@ Rows are agents trained from one deep run config, each with a small budget and s
 * **with a human model** H (one row per model of ``humans``): the config with ``partner: {agents, policy: H}``
   (:mod:`marlkit.experiment.partner`): H plays the human seats inside the env, the learner the others;
 * **with a population** of the ``humans`` (uniform weights, or ``population_weights``): the person in the human
-  seats plays the mixture Σ_m w_m π_m.
+  seats plays the mixture Σ_m w_m π_m (on a task, :mod:`marlkit.experiment.crossplay_task`, one member drawn per
+  episode plays it whole).
+
+``human_rows: false`` leaves out the per-model rows (self-play and population rows only).
 
 Columns are the partners in the human seats at evaluation: **the training partner** (the self-play agent itself;
 the model or population it trained with), **each human model** of ``humans``, and each **held-out** model (used in
