@@ -26,7 +26,7 @@ from marlkit.envs.partner import (
     with_partner,
 )
 from marlkit.experiment.config import PartnerConfig
-from marlkit.experiment.partner import partner_env
+from marlkit.experiment.partner import make_partner, partner_env
 from marlkit.games import NormalFormGame
 from marlkit.schema import ConfigError, parse
 
@@ -44,6 +44,11 @@ def wrapped(policy: str | list[str], weights: list[float] | None = None, env: An
     return partner_env(parse(PartnerConfig, section, "partner"), env)
 
 
+def partner_of(spec: str) -> Any:
+    """The partner of a source on the cooking task (no wrapper built)."""
+    return make_partner(parse(PartnerConfig, {"agents": [1], "policy": spec}, "partner"), ENV)[0]
+
+
 def rollout(env: WithPartner, key: jax.Array, steps: int) -> dict[str, jax.Array]:
     """``steps`` steps with random learner actions: every step's key, joint action, reward, done, obs and member
     (the member the step was taken with)."""
@@ -59,9 +64,6 @@ def rollout(env: WithPartner, key: jax.Array, steps: int) -> dict[str, jax.Array
 
     _, state = env.reset(key)
     return jax.lax.scan(body, state, jax.random.split(key, steps))[1]
-
-
-ROLLOUT = jax.jit(rollout, static_argnums=(0, 2))
 
 
 def test_the_member_drawn_per_episode_follows_the_weights() -> None:
@@ -96,24 +98,26 @@ def softmax_partner(key: jax.Array, state: Any, obs: jax.Array, mask: jax.Array,
 
 def test_a_one_member_population_is_that_partner_bit_for_bit() -> None:
     member = FunctionPartner(softmax_partner, (0.5,))
-    plain = ROLLOUT(with_partner(GAME, member, [1]), jax.random.key(3), 24)
+    # the partner alone; a one-member population; two members of one class with weights (1, 0) (parameter arrays
+    # [M], as every greedy population): the same episodes, bit for bit (lax.switch members: the next test)
+    envs = [
+        with_partner(GAME, partner, [1])
+        for partner in (
+            member,
+            PopulationPartner((member,), (1.0,)),
+            PopulationPartner((member, FunctionPartner(softmax_partner, (2.0,))), (1.0, 0.0)),
+        )
+    ]
+    plain, *others = jax.jit(lambda k: [rollout(env, k, 24) for env in envs])(jax.random.key(3))  # one program
     assert np.all(np.asarray(plain["member"]) == -1)
-    # one member; two members of one class with weights (1, 0) (parameter arrays [M], as every greedy population):
-    # the same episodes, bit for bit (lax.switch members act as their member: the next test)
-    populations = (
-        PopulationPartner((member,), (1.0,)),
-        PopulationPartner((member, FunctionPartner(softmax_partner, (2.0,))), (1.0, 0.0)),
-    )
-    for population in populations:
-        other = ROLLOUT(with_partner(GAME, population, [1]), jax.random.key(3), 24)
-        assert np.all(np.asarray(other["member"]) == 0), population
+    for other in others:
+        assert np.all(np.asarray(other["member"]) == 0)
         for name in ("joint", "reward", "done", "obs"):
-            assert np.array_equal(np.asarray(plain[name]), np.asarray(other[name])), (population, name)
+            assert np.array_equal(np.asarray(plain[name]), np.asarray(other[name])), name
     # the greedy humans' parameter arrays: member m acts as greedy human m alone, bit for bit
-    greedy = wrapped([LOW, HIGH], [0.5, 0.5]).population
-    assert greedy is not None
+    low, high = (partner_of(spec) for spec in (LOW, HIGH))
+    greedy = PopulationPartner((low, high), (0.5, 0.5))
     keys = jax.random.split(jax.random.key(1), 64)
-    low, high = wrapped(LOW).partner, wrapped(HIGH).partner
 
     @jax.jit
     def both(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -138,22 +142,23 @@ def test_the_member_is_constant_within_an_episode_and_redrawn_at_auto_reset() ->
     population = env.population
     assert population is not None
     keys = jax.random.split(jax.random.key(11), 6)
-    out = jax.jit(jax.vmap(lambda k: rollout(env, k, 40)))(keys)
+
+    @jax.jit
+    def run(keys: jax.Array) -> tuple[dict[str, jax.Array], jax.Array]:
+        # the rollouts, and the documented schedule recomputed from their step keys: at each episode's end the next
+        # member is drawn from fold_in(split(key_env)[1], MEMBER_STREAM), key_env = split(step key)[1]
+        def next_member(k: jax.Array) -> jax.Array:
+            return population.draw(member_key(jax.random.split(jax.random.split(k)[1])[1]))
+
+        out = jax.vmap(lambda k: rollout(env, k, 40))(keys)
+        return out, jax.vmap(jax.vmap(next_member))(jax.random.wrap_key_data(out["key"]))
+
+    out, next_members = run(keys)
     member, done = np.asarray(out["member"]), np.asarray(out["done"])  # [6 envs, 40 steps]
     assert np.array_equal(np.asarray(out["joint"])[..., 1], member + 1)
     stays = ~done[:, :-1]
     assert np.array_equal(member[:, 1:][stays], member[:, :-1][stays])  # no change within an episode
-    # at each episode's end the next member is drawn from fold_in(split(key_env)[1], MEMBER_STREAM), key_env =
-    # split(step key)[1]: the documented schedule recomputed from the step keys
-
-    @jax.jit
-    def next_members(key_data: jax.Array) -> jax.Array:
-        def one(k: jax.Array) -> jax.Array:
-            return population.draw(member_key(jax.random.split(jax.random.split(k)[1])[1]))
-
-        return jax.vmap(jax.vmap(one))(jax.random.wrap_key_data(key_data))
-
-    drawn = np.asarray(next_members(out["key"]))
+    drawn = np.asarray(next_members)
     ends = done[:, :-1]
     assert ends.sum() == 6 * 9  # episodes of 4 steps: 9 ends within 39 steps per env
     assert np.array_equal(member[:, 1:][ends], drawn[:, :-1][ends])
@@ -175,3 +180,13 @@ def test_bad_population_input_is_one_line(section: dict[str, Any], message: str)
         partner_env(parse(PartnerConfig, {"agents": [1], **section}, "partner"), ENV)
     text = str(info.value)
     assert message in text and "\n" not in text, text
+
+
+def test_members_whose_number_must_be_static_act_by_branches() -> None:
+    def policy(key: jax.Array, state: Any, obs: Any, mask: Any, k: int) -> jax.Array:
+        return jnp.zeros(2, jnp.int32) + jnp.arange(k)[-1]  # k sets a shape: no parameter array can carry it
+
+    population = PopulationPartner((FunctionPartner(policy, (2,)), FunctionPartner(policy, (4,))), (0.5, 0.5))
+    none: Any = None
+    act = jax.jit(lambda m: population.act_member(m, jax.random.key(0), none, none, none))
+    assert act(jnp.int32(0)).tolist() == [1, 1] and act(jnp.int32(1)).tolist() == [3, 3]

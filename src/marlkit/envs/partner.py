@@ -189,7 +189,10 @@ class PopulationPartner:
         stacked = _parameter_arrays(self.members)
         if stacked is not None:
             fields = {name: values[member] for name, values in stacked.items()}
-            return _with_fields(self.members[0], fields).act(key, state, obs, action_mask)
+            try:
+                return _with_fields(self.members[0], fields).act(key, state, obs, action_mask)
+            except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError, TypeError):
+                pass  # a number the member needs static (a shape, an index): one branch per member instead
         branches = [lambda k, s, o, m, p=p: p.act(k, s, o, m) for p in self.members]
         return jax.lax.switch(member, branches, key, state, obs, action_mask)
 
