@@ -63,14 +63,14 @@ def test_the_table_on_the_cooking_task(table: dict[str, Any]) -> None:
     assert table["gaps"] and table["gaps"][0]["partner"] == "greedy"
 
 
-# The population row (marlkit.envs.partner.PopulationPartner: one greedy human per episode, drawn by the weights),
-# after the table above in this module so the programs they share (the learner with the greedy human) are compiled
-# once; human_rows: false trains the population row alone, the greedy humans are its columns, a random chef held
-# out (a cheap program to compile).
+# The population row (marlkit.envs.partner.PopulationPartner: one partner per episode, drawn by the weights — the
+# greedy human or a random chef), after the table above in this module so the programs they share (the learner with
+# the greedy human) are compiled once; human_rows: false trains the population row alone; an idle chef is held out.
+# The partners besides the greedy human are fixed policies: cheap programs to compile.
 POPULATION_SETTINGS = {
     **SETTINGS,
-    "humans": {"greedy": "greedy-human", "patient": "greedy-human?beta_goal=5"},
-    "held_out": {"random": "fixed:uniform"},
+    "humans": {"greedy": "greedy-human", "random": "fixed:uniform"},
+    "held_out": {"idle": "fixed:action?index=4"},
     "self_play": False,
     "human_rows": False,
     "population": True,
@@ -85,10 +85,10 @@ def test_the_population_row_on_the_cooking_task(tmp_path: Path, table: dict[str,
     with contextlib.redirect_stdout(out):
         assert main(["human", "crossplay", str(tmp_path / "table.yaml"), "--json"]) == 0
     population = json.loads(out.getvalue())
-    assert population["rows"] == [{"label": "population", "partner": ["greedy-human", "greedy-human?beta_goal=5"]}]
+    assert population["rows"] == [{"label": "population", "partner": ["greedy-human", "fixed:uniform"]}]
     assert population["population_weights"] == [0.25, 0.75]
     assert [(c["label"], c["held_out"]) for c in population["columns"]] == [
-        ("training partner", False), ("greedy", False), ("patient", False), ("random", True)
+        ("training partner", False), ("greedy", False), ("random", False), ("idle", True)
     ]  # fmt: skip
     for cell in population["cells"][0]:
         soups = np.asarray(cell["seed_means"]) * SETTINGS["episodes"] / 20  # shaping 0: 20 x soups, per seed
