@@ -87,23 +87,28 @@ def partner_in(
     return partner_env(parse(PartnerConfig, partner_section(spec, agents, weights), "partner"), env)
 
 
-def train_row(
-    base: Any, row: Row, agents: Sequence[int], weights: Sequence[float] | None = None
-) -> tuple[Any, Any, np.ndarray]:
-    """``(learner, every seed's state, training return [N])`` of one row: self-play, or with its partner inside
-    (a population row's with ``weights``)."""
+def row_config(base: Any, row: Row, agents: Sequence[int], weights: Sequence[float] | None = None) -> Any:
+    """The deep run config that trains ``row``: ``base`` with the row's partner (a population row's with
+    ``weights``) in ``agents``' seats, or as it is for self-play."""
     from marlkit.experiment.config import config_to_dict, load_config
-    from marlkit.experiment.trainers import plan_for
 
     data = config_to_dict(base)
     data["name"] = f"{base.name}-{row.label}"
     if row.partner is not None:
         data["partner"] = partner_section(row.partner, agents, weights)
     try:
-        config = load_config(data)
+        return load_config(data)
     except MarlkitError as exc:
         raise type(exc)(f"row {row.label}: {exc}") from None
-    plan: Any = plan_for(config)[0]
+
+
+def train_row(
+    base: Any, row: Row, agents: Sequence[int], weights: Sequence[float] | None = None
+) -> tuple[Any, Any, np.ndarray]:
+    """``(learner, every seed's state, training return [N])`` of one row (:func:`row_config`, trained)."""
+    from marlkit.experiment.trainers import plan_for
+
+    plan: Any = plan_for(row_config(base, row, agents, weights))[0]
     state, records = plan.advance(plan.start(), 0, plan.num_logs)
     last = np.asarray(plan.to_history(records).episode_return, np.float64)[:, -1]  # [N, n_learners]
     ended = np.isfinite(last)  # NaN: no episode ended in the last window (long episodes, a small budget)
@@ -178,6 +183,7 @@ __all__ = [
     "any_crossplay_table",
     "partner_in",
     "partner_section",
+    "row_config",
     "task_crossplay_table",
     "train_row",
     "with_params",
