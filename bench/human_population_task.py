@@ -15,6 +15,7 @@ at 1M steps, bench/human_cooking_carroll.py): IPPO (``rollout_length`` 128, lr 2
 then evaluated on the unshaped task (20 x soups) with the training partner, each member, and two **held-out**
 greedy humans (overcooked-ai's default proxy, β_goal 1 / β_action 3, and a *noisy* one, β_goal 0 / β_action 0.5),
 ``--episodes`` episodes per seed, common random numbers, mean / IQM with two-stage bootstrap intervals.
+``--members A,B`` trains with two other partners (rows ``first``, ``second``, ``population``).
 
 Printed: the table (``CrossplayTable.lines``) and, per row, the mean over the held-out columns; ``--json PATH``
 writes the table. Run: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false PYTHONPATH=src nice python
@@ -48,6 +49,9 @@ def main() -> None:
     parser.add_argument("--layout", default="coordination_ring")
     parser.add_argument("--self-play", action="store_true", help="add the self-play row (about 2.5x a row's time)")
     parser.add_argument("--json", type=Path, default=None, help="write the table (JSON) here")
+    parser.add_argument(
+        "--members", default=f"{PRECISE},{SLOPPY}", help="the two training partners (comma-separated sources)"
+    )
     args = parser.parse_args()
 
     from marlkit.experiment.config import load_config
@@ -70,7 +74,7 @@ def main() -> None:
         {
             "run": "-",
             "agents": [1],
-            "humans": {"precise": PRECISE, "sloppy": SLOPPY},
+            "humans": dict(zip(("first", "second"), args.members.split(","), strict=True)),
             "held_out": {"default": DEFAULT, "noisy": NOISY},
             "self_play": args.self_play,
             "population": True,
