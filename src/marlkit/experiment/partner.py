@@ -272,7 +272,10 @@ def check_partner_policy(value: str | tuple[str, ...], path: str) -> str | tuple
     if isinstance(value, str) and not value.strip():
         raise ConfigError(f"{path}: empty; e.g. boltzmann?beta=0.1, greedy-human, fixed:uniform or a run directory")
     if isinstance(value, tuple) and not value:
-        raise ConfigError(f"{path}: an empty population; list human models, e.g. [boltzmann?beta=0.1, qre?lam=1]")
+        raise ConfigError(
+            f"{path}: an empty population; list partners, e.g. [boltzmann?beta=0.1, qre?lam=1] on a matrix game or "
+            "[greedy-human?beta_goal=0.5, greedy-human?beta_goal=5] on the cooking task"
+        )
     return value
 
 
