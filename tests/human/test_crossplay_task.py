@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
+import marlkit.experiment.crossplay_task as crossplay_task
 from marlkit.cli import main
 
 RUN = {
@@ -35,13 +36,23 @@ SETTINGS = {
 }
 
 
+TRAINED: dict[str, Any] = {}  # the table's trained rows by label (train_row's results), for the population test
+
+
 @pytest.fixture(scope="module")
 def table(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("cooking")
     (folder / "run.yaml").write_text(yaml.safe_dump(RUN))
     (folder / "table.yaml").write_text(yaml.safe_dump(SETTINGS))
+    train_row = crossplay_task.train_row
+
+    def recorded(base: Any, row: Any, *args: Any) -> Any:
+        TRAINED[row.label] = train_row(base, row, *args)
+        return TRAINED[row.label]
+
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crossplay_task, "train_row", recorded)
         assert main(["human", "crossplay", str(folder / "table.yaml"), "--json"]) == 0
     return json.loads(out.getvalue())
 
@@ -63,10 +74,72 @@ def test_the_table_on_the_cooking_task(table: dict[str, Any]) -> None:
     assert table["gaps"] and table["gaps"][0]["partner"] == "greedy"
 
 
+# The population row (marlkit.envs.partner.PopulationPartner: one partner per episode, drawn by the weights). Its
+# training is the same train_row as every row's with the population as the partner section: the config is checked
+# here, without training (a population row's training compile costs ~20 s, over this module's budget; it is run by
+# the bench and the note's CLI example). The table is then built with the table above's greedy-trained agent in the
+# population row (train_row replaced for it), so its cells are checked against that table's: with weights (1, 0) the
+# population is the greedy human bit for bit, so the row's training-partner cell equals its greedy cell, and that
+# cell equals the greedy row's greedy cell above (same agent, same partner, same evaluation key).
+POPULATION_SETTINGS = {
+    **SETTINGS,
+    "humans": {"greedy": "greedy-human", "random": "fixed:uniform"},
+    "held_out": {"idle": "fixed:action?index=4"},
+    "self_play": False,
+    "human_rows": False,
+    "population": True,
+    "population_weights": [1.0, 0.0],
+}
+
+
+def test_the_population_row_on_the_cooking_task(tmp_path: Path, table: dict[str, Any]) -> None:
+    from marlkit.envs.partner import PopulationPartner, WithPartner
+    from marlkit.experiment.config import build_env, load_config
+    from marlkit.experiment.crossplay_table import Row
+
+    row = Row("population", ("greedy-human", "fixed:uniform"))
+    config = crossplay_task.row_config(load_config(RUN), row, (1,), (1.0, 0.0))
+    assert config.partner.policy == ("greedy-human", "fixed:uniform") and config.partner.weights == (1.0, 0.0)
+    env, _ = build_env(config)
+    assert isinstance(env, WithPartner) and isinstance(env.partner, PopulationPartner) and env.agents == (1,)
+    assert env.partner.weights == (1.0, 0.0) and len(env.partner.members) == 2
+
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(RUN))
+    (tmp_path / "table.yaml").write_text(yaml.safe_dump(POPULATION_SETTINGS))
+    rows: list[Any] = []
+
+    def greedy_agent(base: Any, row: Any, agents: Any, weights: Any = None) -> Any:
+        rows.append((row, tuple(agents), weights))
+        return TRAINED["greedy"]
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crossplay_task, "train_row", greedy_agent)
+        assert main(["human", "crossplay", str(tmp_path / "table.yaml"), "--json"]) == 0
+    population = json.loads(out.getvalue())
+    assert rows == [(row, (1,), (1.0, 0.0))]  # the population row alone, with its members and weights
+    assert population["rows"] == [{"label": "population", "partner": ["greedy-human", "fixed:uniform"]}]
+    assert population["population_weights"] == [1.0, 0.0]
+    assert [(c["label"], c["held_out"]) for c in population["columns"]] == [
+        ("training partner", False), ("greedy", False), ("random", False), ("idle", True)
+    ]  # fmt: skip
+    cells = population["cells"][0]
+    assert cells[0] == cells[1] == table["cells"][1][1]
+    for cell in cells:
+        soups = np.asarray(cell["seed_means"]) * SETTINGS["episodes"] / 20  # shaping 0: 20 x soups, per seed
+        assert np.allclose(soups, np.round(soups)), cell["seed_means"]
+        for key in ("mean", "iqm"):
+            assert cell[key + "_ci"][0] <= cell[key] <= cell[key + "_ci"][1]
+    assert population["gaps"] == []  # no self-play row to compare with
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"population": True, "humans": {"a": "greedy-human", "b": "greedy-human?beta_goal=2"}}, "population: false"),
+        (
+            {"humans": {"a": "greedy-human", "b": "greedy-human?beta_goal=2"}, "population_weights": [0.5, 0.6]},
+            "population_weights: weights must sum to 1",
+        ),
         ({"humans": {"boltzmann": "boltzmann?beta=1"}}, "human models act in matrix games"),
         ({"eval_params": {"shapping": 0}}, "eval_params"),
     ],

@@ -17,6 +17,24 @@ Per-agent ``info`` entries (``action_mask``, ``final_obs``, ``final_action_mask`
 are cut to the learners' agents; ``global_state`` and the others pass through, and ``info["partner_reward"]``
 holds the partner agents' rewards. The key of each step is split once: one half for the partner, one for the env.
 
+**A population of partners** (:class:`PopulationPartner`): members m = 1..M (any partners) with weights w_m. One
+member is drawn per episode and acts for the whole episode — the diversity of people as a distribution over
+partners, as in training with a population of partners (Strouse et al. 2021, "Collaborating with humans without
+human data", NeurIPS: Fictitious Co-Play; Zhao et al. 2023, "Maximum entropy population-based training for
+zero-shot human-AI coordination", AAAI) rather than with one behaviour-cloned model (Carroll et al. 2019). The
+episode's member is kept in the state (:attr:`PartnerState.member`, int32) and drawn by this key schedule:
+
+* at ``reset(key)``: ``member = categorical(fold_in(key, MEMBER_STREAM), log w)``; the env is reset with ``key``
+  itself;
+* at a step ``key``: ``key_partner, key_env = split(key)`` as for every partner; where the episode ends, the next
+  episode's member is drawn from ``fold_in(split(key_env)[1], MEMBER_STREAM)`` — ``split(key_env)[1]`` is the key
+  the task's auto-reset starts the next episode from (:mod:`marlkit.envs.base`, "Auto-reset") — else kept.
+
+So the members follow the weights, the same seed gives the same members, and no key of the env or of the member's
+actions changes: a one-member population is its member bit for bit. Compiled, the members are one program:
+members of one frozen dataclass that differ only in numbers (e.g. greedy humans at several β) act with their
+parameters as arrays ``[M]`` indexed by the episode's member; other members are the branches of a ``lax.switch``.
+
 **Policy tables on exact games.** A :class:`TablePartner` on a fully observable exact game's env
 (:class:`~marlkit.envs.games.GameEnv`, one-hot observations) leaves the learners an exact game of their own,
 :func:`partner_game`: the partner's policy π_P folded into the tables,
@@ -110,12 +128,125 @@ class FunctionPartner:
 class PartnerState(NamedTuple):
     env_state: Any
     obs: Array  # [n, ...] the full observation the partner acts on
+    member: Array | None = None  # [] int32: the episode's member of a PopulationPartner (None for other partners)
 
     @property
     def inner(self) -> Any:
         """The wrapped env's ``inner`` state (an exact game's :class:`~marlkit.envs.games.GameState`, whose
         ``state`` is the state index), as a :class:`~marlkit.envs.games.GameEnv`'s own state has it."""
         return self.env_state.inner
+
+
+MEMBER_STREAM = 0x6D656D62
+"""``fold_in`` data of the per-episode member draw of a :class:`PopulationPartner` (module docstring)."""
+
+WEIGHT_TOLERANCE = 1e-6
+
+
+def member_key(key: Array) -> Array:
+    """The key a :class:`PopulationPartner`'s member is drawn from, given the key that starts the episode."""
+    return jax.random.fold_in(key, MEMBER_STREAM)
+
+
+@dataclass(frozen=True)
+class PopulationPartner:
+    """A distribution over partners, one member per episode (module docstring): ``members`` (partners) and their
+    ``weights`` (>= 0, summing to 1). Inside :class:`WithPartner` the member is drawn at each episode's start and kept
+    in :attr:`PartnerState.member`; :meth:`act` alone (outside the wrapper) draws a member per call."""
+
+    members: tuple[Any, ...]
+    weights: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        members, weights = tuple(self.members), tuple(self.weights)
+        if not members:
+            raise InvalidGameError("population: give at least one member partner")
+        w = np.asarray(weights, np.float64)
+        if w.shape != (len(members),):
+            raise InvalidGameError(f"population: expected {len(members)} weights (one per member), got {len(weights)}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or abs(w.sum() - 1.0) > WEIGHT_TOLERANCE:
+            raise InvalidGameError(
+                f"population: weights must be numbers >= 0 summing to 1, got {list(weights)} (sum {w.sum():.6g})"
+            )
+        for m in members:
+            if not callable(getattr(m, "act", None)):
+                raise InvalidGameError(f"population: member {m!r} is no partner (act(key, state, obs, action_mask))")
+        object.__setattr__(self, "members", members)
+        object.__setattr__(self, "weights", tuple(float(x) for x in w))
+
+    def draw(self, key: Array) -> Array:
+        """A member index ``[]`` int32 drawn by the weights from ``key`` (0 for a one-member population)."""
+        if len(self.members) == 1:
+            return jnp.int32(0)
+        with np.errstate(divide="ignore"):
+            logits = np.log(np.asarray(self.weights, np.float32))
+        return jax.random.categorical(key, jnp.asarray(logits)).astype(jnp.int32)
+
+    def act_member(self, member: Array, key: Array, state: Any, obs: Array, action_mask: Array) -> Array:
+        """Member ``member``'s actions (one program for all members: parameter arrays or ``lax.switch``)."""
+        if len(self.members) == 1:
+            return self.members[0].act(key, state, obs, action_mask)
+        stacked = _parameter_arrays(self.members)
+        if stacked is not None:
+            fields = {name: values[member] for name, values in stacked.items()}
+            try:
+                return _with_fields(self.members[0], fields).act(key, state, obs, action_mask)
+            except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError, TypeError):
+                pass  # a number the member needs static (a shape, an index): one branch per member instead
+        branches = [lambda k, s, o, m, p=p: p.act(k, s, o, m) for p in self.members]
+        return jax.lax.switch(member, branches, key, state, obs, action_mask)
+
+    def act(self, key: Array, state: Any, obs: Array, action_mask: Array) -> Array:
+        """Actions of a member drawn for this call (:class:`Partner`; a per-step mixture — :class:`WithPartner`
+        keeps one member per episode instead)."""
+        key_member, key_act = jax.random.split(key)
+        return self.act_member(self.draw(key_member), key_act, state, obs, action_mask)
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """``a == b`` as one bool; False where equality is not one (arrays, pytrees of arrays)."""
+    try:
+        return bool(a == b)
+    except Exception:  # ambiguous truth values of arrays: not provably the same
+        return False
+
+
+def _parameter_arrays(members: Sequence[Any]) -> dict[str, Array] | None:
+    """``{field: values [M]}`` when ``members`` are one frozen dataclass whose fields are equal except numbers
+    (numeric tuples included, as :class:`FunctionPartner`'s ``params``); else None."""
+    import dataclasses
+
+    first = members[0]
+    if not dataclasses.is_dataclass(first) or any(type(m) is not type(first) for m in members):
+        return None
+    out: dict[str, Array] = {}
+    for f in dataclasses.fields(first):
+        values = [getattr(m, f.name) for m in members]
+        if all(_same(v, values[0]) for v in values[1:]):
+            continue
+        if all(_number(v) for v in values):
+            out[f.name] = jnp.asarray(np.asarray(values, np.float32))
+        elif all(isinstance(v, tuple) and len(v) == len(values[0]) and all(map(_number, v)) for v in values):
+            out[f.name] = jnp.asarray(np.asarray(values, np.float32))  # [M, P]
+        else:
+            return None
+    return out
+
+
+def _with_fields(member: Any, fields: dict[str, Array]) -> Any:
+    """A copy of ``member`` with ``fields`` set to traced values (every row was validated when its member was
+    built, so the dataclass's own checks, which want Python numbers, are not rerun)."""
+    import copy
+
+    out = copy.copy(member)
+    for name, value in fields.items():
+        old = getattr(member, name)
+        object.__setattr__(out, name, tuple(value[i] for i in range(len(old))) if isinstance(old, tuple) else value)
+    return out
 
 
 def partner_game(game: NormalFormGame | StochasticGame, table: np.ndarray, agents: Sequence[int]) -> StochasticGame:
@@ -281,9 +412,16 @@ class WithPartner(Wrapper):
             description={**spec.description, "partner_agents": list(self.agents)},
         )
 
+    @property
+    def population(self) -> PopulationPartner | None:
+        """The partner when it is a :class:`PopulationPartner` (one member per episode), else None."""
+        return self.partner if isinstance(self.partner, PopulationPartner) else None
+
     def reset(self, key: Array) -> tuple[Array, PartnerState]:
         obs, state = self.env.reset(key)
-        return obs[np.asarray(self.learners)], PartnerState(state, obs)
+        population = self.population
+        member = None if population is None else population.draw(member_key(key))
+        return obs[np.asarray(self.learners)], PartnerState(state, obs, member)
 
     def wrapped_state(self, state: PartnerState) -> Any:
         return state.env_state
@@ -292,7 +430,12 @@ class WithPartner(Wrapper):
         """``(env key, joint actions [n])`` of a step: the learners' ``actions`` with the partner's filled in."""
         key_partner, key_env = jax.random.split(key)
         mask = self.env.state_info(state.env_state)["action_mask"]
-        partner_actions = self.partner.act(key_partner, state.env_state, state.obs, mask)
+        population = self.population
+        if population is None:
+            partner_actions = self.partner.act(key_partner, state.env_state, state.obs, mask)
+        else:
+            member = jnp.int32(0) if state.member is None else state.member
+            partner_actions = population.act_member(member, key_partner, state.env_state, state.obs, mask)
         learners, partners = np.asarray(self.learners), np.asarray(self.agents)
         spec = self.env.spec
         if spec.continuous:  # Box actions: [n, D_max] float32
@@ -318,7 +461,12 @@ class WithPartner(Wrapper):
         obs, env_state, reward, done, info = self.env.step(key_env, state.env_state, joint)
         info = {key: value[learners] if key in PER_AGENT_INFO else value for key, value in info.items()}
         info["partner_reward"] = reward[partners]
-        return obs[learners], PartnerState(env_state, obs), reward[learners], done, info
+        member = state.member
+        population = self.population
+        if population is not None and member is not None:  # the next episode's member where this one ended
+            drawn = population.draw(member_key(jax.random.split(key_env)[1]))  # (the module docstring)
+            member = jnp.where(done, drawn, member).astype(jnp.int32)
+        return obs[learners], PartnerState(env_state, obs, member), reward[learners], done, info
 
     @property
     def limits(self) -> np.ndarray | None:
@@ -337,11 +485,14 @@ def with_partner(env: MultiAgentEnv, partner: Partner, agents: Sequence[int]) ->
 
 
 __all__ = [
+    "MEMBER_STREAM",
     "PER_AGENT_INFO",
     "FunctionPartner",
     "Partner",
     "PartnerState",
+    "PopulationPartner",
     "TablePartner",
     "WithPartner",
+    "member_key",
     "with_partner",
 ]

@@ -336,12 +336,16 @@ class PartnerConfig:
     )
     policy: str | tuple[str, ...] = setting(
         doc="a human model (`boltzmann?beta=0.1`, matrix games), a list of them (a population), `greedy-human` "
-        "(the cooking task), `fixed:NAME`, a policy file or a run directory",
+        "(the cooking task), `fixed:NAME`, a policy file or a run directory; a list of such sources (not all human "
+        "models) is a population drawn per episode",
         check=check_partner_policy,
-        expected="a source string or a list of human models",
+        expected="a source string or a list of sources",
     )
     weights: tuple[float, ...] | None = setting(
-        None, doc="a population's weights (default uniform)", range=(0, None), omit_none=True
+        None,
+        doc="a population's weights (default uniform; a per-episode population's must sum to 1)",
+        range=(0, None),
+        omit_none=True,
     )
     seed: int = setting(0, doc="a run directory's training seed index", range=(0, None))
 

@@ -6,7 +6,10 @@ Rows are agents trained from one deep run config, each with a small budget and s
 * **with a human model** H (one row per model of ``humans``): the config with ``partner: {agents, policy: H}``
   (:mod:`marlkit.experiment.partner`): H plays the human seats inside the env, the learner the others;
 * **with a population** of the ``humans`` (uniform weights, or ``population_weights``): the person in the human
-  seats plays the mixture Σ_m w_m π_m.
+  seats plays the mixture Σ_m w_m π_m (on a task, :mod:`marlkit.experiment.crossplay_task`, one member drawn per
+  episode plays it whole).
+
+``human_rows: false`` leaves out the per-model rows (self-play and population rows only).
 
 Columns are the partners in the human seats at evaluation: **the training partner** (the self-play agent itself;
 the model or population it trained with), **each human model** of ``humans``, and each **held-out** model (used in
@@ -117,7 +120,14 @@ class CrossplaySettings:
         null_is_default=True,
     )
     self_play: bool = setting(True, doc="a row trained by self-play")
-    population: bool = setting(True, doc="a row trained with the population of `humans` (needs two or more)")
+    human_rows: bool = setting(
+        True, doc="a row trained with each of `humans` (false: the self-play and population rows only)"
+    )
+    population: bool = setting(
+        True,
+        doc="a row trained with the population of `humans` (needs two or more; on a matrix game the mixture at every "
+        "step, on a task one member drawn per episode)",
+    )
     population_weights: tuple[float, ...] | None = setting(
         None, doc="the population's weights (default uniform)", range=(0, None)
     )
@@ -162,13 +172,14 @@ class Row:
 
 
 def rows_of(settings: CrossplaySettings) -> list[Row]:
-    """The rows the settings ask for, in order: self-play, each human model, the population."""
+    """The rows the settings ask for, in order: self-play, each human model (``human_rows``), the population."""
     rows = [Row(SELF_PLAY, None)] if settings.self_play else []
-    rows += [Row(label, spec) for label, spec in settings.humans.items()]
+    if settings.human_rows:
+        rows += [Row(label, spec) for label, spec in settings.humans.items()]
     if settings.population and len(settings.humans) >= 2:
         rows.append(Row(POPULATION, tuple(settings.humans.values())))
     if not rows:
-        raise ConfigError("self_play: no rows; keep self_play: true or give humans")
+        raise ConfigError("self_play: no rows; keep self_play: true, human_rows: true, or a population of two humans")
     return rows
 
 
@@ -193,6 +204,7 @@ class CrossplayTable:
     episodes: int
     seed: int
     mode: str
+    population_weights: tuple[float, ...] | None = None  # the population row's weights (None: uniform)
 
     def cell(self, row: str, column: str) -> dict[str, Any]:
         """The statistics of one cell (``mean``, ``mean_ci``, ``iqm``, ``iqm_ci``)."""
@@ -239,6 +251,7 @@ class CrossplayTable:
             "cells": [[dict(cell) for cell in row] for row in self.stats],
             "training_return": self.training_return.tolist(),
             "gaps": self.gaps(),
+            "population_weights": None if self.population_weights is None else list(self.population_weights),
         }
 
     @classmethod
@@ -260,6 +273,7 @@ class CrossplayTable:
             episodes=int(data["episodes"]),
             seed=int(data["seed"]),
             mode=data["mode"],
+            population_weights=None if data.get("population_weights") is None else tuple(data["population_weights"]),
         )
 
     def lines(self) -> list[str]:
@@ -284,6 +298,11 @@ class CrossplayTable:
         out.append(
             "rows trained with: "
             + "; ".join(f"{r} = {_text(p)}" for r, p in zip(self.rows, self.row_partners, strict=True))
+            + (
+                ""
+                if self.population_weights is None or POPULATION not in self.rows
+                else f" (weights {', '.join(f'{w:g}' for w in self.population_weights)})"
+            )
         )
         for gap in self.gaps():
             verdict = "intervals disjoint" if gap["separated"] else "intervals overlap"
@@ -547,6 +566,7 @@ def assemble(
         episodes=settings.episodes,
         seed=settings.seed,
         mode=settings.mode,
+        population_weights=settings.population_weights,
     )
 
 

@@ -7,17 +7,23 @@ state (the greedy human plans to a sub-goal from the positions of chefs, pots an
 file or a run directory) wrapped into the env by :func:`marlkit.envs.partner.with_partner`:
 
 * **rows**: the self-play agent (the run config as it is) and, per partner of ``humans``, an agent trained with it
-  inside the env (the config with ``partner: {agents, policy}``) — Carroll et al. (2019)'s PPO_SP and PPO_BC;
+  inside the env (the config with ``partner: {agents, policy}``) — Carroll et al. (2019)'s PPO_SP and PPO_BC; and,
+  with two or more ``humans`` and ``population: true``, an agent trained with their **population drawn per
+  episode** (``partner: {agents, policy: [every human], weights: population_weights}``,
+  :class:`marlkit.envs.partner.PopulationPartner`: each training episode one of the partners, drawn by the weights,
+  plays it whole — the diversity of people as a distribution over partners, as Strouse et al. (2021)'s Fictitious
+  Co-Play and Zhao et al. (2023)'s MEP train with populations);
 * **cells**: the row's agent in the learners' seats with the column's partner inside the env: a self-play agent
   acts through :class:`marlkit.policies.frozen.Embedded` (its full-env policy, read at the learners' seats), a
   partner-trained agent directly; the training-partner column is the self-play agent with itself on the plain env
-  and a partner-trained agent with its own partner.
+  and a partner-trained agent with its own partner (the population row: with the population, a member drawn per
+  episode). The **held-out** columns (``held_out``) are partners no row trained with: how each agent fares with
+  people it never met.
 
 Every cell is evaluated by :func:`marlkit.train.evaluate.evaluate` on ``episodes`` episodes per training seed with
 the evaluation seed's common random numbers, on the env with ``eval_params`` applied (e.g. ``shaping: 0``, so the
 cooking task's return is 20 × soups), and summarised as on matrix games (mean and IQM over seeds with two-stage
 bootstrap intervals). The team return is the mean over the learners' seats (the cooking task's reward is shared).
-A population row needs human models (tables) and is not built on a task.
 """
 
 from __future__ import annotations
@@ -59,29 +65,50 @@ def with_params(base: Any, params: Mapping[str, Any]) -> Any:
         raise type(exc)(f"eval_params: {exc}") from None
 
 
-def partner_in(env: Any, spec: str, agents: Sequence[int]) -> Any:
-    """``env`` with the partner source ``spec`` inside, in ``agents``' seats."""
+def partner_section(
+    spec: str | Sequence[str], agents: Sequence[int], weights: Sequence[float] | None = None
+) -> dict[str, Any]:
+    """The ``partner`` section of the source ``spec`` (a list: a population drawn per episode, with ``weights``)."""
+    section: dict[str, Any] = {"agents": list(agents), "policy": spec if isinstance(spec, str) else list(spec)}
+    if not isinstance(spec, str) and weights is not None:
+        section["weights"] = list(weights)
+    return section
+
+
+def partner_in(
+    env: Any, spec: str | Sequence[str], agents: Sequence[int], weights: Sequence[float] | None = None
+) -> Any:
+    """``env`` with the partner source ``spec`` inside, in ``agents``' seats (a list of sources: their population,
+    one member per episode, drawn by ``weights``)."""
     from marlkit.experiment.config import PartnerConfig
     from marlkit.experiment.partner import partner_env
     from marlkit.schema import parse
 
-    return partner_env(parse(PartnerConfig, {"agents": list(agents), "policy": spec}, "partner"), env)
+    return partner_env(parse(PartnerConfig, partner_section(spec, agents, weights), "partner"), env)
 
 
-def train_row(base: Any, row: Row, agents: Sequence[int]) -> tuple[Any, Any, np.ndarray]:
-    """``(learner, every seed's state, training return [N])`` of one row: self-play, or with its partner inside."""
+def row_config(base: Any, row: Row, agents: Sequence[int], weights: Sequence[float] | None = None) -> Any:
+    """The deep run config that trains ``row``: ``base`` with the row's partner (a population row's with
+    ``weights``) in ``agents``' seats, or as it is for self-play."""
     from marlkit.experiment.config import config_to_dict, load_config
-    from marlkit.experiment.trainers import plan_for
 
     data = config_to_dict(base)
     data["name"] = f"{base.name}-{row.label}"
     if row.partner is not None:
-        data["partner"] = {"agents": list(agents), "policy": row.partner}
+        data["partner"] = partner_section(row.partner, agents, weights)
     try:
-        config = load_config(data)
+        return load_config(data)
     except MarlkitError as exc:
         raise type(exc)(f"row {row.label}: {exc}") from None
-    plan: Any = plan_for(config)[0]
+
+
+def train_row(
+    base: Any, row: Row, agents: Sequence[int], weights: Sequence[float] | None = None
+) -> tuple[Any, Any, np.ndarray]:
+    """``(learner, every seed's state, training return [N])`` of one row (:func:`row_config`, trained)."""
+    from marlkit.experiment.trainers import plan_for
+
+    plan: Any = plan_for(row_config(base, row, agents, weights))[0]
     state, records = plan.advance(plan.start(), 0, plan.num_logs)
     last = np.asarray(plan.to_history(records).episode_return, np.float64)[:, -1]  # [N, n_learners]
     ended = np.isfinite(last)  # NaN: no episode ended in the last window (long episodes, a small budget)
@@ -105,18 +132,18 @@ def any_crossplay_table(base: Any, settings: CrossplaySettings, progress: Any = 
 def task_crossplay_table(base: Any, settings: CrossplaySettings, progress: Any = None) -> CrossplayTable:
     """The cross-play table of ``settings`` on the task of the deep run config ``base`` (module docstring)."""
     from marlkit.experiment.config import build_env
+    from marlkit.experiment.partner import population_weights
     from marlkit.policies.evaluate import team_returns
     from marlkit.policies.frozen import Embedded
     from marlkit.train.evaluate import evaluate
 
     _, agents = table_setup(base, settings)
-    if settings.population and len(settings.humans) >= 2:
-        raise ConfigError(
-            "population: a population row needs human models (tables of a matrix game); on a task set population: false"
-        )
     for label, spec in (*settings.humans.items(), *settings.held_out.items()):
         if not isinstance(spec, str):
             raise ConfigError(f"humans.{label}: on a task give one partner source, e.g. greedy-human")
+    weights = None
+    if settings.population_weights is not None:
+        weights = population_weights(settings.population_weights, len(settings.humans), "population_weights")
     plain, _ = build_env(with_params(base, settings.eval_params))
     learners = tuple(i for i in range(plain.spec.n_agents) if i not in agents)
     columns: list[tuple[str, str | None, bool]] = [(TRAINING_PARTNER, None, False)]
@@ -128,14 +155,14 @@ def task_crossplay_table(base: Any, settings: CrossplaySettings, progress: Any =
     for row in rows:
         if progress is not None:
             progress(f"training {row.label} ({base.steps:,} steps x {base.n_seeds} seeds)")
-        trained.append(train_row(base, row, agents))
+        trained.append(train_row(base, row, agents, weights))
     stats = []
     for row, (learner, states, _) in zip(rows, trained, strict=True):
         self_play = row.label == SELF_PLAY
         cells = []
         for label, _, _ in columns:
             if label == TRAINING_PARTNER:
-                cell_env = plain if self_play else partner_in(plain, str(row.partner), agents)
+                cell_env = plain if row.partner is None else partner_in(plain, row.partner, agents, weights)
                 actor = learner
             else:
                 cell_env = partner_envs[label]
@@ -152,4 +179,12 @@ def task_crossplay_table(base: Any, settings: CrossplaySettings, progress: Any =
     return assemble(base, settings, plain.spec, agents, rows, columns, stats, np.stack([t[2] for t in trained]))
 
 
-__all__ = ["any_crossplay_table", "partner_in", "task_crossplay_table", "train_row", "with_params"]
+__all__ = [
+    "any_crossplay_table",
+    "partner_in",
+    "partner_section",
+    "row_config",
+    "task_crossplay_table",
+    "train_row",
+    "with_params",
+]

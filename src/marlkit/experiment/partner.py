@@ -9,6 +9,11 @@ part of the env, the learner controls the other agents (Carroll et al. 2019, §5
   ``model.policy(stage_game, i)`` at every step (:class:`~marlkit.envs.partner.TablePartner`);
 * a list of such specs: a population (:class:`marlkit.human.population.Population`, ``weights`` or uniform), whose
   person plays the mixture Σ_m w_m π_m at every step;
+* a list of partner sources of which some is not a human model (on a task, e.g. ``[greedy-human?beta_goal=0.5,
+  greedy-human?beta_goal=5]``): a **population drawn per episode** (:class:`marlkit.envs.partner.PopulationPartner`):
+  each episode one member, drawn by ``weights`` (>= 0, summing to 1; default uniform) from the episode's reset key,
+  plays the whole episode (Strouse et al. 2021's Fictitious Co-Play and Zhao et al. 2023's MEP train with such
+  populations). A list of human models on a task is not a population of tables (they need a matrix game);
 * ``greedy-human[?beta_goal=B&beta_action=B]``: the cooking task's greedy human
   (:class:`marlkit.envs.cooking.GreedyHuman`, overcooked-ai's GreedyHumanModel);
 * ``fixed:NAME[?key=value]``: a fixed policy (``fixed:uniform``, ``fixed:action?index=2``);
@@ -114,7 +119,9 @@ def make_partner(
     what = "partner.policy"
     source = config.policy
     if config.weights is not None and isinstance(source, str):
-        raise ConfigError("partner.weights: weights go with a population (partner.policy: a list of human models)")
+        raise ConfigError("partner.weights: weights go with a population (partner.policy: a list of partners)")
+    if not isinstance(source, str) and not all(is_human_spec(s) for s in source):
+        return _episode_population(config, source, env, agents, base)
     if not isinstance(source, str) or is_human_spec(source):
         model, resolved = human_model(source, config.weights, what)
         table = human_table(model, env, agents, what)
@@ -133,6 +140,48 @@ def make_partner(
             raise type(exc)(f"{what}: {exc}") from None
         return player_partner(player, env), agents, text, text
     return _trained_partner(text, config.seed, env, agents, base)
+
+
+def population_weights(weights: Sequence[float] | None, count: int, path: str = "partner.weights") -> tuple[float, ...]:
+    """A per-episode population's weights: ``count`` numbers >= 0 summing to 1 (1e-6), uniform when None.
+
+    Raises:
+        ConfigError: one line naming ``path``.
+    """
+    if weights is None:
+        return tuple(1.0 / count for _ in range(count))
+    w = np.asarray(weights, np.float64)
+    if w.shape != (count,):
+        raise ConfigError(f"{path}: expected {count} weights, one per member of partner.policy, got {len(weights)}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ConfigError(f"{path}: weights must be numbers >= 0, got {list(weights)}")
+    if abs(w.sum() - 1.0) > 1e-6:
+        raise ConfigError(f"{path}: weights must sum to 1, got {list(weights)} (sum {w.sum():.6g})")
+    return tuple(float(x) for x in w)
+
+
+def _episode_population(
+    config: PartnerConfig, source: Sequence[str], env: MultiAgentEnv, agents: tuple[int, ...], base: Path | None
+) -> tuple[Partner, tuple[int, ...], Any, str]:
+    """A population drawn per episode (module docstring): every member resolved as a partner of its own."""
+    from dataclasses import replace
+
+    from marlkit.envs.partner import PopulationPartner
+
+    weights = population_weights(config.weights, len(source))
+    members, resolved, labels = [], [], []
+    for k, text in enumerate(source):
+        try:
+            partner, _, member_source, label = make_partner(replace(config, policy=text, weights=None), env, base)
+        except MarlkitError as exc:
+            message = str(exc).removeprefix("partner.policy: ")
+            raise type(exc)(f"partner.policy[{k}]: {message}") from None
+        members.append(partner)
+        resolved.append(member_source)
+        labels.append(label)
+    population = PopulationPartner(tuple(members), weights)
+    label = "population(" + ", ".join(f"{w:.3g} {name}" for w, name in zip(weights, labels, strict=True)) + ")"
+    return population, agents, tuple(resolved), label
 
 
 def _greedy_human(text: str, env: MultiAgentEnv) -> Partner:
@@ -223,7 +272,10 @@ def check_partner_policy(value: str | tuple[str, ...], path: str) -> str | tuple
     if isinstance(value, str) and not value.strip():
         raise ConfigError(f"{path}: empty; e.g. boltzmann?beta=0.1, greedy-human, fixed:uniform or a run directory")
     if isinstance(value, tuple) and not value:
-        raise ConfigError(f"{path}: an empty population; list human models, e.g. [boltzmann?beta=0.1, qre?lam=1]")
+        raise ConfigError(
+            f"{path}: an empty population; list partners, e.g. [boltzmann?beta=0.1, qre?lam=1] on a matrix game or "
+            "[greedy-human?beta_goal=0.5, greedy-human?beta_goal=5] on the cooking task"
+        )
     return value
 
 
@@ -236,5 +288,6 @@ __all__ = [
     "is_human_spec",
     "make_partner",
     "partner_env",
+    "population_weights",
     "resolve_partner",
 ]
