@@ -182,7 +182,7 @@ def test_cli_corridor(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "symmetry group: 1,296 elements" in out and "state orbits: {start} {room 0, room 1, room 2}" in out
     assert "self-play:  81 optima, value 0.9 with itself, 0.1 in cross-play" in out
-    assert "other-play: value 0.54 with itself, 0.54 in cross-play" in out
+    assert "other-play: value 0.54 with itself (mean over its optima), 0.54 in cross-play" in out
 
 
 @pytest.mark.parametrize(
@@ -221,3 +221,16 @@ def test_cli_train_json(capsys: pytest.CaptureFixture[str]) -> None:
     training = json.loads(capsys.readouterr().out)["training"]
     assert set(training) == {"self-play", "other-play"}
     assert training["other-play"]["cross_play_stderr"] == 0.0 and len(training["other-play"]["policy"]) == 2
+
+
+def test_the_shown_pair_reports_its_own_value_with_itself() -> None:
+    # Two-door corridor without a centre worth taking (c = 0.1 < 1/4): the OP optima are door/lever pairs, J_OP* =
+    # γ/4 (the mean of J over an optimum's relabellings); the pair shown coordinates or not, and its own value with
+    # itself is reported beside the mean (γ when both pick the same door and lever, 0 otherwise).
+    game = corridor_game(rooms=2, levers=2, centre=0.1, gamma=0.9)
+    result = stochastic_other_play(game)
+    assert result.other_play_value == pytest.approx(0.9 / 4, abs=1e-9)
+    own = game.expected_return(result.other_play_policy)[0]
+    assert result.other_play_policy_value == pytest.approx(own, abs=1e-12)
+    assert own in (pytest.approx(0.9, abs=1e-9), pytest.approx(0.0, abs=1e-9))
+    assert result.to_json()["other_play"]["policy_value"] == result.other_play_policy_value

@@ -146,9 +146,9 @@ def other_play_optimum(game: NormalFormGame, tol: float = 1e-9) -> OtherPlayComp
     Raises:
         NotApplicableError: not a two-player common-payoff normal-form game.
     """
-    game = require_normal_form(game, "other_play_optimum")
-    require_players(game, "other_play_optimum", 2)
-    require_common_payoff(game, "other_play_optimum")
+    game = require_normal_form(game, "Other-Play")
+    require_players(game, "Other-Play", 2, instead="Other-Play's optima are computed for two players.")
+    require_common_payoff(game, "Other-Play")
     symmetries = action_symmetries(game)
     payoff = game.payoffs[0]
     bar = other_play_game(game, symmetries).payoffs[0]

@@ -52,6 +52,8 @@ By hand, with discount γ (rewards come at the second step):
 from __future__ import annotations
 
 import itertools
+import math
+import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -73,11 +75,14 @@ from marlkit.games.views import as_stochastic
 def corridor_game(rooms: int = 2, levers: int = 2, centre: float = 0.6, gamma: float = 0.9) -> StochasticGame:
     """The two-stage corridor game of the module docstring (states: start, room 0..rooms-1, centre, end)."""
     for name, value, low in (("rooms", rooms, 1), ("levers", levers, 1)):
-        if isinstance(value, bool) or int(value) != value or value < low:
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        if not number or int(value) != value or value < low:
             raise InvalidGameError(f"corridor_game: {name} must be an integer >= {low}, got {value!r}")
     rooms, levers = int(rooms), int(levers)
-    if not 0 <= centre <= 1:
-        raise InvalidGameError(f"corridor_game: centre must be in [0, 1], got {centre!r}")
+    for name, value in (("centre", centre), ("gamma", gamma)):
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not number or not 0 <= value <= 1:
+            raise InvalidGameError(f"corridor_game: {name} must be a number in [0, 1], got {value!r}")
     S = rooms + 3
     start, middle, end = 0, rooms + 1, rooms + 2
     A = max(rooms + 1, levers)
@@ -132,7 +137,7 @@ def corridor_values(rooms: int = 2, levers: int = 2, centre: float = 0.6, gamma:
 # ----------------------------------------------------------------------------------------------- J_OP
 def _two_player(game: object, what: str) -> StochasticGame:
     sg = as_stochastic(game)
-    require_players(sg, what, 2)
+    require_players(sg, what, 2, instead="Other-Play is computed for two players (the symmetry group for any number).")
     return sg
 
 
@@ -303,9 +308,12 @@ class StochasticOtherPlay:
         self_play_cross_play: J_OP averaged over the SP optima.
         self_play_policy: one SP optimum ``[2, S, A_max]``.
         other_play_value: the mean self-play value J over the OP-optimal pairs (equal to the OP value by the
-            invariance of J_OP, module docstring).
+            invariance of J_OP, module docstring; as the normal-form module's, where J_OP* is the mean of the game's
+            payoff over the OP optima).
         other_play_cross_play: J_OP* (the OP value, also its cross-play value).
         other_play_policy: one OP-optimal pair ``[2, S, A_max]``.
+        other_play_policy_value: J of ``other_play_policy`` with itself (that one pair; it may differ from the
+            mean over the optima).
     """
 
     group: SymmetryGroup
@@ -317,6 +325,7 @@ class StochasticOtherPlay:
     other_play_value: float
     other_play_cross_play: float
     other_play_policy: np.ndarray
+    other_play_policy_value: float
     game_name: str = ""
 
     def to_json(self) -> dict[str, object]:
@@ -335,6 +344,7 @@ class StochasticOtherPlay:
                 "value": self.other_play_value,
                 "cross_play": self.other_play_cross_play,
                 "policy": self.other_play_policy.tolist(),
+                "policy_value": self.other_play_policy_value,
             },
         }
 
@@ -363,11 +373,16 @@ class StochasticOtherPlay:
         if game is not None:
             out.append(f"  e.g. {plan(self.self_play_policy)}")
         out.append(
-            f"other-play: value {self.other_play_value:.4g} with itself, {self.other_play_cross_play:.4g} in "
+            f"other-play: value {self.other_play_value:.4g} with itself (mean over its optima), "
+            f"{self.other_play_cross_play:.4g} in "
             f"cross-play{'' if self.exact else ' (best deterministic pair: the game has cycles, a lower bound)'}"
         )
         if game is not None:
-            out.append(f"  e.g. {plan(self.other_play_policy)}")
+            own = self.other_play_policy_value
+            differs = abs(own - self.other_play_value) > 1e-9 * max(1.0, abs(own))
+            out.append(
+                f"  e.g. {plan(self.other_play_policy)}" + (f" (this pair: {own:.4g} with itself)" if differs else "")
+            )
         return out
 
 
@@ -426,6 +441,7 @@ def stochastic_other_play(
         other_play_value=float(best_value),
         other_play_cross_play=float(best_value),
         other_play_policy=_as_policy(sg, *best_pair),
+        other_play_policy_value=float(_joint_returns(sg, np.array([best_pair[0]]), np.array([best_pair[1]]))[0]),
         game_name=sg.name,
     )
 
