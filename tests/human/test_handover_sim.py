@@ -223,6 +223,11 @@ def test_cli_runs_the_simulation(small_spread_run, result, capsys):
         (["--shift", "n_landmarks=3"], "spaces"),  # another task's spaces: the policy cannot act there
         (["--shift", "spawn_rnge=2"], "did you mean 'spawn_range'"),
         (["--shift", "spawn_range=-1"], "spawn_range must be a finite number > 0"),
+        (["--shift", "spawn_range"], "--shift 'spawn_range': expected key=value"),
+        (["--shift", "spawn_range=2", "--shift", "spawn_range=3"], "--shift spawn_range: given twice"),
+        (["--threshold", "0.9,0.5,0.9"], "level 0.9 given twice"),
+        (["--beta", "1"], "--beta: applies to a tabular game"),  # exact-only options are refused, not ignored
+        (["--training-episodes", "5"], "--training-episodes: applies to a tabular game"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(small_spread_run, extra, message, capsys):
@@ -232,5 +237,6 @@ def test_cli_bad_input_is_one_line_and_exit_2(small_spread_run, extra, message, 
 
 
 def test_cli_simulation_options_on_a_tabular_game_are_refused(capsys):
-    assert main(["human", "handover", "cliff-walking", "--threshold", "0.5"]) == 2
-    assert "RUN_DIR" in capsys.readouterr().err
+    for option in (["--threshold", "0.5"], ["--episodes", "5"], ["--detector", "knn"], ["--mode", "greedy"]):
+        assert main(["human", "handover", "cliff-walking", *option]) == 2
+        assert f"{option[0]}: applies to a RUN_DIR" in capsys.readouterr().err

@@ -193,6 +193,11 @@ def test_cli_corridor(capsys: pytest.CaptureFixture[str]) -> None:
         (["corridor", "-p", "rooms=6", "-p", "levers=6"], "more than the cap of 100,000"),
         (["lever", "--train"], "--train: applies to stochastic games"),
         (["corridor", "--train", "--restarts", "0"], "--restarts: at least 1"),
+        (["corridor", "--sample"], "--sample: applies with --train"),  # learner options without --train
+        (["corridor", "--steps", "50"], "--steps: applies with --train"),
+        (["corridor", "-p", "rooms=abc"], "rooms must be an integer >= 1, got 'abc'"),
+        (["corridor", "-p", "centre=abc"], "centre must be a number in [0, 1], got 'abc'"),
+        (["corridor", "-p", "gamma=2"], "gamma must be a number in [0, 1]"),
     ],
 )
 def test_cli_bad_input_is_one_line(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:

@@ -84,14 +84,16 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*((plain(p[0]), p[1]) if isinstance(p, tuple) else plain(p, 10_000) for p in parts))
 
 
-def parse_params(items: list[str] | None) -> dict[str, object]:
-    """Parse ``key=value`` game parameters; values are read as strict JSON (numbers, lists; :mod:`marlkit.strict`)
-    or kept as strings when they are not JSON."""
+def parse_params(items: list[str] | None, option: str = "--param") -> dict[str, object]:
+    """Parse ``key=value`` parameters given with ``option``; values are read as strict JSON (numbers, lists;
+    :mod:`marlkit.strict`) or kept as strings when they are not JSON. A key given twice is an error."""
     params: dict[str, object] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise InvalidGameError(f"--param {item!r}: expected key=value, e.g. --param k=-20")
+            raise InvalidGameError(f"{option} {item!r}: expected key=value, e.g. {option} k=-20")
+        if key in params:
+            raise InvalidGameError(f"{option} {clip(key)}: given twice ({params[key]!r} and {raw!r}); give it once")
         try:
             json.loads(raw)
         except json.JSONDecodeError:
@@ -100,7 +102,7 @@ def parse_params(items: list[str] | None) -> dict[str, object]:
             try:
                 params[key] = loads_json(raw, InvalidGameError, "the value")
             except InvalidGameError as exc:
-                raise InvalidGameError(f"--param {clip(key)}: {exc}") from None
+                raise InvalidGameError(f"{option} {clip(key)}: {exc}") from None
     return params
 
 

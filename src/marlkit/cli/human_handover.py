@@ -53,8 +53,10 @@ def parse_thresholds(values: list[str] | None, default: list[float]) -> list[flo
                 raise InvalidGameError(
                     f"--margin {part!r}: a threshold must be a finite number >= 0 (e.g. --margin 0,1,2) or all"
                 )
+            if number in out:
+                raise InvalidGameError(f"--margin {part!r}: threshold {number:g} given twice; give each once")
             out.append(number)
-    return out or default
+    return sorted(out) or default
 
 
 def _check_beta_option(beta: float) -> None:
@@ -70,7 +72,9 @@ def handover(
             "file of a deep task (simulated)."
         ),
     ],
-    beta: Annotated[float, typer.Option("--beta", help="The Boltzmann human's inverse temperature β >= 0.")] = 0.05,
+    beta: Annotated[
+        float | None, typer.Option("--beta", help="Exact: the Boltzmann human's inverse temperature β >= 0 (0.05).")
+    ] = None,
     margin: Annotated[
         list[str] | None,
         typer.Option(
@@ -91,14 +95,16 @@ def handover(
         int | None, typer.Option("--unforeseen", help="Start state of the second evaluation (default: least seen).")
     ] = None,
     ai_values: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--ai-values",
             help="exact (the task's Q*) | trained (Q* where training visited, 0 elsewhere) | auto (exact for "
-            "value-margin, trained for the others).",
+            "value-margin, trained for the others; the default).",
         ),
-    ] = "auto",
-    training_episodes: Annotated[int, typer.Option("--training-episodes", help="The AI's training episodes.")] = 20,
+    ] = None,
+    training_episodes: Annotated[
+        int | None, typer.Option("--training-episodes", help="Exact: the AI's training episodes (20).")
+    ] = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the training run (visit counts); simulated: of the evaluation.")
     ] = 0,
@@ -116,7 +122,9 @@ def handover(
         list[str] | None,
         typer.Option("--shift", help="Simulated: KEY=VALUE env parameters of the shifted task, e.g. spawn_range=2."),
     ] = None,
-    episodes: Annotated[int, typer.Option("--episodes", help="Simulated: evaluation episodes per seed.")] = 100,
+    episodes: Annotated[
+        int | None, typer.Option("--episodes", help="Simulated: evaluation episodes per seed (100).")
+    ] = None,
     fit_episodes: Annotated[
         int | None,
         typer.Option(
@@ -125,16 +133,22 @@ def handover(
         ),
     ] = None,
     detector: Annotated[
-        str, typer.Option("--detector", help="Simulated: mahalanobis | knn | ensemble (the seeds' disagreement).")
-    ] = "mahalanobis",
+        str | None,
+        typer.Option("--detector", help="Simulated: mahalanobis (default) | knn | ensemble (the seeds' disagreement)."),
+    ] = None,
     human: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--human", help="Simulated: tempered?beta=1&epsilon=0.3 | nearest-landmark?beta=4 (simple_spread)."
+            "--human",
+            help="Simulated: tempered?beta=1&epsilon=0.3 (default) | nearest-landmark?beta=4 (simple_spread).",
         ),
-    ] = "tempered",
-    agents: Annotated[str, typer.Option("--agents", help="Simulated: the human's seats (names or indices).")] = "0",
-    mode: Annotated[str, typer.Option("--mode", help="Simulated: the AI's mode, stochastic | greedy.")] = "stochastic",
+    ] = None,
+    agents: Annotated[
+        str | None, typer.Option("--agents", help="Simulated: the human's seats (names or indices; default 0).")
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="Simulated: the AI's mode, stochastic (default) | greedy.")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
 ) -> None:
     """Hand-over of control: the trade-off curve (return, catastrophes, takeover rate) over a rule's threshold —
@@ -150,24 +164,43 @@ def handover(
             rule=rule,
             threshold=threshold,
             shift=shift,
-            episodes=episodes,
+            episodes=100 if episodes is None else episodes,
             fit_episodes=fit_episodes,
-            detector=detector,
-            human=human,
-            agents=agents,
-            mode=mode,
+            detector=detector or "mahalanobis",
+            human=human or "tempered",
+            agents=agents or "0",
+            mode=mode or "stochastic",
             seed=seed,
-            exact_options={"--margin": margin, "--unforeseen": unforeseen, "--param": param},
+            exact_options={
+                "--margin": margin,
+                "--unforeseen": unforeseen is not None,
+                "--param": param,
+                "--beta": beta is not None,
+                "--training-episodes": training_episodes is not None,
+                "--ai-values": ai_values is not None,
+            },
             json_output=json_output,
         )
         return
-    sim_options = {"--threshold": threshold, "--shift": shift}
+    sim_options = {
+        "--threshold": threshold,
+        "--shift": shift,
+        "--episodes": episodes is not None,
+        "--fit-episodes": fit_episodes is not None,
+        "--detector": detector is not None,
+        "--human": human is not None,
+        "--agents": agents is not None,
+        "--mode": mode is not None,
+    }
     given = [k for k, v in sim_options.items() if v]
     if given:
         raise InvalidGameError(f"{given[0]}: applies to a RUN_DIR or policy file (simulation), not to a game {game!r}")
     rule = rule or "value-margin"
     from marlkit.human.handover import RULES, cliff_walking, handover_curve
 
+    beta = 0.05 if beta is None else beta
+    training_episodes = 20 if training_episodes is None else training_episodes
+    ai_values = ai_values or "auto"
     _check_beta_option(beta)
     if rule not in RULES:
         raise InvalidGameError(f"--rule {rule!r}: expected one of {', '.join(RULES)}")
@@ -192,7 +225,7 @@ def handover(
 
 
 def parse_levels(values: list[str] | None) -> list[float]:
-    """``--threshold 0.5,0.9 --threshold 0.99`` -> ``[0.5, 0.9, 0.99]``; each a number in [0, 1]."""
+    """``--threshold 0.9,0.5 --threshold 0.99`` -> ``[0.5, 0.9, 0.99]`` (sorted); each a number in [0, 1], once."""
     out: list[float] = []
     for value in values or ["0.5,0.9,0.99"]:
         for part in value.split(","):
@@ -205,8 +238,10 @@ def parse_levels(values: list[str] | None) -> list[float]:
                     f"--threshold {part!r}: a level must be a number in [0, 1] (the share of in-distribution "
                     "decisions the AI keeps), e.g. --threshold 0.5,0.9,0.99"
                 )
+            if number in out:
+                raise InvalidGameError(f"--threshold {part!r}: level {number:g} given twice; give each level once")
             out.append(number)
-    return out
+    return sorted(out)
 
 
 def _simulated(
@@ -243,7 +278,7 @@ def _simulated(
         raise InvalidGameError(f"--fit-episodes must be >= 2 (half fit, half calibrate), got {fit_episodes}")
     if mode not in ("stochastic", "greedy"):
         raise InvalidGameError(f"--mode {mode!r}: expected stochastic or greedy")
-    shifted = parse_params(shift)
+    shifted = parse_params(shift, "--shift")
     from marlkit.experiment.policies import load_source
     from marlkit.human.handover_sim import handover_simulation
     from marlkit.human.ood import DETECTORS

@@ -32,9 +32,11 @@ def other_play(
     train: Annotated[
         bool, typer.Option("--train", help="Stochastic games: also run the SP and OP policy-gradient learners.")
     ] = False,
-    restarts: Annotated[int, typer.Option(help="--train: random starts per learner (best objective kept).")] = 8,
-    steps: Annotated[int, typer.Option(help="--train: gradient steps per start.")] = 200,
-    seed: Annotated[int, typer.Option(help="--train: seed of the starts.")] = 0,
+    restarts: Annotated[
+        int | None, typer.Option(help="--train: random starts per learner (best objective kept; 8).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="--train: gradient steps per start (200).")] = None,
+    seed: Annotated[int | None, typer.Option(help="--train: seed of the starts (0).")] = None,
     sample: Annotated[
         bool, typer.Option("--sample", help="--train: one random symmetry per step (for groups above the cap).")
     ] = False,
@@ -43,6 +45,11 @@ def other_play(
     """Self-play vs Other-Play: symmetries, optima, self-play and cross-play values (exact)."""
     from marlkit.games.stochastic import StochasticGame
 
+    if not train:
+        given = {"--restarts": restarts, "--steps": steps, "--seed": seed, "--sample": sample or None}
+        named = [name for name, value in given.items() if value is not None]
+        if named:
+            raise InvalidGameError(f"{named[0]}: applies with --train (the learners); add --train or leave it out")
     if game in BUILT_IN:
         values = parse_params(param)
         unknown = sorted(set(values) - set(_PARAMS[game]))
@@ -66,7 +73,15 @@ def other_play(
         result = other_play_optimum(model)
         show(result.to_json(), result.lines(model), json_output)
         return
-    _stochastic(model, train, restarts, steps, seed, sample, json_output)
+    _stochastic(
+        model,
+        train,
+        8 if restarts is None else restarts,
+        200 if steps is None else steps,
+        0 if seed is None else seed,
+        sample,
+        json_output,
+    )
 
 
 def _stochastic(model: Any, train: bool, restarts: int, steps: int, seed: int, sample: bool, json_output: bool) -> None:

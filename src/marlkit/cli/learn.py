@@ -120,7 +120,7 @@ def learn(
     if is_deep_learner(learner):
         if vs is not None:
             raise InvalidGameError("--vs applies to tabular learners; a deep learner plays every agent (self-play)")
-        used = {learner: _deep(learner, parse_params(hp))}
+        used = {learner: _deep(learner, parse_params(hp, "--hp"))}
         history = _train_deep(model, used[learner], steps, seeds, key, num_envs, max_episode_steps)
         steps, log_every = int(history.meta["steps"]), int(history.meta["log_every"])
         if steps != requested:
@@ -131,7 +131,7 @@ def learn(
                 err=True,
             )
     else:
-        first = _tabular(learner, model, parse_params(hp))
+        first = _tabular(learner, model, parse_params(hp, "--hp"))
         used = {learner: first}
         assignment = first
         if vs is not None:

@@ -431,7 +431,8 @@ class HandoverSimulation:
             f"{self.task}: {rule}, simulated; {self.seeds} seeds x {self.episodes} episodes",
             f"  source: {self.source}",
             f"  human: {self.human} in {', '.join(self.agents)}; shifted task: {shift}",
-            "  level q: the AI keeps >= q of in-distribution decisions; return: team return, mean [95% CI]",
+            "  level q: the AI keeps about q of in-distribution decisions (q of the AI-alone rollouts' held-out "
+            "scores are at most the cutoff); return: team return, mean [95% CI]",
             f"  catas.: {self.catastrophe or 'not defined for this task'} per episode",
             "  takeov: AI-chosen decisions / decisions of the controlled seats",
         ]
@@ -448,9 +449,10 @@ class HandoverSimulation:
             return text + f" {stats['takeover_rate']['mean']:6.3f}"
 
         head = f"{'return':>7} {'[95% CI]':>16} {'catas.':>6} {'takeov':>6}"
-        out.append(f"  {'level':>11}  {head} | shifted: {head}")
+        shifted = any(p.shifted is not None for p in self.points)
+        out.append(f"  {'level':>11}  {head}" + (f" | shifted: {head}" if shifted else ""))
         for p in self.points:
-            out.append(f"  {p.label:>11}  {cells(p.trained)} |          {cells(p.shifted)}")
+            out.append(f"  {p.label:>11}  {cells(p.trained)}" + (f" |          {cells(p.shifted)}" if shifted else ""))
         return out
 
 
@@ -497,7 +499,11 @@ def _shifted_env(policy: Any, shift: Mapping[str, Any]) -> MultiAgentEnv:
 
     ref = policy.env
     if ref.game is not None or ref.target is not None:
-        raise NotApplicableError("--shift: changes a registered task's parameters; this policy's env is not one")
+        what = "an exact game" if ref.game is not None else "a user env class"
+        raise NotApplicableError(
+            f"--shift: changes the parameters of a registered task (e.g. simple_spread's spawn_range); this policy's "
+            f"env is {what}. Leave --shift out, or hand over on a run of a registered task (docs/envs.md lists them)"
+        )
     try:
         env = EnvRef(ref.name, {**dict(ref.params), **dict(shift)}).build()
     except MarlkitError as exc:
