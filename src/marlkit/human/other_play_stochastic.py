@@ -79,10 +79,10 @@ def corridor_game(rooms: int = 2, levers: int = 2, centre: float = 0.6, gamma: f
         if not number or int(value) != value or value < low:
             raise InvalidGameError(f"corridor_game: {name} must be an integer >= {low}, got {value!r}")
     rooms, levers = int(rooms), int(levers)
-    for name, value in (("centre", centre), ("gamma", gamma)):
-        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if not number or not 0 <= value <= 1:
-            raise InvalidGameError(f"corridor_game: {name} must be a number in [0, 1], got {value!r}")
+    for name, share in (("centre", centre), ("gamma", gamma)):
+        number = isinstance(share, numbers.Real) and not isinstance(share, bool)
+        if not number or not 0 <= share <= 1:
+            raise InvalidGameError(f"corridor_game: {name} must be a number in [0, 1], got {share!r}")
     S = rooms + 3
     start, middle, end = 0, rooms + 1, rooms + 2
     A = max(rooms + 1, levers)
