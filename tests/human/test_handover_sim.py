@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +18,8 @@ import pytest
 from marlkit.cli import main
 from marlkit.errors import InvalidGameError, NotApplicableError
 from marlkit.experiment.policies import load_source
-from marlkit.human.handover_sim import handover_simulation, make_human
+from marlkit.experiment.report import HANDOVER_FILE, result_sections
+from marlkit.human.handover_sim import HandoverSimulation, handover_simulation, make_human
 from marlkit.human.ood import auroc, calibrated_cutoffs, ensemble, fit_knn, fit_mahalanobis, ledoit_wolf
 from marlkit.policies.actors import Team
 from marlkit.train.evaluate import evaluate
@@ -196,15 +198,29 @@ def test_the_detector_fires_more_on_the_shifted_task(result):
     assert data["points"][0]["trained"]["takeover_rate"]["mean"] == 0.0
 
 
-def test_cli_runs_the_simulation(small_spread_run, result, capsys):
+def test_cli_runs_the_simulation_and_saves_it_into_the_run(small_spread_run, result, capsys, tmp_path):
+    run = shutil.copytree(small_spread_run, tmp_path / "run")  # --save writes into the run: a copy of the fixture's
     # the same shapes as the fixture's, so the compiled programs are reused
-    args = ["human", "handover", str(small_spread_run), "--threshold", ",".join(map(str, LEVELS)), "--shift",
+    args = ["human", "handover", str(run), "--threshold", ",".join(map(str, LEVELS)), "--shift",
             "spawn_range=2.0", "--human", HUMAN, "--episodes", str(EPISODES),
-            "--seed", "3", "--json"]  # fmt: skip
+            "--seed", "3", "--json", "--save"]  # fmt: skip
     assert main(args) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["auroc"] == pytest.approx(result.auroc)
     assert data["points"] == json.loads(json.dumps(result.to_json()))["points"]
+    # the saved file is what was printed, reads back, and is a section of the run's page
+    assert json.loads((run / HANDOVER_FILE).read_text()) == data
+    saved = HandoverSimulation.from_json(data)
+
+    def without_source(lines):
+        return [line for line in lines if not line.startswith("  source: ")]
+
+    assert without_source(saved.lines()) == without_source(result.lines())
+    assert saved.to_json()["points"] == data["points"]
+    sections = dict(result_sections(run, pictures=False))
+    assert "hand-over of control" in sections and "human alone" in sections["hand-over of control"]
+    assert main(["human", "handover", "cliff-walking", "--save"]) == 2  # --save is for a simulation on a RUN_DIR
+    assert "--save: applies to a RUN_DIR" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -149,12 +150,14 @@ def handover(
     mode: Annotated[
         str | None, typer.Option("--mode", help="Simulated: the AI's mode, stochastic (default) | greedy.")
     ] = None,
+    save: Annotated[
+        bool,
+        typer.Option("--save", help="Simulated, on a RUN_DIR: also write handover.json into it (its page shows it)."),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (schema: docs/cli-json.md).")] = False,
 ) -> None:
     """Hand-over of control: the trade-off curve (return, catastrophes, takeover rate) over a rule's threshold —
     exact on a tabular task, simulated on a trained deep policy's task."""
-    from pathlib import Path
-
     from marlkit.policies.files import is_policy_file
 
     path = Path(game)
@@ -171,6 +174,7 @@ def handover(
             agents=agents or "0",
             mode=mode or "stochastic",
             seed=seed,
+            save=save,
             exact_options={
                 "--margin": margin,
                 "--unforeseen": unforeseen is not None,
@@ -191,6 +195,7 @@ def handover(
         "--human": human is not None,
         "--agents": agents is not None,
         "--mode": mode is not None,
+        "--save": save,
     }
     given = [k for k, v in sim_options.items() if v]
     if given:
@@ -257,6 +262,7 @@ def _simulated(
     agents: str,
     mode: str,
     seed: int,
+    save: bool,
     exact_options: dict[str, Any],
     json_output: bool,
 ) -> None:
@@ -268,6 +274,8 @@ def _simulated(
         raise InvalidGameError(
             f"{given[0]}: applies to a tabular game (exact); for a RUN_DIR use --threshold / --shift"
         )
+    if save and not Path(source).is_dir():
+        raise InvalidGameError(f"--save: writes into a RUN_DIR; {source!r} is a policy file (leave --save out)")
     rule = rule or "novelty"
     if rule not in ("novelty", "defer"):
         raise InvalidGameError(f"--rule {rule!r}: the simulated rules are novelty and defer")
@@ -301,6 +309,12 @@ def _simulated(
         mode=mode,
         source=source,
     )
+    if save:
+        from marlkit.cli.context import save_and_show
+        from marlkit.experiment.report import HANDOVER_FILE
+
+        save_and_show(Path(source), HANDOVER_FILE, result.to_json(), result.lines(), json_output)
+        return
     show(result.to_json(), result.lines(), json_output)
 
 

@@ -56,6 +56,7 @@ DETECT_FILE = "backdoor-detect.json"
 UNLEARN_FILE = "backdoor-unlearn.json"
 EXPLAIN_FILE = "explain.json"
 CROSSPLAY_FILE = "human-crossplay.json"
+HANDOVER_FILE = "handover.json"
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -261,6 +262,12 @@ RESULT_SECTIONS: tuple[ResultSection, ...] = (
         "marlkit.experiment.crossplay_table:CrossplayTable",
         "marlkit human crossplay --save",
         "marlkit.experiment.crossplay_table:plot_crossplay_table",
+    ),
+    ResultSection(
+        "hand-over of control",
+        HANDOVER_FILE,
+        "marlkit.human.handover_sim:HandoverSimulation",
+        "marlkit human handover RUN_DIR --save",
     ),
 )
 """Every result file a run directory may hold beside its History, in page order (one table: commands that write a

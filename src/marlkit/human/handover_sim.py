@@ -376,6 +376,18 @@ class SimulatedPoint:
             "shifted": self.shifted,
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SimulatedPoint:
+        """The point of :meth:`to_json`'s dict (a saved ``handover.json``)."""
+        level = data["level"]
+        return cls(
+            label=str(data["label"]),
+            level=None if level is None else float(level),
+            cutoffs=[list(row) for row in data["cutoffs"]],
+            trained=dict(data["trained"]),
+            shifted=None if data["shifted"] is None else dict(data["shifted"]),
+        )
+
 
 @dataclass(frozen=True)
 class HandoverSimulation:
@@ -423,6 +435,27 @@ class HandoverSimulation:
             "auroc_mean": self.auroc_mean,
             "points": [p.to_json() for p in self.points],
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> HandoverSimulation:
+        """The curve of :meth:`to_json`'s dict (a saved ``handover.json``: the run page's hand-over section);
+        without the raw records, the actor and its state."""
+        auroc, detector, catastrophe = data["auroc"], data["detector"], data["catastrophe"]
+        return cls(
+            task=str(data["task"]),
+            source=str(data["source"]),
+            rule=str(data["rule"]),
+            detector=None if detector is None else str(detector),
+            human=str(data["human"]),
+            agents=tuple(str(a) for a in data["agents"]),
+            seeds=int(data["seeds"]),
+            episodes=int(data["episodes"]),
+            fit_episodes=int(data["fit_episodes"]),
+            shift=dict(data["shift"]),
+            catastrophe=None if catastrophe is None else str(catastrophe),
+            points=tuple(SimulatedPoint.from_json(p) for p in data["points"]),
+            auroc=None if auroc is None else [float(a) for a in auroc],
+        )
 
     def lines(self) -> list[str]:
         rule = f"{self.rule} rule" + (f" ({self.detector} detector)" if self.detector else "")
