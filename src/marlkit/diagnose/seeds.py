@@ -25,6 +25,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special, stats
@@ -202,6 +203,46 @@ class SeedStatistics:
         }
 
 
+TWO_STAGE_RESAMPLES = 2000
+TWO_STAGE_CONFIDENCE = 0.95
+"""Resamples and level of :func:`two_stage_interval`."""
+
+
+def two_stage_interval(
+    x: np.ndarray, statistic: Any = np.mean, resamples: int = TWO_STAGE_RESAMPLES, seed: int = 0
+) -> list[float]:
+    """The 95% percentile interval of ``statistic`` over seed means of ``x [N seeds, E episodes]``, by a two-stage
+    bootstrap: seeds resampled with replacement, then each drawn seed's episodes (the cross-play table's and the
+    hand-over simulation's intervals; docs/human.md)."""
+    x = np.asarray(x, np.float64)
+    N, E = x.shape
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(0, N, size=(resamples, N))
+    episodes = rng.integers(0, E, size=(resamples, N, E))
+    means = x[seeds[..., None], episodes].mean(axis=-1)  # [B, N]
+    if statistic is np.mean:
+        values = means.mean(axis=1)
+    elif statistic is iqm:  # marlkit's IQM is trim_mean(x, 0.25) (:func:`iqm`), here over each resample
+        values = stats.trim_mean(means, IQM_TRIM, axis=1)
+    else:
+        values = np.asarray([statistic(row) for row in means])
+    alpha = (1 - TWO_STAGE_CONFIDENCE) / 2
+    return [float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))]
+
+
+def cell_statistics(returns: np.ndarray) -> dict[str, Any]:
+    """``{"mean", "mean_ci", "iqm", "iqm_ci", "seed_means"}`` of a cell's team returns ``[N seeds, E episodes]``."""
+    x = np.asarray(returns, np.float64)
+    means = x.mean(axis=1)
+    return {
+        "mean": float(means.mean()),
+        "mean_ci": two_stage_interval(x),
+        "iqm": float(iqm(means)),
+        "iqm_ci": two_stage_interval(x, iqm),
+        "seed_means": means.tolist(),
+    }
+
+
 def last_finite(metric: np.ndarray) -> np.ndarray:
     """Each row's last finite value, ``[N, T] -> [N]`` (NaN for a row with none)."""
     metric = np.asarray(metric, dtype=np.float64)
@@ -273,11 +314,15 @@ def seed_statistics(
 
 __all__ = [
     "IQM_TRIM",
+    "TWO_STAGE_CONFIDENCE",
+    "TWO_STAGE_RESAMPLES",
     "SeedStatistics",
     "bootstrap_ci",
+    "cell_statistics",
     "iqm",
     "last_finite",
     "member_label",
     "seed_statistics",
+    "two_stage_interval",
     "wilson_interval",
 ]

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from marlkit.diagnose.seeds import iqm
+from marlkit.diagnose.seeds import cell_statistics
 from marlkit.errors import MarlkitError
 from marlkit.schema import ConfigError, mapping, parse, setting
 
@@ -54,44 +54,6 @@ TRAINING_PARTNER = "training partner"
 SELF_PLAY = "self-play"
 POPULATION = "population"
 MODES = ("stochastic", "greedy")
-RESAMPLES = 2000
-CONFIDENCE = 0.95
-
-
-def two_stage_interval(
-    x: np.ndarray, statistic: Any = np.mean, resamples: int = RESAMPLES, seed: int = 0
-) -> list[float]:
-    """The 95% percentile interval of ``statistic`` over seed means of ``x [N seeds, E episodes]``, by a two-stage
-    bootstrap: seeds resampled with replacement, then each drawn seed's episodes (module docstring)."""
-    x = np.asarray(x, np.float64)
-    N, E = x.shape
-    rng = np.random.default_rng(seed)
-    seeds = rng.integers(0, N, size=(resamples, N))
-    episodes = rng.integers(0, E, size=(resamples, N, E))
-    means = x[seeds[..., None], episodes].mean(axis=-1)  # [B, N]
-    if statistic is np.mean:
-        values = means.mean(axis=1)
-    elif statistic is iqm:  # marlkit's IQM is trim_mean(x, 0.25) (diagnose.seeds.iqm), here over each resample
-        from scipy.stats import trim_mean
-
-        values = trim_mean(means, 0.25, axis=1)
-    else:
-        values = np.asarray([statistic(row) for row in means])
-    alpha = (1 - CONFIDENCE) / 2
-    return [float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))]
-
-
-def cell_statistics(returns: np.ndarray) -> dict[str, Any]:
-    """``{"mean", "mean_ci", "iqm", "iqm_ci", "seed_means"}`` of a cell's team returns ``[N seeds, E episodes]``."""
-    x = np.asarray(returns, np.float64)
-    means = x.mean(axis=1)
-    return {
-        "mean": float(means.mean()),
-        "mean_ci": two_stage_interval(x),
-        "iqm": float(iqm(means)),
-        "iqm_ci": two_stage_interval(x, iqm),
-        "seed_means": means.tolist(),
-    }
 
 
 def _labels(value: Mapping[str, str], path: str) -> Mapping[str, str]:
@@ -576,11 +538,9 @@ __all__ = [
     "CrossplayTable",
     "Row",
     "assemble",
-    "cell_statistics",
     "crossplay_table",
     "plot_crossplay_table",
     "read_settings",
     "rows_of",
     "table_setup",
-    "two_stage_interval",
 ]

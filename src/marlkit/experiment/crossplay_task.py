@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from marlkit.diagnose.seeds import cell_statistics
 from marlkit.errors import MarlkitError
 from marlkit.experiment.crossplay_table import (
     SELF_PLAY,
@@ -41,7 +42,6 @@ from marlkit.experiment.crossplay_table import (
     CrossplayTable,
     Row,
     assemble,
-    cell_statistics,
     crossplay_table,
     rows_of,
     table_setup,

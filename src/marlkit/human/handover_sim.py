@@ -42,7 +42,7 @@ the same episodes (common random numbers).
 catastrophes (steps ending in one, where the task defines one: on ``simple_spread`` a collision, two agents closer
 than the sum of their radii, 0.3, after the step — the event the reward's collision term penalises; on a task
 with constraints a step with a positive cost). Statistics over the seeds' episodes: mean and IQM with the two-stage
-bootstrap interval of :func:`marlkit.experiment.crossplay_table.cell_statistics`. **Unforeseen circumstances**:
+bootstrap interval of :func:`marlkit.diagnose.seeds.cell_statistics`. **Unforeseen circumstances**:
 the same policies, detector and cutoffs on a **shifted** task (the training task's parameters changed, e.g.
 ``spawn_range=2``); the detector's firing rate (1 - takeover rate in the controlled seats) in-distribution and
 shifted, and the AUROC of its score on the AI-alone rollouts of the two tasks (:func:`marlkit.human.ood.auroc`).
@@ -490,14 +490,14 @@ class HandoverSimulation:
 
 
 def _interval_stats(x: np.ndarray) -> dict[str, Any]:
-    from marlkit.experiment.crossplay_table import two_stage_interval
+    from marlkit.diagnose.seeds import two_stage_interval
 
     x = np.asarray(x, np.float64)
     return {"mean": float(x.mean()), "ci": two_stage_interval(x), "seed_means": x.mean(axis=1).tolist()}
 
 
 def _summaries(run: Episodes, k: int, with_catastrophes: bool) -> dict[str, Any]:
-    from marlkit.experiment.crossplay_table import cell_statistics
+    from marlkit.diagnose.seeds import cell_statistics
 
     returns = np.asarray(run.returns[:, k], np.float64).mean(axis=-1)  # [N, E] team returns
     decisions = np.maximum(np.asarray(run.decisions[:, k]), 1)
